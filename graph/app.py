@@ -1,0 +1,102 @@
+"""The Starlette application: /graphql (HTTP and websockets), /health, GraphiQL's local assets."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from pathlib import Path
+
+from sqlalchemy import text
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
+from starlette.staticfiles import StaticFiles
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+
+from graph.auth import authenticate, bearer_token
+from graph.context import Context
+from graph.http import PersistedQueries, client_address, handle_graphql
+from graph.runtime import Runtime
+from graph.settings import Settings
+
+STATIC = Path(__file__).resolve().parent / "static" / "graphiql"
+log = logging.getLogger("fleetgraph")
+
+# The IDE may only talk to this server: proof that it needs no CDN.
+GRAPHIQL_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+    "font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:"
+}
+
+
+class WebSocketGraphQL(GraphQL):
+    """strawberry's websocket handling (graphql-transport-ws and graphql-ws), our context and auth."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        super().__init__(
+            runtime.schema,
+            graphql_ide=None,
+            subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
+        )
+        self.runtime = runtime
+
+    async def get_context(self, request, response) -> Context:
+        return Context(self.runtime, client_address=client_address(request), request=request)
+
+    async def on_ws_connect(self, context: Context):
+        params = context.connection_params if isinstance(context.connection_params, dict) else {}
+        raw = params.get("authorization") or params.get("Authorization") or params.get("token")
+        # "Bearer <token>" as in HTTP, or the bare token
+        token = (bearer_token(raw) or raw.strip() or None) if isinstance(raw, str) else None
+        if token is None:
+            return await super().on_ws_connect(context)  # anonymous: fields that need a login refuse
+        principal, problem = await authenticate(self.runtime.session_factory, token)
+        if principal is None:
+            raise ConnectionRejectionError({"message": problem})
+        context.principal = principal
+        return {"user": principal.email}
+
+
+def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None, auto_migrate: bool = False) -> Starlette:
+    settings = settings or Settings.from_env()
+    runtime = runtime or Runtime(settings)
+    persisted = PersistedQueries(settings.persisted_queries_file, settings.persisted_queries_only)
+
+    def render_ide() -> Response:
+        return FileResponse(STATIC / "index.html", media_type="text/html", headers=GRAPHIQL_HEADERS)
+
+    async def graphql_http(request: Request) -> Response:
+        return await handle_graphql(request, runtime, persisted, render_ide)
+
+    async def health(request: Request) -> Response:
+        checks = {"database": "ok", "eventBus": "ok" if runtime.bus.healthy else "failed"}
+        try:
+            async with runtime.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+            checks["database"] = f"failed: {type(exc).__name__}"
+        ready = all(value == "ok" for value in checks.values())
+        return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette):
+        await runtime.start(auto_migrate=auto_migrate)
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = Starlette(
+        routes=[
+            Route("/graphql", graphql_http, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
+            WebSocketRoute("/graphql", WebSocketGraphQL(runtime)),
+            Route("/health", health),
+            Mount("/graphiql", StaticFiles(directory=STATIC), name="graphiql"),
+        ],
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    return app

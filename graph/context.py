@@ -1,0 +1,87 @@
+"""The per-request context: who is asking, a session factory, per-request DataLoaders."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models.identity import Permission, Role
+
+if TYPE_CHECKING:
+    from graph.loaders import Loaders
+    from graph.runtime import Runtime
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated caller, resolved from a bearer token."""
+
+    user_id: int
+    email: str
+    organisation_id: int
+    #: Materialised path of the caller's organisation: its subtree is what the caller sees.
+    organisation_path: str
+    roles: frozenset[Role]
+    permissions: frozenset[Permission]
+    session_id: str
+    authenticated_at: datetime
+    needs_two_factor_enrolment: bool = False
+
+    @property
+    def is_platform_admin(self) -> bool:
+        return Role.PLATFORM_ADMIN in self.roles
+
+
+class Context:
+    def __init__(
+        self,
+        runtime: Runtime,
+        *,
+        principal: Principal | None = None,
+        auth_problem: str | None = None,
+        client_address: str = "",
+        request: Any = None,
+    ) -> None:
+        self.runtime = runtime
+        self.principal = principal
+        #: Why a presented token was not accepted (expired, revoked, unknown), for the error text.
+        self.auth_problem = auth_problem
+        self.client_address = client_address
+        self.request = request
+        #: Filled in by the websocket handlers from the connection-init payload.
+        self.connection_params: dict[str, Any] | None = None
+
+    @cached_property
+    def loaders(self) -> Loaders:
+        from graph.loaders import Loaders
+
+        return Loaders(self)
+
+    def reset_loaders(self) -> None:
+        """Subscriptions call this per event: a websocket's context outlives any cache."""
+        self.__dict__.pop("loaders", None)
+
+    def session(self) -> AsyncSession:
+        """A new session: each resolver and each DataLoader batch uses its own."""
+        return self.runtime.session_factory()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """One session and one transaction for a mutation; events go out after the commit."""
+        async with self.runtime.session_factory() as session:
+            async with session.begin():
+                yield session
+            events = session.info.pop("events", [])
+        for channel, payload in events:
+            await self.runtime.bus.publish(channel, payload)
+
+
+def publish_after_commit(session: AsyncSession, channel: str, payload: dict[str, Any]) -> None:
+    """Queue an event on the session; Context.transaction publishes it once committed."""
+    session.info.setdefault("events", []).append((channel, payload))

@@ -1,0 +1,24 @@
+"""Running a mutation: one session, one transaction, typed errors instead of partial writes."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from graph.errors import DomainError
+
+Result = TypeVar("Result")
+
+
+async def run_in_transaction(context: Any, work: Callable[[AsyncSession], Awaitable[Result]]) -> Result | DomainError:
+    """Commit what `work` did, or roll all of it back and hand back the DomainError it raised.
+
+    `work` may also return a DomainError to refuse *and* commit (a failed login must be counted).
+    """
+    try:
+        async with context.transaction() as session:
+            return await work(session)
+    except DomainError as error:
+        return error

@@ -1,0 +1,196 @@
+"""Relay: global IDs, the Node interface, and keyset-paginated cursor connections."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import enum
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+import orjson
+import strawberry
+from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from graph.errors import BadUserInput
+
+MAX_PAGE_SIZE = 500
+DEFAULT_PAGE_SIZE = 50
+
+
+class InvalidGlobalId(ValueError):
+    pass
+
+
+def to_global_id(type_name: str, pk: int) -> str:
+    return base64.urlsafe_b64encode(f"{type_name}:{pk}".encode()).decode().rstrip("=")
+
+
+def from_global_id(global_id: str) -> tuple[str, int]:
+    """Decode "Type:pk"; raises InvalidGlobalId for anything malformed."""
+    if not isinstance(global_id, str) or not 0 < len(global_id) <= 200:
+        raise InvalidGlobalId("malformed ID")
+    try:
+        raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
+        type_name, _, pk = raw.partition(":")
+        if not type_name or not pk.isdigit() or len(pk) > 18:
+            raise ValueError
+        return type_name, int(pk)
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise InvalidGlobalId("malformed ID") from exc
+
+
+def decode_id(global_id: str, expected_type: str) -> int | None:
+    """The primary key if `global_id` is a well-formed ID of `expected_type`, else None."""
+    try:
+        type_name, pk = from_global_id(global_id)
+    except InvalidGlobalId:
+        return None
+    return pk if type_name == expected_type else None
+
+
+@strawberry.interface(description="An object with a globally unique ID, fetchable with `node(id:)`.")
+class Node:
+    id: strawberry.ID = strawberry.field(description="Globally unique, opaque ID.")
+
+
+@strawberry.type(description="Where a page starts and ends, and whether there is more.")
+class PageInfo:
+    has_next_page: bool = strawberry.field(description="More items follow this page.")
+    has_previous_page: bool = strawberry.field(description="More items precede this page.")
+    start_cursor: str | None = strawberry.field(description="Cursor of the first item of the page.")
+    end_cursor: str | None = strawberry.field(description="Cursor of the last item of the page.")
+
+
+NodeType = TypeVar("NodeType")
+
+
+@strawberry.type(description="An item of a page with its cursor.")
+class Edge(Generic[NodeType]):
+    cursor: str = strawberry.field(description="Pass as `after` or `before` to page from here.")
+    node: NodeType = strawberry.field(description="The item.")
+
+
+@strawberry.type(description="A page of items with cursors (Relay connection).")
+class Connection(Generic[NodeType]):
+    edges: list[Edge[NodeType]] = strawberry.field(description="The items of the page with their cursors.")
+    nodes: list[NodeType] = strawberry.field(description="The items of the page.")
+    page_info: PageInfo = strawberry.field(description="Paging information.")
+    count: strawberry.Private[Callable[[], Awaitable[int]]]
+
+    @strawberry.field(description="Number of items matching the filter, over all pages (counted only when asked).")
+    async def total_count(self) -> int:
+        return await self.count()
+
+
+@strawberry.enum(description="Sort direction.")
+class OrderDirection(enum.Enum):
+    ASC = "ASC"
+    DESC = "DESC"
+
+
+@dataclass(frozen=True)
+class SortKey:
+    column: ColumnElement[Any]
+    descending: bool = False
+
+
+def _encode_cursor(values: Sequence[Any]) -> str:
+    plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+    return base64.urlsafe_b64encode(orjson.dumps(plain)).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
+    try:
+        values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        if not isinstance(values, list) or len(values) != len(keys):
+            raise ValueError
+        decoded = []
+        for key, value in zip(keys, values, strict=True):
+            python_type = key.column.type.python_type
+            if value is None:
+                decoded.append(None)
+            elif python_type is datetime:
+                decoded.append(datetime.fromisoformat(value))
+            elif python_type in (int, str, bool) and isinstance(value, python_type):
+                decoded.append(value)
+            else:
+                raise ValueError
+        return decoded
+    except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError, NotImplementedError) as exc:
+        raise BadUserInput("Invalid cursor.", argument="after/before") from exc
+
+
+def _beyond(keys: Sequence[SortKey], values: Sequence[Any], *, forward: bool) -> ColumnElement[bool]:
+    """Rows strictly after (forward) or before the position `values` in the order `keys`."""
+    clauses = []
+    for i, key in enumerate(keys):
+        later = key.column < values[i] if key.descending == forward else key.column > values[i]
+        equal_prefix = [keys[j].column == values[j] for j in range(i)]
+        clauses.append(and_(*equal_prefix, later))
+    return or_(*clauses) if clauses else false()
+
+
+def check_page_arguments(first: int | None, last: int | None) -> None:
+    if first is not None and last is not None:
+        raise BadUserInput("Pass either `first` or `last`, not both.", argument="first")
+    for name, value in (("first", first), ("last", last)):
+        if value is not None and not 0 <= value <= MAX_PAGE_SIZE:
+            raise BadUserInput(f"`{name}` must be between 0 and {MAX_PAGE_SIZE}.", argument=name)
+
+
+async def paginate(
+    context: Any,
+    statement: Select[Any],
+    keys: Sequence[SortKey],
+    build: Callable[[Any], NodeType],
+    *,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+) -> Connection[NodeType]:
+    """Keyset pagination of `statement` (selecting one entity) ordered by `keys`.
+
+    The last key must be unique (the primary key) so that every row has one position.
+    """
+    check_page_arguments(first, last)
+    backward = last is not None
+    size = last if backward else (first if first is not None else DEFAULT_PAGE_SIZE)
+    key_columns = [key.column for key in keys]
+
+    filtered = statement
+    if after is not None:
+        filtered = filtered.where(_beyond(keys, _decode_cursor(after, keys), forward=True))
+    if before is not None:
+        filtered = filtered.where(_beyond(keys, _decode_cursor(before, keys), forward=False))
+
+    ordering = [
+        (key.column.asc() if key.descending == backward else key.column.desc()) for key in keys
+    ]
+    page_statement = filtered.add_columns(*key_columns).order_by(*ordering).limit(size + 1)
+
+    async with context.session() as session:
+        rows = (await session.execute(page_statement)).all()
+    has_more = len(rows) > size
+    rows = rows[:size]
+    if backward:
+        rows.reverse()
+
+    edges = [Edge(cursor=_encode_cursor(row[1:]), node=build(row[0])) for row in rows]
+    page_info = PageInfo(
+        has_next_page=has_more if not backward else before is not None,
+        has_previous_page=has_more if backward else after is not None,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
+
+    async def count() -> int:
+        count_statement = select(func.count()).select_from(statement.order_by(None).subquery())
+        async with context.session() as session:
+            return (await session.execute(count_statement)).scalar_one()
+
+    return Connection(edges=edges, nodes=[edge.node for edge in edges], page_info=page_info, count=count)

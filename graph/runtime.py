@@ -1,0 +1,33 @@
+"""Everything a running server holds once: settings, engine, sessions, sealer, event bus, schema."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from graph.db import create_engine, create_session_factory, ensure_migrated, migrate
+from graph.secrets import Sealer, load_master_key
+from graph.settings import Settings
+from subscriptions.bus import EventBus
+
+
+class Runtime:
+    def __init__(self, settings: Settings, engine: AsyncEngine | None = None) -> None:
+        self.settings = settings
+        self.engine = engine or create_engine(settings)
+        self.session_factory = create_session_factory(self.engine)
+        self.sealer = Sealer(load_master_key(settings))
+        self.bus = EventBus(settings.broadcast_url)
+        from graph.schema import build_schema
+
+        self.schema = build_schema(settings)
+
+    async def start(self, *, auto_migrate: bool = False) -> None:
+        if auto_migrate:
+            await migrate(self.engine)
+        else:
+            await ensure_migrated(self.engine)
+        await self.bus.start()
+
+    async def stop(self) -> None:
+        await self.bus.stop()
+        await self.engine.dispose()

@@ -1,0 +1,89 @@
+"""Schema assembly: the domains' root types merged, node lookup, limits and caches."""
+
+from __future__ import annotations
+
+from functools import partial
+
+import strawberry
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.tools import merge_types
+from strawberry.types import Info
+
+from graph.cost import QueryCostLimiter
+from graph.errors import BadUserInput, should_mask
+from graph.permissions import require_permission
+from graph.relay import InvalidGlobalId, Node, from_global_id
+from graph.settings import Settings
+from resolvers.audit import queries as audit_queries
+from resolvers.identity import mutations as identity_mutations
+from resolvers.identity import queries as identity_queries
+
+NODE_RESOLVERS = {**identity_queries.NODE_RESOLVERS, **audit_queries.NODE_RESOLVERS}
+MAX_NODES = 100
+
+
+async def _resolve_nodes(info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+    """Nodes by global ID; unknown, malformed and other tenants' IDs all read as null."""
+    if len(ids) > MAX_NODES:
+        raise BadUserInput(f"At most {MAX_NODES} IDs at once.", argument="ids")
+    wanted: dict[str, list[tuple[int, int]]] = {}
+    for index, global_id in enumerate(ids):
+        try:
+            type_name, pk = from_global_id(global_id)
+        except InvalidGlobalId:
+            continue
+        if type_name in NODE_RESOLVERS:
+            wanted.setdefault(type_name, []).append((index, pk))
+    found: list[Node | None] = [None] * len(ids)
+    for type_name, entries in wanted.items():
+        permission, load = NODE_RESOLVERS[type_name]
+        require_permission(info.context, permission)
+        for (index, _), node in zip(entries, await load(info, [pk for _, pk in entries]), strict=True):
+            found[index] = node
+    return found
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field(description="Any object by its global ID; null when it does not exist or is not yours.")
+    async def node(self, info: Info, id: strawberry.ID) -> Node | None:
+        return (await _resolve_nodes(info, [id]))[0]
+
+    @strawberry.field(description="Objects by global ID (at most 100), in the same order; null where not found.")
+    async def nodes(self, info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
+        return await _resolve_nodes(info, ids)
+
+
+Query = merge_types("Query", (NodeQuery, identity_queries.IdentityQuery, audit_queries.AuditQuery))
+Mutation = merge_types("Mutation", (identity_mutations.IdentityMutation,))
+Subscription = merge_types("Subscription", (audit_queries.AuditSubscription,))
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    settings = settings or Settings()
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        subscription=Subscription,
+        # Factories, not instances: each request gets its own extension objects.
+        extensions=[
+            partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
+            partial(ParserCache, maxsize=1024),
+            partial(QueryDepthLimiter, max_depth=settings.max_depth),
+            partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
+            partial(ValidationCache, maxsize=1024),
+            partial(QueryCostLimiter, settings.max_cost),
+            partial(MaskErrors, should_mask_error=should_mask),
+        ],
+    )
+
+
+def export_sdl() -> str:
+    return build_schema().as_str() + "\n"

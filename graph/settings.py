@@ -1,0 +1,87 @@
+"""All configuration comes from environment variables prefixed FLEETGRAPH_ (listed in README)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+
+class SettingsError(ValueError):
+    pass
+
+
+def _bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise SettingsError(f"not a boolean: {raw!r}")
+
+
+@dataclass(frozen=True)
+class Settings:
+    #: Directory for the SQLite file, the master key file and other local state.
+    data_dir: Path = Path("data")
+    #: SQLAlchemy async URL; empty means the SQLite file in data_dir.
+    database_url: str = ""
+    #: broadcaster URL: memory:// (one process) or redis://host:port (several workers).
+    broadcast_url: str = "memory://"
+    #: Lifetime of an access token (seconds); API users always get this lifetime too.
+    access_token_ttl: int = 3600
+    #: Lifetime of a refresh token (seconds).
+    refresh_token_ttl: int = 14 * 24 * 3600
+    #: Failed logins per account or client address before logins are slowed.
+    login_slowdown_after: int = 3
+    #: Failed logins per account or client address before a lock.
+    login_lock_after: int = 10
+    #: How long a lock lasts (seconds).
+    login_lock_seconds: int = 900
+    #: Serve GraphiQL at GET /graphql for browsers.
+    graphiql: bool = True
+    #: Query limits.
+    max_depth: int = 12
+    max_aliases: int = 30
+    max_tokens: int = 5000
+    max_cost: int = 50000
+    #: Only persisted queries (sha256 -> document) are accepted when true.
+    persisted_queries_only: bool = False
+    #: Optional JSON file {"<sha256>": "<document>"} loaded as the persisted-query allow-list.
+    persisted_queries_file: str = ""
+    #: Master key (key-encryption key) as 64 hex characters; empty means data_dir/master.key (made 0600).
+    master_key: str = ""
+    #: Log level for the fleetgraph loggers.
+    log_level: str = "INFO"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for field in fields(cls):
+            raw = env.get(f"FLEETGRAPH_{field.name.upper()}")
+            if raw is None:
+                continue
+            default = field.default
+            try:
+                if isinstance(default, bool):
+                    values[field.name] = _bool(raw)
+                elif isinstance(default, int):
+                    values[field.name] = int(raw)
+                elif isinstance(default, Path):
+                    values[field.name] = Path(raw)
+                else:
+                    values[field.name] = raw
+            except ValueError as exc:
+                raise SettingsError(f"FLEETGRAPH_{field.name.upper()}: {exc}") from exc
+        return cls(**values)
+
+    @property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'fleetgraph.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")

@@ -1,0 +1,165 @@
+"""Users, organisations (a tree), partners, user groups, tokens and login throttling."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import datetime
+
+from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, utcnow
+
+
+class Role(enum.StrEnum):
+    PLATFORM_ADMIN = "PLATFORM_ADMIN"
+    ORGANISATION_ADMIN = "ORGANISATION_ADMIN"
+    USER = "USER"
+    EXTERNAL_USER = "EXTERNAL_USER"
+    API_USER = "API_USER"
+
+
+class Permission(enum.StrEnum):
+    """What a role allows; the manuals' "advanced functions" are permissions an admin grants."""
+
+    USERS_READ = "USERS_READ"
+    USERS_MANAGE = "USERS_MANAGE"
+    ORGANISATIONS_READ = "ORGANISATIONS_READ"
+    ORGANISATIONS_MANAGE = "ORGANISATIONS_MANAGE"
+    PARTNERS_MANAGE = "PARTNERS_MANAGE"
+    USER_GROUPS_MANAGE = "USER_GROUPS_MANAGE"
+    AUDIT_READ = "AUDIT_READ"
+
+
+class TokenKind(enum.StrEnum):
+    ACCESS = "ACCESS"
+    REFRESH = "REFRESH"
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # Stored as plain strings (no native enum) so adding a value needs no ALTER TYPE.
+    return Enum(cls, name=name, native_enum=False, length=40, validate_strings=True)
+
+
+class Organisation(Base):
+    __tablename__ = "organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The "ID to copy" of the manuals: what a partner types in to link to this organisation.
+    public_id: Mapped[str] = mapped_column(String(36), unique=True, default=lambda: str(uuid.uuid4()))
+    name: Mapped[str] = mapped_column(String(200))
+    your_reference: Mapped[str] = mapped_column(String(200), default="")
+    can_create_organisations: Mapped[bool] = mapped_column(default=False)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"), index=True)
+    #: Materialised path "/1/4/9/" so a subtree is one indexed prefix match.
+    path: Mapped[str] = mapped_column(String(1000), index=True, default="")
+    password_min_length: Mapped[int] = mapped_column(default=12)
+    password_history: Mapped[int] = mapped_column(default=3)
+    require_two_factor: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PartnerLink(Base):
+    __tablename__ = "partner_link"
+    __table_args__ = (UniqueConstraint("organisation_id", "partner_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    partner_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "app_user"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    csv_delimiter: Mapped[str] = mapped_column(String(1), default=";")
+    csv_thousands_separator: Mapped[str] = mapped_column(String(1), default="")
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    password_changed_at: Mapped[datetime | None]
+    is_active: Mapped[bool] = mapped_column(default=True)
+    require_two_factor: Mapped[bool] = mapped_column(default=False)
+    #: TOTP secret sealed with the master key; confirmed once a first code matched.
+    totp_secret_sealed: Mapped[bytes | None]
+    totp_confirmed: Mapped[bool] = mapped_column(default=False)
+    #: Last accepted TOTP time step: a code is accepted once only.
+    totp_last_step: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UserRole(Base):
+    __tablename__ = "user_role"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"), primary_key=True)
+
+
+class UserPermission(Base):
+    """A permission granted to one user on top of what the roles give."""
+
+    __tablename__ = "user_permission"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    permission: Mapped[Permission] = mapped_column(_enum(Permission, "permission"), primary_key=True)
+
+
+class PasswordHistory(Base):
+    __tablename__ = "password_history"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AuthToken(Base):
+    """Bearer tokens; only their SHA-256 is stored."""
+
+    __tablename__ = "auth_token"
+    __table_args__ = (Index("ix_auth_token_user_session", "user_id", "session_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
+    kind: Mapped[TokenKind] = mapped_column(_enum(TokenKind, "token_kind"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: Access and refresh tokens of one login share a session id; logout revokes both.
+    session_id: Mapped[str] = mapped_column(String(36))
+    #: When the user last proved who they are (password or TOTP) in this session.
+    authenticated_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    client_address: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LoginThrottle(Base):
+    """Failed-login counters per account ("account:<email>") and per client ("address:<ip>")."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    last_failure_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]
+
+
+class UserGroup(Base):
+    __tablename__ = "user_group"
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UserGroupMember(Base):
+    __tablename__ = "user_group_member"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("user_group.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True, index=True)

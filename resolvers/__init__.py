@@ -1,0 +1,1 @@
+"""The GraphQL layer, one package per domain: types, inputs, queries, mutations and domain rules."""

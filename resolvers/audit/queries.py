@@ -1,0 +1,99 @@
+"""The event history query and its live subscription."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator, Sequence
+from datetime import datetime
+
+import strawberry
+from sqlalchemy import select
+from strawberry.types import Info
+
+from graph.loaders import by_key
+from graph.permissions import needs, require_permission
+from graph.relay import Connection, SortKey, paginate
+from graph.tenancy import path_visible, visible_organisation_ids
+from models.audit import AuditEvent as AuditEventModel
+from models.identity import Permission
+from resolvers.audit.types import AuditEvent
+from subscriptions import channels
+
+
+@strawberry.input(description="Narrow the event history.")
+class AuditEventFilter:
+    action: str | None = strawberry.field(default=None, description='Exact action, e.g. "user.login_failed".')
+    actor: str | None = strawberry.field(default=None, description="Actor contains (case-insensitive).")
+    since: datetime | None = strawberry.field(default=None, description="At or after this time.")
+    until: datetime | None = strawberry.field(default=None, description="Before this time.")
+
+
+def _visible_events(principal):
+    if principal.is_platform_admin:
+        return select(AuditEventModel)
+    return select(AuditEventModel).where(AuditEventModel.organisation_id.in_(visible_organisation_ids(principal)))
+
+
+async def visible_audit_events(context, ids: Sequence[int]) -> list[AuditEventModel | None]:
+    async with context.session() as session:
+        rows = (await session.scalars(_visible_events(context.principal).where(AuditEventModel.id.in_(ids)))).all()
+    return by_key(rows, ids, lambda row: row.id)
+
+
+@strawberry.type
+class AuditQuery:
+    @strawberry.field(
+        description="Event history of your organisation and its descendants, newest first.",
+        permission_classes=[needs(Permission.AUDIT_READ)],
+    )
+    async def audit_events(
+        self,
+        info: Info,
+        filter: AuditEventFilter | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[AuditEvent]:
+        statement = _visible_events(info.context.principal)
+        if filter is not None:
+            if filter.action:
+                statement = statement.where(AuditEventModel.action == filter.action)
+            if filter.actor:
+                statement = statement.where(AuditEventModel.actor_label.icontains(filter.actor.strip(), autoescape=True))
+            if filter.since:
+                statement = statement.where(AuditEventModel.created_at >= filter.since)
+            if filter.until:
+                statement = statement.where(AuditEventModel.created_at < filter.until)
+        keys = [SortKey(AuditEventModel.id, descending=True)]
+        return await paginate(info.context, statement, keys, AuditEvent.from_model, first=first, after=after, last=last, before=before)
+
+
+@strawberry.type
+class AuditSubscription:
+    @strawberry.subscription(
+        description="Audit events of your organisation and its descendants as they are recorded.",
+        permission_classes=[needs(Permission.AUDIT_READ)],
+    )
+    async def audit_event_recorded(self, info: Info) -> AsyncGenerator[AuditEvent, None]:
+        context = info.context
+        principal = require_permission(context, Permission.AUDIT_READ)
+        async for payload in context.runtime.bus.subscribe(channels.AUDIT):
+            if not path_visible(principal, payload["organisationPath"]):
+                continue
+            context.reset_loaders()
+            row = (await visible_audit_events(context, [payload["id"]]))[0]
+            if row is not None:
+                yield AuditEvent.from_model(row)
+
+
+NODE_RESOLVERS = {
+    "AuditEvent": (
+        Permission.AUDIT_READ,
+        lambda info, pks: _load(info, pks),
+    ),
+}
+
+
+async def _load(info: Info, pks):
+    rows = await info.context.loaders(visible_audit_events).load_many(pks)
+    return [AuditEvent.from_model(row) if row is not None else None for row in rows]

@@ -1,0 +1,1 @@
+"""Event bus, channel names and payloads; the only place that touches broadcaster."""

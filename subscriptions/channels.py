@@ -1,0 +1,4 @@
+"""Channel names. Payloads are JSON objects that always carry the organisation path they belong to,
+so each subscriber can be filtered by tenant on the server."""
+
+AUDIT = "audit"
