@@ -30,6 +30,23 @@ async def _prepare(settings: Settings, *, demo: bool) -> None:
         await engine.dispose()
 
 
+def _refuse_unmigrated(settings: Settings) -> None:
+    from graph.db import DatabaseNotMigrated, create_engine, ensure_migrated
+
+    async def check() -> None:
+        engine = create_engine(settings)
+        try:
+            await ensure_migrated(engine)
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(check())
+    except DatabaseNotMigrated as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=1) from error
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
@@ -44,6 +61,8 @@ def serve(
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if demo:
         asyncio.run(_prepare(settings, demo=True))
+    else:
+        _refuse_unmigrated(settings)
     if workers > 1 and settings.is_sqlite:
         typer.echo("note: several workers on SQLite share one file; use PostgreSQL and Redis to scale out", err=True)
     typer.echo(f"fleetgraph serving GraphQL at http://{host}:{port}/graphql (GraphiQL in a browser)")

@@ -1,0 +1,34 @@
+"""The migrations build exactly the schema the models describe, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from graph.db import DatabaseNotMigrated, create_engine, ensure_migrated, migrate, pending_migrations
+from graph.settings import Settings
+from models import Base
+
+
+async def test_migrated_database_matches_the_models(runtime):
+    def differences(connection):
+        return compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
+
+    async with runtime.engine.connect() as connection:
+        assert await connection.run_sync(differences) == []
+    assert await pending_migrations(runtime.engine) == []
+
+
+async def test_unmigrated_database_is_detected(tmp_path):
+    engine = create_engine(Settings(data_dir=tmp_path))
+    try:
+        try:
+            await ensure_migrated(engine)
+        except DatabaseNotMigrated as error:
+            assert "fleetgraph migrate" in str(error)
+        else:
+            raise AssertionError("an empty database passed as migrated")
+        await migrate(engine)
+        await ensure_migrated(engine)
+    finally:
+        await engine.dispose()
