@@ -14,6 +14,7 @@ import orjson
 import strawberry
 from sqlalchemy import Select, and_, false, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeDecorator
 
 from graph.errors import BadUserInput
 
@@ -110,7 +111,9 @@ def _decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
             raise ValueError
         decoded = []
         for key, value in zip(keys, values, strict=True):
-            python_type = key.column.type.python_type
+            column_type = key.column.type
+            # a TypeDecorator (UTCDateTime) reports `object`: ask the type it wraps
+            python_type = (column_type.impl if isinstance(column_type, TypeDecorator) else column_type).python_type
             if value is None:
                 decoded.append(None)
             elif python_type is datetime:

@@ -22,7 +22,7 @@ from graph.auth import hash_token, new_token
 from graph.context import Context, Principal
 from graph.errors import DomainError
 from graph.passwords import burn_verification_time, check_policy, hash_password, verify_password
-from graph.permissions import require_permission
+from graph.permissions import effective_permissions, require_permission
 from graph.relay import decode_id
 from graph.secrets import SecretError
 from graph.tenancy import path_visible
@@ -396,6 +396,20 @@ def _check_assignable_roles(principal: Principal, roles: list[m.Role]) -> None:
         raise DomainError(Code.REQUIRED, "give at least one role", "roles")
     if m.Role.PLATFORM_ADMIN in roles and not principal.is_platform_admin:
         raise DomainError(Code.NOT_ALLOWED, "only platform admins give the platform admin role", "roles")
+    # Giving a role grants its permissions: the same rule as userPermissionsSet applies.
+    beyond = sorted(effective_permissions(frozenset(roles), frozenset()) - principal.permissions)
+    if beyond:
+        raise DomainError(Code.NOT_ALLOWED, f"these roles give permissions you do not hold: {', '.join(beyond)}", "roles")
+
+
+async def _ensure_manageable(session: AsyncSession, principal: Principal, user: m.User) -> None:
+    """Only someone holding every permission of `user` may change them (else a user manager could take over an admin)."""
+    if principal.is_platform_admin:
+        return
+    roles = set((await session.scalars(select(m.UserRole.role).where(m.UserRole.user_id == user.id))).all())
+    granted = set((await session.scalars(select(m.UserPermission.permission).where(m.UserPermission.user_id == user.id))).all())
+    if m.Role.PLATFORM_ADMIN in roles or not effective_permissions(roles, granted) <= principal.permissions:
+        raise DomainError(Code.NOT_ALLOWED, "this user holds permissions that you do not", "id")
 
 
 async def _replace_roles(session: AsyncSession, user: m.User, roles: list[m.Role]) -> None:
@@ -431,7 +445,7 @@ async def create_user(session: AsyncSession, context: Context, fields: UserField
         if fields.organisation_id
         else await session.get(m.Organisation, principal.organisation_id)
     )
-    roles = fields.roles or [m.Role.USER]
+    roles = fields.roles if fields.roles is not None else [m.Role.USER]  # an explicit [] is refused below
     _check_assignable_roles(principal, roles)
     check_csv_settings(fields.csv_delimiter, fields.csv_thousands_separator)
     await _ensure_email_free(session, email)
@@ -458,6 +472,7 @@ async def update_user(session: AsyncSession, context: Context, user_id: str, fie
     user, _ = await visible_user(session, principal, user_id)
     if user.id != principal.user_id:
         require_permission(context, m.Permission.USERS_MANAGE)
+        await _ensure_manageable(session, principal, user)
     elif fields.organisation_id is not None or fields.roles is not None or fields.require_two_factor is not None:
         raise DomainError(Code.NOT_ALLOWED, "you cannot change your own organisation, roles or 2FA requirement")
     changed: dict[str, object] = {}
@@ -497,6 +512,7 @@ async def set_active(session: AsyncSession, context: Context, user_id: str, acti
     user, _ = await visible_user(session, principal, user_id)
     if user.id == principal.user_id:
         raise DomainError(Code.NOT_ALLOWED, "you cannot deactivate yourself", "id")
+    await _ensure_manageable(session, principal, user)
     user.is_active = active
     if not active:
         await _revoke_sessions(session, user.id)
@@ -510,6 +526,7 @@ async def delete_user(session: AsyncSession, context: Context, user_id: str) -> 
     user, _ = await visible_user(session, principal, user_id)
     if user.id == principal.user_id:
         raise DomainError(Code.NOT_ALLOWED, "you cannot delete yourself", "id")
+    await _ensure_manageable(session, principal, user)
     await record(session, context, "user.deleted", organisation_id=user.organisation_id, target_type="User",
                  target_id=user.id, details={"email": user.email})
     await session.delete(user)
@@ -520,6 +537,7 @@ async def delete_user(session: AsyncSession, context: Context, user_id: str) -> 
 async def set_granted_permissions(session: AsyncSession, context: Context, user_id: str, permissions: list[m.Permission]) -> m.User:
     principal = require_permission(context, m.Permission.USERS_MANAGE)
     user, _ = await visible_user(session, principal, user_id)
+    await _ensure_manageable(session, principal, user)
     beyond = [p.value for p in permissions if p not in principal.permissions]
     if beyond:
         raise DomainError(Code.NOT_ALLOWED, f"you cannot grant what you do not hold: {', '.join(beyond)}", "permissions")
