@@ -176,6 +176,9 @@ async def two_factor_enrol(session: AsyncSession, context: Context, password: st
     user = await session.get(m.User, principal.user_id)
     if not verify_password(user.password_hash, password):
         raise DomainError(Code.INVALID_CREDENTIALS, "the password is not correct", "password")
+    if user.totp_confirmed:
+        # A new enrolment would unset totp_confirmed, so logins would need no code until it is confirmed.
+        raise DomainError(Code.NOT_ALLOWED, "two-factor is already on; turn it off with twoFactorDisable first")
     secret = pyotp.random_base32()
     user.totp_secret_sealed = context.runtime.sealer.seal(secret.encode(), _totp_binding(user))
     user.totp_confirmed = False
@@ -264,7 +267,8 @@ async def login(
     user = await session.scalar(select(m.User).where(m.User.email == email))
     if user is None:
         burn_verification_time(password)
-    valid = user is not None and user.is_active and verify_password(user.password_hash, password)
+    # The password is checked before is_active so that a deactivated account takes as long as any other.
+    valid = user is not None and verify_password(user.password_hash, password) and user.is_active
     if valid and user.totp_confirmed:
         if not otp:
             return DomainError(Code.TWO_FACTOR_REQUIRED, "enter the code of your authenticator app", "otp")
@@ -382,6 +386,10 @@ async def change_password(session: AsyncSession, context: Context, current: str,
 async def admin_set_password(session: AsyncSession, context: Context, user_id: str, new: str) -> m.User:
     principal = require_permission(context, m.Permission.USERS_MANAGE)
     user, organisation = await visible_user(session, principal, user_id, "userId")
+    try:
+        await _ensure_manageable(session, principal, user)  # else a user manager could take over an admin's account
+    except DomainError as error:
+        raise DomainError(error.code, error.message, "userId") from None
     await _set_password(session, user, organisation, new, "newPassword")
     await _revoke_sessions(session, user.id)
     await record(session, context, "user.password_set_by_admin", organisation_id=user.organisation_id, target_type="User", target_id=user.id)
@@ -659,12 +667,17 @@ async def remove_partner(session: AsyncSession, context: Context, organisation_i
         if organisation_id
         else await session.get(m.Organisation, principal.organisation_id)
     )
-    partner = await _partner_target(session, partner_organisation_id)
+    not_linked = DomainError(Code.NOT_FOUND, "not a partner", "partnerOrganisationId")
+    try:
+        partner = await _partner_target(session, partner_organisation_id)
+    except DomainError as error:
+        # an unknown organisation ID reads like one that is not linked: removal reveals no other tenant
+        raise (not_linked if error.code == Code.NOT_FOUND else error) from None
     removed = await session.execute(
         delete(m.PartnerLink).where(m.PartnerLink.organisation_id == organisation.id, m.PartnerLink.partner_id == partner.id)
     )
     if removed.rowcount == 0:
-        raise DomainError(Code.NOT_FOUND, "not a partner", "partnerOrganisationId")
+        raise not_linked
     await record(session, context, "partner.removed", organisation_id=organisation.id, target_type="Organisation",
                  target_id=organisation.id, details={"partner": partner.public_id})
     return organisation
@@ -676,14 +689,19 @@ async def remove_partner(session: AsyncSession, context: Context, organisation_i
 async def _members(session: AsyncSession, principal: Principal, organisation_id: int, member_ids: list[str]) -> list[m.User]:
     if len(member_ids) > 1000:
         raise DomainError(Code.INVALID, "at most 1000 members at once", "memberIds")
-    members = []
-    for index, global_id in enumerate(dict.fromkeys(member_ids)):
-        pk = decode_id(global_id, "User")
-        user = await session.get(m.User, pk) if pk is not None else None
-        if user is None or user.organisation_id != organisation_id:
+    pks = [decode_id(global_id, "User") for global_id in member_ids]
+    wanted = {pk for pk in pks if pk is not None}
+    # one query for all members; the error's path is the index in the input as given (duplicates included)
+    found = {
+        user.id: user
+        for user in (
+            await session.scalars(select(m.User).where(m.User.id.in_(wanted), m.User.organisation_id == organisation_id))
+        ).all()
+    } if wanted else {}
+    for index, pk in enumerate(pks):
+        if pk not in found:
             raise DomainError(Code.NOT_FOUND, "no such user in the group's organisation", ["memberIds", str(index)])
-        members.append(user)
-    return members
+    return [found[pk] for pk in dict.fromkeys(pks)]
 
 
 async def _set_members(session: AsyncSession, group: m.UserGroup, members: list[m.User]) -> None:
