@@ -1,0 +1,151 @@
+"""GraphiQL in a real headless Debian chromium (driven by Playwright) against a real server: it
+loads from this server alone (no CDN, no internet) and runs queries typed into its editor."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+from tests.conftest import PASSWORD
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+DEADLINE = 20.0
+
+
+def _missing_browser(reason: str) -> None:
+    if os.environ.get("FLEETGRAPH_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason} (FLEETGRAPH_REQUIRE_BROWSER=1 makes this an error)")
+    pytest.skip(f"{reason}: install Debian's chromium (apt-get install chromium) to run the GraphiQL test")
+
+
+@pytest.fixture
+async def browser():
+    if not CHROMIUM.exists():
+        _missing_browser(f"{CHROMIUM} is not installed")
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        _missing_browser("the playwright package is not installed")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+class IDE:
+    """A GraphiQL page, with every request it makes and every error it reports recorded."""
+
+    def __init__(self, page, origin: str) -> None:
+        self.page = page
+        self.origin = origin
+        self.requests: list[str] = []
+        self.failed: list[str] = []
+        self.refused: list[str] = []
+        self.errors: list[str] = []
+        page.on("request", lambda request: self.requests.append(request.url))
+        page.on("response", lambda response: self.refused.append(f"{response.status} {response.url}") if response.status >= 400 else None)
+        page.on("requestfailed", lambda request: self.failed.append(f"{request.url}: {request.failure}"))
+        page.on("pageerror", lambda error: self.errors.append(str(error)))
+        page.on("console", lambda message: self.errors.append(message.text) if message.type == "error" else None)
+
+    async def open(self) -> None:
+        response = await self.page.goto(f"{self.origin}/graphql", wait_until="load")
+        assert response is not None and response.status == 200
+        assert response.headers["content-type"].startswith("text/html")
+        # GraphiQL has rendered its editor (React replaced the "Loading" placeholder).
+        await self.page.locator(".graphiql-query-editor .CodeMirror").wait_for(timeout=DEADLINE * 1000)
+
+    async def type_query(self, query: str) -> None:
+        editor = self.page.locator(".graphiql-query-editor .CodeMirror")
+        await editor.click()
+        await self.page.keyboard.press("Control+A")
+        await self.page.keyboard.press("Delete")
+        # insert_text puts the text in as typed input, without the editor's bracket auto-closing.
+        await self.page.keyboard.insert_text(query)
+        assert await self.editor_value(".graphiql-query-editor") == query
+
+    async def editor_value(self, container: str) -> str:
+        return await self.page.evaluate(
+            "selector => document.querySelector(selector + ' .CodeMirror').CodeMirror.getValue()", container
+        )
+
+    async def run(self) -> dict:
+        """Run the query with Ctrl-Enter and read the result pane once a result is there."""
+        await self.page.keyboard.press("Control+Enter")
+        end = time.monotonic() + DEADLINE
+        while True:
+            text = await self.editor_value(".graphiql-response")
+            if text.strip().startswith("{"):
+                return json.loads(text)
+            assert time.monotonic() < end, f"no result appeared; result pane: {text!r}; errors: {self.errors}"
+            await asyncio.sleep(0.05)
+
+    def assert_local_only(self) -> None:
+        assert self.requests, "no request was recorded"
+        foreign = [url for url in self.requests if not url.startswith(self.origin + "/")]
+        assert foreign == [], f"requests that left the server: {foreign}"
+        assert self.failed == [], self.failed
+        assert self.refused == [], self.refused
+        assert self.errors == [], self.errors
+
+
+async def open_ide(browser, live_server: str) -> IDE:
+    context = await browser.new_context()
+    ide = IDE(await context.new_page(), f"http://{live_server}")
+    await ide.open()
+    return ide
+
+
+async def test_graphiql_runs_a_query_from_local_assets(browser, live_server):
+    ide = await open_ide(browser, live_server)
+    await ide.type_query("{ __typename }")
+    result = await ide.run()
+    assert "errors" not in result, result
+    assert result["data"] == {"__typename": "Query"}
+
+    paths = {urlsplit(url).path for url in ide.requests}
+    # The page, its scripts and stylesheet came from /graphiql/, and the query went to /graphql.
+    assert {"/graphql", "/graphiql/graphiql.min.js", "/graphiql/react.production.min.js",
+            "/graphiql/react-dom.production.min.js", "/graphiql/graphiql.min.css", "/graphiql/init.js"} <= paths
+    ide.assert_local_only()
+
+
+async def test_graphiql_logs_in_and_asks_who_am_i(browser, live_server, world):
+    ide = await open_ide(browser, live_server)
+    await ide.type_query(
+        'mutation { login(input: {email: "admin@a.example", password: "%s"}) '
+        "{ accessToken user { email } errors { code } } }" % PASSWORD
+    )
+    login = (await ide.run())["data"]["login"]
+    assert login["errors"] == [] and login["user"] == {"email": "admin@a.example"}, login
+    token = login["accessToken"]
+    assert token
+
+    # Put the token in the headers editor as a person would, and ask who is logged in.
+    await ide.page.get_by_role("button", name="Headers").click()
+    headers = ide.page.locator(".graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror")
+    await headers.click()
+    await ide.page.keyboard.insert_text(json.dumps({"Authorization": f"Bearer {token}"}))
+    await ide.type_query("{ me { email organisation { name } } }")
+    result = await ide.run()
+    assert "errors" not in result, result
+    assert result["data"] == {"me": {"email": "admin@a.example", "organisation": {"name": "Tenant A"}}}
+    ide.assert_local_only()

@@ -1,0 +1,308 @@
+"""Subscriptions over real websockets (the `websockets` client against uvicorn): authentication in
+the connection-init payload, tenant isolation of audit events, both protocols, cleanup after an
+abrupt drop, and events that go out only after a commit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+
+import httpx
+import pytest
+import uvicorn
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import ConnectionClosed
+
+from graph.auth import authenticate
+from graph.context import Context
+from graph.errors import DomainError
+from graph.mutations import run_in_transaction
+from resolvers.audit import services as audit
+from subscriptions import channels
+from graph.app import create_app
+from graph.runtime import Runtime
+from models import identity as m
+from tests.conftest import add_organisation, add_user, free_port, issue_token, make_settings
+
+DEADLINE = 10.0
+AUDIT_SUBSCRIPTION = "subscription { auditEventRecorded { action actor details organisation { name } } }"
+USER_CREATE = """
+mutation ($input: UserCreateInput!) {
+  userCreate(input: $input) { user { email } errors { code field message } }
+}"""
+
+
+async def until(condition, what: str, deadline: float = DEADLINE) -> None:
+    """Wait (bounded) for `condition()` to hold."""
+    end = time.monotonic() + deadline
+    while not condition():
+        assert time.monotonic() < end, f"gave up waiting for {what}"
+        await asyncio.sleep(0.01)
+
+
+def ws_connect(live_server: str, protocol: str = "graphql-transport-ws"):
+    return connect(f"ws://{live_server}/graphql", subprotocols=[protocol], open_timeout=DEADLINE, close_timeout=2)
+
+
+async def receive(ws: ClientConnection) -> dict:
+    return json.loads(await asyncio.wait_for(ws.recv(), DEADLINE))
+
+
+async def init(ws: ClientConnection, token: str | None) -> dict:
+    payload = {"authorization": f"Bearer {token}"} if token else {}
+    await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
+    return await receive(ws)
+
+
+async def subscribe(ws: ClientConnection, token: str, operation_id: str = "1", query: str = AUDIT_SUBSCRIPTION) -> None:
+    ack = await init(ws, token)
+    assert ack["type"] == "connection_ack", ack
+    await ws.send(json.dumps({"id": operation_id, "type": "subscribe", "payload": {"query": query}}))
+
+
+async def closed_with(ws: ClientConnection) -> int:
+    """The close code the server ended the connection with."""
+    with pytest.raises(ConnectionClosed) as closed:
+        await asyncio.wait_for(ws.recv(), DEADLINE)
+    assert closed.value.rcvd is not None, "the server did not send a close frame"
+    return closed.value.rcvd.code
+
+
+async def http_gql(live_server: str, query: str, variables: dict, token: str) -> dict:
+    async with httpx.AsyncClient(base_url=f"http://{live_server}", timeout=DEADLINE) as http:
+        response = await http.post(
+            "/graphql", json={"query": query, "variables": variables}, headers={"Authorization": f"Bearer {token}"}
+        )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert "errors" not in body, body
+    return body["data"]
+
+
+async def create_user(live_server: str, token: str, email: str, password: str = "Unusual-Tern#Ledger47") -> dict:
+    data = await http_gql(live_server, USER_CREATE, {"input": {"name": "New Person", "email": email, "password": password}}, token)
+    return data["userCreate"]
+
+
+async def test_connection_init_with_bearer_token_is_acked(live_server, world):
+    async with ws_connect(live_server) as ws:
+        assert ws.subprotocol == "graphql-transport-ws"
+        ack = await init(ws, world.tokens["admin_a"])
+        assert ack == {"type": "connection_ack", "payload": {"user": "admin@a.example"}}
+
+
+async def test_bad_or_expired_token_is_rejected_at_connection_init(live_server, world, runtime):
+    async with runtime.session_factory() as session, session.begin():
+        expired = await issue_token(session, world.users["admin_a"], ttl=-60)
+    for token in ["fg_not-a-token", expired]:
+        async with ws_connect(live_server) as ws:
+            await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
+            assert await closed_with(ws) == 4403, token
+
+
+async def test_audit_events_reach_admins_of_their_tenant_only(live_server, world, runtime):
+    async with ws_connect(live_server) as ws_a, ws_connect(live_server) as ws_b:
+        await subscribe(ws_a, world.tokens["admin_a"])
+        await subscribe(ws_b, world.tokens["admin_b"])
+        await until(lambda: runtime.bus.subscriber_count == 2, "both subscriptions to listen")
+
+        created = await create_user(live_server, world.tokens["admin_a"], "new@a.example")
+        assert created["errors"] == [], created
+        message = await receive(ws_a)
+        assert message["type"] == "next" and message["id"] == "1", message
+        event = message["payload"]["data"]["auditEventRecorded"]
+        assert event["action"] == "user.created"
+        assert event["actor"] == "admin@a.example"
+        assert event["organisation"] == {"name": "Tenant A"}
+        assert event["details"]["email"] == "new@a.example"
+
+        # B's admin, subscribed all along, hears of B's event as the very first thing: nothing of A's came.
+        created = await create_user(live_server, world.tokens["admin_b"], "new@b.example")
+        assert created["errors"] == [], created
+        message = await receive(ws_b)
+        event = message["payload"]["data"]["auditEventRecorded"]
+        assert (event["action"], event["actor"], event["organisation"]) == ("user.created", "admin@b.example", {"name": "Tenant B"})
+        assert event["details"]["email"] == "new@b.example"
+
+        # And A's admin did not get B's event: the next thing A hears is A's own logout.
+        await http_gql(live_server, "mutation { logout(input: {}) { errors { code } } }", {}, world.tokens["user_a"])
+        message = await receive(ws_a)
+        event = message["payload"]["data"]["auditEventRecorded"]
+        assert (event["action"], event["actor"], event["organisation"]) == ("user.logout", "user@a.example", {"name": "Tenant A"})
+
+
+async def test_admin_hears_events_of_child_organisations(live_server, world, runtime):
+    async with ws_connect(live_server) as ws:
+        await subscribe(ws, world.tokens["admin_a"])
+        await until(lambda: runtime.bus.subscriber_count == 1, "the subscription to listen")
+        await http_gql(live_server, "mutation { logout(input: {}) { errors { code } } }", {}, world.tokens["user_a1"])
+        event = (await receive(ws))["payload"]["data"]["auditEventRecorded"]
+        assert (event["action"], event["actor"], event["organisation"]) == ("user.logout", "user@a1.example", {"name": "Tenant A1"})
+
+
+@pytest.mark.parametrize(("key", "code"), [("user_a", "FORBIDDEN"), (None, "UNAUTHENTICATED")])
+async def test_subscribing_without_audit_permission_is_refused(live_server, world, runtime, key, code):
+    async with ws_connect(live_server) as ws:
+        ack = await init(ws, world.tokens[key] if key else None)
+        assert ack["type"] == "connection_ack", ack
+        await ws.send(json.dumps({"id": "s1", "type": "subscribe", "payload": {"query": AUDIT_SUBSCRIPTION}}))
+        message = await receive(ws)
+        assert message["id"] == "s1", message
+        assert message["type"] == "error", message
+        assert [error["extensions"]["code"] for error in message["payload"]] == [code], message
+        assert runtime.bus.subscriber_count == 0
+
+
+async def test_legacy_graphql_ws_protocol_with_auth(live_server, world, runtime):
+    async with ws_connect(live_server, "graphql-ws") as ws:
+        assert ws.subprotocol == "graphql-ws"
+        ack = await init(ws, world.tokens["admin_a"])
+        assert ack == {"type": "connection_ack", "payload": {"user": "admin@a.example"}}
+        await ws.send(json.dumps({"id": "7", "type": "start", "payload": {"query": AUDIT_SUBSCRIPTION}}))
+        await until(lambda: runtime.bus.subscriber_count == 1, "the subscription to listen")
+
+        await create_user(live_server, world.tokens["admin_a"], "legacy@a.example")
+        message = await receive(ws)
+        assert message["type"] == "data" and message["id"] == "7", message
+        event = message["payload"]["data"]["auditEventRecorded"]
+        assert (event["action"], event["organisation"]) == ("user.created", {"name": "Tenant A"})
+
+        await ws.send(json.dumps({"id": "7", "type": "stop"}))
+        await until(lambda: runtime.bus.subscriber_count == 0, "the stopped subscription to be gone")
+
+
+async def test_legacy_graphql_ws_protocol_rejects_a_bad_token(live_server, world):
+    async with ws_connect(live_server, "graphql-ws") as ws:
+        message = await init(ws, "fg_not-a-token")
+        assert message["type"] == "connection_error", message
+        await closed_with(ws)
+
+
+@pytest.mark.parametrize("protocol", ["graphql-transport-ws", "graphql-ws"])
+async def test_abruptly_dropped_websocket_leaves_no_subscriber(live_server, world, runtime, protocol):
+    ws = await ws_connect(live_server, protocol)
+    try:
+        ack = await init(ws, world.tokens["admin_a"])
+        assert ack["type"] == "connection_ack"
+        start = "subscribe" if protocol == "graphql-transport-ws" else "start"
+        for operation_id in ("1", "2"):
+            await ws.send(json.dumps({"id": operation_id, "type": start, "payload": {"query": AUDIT_SUBSCRIPTION}}))
+        await until(lambda: runtime.bus.subscriber_count == 2, "both subscriptions to listen")
+    finally:
+        # Close the TCP connection without a close frame, as a vanished client does.
+        ws.transport.abort()
+    await until(lambda: runtime.bus.subscriber_count == 0, "the server to drop the dead connection's subscribers")
+
+    # The bus still serves new subscribers afterwards.
+    async with ws_connect(live_server) as again:
+        await subscribe(again, world.tokens["admin_a"])
+        await until(lambda: runtime.bus.subscriber_count == 1, "the new subscription to listen")
+        await create_user(live_server, world.tokens["admin_a"], "after-drop@a.example")
+        event = (await receive(again))["payload"]["data"]["auditEventRecorded"]
+        assert event["details"]["email"] == "after-drop@a.example"
+
+
+async def test_events_are_published_only_after_commit(live_server, world, runtime):
+    # What goes over the bus itself: the subscription resolver would also drop an event whose row
+    # is not there, which would hide an event published for rolled-back work.
+    published: list[dict] = []
+
+    async def tap():
+        async for payload in runtime.bus.subscribe(channels.AUDIT):
+            published.append(payload)
+
+    tapping = asyncio.create_task(tap())
+    async with ws_connect(live_server) as ws:
+        await subscribe(ws, world.tokens["admin_a"])
+        await until(lambda: runtime.bus.subscriber_count == 2, "the subscription and the tap to listen")
+
+        # Refused over HTTP: the new user row was already flushed when the weak password was refused.
+        refused = await create_user(live_server, world.tokens["admin_a"], "weak@a.example", password="password")
+        assert refused["user"] is None and refused["errors"][0]["code"] == "WEAK_PASSWORD", refused
+
+        # Refused after an audit event was recorded in the transaction: the event is rolled back
+        # with everything else and must not be published.
+        principal, problem = await authenticate(runtime.session_factory, world.tokens["admin_a"])
+        assert principal is not None, problem
+        context = Context(runtime, principal=principal, client_address="127.0.0.1")
+
+        async def record_then_refuse(session):
+            await audit.record(session, context, "test.refused", organisation_id=world.organisations["a"].id)
+            raise DomainError("NOT_ALLOWED", "refused after recording")
+
+        result = await run_in_transaction(context, record_then_refuse)
+        assert isinstance(result, DomainError)
+
+        # The next thing the subscriber hears is the committed mutation, nothing of the refused ones.
+        created = await create_user(live_server, world.tokens["admin_a"], "committed@a.example")
+        assert created["errors"] == [], created
+        event = (await receive(ws))["payload"]["data"]["auditEventRecorded"]
+        assert (event["action"], event["details"]["email"]) == ("user.created", "committed@a.example")
+    await until(lambda: published, "the tap to see the committed event")
+    tapping.cancel()
+    await asyncio.gather(tapping, return_exceptions=True)
+    assert len(published) == 1, published
+
+    # Nothing of the refused work was stored either.
+    events = await http_gql(
+        live_server, "{ auditEvents(first: 50) { nodes { action details } } }", {}, world.tokens["admin_a"]
+    )
+    actions = [(node["action"], node["details"].get("email")) for node in events["auditEvents"]["nodes"]]
+    assert ("test.refused", None) not in actions
+    assert ("user.created", "weak@a.example") not in actions
+    assert ("user.created", "committed@a.example") in actions
+
+
+class _BrokenEvent:
+    """Put into the memory backend's queue: reading it fails as a lost connection would."""
+
+    @property
+    def channel(self) -> str:
+        raise ConnectionError("the memory backend lost its connection")
+
+
+@pytest.fixture
+async def own_server(tmp_path):
+    """A server with a runtime (and event bus) of its own, which a test may break."""
+    runtime = Runtime(make_settings(tmp_path, database_url="", broadcast_url="memory://"))
+    await runtime.start(auto_migrate=True)
+    async with runtime.session_factory() as session, session.begin():
+        organisation = await add_organisation(session, "Tenant A")
+        token = await issue_token(session, await add_user(session, organisation, "admin@a.example", [m.Role.ORGANISATION_ADMIN]))
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(runtime.settings, runtime=runtime), host="127.0.0.1", port=port,
+                                           lifespan="off", log_level="warning", ws="websockets"))
+    task = asyncio.create_task(server.serve())
+    try:
+        await until(lambda: server.started, "uvicorn to start")
+        yield runtime, f"127.0.0.1:{port}", token
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, DEADLINE)
+        await runtime.stop()
+
+
+async def test_subscription_ends_with_an_error_when_the_bus_fails(own_server):
+    runtime, address, token = own_server
+    async with ws_connect(address) as ws:
+        await subscribe(ws, token)
+        await until(lambda: runtime.bus.subscriber_count == 1, "the subscription to listen")
+
+        runtime.bus._broadcast._backend._published.put_nowait(_BrokenEvent())
+
+        message = await receive(ws)
+        assert message["type"] == "next" and message["payload"]["data"] is None, message
+        assert [error["extensions"]["code"] for error in message["payload"]["errors"]] == ["SERVICE_UNAVAILABLE"]
+        assert await receive(ws) == {"id": "1", "type": "complete"}
+        assert runtime.bus.subscriber_count == 0
+
+        # A new subscription is refused at once, not left waiting for events that cannot come.
+        await ws.send(json.dumps({"id": "2", "type": "subscribe", "payload": {"query": AUDIT_SUBSCRIPTION}}))
+        message = await receive(ws)
+        assert message["id"] == "2" and message["payload"]["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE", message
+
+    async with httpx.AsyncClient(base_url=f"http://{address}", timeout=DEADLINE) as http:
+        health = await http.get("/health")
+    assert health.status_code == 503
+    assert health.json()["checks"]["eventBus"] == "failed"
