@@ -1,4 +1,6 @@
-"""Query cost: every field costs 1; a list field's subtree is multiplied by `first`/`last`.
+"""Query cost: every field costs 1; a list field's subtree is multiplied by its size: `first`/`last`
+for connections, the number of `ids` asked for, and an assumed UNPAGINATED_LIST_SIZE for plain
+lists of objects (a user's groups, a group's members), which nest into each other without bound.
 
 Modelled on Saleor's cost map; computed before execution with the request's variables, refused
 above the limit, and reported in the response's `extensions.cost`.
@@ -18,6 +20,8 @@ from graphql import (
     OperationDefinitionNode,
     SelectionSetNode,
     get_named_type,
+    get_nullable_type,
+    is_list_type,
     value_from_ast,
 )
 from graphql.type.definition import GraphQLInterfaceType, GraphQLObjectType
@@ -27,15 +31,33 @@ from graph.errors import QueryTooComplex
 from graph.relay import DEFAULT_PAGE_SIZE
 
 
-def _page_size(field_node: FieldNode, field_def: Any, variables: dict[str, Any]) -> int:
-    if "first" not in field_def.args and "last" not in field_def.args:
-        return 1
-    for argument in field_node.arguments:
-        if argument.name.value in ("first", "last"):
-            value = value_from_ast(argument.value, field_def.args[argument.name.value].type, variables)
+#: Assumed length of a list of objects that takes no `first`/`last`; the data bounds it, not the query.
+UNPAGINATED_LIST_SIZE = 10
+
+
+def _argument(field_node: FieldNode, field_def: Any, name: str, variables: dict[str, Any]) -> Any:
+    for argument in field_node.arguments or ():
+        if argument.name.value == name:
+            return value_from_ast(argument.value, field_def.args[name].type, variables)
+    return None
+
+
+def _list_size(field_node: FieldNode, field_def: Any, parent_type: Any, variables: dict[str, Any]) -> int:
+    """How many times the field's selection is resolved."""
+    if "first" in field_def.args or "last" in field_def.args:
+        for name in ("first", "last"):
+            value = _argument(field_node, field_def, name, variables)
             if isinstance(value, int):
                 return max(value, 1)
-    return DEFAULT_PAGE_SIZE
+        return DEFAULT_PAGE_SIZE
+    if not is_list_type(get_nullable_type(field_def.type)):
+        return 1
+    if "pageInfo" in parent_type.fields:
+        return 1  # a connection's edges/nodes: the connection field already counted its page size
+    if "ids" in field_def.args:
+        ids = _argument(field_node, field_def, "ids", variables)
+        return max(len(ids), 1) if isinstance(ids, list) else UNPAGINATED_LIST_SIZE
+    return UNPAGINATED_LIST_SIZE
 
 
 def selection_cost(
@@ -57,7 +79,7 @@ def selection_cost(
             if field_def is None:
                 continue
             child = selection_cost(schema, selection.selection_set, get_named_type(field_def.type), fragments, variables)
-            total += 1 + _page_size(selection, field_def, variables) * child
+            total += 1 + _list_size(selection, field_def, parent_type, variables) * child
         elif isinstance(selection, InlineFragmentNode):
             narrowed = schema.get_type(selection.type_condition.name.value) if selection.type_condition else parent_type
             total += selection_cost(schema, selection.selection_set, narrowed, fragments, variables)

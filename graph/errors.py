@@ -40,9 +40,13 @@ class PersistedQueryRequired(ApiError):
 
 
 def should_mask(error: GraphQLError) -> bool:
-    """Hide the text of unexpected exceptions: it may carry SQL, paths or secrets."""
+    """Hide the text of unexpected exceptions: it may carry SQL, paths or secrets.
+
+    GraphQL errors are meant for the client: ours (ApiError) and graphql-core's, e.g. variable
+    coercion wraps its reason ("Int cannot represent …") as original_error.
+    """
     original = error.original_error
-    return original is not None and not isinstance(original, ApiError)
+    return original is not None and not isinstance(original, GraphQLError)
 
 
 @strawberry.interface(description="A problem with the input of a mutation; nothing was changed.")

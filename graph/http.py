@@ -1,11 +1,12 @@
 """GraphQL over HTTP (https://graphql.github.io/graphql-over-http/), SHOULDs included.
 
 - GET (queries only; a mutation over GET is 405) and POST with application/json.
-- Response media type by the Accept header: application/graphql-response+json when accepted
-  (then requests that fail to parse, validate or coerce variables get 400), application/json for
-  legacy clients (then every well-formed request gets 200); 406 when neither is acceptable.
+- Response media type by the Accept header (q-values, RFC 9110): application/graphql-response+json
+  when accepted, and without an Accept header (then requests that fail to parse, validate or
+  coerce variables get 400 and no `data` entry), application/json for legacy clients (then every
+  well-formed request gets 200); 406 when neither is acceptable.
 - Malformed requests (bad JSON, wrong parameter types) get 400; other methods 405; other
-  content types 415.
+  content types or charsets 415; bodies over 1 MB 413.
 - Persisted queries: `extensions.persistedQuery.sha256Hash` (Apollo's protocol), with an optional
   allow-list that makes them the only queries accepted.
 """
@@ -22,19 +23,19 @@ import orjson
 from graphql import GraphQLError
 from starlette.requests import Request
 from starlette.responses import Response
-from strawberry.exceptions import MissingQueryError
 from strawberry.http import process_result
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
 from strawberry.types.graphql import OperationType
 
 from graph.auth import authenticate, bearer_token
 from graph.context import Context
-from graph.errors import PersistedQueryNotFound, PersistedQueryRequired
+from graph.errors import PersistedQueryNotFound, PersistedQueryRequired, should_mask
 from graph.runtime import Runtime
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
 MAX_BODY_BYTES = 1_000_000
+INTERNAL_ERROR_MESSAGE = "Unexpected error."  # what strawberry's MaskErrors says
 
 
 class RequestError(Exception):
@@ -45,31 +46,59 @@ class RequestError(Exception):
         self.headers = headers or {}
 
 
-def negotiate(accept: str | None) -> str | None:
-    """The response media type for an Accept header, or None when nothing we serve is acceptable."""
-    if not accept:
-        return JSON  # the spec's advice for clients that send no Accept header
-    offers: list[tuple[float, int, str]] = []
-    for position, part in enumerate(accept.split(",")):
+def _media_ranges(accept: str) -> list[tuple[str, float]]:
+    """(media range, q) pairs of an Accept header; ranges asking for a charset other than UTF-8 are dropped."""
+    ranges: list[tuple[str, float]] = []
+    for part in accept.split(","):
         media, *params = [piece.strip() for piece in part.split(";")]
+        if not media:
+            continue
         quality = 1.0
+        usable = True
         for param in params:
             name, _, value = param.partition("=")
-            if name.strip() == "q":
+            name, value = name.strip().lower(), value.strip().strip('"').lower()
+            if name == "q":
                 try:
-                    quality = float(value)
+                    quality = min(max(float(value), 0.0), 1.0)
                 except ValueError:
                     quality = 0.0
-        media = media.lower()
-        if quality <= 0:
-            continue
-        if media == GRAPHQL_RESPONSE_JSON:
-            offers.append((quality, -position, GRAPHQL_RESPONSE_JSON))
-        elif media == JSON:
-            offers.append((quality, -position, JSON))
-        elif media in ("*/*", "application/*"):
-            offers.append((quality, -position - 1000, GRAPHQL_RESPONSE_JSON))
-    return max(offers)[2] if offers else None
+            elif name == "charset" and value not in ("utf-8", "utf8"):
+                usable = False  # we only ever answer in UTF-8
+        if usable:
+            ranges.append((media.lower(), quality))
+    return ranges
+
+
+def _quality(offer: str, ranges: list[tuple[str, float]]) -> float:
+    """q of `offer` under RFC 9110: the most specific matching range decides (type/subtype > type/* > */*)."""
+    kind = offer.split("/")[0]
+    best: tuple[int, float] | None = None
+    for media, quality in ranges:
+        specificity = 2 if media == offer else 1 if media == f"{kind}/*" else 0 if media == "*/*" else -1
+        if specificity >= 0 and (best is None or specificity > best[0]):
+            best = (specificity, quality)
+    return best[1] if best else 0.0
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The response media type for an Accept header, or None when nothing we serve is acceptable.
+
+    Order in the header does not matter (RFC 9110), only q-values; on a tie we pick
+    application/graphql-response+json, the spec's preferred type. No Accept header counts as
+    `Accept: application/graphql-response+json`, as the spec says servers SHOULD do since its
+    legacy watershed (2025-01-01).
+    """
+    if accept is None or not accept.strip():
+        return GRAPHQL_RESPONSE_JSON
+    ranges = _media_ranges(accept)
+    offers = [(_quality(offer, ranges), preference, offer) for preference, offer in ((1, GRAPHQL_RESPONSE_JSON), (0, JSON))]
+    quality, _, offer = max(offers)
+    return offer if quality > 0 else None
+
+
+def _is_hex(text: str) -> bool:
+    return all(char in "0123456789abcdefABCDEF" for char in text)
 
 
 class PersistedQueries:
@@ -92,7 +121,7 @@ class PersistedQueries:
                     raise PersistedQueryRequired("Only persisted queries are accepted by this server.")
             return query
         digest = persisted.get("sha256Hash")
-        if not isinstance(digest, str) or len(digest) != 64:
+        if not isinstance(digest, str) or len(digest) != 64 or not _is_hex(digest):
             raise RequestError(400, "extensions.persistedQuery.sha256Hash must be a sha256 hex digest")
         digest = digest.lower()
         if query is not None:
@@ -125,10 +154,11 @@ async def build_context(runtime: Runtime, request: Any, authorization: str | Non
     return Context(runtime, principal=principal, auth_problem=problem, client_address=client_address(request), request=request)
 
 
-def _json_param(raw: Any, name: str) -> dict[str, Any] | None:
+def _object_param(raw: Any, name: str, *, from_url: bool) -> dict[str, Any] | None:
+    """`variables`/`extensions`: a JSON object in a POST body; JSON text of an object in a GET URL."""
     if raw is None:
         return None
-    if isinstance(raw, str):
+    if from_url:
         try:
             raw = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
@@ -138,30 +168,80 @@ def _json_param(raw: Any, name: str) -> dict[str, Any] | None:
     return raw
 
 
+def _content_type(request: Request) -> tuple[str, str | None]:
+    media, *params = [piece.strip() for piece in request.headers.get("content-type", "").split(";")]
+    charset = None
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    return media.lower(), charset
+
+
+async def _read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise RequestError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:  # also without (or with a false) Content-Length
+            raise RequestError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    return bytes(body)
+
+
 async def _read_params(request: Request) -> dict[str, Any]:
     if request.method == "GET":
         return dict(request.query_params)
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type != JSON:
+    # Only application/json: it forces a CORS preflight, so other sites cannot post (CSRF).
+    media, charset = _content_type(request)
+    if media != JSON:
         raise RequestError(415, "POST bodies must be application/json")
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise RequestError(413, f"the request body is larger than {MAX_BODY_BYTES} bytes")
+    if charset not in (None, "utf-8", "utf8"):
+        raise RequestError(415, "POST bodies must be encoded in UTF-8")
     try:
-        params = orjson.loads(body)
+        params = orjson.loads(await _read_body(request))
     except orjson.JSONDecodeError as exc:
-        raise RequestError(400, "the request body is not valid JSON") from exc
+        raise RequestError(400, "the request body is not valid JSON (UTF-8)") from exc
     if not isinstance(params, dict):
         raise RequestError(400, "the request body must be a JSON object (batching is not supported)")
     return params
 
 
 def _response(payload: dict[str, Any], status: int, media_type: str, headers: dict[str, str] | None = None) -> Response:
-    return Response(orjson.dumps(payload), status_code=status, media_type=f"{media_type}; charset=utf-8", headers=headers)
+    # The body depends on the Accept header: caches must key on it.
+    return Response(
+        orjson.dumps(payload),
+        status_code=status,
+        media_type=f"{media_type}; charset=utf-8",
+        headers={"Vary": "Accept", **(headers or {})},
+    )
+
+
+def _request_error_response(
+    errors: list[dict[str, Any]], media_type: str, extensions: dict[str, Any] | None = None, *, internal: bool = False
+) -> Response:
+    """A GraphQL request error (nothing executed): no `data` entry, as the GraphQL spec says; 400
+    (500 for our own failure) with application/graphql-response+json, 200 for legacy
+    application/json clients."""
+    payload: dict[str, Any] = {"errors": errors}
+    if extensions:
+        payload["extensions"] = extensions
+    status = (500 if internal else 400) if media_type == GRAPHQL_RESPONSE_JSON else 200
+    return _response(payload, status, media_type)
+
+
+def _formatted(error: GraphQLError) -> dict[str, Any]:
+    # An exception raised by a schema extension (e.g. a bug in a limiter) skips strawberry's
+    # MaskErrors: mask it here.
+    if should_mask(error):
+        return GraphQLError(INTERNAL_ERROR_MESSAGE, error.nodes, error.source, error.positions).formatted
+    return error.formatted
 
 
 def _is_request_error(result: Any) -> bool:
-    """No data at all and no error from a resolver: the request failed before execution."""
+    """No data at all and no error from a resolver: the request failed before execution (parse,
+    validation, limits, variable coercion). A non-null root field that failed has a path."""
     return result.data is None and bool(result.errors) and all(error.path is None for error in result.errors)
 
 
@@ -175,12 +255,18 @@ async def handle_graphql(request: Request, runtime: Runtime, persisted: Persiste
         and "query" not in request.query_params
         and "text/html" in (accept or "")
     ):
-        return render_ide()
+        ide = render_ide()
+        ide.headers["Vary"] = "Accept"
+        return ide
     media_type = negotiate(accept)
     if media_type is None:
         return Response(
-            f"Acceptable media types: {GRAPHQL_RESPONSE_JSON}, {JSON}.", status_code=406, media_type="text/plain"
+            f"Acceptable media types: {GRAPHQL_RESPONSE_JSON}, {JSON}.",
+            status_code=406,
+            media_type="text/plain",
+            headers={"Vary": "Accept"},
         )
+    from_url = request.method == "GET"
     try:
         params = await _read_params(request)
         query = params.get("query")
@@ -189,17 +275,20 @@ async def handle_graphql(request: Request, runtime: Runtime, persisted: Persiste
         operation_name = params.get("operationName")
         if operation_name is not None and not isinstance(operation_name, str):
             raise RequestError(400, "`operationName` must be a string")
-        variables = _json_param(params.get("variables"), "variables")
-        extensions = _json_param(params.get("extensions"), "extensions")
+        operation_name = operation_name or None  # the spec: an empty operationName is an omitted one
+        variables = _object_param(params.get("variables"), "variables", from_url=from_url)
+        extensions = _object_param(params.get("extensions"), "extensions", from_url=from_url)
         try:
             query = persisted.resolve(query, extensions)
         except GraphQLError as error:
-            status = 400 if media_type == GRAPHQL_RESPONSE_JSON else 200
-            return _response({"errors": [error.formatted]}, status, media_type)
+            return _request_error_response([error.formatted], media_type)
         if query is None:
             raise RequestError(400, "`query` is required")
+        if query == "":
+            # Well-formed (a string) but not a document: a parse error, not a malformed request.
+            return _request_error_response([{"message": "Syntax Error: the document is empty."}], media_type)
         context = await build_context(runtime, request, request.headers.get("authorization"))
-        allowed = {OperationType.QUERY} if request.method == "GET" else {OperationType.QUERY, OperationType.MUTATION}
+        allowed = {OperationType.QUERY} if from_url else {OperationType.QUERY, OperationType.MUTATION}
         try:
             result = await runtime.schema.execute(
                 query,
@@ -210,16 +299,19 @@ async def handle_graphql(request: Request, runtime: Runtime, persisted: Persiste
                 operation_extensions=extensions,
             )
         except InvalidOperationTypeError as exc:
-            if request.method == "GET" and exc.operation_type == OperationType.MUTATION:
+            if from_url and exc.operation_type == OperationType.MUTATION:
                 raise RequestError(405, "mutations need POST", {"Allow": "POST"}) from exc
-            raise RequestError(400, "subscriptions need a websocket (graphql-transport-ws)") from exc
+            message = "subscriptions need a websocket (graphql-transport-ws)"
+            return _request_error_response([{"message": message}], media_type)
         except CannotGetOperationTypeError as exc:
-            raise RequestError(400, exc.as_http_error_reason()) from exc
-        except MissingQueryError as exc:
-            raise RequestError(400, "`query` is required") from exc
+            # GetOperation() failed: a GraphQL request error of a well-formed request.
+            return _request_error_response([{"message": exc.as_http_error_reason()}], media_type)
     except RequestError as error:
         body = {"errors": [{"message": error.message, "extensions": {"code": "BAD_REQUEST"}}]}
         return _response(body, error.status, media_type, error.headers)
 
-    status = 400 if media_type == GRAPHQL_RESPONSE_JSON and _is_request_error(result) else 200
-    return _response(process_result(result), status, media_type)
+    if _is_request_error(result):
+        internal = any(should_mask(error) for error in result.errors)
+        errors = [_formatted(error) for error in result.errors]
+        return _request_error_response(errors, media_type, result.extensions, internal=internal)
+    return _response(process_result(result), 200, media_type)
