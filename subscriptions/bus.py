@@ -56,6 +56,7 @@ class _RedisBackend(BroadcastBackend):
         self._subscribed = asyncio.Event()
         self._queue: asyncio.Queue[Event] = asyncio.Queue()
         self._reader: asyncio.Task[None] | None = None
+        self._confirmed: dict[str, asyncio.Event] = {}
 
     async def connect(self) -> None:
         await self._pubsub.connect()
@@ -71,11 +72,21 @@ class _RedisBackend(BroadcastBackend):
                 await closing()
 
     async def subscribe(self, channel: str) -> None:
+        confirmed = self._confirmed[channel] = asyncio.Event()
         await self._pubsub.subscribe(channel)
         # Only now does redis-py know the channel, so listen() has something to read.
         self._subscribed.set()
+        # Events published from Redis's confirmation on reach us: only then is the subscription ready.
+        waiter = asyncio.ensure_future(confirmed.wait())
+        try:
+            await asyncio.wait({waiter, self._reader}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+        if not confirmed.is_set():
+            raise ConnectionError("Redis did not confirm the subscription")
 
     async def unsubscribe(self, channel: str) -> None:
+        self._confirmed.pop(channel, None)
         await self._pubsub.unsubscribe(channel)
 
     async def publish(self, channel: str, message: Any) -> None:
@@ -101,6 +112,8 @@ class _RedisBackend(BroadcastBackend):
             async for message in self._pubsub.listen():
                 if message["type"] == "message":
                     await self._queue.put(Event(channel=message["channel"].decode(), message=message["data"].decode()))
+                elif message["type"] == "subscribe" and (confirmed := self._confirmed.get(message["channel"].decode())):
+                    confirmed.set()
             self._subscribed.clear()
 
 
