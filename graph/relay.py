@@ -12,13 +12,15 @@ from typing import Any, Generic, TypeVar
 
 import orjson
 import strawberry
-from sqlalchemy import Select, and_, false, func, or_, select
+from sqlalchemy import BigInteger, Select, and_, false, func, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
 from graph.errors import BadUserInput
 
 MAX_PAGE_SIZE = 500
+#: Primary keys are 32-bit (PostgreSQL `integer`): a larger number would fail in the driver, not read as unknown.
+MAX_PK = 2**31 - 1
 DEFAULT_PAGE_SIZE = 50
 
 
@@ -37,7 +39,7 @@ def from_global_id(global_id: str) -> tuple[str, int]:
     try:
         raw = base64.urlsafe_b64decode(global_id + "=" * (-len(global_id) % 4)).decode()
         type_name, _, pk = raw.partition(":")
-        if not type_name or not pk.isdigit() or len(pk) > 18:
+        if not type_name or not (pk.isascii() and pk.isdigit()) or len(pk) > 18 or int(pk) > MAX_PK:
             raise ValueError
         return type_name, int(pk)
     except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
@@ -113,12 +115,22 @@ def _decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
         for key, value in zip(keys, values, strict=True):
             column_type = key.column.type
             # a TypeDecorator (UTCDateTime) reports `object`: ask the type it wraps
-            python_type = (column_type.impl if isinstance(column_type, TypeDecorator) else column_type).python_type
+            column_type = column_type.impl if isinstance(column_type, TypeDecorator) else column_type
+            python_type = column_type.python_type
             if value is None:
                 decoded.append(None)
             elif python_type is datetime:
-                decoded.append(datetime.fromisoformat(value))
-            elif python_type in (int, str, bool) and isinstance(value, python_type):
+                moment = datetime.fromisoformat(value)
+                if moment.tzinfo is None:
+                    raise ValueError  # our cursors carry UTC offsets; a naive time would fail in the database
+                decoded.append(moment)
+            elif python_type is int and isinstance(value, int) and not isinstance(value, bool):
+                # a crafted number beyond the column's range would fail in the driver (a 500, not a 400)
+                limit = 2**63 if isinstance(column_type, BigInteger) else 2**31
+                if not -limit <= value < limit:
+                    raise ValueError
+                decoded.append(value)
+            elif python_type in (str, bool) and isinstance(value, python_type) and "\x00" not in str(value):
                 decoded.append(value)
             else:
                 raise ValueError

@@ -9,6 +9,7 @@ import strawberry
 from sqlalchemy import select
 from strawberry.types import Info
 
+from graph.errors import BadUserInput
 from graph.loaders import by_key
 from graph.permissions import needs, require_permission
 from graph.relay import Connection, SortKey, paginate
@@ -16,6 +17,7 @@ from graph.tenancy import path_visible, visible_organisation_ids
 from models.audit import AuditEvent as AuditEventModel
 from models.identity import Permission
 from resolvers.audit.types import AuditEvent
+from resolvers.identity.queries import contains
 from subscriptions import channels
 
 
@@ -57,9 +59,11 @@ class AuditQuery:
         statement = _visible_events(info.context.principal)
         if filter is not None:
             if filter.action:
+                if "\x00" in filter.action:  # PostgreSQL rejects NUL with an error; nothing could match it
+                    raise BadUserInput("Text filters cannot contain NUL characters.", argument="filter.action")
                 statement = statement.where(AuditEventModel.action == filter.action)
             if filter.actor:
-                statement = statement.where(AuditEventModel.actor_label.icontains(filter.actor.strip(), autoescape=True))
+                statement = statement.where(contains(AuditEventModel.actor_label, filter.actor, "filter.actor"))
             if filter.since:
                 statement = statement.where(AuditEventModel.created_at >= filter.since)
             if filter.until:

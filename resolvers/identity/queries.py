@@ -26,6 +26,13 @@ def _organisation_pk(global_id: strawberry.ID | None, argument: str) -> int | No
     return pk
 
 
+def contains(column, value: str, argument: str):
+    """Case-insensitive "contains", wildcards taken literally. NUL is refused: PostgreSQL rejects it with an error."""
+    if "\x00" in value:
+        raise BadUserInput("Text filters cannot contain NUL characters.", argument=argument)
+    return column.icontains(value.strip(), autoescape=True)
+
+
 @strawberry.input(description="Narrow the users list; all given conditions must hold.")
 class UserFilter:
     name: str | None = strawberry.field(default=None, description="Name contains (case-insensitive).")
@@ -85,9 +92,9 @@ class IdentityQuery:
         statement = select(m.User).where(m.User.organisation_id.in_(visible_organisation_ids(principal)))
         if filter is not None:
             if filter.name:
-                statement = statement.where(m.User.name.icontains(filter.name.strip(), autoescape=True))
+                statement = statement.where(contains(m.User.name, filter.name, "filter.name"))
             if filter.email:
-                statement = statement.where(m.User.email.icontains(filter.email.strip(), autoescape=True))
+                statement = statement.where(contains(m.User.email, filter.email, "filter.email"))
             if filter.organisation_id is not None:
                 statement = statement.where(m.User.organisation_id == _organisation_pk(filter.organisation_id, "filter.organisationId"))
             if filter.role is not None:
@@ -114,9 +121,9 @@ class IdentityQuery:
         statement = select(m.Organisation).where(organisation_visible(info.context.principal))
         if filter is not None:
             if filter.name:
-                statement = statement.where(m.Organisation.name.icontains(filter.name.strip(), autoescape=True))
+                statement = statement.where(contains(m.Organisation.name, filter.name, "filter.name"))
             if filter.your_reference:
-                statement = statement.where(m.Organisation.your_reference.icontains(filter.your_reference.strip(), autoescape=True))
+                statement = statement.where(contains(m.Organisation.your_reference, filter.your_reference, "filter.yourReference"))
             if filter.parent_id is not None:
                 statement = statement.where(m.Organisation.parent_id == _organisation_pk(filter.parent_id, "filter.parentId"))
         keys = [SortKey(m.Organisation.name), SortKey(m.Organisation.id)]
@@ -135,7 +142,7 @@ class IdentityQuery:
         statement = select(m.UserGroup).where(m.UserGroup.organisation_id.in_(visible_organisation_ids(info.context.principal)))
         if filter is not None:
             if filter.name:
-                statement = statement.where(m.UserGroup.name.icontains(filter.name.strip(), autoescape=True))
+                statement = statement.where(contains(m.UserGroup.name, filter.name, "filter.name"))
             if filter.organisation_id is not None:
                 statement = statement.where(m.UserGroup.organisation_id == _organisation_pk(filter.organisation_id, "filter.organisationId"))
         keys = [SortKey(m.UserGroup.name), SortKey(m.UserGroup.id)]

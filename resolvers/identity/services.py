@@ -43,6 +43,8 @@ TOTP_ISSUER = "fleetgraph"
 
 def clean_text(value: str, field: str, *, max_length: int = 200, required: bool = True) -> str:
     value = value.strip()
+    if "\x00" in value:  # PostgreSQL cannot store it: refuse it here rather than fail in the driver
+        raise DomainError(Code.INVALID, "must not contain NUL characters", field)
     if required and not value:
         raise DomainError(Code.REQUIRED, "must not be empty", field)
     if len(value) > max_length:
@@ -52,7 +54,7 @@ def clean_text(value: str, field: str, *, max_length: int = 200, required: bool 
 
 def clean_email(value: str, field: str = "email") -> str:
     value = value.strip().lower()
-    if len(value) > 254 or not EMAIL.match(value):
+    if len(value) > 254 or "\x00" in value or not EMAIL.match(value):
         raise DomainError(Code.INVALID, "is not a valid e-mail address", field)
     return value
 
@@ -450,7 +452,7 @@ async def create_user(session: AsyncSession, context: Context, fields: UserField
     email = clean_email(fields.email or "")
     organisation = (
         await visible_organisation(session, principal, fields.organisation_id, "organisationId")
-        if fields.organisation_id
+        if fields.organisation_id is not None  # an empty or malformed ID is NOT_FOUND, not the default
         else await session.get(m.Organisation, principal.organisation_id)
     )
     roles = fields.roles if fields.roles is not None else [m.Role.USER]  # an explicit [] is refused below
@@ -642,7 +644,7 @@ async def add_partner(session: AsyncSession, context: Context, organisation_id: 
     principal = require_permission(context, m.Permission.PARTNERS_MANAGE)
     organisation = (
         await visible_organisation(session, principal, organisation_id, "organisationId")
-        if organisation_id
+        if organisation_id is not None
         else await session.get(m.Organisation, principal.organisation_id)
     )
     partner = await _partner_target(session, partner_organisation_id)
@@ -664,7 +666,7 @@ async def remove_partner(session: AsyncSession, context: Context, organisation_i
     principal = require_permission(context, m.Permission.PARTNERS_MANAGE)
     organisation = (
         await visible_organisation(session, principal, organisation_id, "organisationId")
-        if organisation_id
+        if organisation_id is not None
         else await session.get(m.Organisation, principal.organisation_id)
     )
     not_linked = DomainError(Code.NOT_FOUND, "not a partner", "partnerOrganisationId")
@@ -722,7 +724,7 @@ async def create_group(session: AsyncSession, context: Context, name: str, organ
     principal = require_permission(context, m.Permission.USER_GROUPS_MANAGE)
     organisation = (
         await visible_organisation(session, principal, organisation_id, "organisationId")
-        if organisation_id
+        if organisation_id is not None
         else await session.get(m.Organisation, principal.organisation_id)
     )
     name = clean_text(name, "name")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 from datetime import timedelta
 
 import pytest
@@ -117,6 +119,9 @@ REFUSED_CREATES = {
     "e-mail with two @": ({"email": "a@b@c.example"}, "INVALID", ["email"]),
     "oversized name": ({"name": "N" * 201}, "TOO_LONG", ["name"]),
     "blank name": ({"name": "   "}, "REQUIRED", ["name"]),
+    # PostgreSQL cannot store NUL: refused as input rather than failing in the driver
+    "NUL in name": ({"name": "New\x00Person"}, "INVALID", ["name"]),
+    "NUL in e-mail": ({"email": "new\x00person@a.example"}, "INVALID", ["email"]),
     "invalid csv delimiter": ({"csvDelimiter": "x"}, "INVALID", ["csvDelimiter"]),
     "two-character csv delimiter": ({"csvDelimiter": ";;"}, "INVALID", ["csvDelimiter"]),
     "invalid thousands separator": ({"csvThousandsSeparator": "x"}, "INVALID", ["csvThousandsSeparator"]),
@@ -549,6 +554,10 @@ async def test_empty_page_and_exact_fit(gql, world, members):
     assert none["nodes"] == [] and none["totalCount"] == MEMBERS
 
 
+def cursor(*values) -> str:
+    return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
+
+
 @pytest.mark.parametrize("variables", [
     {"first": 501},
     {"first": -1},
@@ -558,6 +567,14 @@ async def test_empty_page_and_exact_fit(gql, world, members):
     {"after": "W10"},  # base64 of "[]": wrong arity
     {"before": "WyJ4Il0"},  # base64 of '["x"]'
     {"filter": {"organisationId": "!!!"}},
+    {"filter": {"name": "\x00"}},
+    # crafted cursors that would fail in the database rather than read as "no such position"
+    {"after": cursor("Member 01", 2**40)},
+    {"after": cursor("Member 01", True)},
+    {"after": cursor("Member\x00", 1)},
+    {"after": cursor("2020-01-01T00:00:00", 1), "orderBy": {"field": "CREATED_AT", "direction": "ASC"}},
+    {"after": cursor("yesterday", 1), "orderBy": {"field": "CREATED_AT", "direction": "ASC"}},
+    {"after": cursor(1, 1)},
 ])
 async def test_bad_page_arguments_get_a_typed_error(gql, world, variables):
     result = await gql(LIST, variables, token=world.tokens["admin_a"])

@@ -1,0 +1,124 @@
+"""No N+1: lists with their relations run in a fixed number of SQL statements, whatever their length.
+
+Each list below is requested for a small and a large data set; the statement count must be the same
+and equal to the budget stated next to it. A relation resolved per row instead of through a
+DataLoader adds one statement per row and fails both assertions.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from models import identity as m
+from tests.conftest import add_organisation, add_user
+
+#: Every request authenticates first: the token with its user and organisation (1), then roles and
+#: granted permissions in one UNION (1).
+AUTH = 2
+
+USERS = """{ users(first: 500) {
+  totalCount
+  nodes { name email organisation { name parent { name } } roles grantedPermissions groups { name } }
+} }"""
+# authentication 2 + page 1 + totalCount 1 + organisations 1 + parents 1 + roles 1 + granted permissions 1 + groups 1
+USERS_BUDGET = AUTH + 7
+
+ORGANISATIONS = "{ organisations(first: 500) { totalCount nodes { name parent { name } partners { name organisationId } } } }"
+# authentication 2 + page 1 + totalCount 1 + parents 1 + partners 1
+ORGANISATIONS_BUDGET = AUTH + 4
+
+GROUPS = """{ userGroups(first: 500) {
+  totalCount
+  nodes { name organisation { name } members { name email roles organisation { name } } }
+} }"""
+# authentication 2 + page 1 + totalCount 1 + organisations 1 + members 1 + roles 1 (members belong to their group's
+# organisation, so the per-request organisation loader answers them from its cache)
+GROUPS_BUDGET = AUTH + 5
+
+
+async def populate(runtime, world, size: int) -> None:
+    """`size` users, organisations and groups below tenant A, every relation filled in."""
+    async with runtime.session_factory() as session, session.begin():
+        a = await session.get(m.Organisation, world.organisations["a"].id)
+        children = [await add_organisation(session, f"Child {i:03d}", a) for i in range(size)]
+        users = [
+            await add_user(session, children[i % len(children)], f"person{i:03d}@a.example",
+                           [m.Role.USER, m.Role.API_USER] if i % 2 else [m.Role.USER])
+            for i in range(size)
+        ]
+        session.add_all(m.UserPermission(user_id=u.id, permission=m.Permission.AUDIT_READ) for u in users[::3])
+        session.add_all(m.PartnerLink(organisation_id=c.id, partner_id=world.organisations["b"].id) for c in children)
+        session.add_all(m.PartnerLink(organisation_id=c.id, partner_id=world.organisations["platform"].id) for c in children[::2])
+        await session.flush()
+        for i, child in enumerate(children):
+            group = m.UserGroup(organisation_id=child.id, name=f"Group {i:03d}")
+            session.add(group)
+            await session.flush()
+            session.add_all(m.UserGroupMember(group_id=group.id, user_id=u.id) for u in users if u.organisation_id == child.id)
+        await session.flush()
+
+
+async def statements(gql, count_sql, token: str, query: str) -> tuple[int, dict]:
+    with count_sql() as counter:
+        result = await gql(query, token=token)
+    assert "errors" not in result, result
+    return counter.count, result["data"]
+
+
+@pytest.mark.parametrize("size", [10, 100])
+async def test_users_list_with_relations(gql, world, runtime, count_sql, size):
+    await populate(runtime, world, size)
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], USERS)
+    nodes = data["users"]["nodes"]
+    assert len(nodes) == data["users"]["totalCount"] == size + 3
+    person = next(n for n in nodes if n["email"] == "person001@a.example")
+    assert person["organisation"] == {"name": "Child 001", "parent": {"name": "Tenant A"}}
+    assert person["roles"] == ["API_USER", "USER"] and person["groups"] == [{"name": "Group 001"}]
+    assert sum(1 for n in nodes if n["grantedPermissions"] == ["AUDIT_READ"]) == len(range(0, size, 3))
+    assert count == USERS_BUDGET
+
+
+@pytest.mark.parametrize("size", [10, 100])
+async def test_organisations_list_with_partners(gql, world, runtime, count_sql, size):
+    await populate(runtime, world, size)
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], ORGANISATIONS)
+    nodes = data["organisations"]["nodes"]
+    assert len(nodes) == data["organisations"]["totalCount"] == size + 2
+    child = next(n for n in nodes if n["name"] == "Child 000")
+    assert child["parent"] == {"name": "Tenant A"}
+    assert [p["name"] for p in child["partners"]] == ["Platform", "Tenant B"]
+    assert count == ORGANISATIONS_BUDGET
+
+
+@pytest.mark.parametrize("size", [10, 100])
+async def test_user_groups_with_members(gql, world, runtime, count_sql, size):
+    await populate(runtime, world, size)
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], GROUPS)
+    nodes = data["userGroups"]["nodes"]
+    assert len(nodes) == data["userGroups"]["totalCount"] == size
+    assert nodes[1]["members"] == [{"name": "Person001", "email": "person001@a.example", "roles": ["API_USER", "USER"],
+                                    "organisation": {"name": "Child 001"}}]
+    assert count == GROUPS_BUDGET
+
+
+async def test_counts_do_not_depend_on_size(gql, world, runtime, count_sql):
+    """The same three requests, once with 10 and once with 100 more rows: equal statement counts."""
+    measured = []
+    for size in (10, 90):
+        await populate_more(runtime, world, size, prefix=f"s{size}")
+        measured.append([(await statements(gql, count_sql, world.tokens["admin_a"], q))[0] for q in (USERS, ORGANISATIONS, GROUPS)])
+    assert measured[0] == measured[1] == [USERS_BUDGET, ORGANISATIONS_BUDGET, GROUPS_BUDGET]
+
+
+async def populate_more(runtime, world, size: int, prefix: str) -> None:
+    async with runtime.session_factory() as session, session.begin():
+        a = await session.get(m.Organisation, world.organisations["a"].id)
+        for i in range(size):
+            child = await add_organisation(session, f"{prefix} child {i:03d}", a)
+            user = await add_user(session, child, f"{prefix}.{i:03d}@a.example", [m.Role.USER])
+            session.add(m.PartnerLink(organisation_id=child.id, partner_id=world.organisations["b"].id))
+            group = m.UserGroup(organisation_id=child.id, name=f"{prefix} group {i:03d}")
+            session.add(group)
+            await session.flush()
+            session.add(m.UserGroupMember(group_id=group.id, user_id=user.id))
+        await session.flush()

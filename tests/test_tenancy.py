@@ -1,0 +1,324 @@
+"""Tenancy: an object of another organisation reads exactly like one that does not exist.
+
+For every query and mutation argument that takes an ID (found by walking the schema, so a new one
+cannot be forgotten) the admin of tenant A calls it once with an ID of tenant B and once with an
+unknown but well-formed ID: the two answers must be identical apart from the ID itself, and the
+database must not change at all. A control call with an ID of A's own shows that the argument does
+reach objects (so a case that refused everything would not pass). Malformed IDs get a typed error
+or null, never an internal error, and change nothing either.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from graphql import GraphQLInputObjectType, GraphQLList, GraphQLNonNull, GraphQLSchema, get_named_type
+from sqlalchemy import select
+
+from graph.relay import to_global_id
+from graph.schema import build_schema
+from models import Base
+from models import identity as m
+from models.audit import AuditEvent
+from tests.conftest import World
+
+NEW_PASSWORD = "Violet-Kayak#Lantern7"
+UNKNOWN_PK = 999_999
+
+
+# --- the ID-taking arguments of the schema ---------------------------------------------------------------
+
+
+def _id_paths(type_: Any, prefix: str, seen: frozenset[str]) -> list[str]:
+    named = get_named_type(type_)
+    if named.name == "ID":
+        return [prefix]
+    if isinstance(named, GraphQLInputObjectType) and named.name not in seen:
+        return [path for name, input_field in named.fields.items()
+                for path in _id_paths(input_field.type, f"{prefix}.{name}", seen | {named.name})]
+    return []
+
+
+def id_arguments(schema: GraphQLSchema) -> set[str]:
+    """Every root field argument (or input field within one) of type ID or [ID], as "Root.field(arg.path)"."""
+    found = set()
+    for root in (schema.query_type, schema.mutation_type, schema.subscription_type):
+        if root is None:
+            continue
+        for field_name, field_def in root.fields.items():
+            for arg_name, arg in field_def.args.items():
+                found.update(f"{root.name}.{field_name}({path})" for path in _id_paths(arg.type, arg_name, frozenset()))
+    return found
+
+
+# --- the two tenants, with something of every kind -------------------------------------------------------
+
+
+@dataclass
+class Tenancy:
+    world: World
+    ids: dict[str, dict[str, str]] = field(default_factory=dict)  # kind -> {"a": visible ID, "b": other tenant's ID}
+    pks: dict[str, dict[str, int]] = field(default_factory=dict)
+    platform_uuid: str = ""
+
+    def id(self, kind: str, tenant: str) -> str:
+        return self.ids[kind][tenant]
+
+
+@pytest.fixture
+async def tenancy(world, runtime) -> Tenancy:
+    """Both tenants get a group (with a member), a partner link and an audit event."""
+    t = Tenancy(world)
+    async with runtime.session_factory() as session, session.begin():
+        platform = await session.get(m.Organisation, world.organisations["platform"].id)
+        t.platform_uuid = platform.public_id
+        groups, events = {}, {}
+        for tenant in ("a", "b"):
+            organisation = world.organisations[tenant]
+            group = m.UserGroup(organisation_id=organisation.id, name=f"Group {tenant}")
+            session.add(group)
+            session.add(m.PartnerLink(organisation_id=organisation.id, partner_id=platform.id))
+            event = AuditEvent(organisation_id=organisation.id, actor_label=f"admin@{tenant}.example", action="test.seeded")
+            session.add(event)
+            await session.flush()
+            session.add(m.UserGroupMember(group_id=group.id, user_id=world.users[f"user_{tenant}"].id))
+            groups[tenant], events[tenant] = group.id, event.id
+    # A's own objects are the children and plain users (an admin may act on them: the control calls)
+    t.pks = {
+        "User": {"a": world.users["user_a"].id, "b": world.users["user_b"].id},
+        "Organisation": {"a": world.organisations["a1"].id, "b": world.organisations["b"].id},
+        "UserGroup": groups,
+        "AuditEvent": events,
+    }
+    t.ids = {kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()}
+    for kind in t.ids:
+        t.ids[kind]["unknown"] = to_global_id(kind, UNKNOWN_PK)
+    return t
+
+
+async def snapshot(runtime) -> dict[str, list[tuple]]:
+    """Every row of every table."""
+    tables = {}
+    async with runtime.session_factory() as session:
+        for table in Base.metadata.sorted_tables:
+            rows = (await session.execute(select(table).order_by(*table.primary_key.columns))).all()
+            tables[table.name] = [tuple(row) for row in rows]
+    return tables
+
+
+# --- one case per ID argument ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Case:
+    argument: str                      # as found by id_arguments()
+    kind: str                          # the type of object the ID should name
+    document: str
+    variables: Callable[[Tenancy, Any], dict]
+    token: str = "admin_a"
+    #: Where to look in the answer for "did it reach the object": a payload field or a query field.
+    root: str = ""
+    label: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.argument}{'[' + self.label + ']' if self.label else ''}"
+
+    @property
+    def is_mutation(self) -> bool:
+        return self.argument.startswith("Mutation.")
+
+
+def mutation(name: str, input_type: str, selection: str) -> str:
+    return f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ {selection} errors {{ code field message }} }} }}"
+
+
+NODE = "query($id: ID!) { node(id: $id) { __typename id } }"
+NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }"
+
+
+def node_cases() -> list[Case]:
+    cases = []
+    for kind in ("User", "Organisation", "UserGroup", "AuditEvent"):
+        cases.append(Case("Query.node(id)", kind, NODE, lambda t, x: {"id": x}, root="node", label=kind))
+        # one of A's own next to the ID under test: the answer differs only where that ID is
+        cases.append(Case("Query.nodes(ids)", kind, NODES, lambda t, x, kind=kind: {"ids": [t.id(kind, "a"), x]},
+                          root="nodes", label=kind))
+    return cases
+
+
+CASES: list[Case] = [
+    *node_cases(),
+    Case("Query.users(filter.organisationId)", "Organisation",
+         "query($id: ID!) { users(filter: {organisationId: $id}) { totalCount nodes { email } pageInfo { hasNextPage } } }",
+         lambda t, x: {"id": x}, root="users"),
+    Case("Query.organisations(filter.parentId)", "Organisation",
+         "query($id: ID!) { organisations(filter: {parentId: $id}) { totalCount nodes { name } } }",
+         lambda t, x: {"id": x}, root="organisations"),
+    Case("Query.userGroups(filter.organisationId)", "Organisation",
+         "query($id: ID!) { userGroups(filter: {organisationId: $id}) { totalCount nodes { name } } }",
+         lambda t, x: {"id": x}, root="userGroups"),
+    Case("Mutation.userCreate(input.organisationId)", "Organisation",
+         mutation("userCreate", "UserCreateInput", "user { id }"),
+         lambda t, x: {"input": {"name": "New", "email": "new@example.org", "password": NEW_PASSWORD, "organisationId": x}},
+         root="userCreate"),
+    Case("Mutation.userUpdate(input.id)", "User", mutation("userUpdate", "UserUpdateInput", "user { id name }"),
+         lambda t, x: {"input": {"id": x, "name": "Hijacked", "roles": ["ORGANISATION_ADMIN"]}}, root="userUpdate"),
+    Case("Mutation.userUpdate(input.organisationId)", "Organisation", mutation("userUpdate", "UserUpdateInput", "user { id }"),
+         lambda t, x: {"input": {"id": t.id("User", "a"), "organisationId": x}}, root="userUpdate"),
+    Case("Mutation.userDeactivate(input.id)", "User", mutation("userDeactivate", "UserIdInput", "user { isActive }"),
+         lambda t, x: {"input": {"id": x}}, root="userDeactivate"),
+    Case("Mutation.userReactivate(input.id)", "User", mutation("userReactivate", "UserIdInput", "user { isActive }"),
+         lambda t, x: {"input": {"id": x}}, root="userReactivate"),
+    Case("Mutation.userDelete(input.id)", "User", mutation("userDelete", "UserIdInput", "deletedId"),
+         lambda t, x: {"input": {"id": x}}, root="userDelete"),
+    Case("Mutation.userPermissionsSet(input.id)", "User",
+         mutation("userPermissionsSet", "UserPermissionsSetInput", "user { grantedPermissions }"),
+         lambda t, x: {"input": {"id": x, "permissions": ["AUDIT_READ"]}}, root="userPermissionsSet"),
+    Case("Mutation.userPasswordSet(input.userId)", "User", mutation("userPasswordSet", "UserPasswordSetInput", "user { id }"),
+         lambda t, x: {"input": {"userId": x, "newPassword": NEW_PASSWORD}}, root="userPasswordSet"),
+    Case("Mutation.organisationCreate(input.parentId)", "Organisation",
+         mutation("organisationCreate", "OrganisationCreateInput", "organisation { name }"),
+         lambda t, x: {"input": {"name": "Planted", "parentId": x}}, root="organisationCreate"),
+    Case("Mutation.organisationUpdate(input.id)", "Organisation",
+         mutation("organisationUpdate", "OrganisationUpdateInput", "organisation { name }"),
+         lambda t, x: {"input": {"id": x, "name": "Renamed", "canCreateOrganisations": True}}, root="organisationUpdate"),
+    Case("Mutation.partnerAdd(input.organisationId)", "Organisation",
+         mutation("partnerAdd", "PartnerInput", "organisation { name partners { name } }"),
+         lambda t, x: {"input": {"organisationId": x, "partnerOrganisationId": t.platform_uuid}}, root="partnerAdd",
+         label="link an organisation to the platform"),
+    Case("Mutation.partnerRemove(input.organisationId)", "Organisation",
+         mutation("partnerRemove", "PartnerInput", "organisation { name partners { name } }"),
+         lambda t, x: {"input": {"organisationId": x, "partnerOrganisationId": t.platform_uuid}}, root="partnerRemove"),
+    Case("Mutation.userGroupCreate(input.organisationId)", "Organisation",
+         mutation("userGroupCreate", "UserGroupCreateInput", "userGroup { name }"),
+         lambda t, x: {"input": {"name": "Planted", "organisationId": x}}, root="userGroupCreate"),
+    Case("Mutation.userGroupCreate(input.memberIds)", "User",
+         mutation("userGroupCreate", "UserGroupCreateInput", "userGroup { name members { email } }"),
+         lambda t, x: {"input": {"name": "Spies", "memberIds": [x]}}, root="userGroupCreate"),
+    Case("Mutation.userGroupUpdate(input.id)", "UserGroup",
+         mutation("userGroupUpdate", "UserGroupUpdateInput", "userGroup { name }"),
+         lambda t, x: {"input": {"id": x, "name": "Renamed", "memberIds": []}}, root="userGroupUpdate"),
+    Case("Mutation.userGroupUpdate(input.memberIds)", "User",
+         mutation("userGroupUpdate", "UserGroupUpdateInput", "userGroup { members { email } }"),
+         lambda t, x: {"input": {"id": t.id("UserGroup", "a"), "memberIds": [x]}}, root="userGroupUpdate"),
+    Case("Mutation.userGroupDelete(input.id)", "UserGroup", mutation("userGroupDelete", "UserGroupIdInput", "deletedId"),
+         lambda t, x: {"input": {"id": x}}, root="userGroupDelete"),
+]
+
+# A control call uses the visible object of the case's kind (for organisations: the child A1);
+# these cases need tenant A itself, where the seeded partner link, group and child are.
+A_ITSELF = {
+    "Query.organisations(filter.parentId)",
+    "Query.userGroups(filter.organisationId)",
+    "Mutation.partnerRemove(input.organisationId)",
+    "Mutation.organisationCreate(input.parentId)",  # A1 may not create organisations
+}
+
+
+def test_every_id_argument_has_a_tenancy_case():
+    """A new field that takes an ID fails here until it gets a case above."""
+    in_schema = id_arguments(build_schema()._schema)
+    covered = {case.argument for case in CASES}
+    assert in_schema - covered == set(), f"ID arguments without a tenancy case: {sorted(in_schema - covered)}"
+    assert covered - in_schema == set(), f"cases for arguments that no longer exist: {sorted(covered - in_schema)}"
+    # the walk itself finds nested and list IDs
+    assert {"Query.nodes(ids)", "Mutation.userGroupCreate(input.memberIds)", "Query.users(filter.organisationId)"} <= in_schema
+
+
+def normalise(response: dict, global_id: str) -> str:
+    return json.dumps(response, sort_keys=True).replace(json.dumps(global_id)[1:-1], "<ID>")
+
+
+def reached(case: Case, response: dict) -> bool:
+    """Whether the call found the object (the control's answer)."""
+    data = (response.get("data") or {}).get(case.root)
+    if case.is_mutation:
+        return data is not None and data["errors"] == []
+    if case.root == "node":
+        return data is not None
+    if case.root == "nodes":
+        return data is not None and all(item is not None for item in data)
+    return data is not None and data["totalCount"] > 0
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+async def test_other_tenants_id_reads_like_an_unknown_one(gql, tenancy, runtime, case):
+    token = tenancy.world.tokens[case.token]
+    other, unknown = tenancy.id(case.kind, "b"), tenancy.id(case.kind, "unknown")
+    before = await snapshot(runtime)
+
+    with_other = await gql(case.document, case.variables(tenancy, other), token=token)
+    assert await snapshot(runtime) == before, "a call with another tenant's ID changed the database"
+    with_unknown = await gql(case.document, case.variables(tenancy, unknown), token=token)
+    assert await snapshot(runtime) == before
+
+    assert normalise(with_other, other) == normalise(with_unknown, unknown)
+    assert not reached(case, with_other)
+    if case.is_mutation:
+        assert [e["code"] for e in with_other["data"][case.root]["errors"]] == ["NOT_FOUND"]
+
+    # control: an ID of A's own is reached, so the sameness above is not a blanket refusal
+    own = tenancy.world.id("Organisation", "a") if case.argument in A_ITSELF else tenancy.id(case.kind, "a")
+    with_own = await gql(case.document, case.variables(tenancy, own), token=token)
+    assert reached(case, with_own), with_own
+    assert normalise(with_own, own) != normalise(with_unknown, unknown)
+
+
+def malformed_ids(tenancy: Tenancy, case: Case) -> dict[str, str]:
+    kind = case.kind
+    own_pk = tenancy.pks[kind]["a"]
+    wrong_kind = "Organisation" if kind != "Organisation" else "User"
+
+    def encoded(raw: bytes) -> str:
+        return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    ids = {
+        "punctuation": "!!!",
+        "empty": "",
+        "whitespace": "   ",
+        "base64 of garbage": encoded(b"\xff\xfe\x00garbage\x80"),
+        "no separator": encoded(kind.encode()),
+        "no number": encoded(f"{kind}:".encode()),
+        "not a number": encoded(f"{kind}:abc".encode()),
+        "negative": encoded(f"{kind}:-1".encode()),
+        "non-ASCII digits": encoded(f"{kind}:\u0661".encode()),
+        "beyond 32 bits": to_global_id(kind, 2**40),
+        "very long number": encoded(f"{kind}:{'9' * 40}".encode()),
+        "very long string": "A" * 10_000,
+        "unknown type": to_global_id("Nonsense", own_pk),
+    }
+    if case.root not in ("node", "nodes"):  # node(id) takes any type
+        # the pk of a visible object under another type: must not resolve to that object
+        ids["wrong type, visible pk"] = to_global_id(wrong_kind, own_pk)
+    return ids
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
+async def test_malformed_ids_get_a_typed_error_or_null(gql, tenancy, runtime, case):
+    token = tenancy.world.tokens[case.token]
+    before = await snapshot(runtime)
+    for label, bad in malformed_ids(tenancy, case).items():
+        response = await gql.raw(case.document, case.variables(tenancy, bad), token=token)
+        assert response.status_code < 500, (label, response.text)
+        body = response.json()
+        for error in body.get("errors", []):
+            assert error.get("extensions", {}).get("code") not in (None, "INTERNAL_SERVER_ERROR"), (label, error)
+        data = (body.get("data") or {}).get(case.root)
+        if case.is_mutation:
+            # a payload with a typed error, or (if the ID failed coercion) a request error
+            assert (data is not None and data["errors"]) or body.get("errors"), (label, body)
+            if data is not None:
+                assert [e["code"] for e in data["errors"]] in (["NOT_FOUND"], ["INVALID"]), (label, data)
+        elif case.root == "node":
+            assert data is None, (label, body)
+        elif case.root == "nodes":
+            assert data is not None and data[1] is None and data[0] is not None, (label, body)
+        else:
+            assert data is None and [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"], (label, body)
+        assert await snapshot(runtime) == before, label
