@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from graphql import GraphQLInputObjectType, GraphQLList, GraphQLNonNull, GraphQLSchema, get_named_type
+from graphql import GraphQLInputObjectType, GraphQLSchema, get_named_type
 from sqlalchemy import select
 
 from graph.relay import to_global_id

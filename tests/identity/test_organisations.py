@@ -300,7 +300,7 @@ async def test_partner_remove(gql, world, runtime):
                            token=world.tokens["user_a"])) == ["FORBIDDEN"]
 
 
-async def test_deleting_nothing_of_the_partner_when_a_link_goes(gql, world, runtime):
+async def test_removing_a_partner_leaves_its_data_alone(gql, world, runtime):
     """Partners are links only: removing one leaves the partner's organisation and users alone."""
     token = world.tokens["admin_a"]
     b_uuid = await public_id(runtime, "b", world)
