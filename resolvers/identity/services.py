@@ -261,7 +261,8 @@ async def _issue(
 async def login(
     session: AsyncSession, context: Context, email: str, password: str, otp: str | None
 ) -> IssuedTokens | DomainError:
-    email = email.strip().lower()[:254]
+    # PostgreSQL cannot hold NUL in text: replaced, the address still matches no account and is counted.
+    email = email.strip().lower()[:254].replace("\x00", "\ufffd")
     keys = _throttle_keys(email, context.client_address)
     refusal = await _throttle_refusal(session, context, keys)
     if refusal is not None:
