@@ -6,6 +6,7 @@ from functools import partial
 
 import strawberry
 from strawberry.extensions import (
+    AddValidationRules,
     MaskErrors,
     MaxAliasesLimiter,
     MaxTokensLimiter,
@@ -68,6 +69,12 @@ Subscription = merge_types("Subscription", (audit_queries.AuditSubscription,))
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
+    # The limiters' rule classes are made once: ValidationCache keys on the rule classes, and
+    # limiters built per request make new classes each time, so validation would never be cached.
+    limit_rules = [
+        *QueryDepthLimiter(max_depth=settings.max_depth).validation_rules,
+        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+    ]
     return strawberry.Schema(
         query=Query,
         mutation=Mutation,
@@ -76,8 +83,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         extensions=[
             partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
             partial(ParserCache, maxsize=1024),
-            partial(QueryDepthLimiter, max_depth=settings.max_depth),
-            partial(MaxAliasesLimiter, max_alias_count=settings.max_aliases),
+            partial(AddValidationRules, limit_rules),
             partial(ValidationCache, maxsize=1024),
             partial(QueryCostLimiter, settings.max_cost),
             partial(MaskErrors, should_mask_error=should_mask),

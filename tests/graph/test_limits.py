@@ -244,3 +244,16 @@ async def test_valid_cursor_pages_on(gql, world):
     assert second["pageInfo"]["hasNextPage"] is False
     emails = [node["email"] for node in first["nodes"] + second["nodes"]]
     assert sorted(emails) == ["admin@a.example", "user@a.example", "user@a1.example"]
+
+
+async def test_validation_is_cached_across_requests(gql, world):
+    """Parsing and validating the same document again must hit strawberry's caches (issue 2: fast by default)."""
+    from strawberry.extensions.validation_cache import _get_validate_cache
+
+    cache = _get_validate_cache(1024)
+    query = "query CachedValidation { me { email organisation { name } } }"
+    await gql(query, token=world.tokens["user_a"])
+    hits = cache.cache_info().hits
+    for _ in range(3):
+        await gql(query, token=world.tokens["user_a"])
+    assert cache.cache_info().hits == hits + 3
