@@ -57,6 +57,7 @@ class WebSocketGraphQL(GraphQL):
         if principal is None:
             raise ConnectionRejectionError({"message": problem})
         context.principal = principal
+        context.access_token = token
         return {"user": principal.email}
 
 

@@ -8,6 +8,7 @@ import secrets
 from sqlalchemy import String, literal, select, type_coerce, union_all
 
 from graph.context import Principal
+from graph.errors import Unauthenticated
 from graph.permissions import effective_permissions
 from models.base import utcnow
 from models.identity import AuthToken, Organisation, Permission, Role, TokenKind, User, UserPermission, UserRole
@@ -80,3 +81,13 @@ async def authenticate(session_factory, token: str) -> tuple[Principal | None, s
         if not user.is_active:
             return None, "The account is deactivated."
         return await load_principal(session, user, organisation, auth_token), None
+
+
+async def reauthenticate(context) -> None:
+    """Check a long-lived (websocket) context's token again; raise UNAUTHENTICATED once it is no longer valid."""
+    if context.access_token is None:
+        return
+    principal, problem = await authenticate(context.runtime.session_factory, context.access_token)
+    if principal is None:
+        raise Unauthenticated(problem)
+    context.principal = principal

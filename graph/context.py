@@ -56,6 +56,8 @@ class Context:
         self.request = request
         #: Filled in by the websocket handlers from the connection-init payload.
         self.connection_params: dict[str, Any] | None = None
+        #: The websocket's token, checked again before each event (HTTP requests are checked once).
+        self.access_token: str | None = None
 
     @cached_property
     def loaders(self) -> Loaders:

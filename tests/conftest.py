@@ -217,7 +217,7 @@ def free_port() -> int:
 async def live_server(app):
     """The app on a real uvicorn server at 127.0.0.1 (the runtime is already started)."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws="websockets"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws="websockets-sansio"))
     task = asyncio.create_task(server.serve())
     for _ in range(200):
         if server.started:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from strawberry.types import Info
 
 from graph.errors import BadUserInput
+from graph.auth import reauthenticate
 from graph.loaders import by_key
 from graph.permissions import needs, require_permission
 from graph.relay import Connection, SortKey, paginate
@@ -84,6 +85,9 @@ class AuditSubscription:
         async for payload in context.runtime.bus.subscribe(channels.AUDIT):
             if not path_visible(principal, payload["organisationPath"]):
                 continue
+            # Logout, expiry, deactivation or a withdrawn permission end the subscription.
+            await reauthenticate(context)
+            principal = require_permission(context, Permission.AUDIT_READ)
             context.reset_loaders()
             row = (await visible_audit_events(context, [payload["id"]]))[0]
             if row is not None:

@@ -306,3 +306,18 @@ async def test_subscription_ends_with_an_error_when_the_bus_fails(own_server):
         health = await http.get("/health")
     assert health.status_code == 503
     assert health.json()["checks"]["eventBus"] == "failed"
+
+
+async def test_subscription_ends_when_its_session_is_logged_out(live_server, world, runtime):
+    """The websocket keeps no login of its own: after logout the next event ends the subscription."""
+    async with ws_connect(live_server) as ws:
+        await subscribe(ws, world.tokens["admin_a"])
+        await until(lambda: runtime.bus.subscriber_count == 1, "the subscription to listen")
+        await http_gql(live_server, "mutation { logout(input: {}) { errors { code } } }", {}, world.tokens["admin_a"])
+        # The logout's own audit event is the first event after it: it is refused, then the stream ends.
+        message = await receive(ws)
+        assert message["type"] == "next" and message["payload"]["data"] is None, message
+        [error] = message["payload"]["errors"]
+        assert error["extensions"]["code"] == "UNAUTHENTICATED" and "revoked" in error["message"]
+        assert (await receive(ws))["type"] == "complete"
+        await until(lambda: runtime.bus.subscriber_count == 0, "the subscription to end")
