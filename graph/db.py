@@ -88,3 +88,12 @@ async def ensure_migrated(engine: AsyncEngine) -> None:
             f"the database is not migrated ({len(pending)} pending revision(s)); "
             "run `fleetgraph migrate` first (or `fleetgraph serve --demo`)"
         )
+
+
+async def insert_or_ignore(session: AsyncSession, model: type, **values: object) -> None:
+    """INSERT … ON CONFLICT DO NOTHING on the primary key, on SQLite and PostgreSQL alike."""
+    if session.bind.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    await session.execute(insert(model).values(**values).on_conflict_do_nothing())

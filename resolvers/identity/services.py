@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 import pyotp
@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.auth import hash_token, new_token
 from graph.context import Context, Principal
+from graph.db import insert_or_ignore
 from graph.errors import DomainError
 from graph.passwords import burn_verification_time, check_policy, hash_password, verify_password
 from graph.permissions import effective_permissions, require_permission
@@ -79,6 +80,13 @@ async def visible_organisation(session: AsyncSession, principal: Principal, glob
     return organisation
 
 
+async def target_organisation(session: AsyncSession, principal: Principal, global_id: str | None, field: str) -> m.Organisation:
+    """The organisation named by `global_id` (within reach), or the caller's own when none is given."""
+    if global_id is None:
+        return await session.get(m.Organisation, principal.organisation_id)
+    return await visible_organisation(session, principal, global_id, field)
+
+
 async def visible_user(session: AsyncSession, principal: Principal, global_id: str, field: str = "id") -> tuple[m.User, m.Organisation]:
     pk = decode_id(global_id, "User")
     row = (
@@ -129,11 +137,10 @@ async def _count_failure(session: AsyncSession, context: Context, keys: list[str
     now = utcnow()
     window = timedelta(seconds=settings.login_lock_seconds)
     for key in keys:
-        row = await session.get(m.LoginThrottle, key, with_for_update=True)
-        if row is None:
-            row = m.LoginThrottle(key=key, failures=0, last_failure_at=now)
-            session.add(row)
-        elif row.last_failure_at + window < now:
+        # Concurrent failures for one key must not collide on insert: create if missing, then lock.
+        await insert_or_ignore(session, m.LoginThrottle, key=key, failures=0, last_failure_at=now)
+        row = await session.get(m.LoginThrottle, key, with_for_update=True, populate_existing=True)
+        if row.last_failure_at + window < now:
             row.failures = 0  # an old streak of failures is forgotten
         row.failures += 1
         row.last_failure_at = now
@@ -285,7 +292,8 @@ async def login(
             organisation_id=user.organisation_id if user else None,
             target_type="User" if user else "",
             target_id=user.id if user else None,
-            actor_label=email,
+            # Only a known account's address: what was typed may be a password in the wrong field.
+            actor_label=user.email if user else "unknown account",
         )
         # One answer for unknown account, wrong password, wrong code and deactivated account.
         return DomainError(Code.INVALID_CREDENTIALS, "e-mail, password or code is not correct")
@@ -451,11 +459,8 @@ async def create_user(session: AsyncSession, context: Context, fields: UserField
     principal = require_permission(context, m.Permission.USERS_MANAGE)
     name = clean_text(fields.name or "", "name")
     email = clean_email(fields.email or "")
-    organisation = (
-        await visible_organisation(session, principal, fields.organisation_id, "organisationId")
-        if fields.organisation_id is not None  # an empty or malformed ID is NOT_FOUND, not the default
-        else await session.get(m.Organisation, principal.organisation_id)
-    )
+    # an empty or malformed ID is NOT_FOUND, not the default
+    organisation = await target_organisation(session, principal, fields.organisation_id, "organisationId")
     roles = fields.roles if fields.roles is not None else [m.Role.USER]  # an explicit [] is refused below
     _check_assignable_roles(principal, roles)
     check_csv_settings(fields.csv_delimiter, fields.csv_thousands_separator)
@@ -603,9 +608,7 @@ async def create_organisation(session: AsyncSession, context: Context, parent_id
     if parent is not None and not parent.can_create_organisations and not principal.is_platform_admin:
         raise DomainError(Code.NOT_ALLOWED, "this organisation may not create organisations", "parentId")
     organisation = m.Organisation(name="", parent_id=parent.id if parent else None)
-    _apply_organisation_fields(organisation, OrganisationFields(name=fields.name or "", **{
-        k: v for k, v in vars(fields).items() if k != "name"
-    }))
+    _apply_organisation_fields(organisation, replace(fields, name=fields.name or ""))
     session.add(organisation)
     await session.flush()
     organisation.path = f"{parent.path if parent else '/'}{organisation.id}/"
@@ -643,11 +646,7 @@ async def _partner_target(session: AsyncSession, partner_organisation_id: str) -
 
 async def add_partner(session: AsyncSession, context: Context, organisation_id: str | None, partner_organisation_id: str) -> m.Organisation:
     principal = require_permission(context, m.Permission.PARTNERS_MANAGE)
-    organisation = (
-        await visible_organisation(session, principal, organisation_id, "organisationId")
-        if organisation_id is not None
-        else await session.get(m.Organisation, principal.organisation_id)
-    )
+    organisation = await target_organisation(session, principal, organisation_id, "organisationId")
     partner = await _partner_target(session, partner_organisation_id)
     if partner.id == organisation.id:
         raise DomainError(Code.INVALID, "an organisation cannot be its own partner", "partnerOrganisationId")
@@ -665,11 +664,7 @@ async def add_partner(session: AsyncSession, context: Context, organisation_id: 
 
 async def remove_partner(session: AsyncSession, context: Context, organisation_id: str | None, partner_organisation_id: str) -> m.Organisation:
     principal = require_permission(context, m.Permission.PARTNERS_MANAGE)
-    organisation = (
-        await visible_organisation(session, principal, organisation_id, "organisationId")
-        if organisation_id is not None
-        else await session.get(m.Organisation, principal.organisation_id)
-    )
+    organisation = await target_organisation(session, principal, organisation_id, "organisationId")
     not_linked = DomainError(Code.NOT_FOUND, "not a partner", "partnerOrganisationId")
     try:
         partner = await _partner_target(session, partner_organisation_id)
@@ -723,11 +718,7 @@ async def _ensure_group_name_free(session: AsyncSession, organisation_id: int, n
 
 async def create_group(session: AsyncSession, context: Context, name: str, organisation_id: str | None, member_ids: list[str]) -> m.UserGroup:
     principal = require_permission(context, m.Permission.USER_GROUPS_MANAGE)
-    organisation = (
-        await visible_organisation(session, principal, organisation_id, "organisationId")
-        if organisation_id is not None
-        else await session.get(m.Organisation, principal.organisation_id)
-    )
+    organisation = await target_organisation(session, principal, organisation_id, "organisationId")
     name = clean_text(name, "name")
     await _ensure_group_name_free(session, organisation.id, name)
     members = await _members(session, principal, organisation.id, member_ids)

@@ -51,7 +51,6 @@ class IdentityErrorCode(enum.Enum):
     INVALID_TOKEN = "INVALID_TOKEN"
     WEAK_PASSWORD = "WEAK_PASSWORD"
     PASSWORD_REUSED = "PASSWORD_REUSED"
-    LAST_ADMIN = "LAST_ADMIN"
 
 
 @strawberry.type(description="A problem with the input of an identity mutation.")
@@ -126,10 +125,10 @@ class User(Node):
     )
     is_active: bool = strawberry.field(description="False once deactivated: the user can no longer log in.")
     two_factor_enabled: bool = strawberry.field(description="The user logs in with a TOTP code.")
-    two_factor_required: bool = strawberry.field(description="TOTP is required for this user (by user or organisation setting).")
     created_at: datetime = strawberry.field(description="When the user was created.")
     pk: strawberry.Private[int]
     organisation_pk: strawberry.Private[int]
+    requires_two_factor_itself: strawberry.Private[bool]
 
     @classmethod
     def from_model(cls, row: m.User) -> User:
@@ -142,11 +141,18 @@ class User(Node):
             csv_thousands_separator=row.csv_thousands_separator,
             is_active=row.is_active,
             two_factor_enabled=row.totp_confirmed,
-            two_factor_required=row.require_two_factor,
             created_at=row.created_at,
             pk=row.id,
             organisation_pk=row.organisation_id,
+            requires_two_factor_itself=row.require_two_factor,
         )
+
+    @strawberry.field(description="TOTP is required for this user (by the user's or the organisation's setting).")
+    async def two_factor_required(self, info: Info) -> bool:
+        if self.requires_two_factor_itself:
+            return True
+        organisation = await info.context.loaders(loaders.organisations).load(self.organisation_pk)
+        return organisation.require_two_factor
 
     @strawberry.field(description="The organisation the user belongs to.")
     async def organisation(self, info: Info) -> Organisation:

@@ -102,6 +102,7 @@ async def test_login_writes_audit_events(gql, world, runtime):
     await login(gql, "user@a.example")
     await login(gql, "user@a.example", WRONG)
     await login(gql, "nobody@a.example", WRONG)
+    await login(gql, PASSWORD, WRONG)  # a password typed into the e-mail field
     async with runtime.session_factory() as session:
         events = (await session.scalars(select(AuditEvent).order_by(AuditEvent.id))).all()
     rows = [(e.action, e.actor_label, e.target_id, e.organisation_id, e.client_address) for e in events]
@@ -109,11 +110,13 @@ async def test_login_writes_audit_events(gql, world, runtime):
     assert rows == [
         ("user.login", "user@a.example", user.id, user.organisation_id, "127.0.0.1"),
         ("user.login_failed", "user@a.example", user.id, user.organisation_id, "127.0.0.1"),
-        ("user.login_failed", "nobody@a.example", None, None, "127.0.0.1"),
+        # what was typed is recorded only when it is an account's address
+        ("user.login_failed", "unknown account", None, None, "127.0.0.1"),
+        ("user.login_failed", "unknown account", None, None, "127.0.0.1"),
     ]
     assert events[0].actor_user_id == user.id
     for event in events:
-        assert PASSWORD not in str(event.details) and WRONG not in str(event.details)
+        assert PASSWORD not in f"{event.details} {event.actor_label}" and WRONG not in str(event.details)
 
 
 # --- access tokens --------------------------------------------------------------------------------------
@@ -417,3 +420,14 @@ async def test_login_with_a_nul_character_is_an_ordinary_refusal(gql, world, run
     counters = await _throttle(runtime)
     assert counters["address:127.0.0.1"] == (1, False)
     assert not any("\x00" in key for key in counters)
+
+
+async def test_concurrent_failed_logins_are_all_counted(gql, world, runtime):
+    """Failures racing on one account must neither collide on the counter row nor get lost."""
+    import asyncio
+
+    results = await asyncio.gather(*(login(gql, "user@a.example", WRONG) for _ in range(3)))
+    assert [r["errors"][0]["code"] for r in results] == ["INVALID_CREDENTIALS"] * 3
+    async with runtime.session_factory() as session:
+        failures = await session.scalar(select(m.LoginThrottle.failures).where(m.LoginThrottle.key == "account:user@a.example"))
+    assert failures == 3

@@ -241,7 +241,8 @@ async def test_required_two_factor_blocks_everything_but_enrolment(gql, world, r
     assert error["extensions"]["reason"] == "TWO_FACTOR_ENROLMENT_REQUIRED"
     # me and enrolment still work, and the login itself is not refused
     me = (await call(gql, ME, None, token))["data"]["me"]
-    assert (me["email"], me["twoFactorEnabled"]) == ("user@a.example", False)
+    # required by the organisation's setting, not the user's own
+    assert (me["email"], me["twoFactorEnabled"], me["twoFactorRequired"]) == ("user@a.example", False, True)
     assert (await login(gql, "user@a.example"))["accessToken"]
     # tenant B is not affected
     assert (await call(gql, USERS, None, world.tokens["user_b"]))["data"]["users"]["totalCount"] == 2
