@@ -22,6 +22,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.PARTNERS_MANAGE,
             Permission.USER_GROUPS_MANAGE,
             Permission.AUDIT_READ,
+            Permission.INVITATIONS_MANAGE,
+            Permission.EMAIL_TEMPLATES_MANAGE,
         }
     ),
     Role.USER: frozenset({Permission.USERS_READ, Permission.ORGANISATIONS_READ}),

@@ -26,7 +26,20 @@ class Runtime:
             await migrate(self.engine)
         else:
             await ensure_migrated(self.engine)
+        await self.install_system_templates()
         await self.bus.start()
+
+    async def install_system_templates(self) -> None:
+        """Add shipped default mail templates that the database lacks (idempotent, safe in parallel)."""
+        from sqlalchemy.exc import IntegrityError
+
+        from resolvers.mail.services import ensure_system_templates
+
+        try:
+            async with self.session_factory() as session, session.begin():
+                await ensure_system_templates(session)
+        except IntegrityError:
+            pass  # another worker added them at the same moment
 
     async def stop(self) -> None:
         await self.bus.stop()

@@ -51,6 +51,26 @@ class Settings:
     persisted_queries_file: str = ""
     #: Master key (key-encryption key) as 64 hex characters; empty means data_dir/master.key (made 0600).
     master_key: str = ""
+    #: SMTP server for outgoing mail; empty means mails stay in the outbox (visible to platform admins).
+    smtp_host: str = ""
+    smtp_port: int = 587
+    #: "starttls", "tls" (implicit TLS) or "none".
+    smtp_security: str = "starttls"
+    smtp_username: str = ""
+    smtp_password: str = ""
+    #: Sender of every mail.
+    mail_from: str = "fleetgraph <no-reply@fleetgraph.invalid>"
+    #: Attempts per mail before it is marked failed; the wait doubles from mail_retry_seconds.
+    mail_max_attempts: int = 8
+    mail_retry_seconds: int = 30
+    #: How often the delivery worker looks for due mails (seconds).
+    mail_poll_seconds: float = 5.0
+    #: Public base URL of the web front end, used for links in mails.
+    public_url: str = "http://127.0.0.1:8000"
+    #: Validity of an invitation's registration link (hours).
+    invitation_ttl_hours: int = 72
+    #: Validity of e-mail confirmation and password reset links (minutes).
+    email_token_ttl_minutes: int = 60
     #: Log level for the fleetgraph loggers.
     log_level: str = "INFO"
 
@@ -68,6 +88,8 @@ class Settings:
                     values[field.name] = _bool(raw)
                 elif isinstance(default, int):
                     values[field.name] = int(raw)
+                elif isinstance(default, float):
+                    values[field.name] = float(raw)
                 elif isinstance(default, Path):
                     values[field.name] = Path(raw)
                 else:
@@ -81,6 +103,11 @@ class Settings:
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'fleetgraph.db').resolve()}"
+
+    def __repr__(self) -> str:  # settings get logged; secrets must not be
+        hidden = {"master_key", "smtp_password"}
+        shown = ", ".join(f"{f.name}={'***' if f.name in hidden and getattr(self, f.name) else getattr(self, f.name)!r}" for f in fields(self))
+        return f"Settings({shown})"
 
     @property
     def is_sqlite(self) -> bool:

@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Enum, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, utcnow
@@ -30,6 +30,10 @@ class Permission(enum.StrEnum):
     PARTNERS_MANAGE = "PARTNERS_MANAGE"
     USER_GROUPS_MANAGE = "USER_GROUPS_MANAGE"
     AUDIT_READ = "AUDIT_READ"
+    INVITATIONS_MANAGE = "INVITATIONS_MANAGE"
+    EMAIL_TEMPLATES_MANAGE = "EMAIL_TEMPLATES_MANAGE"
+    #: See every organisation's queued and failed mails (platform operators).
+    OUTBOX_READ = "OUTBOX_READ"
 
 
 class TokenKind(enum.StrEnum):
@@ -163,3 +167,54 @@ class UserGroupMember(Base):
 
     group_id: Mapped[int] = mapped_column(ForeignKey("user_group.id", ondelete="CASCADE"), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class InvitationState(enum.StrEnum):
+    CREATED = "CREATED"
+    SENT = "SENT"
+    ACCEPTED = "ACCEPTED"
+    EXPIRED = "EXPIRED"
+    REVOKED = "REVOKED"
+
+
+class Invitation(Base):
+    """An invitation to register in an organisation, through a time-limited single-use link."""
+
+    __tablename__ = "invitation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(254))
+    language: Mapped[str] = mapped_column(String(5), default="en")
+    roles: Mapped[list] = mapped_column(JSON, default=list)
+    state: Mapped[InvitationState] = mapped_column(_enum(InvitationState, "invitation_state"), default=InvitationState.CREATED)
+    #: SHA-256 of the registration link's token; the token itself is only ever in the link.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    expires_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    accepted_at: Mapped[datetime | None]
+    accepted_user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OneTimePurpose(enum.StrEnum):
+    CONFIRM_EMAIL = "CONFIRM_EMAIL"
+    PASSWORD_RESET = "PASSWORD_RESET"
+
+
+class OneTimeToken(Base):
+    """Single-use, time-limited tokens sent by e-mail (address confirmation, password reset)."""
+
+    __tablename__ = "one_time_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[OneTimePurpose] = mapped_column(_enum(OneTimePurpose, "one_time_purpose"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: For CONFIRM_EMAIL: the address that becomes the user's once confirmed.
+    new_email: Mapped[str | None] = mapped_column(String(254))
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

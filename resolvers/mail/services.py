@@ -1,0 +1,94 @@
+"""Mail rules used by other domains: which template applies, and writing a mail to the outbox."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import identity as identity_models
+from models.base import utcnow
+from models.mail import EmailTemplate, OutboxMessage, TemplateType
+from resolvers.mail import rendering
+from resolvers.mail.defaults import DEFAULTS
+
+FALLBACK_LANGUAGE = "en"
+
+
+async def ensure_system_templates(session: AsyncSession) -> int:
+    """Insert the shipped defaults that are missing (type x language); returns how many were added."""
+    existing = set(
+        (await session.execute(select(EmailTemplate.type, EmailTemplate.language).where(EmailTemplate.organisation_id.is_(None)))).all()
+    )
+    added = 0
+    for template_type, languages in DEFAULTS.items():
+        for language, (subject, body_html, body_text) in languages.items():
+            if (template_type, language) in existing:
+                continue
+            session.add(
+                EmailTemplate(
+                    organisation_id=None, name=f"System default {template_type.value} ({language})", type=template_type,
+                    language=language, is_active=True, subject=subject, body_html=body_html, body_text=body_text,
+                )
+            )
+            added += 1
+    await session.flush()
+    return added
+
+
+async def resolve_template(session: AsyncSession, template_type: TemplateType, language: str, organisation_id: int | None) -> EmailTemplate:
+    """The recipient's organisation's active template in their language, else the nearest ancestor's,
+    else the system default in that language, else the English system default."""
+    owners: list[int] = []
+    if organisation_id is not None:
+        organisation = await session.get(identity_models.Organisation, organisation_id)
+        owners = [int(part) for part in reversed(organisation.path.strip("/").split("/"))]
+    candidates = (
+        await session.scalars(
+            select(EmailTemplate).where(
+                EmailTemplate.type == template_type,
+                EmailTemplate.is_active.is_(True),
+                EmailTemplate.language.in_({language, FALLBACK_LANGUAGE}),
+                (EmailTemplate.organisation_id.in_(owners) | EmailTemplate.organisation_id.is_(None)),
+            )
+        )
+    ).all()
+
+    def rank(template: EmailTemplate) -> tuple[int, int]:
+        # nearest owner first, system default after every organisation; the language before English
+        owner_rank = owners.index(template.organisation_id) if template.organisation_id is not None else len(owners)
+        return (0 if template.language == language else 1, owner_rank)
+
+    if not candidates:
+        raise LookupError(f"no {template_type.value} template, not even a system default")
+    return min(candidates, key=rank)
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    to_address: str,
+    template_type: TemplateType,
+    language: str,
+    organisation_id: int | None,
+    variables: dict[str, Any],
+) -> OutboxMessage:
+    """Render the applicable template and write the mail to the outbox, in the caller's transaction."""
+    template = await resolve_template(session, template_type, language, organisation_id)
+    rendered = rendering.render(template.subject, template.body_html, template.body_text, variables)
+    message = OutboxMessage(
+        organisation_id=organisation_id,
+        template_type=template_type,
+        language=template.language,
+        to_address=to_address,
+        subject=rendered.subject,
+        body_html=rendered.body_html,
+        body_text=rendered.body_text,
+        message_id=f"<{secrets.token_hex(16)}@fleetgraph>",
+        next_attempt_at=utcnow(),
+    )
+    session.add(message)
+    await session.flush()
+    return message
