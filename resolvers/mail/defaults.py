@@ -1,4 +1,8 @@
-"""The shipped system default templates: every type in every language (read-only, owner NULL)."""
+"""The shipped system default templates: every type in every language (read-only, owner NULL).
+
+English is written out in full; the other languages are composed from their phrases by _mail(), so
+that every language has the same layout (greeting, what happened, the link, the fine print).
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,24 @@ from models.mail import TemplateType
 
 T = TemplateType
 
-# (subject, html body, text body) per type and language.
+
+def _mail(subject: str, greeting: str, intro: str, link_label: str, closing: str = "", *, strong: str = "", colon: str = ": ") -> tuple[str, str, str]:
+    """(subject, html, text) from a language's phrases; `strong` is a variable set in bold in the HTML,
+    `colon` what separates the link's label from the link in the text body (French puts a space before it)."""
+    intro_html = intro.replace(strong, f"<strong>{strong}</strong>") if strong else intro
+    html = f'<p>{greeting}</p>\n<p>{intro_html}</p>\n<p><a href="{{{{ link }}}}">{link_label}</a></p>'
+    text = f"{greeting}\n\n{intro}\n{link_label}{colon}{{{{ link }}}}\n"
+    if closing:
+        html += f"\n<p>{closing}</p>"
+        text += f"\n{closing}\n"
+    return subject, html, text
+
+
+def _hours(one: str, many: str) -> str:
+    """The validity in hours with the noun in singular or plural, chosen when the mail is rendered."""
+    return f"{{{{ valid_hours }}}} {{{{ '{one}' if valid_hours == 1 else '{many}' }}}}"
+
+
 DEFAULTS: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
     T.CONFIRM_EMAIL: {
         "en": (
@@ -49,3 +70,182 @@ DEFAULTS: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
         ),
     },
 }
+
+# Greeting per language (the HTML and the text body start with it).
+_HELLO = {
+    "de": "Hallo {{ recipient_name }},",
+    "es": "Hola, {{ recipient_name }}:",
+    "fr": "Bonjour {{ recipient_name }},",
+    "it": "Gentile {{ recipient_name }},",
+    "sv": "Hej {{ recipient_name }}!",
+}
+
+_TRANSLATED: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
+    T.CONFIRM_EMAIL: {
+        "de": _mail(
+            "E-Mail-Adresse bestätigen",
+            _HELLO["de"],
+            "bitte bestätigen Sie Ihre neue E-Mail-Adresse für {{ organisation_name }}:",
+            "E-Mail-Adresse bestätigen",
+            f"Der Link ist {_hours('Stunde', 'Stunden')} gültig. "
+            "Wenn Sie diese Änderung nicht angefordert haben, ignorieren Sie diese Nachricht.",
+        ),
+        "es": _mail(
+            "Confirme su dirección de correo electrónico",
+            _HELLO["es"],
+            "Confirme su nueva dirección de correo electrónico para {{ organisation_name }}:",
+            "Confirmar la dirección de correo electrónico",
+            f"El enlace es válido durante {_hours('hora', 'horas')}. Si no ha solicitado este cambio, ignore este mensaje.",
+        ),
+        "fr": _mail(
+            "Confirmez votre adresse e-mail",
+            _HELLO["fr"],
+            "veuillez confirmer votre nouvelle adresse e-mail pour {{ organisation_name }} :",
+            "Confirmer l'adresse e-mail",
+            f"Le lien est valable {_hours('heure', 'heures')}. Si vous n'avez pas demandé ce changement, ignorez ce message.",
+            colon=" : ",
+        ),
+        "it": _mail(
+            "Confermi il suo indirizzo e-mail",
+            _HELLO["it"],
+            "la preghiamo di confermare il suo nuovo indirizzo e-mail per {{ organisation_name }}:",
+            "Conferma l'indirizzo e-mail",
+            f"Il link è valido per {_hours('ora', 'ore')}. Se non ha richiesto questa modifica, ignori questo messaggio.",
+        ),
+        "sv": _mail(
+            "Bekräfta din e-postadress",
+            _HELLO["sv"],
+            "Bekräfta din nya e-postadress för {{ organisation_name }}:",
+            "Bekräfta e-postadressen",
+            f"Länken är giltig i {_hours('timme', 'timmar')}. "
+            "Om du inte har begärt den här ändringen kan du bortse från meddelandet.",
+        ),
+    },
+    T.INVITE_USER: {
+        "de": _mail(
+            "{{ inviter_name }} lädt Sie zu {{ organisation_name }} ein",
+            _HELLO["de"],
+            "{{ inviter_name }} lädt Sie ein, {{ organisation_name }} beizutreten.",
+            "Einladung annehmen",
+            f"Der Link ist {_hours('Stunde', 'Stunden')} gültig und kann einmal verwendet werden.",
+        ),
+        "es": _mail(
+            "{{ inviter_name }} le invita a {{ organisation_name }}",
+            _HELLO["es"],
+            "{{ inviter_name }} le invita a unirse a {{ organisation_name }}.",
+            "Aceptar la invitación",
+            f"El enlace es válido durante {_hours('hora', 'horas')} y solo puede usarse una vez.",
+        ),
+        "fr": _mail(
+            "{{ inviter_name }} vous invite à rejoindre {{ organisation_name }}",
+            _HELLO["fr"],
+            "{{ inviter_name }} vous invite à rejoindre {{ organisation_name }}.",
+            "Accepter l'invitation",
+            f"Le lien est valable {_hours('heure', 'heures')} et ne peut être utilisé qu'une seule fois.",
+            colon=" : ",
+        ),
+        "it": _mail(
+            "{{ inviter_name }} la invita a unirsi a {{ organisation_name }}",
+            _HELLO["it"],
+            "{{ inviter_name }} la invita a unirsi a {{ organisation_name }}.",
+            "Accetta l'invito",
+            f"Il link è valido per {_hours('ora', 'ore')} e può essere usato una sola volta.",
+        ),
+        "sv": _mail(
+            "{{ inviter_name }} bjuder in dig till {{ organisation_name }}",
+            _HELLO["sv"],
+            "{{ inviter_name }} bjuder in dig att gå med i {{ organisation_name }}.",
+            "Acceptera inbjudan",
+            f"Länken är giltig i {_hours('timme', 'timmar')} och kan bara användas en gång.",
+        ),
+    },
+    T.NEW_BATCH: {
+        "de": _mail(
+            "Neue Charge {{ batch_reference }} für {{ organisation_name }}",
+            _HELLO["de"],
+            "{{ sender_organisation_name }} hat die Charge {{ batch_reference }} mit {{ device_count }} Geräten "
+            "an {{ organisation_name }} übergeben.",
+            "Eigentumsanfrage prüfen und bestätigen",
+            strong="{{ batch_reference }}",
+        ),
+        "es": _mail(
+            "Nuevo lote {{ batch_reference }} para {{ organisation_name }}",
+            _HELLO["es"],
+            "{{ sender_organisation_name }} ha transferido el lote {{ batch_reference }} con {{ device_count }} dispositivos "
+            "a {{ organisation_name }}.",
+            "Revisar y confirmar la solicitud de propiedad",
+            strong="{{ batch_reference }}",
+        ),
+        "fr": _mail(
+            "Nouveau lot {{ batch_reference }} pour {{ organisation_name }}",
+            _HELLO["fr"],
+            "{{ sender_organisation_name }} a transféré le lot {{ batch_reference }} de {{ device_count }} appareils "
+            "à {{ organisation_name }}.",
+            "Vérifier et confirmer la demande de propriété",
+            strong="{{ batch_reference }}",
+            colon=" : ",
+        ),
+        "it": _mail(
+            "Nuovo lotto {{ batch_reference }} per {{ organisation_name }}",
+            _HELLO["it"],
+            "{{ sender_organisation_name }} ha trasferito il lotto {{ batch_reference }} con {{ device_count }} dispositivi "
+            "a {{ organisation_name }}.",
+            "Verifichi e confermi la richiesta di proprietà",
+            strong="{{ batch_reference }}",
+        ),
+        "sv": _mail(
+            "Ny batch {{ batch_reference }} för {{ organisation_name }}",
+            _HELLO["sv"],
+            "{{ sender_organisation_name }} har överlämnat batchen {{ batch_reference }} med {{ device_count }} enheter "
+            "till {{ organisation_name }}.",
+            "Granska och bekräfta ägarbegäran",
+            strong="{{ batch_reference }}",
+        ),
+    },
+    T.PASSWORD_RESET: {
+        "de": _mail(
+            "Passwort zurücksetzen",
+            _HELLO["de"],
+            "jemand hat angefordert, das Passwort Ihres Kontos bei {{ organisation_name }} zurückzusetzen.",
+            "Neues Passwort wählen",
+            f"Der Link ist {_hours('Stunde', 'Stunden')} gültig und kann einmal verwendet werden. "
+            "Wenn Sie das nicht waren, ignorieren Sie diese Nachricht: Ihr Passwort bleibt unverändert.",
+        ),
+        "es": _mail(
+            "Restablezca su contraseña",
+            _HELLO["es"],
+            "Alguien ha solicitado restablecer la contraseña de su cuenta de {{ organisation_name }}.",
+            "Elegir una nueva contraseña",
+            f"El enlace es válido durante {_hours('hora', 'horas')} y solo puede usarse una vez. "
+            "Si no ha sido usted, ignore este mensaje: su contraseña seguirá siendo la misma.",
+        ),
+        "fr": _mail(
+            "Réinitialisez votre mot de passe",
+            _HELLO["fr"],
+            "quelqu'un a demandé la réinitialisation du mot de passe de votre compte {{ organisation_name }}.",
+            "Choisir un nouveau mot de passe",
+            f"Le lien est valable {_hours('heure', 'heures')} et ne peut être utilisé qu'une seule fois. "
+            "Si ce n'était pas vous, ignorez ce message : votre mot de passe reste inchangé.",
+            colon=" : ",
+        ),
+        "it": _mail(
+            "Reimpostazione della password",
+            _HELLO["it"],
+            "qualcuno ha chiesto di reimpostare la password del suo account {{ organisation_name }}.",
+            "Scelga una nuova password",
+            f"Il link è valido per {_hours('ora', 'ore')} e può essere usato una sola volta. "
+            "Se non è stato lei, ignori questo messaggio: la sua password resta invariata.",
+        ),
+        "sv": _mail(
+            "Återställ ditt lösenord",
+            _HELLO["sv"],
+            "Någon har begärt att lösenordet till ditt konto hos {{ organisation_name }} ska återställas.",
+            "Välj ett nytt lösenord",
+            f"Länken är giltig i {_hours('timme', 'timmar')} och kan bara användas en gång. "
+            "Om det inte var du kan du bortse från meddelandet: ditt lösenord förblir oförändrat.",
+        ),
+    },
+}
+
+for _type, _languages in _TRANSLATED.items():
+    DEFAULTS[_type].update(_languages)
