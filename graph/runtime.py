@@ -20,6 +20,8 @@ class Runtime:
         from graph.schema import build_schema
 
         self.schema = build_schema(settings)
+        #: Started in start() when smtp_host is set (resolvers.mail.delivery.DeliveryWorker).
+        self.delivery_worker = None
 
     async def start(self, *, auto_migrate: bool = False) -> None:
         if auto_migrate:
@@ -28,6 +30,11 @@ class Runtime:
             await ensure_migrated(self.engine)
         await self.install_system_templates()
         await self.bus.start()
+        if self.settings.smtp_host:  # without SMTP, mails stay PENDING in the outbox
+            from resolvers.mail.delivery import DeliveryWorker
+
+            self.delivery_worker = DeliveryWorker(self)
+            self.delivery_worker.start()
 
     async def install_system_templates(self) -> None:
         """Add shipped default mail templates that the database lacks (idempotent, safe in parallel)."""
@@ -42,5 +49,8 @@ class Runtime:
             pass  # another worker added them at the same moment
 
     async def stop(self) -> None:
+        if self.delivery_worker is not None:
+            await self.delivery_worker.stop()
+            self.delivery_worker = None
         await self.bus.stop()
         await self.engine.dispose()
