@@ -25,8 +25,9 @@ from graph.settings import Settings
 from resolvers.audit import queries as audit_queries
 from resolvers.identity import mutations as identity_mutations
 from resolvers.identity import queries as identity_queries
+from resolvers.mail import template_mutations, template_queries
 
-NODE_RESOLVERS = {**identity_queries.NODE_RESOLVERS, **audit_queries.NODE_RESOLVERS}
+NODE_RESOLVERS = {**identity_queries.NODE_RESOLVERS, **audit_queries.NODE_RESOLVERS, **template_queries.NODE_RESOLVERS}
 MAX_NODES = 100
 
 
@@ -62,8 +63,8 @@ class NodeQuery:
         return await _resolve_nodes(info, ids)
 
 
-Query = merge_types("Query", (NodeQuery, identity_queries.IdentityQuery, audit_queries.AuditQuery))
-Mutation = merge_types("Mutation", (identity_mutations.IdentityMutation,))
+Query = merge_types("Query", (NodeQuery, identity_queries.IdentityQuery, audit_queries.AuditQuery, template_queries.TemplateQuery))
+Mutation = merge_types("Mutation", (identity_mutations.IdentityMutation, template_mutations.TemplateMutation))
 Subscription = merge_types("Subscription", (audit_queries.AuditSubscription,))
 
 

@@ -25,6 +25,7 @@ from graph.schema import build_schema
 from models import Base
 from models import identity as m
 from models.audit import AuditEvent
+from models.mail import EmailTemplate, TemplateType
 from tests.conftest import World
 
 NEW_PASSWORD = "Violet-Kayak#Lantern7"
@@ -88,6 +89,16 @@ async def tenancy(world, runtime) -> Tenancy:
             await session.flush()
             session.add(m.UserGroupMember(group_id=group.id, user_id=world.users[f"user_{tenant}"].id))
             groups[tenant], events[tenant] = group.id, event.id
+    async with runtime.session_factory() as session, session.begin():
+        email_templates = {}
+        for tenant in ("a", "b"):
+            template = EmailTemplate(
+                organisation_id=world.organisations[tenant].id, name=f"Template {tenant}", type=TemplateType.INVITE_USER,
+                language="en", subject="Hello {{ recipient_name }}", body_html="<p>{{ link }}</p>", body_text="{{ link }}",
+            )
+            session.add(template)
+            await session.flush()
+            email_templates[tenant] = template.id
     # A's own objects are the children and plain users (an admin may act on them: the control calls)
     t.pks = {
         "User": {"a": world.users["user_a"].id, "b": world.users["user_b"].id},
@@ -95,6 +106,7 @@ async def tenancy(world, runtime) -> Tenancy:
         "UserGroup": groups,
         "AuditEvent": events,
     }
+    t.pks["EmailTemplate"] = email_templates
     t.ids = {kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()}
     for kind in t.ids:
         t.ids[kind]["unknown"] = to_global_id(kind, UNKNOWN_PK)
@@ -207,6 +219,31 @@ CASES: list[Case] = [
     Case("Mutation.userGroupUpdate(input.memberIds)", "User",
          mutation("userGroupUpdate", "UserGroupUpdateInput", "userGroup { members { email } }"),
          lambda t, x: {"input": {"id": t.id("UserGroup", "a"), "memberIds": [x]}}, root="userGroupUpdate"),
+    Case("Query.node(id)", "EmailTemplate", NODE, lambda t, x: {"id": x}, root="node", label="EmailTemplate"),
+    Case("Query.nodes(ids)", "EmailTemplate", NODES, lambda t, x: {"ids": [t.id("EmailTemplate", "a"), x]}, root="nodes",
+         label="EmailTemplate"),
+    Case("Mutation.emailTemplateCopy(input.id)", "EmailTemplate",
+         mutation("emailTemplateCopy", "EmailTemplateIdInput", "emailTemplate { name subject }"),
+         lambda t, x: {"input": {"id": x}}, root="emailTemplateCopy"),
+    Case("Mutation.emailTemplateUpdate(input.id)", "EmailTemplate",
+         mutation("emailTemplateUpdate", "EmailTemplateUpdateInput", "emailTemplate { name subject }"),
+         lambda t, x: {"input": {"id": x, "name": "Hijacked", "subject": "Hijacked {{ recipient_name }}"}},
+         root="emailTemplateUpdate"),
+    Case("Mutation.emailTemplateActivate(input.id)", "EmailTemplate",
+         mutation("emailTemplateActivate", "EmailTemplateIdInput", "emailTemplate { isActive }"),
+         lambda t, x: {"input": {"id": x}}, root="emailTemplateActivate"),
+    Case("Mutation.emailTemplateDeactivate(input.id)", "EmailTemplate",
+         mutation("emailTemplateDeactivate", "EmailTemplateIdInput", "emailTemplate { isActive }"),
+         lambda t, x: {"input": {"id": x}}, root="emailTemplateDeactivate"),
+    Case("Mutation.emailTemplateDelete(input.id)", "EmailTemplate",
+         mutation("emailTemplateDelete", "EmailTemplateIdInput", "deletedId"),
+         lambda t, x: {"input": {"id": x}}, root="emailTemplateDelete"),
+    Case("Mutation.emailTemplatePreview(input.id)", "EmailTemplate",
+         mutation("emailTemplatePreview", "EmailTemplatePreviewInput", "preview { subject bodyText }"),
+         lambda t, x: {"input": {"id": x}}, root="emailTemplatePreview"),
+    Case("Mutation.emailTemplateSendTest(input.id)", "EmailTemplate",
+         mutation("emailTemplateSendTest", "EmailTemplateSendTestInput", "emailTemplate { name } messageId"),
+         lambda t, x: {"input": {"id": x, "toAddress": "probe@example.org"}}, root="emailTemplateSendTest"),
     Case("Mutation.userGroupDelete(input.id)", "UserGroup", mutation("userGroupDelete", "UserGroupIdInput", "deletedId"),
          lambda t, x: {"input": {"id": x}}, root="userGroupDelete"),
 ]

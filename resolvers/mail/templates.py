@@ -1,0 +1,237 @@
+"""E-mail template rules: who reaches which template, copy, edit, activate, delete, preview, test mail.
+
+A caller reaches the templates of their organisation's subtree and the system defaults (platform
+admins: all). System defaults are read-only. Functions take an open session in a transaction and
+raise DomainError (or TemplateRefused) for refused input, which rolls the transaction back.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from graph.context import Context, Principal
+from graph.errors import DomainError
+from graph.relay import decode_id
+from graph.tenancy import path_visible
+from models import identity as identity_models
+from models.base import utcnow
+from models.mail import EmailTemplate, OutboxMessage
+from resolvers.audit.services import record
+from resolvers.mail import rendering
+from resolvers.mail.types import MailErrorCode as Code
+
+COPY_PREFIX = "COPY OF "
+MAX_NAME = 200
+MAX_SUBJECT = 500
+MAX_BODY = 100_000
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+
+
+class TemplateRefused(DomainError):
+    """The template does not pass rendering.check(): every problem, each with its field and line."""
+
+    def __init__(self, problems: list[rendering.TemplateProblem]) -> None:
+        super().__init__(Code.TEMPLATE_INVALID, "; ".join(f"{p.field}: {p.reason}" for p in problems), problems[0].field)
+        self.problems = problems
+
+
+@dataclass
+class TemplateFields:
+    name: str | None = None
+    subject: str | None = None
+    body_html: str | None = None
+    body_text: str | None = None
+
+
+def _clean(value: str, field: str, max_length: int, *, strip: bool = False) -> str:
+    if strip:
+        value = value.strip()
+    if "\x00" in value:  # PostgreSQL cannot store it
+        raise DomainError(Code.INVALID, "must not contain NUL characters", field)
+    if not value.strip():
+        raise DomainError(Code.REQUIRED, "must not be empty", field)
+    if len(value) > max_length:
+        raise DomainError(Code.TOO_LONG, f"must be at most {max_length} characters", field)
+    return value
+
+
+async def reachable_template(session: AsyncSession, principal: Principal, global_id: str, field: str = "id") -> EmailTemplate:
+    """A system default, or a template of the caller's subtree; anything else reads as unknown."""
+    pk = decode_id(global_id, "EmailTemplate")
+    row = (
+        await session.execute(
+            select(EmailTemplate, identity_models.Organisation.path)
+            .outerjoin(identity_models.Organisation, identity_models.Organisation.id == EmailTemplate.organisation_id)
+            .where(EmailTemplate.id == pk)
+        )
+    ).one_or_none() if pk is not None else None
+    if row is None or (row[0].organisation_id is not None and not path_visible(principal, row[1])):
+        raise DomainError(Code.NOT_FOUND, "no such e-mail template", field)
+    return row[0]
+
+
+async def own_template(session: AsyncSession, principal: Principal, global_id: str) -> EmailTemplate:
+    """A template the caller may change: reachable and not a system default."""
+    template = await reachable_template(session, principal, global_id)
+    if template.organisation_id is None:
+        raise DomainError(Code.SYSTEM_DEFAULT, "system default templates are read-only: copy it and change the copy", "id")
+    return template
+
+
+async def _audit(session: AsyncSession, context: Context, action: str, template: EmailTemplate, **details: Any) -> None:
+    await record(
+        session, context, f"email_template.{action}", organisation_id=template.organisation_id,
+        target_type="EmailTemplate", target_id=template.id,
+        details={"name": template.name, "type": template.type.value, "language": template.language, **details},
+    )
+
+
+async def copy_template(session: AsyncSession, context: Context, global_id: str) -> EmailTemplate:
+    principal = context.principal
+    source = await reachable_template(session, principal, global_id)
+    copy = EmailTemplate(
+        organisation_id=principal.organisation_id,
+        name=(COPY_PREFIX + source.name)[:MAX_NAME],
+        type=source.type,
+        language=source.language,
+        is_active=False,  # a copy is a draft until activated
+        subject=source.subject,
+        body_html=source.body_html,
+        body_text=source.body_text,
+    )
+    session.add(copy)
+    await session.flush()
+    await _audit(session, context, "copied", copy, sourceId=source.id)
+    return copy
+
+
+async def update_template(session: AsyncSession, context: Context, global_id: str, fields: TemplateFields) -> EmailTemplate:
+    template = await own_template(session, context.principal, global_id)
+    name = _clean(fields.name, "name", MAX_NAME, strip=True) if fields.name is not None else template.name
+    subject = _clean(fields.subject, "subject", MAX_SUBJECT) if fields.subject is not None else template.subject
+    body_html = _clean(fields.body_html, "bodyHtml", MAX_BODY) if fields.body_html is not None else template.body_html
+    body_text = _clean(fields.body_text, "bodyText", MAX_BODY) if fields.body_text is not None else template.body_text
+    problems = rendering.check(template.type, subject, body_html, body_text)
+    if problems:
+        raise TemplateRefused(problems)
+    changed = [
+        field for field, old, new in (
+            ("name", template.name, name), ("subject", template.subject, subject),
+            ("bodyHtml", template.body_html, body_html), ("bodyText", template.body_text, body_text),
+        ) if old != new
+    ]
+    template.name, template.subject, template.body_html, template.body_text = name, subject, body_html, body_text
+    if changed:
+        template.updated_at = utcnow()
+        await session.flush()
+        await _audit(session, context, "updated", template, fields=changed)
+    return template
+
+
+async def activate_template(session: AsyncSession, context: Context, global_id: str) -> EmailTemplate:
+    template = await own_template(session, context.principal, global_id)
+    if template.is_active:
+        return template
+    # the other one first: the partial unique index allows one active per organisation x type x language
+    await session.execute(
+        update(EmailTemplate)
+        .where(
+            EmailTemplate.organisation_id == template.organisation_id,
+            EmailTemplate.type == template.type,
+            EmailTemplate.language == template.language,
+            EmailTemplate.is_active.is_(True),
+        )
+        .values(is_active=False, updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    template.is_active = True
+    template.updated_at = utcnow()
+    try:
+        await session.flush()
+    except IntegrityError as error:  # a concurrent activation committed its template in between
+        raise DomainError(Code.CONFLICT, "another template was activated at the same time; try again", "id") from error
+    await _audit(session, context, "activated", template)
+    return template
+
+
+async def deactivate_template(session: AsyncSession, context: Context, global_id: str) -> EmailTemplate:
+    template = await own_template(session, context.principal, global_id)
+    if template.is_active:
+        template.is_active = False
+        template.updated_at = utcnow()
+        await session.flush()
+        await _audit(session, context, "deactivated", template)
+    return template
+
+
+async def delete_template(session: AsyncSession, context: Context, global_id: str) -> str:
+    template = await own_template(session, context.principal, global_id)
+    if template.is_active:
+        raise DomainError(
+            Code.ACTIVE, "this is the active template of its type and language: activate another one or deactivate it first", "id"
+        )
+    await _audit(session, context, "deleted", template)
+    await session.delete(template)
+    await session.flush()
+    return global_id
+
+
+async def sample_variables(session: AsyncSession, principal: Principal, template: EmailTemplate) -> dict[str, Any]:
+    """The type's sample data, addressed to the caller: their name and their organisation's."""
+    user = await session.get(identity_models.User, principal.user_id)
+    organisation = await session.get(identity_models.Organisation, principal.organisation_id)
+    return {**rendering.SAMPLE_VARIABLES[template.type], "recipient_name": user.name, "organisation_name": organisation.name}
+
+
+async def preview_template(
+    session: AsyncSession, context: Context, global_id: str, draft: TemplateFields | None = None
+) -> rendering.RenderedMail:
+    """The template rendered for the caller; `draft` replaces parts of it (to preview an edit before saving)."""
+    template = await reachable_template(session, context.principal, global_id)
+    draft = draft or TemplateFields()
+    subject = _clean(draft.subject, "subject", MAX_SUBJECT) if draft.subject is not None else template.subject
+    body_html = _clean(draft.body_html, "bodyHtml", MAX_BODY) if draft.body_html is not None else template.body_html
+    body_text = _clean(draft.body_text, "bodyText", MAX_BODY) if draft.body_text is not None else template.body_text
+    problems = rendering.check(template.type, subject, body_html, body_text)
+    if problems:
+        raise TemplateRefused(problems)
+    return rendering.render(subject, body_html, body_text, await sample_variables(session, context.principal, template))
+
+
+async def send_test(session: AsyncSession, context: Context, global_id: str, to_address: str) -> tuple[EmailTemplate, OutboxMessage]:
+    """Write THIS template (not the one resolution would pick), rendered for the caller, to the outbox."""
+    principal = context.principal
+    template = await reachable_template(session, principal, global_id)
+    address = to_address.strip().lower()
+    if len(address) > 254 or "\x00" in address or not EMAIL.match(address):
+        raise DomainError(Code.INVALID, "is not a valid e-mail address", "toAddress")
+    rendered = rendering.render(
+        template.subject, template.body_html, template.body_text, await sample_variables(session, principal, template)
+    )
+    message = OutboxMessage(
+        organisation_id=principal.organisation_id,
+        template_type=template.type,
+        language=template.language,
+        to_address=address,
+        subject=rendered.subject[:MAX_SUBJECT],  # long variable values must not break the column
+        body_html=rendered.body_html,
+        body_text=rendered.body_text,
+        message_id=f"<{secrets.token_hex(16)}@fleetgraph>",
+        next_attempt_at=utcnow(),
+    )
+    session.add(message)
+    await session.flush()
+    await record(
+        session, context, "email_template.test_sent", organisation_id=principal.organisation_id,
+        target_type="EmailTemplate", target_id=template.id,
+        details={"name": template.name, "type": template.type.value, "language": template.language,
+                 "toAddress": address, "outboxMessageId": message.id},
+    )
+    return template, message
