@@ -278,3 +278,62 @@ async def test_the_runtime_runs_the_worker_only_with_smtp(runtime):
         assert other.delivery_worker is None
         assert len(collector.messages) == 1
         assert (await load(runtime, pk))[0].status == OutboxStatus.SENT
+
+
+def self_signed(directory) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key, as PEM files."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = utcnow()
+    certificate = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "smtp.crt", directory / "smtp.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+async def test_starttls_and_implicit_tls_verify_the_server_certificate(runtime, tmp_path, monkeypatch, security):
+    import ssl
+
+    cert, key = self_signed(tmp_path)
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_context.load_cert_chain(cert, key)
+    collector = Collector()
+    port = free_port()
+    # aiosmtpd does not count implicit TLS as TLS for AUTH (it only knows STARTTLS), hence auth_require_tls=False there
+    tls = (dict(tls_context=server_context, require_starttls=True) if security == "starttls"
+           else dict(ssl_context=server_context, auth_require_tls=False))
+    controller = Controller(collector, hostname="127.0.0.1", port=port, authenticator=_authenticator,
+                            auth_required=True, **tls)
+    controller.start()
+    try:
+        pk = await queue(runtime)
+        settings = smtp_settings(runtime, port, smtp_security=security, smtp_username=SMTP_USER, smtp_password=SMTP_PASSWORD)
+        # the certificate is not trusted yet: refused, nothing sent
+        assert await deliver_due(runtime, settings=settings) == 0
+        message, _ = await load(runtime, pk)
+        assert message.status == OutboxStatus.PENDING and "certificate" in message.last_error.lower()
+        assert collector.messages == []
+        # trusted (as an operator would with SSL_CERT_FILE for a private CA): delivered over TLS
+        monkeypatch.setenv("SSL_CERT_FILE", cert)
+        await make_due(runtime, pk)
+        assert await deliver_due(runtime, settings=settings) == 1
+    finally:
+        controller.stop()
+    assert len(collector.messages) == 1
+    assert (await load(runtime, pk))[0].status == OutboxStatus.SENT
