@@ -14,6 +14,7 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from graph.schema import build_schema
 from models import Base
 from models import identity as m
 from models.audit import AuditEvent
+from models.base import utcnow
 from models.mail import EmailTemplate, TemplateType
 from tests.conftest import World
 
@@ -78,7 +80,7 @@ async def tenancy(world, runtime) -> Tenancy:
     async with runtime.session_factory() as session, session.begin():
         platform = await session.get(m.Organisation, world.organisations["platform"].id)
         t.platform_uuid = platform.public_id
-        groups, events = {}, {}
+        groups, events, invitations = {}, {}, {}
         for tenant in ("a", "b"):
             organisation = world.organisations[tenant]
             group = m.UserGroup(organisation_id=organisation.id, name=f"Group {tenant}")
@@ -89,6 +91,15 @@ async def tenancy(world, runtime) -> Tenancy:
             await session.flush()
             session.add(m.UserGroupMember(group_id=group.id, user_id=world.users[f"user_{tenant}"].id))
             groups[tenant], events[tenant] = group.id, event.id
+            # A's invitation is to its child A1 (the organisation of A's control calls)
+            invitation = m.Invitation(
+                organisation_id=world.organisations["a1" if tenant == "a" else tenant].id, name=f"Invitee {tenant}",
+                email=f"invitee@{tenant}.example", roles=["USER"], token_hash=f"{tenant}" * 64,
+                expires_at=utcnow() + timedelta(hours=1),
+            )
+            session.add(invitation)
+            await session.flush()
+            invitations[tenant] = invitation.id
     async with runtime.session_factory() as session, session.begin():
         email_templates = {}
         for tenant in ("a", "b"):
@@ -105,6 +116,7 @@ async def tenancy(world, runtime) -> Tenancy:
         "Organisation": {"a": world.organisations["a1"].id, "b": world.organisations["b"].id},
         "UserGroup": groups,
         "AuditEvent": events,
+        "Invitation": invitations,
     }
     t.pks["EmailTemplate"] = email_templates
     t.ids = {kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()}
@@ -156,7 +168,7 @@ NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }"
 
 def node_cases() -> list[Case]:
     cases = []
-    for kind in ("User", "Organisation", "UserGroup", "AuditEvent"):
+    for kind in ("User", "Organisation", "UserGroup", "AuditEvent", "Invitation"):
         cases.append(Case("Query.node(id)", kind, NODE, lambda t, x: {"id": x}, root="node", label=kind))
         # one of A's own next to the ID under test: the answer differs only where that ID is
         cases.append(Case("Query.nodes(ids)", kind, NODES, lambda t, x, kind=kind: {"ids": [t.id(kind, "a"), x]},
@@ -246,6 +258,24 @@ CASES: list[Case] = [
          lambda t, x: {"input": {"id": x, "toAddress": "probe@example.org"}}, root="emailTemplateSendTest"),
     Case("Mutation.userGroupDelete(input.id)", "UserGroup", mutation("userGroupDelete", "UserGroupIdInput", "deletedId"),
          lambda t, x: {"input": {"id": x}}, root="userGroupDelete"),
+    Case("Query.invitations(filter.organisationId)", "Organisation",
+         "query($id: ID!) { invitations(filter: {organisationId: $id}) { totalCount nodes { name email } } }",
+         lambda t, x: {"id": x}, root="invitations"),
+    Case("Mutation.invitationCreate(input.organisationId)", "Organisation",
+         mutation("invitationCreate", "InvitationCreateInput", "invitation { name } registrationLink"),
+         lambda t, x: {"input": {"name": "Planted", "email": "planted@example.org", "organisationId": x}},
+         root="invitationCreate"),
+    Case("Mutation.invitationUpdate(input.id)", "Invitation",
+         mutation("invitationUpdate", "InvitationUpdateInput", "invitation { name email }"),
+         lambda t, x: {"input": {"id": x, "name": "Renamed", "email": "spy@example.org"}}, root="invitationUpdate"),
+    Case("Mutation.invitationSend(input.id)", "Invitation", mutation("invitationSend", "InvitationIdInput", "invitation { state }"),
+         lambda t, x: {"input": {"id": x}}, root="invitationSend"),
+    Case("Mutation.invitationRevoke(input.id)", "Invitation",
+         mutation("invitationRevoke", "InvitationIdInput", "invitation { state }"),
+         lambda t, x: {"input": {"id": x}}, root="invitationRevoke"),
+    Case("Mutation.invitationPreview(input.id)", "Invitation",
+         mutation("invitationPreview", "InvitationIdInput", "subject text"),
+         lambda t, x: {"input": {"id": x}}, root="invitationPreview"),
 ]
 
 # A control call uses the visible object of the case's kind (for organisations: the child A1);

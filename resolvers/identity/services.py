@@ -494,10 +494,13 @@ async def update_user(session: AsyncSession, context: Context, user_id: str, fie
     changed: dict[str, object] = {}
     if fields.name is not None:
         user.name = changed["name"] = clean_text(fields.name, "name")
+    new_email = None
     if fields.email is not None:
         email = clean_email(fields.email)
         await _ensure_email_free(session, email, except_user_id=user.id)
-        user.email = changed["email"] = email
+        if email != user.email:
+            # not changed yet: a confirmation link goes to the new address (resolvers/identity/email_tokens.py)
+            new_email = changed["emailPending"] = email
     if fields.organisation_id is not None:
         organisation = await visible_organisation(session, principal, fields.organisation_id, "organisationId")
         user.organisation_id = changed["organisation"] = organisation.id
@@ -520,6 +523,10 @@ async def update_user(session: AsyncSession, context: Context, user_id: str, fie
     await session.flush()
     await record(session, context, "user.updated", organisation_id=user.organisation_id, target_type="User", target_id=user.id,
                  details={"changed": sorted(changed)})
+    if new_email is not None:
+        from resolvers.identity import email_tokens  # it builds on this module
+
+        await email_tokens.request_email_change(session, context, user, new_email)
     return user
 
 

@@ -51,6 +51,8 @@ class IdentityErrorCode(enum.Enum):
     INVALID_TOKEN = "INVALID_TOKEN"
     WEAK_PASSWORD = "WEAK_PASSWORD"
     PASSWORD_REUSED = "PASSWORD_REUSED"
+    INVALID_STATE = "INVALID_STATE"
+    EXPIRED = "EXPIRED"
 
 
 @strawberry.type(description="A problem with the input of an identity mutation.")

@@ -1,0 +1,164 @@
+"""Single-use tokens sent by e-mail: confirming a new address, resetting a forgotten password.
+
+Only the token's SHA-256 is stored. Unknown, used and expired tokens all get the same INVALID_TOKEN
+answer. A new token of one purpose spends the user's older unused ones, so only the newest link works.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from graph.auth import hash_token
+from graph.context import Context
+from graph.errors import DomainError
+from models import identity as m
+from models.base import utcnow
+from models.mail import TemplateType
+from resolvers.audit.services import record
+from resolvers.identity import services
+from resolvers.identity.types import IdentityErrorCode as Code
+from resolvers.mail.services import enqueue
+
+MAX_TOKEN_LENGTH = 200
+#: At most this many reset mails per account within RESET_WINDOW; further requests are answered alike but send nothing.
+RESET_LIMIT = 3
+RESET_WINDOW = timedelta(hours=1)
+
+
+def _valid_hours(minutes: int) -> int | float:
+    hours = minutes / 60
+    return int(hours) if hours == int(hours) else round(hours, 1)
+
+
+async def _issue(session: AsyncSession, context: Context, user: m.User, purpose: m.OneTimePurpose,
+                 new_email: str | None = None) -> str:
+    now = utcnow()
+    await session.execute(
+        update(m.OneTimeToken)
+        .where(m.OneTimeToken.user_id == user.id, m.OneTimeToken.purpose == purpose, m.OneTimeToken.used_at.is_(None))
+        .values(used_at=now)
+    )
+    token = secrets.token_urlsafe(32)
+    session.add(m.OneTimeToken(
+        user_id=user.id, purpose=purpose, token_hash=hash_token(token), new_email=new_email,
+        expires_at=now + timedelta(minutes=context.runtime.settings.email_token_ttl_minutes),
+    ))
+    await session.flush()
+    return token
+
+
+async def _spend(session: AsyncSession, token: str, purpose: m.OneTimePurpose) -> tuple[m.OneTimeToken, m.User]:
+    invalid = DomainError(Code.INVALID_TOKEN, "the link is not valid (it may have expired or been used)", "token")
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        raise invalid
+    row = await session.scalar(
+        select(m.OneTimeToken)
+        .where(m.OneTimeToken.token_hash == hash_token(token), m.OneTimeToken.purpose == purpose)
+        .with_for_update()
+    )
+    now = utcnow()
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        raise invalid
+    user = await session.get(m.User, row.user_id)
+    if user is None or not user.is_active:
+        raise invalid
+    row.used_at = now
+    return row, user
+
+
+def _link(context: Context, path: str, token: str) -> str:
+    return f"{context.runtime.settings.public_url.rstrip('/')}/{path}?token={token}"
+
+
+# --- address change ---------------------------------------------------------------------------------
+
+
+async def request_email_change(session: AsyncSession, context: Context, user: m.User, new_email: str) -> None:
+    """Called by userUpdate: the address changes only once the link mailed to the new address is followed.
+
+    The same holds when an admin changes someone else's address: nobody can give an account an
+    address its owner does not control (the login name, and where password resets go).
+    """
+    organisation = await session.get(m.Organisation, user.organisation_id)
+    token = await _issue(session, context, user, m.OneTimePurpose.CONFIRM_EMAIL, new_email=new_email)
+    await enqueue(
+        session, to_address=new_email, template_type=TemplateType.CONFIRM_EMAIL, language=user.language,
+        organisation_id=user.organisation_id,
+        variables={
+            "recipient_name": user.name, "organisation_name": organisation.name,
+            "link": _link(context, "confirm-email", token),
+            "valid_hours": _valid_hours(context.runtime.settings.email_token_ttl_minutes),
+        },
+    )
+    await record(session, context, "user.email_change_requested", organisation_id=user.organisation_id,
+                 target_type="User", target_id=user.id, details={"newEmail": new_email})
+
+
+async def confirm_email_change(session: AsyncSession, context: Context, token: str) -> m.User:
+    row, user = await _spend(session, token, m.OneTimePurpose.CONFIRM_EMAIL)
+    # someone may have taken the address since the link was sent
+    await services._ensure_email_free(session, row.new_email, except_user_id=user.id)
+    old = user.email
+    user.email = row.new_email
+    await session.flush()
+    await record(session, context, "user.email_changed", organisation_id=user.organisation_id, target_type="User",
+                 target_id=user.id, actor_user_id=user.id, actor_label=row.new_email,
+                 details={"oldEmail": old, "newEmail": row.new_email})
+    return user
+
+
+# --- password reset ---------------------------------------------------------------------------------
+
+
+async def request_password_reset(session: AsyncSession, context: Context, email: str) -> None:
+    """Mail a reset link to a known active account; anything else silently does nothing.
+
+    The caller answers the same in every case, so the answer never tells whether an address exists.
+    """
+    address = email.strip().lower()[:254]
+    if "\x00" in address or not services.EMAIL.match(address):
+        return
+    user = await session.scalar(select(m.User).where(m.User.email == address))
+    if user is None or not user.is_active:
+        return
+    recent = await session.scalar(
+        select(func.count()).where(
+            m.OneTimeToken.user_id == user.id,
+            m.OneTimeToken.purpose == m.OneTimePurpose.PASSWORD_RESET,
+            m.OneTimeToken.created_at > utcnow() - RESET_WINDOW,
+        )
+    )
+    if recent >= RESET_LIMIT:
+        # no flood of mails to someone else's inbox; the answer stays the same
+        await record(session, context, "user.password_reset_throttled", organisation_id=user.organisation_id,
+                     target_type="User", target_id=user.id, actor_label="password reset request")
+        return
+    organisation = await session.get(m.Organisation, user.organisation_id)
+    token = await _issue(session, context, user, m.OneTimePurpose.PASSWORD_RESET)
+    await enqueue(
+        session, to_address=user.email, template_type=TemplateType.PASSWORD_RESET, language=user.language,
+        organisation_id=user.organisation_id,
+        variables={
+            "recipient_name": user.name, "organisation_name": organisation.name,
+            "link": _link(context, "reset-password", token),
+            "valid_hours": _valid_hours(context.runtime.settings.email_token_ttl_minutes),
+        },
+    )
+    await record(session, context, "user.password_reset_requested", organisation_id=user.organisation_id,
+                 target_type="User", target_id=user.id, actor_label="password reset request")
+
+
+async def reset_password(session: AsyncSession, context: Context, token: str, new_password: str) -> m.User:
+    _, user = await _spend(session, token, m.OneTimePurpose.PASSWORD_RESET)
+    organisation = await session.get(m.Organisation, user.organisation_id)
+    await services._set_password(session, user, organisation, new_password, "newPassword")
+    await services._revoke_sessions(session, user.id)
+    # whoever reset it owns the mailbox: the failed-login lock of the account is lifted
+    await session.execute(delete(m.LoginThrottle).where(m.LoginThrottle.key == f"account:{user.email}"))
+    await record(session, context, "user.password_reset", organisation_id=user.organisation_id, target_type="User",
+                 target_id=user.id, actor_user_id=user.id, actor_label=user.email)
+    return user

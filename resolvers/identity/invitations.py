@@ -1,0 +1,245 @@
+"""Invitation rules: create, edit, preview, send, revoke and accept an invitation to register.
+
+States: CREATED -> SENT -> ACCEPTED, or REVOKED (by an admin) / EXPIRED (the link's validity ran out).
+Expiry is not written by a clock: an open invitation past `expires_at` reads as EXPIRED everywhere,
+and an accept attempt with its link stores EXPIRED.
+
+Tokens: the registration link carries a random token; only its SHA-256 is stored. Creating an
+invitation makes a token (handed back once, for invitations without an e-mail address that an admin
+passes on by hand); every send makes a fresh token and a fresh validity, so the previous link (or the
+one shown at creation) stops working. Changing the e-mail address of an invitation also makes a fresh
+token and puts it back to CREATED: a link sent to the old address must not register the new person.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from graph.auth import hash_token
+from graph.context import Context, Principal
+from graph.errors import DomainError
+from graph.permissions import require_permission
+from graph.relay import decode_id
+from graph.tenancy import path_visible
+from models import identity as m
+from models.base import utcnow
+from models.mail import TemplateType
+from resolvers.audit.services import record
+from resolvers.identity import services
+from resolvers.identity.types import IdentityErrorCode as Code
+from resolvers.mail import rendering
+from resolvers.mail.services import enqueue, resolve_template
+
+OPEN = (m.InvitationState.CREATED, m.InvitationState.SENT)
+#: Stands in for the token in previews: a preview must never show a working link.
+PREVIEW_TOKEN = "preview-only-not-a-valid-token"
+MAX_TOKEN_LENGTH = 200
+
+
+def effective_state(invitation: m.Invitation, now: datetime | None = None) -> m.InvitationState:
+    """The state as callers see it: an open invitation past its validity is EXPIRED."""
+    if invitation.state in OPEN and invitation.expires_at <= (now or utcnow()):
+        return m.InvitationState.EXPIRED
+    return invitation.state
+
+
+def _new_token(invitation: m.Invitation, context: Context) -> str:
+    token = secrets.token_urlsafe(32)
+    invitation.token_hash = hash_token(token)
+    invitation.expires_at = utcnow() + timedelta(hours=context.runtime.settings.invitation_ttl_hours)
+    return token
+
+
+def registration_link(context: Context, token: str) -> str:
+    return f"{context.runtime.settings.public_url.rstrip('/')}/register?token={token}"
+
+
+async def _visible_invitation(session: AsyncSession, principal: Principal, global_id: str) -> tuple[m.Invitation, m.Organisation]:
+    pk = decode_id(global_id, "Invitation")
+    row = (
+        await session.execute(
+            select(m.Invitation, m.Organisation).join(m.Organisation).where(m.Invitation.id == pk).with_for_update()
+        )
+    ).one_or_none() if pk is not None else None
+    if row is None or not path_visible(principal, row[1].path):
+        raise DomainError(Code.NOT_FOUND, "no such invitation", "id")
+    return row[0], row[1]
+
+
+def _require_state(invitation: m.Invitation, allowed: tuple[m.InvitationState, ...], action: str) -> None:
+    state = effective_state(invitation)
+    if state == m.InvitationState.EXPIRED and m.InvitationState.EXPIRED not in allowed:
+        raise DomainError(Code.EXPIRED, f"the invitation has expired; it cannot be {action}", "id")
+    if state not in allowed:
+        raise DomainError(Code.INVALID_STATE, f"a {state.value.lower()} invitation cannot be {action}", "id")
+
+
+async def _check_email(session: AsyncSession, email: str | None, field: str = "email") -> str | None:
+    if email is None or not email.strip():
+        return None
+    email = services.clean_email(email, field)
+    await services._ensure_email_free(session, email)
+    return email
+
+
+@dataclass
+class Created:
+    invitation: m.Invitation
+    link: str
+
+
+async def create(
+    session: AsyncSession, context: Context, *, name: str, email: str | None, organisation_id: str | None,
+    roles: list[m.Role] | None, language: str,
+) -> Created:
+    principal = require_permission(context, m.Permission.INVITATIONS_MANAGE)
+    name = services.clean_text(name, "name")
+    organisation = await services.target_organisation(session, principal, organisation_id, "organisationId")
+    roles = roles if roles is not None else [m.Role.USER]
+    services._check_assignable_roles(principal, roles)
+    email = await _check_email(session, email)
+    invitation = m.Invitation(
+        organisation_id=organisation.id, invited_by_id=principal.user_id, name=name, email=email, language=language,
+        roles=[r.value for r in dict.fromkeys(roles)], state=m.InvitationState.CREATED,
+    )
+    token = _new_token(invitation, context)
+    session.add(invitation)
+    await session.flush()
+    await record(session, context, "invitation.created", organisation_id=organisation.id, target_type="Invitation",
+                 target_id=invitation.id, details={"email": email, "roles": invitation.roles})
+    return Created(invitation, registration_link(context, token))
+
+
+async def update(
+    session: AsyncSession, context: Context, invitation_id: str, *, name: str | None, email: str | None,
+    roles: list[m.Role] | None, language: str | None,
+) -> m.Invitation:
+    principal = require_permission(context, m.Permission.INVITATIONS_MANAGE)
+    invitation, _ = await _visible_invitation(session, principal, invitation_id)
+    _require_state(invitation, OPEN, "changed")
+    changed = []
+    if name is not None:
+        invitation.name = services.clean_text(name, "name")
+        changed.append("name")
+    if email is not None:
+        new_email = await _check_email(session, email)
+        if new_email != invitation.email:
+            invitation.email = new_email
+            # the link went to the old address (or was handed out): it must not register someone else
+            _new_token(invitation, context)
+            invitation.state, invitation.sent_at = m.InvitationState.CREATED, None
+            changed.append("email")
+    if roles is not None:
+        services._check_assignable_roles(principal, roles)
+        invitation.roles = [r.value for r in dict.fromkeys(roles)]
+        changed.append("roles")
+    if language is not None:
+        invitation.language = language
+        changed.append("language")
+    await session.flush()
+    await record(session, context, "invitation.updated", organisation_id=invitation.organisation_id,
+                 target_type="Invitation", target_id=invitation.id, details={"changed": changed})
+    return invitation
+
+
+async def _mail_variables(session: AsyncSession, invitation: m.Invitation, organisation: m.Organisation, link: str,
+                          context: Context) -> dict:
+    inviter = await session.get(m.User, invitation.invited_by_id) if invitation.invited_by_id else None
+    return {
+        "recipient_name": invitation.name,
+        "organisation_name": organisation.name,
+        "inviter_name": inviter.name if inviter else organisation.name,
+        "link": link,
+        "valid_hours": context.runtime.settings.invitation_ttl_hours,
+    }
+
+
+async def preview(session: AsyncSession, context: Context, invitation_id: str) -> rendering.RenderedMail:
+    """The invitation mail as it would be sent now, with a placeholder instead of the token."""
+    principal = require_permission(context, m.Permission.INVITATIONS_MANAGE)
+    invitation, organisation = await _visible_invitation(session, principal, invitation_id)
+    template = await resolve_template(session, TemplateType.INVITE_USER, invitation.language, organisation.id)
+    variables = await _mail_variables(session, invitation, organisation, registration_link(context, PREVIEW_TOKEN), context)
+    return rendering.render(template.subject, template.body_html, template.body_text, variables)
+
+
+async def send(session: AsyncSession, context: Context, invitation_id: str) -> m.Invitation:
+    principal = require_permission(context, m.Permission.INVITATIONS_MANAGE)
+    invitation, organisation = await _visible_invitation(session, principal, invitation_id)
+    _require_state(invitation, OPEN, "sent")
+    if not invitation.email:
+        raise DomainError(Code.REQUIRED, "the invitation has no e-mail address; add one first", "email")
+    # whoever sends it hands out these roles: the same rule as at creation
+    services._check_assignable_roles(principal, [m.Role(r) for r in invitation.roles])
+    resend = invitation.state == m.InvitationState.SENT
+    token = _new_token(invitation, context)
+    invitation.state = m.InvitationState.SENT
+    invitation.sent_at = utcnow()
+    await session.flush()
+    await enqueue(
+        session, to_address=invitation.email, template_type=TemplateType.INVITE_USER, language=invitation.language,
+        organisation_id=organisation.id,
+        variables=await _mail_variables(session, invitation, organisation, registration_link(context, token), context),
+    )
+    await record(session, context, "invitation.resent" if resend else "invitation.sent", organisation_id=organisation.id,
+                 target_type="Invitation", target_id=invitation.id, details={"email": invitation.email})
+    return invitation
+
+
+async def revoke(session: AsyncSession, context: Context, invitation_id: str) -> m.Invitation:
+    principal = require_permission(context, m.Permission.INVITATIONS_MANAGE)
+    invitation, _ = await _visible_invitation(session, principal, invitation_id)
+    _require_state(invitation, OPEN, "revoked")
+    invitation.state = m.InvitationState.REVOKED
+    await session.flush()
+    await record(session, context, "invitation.revoked", organisation_id=invitation.organisation_id,
+                 target_type="Invitation", target_id=invitation.id)
+    return invitation
+
+
+async def accept(session: AsyncSession, context: Context, token: str, password: str, email: str | None) -> m.User | DomainError:
+    """Register with the link's token. Returns (not raises) the EXPIRED refusal so that the state is stored."""
+    invalid = DomainError(Code.INVALID_TOKEN, "the invitation link is not valid", "token")
+    if not token or len(token) > MAX_TOKEN_LENGTH:
+        raise invalid
+    invitation = await session.scalar(
+        select(m.Invitation).where(m.Invitation.token_hash == hash_token(token)).with_for_update()
+    )
+    # used, revoked and unknown links answer alike: a guessed token learns nothing
+    if invitation is None or invitation.state not in OPEN:
+        raise invalid
+    if effective_state(invitation) == m.InvitationState.EXPIRED:
+        invitation.state = m.InvitationState.EXPIRED
+        await record(session, context, "invitation.expired", organisation_id=invitation.organisation_id,
+                     target_type="Invitation", target_id=invitation.id, actor_label="invitation link")
+        return DomainError(Code.EXPIRED, "the invitation link has expired; ask for a new invitation", "token")
+    if invitation.email:
+        address = invitation.email
+        if email is not None and email.strip() and services.clean_email(email) != address:
+            raise DomainError(Code.INVALID, "the invitation is for another e-mail address", "email")
+    else:
+        if email is None or not email.strip():
+            raise DomainError(Code.REQUIRED, "give your e-mail address", "email")
+        address = services.clean_email(email)
+    await services._ensure_email_free(session, address)
+    organisation = await session.get(m.Organisation, invitation.organisation_id)
+    user = m.User(organisation_id=organisation.id, email=address, name=invitation.name, language=invitation.language)
+    session.add(user)
+    await session.flush()
+    await services._set_password(session, user, organisation, password, "password")
+    await services._replace_roles(session, user, [m.Role(r) for r in invitation.roles])
+    invitation.state = m.InvitationState.ACCEPTED
+    invitation.accepted_at = utcnow()
+    invitation.accepted_user_id = user.id
+    await session.flush()
+    await record(session, context, "invitation.accepted", organisation_id=organisation.id, target_type="Invitation",
+                 target_id=invitation.id, actor_user_id=user.id, actor_label=address, details={"userId": user.id})
+    await record(session, context, "user.created", organisation_id=organisation.id, target_type="User", target_id=user.id,
+                 actor_user_id=user.id, actor_label=address, details={"email": address, "roles": invitation.roles,
+                                                                       "invitation": invitation.id})
+    return user
