@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Any
 
@@ -15,6 +16,7 @@ from resolvers.mail import rendering
 from resolvers.mail.defaults import DEFAULTS
 
 FALLBACK_LANGUAGE = "en"
+log = logging.getLogger("fleetgraph.mail")
 
 
 async def ensure_system_templates(session: AsyncSession) -> int:
@@ -77,7 +79,12 @@ async def enqueue(
 ) -> OutboxMessage:
     """Render the applicable template and write the mail to the outbox, in the caller's transaction."""
     template = await resolve_template(session, template_type, language, organisation_id)
-    rendered = rendering.render(template.subject, template.body_html, template.body_text, variables)
+    try:
+        rendered = rendering.render(template.subject, template.body_html, template.body_text, variables)
+    except Exception as error:  # noqa: BLE001 - an admin's template that fails on real data must not lose the mail
+        log.warning("template %s failed to render (%s); using the system default", template.id, type(error).__name__)
+        template = await resolve_template(session, template_type, language, None)
+        rendered = rendering.render(template.subject, template.body_html, template.body_text, variables)
     message = OutboxMessage(
         organisation_id=organisation_id,
         template_type=template_type,

@@ -54,3 +54,20 @@ async def test_enqueue_renders_into_the_outbox_in_the_callers_transaction(runtim
             await session.rollback()
         # rolled back with the action: no mail
         assert await session.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+async def test_a_template_that_fails_on_real_data_falls_back_to_the_system_default(runtime):
+    """Saved templates are checked with sample data; real data can still break one (here: a branch
+    the sample never takes). The mail must still go out, with the system default."""
+    async with runtime.session_factory() as session, session.begin():
+        organisation = await add_organisation(session, "Tenant")
+        template = own(organisation, "en", "custom")
+        template.body_text = "{% if valid_hours > 100 %}{{ missing_variable }}{% endif %}ok"
+        session.add(template)
+        await session.flush()
+        message = await enqueue(
+            session, to_address="erika@example.org", template_type=T, language="en", organisation_id=organisation.id,
+            variables={"recipient_name": "Erika", "organisation_name": "Tenant", "inviter_name": "Max",
+                       "link": "https://x.example/r?token=t", "valid_hours": 500},
+        )
+        assert message.subject == "Max invites you to Tenant"  # the system default's subject, not "custom"
