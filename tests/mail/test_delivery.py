@@ -337,3 +337,21 @@ async def test_starttls_and_implicit_tls_verify_the_server_certificate(runtime, 
         controller.stop()
     assert len(collector.messages) == 1
     assert (await load(runtime, pk))[0].status == OutboxStatus.SENT
+
+
+async def test_a_german_mail_arrives_in_german_with_its_umlauts_intact(runtime):
+    from resolvers.mail.defaults import DEFAULTS
+
+    async with runtime.session_factory() as session, session.begin():
+        message = await enqueue(session, to_address="joerg@example.com", template_type=TemplateType.PASSWORD_RESET,
+                                language="de", organisation_id=None,
+                                variables={**SAMPLE_VARIABLES[TemplateType.PASSWORD_RESET], "recipient_name": "Jörg Müßig"})
+        pk = message.id
+    with smtp_server() as (controller, collector):
+        assert await deliver_due(runtime, settings=smtp_settings(runtime, controller.port)) == 1
+    stored, _ = await load(runtime, pk)
+    [received] = collector.messages
+    assert stored.language == "de" and received["Subject"] == stored.subject
+    assert stored.subject != DEFAULTS[TemplateType.PASSWORD_RESET]["en"][0]  # really the German text
+    assert "Jörg Müßig" in received.get_body(("plain",)).get_content()
+    assert "Jörg Müßig" in received.get_body(("html",)).get_content()
