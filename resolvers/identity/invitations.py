@@ -210,14 +210,17 @@ async def accept(session: AsyncSession, context: Context, token: str, password: 
     invitation = await session.scalar(
         select(m.Invitation).where(m.Invitation.token_hash == hash_token(token)).with_for_update()
     )
-    # used, revoked and unknown links answer alike: a guessed token learns nothing
-    if invitation is None or invitation.state not in OPEN:
+    # used, revoked, replaced and unknown links answer alike: a guessed token learns nothing
+    if invitation is None or invitation.state in (m.InvitationState.ACCEPTED, m.InvitationState.REVOKED):
         raise invalid
+    expired = DomainError(Code.EXPIRED, "the invitation link has expired; ask for a new invitation", "token")
+    if invitation.state == m.InvitationState.EXPIRED:
+        raise expired  # tried before: already stored
     if effective_state(invitation) == m.InvitationState.EXPIRED:
         invitation.state = m.InvitationState.EXPIRED
         await record(session, context, "invitation.expired", organisation_id=invitation.organisation_id,
                      target_type="Invitation", target_id=invitation.id, actor_label="invitation link")
-        return DomainError(Code.EXPIRED, "the invitation link has expired; ask for a new invitation", "token")
+        return expired  # returned, not raised: the EXPIRED state is committed
     if invitation.email:
         address = invitation.email
         if email is not None and email.strip() and services.clean_email(email) != address:

@@ -305,9 +305,16 @@ async def test_expired_link_is_refused_and_stored_as_expired(gql, world, runtime
     assert [(e["code"], e["field"]) for e in result["errors"]] == [("EXPIRED", ["token"])]
     assert result["user"] is None
     assert (await invitation_row(runtime, invitation_id)).state == m.InvitationState.EXPIRED
-    # no user was made, and the link is dead for good
+    # no user was made, and the link stays expired (answered alike, nothing more written)
     assert (await gql(LOGIN, {"input": {"email": "ida@example.org", "password": NEW_PASSWORD}}))["data"]["login"]["errors"]
-    assert (await accept(gql, token))["errors"][0]["code"] == "INVALID_TOKEN"
+    before = await snapshot(runtime)
+    assert await accept(gql, token) == result
+    assert await snapshot(runtime) == before
+    # the invitation is closed: no edit, send or revoke brings it back
+    for mutation, field in ((SEND, "invitationSend"), (REVOKE, "invitationRevoke"), (UPDATE, "invitationUpdate")):
+        refused = await gql(mutation, {"input": {"id": invitation_id}}, token=world.tokens["admin_a"])
+        assert errors(refused, field) == [("EXPIRED", ["id"])], field
+    assert await snapshot(runtime) == before
     assert await actions(runtime) == ["invitation.created", "invitation.sent", "invitation.expired"]
 
 
