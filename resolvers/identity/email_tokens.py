@@ -77,23 +77,38 @@ def _link(context: Context, path: str, token: str) -> str:
 # --- address change ---------------------------------------------------------------------------------
 
 
+#: Each purpose's mail template and the front-end page its link opens.
+_LINK_MAILS = {
+    m.OneTimePurpose.CONFIRM_EMAIL: (TemplateType.CONFIRM_EMAIL, "confirm-email"),
+    m.OneTimePurpose.PASSWORD_RESET: (TemplateType.PASSWORD_RESET, "reset-password"),
+}
+
+
+async def _mail_link(
+    session: AsyncSession, context: Context, user: m.User, purpose: m.OneTimePurpose, *, to_address: str, new_email: str | None = None
+) -> None:
+    """Issue a single-use token for `purpose` and queue the mail carrying its link, in the user's language."""
+    template_type, page = _LINK_MAILS[purpose]
+    organisation = await session.get(m.Organisation, user.organisation_id)
+    token = await _issue(session, context, user, purpose, new_email=new_email)
+    await enqueue(
+        session, to_address=to_address, template_type=template_type, language=user.language,
+        organisation_id=user.organisation_id,
+        variables={
+            "recipient_name": user.name, "organisation_name": organisation.name,
+            "link": _link(context, page, token),
+            "valid_hours": _valid_hours(context.runtime.settings.email_token_ttl_minutes),
+        },
+    )
+
+
 async def request_email_change(session: AsyncSession, context: Context, user: m.User, new_email: str) -> None:
     """Called by userUpdate: the address changes only once the link mailed to the new address is followed.
 
     The same holds when an admin changes someone else's address: nobody can give an account an
     address its owner does not control (the login name, and where password resets go).
     """
-    organisation = await session.get(m.Organisation, user.organisation_id)
-    token = await _issue(session, context, user, m.OneTimePurpose.CONFIRM_EMAIL, new_email=new_email)
-    await enqueue(
-        session, to_address=new_email, template_type=TemplateType.CONFIRM_EMAIL, language=user.language,
-        organisation_id=user.organisation_id,
-        variables={
-            "recipient_name": user.name, "organisation_name": organisation.name,
-            "link": _link(context, "confirm-email", token),
-            "valid_hours": _valid_hours(context.runtime.settings.email_token_ttl_minutes),
-        },
-    )
+    await _mail_link(session, context, user, m.OneTimePurpose.CONFIRM_EMAIL, to_address=new_email, new_email=new_email)
     await record(session, context, "user.email_change_requested", organisation_id=user.organisation_id,
                  target_type="User", target_id=user.id, details={"newEmail": new_email})
 
@@ -137,17 +152,7 @@ async def request_password_reset(session: AsyncSession, context: Context, email:
         await record(session, context, "user.password_reset_throttled", organisation_id=user.organisation_id,
                      target_type="User", target_id=user.id, actor_label="password reset request")
         return
-    organisation = await session.get(m.Organisation, user.organisation_id)
-    token = await _issue(session, context, user, m.OneTimePurpose.PASSWORD_RESET)
-    await enqueue(
-        session, to_address=user.email, template_type=TemplateType.PASSWORD_RESET, language=user.language,
-        organisation_id=user.organisation_id,
-        variables={
-            "recipient_name": user.name, "organisation_name": organisation.name,
-            "link": _link(context, "reset-password", token),
-            "valid_hours": _valid_hours(context.runtime.settings.email_token_ttl_minutes),
-        },
-    )
+    await _mail_link(session, context, user, m.OneTimePurpose.PASSWORD_RESET, to_address=user.email)
     await record(session, context, "user.password_reset_requested", organisation_id=user.organisation_id,
                  target_type="User", target_id=user.id, actor_label="password reset request")
 
