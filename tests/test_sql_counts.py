@@ -7,9 +7,15 @@ DataLoader adds one statement per row and fails both assertions.
 
 from __future__ import annotations
 
-import pytest
+import secrets
+from datetime import timedelta
 
+import pytest
+from sqlalchemy import select
+
+from graph.auth import hash_token
 from models import identity as m
+from models.base import utcnow
 from tests.conftest import add_organisation, add_user
 
 #: Every request authenticates first: the token with its user and organisation (1), then roles and
@@ -122,3 +128,31 @@ async def populate_more(runtime, world, size: int, prefix: str) -> None:
             await session.flush()
             session.add(m.UserGroupMember(group_id=group.id, user_id=user.id))
         await session.flush()
+
+
+INVITATIONS = """{ invitations(first: 500) {
+  totalCount
+  nodes { name email state roles organisation { name } invitedBy { name } }
+} }"""
+# authentication 2 + page 1 + totalCount 1 + organisations 1 + inviting users 1
+INVITATIONS_BUDGET = AUTH + 4
+
+
+@pytest.mark.parametrize("size", [10, 100])
+async def test_invitations_list_with_relations(gql, world, runtime, count_sql, size):
+    await populate(runtime, world, size)
+    async with runtime.session_factory() as session, session.begin():
+        children = (await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))).all()
+        inviters = [world.users["admin_a"].id, world.users["user_a"].id]
+        session.add_all(
+            m.Invitation(organisation_id=children[i % len(children)], invited_by_id=inviters[i % 2], name=f"Invitee {i:03d}",
+                         email=f"invitee{i:03d}@example.org", roles=["USER"], token_hash=hash_token(secrets.token_urlsafe(16)),
+                         expires_at=utcnow() + timedelta(hours=72))
+            for i in range(size)
+        )
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], INVITATIONS)
+    nodes = data["invitations"]["nodes"]
+    assert len(nodes) == data["invitations"]["totalCount"] == size
+    assert {n["invitedBy"]["name"] for n in nodes} == {world.users["admin_a"].name, world.users["user_a"].name}
+    assert all(n["organisation"]["name"].startswith("Child ") for n in nodes)
+    assert count == INVITATIONS_BUDGET
