@@ -12,13 +12,16 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from graphql import GraphQLError
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
+from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
 
 from graph.auth import authenticate, bearer_token
 from graph.context import Context
-from graph.http import PersistedQueries, client_address, handle_graphql
+from graph.http import PersistedQueries, RequestError, client_address, handle_graphql
 from graph.runtime import Runtime
 from graph.settings import Settings
 
@@ -32,16 +35,56 @@ GRAPHIQL_HEADERS = {
 }
 
 
-class WebSocketGraphQL(GraphQL):
-    """strawberry's websocket handling (graphql-transport-ws and graphql-ws), our context and auth."""
+def _persisted_document(view: WebSocketGraphQL, payload: dict) -> tuple[str | None, dict | None]:
+    """The document a websocket operation runs, by the same persisted-query rules as HTTP: (document, error)."""
+    try:
+        document = view.persisted.resolve(payload.get("query"), payload.get("extensions"))
+    except GraphQLError as error:
+        return None, error.formatted
+    except RequestError as error:
+        return None, {"message": error.message, "extensions": {"code": "BAD_REQUEST"}}
+    if not isinstance(document, str):
+        return None, {"message": "`query` is required", "extensions": {"code": "BAD_REQUEST"}}
+    return document, None
 
-    def __init__(self, runtime: Runtime) -> None:
+
+class _TransportWSHandler(BaseGraphQLTransportWSHandler):
+    async def handle_subscribe(self, message) -> None:
+        document, error = _persisted_document(self.view, message["payload"])
+        if error is not None:
+            await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
+            return
+        message["payload"]["query"] = document
+        await super().handle_subscribe(message)
+
+
+class _LegacyWSHandler(BaseGraphQLWSHandler):
+    async def handle_start(self, message) -> None:
+        document, error = _persisted_document(self.view, message["payload"])
+        if error is not None:
+            await self.send_message({"type": "error", "id": message["id"], "payload": error})
+            return
+        message["payload"]["query"] = document
+        await super().handle_start(message)
+
+
+class WebSocketGraphQL(GraphQL):
+    """strawberry's websocket handling (graphql-transport-ws and graphql-ws), our context and auth.
+
+    Operations over websockets follow the same persisted-query rules (and allow-list) as HTTP.
+    """
+
+    graphql_transport_ws_handler_class = _TransportWSHandler
+    graphql_ws_handler_class = _LegacyWSHandler
+
+    def __init__(self, runtime: Runtime, persisted: PersistedQueries) -> None:
         super().__init__(
             runtime.schema,
             graphql_ide=None,
             subscription_protocols=(GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL),
         )
         self.runtime = runtime
+        self.persisted = persisted
 
     async def get_context(self, request, response) -> Context:
         return Context(self.runtime, client_address=client_address(request), request=request)
@@ -93,7 +136,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
     app = Starlette(
         routes=[
             Route("/graphql", graphql_http, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
-            WebSocketRoute("/graphql", WebSocketGraphQL(runtime)),
+            WebSocketRoute("/graphql", WebSocketGraphQL(runtime, persisted)),
             Route("/health", health),
             Mount("/graphiql", StaticFiles(directory=STATIC), name="graphiql"),
         ],

@@ -321,3 +321,38 @@ async def test_subscription_ends_when_its_session_is_logged_out(live_server, wor
         assert error["extensions"]["code"] == "UNAUTHENTICATED" and "revoked" in error["message"]
         assert (await receive(ws))["type"] == "complete"
         await until(lambda: runtime.bus.subscriber_count == 0, "the subscription to end")
+
+
+async def test_websocket_operations_follow_the_persisted_query_allow_list(runtime, world, tmp_path):
+    """With an allow-list, a websocket must not become the way around it (both protocols)."""
+    import dataclasses
+    import hashlib
+
+    listed = "subscription Listed { auditEventRecorded { action } }"
+    digest = hashlib.sha256(listed.encode()).hexdigest()
+    allow_list = tmp_path / "persisted.json"
+    allow_list.write_text(json.dumps({digest: listed}))
+    settings = dataclasses.replace(runtime.settings, persisted_queries_only=True, persisted_queries_file=str(allow_list))
+    app = create_app(settings, runtime=runtime)
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws="websockets-sansio"))
+    task = asyncio.create_task(server.serve())
+    try:
+        await until(lambda: server.started, "the allow-list server to start")
+        address = f"127.0.0.1:{port}"
+        token = world.tokens["admin_a"]
+        async with ws_connect(address) as ws:
+            await subscribe(ws, token, "1", AUDIT_SUBSCRIPTION)  # not on the list
+            refused = await receive(ws)
+            assert refused["type"] == "error" and refused["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_REQUIRED"
+            await ws.send(json.dumps({"id": "2", "type": "subscribe", "payload": {
+                "query": None, "extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}}}}))
+            await until(lambda: runtime.bus.subscriber_count == 1, "the listed subscription to listen")
+        async with ws_connect(address, "graphql-ws") as ws:
+            assert (await init(ws, token))["type"] == "connection_ack"
+            await ws.send(json.dumps({"id": "1", "type": "start", "payload": {"query": AUDIT_SUBSCRIPTION}}))
+            refused = await receive(ws)
+            assert refused["type"] == "error" and refused["payload"]["extensions"]["code"] == "PERSISTED_QUERY_REQUIRED"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
