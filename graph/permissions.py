@@ -24,10 +24,14 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.AUDIT_READ,
             Permission.INVITATIONS_MANAGE,
             Permission.EMAIL_TEMPLATES_MANAGE,
+            Permission.DEVICES_READ,
+            Permission.DEVICES_CLAIM,
+            Permission.KEYS_DOWNLOAD,
+            Permission.BATCHES_MANAGE,
         }
     ),
-    Role.USER: frozenset({Permission.USERS_READ, Permission.ORGANISATIONS_READ}),
-    Role.API_USER: frozenset({Permission.USERS_READ, Permission.ORGANISATIONS_READ}),
+    Role.USER: frozenset({Permission.USERS_READ, Permission.ORGANISATIONS_READ, Permission.DEVICES_READ}),
+    Role.API_USER: frozenset({Permission.USERS_READ, Permission.ORGANISATIONS_READ, Permission.DEVICES_READ}),
     # External users see only what they were given access to (locations), not the organisation.
     Role.EXTERNAL_USER: frozenset(),
 }

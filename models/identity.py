@@ -34,6 +34,13 @@ class Permission(enum.StrEnum):
     EMAIL_TEMPLATES_MANAGE = "EMAIL_TEMPLATES_MANAGE"
     #: See every organisation's queued and failed mails (platform operators).
     OUTBOX_READ = "OUTBOX_READ"
+    DEVICES_READ = "DEVICES_READ"
+    DEVICES_CLAIM = "DEVICES_CLAIM"
+    #: Download device keys (also needs a recent re-authentication).
+    KEYS_DOWNLOAD = "KEYS_DOWNLOAD"
+    BATCHES_MANAGE = "BATCHES_MANAGE"
+    #: Import devices and their keys (the manufacturer: platform admins).
+    DEVICES_IMPORT = "DEVICES_IMPORT"
 
 
 class TokenKind(enum.StrEnum):
