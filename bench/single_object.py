@@ -17,8 +17,6 @@ Targets (every one answers with the same JSON body shape, encoded with orjson):
            of the user joined to its organisation. This is the fair baseline and the recorded ratio.
 - bare     GET /bare/users/{id}: the same row with no auth at all (one SELECT): the floor for a DB read.
 - ping     GET /ping: no database (uvicorn + Starlette + client): the floor for a request.
-- graphql_stable_rules (only with --what-if-stable-rules): fleetgraph with its validation cache made
-           to hit (stable_rules_schema below), to show what that fix would buy.
 """
 
 from __future__ import annotations
@@ -171,35 +169,6 @@ def create_plain_app(settings):
     return app
 
 
-def stable_rules_schema(settings):
-    """fleetgraph's schema with the depth and alias limiters' rule classes created once (a what-if).
-
-    strawberry's ValidationCache keys its LRU on (schema, document, validation rules). QueryDepthLimiter
-    and MaxAliasesLimiter build a new rule class in __init__, and graph/schema.py makes them per request,
-    so the key is new every time and validation runs on every request. Same rules, made once, hit.
-    """
-    from functools import partial
-
-    import strawberry
-    from strawberry.extensions import AddValidationRules, MaxAliasesLimiter, QueryDepthLimiter
-
-    from graph.schema import Mutation, Query, Subscription, build_schema
-
-    shipped = build_schema(settings)
-    rules = [
-        *QueryDepthLimiter(max_depth=settings.max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
-    ]
-    extensions = []
-    for factory in shipped.extensions:
-        cls = getattr(factory, "func", factory)
-        if cls is QueryDepthLimiter:
-            extensions.append(partial(AddValidationRules, rules))
-        elif cls is not MaxAliasesLimiter:
-            extensions.append(factory)
-    return strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription, extensions=extensions)
-
-
 # --------------------------------------------------------------------------------------------------
 # Server subprocess
 
@@ -257,13 +226,6 @@ def serve(kind: str, port: int, profile_dir: str | None) -> None:
         from graph.app import create_app
 
         app = create_app(settings)
-    elif kind == "graphql-stable":
-        from graph.app import create_app
-        from graph.runtime import Runtime
-
-        runtime = Runtime(settings)
-        runtime.schema = stable_rules_schema(settings)
-        app = create_app(settings, runtime=runtime)
     else:
         app = create_plain_app(settings)
     if profile_dir:
@@ -491,8 +453,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         FLEETGRAPH_LOG_LEVEL="WARNING",
     )
     servers = {"graphql": Server("graphql", env, args.profile), "plain": Server("plain", env, args.profile)}
-    if args.what_if_stable_rules:
-        servers["graphql-stable"] = Server("graphql-stable", env, None)
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     clients: list[Any] = []
 
@@ -513,9 +473,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             Target("bare", client(), "GET", f"{plain}/bare/users/{seed['global_id']}", None, {"accept": "application/json"}),
             Target("ping", client(), "GET", f"{plain}/ping", None, {"accept": "application/json"}),
         ]
-        if "graphql-stable" in servers:
-            targets.append(Target("graphql_stable_rules", client(), "POST", servers["graphql-stable"].base_url + "/graphql",
-                                  graphql_body, graphql_headers))
         # Same answer from both sides before anything is timed.
         expected = {"node": seed["expected"]}
         for target in targets:
@@ -550,10 +507,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "ratio_throughput": round(plain["requests_per_s"] / graphql["requests_per_s"], 2),
                 "ratio_median_vs_bare": round(graphql["median_ms"] / sides["bare"]["median_ms"], 2),
             }
-            if "graphql_stable_rules" in sides:
-                results[str(concurrency)]["what_if_stable_rules_ratio_median"] = round(
-                    sides["graphql_stable_rules"]["median_ms"] / plain["median_ms"], 2
-                )
 
         if args.profile:
             # After the measurements: the profilers slow the servers down.
@@ -600,8 +553,6 @@ def print_table(report: dict[str, Any]) -> None:
             f"ratio GraphQL/plain: median {run_['ratio_median']}x, p95 {run_['ratio_p95']}x, "
             f"throughput {run_['ratio_throughput']}x (GraphQL/bare median {run_['ratio_median_vs_bare']}x)"
         )
-        if "what_if_stable_rules_ratio_median" in run_:
-            print(f"what-if, validation cache hitting: GraphQL/plain median {run_['what_if_stable_rules_ratio_median']}x")
 
 
 def main() -> None:
@@ -612,10 +563,8 @@ def main() -> None:
     parser.add_argument("--database-url", default="", help="SQLAlchemy async URL; default a temporary SQLite file. "
                         "Seeds one organisation/user/token there (removed afterwards); use a database of your own.")
     parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "single_object.json"))
-    parser.add_argument("--what-if-stable-rules", action="store_true",
-                        help="also time a third server: fleetgraph with its validation cache made to hit (see README)")
     parser.add_argument("--profile", metavar="DIR", help="afterwards, profile each server over --requests sequential requests")
-    parser.add_argument("--serve", choices=("graphql", "graphql-stable", "plain"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=("graphql", "plain"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--profile-dir", help=argparse.SUPPRESS)
     args = parser.parse_args()
