@@ -1,4 +1,4 @@
-"""The `fleetgraph` command: serve, migrate, create-admin, export-schema."""
+"""The `fleetgraph` command: serve, migrate, create-admin, rotate-master-key, export-schema."""
 
 from __future__ import annotations
 
@@ -97,6 +97,103 @@ def create_admin(
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=1) from error
     typer.echo(f"platform admin {email.strip().lower()} created")
+
+
+@app.command("rotate-master-key")
+def rotate_master_key(
+    reseal_only: bool = typer.Option(False, "--reseal-only", help="Add no version; re-seal values on older versions with the current one."),
+    report_only: bool = typer.Option(False, "--report", help="Only show how many values each master key version seals."),
+    remove_version: int | None = typer.Option(None, "--remove-version", help="Remove an old version from the key file (refused while a value uses it)."),
+    batch_size: int = typer.Option(200, min=1, help="Rows re-sealed per transaction."),
+) -> None:
+    """Add a new master key version and re-seal every device key and TOTP secret with it (servers keep serving)."""
+    from graph import secrets as s
+
+    settings = Settings.from_env()
+    _refuse_unmigrated(settings)
+    from_env = bool(settings.master_key)
+    try:
+        if report_only or remove_version is not None:
+            keyring = s.load_keyring(settings)
+            report = asyncio.run(_reseal(settings, s.Sealer(keyring), batch_size=batch_size, reseal=False))
+            if remove_version is not None:
+                _remove_version(settings, keyring, report, remove_version)
+                return
+        elif from_env and not reseal_only:
+            _print_env_rotation(s.load_keyring(settings))
+            return
+        else:
+            if not from_env and not reseal_only:
+                keyring = s.add_key_file_version(settings)
+                typer.echo(f"master key version {keyring.current} added to {s.key_file_path(settings)}")
+            report = asyncio.run(_reseal(settings, s.load_sealer(settings), batch_size=batch_size, reseal=True))
+    except s.KeyringError as error:
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=1) from error
+    _print_report(report, s.load_keyring(settings))
+    if report.failed:
+        typer.echo(f"error: {len(report.failed)} values do not open with any master key: {', '.join(report.failed)}", err=True)
+        raise typer.Exit(code=1)
+
+
+async def _reseal(settings: Settings, sealer, *, batch_size: int, reseal: bool):
+    from graph.db import create_engine, create_session_factory
+    from graph.secrets import RotationReport, reseal_all, version_counts
+
+    engine = create_engine(settings)
+    try:
+        factory = create_session_factory(engine)
+        if reseal:
+            return await reseal_all(factory, sealer, batch_size=batch_size)
+        report = RotationReport(current=sealer.version)
+        report.device_keys, report.totp_secrets = await version_counts(factory)
+        return report
+    finally:
+        await engine.dispose()
+
+
+def _print_report(report, keyring) -> None:
+    typer.echo(f"current master key version: {report.current}; keyring: {', '.join(map(str, keyring.versions))}")
+    if report.resealed_device_keys or report.resealed_totp_secrets:
+        typer.echo(f"re-sealed: {report.resealed_device_keys} device keys, {report.resealed_totp_secrets} TOTP secrets")
+    for version in sorted(set(keyring.versions) | report.in_use(), reverse=True):
+        keys, totp = report.device_keys.get(version, 0), report.totp_secrets.get(version, 0)
+        state = "" if version in keyring.keys else " (NOT IN THE KEYRING)"
+        typer.echo(f"  version {version}{state}: {keys} device keys, {totp} TOTP secrets")
+    unused = [v for v in keyring.versions if v != keyring.current and v not in report.in_use()]
+    if unused:
+        typer.echo(f"unused old versions (safe to remove once no backup you restore needs them): {', '.join(map(str, unused))}")
+
+
+def _print_env_rotation(keyring) -> None:
+    rotated = keyring.with_new_version()
+    from graph.secrets import Keyring
+
+    learn = Keyring(keys=rotated.keys, current=keyring.current)
+    # The key comes from the environment, so only the operator can deploy it: print it, change nothing.
+    typer.echo("FLEETGRAPH_MASTER_KEY is set: nothing was changed. Deploy the new master key yourself:")
+    typer.echo(f"  1. every server (it learns version {rotated.current} and still seals with {keyring.current}):")
+    typer.echo(f"     FLEETGRAPH_MASTER_KEY={learn.dump()}")
+    typer.echo(f"  2. then every server (version {rotated.current} seals new values):")
+    typer.echo(f"     FLEETGRAPH_MASTER_KEY={rotated.dump()}")
+    typer.echo("  3. then, with that value set: fleetgraph rotate-master-key --reseal-only")
+
+
+def _remove_version(settings: Settings, keyring, report, version: int) -> None:
+    from graph.secrets import remove_key_file_version
+
+    if settings.master_key:
+        typer.echo("error: FLEETGRAPH_MASTER_KEY is set: remove the version from its value yourself", err=True)
+        raise typer.Exit(code=1)
+    if version not in keyring.keys:
+        typer.echo(f"error: version {version} is not in the keyring", err=True)
+        raise typer.Exit(code=1)
+    if version in report.in_use():
+        typer.echo(f"error: version {version} still seals {report.device_keys.get(version, 0)} device keys and "
+                   f"{report.totp_secrets.get(version, 0)} TOTP secrets; run fleetgraph rotate-master-key --reseal-only first", err=True)
+        raise typer.Exit(code=1)
+    remove_key_file_version(settings, version)
+    typer.echo(f"master key version {version} removed")
 
 
 @app.command("export-schema")

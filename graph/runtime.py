@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from graph.db import create_engine, create_session_factory, ensure_migrated, migrate
-from graph.secrets import Sealer, load_master_key
+from graph.secrets import load_sealer
 from graph.settings import Settings
 from subscriptions.bus import EventBus
 
@@ -15,7 +15,8 @@ class Runtime:
         self.settings = settings
         self.engine = engine or create_engine(settings)
         self.session_factory = create_session_factory(self.engine)
-        self.sealer = Sealer(load_master_key(settings))
+        #: Keyring of master key versions; re-reads the key file when rotate-master-key changes it.
+        self.sealer = load_sealer(settings)
         self.bus = EventBus(settings.broadcast_url)
         from graph.schema import build_schema
 

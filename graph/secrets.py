@@ -2,13 +2,25 @@
 
 A sealed value is: version (4 bytes, big-endian) | nonce (12 bytes) | ciphertext+tag.
 The caller binds what the secret belongs to (e.g. "user:7:totp") as associated data, so a
-ciphertext copied to another row does not open.
+ciphertext copied to another row does not open. The version header is bound too (it is part of
+the associated data); values sealed before that ("legacy", only ever version 1) still open.
+
+Master keys form a keyring of numbered versions; the first entry is the current one (used by
+seal()), the others only open older values until `fleetgraph rotate-master-key` has re-sealed them.
+Written forms, both in FLEETGRAPH_MASTER_KEY and in the key file:
+
+    <64 hex>                      a single key, version 1 (the original form)
+    2:<64 hex>,1:<64 hex>         versions, current first (commas or newlines separate entries)
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
+import re
 import secrets
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -17,63 +29,390 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from graph.settings import Settings
 
 KEY_FILE_NAME = "master.key"
+_HEADER = 4
+_NONCE = 12
+_ENTRY = re.compile(r"(?:(\d{1,9})\s*:\s*)?([0-9a-fA-F]+)")
 
 
 class SecretError(Exception):
     """A sealed value could not be opened (wrong key, tampered, or bound to something else)."""
 
 
-class Sealer:
-    def __init__(self, key: bytes, version: int = 1) -> None:
-        if len(key) != 32:
-            raise ValueError("the master key must be 32 bytes (AES-256)")
-        self._aead = AESGCM(key)
-        self.version = version
+class KeyringError(ValueError):
+    """The master key setting or key file is malformed (the message never holds key material)."""
+
+
+@dataclass(frozen=True)
+class Keyring:
+    """Master keys by version; `current` seals, every version opens."""
+
+    keys: dict[int, bytes] = field(repr=False)
+    current: int
+
+    def __post_init__(self) -> None:
+        if self.current not in self.keys:
+            raise KeyringError("the current master key version is not in the keyring")
+        for version, key in self.keys.items():
+            if version < 1 or len(key) != 32:
+                raise KeyringError(f"master key version {version} must be a positive number with a 32-byte key")
 
     def __repr__(self) -> str:  # never show key material
-        return f"Sealer(version={self.version})"
+        return f"Keyring(current={self.current}, versions={self.versions})"
+
+    @property
+    def versions(self) -> list[int]:
+        """Current first, then the older ones, newest first."""
+        return [self.current, *sorted((v for v in self.keys if v != self.current), reverse=True)]
+
+    @classmethod
+    def parse(cls, text: str, origin: str) -> Keyring:
+        entries = [entry.strip() for entry in re.split(r"[,\n]", text) if entry.strip() and not entry.strip().startswith("#")]
+        if not entries:
+            raise KeyringError(f"{origin} holds no master key")
+        keys: dict[int, bytes] = {}
+        order: list[int] = []
+        for entry in entries:
+            match = _ENTRY.fullmatch(entry)
+            if not match or len(match.group(2)) != 64:
+                raise KeyringError(f"{origin} must be 64 hex characters, or versions like '2:<64 hex>,1:<64 hex>'")
+            if match.group(1) is None and len(entries) > 1:
+                raise KeyringError(f"{origin}: with several keys every key needs its version ('<version>:<64 hex>')")
+            version = int(match.group(1) or 1)
+            if version in keys:
+                raise KeyringError(f"{origin}: master key version {version} appears twice")
+            keys[version] = bytes.fromhex(match.group(2))
+            order.append(version)
+        return cls(keys=keys, current=order[0])
+
+    def dump(self) -> str:
+        """The versioned written form, current first (what the key file holds)."""
+        return ",".join(f"{version}:{self.keys[version].hex()}" for version in self.versions)
+
+    def with_new_version(self) -> Keyring:
+        """A new random key as the new current version; the old versions stay to open old values."""
+        version = max(self.keys) + 1
+        return Keyring(keys={**self.keys, version: secrets.token_bytes(32)}, current=version)
+
+    def without(self, version: int) -> Keyring:
+        if version == self.current:
+            raise KeyringError("the current master key version cannot be removed")
+        return Keyring(keys={v: k for v, k in self.keys.items() if v != version}, current=self.current)
+
+
+def sealed_version(sealed: bytes) -> int:
+    """The master key version a sealed value was made with (from its header)."""
+    if len(sealed) < _HEADER + _NONCE + 16:
+        raise SecretError("sealed value has an unknown format")
+    return int.from_bytes(sealed[:_HEADER], "big")
+
+
+class Sealer:
+    """Seals with the current master key version, opens with whichever version sealed a value.
+
+    Built from one key (`Sealer(key, version=1)`), a Keyring, or a key file (`Sealer.from_file`):
+    then the file is re-read when it changes, so a running server learns a version that
+    `fleetgraph rotate-master-key` added, opens values re-sealed with it and seals with it.
+    """
+
+    def __init__(self, key: bytes | Keyring, version: int = 1, *, key_file: Path | None = None) -> None:
+        if isinstance(key, Keyring):
+            keyring = key
+        else:
+            if len(key) != 32:
+                raise ValueError("the master key must be 32 bytes (AES-256)")
+            keyring = Keyring(keys={version: bytes(key)}, current=version)
+        self._key_file = key_file
+        self._file_stamp = _stamp(key_file) if key_file else None
+        self._use(keyring)
+
+    @classmethod
+    def from_file(cls, path: Path) -> Sealer:
+        return cls(read_key_file(path), key_file=path)
+
+    def _use(self, keyring: Keyring) -> None:
+        # One tuple assignment, so concurrent readers see either the old or the new keyring whole.
+        self._state = (keyring, {v: AESGCM(k) for v, k in keyring.keys.items()})
+
+    def _refresh(self) -> None:
+        """Re-read the key file if it changed since it was read (a cheap stat otherwise)."""
+        if self._key_file is None:
+            return
+        stamp = _stamp(self._key_file)
+        if stamp != self._file_stamp:
+            self._use(read_key_file(self._key_file))
+            self._file_stamp = stamp
+
+    @property
+    def keyring(self) -> Keyring:
+        return self._state[0]
+
+    @property
+    def version(self) -> int:
+        """The current master key version (the one seal() uses)."""
+        self._refresh()
+        return self._state[0].current
+
+    def __repr__(self) -> str:  # never show key material
+        keyring = self._state[0]
+        return f"Sealer(version={keyring.current}, versions={keyring.versions})"
 
     def seal(self, plaintext: bytes, associated_data: str) -> bytes:
-        nonce = secrets.token_bytes(12)
-        return (
-            self.version.to_bytes(4, "big")
-            + nonce
-            + self._aead.encrypt(nonce, plaintext, associated_data.encode())
-        )
+        self._refresh()
+        keyring, aeads = self._state
+        header = keyring.current.to_bytes(_HEADER, "big")
+        nonce = secrets.token_bytes(_NONCE)
+        return header + nonce + aeads[keyring.current].encrypt(nonce, plaintext, header + associated_data.encode())
 
     def open(self, sealed: bytes, associated_data: str) -> bytes:
-        if len(sealed) < 4 + 12 + 16 or int.from_bytes(sealed[:4], "big") != self.version:
-            raise SecretError("sealed value has an unknown format or master key version")
+        version = sealed_version(sealed)
+        aead = self._state[1].get(version)
+        if aead is None:
+            self._refresh()  # maybe a rotation added this version since we read the key file
+            aead = self._state[1].get(version)
+        if aead is None:
+            raise SecretError(f"sealed value needs master key version {version}, which is not in the keyring")
+        header, nonce, body = sealed[:_HEADER], sealed[_HEADER:_HEADER + _NONCE], sealed[_HEADER + _NONCE:]
         try:
-            return self._aead.decrypt(sealed[4:16], sealed[16:], associated_data.encode())
-        except InvalidTag as exc:
-            raise SecretError("sealed value does not open under this master key and binding") from exc
+            return aead.decrypt(nonce, body, header + associated_data.encode())
+        except InvalidTag:
+            pass
+        if version == 1:
+            # Values sealed before the header was bound (single-key releases) have only the binding.
+            with contextlib.suppress(InvalidTag):
+                return aead.decrypt(nonce, body, associated_data.encode())
+        raise SecretError("sealed value does not open under this master key and binding")
+
+    def needs_reseal(self, sealed: bytes) -> bool:
+        return sealed_version(sealed) != self.version
+
+
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    try:
+        status = path.stat()
+    except FileNotFoundError:
+        return None
+    return (status.st_ino, status.st_mtime_ns, status.st_size)
+
+
+def key_file_path(settings: Settings) -> Path:
+    return Path(settings.data_dir) / KEY_FILE_NAME
+
+
+def read_key_file(path: Path) -> Keyring:
+    return Keyring.parse(path.read_text(), str(path))
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write `text` to a new 0600 file next to `path`, then put it in place atomically."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text + "\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _ensure_key_file(path: Path) -> None:
+    if path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Written aside, then linked into place: two workers starting at once agree on one key.
+    temporary = path.with_name(f".{KEY_FILE_NAME}.{os.getpid()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(secrets.token_hex(32))
+    try:
+        os.link(temporary, path)
+    except FileExistsError:
+        pass
+    finally:
+        temporary.unlink()
+
+
+def load_keyring(settings: Settings) -> Keyring:
+    """The keyring from FLEETGRAPH_MASTER_KEY, else from the key file (made 0600 on first use)."""
+    if settings.master_key:
+        return Keyring.parse(settings.master_key, "FLEETGRAPH_MASTER_KEY")
+    path = key_file_path(settings)
+    _ensure_key_file(path)
+    return read_key_file(path)
+
+
+def load_sealer(settings: Settings) -> Sealer:
+    if settings.master_key:
+        return Sealer(load_keyring(settings))
+    path = key_file_path(settings)
+    _ensure_key_file(path)
+    return Sealer.from_file(path)
 
 
 def load_master_key(settings: Settings) -> bytes:
-    if settings.master_key:
-        try:
-            key = bytes.fromhex(settings.master_key)
-        except ValueError as exc:
-            raise ValueError("FLEETGRAPH_MASTER_KEY must be 64 hex characters") from exc
-        if len(key) != 32:
-            raise ValueError("FLEETGRAPH_MASTER_KEY must be 64 hex characters")
-        return key
-    path = Path(settings.data_dir) / KEY_FILE_NAME
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        # Written aside, then linked into place: two workers starting at once agree on one key.
-        temporary = path.with_name(f".{KEY_FILE_NAME}.{os.getpid()}")
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(secrets.token_hex(32))
-        try:
-            os.link(temporary, path)
-        except FileExistsError:
-            pass
-        finally:
-            temporary.unlink()
-    key = bytes.fromhex(path.read_text().strip())
-    if len(key) != 32:
-        raise ValueError(f"{path} does not hold a 32-byte hex key")
-    return key
+    """The current master key (kept for callers that need one key)."""
+    keyring = load_keyring(settings)
+    return keyring.keys[keyring.current]
+
+
+@contextlib.contextmanager
+def _key_file_lock(path: Path):
+    lock_path = path.with_name(f".{path.name}.lock")
+    fd = os.open(lock_path, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+
+
+def add_key_file_version(settings: Settings) -> Keyring:
+    """Add a new current master key version to the key file (kept 0600); returns the new keyring."""
+    path = key_file_path(settings)
+    _ensure_key_file(path)
+    with _key_file_lock(path):  # two rotations at once must not lose a version
+        keyring = read_key_file(path).with_new_version()
+        _write_private(path, keyring.dump())
+    return keyring
+
+
+def remove_key_file_version(settings: Settings, version: int) -> Keyring:
+    path = key_file_path(settings)
+    with _key_file_lock(path):
+        keyring = read_key_file(path).without(version)
+        _write_private(path, keyring.dump())
+    return keyring
+
+
+# --- re-sealing after a rotation -------------------------------------------------------------------
+
+
+@dataclass
+class RotationReport:
+    """What a re-seal pass did and how many values each master key version seals now (no key material)."""
+
+    current: int
+    resealed_device_keys: int = 0
+    resealed_totp_secrets: int = 0
+    #: Values that did not open under any key in the keyring ("DeviceKey 12", "User 7"); left as they were.
+    failed: list[str] = field(default_factory=list)
+    #: Version -> number of values, after the pass.
+    device_keys: dict[int, int] = field(default_factory=dict)
+    totp_secrets: dict[int, int] = field(default_factory=dict)
+
+    def in_use(self) -> set[int]:
+        return {v for counts in (self.device_keys, self.totp_secrets) for v, n in counts.items() if n}
+
+    @property
+    def remaining(self) -> int:
+        """Values still on an older version than the current one."""
+        return sum(n for counts in (self.device_keys, self.totp_secrets) for v, n in counts.items() if v != self.current)
+
+
+async def version_counts(session_factory) -> tuple[dict[int, int], dict[int, int]]:
+    """(device keys, TOTP secrets): how many values each master key version seals."""
+    from sqlalchemy import func, select
+
+    from models.catalogue import DeviceKey
+    from models.identity import User
+
+    async with session_factory() as session:
+        keys = dict((await session.execute(
+            select(DeviceKey.master_key_version, func.count()).group_by(DeviceKey.master_key_version))).all())
+        header = func.substr(User.totp_secret_sealed, 1, _HEADER)
+        totp: dict[int, int] = {}
+        for raw, count in (await session.execute(
+                select(header, func.count()).where(User.totp_secret_sealed.is_not(None)).group_by(header))).all():
+            version = int.from_bytes(bytes(raw), "big")
+            totp[version] = totp.get(version, 0) + count
+    return keys, totp
+
+
+async def reseal_all(session_factory, sealer: Sealer, *, batch_size: int = 200, passes: int = 3,
+                     on_batch=None) -> RotationReport:
+    """Re-seal every device key and TOTP secret that is not on the current master key version.
+
+    Small batches, each its own short transaction, rows locked with FOR UPDATE SKIP LOCKED on
+    PostgreSQL (a row a request holds is taken in a later pass), and every write is conditional on the
+    sealed value being unchanged, so a server that changes a secret meanwhile wins. Running servers
+    keep working: their keyring holds both versions (the key file is re-read when it changes).
+    `on_batch` (an async callable) runs after each committed batch (tests look at the mixed state there).
+    """
+    import asyncio
+
+    from sqlalchemy import func, select, update
+
+    from models.catalogue import DeviceKey
+    from models.identity import User
+    from resolvers.catalogue.keys import open_device_key, seal_device_key
+
+    current = sealer.version
+    report = RotationReport(current=current)
+    failed_ids: dict[str, set[int]] = {"DeviceKey": set(), "User": set()}
+    current_header = current.to_bytes(_HEADER, "big")
+
+    for attempt in range(passes):
+        last_id = 0
+        while True:  # device keys
+            async with session_factory() as session, session.begin():
+                rows = (await session.execute(
+                    select(DeviceKey.id, DeviceKey.device_id, DeviceKey.kind, DeviceKey.algorithm, DeviceKey.sealed)
+                    .where(DeviceKey.id > last_id, DeviceKey.master_key_version != current)
+                    .order_by(DeviceKey.id).limit(batch_size).with_for_update(skip_locked=True)
+                )).all()
+                for row in rows:
+                    last_id = row.id
+                    if row.id in failed_ids["DeviceKey"]:
+                        continue
+                    try:
+                        key = open_device_key(sealer, row)
+                    except SecretError:
+                        failed_ids["DeviceKey"].add(row.id)
+                        continue
+                    sealed, version = seal_device_key(sealer, row.device_id, row.kind, row.algorithm, key)
+                    del key
+                    result = await session.execute(
+                        update(DeviceKey).where(DeviceKey.id == row.id, DeviceKey.sealed == row.sealed)
+                        .values(sealed=sealed, master_key_version=version))
+                    report.resealed_device_keys += result.rowcount
+            if rows and on_batch is not None:
+                await on_batch()
+            if len(rows) < batch_size:
+                break
+        last_id = 0
+        while True:  # TOTP secrets (their version is only in the sealed value's header)
+            async with session_factory() as session, session.begin():
+                rows = (await session.execute(
+                    select(User.id, User.totp_secret_sealed)
+                    .where(User.id > last_id, User.totp_secret_sealed.is_not(None),
+                           func.substr(User.totp_secret_sealed, 1, _HEADER) != current_header)
+                    .order_by(User.id).limit(batch_size).with_for_update(skip_locked=True)
+                )).all()
+                for user_id, old in rows:
+                    last_id = user_id
+                    if user_id in failed_ids["User"]:
+                        continue
+                    binding = f"user:{user_id}:totp"
+                    try:
+                        secret = sealer.open(old, binding)
+                    except SecretError:
+                        failed_ids["User"].add(user_id)
+                        continue
+                    result = await session.execute(
+                        update(User).where(User.id == user_id, User.totp_secret_sealed == old)
+                        .values(totp_secret_sealed=sealer.seal(secret, binding)))
+                    report.resealed_totp_secrets += result.rowcount
+            if rows and on_batch is not None:
+                await on_batch()
+            if len(rows) < batch_size:
+                break
+        report.device_keys, report.totp_secrets = await version_counts(session_factory)
+        failures = sum(len(ids) for ids in failed_ids.values())
+        if report.remaining <= failures or attempt == passes - 1:
+            break
+        await asyncio.sleep(0.2 * (attempt + 1))  # rows locked by requests: try them again shortly
+    report.failed = [f"{kind} {row_id}" for kind, ids in failed_ids.items() for row_id in sorted(ids)]
+    return report

@@ -1,0 +1,1 @@
+"""The device catalogue: product types, devices, claiming, batches and key downloads."""
