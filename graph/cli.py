@@ -188,6 +188,9 @@ def _remove_version(settings: Settings, keyring, report, version: int) -> None:
     if version not in keyring.keys:
         typer.echo(f"error: version {version} is not in the keyring", err=True)
         raise typer.Exit(code=1)
+    if version == keyring.current:
+        typer.echo(f"error: version {version} is the current one and cannot be removed", err=True)
+        raise typer.Exit(code=1)
     if version in report.in_use():
         typer.echo(f"error: version {version} still seals {report.device_keys.get(version, 0)} device keys and "
                    f"{report.totp_secrets.get(version, 0)} TOTP secrets; run fleetgraph rotate-master-key --reseal-only first", err=True)

@@ -49,7 +49,8 @@ class Settings:
     persisted_queries_only: bool = False
     #: Optional JSON file {"<sha256>": "<document>"} loaded as the persisted-query allow-list.
     persisted_queries_file: str = ""
-    #: Master key (key-encryption key) as 64 hex characters; empty means data_dir/master.key (made 0600).
+    #: Master key (key-encryption key): 64 hex characters (version 1) or versions "2:<hex>,1:<hex>", current
+    #: first (graph.secrets); empty means data_dir/master.key (made 0600, same form).
     master_key: str = ""
     #: SMTP server for outgoing mail; empty means mails stay in the outbox (visible to platform admins).
     smtp_host: str = ""
