@@ -30,6 +30,7 @@ class Runtime:
         else:
             await ensure_migrated(self.engine)
         await self.install_system_templates()
+        await self.install_product_types()
         await self.bus.start()
         if self.settings.smtp_host:  # without SMTP, mails stay PENDING in the outbox
             from resolvers.mail.delivery import DeliveryWorker
@@ -46,6 +47,18 @@ class Runtime:
         try:
             async with self.session_factory() as session, session.begin():
                 await ensure_system_templates(session)
+        except IntegrityError:
+            pass  # another worker added them at the same moment
+
+    async def install_product_types(self) -> None:
+        """Add the shipped product types that the database lacks (idempotent, safe in parallel)."""
+        from sqlalchemy.exc import IntegrityError
+
+        from resolvers.catalogue.product_types import ensure_product_types
+
+        try:
+            async with self.session_factory() as session, session.begin():
+                await ensure_product_types(session)
         except IntegrityError:
             pass  # another worker added them at the same moment
 

@@ -28,6 +28,7 @@ from models import identity as m
 from models.audit import AuditEvent
 from models.base import utcnow
 from models.mail import EmailTemplate, TemplateType
+from models.catalogue import Batch, Device, ProductType
 from tests.conftest import World
 
 NEW_PASSWORD = "Violet-Kayak#Lantern7"
@@ -119,6 +120,21 @@ async def tenancy(world, runtime) -> Tenancy:
         "Invitation": invitations,
     }
     t.pks["EmailTemplate"] = email_templates
+    # catalogue: each tenant has a batch with a device of a product type the other tenant has no device of
+    async with runtime.session_factory() as session, session.begin():
+        product_types = dict((await session.execute(select(ProductType.name, ProductType.id))).all())
+        batches, devices, kinds = {}, {}, {}
+        for tenant, type_name in (("a", "TOPAS Lora W8"), ("b", "TOPAS Mbus")):
+            batch = Batch(reference=f"REF-{tenant}", organisation_id=world.organisations[tenant].id,
+                          sender_organisation_id=world.organisations["platform"].id)
+            session.add(batch)
+            await session.flush()
+            device = Device(manufacturer="INTEGRA Metering AG", serial_number=f"SN-{tenant}", batch_id=batch.id,
+                            product_type_id=product_types[type_name], organisation_id=world.organisations[tenant].id)
+            session.add(device)
+            await session.flush()
+            batches[tenant], devices[tenant], kinds[tenant] = batch.id, device.id, product_types[type_name]
+    t.pks["Batch"], t.pks["Device"], t.pks["ProductType"] = batches, devices, kinds
     t.ids = {kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()}
     for kind in t.ids:
         t.ids[kind]["unknown"] = to_global_id(kind, UNKNOWN_PK)
@@ -168,7 +184,7 @@ NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }"
 
 def node_cases() -> list[Case]:
     cases = []
-    for kind in ("User", "Organisation", "UserGroup", "AuditEvent", "Invitation"):
+    for kind in ("User", "Organisation", "UserGroup", "AuditEvent", "Invitation", "Device", "Batch"):
         cases.append(Case("Query.node(id)", kind, NODE, lambda t, x: {"id": x}, root="node", label=kind))
         # one of A's own next to the ID under test: the answer differs only where that ID is
         cases.append(Case("Query.nodes(ids)", kind, NODES, lambda t, x, kind=kind: {"ids": [t.id(kind, "a"), x]},
@@ -276,6 +292,13 @@ CASES: list[Case] = [
     Case("Mutation.invitationPreview(input.id)", "Invitation",
          mutation("invitationPreview", "InvitationIdInput", "subject text"),
          lambda t, x: {"input": {"id": x}}, root="invitationPreview"),
+    # product types are shared: one that only B's devices have reads like an unknown one (no device of A matches)
+    Case("Query.devices(filter.productTypeId)", "ProductType",
+         "query($id: ID!) { devices(filter: {productTypeId: $id}) { totalCount nodes { serialNumber } } }",
+         lambda t, x: {"id": x}, root="devices"),
+    Case("Query.devices(filter.batchId)", "Batch",
+         "query($id: ID!) { devices(filter: {batchId: $id}) { totalCount nodes { serialNumber } } }",
+         lambda t, x: {"id": x}, root="devices"),
 ]
 
 # A control call uses the visible object of the case's kind (for organisations: the child A1);

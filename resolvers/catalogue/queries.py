@@ -1,0 +1,139 @@
+"""Catalogue queries: product types, the device catalogue (within the caller's subtree), node lookup."""
+
+from __future__ import annotations
+
+import enum
+
+import strawberry
+from sqlalchemy import select
+from strawberry.types import Info
+
+from graph.errors import BadUserInput
+from graph.permissions import needs
+from graph.relay import Connection, OrderDirection, SortKey, decode_id, paginate
+from models import catalogue as c
+from models.identity import Permission
+from resolvers.catalogue import loaders
+from resolvers.catalogue.types import Batch, ClaimStatusEnum, Device, ProductType
+
+MAX_SERIALS = 1000
+MAX_LABELS = 20
+MAX_TEXT = 100
+
+
+@strawberry.input(description="Narrow the device catalogue; all given conditions must hold.")
+class DeviceFilter:
+    serial_number: str | None = strawberry.field(default=None, description="Exactly this serial number.")
+    serial_number_prefix: str | None = strawberry.field(default=None, description="Serial number starts with this.")
+    serial_numbers: list[str] | None = strawberry.field(
+        default=None, description=f"One of these serial numbers (at most {MAX_SERIALS})."
+    )
+    product_type_id: strawberry.ID | None = strawberry.field(default=None, description="Of this product type.")
+    claim_status: ClaimStatusEnum | None = strawberry.field(default=None, description="CLAIMED or UNCLAIMED.")  # type: ignore[valid-type]
+    labels: list[str] | None = strawberry.field(default=None, description=f"Has all of these labels (at most {MAX_LABELS}).")
+    batch_id: strawberry.ID | None = strawberry.field(default=None, description="Came with this batch.")
+    batch_reference: str | None = strawberry.field(default=None, description="Came with a batch of this reference.")
+
+
+@strawberry.enum(description="Fields to sort devices by.")
+class DeviceOrderField(enum.Enum):
+    SERIAL_NUMBER = "serial_number"
+    CREATED_AT = "created_at"
+
+
+@strawberry.input(description="Sort order of the device catalogue.")
+class DeviceOrder:
+    field: DeviceOrderField = strawberry.field(default=DeviceOrderField.SERIAL_NUMBER, description="Sort by.")
+    direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Direction.")
+
+
+def clean_filter_text(value: str, argument: str) -> str:
+    """Filter text is matched as given (trimmed); NUL is refused because PostgreSQL rejects it."""
+    value = value.strip()
+    if "\x00" in value:
+        raise BadUserInput("Text filters cannot contain NUL characters.", argument=argument)
+    if len(value) > MAX_TEXT:
+        raise BadUserInput(f"At most {MAX_TEXT} characters.", argument=argument)
+    return value
+
+
+def _pk(global_id: strawberry.ID, type_name: str, argument: str) -> int:
+    pk = decode_id(global_id, type_name)
+    if pk is None:
+        raise BadUserInput(f"Not a {type_name} ID.", argument=argument)
+    return pk
+
+
+def apply_filter(statement, flt: DeviceFilter | None):
+    if flt is None:
+        return statement
+    D = c.Device
+    if flt.serial_number is not None:
+        statement = statement.where(D.serial_number == clean_filter_text(flt.serial_number, "filter.serialNumber"))
+    if flt.serial_number_prefix:
+        prefix = clean_filter_text(flt.serial_number_prefix, "filter.serialNumberPrefix")
+        statement = statement.where(D.serial_number.startswith(prefix, autoescape=True))
+    if flt.serial_numbers is not None:
+        if len(flt.serial_numbers) > MAX_SERIALS:
+            raise BadUserInput(f"At most {MAX_SERIALS} serial numbers.", argument="filter.serialNumbers")
+        serials = {clean_filter_text(s, "filter.serialNumbers") for s in flt.serial_numbers}
+        statement = statement.where(D.serial_number.in_(serials))
+    if flt.product_type_id is not None:
+        statement = statement.where(D.product_type_id == _pk(flt.product_type_id, "ProductType", "filter.productTypeId"))
+    if flt.claim_status is not None:
+        statement = statement.where(D.claim_status == c.ClaimStatus(flt.claim_status))
+    if flt.labels:
+        if len(flt.labels) > MAX_LABELS:
+            raise BadUserInput(f"At most {MAX_LABELS} labels.", argument="filter.labels")
+        for label in {clean_filter_text(lb, "filter.labels") for lb in flt.labels}:
+            statement = statement.where(D.id.in_(select(c.DeviceLabel.device_id).where(c.DeviceLabel.label == label)))
+    if flt.batch_id is not None:
+        statement = statement.where(D.batch_id == _pk(flt.batch_id, "Batch", "filter.batchId"))
+    if flt.batch_reference is not None:
+        reference = clean_filter_text(flt.batch_reference, "filter.batchReference")
+        statement = statement.where(D.batch_id.in_(select(c.Batch.id).where(c.Batch.reference == reference)))
+    return statement
+
+
+@strawberry.type
+class CatalogueQuery:
+    @strawberry.field(description="Every product type, by name.", permission_classes=[needs(Permission.DEVICES_READ)])
+    async def product_types(self, info: Info) -> list[ProductType]:
+        async with info.context.session() as session:
+            rows = (await session.scalars(select(c.ProductType).order_by(c.ProductType.name, c.ProductType.id))).all()
+        return [ProductType.from_model(row) for row in rows]
+
+    @strawberry.field(
+        description="Devices owned by your organisation and its descendants (platform admins: all), by serial number.",
+        permission_classes=[needs(Permission.DEVICES_READ)],
+    )
+    async def devices(
+        self,
+        info: Info,
+        filter: DeviceFilter | None = None,
+        order_by: DeviceOrder | None = None,
+        first: int | None = None,
+        after: str | None = None,
+        last: int | None = None,
+        before: str | None = None,
+    ) -> Connection[Device]:
+        statement = apply_filter(select(c.Device).where(loaders.device_visible(info.context.principal)), filter)
+        order = order_by or DeviceOrder()
+        descending = order.direction == OrderDirection.DESC
+        keys = [SortKey(getattr(c.Device, order.field.value), descending), SortKey(c.Device.id, descending)]
+        return await paginate(info.context, statement, keys, Device.from_model, first=first, after=after, last=last, before=before)
+
+
+def _loading(loader, build):
+    async def load(info: Info, pks):
+        rows = await info.context.loaders(loader).load_many(pks)
+        return [build(row) if row is not None else None for row in rows]
+
+    return load
+
+
+NODE_RESOLVERS = {
+    "Device": (Permission.DEVICES_READ, _loading(loaders.visible_devices, Device.from_model)),
+    "ProductType": (Permission.DEVICES_READ, _loading(loaders.product_types, ProductType.from_model)),
+    "Batch": (Permission.DEVICES_READ, _loading(loaders.visible_batches, Batch.from_model)),
+}

@@ -1,0 +1,228 @@
+"""The device catalogue: product types, the devices query with its filters and paging, node lookup."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from graph.relay import to_global_id
+from models import catalogue as c
+from resolvers.catalogue.product_types import MANUFACTURER, PRODUCT_TYPES
+
+
+async def product_type_ids(runtime) -> dict[str, int]:
+    async with runtime.session_factory() as session:
+        return dict((await session.execute(select(c.ProductType.name, c.ProductType.id))).all())
+
+
+async def add_batch(runtime, reference: str, organisation_id: int, sender_id: int, label: str = "") -> int:
+    async with runtime.session_factory() as session, session.begin():
+        batch = c.Batch(reference=reference, label=label, organisation_id=organisation_id, sender_organisation_id=sender_id)
+        session.add(batch)
+        await session.flush()
+        return batch.id
+
+
+async def add_devices(runtime, organisation_id: int | None, rows: list[tuple], *, batch_id: int | None = None) -> dict[str, int]:
+    """rows: (serial, product type name, claimed?, [labels]) -> {serial: device id}."""
+    types = await product_type_ids(runtime)
+    ids = {}
+    async with runtime.session_factory() as session, session.begin():
+        for serial, type_name, claimed, labels in rows:
+            device = c.Device(
+                manufacturer=MANUFACTURER, serial_number=serial, product_type_id=types[type_name],
+                organisation_id=organisation_id, batch_id=batch_id,
+                claim_status=c.ClaimStatus.CLAIMED if claimed else c.ClaimStatus.UNCLAIMED,
+            )
+            session.add(device)
+            await session.flush()
+            session.add_all(c.DeviceLabel(device_id=device.id, label=label) for label in labels)
+            ids[serial] = device.id
+    return ids
+
+
+#: The manuals' device table.
+MANUAL_DEVICES = [
+    ("21N001052", "TOPAS Lora W8", True, ["north"]),
+    ("21N001064", "TOPAS Lora W8", False, ["north", "roof"]),
+    ("9999990", "CalecST III LoRa Module", True, []),
+    ("9999991", "CalecST III WM-Bus", False, ["roof"]),
+    ("9999992", "aquastream LoRa", False, []),
+    ("9999993", "Aquastream WM-Bus", True, []),
+    ("Y20TA010056", "TOPAS Mbus", False, []),
+    ("Y20TA010057", "TOPAS Mbus", False, []),
+]
+
+DEVICES = """query($filter: DeviceFilter, $first: Int, $after: String, $last: Int, $before: String, $orderBy: DeviceOrder) {
+  devices(filter: $filter, first: $first, after: $after, last: $last, before: $before, orderBy: $orderBy) {
+    totalCount
+    nodes { id serialNumber manufacturer claimStatus labels claimedAt productType { name radioTechnology keyKinds }
+            organisation { name } batch { reference label } }
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+  }
+}"""
+
+
+async def seed(runtime, world) -> dict[str, int]:
+    batch = await add_batch(runtime, "B-2024-01", world.organisations["a"].id, world.organisations["platform"].id, "spring")
+    ids = await add_devices(runtime, world.organisations["a"].id, MANUAL_DEVICES[:4], batch_id=batch)
+    ids |= await add_devices(runtime, world.organisations["a1"].id, MANUAL_DEVICES[4:])
+    # tenant B has devices with serials of the same shape, one of them with A's prefix
+    ids |= await add_devices(runtime, world.organisations["b"].id, [("21N009999", "TOPAS Lora W8", False, ["north"])])
+    return ids
+
+
+async def serials(gql, token, **variables) -> list[str]:
+    result = await gql(DEVICES, variables, token=token)
+    assert "errors" not in result, result
+    connection = result["data"]["devices"]
+    assert connection["totalCount"] >= len(connection["nodes"])
+    return [n["serialNumber"] for n in connection["nodes"]]
+
+
+async def test_product_types_are_installed_once(gql, world, runtime):
+    await runtime.install_product_types()  # again: idempotent
+    async with runtime.session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(c.ProductType)) == len(PRODUCT_TYPES)
+    result = await gql("{ productTypes { id name manufacturer radioTechnology keyKinds } }", token=world.tokens["user_a"])
+    types = {t["name"]: t for t in result["data"]["productTypes"]}
+    assert set(types) == set(PRODUCT_TYPES)
+    assert {"TOPAS SONIC", "RUBIN SONIC", "aquastream LoRa", "aquaradio MultiCom", "AMTRON SONIC D", "CALEC ST III LoRa",
+            "TOPAS Lora W8", "TOPAS Mbus", "CalecST III WM-Bus", "Aquastream WM-Bus", "aquastream Radio L8"} <= set(types)
+    assert types["TOPAS Lora W8"]["radioTechnology"] == "LORAWAN" and types["TOPAS Lora W8"]["keyKinds"] == ["LORAWAN_APP_KEY"]
+    assert types["Aquastream WM-Bus"]["keyKinds"] == ["OMS_KEY"]
+    node = await gql("query($id: ID!) { node(id: $id) { ... on ProductType { name } } }",
+                     {"id": types["TOPAS Mbus"]["id"]}, token=world.tokens["user_b"])
+    assert node["data"]["node"] == {"name": "TOPAS Mbus"}
+
+
+async def test_catalogue_lists_own_subtree_with_relations(gql, world, runtime):
+    await seed(runtime, world)
+    result = await gql(DEVICES, {}, token=world.tokens["user_a"])
+    connection = result["data"]["devices"]
+    assert connection["totalCount"] == 8
+    assert [n["serialNumber"] for n in connection["nodes"]] == sorted(d[0] for d in MANUAL_DEVICES)
+    first = next(n for n in connection["nodes"] if n["serialNumber"] == "21N001064")
+    assert first["productType"] == {"name": "TOPAS Lora W8", "radioTechnology": "LORAWAN", "keyKinds": ["LORAWAN_APP_KEY"]}
+    assert first["labels"] == ["north", "roof"] and first["claimStatus"] == "UNCLAIMED"
+    assert first["organisation"] == {"name": "Tenant A"} and first["manufacturer"] == MANUFACTURER
+    assert first["batch"] == {"reference": "B-2024-01", "label": "spring"}
+    child_device = next(n for n in connection["nodes"] if n["serialNumber"] == "9999992")
+    assert child_device["batch"] is None and child_device["organisation"] == {"name": "Tenant A1"}
+
+    # the child organisation sees only its own; B sees only B's; the platform admin sees all
+    assert await serials(gql, world.tokens["user_a1"]) == ["9999992", "9999993", "Y20TA010056", "Y20TA010057"]
+    assert await serials(gql, world.tokens["user_b"]) == ["21N009999"]
+    assert len(await serials(gql, world.tokens["platform"])) == 9
+
+
+async def test_no_key_material_in_device_types(runtime):
+    """Keys leave only through the key download: no catalogue type has a key-valued field."""
+    from graphql import get_named_type
+
+    from graph.schema import build_schema
+
+    schema = build_schema()._schema
+    for type_name in ("Device", "ProductType", "Batch"):
+        for name, definition in schema.type_map[type_name].fields.items():
+            if "key" in name.lower():
+                # only the enum of key kinds, never a key value
+                assert name == "keyKinds" and get_named_type(definition.type).name == "KeyKind", (type_name, name)
+
+
+async def test_filters(gql, world, runtime):
+    ids = await seed(runtime, world)
+    token = world.tokens["user_a"]
+    types = await product_type_ids(runtime)
+    assert await serials(gql, token, filter={"serialNumber": "9999991"}) == ["9999991"]
+    assert await serials(gql, token, filter={"serialNumber": "999999"}) == []  # exact, not prefix
+    assert await serials(gql, token, filter={"serialNumberPrefix": "21N"}) == ["21N001052", "21N001064"]  # not B's 21N009999
+    assert await serials(gql, token, filter={"serialNumberPrefix": "%"}) == []  # wildcards are literal
+    assert await serials(gql, token, filter={"serialNumbers": ["9999990", "Y20TA010057", "21N009999", "nope"]}) == [
+        "9999990", "Y20TA010057"]
+    assert await serials(gql, token, filter={"productTypeId": to_global_id("ProductType", types["TOPAS Mbus"])}) == [
+        "Y20TA010056", "Y20TA010057"]
+    assert await serials(gql, token, filter={"claimStatus": "CLAIMED"}) == ["21N001052", "9999990", "9999993"]
+    assert await serials(gql, token, filter={"labels": ["north"]}) == ["21N001052", "21N001064"]
+    assert await serials(gql, token, filter={"labels": ["north", "roof"]}) == ["21N001064"]  # all of them
+    assert await serials(gql, token, filter={"batchReference": "B-2024-01"}) == ["21N001052", "21N001064", "9999990", "9999991"]
+    batch_id = to_global_id("Batch", (await _batch_pk(runtime, "B-2024-01")))
+    assert await serials(gql, token, filter={"batchId": batch_id, "claimStatus": "UNCLAIMED", "labels": ["roof"]}) == [
+        "21N001064", "9999991"]
+    assert await serials(gql, token, filter={"batchReference": "nope"}) == []
+    # combined: the node of a device is the same object the list gave
+    node = await gql("query($id: ID!) { node(id: $id) { ... on Device { serialNumber } } }",
+                     {"id": to_global_id("Device", ids["9999990"])}, token=token)
+    assert node["data"]["node"] == {"serialNumber": "9999990"}
+
+
+async def _batch_pk(runtime, reference: str) -> int:
+    async with runtime.session_factory() as session:
+        return await session.scalar(select(c.Batch.id).where(c.Batch.reference == reference))
+
+
+async def test_paging_forward_and_backward(gql, world, runtime):
+    await seed(runtime, world)
+    token = world.tokens["user_a"]
+    every = sorted(d[0] for d in MANUAL_DEVICES)
+    seen, after = [], None
+    for _ in range(5):  # bounded: 8 devices in pages of 3
+        result = (await gql(DEVICES, {"first": 3, "after": after}, token=token))["data"]["devices"]
+        seen += [n["serialNumber"] for n in result["nodes"]]
+        assert result["totalCount"] == 8
+        if not result["pageInfo"]["hasNextPage"]:
+            break
+        after = result["pageInfo"]["endCursor"]
+    assert seen == every
+    last = (await gql(DEVICES, {"last": 2}, token=token))["data"]["devices"]
+    assert [n["serialNumber"] for n in last["nodes"]] == every[-2:] and last["pageInfo"]["hasPreviousPage"]
+    before = (await gql(DEVICES, {"last": 2, "before": last["pageInfo"]["startCursor"]}, token=token))["data"]["devices"]
+    assert [n["serialNumber"] for n in before["nodes"]] == every[-4:-2]
+    desc = await serials(gql, token, orderBy={"field": "SERIAL_NUMBER", "direction": "DESC"}, first=2)
+    assert desc == every[::-1][:2]
+    by_creation = await serials(gql, token, orderBy={"field": "CREATED_AT"})
+    assert sorted(by_creation) == every
+
+
+async def test_bad_filter_input_gets_typed_errors(gql, world, runtime):
+    await seed(runtime, world)
+    token = world.tokens["user_a"]
+    bad = [
+        {"filter": {"serialNumbers": [str(i) for i in range(1001)]}},
+        {"filter": {"productTypeId": "!!!"}},
+        {"filter": {"productTypeId": world.id("Organisation", "a")}},  # an ID of another type
+        {"filter": {"batchId": to_global_id("Device", 1)}},
+        {"filter": {"serialNumber": "a\x00b"}},
+        {"filter": {"serialNumberPrefix": "x" * 101}},
+        {"filter": {"labels": [f"l{i}" for i in range(21)]}},
+        {"first": 501},
+        {"first": 1, "last": 1},
+        {"after": "garbage"},
+    ]
+    for variables in bad:
+        response = await gql.raw(DEVICES, variables, token=token)
+        body = response.json()
+        assert body["data"] is None or body["data"]["devices"] is None, variables
+        assert [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"], (variables, body)
+
+
+async def test_permissions(gql, world, runtime):
+    response = await gql.raw(DEVICES, {})
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    response = await gql.raw("{ productTypes { name } }", {})
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_other_tenants_devices_are_unreachable_by_node(gql, world, runtime):
+    ids = await seed(runtime, world)
+    b_device = to_global_id("Device", ids["21N009999"])
+    unknown = to_global_id("Device", 999_999)
+    for token in ("user_a", "admin_a", "user_a1"):
+        for global_id in (b_device, unknown):
+            result = await gql("query($id: ID!) { node(id: $id) { id } }", {"id": global_id}, token=world.tokens[token])
+            assert result["data"] == {"node": None} and "errors" not in result
+    # A1 cannot see its parent's devices either
+    result = await gql("query($id: ID!) { node(id: $id) { id } }", {"id": to_global_id("Device", ids["21N001052"])},
+                       token=world.tokens["user_a1"])
+    assert result["data"]["node"] is None
+    result = await gql("query($id: ID!) { node(id: $id) { id } }", {"id": b_device}, token=world.tokens["user_b"])
+    assert result["data"]["node"] == {"id": b_device}
