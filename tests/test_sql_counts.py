@@ -156,3 +156,42 @@ async def test_invitations_list_with_relations(gql, world, runtime, count_sql, s
     assert {n["invitedBy"]["name"] for n in nodes} == {world.users["admin_a"].name, world.users["user_a"].name}
     assert all(n["organisation"]["name"].startswith("Child ") for n in nodes)
     assert count == INVITATIONS_BUDGET
+
+
+DEVICES = """{ devices(first: 100) {
+  totalCount
+  nodes { serialNumber claimStatus labels productType { name radioTechnology } organisation { name } batch { reference label } }
+} }"""
+# authentication 2 + page 1 + totalCount 1 + product types 1 + organisations 1 + batches 1 + labels 1
+DEVICES_BUDGET = AUTH + 6
+
+
+@pytest.mark.parametrize("size", [10, 100])
+async def test_device_catalogue_page_with_relations(gql, world, runtime, count_sql, size):
+    """The catalogue page: every relation filled in, spread over several product types, owners and batches."""
+    from models import catalogue as c
+
+    await populate(runtime, world, size)
+    async with runtime.session_factory() as session, session.begin():
+        children = (await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))).all()
+        product_types = (await session.scalars(select(c.ProductType.id).order_by(c.ProductType.id))).all()
+        batches = [c.Batch(reference=f"REF-{i:03d}", label=f"Label {i}", organisation_id=children[i % len(children)],
+                           sender_organisation_id=world.organisations["platform"].id) for i in range(size // 5 or 1)]
+        session.add_all(batches)
+        await session.flush()
+        devices = [
+            c.Device(manufacturer="INTEGRA Metering AG", serial_number=f"SN{i:05d}", product_type_id=product_types[i % len(product_types)],
+                     organisation_id=children[i % len(children)], batch_id=batches[i % len(batches)].id if i % 2 else None,
+                     claim_status=c.ClaimStatus.CLAIMED if i % 3 else c.ClaimStatus.UNCLAIMED)
+            for i in range(size)
+        ]
+        session.add_all(devices)
+        await session.flush()
+        session.add_all(c.DeviceLabel(device_id=d.id, label=label) for d in devices[::2] for label in ("north", "roof"))
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], DEVICES)
+    nodes = data["devices"]["nodes"]
+    assert len(nodes) == data["devices"]["totalCount"] == size
+    assert nodes[0]["labels"] == ["north", "roof"] and nodes[1]["labels"] == [] and nodes[0]["batch"] is None
+    assert nodes[1]["batch"]["reference"].startswith("REF-") and nodes[1]["organisation"]["name"].startswith("Child ")
+    assert len({n["productType"]["name"] for n in nodes}) == min(size, len(product_types))
+    assert count == DEVICES_BUDGET
