@@ -46,4 +46,40 @@ async def seed_demo(session_factory: async_sessionmaker[AsyncSession]) -> bool:
             await session.flush()
             session.add(m.PasswordHistory(user_id=user.id, password_hash=user.password_hash))
             session.add_all(m.UserRole(user_id=user.id, role=role) for role in roles)
+        await _demo_devices(session, organisations)
         return True
+
+
+#: The manuals' device table (serial, product type, claimed?); "Aquastream LoRa" there is the aquastream LoRa type.
+DEMO_DEVICES = [
+    ("21N001052", "TOPAS Lora W8", True),
+    ("21N001064", "TOPAS Lora W8", False),
+    ("9999990", "CalecST III LoRa Module", True),
+    ("9999991", "CalecST III WM-Bus", False),
+    ("9999992", "aquastream LoRa", False),
+    ("9999993", "Aquastream WM-Bus", True),
+    ("Y20TA010056", "TOPAS Mbus", False),
+    ("Y20TA010057", "TOPAS Mbus", False),
+]
+
+
+async def _demo_devices(session: AsyncSession, organisations: dict[str, m.Organisation]) -> None:
+    """IntegraDemo's devices, handed over by the platform with an accepted batch (no keys: import those)."""
+    from models import catalogue as c
+    from models.base import utcnow
+    from resolvers.catalogue.product_types import MANUFACTURER, ensure_product_types
+
+    await ensure_product_types(session)
+    types = dict((await session.execute(select(c.ProductType.name, c.ProductType.id))).all())
+    batch = c.Batch(reference="KMS-DEMO-0001", label="Demo delivery", organisation_id=organisations["integra"].id,
+                    sender_organisation_id=organisations["platform"].id, state=c.BatchState.ACCEPTED, decided_at=utcnow())
+    session.add(batch)
+    await session.flush()
+    session.add_all(
+        c.Device(manufacturer=MANUFACTURER, serial_number=serial, product_type_id=types[type_name],
+                 organisation_id=organisations["integra"].id, batch_id=batch.id,
+                 claim_status=c.ClaimStatus.CLAIMED if claimed else c.ClaimStatus.UNCLAIMED,
+                 claimed_at=utcnow() if claimed else None)
+        for serial, type_name, claimed in DEMO_DEVICES
+    )
+    await session.flush()

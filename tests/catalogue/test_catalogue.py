@@ -226,3 +226,23 @@ async def test_other_tenants_devices_are_unreachable_by_node(gql, world, runtime
     assert result["data"]["node"] is None
     result = await gql("query($id: ID!) { node(id: $id) { id } }", {"id": b_device}, token=world.tokens["user_b"])
     assert result["data"]["node"] == {"id": b_device}
+
+
+async def test_demo_catalogue(gql, runtime):
+    """The demo data holds the manuals' device table, owned by IntegraDemo; its admin can claim 21N001064."""
+    from graph.demo import seed_demo
+    from models import identity as m
+    from tests.conftest import issue_token
+
+    assert await seed_demo(runtime.session_factory)
+    async with runtime.session_factory() as session, session.begin():
+        admin = await session.scalar(select(m.User).where(m.User.email == "demo@integra-metering.com"))
+        token = await issue_token(session, admin)
+    result = (await gql(DEVICES, {}, token=token))["data"]["devices"]
+    table = [(n["serialNumber"], n["productType"]["name"], n["claimStatus"]) for n in result["nodes"]]
+    assert result["totalCount"] == 8 and ("21N001052", "TOPAS Lora W8", "CLAIMED") in table
+    assert ("Y20TA010057", "TOPAS Mbus", "UNCLAIMED") in table
+    assert {n["organisation"]["name"] for n in result["nodes"]} == {"IntegraDemo"}
+    claim = await gql("mutation { deviceClaim(input: {serialNumber: \"21N001064\"}) { device { claimStatus } errors { code } } }",
+                      token=token)
+    assert claim["data"]["deviceClaim"] == {"device": {"claimStatus": "CLAIMED"}, "errors": []}
