@@ -268,3 +268,83 @@ def test_rotate_master_key_command(tmp_path):
     assert "re-sealed: 2 device keys, 1 TOTP secrets" in resealed.stdout
     opened, versions, opened_totp = asyncio.run(_read_cli(settings, Sealer(rotated.keys[3], version=3)))
     assert opened == keys and set(versions.values()) == {3} and opened_totp == totp
+
+
+async def _seed_totp_user(settings: Settings, password: str, secret: str) -> None:
+    from graph.db import create_engine, create_session_factory
+    from graph.passwords import hash_password
+    from models import identity as m
+
+    sealer = load_sealer(settings)
+    engine = create_engine(settings)
+    try:
+        async with create_session_factory(engine)() as session, session.begin():
+            organisation = m.Organisation(name="Rotation org")
+            session.add(organisation)
+            await session.flush()
+            organisation.path = f"/{organisation.id}/"
+            user = m.User(organisation_id=organisation.id, email="otp@rotation.example", name="O",
+                          password_hash=hash_password(password), totp_confirmed=True)
+            session.add(user)
+            await session.flush()
+            session.add(m.UserRole(user_id=user.id, role=m.Role.USER))
+            user.totp_secret_sealed = sealer.seal(secret.encode(), f"user:{user.id}:totp")
+    finally:
+        await engine.dispose()
+
+
+def test_a_running_server_keeps_serving_across_a_rotation(tmp_path):
+    """A real `fleetgraph serve` opens a TOTP secret sealed with version 1, then (after the command
+    re-sealed it with version 2, which the server never saw at start) the same secret again."""
+    import subprocess
+    import time
+
+    import httpx
+    import pyotp
+
+    from tests.conftest import free_port
+    from tests.graph.test_cli import FLEETGRAPH, run
+
+    password, secret = "Rotation#Secret47", pyotp.random_base32()
+    assert run(tmp_path, "migrate").returncode == 0
+    asyncio.run(_seed_totp_user(Settings(data_dir=tmp_path), password, secret))
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FLEETGRAPH_")}
+    environment["FLEETGRAPH_DATA_DIR"] = str(tmp_path)
+    server = subprocess.Popen([FLEETGRAPH, "serve", "--port", str(port)], env=environment,
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    totp = pyotp.TOTP(secret)
+
+    def login(step: int) -> dict:
+        query = ("mutation($input: LoginInput!) { login(input: $input) { accessToken errors { code } } }")
+        variables = {"input": {"email": "otp@rotation.example", "password": password, "otp": totp.at(step * totp.interval)}}
+        return httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": query, "variables": variables}, timeout=30).json()
+
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert server.poll() is None, server.stdout.read()
+            assert time.monotonic() < deadline, "server did not become healthy"
+            time.sleep(0.2)
+        first_step = int(time.time() // totp.interval)
+        before = login(first_step)["data"]["login"]
+        assert before["errors"] == [] and before["accessToken"]
+
+        rotated = run(tmp_path, "rotate-master-key")
+        assert rotated.returncode == 0, rotated.stderr
+        assert "re-sealed: 0 device keys, 1 TOTP secrets" in rotated.stdout
+
+        # The next step's code (each step counts once): the server must open the version-2 value.
+        after = login(int(time.time() // totp.interval) + 1)["data"]["login"]
+        assert after["errors"] == [] and after["accessToken"]
+    finally:
+        server.terminate()
+        output = server.communicate(timeout=20)[0]
+    assert secret not in output
+    for key in load_keyring(Settings(data_dir=tmp_path)).keys.values():
+        assert key.hex() not in output
