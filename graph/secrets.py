@@ -314,7 +314,7 @@ class RotationReport:
 
 async def version_counts(session_factory) -> tuple[dict[int, int], dict[int, int]]:
     """(device keys, TOTP secrets): how many values each master key version seals."""
-    from sqlalchemy import func, select
+    from sqlalchemy import func, literal_column, select
 
     from models.catalogue import DeviceKey
     from models.identity import User
@@ -322,7 +322,8 @@ async def version_counts(session_factory) -> tuple[dict[int, int], dict[int, int
     async with session_factory() as session:
         keys = dict((await session.execute(
             select(DeviceKey.master_key_version, func.count()).group_by(DeviceKey.master_key_version))).all())
-        header = func.substr(User.totp_secret_sealed, 1, _HEADER)
+        # Literal positions: as bound parameters PostgreSQL would not see the GROUP BY expression as the selected one.
+        header = func.substr(User.totp_secret_sealed, literal_column("1"), literal_column(str(_HEADER)))
         totp: dict[int, int] = {}
         for raw, count in (await session.execute(
                 select(header, func.count()).where(User.totp_secret_sealed.is_not(None)).group_by(header))).all():
