@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
+import os
+import secrets as _random
 
 import pytest
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from graph.secrets import Sealer, SecretError, load_master_key
+from graph.secrets import (
+    Keyring, KeyringError, Sealer, SecretError, add_key_file_version, load_keyring, load_master_key, load_sealer,
+    remove_key_file_version, sealed_version,
+)
 from graph.settings import Settings
 
 KEY = bytes(range(32))
@@ -75,16 +82,6 @@ def test_key_file_is_private_and_shared_by_concurrent_starts(tmp_path):
 
 
 # --- keyring: versions, legacy forms, rotation of the key file ------------------------------------
-
-import asyncio  # noqa: E402
-import os  # noqa: E402
-import secrets as _random  # noqa: E402
-
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # noqa: E402
-
-from graph.secrets import (  # noqa: E402
-    Keyring, KeyringError, add_key_file_version, load_keyring, load_sealer, remove_key_file_version, sealed_version,
-)
 
 KEY2 = bytes(range(100, 132))
 
