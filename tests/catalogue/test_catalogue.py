@@ -181,6 +181,17 @@ async def test_paging_forward_and_backward(gql, world, runtime):
     assert desc == every[::-1][:2]
     by_creation = await serials(gql, token, orderBy={"field": "CREATED_AT"})
     assert sorted(by_creation) == every
+    # keyset paging on a timestamp (ties broken by ID) gives the same order page by page
+    order = {"field": "CREATED_AT", "direction": "DESC"}
+    newest_first = await serials(gql, token, orderBy=order)
+    paged, after = [], None
+    for _ in range(5):
+        result = (await gql(DEVICES, {"first": 3, "after": after, "orderBy": order}, token=token))["data"]["devices"]
+        paged += [n["serialNumber"] for n in result["nodes"]]
+        if not result["pageInfo"]["hasNextPage"]:
+            break
+        after = result["pageInfo"]["endCursor"]
+    assert paged == newest_first and sorted(paged) == every
 
 
 async def test_bad_filter_input_gets_typed_errors(gql, world, runtime):
