@@ -209,6 +209,22 @@ def count_sql(runtime):
     return counting
 
 
+def wait_until_healthy(process, port: int, deadline_seconds: float = 60) -> None:
+    """Poll a `fleetgraph serve` subprocess's /health (bounded) until it answers 200."""
+    import time
+
+    deadline = time.monotonic() + deadline_seconds
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, process.stdout.read()
+        assert time.monotonic() < deadline, "server did not become healthy"
+        time.sleep(0.2)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

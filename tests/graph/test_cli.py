@@ -5,12 +5,11 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import httpx
 from graph.schema import export_sdl
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_until_healthy
 
 FLEETGRAPH = str(Path(sys.executable).with_name("fleetgraph"))
 
@@ -56,16 +55,7 @@ def test_serve_demo_gives_a_working_api(tmp_path):
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert process.poll() is None, process.stdout.read()
-            assert time.monotonic() < deadline, "server did not become healthy"
-            time.sleep(0.2)
+        wait_until_healthy(process, port)
         login = httpx.post(
             f"http://127.0.0.1:{port}/graphql",
             json={"query": 'mutation { login(input: {email: "demo@integra-metering.com", password: "Wasser-Zaehler#47"}) '

@@ -299,7 +299,7 @@ def test_a_running_server_keeps_serving_across_a_rotation(tmp_path):
     import httpx
     import pyotp
 
-    from tests.conftest import free_port
+    from tests.conftest import free_port, wait_until_healthy
     from tests.graph.test_cli import FLEETGRAPH, run
 
     password, secret = "Rotation#Secret47", pyotp.random_base32()
@@ -318,16 +318,7 @@ def test_a_running_server_keeps_serving_across_a_rotation(tmp_path):
         return httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": query, "variables": variables}, timeout=30).json()
 
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert server.poll() is None, server.stdout.read()
-            assert time.monotonic() < deadline, "server did not become healthy"
-            time.sleep(0.2)
+        wait_until_healthy(server, port)
         first_step = int(time.time() // totp.interval)
         before = login(first_step)["data"]["login"]
         assert before["errors"] == [] and before["accessToken"]
