@@ -6,14 +6,11 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, utcnow
+from models.base import Base, string_enum, utcnow
 
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=40, validate_strings=True)
 
 
 class RadioTechnology(enum.StrEnum):
@@ -66,7 +63,7 @@ class ProductType(Base):
     name: Mapped[str] = mapped_column(String(100), unique=True)
     #: The manufacturer namespace serial numbers are unique in.
     manufacturer: Mapped[str] = mapped_column(String(100))
-    radio_technology: Mapped[RadioTechnology] = mapped_column(_enum(RadioTechnology, "radio_technology"))
+    radio_technology: Mapped[RadioTechnology] = mapped_column(string_enum(RadioTechnology, "radio_technology"))
     #: KeyKind values a device of this type carries.
     key_kinds: Mapped[list] = mapped_column(JSON, default=list)
 
@@ -82,7 +79,7 @@ class Batch(Base):
     label: Mapped[str] = mapped_column(String(100), default="")
     sender_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
-    state: Mapped[BatchState] = mapped_column(_enum(BatchState, "batch_state"), default=BatchState.PENDING)
+    state: Mapped[BatchState] = mapped_column(string_enum(BatchState, "batch_state"), default=BatchState.PENDING)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None]
@@ -101,7 +98,7 @@ class Device(Base):
     product_type_id: Mapped[int] = mapped_column(ForeignKey("product_type.id"), index=True)
     #: The owner; None until the manufacturer hands the device over (batch) or someone claims it.
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
-    claim_status: Mapped[ClaimStatus] = mapped_column(_enum(ClaimStatus, "claim_status"), default=ClaimStatus.UNCLAIMED)
+    claim_status: Mapped[ClaimStatus] = mapped_column(string_enum(ClaimStatus, "claim_status"), default=ClaimStatus.UNCLAIMED)
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batch.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_at: Mapped[datetime | None]
@@ -121,12 +118,12 @@ class DeviceKey(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"), index=True)
-    kind: Mapped[KeyKind] = mapped_column(_enum(KeyKind, "key_kind"))
-    algorithm: Mapped[KeyAlgorithm] = mapped_column(_enum(KeyAlgorithm, "key_algorithm"))
+    kind: Mapped[KeyKind] = mapped_column(string_enum(KeyKind, "key_kind"))
+    algorithm: Mapped[KeyAlgorithm] = mapped_column(string_enum(KeyAlgorithm, "key_algorithm"))
     sealed: Mapped[bytes]
     #: Version of the master key that sealed it (also inside `sealed`): rotation re-seals the others.
     master_key_version: Mapped[int] = mapped_column(index=True)
-    state: Mapped[KeyState] = mapped_column(_enum(KeyState, "key_state"), default=KeyState.ACTIVE)
+    state: Mapped[KeyState] = mapped_column(string_enum(KeyState, "key_state"), default=KeyState.ACTIVE)
     valid_from: Mapped[datetime | None]
     valid_until: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

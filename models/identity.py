@@ -6,10 +6,10 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, Enum, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, utcnow
+from models.base import Base, string_enum, utcnow
 
 
 class Role(enum.StrEnum):
@@ -47,10 +47,6 @@ class TokenKind(enum.StrEnum):
     ACCESS = "ACCESS"
     REFRESH = "REFRESH"
 
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    # Stored as plain strings (no native enum) so adding a value needs no ALTER TYPE.
-    return Enum(cls, name=name, native_enum=False, length=40, validate_strings=True)
 
 
 class Organisation(Base):
@@ -107,7 +103,7 @@ class UserRole(Base):
     __tablename__ = "user_role"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
-    role: Mapped[Role] = mapped_column(_enum(Role, "role"), primary_key=True)
+    role: Mapped[Role] = mapped_column(string_enum(Role, "role"), primary_key=True)
 
 
 class UserPermission(Base):
@@ -116,7 +112,7 @@ class UserPermission(Base):
     __tablename__ = "user_permission"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
-    permission: Mapped[Permission] = mapped_column(_enum(Permission, "permission"), primary_key=True)
+    permission: Mapped[Permission] = mapped_column(string_enum(Permission, "permission"), primary_key=True)
 
 
 class PasswordHistory(Base):
@@ -136,7 +132,7 @@ class AuthToken(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
-    kind: Mapped[TokenKind] = mapped_column(_enum(TokenKind, "token_kind"))
+    kind: Mapped[TokenKind] = mapped_column(string_enum(TokenKind, "token_kind"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     #: Access and refresh tokens of one login share a session id; logout revokes both.
     session_id: Mapped[str] = mapped_column(String(36))
@@ -196,7 +192,7 @@ class Invitation(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     language: Mapped[str] = mapped_column(String(5), default="en")
     roles: Mapped[list] = mapped_column(JSON, default=list)
-    state: Mapped[InvitationState] = mapped_column(_enum(InvitationState, "invitation_state"), default=InvitationState.CREATED)
+    state: Mapped[InvitationState] = mapped_column(string_enum(InvitationState, "invitation_state"), default=InvitationState.CREATED)
     #: SHA-256 of the registration link's token; the token itself is only ever in the link.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime]
@@ -218,7 +214,7 @@ class OneTimeToken(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
-    purpose: Mapped[OneTimePurpose] = mapped_column(_enum(OneTimePurpose, "one_time_purpose"))
+    purpose: Mapped[OneTimePurpose] = mapped_column(string_enum(OneTimePurpose, "one_time_purpose"))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     #: For CONFIRM_EMAIL: the address that becomes the user's once confirmed.
     new_email: Mapped[str | None] = mapped_column(String(254))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import Enum, ForeignKey, Index, String, Text, text
+from sqlalchemy import ForeignKey, Index, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, utcnow
+from models.base import Base, string_enum, utcnow
 
 
 class TemplateType(enum.StrEnum):
@@ -28,9 +28,6 @@ class OutboxStatus(enum.StrEnum):
     FAILED = "FAILED"  # gave up after the last retry
     UNCERTAIN = "UNCERTAIN"  # a worker died mid-send: not resent automatically, to never send twice
 
-
-def _enum(cls: type[enum.Enum], name: str) -> Enum:
-    return Enum(cls, name=name, native_enum=False, length=40, validate_strings=True)
 
 
 class EmailTemplate(Base):
@@ -61,7 +58,7 @@ class EmailTemplate(Base):
     #: None for the shipped system defaults, which are read-only.
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    type: Mapped[TemplateType] = mapped_column(_enum(TemplateType, "template_type"))
+    type: Mapped[TemplateType] = mapped_column(string_enum(TemplateType, "template_type"))
     language: Mapped[str] = mapped_column(String(5))
     is_active: Mapped[bool] = mapped_column(default=False)
     subject: Mapped[str] = mapped_column(String(500))
@@ -79,7 +76,7 @@ class OutboxMessage(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id", ondelete="SET NULL"), index=True)
-    template_type: Mapped[TemplateType | None] = mapped_column(_enum(TemplateType, "template_type"))
+    template_type: Mapped[TemplateType | None] = mapped_column(string_enum(TemplateType, "template_type"))
     language: Mapped[str] = mapped_column(String(5))
     to_address: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(500))
@@ -87,7 +84,7 @@ class OutboxMessage(Base):
     body_text: Mapped[str] = mapped_column(Text)
     #: RFC 5322 Message-ID, fixed when written, so every attempt sends the same message.
     message_id: Mapped[str] = mapped_column(String(200), unique=True)
-    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING)
+    status: Mapped[OutboxStatus] = mapped_column(string_enum(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str] = mapped_column(String(1000), default="")
