@@ -195,3 +195,27 @@ async def test_device_catalogue_page_with_relations(gql, world, runtime, count_s
     assert nodes[1]["batch"]["reference"].startswith("REF-") and nodes[1]["organisation"]["name"].startswith("Child ")
     assert len({n["productType"]["name"] for n in nodes}) == min(size, len(product_types))
     assert count == DEVICES_BUDGET
+
+
+AUDIT_EVENTS = "{ auditEvents(first: 500) { totalCount nodes { action actor targetId organisation { name } } } }"
+# authentication 2 + page 1 + totalCount 1 + organisations 1
+AUDIT_EVENTS_BUDGET = AUTH + 3
+
+
+@pytest.mark.parametrize("size", [10, 100])
+async def test_audit_events_list_with_organisation(gql, world, runtime, count_sql, size):
+    from models.audit import AuditEvent
+
+    await populate(runtime, world, size)
+    async with runtime.session_factory() as session, session.begin():
+        children = (await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))).all()
+        session.add_all(
+            AuditEvent(organisation_id=children[i % len(children)], actor_label="admin@a.example", action="user.updated",
+                       target_type="User", target_id=world.users["user_a"].id)
+            for i in range(size)
+        )
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], AUDIT_EVENTS)
+    nodes = data["auditEvents"]["nodes"]
+    assert len(nodes) == data["auditEvents"]["totalCount"] == size
+    assert all(n["organisation"]["name"].startswith("Child ") for n in nodes)
+    assert count == AUDIT_EVENTS_BUDGET
