@@ -75,11 +75,14 @@ async def _demo_devices(session: AsyncSession, organisations: dict[str, m.Organi
                     sender_organisation_id=organisations["platform"].id, state=c.BatchState.ACCEPTED, decided_at=utcnow())
     session.add(batch)
     await session.flush()
-    session.add_all(
+    devices = [
         c.Device(manufacturer=MANUFACTURER, serial_number=serial, product_type_id=types[type_name],
                  organisation_id=organisations["integra"].id, batch_id=batch.id,
                  claim_status=c.ClaimStatus.CLAIMED if claimed else c.ClaimStatus.UNCLAIMED,
                  claimed_at=utcnow() if claimed else None)
         for serial, type_name, claimed in DEMO_DEVICES
-    )
+    ]
+    session.add_all(devices)
+    await session.flush()
+    session.add_all(c.BatchDevice(batch_id=batch.id, device_id=device.id) for device in devices)
     await session.flush()

@@ -80,9 +80,20 @@ class Batch(Base):
     sender_organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     state: Mapped[BatchState] = mapped_column(string_enum(BatchState, "batch_state"), default=BatchState.PENDING)
+    #: The manuals' "ownership request must be confirmed": without it the devices move at creation.
+    confirmation_required: Mapped[bool] = mapped_column(default=True)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     decided_at: Mapped[datetime | None]
+
+
+class BatchDevice(Base):
+    """The devices a batch was created with; kept after a rejection (Device.batch_id is only the current batch)."""
+
+    __tablename__ = "batch_device"
+
+    batch_id: Mapped[int] = mapped_column(ForeignKey("batch.id", ondelete="CASCADE"), primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"), primary_key=True, index=True)
 
 
 class Device(Base):
@@ -137,7 +148,6 @@ class KeyDownload(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"), index=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
-    device_ids: Mapped[list] = mapped_column(JSON, default=list)
     device_count: Mapped[int] = mapped_column(default=0)
     key_count: Mapped[int] = mapped_column(default=0)
     #: SHA-256 of the one-time download link's token.
@@ -146,3 +156,12 @@ class KeyDownload(Base):
     expires_at: Mapped[datetime]
     downloaded_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class KeyDownloadDevice(Base):
+    """The devices of a key download (which devices, for the record and for serving the link)."""
+
+    __tablename__ = "key_download_device"
+
+    key_download_id: Mapped[int] = mapped_column(ForeignKey("key_download.id", ondelete="CASCADE"), primary_key=True)
+    device_id: Mapped[int] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"), primary_key=True, index=True)
