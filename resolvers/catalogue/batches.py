@@ -523,6 +523,7 @@ class BatchMutation:
                 data.file_serial_numbers = serial_numbers_from_file(*await read_upload(input.file))
             except DomainError as error:
                 data.problems.append(error)
+                data.file_serial_numbers = []  # a file was given: its problem is reported, not "no serials"
         result = await run_in_transaction(info.context, lambda session: create_batch(session, info.context, data))
         if isinstance(result, DomainError):
             return BatchCreatePayload(batch=None, errors=_errors(result))

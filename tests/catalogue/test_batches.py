@@ -404,3 +404,36 @@ async def test_batch_devices_page_forward(gql, world, runtime):
     assert [n["serialNumber"] for n in rest["nodes"]] == ["A-004"] and not rest["pageInfo"]["hasNextPage"]
     bad = await gql.raw(query, {"after": "garbage"}, token=world.tokens["admin_a"])
     assert bad.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_the_resolver_reads_an_uploaded_file_under_the_size_cap(world, runtime):
+    """The batchCreate resolver with an Upload value (as the multipart layer hands it over), run on the schema."""
+    import io
+
+    from starlette.datastructures import UploadFile
+
+    from graph.schema import build_schema
+
+    await seed(runtime, world)
+    principal, problem = await authenticate(runtime.session_factory, world.tokens["admin_a"])
+    assert principal is not None, problem
+    schema = build_schema(runtime.settings)
+
+    async def run(reference: str, filename: str, data: bytes, serials=None) -> dict:
+        variables = create_input(world, reference=reference, receiver="a1", serials=serials or [])
+        variables["input"]["file"] = UploadFile(file=io.BytesIO(data), filename=filename)
+        result = await schema.execute(CREATE, variable_values=variables, context_value=Context(runtime, principal=principal))
+        assert result.errors is None, result.errors
+        return result.data["batchCreate"]
+
+    created = await run("UP-1", "serials.txt", b"\xef\xbb\xbfA-001\nA-002\n", serials=["A-003"])
+    assert created["errors"] == [] and created["batch"]["deviceCount"] == 3
+    before = await snapshot(runtime)
+    too_big = await run("UP-2", "serials.csv", b"A-004," * (batches.MAX_FILE_BYTES // 6 + 1))
+    assert too_big == {"batch": None, "errors": [
+        {"code": "TOO_LONG", "field": ["file"], "message": "The file is larger than 1,000,000 bytes."}]}
+    # a file problem is reported together with the other problems of the input
+    wrong_type = await run("UP-1", "serials.pdf", b"A-004", serials=["NO-SUCH"])
+    assert [(e["code"], e["field"]) for e in wrong_type["errors"]] == [
+        ("INVALID", ["file"]), ("DUPLICATE", ["reference"]), ("NOT_FOUND", ["serialNumbers", "0"])]
+    assert await snapshot(runtime) == before
