@@ -212,6 +212,31 @@ async def _devices(
     return devices
 
 
+async def _join_batch(session: AsyncSession, batch: c.Batch, devices: list[c.Device]) -> None:
+    """Point the devices at the new batch, guarded by the batch each was in when it was checked.
+
+    A concurrent batchCreate with the same device changes that value first; this UPDATE then skips
+    the row (PostgreSQL re-checks the WHERE clause on the newest row version) and the whole creation
+    is refused, so a device is never in two pending batches.
+    """
+    by_previous: dict[int | None, list[int]] = {}
+    for device in devices:
+        by_previous.setdefault(device.batch_id, []).append(device.id)
+    joined = 0
+    for previous, device_ids in by_previous.items():
+        unchanged = c.Device.batch_id.is_(None) if previous is None else c.Device.batch_id == previous
+        for start in range(0, len(device_ids), CHUNK):
+            result = await session.execute(
+                update(c.Device)
+                .where(c.Device.id.in_(device_ids[start : start + CHUNK]), unchanged)
+                .values(batch_id=batch.id)
+                .execution_options(synchronize_session=False)
+            )
+            joined += result.rowcount
+    if joined != len(devices):
+        raise DomainError(Code.INVALID_STATE, "A device was put into another batch meanwhile: try again.", "serialNumbers")
+
+
 async def _move_devices(session: AsyncSession, batch: c.Batch) -> int:
     """Hand every device of the batch to the receiver: it becomes the owner and claims them itself.
 
@@ -219,7 +244,10 @@ async def _move_devices(session: AsyncSession, batch: c.Batch) -> int:
     """
     result = await session.execute(
         update(c.Device)
-        .where(c.Device.id.in_(select(c.BatchDevice.device_id).where(c.BatchDevice.batch_id == batch.id)))
+        .where(
+            c.Device.id.in_(select(c.BatchDevice.device_id).where(c.BatchDevice.batch_id == batch.id)),
+            c.Device.batch_id == batch.id,
+        )
         .values(organisation_id=batch.organisation_id, batch_id=batch.id, claim_status=c.ClaimStatus.UNCLAIMED, claimed_at=None)
         .execution_options(synchronize_session=False)
     )
@@ -319,14 +347,9 @@ async def create_batch(session: AsyncSession, context: Context, data: BatchCreat
         raise DomainError(Code.DUPLICATE, f"Your organisation already has a batch {reference}.", "reference") from error
     device_ids = [device.id for device in devices]
     await session.execute(insert(c.BatchDevice), [{"batch_id": batch.id, "device_id": pk} for pk in device_ids])
-    if data.confirmation_required:
-        # the devices stay with the sender, marked as in this pending batch (so no other batch takes them)
-        for start in range(0, len(device_ids), CHUNK):
-            await session.execute(
-                update(c.Device).where(c.Device.id.in_(device_ids[start : start + CHUNK])).values(batch_id=batch.id)
-                .execution_options(synchronize_session=False)
-            )
-    else:
+    # the devices join this batch (pending: they stay with the sender, and no other batch can take them)
+    await _join_batch(session, batch, devices)
+    if not data.confirmation_required:
         await _move_devices(session, batch)
     mailed = await _mail_receiver_admins(session, context, batch, receiver, len(device_ids))
     details = {

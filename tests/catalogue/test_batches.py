@@ -437,3 +437,25 @@ async def test_the_resolver_reads_an_uploaded_file_under_the_size_cap(world, run
     assert [(e["code"], e["field"]) for e in wrong_type["errors"]] == [
         ("INVALID", ["file"]), ("DUPLICATE", ["reference"]), ("NOT_FOUND", ["serialNumbers", "0"])]
     assert await snapshot(runtime) == before
+
+
+async def test_a_device_taken_by_another_batch_meanwhile_refuses_the_creation(gql, world, runtime):
+    """The join is guarded by each device's batch as it was checked: a concurrent batch wins, this one is refused."""
+    await seed(runtime, world)
+    async with runtime.session_factory() as session:
+        devices = (await session.scalars(select(c.Device).where(c.Device.serial_number.in_(["A-001", "A-002"])))).all()
+    # meanwhile another batch took A-002
+    assert (await create(gql, world, reference="FAST", serials=["A-002"]))["errors"] == []
+    async with runtime.session_factory() as session, session.begin():
+        slow = c.Batch(reference="SLOW", label="x", sender_organisation_id=world.organisations["a"].id,
+                       organisation_id=world.organisations["b"].id)
+        session.add(slow)
+        await session.flush()
+        with pytest.raises(DomainError) as raised:
+            await batches._join_batch(session, slow, list(devices))
+        assert raised.value.code.value == "INVALID_STATE"
+        await session.rollback()
+    rows = await device_rows(runtime, "A-001", "A-002")
+    async with runtime.session_factory() as session:
+        fast = await session.scalar(select(c.Batch.id).where(c.Batch.reference == "FAST"))
+    assert rows["A-001"][1] is None and rows["A-002"][1] == fast
