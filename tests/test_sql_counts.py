@@ -219,3 +219,43 @@ async def test_audit_events_list_with_organisation(gql, world, runtime, count_sq
     assert len(nodes) == data["auditEvents"]["totalCount"] == size
     assert all(n["organisation"]["name"].startswith("Child ") for n in nodes)
     assert count == AUDIT_EVENTS_BUDGET
+
+
+BATCHES = """{ batches(first: 50) {
+  totalCount
+  nodes { reference label state confirmationRequired deviceCount organisationName senderOrganisationName
+          organisation { name } senderOrganisation { name } createdBy { name }
+          devices(first: 2) { totalCount nodes { serialNumber } } }
+} }"""
+# authentication 2 + page 1 + totalCount 1 + organisations (receivers and senders together) 1 + device counts 1
+# + creators 1 + the devices pages of all batches 1 + their totalCounts 1
+BATCHES_BUDGET = AUTH + 7
+
+
+@pytest.mark.parametrize("size", [10, 50])
+async def test_batch_list_with_relations(gql, world, runtime, count_sql, size):
+    """50 batches with receiver, sender, creator, device count and a page of their devices."""
+    from models import catalogue as c
+
+    await populate(runtime, world, size)
+    async with runtime.session_factory() as session, session.begin():
+        children = (await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))).all()
+        product_type = await session.scalar(select(c.ProductType.id).limit(1))
+        creators = [world.users["admin_a"].id, world.users["user_a"].id]
+        batches = [c.Batch(reference=f"REF-{i:03d}", label=f"Label {i}", organisation_id=children[i % len(children)],
+                           sender_organisation_id=world.organisations["a"].id, created_by_id=creators[i % 2])
+                   for i in range(size)]
+        session.add_all(batches)
+        await session.flush()
+        devices = [c.Device(manufacturer="INTEGRA Metering AG", serial_number=f"SN{i:05d}", product_type_id=product_type,
+                            organisation_id=world.organisations["a"].id, batch_id=batches[i // 3].id) for i in range(size * 3)]
+        session.add_all(devices)
+        await session.flush()
+        session.add_all(c.BatchDevice(batch_id=d.batch_id, device_id=d.id) for d in devices)
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], BATCHES)
+    nodes = data["batches"]["nodes"]
+    assert len(nodes) == data["batches"]["totalCount"] == size
+    assert all(n["deviceCount"] == 3 and n["devices"]["totalCount"] == 3 and len(n["devices"]["nodes"]) == 2 for n in nodes)
+    assert all(n["organisation"]["name"] == n["organisationName"] and n["senderOrganisation"] == {"name": "Tenant A"} for n in nodes)
+    assert {n["createdBy"]["name"] for n in nodes} == {world.users["admin_a"].name, world.users["user_a"].name}
+    assert count == BATCHES_BUDGET

@@ -134,6 +134,9 @@ async def tenancy(world, runtime) -> Tenancy:
             session.add(device)
             await session.flush()
             batches[tenant], devices[tenant], kinds[tenant] = batch.id, device.id, product_types[type_name]
+        # a device of A's in no batch, to hand on in a new one (batchCreate's control call)
+        session.add(Device(manufacturer="INTEGRA Metering AG", serial_number="SN-a-spare", organisation_id=world.organisations["a"].id,
+                           product_type_id=product_types["TOPAS Lora W8"]))
     t.pks["Batch"], t.pks["Device"], t.pks["ProductType"] = batches, devices, kinds
     t.ids = {kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()}
     for kind in t.ids:
@@ -296,6 +299,15 @@ CASES: list[Case] = [
     Case("Query.devices(filter.productTypeId)", "ProductType",
          "query($id: ID!) { devices(filter: {productTypeId: $id}) { totalCount nodes { serialNumber } } }",
          lambda t, x: {"id": x}, root="devices"),
+    Case("Mutation.batchCreate(input.organisationId)", "Organisation",
+         mutation("batchCreate", "BatchCreateInput", "batch { reference deviceCount }"),
+         lambda t, x: {"input": {"reference": "REF-new", "label": "Spring", "organisationId": x, "serialNumbers": ["SN-a-spare"]}},
+         root="batchCreate"),
+    Case("Mutation.batchReject(input.id)", "Batch", mutation("batchReject", "BatchRejectInput", "batch { reference state }"),
+         lambda t, x: {"input": {"id": x}}, root="batchReject"),
+    Case("Query.batches(filter.organisationId)", "Organisation",
+         "query($id: ID!) { batches(filter: {organisationId: $id}) { totalCount nodes { reference } } }",
+         lambda t, x: {"id": x}, root="batches"),
     Case("Query.devices(filter.batchId)", "Batch",
          "query($id: ID!) { devices(filter: {batchId: $id}) { totalCount nodes { serialNumber } } }",
          lambda t, x: {"id": x}, root="devices"),
@@ -308,6 +320,7 @@ A_ITSELF = {
     "Query.userGroups(filter.organisationId)",
     "Mutation.partnerRemove(input.organisationId)",
     "Mutation.organisationCreate(input.parentId)",  # A1 may not create organisations
+    "Query.batches(filter.organisationId)",  # the seeded batch is addressed to A
 }
 
 # Fields only platform admins may use (who see every tenant): no tenant admin can call them at all.

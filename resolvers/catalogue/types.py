@@ -4,15 +4,21 @@ through the key download."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
-from graph.relay import Node, to_global_id
+from graph.relay import (
+    DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Connection, Edge, Node, PageInfo, SortKey, _decode_cursor, _encode_cursor,
+    to_global_id,
+)
+from graph.errors import BadUserInput
+from graph.tenancy import path_visible
 from models import catalogue as c
-from resolvers.catalogue import loaders
+from resolvers.catalogue import batch_loaders, loaders
 from resolvers.identity import loaders as identity_loaders
-from resolvers.identity.types import Organisation
+from resolvers.identity.types import Organisation, User
 
 RadioTechnologyEnum = strawberry.enum(
     c.RadioTechnology, description="How a device talks: LoRaWAN, wireless M-Bus (OMS), wired M-Bus, or several radios."
@@ -55,9 +61,13 @@ class Batch(Node):
     state: BatchStateEnum = strawberry.field(description="Whether the receiving organisation accepted it.")  # type: ignore[valid-type]
     created_at: datetime = strawberry.field(description="When it was created.")
     decided_at: datetime | None = strawberry.field(description="When it was accepted or rejected, or null.")
+    confirmation_required: bool = strawberry.field(
+        description="The receiving organisation had to take ownership (true) or the devices moved at creation (false)."
+    )
     pk: strawberry.Private[int]
     organisation_pk: strawberry.Private[int]
     sender_organisation_pk: strawberry.Private[int]
+    created_by_pk: strawberry.Private[int | None]
 
     @classmethod
     def from_model(cls, row: c.Batch) -> Batch:
@@ -68,10 +78,86 @@ class Batch(Node):
             state=c.BatchState(row.state),
             created_at=row.created_at,
             decided_at=row.decided_at,
+            confirmation_required=row.confirmation_required,
             pk=row.id,
             organisation_pk=row.organisation_id,
             sender_organisation_pk=row.sender_organisation_id,
+            created_by_pk=row.created_by_id,
         )
+
+    async def _organisation(self, info: Info, pk: int):
+        # one unscoped loader for both sides (one statement for a whole list); the object itself only
+        # within the caller's subtree, the name always (a partner is visible by name)
+        return await info.context.loaders(identity_loaders.organisations).load(pk)
+
+    @strawberry.field(description="The receiving organisation; null when it is not yours (a partner: see organisationName).")
+    async def organisation(self, info: Info) -> Organisation | None:
+        row = await self._organisation(info, self.organisation_pk)
+        return Organisation.from_model(row) if row and path_visible(info.context.principal, row.path) else None
+
+    @strawberry.field(description="Name of the receiving organisation.")
+    async def organisation_name(self, info: Info) -> str:
+        row = await self._organisation(info, self.organisation_pk)
+        return row.name if row else ""
+
+    @strawberry.field(description="The sending organisation; null when it is not yours (see senderOrganisationName).")
+    async def sender_organisation(self, info: Info) -> Organisation | None:
+        row = await self._organisation(info, self.sender_organisation_pk)
+        return Organisation.from_model(row) if row and path_visible(info.context.principal, row.path) else None
+
+    @strawberry.field(description="Name of the sending organisation.")
+    async def sender_organisation_name(self, info: Info) -> str:
+        row = await self._organisation(info, self.sender_organisation_pk)
+        return row.name if row else ""
+
+    @strawberry.field(description="Who created it; null when that user is not in your organisation's subtree (or was deleted).")
+    async def created_by(self, info: Info) -> User | None:
+        if self.created_by_pk is None:
+            return None
+        row = await info.context.loaders(identity_loaders.visible_users).load(self.created_by_pk)
+        return User.from_model(row) if row else None
+
+    @strawberry.field(description="How many devices the batch was created with.")
+    async def device_count(self, info: Info) -> int:
+        return await info.context.loaders(batch_loaders.device_counts).load(self.pk)
+
+    @strawberry.field(
+        description=(
+            "The devices the batch was created with that you may see (the receiver's once it took ownership, "
+            "the sender's while it is pending or after a rejection), by serial number. Pages forward only."
+        )
+    )
+    async def devices(
+        self,
+        info: Info,
+        first: Annotated[
+            int | None, strawberry.argument(description=f"Page size (default {DEFAULT_PAGE_SIZE}, at most {MAX_PAGE_SIZE}).")
+        ] = None,
+        after: Annotated[str | None, strawberry.argument(description="Cursor of the device to continue after.")] = None,
+    ) -> Connection[Device]:
+        if first is not None and not 0 <= first <= MAX_PAGE_SIZE:
+            raise BadUserInput(f"`first` must be between 0 and {MAX_PAGE_SIZE}.", argument="first")
+        size = DEFAULT_PAGE_SIZE if first is None else first
+        position = None
+        if after is not None:
+            keys = [SortKey(c.Device.serial_number), SortKey(c.Device.id)]
+            serial, device_id = _decode_cursor(after, keys)
+            position = (serial, device_id)
+        rows = await info.context.loaders(batch_loaders.device_pages).load(batch_loaders.DevicePageKey(self.pk, size, position))
+        edges = [Edge(cursor=_encode_cursor([row.serial_number, row.id]), node=Device.from_model(row)) for row in rows[:size]]
+        page_info = PageInfo(
+            has_next_page=len(rows) > size,
+            has_previous_page=after is not None,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        )
+        loader = info.context.loaders(batch_loaders.visible_device_counts)
+        pk = self.pk
+
+        async def count() -> int:
+            return await loader.load(pk)
+
+        return Connection(edges=edges, nodes=[edge.node for edge in edges], page_info=page_info, count=count)
 
 
 @strawberry.type(description="A meter or module in the catalogue. Its keys are not part of it: see the key download.")
