@@ -22,7 +22,7 @@ times, in alternating order so that machine noise hits every side alike:
                 joined with device and product type, open_device_key, csv module, one response.
     core        the same Core + decrypt + csv in this process.
 
-    .venv/bin/python bench/catalogue.py                          # 100,000 devices, 30 page runs, 5 download runs
+    .venv/bin/python bench/catalogue.py                          # 100,000 devices, 100 page runs, 10 download runs
     .venv/bin/python bench/catalogue.py --devices 2000 --runs 3 --download-runs 2   # a quick check
     .venv/bin/python bench/catalogue.py --database-url postgresql+asyncpg://u:p@127.0.0.1/empty_db
 
@@ -765,9 +765,9 @@ def main() -> None:
     parser.add_argument("--download-devices", type=int, default=5000,
                         help="devices with two keys each in the download selection (default 5000 = 10,000 keys; "
                              "at most a quarter of --devices)")
-    parser.add_argument("--runs", type=int, default=30, help="timed catalogue pages per side (default 30)")
-    parser.add_argument("--warmup", type=int, default=5, help="untimed catalogue pages per side first (default 5)")
-    parser.add_argument("--download-runs", type=int, default=5, help="timed downloads per side (default 5; one warm-up)")
+    parser.add_argument("--runs", type=int, default=100, help="timed catalogue pages per side (default 100)")
+    parser.add_argument("--warmup", type=int, default=10, help="untimed catalogue pages per side first (default 10)")
+    parser.add_argument("--download-runs", type=int, default=10, help="timed downloads per side (default 10; one warm-up)")
     parser.add_argument("--seed", type=int, default=4, help="random seed of the catalogue (default 4)")
     parser.add_argument("--database-url", default="", help="SQLAlchemy async URL of an EMPTY database of your own; "
                         "default a scratch SQLite file under /tmp. The seeded rows stay there: drop it afterwards.")
