@@ -298,8 +298,10 @@ def create_plain_app(settings):
         yield
         await engine.dispose()
 
-    return Starlette(routes=[Route("/catalogue", catalogue), Route("/keys", keys), Route("/ping", ping)],
-                     lifespan=lifespan)
+    app = Starlette(routes=[Route("/catalogue", catalogue), Route("/keys", keys), Route("/ping", ping)],
+                    lifespan=lifespan)
+    app.state.engine = engine
+    return app
 
 
 def serve(kind: str, port: int) -> None:
@@ -499,6 +501,56 @@ async def seed(settings, devices: int, download_devices: int, seed_value: int) -
 # Measuring
 
 
+async def count_statements(settings, token: str, page_body: bytes, plain_path: str) -> dict[str, dict[str, int]]:
+    """SQL statements and connection check-outs of one catalogue page per side, in this process (ASGI transport)."""
+    import httpx
+    from sqlalchemy import event
+
+    from graph.app import create_app
+    from graph.runtime import Runtime
+
+    runtime = Runtime(settings)
+    await runtime.start()
+    plain_app = create_plain_app(settings)
+    headers = {"authorization": f"Bearer {token}", "content-type": "application/json",
+               "accept": "application/graphql-response+json"}
+    graphql_client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(settings, runtime=runtime)),
+                                       base_url="http://bench")
+    plain_client = httpx.AsyncClient(transport=httpx.ASGITransport(app=plain_app), base_url="http://bench")
+    calls = {
+        "graphql": (runtime.engine, lambda: graphql_client.post("/graphql", content=page_body, headers=headers)),
+        "plain_http": (plain_app.state.engine, lambda: plain_client.get(plain_path, headers=headers)),
+    }
+    counts: dict[str, dict[str, int]] = {}
+    try:
+        for name, (engine, call) in calls.items():
+            await call()  # warm: the first request may do one-off work
+            seen = {"statements": 0, "connections": 0}
+
+            def statement(*_: Any) -> None:
+                seen["statements"] += 1
+
+            def checkout(*_: Any) -> None:
+                seen["connections"] += 1
+
+            event.listen(engine.sync_engine, "before_cursor_execute", statement)
+            event.listen(engine.sync_engine.pool, "checkout", checkout)
+            try:
+                response = await call()
+            finally:
+                event.remove(engine.sync_engine, "before_cursor_execute", statement)
+                event.remove(engine.sync_engine.pool, "checkout", checkout)
+            if response.status_code != 200 or b'"errors"' in response.content:
+                raise SystemExit(f"{name} page failed in process: {response.status_code} {response.text[:300]}")
+            counts[name] = seen
+    finally:
+        await graphql_client.aclose()
+        await plain_client.aclose()
+        await plain_app.state.engine.dispose()
+        await runtime.stop()
+    return counts
+
+
 def summarise(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     return {
@@ -624,6 +676,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         timings = await interleaved({"graphql": page_graphql, "plain_http": page_plain_http, "core": page_core},
                                     args.runs, args.warmup)
         sides = {name: summarise(values) for name, values in timings.items()}
+        statements = await count_statements(settings, token, page_body,
+                                            f"/catalogue?productType={page_type}&first={PAGE_SIZE}")
         results["catalogue_page"] = {
             "query": PAGE_QUERY.strip(),
             "variables": {"filter": {**page_filter, "productTypeId": f"{PAGE_PRODUCT_TYPE} ({page_filter['productTypeId']})"},
@@ -633,6 +687,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "sides": sides,
             "ratio_median_vs_plain_http": round(sides["graphql"]["median_ms"] / sides["plain_http"]["median_ms"], 2),
             "ratio_median_vs_core": round(sides["graphql"]["median_ms"] / sides["core"]["median_ms"], 2),
+            "sql_per_request": statements,
         }
 
         # ---- the key download
@@ -691,7 +746,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             create_fetch.append((create, fetch))
             return create + fetch
 
-        expected_rows = csv_rows(await keys_core_body(), delimiter)
+        core_csv = await keys_core_body()
+        expected_rows = csv_rows(core_csv, delimiter)
         if expected_rows[1:] != csv_rows((await client.get(plain_keys_url, headers=auth)).content, delimiter)[1:]:
             raise SystemExit("plain_http answers a different CSV from core")
         if len(expected_rows) - 1 != seeded["download_keys"]:
@@ -712,8 +768,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         timings = await interleaved(download_sides, args.download_runs, 1)
         sides = {name: summarise(values) for name, values in timings.items()}
         download: dict[str, Any] = {"keys": seeded["download_keys"], "devices": download_devices,
-                                    "filter": download_filter, "csv_bytes": len("\r\n".join(
-                                        delimiter.join(row) for row in expected_rows)), "sides": sides}
+                                    "filter": download_filter, "csv_bytes": len(core_csv), "sides": sides}
         if "graphql" in sides:
             download["graphql_create_median_ms"] = round(statistics.median(c for c, _ in create_fetch) * 1000, 2)
             download["graphql_fetch_median_ms"] = round(statistics.median(f for _, f in create_fetch) * 1000, 2)
@@ -752,6 +807,9 @@ def print_table(report: dict[str, Any]) -> None:
         if "ratio_median_vs_plain_http" in result:
             print(f"ratio GraphQL/plain_http (median): {result['ratio_median_vs_plain_http']}x, "
                   f"GraphQL/core: {result['ratio_median_vs_core']}x")
+        if "sql_per_request" in result:
+            print("SQL per request: " + ", ".join(f"{name} {count['statements']} statements in {count['connections']} "
+                                                  f"connection check-outs" for name, count in result["sql_per_request"].items()))
         if key == "key_download":
             if "graphql_create_median_ms" in result:
                 print(f"graphql: create {result['graphql_create_median_ms']} ms + fetch {result['graphql_fetch_median_ms']} ms (medians)")
