@@ -501,8 +501,10 @@ async def seed(settings, devices: int, download_devices: int, seed_value: int) -
 # Measuring
 
 
-async def count_statements(settings, token: str, page_body: bytes, plain_path: str) -> dict[str, dict[str, int]]:
-    """SQL statements and connection check-outs of one catalogue page per side, in this process (ASGI transport)."""
+async def in_process(settings, token: str, page_body: bytes, plain_path: str, profile_calls: int) -> dict[str, Any]:
+    """SQL statements and connection check-outs of one catalogue page per side, in this process (ASGI
+    transport), and cProfile's own time per package over `profile_calls` pages (breakdown.py's method)."""
+    import breakdown
     import httpx
     from sqlalchemy import event
 
@@ -522,6 +524,7 @@ async def count_statements(settings, token: str, page_body: bytes, plain_path: s
         "plain_http": (plain_app.state.engine, lambda: plain_client.get(plain_path, headers=headers)),
     }
     counts: dict[str, dict[str, int]] = {}
+    profiles: dict[str, Any] = {}
     try:
         for name, (engine, call) in calls.items():
             await call()  # warm: the first request may do one-off work
@@ -543,12 +546,14 @@ async def count_statements(settings, token: str, page_body: bytes, plain_path: s
             if response.status_code != 200 or b'"errors"' in response.content:
                 raise SystemExit(f"{name} page failed in process: {response.status_code} {response.text[:300]}")
             counts[name] = seen
+            if profile_calls:
+                profiles[name] = await breakdown.profile_by_package(call, profile_calls)
     finally:
         await graphql_client.aclose()
         await plain_client.aclose()
         await plain_app.state.engine.dispose()
         await runtime.stop()
-    return counts
+    return {"sql_per_request": counts, "cprofile_ms_per_request_by_package": profiles, "profile_calls": profile_calls}
 
 
 def summarise(samples: list[float]) -> dict[str, float]:
@@ -676,8 +681,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         timings = await interleaved({"graphql": page_graphql, "plain_http": page_plain_http, "core": page_core},
                                     args.runs, args.warmup)
         sides = {name: summarise(values) for name, values in timings.items()}
-        statements = await count_statements(settings, token, page_body,
-                                            f"/catalogue?productType={page_type}&first={PAGE_SIZE}")
+        measured = await in_process(settings, token, page_body, f"/catalogue?productType={page_type}&first={PAGE_SIZE}",
+                                    args.profile_calls)
         results["catalogue_page"] = {
             "query": PAGE_QUERY.strip(),
             "variables": {"filter": {**page_filter, "productTypeId": f"{PAGE_PRODUCT_TYPE} ({page_filter['productTypeId']})"},
@@ -687,7 +692,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "sides": sides,
             "ratio_median_vs_plain_http": round(sides["graphql"]["median_ms"] / sides["plain_http"]["median_ms"], 2),
             "ratio_median_vs_core": round(sides["graphql"]["median_ms"] / sides["core"]["median_ms"], 2),
-            "sql_per_request": statements,
+            **measured,
         }
 
         # ---- the key download
@@ -810,6 +815,9 @@ def print_table(report: dict[str, Any]) -> None:
         if "sql_per_request" in result:
             print("SQL per request: " + ", ".join(f"{name} {count['statements']} statements in {count['connections']} "
                                                   f"connection check-outs" for name, count in result["sql_per_request"].items()))
+        for name, profile in result.get("cprofile_ms_per_request_by_package", {}).items():
+            print(f"{name} in process under cProfile: {profile['total_ms']} ms/page: " + ", ".join(
+                f"{package} {share['share']}" for package, share in list(profile["packages"].items())[:6]))
         if key == "key_download":
             if "graphql_create_median_ms" in result:
                 print(f"graphql: create {result['graphql_create_median_ms']} ms + fetch {result['graphql_fetch_median_ms']} ms (medians)")
@@ -826,6 +834,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=100, help="timed catalogue pages per side (default 100)")
     parser.add_argument("--warmup", type=int, default=10, help="untimed catalogue pages per side first (default 10)")
     parser.add_argument("--download-runs", type=int, default=10, help="timed downloads per side (default 10; one warm-up)")
+    parser.add_argument("--profile-calls", type=int, default=20,
+                        help="pages per side under cProfile, in process, after the timing (default 20; 0: none)")
     parser.add_argument("--seed", type=int, default=4, help="random seed of the catalogue (default 4)")
     parser.add_argument("--database-url", default="", help="SQLAlchemy async URL of an EMPTY database of your own; "
                         "default a scratch SQLite file under /tmp. The seeded rows stay there: drop it afterwards.")
@@ -837,9 +847,9 @@ def main() -> None:
         serve(args.serve, args.port)
         return
     if not (100 <= args.devices <= 1_000_000 and 1 <= args.download_devices <= 100_000 and 1 <= args.runs <= 10_000
-            and 0 <= args.warmup <= 1000 and 1 <= args.download_runs <= 100):
+            and 0 <= args.warmup <= 1000 and 1 <= args.download_runs <= 100 and 0 <= args.profile_calls <= 1000):
         parser.error("--devices 100..1000000, --download-devices 1..100000, --runs 1..10000, --warmup 0..1000, "
-                     "--download-runs 1..100")
+                     "--download-runs 1..100, --profile-calls 0..1000")
     report = asyncio.run(run(args))
     print_table(report)
     output = Path(args.output)
