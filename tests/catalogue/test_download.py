@@ -383,3 +383,81 @@ async def test_a_large_download_is_streamed_in_pages(gql, world, runtime, live_s
     # take about 1 MB; building the whole CSV first peaks at twice its size, about 5 MB here)
     assert chunks >= LARGE_DEVICES // PAGE_SIZE
     assert peak < size, (peak, size)
+
+
+# --- the list of downloads ---------------------------------------------------------------------------------
+
+LIST = """query($first: Int, $devicesFirst: Int, $after: String) { keyDownloads(first: $first) {
+  totalCount
+  nodes { id deviceCount keyCount downloadedAt user { email } organisation { name }
+          devices(first: $devicesFirst, after: $after) { totalCount nodes { serialNumber } pageInfo { hasNextPage endCursor } } }
+} }"""
+
+
+async def add_download_row(runtime, user_key: str, organisation_key: str, world, device_ids: list[int]) -> int:
+    """A download made earlier by someone else (e.g. in a child organisation), straight into the database."""
+    async with runtime.session_factory() as session, session.begin():
+        download = c.KeyDownload(user_id=world.users[user_key].id, organisation_id=world.organisations[organisation_key].id,
+                                 device_count=len(device_ids), key_count=2 * len(device_ids),
+                                 token_hash=secrets.token_hex(32), expires_at=utcnow() + timedelta(minutes=5),
+                                 created_at=utcnow() - timedelta(hours=1))
+        session.add(download)
+        await session.flush()
+        session.add_all(c.KeyDownloadDevice(key_download_id=download.id, device_id=pk) for pk in device_ids)
+    return download.id
+
+
+async def test_key_downloads_list_by_organisation_subtree(gql, world, runtime):
+    ids, _ = await seed(runtime, world)
+    in_a1 = await add_download_row(runtime, "user_a1", "a1", world, [ids["A1-0001"]])
+    first = await create(gql, world.tokens["admin_a"], deviceIds=[gid(ids["A-0002"]), gid(ids["A-0001"])])
+    second = await create(gql, world.tokens["admin_a"], deviceIds=[gid(ids["A-0001"])])
+    in_b = await create(gql, world.tokens["admin_b"], filter={})
+
+    seen_by_a = (await gql(LIST, {"first": 10, "devicesFirst": 1}, token=world.tokens["admin_a"]))["data"]["keyDownloads"]
+    assert seen_by_a["totalCount"] == 3
+    # newest first; A's admin sees the downloads of A and of its child A1, never B's
+    assert [n["id"] for n in seen_by_a["nodes"]] == [second["keyDownload"]["id"], first["keyDownload"]["id"],
+                                                      to_global_id("KeyDownload", in_a1)]
+    newest, older, child = seen_by_a["nodes"]
+    assert (older["deviceCount"], older["keyCount"], older["user"], older["organisation"]) == (
+        2, 4, {"email": "admin@a.example"}, {"name": "Tenant A"})
+    assert child["user"] == {"email": "user@a1.example"} and child["organisation"] == {"name": "Tenant A1"}
+    # the devices of a download, by serial number, a page at a time
+    assert older["devices"]["totalCount"] == 2 and [d["serialNumber"] for d in older["devices"]["nodes"]] == ["A-0001"]
+    assert older["devices"]["pageInfo"]["hasNextPage"] is True
+    rest = await gql("""query($id: ID!, $after: String) { node(id: $id) { ... on KeyDownload {
+        devices(first: 5, after: $after) { nodes { serialNumber } pageInfo { hasNextPage } } } } }""",
+                     {"id": older["id"], "after": older["devices"]["pageInfo"]["endCursor"]}, token=world.tokens["admin_a"])
+    assert rest["data"]["node"]["devices"] == {"nodes": [{"serialNumber": "A-0002"}], "pageInfo": {"hasNextPage": False}}
+    assert newest["devices"]["pageInfo"]["hasNextPage"] is False
+
+    seen_by_b = (await gql(LIST, {"first": 10}, token=world.tokens["admin_b"]))["data"]["keyDownloads"]
+    assert [n["id"] for n in seen_by_b["nodes"]] == [in_b["keyDownload"]["id"]]
+    other = await gql("query($id: ID!) { node(id: $id) { id } }", {"id": first["keyDownload"]["id"]}, token=world.tokens["admin_b"])
+    assert other["data"]["node"] is None
+    assert (await gql(LIST, {"first": 10}, token=world.tokens["platform"]))["data"]["keyDownloads"]["totalCount"] == 4
+    forbidden = await gql(LIST, {"first": 10}, token=world.tokens["user_a"])
+    assert forbidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_a_device_given_away_is_no_longer_listed_in_a_download(gql, world, runtime):
+    ids, _ = await seed(runtime, world)
+    created = await create(gql, world.tokens["admin_a"], deviceIds=[gid(ids["A-0002"]), gid(ids["A-0001"])])
+    async with runtime.session_factory() as session, session.begin():
+        await session.execute(update(c.Device).where(c.Device.id == ids["A-0002"]).values(organisation_id=world.organisations["b"].id))
+    listed = (await gql(LIST, {"first": 10}, token=world.tokens["admin_a"]))["data"]["keyDownloads"]["nodes"][0]
+    assert listed["deviceCount"] == 2  # the record keeps what was selected then
+    assert [d["serialNumber"] for d in listed["devices"]["nodes"]] == ["A-0001"] and listed["devices"]["totalCount"] == 1
+    assert listed["id"] == created["keyDownload"]["id"]
+
+
+async def test_two_simultaneous_fetches_get_the_keys_once(gql, client, world, runtime):
+    import asyncio
+
+    ids, _ = await seed(runtime, world)
+    token = world.tokens["admin_a"]
+    created = await create(gql, token, deviceIds=[gid(ids["A-0001"])])
+    responses = await asyncio.gather(*(client.get(path_of(created["url"]), headers={"Authorization": f"Bearer {token}"})
+                                       for _ in range(4)))
+    assert sorted(r.status_code for r in responses) == [200, 410, 410, 410]
