@@ -461,3 +461,30 @@ async def test_two_simultaneous_fetches_get_the_keys_once(gql, client, world, ru
     responses = await asyncio.gather(*(client.get(path_of(created["url"]), headers={"Authorization": f"Bearer {token}"})
                                        for _ in range(4)))
     assert sorted(r.status_code for r in responses) == [200, 410, 410, 410]
+
+
+async def test_a_key_that_does_not_open_aborts_the_stream_without_revealing_keys(gql, world, runtime, live_server, caplog):
+    ids, keys = await seed(runtime, world)
+    token = world.tokens["admin_a"]
+    created = await create(gql, token, deviceIds=[gid(ids["A-0001"]), gid(ids["A-0002"])])
+    async with runtime.session_factory() as session, session.begin():
+        # A-0002's keys swapped for A-0001's ciphertexts: bound to another device, they must not open
+        sealed = (await session.scalars(select(c.DeviceKey.sealed).where(c.DeviceKey.device_id == ids["A-0001"],
+                                                                         c.DeviceKey.state == c.KeyState.ACTIVE)
+                                        .order_by(c.DeviceKey.id))).all()
+        targets = (await session.scalars(select(c.DeviceKey).where(c.DeviceKey.device_id == ids["A-0002"]).order_by(c.DeviceKey.id))).all()
+        for row, copied in zip(targets, sealed, strict=True):
+            row.sealed = copied
+    caplog.set_level(logging.INFO)
+    received = b""
+    async with httpx.AsyncClient(base_url=f"http://{live_server}", timeout=30) as http:
+        with pytest.raises(httpx.HTTPError):  # the response ends without its last chunk: visibly incomplete
+            async with http.stream("GET", path_of(created["url"]), headers={"Authorization": f"Bearer {token}"}) as response:
+                assert response.status_code == 200
+                async for chunk in response.aiter_bytes():
+                    received += chunk
+    assert b"A-0002" not in received
+    assert any("did not open" in r.getMessage() for r in caplog.records if r.name.startswith("fleetgraph"))
+    for entries in keys.values():
+        for _, _, key in entries:
+            assert key.hex() not in caplog.text.lower()
