@@ -164,7 +164,8 @@ async def create_download(
         selected = _filter_selection(principal, flt)
         field = ["filter"]
 
-    selected_ids = selected  # used as a subquery: IN (SELECT …), never a parameter list
+    # Used as a subquery, IN (SELECT …): never a parameter list, however many devices match.
+    selected_ids = selected
     unclaimed = c.Device.claim_status == c.ClaimStatus.UNCLAIMED
     device_count, unclaimed_count = (
         await session.execute(
@@ -606,6 +607,3 @@ async def serve_download(request: Request) -> Response:
     return StreamingResponse(
         _csv_chunks(runtime, download_id, principal, delimiter), media_type="text/csv; charset=utf-8", headers=headers
     )
-
-
-__all__: list[Any] = ["KeyDownloadMutation", "KeyDownloadQuery", "NODE_RESOLVERS", "serve_download", "create_download"]
