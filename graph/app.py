@@ -24,6 +24,7 @@ from graph.context import Context
 from graph.http import PersistedQueries, RequestError, client_address, handle_graphql
 from graph.runtime import Runtime
 from graph.settings import Settings
+from resolvers.catalogue.downloads import serve_download
 
 STATIC = Path(__file__).resolve().parent / "static" / "graphiql"
 log = logging.getLogger("fleetgraph")
@@ -138,6 +139,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             Route("/graphql", graphql_http, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
             WebSocketRoute("/graphql", WebSocketGraphQL(runtime, persisted)),
             Route("/health", health),
+            Route("/downloads/{token}", serve_download, methods=["GET"]),
             Mount("/graphiql", StaticFiles(directory=STATIC), name="graphiql"),
         ],
         lifespan=lifespan,

@@ -26,13 +26,15 @@ from resolvers.audit import queries as audit_queries
 from resolvers.catalogue import batches as catalogue_batches
 from resolvers.catalogue import mutations as catalogue_mutations
 from resolvers.catalogue import queries as catalogue_queries
+from resolvers.catalogue import downloads as catalogue_downloads
+from resolvers.identity import reauthentication
 from resolvers.identity import mutations as identity_mutations
 from resolvers.identity import queries as identity_queries
 from resolvers.mail import outbox_queries
 from resolvers.identity import invitation_mutations, invitation_queries
 from resolvers.mail import template_mutations, template_queries
 
-NODE_RESOLVERS = {**identity_queries.NODE_RESOLVERS, **audit_queries.NODE_RESOLVERS, **outbox_queries.NODE_RESOLVERS, **invitation_queries.NODE_RESOLVERS, **template_queries.NODE_RESOLVERS, **catalogue_queries.NODE_RESOLVERS}
+NODE_RESOLVERS = {**identity_queries.NODE_RESOLVERS, **audit_queries.NODE_RESOLVERS, **outbox_queries.NODE_RESOLVERS, **invitation_queries.NODE_RESOLVERS, **template_queries.NODE_RESOLVERS, **catalogue_queries.NODE_RESOLVERS, **catalogue_downloads.NODE_RESOLVERS}
 MAX_NODES = 100
 
 
@@ -68,8 +70,27 @@ class NodeQuery:
         return await _resolve_nodes(info, ids)
 
 
-Query = merge_types("Query", (NodeQuery, identity_queries.IdentityQuery, audit_queries.AuditQuery, outbox_queries.OutboxQuery, invitation_queries.InvitationQuery, template_queries.TemplateQuery, catalogue_queries.CatalogueQuery, catalogue_batches.BatchQuery))
-Mutation = merge_types("Mutation", (identity_mutations.IdentityMutation, outbox_queries.OutboxMutation, invitation_mutations.InvitationMutation, template_mutations.TemplateMutation, catalogue_mutations.CatalogueMutation, catalogue_batches.BatchMutation))
+Query = merge_types("Query", (
+    NodeQuery,
+    identity_queries.IdentityQuery,
+    audit_queries.AuditQuery,
+    outbox_queries.OutboxQuery,
+    invitation_queries.InvitationQuery,
+    template_queries.TemplateQuery,
+    catalogue_queries.CatalogueQuery,
+    catalogue_batches.BatchQuery,
+    catalogue_downloads.KeyDownloadQuery,
+))
+Mutation = merge_types("Mutation", (
+    identity_mutations.IdentityMutation,
+    reauthentication.ReauthenticationMutation,
+    outbox_queries.OutboxMutation,
+    invitation_mutations.InvitationMutation,
+    template_mutations.TemplateMutation,
+    catalogue_mutations.CatalogueMutation,
+    catalogue_batches.BatchMutation,
+    catalogue_downloads.KeyDownloadMutation,
+))
 Subscription = merge_types("Subscription", (audit_queries.AuditSubscription,))
 
 

@@ -72,6 +72,12 @@ class Settings:
     invitation_ttl_hours: int = 72
     #: Validity of e-mail confirmation and password reset links (minutes).
     email_token_ttl_minutes: int = 60
+    #: How recent the caller's authentication (login or sessionReauthenticate) must be to create a key download (seconds).
+    key_download_reauth_seconds: int = 300
+    #: Validity of a key download's one-time link (seconds).
+    key_download_ttl_seconds: int = 300
+    #: Base URL of this API server for key download links; empty means the base URL of the request.
+    download_base_url: str = ""
     #: Log level for the fleetgraph loggers.
     log_level: str = "INFO"
 

@@ -259,3 +259,44 @@ async def test_batch_list_with_relations(gql, world, runtime, count_sql, size):
     assert all(n["organisation"]["name"] == n["organisationName"] and n["senderOrganisation"] == {"name": "Tenant A"} for n in nodes)
     assert {n["createdBy"]["name"] for n in nodes} == {world.users["admin_a"].name, world.users["user_a"].name}
     assert count == BATCHES_BUDGET
+
+
+KEY_DOWNLOADS = """{ keyDownloads(first: 500) {
+  totalCount
+  nodes { deviceCount keyCount user { email } organisation { name }
+          devices(first: 3) { totalCount nodes { serialNumber productType { name } } } }
+} }"""
+# authentication 2 + page 1 + totalCount 1 + users 1 + organisations 1 + device pages 1 (one ROW_NUMBER() statement for
+# every download) + device counts 1 + product types 1
+KEY_DOWNLOADS_BUDGET = AUTH + 7
+
+
+@pytest.mark.parametrize("size", [10, 100])
+async def test_key_downloads_list_with_relations(gql, world, runtime, count_sql, size):
+    from models import catalogue as c
+
+    await populate(runtime, world, size)
+    async with runtime.session_factory() as session, session.begin():
+        children = (await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))).all()
+        creators = (await session.scalars(select(m.User.id).where(m.User.email.startswith("person")).order_by(m.User.id))).all()
+        creator_orgs = dict((await session.execute(select(m.User.id, m.User.organisation_id))).all())
+        product_types = (await session.scalars(select(c.ProductType.id).order_by(c.ProductType.id))).all()
+        devices = [c.Device(manufacturer="INTEGRA Metering AG", serial_number=f"SN{i:05d}", claim_status=c.ClaimStatus.CLAIMED,
+                            product_type_id=product_types[i % len(product_types)], organisation_id=children[i % len(children)])
+                   for i in range(size)]
+        session.add_all(devices)
+        await session.flush()
+        for i in range(size):
+            user_id = creators[i % len(creators)]
+            download = c.KeyDownload(user_id=user_id, organisation_id=creator_orgs[user_id], device_count=5, key_count=5,
+                                     token_hash=hash_token(secrets.token_urlsafe(16)), expires_at=utcnow() + timedelta(minutes=5))
+            session.add(download)
+            await session.flush()
+            session.add_all(c.KeyDownloadDevice(key_download_id=download.id, device_id=devices[(i + j) % size].id) for j in range(5))
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], KEY_DOWNLOADS)
+    nodes = data["keyDownloads"]["nodes"]
+    assert len(nodes) == data["keyDownloads"]["totalCount"] == size
+    assert all(n["user"]["email"].startswith("person") and n["organisation"]["name"].startswith("Child ") for n in nodes)
+    assert all(n["devices"]["totalCount"] == 5 and len(n["devices"]["nodes"]) == 3 for n in nodes)
+    assert len({d["productType"]["name"] for n in nodes for d in n["devices"]["nodes"]}) > 1
+    assert count == KEY_DOWNLOADS_BUDGET

@@ -28,7 +28,18 @@ from models import identity as m
 from models.audit import AuditEvent
 from models.base import utcnow
 from models.mail import EmailTemplate, TemplateType
-from models.catalogue import Batch, Device, ProductType
+from models.catalogue import (
+    Batch,
+    ClaimStatus,
+    Device,
+    DeviceKey,
+    KeyAlgorithm,
+    KeyDownload,
+    KeyDownloadDevice,
+    KeyKind,
+    ProductType,
+)
+from resolvers.catalogue.keys import seal_device_key
 from tests.conftest import World
 
 NEW_PASSWORD = "Violet-Kayak#Lantern7"
@@ -123,21 +134,35 @@ async def tenancy(world, runtime) -> Tenancy:
     # catalogue: each tenant has a batch with a device of a product type the other tenant has no device of
     async with runtime.session_factory() as session, session.begin():
         product_types = dict((await session.execute(select(ProductType.name, ProductType.id))).all())
-        batches, devices, kinds = {}, {}, {}
+        batches, devices, kinds, downloads = {}, {}, {}, {}
         for tenant, type_name in (("a", "TOPAS Lora W8"), ("b", "TOPAS Mbus")):
             batch = Batch(reference=f"REF-{tenant}", organisation_id=world.organisations[tenant].id,
                           sender_organisation_id=world.organisations["platform"].id)
             session.add(batch)
             await session.flush()
+            # claimed, with a key: a key download of A's own device (the control call) succeeds
             device = Device(manufacturer="INTEGRA Metering AG", serial_number=f"SN-{tenant}", batch_id=batch.id,
-                            product_type_id=product_types[type_name], organisation_id=world.organisations[tenant].id)
+                            product_type_id=product_types[type_name], organisation_id=world.organisations[tenant].id,
+                            claim_status=ClaimStatus.CLAIMED)
             session.add(device)
             await session.flush()
+            sealed, version = seal_device_key(runtime.sealer, device.id, KeyKind.OMS_KEY, KeyAlgorithm.AES_128, bytes(16))
+            session.add(DeviceKey(device_id=device.id, kind=KeyKind.OMS_KEY, algorithm=KeyAlgorithm.AES_128, sealed=sealed,
+                                  master_key_version=version))
+            download = KeyDownload(user_id=world.users[f"admin_{tenant}"].id, organisation_id=world.organisations[tenant].id,
+                                   device_count=1, key_count=1, token_hash=f"{tenant}" * 64,
+                                   expires_at=utcnow() + timedelta(minutes=5))
+            session.add(download)
+            await session.flush()
+            session.add(KeyDownloadDevice(key_download_id=download.id, device_id=device.id))
             batches[tenant], devices[tenant], kinds[tenant] = batch.id, device.id, product_types[type_name]
-        # a device of A's in no batch, to hand on in a new one (batchCreate's control call)
+            downloads[tenant] = download.id
+        # a device of A's in no batch, to hand on in a new one (batchCreate's control call); of a third product
+        # type, so that "all A's keys of A's product type" (keyDownloadCreate's control call) stays all claimed
         session.add(Device(manufacturer="INTEGRA Metering AG", serial_number="SN-a-spare", organisation_id=world.organisations["a"].id,
-                           product_type_id=product_types["TOPAS Lora W8"]))
+                           product_type_id=product_types["RUBIN SONIC"]))
     t.pks["Batch"], t.pks["Device"], t.pks["ProductType"] = batches, devices, kinds
+    t.pks["KeyDownload"] = downloads
     t.ids = {kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()}
     for kind in t.ids:
         t.ids[kind]["unknown"] = to_global_id(kind, UNKNOWN_PK)
@@ -187,7 +212,7 @@ NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }"
 
 def node_cases() -> list[Case]:
     cases = []
-    for kind in ("User", "Organisation", "UserGroup", "AuditEvent", "Invitation", "Device", "Batch"):
+    for kind in ("User", "Organisation", "UserGroup", "AuditEvent", "Invitation", "Device", "Batch", "KeyDownload"):
         cases.append(Case("Query.node(id)", kind, NODE, lambda t, x: {"id": x}, root="node", label=kind))
         # one of A's own next to the ID under test: the answer differs only where that ID is
         cases.append(Case("Query.nodes(ids)", kind, NODES, lambda t, x, kind=kind: {"ids": [t.id(kind, "a"), x]},
@@ -311,6 +336,16 @@ CASES: list[Case] = [
     Case("Query.devices(filter.batchId)", "Batch",
          "query($id: ID!) { devices(filter: {batchId: $id}) { totalCount nodes { serialNumber } } }",
          lambda t, x: {"id": x}, root="devices"),
+    # key downloads: another tenant's device, product type or batch selects nothing, like an unknown one
+    Case("Mutation.keyDownloadCreate(input.deviceIds)", "Device",
+         mutation("keyDownloadCreate", "KeyDownloadCreateInput", "keyDownload { deviceCount keyCount } url"),
+         lambda t, x: {"input": {"deviceIds": [x]}}, root="keyDownloadCreate"),
+    Case("Mutation.keyDownloadCreate(input.filter.productTypeId)", "ProductType",
+         mutation("keyDownloadCreate", "KeyDownloadCreateInput", "keyDownload { deviceCount keyCount }"),
+         lambda t, x: {"input": {"filter": {"productTypeId": x}}}, root="keyDownloadCreate"),
+    Case("Mutation.keyDownloadCreate(input.filter.batchId)", "Batch",
+         mutation("keyDownloadCreate", "KeyDownloadCreateInput", "keyDownload { deviceCount keyCount }"),
+         lambda t, x: {"input": {"filter": {"batchId": x}}}, root="keyDownloadCreate"),
 ]
 
 # A control call uses the visible object of the case's kind (for organisations: the child A1);
