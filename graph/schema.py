@@ -23,6 +23,7 @@ from graph.permissions import require_permission
 from graph.relay import InvalidGlobalId, Node, from_global_id
 from graph.settings import Settings
 from resolvers.audit import queries as audit_queries
+from resolvers.catalogue import imports as catalogue_imports
 from resolvers.catalogue import mutations as catalogue_mutations
 from resolvers.catalogue import queries as catalogue_queries
 from resolvers.identity import mutations as identity_mutations
@@ -68,7 +69,7 @@ class NodeQuery:
 
 
 Query = merge_types("Query", (NodeQuery, identity_queries.IdentityQuery, audit_queries.AuditQuery, outbox_queries.OutboxQuery, invitation_queries.InvitationQuery, template_queries.TemplateQuery, catalogue_queries.CatalogueQuery))
-Mutation = merge_types("Mutation", (identity_mutations.IdentityMutation, outbox_queries.OutboxMutation, invitation_mutations.InvitationMutation, template_mutations.TemplateMutation, catalogue_mutations.CatalogueMutation))
+Mutation = merge_types("Mutation", (identity_mutations.IdentityMutation, outbox_queries.OutboxMutation, invitation_mutations.InvitationMutation, template_mutations.TemplateMutation, catalogue_mutations.CatalogueMutation, catalogue_imports.DeviceImportMutation))
 Subscription = merge_types("Subscription", (audit_queries.AuditSubscription,))
 
 

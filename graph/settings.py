@@ -72,6 +72,8 @@ class Settings:
     invitation_ttl_hours: int = 72
     #: Validity of e-mail confirmation and password reset links (minutes).
     email_token_ttl_minutes: int = 60
+    #: Largest multipart (file upload) request body in bytes; larger ones get 413.
+    max_upload_bytes: int = 32 * 1024 * 1024
     #: Log level for the fleetgraph loggers.
     log_level: str = "INFO"
 
