@@ -115,6 +115,26 @@ async def test_malformed_multipart_is_400(client, world, data, files, expected):
     assert expected in error["message"] and error["extensions"]["code"] == "BAD_REQUEST"
 
 
+async def test_a_cross_site_form_post_changes_nothing(client, world):
+    """What a hostile page can make a browser send: a multipart form without the Authorization header
+    (our only credential). The logout runs anonymously and is refused; the session stays valid."""
+    form = {"operations": (None, operations("mutation { logout(input: {}) { errors { code } } }", {})), "map": (None, "{}")}
+    response = await post(client, None, {}, form)
+    assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    me = await post(client, world.tokens["admin_a"], {}, {"operations": (None, operations("{ me { email } }", {})), "map": (None, "{}")})
+    assert me.json()["data"] == {"me": {"email": "admin@a.example"}}
+
+
+async def test_a_json_body_labelled_multipart_is_400(client, world):
+    response = await client.post(
+        "/graphql", content=json.dumps({"query": "mutation { logout(input: {}) { errors { code } } }"}).encode(),
+        headers={"Content-Type": "multipart/form-data; boundary=x", "Authorization": f"Bearer {world.tokens['admin_a']}"},
+    )
+    assert response.status_code == 400
+    me = await post(client, world.tokens["admin_a"], {}, {"operations": (None, operations("{ me { email } }", {})), "map": (None, "{}")})
+    assert me.json()["data"] == {"me": {"email": "admin@a.example"}}
+
+
 async def test_map_naming_a_form_field_and_a_garbled_body_are_400(client, world):
     data = {"operations": operations(), "map": '{"extra": ["variables.file"]}', "extra": "text"}
     response = await post(client, world.tokens["platform"], data, upload())
