@@ -348,7 +348,7 @@ async def _store(session: AsyncSession, sealer: Sealer, devices: list[_Device]) 
             for device in chunk
         ]
         result = await session.execute(
-            insert(c.Device).returning(c.Device.id, c.Device.serial_number, sort_by_parameter_order=True), rows
+            insert(c.Device).returning(c.Device.id, c.Device.serial_number), rows
         )
         ids = {serial: device_id for device_id, serial in result.all()}
         labels = [{"device_id": ids[d.serial_number], "label": label} for d in chunk for label in d.labels]
