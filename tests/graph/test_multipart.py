@@ -226,3 +226,27 @@ async def test_read_upload_helper(tmp_path):
             await read_upload(upload_file, max_bytes=100, suffixes=(".txt", ".csv"))
         assert caught.value.problem == problem
     assert (await read_upload(make(b"", "a.csv"), max_bytes=100, allow_empty=True)).content == b""
+
+
+async def test_upload_over_a_real_socket(live_server, world):
+    """The same request through uvicorn (a real HTTP/1.1 connection), and a body over the limit."""
+    data = {"operations": operations(), "map": json.dumps({"0": ["variables.file"]})}
+    headers = {"Authorization": f"Bearer {world.tokens['platform']}"}
+    async with httpx.AsyncClient(base_url=f"http://{live_server}", timeout=30) as http:
+        response = await http.post("/graphql", data=data, files=upload(), headers=headers)
+        assert response.status_code == 200, response.text
+        assert response.json()["data"]["deviceImport"]["deviceCount"] == 1
+        too_big = await http.post("/graphql", data=data, files=upload(b"x" * (32 * 1024 * 1024 + 1)), headers=headers)
+        assert too_big.status_code == 413
+
+
+async def test_a_string_instead_of_a_file_is_a_payload_error(client, world):
+    """`Upload` over a JSON body gets whatever the variable holds: the resolver refuses anything but a file."""
+    response = await client.post(
+        "/graphql", json={"query": DRY_RUN, "variables": {"file": "serial_number,product_type"}},
+        headers={"Authorization": f"Bearer {world.tokens['platform']}"},
+    )
+    result = response.json()["data"]["deviceImport"]
+    assert result["deviceCount"] == 0
+    assert result["errors"] == [{"code": "INVALID", "field": ["file"],
+                                 "message": "Send the file as a multipart upload (GraphQL multipart request)."}]
