@@ -226,7 +226,7 @@ def parse(
     rows = 0
     for line, record in _records(text, delimiter):
         if record is None:
-            problems.add(Code.INVALID, "malformed CSV (a quote that does not close?); the rest was not read.", line)
+            problems.add(Code.INVALID, f"unreadable CSV (a field over {csv.field_size_limit()} characters?); the rest was not read.", line)
             break
         rows += 1
         if rows > MAX_ROWS:

@@ -206,6 +206,8 @@ async def test_the_column_count_error_points_at_the_row_not_a_column(client, wor
         (HEADER.encode() + b",key\n", "keys.csv", "INVALID", "Line 1: the header names an unknown or repeated column"),
         (HEADER.encode() + b"\nA1,TOPAS SONIC,OMS_KEY,AES_128,\xff\xfe\n", "keys.csv", "INVALID", "Line 2: not UTF-8"),
         (HEADER.encode() + b"\n", "keys.xlsx", "INVALID", "must end in .csv or .txt or .tsv"),
+        (HEADER.encode() + b"\nA1,TOPAS SONIC,OMS_KEY,AES_128,\"" + b"0" * 200_000 + b"\"\n", "keys.csv", "INVALID",
+         "Line 2: unreadable CSV (a field over 131072 characters?); the rest was not read."),
     ],
 )
 async def test_whole_file_problems(client, world, runtime, content, name, code, message):
