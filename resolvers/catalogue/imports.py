@@ -441,7 +441,8 @@ class DeviceImportPayload:
     errors: list[CatalogueError] = strawberry.field(
         description=(
             f"Every problem, in line order (at most {MAX_REPORTED_ERRORS}, then one TOO_MANY entry \"… and N more\"). "
-            "A row's problem has `field` [\"file\", \"<line>\", \"<column>\"] and its message starts with \"Line <n>:\"; "
+            "A row's problem has `field` [\"file\", \"<line>\", \"<column>\"] (no column when the whole row is at fault) "
+            "and its message starts with \"Line <n>:\"; "
             "a problem of the whole file (empty, too large, wrong type) has `field` [\"file\"]. Messages never repeat "
             "a cell of the file. Any error means nothing was stored."
         )
