@@ -1,4 +1,4 @@
-"""The `fleetgraph` command: serve, migrate, create-admin, rotate-master-key, export-schema."""
+"""The `fleetgraph` command: serve, migrate, create-admin, rotate-master-key, import-devices, export-schema."""
 
 from __future__ import annotations
 
@@ -197,6 +197,51 @@ def _remove_version(settings: Settings, keyring, report, version: int) -> None:
         raise typer.Exit(code=1)
     remove_key_file_version(settings, version)
     typer.echo(f"master key version {version} removed")
+
+
+@app.command("import-devices")
+def import_devices(
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="CSV key file (README: Importing devices and keys)."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only check the file; nothing is stored."),
+) -> None:
+    """Import devices with their keys from a CSV key file, all or nothing (every bad row is printed)."""
+    settings = Settings.from_env()
+    _refuse_unmigrated(settings)
+    report = asyncio.run(_import_devices(settings, file.read_bytes(), file.name, dry_run))
+    if report.error_count:
+        for error in report.errors:  # all of them: the CLI lists no fewer than the file has
+            typer.echo(f"{file}: {error.message}", err=True)
+        typer.echo(f"error: {report.error_count} problems; nothing was imported", err=True)
+        raise typer.Exit(code=1)
+    verb = "would import" if dry_run else "imported"
+    typer.echo(f"{verb} {report.device_count} devices with {report.key_count} keys" + (" (dry run: nothing stored)" if dry_run else ""))
+
+
+async def _import_devices(settings: Settings, data: bytes, filename: str, dry_run: bool):
+    from graph.context import Context
+    from graph.db import create_engine, create_session_factory
+    from graph.errors import DomainError
+    from graph.secrets import load_sealer
+    from resolvers.catalogue.imports import ImportReport, RowError, import_devices as run_import
+    from resolvers.catalogue.product_types import ensure_product_types
+
+    engine = create_engine(settings)
+    try:
+        factory = create_session_factory(engine)
+        async with factory() as session, session.begin():
+            await ensure_product_types(session)  # what a server start installs; the CLI may run first
+        # No principal: the audit event's actor is "cli" (whoever may run this command holds the database).
+        context = Context(None, client_address="")
+        try:
+            async with factory() as session, session.begin():
+                return await run_import(
+                    session, context, load_sealer(settings), data, dry_run=dry_run, source="cli", filename=filename,
+                    actor_label="cli", max_reported=None,
+                )
+        except DomainError as error:
+            return ImportReport(0, 0, dry_run, [RowError(error.code, error.message)], 1)
+    finally:
+        await engine.dispose()
 
 
 @app.command("export-schema")

@@ -9,6 +9,11 @@
   content types or charsets 415; bodies over 1 MB 413.
 - Persisted queries: `extensions.persistedQuery.sha256Hash` (Apollo's protocol), with an optional
   allow-list that makes them the only queries accepted.
+- File uploads: POST multipart/form-data per the GraphQL multipart request spec
+  (https://github.com/jaydenseric/graphql-multipart-request-spec): fields `operations` and `map`,
+  then the files, which reach resolvers as Starlette UploadFiles (spooled to disk) through the
+  `Upload` scalar. The whole body is capped by FLEETGRAPH_MAX_UPLOAD_BYTES (413); a malformed
+  `operations` or `map` is 400.
 """
 
 from __future__ import annotations
@@ -21,6 +26,9 @@ from typing import Any
 
 import orjson
 from graphql import GraphQLError
+from starlette.datastructures import FormData, UploadFile
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.http import process_result
@@ -34,7 +42,11 @@ from graph.runtime import Runtime
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
+MULTIPART = "multipart/form-data"
 MAX_BODY_BYTES = 1_000_000
+#: Files per multipart request, and form fields besides them (`operations`, `map`, a little slack).
+MAX_UPLOAD_FILES = 10
+MAX_UPLOAD_FIELDS = 4
 INTERNAL_ERROR_MESSAGE = "Unexpected error."  # what strawberry's MaskErrors says
 
 
@@ -190,13 +202,100 @@ async def _read_body(request: Request) -> bytes:
     return bytes(body)
 
 
-async def _read_params(request: Request) -> dict[str, Any]:
+def _capped_request(request: Request, limit: int) -> Request:
+    """The request with a body that raises 413 past `limit` bytes, also without (or with a false) Content-Length."""
+    received = 0
+
+    async def receive():
+        nonlocal received
+        message = await request.receive()
+        if message["type"] == "http.request":
+            received += len(message.get("body", b""))
+            if received > limit:
+                raise RequestError(413, f"the upload request is larger than {limit} bytes (FLEETGRAPH_MAX_UPLOAD_BYTES)")
+        return message
+
+    return Request(request.scope, receive)
+
+
+def _json_field(form: FormData, name: str) -> Any:
+    value = form.get(name)
+    if value is None:
+        raise RequestError(400, f"a multipart request needs the field `{name}` (GraphQL multipart request spec)")
+    if not isinstance(value, str):
+        raise RequestError(400, f"the multipart field `{name}` must be a form field, not a file")
+    try:
+        return orjson.loads(value)
+    except orjson.JSONDecodeError as exc:
+        raise RequestError(400, f"the multipart field `{name}` is not valid JSON") from exc
+
+
+def _place_file(operations: dict[str, Any], path: str, upload: UploadFile) -> None:
+    """Put `upload` where `path` ("variables.file", "variables.files.0") points; it must point to a null."""
+    keys = path.split(".")
+    target: Any = operations
+    for position, key in enumerate(keys):
+        if isinstance(target, dict) and key in target:
+            slot: Any = key
+        elif isinstance(target, list) and key.isdigit() and int(key) < len(target):
+            slot = int(key)
+        else:
+            raise RequestError(400, f"the map path `{path}` does not exist in `operations`")
+        if position == len(keys) - 1:
+            if target[slot] is not None:
+                raise RequestError(400, f"the map path `{path}` must point to a null in `operations`")
+            target[slot] = upload
+        else:
+            target = target[slot]
+
+
+async def _read_multipart(request: Request, max_upload_bytes: int) -> tuple[dict[str, Any], FormData]:
+    """`operations` with the mapped files in place, and the form (the caller closes its files)."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > max_upload_bytes:
+        raise RequestError(413, f"the upload request is larger than {max_upload_bytes} bytes (FLEETGRAPH_MAX_UPLOAD_BYTES)")
+    try:
+        # Files spool to disk past 1 MB; `operations` and `map` are capped like a JSON body.
+        form = await _capped_request(request, max_upload_bytes).form(
+            max_files=MAX_UPLOAD_FILES, max_fields=MAX_UPLOAD_FIELDS, max_part_size=MAX_BODY_BYTES
+        )
+    except HTTPException as exc:  # starlette's answer to a MultiPartException inside an app
+        raise RequestError(400, f"malformed multipart request: {exc.detail}") from exc
+    except MultiPartException as exc:
+        raise RequestError(400, f"malformed multipart request: {exc.message}") from exc
+    try:
+        operations = _json_field(form, "operations")
+        if not isinstance(operations, dict):
+            raise RequestError(400, "`operations` must be a JSON object (batching is not supported)")
+        file_map = _json_field(form, "map")
+        if not isinstance(file_map, dict):
+            raise RequestError(400, "`map` must be a JSON object of file field names to lists of paths")
+        for name, paths in file_map.items():
+            if not isinstance(paths, list) or not paths or not all(isinstance(path, str) for path in paths):
+                raise RequestError(400, f"`map` entry `{name}` must be a non-empty list of paths")
+            upload = form.get(name)
+            if not isinstance(upload, UploadFile):
+                raise RequestError(400, f"`map` names the file `{name}`, which is not in the request")
+            for path in paths:
+                _place_file(operations, path, upload)
+    except BaseException:
+        await form.close()
+        raise
+    return operations, form
+
+
+async def _read_params(request: Request, max_upload_bytes: int) -> tuple[dict[str, Any], FormData | None]:
     if request.method == "GET":
-        return dict(request.query_params)
-    # Only application/json: it forces a CORS preflight, so other sites cannot post (CSRF).
+        return dict(request.query_params), None
+    # CSRF: application/json forces a CORS preflight, so other sites cannot post it. A multipart
+    # form is a "simple" request that any site can make a browser send, but our only credential is
+    # a bearer token in the Authorization header (no cookies), which a cross-site form cannot set:
+    # such a post runs as an anonymous caller and every mutation refuses it (UNAUTHENTICATED).
     media, charset = _content_type(request)
+    if media == MULTIPART:
+        return await _read_multipart(request, max_upload_bytes)
     if media != JSON:
-        raise RequestError(415, "POST bodies must be application/json")
+        raise RequestError(415, "POST bodies must be application/json (or multipart/form-data for uploads)")
     if charset not in (None, "utf-8", "utf8"):
         raise RequestError(415, "POST bodies must be encoded in UTF-8")
     try:
@@ -205,7 +304,7 @@ async def _read_params(request: Request) -> dict[str, Any]:
         raise RequestError(400, "the request body is not valid JSON (UTF-8)") from exc
     if not isinstance(params, dict):
         raise RequestError(400, "the request body must be a JSON object (batching is not supported)")
-    return params
+    return params, None
 
 
 def _response(payload: dict[str, Any], status: int, media_type: str, headers: dict[str, str] | None = None) -> Response:
@@ -267,8 +366,9 @@ async def handle_graphql(request: Request, runtime: Runtime, persisted: Persiste
             headers={"Vary": "Accept"},
         )
     from_url = request.method == "GET"
+    form: FormData | None = None
     try:
-        params = await _read_params(request)
+        params, form = await _read_params(request, runtime.settings.max_upload_bytes)
         query = params.get("query")
         if query is not None and not isinstance(query, str):
             raise RequestError(400, "`query` must be a string")
@@ -309,6 +409,9 @@ async def handle_graphql(request: Request, runtime: Runtime, persisted: Persiste
     except RequestError as error:
         body = {"errors": [{"message": error.message, "extensions": {"code": "BAD_REQUEST"}}]}
         return _response(body, error.status, media_type, error.headers)
+    finally:
+        if form is not None:
+            await form.close()  # the uploads' spooled temporary files
 
     if _is_request_error(result):
         internal = any(should_mask(error) for error in result.errors)

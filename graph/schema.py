@@ -24,6 +24,7 @@ from graph.relay import InvalidGlobalId, Node, from_global_id
 from graph.settings import Settings
 from resolvers.audit import queries as audit_queries
 from resolvers.catalogue import batches as catalogue_batches
+from resolvers.catalogue import imports as catalogue_imports
 from resolvers.catalogue import mutations as catalogue_mutations
 from resolvers.catalogue import queries as catalogue_queries
 from resolvers.catalogue import downloads as catalogue_downloads
@@ -90,6 +91,7 @@ Mutation = merge_types("Mutation", (
     catalogue_mutations.CatalogueMutation,
     catalogue_batches.BatchMutation,
     catalogue_downloads.KeyDownloadMutation,
+    catalogue_imports.DeviceImportMutation,
 ))
 Subscription = merge_types("Subscription", (audit_queries.AuditSubscription,))
 

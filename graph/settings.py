@@ -78,6 +78,8 @@ class Settings:
     key_download_ttl_seconds: int = 300
     #: Base URL of this API server for key download links; empty means the base URL of the request.
     download_base_url: str = ""
+    #: Largest multipart (file upload) request body in bytes; larger ones get 413.
+    max_upload_bytes: int = 32 * 1024 * 1024
     #: Log level for the fleetgraph loggers.
     log_level: str = "INFO"
 

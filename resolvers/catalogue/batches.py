@@ -30,12 +30,13 @@ from graph.mutations import run_in_transaction
 from graph.permissions import needs, require_permission
 from graph.relay import Connection, OrderDirection, SortKey, decode_id, paginate, to_global_id
 from graph.tenancy import organisation_visible, visible_organisation_ids
+from graph.uploads import UploadError, read_upload
 from models import catalogue as c
 from models import identity as m
 from models.base import utcnow
 from models.mail import TemplateType
 from resolvers.audit.services import record
-from resolvers.catalogue.errors import CatalogueError
+from resolvers.catalogue.errors import CatalogueError, upload_refused
 from resolvers.catalogue.errors import CatalogueErrorCode as Code
 from resolvers.catalogue.loaders import batch_visible, device_visible
 from resolvers.catalogue.queries import clean_filter_text
@@ -82,18 +83,13 @@ def _split(text: str) -> list[str]:
     return tokens
 
 
-def serial_numbers_from_file(filename: str, data: bytes) -> list[str]:
+def serial_numbers_from_file(data: bytes) -> list[str]:
     """The serial numbers of an uploaded .txt or .csv file (the manuals: comma-separated serials).
 
     Separators: commas, semicolons and line breaks. UTF-8, a byte-order mark is ignored. Raises
-    DomainError (field "file") for another file type, a file too large, not UTF-8, NUL bytes, or
-    no serial number at all.
+    DomainError (field "file") for text that is not UTF-8, NUL bytes, or no serial number at all;
+    name and size are checked when the upload is read (graph.uploads.read_upload).
     """
-    name = (filename or "").strip()
-    if not name.lower().endswith(FILE_SUFFIXES):
-        raise DomainError(Code.INVALID, "Only .txt and .csv files of serial numbers are accepted.", "file")
-    if len(data) > MAX_FILE_BYTES:
-        raise DomainError(Code.TOO_LONG, f"The file is larger than {MAX_FILE_BYTES:,} bytes.", "file")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as error:
@@ -104,14 +100,6 @@ def serial_numbers_from_file(filename: str, data: bytes) -> list[str]:
     if not serials:
         raise DomainError(Code.REQUIRED, "The file contains no serial number.", "file")
     return serials
-
-
-async def read_upload(file: Upload) -> tuple[str, bytes]:
-    """Filename and content of an uploaded file, reading at most one byte beyond the size cap."""
-    data = await file.read(MAX_FILE_BYTES + 1)
-    if isinstance(data, str):  # some servers hand text parts over decoded
-        data = data.encode()
-    return getattr(file, "filename", None) or "", data
 
 
 def _clean_text(value: str, field_name: str, limit: int, what: str) -> str:
@@ -543,7 +531,11 @@ class BatchMutation:
         )
         if input.file is not None:
             try:
-                data.file_serial_numbers = serial_numbers_from_file(*await read_upload(input.file))
+                upload = await read_upload(input.file, max_bytes=MAX_FILE_BYTES, suffixes=FILE_SUFFIXES)
+                data.file_serial_numbers = serial_numbers_from_file(upload.content)
+            except UploadError as error:
+                data.problems.append(upload_refused(error))
+                data.file_serial_numbers = []  # a file was given: its problem is reported, not "no serials"
             except DomainError as error:
                 data.problems.append(error)
                 data.file_serial_numbers = []  # a file was given: its problem is reported, not "no serials"

@@ -150,7 +150,7 @@ async def test_post_application_json(client, content_type):
         None,
         "text/plain",  # a CORS "simple request": accepting it would allow cross-site request forgery
         "application/x-www-form-urlencoded",
-        "multipart/form-data; boundary=x",
+        # multipart/form-data is the upload format (tests/graph/test_multipart.py: anonymous there, so no CSRF)
         "application/graphql",
         "application/json; charset=iso-8859-1",
     ],
