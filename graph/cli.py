@@ -23,8 +23,9 @@ async def _prepare(settings: Settings, *, demo: bool) -> None:
         await migrate(engine)
         if demo:
             from graph.demo import seed_demo
+            from graph.secrets import load_sealer
 
-            if await seed_demo(create_session_factory(engine)):
+            if await seed_demo(create_session_factory(engine), load_sealer(settings)):
                 typer.echo("demo data created (credentials: see README)")
     finally:
         await engine.dispose()

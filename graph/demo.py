@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from graph.passwords import hash_password
+from graph.secrets import Sealer
 from models import identity as m
 
 DEMO_USERS = [
@@ -27,8 +30,12 @@ async def _organisation(session: AsyncSession, name: str, parent: m.Organisation
     return organisation
 
 
-async def seed_demo(session_factory: async_sessionmaker[AsyncSession]) -> bool:
-    """Create the demo data once; False when the database already has organisations."""
+async def seed_demo(session_factory: async_sessionmaker[AsyncSession], sealer: Sealer) -> bool:
+    """Create the demo data once; False when the database already has organisations.
+
+    The demo devices get random keys sealed with `sealer` (the server's master key), so that the key
+    download can be tried out.
+    """
     async with session_factory() as session, session.begin():
         if await session.scalar(select(func.count()).select_from(m.Organisation)):
             return False
@@ -46,7 +53,7 @@ async def seed_demo(session_factory: async_sessionmaker[AsyncSession]) -> bool:
             await session.flush()
             session.add(m.PasswordHistory(user_id=user.id, password_hash=user.password_hash))
             session.add_all(m.UserRole(user_id=user.id, role=role) for role in roles)
-        await _demo_devices(session, organisations)
+        await _demo_devices(session, organisations, sealer)
         return True
 
 
@@ -63,10 +70,12 @@ DEMO_DEVICES = [
 ]
 
 
-async def _demo_devices(session: AsyncSession, organisations: dict[str, m.Organisation]) -> None:
-    """IntegraDemo's devices, handed over by the platform with an accepted batch (no keys: import those)."""
+async def _demo_devices(session: AsyncSession, organisations: dict[str, m.Organisation], sealer: Sealer) -> None:
+    """IntegraDemo's devices, handed over by the platform with an accepted batch, each with a random AES-128 key
+    of every kind its product type carries."""
     from models import catalogue as c
     from models.base import utcnow
+    from resolvers.catalogue.keys import seal_device_key
     from resolvers.catalogue.product_types import MANUFACTURER, ensure_product_types
 
     await ensure_product_types(session)
@@ -85,4 +94,10 @@ async def _demo_devices(session: AsyncSession, organisations: dict[str, m.Organi
     session.add_all(devices)
     await session.flush()
     session.add_all(c.BatchDevice(batch_id=batch.id, device_id=device.id) for device in devices)
+    kinds = dict((await session.execute(select(c.ProductType.id, c.ProductType.key_kinds))).all())
+    for device in devices:
+        for kind in kinds[device.product_type_id]:
+            sealed, version = seal_device_key(sealer, device.id, kind, c.KeyAlgorithm.AES_128, secrets.token_bytes(16))
+            session.add(c.DeviceKey(device_id=device.id, kind=kind, algorithm=c.KeyAlgorithm.AES_128, sealed=sealed,
+                                    master_key_version=version))
     await session.flush()

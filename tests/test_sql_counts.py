@@ -300,3 +300,34 @@ async def test_key_downloads_list_with_relations(gql, world, runtime, count_sql,
     assert all(n["devices"]["totalCount"] == 5 and len(n["devices"]["nodes"]) == 3 for n in nodes)
     assert len({d["productType"]["name"] for n in nodes for d in n["devices"]["nodes"]}) > 1
     assert count == KEY_DOWNLOADS_BUDGET
+
+
+DEVICE_KEYS = "{ devices(first: 100) { nodes { serialNumber keys { kind algorithm state validUntil } } } }"
+# authentication 2 + page 1 + the keys of every device on it 1
+DEVICE_KEYS_BUDGET = AUTH + 2
+
+
+@pytest.mark.parametrize("size", [10, 100])
+async def test_device_keys_metadata_on_the_catalogue_page(gql, world, runtime, count_sql, size):
+    """Key metadata of a page of devices in one statement; no field carries the key."""
+    from models import catalogue as c
+    from resolvers.catalogue.keys import seal_device_key
+
+    async with runtime.session_factory() as session, session.begin():
+        product_type = await session.scalar(select(c.ProductType.id).limit(1))
+        devices = [c.Device(manufacturer="INTEGRA Metering AG", serial_number=f"SN{i:05d}", product_type_id=product_type,
+                            organisation_id=world.organisations["a"].id) for i in range(size)]
+        session.add_all(devices)
+        await session.flush()
+        for device in devices:
+            for kind in (c.KeyKind.LORAWAN_APP_KEY, c.KeyKind.OMS_KEY):
+                sealed, version = seal_device_key(runtime.sealer, device.id, kind, c.KeyAlgorithm.AES_128, bytes(range(16)))
+                session.add(c.DeviceKey(device_id=device.id, kind=kind, algorithm=c.KeyAlgorithm.AES_128, sealed=sealed,
+                                        master_key_version=version))
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], DEVICE_KEYS)
+    nodes = data["devices"]["nodes"]
+    assert len(nodes) == size
+    assert all(n["keys"] == [{"kind": "LORAWAN_APP_KEY", "algorithm": "AES_128", "state": "ACTIVE", "validUntil": None},
+                             {"kind": "OMS_KEY", "algorithm": "AES_128", "state": "ACTIVE", "validUntil": None}] for n in nodes)
+    assert bytes(range(16)).hex() not in str(data).lower()
+    assert count == DEVICE_KEYS_BUDGET

@@ -26,6 +26,8 @@ RadioTechnologyEnum = strawberry.enum(
 KeyKindEnum = strawberry.enum(
     c.KeyKind, description="What a device key is for (LoRaWAN AppKey/NwkKey/session keys, OMS key, other)."
 )
+KeyAlgorithmEnum = strawberry.enum(c.KeyAlgorithm, description="Cipher a device key is for: DES, AES-128, AES-192 or AES-256.")
+KeyStateEnum = strawberry.enum(c.KeyState, description="ACTIVE keys are downloaded; REVOKED ones are kept but never handed out.")
 ClaimStatusEnum = strawberry.enum(
     c.ClaimStatus, description="Whether the owning organisation has claimed the device (the manuals' claim status)."
 )
@@ -160,7 +162,22 @@ class Batch(Node):
         return Connection(edges=edges, nodes=[edge.node for edge in edges], page_info=page_info, count=count)
 
 
-@strawberry.type(description="A meter or module in the catalogue. Its keys are not part of it: see the key download.")
+@strawberry.type(description="What is known about a device key without its value: the value leaves only through a key download.")
+class DeviceKeyInfo:
+    kind: KeyKindEnum = strawberry.field(description="What the key is for.")  # type: ignore[valid-type]
+    algorithm: KeyAlgorithmEnum = strawberry.field(description="Cipher (and so the key length).")  # type: ignore[valid-type]
+    state: KeyStateEnum = strawberry.field(description="ACTIVE or REVOKED.")  # type: ignore[valid-type]
+    valid_from: datetime | None = strawberry.field(description="Start of validity, or null.")
+    valid_until: datetime | None = strawberry.field(description="End of validity, or null.")
+    created_at: datetime = strawberry.field(description="When the key was stored.")
+
+    @classmethod
+    def from_model(cls, row: c.DeviceKey) -> DeviceKeyInfo:
+        return cls(kind=c.KeyKind(row.kind), algorithm=c.KeyAlgorithm(row.algorithm), state=c.KeyState(row.state),
+                   valid_from=row.valid_from, valid_until=row.valid_until, created_at=row.created_at)
+
+
+@strawberry.type(description="A meter or module in the catalogue. Its key values are not part of it: see the key download.")
 class Device(Node):
     serial_number: str = strawberry.field(description="Serial number (unique per manufacturer).")
     manufacturer: str = strawberry.field(description="Manufacturer namespace of the serial number.")
@@ -195,6 +212,10 @@ class Device(Node):
     @strawberry.field(description="Labels, alphabetically.")
     async def labels(self, info: Info) -> list[str]:
         return await info.context.loaders(loaders.labels_by_device).load(self.pk)
+
+    @strawberry.field(description="Its keys: kind, algorithm, state and validity, never the value.")
+    async def keys(self, info: Info) -> list[DeviceKeyInfo]:
+        return [DeviceKeyInfo.from_model(row) for row in await info.context.loaders(loaders.keys_by_device).load(self.pk)]
 
     @strawberry.field(description="The batch it came with, or null.")
     async def batch(self, info: Info) -> Batch | None:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
+from urllib.parse import urlsplit
+
 from sqlalchemy import func, select
 
 from graph.relay import to_global_id
@@ -117,7 +121,7 @@ async def test_catalogue_lists_own_subtree_with_relations(gql, world, runtime):
 
 async def test_no_key_material_in_device_types(runtime):
     """Keys leave only through the key download: no catalogue type has a key-valued field."""
-    from graphql import get_named_type
+    from graphql import GraphQLEnumType, get_named_type
 
     from graph.schema import build_schema
 
@@ -125,8 +129,14 @@ async def test_no_key_material_in_device_types(runtime):
     for type_name in ("Device", "ProductType", "Batch"):
         for name, definition in schema.type_map[type_name].fields.items():
             if "key" in name.lower():
-                # only the enum of key kinds, never a key value
-                assert name == "keyKinds" and get_named_type(definition.type).name == "KeyKind", (type_name, name)
+                # the kinds of keys a type carries, and the keys' metadata: never a key value
+                assert (name, get_named_type(definition.type).name) in {("keyKinds", "KeyKind"), ("keys", "DeviceKeyInfo")}, (
+                    type_name, name)
+    metadata = schema.type_map["DeviceKeyInfo"].fields
+    assert set(metadata) == {"kind", "algorithm", "state", "validFrom", "validUntil", "createdAt"}
+    # enums and timestamps only: no field could carry the key's value
+    assert all(isinstance(get_named_type(f.type), GraphQLEnumType) or get_named_type(f.type).name == "DateTime"
+               for f in metadata.values())
 
 
 async def test_filters(gql, world, runtime):
@@ -239,13 +249,14 @@ async def test_other_tenants_devices_are_unreachable_by_node(gql, world, runtime
     assert result["data"]["node"] == {"id": b_device}
 
 
-async def test_demo_catalogue(gql, runtime):
-    """The demo data holds the manuals' device table, owned by IntegraDemo; its admin can claim 21N001064."""
+async def test_demo_catalogue(gql, client, runtime):
+    """The demo data holds the manuals' device table, owned by IntegraDemo; its admin can claim 21N001064 and
+    download the keys of the claimed devices."""
     from graph.demo import seed_demo
     from models import identity as m
     from tests.conftest import issue_token
 
-    assert await seed_demo(runtime.session_factory)
+    assert await seed_demo(runtime.session_factory, runtime.sealer)
     async with runtime.session_factory() as session, session.begin():
         admin = await session.scalar(select(m.User).where(m.User.email == "demo@integra-metering.com"))
         token = await issue_token(session, admin)
@@ -257,3 +268,13 @@ async def test_demo_catalogue(gql, runtime):
     claim = await gql("mutation { deviceClaim(input: {serialNumber: \"21N001064\"}) { device { claimStatus } errors { code } } }",
                       token=token)
     assert claim["data"]["deviceClaim"] == {"device": {"claimStatus": "CLAIMED"}, "errors": []}
+
+    created = (await gql("""mutation { keyDownloadCreate(input: {filter: {claimStatus: CLAIMED}}) {
+        url keyDownload { deviceCount keyCount } errors { code message } } }""", token=token))["data"]["keyDownloadCreate"]
+    assert created["errors"] == [] and created["keyDownload"]["deviceCount"] == 4
+    response = await client.get(urlsplit(created["url"]).path, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+    rows = list(csv.reader(io.StringIO(response.text), delimiter=";"))
+    assert rows[0] == ["serial_number", "product_type", "key_kind", "algorithm", "key"]
+    assert len(rows) - 1 == created["keyDownload"]["keyCount"] > 0
+    assert {row[0] for row in rows[1:]} == {"21N001052", "21N001064", "9999990", "9999993"}
