@@ -22,22 +22,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import secrets
 import shutil
 import statistics
-import sys
 import tempfile
 import time
 from functools import partial
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-for path in (ROOT, ROOT / "bench"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))
-
-import single_object  # noqa: E402  (after the path set-up)
+import common  # noqa: E402  (bench/ is on sys.path when run as a script; common adds the checkout)
+import single_object  # noqa: E402
+from common import ROOT  # noqa: E402
 
 BLOCK = 100
 
@@ -159,8 +154,7 @@ async def run(args: argparse.Namespace) -> dict:
                                        base_url="http://bench")
     plain_client = httpx.AsyncClient(transport=httpx.ASGITransport(app=plain_app), base_url="http://bench")
     body = orjson.dumps({"query": single_object.QUERY, "variables": variables})
-    graphql_headers = {"authorization": f"Bearer {token}", "content-type": "application/json",
-                       "accept": "application/graphql-response+json"}
+    graphql_headers = common.graphql_headers(token)
 
     async def asgi_graphql() -> None:
         response = await graphql_client.post("/graphql", content=body, headers=graphql_headers)
@@ -204,7 +198,7 @@ async def run(args: argparse.Namespace) -> dict:
     return {
         "benchmark": "breakdown",
         "calls_per_piece": args.calls,
-        "machine": single_object.machine(),
+        "machine": common.machine(),
         "pieces": {
             name: {
                 "median_ms": round(statistics.median(values) * 1000, 3),
@@ -239,10 +233,7 @@ def main() -> None:
               f"{profile['aiosqlite_thread_round_trips']} aiosqlite thread round trips/request")
         for package, share in profile["packages"].items():
             print(f"  {package:<20} {share['ms']:>7.2f} ms {share['share']:>5}")
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"written to {output}")
+    common.write_report(report, args.output, blank_line=False)
 
 
 if __name__ == "__main__":

@@ -38,14 +38,10 @@ import contextlib
 import csv
 import io
 import json
-import os
 import random
 import secrets
 import shutil
-import signal
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -54,12 +50,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
-ROOT = Path(__file__).resolve().parent.parent
-for path in (ROOT, ROOT / "bench"):
-    if str(path) not in sys.path:
-        sys.path.insert(0, str(path))  # run as a script from anywhere, against this checkout
-
-import single_object  # noqa: E402  (after the path set-up; free_port, machine)
+import common  # noqa: E402  (bench/ is on sys.path when run as a script; common adds the checkout)
+from common import ROOT  # noqa: E402
 
 PASSWORD = "Bench-Catalogue#Reader42"
 PAGE_SIZE = 100
@@ -220,7 +212,7 @@ async def core_key_csv(connection, sealer, org_path: str, label_text: str, delim
 def create_plain_app(settings):
     """The plain Starlette app: bearer token + permission check, then the Core functions above."""
     import orjson
-    from sqlalchemy import String, literal, select, type_coerce, union_all
+    from sqlalchemy import select
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
@@ -228,7 +220,6 @@ def create_plain_app(settings):
 
     from graph.auth import bearer_token, hash_token
     from graph.db import create_engine
-    from graph.permissions import effective_permissions
     from graph.secrets import load_sealer
     from models import identity as m
     from models.base import utcnow
@@ -236,7 +227,6 @@ def create_plain_app(settings):
     engine = create_engine(settings)  # same engine set-up as fleetgraph (SQLite pragmas, pool)
     sealer = load_sealer(settings)
     token_t, user_t, org_t = m.AuthToken.__table__, m.User.__table__, m.Organisation.__table__
-    role_t, granted_t = m.UserRole.__table__, m.UserPermission.__table__
 
     async def authorise(connection, request: Request, permission) -> Any:
         """What graph.auth does (token, user, organisation; roles and grants), by hand on one connection."""
@@ -254,19 +244,7 @@ def create_plain_app(settings):
         ).one_or_none()
         if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.is_active:
             return None
-        grants = (
-            await connection.execute(
-                union_all(
-                    select(literal("role"), type_coerce(role_t.c.role, String)).where(role_t.c.user_id == row.user_id),
-                    select(literal("permission"), type_coerce(granted_t.c.permission, String)).where(
-                        granted_t.c.user_id == row.user_id),
-                )
-            )
-        ).all()
-        permissions = effective_permissions(
-            frozenset(m.Role(value) for kind, value in grants if kind == "role"),
-            frozenset(m.Permission(value) for kind, value in grants if kind == "permission"),
-        )
+        _, permissions = await common.load_grants(connection, row.user_id)
         return row if permission in permissions else None
 
     def refused() -> Response:
@@ -302,51 +280,6 @@ def create_plain_app(settings):
                     lifespan=lifespan)
     app.state.engine = engine
     return app
-
-
-def serve(kind: str, port: int) -> None:
-    import uvicorn
-
-    from graph.settings import Settings
-
-    settings = Settings.from_env()
-    if kind == "graphql":
-        from graph.app import create_app
-
-        app = create_app(settings)
-    else:
-        app = create_plain_app(settings)
-    # Same server settings for both sides: uvicorn's standard extras (uvloop, httptools), no access log.
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-
-
-class Server:
-    def __init__(self, kind: str, env: dict[str, str]) -> None:
-        self.kind = kind
-        self.port = single_object.free_port()
-        command = [sys.executable, str(Path(__file__).resolve()), "--serve", kind, "--port", str(self.port)]
-        self.process = subprocess.Popen(command, env=env, cwd=str(ROOT))
-        self.base_url = f"http://127.0.0.1:{self.port}"
-
-    async def wait_ready(self, client, path: str, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"the {self.kind} server exited with {self.process.returncode}")
-            with contextlib.suppress(Exception):  # not listening yet
-                if (await client.get(self.base_url + path)).status_code == 200:
-                    return
-            await asyncio.sleep(0.1)
-        raise SystemExit(f"the {self.kind} server did not become ready in {timeout} s")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -514,8 +447,7 @@ async def in_process(settings, token: str, page_body: bytes, plain_path: str, pr
     runtime = Runtime(settings)
     await runtime.start()
     plain_app = create_plain_app(settings)
-    headers = {"authorization": f"Bearer {token}", "content-type": "application/json",
-               "accept": "application/graphql-response+json"}
+    headers = common.graphql_headers(token)
     graphql_client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(settings, runtime=runtime)),
                                        base_url="http://bench")
     plain_client = httpx.AsyncClient(transport=httpx.ASGITransport(app=plain_app), base_url="http://bench")
@@ -564,7 +496,7 @@ def summarise(samples: list[float]) -> dict[str, float]:
         "mean_ms": round(statistics.fmean(ordered) * 1000, 2),
         "min_ms": round(ordered[0] * 1000, 2),
         "max_ms": round(ordered[-1] * 1000, 2),
-        "p90_ms": round(ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))] * 1000, 2),
+        "p90_ms": round(common.percentile(ordered, 90) * 1000, 2),
     }
 
 
@@ -599,7 +531,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     master_key = secrets.token_hex(32)
     settings = Settings(data_dir=data_dir, database_url=args.database_url, master_key=master_key, log_level="WARNING")
     database = "sqlite" if settings.is_sqlite else make_url(settings.effective_database_url).get_backend_name()
-    info = single_object.machine()
+    info = common.machine()
     print(f"database: {database} ({make_url(settings.effective_database_url).render_as_string(hide_password=True)})")
     download_devices = min(args.download_devices, args.devices // 4)
     started = time.perf_counter()
@@ -609,17 +541,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
           f"{seeded['claimed']} claimed in {seed_seconds} s; download set: {download_devices} devices, "
           f"{seeded['download_keys']} keys")
 
-    env = {key: value for key, value in os.environ.items() if not key.startswith("FLEETGRAPH_")}
-    env.update(FLEETGRAPH_DATA_DIR=str(data_dir), FLEETGRAPH_DATABASE_URL=args.database_url,
-               FLEETGRAPH_MASTER_KEY=master_key, FLEETGRAPH_BROADCAST_URL="memory://", FLEETGRAPH_LOG_LEVEL="WARNING")
-    servers = {"graphql": Server("graphql", env), "plain": Server("plain", env)}
+    env = common.server_env(data_dir, args.database_url, master_key)
+    servers = {kind: common.Server(__file__, kind, env) for kind in ("graphql", "plain")}
     engine = create_engine(settings)  # the in-process Core side
     sealer = load_sealer(settings)
     client = httpx.AsyncClient(limits=httpx.Limits(max_connections=8), timeout=300)
     token, org_path = seeded["token"], seeded["org_path"]
     auth = {"authorization": f"Bearer {token}"}
     graphql_url = servers["graphql"].base_url + "/graphql"
-    graphql_headers = {**auth, "content-type": "application/json", "accept": "application/graphql-response+json"}
+    graphql_headers = common.graphql_headers(token)
 
     async def graphql(query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
         response = await client.post(graphql_url, content=orjson.dumps({"query": query, "variables": variables or {}}),
@@ -628,6 +558,17 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if response.status_code != 200 or body.get("errors"):
             raise SystemExit(f"GraphQL request failed: {response.status_code} {response.text[:500]}")
         return body["data"]
+
+    def plain_get(url: str, what: str):
+        """A timed GET on the plain app (the check after the clock stops)."""
+        async def call() -> float:
+            began = time.perf_counter()
+            response = await client.get(url, headers=auth)
+            elapsed = time.perf_counter() - began
+            if response.status_code != 200:
+                raise SystemExit(f"{what} failed: {response.status_code} {response.text[:300]}")
+            return elapsed
+        return call
 
     results: dict[str, Any] = {}
     try:
@@ -648,13 +589,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 raise SystemExit(f"graphql page failed: {response.status_code} {response.text[:300]}")
             return elapsed
 
-        async def page_plain_http() -> float:
-            began = time.perf_counter()
-            response = await client.get(plain_page_url, headers=auth)
-            elapsed = time.perf_counter() - began
-            if response.status_code != 200:
-                raise SystemExit(f"plain page failed: {response.status_code} {response.text[:300]}")
-            return elapsed
+        page_plain_http = plain_get(plain_page_url, "plain page")
 
         async def page_core_body() -> bytes:
             async with engine.connect() as connection:
@@ -710,13 +645,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await keys_core_body()
             return time.perf_counter() - began
 
-        async def keys_plain_http() -> float:
-            began = time.perf_counter()
-            response = await client.get(plain_keys_url, headers=auth)
-            elapsed = time.perf_counter() - began
-            if response.status_code != 200:
-                raise SystemExit(f"plain keys failed: {response.status_code} {response.text[:300]}")
-            return elapsed
+        keys_plain_http = plain_get(plain_keys_url, "plain keys")
 
         reauthenticated_at = [float("-inf")]
 
@@ -789,7 +718,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             server.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
 
-    info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    info["load_average_at_end"] = common.load_average()
     return {
         "benchmark": "catalogue",
         "database": database,
@@ -844,7 +773,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        serve(args.serve, args.port)
+        common.serve(args.serve, args.port, create_plain_app)
         return
     if not (100 <= args.devices <= 1_000_000 and 1 <= args.download_devices <= 100_000 and 1 <= args.runs <= 10_000
             and 0 <= args.warmup <= 1000 and 1 <= args.download_runs <= 100 and 0 <= args.profile_calls <= 1000):
@@ -852,10 +781,7 @@ def main() -> None:
                      "--download-runs 1..100, --profile-calls 0..1000")
     report = asyncio.run(run(args))
     print_table(report)
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwritten to {output}")
+    common.write_report(report, args.output)
 
 
 if __name__ == "__main__":

@@ -25,15 +25,10 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
-import platform
 import secrets
 import shutil
 import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -41,9 +36,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))  # run as a script from anywhere, against this checkout
+import common  # noqa: E402  (bench/ is on sys.path when run as a script; common adds the checkout)
+from common import ROOT  # noqa: E402
 
 QUERY = "query($id: ID!) { node(id: $id) { ... on User { name email organisation { name } } } }"
 BLOCK = 200  # requests per side before switching to the next side
@@ -56,7 +50,7 @@ BLOCK = 200  # requests per side before switching to the next side
 def create_plain_app(settings):
     """A hand-written endpoint doing what node(id:) does for a User, with SQLAlchemy Core."""
     import orjson
-    from sqlalchemy import String, literal, select, type_coerce, union_all
+    from sqlalchemy import select
     from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
@@ -64,14 +58,12 @@ def create_plain_app(settings):
 
     from graph.auth import bearer_token, hash_token
     from graph.db import create_engine
-    from graph.permissions import effective_permissions
     from graph.relay import decode_id
     from models import identity as m
     from models.base import utcnow
 
     engine = create_engine(settings)  # same engine set-up as fleetgraph (SQLite pragmas, pool)
     token_t, user_t, org_t = m.AuthToken.__table__, m.User.__table__, m.Organisation.__table__
-    role_t, granted_t = m.UserRole.__table__, m.UserPermission.__table__
 
     token_lookup = (
         select(
@@ -107,20 +99,7 @@ def create_plain_app(settings):
             ).one_or_none()
             if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.is_active:
                 return json_response({"error": "UNAUTHENTICATED"}, 401)
-            grants = (
-                await connection.execute(
-                    union_all(
-                        select(literal("role"), type_coerce(role_t.c.role, String)).where(role_t.c.user_id == row.user_id),
-                        select(literal("permission"), type_coerce(granted_t.c.permission, String)).where(
-                            granted_t.c.user_id == row.user_id
-                        ),
-                    )
-                )
-            ).all()
-            roles = frozenset(m.Role(value) for kind, value in grants if kind == "role")
-            permissions = effective_permissions(
-                roles, frozenset(m.Permission(value) for kind, value in grants if kind == "permission")
-            )
+            roles, permissions = await common.load_grants(connection, row.user_id)
             if (row.require_two_factor or row.org_require_two_factor) and not row.totp_confirmed:
                 return json_response({"error": "FORBIDDEN"}, 403)
             if m.Permission.USERS_READ not in permissions:
@@ -217,36 +196,17 @@ class SignalProfiler:
 
 
 def serve(kind: str, port: int, profile_dir: str | None) -> None:
-    import uvicorn
-
-    from graph.settings import Settings
-
-    settings = Settings.from_env()
-    if kind == "graphql":
-        from graph.app import create_app
-
-        app = create_app(settings)
-    else:
-        app = create_plain_app(settings)
     if profile_dir:
         profiler = SignalProfiler(Path(profile_dir), kind)
         signal.signal(signal.SIGUSR1, profiler.start)
         signal.signal(signal.SIGUSR2, profiler.stop)
-    # Same server settings for both sides: uvicorn's standard extras (uvloop, httptools), no access log.
     # Profiling uses asyncio's own loop: with uvloop (C) a wall-clock sampler charges the time the loop
     # sat idle to whichever Python function runs next, while asyncio's idle time shows up in select().
-    loop = "asyncio" if profile_dir else "auto"
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, loop=loop)
+    common.serve(kind, port, create_plain_app, loop="asyncio" if profile_dir else "auto")
 
 
 # --------------------------------------------------------------------------------------------------
 # Set-up: database, seed rows, servers
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def prepare_database(settings) -> dict[str, Any]:
@@ -307,39 +267,6 @@ async def remove_seed(settings, seed: dict[str, Any]) -> None:
         await engine.dispose()
 
 
-class Server:
-    def __init__(self, kind: str, env: dict[str, str], profile_dir: str | None) -> None:
-        self.kind = kind
-        self.port = free_port()
-        command = [sys.executable, str(Path(__file__).resolve()), "--serve", kind, "--port", str(self.port)]
-        if profile_dir:
-            command += ["--profile-dir", profile_dir]
-        self.process = subprocess.Popen(command, env=env, cwd=str(ROOT))
-        self.base_url = f"http://127.0.0.1:{self.port}"
-
-    async def wait_ready(self, client, path: str, timeout: float = 60.0) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise SystemExit(f"the {self.kind} server exited with {self.process.returncode}")
-            try:
-                if (await client.get(self.base_url + path)).status_code == 200:
-                    return
-            except Exception:  # noqa: BLE001 - not listening yet
-                pass
-            await asyncio.sleep(0.1)
-        raise SystemExit(f"the {self.kind} server did not become ready in {timeout} s")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGINT)
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(5)
-
-
 # --------------------------------------------------------------------------------------------------
 # Load generation
 
@@ -387,45 +314,14 @@ class Target:
 def summarise(latencies: list[float], elapsed: float) -> dict[str, float]:
     ordered = sorted(latencies)
 
-    def percentile(p: float) -> float:
-        return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
     return {
         "requests": len(ordered),
         "median_ms": round(statistics.median(ordered) * 1000, 3),
-        "p95_ms": round(percentile(95) * 1000, 3),
-        "p99_ms": round(percentile(99) * 1000, 3),
+        "p95_ms": round(common.percentile(ordered, 95) * 1000, 3),
+        "p99_ms": round(common.percentile(ordered, 99) * 1000, 3),
         "mean_ms": round(statistics.fmean(ordered) * 1000, 3),
         "min_ms": round(ordered[0] * 1000, 3),
         "requests_per_s": round(len(ordered) / elapsed, 1),
-    }
-
-
-def machine() -> dict[str, Any]:
-    from importlib import metadata
-
-    cpu = ""
-    with open("/proc/cpuinfo") as cpuinfo:
-        for line in cpuinfo:
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    versions = {}
-    for package in ("strawberry-graphql", "graphql-core", "starlette", "uvicorn", "uvloop", "httptools", "sqlalchemy",
-                    "aiosqlite", "asyncpg", "orjson", "httpx"):
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = None
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    return {
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "packages": versions,
-        "fleetgraph_commit": commit,
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
 
 
@@ -440,19 +336,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     master_key = secrets.token_hex(32)
     settings = Settings(data_dir=data_dir, database_url=args.database_url, master_key=master_key, log_level="WARNING")
     database = "sqlite" if settings.is_sqlite else make_url(settings.effective_database_url).get_backend_name()
-    info = machine()
+    info = common.machine()
     print(f"database: {database} ({make_url(settings.effective_database_url).render_as_string(hide_password=True)})")
     seed = await prepare_database(settings)
 
-    env = {key: value for key, value in os.environ.items() if not key.startswith("FLEETGRAPH_")}
-    env.update(
-        FLEETGRAPH_DATA_DIR=str(data_dir),
-        FLEETGRAPH_DATABASE_URL=args.database_url,
-        FLEETGRAPH_MASTER_KEY=master_key,
-        FLEETGRAPH_BROADCAST_URL="memory://",
-        FLEETGRAPH_LOG_LEVEL="WARNING",
-    )
-    servers = {"graphql": Server("graphql", env, args.profile), "plain": Server("plain", env, args.profile)}
+    env = common.server_env(data_dir, args.database_url, master_key)
+    extra = ["--profile-dir", args.profile] if args.profile else []
+    servers = {kind: common.Server(__file__, kind, env, extra) for kind in ("graphql", "plain")}
     limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
     clients: list[Any] = []
 
@@ -465,7 +355,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await server.wait_ready(client(), "/ping" if name == "plain" else "/health")
         auth = {"authorization": f"Bearer {seed['token']}"}
         graphql_body = orjson.dumps({"query": QUERY, "variables": {"id": seed["global_id"]}})
-        graphql_headers = {**auth, "content-type": "application/json", "accept": "application/graphql-response+json"}
+        graphql_headers = common.graphql_headers(seed["token"])
         plain = servers["plain"].base_url
         targets = [
             Target("graphql", client(), "POST", servers["graphql"].base_url + "/graphql", graphql_body, graphql_headers),
@@ -530,7 +420,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await remove_seed(settings, seed)
         shutil.rmtree(data_dir, ignore_errors=True)
 
-    info["load_average_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    info["load_average_at_end"] = common.load_average()
     return {
         "benchmark": "single_object",
         "query": QUERY,
@@ -576,10 +466,7 @@ def main() -> None:
         parser.error("--requests 1..100000, --warmup 0..10000, --concurrency 1..64")
     report = asyncio.run(run(args))
     print_table(report)
-    output = Path(args.output)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\nwritten to {output}")
+    common.write_report(report, args.output)
 
 
 if __name__ == "__main__":
