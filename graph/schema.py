@@ -34,6 +34,7 @@ from resolvers.identity import queries as identity_queries
 from resolvers.mail import outbox_queries
 from resolvers.identity import invitation_mutations, invitation_queries
 from resolvers.mail import template_mutations, template_queries
+from resolvers.remote import bulk as remote_bulk
 from resolvers.remote import mutations as remote_mutations
 from resolvers.remote import queries as remote_queries
 
@@ -96,6 +97,7 @@ Mutation = merge_types("Mutation", (
     catalogue_downloads.KeyDownloadMutation,
     catalogue_imports.DeviceImportMutation,
     remote_mutations.RemoteMutation,
+    remote_bulk.RemoteBulkMutation,
 ))
 Subscription = merge_types("Subscription", (audit_queries.AuditSubscription,))
 

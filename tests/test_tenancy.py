@@ -402,7 +402,7 @@ A_ITSELF = {
 PLATFORM_ONLY = {"Query.outboxMessages(filter.organisationId)", "Mutation.outboxMessageRetry(input.id)",
                  # routers are registered and assigned by the platform (tenancy of what tenants see: tests/remote)
                  "Mutation.routerRegister(input.organisationId)", "Mutation.routerAssign(input.routerId)",
-                 "Mutation.routerAssign(input.organisationId)"}
+                 "Mutation.routerAssign(input.organisationId)", "Mutation.routerRegisterBulk(input.organisationId)"}
 
 
 def test_every_id_argument_has_a_tenancy_case():
