@@ -378,3 +378,32 @@ async def test_locations_dashboard(gql, world, runtime, count_sql, size):
     assert nodes[2]["router"]["online"] is False and nodes[2]["latitude"] == 52.002
     assert all(n["organisation"]["name"].startswith("Child ") for n in nodes)
     assert count == LOCATIONS_BUDGET
+
+
+ROUTERS = """{ routers(first: 500) {
+  totalCount nodes { commonName online organisation { name } location { name } latestStatus { cpuLoad } }
+} }"""
+# authentication 2 + page 1 + totalCount 1 + organisations 1 + locations 1 + latest status 1
+ROUTERS_BUDGET = AUTH + 5
+
+
+@pytest.mark.parametrize("size", [20, 200])
+async def test_router_list(gql, world, runtime, count_sql, size):
+    from models import remote as r
+
+    async with runtime.session_factory() as session, session.begin():
+        a = await session.get(m.Organisation, world.organisations["a"].id)
+        children = [await add_organisation(session, f"Child {i:03d}", a) for i in range(5)]
+        routers = [r.Router(common_name=f"R_{i:05d}", mac_address=f"00:00:00:00:{i // 256:02X}:{i % 256:02X}",
+                            serial_number=f"RSN{i:05d}", organisation_id=children[i % 5].id) for i in range(size)]
+        session.add_all(routers)
+        await session.flush()
+        session.add_all(r.Location(organisation_id=x.organisation_id, name=f"Location {i}", router_id=x.id)
+                        for i, x in enumerate(routers) if i % 2)
+        session.add_all(r.RouterStatusSample(router_id=x.id, cpu_load=float(k)) for x in routers for k in range(2))
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], ROUTERS)
+    nodes = data["routers"]["nodes"]
+    assert len(nodes) == data["routers"]["totalCount"] == size
+    assert nodes[0]["location"] is None and nodes[1]["location"] == {"name": "Location 1"}
+    assert nodes[1]["organisation"] == {"name": "Child 001"} and nodes[1]["latestStatus"] == {"cpuLoad": 1.0}
+    assert count == ROUTERS_BUDGET

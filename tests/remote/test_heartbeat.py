@@ -163,3 +163,23 @@ async def test_status_history_pages_both_ways(gql, world, runtime):
     assert back["pageInfo"]["hasPreviousPage"] is False
     tail = await page(last=2)
     assert [n["cpuLoad"] for n in tail["nodes"]] == [1.0, 0.0]
+
+
+async def test_watchdogs_in_parallel_flip_each_router_once(gql, world, runtime):
+    """Several processes run the watchdog: every silent router goes offline once, with one event."""
+    async with runtime.session_factory() as session, session.begin():
+        session.add_all(r.Router(common_name=f"R_{i:04d}", mac_address=f"00:00:00:00:{i // 256:02X}:{i % 256:02X}",
+                                 serial_number=f"SN-{i}", organisation_id=world.organisations["a"].id, online=True,
+                                 last_heartbeat_at=utcnow() - timedelta(minutes=10)) for i in range(1200))
+    published = []
+
+    async def publish(channel, payload):
+        published.append(payload["routerId"])
+
+    now = utcnow()
+    rounds = await asyncio.gather(*(mark_silent_routers_offline(runtime.session_factory, now, 90, publish=publish) for _ in range(3)))
+    flipped = [pk for found in rounds for pk in found]
+    assert len(flipped) == len(set(flipped)) == 1200
+    assert len(published) == len(set(published)) == 1200
+    async with runtime.session_factory() as session:
+        assert await session.scalar(select(r.Router.id).where(r.Router.online.is_(True))) is None

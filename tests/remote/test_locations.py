@@ -123,3 +123,21 @@ async def test_other_tenant_sees_nothing(gql, world):
     # the child organisation's user sees only A1's locations, not its parent's
     child = await gql(LOCATIONS, token=world.tokens["user_a1"])
     assert child["data"]["locations"]["totalCount"] == 0
+
+
+async def test_update_refusals(gql, world, runtime):
+    depot = (await create(gql, world, name="Depot", latitude=1.0, longitude=2.0))["location"]["id"]
+    await create(gql, world, name="Office")
+    before = await snapshot(runtime)
+    for given, code, field in (
+        ({"name": "Office"}, "DUPLICATE", "name"),
+        ({"name": None}, "REQUIRED", "name"),
+        ({"latitude": None}, "REQUIRED", "latitude"),
+        ({"longitude": 200.0}, "INVALID", "longitude"),
+    ):
+        payload = (await gql(UPDATE, {"input": {"id": depot, **given}}, token=world.tokens["admin_a"]))["data"]["locationUpdate"]
+        assert [(e["code"], e["field"]) for e in payload["errors"]] == [(code, [field])], given
+    assert await snapshot(runtime) == before
+    # renaming to its own name is no duplicate
+    same = (await gql(UPDATE, {"input": {"id": depot, "name": "Depot"}}, token=world.tokens["admin_a"]))["data"]["locationUpdate"]
+    assert same["errors"] == []
