@@ -29,6 +29,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.KEYS_DOWNLOAD,
             Permission.BATCHES_MANAGE,
             Permission.ROUTERS_READ,
+            # held so that organisation admins may create API users for their routers (a role is only
+            # given by someone holding all its permissions)
+            Permission.ROUTERS_REPORT,
             Permission.LOCATIONS_READ,
             Permission.LOCATIONS_MANAGE,
         }

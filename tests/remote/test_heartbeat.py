@@ -77,7 +77,7 @@ async def test_heartbeat_refusals(gql, world, runtime):
     ):
         payload = (await gql(HEARTBEAT, {"input": given}, token=token))["data"]["routerHeartbeat"]
         assert [e["code"] for e in payload["errors"]] == [code], given
-    result = await gql(HEARTBEAT, {"input": {"commonName": "R_A1"}}, token=world.tokens["admin_a"])
+    result = await gql(HEARTBEAT, {"input": {"commonName": "R_A1"}}, token=world.tokens["user_a"])
     assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert await snapshot(runtime) == before
     # platform admins may report for any router, also an unassigned one
@@ -183,3 +183,15 @@ async def test_watchdogs_in_parallel_flip_each_router_once(gql, world, runtime):
     assert len(published) == len(set(published)) == 1200
     async with runtime.session_factory() as session:
         assert await session.scalar(select(r.Router.id).where(r.Router.online.is_(True))) is None
+
+
+def test_organisation_admins_can_give_every_tenant_role():
+    """An organisation admin creates API users (for its routers) and users: they must hold those roles' permissions."""
+    from graph.permissions import ROLE_PERMISSIONS
+    from models.identity import Permission, Role
+
+    admin = ROLE_PERMISSIONS[Role.ORGANISATION_ADMIN]
+    for role in (Role.USER, Role.API_USER, Role.EXTERNAL_USER):
+        assert ROLE_PERMISSIONS[role] <= admin, role
+    assert Permission.ROUTERS_REPORT in ROLE_PERMISSIONS[Role.API_USER]
+    assert Permission.ROUTERS_REGISTER not in admin
