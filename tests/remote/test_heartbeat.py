@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from datetime import timedelta
+from types import SimpleNamespace
 
 from sqlalchemy import select, update
 
@@ -127,7 +129,10 @@ async def test_watchdog_task_runs_with_the_runtime(gql, world, runtime):
     await register(gql, world, "R_A1", "00:00:00:00:00:01", "SN-1")
     async with runtime.session_factory() as session, session.begin():
         await session.execute(update(r.Router).values(online=True, last_heartbeat_at=utcnow() - timedelta(hours=1)))
-    watchdog = RouterWatchdog(runtime)
+    # the test runtime has the watchdog off (0); this one ticks every 50 ms
+    ticking = SimpleNamespace(settings=dataclasses.replace(runtime.settings, router_watchdog_seconds=0.05),
+                              session_factory=runtime.session_factory, bus=runtime.bus)
+    watchdog = RouterWatchdog(ticking)
     watchdog.start()
     try:
         for _ in range(100):
