@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import strawberry
 from sqlalchemy import exists, select
 from strawberry.types import Info
 
 from graph.permissions import needs
-from graph.relay import Connection, SortKey, paginate
+from graph.relay import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Connection, SortKey, paginate
 from models import remote as r
 from models.identity import Permission
 from resolvers.catalogue.queries import clean_filter_text
 from resolvers.remote import loaders
 from resolvers.remote.scope import location_visible, router_visible
 from resolvers.remote.types import Location, Router
+
+
+FIRST = f"Page size from the start (or after `after`); default {DEFAULT_PAGE_SIZE}, at most {MAX_PAGE_SIZE}."
+AFTER = "Cursor to continue after."
+LAST = f"Page size from the end (or before `before`); at most {MAX_PAGE_SIZE}."
+BEFORE = "Cursor to continue before."
 
 
 @strawberry.input(description="Narrow the router list; all given conditions must hold.")
@@ -93,11 +101,11 @@ class RemoteQuery:
     async def routers(
         self,
         info: Info,
-        filter: RouterFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        filter: Annotated[RouterFilter | None, strawberry.argument(description="Conditions the routers must meet.")] = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[str | None, strawberry.argument(description=BEFORE)] = None,
     ) -> Connection[Router]:
         statement = apply_router_filter(select(r.Router).where(router_visible(info.context.principal)), filter)
         keys = [SortKey(r.Router.common_name), SortKey(r.Router.id)]
@@ -114,11 +122,11 @@ class RemoteQuery:
     async def locations(
         self,
         info: Info,
-        filter: LocationFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        filter: Annotated[LocationFilter | None, strawberry.argument(description="Conditions the locations must meet.")] = None,
+        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
+        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
+        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
+        before: Annotated[str | None, strawberry.argument(description=BEFORE)] = None,
     ) -> Connection[Location]:
         principal = info.context.principal
         statement = apply_location_filter(select(r.Location).where(location_visible(principal)), filter, principal.user_id)
