@@ -28,10 +28,18 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.DEVICES_CLAIM,
             Permission.KEYS_DOWNLOAD,
             Permission.BATCHES_MANAGE,
+            Permission.ROUTERS_READ,
+            # held so that organisation admins may create API users for their routers (a role is only
+            # given by someone holding all its permissions)
+            Permission.ROUTERS_REPORT,
+            Permission.LOCATIONS_READ,
+            Permission.LOCATIONS_MANAGE,
         }
     ),
-    Role.USER: frozenset({Permission.USERS_READ, Permission.ORGANISATIONS_READ, Permission.DEVICES_READ}),
-    Role.API_USER: frozenset({Permission.USERS_READ, Permission.ORGANISATIONS_READ, Permission.DEVICES_READ}),
+    Role.USER: frozenset({Permission.USERS_READ, Permission.ORGANISATIONS_READ, Permission.DEVICES_READ,
+                          Permission.ROUTERS_READ, Permission.LOCATIONS_READ}),
+    Role.API_USER: frozenset({Permission.USERS_READ, Permission.ORGANISATIONS_READ, Permission.DEVICES_READ,
+                              Permission.ROUTERS_READ, Permission.LOCATIONS_READ, Permission.ROUTERS_REPORT}),
     # External users see only what they were given access to (locations), not the organisation.
     Role.EXTERNAL_USER: frozenset(),
 }

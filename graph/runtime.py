@@ -23,6 +23,8 @@ class Runtime:
         self.schema = build_schema(settings)
         #: Started in start() when smtp_host is set (resolvers.mail.delivery.DeliveryWorker).
         self.delivery_worker = None
+        #: Started in start() unless router_watchdog_seconds is 0 (resolvers.remote.watchdog.RouterWatchdog).
+        self.router_watchdog = None
 
     async def start(self, *, auto_migrate: bool = False) -> None:
         if auto_migrate:
@@ -37,6 +39,11 @@ class Runtime:
 
             self.delivery_worker = DeliveryWorker(self)
             self.delivery_worker.start()
+        if self.settings.router_watchdog_seconds > 0:
+            from resolvers.remote.watchdog import RouterWatchdog
+
+            self.router_watchdog = RouterWatchdog(self)
+            self.router_watchdog.start()
 
     async def install_system_templates(self) -> None:
         """Add shipped default mail templates that the database lacks (idempotent, safe in parallel)."""
@@ -63,8 +70,13 @@ class Runtime:
             pass  # another worker added them at the same moment
 
     async def stop(self) -> None:
+        if self.router_watchdog is not None:
+            await self.router_watchdog.stop()
+            self.router_watchdog = None
         if self.delivery_worker is not None:
             await self.delivery_worker.stop()
             self.delivery_worker = None
+        #: Started in start() unless router_watchdog_seconds is 0 (resolvers.remote.watchdog.RouterWatchdog).
+        self.router_watchdog = None
         await self.bus.stop()
         await self.engine.dispose()

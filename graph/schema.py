@@ -34,8 +34,11 @@ from resolvers.identity import queries as identity_queries
 from resolvers.mail import outbox_queries
 from resolvers.identity import invitation_mutations, invitation_queries
 from resolvers.mail import template_mutations, template_queries
+from resolvers.remote import bulk as remote_bulk
+from resolvers.remote import mutations as remote_mutations
+from resolvers.remote import queries as remote_queries
 
-NODE_RESOLVERS = {**identity_queries.NODE_RESOLVERS, **audit_queries.NODE_RESOLVERS, **outbox_queries.NODE_RESOLVERS, **invitation_queries.NODE_RESOLVERS, **template_queries.NODE_RESOLVERS, **catalogue_queries.NODE_RESOLVERS, **catalogue_downloads.NODE_RESOLVERS}
+NODE_RESOLVERS = {**identity_queries.NODE_RESOLVERS, **audit_queries.NODE_RESOLVERS, **outbox_queries.NODE_RESOLVERS, **invitation_queries.NODE_RESOLVERS, **template_queries.NODE_RESOLVERS, **catalogue_queries.NODE_RESOLVERS, **catalogue_downloads.NODE_RESOLVERS, **remote_queries.NODE_RESOLVERS}
 MAX_NODES = 100
 
 
@@ -81,6 +84,7 @@ Query = merge_types("Query", (
     catalogue_queries.CatalogueQuery,
     catalogue_batches.BatchQuery,
     catalogue_downloads.KeyDownloadQuery,
+    remote_queries.RemoteQuery,
 ))
 Mutation = merge_types("Mutation", (
     identity_mutations.IdentityMutation,
@@ -92,6 +96,8 @@ Mutation = merge_types("Mutation", (
     catalogue_batches.BatchMutation,
     catalogue_downloads.KeyDownloadMutation,
     catalogue_imports.DeviceImportMutation,
+    remote_mutations.RemoteMutation,
+    remote_bulk.RemoteBulkMutation,
 ))
 Subscription = merge_types("Subscription", (audit_queries.AuditSubscription,))
 

@@ -80,6 +80,10 @@ class Settings:
     download_base_url: str = ""
     #: Largest multipart (file upload) request body in bytes; larger ones get 413.
     max_upload_bytes: int = 32 * 1024 * 1024
+    #: A router with no heartbeat for this long (seconds) is marked offline by the watchdog.
+    router_offline_after_seconds: int = 90
+    #: How often the router watchdog looks for silent routers (seconds); 0 turns it off in this process.
+    router_watchdog_seconds: float = 5.0
     #: Log level for the fleetgraph loggers.
     log_level: str = "INFO"
 

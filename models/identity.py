@@ -41,6 +41,13 @@ class Permission(enum.StrEnum):
     BATCHES_MANAGE = "BATCHES_MANAGE"
     #: Import devices and their keys (the manufacturer: platform admins).
     DEVICES_IMPORT = "DEVICES_IMPORT"
+    #: Register routers and assign them to organisations (the platform).
+    ROUTERS_REGISTER = "ROUTERS_REGISTER"
+    ROUTERS_READ = "ROUTERS_READ"
+    #: Send a router's heartbeat and status (the router's API user).
+    ROUTERS_REPORT = "ROUTERS_REPORT"
+    LOCATIONS_READ = "LOCATIONS_READ"
+    LOCATIONS_MANAGE = "LOCATIONS_MANAGE"
 
 
 class TokenKind(enum.StrEnum):

@@ -2,3 +2,5 @@
 so each subscriber can be filtered by tenant on the server."""
 
 AUDIT = "audit"
+#: A router went online or offline: {"routerId", "online", "at", "organisationPath"} ("" while unassigned).
+ROUTER_STATE = "router_state"

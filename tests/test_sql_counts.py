@@ -331,3 +331,79 @@ async def test_device_keys_metadata_on_the_catalogue_page(gql, world, runtime, c
                              {"kind": "OMS_KEY", "algorithm": "AES_128", "state": "ACTIVE", "validUntil": None}] for n in nodes)
     assert bytes(range(16)).hex() not in str(data).lower()
     assert count == DEVICE_KEYS_BUDGET
+
+
+LOCATIONS = """{ locations(first: 500) {
+  totalCount
+  nodes {
+    name latitude longitude pinned organisation { name }
+    router { commonName online stateChangedAt latestStatus { takenAt cpuLoad signalStrength modemState } }
+  }
+} }"""
+# authentication 2 + page 1 + totalCount 1 + pins 1 + organisations 1 + routers 1 + latest status 1
+LOCATIONS_BUDGET = AUTH + 6
+
+
+@pytest.mark.parametrize("size", [20, 200])
+async def test_locations_dashboard(gql, world, runtime, count_sql, size):
+    """The dashboard and map: locations with coordinates, pin, router state and latest status in one request."""
+    from models import remote as r
+
+    await populate(runtime, world, 10)
+    start = utcnow() - timedelta(hours=1)
+    async with runtime.session_factory() as session, session.begin():
+        children = (await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))).all()
+        routers = [r.Router(common_name=f"R_{i:05d}", mac_address=f"00:00:00:00:{i // 256:02X}:{i % 256:02X}",
+                            serial_number=f"RSN{i:05d}", organisation_id=children[i % len(children)], online=bool(i % 2),
+                            last_heartbeat_at=start) for i in range(size)]
+        session.add_all(routers)
+        await session.flush()
+        # three samples per router (one router in ten has none); the newest must come back
+        session.add_all(r.RouterStatusSample(router_id=router.id, taken_at=start + timedelta(minutes=k), cpu_load=float(k),
+                                             modem_state=f"S{k}") for router in routers[1::10] + routers[2::10] for k in range(3))
+        session.add_all(r.RouterStatusSample(router_id=router.id, taken_at=start, cpu_load=0.0) for i, router in enumerate(routers)
+                        if i % 10 not in (0, 1, 2))
+        locations = [r.Location(organisation_id=router.organisation_id, name=f"Location {i:05d}",
+                                router_id=router.id if i % 4 else None, latitude=52.0 + i / 1000, longitude=5.0)
+                     for i, router in enumerate(routers)]
+        session.add_all(locations)
+        await session.flush()
+        session.add_all(r.LocationPin(user_id=world.users["admin_a"].id, location_id=loc.id) for loc in locations[::3])
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], LOCATIONS)
+    nodes = data["locations"]["nodes"]
+    assert len(nodes) == data["locations"]["totalCount"] == size
+    assert nodes[0]["router"] is None and nodes[0]["pinned"] is True and nodes[1]["pinned"] is False
+    assert nodes[1]["router"]["commonName"] == "R_00001" and nodes[1]["router"]["online"] is True
+    assert nodes[1]["router"]["latestStatus"]["cpuLoad"] == 2.0 and nodes[1]["router"]["latestStatus"]["modemState"] == "S2"
+    assert nodes[2]["router"]["online"] is False and nodes[2]["latitude"] == 52.002
+    assert all(n["organisation"]["name"].startswith("Child ") for n in nodes)
+    assert count == LOCATIONS_BUDGET
+
+
+ROUTERS = """{ routers(first: 500) {
+  totalCount nodes { commonName online organisation { name } location { name } latestStatus { cpuLoad } }
+} }"""
+# authentication 2 + page 1 + totalCount 1 + organisations 1 + locations 1 + latest status 1
+ROUTERS_BUDGET = AUTH + 5
+
+
+@pytest.mark.parametrize("size", [20, 200])
+async def test_router_list(gql, world, runtime, count_sql, size):
+    from models import remote as r
+
+    async with runtime.session_factory() as session, session.begin():
+        a = await session.get(m.Organisation, world.organisations["a"].id)
+        children = [await add_organisation(session, f"Child {i:03d}", a) for i in range(5)]
+        routers = [r.Router(common_name=f"R_{i:05d}", mac_address=f"00:00:00:00:{i // 256:02X}:{i % 256:02X}",
+                            serial_number=f"RSN{i:05d}", organisation_id=children[i % 5].id) for i in range(size)]
+        session.add_all(routers)
+        await session.flush()
+        session.add_all(r.Location(organisation_id=x.organisation_id, name=f"Location {i}", router_id=x.id)
+                        for i, x in enumerate(routers) if i % 2)
+        session.add_all(r.RouterStatusSample(router_id=x.id, cpu_load=float(k)) for x in routers for k in range(2))
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], ROUTERS)
+    nodes = data["routers"]["nodes"]
+    assert len(nodes) == data["routers"]["totalCount"] == size
+    assert nodes[0]["location"] is None and nodes[1]["location"] == {"name": "Location 1"}
+    assert nodes[1]["organisation"] == {"name": "Child 001"} and nodes[1]["latestStatus"] == {"cpuLoad": 1.0}
+    assert count == ROUTERS_BUDGET

@@ -39,6 +39,7 @@ from models.catalogue import (
     KeyKind,
     ProductType,
 )
+from models.remote import Location, Router
 from resolvers.catalogue.keys import seal_device_key
 from tests.conftest import World
 
@@ -163,6 +164,23 @@ async def tenancy(world, runtime) -> Tenancy:
                            product_type_id=product_types["RUBIN SONIC"]))
     t.pks["Batch"], t.pks["Device"], t.pks["ProductType"] = batches, devices, kinds
     t.pks["KeyDownload"] = downloads
+    # remote access: each tenant has a free router and a location with another router
+    async with runtime.session_factory() as session, session.begin():
+        routers, locations = {}, {}
+        for n, tenant in enumerate(("a", "b")):
+            organisation_id = world.organisations[tenant].id
+            free = Router(common_name=f"R_FREE{tenant.upper()}", mac_address=f"00:00:00:00:00:1{n}",
+                          serial_number=f"RSN-free-{tenant}", organisation_id=organisation_id)
+            placed = Router(common_name=f"R_PLACED{tenant.upper()}", mac_address=f"00:00:00:00:00:2{n}",
+                            serial_number=f"RSN-placed-{tenant}", organisation_id=organisation_id)
+            session.add_all([free, placed])
+            await session.flush()
+            location = Location(organisation_id=organisation_id, name=f"Location {tenant}", router_id=placed.id,
+                                latitude=52.0, longitude=5.0)
+            session.add(location)
+            await session.flush()
+            routers[tenant], locations[tenant] = free.id, location.id
+    t.pks["Router"], t.pks["Location"] = routers, locations
     t.ids = {kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()}
     for kind in t.ids:
         t.ids[kind]["unknown"] = to_global_id(kind, UNKNOWN_PK)
@@ -212,7 +230,8 @@ NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }"
 
 def node_cases() -> list[Case]:
     cases = []
-    for kind in ("User", "Organisation", "UserGroup", "AuditEvent", "Invitation", "Device", "Batch", "KeyDownload"):
+    for kind in ("User", "Organisation", "UserGroup", "AuditEvent", "Invitation", "Device", "Batch", "KeyDownload",
+                 "Router", "Location"):
         cases.append(Case("Query.node(id)", kind, NODE, lambda t, x: {"id": x}, root="node", label=kind))
         # one of A's own next to the ID under test: the answer differs only where that ID is
         cases.append(Case("Query.nodes(ids)", kind, NODES, lambda t, x, kind=kind: {"ids": [t.id(kind, "a"), x]},
@@ -346,6 +365,25 @@ CASES: list[Case] = [
     Case("Mutation.keyDownloadCreate(input.filter.batchId)", "Batch",
          mutation("keyDownloadCreate", "KeyDownloadCreateInput", "keyDownload { deviceCount keyCount }"),
          lambda t, x: {"input": {"filter": {"batchId": x}}}, root="keyDownloadCreate"),
+    # remote access: another tenant's organisation, router or location reads like an unknown one
+    Case("Mutation.locationCreate(input.organisationId)", "Organisation",
+         mutation("locationCreate", "LocationCreateInput", "location { name }"),
+         lambda t, x: {"input": {"name": "New place", "organisationId": x}}, root="locationCreate"),
+    Case("Mutation.locationCreate(input.routerId)", "Router",
+         mutation("locationCreate", "LocationCreateInput", "location { name router { commonName } }"),
+         lambda t, x: {"input": {"name": "New place", "routerId": x}}, root="locationCreate"),
+    Case("Mutation.locationUpdate(input.id)", "Location", mutation("locationUpdate", "LocationUpdateInput", "location { name }"),
+         lambda t, x: {"input": {"id": x, "name": "Renamed"}}, root="locationUpdate"),
+    Case("Mutation.locationDelete(input.id)", "Location", mutation("locationDelete", "LocationDeleteInput", "deletedId"),
+         lambda t, x: {"input": {"id": x}}, root="locationDelete"),
+    Case("Mutation.locationAssignRouter(input.locationId)", "Location",
+         mutation("locationAssignRouter", "LocationAssignRouterInput", "location { name router { commonName } }"),
+         lambda t, x: {"input": {"locationId": x, "routerId": None}}, root="locationAssignRouter"),
+    Case("Mutation.locationAssignRouter(input.routerId)", "Router",
+         mutation("locationAssignRouter", "LocationAssignRouterInput", "location { name router { commonName } }"),
+         lambda t, x: {"input": {"locationId": t.id("Location", "a"), "routerId": x}}, root="locationAssignRouter"),
+    Case("Mutation.locationPin(input.locationId)", "Location", mutation("locationPin", "LocationPinInput", "location { name pinned }"),
+         lambda t, x: {"input": {"locationId": x, "pinned": True}}, root="locationPin"),
 ]
 
 # A control call uses the visible object of the case's kind (for organisations: the child A1);
@@ -361,7 +399,10 @@ A_ITSELF = {
 # Fields only platform admins may use (who see every tenant): no tenant admin can call them at all.
 # Their tenancy, for anyone granted OUTBOX_READ besides, is tested in tests/mail/test_outbox_api.py
 # (a reader of tenant A sees B's mail exactly like unknown mail; only platform admins may resend).
-PLATFORM_ONLY = {"Query.outboxMessages(filter.organisationId)", "Mutation.outboxMessageRetry(input.id)"}
+PLATFORM_ONLY = {"Query.outboxMessages(filter.organisationId)", "Mutation.outboxMessageRetry(input.id)",
+                 # routers are registered and assigned by the platform (tenancy of what tenants see: tests/remote)
+                 "Mutation.routerRegister(input.organisationId)", "Mutation.routerAssign(input.routerId)",
+                 "Mutation.routerAssign(input.organisationId)", "Mutation.routerRegisterBulk(input.organisationId)"}
 
 
 def test_every_id_argument_has_a_tenancy_case():

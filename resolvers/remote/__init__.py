@@ -1,0 +1,1 @@
+"""Remote access: routers, their status and heartbeats, locations."""

@@ -1,0 +1,31 @@
+"""Typed errors of the remote access mutations."""
+
+from __future__ import annotations
+
+import enum
+
+import strawberry
+
+from graph.errors import DomainError, UserError
+
+
+@strawberry.enum(description="Why a remote access mutation refused its input.")
+class RemoteErrorCode(enum.Enum):
+    INVALID = "INVALID"
+    REQUIRED = "REQUIRED"
+    TOO_LONG = "TOO_LONG"
+    NOT_FOUND = "NOT_FOUND"
+    DUPLICATE = "DUPLICATE"
+    #: The router is already at a location.
+    ROUTER_IN_USE = "ROUTER_IN_USE"
+    #: The router belongs to another organisation than the location (or to none yet).
+    WRONG_ORGANISATION = "WRONG_ORGANISATION"
+
+
+@strawberry.type(description="A problem with the input of a remote access mutation.")
+class RemoteError(UserError):
+    code: RemoteErrorCode = strawberry.field(description="Machine-readable reason.")
+
+
+def as_errors(error: DomainError) -> list[RemoteError]:
+    return [RemoteError(code=error.code, field=error.field, message=error.message)]

@@ -1,0 +1,118 @@
+"""The offline watchdog: routers silent for longer than router_offline_after_seconds go offline.
+
+Safe with several server processes: on PostgreSQL each round locks the rows it flips with
+FOR UPDATE SKIP LOCKED (a row another process is flipping, or a heartbeat is updating, is skipped
+this round), and the UPDATE re-checks online and the heartbeat time, so a heartbeat that arrived
+meanwhile keeps its router online.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+
+from models import remote as r
+from models.identity import Organisation
+from resolvers.remote.services import state_event
+from subscriptions import channels
+
+log = logging.getLogger("fleetgraph.remote.watchdog")
+
+#: Routers flipped per statement (and per transaction).
+CHUNK = 500
+
+Publish = Callable[[str, dict], Awaitable[Any]]
+
+
+async def mark_silent_routers_offline(
+    session_factory, now: datetime, silence_seconds: float, *, publish: Publish | None = None
+) -> list[int]:
+    """Flip online routers whose last heartbeat is older than `silence_seconds` before `now` to offline;
+    publish one ROUTER_STATE event per flipped router after each commit. Returns their ids."""
+    cutoff = now - timedelta(seconds=silence_seconds)
+    flipped: list[int] = []
+    while True:
+        async with session_factory() as session:
+            is_postgres = session.bind.dialect.name == "postgresql"
+            due = (
+                select(r.Router.id)
+                .where(r.Router.online.is_(True), r.Router.last_heartbeat_at < cutoff)
+                .order_by(r.Router.id)
+                .limit(CHUNK)
+            )
+            if is_postgres:
+                due = due.with_for_update(skip_locked=True)
+            async with session.begin():
+                rows = (
+                    await session.execute(
+                        update(r.Router)
+                        # conditions again: on PostgreSQL they are re-evaluated on the locked row
+                        .where(r.Router.id.in_(due.scalar_subquery()), r.Router.online.is_(True),
+                               r.Router.last_heartbeat_at < cutoff)
+                        .values(online=False, state_changed_at=now)
+                        .returning(r.Router.id, r.Router.organisation_id)
+                        .execution_options(synchronize_session=False)
+                    )
+                ).all()
+                org_ids = {row.organisation_id for row in rows if row.organisation_id is not None}
+                paths = dict(
+                    (await session.execute(select(Organisation.id, Organisation.path).where(Organisation.id.in_(org_ids)))).all()
+                ) if org_ids else {}
+        if publish is not None:
+            for row in rows:
+                await publish(channels.ROUTER_STATE, state_event(row.id, False, now, paths.get(row.organisation_id, "")))
+        flipped.extend(row.id for row in rows)
+        if len(rows) < CHUNK:
+            return flipped
+
+
+class RouterWatchdog:
+    """An asyncio task running mark_silent_routers_offline every router_watchdog_seconds until stopped."""
+
+    def __init__(self, runtime: Any) -> None:
+        self.runtime = runtime
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._stopping.clear()
+            self._task = asyncio.create_task(self._run(), name="router-watchdog")
+
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._stopping.set()
+        task, self._task = self._task, None
+        try:
+            await asyncio.wait_for(task, timeout=30)
+        except (TimeoutError, asyncio.CancelledError):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def tick(self) -> list[int]:
+        from models.base import utcnow
+
+        settings = self.runtime.settings
+        return await mark_silent_routers_offline(
+            self.runtime.session_factory, utcnow(), settings.router_offline_after_seconds, publish=self.runtime.bus.publish
+        )
+
+    async def _run(self) -> None:
+        settings = self.runtime.settings
+        while not self._stopping.is_set():
+            try:
+                flipped = await self.tick()
+                if flipped:
+                    log.info("%d router(s) went offline", len(flipped))
+            except Exception:  # noqa: BLE001 - a database hiccup must not end the watchdog
+                log.exception("router watchdog round failed; trying again at the next tick")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), timeout=settings.router_watchdog_seconds)

@@ -1,0 +1,45 @@
+"""Shared helpers of the remote access tests."""
+
+from __future__ import annotations
+
+from models import identity as m
+from tests.conftest import add_user, issue_token
+
+REGISTER = """mutation($input: RouterRegisterInput!) {
+  routerRegister(input: $input) {
+    router { id commonName macAddress serialNumber model firmware online organisation { name } }
+    errors { code field message }
+  }
+}"""
+ASSIGN = """mutation($input: RouterAssignInput!) {
+  routerAssign(input: $input) { router { id organisation { name } } errors { code field message } }
+}"""
+HEARTBEAT = """mutation($input: RouterHeartbeatInput!) {
+  routerHeartbeat(input: $input) {
+    router { id online lastHeartbeatAt stateChangedAt }
+    status { takenAt cpuLoad memoryUse modemState signalStrength linkSpeed }
+    errors { code field message }
+  }
+}"""
+LOCATION_CREATE = """mutation($input: LocationCreateInput!) {
+  locationCreate(input: $input) {
+    location { id name latitude longitude organisation { name } router { commonName } pinned }
+    errors { code field message }
+  }
+}"""
+
+
+async def register(gql, world, common_name: str, mac: str, serial: str, organisation: str | None = "a") -> str:
+    variables = {"commonName": common_name, "macAddress": mac, "serialNumber": serial}
+    if organisation is not None:
+        variables["organisationId"] = world.id("Organisation", organisation)
+    result = await gql(REGISTER, {"input": variables}, token=world.tokens["platform"])
+    payload = result["data"]["routerRegister"]
+    assert payload["errors"] == [], payload
+    return payload["router"]["id"]
+
+
+async def api_user_token(runtime, world, organisation: str, email: str) -> str:
+    async with runtime.session_factory() as session, session.begin():
+        user = await add_user(session, world.organisations[organisation], email, [m.Role.API_USER])
+        return await issue_token(session, user)
