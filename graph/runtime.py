@@ -76,7 +76,5 @@ class Runtime:
         if self.delivery_worker is not None:
             await self.delivery_worker.stop()
             self.delivery_worker = None
-        #: Started in start() unless router_watchdog_seconds is 0 (resolvers.remote.watchdog.RouterWatchdog).
-        self.router_watchdog = None
         await self.bus.stop()
         await self.engine.dispose()

@@ -21,9 +21,7 @@ after the other (each sees the other's SENDING and skips the row).
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -35,6 +33,7 @@ from typing import Any
 import aiosmtplib
 from sqlalchemy import and_, exists, select, update
 
+from graph.periodic import PeriodicTask
 from graph.settings import Settings
 from models.base import utcnow
 from models.mail import DeliveryAttempt, OutboxMessage, OutboxStatus
@@ -240,40 +239,15 @@ async def deliver_due(
     return sent
 
 
-class DeliveryWorker:
-    """An asyncio task running deliver_due every mail_poll_seconds until stopped."""
+class DeliveryWorker(PeriodicTask):
+    """Delivers due outbox messages every mail_poll_seconds."""
 
-    def __init__(self, runtime: Any) -> None:
-        self.runtime = runtime
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+    name = "mail delivery worker"
+    stop_timeout = SMTP_TIMEOUT + 5  # a round in progress finishes its current message; a hung SMTP call is cancelled
+    log = log
 
-    def start(self) -> None:
-        if self._task is None:
-            self._stopping.clear()
-            self._task = asyncio.create_task(self._run(), name="mail-delivery")
+    def interval(self) -> float:
+        return self.runtime.settings.mail_poll_seconds
 
-    async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._stopping.set()
-        task, self._task = self._task, None
-        try:
-            # a round in progress finishes its current message; a hung SMTP call is cancelled
-            await asyncio.wait_for(task, timeout=SMTP_TIMEOUT + 5)
-        except (TimeoutError, asyncio.CancelledError):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _run(self) -> None:
-        settings = self.runtime.settings
-        log.info("mail delivery worker started (%s:%s, %s)", settings.smtp_host, settings.smtp_port, settings.smtp_security)
-        while not self._stopping.is_set():
-            try:
-                await deliver_due(self.runtime, limit=100)
-            except Exception:  # noqa: BLE001 - a database hiccup must not end the worker
-                log.exception("mail delivery round failed; trying again at the next poll")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=settings.mail_poll_seconds)
-        log.info("mail delivery worker stopped")
+    async def run_round(self) -> None:
+        await deliver_due(self.runtime, limit=100)

@@ -8,8 +8,6 @@ meanwhile keeps its router online.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -17,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from graph.periodic import PeriodicTask
 from models import remote as r
 from models.identity import Organisation
 from resolvers.remote.services import state_event
@@ -72,30 +71,14 @@ async def mark_silent_routers_offline(
             return flipped
 
 
-class RouterWatchdog:
-    """An asyncio task running mark_silent_routers_offline every router_watchdog_seconds until stopped."""
+class RouterWatchdog(PeriodicTask):
+    """Runs mark_silent_routers_offline every router_watchdog_seconds."""
 
-    def __init__(self, runtime: Any) -> None:
-        self.runtime = runtime
-        self._stopping = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+    name = "router watchdog"
+    log = log
 
-    def start(self) -> None:
-        if self._task is None:
-            self._stopping.clear()
-            self._task = asyncio.create_task(self._run(), name="router-watchdog")
-
-    async def stop(self) -> None:
-        if self._task is None:
-            return
-        self._stopping.set()
-        task, self._task = self._task, None
-        try:
-            await asyncio.wait_for(task, timeout=30)
-        except (TimeoutError, asyncio.CancelledError):
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    def interval(self) -> float:
+        return self.runtime.settings.router_watchdog_seconds
 
     async def tick(self) -> list[int]:
         from models.base import utcnow
@@ -105,14 +88,7 @@ class RouterWatchdog:
             self.runtime.session_factory, utcnow(), settings.router_offline_after_seconds, publish=self.runtime.bus.publish
         )
 
-    async def _run(self) -> None:
-        settings = self.runtime.settings
-        while not self._stopping.is_set():
-            try:
-                flipped = await self.tick()
-                if flipped:
-                    log.info("%d router(s) went offline", len(flipped))
-            except Exception:  # noqa: BLE001 - a database hiccup must not end the watchdog
-                log.exception("router watchdog round failed; trying again at the next tick")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), timeout=settings.router_watchdog_seconds)
+    async def run_round(self) -> None:
+        flipped = await self.tick()
+        if flipped:
+            log.info("%d router(s) went offline", len(flipped))
