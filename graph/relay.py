@@ -209,3 +209,14 @@ async def paginate(
             return (await session.execute(count_statement)).scalar_one()
 
     return Connection(edges=edges, nodes=[edge.node for edge in edges], page_info=page_info, count=count)
+
+
+def node_loader(batch_fn, build):
+    """A NODE_RESOLVERS loader: rows by primary key through the request's DataLoader for `batch_fn` (which
+    applies the caller's visibility), each built into its GraphQL type; null where not found or not visible."""
+
+    async def load(info, pks):
+        rows = await info.context.loaders(batch_fn).load_many(pks)
+        return [build(row) if row is not None else None for row in rows]
+
+    return load

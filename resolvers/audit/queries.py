@@ -13,7 +13,7 @@ from graph.errors import BadUserInput
 from graph.auth import reauthenticate
 from graph.loaders import by_key
 from graph.permissions import needs, require_permission
-from graph.relay import Connection, SortKey, paginate
+from graph.relay import Connection, SortKey, node_loader, paginate
 from graph.tenancy import path_visible, visible_organisation_ids
 from models.audit import AuditEvent as AuditEventModel
 from models.identity import Permission
@@ -97,11 +97,6 @@ class AuditSubscription:
 NODE_RESOLVERS = {
     "AuditEvent": (
         Permission.AUDIT_READ,
-        lambda info, pks: _load(info, pks),
+        node_loader(visible_audit_events, AuditEvent.from_model),
     ),
 }
-
-
-async def _load(info: Info, pks):
-    rows = await info.context.loaders(visible_audit_events).load_many(pks)
-    return [AuditEvent.from_model(row) if row is not None else None for row in rows]

@@ -49,6 +49,7 @@ from graph.relay import (
     _encode_cursor,
     check_page_arguments,
     decode_id,
+    node_loader,
     paginate,
     to_global_id,
 )
@@ -481,12 +482,7 @@ class KeyDownloadQuery:
                               first=first, after=after, last=last, before=before)
 
 
-async def _load_key_downloads(info: Info, pks):
-    rows = await info.context.loaders(visible_key_downloads).load_many(pks)
-    return [KeyDownload.from_model(row) if row is not None else None for row in rows]
-
-
-NODE_RESOLVERS = {"KeyDownload": (Permission.KEYS_DOWNLOAD, _load_key_downloads)}
+NODE_RESOLVERS = {"KeyDownload": (Permission.KEYS_DOWNLOAD, node_loader(visible_key_downloads, KeyDownload.from_model))}
 
 
 # --- serving the link: GET /downloads/{token} ------------------------------------------------------------

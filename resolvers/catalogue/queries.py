@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from graph.errors import BadUserInput
 from graph.permissions import needs
-from graph.relay import Connection, OrderDirection, SortKey, decode_id, paginate
+from graph.relay import Connection, OrderDirection, SortKey, decode_id, node_loader, paginate
 from models import catalogue as c
 from models.identity import Permission
 from resolvers.catalogue import loaders
@@ -124,16 +124,8 @@ class CatalogueQuery:
         return await paginate(info.context, statement, keys, Device.from_model, first=first, after=after, last=last, before=before)
 
 
-def _loading(loader, build):
-    async def load(info: Info, pks):
-        rows = await info.context.loaders(loader).load_many(pks)
-        return [build(row) if row is not None else None for row in rows]
-
-    return load
-
-
 NODE_RESOLVERS = {
-    "Device": (Permission.DEVICES_READ, _loading(loaders.visible_devices, Device.from_model)),
-    "ProductType": (Permission.DEVICES_READ, _loading(loaders.product_types, ProductType.from_model)),
-    "Batch": (Permission.DEVICES_READ, _loading(loaders.visible_batches, Batch.from_model)),
+    "Device": (Permission.DEVICES_READ, node_loader(loaders.visible_devices, Device.from_model)),
+    "ProductType": (Permission.DEVICES_READ, node_loader(loaders.product_types, ProductType.from_model)),
+    "Batch": (Permission.DEVICES_READ, node_loader(loaders.visible_batches, Batch.from_model)),
 }

@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from graph.loaders import by_key
 from graph.permissions import needs
-from graph.relay import Connection, SortKey, paginate
+from graph.relay import Connection, SortKey, node_loader, paginate
 from graph.tenancy import visible_organisation_ids
 from models import identity as m
 from models.base import utcnow
@@ -87,9 +87,4 @@ class InvitationQuery:
         return await paginate(info.context, statement, keys, Invitation.from_model, first=first, after=after, last=last, before=before)
 
 
-async def _load(info: Info, pks):
-    rows = await info.context.loaders(visible_invitations).load_many(pks)
-    return [Invitation.from_model(row) if row is not None else None for row in rows]
-
-
-NODE_RESOLVERS = {"Invitation": (m.Permission.INVITATIONS_MANAGE, _load)}
+NODE_RESOLVERS = {"Invitation": (m.Permission.INVITATIONS_MANAGE, node_loader(visible_invitations, Invitation.from_model))}

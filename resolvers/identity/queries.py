@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from graph.errors import BadUserInput
 from graph.permissions import needs, require_principal
-from graph.relay import Connection, OrderDirection, SortKey, decode_id, paginate
+from graph.relay import Connection, OrderDirection, SortKey, decode_id, node_loader, paginate
 from graph.tenancy import organisation_visible, visible_organisation_ids
 from models import identity as m
 from resolvers.identity import loaders
@@ -149,19 +149,14 @@ class IdentityQuery:
         return await paginate(info.context, statement, keys, UserGroup.from_model, first=first, after=after, last=last, before=before)
 
 
-async def _load_visible(info: Info, loader, pks, build):
-    rows = await info.context.loaders(loader).load_many(pks)
-    return [build(row) if row is not None else None for row in rows]
-
-
 NODE_RESOLVERS = {
-    "User": (m.Permission.USERS_READ, lambda info, pks: _load_visible(info, loaders.visible_users, pks, User.from_model)),
+    "User": (m.Permission.USERS_READ, node_loader(loaders.visible_users, User.from_model)),
     "Organisation": (
         m.Permission.ORGANISATIONS_READ,
-        lambda info, pks: _load_visible(info, loaders.visible_organisations, pks, Organisation.from_model),
+        node_loader(loaders.visible_organisations, Organisation.from_model),
     ),
     "UserGroup": (
         m.Permission.USERS_READ,
-        lambda info, pks: _load_visible(info, loaders.visible_user_groups, pks, UserGroup.from_model),
+        node_loader(loaders.visible_user_groups, UserGroup.from_model),
     ),
 }

@@ -13,7 +13,7 @@ from graph.errors import BadUserInput, DomainError, Forbidden
 from graph.loaders import by_key, group_by
 from graph.mutations import run_in_transaction
 from graph.permissions import needs
-from graph.relay import Connection, Node, SortKey, decode_id, paginate, to_global_id
+from graph.relay import Connection, Node, SortKey, decode_id, node_loader, paginate, to_global_id
 from graph.tenancy import visible_organisation_ids
 from models.base import utcnow
 from models.identity import Permission
@@ -212,9 +212,4 @@ class OutboxMutation:
         return OutboxMessageRetryPayload(outbox_message=OutboxMessage.from_model(result), errors=[])
 
 
-async def _load(info: Info, pks):
-    rows = await info.context.loaders(visible_outbox_messages).load_many(pks)
-    return [OutboxMessage.from_model(row) if row is not None else None for row in rows]
-
-
-NODE_RESOLVERS = {"OutboxMessage": (Permission.OUTBOX_READ, _load)}
+NODE_RESOLVERS = {"OutboxMessage": (Permission.OUTBOX_READ, node_loader(visible_outbox_messages, OutboxMessage.from_model))}

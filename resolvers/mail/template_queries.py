@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from graph.loaders import by_key
 from graph.permissions import needs
-from graph.relay import Connection, SortKey, paginate
+from graph.relay import Connection, SortKey, node_loader, paginate
 from graph.tenancy import visible_organisation_ids
 from models.identity import Permission
 from models.mail import EmailTemplate as EmailTemplateRow
@@ -74,9 +74,4 @@ async def visible_templates(context, ids: Sequence[int]) -> list[EmailTemplateRo
     return by_key(rows, ids, lambda row: row.id)
 
 
-async def _load(info: Info, pks: list[int]) -> list[EmailTemplate | None]:
-    rows = await info.context.loaders(visible_templates).load_many(pks)
-    return [EmailTemplate.from_model(row) if row is not None else None for row in rows]
-
-
-NODE_RESOLVERS = {"EmailTemplate": (Permission.EMAIL_TEMPLATES_MANAGE, _load)}
+NODE_RESOLVERS = {"EmailTemplate": (Permission.EMAIL_TEMPLATES_MANAGE, node_loader(visible_templates, EmailTemplate.from_model))}

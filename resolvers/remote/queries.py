@@ -9,7 +9,7 @@ from sqlalchemy import exists, select
 from strawberry.types import Info
 
 from graph.permissions import needs
-from graph.relay import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Connection, SortKey, paginate
+from graph.relay import Connection, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SortKey, node_loader, paginate
 from models import remote as r
 from models.identity import Permission
 from resolvers.catalogue.queries import clean_filter_text
@@ -134,15 +134,7 @@ class RemoteQuery:
         return await paginate(info.context, statement, keys, Location.from_model, first=first, after=after, last=last, before=before)
 
 
-def _loading(loader, build):
-    async def load(info: Info, pks):
-        rows = await info.context.loaders(loader).load_many(pks)
-        return [build(row) if row is not None else None for row in rows]
-
-    return load
-
-
 NODE_RESOLVERS = {
-    "Router": (Permission.ROUTERS_READ, _loading(loaders.visible_routers, Router.from_model)),
-    "Location": (Permission.LOCATIONS_READ, _loading(loaders.visible_locations, Location.from_model)),
+    "Router": (Permission.ROUTERS_READ, node_loader(loaders.visible_routers, Router.from_model)),
+    "Location": (Permission.LOCATIONS_READ, node_loader(loaders.visible_locations, Location.from_model)),
 }
