@@ -101,12 +101,12 @@ class SortKey:
     descending: bool = False
 
 
-def _encode_cursor(values: Sequence[Any]) -> str:
+def encode_cursor(values: Sequence[Any]) -> str:
     plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
     return base64.urlsafe_b64encode(orjson.dumps(plain)).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
+def decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
     try:
         values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(values, list) or len(values) != len(keys):
@@ -139,7 +139,7 @@ def _decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
         raise BadUserInput("Invalid cursor.", argument="after/before") from exc
 
 
-def _beyond(keys: Sequence[SortKey], values: Sequence[Any], *, forward: bool) -> ColumnElement[bool]:
+def rows_beyond(keys: Sequence[SortKey], values: Sequence[Any], *, forward: bool) -> ColumnElement[bool]:
     """Rows strictly after (forward) or before the position `values` in the order `keys`."""
     clauses = []
     for i, key in enumerate(keys):
@@ -179,9 +179,9 @@ async def paginate(
 
     filtered = statement
     if after is not None:
-        filtered = filtered.where(_beyond(keys, _decode_cursor(after, keys), forward=True))
+        filtered = filtered.where(rows_beyond(keys, decode_cursor(after, keys), forward=True))
     if before is not None:
-        filtered = filtered.where(_beyond(keys, _decode_cursor(before, keys), forward=False))
+        filtered = filtered.where(rows_beyond(keys, decode_cursor(before, keys), forward=False))
 
     ordering = [
         (key.column.asc() if key.descending == backward else key.column.desc()) for key in keys
@@ -195,7 +195,7 @@ async def paginate(
     if backward:
         rows.reverse()
 
-    edges = [Edge(cursor=_encode_cursor(row[1:]), node=build(row[0])) for row in rows]
+    edges = [Edge(cursor=encode_cursor(row[1:]), node=build(row[0])) for row in rows]
     page_info = PageInfo(
         has_next_page=has_more if not backward else before is not None,
         has_previous_page=has_more if backward else after is not None,

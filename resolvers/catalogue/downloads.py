@@ -44,13 +44,13 @@ from graph.relay import (
     Node,
     PageInfo,
     SortKey,
-    _beyond,
-    _decode_cursor,
-    _encode_cursor,
     check_page_arguments,
+    decode_cursor,
     decode_id,
+    encode_cursor,
     node_loader,
     paginate,
+    rows_beyond,
     to_global_id,
 )
 from graph.secrets import SecretError
@@ -312,9 +312,9 @@ async def device_pages(context, keys: Sequence[PageKey]) -> list[Connection[Devi
         size = last if backward else (first if first is not None else DEFAULT_PAGE_SIZE)
         conditions = [KDD.key_download_id.in_(pks), loaders.device_visible(context.principal)]
         if after is not None:
-            conditions.append(_beyond(sort_keys, _decode_cursor(after, sort_keys), forward=True))
+            conditions.append(rows_beyond(sort_keys, decode_cursor(after, sort_keys), forward=True))
         if before is not None:
-            conditions.append(_beyond(sort_keys, _decode_cursor(before, sort_keys), forward=False))
+            conditions.append(rows_beyond(sort_keys, decode_cursor(before, sort_keys), forward=False))
         ordering = [key.column.desc() if backward else key.column.asc() for key in sort_keys]
         numbered = (
             select(
@@ -342,7 +342,7 @@ async def device_pages(context, keys: Sequence[PageKey]) -> list[Connection[Devi
             devices = devices[:size]
             if backward:
                 devices.reverse()
-            edges = [Edge(cursor=_encode_cursor([d.serial_number, d.id]), node=Device.from_model(d)) for d in devices]
+            edges = [Edge(cursor=encode_cursor([d.serial_number, d.id]), node=Device.from_model(d)) for d in devices]
             page_info = PageInfo(
                 has_next_page=has_more if not backward else before is not None,
                 has_previous_page=has_more if backward else after is not None,

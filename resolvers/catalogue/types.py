@@ -10,7 +10,7 @@ import strawberry
 from strawberry.types import Info
 
 from graph.relay import (
-    DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Connection, Edge, Node, PageInfo, SortKey, _decode_cursor, _encode_cursor,
+    DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Connection, Edge, Node, PageInfo, SortKey, decode_cursor, encode_cursor,
     to_global_id,
 )
 from graph.errors import BadUserInput
@@ -143,10 +143,10 @@ class Batch(Node):
         position = None
         if after is not None:
             keys = [SortKey(c.Device.serial_number), SortKey(c.Device.id)]
-            serial, device_id = _decode_cursor(after, keys)
+            serial, device_id = decode_cursor(after, keys)
             position = (serial, device_id)
         rows = await info.context.loaders(batch_loaders.device_pages).load(batch_loaders.DevicePageKey(self.pk, size, position))
-        edges = [Edge(cursor=_encode_cursor([row.serial_number, row.id]), node=Device.from_model(row)) for row in rows[:size]]
+        edges = [Edge(cursor=encode_cursor([row.serial_number, row.id]), node=Device.from_model(row)) for row in rows[:size]]
         page_info = PageInfo(
             has_next_page=len(rows) > size,
             has_previous_page=after is not None,
