@@ -8,7 +8,7 @@ import enum
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
 import strawberry
@@ -22,6 +22,14 @@ MAX_PAGE_SIZE = 500
 #: Primary keys are 32-bit (PostgreSQL `integer`): a larger number would fail in the driver, not read as unknown.
 MAX_PK = 2**31 - 1
 DEFAULT_PAGE_SIZE = 50
+
+# The paging arguments of every connection field, described once.
+PageFirst = Annotated[int | None, strawberry.argument(
+    description=f"Page size from the start (or after `after`); default {DEFAULT_PAGE_SIZE}, at most {MAX_PAGE_SIZE}.")]
+PageAfter = Annotated[str | None, strawberry.argument(description="Cursor to continue after.")]
+PageLast = Annotated[int | None, strawberry.argument(
+    description=f"Page size from the end (or before `before`); at most {MAX_PAGE_SIZE}.")]
+PageBefore = Annotated[str | None, strawberry.argument(description="Cursor to continue before.")]
 
 
 class InvalidGlobalId(ValueError):

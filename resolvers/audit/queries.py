@@ -13,7 +13,7 @@ from graph.errors import BadUserInput
 from graph.auth import reauthenticate
 from graph.loaders import by_key
 from graph.permissions import needs, require_permission
-from graph.relay import Connection, SortKey, node_loader, paginate
+from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, node_loader, paginate
 from graph.tenancy import path_visible, visible_organisation_ids
 from models.audit import AuditEvent as AuditEventModel
 from models.identity import Permission
@@ -52,10 +52,10 @@ class AuditQuery:
         self,
         info: Info,
         filter: AuditEventFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: PageFirst = None,
+        after: PageAfter = None,
+        last: PageLast = None,
+        before: PageBefore = None,
     ) -> Connection[AuditEvent]:
         statement = _visible_events(info.context.principal)
         if filter is not None:

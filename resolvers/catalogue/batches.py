@@ -28,7 +28,7 @@ from graph.context import Context
 from graph.errors import BadUserInput, DomainError
 from graph.mutations import run_in_transaction
 from graph.permissions import needs, require_permission
-from graph.relay import Connection, OrderDirection, SortKey, decode_id, paginate, to_global_id
+from graph.relay import Connection, OrderDirection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, decode_id, paginate, to_global_id
 from graph.tenancy import organisation_visible, visible_organisation_ids
 from graph.uploads import UploadError, read_upload
 from models import catalogue as c
@@ -642,10 +642,10 @@ class BatchQuery:
         info: Info,
         filter: BatchFilter | None = None,
         order_by: BatchOrder | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: PageFirst = None,
+        after: PageAfter = None,
+        last: PageLast = None,
+        before: PageBefore = None,
     ) -> Connection[Batch]:
         principal = info.context.principal
         statement = apply_batch_filter(select(c.Batch).where(batch_visible(principal)), principal, filter)

@@ -21,7 +21,7 @@ import secrets
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 from sqlalchemy import case, func, insert, literal, select, true, update
@@ -38,11 +38,15 @@ from graph.loaders import by_key
 from graph.mutations import run_in_transaction
 from graph.permissions import needs
 from graph.relay import (
-    DEFAULT_PAGE_SIZE,
     Connection,
+    DEFAULT_PAGE_SIZE,
     Edge,
     Node,
+    PageAfter,
+    PageBefore,
+    PageFirst,
     PageInfo,
+    PageLast,
     SortKey,
     check_page_arguments,
     decode_cursor,
@@ -405,10 +409,10 @@ class KeyDownload(Node):
     async def devices(
         self,
         info: Info,
-        first: Annotated[int | None, strawberry.argument(description="Page size from the start (at most 500).")] = None,
-        after: Annotated[str | None, strawberry.argument(description="Cursor to continue after.")] = None,
-        last: Annotated[int | None, strawberry.argument(description="Page size from the end (at most 500).")] = None,
-        before: Annotated[str | None, strawberry.argument(description="Cursor to continue before.")] = None,
+        first: PageFirst = None,
+        after: PageAfter = None,
+        last: PageLast = None,
+        before: PageBefore = None,
     ) -> Connection[Device]:
         return await info.context.loaders(device_pages).load((self.pk, first, after, last, before))
 
@@ -471,10 +475,10 @@ class KeyDownloadQuery:
     async def key_downloads(
         self,
         info: Info,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: PageFirst = None,
+        after: PageAfter = None,
+        last: PageLast = None,
+        before: PageBefore = None,
     ) -> Connection[KeyDownload]:
         statement = select(c.KeyDownload).where(key_download_visible(info.context.principal))
         keys = [SortKey(c.KeyDownload.created_at, True), SortKey(c.KeyDownload.id, True)]

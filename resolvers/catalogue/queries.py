@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from graph.errors import BadUserInput
 from graph.permissions import needs
-from graph.relay import Connection, OrderDirection, SortKey, decode_id, node_loader, paginate
+from graph.relay import Connection, OrderDirection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, decode_id, node_loader, paginate
 from models import catalogue as c
 from models.identity import Permission
 from resolvers.catalogue import loaders
@@ -112,10 +112,10 @@ class CatalogueQuery:
         info: Info,
         filter: DeviceFilter | None = None,
         order_by: DeviceOrder | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: PageFirst = None,
+        after: PageAfter = None,
+        last: PageLast = None,
+        before: PageBefore = None,
     ) -> Connection[Device]:
         statement = apply_filter(select(c.Device).where(loaders.device_visible(info.context.principal)), filter)
         order = order_by or DeviceOrder()

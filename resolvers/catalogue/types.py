@@ -4,13 +4,12 @@ through the key download."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
 
 import strawberry
 from strawberry.types import Info
 
 from graph.relay import (
-    DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Connection, Edge, Node, PageInfo, SortKey, decode_cursor, encode_cursor,
+    DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Connection, Edge, Node, PageInfo, PageAfter, PageFirst, SortKey, decode_cursor, encode_cursor,
     to_global_id,
 )
 from graph.errors import BadUserInput
@@ -132,10 +131,8 @@ class Batch(Node):
     async def devices(
         self,
         info: Info,
-        first: Annotated[
-            int | None, strawberry.argument(description=f"Page size (default {DEFAULT_PAGE_SIZE}, at most {MAX_PAGE_SIZE}).")
-        ] = None,
-        after: Annotated[str | None, strawberry.argument(description="Cursor of the device to continue after.")] = None,
+        first: PageFirst = None,
+        after: PageAfter = None,
     ) -> Connection[Device]:
         if first is not None and not 0 <= first <= MAX_PAGE_SIZE:
             raise BadUserInput(f"`first` must be between 0 and {MAX_PAGE_SIZE}.", argument="first")

@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from graph.loaders import by_key
 from graph.permissions import needs
-from graph.relay import Connection, SortKey, node_loader, paginate
+from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, node_loader, paginate
 from graph.tenancy import visible_organisation_ids
 from models import identity as m
 from models.base import utcnow
@@ -64,10 +64,10 @@ class InvitationQuery:
         self,
         info: Info,
         filter: InvitationFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: PageFirst = None,
+        after: PageAfter = None,
+        last: PageLast = None,
+        before: PageBefore = None,
     ) -> Connection[Invitation]:
         statement = select(m.Invitation).where(
             m.Invitation.organisation_id.in_(visible_organisation_ids(info.context.principal))

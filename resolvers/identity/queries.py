@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from graph.errors import BadUserInput
 from graph.permissions import needs, require_principal
-from graph.relay import Connection, OrderDirection, SortKey, decode_id, node_loader, paginate
+from graph.relay import Connection, OrderDirection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, decode_id, node_loader, paginate
 from graph.tenancy import organisation_visible, visible_organisation_ids
 from models import identity as m
 from resolvers.identity import loaders
@@ -83,10 +83,10 @@ class IdentityQuery:
         info: Info,
         filter: UserFilter | None = None,
         order_by: UserOrder | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: PageFirst = None,
+        after: PageAfter = None,
+        last: PageLast = None,
+        before: PageBefore = None,
     ) -> Connection[User]:
         principal = info.context.principal
         statement = select(m.User).where(m.User.organisation_id.in_(visible_organisation_ids(principal)))
@@ -113,10 +113,10 @@ class IdentityQuery:
         self,
         info: Info,
         filter: OrganisationFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: PageFirst = None,
+        after: PageAfter = None,
+        last: PageLast = None,
+        before: PageBefore = None,
     ) -> Connection[Organisation]:
         statement = select(m.Organisation).where(organisation_visible(info.context.principal))
         if filter is not None:
@@ -134,10 +134,10 @@ class IdentityQuery:
         self,
         info: Info,
         filter: UserGroupFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: PageFirst = None,
+        after: PageAfter = None,
+        last: PageLast = None,
+        before: PageBefore = None,
     ) -> Connection[UserGroup]:
         statement = select(m.UserGroup).where(m.UserGroup.organisation_id.in_(visible_organisation_ids(info.context.principal)))
         if filter is not None:

@@ -13,7 +13,7 @@ from graph.errors import BadUserInput, DomainError, Forbidden
 from graph.loaders import by_key, group_by
 from graph.mutations import run_in_transaction
 from graph.permissions import needs
-from graph.relay import Connection, Node, SortKey, decode_id, node_loader, paginate, to_global_id
+from graph.relay import Connection, Node, PageAfter, PageBefore, PageFirst, PageLast, SortKey, decode_id, node_loader, paginate, to_global_id
 from graph.tenancy import visible_organisation_ids
 from models.base import utcnow
 from models.identity import Permission
@@ -128,10 +128,10 @@ class OutboxQuery:
         self,
         info: Info,
         filter: OutboxMessageFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: PageFirst = None,
+        after: PageAfter = None,
+        last: PageLast = None,
+        before: PageBefore = None,
     ) -> Connection[OutboxMessage]:
         statement = _visible_messages(info.context.principal)
         if filter is not None:

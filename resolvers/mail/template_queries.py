@@ -10,7 +10,7 @@ from strawberry.types import Info
 
 from graph.loaders import by_key
 from graph.permissions import needs
-from graph.relay import Connection, SortKey, node_loader, paginate
+from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, node_loader, paginate
 from graph.tenancy import visible_organisation_ids
 from models.identity import Permission
 from models.mail import EmailTemplate as EmailTemplateRow
@@ -46,10 +46,10 @@ class TemplateQuery:
         self,
         info: Info,
         filter: EmailTemplateFilter | None = None,
-        first: int | None = None,
-        after: str | None = None,
-        last: int | None = None,
-        before: str | None = None,
+        first: PageFirst = None,
+        after: PageAfter = None,
+        last: PageLast = None,
+        before: PageBefore = None,
     ) -> Connection[EmailTemplate]:
         statement = select(EmailTemplateRow).where(reachable(info.context.principal))
         if filter is not None:

@@ -9,7 +9,7 @@ from sqlalchemy import exists, select
 from strawberry.types import Info
 
 from graph.permissions import needs
-from graph.relay import Connection, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, SortKey, node_loader, paginate
+from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, node_loader, paginate
 from models import remote as r
 from models.identity import Permission
 from resolvers.catalogue.queries import clean_filter_text
@@ -17,11 +17,6 @@ from resolvers.remote import loaders
 from resolvers.remote.scope import location_visible, router_visible
 from resolvers.remote.types import Location, Router
 
-
-FIRST = f"Page size from the start (or after `after`); default {DEFAULT_PAGE_SIZE}, at most {MAX_PAGE_SIZE}."
-AFTER = "Cursor to continue after."
-LAST = f"Page size from the end (or before `before`); at most {MAX_PAGE_SIZE}."
-BEFORE = "Cursor to continue before."
 
 
 @strawberry.input(description="Narrow the router list; all given conditions must hold.")
@@ -102,10 +97,10 @@ class RemoteQuery:
         self,
         info: Info,
         filter: Annotated[RouterFilter | None, strawberry.argument(description="Conditions the routers must meet.")] = None,
-        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
-        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
-        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
-        before: Annotated[str | None, strawberry.argument(description=BEFORE)] = None,
+        first: PageFirst = None,
+        after: PageAfter = None,
+        last: PageLast = None,
+        before: PageBefore = None,
     ) -> Connection[Router]:
         statement = apply_router_filter(select(r.Router).where(router_visible(info.context.principal)), filter)
         keys = [SortKey(r.Router.common_name), SortKey(r.Router.id)]
@@ -123,10 +118,10 @@ class RemoteQuery:
         self,
         info: Info,
         filter: Annotated[LocationFilter | None, strawberry.argument(description="Conditions the locations must meet.")] = None,
-        first: Annotated[int | None, strawberry.argument(description=FIRST)] = None,
-        after: Annotated[str | None, strawberry.argument(description=AFTER)] = None,
-        last: Annotated[int | None, strawberry.argument(description=LAST)] = None,
-        before: Annotated[str | None, strawberry.argument(description=BEFORE)] = None,
+        first: PageFirst = None,
+        after: PageAfter = None,
+        last: PageLast = None,
+        before: PageBefore = None,
     ) -> Connection[Location]:
         principal = info.context.principal
         statement = apply_location_filter(select(r.Location).where(location_visible(principal)), filter, principal.user_id)
