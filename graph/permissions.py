@@ -34,14 +34,17 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ROUTERS_REPORT,
             Permission.LOCATIONS_READ,
             Permission.LOCATIONS_MANAGE,
+            Permission.ROUTERS_CONNECT,
         }
     ),
+    # Users, API users and external users reach only the locations given to them (resolvers.remote.scope).
     Role.USER: frozenset({Permission.USERS_READ, Permission.ORGANISATIONS_READ, Permission.DEVICES_READ,
-                          Permission.ROUTERS_READ, Permission.LOCATIONS_READ}),
+                          Permission.ROUTERS_READ, Permission.LOCATIONS_READ, Permission.ROUTERS_CONNECT}),
     Role.API_USER: frozenset({Permission.USERS_READ, Permission.ORGANISATIONS_READ, Permission.DEVICES_READ,
-                              Permission.ROUTERS_READ, Permission.LOCATIONS_READ, Permission.ROUTERS_REPORT}),
-    # External users see only what they were given access to (locations), not the organisation.
-    Role.EXTERNAL_USER: frozenset(),
+                              Permission.ROUTERS_READ, Permission.LOCATIONS_READ, Permission.ROUTERS_REPORT,
+                              Permission.ROUTERS_CONNECT}),
+    # External users see only the locations another organisation gave them, nothing of their own.
+    Role.EXTERNAL_USER: frozenset({Permission.ROUTERS_READ, Permission.LOCATIONS_READ, Permission.ROUTERS_CONNECT}),
 }
 
 

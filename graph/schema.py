@@ -35,6 +35,7 @@ from resolvers.mail import outbox_queries
 from resolvers.identity import invitation_mutations, invitation_queries
 from resolvers.mail import template_mutations, template_queries
 from resolvers.remote import bulk as remote_bulk
+from resolvers.remote import events as remote_events
 from resolvers.remote import mutations as remote_mutations
 from resolvers.remote import queries as remote_queries
 
@@ -99,7 +100,10 @@ Mutation = merge_types("Mutation", (
     remote_mutations.RemoteMutation,
     remote_bulk.RemoteBulkMutation,
 ))
-Subscription = merge_types("Subscription", (audit_queries.AuditSubscription,))
+Subscription = merge_types("Subscription", (
+    audit_queries.AuditSubscription,
+    remote_events.RemoteSubscription,
+))
 
 
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:

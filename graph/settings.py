@@ -84,6 +84,10 @@ class Settings:
     router_offline_after_seconds: int = 90
     #: How often the router watchdog looks for silent routers (seconds); 0 turns it off in this process.
     router_watchdog_seconds: float = 5.0
+    #: Status samples older than this many days are deleted by the watchdog; 0 keeps them forever.
+    router_status_retention_days: int = 30
+    #: MQTT broker for router heartbeats (mqtt://host:port or mqtts://user:password@host:port); empty: no MQTT.
+    mqtt_url: str = ""
     #: Log level for the fleetgraph loggers.
     log_level: str = "INFO"
 
@@ -118,7 +122,7 @@ class Settings:
         return f"sqlite+aiosqlite:///{(self.data_dir / 'fleetgraph.db').resolve()}"
 
     def __repr__(self) -> str:  # settings get logged; secrets must not be
-        hidden = {"master_key", "smtp_password"}
+        hidden = {"master_key", "smtp_password", "mqtt_url"}
         shown = ", ".join(f"{f.name}={'***' if f.name in hidden and getattr(self, f.name) else getattr(self, f.name)!r}" for f in fields(self))
         return f"Settings({shown})"
 

@@ -47,7 +47,11 @@ class Permission(enum.StrEnum):
     #: Send a router's heartbeat and status (the router's API user).
     ROUTERS_REPORT = "ROUTERS_REPORT"
     LOCATIONS_READ = "LOCATIONS_READ"
+    #: Manage locations and everything about them: devices, templates, access, groups, external users,
+    #: notification profiles; see every location of the subtree.
     LOCATIONS_MANAGE = "LOCATIONS_MANAGE"
+    #: Connect through the router of a location one may reach.
+    ROUTERS_CONNECT = "ROUTERS_CONNECT"
 
 
 class TokenKind(enum.StrEnum):

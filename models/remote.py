@@ -1,17 +1,18 @@
 """Remote access: routers (registered by the platform, assigned to an organisation), their reported
-status, and locations (a place an organisation runs a router at).
-
-Connections, groups, device templates and notification profiles hang off Router and Location later.
+status, locations (a place an organisation runs a router at) with the devices behind the router,
+device templates, who may reach a location (users, user groups, location groups, external users),
+connections through a router and their licence, and notification profiles for offline routers.
 """
 
 from __future__ import annotations
 
+import enum
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, utcnow
+from models.base import Base, string_enum, utcnow
 
 
 class Router(Base):
@@ -84,3 +85,258 @@ class LocationPin(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
     location_id: Mapped[int] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"), primary_key=True, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- devices behind a router, device templates ---------------------------------------------------------
+
+
+class ServiceType(enum.StrEnum):
+    """How a user reaches a device through the router's tunnel."""
+
+    HTTP = "HTTP"
+    HTTPS = "HTTPS"
+    SSH = "SSH"
+    TELNET = "TELNET"
+    RDP = "RDP"
+    VNC = "VNC"
+    #: Any other TCP port (a PLC's programming port, Modbus/TCP, ...).
+    TCP = "TCP"
+
+
+class _ServiceColumns:
+    """Settings of one remote access service (the same for a template's and a location device's)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_type: Mapped[ServiceType] = mapped_column(string_enum(ServiceType, "service_type"))
+    port: Mapped[int]
+    #: URL path for HTTP(S); empty otherwise.
+    path: Mapped[str] = mapped_column(String(200), default="")
+    #: Login name to offer for SSH, TELNET, RDP and VNC; empty when not set. Never a password.
+    username: Mapped[str] = mapped_column(String(100), default="")
+
+
+class DeviceTemplate(Base):
+    """A device (PLC, HMI, camera, ...) described once and copied to locations."""
+
+    __tablename__ = "device_template"
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    ip_address: Mapped[str] = mapped_column(String(45))
+    #: Kept, but not offered when applying templates to a location.
+    inactive: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeviceTemplateService(_ServiceColumns, Base):
+    __tablename__ = "device_template_service"
+
+    template_id: Mapped[int] = mapped_column(ForeignKey("device_template.id", ondelete="CASCADE"), index=True)
+
+
+class LocationDevice(Base):
+    """A device behind a location's router."""
+
+    __tablename__ = "location_device"
+    __table_args__ = (UniqueConstraint("location_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    ip_address: Mapped[str] = mapped_column(String(45))
+    #: The template it was copied from (a copy: later template edits do not reach it).
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("device_template.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LocationDeviceService(_ServiceColumns, Base):
+    __tablename__ = "location_device_service"
+
+    device_id: Mapped[int] = mapped_column(ForeignKey("location_device.id", ondelete="CASCADE"), index=True)
+
+
+# --- who may reach a location -------------------------------------------------------------------------
+
+
+class LocationUserAccess(Base):
+    """A user given access to a location directly."""
+
+    __tablename__ = "location_user_access"
+
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LocationUserGroupAccess(Base):
+    """A user group (all its members) given access to a location."""
+
+    __tablename__ = "location_user_group_access"
+
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"), primary_key=True)
+    user_group_id: Mapped[int] = mapped_column(ForeignKey("user_group.id", ondelete="CASCADE"), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LocationGroup(Base):
+    """Locations and users grouped: every user of the group may reach every location of it."""
+
+    __tablename__ = "location_group"
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LocationGroupLocation(Base):
+    __tablename__ = "location_group_location"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("location_group.id", ondelete="CASCADE"), primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class LocationGroupUser(Base):
+    __tablename__ = "location_group_user"
+
+    group_id: Mapped[int] = mapped_column(ForeignKey("location_group.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class ExternalUser(Base):
+    """A user of another organisation let into this one: they reach only the locations (and
+    location groups) granted to them here, and see nothing else of it."""
+
+    __tablename__ = "external_user"
+
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- connections --------------------------------------------------------------------------------------
+
+
+class ConnectionEnd(enum.StrEnum):
+    """Why a connection ended."""
+
+    DISCONNECTED = "DISCONNECTED"
+    ROUTER_OFFLINE = "ROUTER_OFFLINE"
+    ACCESS_REVOKED = "ACCESS_REVOKED"
+
+
+class ConnectionLicence(Base):
+    """How many connections an organisation may hold at the same time (the manual's active connections)."""
+
+    __tablename__ = "connection_licence"
+
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True)
+    max_active_connections: Mapped[int]
+
+
+class RouterConnection(Base):
+    """A user's connection through a location's router: active while ended_at is null, history after.
+    Names are copied so that the history still reads after a router or device is gone."""
+
+    __tablename__ = "router_connection"
+    __table_args__ = (
+        # A user's client holds one tunnel at a time.
+        Index("uq_router_connection_active_user", "user_id", unique=True,
+              sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
+        Index("ix_router_connection_location_started", "location_id", "started_at", "id"),
+        Index("ix_router_connection_organisation_ended", "organisation_id", "ended_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The licence holder: the location's organisation (also for external users).
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"))
+    router_id: Mapped[int | None] = mapped_column(ForeignKey("router.id", ondelete="SET NULL"), index=True)
+    router_common_name: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
+    #: The device behind the router the user asked for, if any.
+    device_id: Mapped[int | None] = mapped_column(ForeignKey("location_device.id", ondelete="SET NULL"))
+    device_name: Mapped[str] = mapped_column(String(200), default="")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[ConnectionEnd | None] = mapped_column(string_enum(ConnectionEnd, "connection_end"))
+
+
+class ConnectionFailure(Base):
+    """The last refused connect or disconnect of a user (the manual's GetLastErrorDetails)."""
+
+    __tablename__ = "connection_failure"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    result: Mapped[str] = mapped_column(String(40))
+    message: Mapped[str] = mapped_column(String(500))
+    router_common_name: Mapped[str] = mapped_column(String(64), default="")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- notification profiles ----------------------------------------------------------------------------
+
+
+class NotificationProfile(Base):
+    """Who is told by mail when a watched location's router stays offline for offline_minutes."""
+
+    __tablename__ = "notification_profile"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "name"),
+        CheckConstraint("offline_minutes >= 1", name="offline_minutes_positive"),
+        CheckConstraint("repeat_minutes IS NULL OR repeat_minutes >= 1", name="repeat_minutes_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    offline_minutes: Mapped[int]
+    #: Repeat while still offline every this many minutes; null sends once per offline period.
+    repeat_minutes: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NotificationProfileUser(Base):
+    __tablename__ = "notification_profile_user"
+
+    profile_id: Mapped[int] = mapped_column(ForeignKey("notification_profile.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class NotificationProfileEmail(Base):
+    __tablename__ = "notification_profile_email"
+
+    profile_id: Mapped[int] = mapped_column(ForeignKey("notification_profile.id", ondelete="CASCADE"), primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), primary_key=True)
+
+
+class NotificationProfileLocation(Base):
+    __tablename__ = "notification_profile_location"
+
+    profile_id: Mapped[int] = mapped_column(ForeignKey("notification_profile.id", ondelete="CASCADE"), primary_key=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class NotificationProfileLocationGroup(Base):
+    __tablename__ = "notification_profile_location_group"
+
+    profile_id: Mapped[int] = mapped_column(ForeignKey("notification_profile.id", ondelete="CASCADE"), primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("location_group.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class OfflineNotification(Base):
+    """What a profile has sent about a router's current offline period (one row per profile and router)."""
+
+    __tablename__ = "offline_notification"
+
+    profile_id: Mapped[int] = mapped_column(ForeignKey("notification_profile.id", ondelete="CASCADE"), primary_key=True)
+    router_id: Mapped[int] = mapped_column(ForeignKey("router.id", ondelete="CASCADE"), primary_key=True, index=True)
+    #: The router's state_changed_at when it went offline: a new offline period starts a new count.
+    offline_since: Mapped[datetime]
+    last_sent_at: Mapped[datetime]
+    sent_count: Mapped[int] = mapped_column(default=1)

@@ -2,5 +2,8 @@
 so each subscriber can be filtered by tenant on the server."""
 
 AUDIT = "audit"
-#: A router went online or offline: {"routerId", "online", "at", "organisationPath"} ("" while unassigned).
+#: A router went online or offline, or a user connected through it or disconnected:
+#: {"kind": ONLINE|OFFLINE|CONNECTED|DISCONNECTED, "routerId", "locationId" (null: the router's location),
+#: "connectionId" (connections only), "at", "organisationPath"} ("" while the router is unassigned);
+#: made by resolvers.remote.services.router_event.
 ROUTER_STATE = "router_state"

@@ -23,7 +23,7 @@ from models.base import utcnow
 from models.identity import Organisation
 from resolvers.audit.services import record
 from resolvers.remote.errors import RemoteErrorCode as Code
-from resolvers.remote.scope import location_visible, router_visible
+from resolvers.remote.scope import location_visible, router_in_subtree, router_visible
 from subscriptions import channels
 
 #: The manuals' names look like R_M26118014A81B88FB: "R_" and letters/digits (stored upper case).
@@ -355,8 +355,21 @@ def _check_status(status: Status) -> Status:
     return status
 
 
+def router_event(kind: str, router_id: int, at, path: str, *, location_id: int | None = None,
+                 connection_id: int | None = None) -> dict:
+    """A ROUTER_STATE event (subscriptions.channels): kind ONLINE, OFFLINE, CONNECTED or DISCONNECTED."""
+    return {
+        "kind": kind,
+        "routerId": to_global_id("Router", router_id),
+        "locationId": to_global_id("Location", location_id) if location_id is not None else None,
+        "connectionId": to_global_id("RouterConnection", connection_id) if connection_id is not None else None,
+        "at": at.isoformat(),
+        "organisationPath": path,
+    }
+
+
 def state_event(router_id: int, online: bool, at, path: str) -> dict:
-    return {"routerId": to_global_id("Router", router_id), "online": online, "at": at.isoformat(), "organisationPath": path}
+    return router_event("ONLINE" if online else "OFFLINE", router_id, at, path)
 
 
 async def heartbeat(session: AsyncSession, context: Context, common_name: str, status: Status) -> tuple[r.Router, r.RouterStatusSample]:
@@ -364,7 +377,7 @@ async def heartbeat(session: AsyncSession, context: Context, common_name: str, s
     when it was offline. The guarded UPDATE settles a race with the watchdog or another heartbeat."""
     name = clean_common_name(common_name)
     status = _check_status(status)
-    router = await session.scalar(select(r.Router).where(r.Router.common_name == name, router_visible(context.principal)))
+    router = await session.scalar(select(r.Router).where(r.Router.common_name == name, router_in_subtree(context.principal)))
     if router is None:
         raise DomainError(Code.NOT_FOUND, "No such router.", "commonName")
     now = utcnow()

@@ -43,3 +43,12 @@ async def api_user_token(runtime, world, organisation: str, email: str) -> str:
     async with runtime.session_factory() as session, session.begin():
         user = await add_user(session, world.organisations[organisation], email, [m.Role.API_USER])
         return await issue_token(session, user)
+
+
+async def grant_location(runtime, world, user_key: str, location_id: str) -> None:
+    """Give a user direct access to a location (the access API has its own tests)."""
+    from graph.relay import from_global_id
+    from models import remote as r
+
+    async with runtime.session_factory() as session, session.begin():
+        session.add(r.LocationUserAccess(location_id=from_global_id(location_id)[1], user_id=world.users[user_key].id))

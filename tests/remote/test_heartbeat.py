@@ -50,15 +50,15 @@ async def test_heartbeat_marks_online_and_records_status(gql, world, runtime):
     assert payload["errors"] == []
     assert payload["router"]["online"] is True
     assert payload["status"] == {"takenAt": payload["router"]["lastHeartbeatAt"], **STATUS}
-    assert event == {"routerId": router_id, "online": True, "at": payload["router"]["stateChangedAt"],
-                     "organisationPath": world.organisations["a"].path}
+    assert event == {"kind": "ONLINE", "routerId": router_id, "locationId": None, "connectionId": None,
+                     "at": payload["router"]["stateChangedAt"], "organisationPath": world.organisations["a"].path}
 
     first_change = payload["router"]["stateChangedAt"]
     again = (await gql(HEARTBEAT, {"input": {"commonName": "R_A1", "status": {"cpuLoad": 50.0}}}, token=token))["data"]["routerHeartbeat"]
     # still online: the state did not change, only the heartbeat time
     assert again["router"]["stateChangedAt"] == first_change
     assert again["router"]["lastHeartbeatAt"] > first_change
-    seen = (await gql(ROUTER, {"id": router_id}, token=world.tokens["user_a"]))["data"]["node"]
+    seen = (await gql(ROUTER, {"id": router_id}, token=world.tokens["admin_a"]))["data"]["node"]
     assert seen["online"] is True and seen["latestStatus"] == {"cpuLoad": 50.0, "modemState": ""}
 
 
@@ -107,7 +107,8 @@ async def test_watchdog_takes_silent_routers_offline_and_heartbeat_brings_them_b
     assert await mark_silent_routers_offline(runtime.session_factory, now, 180, publish=publish) == []
     flipped = await mark_silent_routers_offline(runtime.session_factory, now, 90, publish=publish)
     assert flipped == [(await router_row(runtime, "R_A1")).id]
-    assert published == [(channels.ROUTER_STATE, {"routerId": router_id, "online": False, "at": now.isoformat(),
+    assert published == [(channels.ROUTER_STATE, {"kind": "OFFLINE", "routerId": router_id, "locationId": None,
+                                                  "connectionId": None, "at": now.isoformat(),
                                                   "organisationPath": world.organisations["a"].path})]
     silent, fresh = await router_row(runtime, "R_A1"), await router_row(runtime, "R_A2")
     assert (silent.online, silent.state_changed_at) == (False, now)
@@ -151,7 +152,7 @@ async def test_status_history_pages_both_ways(gql, world, runtime):
         await gql(HEARTBEAT, {"input": {"commonName": "R_A1", "status": {"cpuLoad": float(load)}}}, token=token)
 
     async def page(**arguments):
-        result = await gql(HISTORY, {"id": router_id, **arguments}, token=world.tokens["user_a"])
+        result = await gql(HISTORY, {"id": router_id, **arguments}, token=world.tokens["admin_a"])
         return result["data"]["node"]["statusSamples"]
 
     newest = await page(first=3)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.remote.helpers import LOCATION_CREATE, register
+from tests.remote.helpers import LOCATION_CREATE, grant_location, register
 from tests.test_tenancy import snapshot
 
 UPDATE = """mutation($input: LocationUpdateInput!) {
@@ -89,13 +89,15 @@ async def test_assign_router_replaces_and_removes(gql, world):
     removed = (await gql(ASSIGN_ROUTER, {"input": {"locationId": location, "routerId": None}},
                          token=world.tokens["admin_a"]))["data"]["locationAssignRouter"]
     assert removed["location"]["router"] is None
-    without = await gql(LOCATIONS, {"filter": {"hasRouter": False}}, token=world.tokens["user_a"])
+    without = await gql(LOCATIONS, {"filter": {"hasRouter": False}}, token=world.tokens["admin_a"])
     assert [n["name"] for n in without["data"]["locations"]["nodes"]] == ["Depot"]
 
 
-async def test_pins_are_per_user(gql, world):
+async def test_pins_are_per_user(gql, world, runtime):
     depot = (await create(gql, world, name="Depot"))["location"]["id"]
-    await create(gql, world, name="Office")
+    office = (await create(gql, world, name="Office"))["location"]["id"]
+    for location in (depot, office):
+        await grant_location(runtime, world, "user_a", location)
     for _ in range(2):  # pinning twice is harmless
         pinned = await gql(PIN, {"input": {"locationId": depot, "pinned": True}}, token=world.tokens["user_a"])
         assert pinned["data"]["locationPin"] == {"location": {"name": "Depot", "pinned": True}, "errors": []}

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from models import remote as r
 from models.audit import AuditEvent
-from tests.remote.helpers import ASSIGN, LOCATION_CREATE, REGISTER, register
+from tests.remote.helpers import ASSIGN, LOCATION_CREATE, REGISTER, grant_location, register
 from tests.test_tenancy import snapshot
 
 ROUTERS = """query($filter: RouterFilter) {
@@ -67,7 +67,7 @@ async def test_only_platform_admins_register_and_assign(gql, world):
     assert result["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
-async def test_assign_and_free_routers(gql, world):
+async def test_assign_and_free_routers(gql, world, runtime):
     unassigned = await register(gql, world, "R_NEW", "00:00:00:00:00:09", "SN-9", organisation=None)
     await register(gql, world, "R_AT", "00:00:00:00:00:08", "SN-8")
     await register(gql, world, "R_B", "00:00:00:00:00:07", "SN-7", organisation="b")
@@ -76,7 +76,12 @@ async def test_assign_and_free_routers(gql, world):
     )["data"]["routers"]["nodes"][0]["id"]}}, token=world.tokens["admin_a"])
     assert created["data"]["locationCreate"]["errors"] == []
 
-    # tenant A sees its own routers only; the unassigned one only the platform
+    # tenant A's admin sees its own routers only; the unassigned one only the platform
+    a = (await gql(ROUTERS, token=world.tokens["admin_a"]))["data"]["routers"]
+    assert [n["commonName"] for n in a["nodes"]] == ["R_AT"]
+    # a user sees the routers of the locations given to them, nothing before
+    assert (await gql(ROUTERS, token=world.tokens["user_a"]))["data"]["routers"]["nodes"] == []
+    await grant_location(runtime, world, "user_a", created["data"]["locationCreate"]["location"]["id"])
     a = (await gql(ROUTERS, token=world.tokens["user_a"]))["data"]["routers"]
     assert [n["commonName"] for n in a["nodes"]] == ["R_AT"]
     everything = (await gql(ROUTERS, token=world.tokens["platform"]))["data"]["routers"]

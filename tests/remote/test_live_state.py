@@ -1,0 +1,79 @@
+"""routerConnectionState over a real websocket (graphql-transport-ws) against a real uvicorn server."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+from websockets.asyncio.client import ClientConnection
+
+from models.base import utcnow
+from resolvers.remote.watchdog import mark_silent_routers_offline
+from tests.graph.test_websocket import init, receive, until, ws_connect
+from tests.remote.helpers import HEARTBEAT, api_user_token, register
+
+STATE = """subscription($filter: RouterConnectionStateFilter) {
+  routerConnectionState(filter: $filter) { kind at router { commonName online } location { name } }
+}"""
+
+
+async def start(ws: ClientConnection, token: str, variables: dict | None = None, operation_id: str = "1") -> None:
+    ack = await init(ws, token)
+    assert ack["type"] == "connection_ack", ack
+    await ws.send(json.dumps({"id": operation_id, "type": "subscribe",
+                              "payload": {"query": STATE, "variables": variables or {}}}))
+
+
+async def next_event(ws: ClientConnection) -> dict:
+    message = await receive(ws)
+    assert message["type"] == "next", message
+    return message["payload"]["data"]["routerConnectionState"]
+
+
+async def test_online_and_offline_reach_the_owner_only(gql, live_server, world, runtime):
+    await register(gql, world, "R_A1", "00:00:00:00:00:01", "SN-1")
+    await register(gql, world, "R_B1", "00:00:00:00:00:02", "SN-2", organisation="b")
+    reporter_a = await api_user_token(runtime, world, "a", "router@a.example")
+    reporter_b = await api_user_token(runtime, world, "b", "router@b.example")
+    async with ws_connect(live_server) as owner, ws_connect(live_server) as other:
+        await start(owner, world.tokens["admin_a"])
+        await start(other, world.tokens["admin_b"])
+        await until(lambda: runtime.bus.subscriber_count == 2, "both subscriptions to listen")
+
+        await gql(HEARTBEAT, {"input": {"commonName": "R_A1"}}, token=reporter_a)
+        online = await next_event(owner)
+        assert (online["kind"], online["router"], online["location"]) == ("ONLINE", {"commonName": "R_A1", "online": True}, None)
+
+        flipped = await mark_silent_routers_offline(runtime.session_factory, utcnow() + timedelta(minutes=5), 90,
+                                                    publish=runtime.bus.publish)
+        assert len(flipped) == 1
+        offline = await next_event(owner)
+        assert (offline["kind"], offline["router"]) == ("OFFLINE", {"commonName": "R_A1", "online": False})
+
+        # B's subscriber was live all along: its first event is its own router's, none of A's came before it
+        await gql(HEARTBEAT, {"input": {"commonName": "R_B1"}}, token=reporter_b)
+        assert (await next_event(other))["router"]["commonName"] == "R_B1"
+
+
+async def test_filter_ids_of_another_tenant_read_like_unknown_ones(gql, live_server, world, runtime):
+    own = await register(gql, world, "R_A1", "00:00:00:00:00:01", "SN-1")
+    theirs = await register(gql, world, "R_B1", "00:00:00:00:00:02", "SN-2", organisation="b")
+    reporter_a = await api_user_token(runtime, world, "a", "router@a.example")
+    reporter_b = await api_user_token(runtime, world, "b", "router@b.example")
+    async with ws_connect(live_server) as ws:
+        await start(ws, world.tokens["admin_a"], {"filter": {"routerIds": [theirs, own]}})
+        await until(lambda: runtime.bus.subscriber_count == 1, "the subscription to listen")
+        await gql(HEARTBEAT, {"input": {"commonName": "R_B1"}}, token=reporter_b)
+        await gql(HEARTBEAT, {"input": {"commonName": "R_A1"}}, token=reporter_a)
+        assert (await next_event(ws))["router"]["commonName"] == "R_A1"
+
+
+async def test_malformed_filter_ids_get_a_typed_error(live_server, world, runtime):
+    for bad in ("!!!", "", "A" * 10_000, "T3JnYW5pc2F0aW9uOjE"):  # the last: an Organisation ID
+        async with ws_connect(live_server) as ws:
+            await start(ws, world.tokens["admin_a"], {"filter": {"routerIds": [bad]}})
+            message = await receive(ws)
+            assert message["type"] in ("next", "error"), message
+            errors = message["payload"]["errors"] if message["type"] == "next" else message["payload"]
+            assert [e["extensions"]["code"] for e in errors] == ["BAD_USER_INPUT"], (bad, message)
+    assert runtime.bus.subscriber_count == 0
