@@ -43,6 +43,13 @@ def location_visible(principal) -> ColumnElement[bool]:
     return granted
 
 
+def location_managed(principal) -> ColumnElement[bool]:
+    """Locations the caller may change (with LOCATIONS_MANAGE): those of the subtree, never granted ones."""
+    if principal.is_platform_admin:
+        return true()
+    return r.Location.organisation_id.in_(visible_organisation_ids(principal))
+
+
 def router_visible(principal) -> ColumnElement[bool]:
     """Routers of the subtree for managers (platform admins: all, also unassigned); for everybody
     else the routers at the locations they may reach."""

@@ -23,7 +23,7 @@ from models.base import utcnow
 from models.identity import Organisation
 from resolvers.audit.services import record
 from resolvers.remote.errors import RemoteErrorCode as Code
-from resolvers.remote.scope import location_visible, router_in_subtree, router_visible
+from resolvers.remote.scope import location_managed, location_visible, router_in_subtree, router_visible
 from subscriptions import channels
 
 #: The manuals' names look like R_M26118014A81B88FB: "R_" and letters/digits (stored upper case).
@@ -120,11 +120,15 @@ async def visible_router(session: AsyncSession, context: Context, global_id: str
     return router
 
 
-async def visible_location(session: AsyncSession, context: Context, global_id: str, field: str) -> r.Location:
+async def visible_location(session: AsyncSession, context: Context, global_id: str, field: str, *,
+                           managed: bool = False) -> r.Location:
+    """A location the caller sees; with `managed`, one of the caller's subtree (a location granted
+    from another organisation is seen, never managed)."""
     pk = decode_id(global_id, "Location")
     location = None
     if pk is not None:
-        location = await session.scalar(select(r.Location).where(r.Location.id == pk, location_visible(context.principal)))
+        scope = location_managed(context.principal) if managed else location_visible(context.principal)
+        location = await session.scalar(select(r.Location).where(r.Location.id == pk, scope))
     if location is None:
         raise DomainError(Code.NOT_FOUND, "No such location.", field)
     return location
@@ -260,7 +264,7 @@ async def create_location(
 async def update_location(
     session: AsyncSession, context: Context, location_id: str, *, name=UNSET, latitude=UNSET, longitude=UNSET,
 ) -> r.Location:
-    location = await visible_location(session, context, location_id, "id")
+    location = await visible_location(session, context, location_id, "id", managed=True)
     changes: dict[str, object] = {}
     if name is not UNSET:
         if name is None:
@@ -282,7 +286,7 @@ async def update_location(
 
 
 async def delete_location(session: AsyncSession, context: Context, location_id: str) -> int:
-    location = await visible_location(session, context, location_id, "id")
+    location = await visible_location(session, context, location_id, "id", managed=True)
     pk = location.id
     # the router becomes a free router of the organisation again
     await session.execute(delete(r.LocationPin).where(r.LocationPin.location_id == pk))
@@ -296,7 +300,7 @@ async def delete_location(session: AsyncSession, context: Context, location_id: 
 async def assign_router_to_location(session: AsyncSession, context: Context, location_id: str, router_id: str | None) -> r.Location:
     """Put a free router of the location's organisation at the location (the one there before becomes free);
     null takes the router away."""
-    location = await visible_location(session, context, location_id, "locationId")
+    location = await visible_location(session, context, location_id, "locationId", managed=True)
     router = None
     if router_id is not None:
         router = await _free_router_for(session, context, router_id, location.organisation_id, location.id)
