@@ -54,6 +54,7 @@ async def seed_demo(session_factory: async_sessionmaker[AsyncSession], sealer: S
             session.add(m.PasswordHistory(user_id=user.id, password_hash=user.password_hash))
             session.add_all(m.UserRole(user_id=user.id, role=role) for role in roles)
         await _demo_devices(session, organisations, sealer)
+        await _demo_remote(session, organisations)
         return True
 
 
@@ -100,4 +101,51 @@ async def _demo_devices(session: AsyncSession, organisations: dict[str, m.Organi
             sealed, version = seal_device_key(sealer, device.id, kind, c.KeyAlgorithm.AES_128, secrets.token_bytes(16))
             session.add(c.DeviceKey(device_id=device.id, kind=kind, algorithm=c.KeyAlgorithm.AES_128, sealed=sealed,
                                     master_key_version=version))
+    await session.flush()
+
+
+async def _demo_remote(session: AsyncSession, organisations: dict[str, m.Organisation]) -> None:
+    """IntegraDemo's routers and locations: two placed routers (one reporting, one silent), a free one, a
+    device behind a router, a device template, Erika with access to one location directly and to another
+    through a location group, and Paula (the partner) as an external user of one location."""
+    from models import remote as r
+    from models.base import utcnow
+
+    integra = organisations["integra"].id
+    users = dict((await session.execute(select(m.User.email, m.User.id))).all())
+    now = utcnow()
+    north = r.Router(common_name="R_M26118014A81B88FB", mac_address="00:1E:42:26:11:80", serial_number="1118014A81",
+                     model="RUT241", firmware="RUT2M_R_00.07.06", organisation_id=integra, online=True,
+                     last_heartbeat_at=now, state_changed_at=now)
+    south = r.Router(common_name="R_M26118014A81B8900", mac_address="00:1E:42:26:11:81", serial_number="1118014A82",
+                     model="RUT241", organisation_id=integra)
+    spare = r.Router(common_name="R_M26118014A81B8911", mac_address="00:1E:42:26:11:82", serial_number="1118014A83",
+                     model="RUT956", organisation_id=integra)
+    session.add_all([north, south, spare])
+    await session.flush()
+    session.add(r.RouterStatusSample(router_id=north.id, taken_at=now, cpu_load=12.5, memory_use=41.0,
+                                     modem_state="CONNECTED", signal_strength=-71.0, link_speed=42.0))
+    pumping = r.Location(organisation_id=integra, name="Pumpstation Nord", router_id=north.id, latitude=53.5511, longitude=9.9937)
+    works = r.Location(organisation_id=integra, name="Wasserwerk Süd", router_id=south.id, latitude=48.1351, longitude=11.582)
+    session.add_all([pumping, works])
+    await session.flush()
+    hmi = r.LocationDevice(location_id=pumping.id, name="HMI Pumpe 1", description="Bedienpanel", ip_address="192.168.1.10")
+    template = r.DeviceTemplate(organisation_id=integra, name="Siemens S7 PLC", description="SPS", ip_address="192.168.1.20")
+    session.add_all([hmi, template])
+    await session.flush()
+    session.add_all([
+        r.LocationDeviceService(device_id=hmi.id, service_type=r.ServiceType.HTTP, port=80, path="/"),
+        r.DeviceTemplateService(template_id=template.id, service_type=r.ServiceType.TCP, port=102),
+    ])
+    group = r.LocationGroup(organisation_id=integra, name="Wasserwerke")
+    session.add(group)
+    await session.flush()
+    erika, paula = users["erika@integra-metering.com"], users["paula@partner-metering.example"]
+    session.add_all([
+        r.LocationUserAccess(location_id=pumping.id, user_id=erika),
+        r.LocationGroupLocation(group_id=group.id, location_id=works.id),
+        r.LocationGroupUser(group_id=group.id, user_id=erika),
+        r.ExternalUser(organisation_id=integra, user_id=paula),
+        r.LocationUserAccess(location_id=works.id, user_id=paula),
+    ])
     await session.flush()

@@ -1,0 +1,34 @@
+"""The demo's remote access data shows the access rules: the admin sees all, Erika what was given to her
+(directly and through a location group), Paula (another organisation) only her one location."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from graph.demo import seed_demo
+from models import identity as m
+from tests.conftest import issue_token
+
+DASHBOARD = """{ locations { nodes { name latitude router { commonName online latestStatus { cpuLoad } } } }
+  routers { nodes { commonName } } }"""
+
+
+async def demo_token(runtime, email: str) -> str:
+    async with runtime.session_factory() as session, session.begin():
+        return await issue_token(session, await session.scalar(select(m.User).where(m.User.email == email)))
+
+
+async def test_demo_locations_per_user(gql, runtime):
+    assert await seed_demo(runtime.session_factory, runtime.sealer)
+    seen = {}
+    for email in ("demo@integra-metering.com", "erika@integra-metering.com", "paula@partner-metering.example",
+                  "max@service.integra-metering.com"):
+        data = (await gql(DASHBOARD, token=await demo_token(runtime, email)))["data"]
+        seen[email] = ([n["name"] for n in data["locations"]["nodes"]], [n["commonName"] for n in data["routers"]["nodes"]])
+    admin_locations, admin_routers = seen["demo@integra-metering.com"]
+    assert admin_locations == ["Pumpstation Nord", "Wasserwerk Süd"]
+    assert len(admin_routers) == 3  # the free one too
+    assert seen["erika@integra-metering.com"] == (admin_locations, ["R_M26118014A81B88FB", "R_M26118014A81B8900"])
+    assert seen["paula@partner-metering.example"] == (["Wasserwerk Süd"], ["R_M26118014A81B8900"])
+    # the child organisation's admin sees nothing of its parent's
+    assert seen["max@service.integra-metering.com"] == ([], [])
