@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 import strawberry
+from graphql import ASTValidationRule, GraphQLError, ValidationContext
 from strawberry.extensions import (
     AddValidationRules,
     MaskErrors,
@@ -106,13 +107,36 @@ Subscription = merge_types("Subscription", (
 ))
 
 
+def _coded(rule: type[ASTValidationRule], code: str) -> type[ASTValidationRule]:
+    """The limiter's rule with `extensions.code` on its errors, like every other refusal. strawberry's
+    limiters report through the shared validation context while they are being built, so the context's
+    report_error is wrapped for exactly that moment."""
+
+    class Coded(rule):  # type: ignore[misc, valid-type]
+        def __init__(self, context: ValidationContext) -> None:
+            report = context.report_error
+
+            def with_code(error: GraphQLError) -> None:
+                error.extensions = {**(error.extensions or {}), "code": code}
+                report(error)
+
+            context.report_error = with_code  # type: ignore[method-assign]
+            try:
+                super().__init__(context)
+            finally:
+                context.report_error = report  # type: ignore[method-assign]
+
+    Coded.__name__ = f"Coded{rule.__name__}"
+    return Coded
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
     # The limiters' rule classes are made once: ValidationCache keys on the rule classes, and
     # limiters built per request make new classes each time, so validation would never be cached.
     limit_rules = [
-        *QueryDepthLimiter(max_depth=settings.max_depth).validation_rules,
-        *MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules,
+        *(_coded(rule, "QUERY_TOO_DEEP") for rule in QueryDepthLimiter(max_depth=settings.max_depth).validation_rules),
+        *(_coded(rule, "TOO_MANY_ALIASES") for rule in MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules),
     ]
     return strawberry.Schema(
         query=Query,

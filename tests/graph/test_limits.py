@@ -81,7 +81,8 @@ async def test_depth_limit(gql, world, runtime, build):
     assert at_limit.json()["data"]["me"]["organisation"]  # ran
 
     too_deep = await gql.raw(build(limit + 1), token=world.tokens["user_a1"])
-    assert_refused(too_deep, "exceeds maximum operation depth", str(limit))
+    error = assert_refused(too_deep, "exceeds maximum operation depth", str(limit))
+    assert error["extensions"]["code"] == "QUERY_TOO_DEEP"
 
 
 async def test_depth_limit_comes_from_settings(limited, world):
@@ -104,7 +105,11 @@ async def test_alias_limit(gql, runtime):
     ok = await gql.raw(aliased(limit))
     assert ok.status_code == 200
     assert len(ok.json()["data"]) == limit
-    assert_refused(await gql.raw(aliased(limit + 1)), f"{limit + 1} aliases found", f"Allowed: {limit}")
+    error = assert_refused(await gql.raw(aliased(limit + 1)), f"{limit + 1} aliases found", f"Allowed: {limit}")
+    assert error["extensions"]["code"] == "TOO_MANY_ALIASES"
+    # the code is the limiter's alone: another validation error of the same request keeps its own shape
+    mixed = (await gql.raw(aliased(limit + 1)[:-1] + "nope }")).json()["errors"]
+    assert sorted((e.get("extensions") or {}).get("code", "") for e in mixed) == ["", "TOO_MANY_ALIASES"]
 
 
 async def test_alias_limit_comes_from_settings(limited):
