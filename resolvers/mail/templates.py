@@ -10,9 +10,10 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,6 +22,7 @@ from graph.errors import DomainError
 from graph.relay import decode_id
 from graph.tenancy import path_visible
 from models import identity as identity_models
+from models.audit import AuditEvent
 from models.base import utcnow
 from models.mail import EmailTemplate, OutboxMessage
 from resolvers.audit.services import record
@@ -205,6 +207,10 @@ async def preview_template(
     return rendering.render(subject, body_html, body_text, await sample_variables(session, context.principal, template))
 
 
+#: Test mails per user and hour: a test mail goes to any address, so it must not become a way to send spam.
+SEND_TEST_PER_HOUR = 10
+
+
 async def send_test(session: AsyncSession, context: Context, global_id: str, to_address: str) -> tuple[EmailTemplate, OutboxMessage]:
     """Write THIS template (not the one resolution would pick), rendered for the caller, to the outbox."""
     principal = context.principal
@@ -212,6 +218,15 @@ async def send_test(session: AsyncSession, context: Context, global_id: str, to_
     address = to_address.strip().lower()
     if len(address) > 254 or "\x00" in address or not EMAIL.match(address):
         raise DomainError(Code.INVALID, "is not a valid e-mail address", "toAddress")
+    # counted from the audit trail, which records every test mail with its sender
+    sent_last_hour = await session.scalar(
+        select(func.count()).select_from(AuditEvent).where(
+            AuditEvent.actor_user_id == principal.user_id, AuditEvent.action == "email_template.test_sent",
+            AuditEvent.created_at >= utcnow() - timedelta(hours=1),
+        )
+    )
+    if sent_last_hour >= SEND_TEST_PER_HOUR:
+        raise DomainError(Code.RATE_LIMITED, f"At most {SEND_TEST_PER_HOUR} test mails per hour; try again later.", "toAddress")
     rendered = rendering.render(
         template.subject, template.body_html, template.body_text, await sample_variables(session, principal, template)
     )

@@ -36,6 +36,8 @@ class MailErrorCode(enum.Enum):
     TEMPLATE_INVALID = "TEMPLATE_INVALID"
     #: another change got there first (e.g. two activations at once); try again
     CONFLICT = "CONFLICT"
+    #: too many of these in a short time (test mails); try again later
+    RATE_LIMITED = "RATE_LIMITED"
 
 
 @strawberry.type(description="A problem with the input of a mail mutation; nothing was changed.")

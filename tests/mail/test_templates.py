@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from graph.relay import to_global_id
 from models.audit import AuditEvent
+from models.base import utcnow
 from models.mail import LANGUAGES, EmailTemplate, OutboxMessage, OutboxStatus, TemplateType
 from resolvers.mail.defaults import DEFAULTS
 from tests.test_tenancy import snapshot
@@ -288,6 +291,26 @@ async def test_send_test_writes_this_template_rendered_to_the_outbox(gql, world,
         refused = (await gql(SEND_TEST, {"input": {"id": copied["id"], "toAddress": bad}}, token=admin))["data"]["emailTemplateSendTest"]
         assert [(e["code"], e["field"]) for e in refused["errors"]] == [("INVALID", ["toAddress"])], bad
     assert await snapshot(runtime) == before
+
+
+async def test_test_mails_are_limited_per_user_and_hour(gql, world, runtime):
+    from resolvers.mail.templates import SEND_TEST_PER_HOUR
+
+    copied = await copy(gql, world.tokens["admin_a"], await system_default(runtime, TemplateType.PASSWORD_RESET, "en"))
+    for n in range(SEND_TEST_PER_HOUR):
+        sent = await gql(SEND_TEST, {"input": {"id": copied["id"], "toAddress": f"t{n}@example.org"}}, token=world.tokens["admin_a"])
+        assert sent["data"]["emailTemplateSendTest"]["errors"] == []
+    before = await snapshot(runtime)
+    refused = (await gql(SEND_TEST, {"input": {"id": copied["id"], "toAddress": "one-more@example.org"}},
+                         token=world.tokens["admin_a"]))["data"]["emailTemplateSendTest"]
+    assert [e["code"] for e in refused["errors"]] == ["RATE_LIMITED"]
+    assert await snapshot(runtime) == before
+    # the limit is the sender's: older test mails no longer count
+    async with runtime.session_factory() as session, session.begin():
+        await session.execute(update(AuditEvent).where(AuditEvent.action == "email_template.test_sent")
+                              .values(created_at=utcnow() - timedelta(hours=2)))
+    again = await gql(SEND_TEST, {"input": {"id": copied["id"], "toAddress": "one-more@example.org"}}, token=world.tokens["admin_a"])
+    assert again["data"]["emailTemplateSendTest"]["errors"] == []
 
 
 # --- tenancy and SQL --------------------------------------------------------------------------------
