@@ -129,3 +129,10 @@ class Location(Node):
     @strawberry.field(description="Whether you pinned it (each user pins their own).")
     async def pinned(self, info: Info) -> bool:
         return await info.context.loaders(loaders.pinned_by_caller).load(self.pk)
+
+    @strawberry.field(description="The devices behind its router, by name, with their remote access services.")
+    async def devices(self, info: Info) -> list[Annotated["LocationDevice", strawberry.lazy("resolvers.remote.devices_types")]]:
+        from resolvers.remote.devices_types import LocationDevice, devices_by_location
+
+        rows = await info.context.loaders(devices_by_location).load(self.pk)
+        return [LocationDevice.from_model(row) for row in rows]
