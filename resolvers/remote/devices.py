@@ -111,6 +111,8 @@ def clean_ip_address(value: str | None, field: str | list[str] = "ipAddress") ->
     ):
         if refused:
             raise DomainError(Code.INVALID, f"Not the address of a device: {what}.", field)
+    if plain is not address:  # written the same on every Python version (3.13 changed str() of these)
+        return f"::ffff:{plain}"
     return address.compressed
 
 

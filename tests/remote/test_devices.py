@@ -240,7 +240,8 @@ async def test_devices_go_with_their_location(gql, world, runtime):
     ("FD00:0000:0000:0000:0000:0000:0000:0010", "fd00::10"),
     ("2001:DB8::1", "2001:db8::1"),
     ("fe80::1", "fe80::1"),
-    ("::ffff:192.168.1.10", "::ffff:c0a8:10a"),
+    ("::ffff:192.168.1.10", "::ffff:192.168.1.10"),
+    ("::FFFF:C0A8:010A", "::ffff:192.168.1.10"),
 ])
 def test_ip_addresses_accepted_and_normalised(given, stored):
     assert clean_ip_address(given) == stored
