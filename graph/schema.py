@@ -36,9 +36,11 @@ from resolvers.mail import outbox_queries
 from resolvers.identity import invitation_mutations, invitation_queries
 from resolvers.mail import template_mutations, template_queries
 from resolvers.remote import bulk as remote_bulk
+from resolvers.remote import devices as remote_devices
 from resolvers.remote import events as remote_events
 from resolvers.remote import mutations as remote_mutations
 from resolvers.remote import queries as remote_queries
+from resolvers.remote import templates as remote_templates
 
 NODE_RESOLVERS = {**identity_queries.NODE_RESOLVERS, **audit_queries.NODE_RESOLVERS, **outbox_queries.NODE_RESOLVERS, **invitation_queries.NODE_RESOLVERS, **template_queries.NODE_RESOLVERS, **catalogue_queries.NODE_RESOLVERS, **catalogue_downloads.NODE_RESOLVERS, **remote_queries.NODE_RESOLVERS}
 MAX_NODES = 100
@@ -87,6 +89,7 @@ Query = merge_types("Query", (
     catalogue_batches.BatchQuery,
     catalogue_downloads.KeyDownloadQuery,
     remote_queries.RemoteQuery,
+    remote_templates.DeviceTemplateQuery,
 ))
 Mutation = merge_types("Mutation", (
     identity_mutations.IdentityMutation,
@@ -100,6 +103,8 @@ Mutation = merge_types("Mutation", (
     catalogue_imports.DeviceImportMutation,
     remote_mutations.RemoteMutation,
     remote_bulk.RemoteBulkMutation,
+    remote_devices.LocationDeviceMutation,
+    remote_templates.DeviceTemplateMutation,
 ))
 Subscription = merge_types("Subscription", (
     audit_queries.AuditSubscription,

@@ -333,15 +333,19 @@ async def test_device_keys_metadata_on_the_catalogue_page(gql, world, runtime, c
     assert count == DEVICE_KEYS_BUDGET
 
 
-LOCATIONS = """{ locations(first: 500) {
+# 200 a page: with the devices and their services (lists without paging, costed at 10 each) a page of 500 is
+# beyond the query cost limit
+LOCATIONS = """{ locations(first: 200) {
   totalCount
   nodes {
     name latitude longitude pinned organisation { name }
     router { commonName online stateChangedAt latestStatus { takenAt cpuLoad signalStrength modemState } }
+    devices { name ipAddress services { type port } }
   }
 } }"""
-# authentication 2 + page 1 + totalCount 1 + pins 1 + organisations 1 + routers 1 + latest status 1
-LOCATIONS_BUDGET = AUTH + 6
+# authentication 2 + page 1 + totalCount 1 + pins 1 + organisations 1 + routers 1 + latest status 1 + devices 1
+# + their services 1
+LOCATIONS_BUDGET = AUTH + 8
 
 
 @pytest.mark.parametrize("size", [20, 200])
@@ -369,6 +373,13 @@ async def test_locations_dashboard(gql, world, runtime, count_sql, size):
         session.add_all(locations)
         await session.flush()
         session.add_all(r.LocationPin(user_id=world.users["admin_a"].id, location_id=loc.id) for loc in locations[::3])
+        # two devices behind every other router, the first with two services
+        devices = [r.LocationDevice(location_id=loc.id, name=f"Device {k}", ip_address=f"192.168.{k}.{i % 250 + 1}")
+                   for i, loc in enumerate(locations) if i % 2 for k in range(2)]
+        session.add_all(devices)
+        await session.flush()
+        session.add_all(r.LocationDeviceService(device_id=device.id, service_type=kind, port=port)
+                        for device in devices[::2] for kind, port in ((r.ServiceType.HTTP, 80), (r.ServiceType.TCP, 502)))
     count, data = await statements(gql, count_sql, world.tokens["admin_a"], LOCATIONS)
     nodes = data["locations"]["nodes"]
     assert len(nodes) == data["locations"]["totalCount"] == size
@@ -377,6 +388,11 @@ async def test_locations_dashboard(gql, world, runtime, count_sql, size):
     assert nodes[1]["router"]["latestStatus"]["cpuLoad"] == 2.0 and nodes[1]["router"]["latestStatus"]["modemState"] == "S2"
     assert nodes[2]["router"]["online"] is False and nodes[2]["latitude"] == 52.002
     assert all(n["organisation"]["name"].startswith("Child ") for n in nodes)
+    assert nodes[0]["devices"] == [] and nodes[1]["devices"] == [
+        {"name": "Device 0", "ipAddress": "192.168.0.2", "services": [{"type": "HTTP", "port": 80}, {"type": "TCP", "port": 502}]},
+        {"name": "Device 1", "ipAddress": "192.168.1.2", "services": []},
+    ]
+    assert sum(len(n["devices"]) for n in nodes) == size
     assert count == LOCATIONS_BUDGET
 
 
@@ -407,3 +423,32 @@ async def test_router_list(gql, world, runtime, count_sql, size):
     assert nodes[0]["location"] is None and nodes[1]["location"] == {"name": "Location 1"}
     assert nodes[1]["organisation"] == {"name": "Child 001"} and nodes[1]["latestStatus"] == {"cpuLoad": 1.0}
     assert count == ROUTERS_BUDGET
+
+
+DEVICE_TEMPLATES = """{ deviceTemplates(first: 500, filter: {includeInactive: true}) {
+  totalCount nodes { name ipAddress inactive organisation { name } services { type port path username } }
+} }"""
+# authentication 2 + page 1 + totalCount 1 + organisations 1 + services 1
+DEVICE_TEMPLATES_BUDGET = AUTH + 4
+
+
+@pytest.mark.parametrize("size", [10, 100])
+async def test_device_template_list(gql, world, runtime, count_sql, size):
+    from models import remote as r
+
+    await populate(runtime, world, 10)
+    async with runtime.session_factory() as session, session.begin():
+        children = (await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))).all()
+        templates = [r.DeviceTemplate(organisation_id=children[i % len(children)], name=f"Template {i:03d}",
+                                      ip_address=f"10.0.{i // 250}.{i % 250 + 1}", inactive=i % 5 == 0) for i in range(size)]
+        session.add_all(templates)
+        await session.flush()
+        session.add_all(r.DeviceTemplateService(template_id=t.id, service_type=r.ServiceType.SSH, port=22, username="op")
+                        for t in templates[1::2])
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], DEVICE_TEMPLATES)
+    nodes = data["deviceTemplates"]["nodes"]
+    assert len(nodes) == data["deviceTemplates"]["totalCount"] == size
+    assert nodes[0]["services"] == [] and nodes[0]["inactive"] is True
+    assert nodes[1]["services"] == [{"type": "SSH", "port": 22, "path": "", "username": "op"}]
+    assert nodes[1]["organisation"] == {"name": "Child 001"}
+    assert count == DEVICE_TEMPLATES_BUDGET

@@ -39,7 +39,7 @@ from models.catalogue import (
     KeyKind,
     ProductType,
 )
-from models.remote import Location, Router
+from models.remote import DeviceTemplate, Location, LocationDevice, Router
 from resolvers.catalogue.keys import seal_device_key
 from tests.conftest import World
 
@@ -181,6 +181,17 @@ async def tenancy(world, runtime) -> Tenancy:
             await session.flush()
             routers[tenant], locations[tenant] = free.id, location.id
     t.pks["Router"], t.pks["Location"] = routers, locations
+    # each tenant's location has a device, and each tenant an (active) device template
+    async with runtime.session_factory() as session, session.begin():
+        location_devices, device_templates = {}, {}
+        for tenant in ("a", "b"):
+            device = LocationDevice(location_id=locations[tenant], name=f"Device {tenant}", ip_address="192.168.1.10")
+            template = DeviceTemplate(organisation_id=world.organisations[tenant].id, name=f"Template {tenant}",
+                                      ip_address="192.168.1.20")
+            session.add_all([device, template])
+            await session.flush()
+            location_devices[tenant], device_templates[tenant] = device.id, template.id
+    t.pks["LocationDevice"], t.pks["DeviceTemplate"] = location_devices, device_templates
     t.ids = {kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()}
     for kind in t.ids:
         t.ids[kind]["unknown"] = to_global_id(kind, UNKNOWN_PK)
@@ -231,7 +242,7 @@ NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }"
 def node_cases() -> list[Case]:
     cases = []
     for kind in ("User", "Organisation", "UserGroup", "AuditEvent", "Invitation", "Device", "Batch", "KeyDownload",
-                 "Router", "Location"):
+                 "Router", "Location", "LocationDevice", "DeviceTemplate"):
         cases.append(Case("Query.node(id)", kind, NODE, lambda t, x: {"id": x}, root="node", label=kind))
         # one of A's own next to the ID under test: the answer differs only where that ID is
         cases.append(Case("Query.nodes(ids)", kind, NODES, lambda t, x, kind=kind: {"ids": [t.id(kind, "a"), x]},
@@ -384,6 +395,37 @@ CASES: list[Case] = [
          lambda t, x: {"input": {"locationId": t.id("Location", "a"), "routerId": x}}, root="locationAssignRouter"),
     Case("Mutation.locationPin(input.locationId)", "Location", mutation("locationPin", "LocationPinInput", "location { name pinned }"),
          lambda t, x: {"input": {"locationId": x, "pinned": True}}, root="locationPin"),
+    # devices behind a router and device templates
+    Case("Mutation.locationDeviceCreate(input.locationId)", "Location",
+         mutation("locationDeviceCreate", "LocationDeviceCreateInput", "device { name }"),
+         lambda t, x: {"input": {"locationId": x, "name": "Planted", "ipAddress": "10.0.0.1"}}, root="locationDeviceCreate"),
+    Case("Mutation.locationDeviceUpdate(input.id)", "LocationDevice",
+         mutation("locationDeviceUpdate", "LocationDeviceUpdateInput", "device { name ipAddress }"),
+         lambda t, x: {"input": {"id": x, "name": "Renamed", "ipAddress": "10.0.0.2"}}, root="locationDeviceUpdate"),
+    Case("Mutation.locationDeviceDelete(input.id)", "LocationDevice",
+         mutation("locationDeviceDelete", "LocationDeviceDeleteInput", "deletedId"),
+         lambda t, x: {"input": {"id": x}}, root="locationDeviceDelete"),
+    Case("Query.deviceTemplates(filter.organisationId)", "Organisation",
+         "query($id: ID!) { deviceTemplates(filter: {organisationId: $id}) { totalCount nodes { name } } }",
+         lambda t, x: {"id": x}, root="deviceTemplates"),
+    Case("Mutation.deviceTemplateCreate(input.organisationId)", "Organisation",
+         mutation("deviceTemplateCreate", "DeviceTemplateCreateInput", "deviceTemplate { name }"),
+         lambda t, x: {"input": {"name": "Planted", "ipAddress": "10.0.0.1", "organisationId": x}}, root="deviceTemplateCreate"),
+    Case("Mutation.deviceTemplateCreate(input.fromDeviceId)", "LocationDevice",
+         mutation("deviceTemplateCreate", "DeviceTemplateCreateInput", "deviceTemplate { name ipAddress }"),
+         lambda t, x: {"input": {"fromDeviceId": x}}, root="deviceTemplateCreate"),
+    Case("Mutation.deviceTemplateUpdate(input.id)", "DeviceTemplate",
+         mutation("deviceTemplateUpdate", "DeviceTemplateUpdateInput", "deviceTemplate { name inactive }"),
+         lambda t, x: {"input": {"id": x, "name": "Renamed", "inactive": True}}, root="deviceTemplateUpdate"),
+    Case("Mutation.deviceTemplateDelete(input.id)", "DeviceTemplate",
+         mutation("deviceTemplateDelete", "DeviceTemplateDeleteInput", "deletedId"),
+         lambda t, x: {"input": {"id": x}}, root="deviceTemplateDelete"),
+    Case("Mutation.locationApplyDeviceTemplate(input.locationId)", "Location",
+         mutation("locationApplyDeviceTemplate", "LocationApplyDeviceTemplateInput", "device { name ipAddress }"),
+         lambda t, x: {"input": {"locationId": x, "templateId": t.id("DeviceTemplate", "a")}}, root="locationApplyDeviceTemplate"),
+    Case("Mutation.locationApplyDeviceTemplate(input.templateId)", "DeviceTemplate",
+         mutation("locationApplyDeviceTemplate", "LocationApplyDeviceTemplateInput", "device { name ipAddress }"),
+         lambda t, x: {"input": {"locationId": t.id("Location", "a"), "templateId": x}}, root="locationApplyDeviceTemplate"),
 ]
 
 # A control call uses the visible object of the case's kind (for organisations: the child A1);
@@ -394,6 +436,7 @@ A_ITSELF = {
     "Mutation.partnerRemove(input.organisationId)",
     "Mutation.organisationCreate(input.parentId)",  # A1 may not create organisations
     "Query.batches(filter.organisationId)",  # the seeded batch is addressed to A
+    "Query.deviceTemplates(filter.organisationId)",  # the seeded template is A's
 }
 
 # Fields only platform admins may use (who see every tenant): no tenant admin can call them at all.

@@ -20,6 +20,10 @@ class RemoteErrorCode(enum.Enum):
     ROUTER_IN_USE = "ROUTER_IN_USE"
     #: The router belongs to another organisation than the location (or to none yet).
     WRONG_ORGANISATION = "WRONG_ORGANISATION"
+    #: More items than allowed (e.g. remote access services of a device).
+    TOO_MANY = "TOO_MANY"
+    #: The device template is inactive: kept, but not applied to locations.
+    TEMPLATE_INACTIVE = "TEMPLATE_INACTIVE"
 
 
 @strawberry.type(description="A problem with the input of a remote access mutation.")

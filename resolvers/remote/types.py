@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from sqlalchemy import select
@@ -15,6 +15,9 @@ from models import remote as r
 from resolvers.identity import loaders as identity_loaders
 from resolvers.identity.types import Organisation
 from resolvers.remote import loaders
+
+if TYPE_CHECKING:  # devices_types imports this module; the field below refers to it lazily
+    from resolvers.remote.devices_types import LocationDevice
 
 
 @strawberry.type(description="One status report of a router, sent with its heartbeat.")
@@ -129,3 +132,10 @@ class Location(Node):
     @strawberry.field(description="Whether you pinned it (each user pins their own).")
     async def pinned(self, info: Info) -> bool:
         return await info.context.loaders(loaders.pinned_by_caller).load(self.pk)
+
+    @strawberry.field(description="The devices behind its router, by name, with their remote access services.")
+    async def devices(self, info: Info) -> list[Annotated[LocationDevice, strawberry.lazy("resolvers.remote.devices_types")]]:
+        from resolvers.remote.devices_types import LocationDevice, devices_by_location
+
+        rows = await info.context.loaders(devices_by_location).load(self.pk)
+        return [LocationDevice.from_model(row) for row in rows]
