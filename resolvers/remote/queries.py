@@ -13,7 +13,7 @@ from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, 
 from models import remote as r
 from models.identity import Permission
 from resolvers.catalogue.queries import clean_filter_text
-from resolvers.remote import loaders
+from resolvers.remote import access_types, loaders
 from resolvers.remote import templates as device_templates
 from resolvers.remote.scope import location_visible, router_visible
 from resolvers.remote.types import Location, Router
@@ -134,4 +134,5 @@ NODE_RESOLVERS = {
     "Router": (Permission.ROUTERS_READ, node_loader(loaders.visible_routers, Router.from_model)),
     "Location": (Permission.LOCATIONS_READ, node_loader(loaders.visible_locations, Location.from_model)),
     **device_templates.NODE_RESOLVERS,  # DeviceTemplate, LocationDevice
+    **access_types.NODE_RESOLVERS,  # LocationGroup
 }
