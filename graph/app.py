@@ -124,7 +124,10 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         except Exception as exc:  # noqa: BLE001 - any failure means not ready
             checks["database"] = f"failed: {type(exc).__name__}"
         ready = all(value == "ok" for value in checks.values())
-        return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status_code=200 if ready else 503)
+        # reported beside the checks, not one of them: without the broker the API still serves (the mutation)
+        mqtt = runtime.mqtt.state if runtime.mqtt is not None else "off"
+        return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks, "mqtt": mqtt},
+                            status_code=200 if ready else 503)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):

@@ -25,6 +25,8 @@ class Runtime:
         self.delivery_worker = None
         #: Started in start() unless router_watchdog_seconds is 0 (resolvers.remote.watchdog.RouterWatchdog).
         self.router_watchdog = None
+        #: Started in start() when mqtt_url is set (resolvers.remote.mqtt.HeartbeatSubscriber).
+        self.mqtt = None
 
     async def start(self, *, auto_migrate: bool = False) -> None:
         if auto_migrate:
@@ -44,6 +46,11 @@ class Runtime:
 
             self.router_watchdog = RouterWatchdog(self)
             self.router_watchdog.start()
+        if self.settings.mqtt_url:
+            from resolvers.remote.mqtt import HeartbeatSubscriber
+
+            self.mqtt = HeartbeatSubscriber(self, self.settings.mqtt_url)
+            self.mqtt.start()
 
     async def install_system_templates(self) -> None:
         """Add shipped default mail templates that the database lacks (idempotent, safe in parallel)."""
@@ -70,6 +77,9 @@ class Runtime:
             pass  # another worker added them at the same moment
 
     async def stop(self) -> None:
+        if self.mqtt is not None:
+            await self.mqtt.stop()
+            self.mqtt = None
         if self.router_watchdog is not None:
             await self.router_watchdog.stop()
             self.router_watchdog = None

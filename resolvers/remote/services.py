@@ -377,14 +377,30 @@ def state_event(router_id: int, online: bool, at, path: str) -> dict:
 
 
 async def heartbeat(session: AsyncSession, context: Context, common_name: str, status: Status) -> tuple[r.Router, r.RouterStatusSample]:
-    """Record the status and mark the router online; the state changes (and an event goes out) only
-    when it was offline. The guarded UPDATE settles a race with the watchdog or another heartbeat."""
+    """The routerHeartbeat mutation: a router of the caller's subtree (router_in_subtree)."""
     name = clean_common_name(common_name)
     status = _check_status(status)
     router = await session.scalar(select(r.Router).where(r.Router.common_name == name, router_in_subtree(context.principal)))
     if router is None:
         raise DomainError(Code.NOT_FOUND, "No such router.", "commonName")
-    now = utcnow()
+    return await record_heartbeat(session, router, status, utcnow())
+
+
+async def trusted_heartbeat(session: AsyncSession, common_name: str, status: Status) -> tuple[r.Router, r.RouterStatusSample]:
+    """A heartbeat from a trusted channel (MQTT: the broker authenticated the router and its topic ACL
+    allows it only its own common name), so there is no tenant context to check."""
+    name = clean_common_name(common_name)
+    status = _check_status(status)
+    router = await session.scalar(select(r.Router).where(r.Router.common_name == name))
+    if router is None:
+        raise DomainError(Code.NOT_FOUND, "No such router.", "commonName")
+    return await record_heartbeat(session, router, status, utcnow())
+
+
+async def record_heartbeat(session: AsyncSession, router: r.Router, status: Status, now) -> tuple[r.Router, r.RouterStatusSample]:
+    """Record the (checked) status and mark the router online; the state changes (and an ONLINE event goes
+    out after the commit) only when it was offline. The guarded UPDATE settles a race with the watchdog or
+    another heartbeat."""
     sample = r.RouterStatusSample(
         router_id=router.id, taken_at=now, cpu_load=status.cpu_load, memory_use=status.memory_use,
         modem_state=status.modem_state, signal_strength=status.signal_strength, link_speed=status.link_speed,

@@ -18,6 +18,7 @@ from sqlalchemy import select, update
 from graph.periodic import PeriodicTask
 from models import remote as r
 from models.identity import Organisation
+from resolvers.remote import retention
 from resolvers.remote.services import state_event
 from subscriptions import channels
 
@@ -92,3 +93,4 @@ class RouterWatchdog(PeriodicTask):
         flipped = await self.tick()
         if flipped:
             log.info("%d router(s) went offline", len(flipped))
+        await retention.prune_if_due(self)

@@ -1,0 +1,164 @@
+"""Scale-out, shown with real processes: two `fleetgraph serve` processes sharing PostgreSQL and Redis.
+A heartbeat sent to process A (HTTP mutation) brings a router online; a websocket subscriber connected to
+process B receives the ONLINE event.
+
+The processes get a database of their own (created and dropped here): the test suite resets the schema
+of the shared `test` database and truncates its tables between tests, which must not pull the ground away
+from two servers that migrated it themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
+
+from graph.relay import to_global_id
+from models import identity as m
+from models import remote as r
+from resolvers.remote.services import router_event
+from subscriptions import channels
+from tests.conftest import (
+    MASTER_KEY, TEST_BROADCAST_URL, TEST_DATABASE_URL, add_organisation, add_user, free_port, issue_token, wait_until_healthy,
+)
+from tests.graph.test_websocket import DEADLINE, init, receive, ws_connect
+from tests.remote.helpers import HEARTBEAT
+
+pytestmark = pytest.mark.skipif(
+    not (TEST_DATABASE_URL.startswith("postgresql") and TEST_BROADCAST_URL.startswith(("redis://", "rediss://"))),
+    reason="needs PostgreSQL and Redis: set FLEETGRAPH_TEST_DATABASE_URL=postgresql+asyncpg://… "
+           "and FLEETGRAPH_TEST_BROADCAST_URL=redis://…",
+)
+
+FLEETGRAPH = str(Path(sys.executable).with_name("fleetgraph"))
+STATE = """subscription($filter: RouterConnectionStateFilter) {
+  routerConnectionState(filter: $filter) { kind router { commonName online } }
+}"""
+#: Far above what other tests reach: other test runs publish on the same Redis channel, and an event
+#: carries the router's id only; this one cannot be mistaken for theirs.
+ROUTER_ID = 900_000_000 + secrets.randbelow(90_000_000)
+
+
+async def create_database(name: str) -> str:
+    admin = create_async_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+    return make_url(TEST_DATABASE_URL).set(database=name).render_as_string(hide_password=False)
+
+
+async def drop_database(name: str) -> None:
+    admin = create_async_engine(TEST_DATABASE_URL, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+async def seed(url: str) -> dict[str, str]:
+    engine = create_async_engine(url)
+    try:
+        async with async_sessionmaker(engine, expire_on_commit=False)() as session, session.begin():
+            organisation = await add_organisation(session, "Scale-out Org")
+            admin = await add_user(session, organisation, "admin@scale.example", [m.Role.ORGANISATION_ADMIN])
+            reporter = await add_user(session, organisation, "router@scale.example", [m.Role.API_USER])
+            session.add(r.Router(id=ROUTER_ID, common_name="R_SCALEOUT1", mac_address="02:00:00:00:5C:01",
+                                 serial_number="SN-SCALE-1", organisation_id=organisation.id, online=False))
+            return {"admin": await issue_token(session, admin), "reporter": await issue_token(session, reporter),
+                    "path": organisation.path}
+    finally:
+        await engine.dispose()
+
+
+async def probe_until_listening(ws, organisation_path: str) -> None:
+    """Publish probe events straight into Redis until B's subscriber shows one: from then on B's
+    subscription to the channel is live (graphql-transport-ws has no acknowledgement of a subscribe)."""
+    import redis.asyncio as redis
+
+    client = redis.from_url(TEST_BROADCAST_URL)
+    probe = orjson.dumps(router_event("DISCONNECTED", ROUTER_ID, _now(), organisation_path)).decode()
+    deadline = time.monotonic() + DEADLINE
+    try:
+        while True:
+            await client.publish(channels.ROUTER_STATE, probe)
+            try:
+                message = json.loads(await asyncio.wait_for(ws.recv(), 0.3))
+            except TimeoutError:
+                assert time.monotonic() < deadline, "process B's subscription never became live"
+                continue
+            assert message["type"] == "next", message
+            assert message["payload"]["data"]["routerConnectionState"]["kind"] == "DISCONNECTED"
+            return
+    finally:
+        await client.aclose()
+
+
+def _now():
+    from models.base import utcnow
+
+    return utcnow()
+
+
+async def test_an_event_caused_through_process_a_reaches_a_subscriber_of_process_b(tmp_path):
+    name = f"fleetgraph_scaleout_{secrets.token_hex(6)}"
+    url = await create_database(name)
+    processes: list[subprocess.Popen] = []
+    try:
+        environment = {k: v for k, v in os.environ.items() if not k.startswith("FLEETGRAPH_")}
+        environment.update(FLEETGRAPH_DATABASE_URL=url, FLEETGRAPH_BROADCAST_URL=TEST_BROADCAST_URL,
+                           FLEETGRAPH_MASTER_KEY=MASTER_KEY, FLEETGRAPH_DATA_DIR=str(tmp_path), FLEETGRAPH_LOG_LEVEL="WARNING")
+        migrated = subprocess.run([FLEETGRAPH, "migrate"], env=environment, capture_output=True, text=True, timeout=120)
+        assert migrated.returncode == 0, migrated.stderr
+        tokens = await seed(url)
+
+        ports = [free_port(), free_port()]
+        for port in ports:
+            # log level WARNING: little output, so the pipe (read only on failure) never fills up
+            processes.append(subprocess.Popen([FLEETGRAPH, "serve", "--port", str(port)], env=environment,
+                                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        for process, port in zip(processes, ports, strict=True):
+            wait_until_healthy(process, port)
+        port_a, port_b = ports
+
+        async with ws_connect(f"127.0.0.1:{port_b}") as ws:
+            ack = await init(ws, tokens["admin"])
+            assert ack["type"] == "connection_ack", ack
+            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
+                "query": STATE, "variables": {"filter": {"routerIds": [to_global_id("Router", ROUTER_ID)]}}}}))
+            await probe_until_listening(ws, tokens["path"])
+
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port_a}", timeout=DEADLINE) as http:
+                response = await http.post("/graphql", json={"query": HEARTBEAT, "variables": {"input": {
+                    "commonName": "R_SCALEOUT1", "status": {"cpuLoad": 5}}}},
+                    headers={"Authorization": f"Bearer {tokens['reporter']}"})
+            heartbeat = response.json()["data"]["routerHeartbeat"]
+            assert heartbeat["errors"] == [] and heartbeat["router"]["online"], heartbeat
+
+            while True:  # probes published before B listened may still be on their way: skip them
+                message = await receive(ws)
+                assert message["type"] == "next", message
+                event = message["payload"]["data"]["routerConnectionState"]
+                if event["kind"] != "DISCONNECTED":
+                    break
+            assert event == {"kind": "ONLINE", "router": {"commonName": "R_SCALEOUT1", "online": True}}
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            try:
+                process.wait(20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+        await drop_database(name)
