@@ -42,33 +42,26 @@ def grants(*, location_ids: Sequence[int] | None = None, user_ids: Sequence[int]
     return union_all(direct, by_user_group, by_location_group)
 
 
-async def direct_users_by_location(context, location_ids: Sequence[int]) -> list[list[m.User]]:
+async def _related(context, key, entity, on, keys: Sequence[int], *order) -> list[list]:
+    """For each key: the `entity` rows joined `on` the link table whose `key` column it is, in `order`."""
     async with context.session() as session:
-        rows = (await session.execute(
-            select(r.LocationUserAccess.location_id, m.User).join(m.User, m.User.id == r.LocationUserAccess.user_id)
-            .where(r.LocationUserAccess.location_id.in_(location_ids)).order_by(m.User.name, m.User.id)
-        )).all()
-    return group_by(rows, location_ids)
+        rows = (await session.execute(select(key, entity).join(entity, on).where(key.in_(keys)).order_by(*order))).all()
+    return group_by(rows, keys)
+
+
+async def direct_users_by_location(context, location_ids: Sequence[int]) -> list[list[m.User]]:
+    return await _related(context, r.LocationUserAccess.location_id, m.User, m.User.id == r.LocationUserAccess.user_id,
+                          location_ids, m.User.name, m.User.id)
 
 
 async def user_groups_by_location(context, location_ids: Sequence[int]) -> list[list[m.UserGroup]]:
-    async with context.session() as session:
-        rows = (await session.execute(
-            select(r.LocationUserGroupAccess.location_id, m.UserGroup)
-            .join(m.UserGroup, m.UserGroup.id == r.LocationUserGroupAccess.user_group_id)
-            .where(r.LocationUserGroupAccess.location_id.in_(location_ids)).order_by(m.UserGroup.name, m.UserGroup.id)
-        )).all()
-    return group_by(rows, location_ids)
+    return await _related(context, r.LocationUserGroupAccess.location_id, m.UserGroup,
+                          m.UserGroup.id == r.LocationUserGroupAccess.user_group_id, location_ids, m.UserGroup.name, m.UserGroup.id)
 
 
 async def location_groups_by_location(context, location_ids: Sequence[int]) -> list[list[r.LocationGroup]]:
-    async with context.session() as session:
-        rows = (await session.execute(
-            select(r.LocationGroupLocation.location_id, r.LocationGroup)
-            .join(r.LocationGroup, r.LocationGroup.id == r.LocationGroupLocation.group_id)
-            .where(r.LocationGroupLocation.location_id.in_(location_ids)).order_by(r.LocationGroup.name, r.LocationGroup.id)
-        )).all()
-    return group_by(rows, location_ids)
+    return await _related(context, r.LocationGroupLocation.location_id, r.LocationGroup,
+                          r.LocationGroup.id == r.LocationGroupLocation.group_id, location_ids, r.LocationGroup.name, r.LocationGroup.id)
 
 
 async def group_ids_by_member(context, user_ids: Sequence[int]) -> list[set[int]]:
@@ -81,39 +74,31 @@ async def group_ids_by_member(context, user_ids: Sequence[int]) -> list[set[int]
 
 
 async def locations_by_group(context, group_ids: Sequence[int]) -> list[list[r.Location]]:
-    async with context.session() as session:
-        rows = (await session.execute(
-            select(r.LocationGroupLocation.group_id, r.Location).join(r.Location, r.Location.id == r.LocationGroupLocation.location_id)
-            .where(r.LocationGroupLocation.group_id.in_(group_ids)).order_by(r.Location.name, r.Location.id)
-        )).all()
-    return group_by(rows, group_ids)
+    return await _related(context, r.LocationGroupLocation.group_id, r.Location, r.Location.id == r.LocationGroupLocation.location_id,
+                          group_ids, r.Location.name, r.Location.id)
 
 
 async def users_by_group(context, group_ids: Sequence[int]) -> list[list[m.User]]:
+    return await _related(context, r.LocationGroupUser.group_id, m.User, m.User.id == r.LocationGroupUser.user_id,
+                          group_ids, m.User.name, m.User.id)
+
+
+async def _by_id(context, model, ids: Sequence[int]) -> list:
     async with context.session() as session:
-        rows = (await session.execute(
-            select(r.LocationGroupUser.group_id, m.User).join(m.User, m.User.id == r.LocationGroupUser.user_id)
-            .where(r.LocationGroupUser.group_id.in_(group_ids)).order_by(m.User.name, m.User.id)
-        )).all()
-    return group_by(rows, group_ids)
+        rows = (await session.scalars(select(model).where(model.id.in_(ids)))).all()
+    return by_key(rows, ids, lambda row: row.id)
 
 
 async def location_groups(context, ids: Sequence[int]) -> list[r.LocationGroup | None]:
-    async with context.session() as session:
-        rows = (await session.scalars(select(r.LocationGroup).where(r.LocationGroup.id.in_(ids)))).all()
-    return by_key(rows, ids, lambda row: row.id)
+    return await _by_id(context, r.LocationGroup, ids)
 
 
 async def user_groups(context, ids: Sequence[int]) -> list[m.UserGroup | None]:
-    async with context.session() as session:
-        rows = (await session.scalars(select(m.UserGroup).where(m.UserGroup.id.in_(ids)))).all()
-    return by_key(rows, ids, lambda row: row.id)
+    return await _by_id(context, m.UserGroup, ids)
 
 
 async def users(context, ids: Sequence[int]) -> list[m.User | None]:
-    async with context.session() as session:
-        rows = (await session.scalars(select(m.User).where(m.User.id.in_(ids)))).all()
-    return by_key(rows, ids, lambda row: row.id)
+    return await _by_id(context, m.User, ids)
 
 
 async def effective_access_by_location(context, location_ids: Sequence[int]) -> list[list[tuple]]:
