@@ -35,9 +35,12 @@ from resolvers.identity import queries as identity_queries
 from resolvers.mail import outbox_queries
 from resolvers.identity import invitation_mutations, invitation_queries
 from resolvers.mail import template_mutations, template_queries
+from resolvers.remote import access as remote_access
 from resolvers.remote import bulk as remote_bulk
 from resolvers.remote import devices as remote_devices
 from resolvers.remote import events as remote_events
+from resolvers.remote import external as remote_external
+from resolvers.remote import groups as remote_groups
 from resolvers.remote import mutations as remote_mutations
 from resolvers.remote import queries as remote_queries
 from resolvers.remote import templates as remote_templates
@@ -90,6 +93,9 @@ Query = merge_types("Query", (
     catalogue_downloads.KeyDownloadQuery,
     remote_queries.RemoteQuery,
     remote_templates.DeviceTemplateQuery,
+    remote_access.LocationAccessQuery,
+    remote_groups.LocationGroupQuery,
+    remote_external.ExternalUserQuery,
 ))
 Mutation = merge_types("Mutation", (
     identity_mutations.IdentityMutation,
@@ -105,6 +111,9 @@ Mutation = merge_types("Mutation", (
     remote_bulk.RemoteBulkMutation,
     remote_devices.LocationDeviceMutation,
     remote_templates.DeviceTemplateMutation,
+    remote_access.LocationAccessMutation,
+    remote_groups.LocationGroupMutation,
+    remote_external.ExternalUserMutation,
 ))
 Subscription = merge_types("Subscription", (
     audit_queries.AuditSubscription,

@@ -452,3 +452,81 @@ async def test_device_template_list(gql, world, runtime, count_sql, size):
     assert nodes[1]["services"] == [{"type": "SSH", "port": 22, "path": "", "username": "op"}]
     assert nodes[1]["organisation"] == {"name": "Child 001"}
     assert count == DEVICE_TEMPLATES_BUDGET
+
+
+# --- access part: location groups and the dashboard's access fields ---------------------------------------
+
+
+async def _access_world(runtime, world, size: int) -> None:
+    """`size` locations of tenant A, each given to user_a directly, every other one to user_a1 as well, every
+    third to the user group Crew, and each in one of five location groups of user_a and user_a1."""
+    from models import remote as r
+
+    async with runtime.session_factory() as session, session.begin():
+        a = world.organisations["a"].id
+        user_a, user_a1 = world.users["user_a"].id, world.users["user_a1"].id
+        crew = m.UserGroup(organisation_id=a, name="Crew")
+        groups = [r.LocationGroup(organisation_id=a, name=f"Group {k}") for k in range(5)]
+        locations = [r.Location(organisation_id=a, name=f"Location {i:03d}") for i in range(size)]
+        session.add_all([crew, *groups, *locations])
+        await session.flush()
+        session.add_all(m.UserGroupMember(group_id=crew.id, user_id=pk) for pk in (user_a, user_a1))
+        session.add_all(r.LocationUserAccess(location_id=loc.id, user_id=user_a) for loc in locations)
+        session.add_all(r.LocationUserAccess(location_id=loc.id, user_id=user_a1) for loc in locations[1::2])
+        session.add_all(r.LocationUserGroupAccess(location_id=loc.id, user_group_id=crew.id) for loc in locations[::3])
+        session.add_all(r.LocationGroupLocation(group_id=groups[i % 5].id, location_id=loc.id) for i, loc in enumerate(locations))
+        session.add_all(r.LocationGroupUser(group_id=group.id, user_id=pk) for group in groups for pk in (user_a, user_a1))
+
+
+# 100 a page: nested lists without paging are costed at 10 each (a page of 200 is beyond the cost limit)
+LOCATION_ACCESS = """{ locations(first: 100) {
+  totalCount
+  nodes {
+    name users { email } userGroups { name } groups { name }
+    effectiveAccess { user { email } via userGroups { name } locationGroups { name } }
+  }
+} }"""
+# authentication 2 + page 1 + totalCount 1 + organisations (may the caller read the grants?) 1 + direct users 1
+# + user groups 1 + location groups 1 + effective access 1 + its user groups 1 + its location groups 1
+LOCATION_ACCESS_BUDGET = AUTH + 9
+
+
+@pytest.mark.parametrize("size", [10, 100])
+async def test_locations_dashboard_access(gql, world, runtime, count_sql, size):
+    await _access_world(runtime, world, size)
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], LOCATION_ACCESS)
+    nodes = data["locations"]["nodes"]
+    assert len(nodes) == data["locations"]["totalCount"] == size
+    assert nodes[0]["users"] == [{"email": "user@a.example"}] and nodes[0]["userGroups"] == [{"name": "Crew"}]
+    assert nodes[0]["groups"] == [{"name": "Group 0"}] and nodes[1]["groups"] == [{"name": "Group 1"}]
+    assert nodes[0]["effectiveAccess"] == [
+        {"user": {"email": "user@a.example"}, "via": ["DIRECT", "USER_GROUP", "LOCATION_GROUP"],
+         "userGroups": [{"name": "Crew"}], "locationGroups": [{"name": "Group 0"}]},
+        {"user": {"email": "user@a1.example"}, "via": ["USER_GROUP", "LOCATION_GROUP"],
+         "userGroups": [{"name": "Crew"}], "locationGroups": [{"name": "Group 0"}]},
+    ]
+    assert [e["via"] for e in nodes[1]["effectiveAccess"]] == [["DIRECT", "LOCATION_GROUP"]] * 2
+    assert count == LOCATION_ACCESS_BUDGET
+
+
+LOCATION_GROUPS = "{ locationGroups(first: 500) { totalCount nodes { name organisation { name } locations { name } users { email } } } }"
+# authentication 2 + page 1 + totalCount 1 + organisations 1 + locations 1 + users 1 (users are shown to managers:
+# the organisation loader answers that from its cache)
+LOCATION_GROUPS_BUDGET = AUTH + 5
+
+
+@pytest.mark.parametrize("size", [10, 100])
+async def test_location_group_list(gql, world, runtime, count_sql, size):
+    from models import remote as r
+
+    await _access_world(runtime, world, size)
+    async with runtime.session_factory() as session, session.begin():
+        session.add_all(r.LocationGroup(organisation_id=world.organisations["a"].id, name=f"Extra {i:03d}") for i in range(size))
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], LOCATION_GROUPS)
+    nodes = data["locationGroups"]["nodes"]
+    assert len(nodes) == data["locationGroups"]["totalCount"] == size + 5
+    assert nodes[0]["name"] == "Extra 000" and nodes[0]["locations"] == [] and nodes[0]["users"] == []
+    group_0 = next(n for n in nodes if n["name"] == "Group 0")
+    assert len(group_0["locations"]) == size // 5 and group_0["users"] == [{"email": "user@a.example"}, {"email": "user@a1.example"}]
+    assert group_0["organisation"] == {"name": "Tenant A"}
+    assert count == LOCATION_GROUPS_BUDGET

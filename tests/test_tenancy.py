@@ -39,7 +39,16 @@ from models.catalogue import (
     KeyKind,
     ProductType,
 )
-from models.remote import DeviceTemplate, Location, LocationDevice, Router
+from models.remote import (
+    DeviceTemplate,
+    ExternalUser,
+    Location,
+    LocationDevice,
+    LocationGroup,
+    LocationGroupLocation,
+    LocationGroupUser,
+    Router,
+)
 from resolvers.catalogue.keys import seal_device_key
 from tests.conftest import World
 
@@ -192,9 +201,27 @@ async def tenancy(world, runtime) -> Tenancy:
             await session.flush()
             location_devices[tenant], device_templates[tenant] = device.id, template.id
     t.pks["LocationDevice"], t.pks["DeviceTemplate"] = location_devices, device_templates
+    # access (location groups, external users): each tenant has a location group with its location and its plain
+    # user, and an external user (a user of the platform organisation, so of neither tenant)
+    async with runtime.session_factory() as session, session.begin():
+        location_groups, external_users = {}, {}
+        for tenant in ("a", "b"):
+            organisation_id = world.organisations[tenant].id
+            location_group = LocationGroup(organisation_id=organisation_id, name=f"Location group {tenant}")
+            outsider = m.User(organisation_id=world.organisations["platform"].id, email=f"external-{tenant}@platform.example",
+                              name=f"External {tenant}")
+            session.add_all([location_group, outsider])
+            await session.flush()
+            session.add_all([LocationGroupLocation(group_id=location_group.id, location_id=locations[tenant]),
+                             LocationGroupUser(group_id=location_group.id, user_id=world.users[f"user_{tenant}"].id),
+                             ExternalUser(organisation_id=organisation_id, user_id=outsider.id)])
+            location_groups[tenant], external_users[tenant] = location_group.id, outsider.id
+    t.pks["LocationGroup"], t.pks["ExternalUser"] = location_groups, external_users
     t.ids = {kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()}
     for kind in t.ids:
         t.ids[kind]["unknown"] = to_global_id(kind, UNKNOWN_PK)
+    # an external user is named by a user ID (access part)
+    t.ids["ExternalUser"] = {key: to_global_id("User", pk) for key, pk in {**external_users, "unknown": UNKNOWN_PK}.items()}
     return t
 
 
@@ -426,6 +453,58 @@ CASES: list[Case] = [
     Case("Mutation.locationApplyDeviceTemplate(input.templateId)", "DeviceTemplate",
          mutation("locationApplyDeviceTemplate", "LocationApplyDeviceTemplateInput", "device { name ipAddress }"),
          lambda t, x: {"input": {"locationId": t.id("Location", "a"), "templateId": x}}, root="locationApplyDeviceTemplate"),
+    # access: location grants, location groups, external users, effective access
+    Case("Query.node(id)", "LocationGroup", NODE, lambda t, x: {"id": x}, root="node", label="LocationGroup"),
+    Case("Query.nodes(ids)", "LocationGroup", NODES, lambda t, x: {"ids": [t.id("LocationGroup", "a"), x]}, root="nodes",
+         label="LocationGroup"),
+    Case("Mutation.locationAccessSet(input.locationId)", "Location",
+         mutation("locationAccessSet", "LocationAccessSetInput", "location { name users { email } }"),
+         lambda t, x: {"input": {"locationId": x, "userIds": [], "userGroupIds": []}}, root="locationAccessSet"),
+    Case("Mutation.locationAccessSet(input.userIds)", "User",
+         mutation("locationAccessSet", "LocationAccessSetInput", "location { name users { email } }"),
+         lambda t, x: {"input": {"locationId": t.id("Location", "a"), "userIds": [x]}}, root="locationAccessSet"),
+    Case("Mutation.locationAccessSet(input.userGroupIds)", "UserGroup",
+         mutation("locationAccessSet", "LocationAccessSetInput", "location { name userGroups { name } }"),
+         lambda t, x: {"input": {"locationId": t.id("Location", "a"), "userGroupIds": [x]}}, root="locationAccessSet"),
+    Case("Mutation.locationGroupCreate(input.organisationId)", "Organisation",
+         mutation("locationGroupCreate", "LocationGroupCreateInput", "locationGroup { name }"),
+         lambda t, x: {"input": {"name": "Planted", "organisationId": x}}, root="locationGroupCreate"),
+    Case("Mutation.locationGroupCreate(input.locationIds)", "Location",
+         mutation("locationGroupCreate", "LocationGroupCreateInput", "locationGroup { name locations { name } }"),
+         lambda t, x: {"input": {"name": "Planted", "locationIds": [x]}}, root="locationGroupCreate"),
+    Case("Mutation.locationGroupCreate(input.userIds)", "User",
+         mutation("locationGroupCreate", "LocationGroupCreateInput", "locationGroup { name users { email } }"),
+         lambda t, x: {"input": {"name": "Planted", "userIds": [x]}}, root="locationGroupCreate"),
+    Case("Mutation.locationGroupUpdate(input.id)", "LocationGroup",
+         mutation("locationGroupUpdate", "LocationGroupUpdateInput", "locationGroup { name users { email } }"),
+         lambda t, x: {"input": {"id": x, "name": "Renamed", "userIds": []}}, root="locationGroupUpdate"),
+    Case("Mutation.locationGroupUpdate(input.locationIds)", "Location",
+         mutation("locationGroupUpdate", "LocationGroupUpdateInput", "locationGroup { locations { name } }"),
+         lambda t, x: {"input": {"id": t.id("LocationGroup", "a"), "locationIds": [x]}}, root="locationGroupUpdate"),
+    Case("Mutation.locationGroupUpdate(input.userIds)", "User",
+         mutation("locationGroupUpdate", "LocationGroupUpdateInput", "locationGroup { users { email } }"),
+         lambda t, x: {"input": {"id": t.id("LocationGroup", "a"), "userIds": [x]}}, root="locationGroupUpdate"),
+    Case("Mutation.locationGroupDelete(input.id)", "LocationGroup",
+         mutation("locationGroupDelete", "LocationGroupDeleteInput", "deletedId"),
+         lambda t, x: {"input": {"id": x}}, root="locationGroupDelete"),
+    Case("Query.locationGroups(filter.organisationId)", "Organisation",
+         "query($id: ID!) { locationGroups(filter: {organisationId: $id}) { totalCount nodes { name } } }",
+         lambda t, x: {"id": x}, root="locationGroups"),
+    Case("Mutation.externalUserAdd(input.organisationId)", "Organisation",
+         mutation("externalUserAdd", "ExternalUserAddInput", "externalUser { user { email } organisation { name } }"),
+         lambda t, x: {"input": {"email": "user@b.example", "organisationId": x}}, root="externalUserAdd"),
+    Case("Mutation.externalUserRemove(input.userId)", "ExternalUser",
+         mutation("externalUserRemove", "ExternalUserRemoveInput", "removedUserId"),
+         lambda t, x: {"input": {"userId": x}}, root="externalUserRemove"),
+    Case("Mutation.externalUserRemove(input.organisationId)", "Organisation",
+         mutation("externalUserRemove", "ExternalUserRemoveInput", "removedUserId"),
+         lambda t, x: {"input": {"userId": t.id("ExternalUser", "a"), "organisationId": x}}, root="externalUserRemove"),
+    Case("Query.externalUsers(filter.organisationId)", "Organisation",
+         "query($id: ID!) { externalUsers(filter: {organisationId: $id}) { totalCount nodes { user { email } } } }",
+         lambda t, x: {"id": x}, root="externalUsers"),
+    Case("Query.effectiveLocationAccess(userId)", "User",
+         "query($id: ID!) { effectiveLocationAccess(userId: $id) { totalCount nodes { location { name } via } } }",
+         lambda t, x: {"id": x}, root="effectiveLocationAccess"),
 ]
 
 # A control call uses the visible object of the case's kind (for organisations: the child A1);
@@ -437,6 +516,10 @@ A_ITSELF = {
     "Mutation.organisationCreate(input.parentId)",  # A1 may not create organisations
     "Query.batches(filter.organisationId)",  # the seeded batch is addressed to A
     "Query.deviceTemplates(filter.organisationId)",  # the seeded template is A's
+    # access: the seeded location group and external user are A's
+    "Query.locationGroups(filter.organisationId)",
+    "Query.externalUsers(filter.organisationId)",
+    "Mutation.externalUserRemove(input.organisationId)",
 }
 
 # Fields only platform admins may use (who see every tenant): no tenant admin can call them at all.

@@ -17,6 +17,8 @@ from resolvers.identity.types import Organisation
 from resolvers.remote import loaders
 
 if TYPE_CHECKING:  # devices_types imports this module; the field below refers to it lazily
+    from resolvers.identity.types import User, UserGroup
+    from resolvers.remote.access_types import EffectiveAccess, LocationGroup
     from resolvers.remote.devices_types import LocationDevice
 
 
@@ -117,10 +119,10 @@ class Location(Node):
             router_pk=row.router_id,
         )
 
-    @strawberry.field(description="The organisation it belongs to.")
+    @strawberry.field(description="The organisation it belongs to; null when not in your subtree (an external user's view).")
     async def organisation(self, info: Info) -> Organisation | None:
         row = await info.context.loaders(identity_loaders.organisations).load(self.organisation_pk)
-        return Organisation.from_model(row) if row else None
+        return Organisation.from_model(row) if row and path_visible(info.context.principal, row.path) else None
 
     @strawberry.field(description="Its router, or null when it has none.")
     async def router(self, info: Info) -> Router | None:
@@ -139,3 +141,33 @@ class Location(Node):
 
         rows = await info.context.loaders(devices_by_location).load(self.pk)
         return [LocationDevice.from_model(row) for row in rows]
+
+    @strawberry.field(description="Users given it directly, by name (managers of its organisation; anybody else sees only themselves).")
+    async def users(self, info: Info) -> list[Annotated[User, strawberry.lazy("resolvers.identity.types")]]:
+        from resolvers.remote.access_types import location_users
+
+        return await location_users(self, info)
+
+    @strawberry.field(description="User groups given it, by name (managers of its organisation; empty for anybody else).")
+    async def user_groups(self, info: Info) -> list[Annotated[UserGroup, strawberry.lazy("resolvers.identity.types")]]:
+        from resolvers.remote.access_types import location_user_groups
+
+        return await location_user_groups(self, info)
+
+    @strawberry.field(description="Location groups it is in, by name (anybody but its managers sees only the groups they are in).")
+    async def groups(self, info: Info) -> list[Annotated[LocationGroup, strawberry.lazy("resolvers.remote.access_types")]]:
+        from resolvers.remote.access_types import location_groups_of
+
+        return await location_groups_of(self, info)
+
+    @strawberry.field(
+        description=(
+            "Who may reach it and why (given directly, through a user group, through a location group), by user name. "
+            "Managers of its organisation see everybody; anybody else only their own entry. Managers themselves reach "
+            "every location of their subtree without a grant and are not listed."
+        )
+    )
+    async def effective_access(self, info: Info) -> list[Annotated[EffectiveAccess, strawberry.lazy("resolvers.remote.access_types")]]:
+        from resolvers.remote.access_types import location_effective_access
+
+        return await location_effective_access(self, info)

@@ -1,0 +1,283 @@
+"""Who may reach a location: the locationAccessSet mutation, the effectiveLocationAccess query, the
+checks shared with location groups and external users, and ending connections whose access is gone.
+
+Grants go to users and user groups of the location's organisation subtree (a user or group of the
+caller's subtree outside it is WRONG_ORGANISATION: a child organisation's admin must not find their
+parent's people on their locations), or to external users of the location's organisation. Anything
+else, and anything of another tenant, reads like an unknown ID (NOT_FOUND, with its list index in
+the field path). Every refusal rolls the whole mutation back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Annotated
+
+import strawberry
+from sqlalchemy import and_, delete, false, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.types import Info
+
+from graph.context import Context, publish_after_commit
+from graph.errors import BadUserInput, DomainError
+from graph.mutations import run_in_transaction
+from graph.permissions import effective_permissions, needs
+from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, decode_id, paginate
+from graph.tenancy import path_visible, visible_organisation_ids
+from models import identity as m
+from models import remote as r
+from models.base import utcnow
+from models.identity import Permission
+from resolvers.audit.services import record
+from resolvers.remote.access_loaders import grants
+from resolvers.remote.access_types import LocationAccess
+from resolvers.remote.errors import RemoteError, as_errors
+from resolvers.remote.errors import RemoteErrorCode as Code
+from resolvers.remote.scope import location_managed, reachable_location_ids
+from resolvers.remote.services import organisation_path, router_event, visible_location
+from resolvers.remote.types import Location
+from subscriptions import channels
+
+#: More IDs than this in one list is a mistake, not a grant.
+MAX_IDS = 500
+
+
+# --- ending connections whose access was withdrawn -------------------------------------------------------
+
+
+async def end_unreachable_connections(session: AsyncSession, user_ids: Iterable[int]) -> list[dict]:
+    """End (ACCESS_REVOKED) the active connections of these users to locations they can no longer
+    reach, in the caller's transaction; the DISCONNECTED router events are queued to go out after the
+    commit and returned. Call it after the grants changed (flushed).
+
+    A user still reaches a location when granted it (any of the three ways), when they manage it
+    (LOCATIONS_MANAGE over the location's organisation), or as a platform admin."""
+    user_ids = sorted(set(user_ids))
+    if not user_ids:
+        return []
+    active = (await session.execute(
+        select(r.RouterConnection, m.Organisation.path)
+        .join(r.Location, r.Location.id == r.RouterConnection.location_id)
+        .join(m.Organisation, m.Organisation.id == r.Location.organisation_id)
+        .where(r.RouterConnection.user_id.in_(user_ids), r.RouterConnection.ended_at.is_(None))
+        .with_for_update(of=r.RouterConnection)
+    )).all()
+    if not active:
+        return []
+    users = sorted({connection.user_id for connection, _ in active})
+    given = grants(user_ids=users, location_ids=sorted({c.location_id for c, _ in active})).subquery()
+    granted = {tuple(row) for row in (await session.execute(select(given.c.location_id, given.c.user_id))).all()}
+    paths = dict((await session.execute(
+        select(m.User.id, m.Organisation.path).join(m.Organisation, m.Organisation.id == m.User.organisation_id)
+        .where(m.User.id.in_(users))
+    )).all())
+    roles: dict[int, set] = {pk: set() for pk in users}
+    extra: dict[int, set] = {pk: set() for pk in users}
+    for user_id, role in (await session.execute(select(m.UserRole.user_id, m.UserRole.role).where(m.UserRole.user_id.in_(users)))).all():
+        roles[user_id].add(role)
+    for user_id, permission in (await session.execute(
+        select(m.UserPermission.user_id, m.UserPermission.permission).where(m.UserPermission.user_id.in_(users))
+    )).all():
+        extra[user_id].add(permission)
+
+    def still_reaches(connection: r.RouterConnection, location_path: str) -> bool:
+        user = connection.user_id
+        if (connection.location_id, user) in granted or m.Role.PLATFORM_ADMIN in roles[user]:
+            return True
+        manages = Permission.LOCATIONS_MANAGE in effective_permissions(roles[user], extra[user])
+        return manages and location_path.startswith(paths.get(user, "\x00"))
+
+    ended = [(connection, path) for connection, path in active if not still_reaches(connection, path)]
+    if not ended:
+        return []
+    now = utcnow()
+    await session.execute(
+        update(r.RouterConnection).where(r.RouterConnection.id.in_([c.id for c, _ in ended]), r.RouterConnection.ended_at.is_(None))
+        .values(ended_at=now, end_reason=r.ConnectionEnd.ACCESS_REVOKED).execution_options(synchronize_session=False)
+    )
+    events = []
+    for connection, path in ended:
+        if connection.router_id is None:  # the router is gone: nobody can watch it any more
+            continue
+        event = router_event("DISCONNECTED", connection.router_id, now, path, location_id=connection.location_id,
+                             connection_id=connection.id)
+        publish_after_commit(session, channels.ROUTER_STATE, event)
+        events.append(event)
+    return events
+
+
+# --- checks shared with location groups and external users ---------------------------------------------
+
+
+def _pks(ids: Sequence[str], type_name: str, field: str) -> list[int]:
+    if len(ids) > MAX_IDS:
+        raise DomainError(Code.TOO_MANY, f"At most {MAX_IDS} IDs.", field)
+    pks = []
+    for index, global_id in enumerate(ids):
+        pk = decode_id(global_id, type_name)
+        if pk is None:
+            raise DomainError(Code.NOT_FOUND, f"No such {type_name[0].lower() + type_name[1:]}.", [field, str(index)])
+        pks.append(pk)
+    return pks
+
+
+async def grantable_users(session: AsyncSession, context: Context, organisation_id: int, path: str,
+                          ids: Sequence[str], field: str) -> list[int]:
+    """User pks (in the given order, without repeats) that may be given locations of the organisation
+    (id, materialised path): users of its subtree, or its external users."""
+    pks = _pks(ids, "User", field)
+    found = {
+        row.id: row for row in (await session.execute(
+            select(m.User.id, m.Organisation.path, r.ExternalUser.user_id.is_not(None).label("external"))
+            .join(m.Organisation, m.Organisation.id == m.User.organisation_id)
+            .outerjoin(r.ExternalUser, and_(r.ExternalUser.user_id == m.User.id, r.ExternalUser.organisation_id == organisation_id))
+            .where(m.User.id.in_(pks))
+        )).all()
+    }
+    for index, pk in enumerate(pks):
+        row = found.get(pk)
+        if row is not None and (row.external or path_visible(context.principal, row.path)):
+            if not row.external and not row.path.startswith(path):
+                raise DomainError(Code.WRONG_ORGANISATION,
+                                  "Only users of the organisation (or its sub-organisations) or its external users.", [field, str(index)])
+            continue
+        raise DomainError(Code.NOT_FOUND, "No such user.", [field, str(index)])
+    return list(dict.fromkeys(pks))
+
+
+async def grantable_user_groups(session: AsyncSession, context: Context, path: str, ids: Sequence[str], field: str) -> list[int]:
+    """User group pks of the organisation's subtree (path) that the caller sees."""
+    pks = _pks(ids, "UserGroup", field)
+    found = dict((await session.execute(
+        select(m.UserGroup.id, m.Organisation.path).join(m.Organisation, m.Organisation.id == m.UserGroup.organisation_id)
+        .where(m.UserGroup.id.in_(pks))
+    )).all())
+    for index, pk in enumerate(pks):
+        group_path = found.get(pk)
+        if group_path is None or not path_visible(context.principal, group_path):
+            raise DomainError(Code.NOT_FOUND, "No such user group.", [field, str(index)])
+        if not group_path.startswith(path):
+            raise DomainError(Code.WRONG_ORGANISATION, "Only user groups of the organisation (or its sub-organisations).",
+                              [field, str(index)])
+    return list(dict.fromkeys(pks))
+
+
+async def group_member_ids(session: AsyncSession, group_ids: Sequence[int]) -> set[int]:
+    if not group_ids:
+        return set()
+    return set((await session.scalars(select(m.UserGroupMember.user_id).where(m.UserGroupMember.group_id.in_(group_ids)))).all())
+
+
+# --- locationAccessSet ----------------------------------------------------------------------------------
+
+
+async def set_location_access(session: AsyncSession, context: Context, location_id: str, user_ids: list[str] | None,
+                              user_group_ids: list[str] | None) -> r.Location:
+    """Replace the location's direct grants: users (when given) and user groups (when given)."""
+    location = await visible_location(session, context, location_id, "locationId", managed=True)
+    path = await organisation_path(session, location.organisation_id)
+    users = await grantable_users(session, context, location.organisation_id, path, user_ids, "userIds") if user_ids is not None else None
+    groups = await grantable_user_groups(session, context, path, user_group_ids, "userGroupIds") if user_group_ids is not None else None
+    affected: set[int] = set()
+    details: dict[str, object] = {"locationId": location.id}
+    if users is not None:
+        old = set((await session.scalars(select(r.LocationUserAccess.user_id).where(r.LocationUserAccess.location_id == location.id))).all())
+        await session.execute(delete(r.LocationUserAccess).where(r.LocationUserAccess.location_id == location.id,
+                                                                 r.LocationUserAccess.user_id.not_in(users)))
+        session.add_all(r.LocationUserAccess(location_id=location.id, user_id=pk) for pk in users if pk not in old)
+        affected |= old - set(users)
+        details["userIds"] = users
+    if groups is not None:
+        old = set((await session.scalars(
+            select(r.LocationUserGroupAccess.user_group_id).where(r.LocationUserGroupAccess.location_id == location.id)
+        )).all())
+        await session.execute(delete(r.LocationUserGroupAccess).where(r.LocationUserGroupAccess.location_id == location.id,
+                                                                      r.LocationUserGroupAccess.user_group_id.not_in(groups)))
+        session.add_all(r.LocationUserGroupAccess(location_id=location.id, user_group_id=pk) for pk in groups if pk not in old)
+        affected |= await group_member_ids(session, sorted(old - set(groups)))
+        details["userGroupIds"] = groups
+    await session.flush()
+    await record(session, context, "location.access_set", organisation_id=location.organisation_id, target_type="Location",
+                 target_id=location.id, details=details)
+    await end_unreachable_connections(session, affected)
+    return location
+
+
+@strawberry.input(description="Who is given a location directly; a list left out stays as it is.")
+class LocationAccessSetInput:
+    location_id: strawberry.ID = strawberry.field(description="The location (of your organisation's subtree).")
+    user_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None,
+        description="The users given it, replacing the old list: users of its organisation's subtree or its external users.",
+    )
+    user_group_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description="The user groups given it, replacing the old list: groups of its organisation's subtree."
+    )
+
+
+@strawberry.type(description="The location with its new grants, or why the change was refused.")
+class LocationAccessSetPayload:
+    location: Location | None = strawberry.field(description="The location; null when refused.")
+    errors: list[RemoteError] = strawberry.field(description="Why it was refused (nothing changed).")
+
+
+@strawberry.type
+class LocationAccessMutation:
+    @strawberry.mutation(
+        description=(
+            "Set who is given a location directly (users and user groups); a user who loses it and reaches it no other "
+            "way has their connection to it ended (ACCESS_REVOKED)."
+        ),
+        permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
+    )
+    async def location_access_set(self, info: Info, input: LocationAccessSetInput) -> LocationAccessSetPayload:
+        result = await run_in_transaction(info.context, lambda s: set_location_access(
+            s, info.context, input.location_id, input.user_ids, input.user_group_ids))
+        if isinstance(result, DomainError):
+            return LocationAccessSetPayload(location=None, errors=as_errors(result))
+        return LocationAccessSetPayload(location=Location.from_model(result), errors=[])
+
+
+# --- effectiveLocationAccess ------------------------------------------------------------------------------
+
+
+def _user_known(principal, user_pk: int):
+    """The user is of the caller's subtree, or an external user of an organisation of it."""
+    external = select(r.ExternalUser.user_id).where(r.ExternalUser.user_id == user_pk,
+                                                   r.ExternalUser.organisation_id.in_(visible_organisation_ids(principal)))
+    own = select(m.User.id).where(m.User.id == user_pk, m.User.organisation_id.in_(visible_organisation_ids(principal)))
+    return own.union(external)
+
+
+@strawberry.type
+class LocationAccessQuery:
+    @strawberry.field(
+        description=(
+            "The locations of your subtree a user (of your subtree, or an external user) was given, by name, with every "
+            "reason. Managers reach their subtree without grants: their own locations are not listed here."
+        ),
+        permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
+    )
+    async def effective_location_access(
+        self,
+        info: Info,
+        user_id: Annotated[strawberry.ID, strawberry.argument(description="The user.")],
+        first: PageFirst = None,
+        after: PageAfter = None,
+        last: PageLast = None,
+        before: PageBefore = None,
+    ) -> Connection[LocationAccess]:
+        principal = info.context.principal
+        pk = decode_id(user_id, "User")
+        if pk is None:
+            raise BadUserInput("Not a user ID.", argument="userId")
+        known = pk in set((await _scalars(info.context, _user_known(principal, pk))))
+        statement = select(r.Location).where(location_managed(principal), r.Location.id.in_(reachable_location_ids(pk)) if known else false())
+        keys = [SortKey(r.Location.name), SortKey(r.Location.id)]
+        return await paginate(info.context, statement, keys, lambda row: LocationAccess(location=Location.from_model(row), user_pk=pk),
+                              first=first, after=after, last=last, before=before)
+
+
+async def _scalars(context, statement) -> list:
+    async with context.session() as session:
+        return list((await session.scalars(statement)).all())

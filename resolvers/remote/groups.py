@@ -1,0 +1,268 @@
+"""Location groups: create, update, delete, list.
+
+A group belongs to one organisation (the caller's, or one of its subtree); its locations are of that
+organisation only (WRONG_ORGANISATION otherwise), its users are of the organisation's subtree or its
+external users (as for direct grants). Users who lose a location this way have their connection to it
+ended. Another tenant's group, location or user reads like an unknown one.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import strawberry
+from sqlalchemy import delete, exists, select, true
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from strawberry.types import Info
+
+from graph.context import Context
+from graph.errors import BadUserInput, DomainError
+from graph.mutations import run_in_transaction
+from graph.permissions import needs
+from graph.tenancy import visible_organisation_ids
+from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, decode_id, paginate
+from models import remote as r
+from models.identity import Permission
+from resolvers.audit.services import record
+from resolvers.catalogue.queries import clean_filter_text
+from resolvers.remote.access import _pks, end_unreachable_connections, grantable_users
+from resolvers.remote.access_types import LocationGroup, location_group_visible
+from resolvers.remote.errors import RemoteError, as_errors
+from resolvers.remote.errors import RemoteErrorCode as Code
+from resolvers.remote.scope import location_managed
+from resolvers.remote.services import UNSET, clean_location_name, organisation_path, visible_organisation
+
+NAME_TAKEN = "The organisation already has a location group with this name."
+
+
+async def managed_group(session: AsyncSession, context: Context, global_id: str, field: str = "id") -> r.LocationGroup:
+    """A group of the caller's subtree (a member who is no manager reads it like an unknown one here)."""
+    pk = decode_id(global_id, "LocationGroup")
+    group = None
+    if pk is not None:
+        principal = context.principal
+        scope = true() if principal.is_platform_admin else r.LocationGroup.organisation_id.in_(visible_organisation_ids(principal))
+        group = await session.scalar(select(r.LocationGroup).where(r.LocationGroup.id == pk, scope))
+    if group is None:
+        raise DomainError(Code.NOT_FOUND, "No such location group.", field)
+    return group
+
+
+async def group_locations(session: AsyncSession, context: Context, organisation_id: int, ids: list[str], field: str = "locationIds") -> list[int]:
+    pks = _pks(ids, "Location", field)
+    found = dict((await session.execute(
+        select(r.Location.id, r.Location.organisation_id).where(r.Location.id.in_(pks), location_managed(context.principal))
+    )).all())
+    for index, pk in enumerate(pks):
+        if pk not in found:
+            raise DomainError(Code.NOT_FOUND, "No such location.", [field, str(index)])
+        if found[pk] != organisation_id:
+            raise DomainError(Code.WRONG_ORGANISATION, "Only locations of the group's organisation.", [field, str(index)])
+    return list(dict.fromkeys(pks))
+
+
+async def _check_name(session: AsyncSession, organisation_id: int, name: str, except_id: int = 0) -> None:
+    taken = exists().where(r.LocationGroup.organisation_id == organisation_id, r.LocationGroup.name == name,
+                           r.LocationGroup.id != except_id)
+    if await session.scalar(select(taken)):
+        raise DomainError(Code.DUPLICATE, NAME_TAKEN, "name")
+
+
+async def _flush(session: AsyncSession) -> None:
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:  # the same name taken at the same moment by someone else
+        raise DomainError(Code.DUPLICATE, NAME_TAKEN, "name") from exc
+
+
+async def _members(session: AsyncSession, group_id: int) -> set[int]:
+    return set((await session.scalars(select(r.LocationGroupUser.user_id).where(r.LocationGroupUser.group_id == group_id))).all())
+
+
+async def _replace(session: AsyncSession, group_id: int, model, column: str, new: list[int]) -> set[int]:
+    """Replace the group's rows of `model` (its locations or users); returns the old ids."""
+    attribute = getattr(model, column)
+    old = set((await session.scalars(select(attribute).where(model.group_id == group_id))).all())
+    await session.execute(delete(model).where(model.group_id == group_id, attribute.not_in(new)))
+    session.add_all(model(group_id=group_id, **{column: pk}) for pk in new if pk not in old)
+    await session.flush()
+    return old
+
+
+async def create_group(session: AsyncSession, context: Context, *, name: str, organisation_id: str | None,
+                       location_ids: list[str], user_ids: list[str]) -> r.LocationGroup:
+    name = clean_location_name(name)
+    if organisation_id is None:
+        organisation_pk = context.principal.organisation_id
+    else:
+        organisation_pk = (await visible_organisation(session, context, organisation_id, "organisationId")).id
+    path = await organisation_path(session, organisation_pk)
+    locations = await group_locations(session, context, organisation_pk, location_ids)
+    users = await grantable_users(session, context, organisation_pk, path, user_ids, "userIds")
+    await _check_name(session, organisation_pk, name)
+    group = r.LocationGroup(organisation_id=organisation_pk, name=name)
+    session.add(group)
+    await _flush(session)
+    session.add_all(r.LocationGroupLocation(group_id=group.id, location_id=pk) for pk in locations)
+    session.add_all(r.LocationGroupUser(group_id=group.id, user_id=pk) for pk in users)
+    await session.flush()
+    await record(session, context, "location_group.created", organisation_id=organisation_pk, target_type="LocationGroup",
+                 target_id=group.id, details={"name": name, "locationIds": locations, "userIds": users})
+    return group
+
+
+async def update_group(session: AsyncSession, context: Context, group_id: str, *, name=UNSET, location_ids=UNSET,
+                       user_ids=UNSET) -> r.LocationGroup:
+    """Fields left out stay; given lists replace the old ones."""
+    group = await managed_group(session, context, group_id)
+    path = await organisation_path(session, group.organisation_id)
+    new_name = clean_location_name(name) if name is not UNSET else None
+    locations = await group_locations(session, context, group.organisation_id, location_ids or []) if location_ids is not UNSET else None
+    users = await grantable_users(session, context, group.organisation_id, path, user_ids or [], "userIds") if user_ids is not UNSET else None
+    details: dict[str, object] = {"name": group.name}
+    if new_name is not None and new_name != group.name:
+        await _check_name(session, group.organisation_id, new_name, group.id)
+        details["oldName"], group.name = group.name, new_name
+        details["name"] = new_name
+        await _flush(session)
+    affected: set[int] = set()
+    if locations is not None:
+        old = await _replace(session, group.id, r.LocationGroupLocation, "location_id", locations)
+        if old - set(locations):  # every user of the group loses those locations
+            affected |= await _members(session, group.id)
+        details["locationIds"] = locations
+    if users is not None:
+        affected |= await _replace(session, group.id, r.LocationGroupUser, "user_id", users) - set(users)
+        details["userIds"] = users
+    await record(session, context, "location_group.updated", organisation_id=group.organisation_id, target_type="LocationGroup",
+                 target_id=group.id, details=details)
+    await end_unreachable_connections(session, affected)
+    return group
+
+
+async def delete_group(session: AsyncSession, context: Context, group_id: str) -> int:
+    group = await managed_group(session, context, group_id)
+    pk, name, organisation_pk = group.id, group.name, group.organisation_id
+    members = await _members(session, pk)
+    await session.delete(group)  # its locations and users go with it (ON DELETE CASCADE)
+    await session.flush()
+    await record(session, context, "location_group.deleted", organisation_id=organisation_pk, target_type="LocationGroup",
+                 target_id=pk, details={"name": name})
+    await end_unreachable_connections(session, members)
+    return pk
+
+
+# --- GraphQL ----------------------------------------------------------------------------------------------
+
+
+def given(value):
+    return UNSET if value is strawberry.UNSET else value
+
+
+@strawberry.input(description="A new location group.")
+class LocationGroupCreateInput:
+    name: str = strawberry.field(description="Name, unique within the organisation (at most 200 characters).")
+    organisation_id: strawberry.ID | None = strawberry.field(default=None, description="Its organisation (of your subtree); default yours.")
+    location_ids: list[strawberry.ID] = strawberry.field(default_factory=list, description="Its locations (of its organisation).")
+    user_ids: list[strawberry.ID] = strawberry.field(
+        default_factory=list, description="Its users (of its organisation's subtree, or its external users)."
+    )
+
+
+@strawberry.input(description="Change a location group; fields left out stay, given lists replace the old ones.")
+class LocationGroupUpdateInput:
+    id: strawberry.ID = strawberry.field(description="The group.")
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="New name.")
+    location_ids: list[strawberry.ID] | None = strawberry.field(default=strawberry.UNSET, description="Its new locations (null: none).")
+    user_ids: list[strawberry.ID] | None = strawberry.field(default=strawberry.UNSET, description="Its new users (null: none).")
+
+
+@strawberry.input(description="A location group to delete.")
+class LocationGroupDeleteInput:
+    id: strawberry.ID = strawberry.field(description="The group.")
+
+
+@strawberry.type(description="The location group, or why the change was refused.")
+class LocationGroupPayload:
+    location_group: LocationGroup | None = strawberry.field(description="The group; null when refused.")
+    errors: list[RemoteError] = strawberry.field(description="Why it was refused (nothing changed).")
+
+
+@strawberry.type(description="The deleted group's ID, or why it was refused.")
+class LocationGroupDeletePayload:
+    deleted_id: strawberry.ID | None = strawberry.field(description="ID of the deleted group; null when refused.")
+    errors: list[RemoteError] = strawberry.field(description="Why it was refused (nothing changed).")
+
+
+def group_payload(result) -> LocationGroupPayload:
+    if isinstance(result, DomainError):
+        return LocationGroupPayload(location_group=None, errors=as_errors(result))
+    return LocationGroupPayload(location_group=LocationGroup.from_model(result), errors=[])
+
+
+@strawberry.type
+class LocationGroupMutation:
+    @strawberry.mutation(description="Create a location group.", permission_classes=[needs(Permission.LOCATIONS_MANAGE)])
+    async def location_group_create(self, info: Info, input: LocationGroupCreateInput) -> LocationGroupPayload:
+        return group_payload(await run_in_transaction(info.context, lambda s: create_group(
+            s, info.context, name=input.name, organisation_id=input.organisation_id, location_ids=input.location_ids,
+            user_ids=input.user_ids)))
+
+    @strawberry.mutation(
+        description="Change a location group; users who lose a location have their connection to it ended.",
+        permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
+    )
+    async def location_group_update(self, info: Info, input: LocationGroupUpdateInput) -> LocationGroupPayload:
+        return group_payload(await run_in_transaction(info.context, lambda s: update_group(
+            s, info.context, input.id, name=given(input.name), location_ids=given(input.location_ids),
+            user_ids=given(input.user_ids))))
+
+    @strawberry.mutation(
+        description="Delete a location group; its users who lose a location have their connection to it ended.",
+        permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
+    )
+    async def location_group_delete(self, info: Info, input: LocationGroupDeleteInput) -> LocationGroupDeletePayload:
+        result = await run_in_transaction(info.context, lambda s: delete_group(s, info.context, input.id))
+        if isinstance(result, DomainError):
+            return LocationGroupDeletePayload(deleted_id=None, errors=as_errors(result))
+        return LocationGroupDeletePayload(deleted_id=input.id, errors=[])
+
+
+@strawberry.input(description="Narrow the location group list; all given conditions must hold.")
+class LocationGroupFilter:
+    organisation_id: strawberry.ID | None = strawberry.field(default=None, description="Only groups of this organisation.")
+    name_contains: str | None = strawberry.field(default=None, description="Name contains this text (any case).")
+
+
+@strawberry.type
+class LocationGroupQuery:
+    @strawberry.field(
+        description=(
+            "Location groups by name: managers see those of their subtree, anybody else the groups they are in. "
+            "`nodes { name locations { name } users { name } }` runs in a fixed number of statements."
+        ),
+        permission_classes=[needs(Permission.LOCATIONS_READ)],
+    )
+    async def location_groups(
+        self,
+        info: Info,
+        filter: Annotated[LocationGroupFilter | None, strawberry.argument(description="Conditions the groups must meet.")] = None,
+        first: PageFirst = None,
+        after: PageAfter = None,
+        last: PageLast = None,
+        before: PageBefore = None,
+    ) -> Connection[LocationGroup]:
+        statement = select(r.LocationGroup).where(location_group_visible(info.context.principal))
+        if filter is not None and filter.organisation_id is not None:
+            pk = decode_id(filter.organisation_id, "Organisation")
+            if pk is None:
+                raise BadUserInput("Not an organisation ID.", argument="filter.organisationId")
+            statement = statement.where(r.LocationGroup.organisation_id == pk)
+        if filter is not None and filter.name_contains:
+            text = clean_filter_text(filter.name_contains, "filter.nameContains")
+            statement = statement.where(r.LocationGroup.name.icontains(text, autoescape=True))
+        keys = [SortKey(r.LocationGroup.name), SortKey(r.LocationGroup.id)]
+        return await paginate(info.context, statement, keys, LocationGroup.from_model, first=first, after=after, last=last,
+                              before=before)
