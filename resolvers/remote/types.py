@@ -17,6 +17,7 @@ from resolvers.identity.types import Organisation
 from resolvers.remote import loaders
 
 if TYPE_CHECKING:  # devices_types imports this module; the field below refers to it lazily
+    from resolvers.remote.connection_types import RemoteConnection
     from resolvers.remote.devices_types import LocationDevice
 
 
@@ -139,3 +140,25 @@ class Location(Node):
 
         rows = await info.context.loaders(devices_by_location).load(self.pk)
         return [LocationDevice.from_model(row) for row in rows]
+
+    @strawberry.field(
+        description=(
+            "Connections made to it, newest first. Managers of the location see everybody's; anybody else "
+            "only their own."
+        )
+    )
+    async def connection_history(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description="Page size from the newest end (or after `after`).")] = None,
+        after: Annotated[str | None, strawberry.argument(description="Continue with older connections after this cursor.")] = None,
+        last: Annotated[int | None, strawberry.argument(description="Page size from the oldest end (or before `before`).")] = None,
+        before: Annotated[str | None, strawberry.argument(description="Continue with newer connections before this cursor.")] = None,
+    ) -> Connection[Annotated[RemoteConnection, strawberry.lazy("resolvers.remote.connection_types")]]:
+        from resolvers.remote.connection_types import RemoteConnection, connection_visible
+
+        statement = select(r.RouterConnection).where(r.RouterConnection.location_id == self.pk,
+                                                     connection_visible(info.context.principal))
+        keys = [SortKey(r.RouterConnection.started_at, True), SortKey(r.RouterConnection.id, True)]
+        return await paginate(info.context, statement, keys, RemoteConnection.from_model, first=first, after=after,
+                              last=last, before=before)
