@@ -530,3 +530,46 @@ async def test_location_group_list(gql, world, runtime, count_sql, size):
     assert len(group_0["locations"]) == size // 5 and group_0["users"] == [{"email": "user@a.example"}, {"email": "user@a1.example"}]
     assert group_0["organisation"] == {"name": "Tenant A"}
     assert count == LOCATION_GROUPS_BUDGET
+# --- connections (part: connections) ---------------------------------------------------------------------
+
+ACTIVE_CONNECTIONS = """{ activeConnections(first: 500) {
+  totalCount nodes { userName userEmail routerCommonName deviceName startedAt location { name } router { commonName online } }
+} }"""
+# authentication 2 + page 1 + totalCount 1 + user names 1 + locations 1 + routers 1
+ACTIVE_CONNECTIONS_BUDGET = AUTH + 5
+
+
+@pytest.mark.parametrize("size", [20, 200])
+async def test_active_connections_list(gql, world, runtime, count_sql, size):
+    """The manual's "active connections" page: who holds a licence now, where, through which router."""
+    from models import remote as r
+
+    start = utcnow() - timedelta(hours=1)
+    async with runtime.session_factory() as session, session.begin():
+        a = await session.get(m.Organisation, world.organisations["a"].id)
+        children = [await add_organisation(session, f"Child {i:03d}", a) for i in range(5)]
+        users = [await add_user(session, children[i % 5], f"engineer{i:03d}@a.example", [m.Role.USER]) for i in range(size)]
+        routers = [r.Router(common_name=f"R_{i:05d}", mac_address=f"00:00:00:00:{i // 256:02X}:{i % 256:02X}",
+                            serial_number=f"RSN{i:05d}", organisation_id=children[i % 5].id, online=True) for i in range(size)]
+        session.add_all(routers)
+        await session.flush()
+        locations = [r.Location(organisation_id=x.organisation_id, name=f"Location {i:05d}", router_id=x.id)
+                     for i, x in enumerate(routers)]
+        session.add_all(locations)
+        await session.flush()
+        # one connection per user, an ended one besides for every other user (not listed)
+        session.add_all(r.RouterConnection(organisation_id=loc.organisation_id, location_id=loc.id, router_id=loc.router_id,
+                                           router_common_name=f"R_{i:05d}", user_id=users[i].id, device_name=f"PLC {i}",
+                                           started_at=start + timedelta(seconds=i)) for i, loc in enumerate(locations))
+        session.add_all(r.RouterConnection(organisation_id=loc.organisation_id, location_id=loc.id, router_id=loc.router_id,
+                                           router_common_name=f"R_{i:05d}", user_id=users[i].id, started_at=start,
+                                           ended_at=start, end_reason=r.ConnectionEnd.DISCONNECTED)
+                        for i, loc in enumerate(locations) if i % 2)
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], ACTIVE_CONNECTIONS)
+    nodes = data["activeConnections"]["nodes"]
+    assert len(nodes) == data["activeConnections"]["totalCount"] == size
+    newest = size - 1
+    assert nodes[0] == {"userName": nodes[0]["userName"], "userEmail": f"engineer{newest:03d}@a.example",
+                        "routerCommonName": f"R_{newest:05d}", "deviceName": f"PLC {newest}", "startedAt": nodes[0]["startedAt"],
+                        "location": {"name": f"Location {newest:05d}"}, "router": {"commonName": f"R_{newest:05d}", "online": True}}
+    assert count == ACTIVE_CONNECTIONS_BUDGET

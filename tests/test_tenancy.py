@@ -49,6 +49,7 @@ from models.remote import (
     LocationGroupUser,
     Router,
 )
+from models.remote import ConnectionLicence, RouterConnection
 from resolvers.catalogue.keys import seal_device_key
 from tests.conftest import World
 
@@ -217,6 +218,20 @@ async def tenancy(world, runtime) -> Tenancy:
                              ExternalUser(organisation_id=organisation_id, user_id=outsider.id)])
             location_groups[tenant], external_users[tenant] = location_group.id, outsider.id
     t.pks["LocationGroup"], t.pks["ExternalUser"] = location_groups, external_users
+    # connections (part: connections): each tenant's user is connected at its location, and A's child A1 and B
+    # hold a licence (connectionLicence's control call reads A1's limit)
+    async with runtime.session_factory() as session, session.begin():
+        connections = {}
+        for tenant in ("a", "b"):
+            connection = RouterConnection(
+                organisation_id=world.organisations[tenant].id, location_id=locations[tenant],
+                router_common_name=f"R_PLACED{tenant.upper()}", user_id=world.users[f"user_{tenant}"].id)
+            session.add(connection)
+            session.add(ConnectionLicence(organisation_id=world.organisations["a1" if tenant == "a" else tenant].id,
+                                          max_active_connections=5))
+            await session.flush()
+            connections[tenant] = connection.id
+    t.pks["RouterConnection"] = connections
     t.ids = {kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()}
     for kind in t.ids:
         t.ids[kind]["unknown"] = to_global_id(kind, UNKNOWN_PK)
@@ -505,6 +520,25 @@ CASES: list[Case] = [
     Case("Query.effectiveLocationAccess(userId)", "User",
          "query($id: ID!) { effectiveLocationAccess(userId: $id) { totalCount nodes { location { name } via } } }",
          lambda t, x: {"id": x}, root="effectiveLocationAccess"),
+    # connections (part: connections). A's placed router is offline: the control connect answers ROUTER_OFFLINE
+    # (a result, no input error), so it reached the location and device.
+    Case("Mutation.routerConnect(input.locationId)", "Location",
+         mutation("routerConnect", "RouterConnectInput", "result connection { id }"),
+         lambda t, x: {"input": {"locationId": x}}, root="routerConnect"),
+    Case("Mutation.routerConnect(input.deviceId)", "LocationDevice",
+         mutation("routerConnect", "RouterConnectInput", "result connection { id }"),
+         lambda t, x: {"input": {"locationId": t.id("Location", "a"), "deviceId": x}}, root="routerConnect"),
+    # a manager ends a connection at a location of the subtree (the control: A's user's)
+    Case("Mutation.routerDisconnect(input.connectionId)", "RouterConnection",
+         mutation("routerDisconnect", "RouterDisconnectInput", "result connection { routerCommonName endReason }"),
+         lambda t, x: {"input": {"connectionId": x}}, root="routerDisconnect"),
+    # not found reads as null like an unknown organisation; `maxActive` stands in for the count of "reached"
+    Case("Query.connectionLicence(organisationId)", "Organisation",
+         "query($id: ID) { connectionLicence(organisationId: $id) { totalCount: maxActive active } }",
+         lambda t, x: {"id": x}, root="connectionLicence"),
+    Case("Query.node(id)", "RouterConnection", NODE, lambda t, x: {"id": x}, root="node", label="RouterConnection"),
+    Case("Query.nodes(ids)", "RouterConnection", NODES, lambda t, x: {"ids": [t.id("RouterConnection", "a"), x]},
+         root="nodes", label="RouterConnection"),
 ]
 
 # A control call uses the visible object of the case's kind (for organisations: the child A1);
@@ -528,7 +562,9 @@ A_ITSELF = {
 PLATFORM_ONLY = {"Query.outboxMessages(filter.organisationId)", "Mutation.outboxMessageRetry(input.id)",
                  # routers are registered and assigned by the platform (tenancy of what tenants see: tests/remote)
                  "Mutation.routerRegister(input.organisationId)", "Mutation.routerAssign(input.routerId)",
-                 "Mutation.routerAssign(input.organisationId)", "Mutation.routerRegisterBulk(input.organisationId)"}
+                 "Mutation.routerAssign(input.organisationId)", "Mutation.routerRegisterBulk(input.organisationId)",
+                 # connection licences are set by the platform (part: connections; tests/remote/test_connections.py)
+                 "Mutation.connectionLicenceSet(input.organisationId)"}
 
 
 # Subscriptions run over websockets: their ID filters have the same two tests in tests/remote/test_live_state.py

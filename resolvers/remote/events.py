@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import strawberry
 from strawberry.types import Info
@@ -23,6 +23,9 @@ from models.identity import Permission
 from resolvers.remote import loaders
 from resolvers.remote.types import Location, Router
 from subscriptions import channels
+
+if TYPE_CHECKING:  # connection_types imports types; the field below refers to it lazily
+    from resolvers.remote.connection_types import RemoteConnection
 
 MAX_FILTER_IDS = 500
 
@@ -53,6 +56,18 @@ class RouterConnectionStateEvent:
         description="The location concerned: the connection's, or the router's current one (null for a free router)."
     )
     connection_pk: strawberry.Private[int | None]
+
+    @strawberry.field(description="The connection (CONNECTED, DISCONNECTED events), when you may see it: your own, "
+                      "or one at a location you manage; null otherwise.")
+    async def connection(
+        self, info: Info
+    ) -> Annotated[RemoteConnection, strawberry.lazy("resolvers.remote.connection_types")] | None:
+        from resolvers.remote.connection_types import RemoteConnection, visible_connections
+
+        if self.connection_pk is None:
+            return None
+        row = await info.context.loaders(visible_connections).load(self.connection_pk)
+        return RemoteConnection.from_model(row) if row else None
 
 
 def _ids(values: list[strawberry.ID] | None, type_name: str, argument: str) -> set[int] | None:

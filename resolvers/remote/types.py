@@ -19,6 +19,7 @@ from resolvers.remote import loaders
 if TYPE_CHECKING:  # devices_types imports this module; the field below refers to it lazily
     from resolvers.identity.types import User, UserGroup
     from resolvers.remote.access_types import EffectiveAccess, LocationGroup
+    from resolvers.remote.connection_types import RemoteConnection
     from resolvers.remote.devices_types import LocationDevice
 
 
@@ -171,3 +172,24 @@ class Location(Node):
         from resolvers.remote.access_types import location_effective_access
 
         return await location_effective_access(self, info)
+    @strawberry.field(
+        description=(
+            "Connections made to it, newest first. Managers of the location see everybody's; anybody else "
+            "only their own."
+        )
+    )
+    async def connection_history(
+        self,
+        info: Info,
+        first: Annotated[int | None, strawberry.argument(description="Page size from the newest end (or after `after`).")] = None,
+        after: Annotated[str | None, strawberry.argument(description="Continue with older connections after this cursor.")] = None,
+        last: Annotated[int | None, strawberry.argument(description="Page size from the oldest end (or before `before`).")] = None,
+        before: Annotated[str | None, strawberry.argument(description="Continue with newer connections before this cursor.")] = None,
+    ) -> Connection[Annotated[RemoteConnection, strawberry.lazy("resolvers.remote.connection_types")]]:
+        from resolvers.remote.connection_types import RemoteConnection, connection_visible
+
+        statement = select(r.RouterConnection).where(r.RouterConnection.location_id == self.pk,
+                                                     connection_visible(info.context.principal))
+        keys = [SortKey(r.RouterConnection.started_at, True), SortKey(r.RouterConnection.id, True)]
+        return await paginate(info.context, statement, keys, RemoteConnection.from_model, first=first, after=after,
+                              last=last, before=before)

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 
 from graph.periodic import PeriodicTask
 from models import remote as r
+from models.base import utcnow
 from models.identity import Organisation
 from resolvers.remote import retention
 from resolvers.remote.services import state_event
@@ -91,6 +92,9 @@ class RouterWatchdog(PeriodicTask):
 
     async def run_round(self) -> None:
         flipped = await self.tick()
+        from resolvers.remote.connections import end_connections_of_offline_routers  # its module imports the schema types
+
+        await end_connections_of_offline_routers(self.runtime.session_factory, utcnow(), publish=self.runtime.bus.publish)
         if flipped:
             log.info("%d router(s) went offline", len(flipped))
         await retention.prune_if_due(self)
