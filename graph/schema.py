@@ -41,8 +41,9 @@ from resolvers.remote import events as remote_events
 from resolvers.remote import mutations as remote_mutations
 from resolvers.remote import queries as remote_queries
 from resolvers.remote import templates as remote_templates
+from resolvers.remote import notifications as remote_notifications
 
-NODE_RESOLVERS = {**identity_queries.NODE_RESOLVERS, **audit_queries.NODE_RESOLVERS, **outbox_queries.NODE_RESOLVERS, **invitation_queries.NODE_RESOLVERS, **template_queries.NODE_RESOLVERS, **catalogue_queries.NODE_RESOLVERS, **catalogue_downloads.NODE_RESOLVERS, **remote_queries.NODE_RESOLVERS}
+NODE_RESOLVERS = {**identity_queries.NODE_RESOLVERS, **audit_queries.NODE_RESOLVERS, **outbox_queries.NODE_RESOLVERS, **invitation_queries.NODE_RESOLVERS, **template_queries.NODE_RESOLVERS, **catalogue_queries.NODE_RESOLVERS, **catalogue_downloads.NODE_RESOLVERS, **remote_queries.NODE_RESOLVERS, **remote_notifications.NODE_RESOLVERS}
 MAX_NODES = 100
 
 
@@ -90,6 +91,7 @@ Query = merge_types("Query", (
     catalogue_downloads.KeyDownloadQuery,
     remote_queries.RemoteQuery,
     remote_templates.DeviceTemplateQuery,
+    remote_notifications.NotificationProfileQuery,
 ))
 Mutation = merge_types("Mutation", (
     identity_mutations.IdentityMutation,
@@ -105,6 +107,7 @@ Mutation = merge_types("Mutation", (
     remote_bulk.RemoteBulkMutation,
     remote_devices.LocationDeviceMutation,
     remote_templates.DeviceTemplateMutation,
+    remote_notifications.NotificationProfileMutation,
 ))
 Subscription = merge_types("Subscription", (
     audit_queries.AuditSubscription,

@@ -17,7 +17,9 @@ from sqlalchemy import select, update
 
 from graph.periodic import PeriodicTask
 from models import remote as r
+from models.base import utcnow
 from models.identity import Organisation
+from resolvers.remote.notifier import notify_offline_routers
 from resolvers.remote.services import state_event
 from subscriptions import channels
 
@@ -92,3 +94,4 @@ class RouterWatchdog(PeriodicTask):
         flipped = await self.tick()
         if flipped:
             log.info("%d router(s) went offline", len(flipped))
+        await notify_offline_routers(self.runtime.session_factory, utcnow(), public_url=self.runtime.settings.public_url)
