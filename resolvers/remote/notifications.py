@@ -150,43 +150,34 @@ async def clean_users(session: AsyncSession, context: Context, organisation: m.O
     return [pk for _, pk in wanted]
 
 
-async def clean_locations(session: AsyncSession, context: Context, organisation_id: int,
-                          values: Sequence[str] | None) -> list[int]:
-    """Locations of the profile's organisation (a location granted from another organisation is not the caller's)."""
-    wanted = _pks(values, "Location", "locationIds", MAX_LOCATIONS, "locations")
+async def _of_organisation(session: AsyncSession, context: Context, model, organisation_id: int, values: Sequence[str] | None,
+                           *, kind: str, field: str, limit: int, what: str) -> list[int]:
+    """Locations or location groups of the profile's organisation: those of the caller's subtree (a
+    location granted from another organisation is not the caller's to watch), of that organisation."""
+    wanted = _pks(values, kind, field, limit, what)
     if not wanted:
         return []
     owners = dict((await session.execute(
-        select(r.Location.id, r.Location.organisation_id).where(
-            r.Location.id.in_([pk for _, pk in wanted]),
-            r.Location.organisation_id.in_(visible_organisation_ids(context.principal)))
+        select(model.id, model.organisation_id).where(
+            model.id.in_([pk for _, pk in wanted]), model.organisation_id.in_(visible_organisation_ids(context.principal)))
     )).all())
     for index, pk in wanted:
         if pk not in owners:
-            raise DomainError(Code.NOT_FOUND, "No such location.", ["locationIds", str(index)])
+            raise DomainError(Code.NOT_FOUND, f"No such {what[:-1]}.", [field, str(index)])
         if owners[pk] != organisation_id:
-            raise DomainError(Code.WRONG_ORGANISATION, "The location belongs to another organisation than the profile.",
-                              ["locationIds", str(index)])
+            raise DomainError(Code.WRONG_ORGANISATION, f"The {what[:-1]} belongs to another organisation than the profile.",
+                              [field, str(index)])
     return [pk for _, pk in wanted]
 
 
-async def clean_groups(session: AsyncSession, context: Context, organisation_id: int,
-                       values: Sequence[str] | None) -> list[int]:
-    wanted = _pks(values, "LocationGroup", "locationGroupIds", MAX_GROUPS, "location groups")
-    if not wanted:
-        return []
-    owners = dict((await session.execute(
-        select(r.LocationGroup.id, r.LocationGroup.organisation_id).where(
-            r.LocationGroup.id.in_([pk for _, pk in wanted]),
-            r.LocationGroup.organisation_id.in_(visible_organisation_ids(context.principal)))
-    )).all())
-    for index, pk in wanted:
-        if pk not in owners:
-            raise DomainError(Code.NOT_FOUND, "No such location group.", ["locationGroupIds", str(index)])
-        if owners[pk] != organisation_id:
-            raise DomainError(Code.WRONG_ORGANISATION, "The location group belongs to another organisation than the profile.",
-                              ["locationGroupIds", str(index)])
-    return [pk for _, pk in wanted]
+async def clean_locations(session: AsyncSession, context: Context, organisation_id: int, values: Sequence[str] | None) -> list[int]:
+    return await _of_organisation(session, context, r.Location, organisation_id, values, kind="Location",
+                                  field="locationIds", limit=MAX_LOCATIONS, what="locations")
+
+
+async def clean_groups(session: AsyncSession, context: Context, organisation_id: int, values: Sequence[str] | None) -> list[int]:
+    return await _of_organisation(session, context, r.LocationGroup, organisation_id, values, kind="LocationGroup",
+                                  field="locationGroupIds", limit=MAX_GROUPS, what="location groups")
 
 
 # --- domain functions -------------------------------------------------------------------------------------
