@@ -45,8 +45,9 @@ from resolvers.remote import mutations as remote_mutations
 from resolvers.remote import queries as remote_queries
 from resolvers.remote import templates as remote_templates
 from resolvers.remote import connections as remote_connections
+from resolvers.remote import notifications as remote_notifications
 
-NODE_RESOLVERS = {**identity_queries.NODE_RESOLVERS, **audit_queries.NODE_RESOLVERS, **outbox_queries.NODE_RESOLVERS, **invitation_queries.NODE_RESOLVERS, **template_queries.NODE_RESOLVERS, **catalogue_queries.NODE_RESOLVERS, **catalogue_downloads.NODE_RESOLVERS, **remote_queries.NODE_RESOLVERS, **remote_connections.NODE_RESOLVERS}
+NODE_RESOLVERS = {**identity_queries.NODE_RESOLVERS, **audit_queries.NODE_RESOLVERS, **outbox_queries.NODE_RESOLVERS, **invitation_queries.NODE_RESOLVERS, **template_queries.NODE_RESOLVERS, **catalogue_queries.NODE_RESOLVERS, **catalogue_downloads.NODE_RESOLVERS, **remote_queries.NODE_RESOLVERS, **remote_connections.NODE_RESOLVERS, **remote_notifications.NODE_RESOLVERS}
 MAX_NODES = 100
 
 
@@ -98,6 +99,7 @@ Query = merge_types("Query", (
     remote_groups.LocationGroupQuery,
     remote_external.ExternalUserQuery,
     remote_connections.ConnectionQuery,
+    remote_notifications.NotificationProfileQuery,
 ))
 Mutation = merge_types("Mutation", (
     identity_mutations.IdentityMutation,
@@ -117,6 +119,7 @@ Mutation = merge_types("Mutation", (
     remote_groups.LocationGroupMutation,
     remote_external.ExternalUserMutation,
     remote_connections.ConnectionMutation,
+    remote_notifications.NotificationProfileMutation,
 ))
 Subscription = merge_types("Subscription", (
     audit_queries.AuditSubscription,

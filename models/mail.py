@@ -16,6 +16,8 @@ class TemplateType(enum.StrEnum):
     INVITE_USER = "INVITE_USER"
     NEW_BATCH = "NEW_BATCH"
     PASSWORD_RESET = "PASSWORD_RESET"
+    #: A router watched by a notification profile stayed offline for longer than the profile's threshold.
+    ROUTER_OFFLINE = "ROUTER_OFFLINE"
 
 
 LANGUAGES = ("de", "en", "es", "fr", "it", "sv")

@@ -573,3 +573,40 @@ async def test_active_connections_list(gql, world, runtime, count_sql, size):
                         "routerCommonName": f"R_{newest:05d}", "deviceName": f"PLC {newest}", "startedAt": nodes[0]["startedAt"],
                         "location": {"name": f"Location {newest:05d}"}, "router": {"commonName": f"R_{newest:05d}", "online": True}}
     assert count == ACTIVE_CONNECTIONS_BUDGET
+NOTIFICATION_PROFILES = """{ notificationProfiles(first: 500) {
+  totalCount nodes { name offlineMinutes repeatMinutes organisation { name } users { email } emails
+                     locations { name } locationGroups { name } }
+} }"""
+# authentication 2 + page 1 + totalCount 1 + organisations 1 + users 1 + emails 1 + locations 1 + location groups 1
+NOTIFICATION_PROFILES_BUDGET = AUTH + 7
+
+
+@pytest.mark.parametrize("size", [10, 50])
+async def test_notification_profile_list(gql, world, runtime, count_sql, size):
+    from models import remote as r
+
+    await populate(runtime, world, 10)
+    async with runtime.session_factory() as session, session.begin():
+        children = (await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")).order_by(m.Organisation.name))).all()
+        users = (await session.scalars(select(m.User.id).where(m.User.email.startswith("person")).order_by(m.User.email))).all()
+        profiles = [r.NotificationProfile(organisation_id=children[i % len(children)], name=f"Profile {i:03d}",
+                                          offline_minutes=5 + i, repeat_minutes=60 if i % 2 else None) for i in range(size)]
+        locations = [r.Location(organisation_id=children[i % len(children)], name=f"Location {i:03d}") for i in range(size)]
+        groups = [r.LocationGroup(organisation_id=children[i % len(children)], name=f"Group {i:03d}") for i in range(size)]
+        session.add_all(profiles + locations + groups)
+        await session.flush()
+        for i, profile in enumerate(profiles):
+            session.add_all([
+                r.NotificationProfileUser(profile_id=profile.id, user_id=users[i % len(users)]),
+                r.NotificationProfileEmail(profile_id=profile.id, email=f"ops{i}@example.org"),
+                r.NotificationProfileEmail(profile_id=profile.id, email=f"night{i}@example.org"),
+                r.NotificationProfileLocation(profile_id=profile.id, location_id=locations[i].id),
+                r.NotificationProfileLocationGroup(profile_id=profile.id, group_id=groups[i].id),
+            ])
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], NOTIFICATION_PROFILES)
+    nodes = data["notificationProfiles"]["nodes"]
+    assert len(nodes) == data["notificationProfiles"]["totalCount"] == size
+    assert nodes[1] == {"name": "Profile 001", "offlineMinutes": 6, "repeatMinutes": 60, "organisation": {"name": "Child 001"},
+                        "users": [{"email": "person001@a.example"}], "emails": ["night1@example.org", "ops1@example.org"],
+                        "locations": [{"name": "Location 001"}], "locationGroups": [{"name": "Group 001"}]}
+    assert count == NOTIFICATION_PROFILES_BUDGET

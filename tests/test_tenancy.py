@@ -49,7 +49,7 @@ from models.remote import (
     LocationGroupUser,
     Router,
 )
-from models.remote import ConnectionLicence, RouterConnection
+from models.remote import ConnectionLicence, NotificationProfile, NotificationProfileLocation, NotificationProfileLocationGroup, RouterConnection
 from resolvers.catalogue.keys import seal_device_key
 from tests.conftest import World
 
@@ -232,6 +232,22 @@ async def tenancy(world, runtime) -> Tenancy:
             await session.flush()
             connections[tenant] = connection.id
     t.pks["RouterConnection"] = connections
+    # notification profiles (part: notifications): each tenant has a location group with its location, and a
+    # profile watching both; the group is the control object of the profiles' locationGroupIds cases
+    async with runtime.session_factory() as session, session.begin():
+        notified_groups, profiles = {}, {}
+        for tenant in ("a", "b"):
+            organisation_id = world.organisations[tenant].id
+            group = LocationGroup(organisation_id=organisation_id, name=f"Notified group {tenant}")
+            profile = NotificationProfile(organisation_id=organisation_id, name=f"Profile {tenant}", offline_minutes=30)
+            session.add_all([group, profile])
+            await session.flush()
+            session.add_all([LocationGroupLocation(group_id=group.id, location_id=locations[tenant]),
+                             NotificationProfileLocation(profile_id=profile.id, location_id=locations[tenant]),
+                             NotificationProfileLocationGroup(profile_id=profile.id, group_id=group.id)])
+            notified_groups[tenant], profiles[tenant] = group.id, profile.id
+    t.pks.setdefault("LocationGroup", notified_groups)
+    t.pks["NotificationProfile"] = profiles
     t.ids = {kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()}
     for kind in t.ids:
         t.ids[kind]["unknown"] = to_global_id(kind, UNKNOWN_PK)
@@ -539,6 +555,39 @@ CASES: list[Case] = [
     Case("Query.node(id)", "RouterConnection", NODE, lambda t, x: {"id": x}, root="node", label="RouterConnection"),
     Case("Query.nodes(ids)", "RouterConnection", NODES, lambda t, x: {"ids": [t.id("RouterConnection", "a"), x]},
          root="nodes", label="RouterConnection"),
+    # notification profiles (part: notifications): another tenant's profile, user, location or location group
+    Case("Query.node(id)", "NotificationProfile", NODE, lambda t, x: {"id": x}, root="node", label="NotificationProfile"),
+    Case("Query.nodes(ids)", "NotificationProfile", NODES, lambda t, x: {"ids": [t.id("NotificationProfile", "a"), x]},
+         root="nodes", label="NotificationProfile"),
+    Case("Mutation.notificationProfileCreate(input.organisationId)", "Organisation",
+         mutation("notificationProfileCreate", "NotificationProfileCreateInput", "notificationProfile { name }"),
+         lambda t, x: {"input": {"name": "Planted", "offlineMinutes": 5, "organisationId": x}}, root="notificationProfileCreate"),
+    Case("Mutation.notificationProfileCreate(input.userIds)", "User",
+         mutation("notificationProfileCreate", "NotificationProfileCreateInput", "notificationProfile { users { email } }"),
+         lambda t, x: {"input": {"name": "Spies", "offlineMinutes": 5, "userIds": [x]}}, root="notificationProfileCreate"),
+    Case("Mutation.notificationProfileCreate(input.locationIds)", "Location",
+         mutation("notificationProfileCreate", "NotificationProfileCreateInput", "notificationProfile { locations { name } }"),
+         lambda t, x: {"input": {"name": "Spies", "offlineMinutes": 5, "locationIds": [x]}}, root="notificationProfileCreate"),
+    Case("Mutation.notificationProfileCreate(input.locationGroupIds)", "LocationGroup",
+         mutation("notificationProfileCreate", "NotificationProfileCreateInput", "notificationProfile { locationGroups { name } }"),
+         lambda t, x: {"input": {"name": "Spies", "offlineMinutes": 5, "locationGroupIds": [x]}}, root="notificationProfileCreate"),
+    Case("Mutation.notificationProfileUpdate(input.id)", "NotificationProfile",
+         mutation("notificationProfileUpdate", "NotificationProfileUpdateInput", "notificationProfile { name offlineMinutes }"),
+         lambda t, x: {"input": {"id": x, "name": "Renamed", "offlineMinutes": 5, "emails": ["spy@example.org"]}},
+         root="notificationProfileUpdate"),
+    Case("Mutation.notificationProfileUpdate(input.userIds)", "User",
+         mutation("notificationProfileUpdate", "NotificationProfileUpdateInput", "notificationProfile { users { email } }"),
+         lambda t, x: {"input": {"id": t.id("NotificationProfile", "a"), "userIds": [x]}}, root="notificationProfileUpdate"),
+    Case("Mutation.notificationProfileUpdate(input.locationIds)", "Location",
+         mutation("notificationProfileUpdate", "NotificationProfileUpdateInput", "notificationProfile { locations { name } }"),
+         lambda t, x: {"input": {"id": t.id("NotificationProfile", "a"), "locationIds": [x]}}, root="notificationProfileUpdate"),
+    Case("Mutation.notificationProfileUpdate(input.locationGroupIds)", "LocationGroup",
+         mutation("notificationProfileUpdate", "NotificationProfileUpdateInput", "notificationProfile { locationGroups { name } }"),
+         lambda t, x: {"input": {"id": t.id("NotificationProfile", "a"), "locationGroupIds": [x]}},
+         root="notificationProfileUpdate"),
+    Case("Mutation.notificationProfileDelete(input.id)", "NotificationProfile",
+         mutation("notificationProfileDelete", "NotificationProfileDeleteInput", "deletedId"),
+         lambda t, x: {"input": {"id": x}}, root="notificationProfileDelete"),
 ]
 
 # A control call uses the visible object of the case's kind (for organisations: the child A1);

@@ -28,6 +28,11 @@ def _hours(one: str, many: str) -> str:
     return f"{{{{ valid_hours }}}} {{{{ '{one}' if valid_hours == 1 else '{many}' }}}}"
 
 
+def _minutes(one: str, many: str) -> str:
+    """Minutes offline with the noun in singular or plural, chosen when the mail is rendered."""
+    return f"{{{{ offline_minutes }}}} {{{{ '{one}' if offline_minutes == 1 else '{many}' }}}}"
+
+
 DEFAULTS: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
     T.CONFIRM_EMAIL: {
         "en": (
@@ -67,6 +72,20 @@ DEFAULTS: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
             "Hello {{ recipient_name }},\n\nsomeone asked to reset the password of your {{ organisation_name }} account.\n"
             "Choose a new password: {{ link }}\n\nThe link is valid for {{ valid_hours }} hour(s) and can be used once. "
             "If it was not you, ignore this message: your password stays as it is.\n",
+        ),
+    },
+    T.ROUTER_OFFLINE: {
+        "en": (
+            "Router {{ router_name }} at {{ location_name }} is offline",
+            "<p>Hello {{ recipient_name }},</p>\n<p>the router <strong>{{ router_name }}</strong> at {{ location_name }} "
+            "({{ organisation_name }}) has been offline since {{ offline_since }}, for "
+            "{{ offline_minutes }} {{ 'minute' if offline_minutes == 1 else 'minutes' }} now.</p>\n"
+            '<p><a href="{{ link }}">Open the location</a></p>\n'
+            "<p>You get this mail through the notification profile {{ profile_name }}.</p>",
+            "Hello {{ recipient_name }},\n\nthe router {{ router_name }} at {{ location_name }} ({{ organisation_name }}) "
+            "has been offline since {{ offline_since }}, for {{ offline_minutes }} "
+            "{{ 'minute' if offline_minutes == 1 else 'minutes' }} now.\nOpen the location: {{ link }}\n\n"
+            "You get this mail through the notification profile {{ profile_name }}.\n",
         ),
     },
 }
@@ -243,6 +262,54 @@ _TRANSLATED: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
             "Välj ett nytt lösenord",
             f"Länken är giltig i {_hours('timme', 'timmar')} och kan bara användas en gång. "
             "Om det inte var du kan du bortse från meddelandet: ditt lösenord förblir oförändrat.",
+        ),
+    },
+    T.ROUTER_OFFLINE: {
+        "de": _mail(
+            "Router {{ router_name }} am Standort {{ location_name }} ist offline",
+            _HELLO["de"],
+            "der Router {{ router_name }} am Standort {{ location_name }} ({{ organisation_name }}) ist seit "
+            f"{{{{ offline_since }}}} offline, inzwischen {_minutes('Minute', 'Minuten')}.",
+            "Standort öffnen",
+            "Sie erhalten diese Nachricht über das Benachrichtigungsprofil {{ profile_name }}.",
+            strong="{{ router_name }}",
+        ),
+        "es": _mail(
+            "El router {{ router_name }} en {{ location_name }} está desconectado",
+            _HELLO["es"],
+            "El router {{ router_name }} en la ubicación {{ location_name }} ({{ organisation_name }}) está desconectado "
+            f"desde {{{{ offline_since }}}}, hace ya {_minutes('minuto', 'minutos')}.",
+            "Abrir la ubicación",
+            "Recibe este correo por el perfil de avisos {{ profile_name }}.",
+            strong="{{ router_name }}",
+        ),
+        "fr": _mail(
+            "Le routeur {{ router_name }} du site {{ location_name }} est hors ligne",
+            _HELLO["fr"],
+            "le routeur {{ router_name }} du site {{ location_name }} ({{ organisation_name }}) est hors ligne depuis "
+            f"{{{{ offline_since }}}}, soit {_minutes('minute', 'minutes')} à ce jour.",
+            "Ouvrir le site",
+            "Vous recevez ce courriel par le profil d'alerte {{ profile_name }}.",
+            strong="{{ router_name }}",
+            colon=" : ",
+        ),
+        "it": _mail(
+            "Il router {{ router_name }} presso {{ location_name }} è offline",
+            _HELLO["it"],
+            "il router {{ router_name }} presso la sede {{ location_name }} ({{ organisation_name }}) è offline dalle "
+            f"{{{{ offline_since }}}}, da {_minutes('minuto', 'minuti')} ormai.",
+            "Apri la sede",
+            "Riceve questa e-mail tramite il profilo di avviso {{ profile_name }}.",
+            strong="{{ router_name }}",
+        ),
+        "sv": _mail(
+            "Routern {{ router_name }} vid {{ location_name }} är offline",
+            _HELLO["sv"],
+            "Routern {{ router_name }} på platsen {{ location_name }} ({{ organisation_name }}) har varit offline sedan "
+            f"{{{{ offline_since }}}}, i {_minutes('minut', 'minuter')} nu.",
+            "Öppna platsen",
+            "Du får det här meddelandet genom aviseringsprofilen {{ profile_name }}.",
+            strong="{{ router_name }}",
         ),
     },
 }

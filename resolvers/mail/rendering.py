@@ -224,6 +224,16 @@ SAMPLE_VARIABLES: dict[TemplateType, dict[str, Any]] = {
         "link": "https://fleetgraph.example/reset-password?token=sample",
         "valid_hours": 1,
     },
+    TemplateType.ROUTER_OFFLINE: {
+        "recipient_name": "Erika Muster",
+        "organisation_name": "IntegraDemo",
+        "profile_name": "Night shift",
+        "router_name": "R_M26118014A81B88FB",
+        "location_name": "Pumping station North",
+        "offline_since": "2026-12-02 14:05 UTC",
+        "offline_minutes": 45,
+        "link": "https://fleetgraph.example/locations/sample",
+    },
 }
 
 

@@ -20,6 +20,7 @@ from models import remote as r
 from models.base import utcnow
 from models.identity import Organisation
 from resolvers.remote import retention
+from resolvers.remote.notifier import notify_offline_routers
 from resolvers.remote.services import state_event
 from subscriptions import channels
 
@@ -98,3 +99,4 @@ class RouterWatchdog(PeriodicTask):
         if flipped:
             log.info("%d router(s) went offline", len(flipped))
         await retention.prune_if_due(self)
+        await notify_offline_routers(self.runtime.session_factory, utcnow(), public_url=self.runtime.settings.public_url)

@@ -18,7 +18,7 @@ TRANSLATED = [(t, language) for t, language in PAIRS if language != "en"]
 MARKERS = {"de": "Hallo", "en": "Hello", "es": "Hola", "fr": "Bonjour", "it": "Gentile", "sv": "Hej"}
 
 #: Words the other languages share with English: loanwords, and French/Spanish words spelled the same.
-LOANWORDS = {"link", "mail", "account", "batch", "ignore", "message", "invitation"}
+LOANWORDS = {"link", "mail", "account", "batch", "ignore", "message", "invitation", "offline", "router", "minutes"}
 
 
 def rendered(template_type: TemplateType, language: str, **overrides) -> rendering.RenderedMail:
@@ -78,6 +78,9 @@ def test_plural_of_hours_follows_the_number():
     assert "72 Stunden gültig" in rendered(TemplateType.INVITE_USER, "de", valid_hours=72).body_text
     assert "1 timme" in rendered(TemplateType.CONFIRM_EMAIL, "sv").body_text
     assert "2 heures" in rendered(TemplateType.CONFIRM_EMAIL, "fr", valid_hours=2).body_text
+    assert "1 Minute." in rendered(TemplateType.ROUTER_OFFLINE, "de", offline_minutes=1).body_text
+    assert "45 minuter" in rendered(TemplateType.ROUTER_OFFLINE, "sv").body_text
+    assert "for 1 minute now" in rendered(TemplateType.ROUTER_OFFLINE, "en", offline_minutes=1).body_text
 
 
 async def test_installed_in_the_database_for_every_type_and_language(runtime):

@@ -1,0 +1,539 @@
+"""Notification profiles (the manual's "Notificatie profielen"): who is told by mail when a router at a
+watched location stays offline for longer than the profile's threshold.
+
+A profile belongs to one organisation; holders of LOCATIONS_MANAGE manage the profiles of their
+subtree. Its recipients are users of the profile's organisation or below it, or external users let
+into that organisation, and plain e-mail addresses; it watches locations and location groups of its
+own organisation. Another tenant's profile, user, location or group reads exactly like an unknown one
+(NOT_FOUND); one the caller sees but of another organisation than the profile's is WRONG_ORGANISATION.
+The mails themselves are written by resolvers.remote.notifier.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated
+
+import strawberry
+from sqlalchemy import delete, exists, or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+from strawberry.types import Info
+
+from graph.context import Context
+from graph.errors import DomainError
+from graph.loaders import by_key, group_by
+from graph.mutations import run_in_transaction
+from graph.permissions import needs
+from graph.relay import (
+    Connection,
+    Node,
+    PageAfter,
+    PageBefore,
+    PageFirst,
+    PageLast,
+    SortKey,
+    decode_id,
+    node_loader,
+    paginate,
+    to_global_id,
+)
+from graph.tenancy import visible_organisation_ids
+from models import identity as m
+from models import remote as r
+from models.identity import Permission
+from resolvers.audit.services import record
+from resolvers.catalogue.queries import clean_filter_text
+from resolvers.identity import loaders as identity_loaders
+from resolvers.identity.services import clean_email
+from resolvers.identity.types import Organisation, User
+from resolvers.remote.access_types import LocationGroup
+from resolvers.remote.devices import clean_name, given
+from resolvers.remote.errors import RemoteError, as_errors
+from resolvers.remote.errors import RemoteErrorCode as Code
+from resolvers.remote.services import UNSET, visible_organisation
+from resolvers.remote.types import Location
+
+#: A week: a longer silence is no alarm any more.
+MAX_MINUTES = 10_080
+MAX_EMAILS = 50
+MAX_USERS = 200
+MAX_LOCATIONS = 500
+MAX_GROUPS = 100
+
+
+# --- visibility -------------------------------------------------------------------------------------------
+
+
+def profile_visible(principal) -> ColumnElement[bool]:
+    """Profiles of the caller's subtree (platform admins: all); only LOCATIONS_MANAGE holders get here."""
+    return r.NotificationProfile.organisation_id.in_(visible_organisation_ids(principal))
+
+
+# --- validation -------------------------------------------------------------------------------------------
+
+
+def clean_minutes(value: int | None, field: str, *, required: bool) -> int | None:
+    if value is None:
+        if required:
+            raise DomainError(Code.REQUIRED, "A number of minutes is required.", field)
+        return None
+    if not 1 <= value <= MAX_MINUTES:
+        raise DomainError(Code.INVALID, f"Between 1 and {MAX_MINUTES} minutes (a week).", field)
+    return value
+
+
+def clean_emails(values: Sequence[str] | None) -> list[str]:
+    """Valid addresses, lower case, each once (in the order given)."""
+    values = list(values or [])
+    if len(values) > MAX_EMAILS:
+        raise DomainError(Code.TOO_MANY, f"At most {MAX_EMAILS} e-mail addresses.", "emails")
+    cleaned: list[str] = []
+    for index, value in enumerate(values):
+        try:
+            address = clean_email(value or "", "emails")
+        except DomainError:  # identity's rule, reported with this domain's code and the item's path
+            raise DomainError(Code.INVALID, "Not a valid e-mail address.", ["emails", str(index)]) from None
+        if address not in cleaned:
+            cleaned.append(address)
+    return cleaned
+
+
+def _pks(values: Sequence[str] | None, kind: str, field: str, limit: int, what: str) -> list[tuple[int, int]]:
+    """(position, pk) of each distinct ID; a malformed one reads like an unknown one."""
+    values = list(values or [])
+    if len(values) > limit:
+        raise DomainError(Code.TOO_MANY, f"At most {limit} {what}.", field)
+    found: list[tuple[int, int]] = []
+    seen: set[int] = set()
+    for index, value in enumerate(values):
+        pk = decode_id(value, kind)
+        if pk is None:
+            raise DomainError(Code.NOT_FOUND, f"No such {what[:-1]}.", [field, str(index)])
+        if pk not in seen:
+            seen.add(pk)
+            found.append((index, pk))
+    return found
+
+
+async def clean_users(session: AsyncSession, context: Context, organisation: m.Organisation,
+                      values: Sequence[str] | None) -> list[int]:
+    """Users of the profile's organisation or below it, or its external users."""
+    wanted = _pks(values, "User", "userIds", MAX_USERS, "users")
+    if not wanted:
+        return []
+    visible_orgs = visible_organisation_ids(context.principal)
+    # the caller sees the users of their subtree and the external users let into it
+    rows = (await session.execute(
+        select(m.User.id, m.Organisation.path)
+        .join(m.Organisation, m.Organisation.id == m.User.organisation_id)
+        .where(m.User.id.in_([pk for _, pk in wanted]), or_(
+            m.User.organisation_id.in_(visible_orgs),
+            m.User.id.in_(select(r.ExternalUser.user_id).where(r.ExternalUser.organisation_id.in_(visible_orgs))),
+        ))
+    )).all()
+    paths = dict(rows)
+    external = set((await session.scalars(
+        select(r.ExternalUser.user_id).where(r.ExternalUser.organisation_id == organisation.id,
+                                             r.ExternalUser.user_id.in_([pk for _, pk in wanted]))
+    )).all())
+    for index, pk in wanted:
+        if pk not in paths:
+            raise DomainError(Code.NOT_FOUND, "No such user.", ["userIds", str(index)])
+        if not (paths[pk].startswith(organisation.path) or pk in external):
+            raise DomainError(Code.WRONG_ORGANISATION,
+                              "The user is neither of the profile's organisation (or below it) nor one of its external users.",
+                              ["userIds", str(index)])
+    return [pk for _, pk in wanted]
+
+
+async def _of_organisation(session: AsyncSession, context: Context, model, organisation_id: int, values: Sequence[str] | None,
+                           *, kind: str, field: str, limit: int, what: str) -> list[int]:
+    """Locations or location groups of the profile's organisation: those of the caller's subtree (a
+    location granted from another organisation is not the caller's to watch), of that organisation."""
+    wanted = _pks(values, kind, field, limit, what)
+    if not wanted:
+        return []
+    owners = dict((await session.execute(
+        select(model.id, model.organisation_id).where(
+            model.id.in_([pk for _, pk in wanted]), model.organisation_id.in_(visible_organisation_ids(context.principal)))
+    )).all())
+    for index, pk in wanted:
+        if pk not in owners:
+            raise DomainError(Code.NOT_FOUND, f"No such {what[:-1]}.", [field, str(index)])
+        if owners[pk] != organisation_id:
+            raise DomainError(Code.WRONG_ORGANISATION, f"The {what[:-1]} belongs to another organisation than the profile.",
+                              [field, str(index)])
+    return [pk for _, pk in wanted]
+
+
+async def clean_locations(session: AsyncSession, context: Context, organisation_id: int, values: Sequence[str] | None) -> list[int]:
+    return await _of_organisation(session, context, r.Location, organisation_id, values, kind="Location",
+                                  field="locationIds", limit=MAX_LOCATIONS, what="locations")
+
+
+async def clean_groups(session: AsyncSession, context: Context, organisation_id: int, values: Sequence[str] | None) -> list[int]:
+    return await _of_organisation(session, context, r.LocationGroup, organisation_id, values, kind="LocationGroup",
+                                  field="locationGroupIds", limit=MAX_GROUPS, what="location groups")
+
+
+# --- domain functions -------------------------------------------------------------------------------------
+
+
+@dataclass
+class Members:
+    """The lists of a profile; None leaves a list as it is (update)."""
+
+    user_ids: list[int] | None = None
+    emails: list[str] | None = None
+    location_ids: list[int] | None = None
+    group_ids: list[int] | None = None
+
+
+async def visible_profile(session: AsyncSession, context: Context, global_id: str, field: str) -> r.NotificationProfile:
+    pk = decode_id(global_id, "NotificationProfile")
+    profile = None
+    if pk is not None:
+        profile = await session.scalar(
+            select(r.NotificationProfile).where(r.NotificationProfile.id == pk, profile_visible(context.principal))
+        )
+    if profile is None:
+        raise DomainError(Code.NOT_FOUND, "No such notification profile.", field)
+    return profile
+
+
+async def _check_name(session: AsyncSession, organisation_id: int, name: str, except_id: int | None = None) -> None:
+    taken = exists().where(r.NotificationProfile.organisation_id == organisation_id, r.NotificationProfile.name == name,
+                           r.NotificationProfile.id != (except_id or 0))
+    if await session.scalar(select(taken)):
+        raise DomainError(Code.DUPLICATE, "The organisation already has a notification profile with this name.", "name")
+
+
+async def _flush(session: AsyncSession) -> None:
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:  # the same name at the same moment
+        raise DomainError(Code.DUPLICATE, "The organisation already has a notification profile with this name.", "name") from exc
+
+
+async def _clean_members(session: AsyncSession, context: Context, organisation: m.Organisation, *, user_ids=UNSET,
+                         emails=UNSET, location_ids=UNSET, group_ids=UNSET) -> Members:
+    return Members(
+        user_ids=None if user_ids is UNSET else await clean_users(session, context, organisation, user_ids),
+        emails=None if emails is UNSET else clean_emails(emails),
+        location_ids=None if location_ids is UNSET else await clean_locations(session, context, organisation.id, location_ids),
+        group_ids=None if group_ids is UNSET else await clean_groups(session, context, organisation.id, group_ids),
+    )
+
+
+async def _write_members(session: AsyncSession, profile_id: int, members: Members) -> list[str]:
+    """Replace the given lists; returns the names of the lists replaced."""
+    changed = []
+    for name, values, model, column in (
+        ("userIds", members.user_ids, r.NotificationProfileUser, "user_id"),
+        ("emails", members.emails, r.NotificationProfileEmail, "email"),
+        ("locationIds", members.location_ids, r.NotificationProfileLocation, "location_id"),
+        ("locationGroupIds", members.group_ids, r.NotificationProfileLocationGroup, "group_id"),
+    ):
+        if values is None:
+            continue
+        await session.execute(delete(model).where(model.profile_id == profile_id))
+        session.add_all(model(profile_id=profile_id, **{column: value}) for value in values)
+        changed.append(name)
+    await session.flush()
+    return changed
+
+
+async def create_profile(session: AsyncSession, context: Context, *, name: str, organisation_id: str | None,
+                         offline_minutes: int, repeat_minutes: int | None, user_ids=None, emails=None, location_ids=None,
+                         group_ids=None) -> r.NotificationProfile:
+    name = clean_name(name)
+    offline = clean_minutes(offline_minutes, "offlineMinutes", required=True)
+    repeat = clean_minutes(repeat_minutes, "repeatMinutes", required=False)
+    if organisation_id is None:
+        organisation = await session.get(m.Organisation, context.principal.organisation_id)
+    else:
+        organisation = await visible_organisation(session, context, organisation_id, "organisationId")
+    members = await _clean_members(session, context, organisation, user_ids=user_ids or [], emails=emails or [],
+                                   location_ids=location_ids or [], group_ids=group_ids or [])
+    await _check_name(session, organisation.id, name)
+    profile = r.NotificationProfile(organisation_id=organisation.id, name=name, offline_minutes=offline, repeat_minutes=repeat)
+    session.add(profile)
+    await _flush(session)
+    await _write_members(session, profile.id, members)
+    await record(session, context, "notification_profile.created", organisation_id=organisation.id,
+                 target_type="NotificationProfile", target_id=profile.id,
+                 details={"name": name, "offlineMinutes": offline, "repeatMinutes": repeat,
+                          "users": len(members.user_ids), "emails": len(members.emails),
+                          "locations": len(members.location_ids), "locationGroups": len(members.group_ids)})
+    return profile
+
+
+async def update_profile(session: AsyncSession, context: Context, profile_id: str, *, name=UNSET, offline_minutes=UNSET,
+                         repeat_minutes=UNSET, user_ids=UNSET, emails=UNSET, location_ids=UNSET,
+                         group_ids=UNSET) -> r.NotificationProfile:
+    """Fields left out stay; a list given replaces the old one (null or [] empties it)."""
+    profile = await visible_profile(session, context, profile_id, "id")
+    organisation = await session.get(m.Organisation, profile.organisation_id)
+    changes: dict[str, object] = {}
+    if name is not UNSET:
+        changes["name"] = clean_name(name)
+        await _check_name(session, profile.organisation_id, changes["name"], profile.id)
+    if offline_minutes is not UNSET:
+        changes["offline_minutes"] = clean_minutes(offline_minutes, "offlineMinutes", required=True)
+    if repeat_minutes is not UNSET:  # null: once per offline period
+        changes["repeat_minutes"] = clean_minutes(repeat_minutes, "repeatMinutes", required=False)
+    members = await _clean_members(
+        session, context, organisation,
+        **{key: (value or []) if value is not UNSET else UNSET for key, value in (
+            ("user_ids", user_ids), ("emails", emails), ("location_ids", location_ids), ("group_ids", group_ids))},
+    )
+    for key, value in changes.items():
+        setattr(profile, key, value)
+    await _flush(session)
+    replaced = await _write_members(session, profile.id, members)
+    changed = sorted({"offline_minutes": "offlineMinutes", "repeat_minutes": "repeatMinutes"}.get(k, k) for k in changes)
+    if changed or replaced:
+        await record(session, context, "notification_profile.updated", organisation_id=profile.organisation_id,
+                     target_type="NotificationProfile", target_id=profile.id,
+                     details={"name": profile.name, "fields": changed + replaced})
+    return profile
+
+
+async def delete_profile(session: AsyncSession, context: Context, profile_id: str) -> int:
+    profile = await visible_profile(session, context, profile_id, "id")
+    pk, name, organisation_id = profile.id, profile.name, profile.organisation_id
+    await session.delete(profile)  # its lists and sent-notification rows go with it (ON DELETE CASCADE)
+    await session.flush()
+    await record(session, context, "notification_profile.deleted", organisation_id=organisation_id,
+                 target_type="NotificationProfile", target_id=pk, details={"name": name})
+    return pk
+
+
+# --- DataLoaders (one statement per batch) ---------------------------------------------------------------
+
+
+async def visible_profiles(context, ids: Sequence[int]) -> list[r.NotificationProfile | None]:
+    async with context.session() as session:
+        rows = (await session.scalars(
+            select(r.NotificationProfile).where(r.NotificationProfile.id.in_(ids), profile_visible(context.principal))
+        )).all()
+    return by_key(rows, ids, lambda row: row.id)
+
+
+async def users_by_profile(context, profile_ids: Sequence[int]) -> list[list[m.User]]:
+    async with context.session() as session:
+        rows = (await session.execute(
+            select(r.NotificationProfileUser.profile_id, m.User)
+            .join(m.User, m.User.id == r.NotificationProfileUser.user_id)
+            .where(r.NotificationProfileUser.profile_id.in_(profile_ids))
+            .order_by(m.User.name, m.User.id)
+        )).all()
+    return group_by([(row[0], row[1]) for row in rows], profile_ids)
+
+
+async def emails_by_profile(context, profile_ids: Sequence[int]) -> list[list[str]]:
+    async with context.session() as session:
+        rows = (await session.execute(
+            select(r.NotificationProfileEmail.profile_id, r.NotificationProfileEmail.email)
+            .where(r.NotificationProfileEmail.profile_id.in_(profile_ids))
+            .order_by(r.NotificationProfileEmail.email)
+        )).all()
+    return group_by([(row[0], row[1]) for row in rows], profile_ids)
+
+
+async def locations_by_profile(context, profile_ids: Sequence[int]) -> list[list[r.Location]]:
+    async with context.session() as session:
+        rows = (await session.execute(
+            select(r.NotificationProfileLocation.profile_id, r.Location)
+            .join(r.Location, r.Location.id == r.NotificationProfileLocation.location_id)
+            .where(r.NotificationProfileLocation.profile_id.in_(profile_ids))
+            .order_by(r.Location.name, r.Location.id)
+        )).all()
+    return group_by([(row[0], row[1]) for row in rows], profile_ids)
+
+
+async def groups_by_profile(context, profile_ids: Sequence[int]) -> list[list[r.LocationGroup]]:
+    async with context.session() as session:
+        rows = (await session.execute(
+            select(r.NotificationProfileLocationGroup.profile_id, r.LocationGroup)
+            .join(r.LocationGroup, r.LocationGroup.id == r.NotificationProfileLocationGroup.group_id)
+            .where(r.NotificationProfileLocationGroup.profile_id.in_(profile_ids))
+            .order_by(r.LocationGroup.name, r.LocationGroup.id)
+        )).all()
+    return group_by([(row[0], row[1]) for row in rows], profile_ids)
+
+
+# --- GraphQL ----------------------------------------------------------------------------------------------
+
+
+@strawberry.type(description="Who is told by mail when a router at a watched location stays offline.")
+class NotificationProfile(Node):
+    name: str = strawberry.field(description="Name (unique within its organisation).")
+    offline_minutes: int = strawberry.field(description="A router offline for this many minutes is reported.")
+    repeat_minutes: int | None = strawberry.field(
+        description="While the router stays offline the mail is repeated every this many minutes; null: once per offline period."
+    )
+    created_at: datetime = strawberry.field(description="When it was created.")
+    pk: strawberry.Private[int]
+    organisation_pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, row: r.NotificationProfile) -> NotificationProfile:
+        return cls(id=strawberry.ID(to_global_id("NotificationProfile", row.id)), name=row.name,
+                   offline_minutes=row.offline_minutes, repeat_minutes=row.repeat_minutes, created_at=row.created_at,
+                   pk=row.id, organisation_pk=row.organisation_id)
+
+    @strawberry.field(description="The organisation it belongs to.")
+    async def organisation(self, info: Info) -> Organisation:
+        return Organisation.from_model(await info.context.loaders(identity_loaders.organisations).load(self.organisation_pk))
+
+    @strawberry.field(description="Users who get the mail (in their own language), by name.")
+    async def users(self, info: Info) -> list[User]:
+        return [User.from_model(row) for row in await info.context.loaders(users_by_profile).load(self.pk)]
+
+    @strawberry.field(description="Further addresses that get the mail (in English), alphabetically.")
+    async def emails(self, info: Info) -> list[str]:
+        return await info.context.loaders(emails_by_profile).load(self.pk)
+
+    @strawberry.field(description="Locations watched, by name.")
+    async def locations(self, info: Info) -> list[Location]:
+        return [Location.from_model(row) for row in await info.context.loaders(locations_by_profile).load(self.pk)]
+
+    @strawberry.field(description="Location groups watched (every location in them), by name.")
+    async def location_groups(self, info: Info) -> list[LocationGroup]:
+        return [LocationGroup.from_model(row) for row in await info.context.loaders(groups_by_profile).load(self.pk)]
+
+
+@strawberry.input(description="A new notification profile.")
+class NotificationProfileCreateInput:
+    name: str = strawberry.field(description="Name, unique within the organisation (at most 200 characters).")
+    offline_minutes: int = strawberry.field(description=f"Report a router offline for this many minutes (1-{MAX_MINUTES}).")
+    repeat_minutes: int | None = strawberry.field(
+        default=None, description=f"Repeat every this many minutes while still offline (1-{MAX_MINUTES}); null: once."
+    )
+    organisation_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Organisation (yours or a descendant); default: your own."
+    )
+    user_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description=f"Users of the organisation (or below it) or its external users (at most {MAX_USERS})."
+    )
+    emails: list[str] | None = strawberry.field(
+        default=None, description=f"Further e-mail addresses (at most {MAX_EMAILS}; duplicates are dropped)."
+    )
+    location_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description=f"Locations of the organisation to watch (at most {MAX_LOCATIONS})."
+    )
+    location_group_ids: list[strawberry.ID] | None = strawberry.field(
+        default=None, description=f"Location groups of the organisation to watch (at most {MAX_GROUPS})."
+    )
+
+
+@strawberry.input(description="Change a notification profile; fields left out stay, a list given replaces the old one.")
+class NotificationProfileUpdateInput:
+    id: strawberry.ID = strawberry.field(description="The profile.")
+    name: str | None = strawberry.field(default=strawberry.UNSET, description="New name.")
+    offline_minutes: int | None = strawberry.field(default=strawberry.UNSET, description="New threshold in minutes.")
+    repeat_minutes: int | None = strawberry.field(
+        default=strawberry.UNSET, description="New repeat interval in minutes; null: once per offline period."
+    )
+    user_ids: list[strawberry.ID] | None = strawberry.field(default=strawberry.UNSET, description="The new list of users.")
+    emails: list[str] | None = strawberry.field(default=strawberry.UNSET, description="The new list of addresses.")
+    location_ids: list[strawberry.ID] | None = strawberry.field(default=strawberry.UNSET, description="The new list of locations.")
+    location_group_ids: list[strawberry.ID] | None = strawberry.field(
+        default=strawberry.UNSET, description="The new list of location groups."
+    )
+
+
+@strawberry.input(description="A notification profile to delete.")
+class NotificationProfileDeleteInput:
+    id: strawberry.ID = strawberry.field(description="The profile.")
+
+
+@strawberry.type(description="The notification profile, or why the change was refused.")
+class NotificationProfilePayload:
+    notification_profile: NotificationProfile | None = strawberry.field(description="The profile; null when refused.")
+    errors: list[RemoteError] = strawberry.field(description="Why it was refused (nothing changed).")
+
+
+@strawberry.type(description="The deleted profile's ID, or why it was refused.")
+class NotificationProfileDeletePayload:
+    deleted_id: strawberry.ID | None = strawberry.field(description="ID of the deleted profile; null when refused.")
+    errors: list[RemoteError] = strawberry.field(description="Why it was refused (nothing changed).")
+
+
+@strawberry.input(description="Narrow the notification profile list.")
+class NotificationProfileFilter:
+    name_contains: str | None = strawberry.field(default=None, description="Name contains this text (any case).")
+
+
+def _payload(result) -> NotificationProfilePayload:
+    if isinstance(result, DomainError):
+        return NotificationProfilePayload(notification_profile=None, errors=as_errors(result))
+    return NotificationProfilePayload(notification_profile=NotificationProfile.from_model(result), errors=[])
+
+
+@strawberry.type
+class NotificationProfileQuery:
+    @strawberry.field(
+        description="Notification profiles of your organisation's subtree, by name.",
+        permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
+    )
+    async def notification_profiles(
+        self,
+        info: Info,
+        filter: Annotated[NotificationProfileFilter | None, strawberry.argument(description="Conditions the profiles must meet.")] = None,
+        first: PageFirst = None,
+        after: PageAfter = None,
+        last: PageLast = None,
+        before: PageBefore = None,
+    ) -> Connection[NotificationProfile]:
+        statement = select(r.NotificationProfile).where(profile_visible(info.context.principal))
+        if filter is not None and filter.name_contains:
+            text = clean_filter_text(filter.name_contains, "filter.nameContains")
+            statement = statement.where(r.NotificationProfile.name.icontains(text, autoescape=True))
+        keys = [SortKey(r.NotificationProfile.name), SortKey(r.NotificationProfile.id)]
+        return await paginate(info.context, statement, keys, NotificationProfile.from_model, first=first, after=after,
+                              last=last, before=before)
+
+
+@strawberry.type
+class NotificationProfileMutation:
+    @strawberry.mutation(
+        description="Create a notification profile: who is told when a watched location's router stays offline.",
+        permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
+    )
+    async def notification_profile_create(self, info: Info, input: NotificationProfileCreateInput) -> NotificationProfilePayload:
+        return _payload(await run_in_transaction(info.context, lambda s: create_profile(
+            s, info.context, name=input.name, organisation_id=input.organisation_id, offline_minutes=input.offline_minutes,
+            repeat_minutes=input.repeat_minutes, user_ids=input.user_ids, emails=input.emails,
+            location_ids=input.location_ids, group_ids=input.location_group_ids)))
+
+    @strawberry.mutation(
+        description="Change a notification profile; fields left out stay, lists given replace the old ones.",
+        permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
+    )
+    async def notification_profile_update(self, info: Info, input: NotificationProfileUpdateInput) -> NotificationProfilePayload:
+        return _payload(await run_in_transaction(info.context, lambda s: update_profile(
+            s, info.context, input.id, name=given(input.name), offline_minutes=given(input.offline_minutes),
+            repeat_minutes=given(input.repeat_minutes), user_ids=given(input.user_ids), emails=given(input.emails),
+            location_ids=given(input.location_ids), group_ids=given(input.location_group_ids))))
+
+    @strawberry.mutation(
+        description="Delete a notification profile.",
+        permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
+    )
+    async def notification_profile_delete(self, info: Info, input: NotificationProfileDeleteInput) -> NotificationProfileDeletePayload:
+        result = await run_in_transaction(info.context, lambda s: delete_profile(s, info.context, input.id))
+        if isinstance(result, DomainError):
+            return NotificationProfileDeletePayload(deleted_id=None, errors=as_errors(result))
+        return NotificationProfileDeletePayload(deleted_id=input.id, errors=[])
+
+
+NODE_RESOLVERS = {
+    "NotificationProfile": (Permission.LOCATIONS_MANAGE, node_loader(visible_profiles, NotificationProfile.from_model)),
+}
