@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -107,7 +108,8 @@ async def _demo_devices(session: AsyncSession, organisations: dict[str, m.Organi
 async def _demo_remote(session: AsyncSession, organisations: dict[str, m.Organisation]) -> None:
     """IntegraDemo's routers and locations: two placed routers (one reporting, one silent), a free one, a
     device behind a router, a device template, Erika with access to one location directly and to another
-    through a location group, and Paula (the partner) as an external user of one location."""
+    through a location group, Paula (the partner) as an external user of one location, a connection licence
+    with one past connection, and a notification profile."""
     from models import remote as r
     from models.base import utcnow
 
@@ -147,5 +149,20 @@ async def _demo_remote(session: AsyncSession, organisations: dict[str, m.Organis
         r.LocationGroupUser(group_id=group.id, user_id=erika),
         r.ExternalUser(organisation_id=integra, user_id=paula),
         r.LocationUserAccess(location_id=works.id, user_id=paula),
+    ])
+    # Five concurrent connections for IntegraDemo, Erika's finished one in the history, and the control room
+    # told by mail when a waterworks router stays offline for a quarter of an hour.
+    session.add(r.ConnectionLicence(organisation_id=integra, max_active_connections=5))
+    session.add(r.RouterConnection(organisation_id=integra, location_id=pumping.id, router_id=north.id,
+                                   router_common_name=north.common_name, user_id=erika, device_id=hmi.id,
+                                   device_name=hmi.name, started_at=now - timedelta(hours=2),
+                                   ended_at=now - timedelta(hours=1, minutes=35), end_reason=r.ConnectionEnd.DISCONNECTED))
+    profile = r.NotificationProfile(organisation_id=integra, name="Leitwarte", offline_minutes=15, repeat_minutes=240)
+    session.add(profile)
+    await session.flush()
+    session.add_all([
+        r.NotificationProfileUser(profile_id=profile.id, user_id=users["demo@integra-metering.com"]),
+        r.NotificationProfileEmail(profile_id=profile.id, email="leitwarte@integra-metering.com"),
+        r.NotificationProfileLocationGroup(profile_id=profile.id, group_id=group.id),
     ])
     await session.flush()

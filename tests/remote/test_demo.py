@@ -32,3 +32,20 @@ async def test_demo_locations_per_user(gql, runtime):
     assert seen["paula@partner-metering.example"] == (["Wasserwerk Süd"], ["R_M26118014A81B8900"])
     # the child organisation's admin sees nothing of its parent's
     assert seen["max@service.integra-metering.com"] == ([], [])
+
+
+CONNECTIONS = """{ connectionLicence { maxActive active }
+  notificationProfiles { nodes { name offlineMinutes users { email } emails locationGroups { name } } }
+  locations(filter: {nameContains: "Nord"}) { nodes { connectionHistory { nodes { userEmail deviceName duration endReason } } } } }"""
+
+
+async def test_demo_licence_history_and_notification_profile(gql, runtime):
+    assert await seed_demo(runtime.session_factory, runtime.sealer)
+    data = (await gql(CONNECTIONS, token=await demo_token(runtime, "demo@integra-metering.com")))["data"]
+    assert data["connectionLicence"] == {"maxActive": 5, "active": 0}
+    assert data["notificationProfiles"]["nodes"] == [{
+        "name": "Leitwarte", "offlineMinutes": 15, "users": [{"email": "demo@integra-metering.com"}],
+        "emails": ["leitwarte@integra-metering.com"], "locationGroups": [{"name": "Wasserwerke"}]}]
+    history = data["locations"]["nodes"][0]["connectionHistory"]["nodes"]
+    assert history == [{"userEmail": "erika@integra-metering.com", "deviceName": "HMI Pumpe 1", "duration": 25 * 60,
+                        "endReason": "DISCONNECTED"}]
