@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from typing import Annotated
 
 import strawberry
-from sqlalchemy import and_, delete, false, select, update
+from sqlalchemy import and_, delete, false, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
@@ -34,7 +34,7 @@ from resolvers.remote.access_types import LocationAccess
 from resolvers.remote.errors import RemoteError, as_errors
 from resolvers.remote.errors import RemoteErrorCode as Code
 from resolvers.remote.scope import location_managed, reachable_location_ids
-from resolvers.remote.services import organisation_path, router_event, visible_location
+from resolvers.remote.services import disconnected_events, end_connections, organisation_path, visible_location
 from resolvers.remote.types import Location
 from subscriptions import channels
 
@@ -91,18 +91,10 @@ async def end_unreachable_connections(session: AsyncSession, user_ids: Iterable[
     if not ended:
         return []
     now = utcnow()
-    await session.execute(
-        update(r.RouterConnection).where(r.RouterConnection.id.in_([c.id for c, _ in ended]), r.RouterConnection.ended_at.is_(None))
-        .values(ended_at=now, end_reason=r.ConnectionEnd.ACCESS_REVOKED).execution_options(synchronize_session=False)
-    )
-    events = []
-    for connection, path in ended:
-        if connection.router_id is None:  # the router is gone: nobody can watch it any more
-            continue
-        event = router_event("DISCONNECTED", connection.router_id, now, path, location_id=connection.location_id,
-                             connection_id=connection.id)
+    rows = await end_connections(session, [c.id for c, _ in ended], now, r.ConnectionEnd.ACCESS_REVOKED)
+    events = await disconnected_events(session, rows, now)
+    for event in events:
         publish_after_commit(session, channels.ROUTER_STATE, event)
-        events.append(event)
     return events
 
 

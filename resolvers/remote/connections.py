@@ -19,7 +19,7 @@ import enum
 from typing import Annotated
 
 import strawberry
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -46,7 +46,14 @@ from resolvers.remote.connection_types import (
 from resolvers.remote.errors import RemoteError, as_errors
 from resolvers.remote.errors import RemoteErrorCode as Code
 from resolvers.remote.scope import location_visible, router_visible
-from resolvers.remote.services import clean_common_name, organisation_path, router_event, visible_organisation
+from resolvers.remote.services import (
+    clean_common_name,
+    disconnected_events,
+    end_connections,
+    organisation_path,
+    router_event,
+    visible_organisation,
+)
 from subscriptions import channels
 
 #: A licence above this is a typing error, not a contract.
@@ -207,29 +214,6 @@ async def connect(session: AsyncSession, context: Context, *, common_name: str |
     return ConnectResult.CONNECTED, connection
 
 
-async def _end(session: AsyncSession, connection_ids, now, reason: r.ConnectionEnd) -> list:
-    """End the given connections that are still active. The guard on ended_at settles a race between a
-    disconnect and the watchdog (or two disconnects): only one of them ends it and tells of it."""
-    return (await session.execute(
-        update(r.RouterConnection)
-        .where(r.RouterConnection.id.in_(connection_ids), r.RouterConnection.ended_at.is_(None))
-        .values(ended_at=now, end_reason=reason)
-        .returning(r.RouterConnection.id, r.RouterConnection.router_id, r.RouterConnection.location_id,
-                   r.RouterConnection.organisation_id)
-        .execution_options(synchronize_session=False)
-    )).all()
-
-
-async def _publish_ended(session: AsyncSession, rows, now, publish) -> None:
-    org_ids = {row.organisation_id for row in rows}
-    paths = dict((await session.execute(
-        select(Organisation.id, Organisation.path).where(Organisation.id.in_(org_ids)))).all()) if org_ids else {}
-    for row in rows:
-        if row.router_id is not None:  # a deleted router has no stream to tell
-            publish(router_event("DISCONNECTED", row.router_id, now, paths.get(row.organisation_id, ""),
-                                 location_id=row.location_id, connection_id=row.id))
-
-
 async def disconnect(session: AsyncSession, context: Context, connection_id: str | None
                      ) -> tuple[DisconnectResult, r.RouterConnection | None]:
     """End the caller's active connection, or (with connection_id) one the caller may see: their own, or
@@ -246,7 +230,7 @@ async def disconnect(session: AsyncSession, context: Context, connection_id: str
     else:
         connection = await _active_of(session, user_id)
     now = utcnow()
-    rows = await _end(session, [connection.id], now, r.ConnectionEnd.DISCONNECTED) if connection is not None else []
+    rows = await end_connections(session, [connection.id], now, r.ConnectionEnd.DISCONNECTED) if connection is not None else []
     if not rows:
         await _record_failure(session, user_id, DisconnectResult.NOT_CONNECTED.value, "There is no active connection to end.",
                               connection.router_common_name if connection else "")
@@ -256,7 +240,8 @@ async def disconnect(session: AsyncSession, context: Context, connection_id: str
                  target_type="RouterConnection", target_id=connection.id,
                  details={"locationId": connection.location_id, "router": connection.router_common_name,
                           "userId": connection.user_id})
-    await _publish_ended(session, rows, now, lambda event: publish_after_commit(session, channels.ROUTER_STATE, event))
+    for event in await disconnected_events(session, rows, now):
+        publish_after_commit(session, channels.ROUTER_STATE, event)
     return DisconnectResult.DISCONNECTED, connection
 
 
@@ -268,9 +253,8 @@ async def end_connections_of_offline_routers(session_factory, now, *, publish=No
         async with session.begin():
             offline = select(r.RouterConnection.id).join(r.Router, r.Router.id == r.RouterConnection.router_id).where(
                 r.RouterConnection.ended_at.is_(None), r.Router.online.is_(False))
-            rows = await _end(session, offline.scalar_subquery(), now, r.ConnectionEnd.ROUTER_OFFLINE)
-            events: list[dict] = []
-            await _publish_ended(session, rows, now, events.append)
+            rows = await end_connections(session, offline.scalar_subquery(), now, r.ConnectionEnd.ROUTER_OFFLINE)
+            events = await disconnected_events(session, rows, now)
     if publish is not None:
         for event in events:
             await publish(channels.ROUTER_STATE, event)

@@ -424,3 +424,28 @@ async def record_heartbeat(session: AsyncSession, router: r.Router, status: Stat
         path = await organisation_path(session, router.organisation_id)
         publish_after_commit(session, channels.ROUTER_STATE, state_event(router.id, True, now, path))
     return router, sample
+
+
+async def end_connections(session: AsyncSession, connection_ids, now, reason: r.ConnectionEnd) -> list:
+    """End the given connections that are still active. The guard on ended_at settles a race between a
+    disconnect, the watchdog and a withdrawn grant (or two of one): only one of them ends it and tells of it."""
+    return (await session.execute(
+        update(r.RouterConnection)
+        .where(r.RouterConnection.id.in_(connection_ids), r.RouterConnection.ended_at.is_(None))
+        .values(ended_at=now, end_reason=reason)
+        .returning(r.RouterConnection.id, r.RouterConnection.router_id, r.RouterConnection.location_id,
+                   r.RouterConnection.organisation_id)
+        .execution_options(synchronize_session=False)
+    )).all()
+
+
+async def disconnected_events(session: AsyncSession, ended_rows, now) -> list[dict]:
+    """DISCONNECTED router events for rows of end_connections (none for a deleted router: no stream to tell)."""
+    org_ids = {row.organisation_id for row in ended_rows}
+    paths = dict((await session.execute(
+        select(Organisation.id, Organisation.path).where(Organisation.id.in_(org_ids)))).all()) if org_ids else {}
+    return [
+        router_event("DISCONNECTED", row.router_id, now, paths.get(row.organisation_id, ""), location_id=row.location_id,
+                     connection_id=row.id)
+        for row in ended_rows if row.router_id is not None
+    ]
