@@ -709,10 +709,23 @@ async def _members(session: AsyncSession, principal: Principal, organisation_id:
     return [found[pk] for pk in dict.fromkeys(pks)]
 
 
+async def _member_ids(session: AsyncSession, group_id: int) -> set[int]:
+    return set((await session.scalars(select(m.UserGroupMember.user_id).where(m.UserGroupMember.group_id == group_id))).all())
+
+
+async def _end_connections_of_former_members(session: AsyncSession, user_ids: set[int]) -> None:
+    """A group may give locations: whoever left it and can no longer reach a location loses their connection there."""
+    from resolvers.remote.access import end_unreachable_connections  # remote builds on identity, not the reverse
+
+    await end_unreachable_connections(session, user_ids)
+
+
 async def _set_members(session: AsyncSession, group: m.UserGroup, members: list[m.User]) -> None:
+    former = await _member_ids(session, group.id)
     await session.execute(delete(m.UserGroupMember).where(m.UserGroupMember.group_id == group.id))
     session.add_all(m.UserGroupMember(group_id=group.id, user_id=user.id) for user in members)
     await session.flush()
+    await _end_connections_of_former_members(session, former - {user.id for user in members})
 
 
 async def _ensure_group_name_free(session: AsyncSession, organisation_id: int, name: str, except_id: int | None = None) -> None:
@@ -756,6 +769,8 @@ async def delete_group(session: AsyncSession, context: Context, group_id: str) -
     group = await visible_group(session, principal, group_id)
     await record(session, context, "user_group.deleted", organisation_id=group.organisation_id, target_type="UserGroup",
                  target_id=group.id, details={"name": group.name})
+    former = await _member_ids(session, group.id)
     await session.delete(group)
     await session.flush()
+    await _end_connections_of_former_members(session, former)
     return group_id

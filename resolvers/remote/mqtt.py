@@ -3,7 +3,7 @@
 (MQTT v5 `$share/fleetgraph/...`), so with several processes the broker hands every message to one of them.
 
 Trust model: the broker authenticates the routers, and its topic ACL lets each router publish only under
-its own common name (`pattern write fleetgraph/routers/%c/heartbeat` in Mosquitto). The topic is therefore
+its own common name (`pattern write fleetgraph/routers/%u/heartbeat` in Mosquitto, see README). The topic is therefore
 taken as the router's identity; there is no tenant context (services.trusted_heartbeat).
 
 A bad message (not JSON, wrong types, out-of-range values, unknown router) is logged by topic only and

@@ -171,3 +171,27 @@ async def test_end_unreachable_connections_directly(world, runtime):
     # ended ones are history: nothing ends twice
     async with runtime.session_factory() as session, session.begin():
         assert await end_unreachable_connections(session, [world.users["user_a1"].id]) == []
+
+
+async def test_leaving_a_user_group_ends_connections_it_gave(gql, world, runtime):
+    """A user group gives locations too: a member taken out of it (or the group deleted) loses the connections
+    only the group allowed."""
+    from models import identity as m
+    from tests.conftest import add_user
+
+    async with runtime.session_factory() as session, session.begin():
+        world.users["fitter_a"] = await add_user(session, world.organisations["a"], "fitter@a.example", [m.Role.USER])
+    places = await add_locations(runtime, world, {"Depot": "a", "Harbour": "a"})
+    crew = await add_group(runtime, world, "a", "Crew", ["user_a", "fitter_a"])
+    await access_set(gql, world, locationId=places.ids["Depot"], userGroupIds=[crew])
+    await access_set(gql, world, locationId=places.ids["Harbour"], userGroupIds=[crew], userIds=[world.id("User", "fitter_a")])
+    leaving = await connect(runtime, world, places, "user_a", "Depot")
+    staying = await connect(runtime, world, places, "fitter_a", "Harbour")  # also given directly
+    update = """mutation($input: UserGroupUpdateInput!) { userGroupUpdate(input: $input) { errors { code } } }"""
+    result = await gql(update, {"input": {"id": crew, "memberIds": [world.id("User", "fitter_a")]}}, token=world.tokens["admin_a"])
+    assert result["data"]["userGroupUpdate"]["errors"] == []
+    assert (await connection_row(runtime, leaving)).end_reason == r.ConnectionEnd.ACCESS_REVOKED
+    assert (await connection_row(runtime, staying)).ended_at is None
+    delete = """mutation($input: UserGroupIdInput!) { userGroupDelete(input: $input) { errors { code } } }"""
+    assert (await gql(delete, {"input": {"id": crew}}, token=world.tokens["admin_a"]))["data"]["userGroupDelete"]["errors"] == []
+    assert (await connection_row(runtime, staying)).ended_at is None  # Harbour stays given to the fitter directly
