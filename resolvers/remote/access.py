@@ -50,7 +50,7 @@ async def end_unreachable_connections(session: AsyncSession, user_ids: Iterable[
     reach, in the caller's transaction; the DISCONNECTED router events are queued to go out after the
     commit and returned. Call it after the grants changed (flushed).
 
-    A user still reaches a location when granted it (any of the three ways), when they manage it
+    An active user still reaches a location when granted it (any of the three ways), when they manage it
     (LOCATIONS_MANAGE over the location's organisation), or as a platform admin."""
     user_ids = sorted(set(user_ids))
     if not user_ids:
@@ -67,10 +67,12 @@ async def end_unreachable_connections(session: AsyncSession, user_ids: Iterable[
     users = sorted({connection.user_id for connection, _ in active})
     given = grants(user_ids=users, location_ids=sorted({c.location_id for c, _ in active})).subquery()
     granted = {tuple(row) for row in (await session.execute(select(given.c.location_id, given.c.user_id))).all()}
-    paths = dict((await session.execute(
-        select(m.User.id, m.Organisation.path).join(m.Organisation, m.Organisation.id == m.User.organisation_id)
+    user_rows = (await session.execute(
+        select(m.User.id, m.User.is_active, m.Organisation.path).join(m.Organisation, m.Organisation.id == m.User.organisation_id)
         .where(m.User.id.in_(users))
-    )).all())
+    )).all()
+    paths = {row.id: row.path for row in user_rows}
+    active_users = {row.id for row in user_rows if row.is_active}
     roles: dict[int, set] = {pk: set() for pk in users}
     extra: dict[int, set] = {pk: set() for pk in users}
     for user_id, role in (await session.execute(select(m.UserRole.user_id, m.UserRole.role).where(m.UserRole.user_id.in_(users)))).all():
@@ -82,6 +84,8 @@ async def end_unreachable_connections(session: AsyncSession, user_ids: Iterable[
 
     def still_reaches(connection: r.RouterConnection, location_path: str) -> bool:
         user = connection.user_id
+        if user not in active_users:  # a deactivated user reaches nothing
+            return False
         if (connection.location_id, user) in granted or m.Role.PLATFORM_ADMIN in roles[user]:
             return True
         manages = Permission.LOCATIONS_MANAGE in effective_permissions(roles[user], extra[user])

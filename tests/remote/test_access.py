@@ -195,3 +195,25 @@ async def test_leaving_a_user_group_ends_connections_it_gave(gql, world, runtime
     delete = """mutation($input: UserGroupIdInput!) { userGroupDelete(input: $input) { errors { code } } }"""
     assert (await gql(delete, {"input": {"id": crew}}, token=world.tokens["admin_a"]))["data"]["userGroupDelete"]["errors"] == []
     assert (await connection_row(runtime, staying)).ended_at is None  # Harbour stays given to the fitter directly
+
+
+async def test_deactivation_and_a_lost_role_end_connections(gql, world, runtime):
+    """A deactivated user reaches nothing; an admin made a plain user keeps only what was given to them."""
+    from models import identity as m
+    from tests.conftest import add_user
+
+    async with runtime.session_factory() as session, session.begin():
+        world.users["boss_a"] = await add_user(session, world.organisations["a"], "boss@a.example", [m.Role.ORGANISATION_ADMIN])
+    places = await add_locations(runtime, world, {"Depot": "a", "Harbour": "a"})
+    await access_set(gql, world, locationId=places.ids["Harbour"], userIds=[world.id("User", "user_a"), world.id("User", "boss_a")])
+    granted = await connect(runtime, world, places, "user_a", "Harbour")
+    managed = await connect(runtime, world, places, "boss_a", "Depot")  # no grant: reached as a manager
+    demote = """mutation($input: UserUpdateInput!) { userUpdate(input: $input) { errors { code } } }"""
+    result = await gql(demote, {"input": {"id": world.id("User", "boss_a"), "roles": ["USER"]}}, token=world.tokens["admin_a"])
+    assert result["data"]["userUpdate"]["errors"] == []
+    assert (await connection_row(runtime, managed)).end_reason == r.ConnectionEnd.ACCESS_REVOKED
+    assert (await connection_row(runtime, granted)).ended_at is None
+    deactivate = """mutation($input: UserIdInput!) { userDeactivate(input: $input) { errors { code } } }"""
+    result = await gql(deactivate, {"input": {"id": world.id("User", "user_a")}}, token=world.tokens["admin_a"])
+    assert result["data"]["userDeactivate"]["errors"] == []
+    assert (await connection_row(runtime, granted)).end_reason == r.ConnectionEnd.ACCESS_REVOKED
