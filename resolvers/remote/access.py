@@ -34,7 +34,13 @@ from resolvers.remote.access_types import LocationAccess
 from resolvers.remote.errors import RemoteError, as_errors
 from resolvers.remote.errors import RemoteErrorCode as Code
 from resolvers.remote.scope import location_managed, reachable_location_ids
-from resolvers.remote.services import disconnected_events, end_connections, organisation_path, visible_location
+from resolvers.remote.services import (
+    decode_id_list,
+    disconnected_events,
+    end_connections,
+    organisation_path,
+    visible_location,
+)
 from resolvers.remote.types import Location
 from subscriptions import channels
 
@@ -105,23 +111,12 @@ async def end_unreachable_connections(session: AsyncSession, user_ids: Iterable[
 # --- checks shared with location groups and external users ---------------------------------------------
 
 
-def _pks(ids: Sequence[str], type_name: str, field: str) -> list[int]:
-    if len(ids) > MAX_IDS:
-        raise DomainError(Code.TOO_MANY, f"At most {MAX_IDS} IDs.", field)
-    pks = []
-    for index, global_id in enumerate(ids):
-        pk = decode_id(global_id, type_name)
-        if pk is None:
-            raise DomainError(Code.NOT_FOUND, f"No such {type_name[0].lower() + type_name[1:]}.", [field, str(index)])
-        pks.append(pk)
-    return pks
-
-
 async def grantable_users(session: AsyncSession, context: Context, organisation_id: int, path: str,
                           ids: Sequence[str], field: str) -> list[int]:
     """User pks (in the given order, without repeats) that may be given locations of the organisation
     (id, materialised path): users of its subtree, or its external users."""
-    pks = _pks(ids, "User", field)
+    wanted = decode_id_list(ids, "User", field, limit=MAX_IDS)
+    pks = [pk for _, pk in wanted]
     found = {
         row.id: row for row in (await session.execute(
             select(m.User.id, m.Organisation.path, r.ExternalUser.user_id.is_not(None).label("external"))
@@ -130,7 +125,7 @@ async def grantable_users(session: AsyncSession, context: Context, organisation_
             .where(m.User.id.in_(pks))
         )).all()
     }
-    for index, pk in enumerate(pks):
+    for index, pk in wanted:
         row = found.get(pk)
         if row is not None and (row.external or path_visible(context.principal, row.path)):
             if not row.external and not row.path.startswith(path):
@@ -138,24 +133,25 @@ async def grantable_users(session: AsyncSession, context: Context, organisation_
                                   "Only users of the organisation (or its sub-organisations) or its external users.", [field, str(index)])
             continue
         raise DomainError(Code.NOT_FOUND, "No such user.", [field, str(index)])
-    return list(dict.fromkeys(pks))
+    return pks
 
 
 async def grantable_user_groups(session: AsyncSession, context: Context, path: str, ids: Sequence[str], field: str) -> list[int]:
     """User group pks of the organisation's subtree (path) that the caller sees."""
-    pks = _pks(ids, "UserGroup", field)
+    wanted = decode_id_list(ids, "UserGroup", field, limit=MAX_IDS)
+    pks = [pk for _, pk in wanted]
     found = dict((await session.execute(
         select(m.UserGroup.id, m.Organisation.path).join(m.Organisation, m.Organisation.id == m.UserGroup.organisation_id)
         .where(m.UserGroup.id.in_(pks))
     )).all())
-    for index, pk in enumerate(pks):
+    for index, pk in wanted:
         group_path = found.get(pk)
         if group_path is None or not path_visible(context.principal, group_path):
             raise DomainError(Code.NOT_FOUND, "No such user group.", [field, str(index)])
         if not group_path.startswith(path):
             raise DomainError(Code.WRONG_ORGANISATION, "Only user groups of the organisation (or its sub-organisations).",
                               [field, str(index)])
-    return list(dict.fromkeys(pks))
+    return pks
 
 
 async def group_member_ids(session: AsyncSession, group_ids: Sequence[int]) -> set[int]:

@@ -26,12 +26,12 @@ from models import remote as r
 from models.identity import Permission
 from resolvers.audit.services import record
 from resolvers.catalogue.queries import clean_filter_text
-from resolvers.remote.access import _pks, end_unreachable_connections, grantable_users
+from resolvers.remote.access import MAX_IDS, end_unreachable_connections, grantable_users
 from resolvers.remote.access_types import LocationGroup, location_group_visible
 from resolvers.remote.errors import RemoteError, as_errors
 from resolvers.remote.errors import RemoteErrorCode as Code
 from resolvers.remote.scope import location_managed
-from resolvers.remote.services import UNSET, clean_location_name, organisation_path, visible_organisation
+from resolvers.remote.services import UNSET, clean_location_name, decode_id_list, organisation_path, visible_organisation
 
 NAME_TAKEN = "The organisation already has a location group with this name."
 
@@ -50,16 +50,17 @@ async def managed_group(session: AsyncSession, context: Context, global_id: str,
 
 
 async def group_locations(session: AsyncSession, context: Context, organisation_id: int, ids: list[str], field: str = "locationIds") -> list[int]:
-    pks = _pks(ids, "Location", field)
+    wanted = decode_id_list(ids, "Location", field, limit=MAX_IDS)
+    pks = [pk for _, pk in wanted]
     found = dict((await session.execute(
         select(r.Location.id, r.Location.organisation_id).where(r.Location.id.in_(pks), location_managed(context.principal))
     )).all())
-    for index, pk in enumerate(pks):
+    for index, pk in wanted:
         if pk not in found:
             raise DomainError(Code.NOT_FOUND, "No such location.", [field, str(index)])
         if found[pk] != organisation_id:
             raise DomainError(Code.WRONG_ORGANISATION, "Only locations of the group's organisation.", [field, str(index)])
-    return list(dict.fromkeys(pks))
+    return pks
 
 
 async def _check_name(session: AsyncSession, organisation_id: int, name: str, except_id: int = 0) -> None:

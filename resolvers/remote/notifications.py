@@ -54,7 +54,7 @@ from resolvers.remote.access_types import LocationGroup
 from resolvers.remote.devices import clean_name, given
 from resolvers.remote.errors import RemoteError, as_errors
 from resolvers.remote.errors import RemoteErrorCode as Code
-from resolvers.remote.services import UNSET, visible_organisation
+from resolvers.remote.services import UNSET, decode_id_list, visible_organisation
 from resolvers.remote.types import Location
 
 #: A week: a longer silence is no alarm any more.
@@ -102,27 +102,10 @@ def clean_emails(values: Sequence[str] | None) -> list[str]:
     return cleaned
 
 
-def _pks(values: Sequence[str] | None, kind: str, field: str, limit: int, what: str) -> list[tuple[int, int]]:
-    """(position, pk) of each distinct ID; a malformed one reads like an unknown one."""
-    values = list(values or [])
-    if len(values) > limit:
-        raise DomainError(Code.TOO_MANY, f"At most {limit} {what}.", field)
-    found: list[tuple[int, int]] = []
-    seen: set[int] = set()
-    for index, value in enumerate(values):
-        pk = decode_id(value, kind)
-        if pk is None:
-            raise DomainError(Code.NOT_FOUND, f"No such {what[:-1]}.", [field, str(index)])
-        if pk not in seen:
-            seen.add(pk)
-            found.append((index, pk))
-    return found
-
-
 async def clean_users(session: AsyncSession, context: Context, organisation: m.Organisation,
                       values: Sequence[str] | None) -> list[int]:
     """Users of the profile's organisation or below it, or its external users."""
-    wanted = _pks(values, "User", "userIds", MAX_USERS, "users")
+    wanted = decode_id_list(values, "User", "userIds", limit=MAX_USERS)
     if not wanted:
         return []
     visible_orgs = visible_organisation_ids(context.principal)
@@ -154,7 +137,7 @@ async def _of_organisation(session: AsyncSession, context: Context, model, organ
                            *, kind: str, field: str, limit: int, what: str) -> list[int]:
     """Locations or location groups of the profile's organisation: those of the caller's subtree (a
     location granted from another organisation is not the caller's to watch), of that organisation."""
-    wanted = _pks(values, kind, field, limit, what)
+    wanted = decode_id_list(values, kind, field, limit=limit)
     if not wanted:
         return []
     owners = dict((await session.execute(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, exists, select, update
@@ -449,3 +450,19 @@ async def disconnected_events(session: AsyncSession, ended_rows, now) -> list[di
                      connection_id=row.id)
         for row in ended_rows if row.router_id is not None
     ]
+
+
+def decode_id_list(values: Sequence[str] | None, type_name: str, field: str, *, limit: int) -> list[tuple[int, int]]:
+    """(position, pk) of each distinct ID of a list argument, in the given order: a malformed ID reads like an
+    unknown one (NOT_FOUND at its position), more than `limit` IDs are TOO_MANY."""
+    values = list(values or [])
+    if len(values) > limit:
+        raise DomainError(Code.TOO_MANY, f"At most {limit} IDs.", field)
+    words = re.sub(r"(?<!^)(?=[A-Z])", " ", type_name).lower()
+    first: dict[int, int] = {}
+    for index, value in enumerate(values):
+        pk = decode_id(value, type_name)
+        if pk is None:
+            raise DomainError(Code.NOT_FOUND, f"No such {words}.", [field, str(index)])
+        first.setdefault(pk, index)
+    return [(index, pk) for pk, index in first.items()]
