@@ -245,22 +245,6 @@ async def disconnect(session: AsyncSession, context: Context, connection_id: str
     return DisconnectResult.DISCONNECTED, connection
 
 
-async def end_connections_of_offline_routers(session_factory, now, *, publish=None) -> list[int]:
-    """Watchdog: end (ROUTER_OFFLINE) every active connection through an offline router; a DISCONNECTED
-    event per connection after the commit. Looks at all offline routers, not only those flipped this
-    round, so connections survive no crash between the flip and this call."""
-    async with session_factory() as session:
-        async with session.begin():
-            offline = select(r.RouterConnection.id).join(r.Router, r.Router.id == r.RouterConnection.router_id).where(
-                r.RouterConnection.ended_at.is_(None), r.Router.online.is_(False))
-            rows = await end_connections(session, offline.scalar_subquery(), now, r.ConnectionEnd.ROUTER_OFFLINE)
-            events = await disconnected_events(session, rows, now)
-    if publish is not None:
-        for event in events:
-            await publish(channels.ROUTER_STATE, event)
-    return [row.id for row in rows]
-
-
 async def set_licence(session: AsyncSession, context: Context, organisation_id: str, max_active: int | None) -> ConnectionLicence:
     organisation = await visible_organisation(session, context, organisation_id, "organisationId")
     if max_active is not None and not 0 <= max_active <= MAX_LICENCE:

@@ -21,7 +21,7 @@ from models.base import utcnow
 from models.identity import Organisation
 from resolvers.remote import retention
 from resolvers.remote.notifier import notify_offline_routers
-from resolvers.remote.services import state_event
+from resolvers.remote.services import disconnected_events, end_connections, state_event
 from subscriptions import channels
 
 log = logging.getLogger("fleetgraph.remote.watchdog")
@@ -74,8 +74,25 @@ async def mark_silent_routers_offline(
             return flipped
 
 
+async def end_connections_of_offline_routers(session_factory, now, *, publish=None) -> list[int]:
+    """Watchdog: end (ROUTER_OFFLINE) every active connection through an offline router; a DISCONNECTED
+    event per connection after the commit. Looks at all offline routers, not only those flipped this
+    round, so a crash between the flip and this call leaves no connection open."""
+    async with session_factory() as session:
+        async with session.begin():
+            offline = select(r.RouterConnection.id).join(r.Router, r.Router.id == r.RouterConnection.router_id).where(
+                r.RouterConnection.ended_at.is_(None), r.Router.online.is_(False))
+            rows = await end_connections(session, offline.scalar_subquery(), now, r.ConnectionEnd.ROUTER_OFFLINE)
+            events = await disconnected_events(session, rows, now)
+    if publish is not None:
+        for event in events:
+            await publish(channels.ROUTER_STATE, event)
+    return [row.id for row in rows]
+
+
 class RouterWatchdog(PeriodicTask):
-    """Runs mark_silent_routers_offline every router_watchdog_seconds."""
+    """Every router_watchdog_seconds: silent routers go offline, their connections end, old status samples
+    are pruned (at most every 10 minutes) and offline notifications that are due are queued."""
 
     name = "router watchdog"
     log = log
@@ -93,8 +110,6 @@ class RouterWatchdog(PeriodicTask):
 
     async def run_round(self) -> None:
         flipped = await self.tick()
-        from resolvers.remote.connections import end_connections_of_offline_routers  # its module imports the schema types
-
         await end_connections_of_offline_routers(self.runtime.session_factory, utcnow(), publish=self.runtime.bus.publish)
         if flipped:
             log.info("%d router(s) went offline", len(flipped))

@@ -15,7 +15,7 @@ from models import identity as m
 from models import remote as r
 from models.audit import AuditEvent
 from models.base import utcnow
-from resolvers.remote.connections import end_connections_of_offline_routers
+from resolvers.remote.watchdog import end_connections_of_offline_routers
 from resolvers.remote.watchdog import RouterWatchdog
 from subscriptions import channels
 from tests.conftest import add_user, issue_token
