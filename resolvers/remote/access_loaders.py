@@ -42,7 +42,7 @@ def grants(*, location_ids: Sequence[int] | None = None, user_ids: Sequence[int]
     return union_all(direct, by_user_group, by_location_group)
 
 
-async def _related(context, key, entity, on, keys: Sequence[int], *order) -> list[list]:
+async def related_rows(context, key, entity, on, keys: Sequence[int], *order) -> list[list]:
     """For each key: the `entity` rows joined `on` the link table whose `key` column it is, in `order`."""
     async with context.session() as session:
         rows = (await session.execute(select(key, entity).join(entity, on).where(key.in_(keys)).order_by(*order))).all()
@@ -50,17 +50,17 @@ async def _related(context, key, entity, on, keys: Sequence[int], *order) -> lis
 
 
 async def direct_users_by_location(context, location_ids: Sequence[int]) -> list[list[m.User]]:
-    return await _related(context, r.LocationUserAccess.location_id, m.User, m.User.id == r.LocationUserAccess.user_id,
+    return await related_rows(context, r.LocationUserAccess.location_id, m.User, m.User.id == r.LocationUserAccess.user_id,
                           location_ids, m.User.name, m.User.id)
 
 
 async def user_groups_by_location(context, location_ids: Sequence[int]) -> list[list[m.UserGroup]]:
-    return await _related(context, r.LocationUserGroupAccess.location_id, m.UserGroup,
+    return await related_rows(context, r.LocationUserGroupAccess.location_id, m.UserGroup,
                           m.UserGroup.id == r.LocationUserGroupAccess.user_group_id, location_ids, m.UserGroup.name, m.UserGroup.id)
 
 
 async def location_groups_by_location(context, location_ids: Sequence[int]) -> list[list[r.LocationGroup]]:
-    return await _related(context, r.LocationGroupLocation.location_id, r.LocationGroup,
+    return await related_rows(context, r.LocationGroupLocation.location_id, r.LocationGroup,
                           r.LocationGroup.id == r.LocationGroupLocation.group_id, location_ids, r.LocationGroup.name, r.LocationGroup.id)
 
 
@@ -74,12 +74,12 @@ async def group_ids_by_member(context, user_ids: Sequence[int]) -> list[set[int]
 
 
 async def locations_by_group(context, group_ids: Sequence[int]) -> list[list[r.Location]]:
-    return await _related(context, r.LocationGroupLocation.group_id, r.Location, r.Location.id == r.LocationGroupLocation.location_id,
+    return await related_rows(context, r.LocationGroupLocation.group_id, r.Location, r.Location.id == r.LocationGroupLocation.location_id,
                           group_ids, r.Location.name, r.Location.id)
 
 
 async def users_by_group(context, group_ids: Sequence[int]) -> list[list[m.User]]:
-    return await _related(context, r.LocationGroupUser.group_id, m.User, m.User.id == r.LocationGroupUser.user_id,
+    return await related_rows(context, r.LocationGroupUser.group_id, m.User, m.User.id == r.LocationGroupUser.user_id,
                           group_ids, m.User.name, m.User.id)
 
 

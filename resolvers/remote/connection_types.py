@@ -18,11 +18,10 @@ from strawberry.types import Info
 
 from graph.loaders import by_key
 from graph.relay import Node, to_global_id
-from models import identity as m
 from models import remote as r
 from resolvers.identity import loaders as identity_loaders
 from resolvers.identity.types import Organisation, User
-from resolvers.remote import loaders
+from resolvers.remote import access_loaders, loaders
 from resolvers.remote.scope import sees_whole_subtree
 from resolvers.remote.types import Location, Router
 from graph.tenancy import visible_organisation_ids
@@ -48,15 +47,6 @@ async def visible_connections(context, ids: Sequence[int]) -> list[r.RouterConne
             select(r.RouterConnection).where(r.RouterConnection.id.in_(ids), connection_visible(context.principal))
         )).all()
     return by_key(rows, ids, lambda row: row.id)
-
-
-async def user_names(context, ids: Sequence[int]) -> list[tuple[str, str] | None]:
-    """(name, email) of connected users, unscoped: only for connections already checked for visibility
-    (an external user's name is shown to the managers who let them in)."""
-    async with context.session() as session:
-        rows = (await session.execute(select(m.User.id, m.User.name, m.User.email).where(m.User.id.in_(ids)))).all()
-    found = {row.id: (row.name, row.email) for row in rows}
-    return [found.get(pk) for pk in ids]
 
 
 # --- types -------------------------------------------------------------------------------------------------
@@ -96,15 +86,17 @@ class RemoteConnection(Node):
             organisation_pk=row.organisation_id,
         )
 
+    # Unscoped user rows: the connection was checked for visibility, and an external user's name is shown
+    # to the managers who let them in.
     @strawberry.field(description="Name of the connected user.")
     async def user_name(self, info: Info) -> str:
-        found = await info.context.loaders(user_names).load(self.user_pk)
-        return found[0] if found else ""
+        found = await info.context.loaders(access_loaders.users).load(self.user_pk)
+        return found.name if found else ""
 
     @strawberry.field(description="E-mail address of the connected user.")
     async def user_email(self, info: Info) -> str:
-        found = await info.context.loaders(user_names).load(self.user_pk)
-        return found[1] if found else ""
+        found = await info.context.loaders(access_loaders.users).load(self.user_pk)
+        return found.email if found else ""
 
     @strawberry.field(description="The connected user, when in your organisation's subtree (null for an external user).")
     async def user(self, info: Info) -> User | None:

@@ -54,6 +54,7 @@ from resolvers.remote.access_types import LocationGroup
 from resolvers.remote.devices import clean_name, given
 from resolvers.remote.errors import RemoteError, as_errors
 from resolvers.remote.errors import RemoteErrorCode as Code
+from resolvers.remote.access_loaders import related_rows
 from resolvers.remote.services import UNSET, decode_id_list, visible_organisation
 from resolvers.remote.types import Location
 
@@ -309,14 +310,8 @@ async def visible_profiles(context, ids: Sequence[int]) -> list[r.NotificationPr
 
 
 async def users_by_profile(context, profile_ids: Sequence[int]) -> list[list[m.User]]:
-    async with context.session() as session:
-        rows = (await session.execute(
-            select(r.NotificationProfileUser.profile_id, m.User)
-            .join(m.User, m.User.id == r.NotificationProfileUser.user_id)
-            .where(r.NotificationProfileUser.profile_id.in_(profile_ids))
-            .order_by(m.User.name, m.User.id)
-        )).all()
-    return group_by([(row[0], row[1]) for row in rows], profile_ids)
+    return await related_rows(context, r.NotificationProfileUser.profile_id, m.User, m.User.id == r.NotificationProfileUser.user_id,
+                              profile_ids, m.User.name, m.User.id)
 
 
 async def emails_by_profile(context, profile_ids: Sequence[int]) -> list[list[str]]:
@@ -330,25 +325,14 @@ async def emails_by_profile(context, profile_ids: Sequence[int]) -> list[list[st
 
 
 async def locations_by_profile(context, profile_ids: Sequence[int]) -> list[list[r.Location]]:
-    async with context.session() as session:
-        rows = (await session.execute(
-            select(r.NotificationProfileLocation.profile_id, r.Location)
-            .join(r.Location, r.Location.id == r.NotificationProfileLocation.location_id)
-            .where(r.NotificationProfileLocation.profile_id.in_(profile_ids))
-            .order_by(r.Location.name, r.Location.id)
-        )).all()
-    return group_by([(row[0], row[1]) for row in rows], profile_ids)
+    return await related_rows(context, r.NotificationProfileLocation.profile_id, r.Location,
+                              r.Location.id == r.NotificationProfileLocation.location_id, profile_ids, r.Location.name, r.Location.id)
 
 
 async def groups_by_profile(context, profile_ids: Sequence[int]) -> list[list[r.LocationGroup]]:
-    async with context.session() as session:
-        rows = (await session.execute(
-            select(r.NotificationProfileLocationGroup.profile_id, r.LocationGroup)
-            .join(r.LocationGroup, r.LocationGroup.id == r.NotificationProfileLocationGroup.group_id)
-            .where(r.NotificationProfileLocationGroup.profile_id.in_(profile_ids))
-            .order_by(r.LocationGroup.name, r.LocationGroup.id)
-        )).all()
-    return group_by([(row[0], row[1]) for row in rows], profile_ids)
+    return await related_rows(context, r.NotificationProfileLocationGroup.profile_id, r.LocationGroup,
+                              r.LocationGroup.id == r.NotificationProfileLocationGroup.group_id, profile_ids,
+                              r.LocationGroup.name, r.LocationGroup.id)
 
 
 # --- GraphQL ----------------------------------------------------------------------------------------------
