@@ -163,6 +163,19 @@ async def _receiver(session: AsyncSession, context: Context, organisation_id: st
     )
 
 
+async def _receiver_consents(session: AsyncSession, context: Context, receiver: m.Organisation) -> bool:
+    """Whether devices may move to the receiver without its confirmation: it is of the caller's subtree
+    (platform admins: any, the manufacturer hands devices over), or it accepted the partnership by adding
+    the caller's organisation as its partner too. A one-sided partner link (anyone who knows an
+    organisation ID can add it) never pushes devices into another catalogue."""
+    principal = context.principal
+    if principal.is_platform_admin or receiver.path.startswith(principal.organisation_path):
+        return True
+    reciprocal = await session.scalar(select(m.PartnerLink.id).where(
+        m.PartnerLink.organisation_id == receiver.id, m.PartnerLink.partner_id == principal.organisation_id))
+    return reciprocal is not None
+
+
 async def _devices(
     session: AsyncSession, context: Context, serials: list[_Serial], manufacturer: str | None, problems: list[DomainError]
 ) -> list[c.Device]:
@@ -310,6 +323,13 @@ async def create_batch(session: AsyncSession, context: Context, data: BatchCreat
     receiver = await _receiver(session, context, data.organisation_id)
     if receiver is None:
         problems.append(DomainError(Code.NOT_FOUND, "No such organisation (yours or a partner).", "organisationId"))
+    elif not data.confirmation_required and not await _receiver_consents(session, context, receiver):
+        problems.append(DomainError(
+            Code.NOT_ALLOWED,
+            "Without confirmation only to your own organisations or to a partner that has added your organisation as "
+            "its partner too; otherwise the receiver takes ownership itself.",
+            "confirmationRequired",
+        ))
     if reference is not None:
         taken = await session.scalar(
             select(c.Batch.id).where(c.Batch.sender_organisation_id == principal.organisation_id, c.Batch.reference == reference)
@@ -468,7 +488,10 @@ class BatchCreateInput:
     )
     confirmation_required: bool = strawberry.field(
         default=True,
-        description="The receiver must take ownership (default); false moves the devices to it at once.",
+        description=(
+            "The receiver must take ownership (default); false moves the devices to it at once, allowed only to your "
+            "own organisations and to partners that added your organisation as partner too (NOT_ALLOWED otherwise)."
+        ),
     )
     manufacturer: str | None = strawberry.field(
         default=None, description="Only devices of this manufacturer (needed when several use a serial number)."
