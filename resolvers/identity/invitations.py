@@ -79,11 +79,12 @@ def _require_state(invitation: m.Invitation, allowed: tuple[m.InvitationState, .
         raise DomainError(Code.INVALID_STATE, f"a {state.value.lower()} invitation cannot be {action}", "id")
 
 
-async def _check_email(session: AsyncSession, email: str | None, field: str = "email") -> str | None:
+async def _check_email(session: AsyncSession, principal: Principal, email: str | None, field: str = "email") -> str | None:
+    """An address taken outside the caller's reach passes like a free one (accept() refuses it, to its owner)."""
     if email is None or not email.strip():
         return None
     email = services.clean_email(email, field)
-    await services._ensure_email_free(session, email)
+    await services.ensure_email_free_in_reach(session, principal, email, field)
     return email
 
 
@@ -102,7 +103,7 @@ async def create(
     organisation = await services.target_organisation(session, principal, organisation_id, "organisationId")
     roles = roles if roles is not None else [m.Role.USER]
     services._check_assignable_roles(principal, roles)
-    email = await _check_email(session, email)
+    email = await _check_email(session, principal, email)
     invitation = m.Invitation(
         organisation_id=organisation.id, invited_by_id=principal.user_id, name=name, email=email, language=language,
         roles=[r.value for r in dict.fromkeys(roles)], state=m.InvitationState.CREATED,
@@ -127,7 +128,7 @@ async def update(
         invitation.name = services.clean_text(name, "name")
         changed.append("name")
     if email is not None:
-        new_email = await _check_email(session, email)
+        new_email = await _check_email(session, principal, email)
         if new_email != invitation.email:
             invitation.email = new_email
             # the link went to the old address (or was handed out): it must not register someone else

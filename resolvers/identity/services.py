@@ -437,10 +437,37 @@ async def _replace_roles(session: AsyncSession, user: m.User, roles: list[m.Role
     await session.flush()
 
 
+#: The one answer for an address that is taken, whoever holds it: it never says where (or whose) it is.
+EMAIL_UNAVAILABLE = "this e-mail address cannot be used"
+
+
 async def _ensure_email_free(session: AsyncSession, email: str, except_user_id: int | None = None) -> None:
+    """Addresses are unique on the whole platform. For an account created on the spot (userCreate) or
+    an address whose owner is confirming it (invitationAccept, emailChangeConfirm)."""
     existing = await session.scalar(select(m.User.id).where(m.User.email == email))
     if existing is not None and existing != except_user_id:
-        raise DomainError(Code.DUPLICATE, "a user with this e-mail address exists", "email")
+        raise DomainError(Code.DUPLICATE, EMAIL_UNAVAILABLE, "email")
+
+
+async def email_holder_in_reach(session: AsyncSession, principal: Principal, email: str) -> m.User | None:
+    """The user with this address if the caller sees them (their subtree); None for a free address and
+    for one held outside the caller's reach alike."""
+    row = (await session.execute(
+        select(m.User, m.Organisation.path).join(m.Organisation, m.Organisation.id == m.User.organisation_id)
+        .where(m.User.email == email)
+    )).first()
+    return row[0] if row is not None and path_visible(principal, row[1]) else None
+
+
+async def ensure_email_free_in_reach(session: AsyncSession, principal: Principal, email: str, field: str = "email",
+                                     except_user_id: int | None = None) -> None:
+    """For offers that the address's owner must take up (an invitation, an e-mail change): an address
+    taken within the caller's reach is refused at once; one taken outside it passes like a free one
+    (the caller learns nothing of other tenants) and is refused later, to the address's owner, when
+    they confirm."""
+    holder = await email_holder_in_reach(session, principal, email)
+    if holder is not None and holder.id != except_user_id:
+        raise DomainError(Code.DUPLICATE, "a user of your organisations has this e-mail address", field)
 
 
 @dataclass
@@ -497,7 +524,8 @@ async def update_user(session: AsyncSession, context: Context, user_id: str, fie
     new_email = None
     if fields.email is not None:
         email = clean_email(fields.email)
-        await _ensure_email_free(session, email, except_user_id=user.id)
+        # the confirmation (emailChangeConfirm) checks the whole platform: here only what the caller sees
+        await ensure_email_free_in_reach(session, principal, email, except_user_id=user.id)
         if email != user.email:
             # not changed yet: a confirmation link goes to the new address (resolvers/identity/email_tokens.py)
             new_email = changed["emailPending"] = email
