@@ -124,7 +124,7 @@ def _selection_by_ids(principal: Principal, device_ids: list[strawberry.ID]):
 
 def _filter_selection(principal: Principal, flt: DeviceFilter):
     try:
-        return apply_filter(select(c.Device.id).where(loaders.device_visible(principal)), flt)
+        return apply_filter(select(c.Device.id).where(loaders.device_visible(principal)), flt, principal)
     except BadUserInput as error:  # a malformed filter value is a payload error here, not a request error
         argument = str((error.extensions or {}).get("argument") or "filter")
         raise DomainError(Code.INVALID, error.message, argument.split(".")) from None

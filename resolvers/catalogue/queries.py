@@ -64,7 +64,9 @@ def _pk(global_id: strawberry.ID, type_name: str, argument: str) -> int:
     return pk
 
 
-def apply_filter(statement, flt: DeviceFilter | None):
+def apply_filter(statement, flt: DeviceFilter | None, principal):
+    """The filter's conditions; a batch named by ID or reference must be one the caller sees (a device of
+    the caller's can be in a pending batch that its ancestor sent: that batch reads like an unknown one)."""
     if flt is None:
         return statement
     D = c.Device
@@ -88,10 +90,12 @@ def apply_filter(statement, flt: DeviceFilter | None):
         for label in {clean_filter_text(lb, "filter.labels") for lb in flt.labels}:
             statement = statement.where(D.id.in_(select(c.DeviceLabel.device_id).where(c.DeviceLabel.label == label)))
     if flt.batch_id is not None:
-        statement = statement.where(D.batch_id == _pk(flt.batch_id, "Batch", "filter.batchId"))
+        pk = _pk(flt.batch_id, "Batch", "filter.batchId")
+        statement = statement.where(D.batch_id.in_(select(c.Batch.id).where(c.Batch.id == pk, loaders.batch_visible(principal))))
     if flt.batch_reference is not None:
         reference = clean_filter_text(flt.batch_reference, "filter.batchReference")
-        statement = statement.where(D.batch_id.in_(select(c.Batch.id).where(c.Batch.reference == reference)))
+        statement = statement.where(D.batch_id.in_(
+            select(c.Batch.id).where(c.Batch.reference == reference, loaders.batch_visible(principal))))
     return statement
 
 
@@ -117,7 +121,7 @@ class CatalogueQuery:
         last: PageLast = None,
         before: PageBefore = None,
     ) -> Connection[Device]:
-        statement = apply_filter(select(c.Device).where(loaders.device_visible(info.context.principal)), filter)
+        statement = apply_filter(select(c.Device).where(loaders.device_visible(info.context.principal)), filter, info.context.principal)
         order = order_by or DeviceOrder()
         descending = order.direction == OrderDirection.DESC
         keys = [SortKey(getattr(c.Device, order.field.value), descending), SortKey(c.Device.id, descending)]

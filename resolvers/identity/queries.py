@@ -125,7 +125,12 @@ class IdentityQuery:
             if filter.your_reference:
                 statement = statement.where(contains(m.Organisation.your_reference, filter.your_reference, "filter.yourReference"))
             if filter.parent_id is not None:
-                statement = statement.where(m.Organisation.parent_id == _organisation_pk(filter.parent_id, "filter.parentId"))
+                # the parent must be visible too: else an invisible ancestor's ID would find the caller's own
+                # organisation and read differently from an unknown ID
+                statement = statement.where(
+                    m.Organisation.parent_id == _organisation_pk(filter.parent_id, "filter.parentId"),
+                    m.Organisation.parent_id.in_(visible_organisation_ids(info.context.principal)),
+                )
         keys = [SortKey(m.Organisation.name), SortKey(m.Organisation.id)]
         return await paginate(info.context, statement, keys, Organisation.from_model, first=first, after=after, last=last, before=before)
 
