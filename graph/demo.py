@@ -147,6 +147,7 @@ async def _demo_remote(session: AsyncSession, organisations: dict[str, m.Organis
         r.LocationUserAccess(location_id=pumping.id, user_id=erika),
         r.LocationGroupLocation(group_id=group.id, location_id=works.id),
         r.LocationGroupUser(group_id=group.id, user_id=erika),
+        # an accepted invitation: externalUserAdd only invites, Paula (or her admin) accepted it
         r.ExternalUser(organisation_id=integra, user_id=paula),
         r.LocationUserAccess(location_id=works.id, user_id=paula),
     ])

@@ -47,7 +47,7 @@ from resolvers.remote import templates as remote_templates
 from resolvers.remote import connections as remote_connections
 from resolvers.remote import notifications as remote_notifications
 
-NODE_RESOLVERS = {**identity_queries.NODE_RESOLVERS, **audit_queries.NODE_RESOLVERS, **outbox_queries.NODE_RESOLVERS, **invitation_queries.NODE_RESOLVERS, **template_queries.NODE_RESOLVERS, **catalogue_queries.NODE_RESOLVERS, **catalogue_downloads.NODE_RESOLVERS, **remote_queries.NODE_RESOLVERS, **remote_connections.NODE_RESOLVERS, **remote_notifications.NODE_RESOLVERS}
+NODE_RESOLVERS = {**identity_queries.NODE_RESOLVERS, **audit_queries.NODE_RESOLVERS, **outbox_queries.NODE_RESOLVERS, **invitation_queries.NODE_RESOLVERS, **template_queries.NODE_RESOLVERS, **catalogue_queries.NODE_RESOLVERS, **catalogue_downloads.NODE_RESOLVERS, **remote_queries.NODE_RESOLVERS, **remote_connections.NODE_RESOLVERS, **remote_notifications.NODE_RESOLVERS, **remote_external.NODE_RESOLVERS}
 MAX_NODES = 100
 
 

@@ -219,6 +219,24 @@ class ExternalUser(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class ExternalUserInvitation(Base):
+    """An organisation's pending offer to let the holder of an e-mail address in as an external user.
+
+    It names an address, not a user: the inviting side learns nothing of whether (or where) the
+    address exists until the user (or an admin of their organisation) accepts, which turns it into an
+    ExternalUser row."""
+
+    __tablename__ = "external_user_invitation"
+    __table_args__ = (UniqueConstraint("organisation_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"))
+    #: Lower case, as user e-mail addresses are stored.
+    email: Mapped[str] = mapped_column(String(254), index=True)
+    invited_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # --- connections --------------------------------------------------------------------------------------
 
 

@@ -42,6 +42,7 @@ from models.catalogue import (
 from models.remote import (
     DeviceTemplate,
     ExternalUser,
+    ExternalUserInvitation,
     Location,
     LocationDevice,
     LocationGroup,
@@ -218,6 +219,17 @@ async def tenancy(world, runtime) -> Tenancy:
                              ExternalUser(organisation_id=organisation_id, user_id=outsider.id)])
             location_groups[tenant], external_users[tenant] = location_group.id, outsider.id
     t.pks["LocationGroup"], t.pks["ExternalUser"] = location_groups, external_users
+    # external user invitations: the platform invites each tenant's plain user (A's admin may accept or decline
+    # for user_a: the control calls), and each tenant invites an address of nobody's (externalUserInvitations)
+    async with runtime.session_factory() as session, session.begin():
+        received = {}
+        for tenant in ("a", "b"):
+            invitation = ExternalUserInvitation(organisation_id=world.organisations["platform"].id, email=f"user@{tenant}.example")
+            session.add_all([invitation, ExternalUserInvitation(organisation_id=world.organisations[tenant].id,
+                                                                email=f"guest-{tenant}@elsewhere.example")])
+            await session.flush()
+            received[tenant] = invitation.id
+    t.pks["ExternalUserInvitation"] = received
     # connections (part: connections): each tenant's user is connected at its location, and A's child A1 and B
     # hold a licence (connectionLicence's control call reads A1's limit)
     async with runtime.session_factory() as session, session.begin():
@@ -522,8 +534,21 @@ CASES: list[Case] = [
          "query($id: ID!) { locationGroups(filter: {organisationId: $id}) { totalCount nodes { name } } }",
          lambda t, x: {"id": x}, root="locationGroups"),
     Case("Mutation.externalUserAdd(input.organisationId)", "Organisation",
-         mutation("externalUserAdd", "ExternalUserAddInput", "externalUser { user { email } organisation { name } }"),
+         mutation("externalUserAdd", "ExternalUserAddInput", "invitation { email organisation { name } }"),
          lambda t, x: {"input": {"email": "user@b.example", "organisationId": x}}, root="externalUserAdd"),
+    Case("Query.externalUserInvitations(filter.organisationId)", "Organisation",
+         "query($id: ID!) { externalUserInvitations(filter: {organisationId: $id}) { totalCount nodes { email } } }",
+         lambda t, x: {"id": x}, root="externalUserInvitations"),
+    # invitations addressed to a user of A's (accepted or declined by A's admin: the control calls)
+    Case("Mutation.externalUserInvitationAccept(input.id)", "ExternalUserInvitation",
+         mutation("externalUserInvitationAccept", "ExternalUserInvitationIdInput", "externalUser { user { email } }"),
+         lambda t, x: {"input": {"id": x}}, root="externalUserInvitationAccept"),
+    Case("Mutation.externalUserInvitationDelete(input.id)", "ExternalUserInvitation",
+         mutation("externalUserInvitationDelete", "ExternalUserInvitationIdInput", "deletedId"),
+         lambda t, x: {"input": {"id": x}}, root="externalUserInvitationDelete"),
+    Case("Query.node(id)", "ExternalUserInvitation", NODE, lambda t, x: {"id": x}, root="node", label="ExternalUserInvitation"),
+    Case("Query.nodes(ids)", "ExternalUserInvitation", NODES, lambda t, x: {"ids": [t.id("ExternalUserInvitation", "a"), x]},
+         root="nodes", label="ExternalUserInvitation"),
     Case("Mutation.externalUserRemove(input.userId)", "ExternalUser",
          mutation("externalUserRemove", "ExternalUserRemoveInput", "removedUserId"),
          lambda t, x: {"input": {"userId": x}}, root="externalUserRemove"),
@@ -602,6 +627,7 @@ A_ITSELF = {
     # access: the seeded location group and external user are A's
     "Query.locationGroups(filter.organisationId)",
     "Query.externalUsers(filter.organisationId)",
+    "Query.externalUserInvitations(filter.organisationId)",
     "Mutation.externalUserRemove(input.organisationId)",
 }
 

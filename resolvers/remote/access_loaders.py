@@ -49,9 +49,19 @@ async def related_rows(context, key, entity, on, keys: Sequence[int], *order) ->
     return group_by(rows, keys)
 
 
-async def direct_users_by_location(context, location_ids: Sequence[int]) -> list[list[m.User]]:
-    return await related_rows(context, r.LocationUserAccess.location_id, m.User, m.User.id == r.LocationUserAccess.user_id,
-                          location_ids, m.User.name, m.User.id)
+async def related_users(context, key, on, keys: Sequence[int]) -> list[list[tuple[m.User, str]]]:
+    """For each key: (user, their organisation's path) joined `on` the link table whose `key` column it is, by
+    name. The path tells the resolver whether the user is outside the caller's organisations (User.seen_by)."""
+    async with context.session() as session:
+        rows = (await session.execute(
+            select(key, m.User, m.Organisation.path).join(m.User, on).join(m.Organisation, m.Organisation.id == m.User.organisation_id)
+            .where(key.in_(keys)).order_by(m.User.name, m.User.id)
+        )).all()
+    return group_by([(row[0], (row[1], row[2])) for row in rows], keys)
+
+
+async def direct_users_by_location(context, location_ids: Sequence[int]) -> list[list[tuple[m.User, str]]]:
+    return await related_users(context, r.LocationUserAccess.location_id, m.User.id == r.LocationUserAccess.user_id, location_ids)
 
 
 async def user_groups_by_location(context, location_ids: Sequence[int]) -> list[list[m.UserGroup]]:
@@ -78,9 +88,8 @@ async def locations_by_group(context, group_ids: Sequence[int]) -> list[list[r.L
                           group_ids, r.Location.name, r.Location.id)
 
 
-async def users_by_group(context, group_ids: Sequence[int]) -> list[list[m.User]]:
-    return await related_rows(context, r.LocationGroupUser.group_id, m.User, m.User.id == r.LocationGroupUser.user_id,
-                          group_ids, m.User.name, m.User.id)
+async def users_by_group(context, group_ids: Sequence[int]) -> list[list[tuple[m.User, str]]]:
+    return await related_users(context, r.LocationGroupUser.group_id, m.User.id == r.LocationGroupUser.user_id, group_ids)
 
 
 async def _by_id(context, model, ids: Sequence[int]) -> list:
@@ -102,12 +111,14 @@ async def users(context, ids: Sequence[int]) -> list[m.User | None]:
 
 
 async def effective_access_by_location(context, location_ids: Sequence[int]) -> list[list[tuple]]:
-    """Per location: (user, reason, user_group_id, location_group_id) rows, by user name."""
+    """Per location: (user, organisation path, reason, user_group_id, location_group_id) rows, by user name."""
     granted = grants(location_ids=location_ids).subquery()
     async with context.session() as session:
         rows = (await session.execute(
-            select(granted.c.location_id, m.User, granted.c.reason, granted.c.user_group_id, granted.c.location_group_id)
-            .join(m.User, m.User.id == granted.c.user_id).order_by(m.User.name, m.User.id)
+            select(granted.c.location_id, m.User, m.Organisation.path, granted.c.reason, granted.c.user_group_id,
+                   granted.c.location_group_id)
+            .join(m.User, m.User.id == granted.c.user_id).join(m.Organisation, m.Organisation.id == m.User.organisation_id)
+            .order_by(m.User.name, m.User.id)
         )).all()
     return group_by([(row[0], tuple(row[1:])) for row in rows], location_ids)
 

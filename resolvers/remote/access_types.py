@@ -77,8 +77,8 @@ class LocationGroup(Node):
     async def users(self, info: Info) -> list[User]:
         rows = await info.context.loaders(access_loaders.users_by_group).load(self.pk)
         if not await manages(info, self.organisation_pk):
-            rows = [row for row in rows if row.id == info.context.principal.user_id]
-        return [User.from_model(row) for row in rows]
+            rows = [(user, path) for user, path in rows if user.id == info.context.principal.user_id]
+        return [User.seen_by(info.context.principal, user, path) for user, path in rows]
 
 
 async def manages(info: Info, organisation_pk: int) -> bool:
@@ -118,7 +118,7 @@ async def _location_groups(info: Info, pks: list[int]) -> list[LocationGroup]:
 
 @strawberry.type(description="A user who may reach a location, and every reason why.")
 class EffectiveAccess:
-    user: User = strawberry.field(description="The user (of the organisation, or an external user).")
+    user: User = strawberry.field(description="The user (of the organisation, or an external user: name and e-mail only).")
     via: list[AccessReason] = strawberry.field(description="Every way they were given the location.")
     user_group_pks: strawberry.Private[list[int]]
     location_group_pks: strawberry.Private[list[int]]
@@ -159,8 +159,8 @@ class LocationAccess:
 async def location_users(location: Location, info: Info) -> list[User]:
     rows = await info.context.loaders(access_loaders.direct_users_by_location).load(location.pk)
     if not await manages(info, location.organisation_pk):
-        rows = [row for row in rows if row.id == info.context.principal.user_id]
-    return [User.from_model(row) for row in rows]
+        rows = [(user, path) for user, path in rows if user.id == info.context.principal.user_id]
+    return [User.seen_by(info.context.principal, user, path) for user, path in rows]
 
 
 async def location_user_groups(location: Location, info: Info) -> list[UserGroup]:
@@ -182,12 +182,12 @@ async def location_effective_access(location: Location, info: Info) -> list[Effe
     if not await manages(info, location.organisation_pk):
         rows = [row for row in rows if row[0].id == info.context.principal.user_id]
     by_user: dict[int, tuple] = {}
-    for user, *reason in rows:  # rows come by user name: the entries keep that order
-        by_user.setdefault(user.id, (user, []))[1].append(reason)
+    for user, path, *reason in rows:  # rows come by user name: the entries keep that order
+        by_user.setdefault(user.id, (user, path, []))[2].append(reason)
     entries = []
-    for user, reasons in by_user.values():
+    for user, path, reasons in by_user.values():
         via, group_pks, location_group_pks = _reasons(reasons)
-        entries.append(EffectiveAccess(user=User.from_model(user), via=via, user_group_pks=group_pks,
+        entries.append(EffectiveAccess(user=User.seen_by(info.context.principal, user, path), via=via, user_group_pks=group_pks,
                                        location_group_pks=location_group_pks))
     return entries
 

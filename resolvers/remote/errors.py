@@ -24,6 +24,8 @@ class RemoteErrorCode(enum.Enum):
     TOO_MANY = "TOO_MANY"
     #: The device template is inactive: kept, but not applied to locations.
     TEMPLATE_INACTIVE = "TEMPLATE_INACTIVE"
+    #: Seen but not yours to decide (an organisation accepting its own external user invitation).
+    NOT_ALLOWED = "NOT_ALLOWED"
 
 
 @strawberry.type(description="A problem with the input of a remote access mutation.")

@@ -54,7 +54,7 @@ from resolvers.remote.access_types import LocationGroup
 from resolvers.remote.devices import clean_name, given
 from resolvers.remote.errors import RemoteError, as_errors
 from resolvers.remote.errors import RemoteErrorCode as Code
-from resolvers.remote.access_loaders import related_rows
+from resolvers.remote.access_loaders import related_rows, related_users
 from resolvers.remote.services import UNSET, decode_id_list, visible_organisation
 from resolvers.remote.types import Location
 
@@ -309,9 +309,9 @@ async def visible_profiles(context, ids: Sequence[int]) -> list[r.NotificationPr
     return by_key(rows, ids, lambda row: row.id)
 
 
-async def users_by_profile(context, profile_ids: Sequence[int]) -> list[list[m.User]]:
-    return await related_rows(context, r.NotificationProfileUser.profile_id, m.User, m.User.id == r.NotificationProfileUser.user_id,
-                              profile_ids, m.User.name, m.User.id)
+async def users_by_profile(context, profile_ids: Sequence[int]) -> list[list[tuple[m.User, str]]]:
+    return await related_users(context, r.NotificationProfileUser.profile_id, m.User.id == r.NotificationProfileUser.user_id,
+                               profile_ids)
 
 
 async def emails_by_profile(context, profile_ids: Sequence[int]) -> list[list[str]]:
@@ -361,7 +361,8 @@ class NotificationProfile(Node):
 
     @strawberry.field(description="Users who get the mail (in their own language), by name.")
     async def users(self, info: Info) -> list[User]:
-        return [User.from_model(row) for row in await info.context.loaders(users_by_profile).load(self.pk)]
+        rows = await info.context.loaders(users_by_profile).load(self.pk)
+        return [User.seen_by(info.context.principal, user, path) for user, path in rows]
 
     @strawberry.field(description="Further addresses that get the mail (in English), alphabetically.")
     async def emails(self, info: Info) -> list[str]:

@@ -49,3 +49,14 @@ async def test_demo_licence_history_and_notification_profile(gql, runtime):
     history = data["locations"]["nodes"][0]["connectionHistory"]["nodes"]
     assert history == [{"userEmail": "erika@integra-metering.com", "deviceName": "HMI Pumpe 1", "duration": 25 * 60,
                         "endReason": "DISCONNECTED"}]
+
+
+async def test_demo_paula_is_an_accepted_external_user(gql, runtime):
+    """Paula's invitation counts as accepted: she is listed, by name and e-mail only, and nothing is pending."""
+    assert await seed_demo(runtime.session_factory, runtime.sealer)
+    token = await demo_token(runtime, "demo@integra-metering.com")
+    data = (await gql("{ externalUsers { nodes { user { name email } organisation { name } } } "
+                      "externalUserInvitations { totalCount } }", token=token))["data"]
+    assert data == {"externalUsers": {"nodes": [{"user": {"name": "Paula Partner", "email": "paula@partner-metering.example"},
+                                                 "organisation": {"name": "IntegraDemo"}}]},
+                    "externalUserInvitations": {"totalCount": 0}}

@@ -1,5 +1,6 @@
-"""External users: added by e-mail, given chosen locations, seeing nothing else of the organisation
-(every boundary tried), removed with all their grants and connections there."""
+"""External users: invited by e-mail, let in once they accept, given chosen locations, seeing nothing else
+of the organisation (every boundary tried), removed with all their grants and connections there.
+(What the inviting side may learn before and after consent: tests/remote/test_external_consent.py.)"""
 
 from __future__ import annotations
 
@@ -11,7 +12,10 @@ from tests.remote.access_helpers import ACCESS_SET, add_group, add_locations, co
 from tests.test_tenancy import snapshot
 
 ADD = """mutation($input: ExternalUserAddInput!) {
-  externalUserAdd(input: $input) { externalUser { user { email } organisation { name } } errors { code field message } }
+  externalUserAdd(input: $input) { invitation { id email organisation { name } } errors { code field message } }
+}"""
+ACCEPT = """mutation($input: ExternalUserInvitationIdInput!) {
+  externalUserInvitationAccept(input: $input) { externalUser { user { email } organisation { name } } errors { code field message } }
 }"""
 REMOVE = """mutation($input: ExternalUserRemoveInput!) {
   externalUserRemove(input: $input) { removedUserId errors { code field message } }
@@ -28,17 +32,31 @@ async def call(gql, world, document: str, root: str, token: str = "admin_a", **g
     return result["data"][root]
 
 
+async def let_in(gql, world, email: str, invitee: str, **given) -> dict:
+    """A's admin invites the address, and the invited user accepts."""
+    made = await call(gql, world, ADD, "externalUserAdd", email=email, **given)
+    assert made["errors"] == [], made
+    accepted = await call(gql, world, ACCEPT, "externalUserInvitationAccept", token=invitee, id=made["invitation"]["id"])
+    assert accepted["errors"] == [], accepted
+    return accepted["externalUser"]
+
+
 async def test_add_list_and_refusals(gql, world, runtime):
     made = await call(gql, world, ADD, "externalUserAdd", email=" User@B.example ")
-    assert made == {"externalUser": {"user": {"email": "user@b.example"}, "organisation": {"name": "Tenant A"}}, "errors": []}
+    assert made["errors"] == [] and made["invitation"]["email"] == "user@b.example"
+    assert made["invitation"]["organisation"] == {"name": "Tenant A"}
+    # invited, not yet let in
+    assert (await gql(LIST, token=world.tokens["admin_a"]))["data"]["externalUsers"]["totalCount"] == 0
+    accepted = await call(gql, world, ACCEPT, "externalUserInvitationAccept", token="user_b", id=made["invitation"]["id"])
+    assert accepted == {"externalUser": {"user": {"email": "user@b.example"}, "organisation": {"name": "Tenant A"}}, "errors": []}
     listed = (await gql(LIST, token=world.tokens["admin_a"]))["data"]["externalUsers"]
-    assert listed == {"totalCount": 1, "nodes": [made["externalUser"]]}
+    assert listed == {"totalCount": 1, "nodes": [accepted["externalUser"]]}
     assert (await gql(LIST, token=world.tokens["admin_b"]))["data"]["externalUsers"]["totalCount"] == 0
     before = await snapshot(runtime)
     for given, code, field in (
         ({"email": "user@b.example"}, "DUPLICATE", ["email"]),
-        ({"email": "nobody@nowhere.example"}, "NOT_FOUND", ["email"]),
         ({"email": ""}, "REQUIRED", ["email"]),
+        ({"email": "not an address"}, "INVALID", ["email"]),
         ({"email": "user@a1.example"}, "INVALID", ["email"]),  # one of A's own
         ({"email": "user@b.example", "organisationId": world.id("Organisation", "b")}, "NOT_FOUND", ["organisationId"]),
     ):
@@ -61,7 +79,7 @@ async def test_an_external_user_sees_only_what_was_given(gql, world, runtime):
     # not yet external: B's user reads like an unknown one
     refused = await call(gql, world, ACCESS_SET, "locationAccessSet", locationId=places.ids["Depot"], userIds=[external])
     assert [(e["code"], e["field"]) for e in refused["errors"]] == [("NOT_FOUND", ["userIds", "0"])]
-    assert (await call(gql, world, ADD, "externalUserAdd", email="user@b.example"))["errors"] == []
+    await let_in(gql, world, "user@b.example", "user_b")
     given = await call(gql, world, ACCESS_SET, "locationAccessSet", locationId=places.ids["Depot"], userIds=[external])
     assert given["errors"] == [] and given["location"]["users"] == [{"email": "user@b.example"}]
     token = world.tokens["user_b"]
@@ -87,9 +105,8 @@ async def test_an_external_user_sees_only_what_was_given(gql, world, runtime):
 async def test_removal_takes_every_grant_and_connection(gql, world, runtime):
     places = await add_locations(runtime, world, {"Depot": "a", "Harbour": "a", "Child depot": "a1"})
     external = world.id("User", "user_b")
-    assert (await call(gql, world, ADD, "externalUserAdd", email="user@b.example"))["errors"] == []
-    assert (await call(gql, world, ADD, "externalUserAdd", email="user@b.example",
-                       organisationId=world.id("Organisation", "a1")))["errors"] == []
+    await let_in(gql, world, "user@b.example", "user_b")
+    await let_in(gql, world, "user@b.example", "user_b", organisationId=world.id("Organisation", "a1"))
     await call(gql, world, ACCESS_SET, "locationAccessSet", locationId=places.ids["Depot"], userIds=[external])
     await call(gql, world, ACCESS_SET, "locationAccessSet", locationId=places.ids["Child depot"], userIds=[external])
     group = await call(gql, world, GROUP_CREATE, "locationGroupCreate", name="North", locationIds=[places.ids["Harbour"]],
