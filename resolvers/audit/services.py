@@ -23,8 +23,10 @@ async def record(
     details: dict[str, Any] | None = None,
     actor_user_id: int | None = None,
     actor_label: str | None = None,
+    client_address: str | None = None,
 ) -> AuditEvent:
-    """Record who did `action` on what. `details` must hold no secret (no password, token or key)."""
+    """Record who did `action` on what. `details` must hold no secret (no password, token or key).
+    `client_address` replaces the request's (e.g. "" for an event of another tenant's history)."""
     principal = context.principal
     event = AuditEvent(
         organisation_id=organisation_id,
@@ -34,7 +36,7 @@ async def record(
         target_type=target_type,
         target_id=target_id,
         details=details or {},
-        client_address=context.client_address,
+        client_address=context.client_address if client_address is None else client_address,
     )
     session.add(event)
     await session.flush()

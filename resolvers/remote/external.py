@@ -244,12 +244,20 @@ async def accept_invitation(session: AsyncSession, context: Context, invitation_
         session.add(row)
     await session.delete(invitation)
     await session.flush()
-    details = {"email": user.email, "invitation": invitation.id, "acceptedBy": context.principal.email}
+    details = {"email": user.email, "invitation": invitation.id}
+    # the inviting side's history names the invited address as the actor, never who of the other organisation
+    # acted or from where
     await record(session, context, "external_user.added", organisation_id=inviting.id, target_type="User", target_id=user.id,
-                 details=details)
+                 details=details, **_as_invited(invitation, user.id))
     await record(session, context, "external_user.invitation_accepted", organisation_id=user.organisation_id, target_type="User",
-                 target_id=user.id, details={**details, "organisation": inviting.public_id})
+                 target_id=user.id, details={**details, "organisationName": inviting.name})
     return row
+
+
+def _as_invited(invitation: r.ExternalUserInvitation, user_id: int) -> dict:
+    """Actor of an event the invited side causes in the inviting organisation's history: the invited user,
+    whoever of their organisation acted (the stored user ID is not shown)."""
+    return {"actor_user_id": user_id, "actor_label": invitation.email, "client_address": ""}
 
 
 async def delete_invitation(session: AsyncSession, context: Context, invitation_id: str) -> str:
@@ -258,9 +266,20 @@ async def delete_invitation(session: AsyncSession, context: Context, invitation_
     declined = await _on_invited_side(session, context, invitation)
     await session.delete(invitation)
     await session.flush()
-    await record(session, context, "external_user.invitation_declined" if declined else "external_user.invitation_withdrawn",
-                 organisation_id=invitation.organisation_id, target_type="ExternalUserInvitation", target_id=invitation.id,
-                 details={"email": invitation.email})
+    details = {"email": invitation.email}
+    if declined:
+        holder = (await session.execute(select(m.User.id, m.User.organisation_id).where(m.User.email == invitation.email))).first()
+        await record(session, context, "external_user.invitation_declined", organisation_id=invitation.organisation_id,
+                     target_type="ExternalUserInvitation", target_id=invitation.id, details=details,
+                     **_as_invited(invitation, holder.id if holder else context.principal.user_id))
+        if holder is not None:
+            inviting = await session.get(m.Organisation, invitation.organisation_id)
+            await record(session, context, "external_user.invitation_declined", organisation_id=holder.organisation_id,
+                         target_type="ExternalUserInvitation", target_id=invitation.id,
+                         details={**details, "organisationName": inviting.name if inviting else ""})
+    else:
+        await record(session, context, "external_user.invitation_withdrawn", organisation_id=invitation.organisation_id,
+                     target_type="ExternalUserInvitation", target_id=invitation.id, details=details)
     return invitation_id
 
 

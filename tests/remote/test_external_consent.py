@@ -98,6 +98,12 @@ async def test_only_the_invited_side_accepts(gql, world, runtime):
                                          "organisation": {"name": "Tenant A"}}, "errors": []}
     assert await audit(runtime, world.organisations["a"].id) == ["external_user.invited", "external_user.added"]
     assert await audit(runtime, world.organisations["b"].id) == ["external_user.invitation_accepted"]
+    # A's history names the invited address, not which of B's people acted, nor from where
+    history = (await gql("{ auditEvents(first: 5) { nodes { action actor clientAddress details } } }",
+                         token=world.tokens["admin_a"]))["data"]["auditEvents"]["nodes"]
+    added = next(event for event in history if event["action"] == "external_user.added")
+    assert (added["actor"], added["clientAddress"]) == ("user@b.example", "")
+    assert "admin@b.example" not in json.dumps(history)
     # spent
     again = await call(gql, world, ACCEPT, "externalUserInvitationAccept", token="user_b", id=invitation["id"])
     assert again["errors"] == [{"code": "NOT_FOUND", "field": ["id"]}]
@@ -172,7 +178,7 @@ async def test_declined_and_withdrawn_invitations(gql, world, runtime):
         refused = await call(gql, world, DELETE, "externalUserInvitationDelete", token=token, id=invitation["id"])
         assert refused == {"deletedId": None, "errors": [{"code": "NOT_FOUND", "field": ["id"]}]}, token
     assert await snapshot(runtime) == before
-    declined = await call(gql, world, DELETE, "externalUserInvitationDelete", token="user_b", id=to_b["id"])
+    declined = await call(gql, world, DELETE, "externalUserInvitationDelete", token="admin_b", id=to_b["id"])
     assert declined == {"deletedId": to_b["id"], "errors": []}
     withdrawn = await call(gql, world, DELETE, "externalUserInvitationDelete", id=to_nobody["id"])
     assert withdrawn == {"deletedId": to_nobody["id"], "errors": []}
@@ -183,5 +189,10 @@ async def test_declined_and_withdrawn_invitations(gql, world, runtime):
         assert (await session.scalars(select(r.ExternalUser))).all() == []
     assert (await audit(runtime, world.organisations["a"].id))[-2:] == [
         "external_user.invitation_declined", "external_user.invitation_withdrawn"]
+    assert (await audit(runtime, world.organisations["b"].id)) == ["external_user.invitation_declined"]
+    history = (await gql("{ auditEvents(first: 10) { nodes { action actor clientAddress } } }",
+                         token=world.tokens["admin_a"]))["data"]["auditEvents"]["nodes"]
+    assert {"action": "external_user.invitation_declined", "actor": "user@b.example", "clientAddress": ""} in history
+    assert "admin@b.example" not in json.dumps(history)
     # an invitation may be made again after a refusal
     assert (await invite(gql, world, "user@b.example"))["email"] == "user@b.example"
