@@ -32,8 +32,7 @@ from graph.errors import BadUserInput, DomainError
 from graph.loaders import by_key
 from graph.mutations import run_in_transaction
 from graph.permissions import needs
-from graph.relay import (Connection, Node, PageAfter, PageBefore, PageFirst, PageLast, SortKey, decode_id, node_loader,
-                         paginate, to_global_id)
+from graph.relay import Connection, Node, PageAfter, PageBefore, PageFirst, PageLast, SortKey, decode_id, paginate, to_global_id
 from graph.tenancy import path_visible, visible_organisation_ids
 from models import identity as m
 from models import remote as r

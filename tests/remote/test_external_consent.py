@@ -11,8 +11,10 @@ import json
 from sqlalchemy import select
 
 from graph.relay import to_global_id
-from models.audit import AuditEvent
+from models import identity as m
 from models import remote as r
+from models.audit import AuditEvent
+from tests.conftest import add_organisation
 from tests.remote.access_helpers import ACCESS_SET, add_locations
 from tests.test_tenancy import UNKNOWN_PK, snapshot
 
@@ -196,3 +198,26 @@ async def test_declined_and_withdrawn_invitations(gql, world, runtime):
     assert "admin@b.example" not in json.dumps(history)
     # an invitation may be made again after a refusal
     assert (await invite(gql, world, "user@b.example"))["email"] == "user@b.example"
+
+
+async def test_invitation_lists_run_in_a_fixed_number_of_statements(gql, world, runtime, count_sql):
+    """Sent and received lists with the inviting organisation: page, totalCount, names, organisations."""
+    counts = []
+    for size in (3, 30):
+        async with runtime.session_factory() as session, session.begin():
+            a = await session.get(m.Organisation, world.organisations["a"].id)
+            for i in range(size):
+                child = await add_organisation(session, f"Inviter {size}-{i:02d}", a)
+                session.add(r.ExternalUserInvitation(organisation_id=child.id, email="user@b.example"))
+                session.add(r.ExternalUserInvitation(organisation_id=child.id, email=f"guest{size}-{i:02d}@elsewhere.example"))
+        with count_sql() as sent:
+            result = await gql("{ externalUserInvitations(first: 100) { totalCount nodes { email organisationName "
+                               "organisation { name } } } }", token=world.tokens["admin_a"])
+        assert result["data"]["externalUserInvitations"]["totalCount"] in (6, 66)
+        with count_sql() as received:
+            result = await gql("{ receivedExternalUserInvitations(first: 100) { totalCount nodes { email organisationName "
+                               "organisation { name } } } }", token=world.tokens["user_b"])
+        assert all(node["organisation"] is None for node in result["data"]["receivedExternalUserInvitations"]["nodes"])
+        counts.append((sent.count, received.count))
+    # authentication 2 + page 1 + totalCount 1 + names 1 + organisations 1
+    assert counts == [(6, 6), (6, 6)]
