@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
@@ -12,6 +13,9 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from graph.settings import Settings
+
+if TYPE_CHECKING:
+    from graph.secrets import Sealer
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "models" / "migrations"
 
@@ -40,8 +44,11 @@ def create_engine(settings: Settings) -> AsyncEngine:
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def create_session_factory(engine: AsyncEngine, sealer: Sealer | None = None) -> async_sessionmaker[AsyncSession]:
+    """Sessions for `engine`. With `sealer` (the runtime's master key), each session carries it in
+    `session.info["sealer"]`, so domain code that stores sealed values (the mail outbox) needs no extra argument."""
+    info = {"sealer": sealer} if sealer is not None else {}
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, info=info)
 
 
 def _alembic_config() -> Config:
