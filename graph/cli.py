@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sys
 from pathlib import Path
@@ -58,8 +57,10 @@ def serve(
     """Run the API server."""
     import uvicorn
 
+    from graph.logs import configure_logging
+
     settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level)  # graph.logs: also keeps secrets out of uvicorn's access log
     if demo:
         asyncio.run(_prepare(settings, demo=True))
     else:

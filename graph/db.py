@@ -34,14 +34,19 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+#: For every engine: SQLAlchemy puts bound parameters into its error messages ("[parameters: …]"),
+#: which end up in logs with whatever the user sent (passwords, 200 KB uploads). The SQL stays.
+ENGINE_OPTIONS = {"hide_parameters": True}
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.effective_database_url
     if settings.is_sqlite:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, **ENGINE_OPTIONS)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **ENGINE_OPTIONS)
 
 
 def create_session_factory(engine: AsyncEngine, sealer: Sealer | None = None) -> async_sessionmaker[AsyncSession]:
