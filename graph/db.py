@@ -10,6 +10,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from graph.settings import Settings
@@ -39,10 +40,31 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 ENGINE_OPTIONS = {"hide_parameters": True}
 
 
+def prepare_sqlite_file(settings: Settings) -> None:
+    """The data dir made 0700 and the database file 0600 before SQLite opens it: SQLite would create it
+    0644 (world-readable next to the 0600 master key), and it gives its -wal, -shm and -journal files the
+    database file's mode, so they follow. Files an earlier release made readable by others are tightened.
+    (Not a umask: that is process-wide, would change every other file the process writes, and does
+    nothing for the files that already exist.)"""
+    from graph.secrets import ensure_private_dir, private_file
+
+    ensure_private_dir(settings.data_dir)
+    database = make_url(settings.effective_database_url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    ensure_private_dir(path.parent)
+    private_file(path)
+    for suffix in ("-wal", "-shm", "-journal"):
+        companion = path.with_name(path.name + suffix)
+        if companion.exists():
+            private_file(companion)
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.effective_database_url
     if settings.is_sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        prepare_sqlite_file(settings)
         engine = create_async_engine(url, **ENGINE_OPTIONS)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import re
 import secrets
@@ -194,6 +195,31 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
     return (status.st_ino, status.st_mtime_ns, status.st_size)
 
 
+def ensure_private_dir(path: Path) -> None:
+    """Create a directory only its owner may enter (0700), parents as needed. An existing one keeps its
+    mode (the operator may share it on purpose); a warning says when others can enter it."""
+    if not path.is_dir():
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.chmod(0o700)  # exactly 0700, whatever the umask
+    elif path.stat().st_mode & 0o077:
+        logging.getLogger("fleetgraph").warning(
+            "data directory %s can be read by other users (mode %o); fleetgraph keeps its files 0600, "
+            "but `chmod 700` it to hide them altogether", path, path.stat().st_mode & 0o777)
+
+
+def private_file(path: Path) -> None:
+    """Make `path` (if missing, empty) with mode 0600, and take group and other access from it if it exists."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            try:
+                path.chmod(mode & 0o700)
+            except PermissionError:  # another user's file: say so, it still works
+                logging.getLogger("fleetgraph").warning("%s can be read by other users (mode %o) and is not ours to change", path, mode)
+
+
 def key_file_path(settings: Settings) -> Path:
     return Path(settings.data_dir) / KEY_FILE_NAME
 
@@ -220,7 +246,7 @@ def _write_private(path: Path, text: str) -> None:
 def _ensure_key_file(path: Path) -> None:
     if path.exists():
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(path.parent)
     # Written aside, then linked into place: two workers starting at once agree on one key.
     temporary = path.with_name(f".{KEY_FILE_NAME}.{os.getpid()}")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
