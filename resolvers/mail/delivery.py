@@ -8,6 +8,9 @@ Protocol per message (so that no mail is ever sent twice):
 3. Mark: a second transaction records SENT, or PENDING again with an exponential backoff, or FAILED
    after `mail_max_attempts`.
 
+Bodies wait in the outbox sealed with the master key (resolvers.mail.sealing): the worker opens them
+between 1 and 2 and clears them when it records SENT in 3.
+
 A worker that dies between 2 and 3 leaves a SENDING row. Whether the mail went out is then unknown,
 so after `SENDING_LEASE` such a row becomes UNCERTAIN and is never resent automatically; a platform
 admin may resend it explicitly (outboxMessageRetry).

@@ -12,10 +12,11 @@ from graph.db import create_session_factory
 from graph.secrets import Sealer, add_key_file_version, reseal_all
 from graph.settings import Settings
 from models import identity as m
-from models.mail import OutboxMessage, OutboxStatus, TemplateType
+from models.mail import EmailTemplate, OutboxMessage, OutboxStatus, TemplateType
 from resolvers.mail.delivery import deliver_due
 from resolvers.mail.rendering import SAMPLE_VARIABLES
 from resolvers.mail.services import enqueue
+from tests.conftest import add_organisation
 from tests.identity.test_email_change import change
 from tests.identity.test_password_reset import RESET, request
 from tests.mail.opened import opened
@@ -123,3 +124,19 @@ async def test_rotation_reseals_queued_bodies_and_seals_clear_ones(runtime, tmp_
 
     again = await reseal_all(factory, sealer, batch_size=1)
     assert again.resealed_outbox_messages == 0 and again.outbox_messages == {2: 3}
+
+
+async def test_a_link_in_a_custom_subject_is_not_stored_in_clear(runtime):
+    """Subjects stay readable (outboxMessages lists them): a template that puts the link there gets [link]."""
+    link = "https://x.example/register?token=subject-secret-token"
+    async with runtime.session_factory() as session, session.begin():
+        organisation = await add_organisation(session, "Tenant")
+        session.add(EmailTemplate(organisation_id=organisation.id, name="with link", type=TemplateType.INVITE_USER,
+                                  language="en", is_active=True, subject="Join via {{ link }} now",
+                                  body_html="<p>{{ link }}</p>", body_text="{{ link }}"))
+        await session.flush()
+        message = await enqueue(session, to_address="ida@example.org", template_type=TemplateType.INVITE_USER, language="en",
+                                organisation_id=organisation.id, variables={**SAMPLE_VARIABLES[TemplateType.INVITE_USER], "link": link})
+        assert message.subject == "Join via [link] now"
+        assert opened(runtime, message).body_text == link  # the body still carries it, sealed
+    assert "subject-secret-token" not in str(await raw_rows(runtime))
