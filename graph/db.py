@@ -53,7 +53,8 @@ def prepare_sqlite_file(settings: Settings) -> None:
     if not database or database == ":memory:" or database.startswith("file:"):
         return
     path = Path(database)
-    ensure_private_dir(path.parent)
+    if path.parent.resolve() != settings.data_dir.resolve():  # a database elsewhere (FLEETGRAPH_DATABASE_URL)
+        ensure_private_dir(path.parent)
     private_file(path)
     for suffix in ("-wal", "-shm", "-journal"):
         companion = path.with_name(path.name + suffix)

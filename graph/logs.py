@@ -40,9 +40,8 @@ MASK = "***"
 
 # --- GraphQL errors --------------------------------------------------------------------------------
 
-# A GraphQL string (block strings first), a double-quoted text, or a single-quoted one (graphql-core
-# quotes token values, names and Python reprs of variable values with single quotes).
-# One pattern for both kinds of GraphQL string, block strings first, so a masked one is not matched again.
+# GraphQL strings, block strings first in one pattern (so a masked one is not matched again), and
+# single-quoted texts: graphql-core quotes token values, names and Python reprs of variables that way.
 _DOUBLE_QUOTED = re.compile(r'"""(?:[^"\\]|\\.|"(?!""))*(?:"""|$)|"(?:[^"\\\n]|\\.)*"?', re.DOTALL)
 _SINGLE_QUOTED = re.compile(r"'(?:[^'\\\n]|\\.)*'")
 # Long digit runs: a one-time code or a number sent where a string was expected.
