@@ -22,6 +22,7 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from graph.auth import authenticate, bearer_token
 from graph.context import Context
 from graph.http import PersistedQueries, RequestError, client_address, handle_graphql
+from graph.logs import install_redaction
 from graph.runtime import Runtime
 from graph.settings import Settings
 from resolvers.catalogue.downloads import serve_download
@@ -107,6 +108,9 @@ class WebSocketGraphQL(GraphQL):
 
 def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None, auto_migrate: bool = False) -> Starlette:
     settings = settings or Settings.from_env()
+    # Every server process builds its app here (also uvicorn's worker processes, which do not inherit
+    # the filters `fleetgraph serve` installed): keep download tokens out of uvicorn's access log.
+    install_redaction()
     runtime = runtime or Runtime(settings)
     persisted = PersistedQueries(settings.persisted_queries_file, settings.persisted_queries_only)
 

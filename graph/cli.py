@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import sys
 from pathlib import Path
@@ -58,8 +57,10 @@ def serve(
     """Run the API server."""
     import uvicorn
 
+    from graph.logs import configure_logging
+
     settings = Settings.from_env()
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings.log_level)  # graph.logs: also keeps secrets out of uvicorn's access log
     if demo:
         asyncio.run(_prepare(settings, demo=True))
     else:
@@ -139,7 +140,7 @@ def rotate_master_key(
 
 async def _reseal(settings: Settings, sealer, *, batch_size: int, reseal: bool):
     from graph.db import create_engine, create_session_factory
-    from graph.secrets import RotationReport, reseal_all, version_counts
+    from graph.secrets import RotationReport, outbox_version_counts, reseal_all, version_counts
 
     engine = create_engine(settings)
     try:
@@ -148,6 +149,7 @@ async def _reseal(settings: Settings, sealer, *, batch_size: int, reseal: bool):
             return await reseal_all(factory, sealer, batch_size=batch_size)
         report = RotationReport(current=sealer.version)
         report.device_keys, report.totp_secrets = await version_counts(factory)
+        report.outbox_messages = await outbox_version_counts(factory)
         return report
     finally:
         await engine.dispose()
@@ -155,12 +157,14 @@ async def _reseal(settings: Settings, sealer, *, batch_size: int, reseal: bool):
 
 def _print_report(report, keyring) -> None:
     typer.echo(f"current master key version: {report.current}; keyring: {', '.join(map(str, keyring.versions))}")
-    if report.resealed_device_keys or report.resealed_totp_secrets:
-        typer.echo(f"re-sealed: {report.resealed_device_keys} device keys, {report.resealed_totp_secrets} TOTP secrets")
+    if report.resealed_device_keys or report.resealed_totp_secrets or report.resealed_outbox_messages:
+        typer.echo(f"re-sealed: {report.resealed_device_keys} device keys, {report.resealed_totp_secrets} TOTP secrets, "
+                   f"{report.resealed_outbox_messages} queued mails")
     for version in sorted(set(keyring.versions) | report.in_use(), reverse=True):
         keys, totp = report.device_keys.get(version, 0), report.totp_secrets.get(version, 0)
+        mails = report.outbox_messages.get(version, 0)
         state = "" if version in keyring.keys else " (NOT IN THE KEYRING)"
-        typer.echo(f"  version {version}{state}: {keys} device keys, {totp} TOTP secrets")
+        typer.echo(f"  version {version}{state}: {keys} device keys, {totp} TOTP secrets, {mails} queued mails")
     unused = [v for v in keyring.versions if v != keyring.current and v not in report.in_use()]
     if unused:
         typer.echo(f"unused old versions (safe to remove once no backup you restore needs them): {', '.join(map(str, unused))}")
@@ -194,7 +198,7 @@ def _remove_version(settings: Settings, keyring, report, version: int) -> None:
         raise typer.Exit(code=1)
     if version in report.in_use():
         typer.echo(f"error: version {version} still seals {report.device_keys.get(version, 0)} device keys and "
-                   f"{report.totp_secrets.get(version, 0)} TOTP secrets; run fleetgraph rotate-master-key --reseal-only first", err=True)
+                   f"{report.totp_secrets.get(version, 0)} TOTP secrets and {report.outbox_messages.get(version, 0)} queued mails; run fleetgraph rotate-master-key --reseal-only first", err=True)
         raise typer.Exit(code=1)
     remove_key_file_version(settings, version)
     typer.echo(f"master key version {version} removed")

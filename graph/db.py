@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 from graph.settings import Settings
+
+if TYPE_CHECKING:
+    from graph.secrets import Sealer
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "models" / "migrations"
 
@@ -30,18 +35,48 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
+#: For every engine: SQLAlchemy puts bound parameters into its error messages ("[parameters: …]"),
+#: which end up in logs with whatever the user sent (passwords, 200 KB uploads). The SQL stays.
+ENGINE_OPTIONS = {"hide_parameters": True}
+
+
+def prepare_sqlite_file(settings: Settings) -> None:
+    """The data dir made 0700 and the database file 0600 before SQLite opens it: SQLite would create it
+    0644 (world-readable next to the 0600 master key), and it gives its -wal, -shm and -journal files the
+    database file's mode, so they follow. Files an earlier release made readable by others are tightened.
+    (Not a umask: that is process-wide, would change every other file the process writes, and does
+    nothing for the files that already exist.)"""
+    from graph.secrets import ensure_private_dir, private_file
+
+    ensure_private_dir(settings.data_dir)
+    database = make_url(settings.effective_database_url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.parent.resolve() != settings.data_dir.resolve():  # a database elsewhere (FLEETGRAPH_DATABASE_URL)
+        ensure_private_dir(path.parent)
+    private_file(path)
+    for suffix in ("-wal", "-shm", "-journal"):
+        companion = path.with_name(path.name + suffix)
+        if companion.exists():
+            private_file(companion)
+
+
 def create_engine(settings: Settings) -> AsyncEngine:
     url = settings.effective_database_url
     if settings.is_sqlite:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url)
+        prepare_sqlite_file(settings)
+        engine = create_async_engine(url, **ENGINE_OPTIONS)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **ENGINE_OPTIONS)
 
 
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def create_session_factory(engine: AsyncEngine, sealer: Sealer | None = None) -> async_sessionmaker[AsyncSession]:
+    """Sessions for `engine`. With `sealer` (the runtime's master key), each session carries it in
+    `session.info["sealer"]`, so domain code that stores sealed values (the mail outbox) needs no extra argument."""
+    info = {"sealer": sealer} if sealer is not None else {}
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, info=info)
 
 
 def _alembic_config() -> Config:

@@ -14,9 +14,9 @@ class Runtime:
     def __init__(self, settings: Settings, engine: AsyncEngine | None = None) -> None:
         self.settings = settings
         self.engine = engine or create_engine(settings)
-        self.session_factory = create_session_factory(self.engine)
         #: Keyring of master key versions; re-reads the key file when rotate-master-key changes it.
         self.sealer = load_sealer(settings)
+        self.session_factory = create_session_factory(self.engine, self.sealer)
         self.bus = EventBus(settings.broadcast_url)
         from graph.schema import build_schema
 

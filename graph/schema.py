@@ -20,6 +20,7 @@ from strawberry.types import Info
 
 from graph.cost import QueryCostLimiter
 from graph.errors import BadUserInput, should_mask
+from graph.logs import log_graphql_errors
 from graph.permissions import require_permission
 from graph.relay import InvalidGlobalId, Node, from_global_id
 from graph.settings import Settings
@@ -150,6 +151,13 @@ def _coded(rule: type[ASTValidationRule], code: str) -> type[ASTValidationRule]:
     return Coded
 
 
+class Schema(strawberry.Schema):
+    def process_errors(self, errors: list[GraphQLError], execution_context=None) -> None:
+        # strawberry logs every error at ERROR with str(error), which prints the document's lines (and
+        # with them inline passwords); graph.logs keeps documents and variables out of the log.
+        log_graphql_errors(errors, execution_context)
+
+
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
     # The limiters' rule classes are made once: ValidationCache keys on the rule classes, and
@@ -158,7 +166,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         *(_coded(rule, "QUERY_TOO_DEEP") for rule in QueryDepthLimiter(max_depth=settings.max_depth).validation_rules),
         *(_coded(rule, "TOO_MANY_ALIASES") for rule in MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules),
     ]
-    return strawberry.Schema(
+    return Schema(
         query=Query,
         mutation=Mutation,
         subscription=Subscription,

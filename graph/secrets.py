@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import logging
 import os
 import re
 import secrets
@@ -194,6 +195,31 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
     return (status.st_ino, status.st_mtime_ns, status.st_size)
 
 
+def ensure_private_dir(path: Path) -> None:
+    """Create a directory only its owner may enter (0700), parents as needed. An existing one keeps its
+    mode (the operator may share it on purpose); a warning says when others can enter it."""
+    if not path.is_dir():
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path.chmod(0o700)  # exactly 0700, whatever the umask
+    elif path.stat().st_mode & 0o077:
+        logging.getLogger("fleetgraph").warning(
+            "data directory %s can be read by other users (mode %o); fleetgraph keeps its files 0600, "
+            "but `chmod 700` it to hide them altogether", path, path.stat().st_mode & 0o777)
+
+
+def private_file(path: Path) -> None:
+    """Make `path` (if missing, empty) with mode 0600, and take group and other access from it if it exists."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except FileExistsError:
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o077:
+            try:
+                path.chmod(mode & 0o700)
+            except PermissionError:  # another user's file: say so, it still works
+                logging.getLogger("fleetgraph").warning("%s can be read by other users (mode %o) and is not ours to change", path, mode)
+
+
 def key_file_path(settings: Settings) -> Path:
     return Path(settings.data_dir) / KEY_FILE_NAME
 
@@ -220,7 +246,7 @@ def _write_private(path: Path, text: str) -> None:
 def _ensure_key_file(path: Path) -> None:
     if path.exists():
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_private_dir(path.parent)
     # Written aside, then linked into place: two workers starting at once agree on one key.
     temporary = path.with_name(f".{KEY_FILE_NAME}.{os.getpid()}")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -297,19 +323,26 @@ class RotationReport:
     current: int
     resealed_device_keys: int = 0
     resealed_totp_secrets: int = 0
-    #: Values that did not open under any key in the keyring ("DeviceKey 12", "User 7"); left as they were.
+    #: Queued mails whose bodies were re-sealed (or sealed, when an earlier release wrote them in clear).
+    resealed_outbox_messages: int = 0
+    #: Values that did not open under any key in the keyring ("DeviceKey 12", "User 7", "OutboxMessage 3"); left as they were.
     failed: list[str] = field(default_factory=list)
     #: Version -> number of values, after the pass.
     device_keys: dict[int, int] = field(default_factory=dict)
     totp_secrets: dict[int, int] = field(default_factory=dict)
+    #: Version -> number of undelivered mails with bodies sealed by it (delivered mails keep no body).
+    outbox_messages: dict[int, int] = field(default_factory=dict)
+
+    def _counts(self) -> tuple[dict[int, int], ...]:
+        return (self.device_keys, self.totp_secrets, self.outbox_messages)
 
     def in_use(self) -> set[int]:
-        return {v for counts in (self.device_keys, self.totp_secrets) for v, n in counts.items() if n}
+        return {v for counts in self._counts() for v, n in counts.items() if n}
 
     @property
     def remaining(self) -> int:
         """Values still on an older version than the current one."""
-        return sum(n for counts in (self.device_keys, self.totp_secrets) for v, n in counts.items() if v != self.current)
+        return sum(n for counts in self._counts() for v, n in counts.items() if v != self.current)
 
 
 async def version_counts(session_factory) -> tuple[dict[int, int], dict[int, int]]:
@@ -332,9 +365,30 @@ async def version_counts(session_factory) -> tuple[dict[int, int], dict[int, int
     return keys, totp
 
 
+async def outbox_version_counts(session_factory) -> dict[int, int]:
+    """How many undelivered mails each master key version seals (a mail counts once per version it uses)."""
+    from sqlalchemy import func, select
+
+    from models.mail import OutboxMessage
+    from resolvers.mail import sealing
+
+    width = len(sealing.PREFIX) + 12  # "sealed:<version>:" of any version that fits in the header
+    counts: dict[int, int] = {}
+    async with session_factory() as session:
+        rows = (await session.execute(
+            select(func.substr(OutboxMessage.body_text, 1, width), func.substr(OutboxMessage.body_html, 1, width))
+            .where(OutboxMessage.body_text.startswith(sealing.PREFIX) | OutboxMessage.body_html.startswith(sealing.PREFIX))
+        )).all()
+    for text_head, html_head in rows:
+        for version in {sealing.stored_version(text_head), sealing.stored_version(html_head)} - {None}:
+            counts[version] = counts.get(version, 0) + 1
+    return counts
+
+
 async def reseal_all(session_factory, sealer: Sealer, *, batch_size: int = 200, passes: int = 3,
                      on_batch=None) -> RotationReport:
-    """Re-seal every device key and TOTP secret that is not on the current master key version.
+    """Re-seal every device key, TOTP secret and queued mail body that is not on the current master key version
+    (mail bodies an earlier release wrote in clear are sealed; delivered mails have none).
 
     Small batches, each its own short transaction, rows locked with FOR UPDATE SKIP LOCKED on
     PostgreSQL (a row a request holds is taken in a later pass), and every write is conditional on the
@@ -344,15 +398,18 @@ async def reseal_all(session_factory, sealer: Sealer, *, batch_size: int = 200, 
     """
     import asyncio
 
-    from sqlalchemy import func, select, update
+    from sqlalchemy import func, or_, select, update
 
     from models.catalogue import DeviceKey
     from models.identity import User
+    from models.mail import OutboxMessage, OutboxStatus
     from resolvers.catalogue.keys import open_device_key, seal_device_key
+    from resolvers.mail import sealing
 
     current = sealer.version
     report = RotationReport(current=current)
-    failed_ids: dict[str, set[int]] = {"DeviceKey": set(), "User": set()}
+    failed_ids: dict[str, set[int]] = {"DeviceKey": set(), "User": set(), "OutboxMessage": set()}
+    current_prefix = sealing.version_prefix(current)
     current_header = current.to_bytes(_HEADER, "big")
 
     for attempt in range(passes):
@@ -410,7 +467,39 @@ async def reseal_all(session_factory, sealer: Sealer, *, batch_size: int = 200, 
                 await on_batch()
             if len(rows) < batch_size:
                 break
+        last_id = 0
+        while True:  # bodies of mails not delivered yet (the version is in the stored text's prefix)
+            async with session_factory() as session, session.begin():
+                rows = (await session.execute(
+                    select(OutboxMessage.id, OutboxMessage.message_id, OutboxMessage.body_text, OutboxMessage.body_html)
+                    .where(OutboxMessage.id > last_id, OutboxMessage.status != OutboxStatus.SENT,
+                           or_(~OutboxMessage.body_text.startswith(current_prefix),
+                               ~OutboxMessage.body_html.startswith(current_prefix)))
+                    .order_by(OutboxMessage.id).limit(batch_size).with_for_update(skip_locked=True)
+                )).all()
+                for row in rows:
+                    last_id = row.id
+                    if row.id in failed_ids["OutboxMessage"]:
+                        continue
+                    try:
+                        body_text, body_html = sealing.open_bodies(sealer, row)
+                    except SecretError:
+                        failed_ids["OutboxMessage"].add(row.id)
+                        continue
+                    new_text, new_html = sealing.seal_bodies(sealer, row.message_id, body_text, body_html)
+                    del body_text, body_html
+                    # conditional: a worker that delivered (and cleared) the mail meanwhile wins
+                    result = await session.execute(
+                        update(OutboxMessage).where(OutboxMessage.id == row.id, OutboxMessage.body_text == row.body_text,
+                                                    OutboxMessage.body_html == row.body_html)
+                        .values(body_text=new_text, body_html=new_html).execution_options(synchronize_session=False))
+                    report.resealed_outbox_messages += result.rowcount
+            if rows and on_batch is not None:
+                await on_batch()
+            if len(rows) < batch_size:
+                break
         report.device_keys, report.totp_secrets = await version_counts(session_factory)
+        report.outbox_messages = await outbox_version_counts(session_factory)
         failures = sum(len(ids) for ids in failed_ids.values())
         if report.remaining <= failures or attempt == passes - 1:
             break

@@ -25,7 +25,9 @@ def _run(connection) -> None:
 
 
 async def _run_async(url: str) -> None:
-    engine = create_async_engine(url)
+    from graph.db import ENGINE_OPTIONS
+
+    engine = create_async_engine(url, **ENGINE_OPTIONS)  # no bound parameters in error messages
     async with engine.begin() as connection:
         await connection.run_sync(_run)
     await engine.dispose()

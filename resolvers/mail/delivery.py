@@ -8,6 +8,9 @@ Protocol per message (so that no mail is ever sent twice):
 3. Mark: a second transaction records SENT, or PENDING again with an exponential backoff, or FAILED
    after `mail_max_attempts`.
 
+Bodies wait in the outbox sealed with the master key (resolvers.mail.sealing): the worker opens them
+between 1 and 2 and clears them when it records SENT in 3.
+
 A worker that dies between 2 and 3 leaves a SENDING row. Whether the mail went out is then unknown,
 so after `SENDING_LEASE` such a row becomes UNCERTAIN and is never resent automatically; a platform
 admin may resend it explicitly (outboxMessageRetry).
@@ -24,7 +27,7 @@ from __future__ import annotations
 import base64
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
@@ -37,6 +40,7 @@ from graph.periodic import PeriodicTask
 from graph.settings import Settings
 from models.base import utcnow
 from models.mail import DeliveryAttempt, OutboxMessage, OutboxStatus
+from resolvers.mail import sealing
 
 log = logging.getLogger("fleetgraph.mail.delivery")
 
@@ -190,6 +194,9 @@ async def _record(session_factory, settings: Settings, claimed: _Claimed, error:
             message.status = OutboxStatus.SENT
             message.sent_at = now
             message.last_error = ""
+            # Delivered: the links in it are the recipient's now; nothing of them stays in the database.
+            message.body_text = ""
+            message.body_html = ""
         else:
             message.last_error = error
             if message.attempts >= settings.mail_max_attempts:
@@ -225,7 +232,10 @@ async def deliver_due(
         if claimed is None:
             break
         try:
-            await send_email(settings, build_email(settings, claimed))
+            # Bodies wait sealed in the outbox (resolvers.mail.sealing); opened only for SMTP. A body that
+            # does not open (a master key version this process lacks) is a failed attempt like any other.
+            body_text, body_html = sealing.open_bodies(runtime.sealer, claimed)
+            await send_email(settings, build_email(settings, replace(claimed, body_text=body_text, body_html=body_html)))
         except Exception as exc:  # noqa: BLE001 - every SMTP/network/TLS problem is a failed attempt
             error = scrub(settings, f"{type(exc).__name__}: {exc}")
             status = await _record(session_factory, settings, claimed, error)

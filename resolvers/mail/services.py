@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import identity as identity_models
 from models.base import utcnow
 from models.mail import EmailTemplate, OutboxMessage, TemplateType
-from resolvers.mail import rendering
+from resolvers.mail import rendering, sealing
 from resolvers.mail.defaults import DEFAULTS
 
 FALLBACK_LANGUAGE = "en"
@@ -85,15 +85,55 @@ async def enqueue(
         log.warning("template %s failed to render (%s); using the system default", template.id, type(error).__name__)
         template = await resolve_template(session, template_type, language, None)
         rendered = rendering.render(template.subject, template.body_html, template.body_text, variables)
+    return await write_outbox(
+        session, organisation_id=organisation_id, template_type=template_type, language=template.language,
+        to_address=to_address, rendered=rendered, link=variables.get("link"),
+    )
+
+
+#: What a link in a subject becomes: subjects are stored (and listed by outboxMessages) in clear.
+SUBJECT_LINK = "[link]"
+
+
+def session_sealer(session: AsyncSession):
+    """The master key sealer a runtime's sessions carry (graph.db.create_session_factory)."""
+    sealer = session.info.get("sealer")
+    if sealer is None:
+        raise RuntimeError("this session cannot write mail: its session factory was made without the master key sealer")
+    return sealer
+
+
+async def write_outbox(
+    session: AsyncSession,
+    *,
+    organisation_id: int | None,
+    template_type: TemplateType | None,
+    language: str,
+    to_address: str,
+    rendered: rendering.RenderedMail,
+    link: object = None,
+    subject_limit: int | None = None,
+) -> OutboxMessage:
+    """The one place an outbox row is written: bodies sealed with the master key, bound to the message
+    (resolvers.mail.sealing), so the links in them are no use to a database reader; the worker opens
+    them to deliver and clears them once sent."""
+    sealer = session_sealer(session)
+    subject = rendered.subject
+    if isinstance(link, str) and link and link in subject:
+        subject = subject.replace(link, SUBJECT_LINK)  # a template may put the link in the subject too
+    if subject_limit is not None:
+        subject = subject[:subject_limit]
+    message_id = f"<{secrets.token_hex(16)}@fleetgraph>"
+    body_text, body_html = sealing.seal_bodies(sealer, message_id, rendered.body_text, rendered.body_html)
     message = OutboxMessage(
         organisation_id=organisation_id,
         template_type=template_type,
-        language=template.language,
+        language=language,
         to_address=to_address,
-        subject=rendered.subject,
-        body_html=rendered.body_html,
-        body_text=rendered.body_text,
-        message_id=f"<{secrets.token_hex(16)}@fleetgraph>",
+        subject=subject,
+        body_html=body_html,
+        body_text=body_text,
+        message_id=message_id,
         next_attempt_at=utcnow(),
     )
     session.add(message)

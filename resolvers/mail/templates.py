@@ -8,7 +8,6 @@ raise DomainError (or TemplateRefused) for refused input, which rolls the transa
 from __future__ import annotations
 
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -27,6 +26,7 @@ from models.base import utcnow
 from models.mail import EmailTemplate, OutboxMessage
 from resolvers.audit.services import record
 from resolvers.mail import rendering
+from resolvers.mail.services import write_outbox
 from resolvers.mail.types import MailErrorCode as Code
 
 COPY_PREFIX = "COPY OF "
@@ -230,19 +230,11 @@ async def send_test(session: AsyncSession, context: Context, global_id: str, to_
     rendered = rendering.render(
         template.subject, template.body_html, template.body_text, await sample_variables(session, principal, template)
     )
-    message = OutboxMessage(
-        organisation_id=principal.organisation_id,
-        template_type=template.type,
-        language=template.language,
-        to_address=address,
-        subject=rendered.subject[:MAX_SUBJECT],  # long variable values must not break the column
-        body_html=rendered.body_html,
-        body_text=rendered.body_text,
-        message_id=f"<{secrets.token_hex(16)}@fleetgraph>",
-        next_attempt_at=utcnow(),
+    message = await write_outbox(
+        session, organisation_id=principal.organisation_id, template_type=template.type, language=template.language,
+        to_address=address, rendered=rendered,
+        subject_limit=MAX_SUBJECT,  # long variable values must not break the column
     )
-    session.add(message)
-    await session.flush()
     await record(
         session, context, "email_template.test_sent", organisation_id=principal.organisation_id,
         target_type="EmailTemplate", target_id=template.id,

@@ -20,6 +20,7 @@ from resolvers.catalogue import batches
 from tests.catalogue.test_catalogue import add_devices
 from tests.conftest import add_user
 from tests.test_tenancy import snapshot
+from tests.mail.opened import opened
 
 CREATE = """mutation($input: BatchCreateInput!) {
   batchCreate(input: $input) {
@@ -109,7 +110,7 @@ async def test_create_from_typed_serials_is_pending_and_mails_the_receivers_admi
     assert {row[0] for row in rows.values()} == {world.organisations["a"].id} and {row[1] for row in rows.values()} == {batch_pk}
 
     async with runtime.session_factory() as session:
-        mails = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.to_address))).all()
+        mails = [opened(runtime, row) for row in (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.to_address))).all()]
         stored = await session.get(c.Batch, batch_pk)
         members = (await session.scalars(select(c.BatchDevice.device_id).where(c.BatchDevice.batch_id == batch_pk))).all()
         events = (await session.execute(select(AuditEvent.action, AuditEvent.organisation_id).where(

@@ -17,6 +17,7 @@ from models.mail import OutboxMessage, TemplateType
 from resolvers.identity.invitations import PREVIEW_TOKEN
 from resolvers.mail.defaults import DEFAULTS
 from tests.test_tenancy import snapshot
+from tests.mail.opened import opened
 
 NEW_PASSWORD = "Violet-Kayak#Lantern7"
 ERRORS = "errors { code field message }"
@@ -60,7 +61,7 @@ async def send(gql, world, invitation_id: str, token="admin_a") -> dict:
 
 async def outbox(runtime) -> list[OutboxMessage]:
     async with runtime.session_factory() as session:
-        return list((await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all())
+        return [opened(runtime, row) for row in (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()]
 
 
 async def invitation_row(runtime, global_id: str) -> m.Invitation:

@@ -23,6 +23,7 @@ from resolvers.mail.delivery import deliver_due
 from resolvers.mail.rendering import SAMPLE_VARIABLES
 from resolvers.mail.services import enqueue
 from tests.conftest import free_port
+from tests.mail.opened import opened
 
 SMTP_USER = "mailer"
 SMTP_PASSWORD = "S3cret-smtp-Pa55word"
@@ -93,6 +94,7 @@ def lines(text: str) -> list[str]:
 
 async def test_a_queued_mail_is_delivered_with_both_parts(runtime):
     pk = await queue(runtime)
+    queued = opened(runtime, (await load(runtime, pk))[0])
     with smtp_server() as (controller, collector):
         settings = smtp_settings(runtime, controller.port, mail_from="Fleet <mail@fleet.example>")
         assert await deliver_due(runtime, settings=settings) == 1
@@ -103,13 +105,14 @@ async def test_a_queued_mail_is_delivered_with_both_parts(runtime):
     assert [(a.outcome, a.error) for a in attempts] == [("sent", "")] and attempts[0].finished_at is not None
 
     [received] = collector.messages
-    assert received["Subject"] == message.subject and "Erika Muster" in message.body_text
+    assert received["Subject"] == message.subject and "Erika Muster" in queued.body_text
     assert received["From"] == "Fleet <mail@fleet.example>"
     assert received["To"] == "erika@example.com"
     assert received["Message-ID"] == message.message_id
-    assert lines(received.get_body(("plain",)).get_content()) == lines(message.body_text)
-    assert lines(received.get_body(("html",)).get_content()) == lines(message.body_html)
-    assert "<" in message.body_html
+    assert lines(received.get_body(("plain",)).get_content()) == lines(queued.body_text)
+    assert lines(received.get_body(("html",)).get_content()) == lines(queued.body_html)
+    assert "<" in queued.body_html
+    assert (message.body_text, message.body_html) == ("", "")  # delivered: nothing of it stays
 
 
 async def test_retry_after_the_smtp_server_was_down(runtime):

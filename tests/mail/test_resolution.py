@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from models.mail import EmailTemplate, OutboxMessage, TemplateType
 from resolvers.mail.services import enqueue, resolve_template
 from tests.conftest import add_organisation
+from tests.mail.opened import opened
 
 T = TemplateType.INVITE_USER
 
@@ -49,7 +50,8 @@ async def test_enqueue_renders_into_the_outbox_in_the_callers_transaction(runtim
                 variables={"recipient_name": "<Erika>", "organisation_name": "Tenant", "inviter_name": "Max",
                            "link": "https://x.example/r?token=t", "valid_hours": 72},
             )
-            assert "&lt;Erika&gt;" in message.body_html and "<Erika>" in message.body_text
+            mail = opened(runtime, message)  # stored sealed
+            assert "&lt;Erika&gt;" in mail.body_html and "<Erika>" in mail.body_text
             assert message.subject == "Max invites you to Tenant"
             await session.rollback()
         # rolled back with the action: no mail

@@ -13,6 +13,7 @@ from models.base import utcnow
 from models.mail import LANGUAGES, EmailTemplate, OutboxMessage, OutboxStatus, TemplateType
 from resolvers.mail.defaults import DEFAULTS
 from tests.test_tenancy import snapshot
+from tests.mail.opened import opened
 
 FIELDS = "id name type language isActive isSystemDefault subject bodyHtml bodyText organisation { name } createdAt updatedAt"
 LIST = f"""query($filter: EmailTemplateFilter, $first: Int, $after: String) {{
@@ -276,7 +277,7 @@ async def test_send_test_writes_this_template_rendered_to_the_outbox(gql, world,
     payload = result["data"]["emailTemplateSendTest"]
     assert payload["errors"] == [] and payload["emailTemplate"] == {"id": copied["id"]}
     async with runtime.session_factory() as session:
-        (message,) = (await session.scalars(select(OutboxMessage))).all()
+        (message,) = [opened(runtime, row) for row in (await session.scalars(select(OutboxMessage))).all()]
     assert message.to_address == "tester@example.org"
     assert message.message_id == payload["messageId"]
     assert message.subject == "Prueba para Admin"
