@@ -16,7 +16,7 @@ class AdminError(Exception):
 
 async def create_platform_admin(settings: Settings, *, email: str, name: str, organisation_name: str, password: str) -> None:
     email = email.strip().lower()
-    problems = check_policy(password, email=email, name=name)
+    problems = check_policy(password, email=email, name=name, organisation=organisation_name)
     if problems:
         raise AdminError("the password " + "; ".join(p.message for p in problems))
     engine = create_engine(settings)

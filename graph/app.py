@@ -8,6 +8,7 @@ from pathlib import Path
 
 from sqlalchemy import text
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -18,6 +19,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from graph.auth import authenticate, bearer_token
 from graph.context import Context
@@ -150,6 +152,11 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             Mount("/graphiql", StaticFiles(directory=STATIC), name="graphiql"),
         ],
         lifespan=lifespan,
+        # The client address (login throttle, audit, sessions) comes from X-Forwarded-For only when a
+        # configured proxy sends it. Done here, not by the server, so that it holds under any server;
+        # `fleetgraph serve` turns uvicorn's own handling (which trusts 127.0.0.1) off.
+        middleware=[Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)]
+        if settings.trusted_proxy_list else [],
     )
     app.state.runtime = runtime
     return app

@@ -68,7 +68,9 @@ def serve(
     if workers > 1 and settings.is_sqlite:
         typer.echo("note: several workers on SQLite share one file; use PostgreSQL and Redis to scale out", err=True)
     typer.echo(f"fleetgraph serving GraphQL at http://{host}:{port}/graphql (GraphiQL in a browser)")
-    uvicorn.run("graph.app:create_app", factory=True, host=host, port=port, workers=workers, log_level=settings.log_level.lower())
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1; the app decides (FLEETGRAPH_TRUSTED_PROXIES)
+    uvicorn.run("graph.app:create_app", factory=True, host=host, port=port, workers=workers, log_level=settings.log_level.lower(),
+                proxy_headers=False)
 
 
 @app.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -90,6 +91,23 @@ class Settings:
     mqtt_url: str = ""
     #: Log level for the fleetgraph loggers.
     log_level: str = "INFO"
+    #: Reverse proxies (IP addresses or networks, comma-separated) whose X-Forwarded-For and
+    #: X-Forwarded-Proto headers are believed; empty: no proxy's, the peer's address is the client's.
+    trusted_proxies: str = ""
+
+    def __post_init__(self) -> None:
+        self.trusted_proxy_list  # a bad value stops the server at start, not at the first request
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        """The trusted proxies, normalised ("10.1.2.3/8" is "10.0.0.0/8")."""
+        entries = []
+        for entry in filter(None, (part.strip() for part in self.trusted_proxies.split(","))):
+            try:
+                entries.append(str(ipaddress.ip_network(entry, strict=False) if "/" in entry else ipaddress.ip_address(entry)))
+            except ValueError as exc:
+                raise SettingsError(f"FLEETGRAPH_TRUSTED_PROXIES: not an IP address or network: {entry!r}") from exc
+        return entries
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

@@ -4,8 +4,10 @@ broadcaster hands every subscriber an unbounded queue and, when its listener tas
 drops), leaves subscribers waiting forever. So the bus holds one broadcaster subscription per
 channel and per process, copies events into a bounded queue per subscriber (a slow subscriber is
 closed, never allowed to grow memory or hold up others), and watches the listener: when it fails,
-every subscriber is closed with BusUnavailable and health reports the bus failed (the process is
-meant to be restarted; events may have been lost, so nothing reconnects silently).
+every subscriber is closed with BusUnavailable (events may have been lost, so no subscription goes on
+silently) and health reports the bus failed. Then the bus reconnects by itself, with a delay that
+doubles from reconnect_initial to reconnect_max seconds between tries; once connected, health is ok
+and new subscriptions work again. Events published while the bus was away are lost.
 
 For Redis the bus brings its own backend: broadcaster's RedisBackend can miss the first
 subscription for good (its reader starts before redis-py records the channel, finds nothing to
@@ -32,6 +34,8 @@ from graph.errors import ApiError
 log = logging.getLogger("fleetgraph.bus")
 
 _CLOSED = object()
+#: Seconds a reconnect may take before it counts as failed.
+CONNECT_TIMEOUT = 10.0
 
 
 class BusUnavailable(ApiError):
@@ -148,16 +152,40 @@ class _Subscriber:
         self.queue.put_nowait(_CLOSED)
 
 
+async def _disconnect(broadcast: Broadcast) -> None:
+    """Stop a broadcaster's listener and close its backend, also when the listener has died
+    (Broadcast.disconnect() re-raises the listener's error then, and leaves the backend open)."""
+    listener: asyncio.Task[None] | None = getattr(broadcast, "_listener_task", None)
+    if listener is not None and not listener.done():
+        listener.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await listener
+    with contextlib.suppress(Exception):
+        await broadcast._backend.disconnect()
+
+
 class EventBus:
-    def __init__(self, url: str, *, max_queue: int = 100) -> None:
+    def __init__(self, url: str, *, max_queue: int = 100, reconnect_initial: float = 0.5, reconnect_max: float = 30.0) -> None:
         self.url = url
         self.max_queue = max_queue
-        backend = _backend(url)
-        self._broadcast = Broadcast(backend=backend) if backend is not None else Broadcast(url)
+        #: Seconds before the first reconnect after a failure; doubled after each failed try, up to reconnect_max.
+        self.reconnect_initial = reconnect_initial
+        self.reconnect_max = reconnect_max
+        self._broadcast = self._new_broadcast()
         self._subscribers: dict[str, set[_Subscriber]] = {}
         self._pumps: dict[str, tuple[asyncio.Task[None], asyncio.Event]] = {}
         self._watch: asyncio.Task[None] | None = None
+        self._recovery: asyncio.Task[None] | None = None
+        self._stopping = False
+        #: What broke the bus; None while it is connected.
         self.failure: BaseException | None = None
+        #: Reconnects since start: those that worked, and tries that failed.
+        self.reconnects = 0
+        self.reconnect_failures = 0
+
+    def _new_broadcast(self) -> Broadcast:
+        backend = _backend(self.url)
+        return Broadcast(backend=backend) if backend is not None else Broadcast(self.url)
 
     @property
     def subscriber_count(self) -> int:
@@ -169,26 +197,62 @@ class EventBus:
         return self._watch is not None and self.failure is None
 
     async def start(self) -> None:
+        self._stopping = False
         await self._broadcast.connect()
-        self._watch = asyncio.create_task(self._watch_listener(), name="fleetgraph-bus-watch")
+        self._watch = asyncio.create_task(self._watch_listener(self._broadcast), name="fleetgraph-bus-watch")
 
     async def stop(self) -> None:
+        self._stopping = True
+        if self._recovery is not None:
+            self._recovery.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._recovery
+            self._recovery = None
         for group in list(self._subscribers.values()):
             for subscriber in list(group):
                 subscriber.close()
+        await self._teardown()
+
+    async def _teardown(self) -> None:
+        """End the pumps and the watch, and disconnect the broadcaster (errors of a dead connection are expected)."""
         tasks = [task for task, _ in self._pumps.values()] + ([self._watch] if self._watch else [])
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
         self._pumps.clear()
         self._watch = None
-        with contextlib.suppress(Exception):
-            await self._broadcast.disconnect()
+        for task in tasks:
+            task.cancel()
+        if tasks:
+            # bounded: a pump's unsubscribe on a dead connection must not hold up the recovery
+            await asyncio.wait(tasks, timeout=5)
+        await _disconnect(self._broadcast)
 
-    async def _watch_listener(self) -> None:
-        listener: asyncio.Task[None] = self._broadcast._listener_task  # broadcaster exposes no other handle
+    async def _recover(self) -> None:
+        """Reconnect with a growing delay until it works (or the bus stops)."""
+        await self._teardown()
+        delay = self.reconnect_initial
+        while True:
+            await asyncio.sleep(delay)
+            broadcast = self._new_broadcast()
+            try:
+                # bounded: an address that does not answer at all must not stall the retries
+                await asyncio.wait_for(broadcast.connect(), CONNECT_TIMEOUT)
+            except Exception as exc:  # noqa: BLE001 - any failure means: try again later
+                await _disconnect(broadcast)
+                self.reconnect_failures += 1
+                delay = min(delay * 2, self.reconnect_max)
+                log.warning("event bus reconnect failed: %s: %s; next try in %.1f s", type(exc).__name__, exc, delay)
+                continue
+            except BaseException:  # cancelled by stop(): leave nothing connected behind
+                await _disconnect(broadcast)
+                raise
+            self._broadcast = broadcast
+            self._watch = asyncio.create_task(self._watch_listener(broadcast), name="fleetgraph-bus-watch")
+            self.failure = None
+            self.reconnects += 1
+            log.warning("event bus reconnected; events published while it was away are lost")
+            return
+
+    async def _watch_listener(self, broadcast: Broadcast) -> None:
+        listener: asyncio.Task[None] = broadcast._listener_task  # broadcaster exposes no other handle
         try:
             await asyncio.shield(listener)
         except asyncio.CancelledError:
@@ -207,9 +271,14 @@ class EventBus:
         for group in list(self._subscribers.values()):
             for subscriber in list(group):
                 subscriber.close(BusUnavailable("the event bus connection was lost"))
+        if not self._stopping and (self._recovery is None or self._recovery.done()):
+            self._recovery = asyncio.create_task(self._recover(), name="fleetgraph-bus-recovery")
 
     async def publish(self, channel: str, payload: dict[str, Any]) -> None:
         """Publish after the fact (the change is committed): a failure is logged, not raised."""
+        if self.failure is not None:
+            log.warning("event bus unavailable: an event on %s was not sent", channel)
+            return
         try:
             await self._broadcast.publish(channel, orjson.dumps(payload).decode())
         except Exception as exc:  # noqa: BLE001 - the caller's work is done; the bus is what broke
@@ -232,8 +301,9 @@ class EventBus:
         # without events: end them, and let the next subscriber start a new pump.
         if task.cancelled():
             return
-        if self._pumps.get(channel, (None,))[0] is task:
-            del self._pumps[channel]
+        if self._pumps.get(channel, (None,))[0] is not task:
+            return  # a pump of a broken connection, ended by the recovery: its subscribers are closed already
+        del self._pumps[channel]
         error = task.exception()
         log.error("event bus subscription to %s ended: %r", channel, error)
         for subscriber in list(self._subscribers.get(channel, ())):

@@ -352,7 +352,8 @@ async def logout(session: AsyncSession, context: Context, all_sessions: bool) ->
 
 async def _set_password(session: AsyncSession, user: m.User, organisation: m.Organisation, password: str, field: str) -> None:
     problems = check_policy(
-        password, min_length=max(12, organisation.password_min_length), email=user.email, name=user.name
+        password, min_length=max(12, organisation.password_min_length), email=user.email, name=user.name,
+        organisation=organisation.name,
     )
     if problems:
         raise DomainError(Code.WEAK_PASSWORD, "the password " + "; ".join(p.message for p in problems), field)

@@ -185,6 +185,7 @@ async def break_bus(bus: EventBus, backend: str, client_name: str) -> None:
 async def test_listener_failure_ends_subscribers_and_health_reports_it(tmp_path, backend):
     url, client_name = bus_url(backend)
     runtime = Runtime(make_settings(tmp_path, broadcast_url=url, database_url=""))
+    runtime.bus.reconnect_initial = 3600.0  # the bus stays away for this test (test_bus_reconnect.py: it comes back)
     await runtime.start(auto_migrate=True)
     app = create_app(runtime.settings, runtime=runtime)
     try:

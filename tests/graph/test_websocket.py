@@ -266,6 +266,7 @@ class _BrokenEvent:
 async def own_server(tmp_path):
     """A server with a runtime (and event bus) of its own, which a test may break."""
     runtime = Runtime(make_settings(tmp_path, database_url="", broadcast_url="memory://"))
+    runtime.bus.reconnect_initial = 3600.0  # a broken bus stays away while the test looks (it reconnects by itself later)
     await runtime.start(auto_migrate=True)
     async with runtime.session_factory() as session, session.begin():
         organisation = await add_organisation(session, "Tenant A")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-import pytest
-from sqlalchemy import select
+import gzip
 
-from graph.passwords import check_policy, hash_password, verify_password
+import pytest
+from sqlalchemy import select, update
+
+from graph.demo import DEMO_USERS
+from graph.passwords import BREACHED_LIST, breached_passwords, check_policy, hash_password, verify_password
 from graph.relay import to_global_id
 from models import identity as m
 from models.audit import AuditEvent
@@ -80,6 +83,51 @@ def test_passwords_with_the_users_name_or_email_are_refused():
     # the same shape without a personal part is fine, and short fragments do not count
     assert violations("Kx9#Fjordbuq!w", **personal) == set()
     assert violations("Kx9#coMw!q2Tz", email="co@x.example", name="Co") == set()
+
+
+# Common passwords with the decorations that get them past composition rules (issue 11).
+DECORATED = ["Letmein!2024x", "Welcome1!Welcome1!", "Trustno1!Trustno1", "Football#2024x", "Fleetgraph2024!"]
+#: The demo's organisations by the keys of graph.demo.DEMO_USERS.
+DEMO_ORGANISATIONS = {"platform": "fleetgraph Platform", "integra": "IntegraDemo", "service": "IntegraDemo Service",
+                      "partner": "Partner Metering GmbH"}
+
+
+def test_the_breached_password_list_is_large():
+    with gzip.open(BREACHED_LIST, "rt", encoding="utf-8", errors="replace") as lines:
+        shipped = [line.rstrip("\r\n") for line in lines]
+    assert len(shipped) >= 100_000
+    breached = breached_passwords()
+    assert len(breached) >= 100_000, "fewer than 100,000 different passwords are looked up"
+    # all of it is loaded, the far end of the file too, and in lower case
+    assert all(password.lower() in breached for password in shipped[100_000:100_200] + shipped[-200:])
+    assert "letmein" in breached and "trustno1" in breached
+    assert "wasser-zaehler" not in breached and "kx9#mq2vlp!w" not in breached
+
+
+@pytest.mark.parametrize("password", DECORATED)
+def test_decorated_common_passwords_are_refused(password):
+    # they pass every other rule: only the breached list, decorations stripped, refuses them
+    assert violations(password) == {"COMMON"}
+
+
+@pytest.mark.parametrize("password", ["Fl33tgraph#2024", "2024!Fleetgraph!", "FleetgraphFleetgraph7!"])
+def test_the_products_name_with_decorations_is_refused(password):
+    assert "COMMON" in violations(password)
+
+
+def test_the_organisations_name_with_decorations_is_refused():
+    organisation = "Wolkenkuckucksheim Energie"
+    assert violations("Wolkenkuckucksheim!2025", organisation=organisation) == {"COMMON"}
+    assert violations("Wolkenkuckucksheim!2025") == set(), "only the organisation's name makes it weak"
+    # a name beside a random part is fine
+    assert violations("Fleetgraph#Kx9mQ2") == set()
+    assert violations("Wolken#Kx9mQ2", organisation=organisation) == set()
+
+
+def test_the_demo_and_test_passwords_pass():
+    for key, name, email, password, _ in DEMO_USERS:
+        assert check_policy(password, email=email, name=name, organisation=DEMO_ORGANISATIONS[key]) == [], password
+    assert check_policy(PASSWORD, email="user@a.example", name="User", organisation="Tenant A") == []
 
 
 def test_minimum_length_is_a_parameter():
@@ -182,6 +230,25 @@ async def test_weak_password_changes_nothing(gql, world, runtime):
     async with runtime.session_factory() as session:
         history = (await session.scalars(select(m.PasswordHistory).where(m.PasswordHistory.user_id == world.users["user_a"].id))).all()
     assert history == []
+
+
+async def test_decorated_common_passwords_are_refused_through_the_api(gql, world, runtime):
+    before = await stored_hash(runtime, world.users["user_a"].id)
+    for password in DECORATED:
+        payload = await change(gql, world.tokens["user_a"], PASSWORD, password)
+        assert [(e["code"], e["field"]) for e in payload["errors"]] == [("WEAK_PASSWORD", ["newPassword"])], password
+        assert password not in payload["errors"][0]["message"]
+    assert await stored_hash(runtime, world.users["user_a"].id) == before
+
+
+async def test_the_users_organisation_name_counts(gql, world, runtime):
+    async with runtime.session_factory() as session, session.begin():
+        await session.execute(update(m.Organisation).where(m.Organisation.id == world.organisations["a"].id)
+                              .values(name="Wolkenkuckucksheim Energie"))
+    payload = await change(gql, world.tokens["user_a"], PASSWORD, "Wolkenkuckucksheim!2025")
+    assert [(e["code"], e["field"]) for e in payload["errors"]] == [("WEAK_PASSWORD", ["newPassword"])]
+    # for a user of another organisation it is just a word
+    assert (await change(gql, world.tokens["user_b"], PASSWORD, "Wolkenkuckucksheim!2025"))["errors"] == []
 
 
 async def test_password_change_ends_other_sessions_but_keeps_this_one(gql, world):

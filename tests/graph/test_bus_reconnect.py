@@ -1,0 +1,142 @@
+"""The event bus comes back after a Redis outage, without a process restart.
+
+The test brings its own `redis-server` (on a free loopback port) so that it can kill and restart
+it. That makes it independent of FLEETGRAPH_TEST_BROADCAST_URL, and it runs on SQLite too. The
+server under test is a real uvicorn with its own runtime and a SQLite file, and a real websocket
+client talks to it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import subprocess
+import time
+
+import httpx
+import pytest
+import redis
+import uvicorn
+
+from graph.app import create_app
+from graph.runtime import Runtime
+from models import identity as m
+from subscriptions import channels
+from subscriptions.bus import BusUnavailable
+from tests.conftest import add_organisation, add_user, free_port, issue_token, make_settings
+from tests.graph.test_bus import Collector
+from tests.graph.test_websocket import DEADLINE, create_user, receive, subscribe, until, ws_connect
+
+REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
+pytestmark = pytest.mark.skipif(shutil.which(REDIS_SERVER) is None, reason="redis-server is not installed")
+#: How long the bus may take to come back once Redis is up again (its retries are 0.05 s doubling to 0.4 s here).
+RECOVERY_DEADLINE = 30.0
+
+
+class RedisServer:
+    """A throw-away redis-server on 127.0.0.1:<port>: no persistence, killed hard to simulate an outage."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [REDIS_SERVER, "--save", "", "--appendonly", "no", "--port", str(self.port), "--bind", "127.0.0.1"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1)
+        deadline = time.monotonic() + DEADLINE
+        try:
+            while True:
+                try:
+                    if client.ping():
+                        return
+                except redis.ConnectionError:
+                    pass
+                assert self.process.poll() is None, "redis-server exited"
+                assert time.monotonic() < deadline, "redis-server did not start"
+                time.sleep(0.05)
+        finally:
+            client.close()
+
+    def kill(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()  # SIGKILL: connections drop as in a crash, not a polite shutdown
+            self.process.wait(10)
+
+
+async def health(http: httpx.AsyncClient) -> tuple[int, str]:
+    response = await http.get("/health")
+    return response.status_code, response.json()["checks"]["eventBus"]
+
+
+async def test_the_bus_reconnects_after_a_redis_outage(tmp_path):
+    redis_server = RedisServer(free_port())
+    redis_server.start()
+    runtime = Runtime(make_settings(tmp_path, database_url="", broadcast_url=f"redis://127.0.0.1:{redis_server.port}"))
+    runtime.bus.reconnect_initial, runtime.bus.reconnect_max = 0.05, 0.4
+    server = task = None
+    try:
+        await runtime.start(auto_migrate=True)
+        async with runtime.session_factory() as session, session.begin():
+            organisation = await add_organisation(session, "Tenant A")
+            token = await issue_token(session, await add_user(session, organisation, "admin@a.example", [m.Role.ORGANISATION_ADMIN]))
+        port = free_port()
+        server = uvicorn.Server(uvicorn.Config(create_app(runtime.settings, runtime=runtime), host="127.0.0.1", port=port,
+                                               lifespan="off", log_level="warning", ws="websockets-sansio"))
+        task = asyncio.create_task(server.serve())
+        await until(lambda: server.started, "uvicorn to start")
+        address = f"127.0.0.1:{port}"
+
+        async with httpx.AsyncClient(base_url=f"http://{address}", timeout=DEADLINE) as http:
+            assert await health(http) == (200, "ok")
+
+            async with ws_connect(address) as ws:
+                await subscribe(ws, token)
+                tap = Collector(runtime.bus, channels.AUDIT)  # a subscriber of the bus itself: the typed error
+                await until(lambda: runtime.bus.subscriber_count == 2, "the subscription and the tap to listen")
+                assert (await create_user(address, token, "before@a.example"))["errors"] == []
+                message = await receive(ws)
+                assert message["payload"]["data"]["auditEventRecorded"]["details"]["email"] == "before@a.example", message
+
+                redis_server.kill()
+
+                # Subscribers present at the failure end with BusUnavailable: they may have lost events.
+                message = await receive(ws)
+                assert message["type"] == "next" and message["payload"]["data"] is None, message
+                assert [error["extensions"]["code"] for error in message["payload"]["errors"]] == ["SERVICE_UNAVAILABLE"]
+                assert await receive(ws) == {"id": "1", "type": "complete"}
+                await asyncio.wait_for(tap.task, DEADLINE)
+                assert isinstance(tap.ended, BusUnavailable), tap.ended
+                assert await health(http) == (503, "failed")
+
+            # While Redis is away the bus keeps trying, and stays failed; the API still works, its events are lost.
+            await until(lambda: runtime.bus.reconnect_failures >= 3, "three failed reconnects")
+            assert runtime.bus.reconnects == 0
+            assert await health(http) == (503, "failed")
+            assert (await create_user(address, token, "lost@a.example"))["errors"] == []
+
+            redis_server.start()  # the same port: the bus's URL is unchanged
+
+            end = time.monotonic() + RECOVERY_DEADLINE
+            while await health(http) != (200, "ok"):
+                assert time.monotonic() < end, "the bus did not come back"
+                await asyncio.sleep(0.05)
+            assert runtime.bus.reconnects == 1
+
+        # A new subscription over a real websocket receives a newly published event, in the same process.
+        async with ws_connect(address) as ws:
+            await subscribe(ws, token)
+            await until(lambda: runtime.bus.subscriber_count == 1, "the new subscription to listen")
+            assert (await create_user(address, token, "after@a.example"))["errors"] == []
+            message = await receive(ws)
+            assert message["type"] == "next", message
+            # the event of the outage is not replayed: the first to arrive is the new one
+            assert message["payload"]["data"]["auditEventRecorded"]["details"]["email"] == "after@a.example", message
+    finally:
+        if server is not None:
+            server.should_exit = True
+            await asyncio.wait_for(task, DEADLINE)
+        await runtime.stop()
+        redis_server.kill()
