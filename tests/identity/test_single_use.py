@@ -278,3 +278,23 @@ async def test_parallel_guesses_with_the_right_password_among_them(gql, world, r
         assert outcomes[right] == [] and answers[right]["accessToken"]
         assert await audit_actions(runtime, "user.login") == 1
     assert await audit_actions(runtime, "user.login_failed") == len(wrong_evaluated)
+
+
+async def test_one_at_a_time_a_success_or_a_code_request_leaves_the_counters_as_they_were(gql, world, runtime):
+    """Counting before the check changes nothing for one request at a time: a login that succeeds, or that
+    stops at the request for the TOTP code, gives its count back exactly (row, failures, time, lock)."""
+    async def rows():
+        async with runtime.session_factory() as session:
+            found = (await session.scalars(select(m.LoginThrottle))).all()
+        return {row.key: (row.failures, row.last_failure_at, row.locked_until) for row in found}
+
+    assert codes(await call(gql, LOGIN, {"email": "user@a.example", "password": WRONG})) == ["INVALID_CREDENTIALS"]
+    after_failure = await rows()
+    assert (await call(gql, LOGIN, {"email": "admin@a.example", "password": PASSWORD}))["accessToken"]
+    assert await rows() == after_failure  # admin's account row was never there; the address is untouched
+
+    await enrol(gql, runtime, world, "admin_a")
+    before = await rows()
+    asked = await call(gql, LOGIN, {"email": "admin@a.example", "password": PASSWORD})
+    assert codes(asked) == ["TWO_FACTOR_REQUIRED"]
+    assert await rows() == before
