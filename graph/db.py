@@ -9,7 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event
+from sqlalchemy import event, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -125,10 +125,24 @@ async def ensure_migrated(engine: AsyncEngine) -> None:
         )
 
 
-async def insert_or_ignore(session: AsyncSession, model: type, **values: object) -> None:
-    """INSERT … ON CONFLICT DO NOTHING on the primary key, on SQLite and PostgreSQL alike."""
+async def insert_or_ignore(session: AsyncSession, model: type, **values: object) -> bool:
+    """INSERT … ON CONFLICT DO NOTHING on the primary key, on SQLite and PostgreSQL alike: True if it inserted."""
     if session.bind.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    await session.execute(insert(model).values(**values).on_conflict_do_nothing())
+    result = await session.execute(insert(model).values(**values).on_conflict_do_nothing())
+    return result.rowcount == 1
+
+
+async def lock_row(session: AsyncSession, model: type, pk: object) -> bool:
+    """Lock one row for the rest of the transaction before reading it, on SQLite and PostgreSQL alike.
+
+    A no-op UPDATE: PostgreSQL takes the row lock (waiting for a concurrent writer of that row to end),
+    SQLite, which ignores FOR UPDATE, its database write lock (a transaction's first write takes it).
+    Either way what the transaction reads afterwards is current and stays so until it ends.
+    True if the row exists.
+    """
+    [column] = model.__table__.primary_key.columns
+    result = await session.execute(update(model.__table__).where(column == pk).values({column.name: column}))
+    return result.rowcount == 1

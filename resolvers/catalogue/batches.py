@@ -428,7 +428,9 @@ async def take_ownership(session: AsyncSession, context: Context, reference: str
         raise DomainError(Code.INVALID, "Several senders have a pending batch with this reference and label.", "reference")
     batch = pending[0]
     if not await _decide(session, batch, c.BatchState.ACCEPTED):
-        raise DomainError(Code.INVALID_STATE, "The batch was decided on meanwhile.", "reference")
+        # A parallel decision won: answered like a late request, with the state it left.
+        await session.refresh(batch)
+        raise DomainError(Code.INVALID_STATE, f"The batch was already {batch.state.lower()}.", "reference")
     moved = await _move_devices(session, batch)
     await _record_decision(session, context, "batch.accepted", batch, {"deviceCount": moved})
     return batch

@@ -582,8 +582,10 @@ async def serve_download(request: Request) -> Response:
             .execution_options(synchronize_session=False)
         )
         if consumed.rowcount != 1:
-            used = download.downloaded_at is not None
-            return _refusal(410, "This download link was used already." if used else "This download link has expired.")
+            # Not expired, so spent: also when a parallel fetch won after this one read the row (the same
+            # answer as a later fetch).
+            expired = download.downloaded_at is None and download.expires_at <= now
+            return _refusal(410, "This download link has expired." if expired else "This download link was used already.")
         served = _served_devices(download.id, principal).subquery()
         device_count = await session.scalar(select(func.count()).select_from(served))
         key_count = await session.scalar(

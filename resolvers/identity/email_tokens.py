@@ -11,9 +11,11 @@ from datetime import timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from graph.auth import hash_token
 from graph.context import Context
+from graph.db import lock_row
 from graph.errors import DomainError
 from models import identity as m
 from models.base import utcnow
@@ -36,6 +38,8 @@ def _valid_hours(minutes: int) -> int | float:
 
 async def _issue(session: AsyncSession, context: Context, user: m.User, purpose: m.OneTimePurpose,
                  new_email: str | None = None) -> str:
+    # Requests for one user take turns (a newer link must void every older one, also under concurrency).
+    await lock_row(session, m.User, user.id)
     now = utcnow()
     await session.execute(
         update(m.OneTimeToken)
@@ -52,21 +56,30 @@ async def _issue(session: AsyncSession, context: Context, user: m.User, purpose:
 
 
 async def _spend(session: AsyncSession, token: str, purpose: m.OneTimePurpose) -> tuple[m.OneTimeToken, m.User]:
+    """Spend the token by one conditional UPDATE (only while unused and unexpired): of parallel requests
+    with one link exactly one wins, the others answer like a used link. A refusal after this (a weak
+    password, an address taken meanwhile) rolls the spending back with everything else."""
     invalid = DomainError(Code.INVALID_TOKEN, "the link is not valid (it may have expired or been used)", "token")
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise invalid
-    row = await session.scalar(
-        select(m.OneTimeToken)
-        .where(m.OneTimeToken.token_hash == hash_token(token), m.OneTimeToken.purpose == purpose)
-        .with_for_update()
-    )
     now = utcnow()
+    row = await session.scalar(
+        select(m.OneTimeToken).where(m.OneTimeToken.token_hash == hash_token(token), m.OneTimeToken.purpose == purpose)
+    )
     if row is None or row.used_at is not None or row.expires_at <= now:
         raise invalid
     user = await session.get(m.User, row.user_id)
     if user is None or not user.is_active:
         raise invalid
-    row.used_at = now
+    spent = await session.execute(
+        update(m.OneTimeToken)
+        .where(m.OneTimeToken.id == row.id, m.OneTimeToken.used_at.is_(None), m.OneTimeToken.expires_at > now)
+        .values(used_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    if spent.rowcount != 1:
+        raise invalid  # a parallel request with this link won
+    set_committed_value(row, "used_at", now)
     return row, user
 
 
@@ -140,6 +153,8 @@ async def request_password_reset(session: AsyncSession, context: Context, email:
     user = await session.scalar(select(m.User).where(m.User.email == address))
     if user is None or not user.is_active:
         return
+    # Counted and issued under the user's lock: parallel requests cannot all find room under the limit.
+    await lock_row(session, m.User, user.id)
     recent = await session.scalar(
         select(func.count()).where(
             m.OneTimeToken.user_id == user.id,

@@ -18,10 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.auth import hash_token
 from graph.context import Context, Principal
+from graph.db import lock_row
 from graph.errors import DomainError
 from graph.permissions import require_permission
 from graph.relay import decode_id
@@ -59,12 +61,16 @@ def registration_link(context: Context, token: str) -> str:
     return f"{context.runtime.settings.public_url.rstrip('/')}/register?token={token}"
 
 
-async def _visible_invitation(session: AsyncSession, principal: Principal, global_id: str) -> tuple[m.Invitation, m.Organisation]:
+async def _visible_invitation(
+    session: AsyncSession, principal: Principal, global_id: str, *, lock: bool = True
+) -> tuple[m.Invitation, m.Organisation]:
+    """The invitation (for a change: locked first, so that a concurrent accept, send or revoke either
+    finished before and is seen here, or waits until this transaction ends)."""
     pk = decode_id(global_id, "Invitation")
+    if pk is not None and lock:
+        await lock_row(session, m.Invitation, pk)
     row = (
-        await session.execute(
-            select(m.Invitation, m.Organisation).join(m.Organisation).where(m.Invitation.id == pk).with_for_update()
-        )
+        await session.execute(select(m.Invitation, m.Organisation).join(m.Organisation).where(m.Invitation.id == pk))
     ).one_or_none() if pk is not None else None
     if row is None or not path_visible(principal, row[1].path):
         raise DomainError(Code.NOT_FOUND, "no such invitation", "id")
@@ -163,7 +169,7 @@ async def _mail_variables(session: AsyncSession, invitation: m.Invitation, organ
 async def preview(session: AsyncSession, context: Context, invitation_id: str) -> rendering.RenderedMail:
     """The invitation mail as it would be sent now, with a placeholder instead of the token."""
     principal = require_permission(context, m.Permission.INVITATIONS_MANAGE)
-    invitation, organisation = await _visible_invitation(session, principal, invitation_id)
+    invitation, organisation = await _visible_invitation(session, principal, invitation_id, lock=False)
     template = await resolve_template(session, TemplateType.INVITE_USER, invitation.language, organisation.id)
     variables = await _mail_variables(session, invitation, organisation, registration_link(context, PREVIEW_TOKEN), context)
     return rendering.render(template.subject, template.body_html, template.body_text, variables)
@@ -204,24 +210,31 @@ async def revoke(session: AsyncSession, context: Context, invitation_id: str) ->
 
 
 async def accept(session: AsyncSession, context: Context, token: str, password: str, email: str | None) -> m.User | DomainError:
-    """Register with the link's token. Returns (not raises) the EXPIRED refusal so that the state is stored."""
+    """Register with the link's token. Returns (not raises) the EXPIRED refusal so that the state is stored.
+
+    The link is spent first, by one conditional UPDATE (only while the invitation is open and valid):
+    of parallel accepts exactly one wins, the others answer like a used link. A refusal after that
+    (address taken, weak password) rolls the spending back with everything else.
+    """
     invalid = DomainError(Code.INVALID_TOKEN, "the invitation link is not valid", "token")
     if not token or len(token) > MAX_TOKEN_LENGTH:
         raise invalid
-    invitation = await session.scalar(
-        select(m.Invitation).where(m.Invitation.token_hash == hash_token(token)).with_for_update()
+    token_hash = hash_token(token)
+    now = utcnow()
+    spent = await session.execute(
+        sql_update(m.Invitation)
+        .where(m.Invitation.token_hash == token_hash, m.Invitation.state.in_(OPEN), m.Invitation.expires_at > now)
+        .values(state=m.InvitationState.ACCEPTED, accepted_at=now)
+        .execution_options(synchronize_session=False)
     )
-    # used, revoked, replaced and unknown links answer alike: a guessed token learns nothing
-    if invitation is None or invitation.state in (m.InvitationState.ACCEPTED, m.InvitationState.REVOKED):
-        raise invalid
-    expired = DomainError(Code.EXPIRED, "the invitation link has expired; ask for a new invitation", "token")
-    if invitation.state == m.InvitationState.EXPIRED:
-        raise expired  # tried before: already stored
-    if effective_state(invitation) == m.InvitationState.EXPIRED:
-        invitation.state = m.InvitationState.EXPIRED
-        await record(session, context, "invitation.expired", organisation_id=invitation.organisation_id,
-                     target_type="Invitation", target_id=invitation.id, actor_label="invitation link")
-        return expired  # returned, not raised: the EXPIRED state is committed
+    # Read after the UPDATE: on SQLite it holds the write lock, on PostgreSQL it waited for any concurrent
+    # change of the row, so this is the current state either way.
+    invitation = await session.scalar(select(m.Invitation).where(m.Invitation.token_hash == token_hash))
+    if spent.rowcount != 1:
+        # used, revoked, replaced and unknown links answer alike: a guessed token learns nothing
+        if invitation is None or effective_state(invitation, now) != m.InvitationState.EXPIRED:
+            raise invalid
+        return await _expire(session, context, invitation)
     if invitation.email:
         address = invitation.email
         if email is not None and email.strip() and services.clean_email(email) != address:
@@ -237,8 +250,6 @@ async def accept(session: AsyncSession, context: Context, token: str, password: 
     await session.flush()
     await services._set_password(session, user, organisation, password, "password")
     await services._replace_roles(session, user, [m.Role(r) for r in invitation.roles])
-    invitation.state = m.InvitationState.ACCEPTED
-    invitation.accepted_at = utcnow()
     invitation.accepted_user_id = user.id
     await session.flush()
     await record(session, context, "invitation.accepted", organisation_id=organisation.id, target_type="Invitation",
@@ -247,3 +258,17 @@ async def accept(session: AsyncSession, context: Context, token: str, password: 
                  actor_user_id=user.id, actor_label=address, details={"email": address, "roles": invitation.roles,
                                                                        "invitation": invitation.id})
     return user
+
+
+async def _expire(session: AsyncSession, context: Context, invitation: m.Invitation) -> DomainError:
+    """An open invitation past its validity is stored EXPIRED (once, by a conditional UPDATE) and answers EXPIRED."""
+    expired = DomainError(Code.EXPIRED, "the invitation link has expired; ask for a new invitation", "token")
+    stored = await session.execute(
+        sql_update(m.Invitation).where(m.Invitation.id == invitation.id, m.Invitation.state.in_(OPEN))
+        .values(state=m.InvitationState.EXPIRED).execution_options(synchronize_session=False)
+    )
+    if stored.rowcount != 1:
+        raise expired  # tried before: already stored
+    await record(session, context, "invitation.expired", organisation_id=invitation.organisation_id,
+                 target_type="Invitation", target_id=invitation.id, actor_label="invitation link")
+    return expired  # returned, not raised: the EXPIRED state is committed

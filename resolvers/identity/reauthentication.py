@@ -8,10 +8,11 @@ logins: the same throttle keys, slow-down and lock, and an audit event.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime
 
 import strawberry
-from sqlalchemy import delete, update
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
@@ -23,7 +24,7 @@ from graph.permissions import needs
 from models import identity as m
 from models.base import utcnow
 from resolvers.audit.services import record
-from resolvers.identity.services import _count_failure, _throttle_keys, _throttle_refusal, _verify_totp
+from resolvers.identity.services import _throttle_keys, _verify_totp, count_attempt, give_back
 from resolvers.identity.types import IdentityError
 from resolvers.identity.types import IdentityErrorCode as Code
 
@@ -41,23 +42,24 @@ async def reauthenticate(
     if not password and not otp:
         return DomainError(Code.REQUIRED, "enter your password or the code of your authenticator app", "password")
     keys = _throttle_keys(principal.email, context.client_address)
-    refusal = await _throttle_refusal(session, context, keys)
-    if refusal is not None:
-        return refusal
+    # Counted before anything is checked (before `session` is used: one connection at a time).
+    attempt = await count_attempt(context, keys)
+    if isinstance(attempt, DomainError):
+        return attempt
     user = await session.get(m.User, principal.user_id)
     valid = True
     if password:
-        valid = verify_password(user.password_hash, password)
+        valid = await asyncio.to_thread(verify_password, user.password_hash, password)
     if otp:
         # A code proves nothing for a user without confirmed two-factor: counted as a failure.
-        valid = valid and user.totp_confirmed and _verify_totp(context, user, otp)
+        valid = valid and user.totp_confirmed and await _verify_totp(session, context, user, otp)
     if not valid:
-        await _count_failure(session, context, keys)
+        # already counted as a failure by count_attempt
         await record(session, context, "user.reauthentication_failed", organisation_id=user.organisation_id,
                      target_type="User", target_id=user.id)
         return DomainError(Code.INVALID_CREDENTIALS, "password or code is not correct", "otp" if otp and not password else "password")
+    await give_back(session, attempt, reset_account=True)
     now = utcnow()
-    await session.execute(delete(m.LoginThrottle).where(m.LoginThrottle.key == keys[0]))
     await session.execute(
         update(m.AuthToken)
         .where(m.AuthToken.user_id == principal.user_id, m.AuthToken.session_id == principal.session_id)

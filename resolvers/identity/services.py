@@ -7,6 +7,7 @@ counted, so login() and refresh() return their refusal instead of raising it.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 import uuid
@@ -17,6 +18,7 @@ import pyotp
 from pyotp.utils import strings_equal
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from graph.auth import hash_token, new_token
 from graph.context import Context, Principal
@@ -116,37 +118,120 @@ def _throttle_keys(email: str, client_address: str) -> list[str]:
     return [f"account:{email}"] + ([f"address:{client_address}"] if client_address else [])
 
 
-async def _throttle_refusal(session: AsyncSession, context: Context, keys: list[str]) -> DomainError | None:
-    settings = context.runtime.settings
-    now = utcnow()
-    rows = (await session.scalars(select(m.LoginThrottle).where(m.LoginThrottle.key.in_(keys)))).all()
-    for row in rows:
-        if row.locked_until and row.locked_until > now:
-            seconds = int((row.locked_until - now).total_seconds()) + 1
-            return DomainError(Code.ACCOUNT_LOCKED, f"too many failed logins; try again in {seconds} s")
-        if row.failures >= settings.login_slowdown_after:
-            wait = timedelta(seconds=2 ** (row.failures - settings.login_slowdown_after))
-            if row.last_failure_at + wait > now:
-                seconds = int((row.last_failure_at + wait - now).total_seconds()) + 1
-                return DomainError(Code.TOO_MANY_ATTEMPTS, f"too many failed logins; wait {seconds} s")
+@dataclass
+class _Counted:
+    """One throttle key as an attempt found and left it, so that the count can be given back."""
+
+    key: str
+    existed: bool
+    failures: int
+    last_failure_at: datetime
+    locked_until: datetime | None
+    counted_failures: int
+    counted_at: datetime
+
+
+@dataclass
+class Attempt:
+    """An attempt that was counted on every throttle key before its password is checked."""
+
+    keys: list[str]
+    counted: list[_Counted]
+
+
+def _refusal(settings, row: m.LoginThrottle, now: datetime) -> DomainError | None:
+    if row.locked_until and row.locked_until > now:
+        seconds = int((row.locked_until - now).total_seconds()) + 1
+        return DomainError(Code.ACCOUNT_LOCKED, f"too many failed logins; try again in {seconds} s")
+    if row.failures >= settings.login_slowdown_after:
+        wait = timedelta(seconds=2 ** (row.failures - settings.login_slowdown_after))
+        if row.last_failure_at + wait > now:
+            seconds = int((row.last_failure_at + wait - now).total_seconds()) + 1
+            return DomainError(Code.TOO_MANY_ATTEMPTS, f"too many failed logins; wait {seconds} s")
     return None
 
 
-async def _count_failure(session: AsyncSession, context: Context, keys: list[str]) -> None:
-    settings = context.runtime.settings
-    now = utcnow()
+async def _count_on(session: AsyncSession, settings, keys: list[str], now: datetime) -> list[_Counted] | DomainError:
     window = timedelta(seconds=settings.login_lock_seconds)
+    inserted = set()
     for key in keys:
-        # Concurrent failures for one key must not collide on insert: create if missing, then lock.
-        await insert_or_ignore(session, m.LoginThrottle, key=key, failures=0, last_failure_at=now)
-        row = await session.get(m.LoginThrottle, key, with_for_update=True, populate_existing=True)
+        # The first write of the transaction: on SQLite it takes the database's write lock, so that what is
+        # read below is current and stays so until commit. Concurrent attempts must not collide on insert.
+        if await insert_or_ignore(session, m.LoginThrottle, key=key, failures=0, last_failure_at=now):
+            inserted.add(key)
+    rows = (
+        await session.scalars(
+            select(m.LoginThrottle).where(m.LoginThrottle.key.in_(keys)).order_by(m.LoginThrottle.key)
+            .with_for_update().execution_options(populate_existing=True)  # PostgreSQL: row locks, newest values
+        )
+    ).all()
+    for row in rows:
+        refusal = _refusal(settings, row, now)
+        if refusal is not None:
+            return refusal
+    counted = []
+    for row in rows:
+        before = _Counted(row.key, row.key not in inserted, row.failures, row.last_failure_at, row.locked_until, 0, now)
         if row.last_failure_at + window < now:
             row.failures = 0  # an old streak of failures is forgotten
         row.failures += 1
         row.last_failure_at = now
         if row.failures >= settings.login_lock_after:
             row.locked_until = now + window
+        before.counted_failures = row.failures
+        counted.append(before)
     await session.flush()
+    return counted
+
+
+async def count_attempt(context: Context, keys: list[str]) -> Attempt | DomainError:
+    """Count a login (or reauthentication) attempt on every throttle key before its password is checked.
+
+    Atomic on both databases (row locks on PostgreSQL, the write lock on SQLite), in a short transaction
+    of its own that commits at once: N parallel guesses count N, and once the count reaches the slow-down
+    or the lock, further attempts are refused here, unevaluated and uncounted (as one at a time). The
+    failure of the attempt is then already counted; a success or a request for the TOTP code gives the
+    count back (`give_back`). Call it before the request's own session touches the database (one
+    connection per request at a time).
+    """
+    async with context.runtime.session_factory() as session:
+        try:
+            result = await _count_on(session, context.runtime.settings, keys, utcnow())
+        except BaseException:
+            await session.rollback()
+            raise
+        if isinstance(result, DomainError):
+            await session.rollback()  # a refused attempt is not counted, and leaves no new rows
+            return result
+        await session.commit()
+    return Attempt(keys=keys, counted=result)
+
+
+async def give_back(session: AsyncSession, attempt: Attempt, *, reset_account: bool) -> None:
+    """Undo the count of an attempt that was not a failure; `reset_account`: a success resets the account.
+
+    The counter is restored exactly when no other attempt was counted since (always so, one at a time);
+    otherwise only this attempt's one is taken off, and a lock that the other attempts completed stays.
+    """
+    LT = m.LoginThrottle
+    for index, counted in enumerate(attempt.counted):
+        if reset_account and index == 0:
+            await session.execute(delete(LT).where(LT.key == counted.key))
+            continue
+        untouched = (LT.key == counted.key, LT.failures == counted.counted_failures, LT.last_failure_at == counted.counted_at)
+        if counted.existed:
+            restored = await session.execute(
+                update(LT).where(*untouched)
+                .values(failures=counted.failures, last_failure_at=counted.last_failure_at, locked_until=counted.locked_until)
+                .execution_options(synchronize_session=False)
+            )
+        else:
+            restored = await session.execute(delete(LT).where(*untouched).execution_options(synchronize_session=False))
+        if restored.rowcount == 0:
+            await session.execute(
+                update(LT).where(LT.key == counted.key, LT.failures > 0).values(failures=LT.failures - 1)
+                .execution_options(synchronize_session=False)
+            )
 
 
 # --- two-factor ------------------------------------------------------------------------------------
@@ -156,8 +241,12 @@ def _totp_binding(user: m.User) -> str:
     return f"user:{user.id}:totp"
 
 
-def _verify_totp(context: Context, user: m.User, code: str) -> bool:
-    """Accept a code of the current 30-second step or a neighbour, each step once only."""
+async def _verify_totp(session: AsyncSession, context: Context, user: m.User, code: str) -> bool:
+    """Accept a code of the current 30-second step or a neighbour, each step once only.
+
+    The step is spent by a conditional UPDATE (only while the stored last step is older): of parallel
+    requests with one code exactly one wins, the others read like a reused code.
+    """
     if not user.totp_secret_sealed or not re.fullmatch(r"\d{6}", code or ""):
         return False
     try:
@@ -169,7 +258,13 @@ def _verify_totp(context: Context, user: m.User, code: str) -> bool:
     for offset in (-1, 0, 1):
         step = int(now // totp.interval) + offset
         if step > user.totp_last_step and strings_equal(totp.at(step * totp.interval), code):
-            user.totp_last_step = step
+            spent = await session.execute(
+                update(m.User).where(m.User.id == user.id, m.User.totp_last_step < step).values(totp_last_step=step)
+                .execution_options(synchronize_session=False)
+            )
+            if spent.rowcount != 1:
+                return False  # another request spent this step (or a later one) first
+            set_committed_value(user, "totp_last_step", step)
             return True
     return False
 
@@ -200,7 +295,7 @@ async def two_factor_confirm(session: AsyncSession, context: Context, code: str)
     user = await session.get(m.User, context.principal.user_id)
     if user.totp_secret_sealed is None:
         raise DomainError(Code.TWO_FACTOR_NOT_ENROLLED, "start with twoFactorEnrol", "code")
-    if not _verify_totp(context, user, code):
+    if not await _verify_totp(session, context, user, code):
         raise DomainError(Code.INVALID_TWO_FACTOR_CODE, "the code is not valid", "code")
     user.totp_confirmed = True
     await record(session, context, "user.two_factor_enabled", organisation_id=user.organisation_id, target_type="User", target_id=user.id)
@@ -214,7 +309,7 @@ async def two_factor_disable(session: AsyncSession, context: Context, password: 
         raise DomainError(Code.NOT_ALLOWED, "two-factor authentication is required for your account")
     if not verify_password(user.password_hash, password):
         raise DomainError(Code.INVALID_CREDENTIALS, "the password is not correct", "password")
-    if not user.totp_confirmed or not _verify_totp(context, user, code):
+    if not user.totp_confirmed or not await _verify_totp(session, context, user, code):
         raise DomainError(Code.INVALID_TWO_FACTOR_CODE, "the code is not valid", "code")
     user.totp_secret_sealed = None
     user.totp_confirmed = False
@@ -271,20 +366,23 @@ async def login(
     # PostgreSQL cannot hold NUL in text: replaced, the address still matches no account and is counted.
     email = email.strip().lower()[:254].replace("\x00", "\ufffd")
     keys = _throttle_keys(email, context.client_address)
-    refusal = await _throttle_refusal(session, context, keys)
-    if refusal is not None:
-        return refusal
+    # Counted before the password is checked (before `session` is used: one connection at a time).
+    attempt = await count_attempt(context, keys)
+    if isinstance(attempt, DomainError):
+        return attempt
     user = await session.scalar(select(m.User).where(m.User.email == email))
+    # Argon2 runs in a thread: the event loop keeps serving (and committing) the other requests meanwhile.
     if user is None:
-        burn_verification_time(password)
+        await asyncio.to_thread(burn_verification_time, password)
     # The password is checked before is_active so that a deactivated account takes as long as any other.
-    valid = user is not None and verify_password(user.password_hash, password) and user.is_active
+    valid = user is not None and await asyncio.to_thread(verify_password, user.password_hash, password) and user.is_active
     if valid and user.totp_confirmed:
         if not otp:
+            await give_back(session, attempt, reset_account=False)  # not a failure: the password was right
             return DomainError(Code.TWO_FACTOR_REQUIRED, "enter the code of your authenticator app", "otp")
-        valid = _verify_totp(context, user, otp)
+        valid = await _verify_totp(session, context, user, otp)
     if not valid:
-        await _count_failure(session, context, keys)
+        # already counted as a failure by count_attempt
         await record(
             session,
             context,
@@ -297,7 +395,7 @@ async def login(
         )
         # One answer for unknown account, wrong password, wrong code and deactivated account.
         return DomainError(Code.INVALID_CREDENTIALS, "e-mail, password or code is not correct")
-    await session.execute(delete(m.LoginThrottle).where(m.LoginThrottle.key == keys[0]))
+    await give_back(session, attempt, reset_account=True)
     issued = await _issue(session, context, user, session_id=str(uuid.uuid4()), authenticated_at=utcnow())
     await record(
         session, context, "user.login", organisation_id=user.organisation_id, target_type="User",
@@ -307,32 +405,46 @@ async def login(
 
 
 async def refresh(session: AsyncSession, context: Context, refresh_token: str) -> IssuedTokens | DomainError:
+    """Rotate a refresh token: spend it and issue a new pair in the same session.
+
+    Spending is one conditional UPDATE (only while unrevoked and unexpired): of parallel refreshes with
+    one token exactly one wins. Every other presentation of a spent token, a parallel loser's included,
+    is reuse: it ends the whole session (the winner's new tokens too) and is audited.
+    """
     invalid = DomainError(Code.INVALID_TOKEN, "the refresh token is not valid", "refreshToken")
     if len(refresh_token) > 200:
         return invalid
     token = await session.scalar(
         select(m.AuthToken).where(
             m.AuthToken.token_hash == hash_token(refresh_token), m.AuthToken.kind == m.TokenKind.REFRESH
-        ).with_for_update()
+        )
     )
     if token is None:
         return invalid
     user = await session.get(m.User, token.user_id)
     now = utcnow()
-    if token.revoked_at is not None:
-        # A refresh token is used once; seeing it again means it leaked: end the whole session.
-        await session.execute(
+    if token.revoked_at is None:
+        if token.expires_at <= now or not user.is_active:
+            return invalid
+        spent = await session.execute(
             update(m.AuthToken)
-            .where(m.AuthToken.session_id == token.session_id, m.AuthToken.revoked_at.is_(None))
+            .where(m.AuthToken.id == token.id, m.AuthToken.revoked_at.is_(None), m.AuthToken.expires_at > now)
             .values(revoked_at=now)
+            .execution_options(synchronize_session=False)
         )
-        await record(session, context, "token.refresh_reuse_detected", organisation_id=user.organisation_id,
-                     target_type="User", target_id=user.id, actor_user_id=user.id, actor_label=user.email)
-        return invalid
-    if token.expires_at <= now or not user.is_active:
-        return invalid
-    token.revoked_at = now
-    return await _issue(session, context, user, session_id=token.session_id, authenticated_at=token.authenticated_at)
+        if spent.rowcount == 1:
+            return await _issue(session, context, user, session_id=token.session_id, authenticated_at=token.authenticated_at)
+        # Lost to a parallel refresh with this token (on PostgreSQL the UPDATE waited for it to commit,
+        # on SQLite for the write lock): this presentation is a reuse like any later one.
+    # A refresh token is used once; seeing it again means it leaked: end the whole session.
+    await session.execute(
+        update(m.AuthToken)
+        .where(m.AuthToken.session_id == token.session_id, m.AuthToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    await record(session, context, "token.refresh_reuse_detected", organisation_id=user.organisation_id,
+                 target_type="User", target_id=user.id, actor_user_id=user.id, actor_label=user.email)
+    return invalid
 
 
 async def logout(session: AsyncSession, context: Context, all_sessions: bool) -> None:
