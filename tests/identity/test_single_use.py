@@ -18,6 +18,7 @@ from models.audit import AuditEvent
 from models.mail import OutboxMessage
 from tests.burst import burst
 from tests.conftest import PASSWORD
+from tests.mail.opened import opened
 from tests.identity.test_two_factor import enrol, fresh_code
 
 N = 8
@@ -66,7 +67,7 @@ async def audit_actions(runtime, action: str) -> int:
 async def last_link(runtime, path: str) -> str:
     async with runtime.session_factory() as session:
         mail = await session.scalar(select(OutboxMessage).order_by(OutboxMessage.id.desc()).limit(1))
-    return re.search(rf"/{path}\?token=([A-Za-z0-9_\-]+)", mail.body_text).group(1)
+    return re.search(rf"/{path}\?token=([A-Za-z0-9_\-]+)", opened(runtime, mail).body_text).group(1)
 
 
 def throttle_settings(monkeypatch, runtime, **values) -> None:
