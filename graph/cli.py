@@ -110,7 +110,7 @@ def rotate_master_key(
     remove_version: int | None = typer.Option(None, "--remove-version", help="Remove an old version from the key file (refused while a value uses it)."),
     batch_size: int = typer.Option(200, min=1, help="Rows re-sealed per transaction."),
 ) -> None:
-    """Add a new master key version and re-seal every device key and TOTP secret with it (servers keep serving)."""
+    """Add a new master key version and re-seal every device key, TOTP secret and queued mail body with it (servers keep serving)."""
     from graph import secrets as s
 
     settings = Settings.from_env()
