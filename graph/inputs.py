@@ -11,6 +11,11 @@ BAD_USER_INPUT naming the argument's path, e.g. `deviceClaim.input.manufacturer`
 `batchCreate.input.serialNumbers.3`. Domain limits (a name of at most 200 characters …) stay with
 the resolvers, which answer them with their typed payload errors; this is only the outer fence.
 
+`DateTime` arguments must carry a UTC offset (`2024-05-01T12:00:00Z`) and are taken in UTC: a time
+without one cannot be compared with our timestamps (the database layer refuses it), and one whose
+offset pushes it past the ends of the calendar cannot be converted. Both are the scalar's coercion
+errors (HTTP 400), like any other malformed value.
+
 Parsing is strict as well: graphql-core 3.3 still accepts an empty selection set (`{}`) unless
 told not to, and the depth limiter fails on one; `StrictParsing` makes it the syntax error that
 the GraphQL specification says it is.
@@ -20,9 +25,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from datetime import datetime, timezone
 from typing import Any
 
+import strawberry
+
 from graphql import (
+    GraphQLError,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -50,6 +59,32 @@ from graph.errors import BadUserInput
 MAX_TEXT_ARGUMENT = 10_000
 _UNWANTED = re.compile("[\x00\ud800-\udfff]")
 _INTROSPECTION_FIELDS = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef}
+
+
+def parse_utc_datetime(value: object) -> datetime:
+    """A DateTime input: ISO 8601 with a UTC offset, converted to UTC. Refusals are GraphQL errors,
+    which graphql-core reports as the value's coercion error (anything else would be masked)."""
+    if not isinstance(value, str):
+        raise GraphQLError(f"DateTime cannot represent {value!r}: expected a string.")
+    try:
+        moment = datetime.fromisoformat(value)  # ISO 8601 (Python 3.11+: also `Z` and the basic format)
+    except ValueError:
+        raise GraphQLError(f"DateTime cannot represent {value[:40]!r}: not an ISO 8601 date and time.") from None
+    if moment.tzinfo is None:
+        raise GraphQLError("DateTime needs a UTC offset, e.g. 2024-05-01T12:00:00Z.")
+    try:
+        return moment.astimezone(timezone.utc)
+    except OverflowError:
+        raise GraphQLError("DateTime is out of range in UTC.") from None
+
+
+#: The DateTime scalar as strawberry defines it (same name, description and output), but strict on input.
+UTC_DATETIME = strawberry.scalar(
+    name="DateTime",
+    description="Date with time (isoformat)",
+    serialize=datetime.isoformat,
+    parse_value=parse_utc_datetime,
+)
 
 
 class StrictParsing(SchemaExtension):

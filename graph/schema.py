@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import partial
 
 import strawberry
@@ -15,12 +16,13 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from graph.cost import QueryCostLimiter
 from graph.errors import BadUserInput, should_mask
-from graph.inputs import InputGuard, StrictParsing
+from graph.inputs import UTC_DATETIME, InputGuard, StrictParsing
 from graph.permissions import require_permission
 from graph.relay import InvalidGlobalId, Node, from_global_id
 from graph.settings import Settings
@@ -180,6 +182,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
+        config=StrawberryConfig(scalar_map={datetime: UTC_DATETIME}),
         # Factories, not instances: each request gets its own extension objects.
         extensions=[
             StrictParsing,

@@ -253,3 +253,34 @@ async def test_arguments_that_take_long_text_have_a_larger_limit(client, world):
         await post(client, preview, {"input": {"id": template_id, "bodyText": "x" * 100_001}}, token=token),
         "emailTemplatePreview.input.bodyText",
     )
+
+
+# --- DateTime arguments ----------------------------------------------------------------------------------
+
+SINCE = "query($since: DateTime) { auditEvents(filter: {since: $since}) { totalCount } }"
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        ("2024-01-01T00:00:00", "DateTime needs a UTC offset"),  # used to reach the database: "naive datetime"
+        ("9999-12-31T23:59:59-23:59", "DateTime is out of range in UTC"),  # used to overflow converting to UTC
+        ("0001-01-01T00:00:00+23:59", "DateTime is out of range in UTC"),
+        ("yesterday", "not an ISO 8601 date and time"),
+        (5, "expected a string"),
+    ],
+)
+async def test_a_datetime_without_offset_or_out_of_range_is_a_coercion_error(client, world, value, reason):
+    response = await post(client, SINCE, {"since": value}, token=world.tokens["admin_a"])
+    assert response.status_code == 400, response.text
+    payload = response.json()
+    assert "data" not in payload and reason in payload["errors"][0]["message"], payload
+
+
+async def test_datetimes_with_an_offset_are_taken_in_utc(client, world):
+    for value in ("2024-01-01T00:00:00Z", "2024-01-01T02:00:00+02:00", "0001-01-01T00:00:00-01:00"):
+        response = await post(client, SINCE, {"since": value}, token=world.tokens["admin_a"])
+        assert response.status_code == 200 and response.json()["data"]["auditEvents"]["totalCount"] >= 0, response.text
+    literal = '{ auditEvents(filter: {since: "2024-01-01T00:00:00"}) { totalCount } }'
+    response = await post(client, literal, token=world.tokens["admin_a"])
+    assert response.status_code == 400 and "UTC offset" in response.json()["errors"][0]["message"]
