@@ -29,12 +29,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 import strawberry
-
 from graphql import (
-    GraphQLError,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLError,
     GraphQLInputObjectType,
     GraphQLList,
     GraphQLNonNull,
@@ -57,6 +56,9 @@ from graph.errors import BadUserInput
 
 #: Longest string argument, in characters, unless the argument declares more.
 MAX_TEXT_ARGUMENT = 10_000
+#: Deepest position in an argument value (fields, input objects and list levels): far beyond any of
+#: our input types, and far from Python's recursion limit, which a walk of `[[[[…]]]]` would hit.
+MAX_ARGUMENT_NESTING = 64
 _UNWANTED = re.compile("[\x00\ud800-\udfff]")
 _INTROSPECTION_FIELDS = {"__schema": SchemaMetaFieldDef, "__type": TypeMetaFieldDef}
 
@@ -100,7 +102,7 @@ class InputGuard(SchemaExtension):
     """Refuse NUL, unpaired surrogates and overlong strings in any argument of the operation."""
 
     def __init__(self, long_text: Mapping[str, int] | None = None, max_length: int = MAX_TEXT_ARGUMENT) -> None:
-        self.long_text = dict(long_text or {})
+        self.long_text = long_text or {}
         self.max_length = max_length
 
     def on_execute(self) -> Iterator[None]:
@@ -167,6 +169,7 @@ class _Walk:
         self.selections(node.selection_set, get_named_type(definition.type), here)
 
     def literal(self, node: ValueNode, graphql_type: Any, path: tuple[str, ...], coordinate: str) -> None:
+        _check_nesting(path)
         if isinstance(graphql_type, GraphQLNonNull):
             graphql_type = graphql_type.of_type
         if isinstance(node, VariableNode):
@@ -193,6 +196,7 @@ class _Walk:
 
     def raw(self, value: Any, graphql_type: Any, path: tuple[str, ...], coordinate: str) -> None:
         """A variable's value as the client sent it (JSON), before graphql-core coerces it."""
+        _check_nesting(path)
         if isinstance(graphql_type, GraphQLNonNull):
             graphql_type = graphql_type.of_type
         if isinstance(value, str):
@@ -219,3 +223,9 @@ class _Walk:
         if unwanted is not None:
             what = "NUL characters" if unwanted.group() == "\x00" else "unpaired surrogates (not Unicode text)"
             raise BadUserInput(f"`{where}` cannot contain {what}.", argument=where)
+
+
+def _check_nesting(path: tuple[str, ...]) -> None:
+    if len(path) > MAX_ARGUMENT_NESTING:
+        where = ".".join(path[:8]) + ".…"
+        raise BadUserInput(f"`{where}` is nested too deeply (at most {MAX_ARGUMENT_NESTING} levels).", argument=where)

@@ -284,3 +284,14 @@ async def test_datetimes_with_an_offset_are_taken_in_utc(client, world):
     literal = '{ auditEvents(filter: {since: "2024-01-01T00:00:00"}) { totalCount } }'
     response = await post(client, literal, token=world.tokens["admin_a"])
     assert response.status_code == 400 and "UTC offset" in response.json()["errors"][0]["message"]
+
+
+async def test_deeply_nested_variables_are_refused_not_a_recursion_error(client, world):
+    """orjson accepts about 1,000 levels of `[[[…]]]`; walking them must not exhaust Python's stack."""
+    nested = "[" * 1_000 + "]" * 1_000
+    body = '{"query": "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", "variables": {"ids": ' + nested + "}}"
+    response = await client.post("/graphql", content=body, headers={
+        "Content-Type": "application/json", "Accept": GRAPHQL_RESPONSE_JSON, "Authorization": f"Bearer {world.tokens['admin_a']}"})
+    assert response.status_code == 400, response.text
+    [error] = response.json()["errors"]
+    assert error["extensions"]["code"] == "BAD_USER_INPUT" and "nested too deeply" in error["message"]
