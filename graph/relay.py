@@ -7,7 +7,7 @@ import binascii
 import enum
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
@@ -126,12 +126,15 @@ def decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
             column_type = column_type.impl if isinstance(column_type, TypeDecorator) else column_type
             python_type = column_type.python_type
             if value is None:
-                decoded.append(None)
-            elif python_type is datetime:
+                # every sort key is NOT NULL, so our cursors never hold null (and `column < NULL` would
+                # be no comparison at all)
+                raise ValueError
+            if python_type is datetime:
                 moment = datetime.fromisoformat(value)
                 if moment.tzinfo is None:
                     raise ValueError  # our cursors carry UTC offsets; a naive time would fail in the database
-                decoded.append(moment)
+                # in UTC, as the database compares it; a crafted offset at the ends of the calendar overflows here
+                decoded.append(moment.astimezone(timezone.utc))
             elif python_type is int and isinstance(value, int) and not isinstance(value, bool):
                 # a crafted number beyond the column's range would fail in the driver (a 500, not a 400)
                 limit = 2**63 if isinstance(column_type, BigInteger) else 2**31
@@ -143,7 +146,7 @@ def decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
             else:
                 raise ValueError
         return decoded
-    except (binascii.Error, ValueError, TypeError, orjson.JSONDecodeError, NotImplementedError) as exc:
+    except (binascii.Error, ValueError, TypeError, OverflowError, orjson.JSONDecodeError, NotImplementedError) as exc:
         raise BadUserInput("Invalid cursor.", argument="after/before") from exc
 
 

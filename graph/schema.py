@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import partial
 
 import strawberry
@@ -15,11 +16,13 @@ from strawberry.extensions import (
     QueryDepthLimiter,
     ValidationCache,
 )
+from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
 from graph.cost import QueryCostLimiter
 from graph.errors import BadUserInput, should_mask
+from graph.inputs import UTC_DATETIME, InputGuard, StrictParsing
 from graph.logs import log_graphql_errors
 from graph.permissions import require_permission
 from graph.relay import InvalidGlobalId, Node, from_global_id
@@ -47,9 +50,26 @@ from resolvers.remote import queries as remote_queries
 from resolvers.remote import templates as remote_templates
 from resolvers.remote import connections as remote_connections
 from resolvers.remote import notifications as remote_notifications
+from resolvers.mail.templates import MAX_BODY as MAIL_TEMPLATE_MAX_BODY
 
 NODE_RESOLVERS = {**identity_queries.NODE_RESOLVERS, **audit_queries.NODE_RESOLVERS, **outbox_queries.NODE_RESOLVERS, **invitation_queries.NODE_RESOLVERS, **template_queries.NODE_RESOLVERS, **catalogue_queries.NODE_RESOLVERS, **catalogue_downloads.NODE_RESOLVERS, **remote_queries.NODE_RESOLVERS, **remote_connections.NODE_RESOLVERS, **remote_notifications.NODE_RESOLVERS, **remote_external.NODE_RESOLVERS}
 MAX_NODES = 100
+
+#: String arguments that legitimately take more than graph.inputs.MAX_TEXT_ARGUMENT (10,000)
+#: characters, by schema coordinate ("InputType.field", or "Root.field(argument)" for a root
+#: argument), with their limit. Everything else longer is refused before execution. Each limit is
+#: the resolver's own, so it still answers with its typed payload error up to there.
+LONG_TEXT_ARGUMENTS = {
+    # mail template bodies (resolvers/mail/templates.py refuses more with TOO_LONG)
+    "EmailTemplateUpdateInput.bodyHtml": MAIL_TEMPLATE_MAX_BODY,
+    "EmailTemplateUpdateInput.bodyText": MAIL_TEMPLATE_MAX_BODY,
+    "EmailTemplatePreviewInput.bodyHtml": MAIL_TEMPLATE_MAX_BODY,
+    "EmailTemplatePreviewInput.bodyText": MAIL_TEMPLATE_MAX_BODY,
+    # CSV text of the bulk router registration (resolvers/remote/bulk.py caps it at 2 MiB of UTF-8)
+    "RouterRegisterBulkInput.csv": remote_bulk.MAX_TEXT_BYTES,
+    # a batch's serial numbers, each entry possibly comma-separated: as much as its file may hold
+    "BatchCreateInput.serialNumbers": catalogue_batches.MAX_FILE_BYTES,
+}
 
 
 async def _resolve_nodes(info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
@@ -170,12 +190,15 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
+        config=StrawberryConfig(scalar_map={datetime: UTC_DATETIME}),
         # Factories, not instances: each request gets its own extension objects.
         extensions=[
+            StrictParsing,
             partial(MaxTokensLimiter, max_token_count=settings.max_tokens),
             partial(ParserCache, maxsize=1024),
             partial(AddValidationRules, limit_rules),
             partial(ValidationCache, maxsize=1024),
+            partial(InputGuard, LONG_TEXT_ARGUMENTS),
             partial(QueryCostLimiter, settings.max_cost),
             partial(MaskErrors, should_mask_error=should_mask),
         ],

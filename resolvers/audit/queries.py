@@ -18,7 +18,7 @@ from graph.tenancy import path_visible, visible_organisation_ids
 from models.audit import AuditEvent as AuditEventModel
 from models.identity import Permission
 from resolvers.audit.types import AuditEvent
-from resolvers.identity.queries import contains
+from graph.filters import contains
 from subscriptions import channels
 
 

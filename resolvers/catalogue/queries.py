@@ -9,6 +9,7 @@ from sqlalchemy import select
 from strawberry.types import Info
 
 from graph.errors import BadUserInput
+from graph.filters import filter_text
 from graph.permissions import needs
 from graph.relay import Connection, OrderDirection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, decode_id, node_loader, paginate
 from models import catalogue as c
@@ -48,13 +49,8 @@ class DeviceOrder:
 
 
 def clean_filter_text(value: str, argument: str) -> str:
-    """Filter text is matched as given (trimmed); NUL is refused because PostgreSQL rejects it."""
-    value = value.strip()
-    if "\x00" in value:
-        raise BadUserInput("Text filters cannot contain NUL characters.", argument=argument)
-    if len(value) > MAX_TEXT:
-        raise BadUserInput(f"At most {MAX_TEXT} characters.", argument=argument)
-    return value
+    """Filter text is matched as given (trimmed), at most MAX_TEXT characters (graph.filters)."""
+    return filter_text(value, argument, MAX_TEXT)
 
 
 def _pk(global_id: strawberry.ID, type_name: str, argument: str) -> int:

@@ -16,7 +16,8 @@ from models import identity as m
 from models.base import utcnow
 from resolvers.identity.invitation_types import Invitation, InvitationStateEnum
 from resolvers.identity.invitations import OPEN
-from resolvers.identity.queries import _organisation_pk, contains
+from graph.filters import contains
+from resolvers.identity.queries import _organisation_pk
 
 
 @strawberry.input(description="Narrow the invitations list; all given conditions must hold.")

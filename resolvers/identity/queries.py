@@ -9,6 +9,7 @@ from sqlalchemy import select
 from strawberry.types import Info
 
 from graph.errors import BadUserInput
+from graph.filters import contains
 from graph.permissions import needs, require_principal
 from graph.relay import Connection, OrderDirection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, decode_id, node_loader, paginate
 from graph.tenancy import organisation_visible, visible_organisation_ids
@@ -26,11 +27,6 @@ def _organisation_pk(global_id: strawberry.ID | None, argument: str) -> int | No
     return pk
 
 
-def contains(column, value: str, argument: str):
-    """Case-insensitive "contains", wildcards taken literally. NUL is refused: PostgreSQL rejects it with an error."""
-    if "\x00" in value:
-        raise BadUserInput("Text filters cannot contain NUL characters.", argument=argument)
-    return column.icontains(value.strip(), autoescape=True)
 
 
 @strawberry.input(description="Narrow the users list; all given conditions must hold.")

@@ -20,7 +20,7 @@ from models.identity import Permission
 from models.mail import DeliveryAttempt as DeliveryAttemptModel
 from models.mail import OutboxMessage as OutboxMessageModel
 from models.mail import OutboxStatus
-from resolvers.identity.queries import contains
+from graph.filters import contains
 from resolvers.mail.types import EmailTemplateTypeEnum, MailError, MailErrorCode
 
 OutboxStatusEnum = strawberry.enum(

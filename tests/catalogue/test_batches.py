@@ -279,7 +279,7 @@ async def test_refusals_report_every_problem_and_store_nothing(gql, world, runti
     assert await errors(serials=[" ", ","]) == [("REQUIRED", ["serialNumbers"])]
     long_reference = await create(gql, world, reference="R" * 101, serials=["A-001"])
     assert [(e["code"], e["field"]) for e in long_reference["errors"]] == [("TOO_LONG", ["reference"])]
-    blank = await gql(CREATE, {"input": {**create_input(world)["input"], "reference": "a\x00b", "label": "  "}},
+    blank = await gql(CREATE, {"input": {**create_input(world)["input"], "reference": "a\x01b", "label": "  "}},
                       token=world.tokens["admin_a"])
     assert [(e["code"], e["field"]) for e in blank["data"]["batchCreate"]["errors"]] == [
         ("INVALID", ["reference"]), ("REQUIRED", ["label"])]

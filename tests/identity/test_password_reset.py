@@ -51,11 +51,14 @@ async def test_known_and_unknown_addresses_get_the_same_answer(gql, world, runti
     async with runtime.session_factory() as session, session.begin():
         await session.execute(update(m.User).where(m.User.id == world.users["user_b"].id).values(is_active=False))
     answers = [await request(gql, address) for address in (
-        "user@a.example", "nobody@a.example", "user@b.example", "not an address", "", "USER@A.EXAMPLE", "x\x00@a.example",
+        "user@a.example", "nobody@a.example", "user@b.example", "not an address", "", "USER@A.EXAMPLE",
     )]
     # byte for byte the same answer every time
     assert len({(r.status_code, r.content) for r in answers}) == 1
     assert answers[0].status_code == 200 and answers[0].json()["data"] == {"passwordResetRequest": {"errors": []}}
+    # NUL is refused before execution for every address alike (graph/inputs.py): nothing to tell apart
+    refused = [await request(gql, address) for address in ("x\x00@a.example", "user@a.example\x00")]
+    assert len({(r.status_code, r.content) for r in refused}) == 1 and refused[0].status_code == 400
     # only the known active accounts got a mail (user@a twice), the deactivated one none
     assert [mail.to_address for mail in await mails(runtime)] == ["user@a.example", "user@a.example"]
 

@@ -120,9 +120,7 @@ REFUSED_CREATES = {
     "e-mail with two @": ({"email": "a@b@c.example"}, "INVALID", ["email"]),
     "oversized name": ({"name": "N" * 201}, "TOO_LONG", ["name"]),
     "blank name": ({"name": "   "}, "REQUIRED", ["name"]),
-    # PostgreSQL cannot store NUL: refused as input rather than failing in the driver
-    "NUL in name": ({"name": "New\x00Person"}, "INVALID", ["name"]),
-    "NUL in e-mail": ({"email": "new\x00person@a.example"}, "INVALID", ["email"]),
+    # NUL (which PostgreSQL cannot store) is refused before execution: tests/graph/test_bad_input.py
     "invalid csv delimiter": ({"csvDelimiter": "x"}, "INVALID", ["csvDelimiter"]),
     "two-character csv delimiter": ({"csvDelimiter": ";;"}, "INVALID", ["csvDelimiter"]),
     "invalid thousands separator": ({"csvThousandsSeparator": "x"}, "INVALID", ["csvThousandsSeparator"]),
@@ -581,7 +579,7 @@ def cursor(*values) -> str:
     {"after": cursor(1, 1)},
 ])
 async def test_bad_page_arguments_get_a_typed_error(gql, world, variables):
-    result = await gql(LIST, variables, token=world.tokens["admin_a"])
+    result = (await gql.raw(LIST, variables, token=world.tokens["admin_a"])).json()  # NUL: a 400 before execution
     assert codes(result) == ["BAD_USER_INPUT"]
 
 
