@@ -59,7 +59,13 @@ def mask_string_literals(document: str) -> str:
     return _DOUBLE_QUOTED.sub(_masked_string, document)
 
 
+# graphql-core quotes the punctuator a syntax error found ("Expected Name, found '}'"): no client value.
+_PUNCTUATOR = re.compile(r"^[!$&()\[\]{}:=@|]$|^\.\.\.$")
+
+
 def _known(quoted: str, names: frozenset[str]) -> bool:
+    if _PUNCTUATOR.match(quoted[1:-1] if len(quoted) >= 2 else ""):
+        return True
     inner = _NAME_DECORATION.sub("", quoted[1:-1] if len(quoted) >= 2 else "")
     parts = inner.split(".")
     return bool(inner) and all(part in names for part in parts)

@@ -129,6 +129,8 @@ def test_masking_keeps_schema_names_and_drops_values():
     message = "Expected value of type 'LoginInput' not to include unknown field 'x', found: { password: \"Pw#1\" }."
     assert mask_message(message, {"LoginInput", "password"}) == (
         "Expected value of type 'LoginInput' not to include unknown field '***', found: { password: \"***\" }.")
+    assert mask_message("Syntax Error: Expected Name, found '}'.") == "Syntax Error: Expected Name, found '}'."
+    assert mask_message("Syntax Error: Unexpected character: 'x'.") == "Syntax Error: Unexpected character: '***'."
     assert mask_string_literals('{ a(b: "s\\"ecret", c: """block\n"secret" """) }') == '{ a(b: "***", c: """***""") }'
     assert redact_target("/downloads/abc-DEF_123") == "/downloads/[redacted]"
     assert redact_target("/register?token=abc&lang=de") == "/register?token=[redacted]&lang=de"
