@@ -22,12 +22,12 @@ from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWS
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from graph.auth import authenticate, bearer_token
+from graph.composition import DOMAINS
 from graph.context import Context
 from graph.http import PersistedQueries, RequestError, client_address, handle_graphql
 from graph.logs import install_redaction
 from graph.runtime import Runtime
 from graph.settings import Settings
-from resolvers.catalogue.downloads import serve_download
 
 STATIC = Path(__file__).resolve().parent / "static" / "graphiql"
 log = logging.getLogger("fleetgraph")
@@ -131,7 +131,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             checks["database"] = f"failed: {type(exc).__name__}"
         ready = all(value == "ok" for value in checks.values())
         # reported beside the checks, not one of them: without the broker the API still serves (the mutation)
-        mqtt = runtime.mqtt.state if runtime.mqtt is not None else "off"
+        mqtt = runtime.workers["mqtt"].state if "mqtt" in runtime.workers else "off"
         return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks, "mqtt": mqtt},
                             status_code=200 if ready else 503)
 
@@ -148,7 +148,7 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
             Route("/graphql", graphql_http, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
             WebSocketRoute("/graphql", WebSocketGraphQL(runtime, persisted)),
             Route("/health", health),
-            Route("/downloads/{token}", serve_download, methods=["GET"]),
+            *(route for domain in DOMAINS for route in domain.routes),
             Mount("/graphiql", StaticFiles(directory=STATIC), name="graphiql"),
         ],
         lifespan=lifespan,

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from graph.workers import transaction
 from models.identity import Permission, Role
 
 if TYPE_CHECKING:
@@ -76,12 +77,8 @@ class Context:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:
         """One session and one transaction for a mutation; events go out after the commit."""
-        async with self.runtime.session_factory() as session:
-            async with session.begin():
-                yield session
-            events = session.info.pop("events", [])
-        for channel, payload in events:
-            await self.runtime.bus.publish(channel, payload)
+        async with transaction(self.runtime) as session:
+            yield session
 
 
 def publish_after_commit(session: AsyncSession, channel: str, payload: dict[str, Any]) -> None:

@@ -68,3 +68,16 @@ class DomainError(Exception):
         self.code = code
         self.message = message
         self.field = [field] if isinstance(field, str) else field
+
+
+class DomainErrors(DomainError):
+    """Several problems at once (every bad serial number, every unknown ID); nothing was stored."""
+
+    def __init__(self, errors: list[DomainError]) -> None:
+        first = errors[0]
+        super().__init__(first.code, first.message, first.field)
+        self.errors = errors
+
+
+def problems_of(error: DomainError) -> list[DomainError]:
+    return error.errors if isinstance(error, DomainErrors) else [error]

@@ -22,7 +22,7 @@ import hashlib
 import json
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from graphql import GraphQLError
@@ -38,7 +38,9 @@ from strawberry.types.graphql import OperationType
 from graph.auth import authenticate, bearer_token
 from graph.context import Context
 from graph.errors import PersistedQueryNotFound, PersistedQueryRequired, should_mask
-from graph.runtime import Runtime
+
+if TYPE_CHECKING:
+    from graph.runtime import Runtime
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"

@@ -27,49 +27,16 @@ from graph.logs import log_graphql_errors
 from graph.permissions import require_permission
 from graph.relay import InvalidGlobalId, Node, from_global_id
 from graph.settings import Settings
-from resolvers.audit import queries as audit_queries
-from resolvers.catalogue import batches as catalogue_batches
-from resolvers.catalogue import imports as catalogue_imports
-from resolvers.catalogue import mutations as catalogue_mutations
-from resolvers.catalogue import queries as catalogue_queries
-from resolvers.catalogue import downloads as catalogue_downloads
-from resolvers.identity import reauthentication
-from resolvers.identity import mutations as identity_mutations
-from resolvers.identity import queries as identity_queries
-from resolvers.mail import outbox_queries
-from resolvers.identity import invitation_mutations, invitation_queries
-from resolvers.mail import template_mutations, template_queries
-from resolvers.remote import access as remote_access
-from resolvers.remote import bulk as remote_bulk
-from resolvers.remote import devices as remote_devices
-from resolvers.remote import events as remote_events
-from resolvers.remote import external as remote_external
-from resolvers.remote import groups as remote_groups
-from resolvers.remote import mutations as remote_mutations
-from resolvers.remote import queries as remote_queries
-from resolvers.remote import templates as remote_templates
-from resolvers.remote import connections as remote_connections
-from resolvers.remote import notifications as remote_notifications
-from resolvers.mail.templates import MAX_BODY as MAIL_TEMPLATE_MAX_BODY
+from graph.composition import DOMAINS
 
-NODE_RESOLVERS = {**identity_queries.NODE_RESOLVERS, **audit_queries.NODE_RESOLVERS, **outbox_queries.NODE_RESOLVERS, **invitation_queries.NODE_RESOLVERS, **template_queries.NODE_RESOLVERS, **catalogue_queries.NODE_RESOLVERS, **catalogue_downloads.NODE_RESOLVERS, **remote_queries.NODE_RESOLVERS, **remote_connections.NODE_RESOLVERS, **remote_notifications.NODE_RESOLVERS, **remote_external.NODE_RESOLVERS}
+NODE_RESOLVERS = {type_name: resolver for domain in DOMAINS for type_name, resolver in domain.node_resolvers.items()}
 MAX_NODES = 100
 
 #: String arguments that legitimately take more than graph.inputs.MAX_TEXT_ARGUMENT (10,000)
 #: characters, by schema coordinate ("InputType.field", or "Root.field(argument)" for a root
-#: argument), with their limit. Everything else longer is refused before execution. Each limit is
+#: argument), with their limit, as the domains declare them. Everything else longer is refused before execution. Each limit is
 #: the resolver's own, so it still answers with its typed payload error up to there.
-LONG_TEXT_ARGUMENTS = {
-    # mail template bodies (resolvers/mail/templates.py refuses more with TOO_LONG)
-    "EmailTemplateUpdateInput.bodyHtml": MAIL_TEMPLATE_MAX_BODY,
-    "EmailTemplateUpdateInput.bodyText": MAIL_TEMPLATE_MAX_BODY,
-    "EmailTemplatePreviewInput.bodyHtml": MAIL_TEMPLATE_MAX_BODY,
-    "EmailTemplatePreviewInput.bodyText": MAIL_TEMPLATE_MAX_BODY,
-    # CSV text of the bulk router registration (resolvers/remote/bulk.py caps it at 2 MiB of UTF-8)
-    "RouterRegisterBulkInput.csv": remote_bulk.MAX_TEXT_BYTES,
-    # a batch's serial numbers, each entry possibly comma-separated: as much as its file may hold
-    "BatchCreateInput.serialNumbers": catalogue_batches.MAX_FILE_BYTES,
-}
+LONG_TEXT_ARGUMENTS = {coordinate: limit for domain in DOMAINS for coordinate, limit in domain.long_text_arguments.items()}
 
 
 async def _resolve_nodes(info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
@@ -104,48 +71,18 @@ class NodeQuery:
         return await _resolve_nodes(info, ids)
 
 
-Query = merge_types("Query", (
-    NodeQuery,
-    identity_queries.IdentityQuery,
-    audit_queries.AuditQuery,
-    outbox_queries.OutboxQuery,
-    invitation_queries.InvitationQuery,
-    template_queries.TemplateQuery,
-    catalogue_queries.CatalogueQuery,
-    catalogue_batches.BatchQuery,
-    catalogue_downloads.KeyDownloadQuery,
-    remote_queries.RemoteQuery,
-    remote_templates.DeviceTemplateQuery,
-    remote_access.LocationAccessQuery,
-    remote_groups.LocationGroupQuery,
-    remote_external.ExternalUserQuery,
-    remote_connections.ConnectionQuery,
-    remote_notifications.NotificationProfileQuery,
-))
-Mutation = merge_types("Mutation", (
-    identity_mutations.IdentityMutation,
-    reauthentication.ReauthenticationMutation,
-    outbox_queries.OutboxMutation,
-    invitation_mutations.InvitationMutation,
-    template_mutations.TemplateMutation,
-    catalogue_mutations.CatalogueMutation,
-    catalogue_batches.BatchMutation,
-    catalogue_downloads.KeyDownloadMutation,
-    catalogue_imports.DeviceImportMutation,
-    remote_mutations.RemoteMutation,
-    remote_bulk.RemoteBulkMutation,
-    remote_devices.LocationDeviceMutation,
-    remote_templates.DeviceTemplateMutation,
-    remote_access.LocationAccessMutation,
-    remote_groups.LocationGroupMutation,
-    remote_external.ExternalUserMutation,
-    remote_connections.ConnectionMutation,
-    remote_notifications.NotificationProfileMutation,
-))
-Subscription = merge_types("Subscription", (
-    audit_queries.AuditSubscription,
-    remote_events.RemoteSubscription,
-))
+def _root(name: str, parts: tuple[type, ...]) -> type:
+    """The domains' root types merged into one, fields in name order: schema.graphql then does not change
+    when code moves between modules or domains."""
+    merged = merge_types(name, parts)
+    definition = merged.__strawberry_definition__  # type: ignore[attr-defined]
+    definition.fields.sort(key=lambda field: field.python_name)
+    return merged
+
+
+Query = _root("Query", (NodeQuery, *(root for domain in DOMAINS for root in domain.queries)))
+Mutation = _root("Mutation", tuple(root for domain in DOMAINS for root in domain.mutations))
+Subscription = _root("Subscription", tuple(root for domain in DOMAINS for root in domain.subscriptions))
 
 
 def _coded(rule: type[ASTValidationRule], code: str) -> type[ASTValidationRule]:

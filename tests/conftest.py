@@ -81,8 +81,7 @@ async def clean_database(request):
         else:
             for table in tables:
                 await connection.execute(text(f"DELETE FROM {table}"))
-    await runtime.install_system_templates()  # shipped data, present in every real database
-    await runtime.install_product_types()
+    await runtime.install_shipped_data()  # present in every real database
     yield
 
 

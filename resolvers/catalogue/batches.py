@@ -25,7 +25,7 @@ from strawberry.file_uploads import Upload
 from strawberry.types import Info
 
 from graph.context import Context
-from graph.errors import BadUserInput, DomainError
+from graph.errors import BadUserInput, DomainError, DomainErrors, problems_of
 from graph.mutations import run_in_transaction
 from graph.permissions import needs, require_permission
 from graph.relay import Connection, OrderDirection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, decode_id, paginate, to_global_id
@@ -53,19 +53,6 @@ MAX_LABEL = 100
 FILE_SUFFIXES = (".txt", ".csv")
 CHUNK = 1000  # serials per IN list (PostgreSQL/asyncpg allow at most 32767 parameters)
 _SEPARATORS = re.compile(r"[,;\r\n]+")
-
-
-class BatchInputErrors(DomainError):
-    """Several problems at once (every bad serial number); nothing was stored."""
-
-    def __init__(self, errors: list[DomainError]) -> None:
-        first = errors[0]
-        super().__init__(first.code, first.message, first.field)
-        self.errors = errors
-
-
-def _problems(error: DomainError) -> list[DomainError]:
-    return error.errors if isinstance(error, BatchInputErrors) else [error]
 
 
 # --- input ----------------------------------------------------------------------------------------------
@@ -339,7 +326,7 @@ async def create_batch(session: AsyncSession, context: Context, data: BatchCreat
     serials = _gather_serials(data.serial_numbers, data.file_serial_numbers, problems)
     devices = await _devices(session, context, serials, manufacturer, problems)
     if problems:
-        raise BatchInputErrors(problems)
+        raise DomainErrors(problems)
 
     now = utcnow()
     batch = c.Batch(
@@ -462,7 +449,7 @@ async def reject(session: AsyncSession, context: Context, batch_id: str) -> c.Ba
 
 
 def _errors(error: DomainError) -> list[CatalogueError]:
-    return [CatalogueError(code=problem.code, field=problem.field, message=problem.message) for problem in _problems(error)]
+    return [CatalogueError(code=problem.code, field=problem.field, message=problem.message) for problem in problems_of(error)]
 
 
 @strawberry.input(description="Create a batch reference: hand devices of yours to an organisation.")

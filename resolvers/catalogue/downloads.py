@@ -32,7 +32,7 @@ from strawberry.types import Info
 
 from graph.auth import authenticate, bearer_token, hash_token
 from graph.context import Context, Principal
-from graph.errors import BadUserInput, DomainError
+from graph.errors import BadUserInput, DomainError, DomainErrors, problems_of
 from graph.http import client_address
 from graph.loaders import by_key
 from graph.mutations import run_in_transaction
@@ -83,17 +83,8 @@ PAGE_SIZE = 500
 CSV_HEADER = ("serial_number", "product_type", "key_kind", "algorithm", "key")
 
 
-class DomainErrors(DomainError):
-    """Several payload errors at once (e.g. every unknown ID, every UNCLAIMED device)."""
-
-    def __init__(self, errors: list[DomainError]) -> None:
-        super().__init__(errors[0].code, errors[0].message, errors[0].field)
-        self.errors = errors
-
-
 def _error_list(error: DomainError) -> list[CatalogueError]:
-    errors = error.errors if isinstance(error, DomainErrors) else [error]
-    return [CatalogueError(code=e.code, field=e.field, message=e.message) for e in errors]
+    return [CatalogueError(code=e.code, field=e.field, message=e.message) for e in problems_of(error)]
 
 
 # --- creating a download ---------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from models import identity as m
 from models.base import utcnow
 from resolvers.audit.services import record
 from resolvers.identity.types import IdentityErrorCode as Code
+from resolvers.identity.hooks import REACH_SHRANK
 
 API_TOKEN_TTL = 3600  # the remote portal's API tokens live one hour
 CSV_DELIMITERS = {";", ",", "\t", "|"}
@@ -663,7 +664,7 @@ async def update_user(session: AsyncSession, context: Context, user_id: str, fie
         changed["roles"] = [r.value for r in fields.roles]
     await session.flush()
     if "roles" in changed or "organisation" in changed:  # what the user manages may have shrunk
-        await _end_unreachable_connections(session, {user.id})
+        await REACH_SHRANK(session, {user.id})
     await record(session, context, "user.updated", organisation_id=user.organisation_id, target_type="User", target_id=user.id,
                  details={"changed": sorted(changed)})
     if new_email is not None:
@@ -683,7 +684,7 @@ async def set_active(session: AsyncSession, context: Context, user_id: str, acti
     if not active:
         await _revoke_sessions(session, user.id)
         await session.flush()
-        await _end_unreachable_connections(session, {user.id})
+        await REACH_SHRANK(session, {user.id})
     await record(session, context, "user.reactivated" if active else "user.deactivated",
                  organisation_id=user.organisation_id, target_type="User", target_id=user.id)
     return user
@@ -714,7 +715,7 @@ async def set_granted_permissions(session: AsyncSession, context: Context, user_
     await record(session, context, "user.permissions_granted", organisation_id=user.organisation_id, target_type="User",
                  target_id=user.id, details={"permissions": [p.value for p in permissions]})
     await session.flush()
-    await _end_unreachable_connections(session, {user.id})
+    await REACH_SHRANK(session, {user.id})
     return user
 
 
@@ -859,20 +860,12 @@ async def _member_ids(session: AsyncSession, group_id: int) -> set[int]:
     return set((await session.scalars(select(m.UserGroupMember.user_id).where(m.UserGroupMember.group_id == group_id))).all())
 
 
-async def _end_unreachable_connections(session: AsyncSession, user_ids: set[int]) -> None:
-    """Users who left a group (which may give locations), lost a role or permission, or were deactivated lose
-    their router connections to the locations they can no longer reach (ACCESS_REVOKED)."""
-    from resolvers.remote.access import end_unreachable_connections  # remote builds on identity, not the reverse
-
-    await end_unreachable_connections(session, user_ids)
-
-
 async def _set_members(session: AsyncSession, group: m.UserGroup, members: list[m.User]) -> None:
     former = await _member_ids(session, group.id)
     await session.execute(delete(m.UserGroupMember).where(m.UserGroupMember.group_id == group.id))
     session.add_all(m.UserGroupMember(group_id=group.id, user_id=user.id) for user in members)
     await session.flush()
-    await _end_unreachable_connections(session, former - {user.id for user in members})
+    await REACH_SHRANK(session, former - {user.id for user in members})
 
 
 async def _ensure_group_name_free(session: AsyncSession, organisation_id: int, name: str, except_id: int | None = None) -> None:
@@ -919,5 +912,5 @@ async def delete_group(session: AsyncSession, context: Context, group_id: str) -
     former = await _member_ids(session, group.id)
     await session.delete(group)
     await session.flush()
-    await _end_unreachable_connections(session, former)
+    await REACH_SHRANK(session, former)
     return group_id

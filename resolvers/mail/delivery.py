@@ -36,7 +36,7 @@ from typing import Any
 import aiosmtplib
 from sqlalchemy import and_, exists, select, update
 
-from graph.periodic import PeriodicTask
+from graph.workers import PeriodicTask
 from graph.settings import Settings
 from models.base import utcnow
 from models.mail import DeliveryAttempt, OutboxMessage, OutboxStatus

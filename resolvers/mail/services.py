@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from models import identity as identity_models
+from models import identity as m
 from models.base import utcnow
 from models.mail import EmailTemplate, OutboxMessage, TemplateType
 from resolvers.mail import rendering, sealing
@@ -45,7 +45,7 @@ async def resolve_template(session: AsyncSession, template_type: TemplateType, l
     else the system default in that language, else the English system default."""
     owners: list[int] = []
     if organisation_id is not None:
-        organisation = await session.get(identity_models.Organisation, organisation_id)
+        organisation = await session.get(m.Organisation, organisation_id)
         owners = [int(part) for part in reversed(organisation.path.strip("/").split("/"))]
     candidates = (
         await session.scalars(

@@ -20,7 +20,7 @@ from graph.context import Context, Principal
 from graph.errors import DomainError
 from graph.relay import decode_id
 from graph.tenancy import path_visible
-from models import identity as identity_models
+from models import identity as m
 from models.audit import AuditEvent
 from models.base import utcnow
 from models.mail import EmailTemplate, OutboxMessage
@@ -69,8 +69,8 @@ async def reachable_template(session: AsyncSession, principal: Principal, global
     pk = decode_id(global_id, "EmailTemplate")
     row = (
         await session.execute(
-            select(EmailTemplate, identity_models.Organisation.path)
-            .outerjoin(identity_models.Organisation, identity_models.Organisation.id == EmailTemplate.organisation_id)
+            select(EmailTemplate, m.Organisation.path)
+            .outerjoin(m.Organisation, m.Organisation.id == EmailTemplate.organisation_id)
             .where(EmailTemplate.id == pk)
         )
     ).one_or_none() if pk is not None else None
@@ -187,8 +187,8 @@ async def delete_template(session: AsyncSession, context: Context, global_id: st
 
 async def sample_variables(session: AsyncSession, principal: Principal, template: EmailTemplate) -> dict[str, Any]:
     """The type's sample data, addressed to the caller: their name and their organisation's."""
-    user = await session.get(identity_models.User, principal.user_id)
-    organisation = await session.get(identity_models.Organisation, principal.organisation_id)
+    user = await session.get(m.User, principal.user_id)
+    organisation = await session.get(m.Organisation, principal.organisation_id)
     return {**rendering.SAMPLE_VARIABLES[template.type], "recipient_name": user.name, "organisation_name": organisation.name}
 
 

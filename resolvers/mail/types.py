@@ -10,12 +10,12 @@ from strawberry.types import Info
 
 from graph.errors import UserError
 from graph.relay import Node, to_global_id
-from models import mail as m
+from models import mail as mail_models
 from resolvers.identity import loaders as identity_loaders
 from resolvers.identity.types import Language, Organisation
 
 EmailTemplateTypeEnum = strawberry.enum(
-    m.TemplateType,
+    mail_models.TemplateType,
     name="EmailTemplateType",
     description="What an e-mail is for; each type is rendered with its own variables.",
 )
@@ -77,7 +77,7 @@ class EmailTemplate(Node):
     organisation_pk: strawberry.Private[int | None]
 
     @classmethod
-    def from_model(cls, row: m.EmailTemplate) -> EmailTemplate:
+    def from_model(cls, row: mail_models.EmailTemplate) -> EmailTemplate:
         return cls(
             id=strawberry.ID(to_global_id("EmailTemplate", row.id)),
             name=row.name,

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
+from graph.filters import filter_text
 from graph.context import Context
 from graph.errors import BadUserInput, DomainError
 from graph.mutations import run_in_transaction
@@ -25,13 +26,12 @@ from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, 
 from models import remote as r
 from models.identity import Permission
 from resolvers.audit.services import record
-from resolvers.catalogue.queries import clean_filter_text
 from resolvers.remote.access import MAX_IDS, end_unreachable_connections, grantable_users
 from resolvers.remote.access_types import LocationGroup, location_group_visible
 from resolvers.remote.errors import RemoteError, as_errors
 from resolvers.remote.errors import RemoteErrorCode as Code
 from resolvers.remote.scope import location_managed
-from resolvers.remote.services import UNSET, clean_location_name, decode_id_list, organisation_path, visible_organisation
+from resolvers.remote.services import MAX_TEXT, UNSET, clean_location_name, decode_id_list, organisation_path, visible_organisation
 
 NAME_TAKEN = "The organisation already has a location group with this name."
 
@@ -262,7 +262,7 @@ class LocationGroupQuery:
                 raise BadUserInput("Not an organisation ID.", argument="filter.organisationId")
             statement = statement.where(r.LocationGroup.organisation_id == pk)
         if filter is not None and filter.name_contains:
-            text = clean_filter_text(filter.name_contains, "filter.nameContains")
+            text = filter_text(filter.name_contains, "filter.nameContains", MAX_TEXT)
             statement = statement.where(r.LocationGroup.name.icontains(text, autoescape=True))
         keys = [SortKey(r.LocationGroup.name), SortKey(r.LocationGroup.id)]
         return await paginate(info.context, statement, keys, LocationGroup.from_model, first=first, after=after, last=last,

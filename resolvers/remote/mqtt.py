@@ -107,6 +107,8 @@ class HeartbeatSubscriber:
     `state` is what /health reports: connecting, connected, reconnecting (or off when no URL is set).
     """
 
+    name = "mqtt"
+
     def __init__(self, runtime: Any, url: str, *, root: str = TOPIC_ROOT, group: str = SHARE_GROUP,
                  min_backoff: float = 0.5, max_backoff: float = 30.0) -> None:
         self.runtime = runtime

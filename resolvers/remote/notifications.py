@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from strawberry.types import Info
 
+from graph.filters import filter_text
 from graph.context import Context
 from graph.errors import DomainError
 from graph.loaders import by_key, group_by
@@ -46,7 +47,6 @@ from models import identity as m
 from models import remote as r
 from models.identity import Permission
 from resolvers.audit.services import record
-from resolvers.catalogue.queries import clean_filter_text
 from resolvers.identity import loaders as identity_loaders
 from resolvers.identity.services import clean_email
 from resolvers.identity.types import Organisation, User
@@ -55,7 +55,7 @@ from resolvers.remote.devices import clean_name, given
 from resolvers.remote.errors import RemoteError, as_errors
 from resolvers.remote.errors import RemoteErrorCode as Code
 from resolvers.remote.access_loaders import related_rows, related_users
-from resolvers.remote.services import UNSET, decode_id_list, visible_organisation
+from resolvers.remote.services import MAX_TEXT, UNSET, decode_id_list, visible_organisation
 from resolvers.remote.types import Location
 
 #: A week: a longer silence is no alarm any more.
@@ -462,7 +462,7 @@ class NotificationProfileQuery:
     ) -> Connection[NotificationProfile]:
         statement = select(r.NotificationProfile).where(profile_visible(info.context.principal))
         if filter is not None and filter.name_contains:
-            text = clean_filter_text(filter.name_contains, "filter.nameContains")
+            text = filter_text(filter.name_contains, "filter.nameContains", MAX_TEXT)
             statement = statement.where(r.NotificationProfile.name.icontains(text, autoescape=True))
         keys = [SortKey(r.NotificationProfile.name), SortKey(r.NotificationProfile.id)]
         return await paginate(info.context, statement, keys, NotificationProfile.from_model, first=first, after=after,

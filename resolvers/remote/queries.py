@@ -8,11 +8,12 @@ import strawberry
 from sqlalchemy import exists, select
 from strawberry.types import Info
 
+from graph.filters import filter_text
 from graph.permissions import needs
 from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, node_loader, paginate
 from models import remote as r
 from models.identity import Permission
-from resolvers.catalogue.queries import clean_filter_text
+from resolvers.remote.services import MAX_TEXT
 from resolvers.remote import access_types, loaders
 from resolvers.remote import templates as device_templates
 from resolvers.remote.scope import location_visible, router_visible
@@ -61,7 +62,7 @@ def apply_router_filter(statement, flt: RouterFilter | None):
         column = r.Router.organisation_id
         statement = statement.where(column.is_not(None) if flt.assigned else column.is_(None))
     if flt.common_name_prefix:
-        prefix = clean_filter_text(flt.common_name_prefix, "filter.commonNamePrefix").upper()
+        prefix = filter_text(flt.common_name_prefix, "filter.commonNamePrefix", MAX_TEXT).upper()
         statement = statement.where(r.Router.common_name.startswith(prefix, autoescape=True))
     return statement
 
@@ -70,7 +71,7 @@ def apply_location_filter(statement, flt: LocationFilter | None, user_id: int):
     if flt is None:
         return statement
     if flt.name_contains:
-        text = clean_filter_text(flt.name_contains, "filter.nameContains")
+        text = filter_text(flt.name_contains, "filter.nameContains", MAX_TEXT)
         statement = statement.where(r.Location.name.icontains(text, autoescape=True))
     if flt.pinned is not None:
         pinned = exists().where(r.LocationPin.location_id == r.Location.id, r.LocationPin.user_id == user_id)

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
+from graph.filters import filter_text
 from graph.context import Context
 from graph.errors import BadUserInput, DomainError
 from graph.mutations import run_in_transaction
@@ -24,7 +25,6 @@ from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, 
 from models import remote as r
 from models.identity import Permission
 from resolvers.audit.services import record
-from resolvers.catalogue.queries import clean_filter_text
 from resolvers.remote import devices_types
 from resolvers.remote.devices import (
     DeviceFields,
@@ -47,7 +47,7 @@ from resolvers.remote.devices import (
 from resolvers.remote.devices_types import DeviceTemplate, RemoteAccessServiceInput, template_visible
 from resolvers.remote.errors import RemoteError, as_errors
 from resolvers.remote.errors import RemoteErrorCode as Code
-from resolvers.remote.services import UNSET, organisation_path, visible_location, visible_organisation
+from resolvers.remote.services import MAX_TEXT, UNSET, organisation_path, visible_location, visible_organisation
 
 # --- domain functions -------------------------------------------------------------------------------------
 
@@ -266,7 +266,7 @@ def apply_template_filter(statement, flt: DeviceTemplateFilter | None):
     if not flt.include_inactive:
         statement = statement.where(r.DeviceTemplate.inactive.is_(False))
     if flt.name_contains:
-        text = clean_filter_text(flt.name_contains, "filter.nameContains")
+        text = filter_text(flt.name_contains, "filter.nameContains", MAX_TEXT)
         statement = statement.where(r.DeviceTemplate.name.icontains(text, autoescape=True))
     if flt.organisation_id is not None:
         pk = decode_id(flt.organisation_id, "Organisation")

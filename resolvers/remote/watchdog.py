@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from graph.periodic import PeriodicTask
+from graph.workers import PeriodicTask
 from models import remote as r
 from models.base import utcnow
 from models.identity import Organisation

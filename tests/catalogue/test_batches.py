@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from graph.auth import authenticate
 from graph.context import Context
-from graph.errors import DomainError
+from graph.errors import DomainError, DomainErrors
 from graph.mutations import run_in_transaction
 from graph.relay import to_global_id
 from models import catalogue as c
@@ -331,7 +331,7 @@ async def test_create_from_file_bytes_through_the_service(world, runtime):
     # a bad serial in the file is named, with the file as the field; nothing is stored
     before = await snapshot(runtime)
     refused = await run_in_transaction(context, lambda s: batches.create_batch(s, context, creation("FILE-2", b"A-004,B-001")))
-    assert isinstance(refused, batches.BatchInputErrors)
+    assert isinstance(refused, DomainErrors)
     assert [(e.code.value, e.field, e.message) for e in refused.errors] == [
         ("NOT_FOUND", ["file"], "No device with serial number B-001.")]
     assert await snapshot(runtime) == before

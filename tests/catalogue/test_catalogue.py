@@ -84,7 +84,7 @@ async def serials(gql, token, **variables) -> list[str]:
 
 
 async def test_product_types_are_installed_once(gql, world, runtime):
-    await runtime.install_product_types()  # again: idempotent
+    await runtime.install_shipped_data()  # again: idempotent
     async with runtime.session_factory() as session:
         assert await session.scalar(select(func.count()).select_from(c.ProductType)) == len(PRODUCT_TYPES)
     result = await gql("{ productTypes { id name manufacturer radioTechnology keyKinds } }", token=world.tokens["user_a"])

@@ -224,7 +224,7 @@ async def test_postgres_two_sessions_skip_each_others_locked_rows(runtime):
 
 async def test_without_smtp_nothing_is_sent_and_mails_stay_pending(runtime):
     pk = await queue(runtime)
-    assert runtime.settings.smtp_host == "" and runtime.delivery_worker is None
+    assert runtime.settings.smtp_host == "" and "mail delivery worker" not in runtime.workers
     with smtp_server() as (_, collector):
         assert await deliver_due(runtime) == 0
     message, attempts = await load(runtime, pk)
@@ -271,14 +271,14 @@ async def test_the_runtime_runs_the_worker_only_with_smtp(runtime):
         other = Runtime(smtp_settings(runtime, controller.port, mail_poll_seconds=0.05))
         await other.start()
         try:
-            assert other.delivery_worker is not None
+            assert "mail delivery worker" in other.workers
             for _ in range(200):  # bounded: the worker polls every 50 ms
                 if (await load(runtime, pk))[0].status == OutboxStatus.SENT:
                     break
                 await asyncio.sleep(0.05)
         finally:
             await other.stop()
-        assert other.delivery_worker is None
+        assert other.workers == {}
         assert len(collector.messages) == 1
         assert (await load(runtime, pk))[0].status == OutboxStatus.SENT
 

@@ -193,7 +193,7 @@ async def test_health_reports_the_state_and_a_lost_broker_is_reconnected(runtime
         await until(lambda: reachable("127.0.0.1", port), "the private broker")
         async with subscriber(runtime, topic_root, port=port, min_backoff=0.1, max_backoff=0.4) as member, \
                 httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
-            runtime.mqtt = member  # what Runtime.start does when FLEETGRAPH_MQTT_URL is set
+            runtime.workers["mqtt"] = member  # what Runtime.start does when FLEETGRAPH_MQTT_URL is set
             try:
                 await until(lambda: member.state == "connected", "the subscription")
                 assert (await http.get("/health")).json()["mqtt"] == "connected"
@@ -210,7 +210,7 @@ async def test_health_reports_the_state_and_a_lost_broker_is_reconnected(runtime
                 await publish(topic_root, "R_MQTT6", b'{"cpuLoad": 7}', port=port)
                 await until(lambda: member.recorded == 1, "a heartbeat after the reconnect")
             finally:
-                runtime.mqtt = None
+                runtime.workers.pop("mqtt")
         assert (await http_health_off(app))["mqtt"] == "off"
     finally:
         process.kill()

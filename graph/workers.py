@@ -1,11 +1,40 @@
-"""Background work of a server process: one asyncio task running a round every few seconds until stopped."""
+"""Background work of a server process (workers): what they share with requests, and a periodic task.
+
+A domain declares its workers in its `domain.py` (graph.domain.Domain.workers); Runtime.start starts them.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from typing import Any
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any, Protocol
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+class Worker(Protocol):
+    """Something a server process runs beside requests, from Runtime.start until Runtime.stop."""
+
+    name: str
+
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+@asynccontextmanager
+async def transaction(runtime: Any) -> AsyncIterator[AsyncSession]:
+    """One session and one transaction; events queued with graph.context.publish_after_commit are
+    published once it has committed (and dropped when it rolls back). Requests and workers both use it."""
+    async with runtime.session_factory() as session:
+        async with session.begin():
+            yield session
+        events = session.info.pop("events", [])
+    for channel, payload in events:
+        await runtime.bus.publish(channel, payload)
 
 
 class PeriodicTask:

@@ -1,0 +1,59 @@
+"""What a domain brings to the server, declared in one place: its `resolvers/<domain>/domain.py`.
+
+graph.composition lists the domains; the schema, the runtime, the app and the CLI read these
+declarations and import no domain themselves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+#: (permission needed, async (info, pks) -> nodes) by GraphQL type name: what `node(id:)` resolves.
+NodeResolvers = Mapping[str, tuple[Any, Callable[..., Awaitable[list[Any]]]]]
+
+
+class Hook:
+    """A point where one domain lets others act without importing them: the owner declares and calls it,
+    another domain registers a handler in its Domain declaration (e.g. remote ends the connections a user
+    may no longer hold when identity shrinks what the user manages)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._handlers: list[Callable[..., Awaitable[None]]] = []
+
+    def register(self, handler: Callable[..., Awaitable[None]]) -> None:
+        if handler not in self._handlers:
+            self._handlers.append(handler)
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> None:
+        for handler in self._handlers:
+            await handler(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Hook({self.name!r})"
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str
+    #: Strawberry root types merged into Query, Mutation and Subscription.
+    queries: tuple[type, ...] = ()
+    mutations: tuple[type, ...] = ()
+    subscriptions: tuple[type, ...] = ()
+    node_resolvers: NodeResolvers = field(default_factory=dict)
+    #: String arguments allowed past graph.inputs.MAX_TEXT_ARGUMENT, by schema coordinate, with their limit.
+    long_text_arguments: Mapping[str, int] = field(default_factory=dict)
+    #: Extra Starlette routes (e.g. a key download's file).
+    routes: tuple[Any, ...] = ()
+    #: Idempotent installs of shipped data, each run in its own transaction when the server starts.
+    startup: tuple[Callable[[AsyncSession], Awaitable[None]], ...] = ()
+    #: Factories (runtime) -> graph.workers.Worker, or None when the settings turn it off.
+    workers: tuple[Callable[[Any], Any], ...] = ()
+    #: Sealed secrets this domain stores, for `rotate-master-key`.
+    sealed: tuple[Any, ...] = ()
+    #: (hook, handler) pairs registered when the server is composed.
+    hooks: tuple[tuple[Hook, Callable[..., Awaitable[None]]], ...] = ()
