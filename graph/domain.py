@@ -1,7 +1,7 @@
 """What a domain brings to the server, declared in one place: its `resolvers/<domain>/domain.py`.
 
-graph.composition lists the domains; the schema, the runtime, the app and the CLI read these
-declarations and import no domain themselves.
+graph.composition lists the domains; the schema, the runtime and the app read these declarations
+and import no domain themselves.
 """
 
 from __future__ import annotations
@@ -53,7 +53,5 @@ class Domain:
     startup: tuple[Callable[[AsyncSession], Awaitable[None]], ...] = ()
     #: Factories (runtime) -> graph.workers.Worker, or None when the settings turn it off.
     workers: tuple[Callable[[Any], Any], ...] = ()
-    #: Sealed secrets this domain stores, for `rotate-master-key`.
-    sealed: tuple[Any, ...] = ()
     #: (hook, handler) pairs registered when the server is composed.
     hooks: tuple[tuple[Hook, Callable[..., Awaitable[None]]], ...] = ()

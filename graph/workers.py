@@ -28,7 +28,8 @@ class Worker(Protocol):
 @asynccontextmanager
 async def transaction(runtime: Any) -> AsyncIterator[AsyncSession]:
     """One session and one transaction; events queued with graph.context.publish_after_commit are
-    published once it has committed (and dropped when it rolls back). Requests and workers both use it."""
+    published once it has committed (and dropped when it rolls back). Requests (Context.transaction) and
+workers (the MQTT heartbeat subscriber) use it; the router watchdog still passes `publish=` (issue 12)."""
     async with runtime.session_factory() as session:
         async with session.begin():
             yield session

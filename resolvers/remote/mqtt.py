@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from graph.errors import DomainError
+from graph.workers import transaction
 from resolvers.remote.services import Status, trusted_heartbeat
 
 log = logging.getLogger("fleetgraph.remote.mqtt")
@@ -188,13 +189,6 @@ class HeartbeatSubscriber:
         return router_id
 
     async def _record(self, common_name: str, status: Status) -> int:
-        runtime = self.runtime
-        async with runtime.session_factory() as session:
-            async with session.begin():
-                router, _ = await trusted_heartbeat(session, common_name, status)
-                router_id = router.id
-            events = session.info.pop("events", [])
-        # after the commit, as Context.transaction does for the mutation
-        for channel, event in events:
-            await runtime.bus.publish(channel, event)
-        return router_id
+        async with transaction(self.runtime) as session:  # events go out after the commit, as for a mutation
+            router, _ = await trusted_heartbeat(session, common_name, status)
+            return router.id
