@@ -30,9 +30,9 @@ import time
 from functools import partial
 from pathlib import Path
 
-import common  # noqa: E402  (bench/ is on sys.path when run as a script; common adds the checkout)
-import single_object  # noqa: E402
-from common import ROOT  # noqa: E402
+import common
+import single_object
+from common import ROOT
 
 BLOCK = 100
 
@@ -56,12 +56,26 @@ async def count_statements(engine, call) -> int:
 def package_of(filename: str, function: str) -> str:
     if filename == "~":  # C functions: waiting for aiosqlite's thread is epoll.poll
         return "waiting (epoll)" if "epoll" in function else "C builtins"
-    for marker, name in (("/graph/", "fleetgraph"), ("/resolvers/", "fleetgraph"), ("/models/", "fleetgraph"),
-                         ("/bench/", "bench (plain app)")):
+    for marker, name in (
+        ("/graph/", "fleetgraph"),
+        ("/resolvers/", "fleetgraph"),
+        ("/models/", "fleetgraph"),
+        ("/bench/", "bench (plain app)"),
+    ):
         if filename.startswith(str(ROOT)) and marker in filename:
             return name
-    for package in ("strawberry", "graphql", "sqlalchemy", "aiosqlite", "starlette", "httpx", "httpcore", "asyncio",
-                    "greenlet", "anyio"):
+    for package in (
+        "strawberry",
+        "graphql",
+        "sqlalchemy",
+        "aiosqlite",
+        "starlette",
+        "httpx",
+        "httpcore",
+        "asyncio",
+        "greenlet",
+        "anyio",
+    ):
         if f"/{package}/" in filename:
             return "httpx (client)" if package in ("httpx", "httpcore") else package
     return "other stdlib"
@@ -126,7 +140,9 @@ async def run(args: argparse.Namespace) -> dict:
     schemas = {
         "execute": runtime.schema,
         "execute_no_limits": strawberry.Schema(
-            query=Query, mutation=Mutation, subscription=Subscription,
+            query=Query,
+            mutation=Mutation,
+            subscription=Subscription,
             extensions=[partial(ParserCache, maxsize=1024), partial(ValidationCache, maxsize=1024)],
         ),
         "execute_bare": strawberry.Schema(query=Query, mutation=Mutation, subscription=Subscription),
@@ -134,9 +150,11 @@ async def run(args: argparse.Namespace) -> dict:
 
     def executor(schema):
         async def call() -> None:
-            result = await schema.execute(single_object.QUERY, variable_values=variables,
-                                          context_value=Context(runtime, principal=principal))
+            result = await schema.execute(
+                single_object.QUERY, variable_values=variables, context_value=Context(runtime, principal=principal)
+            )
             assert result.errors is None and result.data == expected, (result.errors, result.data)
+
         return call
 
     async def auth() -> None:
@@ -150,8 +168,9 @@ async def run(args: argparse.Namespace) -> dict:
 
     plain_app = single_object.create_plain_app(settings)
     engines = {"asgi_graphql": runtime.engine, "asgi_plain": plain_app.state.engine}
-    graphql_client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(settings, runtime=runtime)),
-                                       base_url="http://bench")
+    graphql_client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(settings, runtime=runtime)), base_url="http://bench"
+    )
     plain_client = httpx.AsyncClient(transport=httpx.ASGITransport(app=plain_app), base_url="http://bench")
     body = orjson.dumps({"query": single_object.QUERY, "variables": variables})
     graphql_headers = common.graphql_headers(token)
@@ -164,8 +183,13 @@ async def run(args: argparse.Namespace) -> dict:
         response = await plain_client.get(f"/users/{global_id}", headers={"authorization": f"Bearer {token}"})
         assert response.status_code == 200 and response.json()["data"] == expected, response.text
 
-    pieces = {"auth": auth, **{name: executor(schema) for name, schema in schemas.items()},
-              "loaders_sql": loaders_sql, "asgi_graphql": asgi_graphql, "asgi_plain": asgi_plain}
+    pieces = {
+        "auth": auth,
+        **{name: executor(schema) for name, schema in schemas.items()},
+        "loaders_sql": loaders_sql,
+        "asgi_graphql": asgi_graphql,
+        "asgi_plain": asgi_plain,
+    }
     timings: dict[str, list[float]] = {name: [] for name in pieces}
     cache_hits = {}
     try:
@@ -229,8 +253,10 @@ def main() -> None:
     print(f"validation cache hits: {report['validation_cache_hits']}")
     print(f"SQL statements per request: {report['sql_statements_per_request']}")
     for name, profile in report["cprofile_ms_per_request_by_package"].items():
-        print(f"\n{name} under cProfile: {profile['total_ms']} ms/request, "
-              f"{profile['aiosqlite_thread_round_trips']} aiosqlite thread round trips/request")
+        print(
+            f"\n{name} under cProfile: {profile['total_ms']} ms/request, "
+            f"{profile['aiosqlite_thread_round_trips']} aiosqlite thread round trips/request"
+        )
         for package, share in profile["packages"].items():
             print(f"  {package:<20} {share['ms']:>7.2f} ms {share['share']:>5}")
     common.write_report(report, args.output, blank_line=False)

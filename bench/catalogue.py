@@ -50,8 +50,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin
 
-import common  # noqa: E402  (bench/ is on sys.path when run as a script; common adds the checkout)
-from common import ROOT  # noqa: E402
+import common
+from common import ROOT
 
 PASSWORD = "Bench-Catalogue#Reader42"
 PAGE_SIZE = 100
@@ -110,11 +110,15 @@ def device_visible(org_path: str):
     from models import identity as m
 
     return c.Device.__table__.c.organisation_id.in_(
-        select(m.Organisation.__table__.c.id).where(m.Organisation.__table__.c.path.startswith(org_path, autoescape=True))
+        select(m.Organisation.__table__.c.id).where(
+            m.Organisation.__table__.c.path.startswith(org_path, autoescape=True)
+        )
     )
 
 
-async def core_catalogue_page(connection, org_path: str, product_type_id: int, first: int = PAGE_SIZE) -> dict[str, Any]:
+async def core_catalogue_page(
+    connection, org_path: str, product_type_id: int, first: int = PAGE_SIZE
+) -> dict[str, Any]:
     """The catalogue page with SQLAlchemy Core: page + labels + count, in the GraphQL answer's shape."""
     from sqlalchemy import func, select
 
@@ -131,10 +135,20 @@ async def core_catalogue_page(connection, org_path: str, product_type_id: int, f
     page = (
         await connection.execute(
             select(
-                device.c.id, device.c.serial_number, device.c.manufacturer, device.c.claim_status, device.c.created_at,
-                device.c.claimed_at, product_type.c.id.label("pt_id"), product_type.c.name.label("pt_name"),
-                product_type.c.radio_technology, owner.c.id.label("org_id"), owner.c.name.label("org_name"),
-                batch.c.id.label("batch_id"), batch.c.reference, batch.c.label,
+                device.c.id,
+                device.c.serial_number,
+                device.c.manufacturer,
+                device.c.claim_status,
+                device.c.created_at,
+                device.c.claimed_at,
+                product_type.c.id.label("pt_id"),
+                product_type.c.name.label("pt_name"),
+                product_type.c.radio_technology,
+                owner.c.id.label("org_id"),
+                owner.c.name.label("org_name"),
+                batch.c.id.label("batch_id"),
+                batch.c.reference,
+                batch.c.label,
             )
             .select_from(
                 device.join(product_type, product_type.c.id == device.c.product_type_id)
@@ -164,18 +178,25 @@ async def core_catalogue_page(connection, org_path: str, product_type_id: int, f
                 "claimStatus": row.claim_status.value,
                 "createdAt": row.created_at,  # orjson writes aware datetimes as isoformat() does
                 "claimedAt": row.claimed_at,
-                "productType": {"id": to_global_id("ProductType", row.pt_id), "name": row.pt_name,
-                                "radioTechnology": row.radio_technology.value},
+                "productType": {
+                    "id": to_global_id("ProductType", row.pt_id),
+                    "name": row.pt_name,
+                    "radioTechnology": row.radio_technology.value,
+                },
                 "organisation": {"id": to_global_id("Organisation", row.org_id), "name": row.org_name},
-                "batch": None if row.batch_id is None else {
-                    "id": to_global_id("Batch", row.batch_id), "reference": row.reference, "label": row.label},
+                "batch": None
+                if row.batch_id is None
+                else {"id": to_global_id("Batch", row.batch_id), "reference": row.reference, "label": row.label},
                 "labels": labels[row.id],
             },
         }
         for row in page
     ]
-    return {"totalCount": total, "edges": edges,
-            "pageInfo": {"hasNextPage": has_next, "endCursor": edges[-1]["cursor"] if edges else None}}
+    return {
+        "totalCount": total,
+        "edges": edges,
+        "pageInfo": {"hasNextPage": has_next, "endCursor": edges[-1]["cursor"] if edges else None},
+    }
 
 
 async def core_key_csv(connection, sealer, org_path: str, label_text: str, delimiter: str) -> bytes:
@@ -189,12 +210,25 @@ async def core_key_csv(connection, sealer, org_path: str, label_text: str, delim
     label = c.DeviceLabel.__table__
     rows = (
         await connection.execute(
-            select(key.c.device_id, key.c.kind, key.c.algorithm, key.c.sealed, device.c.serial_number,
-                   device.c.claim_status, product_type.c.name)
-            .select_from(key.join(device, device.c.id == key.c.device_id)
-                         .join(product_type, product_type.c.id == device.c.product_type_id))
-            .where(device_visible(org_path), key.c.state == c.KeyState.ACTIVE,
-                   device.c.id.in_(select(label.c.device_id).where(label.c.label == label_text)))
+            select(
+                key.c.device_id,
+                key.c.kind,
+                key.c.algorithm,
+                key.c.sealed,
+                device.c.serial_number,
+                device.c.claim_status,
+                product_type.c.name,
+            )
+            .select_from(
+                key.join(device, device.c.id == key.c.device_id).join(
+                    product_type, product_type.c.id == device.c.product_type_id
+                )
+            )
+            .where(
+                device_visible(org_path),
+                key.c.state == c.KeyState.ACTIVE,
+                device.c.id.in_(select(label.c.device_id).where(label.c.label == label_text)),
+            )
             .order_by(device.c.serial_number, key.c.kind, key.c.id)
         )
     ).all()
@@ -204,8 +238,15 @@ async def core_key_csv(connection, sealer, org_path: str, label_text: str, delim
     writer = csv.writer(out, delimiter=delimiter)
     writer.writerow(CSV_HEADER)
     for row in rows:
-        writer.writerow([row.serial_number, row.name, row.kind.value, row.algorithm.value,
-                         open_device_key(sealer, row).hex().upper()])
+        writer.writerow(
+            [
+                row.serial_number,
+                row.name,
+                row.kind.value,
+                row.algorithm.value,
+                open_device_key(sealer, row).hex().upper(),
+            ]
+        )
     return out.getvalue().encode()
 
 
@@ -235,10 +276,19 @@ def create_plain_app(settings):
             return None
         row = (
             await connection.execute(
-                select(token_t.c.user_id, token_t.c.revoked_at, token_t.c.expires_at, user_t.c.is_active,
-                       user_t.c.csv_delimiter, org_t.c.path)
-                .select_from(token_t.join(user_t, user_t.c.id == token_t.c.user_id)
-                             .join(org_t, org_t.c.id == user_t.c.organisation_id))
+                select(
+                    token_t.c.user_id,
+                    token_t.c.revoked_at,
+                    token_t.c.expires_at,
+                    user_t.c.is_active,
+                    user_t.c.csv_delimiter,
+                    org_t.c.path,
+                )
+                .select_from(
+                    token_t.join(user_t, user_t.c.id == token_t.c.user_id).join(
+                        org_t, org_t.c.id == user_t.c.organisation_id
+                    )
+                )
                 .where(token_t.c.token_hash == hash_token(token), token_t.c.kind == m.TokenKind.ACCESS)
             )
         ).one_or_none()
@@ -248,16 +298,21 @@ def create_plain_app(settings):
         return row if permission in permissions else None
 
     def refused() -> Response:
-        return Response(orjson.dumps({"error": "UNAUTHENTICATED or FORBIDDEN"}), status_code=403,
-                        media_type="application/json")
+        return Response(
+            orjson.dumps({"error": "UNAUTHENTICATED or FORBIDDEN"}), status_code=403, media_type="application/json"
+        )
 
     async def catalogue(request: Request) -> Response:
         async with engine.connect() as connection:
             caller = await authorise(connection, request, m.Permission.DEVICES_READ)
             if caller is None:
                 return refused()
-            page = await core_catalogue_page(connection, caller.path, int(request.query_params["productType"]),
-                                             int(request.query_params.get("first", PAGE_SIZE)))
+            page = await core_catalogue_page(
+                connection,
+                caller.path,
+                int(request.query_params["productType"]),
+                int(request.query_params.get("first", PAGE_SIZE)),
+            )
         return Response(orjson.dumps({"data": {"devices": page}}), media_type="application/json")
 
     async def keys(request: Request) -> Response:
@@ -265,7 +320,9 @@ def create_plain_app(settings):
             caller = await authorise(connection, request, m.Permission.KEYS_DOWNLOAD)
             if caller is None:
                 return refused()
-            body = await core_key_csv(connection, sealer, caller.path, request.query_params["label"], caller.csv_delimiter)
+            body = await core_key_csv(
+                connection, sealer, caller.path, request.query_params["label"], caller.csv_delimiter
+            )
         return Response(body, media_type="text/csv", headers={"cache-control": "no-store"})
 
     async def ping(request: Request) -> Response:
@@ -276,8 +333,9 @@ def create_plain_app(settings):
         yield
         await engine.dispose()
 
-    app = Starlette(routes=[Route("/catalogue", catalogue), Route("/keys", keys), Route("/ping", ping)],
-                    lifespan=lifespan)
+    app = Starlette(
+        routes=[Route("/catalogue", catalogue), Route("/keys", keys), Route("/ping", ping)], lifespan=lifespan
+    )
     app.state.engine = engine
     return app
 
@@ -292,7 +350,7 @@ async def insert_returning_ids(connection, table, rows: list[dict[str, Any]], ch
     ids: list[int] = []
     for start in range(0, len(rows), chunk):
         result = await connection.execute(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows[start:start + chunk]
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows[start : start + chunk]
         )
         ids.extend(result.scalars().all())
     return ids
@@ -302,7 +360,7 @@ async def insert_many(connection, table, rows: list[dict[str, Any]], chunk: int 
     from sqlalchemy import insert
 
     for start in range(0, len(rows), chunk):
-        await connection.execute(insert(table), rows[start:start + chunk])
+        await connection.execute(insert(table), rows[start : start + chunk])
 
 
 async def seed(settings, devices: int, download_devices: int, seed_value: int) -> dict[str, Any]:
@@ -326,50 +384,103 @@ async def seed(settings, devices: int, download_devices: int, seed_value: int) -
             await ensure_product_types(session)  # done by start() already; idempotent
         async with runtime.engine.begin() as connection:
             if (await connection.execute(select(func.count()).select_from(c.Device.__table__))).scalar_one():
-                raise SystemExit("the database already has devices: use an empty database (or the default scratch file)")
+                raise SystemExit(
+                    "the database already has devices: use an empty database (or the default scratch file)"
+                )
             org_t = m.Organisation.__table__
             now = utcnow()
             org_names = ["Bench Manufacturer", "Bench Utility", "Bench Utility North", "Bench Other Utility"]
             org_ids = await insert_returning_ids(
-                connection, org_t,
+                connection,
+                org_t,
                 [{"name": name, "public_id": str(uuid.uuid4()), "path": "", "created_at": now} for name in org_names],
             )
             manufacturer, utility, north, other = org_ids
-            paths = {manufacturer: f"/{manufacturer}/", utility: f"/{utility}/", north: f"/{utility}/{north}/",
-                     other: f"/{other}/"}
+            paths = {
+                manufacturer: f"/{manufacturer}/",
+                utility: f"/{utility}/",
+                north: f"/{utility}/{north}/",
+                other: f"/{other}/",
+            }
             for org_id, path_ in paths.items():
                 await connection.execute(
-                    org_t.update().where(org_t.c.id == org_id).values(path=path_, parent_id=utility if org_id == north else None)
+                    org_t.update()
+                    .where(org_t.c.id == org_id)
+                    .values(path=path_, parent_id=utility if org_id == north else None)
                 )
             # The reader: organisation admin of the utility (DEVICES_READ and KEYS_DOWNLOAD), known password.
-            (user_id,) = await insert_returning_ids(connection, m.User.__table__, [{
-                "organisation_id": utility, "email": f"bench-{uuid.uuid4().hex[:8]}@bench.example", "name": "Bench Reader",
-                "language": "en", "csv_delimiter": ";", "csv_thousands_separator": "", "password_hash": hash_password(PASSWORD),
-                "password_changed_at": now, "is_active": True, "require_two_factor": False, "totp_confirmed": False,
-                "totp_last_step": 0, "created_at": now,
-            }])
-            await insert_many(connection, m.UserRole.__table__, [{"user_id": user_id, "role": m.Role.ORGANISATION_ADMIN}])
+            (user_id,) = await insert_returning_ids(
+                connection,
+                m.User.__table__,
+                [
+                    {
+                        "organisation_id": utility,
+                        "email": f"bench-{uuid.uuid4().hex[:8]}@bench.example",
+                        "name": "Bench Reader",
+                        "language": "en",
+                        "csv_delimiter": ";",
+                        "csv_thousands_separator": "",
+                        "password_hash": hash_password(PASSWORD),
+                        "password_changed_at": now,
+                        "is_active": True,
+                        "require_two_factor": False,
+                        "totp_confirmed": False,
+                        "totp_last_step": 0,
+                        "created_at": now,
+                    }
+                ],
+            )
+            await insert_many(
+                connection, m.UserRole.__table__, [{"user_id": user_id, "role": m.Role.ORGANISATION_ADMIN}]
+            )
             token = new_token(m.TokenKind.ACCESS)
-            await insert_many(connection, m.AuthToken.__table__, [{
-                "user_id": user_id, "kind": m.TokenKind.ACCESS, "token_hash": hash_token(token),
-                "session_id": str(uuid.uuid4()), "authenticated_at": now, "expires_at": now + timedelta(hours=6),
-            }])
+            await insert_many(
+                connection,
+                m.AuthToken.__table__,
+                [
+                    {
+                        "user_id": user_id,
+                        "kind": m.TokenKind.ACCESS,
+                        "token_hash": hash_token(token),
+                        "session_id": str(uuid.uuid4()),
+                        "authenticated_at": now,
+                        "expires_at": now + timedelta(hours=6),
+                    }
+                ],
+            )
 
-            product_types = (await connection.execute(
-                select(c.ProductType.id, c.ProductType.name, c.ProductType.key_kinds).order_by(c.ProductType.id))).all()
+            product_types = (
+                await connection.execute(
+                    select(c.ProductType.id, c.ProductType.name, c.ProductType.key_kinds).order_by(c.ProductType.id)
+                )
+            ).all()
             two_keys = [row for row in product_types if len(row.key_kinds) == 2]
 
             # 20 batches from the manufacturer: 12 to the utility, 5 to its child, 3 to the other utility.
             batch_owner = [utility] * 12 + [north] * 5 + [other] * 3
             start = datetime(2025, 1, 6, 8, 0, tzinfo=UTC)
-            batch_ids = await insert_returning_ids(connection, c.Batch.__table__, [{
-                "reference": f"LS-2025-{i + 1:03d}", "label": f"Lot {i + 1} ({rng.choice(['spring', 'summer', 'autumn'])})",
-                "sender_organisation_id": manufacturer, "organisation_id": owner, "state": c.BatchState.ACCEPTED,
-                "confirmation_required": True, "created_by_id": None, "created_at": start + timedelta(days=14 * i),
-                "decided_at": start + timedelta(days=14 * i + 1),
-            } for i, owner in enumerate(batch_owner)])
-            batches_of = {owner: [b for b, o in zip(batch_ids, batch_owner, strict=True) if o == owner]
-                          for owner in set(batch_owner)}
+            batch_ids = await insert_returning_ids(
+                connection,
+                c.Batch.__table__,
+                [
+                    {
+                        "reference": f"LS-2025-{i + 1:03d}",
+                        "label": f"Lot {i + 1} ({rng.choice(['spring', 'summer', 'autumn'])})",
+                        "sender_organisation_id": manufacturer,
+                        "organisation_id": owner,
+                        "state": c.BatchState.ACCEPTED,
+                        "confirmation_required": True,
+                        "created_by_id": None,
+                        "created_at": start + timedelta(days=14 * i),
+                        "decided_at": start + timedelta(days=14 * i + 1),
+                    }
+                    for i, owner in enumerate(batch_owner)
+                ],
+            )
+            batches_of = {
+                owner: [b for b, o in zip(batch_ids, batch_owner, strict=True) if o == owner]
+                for owner in set(batch_owner)
+            }
 
             # Devices: the download set first (utility, CLAIMED, a two-key type, its own label), then the
             # rest (60 % utility, 20 % its child, 15 % the other utility, 5 % not handed over; 92 % of the
@@ -391,30 +502,59 @@ async def seed(settings, devices: int, download_devices: int, seed_value: int) -
             for i, spec in enumerate(specs):
                 created = start + timedelta(minutes=5 * i)
                 owner = spec["owner"]
-                device_rows.append({
-                    "manufacturer": MANUFACTURER, "serial_number": f"{20_000_000 + i * 7:08d}", "product_type_id": spec["pt"].id,
-                    "organisation_id": owner,
-                    "claim_status": c.ClaimStatus.CLAIMED if spec["claimed"] else c.ClaimStatus.UNCLAIMED,
-                    "batch_id": rng.choice(batches_of[owner]) if owner is not None and rng.random() < 0.85 else None,
-                    "created_at": created,
-                    "claimed_at": created + timedelta(days=rng.randint(1, 60)) if spec["claimed"] else None,
-                })
+                device_rows.append(
+                    {
+                        "manufacturer": MANUFACTURER,
+                        "serial_number": f"{20_000_000 + i * 7:08d}",
+                        "product_type_id": spec["pt"].id,
+                        "organisation_id": owner,
+                        "claim_status": c.ClaimStatus.CLAIMED if spec["claimed"] else c.ClaimStatus.UNCLAIMED,
+                        "batch_id": rng.choice(batches_of[owner])
+                        if owner is not None and rng.random() < 0.85
+                        else None,
+                        "created_at": created,
+                        "claimed_at": created + timedelta(days=rng.randint(1, 60)) if spec["claimed"] else None,
+                    }
+                )
             device_ids = await insert_returning_ids(connection, c.Device.__table__, device_rows)
-            await insert_many(connection, c.BatchDevice.__table__, [
-                {"batch_id": row["batch_id"], "device_id": device_id}
-                for device_id, row in zip(device_ids, device_rows, strict=True) if row["batch_id"] is not None])
-            await insert_many(connection, c.DeviceLabel.__table__, [
-                {"device_id": device_id, "label": text}
-                for device_id, spec in zip(device_ids, specs, strict=True) for text in sorted(set(spec["labels"]))])
+            await insert_many(
+                connection,
+                c.BatchDevice.__table__,
+                [
+                    {"batch_id": row["batch_id"], "device_id": device_id}
+                    for device_id, row in zip(device_ids, device_rows, strict=True)
+                    if row["batch_id"] is not None
+                ],
+            )
+            await insert_many(
+                connection,
+                c.DeviceLabel.__table__,
+                [
+                    {"device_id": device_id, "label": text}
+                    for device_id, spec in zip(device_ids, specs, strict=True)
+                    for text in sorted(set(spec["labels"]))
+                ],
+            )
 
             # One key per key kind of the product type (1 or 2), sealed with the runtime's sealer.
             keys = []
             download_keys = 0
             for device_id, spec, row in zip(device_ids, specs, device_rows, strict=True):
                 for kind in spec["pt"].key_kinds:
-                    sealed, version = seal_device_key(runtime.sealer, device_id, kind, c.KeyAlgorithm.AES_128, rng.randbytes(16))
-                    keys.append({"device_id": device_id, "kind": kind, "algorithm": c.KeyAlgorithm.AES_128, "sealed": sealed,
-                                 "master_key_version": version, "state": c.KeyState.ACTIVE, "created_at": row["created_at"]})
+                    sealed, version = seal_device_key(
+                        runtime.sealer, device_id, kind, c.KeyAlgorithm.AES_128, rng.randbytes(16)
+                    )
+                    keys.append(
+                        {
+                            "device_id": device_id,
+                            "kind": kind,
+                            "algorithm": c.KeyAlgorithm.AES_128,
+                            "sealed": sealed,
+                            "master_key_version": version,
+                            "state": c.KeyState.ACTIVE,
+                            "created_at": row["created_at"],
+                        }
+                    )
                     download_keys += DOWNLOAD_LABEL in spec["labels"]
             await insert_many(connection, c.DeviceKey.__table__, keys)
         if not settings.is_sqlite:
@@ -422,9 +562,17 @@ async def seed(settings, devices: int, download_devices: int, seed_value: int) -
                 await connection.exec_driver_sql("ANALYZE")
         page_type = next(row.id for row in product_types if row.name == PAGE_PRODUCT_TYPE)
         return {
-            "token": token, "user_id": user_id, "org_path": paths[utility], "organisation_ids": org_ids,
-            "page_product_type_id": page_type, "devices": devices, "keys": len(keys), "labelled": sum(bool(s["labels"]) for s in specs),
-            "claimed": sum(s["claimed"] for s in specs), "download_devices": download_devices, "download_keys": download_keys,
+            "token": token,
+            "user_id": user_id,
+            "org_path": paths[utility],
+            "organisation_ids": org_ids,
+            "page_product_type_id": page_type,
+            "devices": devices,
+            "keys": len(keys),
+            "labelled": sum(bool(s["labels"]) for s in specs),
+            "claimed": sum(s["claimed"] for s in specs),
+            "download_devices": download_devices,
+            "download_keys": download_keys,
         }
     finally:
         await runtime.stop()
@@ -448,8 +596,9 @@ async def in_process(settings, token: str, page_body: bytes, plain_path: str, pr
     await runtime.start()
     plain_app = create_plain_app(settings)
     headers = common.graphql_headers(token)
-    graphql_client = httpx.AsyncClient(transport=httpx.ASGITransport(app=create_app(settings, runtime=runtime)),
-                                       base_url="http://bench")
+    graphql_client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=create_app(settings, runtime=runtime)), base_url="http://bench"
+    )
     plain_client = httpx.AsyncClient(transport=httpx.ASGITransport(app=plain_app), base_url="http://bench")
     calls = {
         "graphql": (runtime.engine, lambda: graphql_client.post("/graphql", content=page_body, headers=headers)),
@@ -537,9 +686,11 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     seeded = await seed(settings, args.devices, download_devices, args.seed)
     seed_seconds = round(time.perf_counter() - started, 1)
-    print(f"seeded {seeded['devices']} devices, {seeded['keys']} sealed keys, {seeded['labelled']} labelled, "
-          f"{seeded['claimed']} claimed in {seed_seconds} s; download set: {download_devices} devices, "
-          f"{seeded['download_keys']} keys")
+    print(
+        f"seeded {seeded['devices']} devices, {seeded['keys']} sealed keys, {seeded['labelled']} labelled, "
+        f"{seeded['claimed']} claimed in {seed_seconds} s; download set: {download_devices} devices, "
+        f"{seeded['download_keys']} keys"
+    )
 
     env = common.server_env(data_dir, args.database_url, master_key)
     servers = {kind: common.Server(__file__, kind, env) for kind in ("graphql", "plain")}
@@ -552,8 +703,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     graphql_headers = common.graphql_headers(token)
 
     async def graphql(query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = await client.post(graphql_url, content=orjson.dumps({"query": query, "variables": variables or {}}),
-                                     headers=graphql_headers)
+        response = await client.post(
+            graphql_url, content=orjson.dumps({"query": query, "variables": variables or {}}), headers=graphql_headers
+        )
         body = response.json()
         if response.status_code != 200 or body.get("errors"):
             raise SystemExit(f"GraphQL request failed: {response.status_code} {response.text[:500]}")
@@ -561,6 +713,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
     def plain_get(url: str, what: str):
         """A timed GET on the plain app (the check after the clock stops)."""
+
         async def call() -> float:
             began = time.perf_counter()
             response = await client.get(url, headers=auth)
@@ -568,6 +721,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             if response.status_code != 200:
                 raise SystemExit(f"{what} failed: {response.status_code} {response.text[:300]}")
             return elapsed
+
         return call
 
     results: dict[str, Any] = {}
@@ -608,20 +762,28 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         core_answer = orjson.loads(await page_core_body())
         for name, answer in (("plain_http", plain_answer), ("core", core_answer)):
             if answer.get("data") != expected["data"]:
-                raise SystemExit(f"{name} answers differently from GraphQL:\n{json.dumps(answer)[:800]}\n"
-                                 f"{json.dumps(expected)[:800]}")
+                raise SystemExit(
+                    f"{name} answers differently from GraphQL:\n{json.dumps(answer)[:800]}\n"
+                    f"{json.dumps(expected)[:800]}"
+                )
         devices_page = expected["data"]["devices"]
-        print(f"catalogue page: every side answers the same {len(devices_page['edges'])} devices of "
-              f"{devices_page['totalCount']} ({len(orjson.dumps(expected['data']))} bytes of data)")
-        timings = await interleaved({"graphql": page_graphql, "plain_http": page_plain_http, "core": page_core},
-                                    args.runs, args.warmup)
+        print(
+            f"catalogue page: every side answers the same {len(devices_page['edges'])} devices of "
+            f"{devices_page['totalCount']} ({len(orjson.dumps(expected['data']))} bytes of data)"
+        )
+        timings = await interleaved(
+            {"graphql": page_graphql, "plain_http": page_plain_http, "core": page_core}, args.runs, args.warmup
+        )
         sides = {name: summarise(values) for name, values in timings.items()}
-        measured = await in_process(settings, token, page_body, f"/catalogue?productType={page_type}&first={PAGE_SIZE}",
-                                    args.profile_calls)
+        measured = await in_process(
+            settings, token, page_body, f"/catalogue?productType={page_type}&first={PAGE_SIZE}", args.profile_calls
+        )
         results["catalogue_page"] = {
             "query": PAGE_QUERY.strip(),
-            "variables": {"filter": {**page_filter, "productTypeId": f"{PAGE_PRODUCT_TYPE} ({page_filter['productTypeId']})"},
-                          "first": PAGE_SIZE},
+            "variables": {
+                "filter": {**page_filter, "productTypeId": f"{PAGE_PRODUCT_TYPE} ({page_filter['productTypeId']})"},
+                "first": PAGE_SIZE,
+            },
             "total_count": devices_page["totalCount"],
             "response_bytes": len(orjson.dumps(expected)),
             "sides": sides,
@@ -662,15 +824,19 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             if created["errors"] or not created["url"]:
                 raise SystemExit(f"keyDownloadCreate refused: {created['errors']}")
             chunks = []
-            async with client.stream("GET", urljoin(servers["graphql"].base_url, created["url"]), headers=auth) as response:
+            async with client.stream(
+                "GET", urljoin(servers["graphql"].base_url, created["url"]), headers=auth
+            ) as response:
                 async for chunk in response.aiter_bytes():
                     chunks.append(chunk)
             fetched = time.perf_counter()
             if response.status_code != 200 or not response.headers.get("content-type", "").startswith("text/csv"):
                 raise SystemExit(f"download link failed: {response.status_code} {response.headers.get('content-type')}")
             if created["keyDownload"]["keyCount"] != seeded["download_keys"]:
-                raise SystemExit(f"keyDownloadCreate counted {created['keyDownload']['keyCount']} keys, "
-                                 f"expected {seeded['download_keys']}")
+                raise SystemExit(
+                    f"keyDownloadCreate counted {created['keyDownload']['keyCount']} keys, "
+                    f"expected {seeded['download_keys']}"
+                )
             return made - began, fetched - made, b"".join(chunks)
 
         create_fetch: list[tuple[float, float]] = []
@@ -691,22 +857,33 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             _, _, body = await keys_graphql_once()
             rows = csv_rows(body, delimiter)
             if rows[0] != CSV_HEADER or sorted(rows[1:]) != sorted(expected_rows[1:]):
-                raise SystemExit(f"the GraphQL download's CSV differs from the Core one (header {rows[0]}, "
-                                 f"{len(rows) - 1} rows, expected {len(expected_rows) - 1})")
+                raise SystemExit(
+                    f"the GraphQL download's CSV differs from the Core one (header {rows[0]}, "
+                    f"{len(rows) - 1} rows, expected {len(expected_rows) - 1})"
+                )
             print(f"key download: every side answers the same {len(rows) - 1} keys ({len(body)} bytes)")
             download_sides = {"graphql": keys_graphql, **download_sides}
             create_fetch.clear()  # the check above is not a timed run
         else:
             missing = sorted({"keyDownloadCreate", "sessionReauthenticate"} - mutations)
-            print(f"download API not available (the schema has no {', '.join(missing)}): timing only plain_http and core")
+            print(
+                f"download API not available (the schema has no {', '.join(missing)}): timing only plain_http and core"
+            )
         timings = await interleaved(download_sides, args.download_runs, 1)
         sides = {name: summarise(values) for name, values in timings.items()}
-        download: dict[str, Any] = {"keys": seeded["download_keys"], "devices": download_devices,
-                                    "filter": download_filter, "csv_bytes": len(core_csv), "sides": sides}
+        download: dict[str, Any] = {
+            "keys": seeded["download_keys"],
+            "devices": download_devices,
+            "filter": download_filter,
+            "csv_bytes": len(core_csv),
+            "sides": sides,
+        }
         if "graphql" in sides:
             download["graphql_create_median_ms"] = round(statistics.median(c for c, _ in create_fetch) * 1000, 2)
             download["graphql_fetch_median_ms"] = round(statistics.median(f for _, f in create_fetch) * 1000, 2)
-            download["ratio_median_vs_plain_http"] = round(sides["graphql"]["median_ms"] / sides["plain_http"]["median_ms"], 2)
+            download["ratio_median_vs_plain_http"] = round(
+                sides["graphql"]["median_ms"] / sides["plain_http"]["median_ms"], 2
+            )
             download["ratio_median_vs_core"] = round(sides["graphql"]["median_ms"] / sides["core"]["median_ms"], 2)
         else:
             download["graphql"] = "download API not available"
@@ -724,7 +901,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "database": database,
         "seed": {key: value for key, value in seeded.items() if key not in ("token", "user_id", "organisation_ids")}
         | {"seed": args.seed, "seconds": seed_seconds},
-        "runs": args.runs, "warmup": args.warmup, "download_runs": args.download_runs,
+        "runs": args.runs,
+        "warmup": args.warmup,
+        "download_runs": args.download_runs,
         "machine": info,
         "results": results,
     }
@@ -737,19 +916,32 @@ def print_table(report: dict[str, Any]) -> None:
         print(f"\n{title} ({report['database']}, {report['seed']['devices']} devices{extra})")
         print(f"{'side':<12} {'median ms':>10} {'p90 ms':>9} {'min ms':>9} {'runs':>5}")
         for name, side in result["sides"].items():
-            print(f"{name:<12} {side['median_ms']:>10.2f} {side['p90_ms']:>9.2f} {side['min_ms']:>9.2f} {side['runs']:>5}")
+            print(
+                f"{name:<12} {side['median_ms']:>10.2f} {side['p90_ms']:>9.2f} {side['min_ms']:>9.2f} {side['runs']:>5}"
+            )
         if "ratio_median_vs_plain_http" in result:
-            print(f"ratio GraphQL/plain_http (median): {result['ratio_median_vs_plain_http']}x, "
-                  f"GraphQL/core: {result['ratio_median_vs_core']}x")
+            print(
+                f"ratio GraphQL/plain_http (median): {result['ratio_median_vs_plain_http']}x, "
+                f"GraphQL/core: {result['ratio_median_vs_core']}x"
+            )
         if "sql_per_request" in result:
-            print("SQL per request: " + ", ".join(f"{name} {count['statements']} statements in {count['connections']} "
-                                                  f"connection check-outs" for name, count in result["sql_per_request"].items()))
+            print(
+                "SQL per request: "
+                + ", ".join(
+                    f"{name} {count['statements']} statements in {count['connections']} connection check-outs"
+                    for name, count in result["sql_per_request"].items()
+                )
+            )
         for name, profile in result.get("cprofile_ms_per_request_by_package", {}).items():
-            print(f"{name} in process under cProfile: {profile['total_ms']} ms/page: " + ", ".join(
-                f"{package} {share['share']}" for package, share in list(profile["packages"].items())[:6]))
+            print(
+                f"{name} in process under cProfile: {profile['total_ms']} ms/page: "
+                + ", ".join(f"{package} {share['share']}" for package, share in list(profile["packages"].items())[:6])
+            )
         if key == "key_download":
             if "graphql_create_median_ms" in result:
-                print(f"graphql: create {result['graphql_create_median_ms']} ms + fetch {result['graphql_fetch_median_ms']} ms (medians)")
+                print(
+                    f"graphql: create {result['graphql_create_median_ms']} ms + fetch {result['graphql_fetch_median_ms']} ms (medians)"
+                )
             else:
                 print("graphql: download API not available")
 
@@ -757,17 +949,31 @@ def print_table(report: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--devices", type=int, default=100_000, help="devices to seed (default 100000)")
-    parser.add_argument("--download-devices", type=int, default=5000,
-                        help="devices with two keys each in the download selection (default 5000 = 10,000 keys; "
-                             "at most a quarter of --devices)")
+    parser.add_argument(
+        "--download-devices",
+        type=int,
+        default=5000,
+        help="devices with two keys each in the download selection (default 5000 = 10,000 keys; "
+        "at most a quarter of --devices)",
+    )
     parser.add_argument("--runs", type=int, default=100, help="timed catalogue pages per side (default 100)")
     parser.add_argument("--warmup", type=int, default=10, help="untimed catalogue pages per side first (default 10)")
-    parser.add_argument("--download-runs", type=int, default=10, help="timed downloads per side (default 10; one warm-up)")
-    parser.add_argument("--profile-calls", type=int, default=20,
-                        help="pages per side under cProfile, in process, after the timing (default 20; 0: none)")
+    parser.add_argument(
+        "--download-runs", type=int, default=10, help="timed downloads per side (default 10; one warm-up)"
+    )
+    parser.add_argument(
+        "--profile-calls",
+        type=int,
+        default=20,
+        help="pages per side under cProfile, in process, after the timing (default 20; 0: none)",
+    )
     parser.add_argument("--seed", type=int, default=4, help="random seed of the catalogue (default 4)")
-    parser.add_argument("--database-url", default="", help="SQLAlchemy async URL of an EMPTY database of your own; "
-                        "default a scratch SQLite file under /tmp. The seeded rows stay there: drop it afterwards.")
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="SQLAlchemy async URL of an EMPTY database of your own; "
+        "default a scratch SQLite file under /tmp. The seeded rows stay there: drop it afterwards.",
+    )
     parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "catalogue.json"))
     parser.add_argument("--serve", choices=("graphql", "plain"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -775,10 +981,18 @@ def main() -> None:
     if args.serve:
         common.serve(args.serve, args.port, create_plain_app)
         return
-    if not (100 <= args.devices <= 1_000_000 and 1 <= args.download_devices <= 100_000 and 1 <= args.runs <= 10_000
-            and 0 <= args.warmup <= 1000 and 1 <= args.download_runs <= 100 and 0 <= args.profile_calls <= 1000):
-        parser.error("--devices 100..1000000, --download-devices 1..100000, --runs 1..10000, --warmup 0..1000, "
-                     "--download-runs 1..100, --profile-calls 0..1000")
+    if not (
+        100 <= args.devices <= 1_000_000
+        and 1 <= args.download_devices <= 100_000
+        and 1 <= args.runs <= 10_000
+        and 0 <= args.warmup <= 1000
+        and 1 <= args.download_runs <= 100
+        and 0 <= args.profile_calls <= 1000
+    ):
+        parser.error(
+            "--devices 100..1000000, --download-devices 1..100000, --runs 1..10000, --warmup 0..1000, "
+            "--download-runs 1..100, --profile-calls 0..1000"
+        )
     report = asyncio.run(run(args))
     print_table(report)
     common.write_report(report, args.output)

@@ -21,8 +21,19 @@ for path in (ROOT, ROOT / "bench"):
     if str(path) not in sys.path:
         sys.path.insert(0, str(path))  # run as a script from anywhere, against this checkout
 
-PACKAGES = ("strawberry-graphql", "graphql-core", "starlette", "uvicorn", "uvloop", "httptools", "sqlalchemy",
-            "aiosqlite", "asyncpg", "orjson", "httpx")
+PACKAGES = (
+    "strawberry-graphql",
+    "graphql-core",
+    "starlette",
+    "uvicorn",
+    "uvloop",
+    "httptools",
+    "sqlalchemy",
+    "aiosqlite",
+    "asyncpg",
+    "orjson",
+    "httpx",
+)
 
 
 def free_port() -> int:
@@ -34,8 +45,13 @@ def free_port() -> int:
 def server_env(data_dir: Path, database_url: str, master_key: str) -> dict[str, str]:
     """The environment of a server subprocess: ours without FLEETGRAPH_*, then the bench's settings."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("FLEETGRAPH_")}
-    env.update(FLEETGRAPH_DATA_DIR=str(data_dir), FLEETGRAPH_DATABASE_URL=database_url,
-               FLEETGRAPH_MASTER_KEY=master_key, FLEETGRAPH_BROADCAST_URL="memory://", FLEETGRAPH_LOG_LEVEL="WARNING")
+    env.update(
+        FLEETGRAPH_DATA_DIR=str(data_dir),
+        FLEETGRAPH_DATABASE_URL=database_url,
+        FLEETGRAPH_MASTER_KEY=master_key,
+        FLEETGRAPH_BROADCAST_URL="memory://",
+        FLEETGRAPH_LOG_LEVEL="WARNING",
+    )
     return env
 
 
@@ -62,7 +78,15 @@ class Server:
     def __init__(self, script: str, kind: str, env: dict[str, str], extra: list[str] | None = None) -> None:
         self.kind = kind
         self.port = free_port()
-        command = [sys.executable, str(Path(script).resolve()), "--serve", kind, "--port", str(self.port), *(extra or [])]
+        command = [
+            sys.executable,
+            str(Path(script).resolve()),
+            "--serve",
+            kind,
+            "--port",
+            str(self.port),
+            *(extra or []),
+        ]
         self.process = subprocess.Popen(command, env=env, cwd=str(ROOT))
         self.base_url = f"http://127.0.0.1:{self.port}"
 
@@ -93,8 +117,11 @@ def percentile(ordered: list[float], p: float) -> float:
 
 
 def graphql_headers(token: str) -> dict[str, str]:
-    return {"authorization": f"Bearer {token}", "content-type": "application/json",
-            "accept": "application/graphql-response+json"}
+    return {
+        "authorization": f"Bearer {token}",
+        "content-type": "application/json",
+        "accept": "application/graphql-response+json",
+    }
 
 
 async def load_grants(connection, user_id: int):
@@ -110,12 +137,15 @@ async def load_grants(connection, user_id: int):
             union_all(
                 select(literal("role"), type_coerce(role_t.c.role, String)).where(role_t.c.user_id == user_id),
                 select(literal("permission"), type_coerce(granted_t.c.permission, String)).where(
-                    granted_t.c.user_id == user_id),
+                    granted_t.c.user_id == user_id
+                ),
             )
         )
     ).all()
     roles = frozenset(m.Role(value) for kind, value in grants if kind == "role")
-    return roles, effective_permissions(roles, frozenset(m.Permission(value) for kind, value in grants if kind == "permission"))
+    return roles, effective_permissions(
+        roles, frozenset(m.Permission(value) for kind, value in grants if kind == "permission")
+    )
 
 
 def load_average() -> list[float]:
@@ -137,7 +167,9 @@ def machine() -> dict[str, Any]:
             versions[package] = metadata.version(package)
         except metadata.PackageNotFoundError:
             versions[package] = None
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
     return {
         "cpu": cpu,
         "cores": os.cpu_count(),

@@ -34,7 +34,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import common  # noqa: E402  (bench/ is on sys.path when run as a script; common adds the checkout)
+import common
 
 SUBSCRIPTION = "subscription { routerConnectionState { kind at router { commonName online } location { name } } }"
 HEARTBEAT = "mutation($n: String!) { routerHeartbeat(input: {commonName: $n}) { errors { code } } }"
@@ -68,9 +68,16 @@ async def seed(settings, admins_per_org: int, routers: int) -> dict[str, Any]:
                 await session.flush()
                 session.add(m.UserRole(user_id=row.id, role=role))
                 token = new_token(m.TokenKind.ACCESS)
-                session.add(m.AuthToken(user_id=row.id, kind=m.TokenKind.ACCESS, token_hash=hash_token(token),
-                                        session_id=str(uuid.uuid4()), authenticated_at=now,
-                                        expires_at=now + timedelta(hours=6)))
+                session.add(
+                    m.AuthToken(
+                        user_id=row.id,
+                        kind=m.TokenKind.ACCESS,
+                        token_hash=hash_token(token),
+                        session_id=str(uuid.uuid4()),
+                        authenticated_at=now,
+                        expires_at=now + timedelta(hours=6),
+                    )
+                )
                 return token
 
             for key in ("a", "b"):
@@ -79,8 +86,12 @@ async def seed(settings, admins_per_org: int, routers: int) -> dict[str, Any]:
             reporter = await user("a", "router@a.bench", m.Role.API_USER)
             names = [f"R_BENCH{n:05d}" for n in range(routers)]
             for n, name in enumerate(names):
-                router = r.Router(common_name=name, mac_address=f"02:00:00:{n >> 16 & 255:02X}:{n >> 8 & 255:02X}:{n & 255:02X}",
-                                  serial_number=f"BENCH-{n}", organisation_id=organisations["a"].id)
+                router = r.Router(
+                    common_name=name,
+                    mac_address=f"02:00:00:{n >> 16 & 255:02X}:{n >> 8 & 255:02X}:{n & 255:02X}",
+                    serial_number=f"BENCH-{n}",
+                    organisation_id=organisations["a"].id,
+                )
                 session.add(router)
                 await session.flush()
                 session.add(r.Location(organisation_id=organisations["a"].id, name=f"Site {n}", router_id=router.id))
@@ -118,11 +129,17 @@ class Subscriber:
 
 def summarise(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
-    return {"median_ms": round(statistics.median(ordered) * 1000, 2), "p90_ms": round(common.percentile(ordered, 90) * 1000, 2),
-            "max_ms": round(ordered[-1] * 1000, 2), "min_ms": round(ordered[0] * 1000, 2)}
+    return {
+        "median_ms": round(statistics.median(ordered) * 1000, 2),
+        "p90_ms": round(common.percentile(ordered, 90) * 1000, 2),
+        "max_ms": round(ordered[-1] * 1000, 2),
+        "min_ms": round(ordered[0] * 1000, 2),
+    }
 
 
-async def measure(base_url: str, seeded: dict[str, Any], subscribers: int, routers: list[str], client) -> dict[str, Any]:
+async def measure(
+    base_url: str, seeded: dict[str, Any], subscribers: int, routers: list[str], client
+) -> dict[str, Any]:
     import orjson
 
     ws_url = base_url.replace("http://", "ws://") + "/graphql"
@@ -140,8 +157,11 @@ async def measure(base_url: str, seeded: dict[str, Any], subscribers: int, route
     try:
         for name in routers:
             sent = time.perf_counter()
-            response = await client.post(base_url + "/graphql", content=orjson.dumps({"query": HEARTBEAT, "variables": {"n": name}}),
-                                         headers=headers)
+            response = await client.post(
+                base_url + "/graphql",
+                content=orjson.dumps({"query": HEARTBEAT, "variables": {"n": name}}),
+                headers=headers,
+            )
             if response.status_code != 200 or response.json()["data"]["routerHeartbeat"]["errors"]:
                 raise SystemExit(f"heartbeat failed: {response.text[:300]}")
             deadline = time.monotonic() + 60
@@ -163,8 +183,15 @@ async def measure(base_url: str, seeded: dict[str, Any], subscribers: int, route
         for subscriber in everyone:
             subscriber.task.cancel()
         await asyncio.gather(*(s.task for s in everyone), return_exceptions=True)
-    return {"subscribers": subscribers, "subscribers_a": a_count, "subscribers_b": b_count, "events": len(routers),
-            "all_a": summarise(to_all), "first_a": summarise(to_first), "events_at_b": 0}
+    return {
+        "subscribers": subscribers,
+        "subscribers_a": a_count,
+        "subscribers_b": b_count,
+        "events": len(routers),
+        "all_a": summarise(to_all),
+        "first_a": summarise(to_first),
+        "events_at_b": 0,
+    }
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -188,8 +215,10 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         for count in counts:
             batch = [next(routers) for _ in range(args.events)]
             result = await measure(server.base_url, seeded, count, batch, client)
-            print(f"S={count:4d}: all of A {result['all_a']['median_ms']:8.2f} ms median, "
-                  f"{result['all_a']['p90_ms']:8.2f} p90; first {result['first_a']['median_ms']:7.2f} ms; B got nothing")
+            print(
+                f"S={count:4d}: all of A {result['all_a']['median_ms']:8.2f} ms median, "
+                f"{result['all_a']['p90_ms']:8.2f} p90; first {result['first_a']['median_ms']:7.2f} ms; B got nothing"
+            )
             results.append(result)
     finally:
         await client.aclose()

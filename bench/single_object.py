@@ -36,8 +36,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-import common  # noqa: E402  (bench/ is on sys.path when run as a script; common adds the checkout)
-from common import ROOT  # noqa: E402
+import common
+from common import ROOT
 
 QUERY = "query($id: ID!) { node(id: $id) { ... on User { name email organisation { name } } } }"
 BLOCK = 200  # requests per side before switching to the next side
@@ -65,18 +65,17 @@ def create_plain_app(settings):
     engine = create_engine(settings)  # same engine set-up as fleetgraph (SQLite pragmas, pool)
     token_t, user_t, org_t = m.AuthToken.__table__, m.User.__table__, m.Organisation.__table__
 
-    token_lookup = (
-        select(
-            token_t.c.user_id,
-            token_t.c.revoked_at,
-            token_t.c.expires_at,
-            user_t.c.is_active,
-            user_t.c.require_two_factor,
-            user_t.c.totp_confirmed,
-            org_t.c.path,
-            org_t.c.require_two_factor.label("org_require_two_factor"),
-        )
-        .select_from(token_t.join(user_t, user_t.c.id == token_t.c.user_id).join(org_t, org_t.c.id == user_t.c.organisation_id))
+    token_lookup = select(
+        token_t.c.user_id,
+        token_t.c.revoked_at,
+        token_t.c.expires_at,
+        user_t.c.is_active,
+        user_t.c.require_two_factor,
+        user_t.c.totp_confirmed,
+        org_t.c.path,
+        org_t.c.require_two_factor.label("org_require_two_factor"),
+    ).select_from(
+        token_t.join(user_t, user_t.c.id == token_t.c.user_id).join(org_t, org_t.c.id == user_t.c.organisation_id)
     )
 
     def json_response(payload: Any, status: int = 200) -> Response:
@@ -116,7 +115,9 @@ def create_plain_app(settings):
             found = (await connection.execute(statement)).one_or_none()
         if found is None:
             return not_found()
-        return json_response({"data": {"node": {"name": found.name, "email": found.email, "organisation": {"name": found.organisation}}}})
+        return json_response(
+            {"data": {"node": {"name": found.name, "email": found.email, "organisation": {"name": found.organisation}}}}
+        )
 
     async def bare_user(request: Request) -> Response:
         pk = decode_id(request.path_params["id"], "User")
@@ -130,7 +131,9 @@ def create_plain_app(settings):
             ).one_or_none()
         if found is None:
             return not_found()
-        return json_response({"data": {"node": {"name": found.name, "email": found.email, "organisation": {"name": found.organisation}}}})
+        return json_response(
+            {"data": {"node": {"name": found.name, "email": found.email, "organisation": {"name": found.organisation}}}}
+        )
 
     async def ping(request: Request) -> Response:
         return json_response({"ok": True})
@@ -233,8 +236,14 @@ async def prepare_database(settings) -> dict[str, Any]:
             session.add(m.UserRole(user_id=user.id, role=m.Role.USER))
             now = utcnow()
             session.add(
-                m.AuthToken(user_id=user.id, kind=m.TokenKind.ACCESS, token_hash=hash_token(token),
-                            session_id=str(uuid.uuid4()), authenticated_at=now, expires_at=now + timedelta(hours=6))
+                m.AuthToken(
+                    user_id=user.id,
+                    kind=m.TokenKind.ACCESS,
+                    token_hash=hash_token(token),
+                    session_id=str(uuid.uuid4()),
+                    authenticated_at=now,
+                    expires_at=now + timedelta(hours=6),
+                )
             )
         return {
             "token": token,
@@ -358,9 +367,20 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         graphql_headers = common.graphql_headers(seed["token"])
         plain = servers["plain"].base_url
         targets = [
-            Target("graphql", client(), "POST", servers["graphql"].base_url + "/graphql", graphql_body, graphql_headers),
-            Target("plain", client(), "GET", f"{plain}/users/{seed['global_id']}", None, {**auth, "accept": "application/json"}),
-            Target("bare", client(), "GET", f"{plain}/bare/users/{seed['global_id']}", None, {"accept": "application/json"}),
+            Target(
+                "graphql", client(), "POST", servers["graphql"].base_url + "/graphql", graphql_body, graphql_headers
+            ),
+            Target(
+                "plain",
+                client(),
+                "GET",
+                f"{plain}/users/{seed['global_id']}",
+                None,
+                {**auth, "accept": "application/json"},
+            ),
+            Target(
+                "bare", client(), "GET", f"{plain}/bare/users/{seed['global_id']}", None, {"accept": "application/json"}
+            ),
             Target("ping", client(), "GET", f"{plain}/ping", None, {"accept": "application/json"}),
         ]
         # Same answer from both sides before anything is timed.
@@ -435,10 +455,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def print_table(report: dict[str, Any]) -> None:
     for run_ in report["runs"].values():
-        print(f"\nconcurrency {run_['concurrency']} ({report['requests_per_side']} requests per side, {report['database']})")
+        print(
+            f"\nconcurrency {run_['concurrency']} ({report['requests_per_side']} requests per side, {report['database']})"
+        )
         print(f"{'side':<20} {'median ms':>10} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8}")
         for name, side in run_["sides"].items():
-            print(f"{name:<20} {side['median_ms']:>10.3f} {side['p95_ms']:>8.3f} {side['p99_ms']:>8.3f} {side['requests_per_s']:>8.1f}")
+            print(
+                f"{name:<20} {side['median_ms']:>10.3f} {side['p95_ms']:>8.3f} {side['p99_ms']:>8.3f} {side['requests_per_s']:>8.1f}"
+            )
         print(
             f"ratio GraphQL/plain: median {run_['ratio_median']}x, p95 {run_['ratio_p95']}x, "
             f"throughput {run_['ratio_throughput']}x (GraphQL/bare median {run_['ratio_median_vs_bare']}x)"
@@ -449,11 +473,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--requests", type=int, default=2000, help="timed requests per side and concurrency level")
     parser.add_argument("--warmup", type=int, default=200, help="untimed requests per side first")
-    parser.add_argument("--concurrency", type=int, nargs="+", default=[1, 10], help="requests in flight (1 = sequential)")
-    parser.add_argument("--database-url", default="", help="SQLAlchemy async URL; default a temporary SQLite file. "
-                        "Seeds one organisation/user/token there (removed afterwards); use a database of your own.")
+    parser.add_argument(
+        "--concurrency", type=int, nargs="+", default=[1, 10], help="requests in flight (1 = sequential)"
+    )
+    parser.add_argument(
+        "--database-url",
+        default="",
+        help="SQLAlchemy async URL; default a temporary SQLite file. "
+        "Seeds one organisation/user/token there (removed afterwards); use a database of your own.",
+    )
     parser.add_argument("--output", default=str(ROOT / "bench" / "results" / "single_object.json"))
-    parser.add_argument("--profile", metavar="DIR", help="afterwards, profile each server over --requests sequential requests")
+    parser.add_argument(
+        "--profile", metavar="DIR", help="afterwards, profile each server over --requests sequential requests"
+    )
     parser.add_argument("--serve", choices=("graphql", "plain"), help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--profile-dir", help=argparse.SUPPRESS)
@@ -462,7 +494,9 @@ def main() -> None:
         serve(args.serve, args.port, args.profile_dir)
         return
     # Bounded: a benchmark must not turn into a load test by a typo.
-    if not (1 <= args.requests <= 100_000 and 0 <= args.warmup <= 10_000 and all(1 <= c <= 64 for c in args.concurrency)):
+    if not (
+        1 <= args.requests <= 100_000 and 0 <= args.warmup <= 10_000 and all(1 <= c <= 64 for c in args.concurrency)
+    ):
         parser.error("--requests 1..100000, --warmup 0..10000, --concurrency 1..64")
     report = asyncio.run(run(args))
     print_table(report)

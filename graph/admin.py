@@ -14,7 +14,9 @@ class AdminError(Exception):
     pass
 
 
-async def create_platform_admin(settings: Settings, *, email: str, name: str, organisation_name: str, password: str) -> None:
+async def create_platform_admin(
+    settings: Settings, *, email: str, name: str, organisation_name: str, password: str
+) -> None:
     email = email.strip().lower()
     problems = check_policy(password, email=email, name=name, organisation=organisation_name)
     if problems:
@@ -25,14 +27,18 @@ async def create_platform_admin(settings: Settings, *, email: str, name: str, or
             if await session.scalar(select(m.User.id).where(m.User.email == email)) is not None:
                 raise AdminError(f"a user with e-mail {email} exists")
             organisation = await session.scalar(
-                select(m.Organisation).where(m.Organisation.name == organisation_name, m.Organisation.parent_id.is_(None))
+                select(m.Organisation).where(
+                    m.Organisation.name == organisation_name, m.Organisation.parent_id.is_(None)
+                )
             )
             if organisation is None:
                 organisation = m.Organisation(name=organisation_name)
                 session.add(organisation)
                 await session.flush()
                 organisation.path = f"/{organisation.id}/"
-            user = m.User(organisation_id=organisation.id, email=email, name=name, password_hash=hash_password(password))
+            user = m.User(
+                organisation_id=organisation.id, email=email, name=name, password_hash=hash_password(password)
+            )
             session.add(user)
             await session.flush()
             session.add(m.PasswordHistory(user_id=user.id, password_hash=user.password_hash))

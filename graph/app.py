@@ -6,6 +6,7 @@ import contextlib
 import logging
 from pathlib import Path
 
+from graphql import GraphQLError
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -13,7 +14,6 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
-from graphql import GraphQLError
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
@@ -108,7 +108,9 @@ class WebSocketGraphQL(GraphQL):
         return {"user": principal.email}
 
 
-def create_app(settings: Settings | None = None, *, runtime: Runtime | None = None, auto_migrate: bool = False) -> Starlette:
+def create_app(
+    settings: Settings | None = None, *, runtime: Runtime | None = None, auto_migrate: bool = False
+) -> Starlette:
     settings = settings or Settings.from_env()
     # Every server process builds its app here (also uvicorn's worker processes, which do not inherit
     # the filters `fleetgraph serve` installed): keep download tokens out of uvicorn's access log.
@@ -127,13 +129,15 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         try:
             async with runtime.engine.connect() as connection:
                 await connection.execute(text("SELECT 1"))
-        except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        except Exception as exc:
             checks["database"] = f"failed: {type(exc).__name__}"
         ready = all(value == "ok" for value in checks.values())
         # reported beside the checks, not one of them: without the broker the API still serves (the mutation)
         mqtt = runtime.workers["mqtt"].state if "mqtt" in runtime.workers else "off"
-        return JSONResponse({"status": "ok" if ready else "unavailable", "checks": checks, "mqtt": mqtt},
-                            status_code=200 if ready else 503)
+        return JSONResponse(
+            {"status": "ok" if ready else "unavailable", "checks": checks, "mqtt": mqtt},
+            status_code=200 if ready else 503,
+        )
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette):
@@ -156,7 +160,8 @@ def create_app(settings: Settings | None = None, *, runtime: Runtime | None = No
         # configured proxy sends it. Done here, not by the server, so that it holds under any server;
         # `fleetgraph serve` turns uvicorn's own handling (which trusts 127.0.0.1) off.
         middleware=[Middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)]
-        if settings.trusted_proxy_list else [],
+        if settings.trusted_proxy_list
+        else [],
     )
     app.state.runtime = runtime
     return app

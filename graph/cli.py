@@ -69,8 +69,15 @@ def serve(
         typer.echo("note: several workers on SQLite share one file; use PostgreSQL and Redis to scale out", err=True)
     typer.echo(f"fleetgraph serving GraphQL at http://{host}:{port}/graphql (GraphiQL in a browser)")
     # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1; the app decides (FLEETGRAPH_TRUSTED_PROXIES)
-    uvicorn.run("graph.app:create_app", factory=True, host=host, port=port, workers=workers, log_level=settings.log_level.lower(),
-                proxy_headers=False)
+    uvicorn.run(
+        "graph.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        proxy_headers=False,
+    )
 
 
 @app.command()
@@ -84,9 +91,15 @@ def migrate() -> None:
 def create_admin(
     email: str = typer.Option(..., prompt=True, help="E-mail address (login name)."),
     name: str = typer.Option("Platform Admin", help="Full name."),
-    organisation: str = typer.Option("fleetgraph Platform", help="Organisation to create the admin in (made if missing)."),
+    organisation: str = typer.Option(
+        "fleetgraph Platform", help="Organisation to create the admin in (made if missing)."
+    ),
     password: str = typer.Option(
-        ..., prompt=True, hide_input=True, confirmation_prompt=True, envvar="FLEETGRAPH_ADMIN_PASSWORD",
+        ...,
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        envvar="FLEETGRAPH_ADMIN_PASSWORD",
         help="Password (prompted; or FLEETGRAPH_ADMIN_PASSWORD).",
     ),
 ) -> None:
@@ -96,7 +109,9 @@ def create_admin(
     settings = Settings.from_env()
     asyncio.run(_prepare(settings, demo=False))
     try:
-        asyncio.run(create_platform_admin(settings, email=email, name=name, organisation_name=organisation, password=password))
+        asyncio.run(
+            create_platform_admin(settings, email=email, name=name, organisation_name=organisation, password=password)
+        )
     except AdminError as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=1) from error
@@ -105,9 +120,15 @@ def create_admin(
 
 @app.command("rotate-master-key")
 def rotate_master_key(
-    reseal_only: bool = typer.Option(False, "--reseal-only", help="Add no version; re-seal values on older versions with the current one."),
-    report_only: bool = typer.Option(False, "--report", help="Only show how many values each master key version seals."),
-    remove_version: int | None = typer.Option(None, "--remove-version", help="Remove an old version from the key file (refused while a value uses it)."),
+    reseal_only: bool = typer.Option(
+        False, "--reseal-only", help="Add no version; re-seal values on older versions with the current one."
+    ),
+    report_only: bool = typer.Option(
+        False, "--report", help="Only show how many values each master key version seals."
+    ),
+    remove_version: int | None = typer.Option(
+        None, "--remove-version", help="Remove an old version from the key file (refused while a value uses it)."
+    ),
     batch_size: int = typer.Option(200, min=1, help="Rows re-sealed per transaction."),
 ) -> None:
     """Add a new master key version and re-seal every device key, TOTP secret and queued mail body with it (servers keep serving)."""
@@ -136,7 +157,9 @@ def rotate_master_key(
         raise typer.Exit(code=1) from error
     _print_report(report, s.load_keyring(settings))
     if report.failed:
-        typer.echo(f"error: {len(report.failed)} values do not open with any master key: {', '.join(report.failed)}", err=True)
+        typer.echo(
+            f"error: {len(report.failed)} values do not open with any master key: {', '.join(report.failed)}", err=True
+        )
         raise typer.Exit(code=1)
 
 
@@ -160,8 +183,10 @@ async def _reseal(settings: Settings, sealer, *, batch_size: int, reseal: bool):
 def _print_report(report, keyring) -> None:
     typer.echo(f"current master key version: {report.current}; keyring: {', '.join(map(str, keyring.versions))}")
     if report.resealed_device_keys or report.resealed_totp_secrets or report.resealed_outbox_messages:
-        typer.echo(f"re-sealed: {report.resealed_device_keys} device keys, {report.resealed_totp_secrets} TOTP secrets, "
-                   f"{report.resealed_outbox_messages} queued mails")
+        typer.echo(
+            f"re-sealed: {report.resealed_device_keys} device keys, {report.resealed_totp_secrets} TOTP secrets, "
+            f"{report.resealed_outbox_messages} queued mails"
+        )
     for version in sorted(set(keyring.versions) | report.in_use(), reverse=True):
         keys, totp = report.device_keys.get(version, 0), report.totp_secrets.get(version, 0)
         mails = report.outbox_messages.get(version, 0)
@@ -169,7 +194,9 @@ def _print_report(report, keyring) -> None:
         typer.echo(f"  version {version}{state}: {keys} device keys, {totp} TOTP secrets, {mails} queued mails")
     unused = [v for v in keyring.versions if v != keyring.current and v not in report.in_use()]
     if unused:
-        typer.echo(f"unused old versions (safe to remove once no backup you restore needs them): {', '.join(map(str, unused))}")
+        typer.echo(
+            f"unused old versions (safe to remove once no backup you restore needs them): {', '.join(map(str, unused))}"
+        )
 
 
 def _print_env_rotation(keyring) -> None:
@@ -199,8 +226,11 @@ def _remove_version(settings: Settings, keyring, report, version: int) -> None:
         typer.echo(f"error: version {version} is the current one and cannot be removed", err=True)
         raise typer.Exit(code=1)
     if version in report.in_use():
-        typer.echo(f"error: version {version} still seals {report.device_keys.get(version, 0)} device keys and "
-                   f"{report.totp_secrets.get(version, 0)} TOTP secrets and {report.outbox_messages.get(version, 0)} queued mails; run fleetgraph rotate-master-key --reseal-only first", err=True)
+        typer.echo(
+            f"error: version {version} still seals {report.device_keys.get(version, 0)} device keys and "
+            f"{report.totp_secrets.get(version, 0)} TOTP secrets and {report.outbox_messages.get(version, 0)} queued mails; run fleetgraph rotate-master-key --reseal-only first",
+            err=True,
+        )
         raise typer.Exit(code=1)
     remove_key_file_version(settings, version)
     typer.echo(f"master key version {version} removed")
@@ -208,7 +238,9 @@ def _remove_version(settings: Settings, keyring, report, version: int) -> None:
 
 @app.command("import-devices")
 def import_devices(
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="CSV key file (README: Importing devices and keys)."),
+    file: Path = typer.Argument(
+        ..., exists=True, dir_okay=False, readable=True, help="CSV key file (README: Importing devices and keys)."
+    ),
     dry_run: bool = typer.Option(False, "--dry-run", help="Only check the file; nothing is stored."),
 ) -> None:
     """Import devices with their keys from a CSV key file, all or nothing (every bad row is printed)."""
@@ -221,7 +253,10 @@ def import_devices(
         typer.echo(f"error: {report.error_count} problems; nothing was imported", err=True)
         raise typer.Exit(code=1)
     verb = "would import" if dry_run else "imported"
-    typer.echo(f"{verb} {report.device_count} devices with {report.key_count} keys" + (" (dry run: nothing stored)" if dry_run else ""))
+    typer.echo(
+        f"{verb} {report.device_count} devices with {report.key_count} keys"
+        + (" (dry run: nothing stored)" if dry_run else "")
+    )
 
 
 async def _import_devices(settings: Settings, data: bytes, filename: str, dry_run: bool):
@@ -229,7 +264,8 @@ async def _import_devices(settings: Settings, data: bytes, filename: str, dry_ru
     from graph.db import create_engine, create_session_factory
     from graph.errors import DomainError
     from graph.secrets import load_sealer
-    from resolvers.catalogue.imports import ImportReport, RowError, import_devices as run_import
+    from resolvers.catalogue.imports import ImportReport, RowError
+    from resolvers.catalogue.imports import import_devices as run_import
     from resolvers.catalogue.product_types import ensure_product_types
 
     engine = create_engine(settings)
@@ -242,8 +278,15 @@ async def _import_devices(settings: Settings, data: bytes, filename: str, dry_ru
         try:
             async with factory() as session, session.begin():
                 return await run_import(
-                    session, context, load_sealer(settings), data, dry_run=dry_run, source="cli", filename=filename,
-                    actor_label="cli", max_reported=None,
+                    session,
+                    context,
+                    load_sealer(settings),
+                    data,
+                    dry_run=dry_run,
+                    source="cli",
+                    filename=filename,
+                    actor_label="cli",
+                    max_reported=None,
                 )
         except DomainError as error:
             return ImportReport(0, 0, dry_run, [RowError(error.code, error.message)], 1)
@@ -252,7 +295,9 @@ async def _import_devices(settings: Settings, data: bytes, filename: str, dry_ru
 
 
 @app.command("export-schema")
-def export_schema(output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout.")) -> None:
+def export_schema(
+    output: Path | None = typer.Option(None, "--output", "-o", help="Write to this file instead of stdout."),
+) -> None:
     """Print the GraphQL schema (SDL)."""
     from graph.schema import export_sdl
 

@@ -30,7 +30,6 @@ from strawberry.extensions import SchemaExtension
 from graph.errors import QueryTooComplex
 from graph.relay import DEFAULT_PAGE_SIZE
 
-
 #: Assumed length of a list of objects that takes no `first`/`last`; the data bounds it, not the query.
 UNPAGINATED_LIST_SIZE = 10
 
@@ -78,7 +77,9 @@ def selection_cost(
             field_def = parent_type.fields.get(name)
             if field_def is None:
                 continue
-            child = selection_cost(schema, selection.selection_set, get_named_type(field_def.type), fragments, variables)
+            child = selection_cost(
+                schema, selection.selection_set, get_named_type(field_def.type), fragments, variables
+            )
             total += 1 + _list_size(selection, field_def, parent_type, variables) * child
         elif isinstance(selection, InlineFragmentNode):
             narrowed = schema.get_type(selection.type_condition.name.value) if selection.type_condition else parent_type
@@ -94,7 +95,9 @@ def selection_cost(
 def operation_cost(schema: GraphQLSchema, document: Any, operation_name: str | None, variables: dict[str, Any]) -> int:
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
-    operation = next((o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)), None)
+    operation = next(
+        (o for o in operations if operation_name is None or (o.name and o.name.value == operation_name)), None
+    )
     if operation is None:
         return 0
     root = schema.get_root_type(operation.operation)

@@ -106,7 +106,9 @@ def negotiate(accept: str | None) -> str | None:
     if accept is None or not accept.strip():
         return GRAPHQL_RESPONSE_JSON
     ranges = _media_ranges(accept)
-    offers = [(_quality(offer, ranges), preference, offer) for preference, offer in ((1, GRAPHQL_RESPONSE_JSON), (0, JSON))]
+    offers = [
+        (_quality(offer, ranges), preference, offer) for preference, offer in ((1, GRAPHQL_RESPONSE_JSON), (0, JSON))
+    ]
     quality, _, offer = max(offers)
     return offer if quality > 0 else None
 
@@ -165,7 +167,9 @@ async def build_context(runtime: Runtime, request: Any, authorization: str | Non
     principal, problem = (None, None)
     if token is not None:
         principal, problem = await authenticate(runtime.session_factory, token)
-    return Context(runtime, principal=principal, auth_problem=problem, client_address=client_address(request), request=request)
+    return Context(
+        runtime, principal=principal, auth_problem=problem, client_address=client_address(request), request=request
+    )
 
 
 def _object_param(raw: Any, name: str, *, from_url: bool) -> dict[str, Any] | None:
@@ -214,7 +218,9 @@ def _capped_request(request: Request, limit: int) -> Request:
         if message["type"] == "http.request":
             received += len(message.get("body", b""))
             if received > limit:
-                raise RequestError(413, f"the upload request is larger than {limit} bytes (FLEETGRAPH_MAX_UPLOAD_BYTES)")
+                raise RequestError(
+                    413, f"the upload request is larger than {limit} bytes (FLEETGRAPH_MAX_UPLOAD_BYTES)"
+                )
         return message
 
     return Request(request.scope, receive)
@@ -255,7 +261,9 @@ async def _read_multipart(request: Request, max_upload_bytes: int) -> tuple[dict
     """`operations` with the mapped files in place, and the form (the caller closes its files)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_upload_bytes:
-        raise RequestError(413, f"the upload request is larger than {max_upload_bytes} bytes (FLEETGRAPH_MAX_UPLOAD_BYTES)")
+        raise RequestError(
+            413, f"the upload request is larger than {max_upload_bytes} bytes (FLEETGRAPH_MAX_UPLOAD_BYTES)"
+        )
     try:
         # Files spool to disk past 1 MB; `operations` and `map` are capped like a JSON body.
         form = await _capped_request(request, max_upload_bytes).form(

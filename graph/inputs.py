@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import strawberry
@@ -75,7 +75,7 @@ def parse_utc_datetime(value: object) -> datetime:
     if moment.tzinfo is None:
         raise GraphQLError("DateTime needs a UTC offset, e.g. 2024-05-01T12:00:00Z.")
     try:
-        return moment.astimezone(timezone.utc)
+        return moment.astimezone(UTC)
     except OverflowError:
         raise GraphQLError("DateTime is out of range in UTC.") from None
 
@@ -151,7 +151,9 @@ class _Walk:
                 fragment = self.fragments.get(name)
                 if fragment is not None and name not in self.seen_fragments:
                     self.seen_fragments.add(name)  # a fragment's literals are the same wherever it is spread
-                    self.selections(fragment.selection_set, self.schema.get_type(fragment.type_condition.name.value), path)
+                    self.selections(
+                        fragment.selection_set, self.schema.get_type(fragment.type_condition.name.value), path
+                    )
 
     def field(self, node: FieldNode, parent: Any, path: tuple[str, ...]) -> None:
         name = node.name.value

@@ -118,7 +118,7 @@ def _is_client_error(error: GraphQLError) -> bool:
 def _operation_name(execution_context: Any) -> str:
     try:
         name = execution_context.operation_name if execution_context is not None else None
-    except Exception:  # noqa: BLE001 - a document that does not parse has no operation to name
+    except Exception:
         name = None
     return name or "-"
 
@@ -131,11 +131,16 @@ def log_graphql_errors(errors: list[GraphQLError], execution_context: Any = None
     for error in errors:
         locations = ",".join(f"{loc.line}:{loc.column}" for loc in error.locations or ())
         if _is_client_error(error):
-            default = "GRAPHQL_PARSE_FAILED" if error.message.startswith("Syntax Error") else "GRAPHQL_VALIDATION_FAILED"
+            default = (
+                "GRAPHQL_PARSE_FAILED" if error.message.startswith("Syntax Error") else "GRAPHQL_VALIDATION_FAILED"
+            )
             code = (error.extensions or {}).get("code") or default
             graphql_log.info(
                 "GraphQL request refused (%s) operation=%s at=%s: %s",
-                code, operation, locations or "-", mask_message(error.message, names),
+                code,
+                operation,
+                locations or "-",
+                mask_message(error.message, names),
             )
         else:
             original = error.original_error
@@ -143,7 +148,9 @@ def log_graphql_errors(errors: list[GraphQLError], execution_context: Any = None
             # The traceback is for us; the document and the variables are the client's and may hold secrets.
             graphql_log.error(
                 "GraphQL server error %s in operation=%s path=%s",
-                type(original).__name__, operation, path,
+                type(original).__name__,
+                operation,
+                path,
                 exc_info=(type(original), original, original.__traceback__),
             )
 
@@ -161,7 +168,7 @@ def redact_target(target: str) -> str:
     path, separator, query = target.partition("?")
     for prefix in SECRET_PATH_PREFIXES:
         if path.startswith(prefix) and len(path) > len(prefix):
-            rest = path[len(prefix):]
+            rest = path[len(prefix) :]
             _, slash, tail = rest.partition("/")
             path = f"{prefix}{REDACTED}{slash}{tail}"
     if not separator:
@@ -182,7 +189,9 @@ class RedactSecretsFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         args = record.args
         if isinstance(args, tuple) and any(isinstance(arg, str) and arg.startswith("/") for arg in args):
-            record.args = tuple(redact_target(arg) if isinstance(arg, str) and arg.startswith("/") else arg for arg in args)
+            record.args = tuple(
+                redact_target(arg) if isinstance(arg, str) and arg.startswith("/") else arg for arg in args
+            )
         return True
 
 

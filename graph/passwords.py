@@ -212,13 +212,14 @@ def check_policy(
     if not SPECIAL.search(password):
         problems.append(PolicyViolation("NO_SPECIAL", "must contain a special character"))
     if _has_run(password):
-        problems.append(
-            PolicyViolation("SEQUENCE", "must not contain runs such as 'abc', '321' or 'aaa'")
-        )
+        problems.append(PolicyViolation("SEQUENCE", "must not contain runs such as 'abc', '321' or 'aaa'"))
     personal = [part for part in re.split(r"[^a-z0-9]+", f"{email} {name}".lower()) if len(part) >= 4]
     if _is_common(password, organisation) or any(part in password.lower() for part in personal):
-        problems.append(PolicyViolation(
-            "COMMON", "is a known breached password (also with digits, symbols or repetition around it), "
-            "is made of the product's or organisation's name, or contains your name or e-mail",
-        ))
+        problems.append(
+            PolicyViolation(
+                "COMMON",
+                "is a known breached password (also with digits, symbols or repetition around it), "
+                "is made of the product's or organisation's name, or contains your name or e-mail",
+            )
+        )
     return problems

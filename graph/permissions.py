@@ -38,17 +38,35 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     # Users, API users and external users reach only the locations given to them (resolvers.remote.scope).
-    Role.USER: frozenset({Permission.USERS_READ, Permission.ORGANISATIONS_READ, Permission.DEVICES_READ,
-                          Permission.ROUTERS_READ, Permission.LOCATIONS_READ, Permission.ROUTERS_CONNECT}),
-    Role.API_USER: frozenset({Permission.USERS_READ, Permission.ORGANISATIONS_READ, Permission.DEVICES_READ,
-                              Permission.ROUTERS_READ, Permission.LOCATIONS_READ, Permission.ROUTERS_REPORT,
-                              Permission.ROUTERS_CONNECT}),
+    Role.USER: frozenset(
+        {
+            Permission.USERS_READ,
+            Permission.ORGANISATIONS_READ,
+            Permission.DEVICES_READ,
+            Permission.ROUTERS_READ,
+            Permission.LOCATIONS_READ,
+            Permission.ROUTERS_CONNECT,
+        }
+    ),
+    Role.API_USER: frozenset(
+        {
+            Permission.USERS_READ,
+            Permission.ORGANISATIONS_READ,
+            Permission.DEVICES_READ,
+            Permission.ROUTERS_READ,
+            Permission.LOCATIONS_READ,
+            Permission.ROUTERS_REPORT,
+            Permission.ROUTERS_CONNECT,
+        }
+    ),
     # External users see only the locations another organisation gave them, nothing of their own.
     Role.EXTERNAL_USER: frozenset({Permission.ROUTERS_READ, Permission.LOCATIONS_READ, Permission.ROUTERS_CONNECT}),
 }
 
 
-def effective_permissions(roles: set[Role] | frozenset[Role], granted: set[Permission] | frozenset[Permission]) -> frozenset[Permission]:
+def effective_permissions(
+    roles: set[Role] | frozenset[Role], granted: set[Permission] | frozenset[Permission]
+) -> frozenset[Permission]:
     permissions: set[Permission] = set(granted)
     for role in roles:
         permissions |= ROLE_PERMISSIONS[role]

@@ -7,7 +7,7 @@ import binascii
 import enum
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
@@ -24,11 +24,17 @@ MAX_PK = 2**31 - 1
 DEFAULT_PAGE_SIZE = 50
 
 # The paging arguments of every connection field, described once.
-PageFirst = Annotated[int | None, strawberry.argument(
-    description=f"Page size from the start (or after `after`); default {DEFAULT_PAGE_SIZE}, at most {MAX_PAGE_SIZE}.")]
+PageFirst = Annotated[
+    int | None,
+    strawberry.argument(
+        description=f"Page size from the start (or after `after`); default {DEFAULT_PAGE_SIZE}, at most {MAX_PAGE_SIZE}."
+    ),
+]
 PageAfter = Annotated[str | None, strawberry.argument(description="Cursor to continue after.")]
-PageLast = Annotated[int | None, strawberry.argument(
-    description=f"Page size from the end (or before `before`); at most {MAX_PAGE_SIZE}.")]
+PageLast = Annotated[
+    int | None,
+    strawberry.argument(description=f"Page size from the end (or before `before`); at most {MAX_PAGE_SIZE}."),
+]
 PageBefore = Annotated[str | None, strawberry.argument(description="Cursor to continue before.")]
 
 
@@ -134,7 +140,7 @@ def decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
                 if moment.tzinfo is None:
                     raise ValueError  # our cursors carry UTC offsets; a naive time would fail in the database
                 # in UTC, as the database compares it; a crafted offset at the ends of the calendar overflows here
-                decoded.append(moment.astimezone(timezone.utc))
+                decoded.append(moment.astimezone(UTC))
             elif python_type is int and isinstance(value, int) and not isinstance(value, bool):
                 # a crafted number beyond the column's range would fail in the driver (a 500, not a 400)
                 limit = 2**63 if isinstance(column_type, BigInteger) else 2**31
@@ -194,9 +200,7 @@ async def paginate(
     if before is not None:
         filtered = filtered.where(rows_beyond(keys, decode_cursor(before, keys), forward=False))
 
-    ordering = [
-        (key.column.asc() if key.descending == backward else key.column.desc()) for key in keys
-    ]
+    ordering = [(key.column.asc() if key.descending == backward else key.column.desc()) for key in keys]
     page_statement = filtered.add_columns(*key_columns).order_by(*ordering).limit(size + 1)
 
     async with context.session() as session:

@@ -20,6 +20,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
+from graph.composition import DOMAINS
 from graph.cost import QueryCostLimiter
 from graph.errors import BadUserInput, should_mask
 from graph.inputs import UTC_DATETIME, InputGuard, StrictParsing
@@ -27,7 +28,6 @@ from graph.logs import log_graphql_errors
 from graph.permissions import require_permission
 from graph.relay import InvalidGlobalId, Node, from_global_id
 from graph.settings import Settings
-from graph.composition import DOMAINS
 
 NODE_RESOLVERS = {type_name: resolver for domain in DOMAINS for type_name, resolver in domain.node_resolvers.items()}
 MAX_NODES = 100
@@ -36,7 +36,9 @@ MAX_NODES = 100
 #: characters, by schema coordinate ("InputType.field", or "Root.field(argument)" for a root
 #: argument), with their limit, as the domains declare them. Everything else longer is refused before execution. Each limit is
 #: the resolver's own, so it still answers with its typed payload error up to there.
-LONG_TEXT_ARGUMENTS = {coordinate: limit for domain in DOMAINS for coordinate, limit in domain.long_text_arguments.items()}
+LONG_TEXT_ARGUMENTS = {
+    coordinate: limit for domain in DOMAINS for coordinate, limit in domain.long_text_arguments.items()
+}
 
 
 async def _resolve_nodes(info: Info, ids: list[strawberry.ID]) -> list[Node | None]:
@@ -121,7 +123,10 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     # limiters built per request make new classes each time, so validation would never be cached.
     limit_rules = [
         *(_coded(rule, "QUERY_TOO_DEEP") for rule in QueryDepthLimiter(max_depth=settings.max_depth).validation_rules),
-        *(_coded(rule, "TOO_MANY_ALIASES") for rule in MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules),
+        *(
+            _coded(rule, "TOO_MANY_ALIASES")
+            for rule in MaxAliasesLimiter(max_alias_count=settings.max_aliases).validation_rules
+        ),
     ]
     return Schema(
         query=Query,

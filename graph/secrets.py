@@ -67,7 +67,9 @@ class Keyring:
 
     @classmethod
     def parse(cls, text: str, origin: str) -> Keyring:
-        entries = [entry.strip() for entry in re.split(r"[,\n]", text) if entry.strip() and not entry.strip().startswith("#")]
+        entries = [
+            entry.strip() for entry in re.split(r"[,\n]", text) if entry.strip() and not entry.strip().startswith("#")
+        ]
         if not entries:
             raise KeyringError(f"{origin} holds no master key")
         keys: dict[int, bytes] = {}
@@ -172,7 +174,7 @@ class Sealer:
             aead = self._state[1].get(version)
         if aead is None:
             raise SecretError(f"sealed value needs master key version {version}, which is not in the keyring")
-        header, nonce, body = sealed[:_HEADER], sealed[_HEADER:_HEADER + _NONCE], sealed[_HEADER + _NONCE:]
+        header, nonce, body = sealed[:_HEADER], sealed[_HEADER : _HEADER + _NONCE], sealed[_HEADER + _NONCE :]
         try:
             return aead.decrypt(nonce, body, header + associated_data.encode())
         except InvalidTag:
@@ -204,7 +206,10 @@ def ensure_private_dir(path: Path) -> None:
     elif path.stat().st_mode & 0o077:
         logging.getLogger("fleetgraph").warning(
             "data directory %s can be read by other users (mode %o); fleetgraph keeps its files 0600, "
-            "but `chmod 700` it to hide them altogether", path, path.stat().st_mode & 0o777)
+            "but `chmod 700` it to hide them altogether",
+            path,
+            path.stat().st_mode & 0o777,
+        )
 
 
 def private_file(path: Path) -> None:
@@ -217,7 +222,9 @@ def private_file(path: Path) -> None:
             try:
                 path.chmod(mode & 0o700)
             except PermissionError:  # another user's file: say so, it still works
-                logging.getLogger("fleetgraph").warning("%s can be read by other users (mode %o) and is not ours to change", path, mode)
+                logging.getLogger("fleetgraph").warning(
+                    "%s can be read by other users (mode %o) and is not ours to change", path, mode
+                )
 
 
 def key_file_path(settings: Settings) -> Path:
@@ -353,13 +360,21 @@ async def version_counts(session_factory) -> tuple[dict[int, int], dict[int, int
     from models.identity import User
 
     async with session_factory() as session:
-        keys = dict((await session.execute(
-            select(DeviceKey.master_key_version, func.count()).group_by(DeviceKey.master_key_version))).all())
+        keys = dict(
+            (
+                await session.execute(
+                    select(DeviceKey.master_key_version, func.count()).group_by(DeviceKey.master_key_version)
+                )
+            ).all()
+        )
         # Literal positions: as bound parameters PostgreSQL would not see the GROUP BY expression as the selected one.
         header = func.substr(User.totp_secret_sealed, literal_column("1"), literal_column(str(_HEADER)))
         totp: dict[int, int] = {}
-        for raw, count in (await session.execute(
-                select(header, func.count()).where(User.totp_secret_sealed.is_not(None)).group_by(header))).all():
+        for raw, count in (
+            await session.execute(
+                select(header, func.count()).where(User.totp_secret_sealed.is_not(None)).group_by(header)
+            )
+        ).all():
             version = int.from_bytes(bytes(raw), "big")
             totp[version] = totp.get(version, 0) + count
     return keys, totp
@@ -375,18 +390,25 @@ async def outbox_version_counts(session_factory) -> dict[int, int]:
     width = len(sealing.PREFIX) + 12  # "sealed:<version>:" of any version that fits in the header
     counts: dict[int, int] = {}
     async with session_factory() as session:
-        rows = (await session.execute(
-            select(func.substr(OutboxMessage.body_text, 1, width), func.substr(OutboxMessage.body_html, 1, width))
-            .where(OutboxMessage.body_text.startswith(sealing.PREFIX) | OutboxMessage.body_html.startswith(sealing.PREFIX))
-        )).all()
+        rows = (
+            await session.execute(
+                select(
+                    func.substr(OutboxMessage.body_text, 1, width), func.substr(OutboxMessage.body_html, 1, width)
+                ).where(
+                    OutboxMessage.body_text.startswith(sealing.PREFIX)
+                    | OutboxMessage.body_html.startswith(sealing.PREFIX)
+                )
+            )
+        ).all()
     for text_head, html_head in rows:
         for version in {sealing.stored_version(text_head), sealing.stored_version(html_head)} - {None}:
             counts[version] = counts.get(version, 0) + 1
     return counts
 
 
-async def reseal_all(session_factory, sealer: Sealer, *, batch_size: int = 200, passes: int = 3,
-                     on_batch=None) -> RotationReport:
+async def reseal_all(
+    session_factory, sealer: Sealer, *, batch_size: int = 200, passes: int = 3, on_batch=None
+) -> RotationReport:
     """Re-seal every device key, TOTP secret and queued mail body that is not on the current master key version
     (mail bodies an earlier release wrote in clear are sealed; delivered mails have none).
 
@@ -416,11 +438,15 @@ async def reseal_all(session_factory, sealer: Sealer, *, batch_size: int = 200, 
         last_id = 0
         while True:  # device keys
             async with session_factory() as session, session.begin():
-                rows = (await session.execute(
-                    select(DeviceKey.id, DeviceKey.device_id, DeviceKey.kind, DeviceKey.algorithm, DeviceKey.sealed)
-                    .where(DeviceKey.id > last_id, DeviceKey.master_key_version != current)
-                    .order_by(DeviceKey.id).limit(batch_size).with_for_update(skip_locked=True)
-                )).all()
+                rows = (
+                    await session.execute(
+                        select(DeviceKey.id, DeviceKey.device_id, DeviceKey.kind, DeviceKey.algorithm, DeviceKey.sealed)
+                        .where(DeviceKey.id > last_id, DeviceKey.master_key_version != current)
+                        .order_by(DeviceKey.id)
+                        .limit(batch_size)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).all()
                 for row in rows:
                     last_id = row.id
                     if row.id in failed_ids["DeviceKey"]:
@@ -433,8 +459,10 @@ async def reseal_all(session_factory, sealer: Sealer, *, batch_size: int = 200, 
                     sealed, version = seal_device_key(sealer, row.device_id, row.kind, row.algorithm, key)
                     del key
                     result = await session.execute(
-                        update(DeviceKey).where(DeviceKey.id == row.id, DeviceKey.sealed == row.sealed)
-                        .values(sealed=sealed, master_key_version=version))
+                        update(DeviceKey)
+                        .where(DeviceKey.id == row.id, DeviceKey.sealed == row.sealed)
+                        .values(sealed=sealed, master_key_version=version)
+                    )
                     report.resealed_device_keys += result.rowcount
             if rows and on_batch is not None:
                 await on_batch()
@@ -443,12 +471,19 @@ async def reseal_all(session_factory, sealer: Sealer, *, batch_size: int = 200, 
         last_id = 0
         while True:  # TOTP secrets (their version is only in the sealed value's header)
             async with session_factory() as session, session.begin():
-                rows = (await session.execute(
-                    select(User.id, User.totp_secret_sealed)
-                    .where(User.id > last_id, User.totp_secret_sealed.is_not(None),
-                           func.substr(User.totp_secret_sealed, 1, _HEADER) != current_header)
-                    .order_by(User.id).limit(batch_size).with_for_update(skip_locked=True)
-                )).all()
+                rows = (
+                    await session.execute(
+                        select(User.id, User.totp_secret_sealed)
+                        .where(
+                            User.id > last_id,
+                            User.totp_secret_sealed.is_not(None),
+                            func.substr(User.totp_secret_sealed, 1, _HEADER) != current_header,
+                        )
+                        .order_by(User.id)
+                        .limit(batch_size)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).all()
                 for user_id, old in rows:
                     last_id = user_id
                     if user_id in failed_ids["User"]:
@@ -460,8 +495,10 @@ async def reseal_all(session_factory, sealer: Sealer, *, batch_size: int = 200, 
                         failed_ids["User"].add(user_id)
                         continue
                     result = await session.execute(
-                        update(User).where(User.id == user_id, User.totp_secret_sealed == old)
-                        .values(totp_secret_sealed=sealer.seal(secret, binding)))
+                        update(User)
+                        .where(User.id == user_id, User.totp_secret_sealed == old)
+                        .values(totp_secret_sealed=sealer.seal(secret, binding))
+                    )
                     report.resealed_totp_secrets += result.rowcount
             if rows and on_batch is not None:
                 await on_batch()
@@ -470,13 +507,24 @@ async def reseal_all(session_factory, sealer: Sealer, *, batch_size: int = 200, 
         last_id = 0
         while True:  # bodies of mails not delivered yet (the version is in the stored text's prefix)
             async with session_factory() as session, session.begin():
-                rows = (await session.execute(
-                    select(OutboxMessage.id, OutboxMessage.message_id, OutboxMessage.body_text, OutboxMessage.body_html)
-                    .where(OutboxMessage.id > last_id, OutboxMessage.status != OutboxStatus.SENT,
-                           or_(~OutboxMessage.body_text.startswith(current_prefix),
-                               ~OutboxMessage.body_html.startswith(current_prefix)))
-                    .order_by(OutboxMessage.id).limit(batch_size).with_for_update(skip_locked=True)
-                )).all()
+                rows = (
+                    await session.execute(
+                        select(
+                            OutboxMessage.id, OutboxMessage.message_id, OutboxMessage.body_text, OutboxMessage.body_html
+                        )
+                        .where(
+                            OutboxMessage.id > last_id,
+                            OutboxMessage.status != OutboxStatus.SENT,
+                            or_(
+                                ~OutboxMessage.body_text.startswith(current_prefix),
+                                ~OutboxMessage.body_html.startswith(current_prefix),
+                            ),
+                        )
+                        .order_by(OutboxMessage.id)
+                        .limit(batch_size)
+                        .with_for_update(skip_locked=True)
+                    )
+                ).all()
                 for row in rows:
                     last_id = row.id
                     if row.id in failed_ids["OutboxMessage"]:
@@ -490,9 +538,15 @@ async def reseal_all(session_factory, sealer: Sealer, *, batch_size: int = 200, 
                     del body_text, body_html
                     # conditional: a worker that delivered (and cleared) the mail meanwhile wins
                     result = await session.execute(
-                        update(OutboxMessage).where(OutboxMessage.id == row.id, OutboxMessage.body_text == row.body_text,
-                                                    OutboxMessage.body_html == row.body_html)
-                        .values(body_text=new_text, body_html=new_html).execution_options(synchronize_session=False))
+                        update(OutboxMessage)
+                        .where(
+                            OutboxMessage.id == row.id,
+                            OutboxMessage.body_text == row.body_text,
+                            OutboxMessage.body_html == row.body_html,
+                        )
+                        .values(body_text=new_text, body_html=new_html)
+                        .execution_options(synchronize_session=False)
+                    )
                     report.resealed_outbox_messages += result.rowcount
             if rows and on_batch is not None:
                 await on_batch()

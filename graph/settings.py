@@ -104,7 +104,9 @@ class Settings:
         entries = []
         for entry in filter(None, (part.strip() for part in self.trusted_proxies.split(","))):
             try:
-                entries.append(str(ipaddress.ip_network(entry, strict=False) if "/" in entry else ipaddress.ip_address(entry)))
+                entries.append(
+                    str(ipaddress.ip_network(entry, strict=False) if "/" in entry else ipaddress.ip_address(entry))
+                )
             except ValueError as exc:
                 raise SettingsError(f"FLEETGRAPH_TRUSTED_PROXIES: not an IP address or network: {entry!r}") from exc
         return entries
@@ -141,7 +143,10 @@ class Settings:
 
     def __repr__(self) -> str:  # settings get logged; secrets must not be
         hidden = {"master_key", "smtp_password", "mqtt_url"}
-        shown = ", ".join(f"{f.name}={'***' if f.name in hidden and getattr(self, f.name) else getattr(self, f.name)!r}" for f in fields(self))
+        shown = ", ".join(
+            f"{f.name}={'***' if f.name in hidden and getattr(self, f.name) else getattr(self, f.name)!r}"
+            for f in fields(self)
+        )
         return f"Settings({shown})"
 
     @property

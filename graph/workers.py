@@ -28,8 +28,8 @@ class Worker(Protocol):
 @asynccontextmanager
 async def transaction(runtime: Any) -> AsyncIterator[AsyncSession]:
     """One session and one transaction; events queued with graph.context.publish_after_commit are
-    published once it has committed (and dropped when it rolls back). Requests (Context.transaction) and
-workers (the MQTT heartbeat subscriber) use it; the router watchdog still passes `publish=` (issue 12)."""
+        published once it has committed (and dropped when it rolls back). Requests (Context.transaction) and
+    workers (the MQTT heartbeat subscriber) use it; the router watchdog still passes `publish=` (issue 12)."""
     async with runtime.session_factory() as session:
         async with session.begin():
             yield session
@@ -82,7 +82,7 @@ class PeriodicTask:
         while not self._stopping.is_set():
             try:
                 await self.run_round()
-            except Exception:  # noqa: BLE001 - see the class docstring
+            except Exception:
                 self.log.exception("%s: round failed; trying again at the next tick", self.name)
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), timeout=self.interval())

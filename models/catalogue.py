@@ -12,7 +12,6 @@ from sqlalchemy.orm import Mapped, mapped_column
 from models.base import Base, string_enum, utcnow
 
 
-
 class RadioTechnology(enum.StrEnum):
     LORAWAN = "LORAWAN"
     WMBUS = "WMBUS"  # wireless M-Bus / OMS
@@ -109,7 +108,9 @@ class Device(Base):
     product_type_id: Mapped[int] = mapped_column(ForeignKey("product_type.id"), index=True)
     #: The owner; None until the manufacturer hands the device over (batch) or someone claims it.
     organisation_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
-    claim_status: Mapped[ClaimStatus] = mapped_column(string_enum(ClaimStatus, "claim_status"), default=ClaimStatus.UNCLAIMED)
+    claim_status: Mapped[ClaimStatus] = mapped_column(
+        string_enum(ClaimStatus, "claim_status"), default=ClaimStatus.UNCLAIMED
+    )
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batch.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_at: Mapped[datetime | None]

@@ -59,7 +59,6 @@ class TokenKind(enum.StrEnum):
     REFRESH = "REFRESH"
 
 
-
 class Organisation(Base):
     __tablename__ = "organisation"
 
@@ -203,7 +202,9 @@ class Invitation(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     language: Mapped[str] = mapped_column(String(5), default="en")
     roles: Mapped[list] = mapped_column(JSON, default=list)
-    state: Mapped[InvitationState] = mapped_column(string_enum(InvitationState, "invitation_state"), default=InvitationState.CREATED)
+    state: Mapped[InvitationState] = mapped_column(
+        string_enum(InvitationState, "invitation_state"), default=InvitationState.CREATED
+    )
     #: SHA-256 of the registration link's token; the token itself is only ever in the link.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime]

@@ -31,7 +31,6 @@ class OutboxStatus(enum.StrEnum):
     UNCERTAIN = "UNCERTAIN"  # a worker died mid-send: not resent automatically, to never send twice
 
 
-
 class EmailTemplate(Base):
     __tablename__ = "email_template"
     __table_args__ = (
@@ -86,7 +85,9 @@ class OutboxMessage(Base):
     body_text: Mapped[str] = mapped_column(Text)
     #: RFC 5322 Message-ID, fixed when written, so every attempt sends the same message.
     message_id: Mapped[str] = mapped_column(String(200), unique=True)
-    status: Mapped[OutboxStatus] = mapped_column(string_enum(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING)
+    status: Mapped[OutboxStatus] = mapped_column(
+        string_enum(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING
+    )
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_error: Mapped[str] = mapped_column(String(1000), default="")

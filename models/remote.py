@@ -83,7 +83,9 @@ class LocationPin(Base):
     __tablename__ = "location_pin"
 
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
-    location_id: Mapped[int] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"), primary_key=True, index=True)
+    location_id: Mapped[int] = mapped_column(
+        ForeignKey("location.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -178,7 +180,9 @@ class LocationUserGroupAccess(Base):
     __tablename__ = "location_user_group_access"
 
     location_id: Mapped[int] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"), primary_key=True)
-    user_group_id: Mapped[int] = mapped_column(ForeignKey("user_group.id", ondelete="CASCADE"), primary_key=True, index=True)
+    user_group_id: Mapped[int] = mapped_column(
+        ForeignKey("user_group.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -198,7 +202,9 @@ class LocationGroupLocation(Base):
     __tablename__ = "location_group_location"
 
     group_id: Mapped[int] = mapped_column(ForeignKey("location_group.id", ondelete="CASCADE"), primary_key=True)
-    location_id: Mapped[int] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"), primary_key=True, index=True)
+    location_id: Mapped[int] = mapped_column(
+        ForeignKey("location.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class LocationGroupUser(Base):
@@ -264,8 +270,13 @@ class RouterConnection(Base):
     __tablename__ = "router_connection"
     __table_args__ = (
         # A user's client holds one tunnel at a time.
-        Index("uq_router_connection_active_user", "user_id", unique=True,
-              sqlite_where=text("ended_at IS NULL"), postgresql_where=text("ended_at IS NULL")),
+        Index(
+            "uq_router_connection_active_user",
+            "user_id",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
         Index("ix_router_connection_location_started", "location_id", "started_at", "id"),
         Index("ix_router_connection_organisation_ended", "organisation_id", "ended_at"),
     )
@@ -337,14 +348,18 @@ class NotificationProfileLocation(Base):
     __tablename__ = "notification_profile_location"
 
     profile_id: Mapped[int] = mapped_column(ForeignKey("notification_profile.id", ondelete="CASCADE"), primary_key=True)
-    location_id: Mapped[int] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"), primary_key=True, index=True)
+    location_id: Mapped[int] = mapped_column(
+        ForeignKey("location.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class NotificationProfileLocationGroup(Base):
     __tablename__ = "notification_profile_location_group"
 
     profile_id: Mapped[int] = mapped_column(ForeignKey("notification_profile.id", ondelete="CASCADE"), primary_key=True)
-    group_id: Mapped[int] = mapped_column(ForeignKey("location_group.id", ondelete="CASCADE"), primary_key=True, index=True)
+    group_id: Mapped[int] = mapped_column(
+        ForeignKey("location_group.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class OfflineNotification(Base):

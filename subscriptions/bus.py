@@ -165,7 +165,9 @@ async def _disconnect(broadcast: Broadcast) -> None:
 
 
 class EventBus:
-    def __init__(self, url: str, *, max_queue: int = 100, reconnect_initial: float = 0.5, reconnect_max: float = 30.0) -> None:
+    def __init__(
+        self, url: str, *, max_queue: int = 100, reconnect_initial: float = 0.5, reconnect_max: float = 30.0
+    ) -> None:
         self.url = url
         self.max_queue = max_queue
         #: Seconds before the first reconnect after a failure; doubled after each failed try, up to reconnect_max.
@@ -235,7 +237,7 @@ class EventBus:
             try:
                 # bounded: an address that does not answer at all must not stall the retries
                 await asyncio.wait_for(broadcast.connect(), CONNECT_TIMEOUT)
-            except Exception as exc:  # noqa: BLE001 - any failure means: try again later
+            except Exception as exc:
                 await _disconnect(broadcast)
                 self.reconnect_failures += 1
                 delay = min(delay * 2, self.reconnect_max)
@@ -258,7 +260,7 @@ class EventBus:
         except asyncio.CancelledError:
             if not listener.done():
                 raise
-        except Exception as exc:  # noqa: BLE001 - whatever killed the listener ends all subscriptions
+        except Exception as exc:
             self._fail(exc)
             return
         if not listener.cancelled():
@@ -281,7 +283,7 @@ class EventBus:
             return
         try:
             await self._broadcast.publish(channel, orjson.dumps(payload).decode())
-        except Exception as exc:  # noqa: BLE001 - the caller's work is done; the bus is what broke
+        except Exception as exc:
             self._fail(exc)
 
     async def _pump(self, channel: str, ready: asyncio.Event) -> None:

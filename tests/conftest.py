@@ -100,11 +100,15 @@ class GraphQLClient:
     def __init__(self, http: httpx.AsyncClient) -> None:
         self.http = http
 
-    async def raw(self, query: str, variables: dict | None = None, token: str | None = None, **kwargs) -> httpx.Response:
+    async def raw(
+        self, query: str, variables: dict | None = None, token: str | None = None, **kwargs
+    ) -> httpx.Response:
         headers = {"Accept": "application/graphql-response+json"}
         if token:
             headers["Authorization"] = f"Bearer {token}"
-        return await self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=headers, **kwargs)
+        return await self.http.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=headers, **kwargs
+        )
 
     async def __call__(self, query: str, variables: dict | None = None, token: str | None = None) -> dict:
         response = await self.raw(query, variables, token)
@@ -142,9 +146,16 @@ async def add_organisation(session, name: str, parent: m.Organisation | None = N
 _PASSWORD_HASH = hash_password(PASSWORD)
 
 
-async def add_user(session, organisation: m.Organisation, email: str, roles: list[m.Role], name: str | None = None, **fields) -> m.User:
-    user = m.User(organisation_id=organisation.id, email=email, name=name or email.split("@")[0].title(),
-                  password_hash=_PASSWORD_HASH, **fields)
+async def add_user(
+    session, organisation: m.Organisation, email: str, roles: list[m.Role], name: str | None = None, **fields
+) -> m.User:
+    user = m.User(
+        organisation_id=organisation.id,
+        email=email,
+        name=name or email.split("@")[0].title(),
+        password_hash=_PASSWORD_HASH,
+        **fields,
+    )
     session.add(user)
     await session.flush()
     session.add_all(m.UserRole(user_id=user.id, role=role) for role in roles)
@@ -155,8 +166,16 @@ async def add_user(session, organisation: m.Organisation, email: str, roles: lis
 async def issue_token(session, user: m.User, ttl: int = 3600) -> str:
     token = new_token(m.TokenKind.ACCESS)
     now = utcnow()
-    session.add(m.AuthToken(user_id=user.id, kind=m.TokenKind.ACCESS, token_hash=hash_token(token),
-                            session_id=str(uuid.uuid4()), authenticated_at=now, expires_at=now + timedelta(seconds=ttl)))
+    session.add(
+        m.AuthToken(
+            user_id=user.id,
+            kind=m.TokenKind.ACCESS,
+            token_hash=hash_token(token),
+            session_id=str(uuid.uuid4()),
+            authenticated_at=now,
+            expires_at=now + timedelta(seconds=ttl),
+        )
+    )
     await session.flush()
     return token
 
@@ -236,7 +255,9 @@ def free_port() -> int:
 async def live_server(app):
     """The app on a real uvicorn server at 127.0.0.1 (the runtime is already started)."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws="websockets-sansio"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws="websockets-sansio")
+    )
     task = asyncio.create_task(server.serve())
     for _ in range(200):
         if server.started:

@@ -29,7 +29,9 @@ USERS = """{ users(first: 500) {
 # authentication 2 + page 1 + totalCount 1 + organisations 1 + parents 1 + roles 1 + granted permissions 1 + groups 1
 USERS_BUDGET = AUTH + 7
 
-ORGANISATIONS = "{ organisations(first: 500) { totalCount nodes { name parent { name } partners { name organisationId } } } }"
+ORGANISATIONS = (
+    "{ organisations(first: 500) { totalCount nodes { name parent { name } partners { name organisationId } } } }"
+)
 # authentication 2 + page 1 + totalCount 1 + parents 1 + partners 1
 ORGANISATIONS_BUDGET = AUTH + 4
 
@@ -48,19 +50,27 @@ async def populate(runtime, world, size: int) -> None:
         a = await session.get(m.Organisation, world.organisations["a"].id)
         children = [await add_organisation(session, f"Child {i:03d}", a) for i in range(size)]
         users = [
-            await add_user(session, children[i % len(children)], f"person{i:03d}@a.example",
-                           [m.Role.USER, m.Role.API_USER] if i % 2 else [m.Role.USER])
+            await add_user(
+                session,
+                children[i % len(children)],
+                f"person{i:03d}@a.example",
+                [m.Role.USER, m.Role.API_USER] if i % 2 else [m.Role.USER],
+            )
             for i in range(size)
         ]
         session.add_all(m.UserPermission(user_id=u.id, permission=m.Permission.AUDIT_READ) for u in users[::3])
         session.add_all(m.PartnerLink(organisation_id=c.id, partner_id=world.organisations["b"].id) for c in children)
-        session.add_all(m.PartnerLink(organisation_id=c.id, partner_id=world.organisations["platform"].id) for c in children[::2])
+        session.add_all(
+            m.PartnerLink(organisation_id=c.id, partner_id=world.organisations["platform"].id) for c in children[::2]
+        )
         await session.flush()
         for i, child in enumerate(children):
             group = m.UserGroup(organisation_id=child.id, name=f"Group {i:03d}")
             session.add(group)
             await session.flush()
-            session.add_all(m.UserGroupMember(group_id=group.id, user_id=u.id) for u in users if u.organisation_id == child.id)
+            session.add_all(
+                m.UserGroupMember(group_id=group.id, user_id=u.id) for u in users if u.organisation_id == child.id
+            )
         await session.flush()
 
 
@@ -102,8 +112,14 @@ async def test_user_groups_with_members(gql, world, runtime, count_sql, size):
     count, data = await statements(gql, count_sql, world.tokens["admin_a"], GROUPS)
     nodes = data["userGroups"]["nodes"]
     assert len(nodes) == data["userGroups"]["totalCount"] == size
-    assert nodes[1]["members"] == [{"name": "Person001", "email": "person001@a.example", "roles": ["API_USER", "USER"],
-                                    "organisation": {"name": "Child 001"}}]
+    assert nodes[1]["members"] == [
+        {
+            "name": "Person001",
+            "email": "person001@a.example",
+            "roles": ["API_USER", "USER"],
+            "organisation": {"name": "Child 001"},
+        }
+    ]
     assert count == GROUPS_BUDGET
 
 
@@ -112,7 +128,9 @@ async def test_counts_do_not_depend_on_size(gql, world, runtime, count_sql):
     measured = []
     for size in (10, 90):
         await populate_more(runtime, world, size, prefix=f"s{size}")
-        measured.append([(await statements(gql, count_sql, world.tokens["admin_a"], q))[0] for q in (USERS, ORGANISATIONS, GROUPS)])
+        measured.append(
+            [(await statements(gql, count_sql, world.tokens["admin_a"], q))[0] for q in (USERS, ORGANISATIONS, GROUPS)]
+        )
     assert measured[0] == measured[1] == [USERS_BUDGET, ORGANISATIONS_BUDGET, GROUPS_BUDGET]
 
 
@@ -142,12 +160,20 @@ INVITATIONS_BUDGET = AUTH + 4
 async def test_invitations_list_with_relations(gql, world, runtime, count_sql, size):
     await populate(runtime, world, size)
     async with runtime.session_factory() as session, session.begin():
-        children = (await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))).all()
+        children = (
+            await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))
+        ).all()
         inviters = [world.users["admin_a"].id, world.users["user_a"].id]
         session.add_all(
-            m.Invitation(organisation_id=children[i % len(children)], invited_by_id=inviters[i % 2], name=f"Invitee {i:03d}",
-                         email=f"invitee{i:03d}@example.org", roles=["USER"], token_hash=hash_token(secrets.token_urlsafe(16)),
-                         expires_at=utcnow() + timedelta(hours=72))
+            m.Invitation(
+                organisation_id=children[i % len(children)],
+                invited_by_id=inviters[i % 2],
+                name=f"Invitee {i:03d}",
+                email=f"invitee{i:03d}@example.org",
+                roles=["USER"],
+                token_hash=hash_token(secrets.token_urlsafe(16)),
+                expires_at=utcnow() + timedelta(hours=72),
+            )
             for i in range(size)
         )
     count, data = await statements(gql, count_sql, world.tokens["admin_a"], INVITATIONS)
@@ -173,16 +199,30 @@ async def test_device_catalogue_page_with_relations(gql, world, runtime, count_s
 
     await populate(runtime, world, size)
     async with runtime.session_factory() as session, session.begin():
-        children = (await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))).all()
+        children = (
+            await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))
+        ).all()
         product_types = (await session.scalars(select(c.ProductType.id).order_by(c.ProductType.id))).all()
-        batches = [c.Batch(reference=f"REF-{i:03d}", label=f"Label {i}", organisation_id=children[i % len(children)],
-                           sender_organisation_id=world.organisations["platform"].id) for i in range(size // 5 or 1)]
+        batches = [
+            c.Batch(
+                reference=f"REF-{i:03d}",
+                label=f"Label {i}",
+                organisation_id=children[i % len(children)],
+                sender_organisation_id=world.organisations["platform"].id,
+            )
+            for i in range(size // 5 or 1)
+        ]
         session.add_all(batches)
         await session.flush()
         devices = [
-            c.Device(manufacturer="INTEGRA Metering AG", serial_number=f"SN{i:05d}", product_type_id=product_types[i % len(product_types)],
-                     organisation_id=children[i % len(children)], batch_id=batches[i % len(batches)].id if i % 2 else None,
-                     claim_status=c.ClaimStatus.CLAIMED if i % 3 else c.ClaimStatus.UNCLAIMED)
+            c.Device(
+                manufacturer="INTEGRA Metering AG",
+                serial_number=f"SN{i:05d}",
+                product_type_id=product_types[i % len(product_types)],
+                organisation_id=children[i % len(children)],
+                batch_id=batches[i % len(batches)].id if i % 2 else None,
+                claim_status=c.ClaimStatus.CLAIMED if i % 3 else c.ClaimStatus.UNCLAIMED,
+            )
             for i in range(size)
         ]
         session.add_all(devices)
@@ -208,10 +248,17 @@ async def test_audit_events_list_with_organisation(gql, world, runtime, count_sq
 
     await populate(runtime, world, size)
     async with runtime.session_factory() as session, session.begin():
-        children = (await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))).all()
+        children = (
+            await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))
+        ).all()
         session.add_all(
-            AuditEvent(organisation_id=children[i % len(children)], actor_label="admin@a.example", action="user.updated",
-                       target_type="User", target_id=world.users["user_a"].id)
+            AuditEvent(
+                organisation_id=children[i % len(children)],
+                actor_label="admin@a.example",
+                action="user.updated",
+                target_type="User",
+                target_id=world.users["user_a"].id,
+            )
             for i in range(size)
         )
     count, data = await statements(gql, count_sql, world.tokens["admin_a"], AUDIT_EVENTS)
@@ -239,24 +286,46 @@ async def test_batch_list_with_relations(gql, world, runtime, count_sql, size):
 
     await populate(runtime, world, size)
     async with runtime.session_factory() as session, session.begin():
-        children = (await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))).all()
+        children = (
+            await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))
+        ).all()
         product_type = await session.scalar(select(c.ProductType.id).limit(1))
         creators = [world.users["admin_a"].id, world.users["user_a"].id]
-        batches = [c.Batch(reference=f"REF-{i:03d}", label=f"Label {i}", organisation_id=children[i % len(children)],
-                           sender_organisation_id=world.organisations["a"].id, created_by_id=creators[i % 2])
-                   for i in range(size)]
+        batches = [
+            c.Batch(
+                reference=f"REF-{i:03d}",
+                label=f"Label {i}",
+                organisation_id=children[i % len(children)],
+                sender_organisation_id=world.organisations["a"].id,
+                created_by_id=creators[i % 2],
+            )
+            for i in range(size)
+        ]
         session.add_all(batches)
         await session.flush()
-        devices = [c.Device(manufacturer="INTEGRA Metering AG", serial_number=f"SN{i:05d}", product_type_id=product_type,
-                            organisation_id=world.organisations["a"].id, batch_id=batches[i // 3].id) for i in range(size * 3)]
+        devices = [
+            c.Device(
+                manufacturer="INTEGRA Metering AG",
+                serial_number=f"SN{i:05d}",
+                product_type_id=product_type,
+                organisation_id=world.organisations["a"].id,
+                batch_id=batches[i // 3].id,
+            )
+            for i in range(size * 3)
+        ]
         session.add_all(devices)
         await session.flush()
         session.add_all(c.BatchDevice(batch_id=d.batch_id, device_id=d.id) for d in devices)
     count, data = await statements(gql, count_sql, world.tokens["admin_a"], BATCHES)
     nodes = data["batches"]["nodes"]
     assert len(nodes) == data["batches"]["totalCount"] == size
-    assert all(n["deviceCount"] == 3 and n["devices"]["totalCount"] == 3 and len(n["devices"]["nodes"]) == 2 for n in nodes)
-    assert all(n["organisation"]["name"] == n["organisationName"] and n["senderOrganisation"] == {"name": "Tenant A"} for n in nodes)
+    assert all(
+        n["deviceCount"] == 3 and n["devices"]["totalCount"] == 3 and len(n["devices"]["nodes"]) == 2 for n in nodes
+    )
+    assert all(
+        n["organisation"]["name"] == n["organisationName"] and n["senderOrganisation"] == {"name": "Tenant A"}
+        for n in nodes
+    )
     assert {n["createdBy"]["name"] for n in nodes} == {world.users["admin_a"].name, world.users["user_a"].name}
     assert count == BATCHES_BUDGET
 
@@ -277,26 +346,47 @@ async def test_key_downloads_list_with_relations(gql, world, runtime, count_sql,
 
     await populate(runtime, world, size)
     async with runtime.session_factory() as session, session.begin():
-        children = (await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))).all()
-        creators = (await session.scalars(select(m.User.id).where(m.User.email.startswith("person")).order_by(m.User.id))).all()
+        children = (
+            await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))
+        ).all()
+        creators = (
+            await session.scalars(select(m.User.id).where(m.User.email.startswith("person")).order_by(m.User.id))
+        ).all()
         creator_orgs = dict((await session.execute(select(m.User.id, m.User.organisation_id))).all())
         product_types = (await session.scalars(select(c.ProductType.id).order_by(c.ProductType.id))).all()
-        devices = [c.Device(manufacturer="INTEGRA Metering AG", serial_number=f"SN{i:05d}", claim_status=c.ClaimStatus.CLAIMED,
-                            product_type_id=product_types[i % len(product_types)], organisation_id=children[i % len(children)])
-                   for i in range(size)]
+        devices = [
+            c.Device(
+                manufacturer="INTEGRA Metering AG",
+                serial_number=f"SN{i:05d}",
+                claim_status=c.ClaimStatus.CLAIMED,
+                product_type_id=product_types[i % len(product_types)],
+                organisation_id=children[i % len(children)],
+            )
+            for i in range(size)
+        ]
         session.add_all(devices)
         await session.flush()
         for i in range(size):
             user_id = creators[i % len(creators)]
-            download = c.KeyDownload(user_id=user_id, organisation_id=creator_orgs[user_id], device_count=5, key_count=5,
-                                     token_hash=hash_token(secrets.token_urlsafe(16)), expires_at=utcnow() + timedelta(minutes=5))
+            download = c.KeyDownload(
+                user_id=user_id,
+                organisation_id=creator_orgs[user_id],
+                device_count=5,
+                key_count=5,
+                token_hash=hash_token(secrets.token_urlsafe(16)),
+                expires_at=utcnow() + timedelta(minutes=5),
+            )
             session.add(download)
             await session.flush()
-            session.add_all(c.KeyDownloadDevice(key_download_id=download.id, device_id=devices[(i + j) % size].id) for j in range(5))
+            session.add_all(
+                c.KeyDownloadDevice(key_download_id=download.id, device_id=devices[(i + j) % size].id) for j in range(5)
+            )
     count, data = await statements(gql, count_sql, world.tokens["admin_a"], KEY_DOWNLOADS)
     nodes = data["keyDownloads"]["nodes"]
     assert len(nodes) == data["keyDownloads"]["totalCount"] == size
-    assert all(n["user"]["email"].startswith("person") and n["organisation"]["name"].startswith("Child ") for n in nodes)
+    assert all(
+        n["user"]["email"].startswith("person") and n["organisation"]["name"].startswith("Child ") for n in nodes
+    )
     assert all(n["devices"]["totalCount"] == 5 and len(n["devices"]["nodes"]) == 3 for n in nodes)
     assert len({d["productType"]["name"] for n in nodes for d in n["devices"]["nodes"]}) > 1
     assert count == KEY_DOWNLOADS_BUDGET
@@ -315,20 +405,42 @@ async def test_device_keys_metadata_on_the_catalogue_page(gql, world, runtime, c
 
     async with runtime.session_factory() as session, session.begin():
         product_type = await session.scalar(select(c.ProductType.id).limit(1))
-        devices = [c.Device(manufacturer="INTEGRA Metering AG", serial_number=f"SN{i:05d}", product_type_id=product_type,
-                            organisation_id=world.organisations["a"].id) for i in range(size)]
+        devices = [
+            c.Device(
+                manufacturer="INTEGRA Metering AG",
+                serial_number=f"SN{i:05d}",
+                product_type_id=product_type,
+                organisation_id=world.organisations["a"].id,
+            )
+            for i in range(size)
+        ]
         session.add_all(devices)
         await session.flush()
         for device in devices:
             for kind in (c.KeyKind.LORAWAN_APP_KEY, c.KeyKind.OMS_KEY):
-                sealed, version = seal_device_key(runtime.sealer, device.id, kind, c.KeyAlgorithm.AES_128, bytes(range(16)))
-                session.add(c.DeviceKey(device_id=device.id, kind=kind, algorithm=c.KeyAlgorithm.AES_128, sealed=sealed,
-                                        master_key_version=version))
+                sealed, version = seal_device_key(
+                    runtime.sealer, device.id, kind, c.KeyAlgorithm.AES_128, bytes(range(16))
+                )
+                session.add(
+                    c.DeviceKey(
+                        device_id=device.id,
+                        kind=kind,
+                        algorithm=c.KeyAlgorithm.AES_128,
+                        sealed=sealed,
+                        master_key_version=version,
+                    )
+                )
     count, data = await statements(gql, count_sql, world.tokens["admin_a"], DEVICE_KEYS)
     nodes = data["devices"]["nodes"]
     assert len(nodes) == size
-    assert all(n["keys"] == [{"kind": "LORAWAN_APP_KEY", "algorithm": "AES_128", "state": "ACTIVE", "validUntil": None},
-                             {"kind": "OMS_KEY", "algorithm": "AES_128", "state": "ACTIVE", "validUntil": None}] for n in nodes)
+    assert all(
+        n["keys"]
+        == [
+            {"kind": "LORAWAN_APP_KEY", "algorithm": "AES_128", "state": "ACTIVE", "validUntil": None},
+            {"kind": "OMS_KEY", "algorithm": "AES_128", "state": "ACTIVE", "validUntil": None},
+        ]
+        for n in nodes
+    )
     assert bytes(range(16)).hex() not in str(data).lower()
     assert count == DEVICE_KEYS_BUDGET
 
@@ -356,40 +468,79 @@ async def test_locations_dashboard(gql, world, runtime, count_sql, size):
     await populate(runtime, world, 10)
     start = utcnow() - timedelta(hours=1)
     async with runtime.session_factory() as session, session.begin():
-        children = (await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))).all()
-        routers = [r.Router(common_name=f"R_{i:05d}", mac_address=f"00:00:00:00:{i // 256:02X}:{i % 256:02X}",
-                            serial_number=f"RSN{i:05d}", organisation_id=children[i % len(children)], online=bool(i % 2),
-                            last_heartbeat_at=start) for i in range(size)]
+        children = (
+            await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))
+        ).all()
+        routers = [
+            r.Router(
+                common_name=f"R_{i:05d}",
+                mac_address=f"00:00:00:00:{i // 256:02X}:{i % 256:02X}",
+                serial_number=f"RSN{i:05d}",
+                organisation_id=children[i % len(children)],
+                online=bool(i % 2),
+                last_heartbeat_at=start,
+            )
+            for i in range(size)
+        ]
         session.add_all(routers)
         await session.flush()
         # three samples per router (one router in ten has none); the newest must come back
-        session.add_all(r.RouterStatusSample(router_id=router.id, taken_at=start + timedelta(minutes=k), cpu_load=float(k),
-                                             modem_state=f"S{k}") for router in routers[1::10] + routers[2::10] for k in range(3))
-        session.add_all(r.RouterStatusSample(router_id=router.id, taken_at=start, cpu_load=0.0) for i, router in enumerate(routers)
-                        if i % 10 not in (0, 1, 2))
-        locations = [r.Location(organisation_id=router.organisation_id, name=f"Location {i:05d}",
-                                router_id=router.id if i % 4 else None, latitude=52.0 + i / 1000, longitude=5.0)
-                     for i, router in enumerate(routers)]
+        session.add_all(
+            r.RouterStatusSample(
+                router_id=router.id, taken_at=start + timedelta(minutes=k), cpu_load=float(k), modem_state=f"S{k}"
+            )
+            for router in routers[1::10] + routers[2::10]
+            for k in range(3)
+        )
+        session.add_all(
+            r.RouterStatusSample(router_id=router.id, taken_at=start, cpu_load=0.0)
+            for i, router in enumerate(routers)
+            if i % 10 not in (0, 1, 2)
+        )
+        locations = [
+            r.Location(
+                organisation_id=router.organisation_id,
+                name=f"Location {i:05d}",
+                router_id=router.id if i % 4 else None,
+                latitude=52.0 + i / 1000,
+                longitude=5.0,
+            )
+            for i, router in enumerate(routers)
+        ]
         session.add_all(locations)
         await session.flush()
         session.add_all(r.LocationPin(user_id=world.users["admin_a"].id, location_id=loc.id) for loc in locations[::3])
         # two devices behind every other router, the first with two services
-        devices = [r.LocationDevice(location_id=loc.id, name=f"Device {k}", ip_address=f"192.168.{k}.{i % 250 + 1}")
-                   for i, loc in enumerate(locations) if i % 2 for k in range(2)]
+        devices = [
+            r.LocationDevice(location_id=loc.id, name=f"Device {k}", ip_address=f"192.168.{k}.{i % 250 + 1}")
+            for i, loc in enumerate(locations)
+            if i % 2
+            for k in range(2)
+        ]
         session.add_all(devices)
         await session.flush()
-        session.add_all(r.LocationDeviceService(device_id=device.id, service_type=kind, port=port)
-                        for device in devices[::2] for kind, port in ((r.ServiceType.HTTP, 80), (r.ServiceType.TCP, 502)))
+        session.add_all(
+            r.LocationDeviceService(device_id=device.id, service_type=kind, port=port)
+            for device in devices[::2]
+            for kind, port in ((r.ServiceType.HTTP, 80), (r.ServiceType.TCP, 502))
+        )
     count, data = await statements(gql, count_sql, world.tokens["admin_a"], LOCATIONS)
     nodes = data["locations"]["nodes"]
     assert len(nodes) == data["locations"]["totalCount"] == size
     assert nodes[0]["router"] is None and nodes[0]["pinned"] is True and nodes[1]["pinned"] is False
     assert nodes[1]["router"]["commonName"] == "R_00001" and nodes[1]["router"]["online"] is True
-    assert nodes[1]["router"]["latestStatus"]["cpuLoad"] == 2.0 and nodes[1]["router"]["latestStatus"]["modemState"] == "S2"
+    assert (
+        nodes[1]["router"]["latestStatus"]["cpuLoad"] == 2.0
+        and nodes[1]["router"]["latestStatus"]["modemState"] == "S2"
+    )
     assert nodes[2]["router"]["online"] is False and nodes[2]["latitude"] == 52.002
     assert all(n["organisation"]["name"].startswith("Child ") for n in nodes)
     assert nodes[0]["devices"] == [] and nodes[1]["devices"] == [
-        {"name": "Device 0", "ipAddress": "192.168.0.2", "services": [{"type": "HTTP", "port": 80}, {"type": "TCP", "port": 502}]},
+        {
+            "name": "Device 0",
+            "ipAddress": "192.168.0.2",
+            "services": [{"type": "HTTP", "port": 80}, {"type": "TCP", "port": 502}],
+        },
         {"name": "Device 1", "ipAddress": "192.168.1.2", "services": []},
     ]
     assert sum(len(n["devices"]) for n in nodes) == size
@@ -410,12 +561,22 @@ async def test_router_list(gql, world, runtime, count_sql, size):
     async with runtime.session_factory() as session, session.begin():
         a = await session.get(m.Organisation, world.organisations["a"].id)
         children = [await add_organisation(session, f"Child {i:03d}", a) for i in range(5)]
-        routers = [r.Router(common_name=f"R_{i:05d}", mac_address=f"00:00:00:00:{i // 256:02X}:{i % 256:02X}",
-                            serial_number=f"RSN{i:05d}", organisation_id=children[i % 5].id) for i in range(size)]
+        routers = [
+            r.Router(
+                common_name=f"R_{i:05d}",
+                mac_address=f"00:00:00:00:{i // 256:02X}:{i % 256:02X}",
+                serial_number=f"RSN{i:05d}",
+                organisation_id=children[i % 5].id,
+            )
+            for i in range(size)
+        ]
         session.add_all(routers)
         await session.flush()
-        session.add_all(r.Location(organisation_id=x.organisation_id, name=f"Location {i}", router_id=x.id)
-                        for i, x in enumerate(routers) if i % 2)
+        session.add_all(
+            r.Location(organisation_id=x.organisation_id, name=f"Location {i}", router_id=x.id)
+            for i, x in enumerate(routers)
+            if i % 2
+        )
         session.add_all(r.RouterStatusSample(router_id=x.id, cpu_load=float(k)) for x in routers for k in range(2))
     count, data = await statements(gql, count_sql, world.tokens["admin_a"], ROUTERS)
     nodes = data["routers"]["nodes"]
@@ -438,13 +599,24 @@ async def test_device_template_list(gql, world, runtime, count_sql, size):
 
     await populate(runtime, world, 10)
     async with runtime.session_factory() as session, session.begin():
-        children = (await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))).all()
-        templates = [r.DeviceTemplate(organisation_id=children[i % len(children)], name=f"Template {i:03d}",
-                                      ip_address=f"10.0.{i // 250}.{i % 250 + 1}", inactive=i % 5 == 0) for i in range(size)]
+        children = (
+            await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))
+        ).all()
+        templates = [
+            r.DeviceTemplate(
+                organisation_id=children[i % len(children)],
+                name=f"Template {i:03d}",
+                ip_address=f"10.0.{i // 250}.{i % 250 + 1}",
+                inactive=i % 5 == 0,
+            )
+            for i in range(size)
+        ]
         session.add_all(templates)
         await session.flush()
-        session.add_all(r.DeviceTemplateService(template_id=t.id, service_type=r.ServiceType.SSH, port=22, username="op")
-                        for t in templates[1::2])
+        session.add_all(
+            r.DeviceTemplateService(template_id=t.id, service_type=r.ServiceType.SSH, port=22, username="op")
+            for t in templates[1::2]
+        )
     count, data = await statements(gql, count_sql, world.tokens["admin_a"], DEVICE_TEMPLATES)
     nodes = data["deviceTemplates"]["nodes"]
     assert len(nodes) == data["deviceTemplates"]["totalCount"] == size
@@ -474,8 +646,12 @@ async def _access_world(runtime, world, size: int) -> None:
         session.add_all(r.LocationUserAccess(location_id=loc.id, user_id=user_a) for loc in locations)
         session.add_all(r.LocationUserAccess(location_id=loc.id, user_id=user_a1) for loc in locations[1::2])
         session.add_all(r.LocationUserGroupAccess(location_id=loc.id, user_group_id=crew.id) for loc in locations[::3])
-        session.add_all(r.LocationGroupLocation(group_id=groups[i % 5].id, location_id=loc.id) for i, loc in enumerate(locations))
-        session.add_all(r.LocationGroupUser(group_id=group.id, user_id=pk) for group in groups for pk in (user_a, user_a1))
+        session.add_all(
+            r.LocationGroupLocation(group_id=groups[i % 5].id, location_id=loc.id) for i, loc in enumerate(locations)
+        )
+        session.add_all(
+            r.LocationGroupUser(group_id=group.id, user_id=pk) for group in groups for pk in (user_a, user_a1)
+        )
 
 
 # 100 a page: nested lists without paging are costed at 10 each (a page of 200 is beyond the cost limit)
@@ -500,10 +676,18 @@ async def test_locations_dashboard_access(gql, world, runtime, count_sql, size):
     assert nodes[0]["users"] == [{"email": "user@a.example"}] and nodes[0]["userGroups"] == [{"name": "Crew"}]
     assert nodes[0]["groups"] == [{"name": "Group 0"}] and nodes[1]["groups"] == [{"name": "Group 1"}]
     assert nodes[0]["effectiveAccess"] == [
-        {"user": {"email": "user@a.example"}, "via": ["DIRECT", "USER_GROUP", "LOCATION_GROUP"],
-         "userGroups": [{"name": "Crew"}], "locationGroups": [{"name": "Group 0"}]},
-        {"user": {"email": "user@a1.example"}, "via": ["USER_GROUP", "LOCATION_GROUP"],
-         "userGroups": [{"name": "Crew"}], "locationGroups": [{"name": "Group 0"}]},
+        {
+            "user": {"email": "user@a.example"},
+            "via": ["DIRECT", "USER_GROUP", "LOCATION_GROUP"],
+            "userGroups": [{"name": "Crew"}],
+            "locationGroups": [{"name": "Group 0"}],
+        },
+        {
+            "user": {"email": "user@a1.example"},
+            "via": ["USER_GROUP", "LOCATION_GROUP"],
+            "userGroups": [{"name": "Crew"}],
+            "locationGroups": [{"name": "Group 0"}],
+        },
     ]
     assert [e["via"] for e in nodes[1]["effectiveAccess"]] == [["DIRECT", "LOCATION_GROUP"]] * 2
     assert count == LOCATION_ACCESS_BUDGET
@@ -521,15 +705,22 @@ async def test_location_group_list(gql, world, runtime, count_sql, size):
 
     await _access_world(runtime, world, size)
     async with runtime.session_factory() as session, session.begin():
-        session.add_all(r.LocationGroup(organisation_id=world.organisations["a"].id, name=f"Extra {i:03d}") for i in range(size))
+        session.add_all(
+            r.LocationGroup(organisation_id=world.organisations["a"].id, name=f"Extra {i:03d}") for i in range(size)
+        )
     count, data = await statements(gql, count_sql, world.tokens["admin_a"], LOCATION_GROUPS)
     nodes = data["locationGroups"]["nodes"]
     assert len(nodes) == data["locationGroups"]["totalCount"] == size + 5
     assert nodes[0]["name"] == "Extra 000" and nodes[0]["locations"] == [] and nodes[0]["users"] == []
     group_0 = next(n for n in nodes if n["name"] == "Group 0")
-    assert len(group_0["locations"]) == size // 5 and group_0["users"] == [{"email": "user@a.example"}, {"email": "user@a1.example"}]
+    assert len(group_0["locations"]) == size // 5 and group_0["users"] == [
+        {"email": "user@a.example"},
+        {"email": "user@a1.example"},
+    ]
     assert group_0["organisation"] == {"name": "Tenant A"}
     assert count == LOCATION_GROUPS_BUDGET
+
+
 # --- connections (part: connections) ---------------------------------------------------------------------
 
 ACTIVE_CONNECTIONS = """{ activeConnections(first: 500) {
@@ -548,31 +739,70 @@ async def test_active_connections_list(gql, world, runtime, count_sql, size):
     async with runtime.session_factory() as session, session.begin():
         a = await session.get(m.Organisation, world.organisations["a"].id)
         children = [await add_organisation(session, f"Child {i:03d}", a) for i in range(5)]
-        users = [await add_user(session, children[i % 5], f"engineer{i:03d}@a.example", [m.Role.USER]) for i in range(size)]
-        routers = [r.Router(common_name=f"R_{i:05d}", mac_address=f"00:00:00:00:{i // 256:02X}:{i % 256:02X}",
-                            serial_number=f"RSN{i:05d}", organisation_id=children[i % 5].id, online=True) for i in range(size)]
+        users = [
+            await add_user(session, children[i % 5], f"engineer{i:03d}@a.example", [m.Role.USER]) for i in range(size)
+        ]
+        routers = [
+            r.Router(
+                common_name=f"R_{i:05d}",
+                mac_address=f"00:00:00:00:{i // 256:02X}:{i % 256:02X}",
+                serial_number=f"RSN{i:05d}",
+                organisation_id=children[i % 5].id,
+                online=True,
+            )
+            for i in range(size)
+        ]
         session.add_all(routers)
         await session.flush()
-        locations = [r.Location(organisation_id=x.organisation_id, name=f"Location {i:05d}", router_id=x.id)
-                     for i, x in enumerate(routers)]
+        locations = [
+            r.Location(organisation_id=x.organisation_id, name=f"Location {i:05d}", router_id=x.id)
+            for i, x in enumerate(routers)
+        ]
         session.add_all(locations)
         await session.flush()
         # one connection per user, an ended one besides for every other user (not listed)
-        session.add_all(r.RouterConnection(organisation_id=loc.organisation_id, location_id=loc.id, router_id=loc.router_id,
-                                           router_common_name=f"R_{i:05d}", user_id=users[i].id, device_name=f"PLC {i}",
-                                           started_at=start + timedelta(seconds=i)) for i, loc in enumerate(locations))
-        session.add_all(r.RouterConnection(organisation_id=loc.organisation_id, location_id=loc.id, router_id=loc.router_id,
-                                           router_common_name=f"R_{i:05d}", user_id=users[i].id, started_at=start,
-                                           ended_at=start, end_reason=r.ConnectionEnd.DISCONNECTED)
-                        for i, loc in enumerate(locations) if i % 2)
+        session.add_all(
+            r.RouterConnection(
+                organisation_id=loc.organisation_id,
+                location_id=loc.id,
+                router_id=loc.router_id,
+                router_common_name=f"R_{i:05d}",
+                user_id=users[i].id,
+                device_name=f"PLC {i}",
+                started_at=start + timedelta(seconds=i),
+            )
+            for i, loc in enumerate(locations)
+        )
+        session.add_all(
+            r.RouterConnection(
+                organisation_id=loc.organisation_id,
+                location_id=loc.id,
+                router_id=loc.router_id,
+                router_common_name=f"R_{i:05d}",
+                user_id=users[i].id,
+                started_at=start,
+                ended_at=start,
+                end_reason=r.ConnectionEnd.DISCONNECTED,
+            )
+            for i, loc in enumerate(locations)
+            if i % 2
+        )
     count, data = await statements(gql, count_sql, world.tokens["admin_a"], ACTIVE_CONNECTIONS)
     nodes = data["activeConnections"]["nodes"]
     assert len(nodes) == data["activeConnections"]["totalCount"] == size
     newest = size - 1
-    assert nodes[0] == {"userName": nodes[0]["userName"], "userEmail": f"engineer{newest:03d}@a.example",
-                        "routerCommonName": f"R_{newest:05d}", "deviceName": f"PLC {newest}", "startedAt": nodes[0]["startedAt"],
-                        "location": {"name": f"Location {newest:05d}"}, "router": {"commonName": f"R_{newest:05d}", "online": True}}
+    assert nodes[0] == {
+        "userName": nodes[0]["userName"],
+        "userEmail": f"engineer{newest:03d}@a.example",
+        "routerCommonName": f"R_{newest:05d}",
+        "deviceName": f"PLC {newest}",
+        "startedAt": nodes[0]["startedAt"],
+        "location": {"name": f"Location {newest:05d}"},
+        "router": {"commonName": f"R_{newest:05d}", "online": True},
+    }
     assert count == ACTIVE_CONNECTIONS_BUDGET
+
+
 NOTIFICATION_PROFILES = """{ notificationProfiles(first: 500) {
   totalCount nodes { name offlineMinutes repeatMinutes organisation { name } users { email } emails
                      locations { name } locationGroups { name } }
@@ -587,26 +817,52 @@ async def test_notification_profile_list(gql, world, runtime, count_sql, size):
 
     await populate(runtime, world, 10)
     async with runtime.session_factory() as session, session.begin():
-        children = (await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")).order_by(m.Organisation.name))).all()
-        users = (await session.scalars(select(m.User.id).where(m.User.email.startswith("person")).order_by(m.User.email))).all()
-        profiles = [r.NotificationProfile(organisation_id=children[i % len(children)], name=f"Profile {i:03d}",
-                                          offline_minutes=5 + i, repeat_minutes=60 if i % 2 else None) for i in range(size)]
-        locations = [r.Location(organisation_id=children[i % len(children)], name=f"Location {i:03d}") for i in range(size)]
-        groups = [r.LocationGroup(organisation_id=children[i % len(children)], name=f"Group {i:03d}") for i in range(size)]
+        children = (
+            await session.scalars(
+                select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")).order_by(m.Organisation.name)
+            )
+        ).all()
+        users = (
+            await session.scalars(select(m.User.id).where(m.User.email.startswith("person")).order_by(m.User.email))
+        ).all()
+        profiles = [
+            r.NotificationProfile(
+                organisation_id=children[i % len(children)],
+                name=f"Profile {i:03d}",
+                offline_minutes=5 + i,
+                repeat_minutes=60 if i % 2 else None,
+            )
+            for i in range(size)
+        ]
+        locations = [
+            r.Location(organisation_id=children[i % len(children)], name=f"Location {i:03d}") for i in range(size)
+        ]
+        groups = [
+            r.LocationGroup(organisation_id=children[i % len(children)], name=f"Group {i:03d}") for i in range(size)
+        ]
         session.add_all(profiles + locations + groups)
         await session.flush()
         for i, profile in enumerate(profiles):
-            session.add_all([
-                r.NotificationProfileUser(profile_id=profile.id, user_id=users[i % len(users)]),
-                r.NotificationProfileEmail(profile_id=profile.id, email=f"ops{i}@example.org"),
-                r.NotificationProfileEmail(profile_id=profile.id, email=f"night{i}@example.org"),
-                r.NotificationProfileLocation(profile_id=profile.id, location_id=locations[i].id),
-                r.NotificationProfileLocationGroup(profile_id=profile.id, group_id=groups[i].id),
-            ])
+            session.add_all(
+                [
+                    r.NotificationProfileUser(profile_id=profile.id, user_id=users[i % len(users)]),
+                    r.NotificationProfileEmail(profile_id=profile.id, email=f"ops{i}@example.org"),
+                    r.NotificationProfileEmail(profile_id=profile.id, email=f"night{i}@example.org"),
+                    r.NotificationProfileLocation(profile_id=profile.id, location_id=locations[i].id),
+                    r.NotificationProfileLocationGroup(profile_id=profile.id, group_id=groups[i].id),
+                ]
+            )
     count, data = await statements(gql, count_sql, world.tokens["admin_a"], NOTIFICATION_PROFILES)
     nodes = data["notificationProfiles"]["nodes"]
     assert len(nodes) == data["notificationProfiles"]["totalCount"] == size
-    assert nodes[1] == {"name": "Profile 001", "offlineMinutes": 6, "repeatMinutes": 60, "organisation": {"name": "Child 001"},
-                        "users": [{"email": "person001@a.example"}], "emails": ["night1@example.org", "ops1@example.org"],
-                        "locations": [{"name": "Location 001"}], "locationGroups": [{"name": "Group 001"}]}
+    assert nodes[1] == {
+        "name": "Profile 001",
+        "offlineMinutes": 6,
+        "repeatMinutes": 60,
+        "organisation": {"name": "Child 001"},
+        "users": [{"email": "person001@a.example"}],
+        "emails": ["night1@example.org", "ops1@example.org"],
+        "locations": [{"name": "Location 001"}],
+        "locationGroups": [{"name": "Group 001"}],
+    }
     assert count == NOTIFICATION_PROFILES_BUDGET

@@ -27,7 +27,6 @@ from models import Base
 from models import identity as m
 from models.audit import AuditEvent
 from models.base import utcnow
-from models.mail import EmailTemplate, TemplateType
 from models.catalogue import (
     Batch,
     ClaimStatus,
@@ -39,7 +38,9 @@ from models.catalogue import (
     KeyKind,
     ProductType,
 )
+from models.mail import EmailTemplate, TemplateType
 from models.remote import (
+    ConnectionLicence,
     DeviceTemplate,
     ExternalUser,
     ExternalUserInvitation,
@@ -48,9 +49,12 @@ from models.remote import (
     LocationGroup,
     LocationGroupLocation,
     LocationGroupUser,
+    NotificationProfile,
+    NotificationProfileLocation,
+    NotificationProfileLocationGroup,
     Router,
+    RouterConnection,
 )
-from models.remote import ConnectionLicence, NotificationProfile, NotificationProfileLocation, NotificationProfileLocationGroup, RouterConnection
 from resolvers.catalogue.keys import seal_device_key
 from tests.conftest import World
 
@@ -66,8 +70,11 @@ def _id_paths(type_: Any, prefix: str, seen: frozenset[str]) -> list[str]:
     if named.name == "ID":
         return [prefix]
     if isinstance(named, GraphQLInputObjectType) and named.name not in seen:
-        return [path for name, input_field in named.fields.items()
-                for path in _id_paths(input_field.type, f"{prefix}.{name}", seen | {named.name})]
+        return [
+            path
+            for name, input_field in named.fields.items()
+            for path in _id_paths(input_field.type, f"{prefix}.{name}", seen | {named.name})
+        ]
     return []
 
 
@@ -110,15 +117,20 @@ async def tenancy(world, runtime) -> Tenancy:
             group = m.UserGroup(organisation_id=organisation.id, name=f"Group {tenant}")
             session.add(group)
             session.add(m.PartnerLink(organisation_id=organisation.id, partner_id=platform.id))
-            event = AuditEvent(organisation_id=organisation.id, actor_label=f"admin@{tenant}.example", action="test.seeded")
+            event = AuditEvent(
+                organisation_id=organisation.id, actor_label=f"admin@{tenant}.example", action="test.seeded"
+            )
             session.add(event)
             await session.flush()
             session.add(m.UserGroupMember(group_id=group.id, user_id=world.users[f"user_{tenant}"].id))
             groups[tenant], events[tenant] = group.id, event.id
             # A's invitation is to its child A1 (the organisation of A's control calls)
             invitation = m.Invitation(
-                organisation_id=world.organisations["a1" if tenant == "a" else tenant].id, name=f"Invitee {tenant}",
-                email=f"invitee@{tenant}.example", roles=["USER"], token_hash=f"{tenant}" * 64,
+                organisation_id=world.organisations["a1" if tenant == "a" else tenant].id,
+                name=f"Invitee {tenant}",
+                email=f"invitee@{tenant}.example",
+                roles=["USER"],
+                token_hash=f"{tenant}" * 64,
                 expires_at=utcnow() + timedelta(hours=1),
             )
             session.add(invitation)
@@ -128,8 +140,13 @@ async def tenancy(world, runtime) -> Tenancy:
         email_templates = {}
         for tenant in ("a", "b"):
             template = EmailTemplate(
-                organisation_id=world.organisations[tenant].id, name=f"Template {tenant}", type=TemplateType.INVITE_USER,
-                language="en", subject="Hello {{ recipient_name }}", body_html="<p>{{ link }}</p>", body_text="{{ link }}",
+                organisation_id=world.organisations[tenant].id,
+                name=f"Template {tenant}",
+                type=TemplateType.INVITE_USER,
+                language="en",
+                subject="Hello {{ recipient_name }}",
+                body_html="<p>{{ link }}</p>",
+                body_text="{{ link }}",
             )
             session.add(template)
             await session.flush()
@@ -148,22 +165,44 @@ async def tenancy(world, runtime) -> Tenancy:
         product_types = dict((await session.execute(select(ProductType.name, ProductType.id))).all())
         batches, devices, kinds, downloads = {}, {}, {}, {}
         for tenant, type_name in (("a", "TOPAS Lora W8"), ("b", "TOPAS Mbus")):
-            batch = Batch(reference=f"REF-{tenant}", organisation_id=world.organisations[tenant].id,
-                          sender_organisation_id=world.organisations["platform"].id)
+            batch = Batch(
+                reference=f"REF-{tenant}",
+                organisation_id=world.organisations[tenant].id,
+                sender_organisation_id=world.organisations["platform"].id,
+            )
             session.add(batch)
             await session.flush()
             # claimed, with a key: a key download of A's own device (the control call) succeeds
-            device = Device(manufacturer="INTEGRA Metering AG", serial_number=f"SN-{tenant}", batch_id=batch.id,
-                            product_type_id=product_types[type_name], organisation_id=world.organisations[tenant].id,
-                            claim_status=ClaimStatus.CLAIMED)
+            device = Device(
+                manufacturer="INTEGRA Metering AG",
+                serial_number=f"SN-{tenant}",
+                batch_id=batch.id,
+                product_type_id=product_types[type_name],
+                organisation_id=world.organisations[tenant].id,
+                claim_status=ClaimStatus.CLAIMED,
+            )
             session.add(device)
             await session.flush()
-            sealed, version = seal_device_key(runtime.sealer, device.id, KeyKind.OMS_KEY, KeyAlgorithm.AES_128, bytes(16))
-            session.add(DeviceKey(device_id=device.id, kind=KeyKind.OMS_KEY, algorithm=KeyAlgorithm.AES_128, sealed=sealed,
-                                  master_key_version=version))
-            download = KeyDownload(user_id=world.users[f"admin_{tenant}"].id, organisation_id=world.organisations[tenant].id,
-                                   device_count=1, key_count=1, token_hash=f"{tenant}" * 64,
-                                   expires_at=utcnow() + timedelta(minutes=5))
+            sealed, version = seal_device_key(
+                runtime.sealer, device.id, KeyKind.OMS_KEY, KeyAlgorithm.AES_128, bytes(16)
+            )
+            session.add(
+                DeviceKey(
+                    device_id=device.id,
+                    kind=KeyKind.OMS_KEY,
+                    algorithm=KeyAlgorithm.AES_128,
+                    sealed=sealed,
+                    master_key_version=version,
+                )
+            )
+            download = KeyDownload(
+                user_id=world.users[f"admin_{tenant}"].id,
+                organisation_id=world.organisations[tenant].id,
+                device_count=1,
+                key_count=1,
+                token_hash=f"{tenant}" * 64,
+                expires_at=utcnow() + timedelta(minutes=5),
+            )
             session.add(download)
             await session.flush()
             session.add(KeyDownloadDevice(key_download_id=download.id, device_id=device.id))
@@ -171,8 +210,14 @@ async def tenancy(world, runtime) -> Tenancy:
             downloads[tenant] = download.id
         # a device of A's in no batch, to hand on in a new one (batchCreate's control call); of a third product
         # type, so that "all A's keys of A's product type" (keyDownloadCreate's control call) stays all claimed
-        session.add(Device(manufacturer="INTEGRA Metering AG", serial_number="SN-a-spare", organisation_id=world.organisations["a"].id,
-                           product_type_id=product_types["RUBIN SONIC"]))
+        session.add(
+            Device(
+                manufacturer="INTEGRA Metering AG",
+                serial_number="SN-a-spare",
+                organisation_id=world.organisations["a"].id,
+                product_type_id=product_types["RUBIN SONIC"],
+            )
+        )
     t.pks["Batch"], t.pks["Device"], t.pks["ProductType"] = batches, devices, kinds
     t.pks["KeyDownload"] = downloads
     # remote access: each tenant has a free router and a location with another router
@@ -180,14 +225,27 @@ async def tenancy(world, runtime) -> Tenancy:
         routers, locations = {}, {}
         for n, tenant in enumerate(("a", "b")):
             organisation_id = world.organisations[tenant].id
-            free = Router(common_name=f"R_FREE{tenant.upper()}", mac_address=f"00:00:00:00:00:1{n}",
-                          serial_number=f"RSN-free-{tenant}", organisation_id=organisation_id)
-            placed = Router(common_name=f"R_PLACED{tenant.upper()}", mac_address=f"00:00:00:00:00:2{n}",
-                            serial_number=f"RSN-placed-{tenant}", organisation_id=organisation_id)
+            free = Router(
+                common_name=f"R_FREE{tenant.upper()}",
+                mac_address=f"00:00:00:00:00:1{n}",
+                serial_number=f"RSN-free-{tenant}",
+                organisation_id=organisation_id,
+            )
+            placed = Router(
+                common_name=f"R_PLACED{tenant.upper()}",
+                mac_address=f"00:00:00:00:00:2{n}",
+                serial_number=f"RSN-placed-{tenant}",
+                organisation_id=organisation_id,
+            )
             session.add_all([free, placed])
             await session.flush()
-            location = Location(organisation_id=organisation_id, name=f"Location {tenant}", router_id=placed.id,
-                                latitude=52.0, longitude=5.0)
+            location = Location(
+                organisation_id=organisation_id,
+                name=f"Location {tenant}",
+                router_id=placed.id,
+                latitude=52.0,
+                longitude=5.0,
+            )
             session.add(location)
             await session.flush()
             routers[tenant], locations[tenant] = free.id, location.id
@@ -197,8 +255,9 @@ async def tenancy(world, runtime) -> Tenancy:
         location_devices, device_templates = {}, {}
         for tenant in ("a", "b"):
             device = LocationDevice(location_id=locations[tenant], name=f"Device {tenant}", ip_address="192.168.1.10")
-            template = DeviceTemplate(organisation_id=world.organisations[tenant].id, name=f"Template {tenant}",
-                                      ip_address="192.168.1.20")
+            template = DeviceTemplate(
+                organisation_id=world.organisations[tenant].id, name=f"Template {tenant}", ip_address="192.168.1.20"
+            )
             session.add_all([device, template])
             await session.flush()
             location_devices[tenant], device_templates[tenant] = device.id, template.id
@@ -210,13 +269,20 @@ async def tenancy(world, runtime) -> Tenancy:
         for tenant in ("a", "b"):
             organisation_id = world.organisations[tenant].id
             location_group = LocationGroup(organisation_id=organisation_id, name=f"Location group {tenant}")
-            outsider = m.User(organisation_id=world.organisations["platform"].id, email=f"external-{tenant}@platform.example",
-                              name=f"External {tenant}")
+            outsider = m.User(
+                organisation_id=world.organisations["platform"].id,
+                email=f"external-{tenant}@platform.example",
+                name=f"External {tenant}",
+            )
             session.add_all([location_group, outsider])
             await session.flush()
-            session.add_all([LocationGroupLocation(group_id=location_group.id, location_id=locations[tenant]),
-                             LocationGroupUser(group_id=location_group.id, user_id=world.users[f"user_{tenant}"].id),
-                             ExternalUser(organisation_id=organisation_id, user_id=outsider.id)])
+            session.add_all(
+                [
+                    LocationGroupLocation(group_id=location_group.id, location_id=locations[tenant]),
+                    LocationGroupUser(group_id=location_group.id, user_id=world.users[f"user_{tenant}"].id),
+                    ExternalUser(organisation_id=organisation_id, user_id=outsider.id),
+                ]
+            )
             location_groups[tenant], external_users[tenant] = location_group.id, outsider.id
     t.pks["LocationGroup"], t.pks["ExternalUser"] = location_groups, external_users
     # external user invitations: the platform invites each tenant's plain user (A's admin may accept or decline
@@ -224,9 +290,17 @@ async def tenancy(world, runtime) -> Tenancy:
     async with runtime.session_factory() as session, session.begin():
         received = {}
         for tenant in ("a", "b"):
-            invitation = ExternalUserInvitation(organisation_id=world.organisations["platform"].id, email=f"user@{tenant}.example")
-            session.add_all([invitation, ExternalUserInvitation(organisation_id=world.organisations[tenant].id,
-                                                                email=f"guest-{tenant}@elsewhere.example")])
+            invitation = ExternalUserInvitation(
+                organisation_id=world.organisations["platform"].id, email=f"user@{tenant}.example"
+            )
+            session.add_all(
+                [
+                    invitation,
+                    ExternalUserInvitation(
+                        organisation_id=world.organisations[tenant].id, email=f"guest-{tenant}@elsewhere.example"
+                    ),
+                ]
+            )
             await session.flush()
             received[tenant] = invitation.id
     t.pks["ExternalUserInvitation"] = received
@@ -236,11 +310,17 @@ async def tenancy(world, runtime) -> Tenancy:
         connections = {}
         for tenant in ("a", "b"):
             connection = RouterConnection(
-                organisation_id=world.organisations[tenant].id, location_id=locations[tenant],
-                router_common_name=f"R_PLACED{tenant.upper()}", user_id=world.users[f"user_{tenant}"].id)
+                organisation_id=world.organisations[tenant].id,
+                location_id=locations[tenant],
+                router_common_name=f"R_PLACED{tenant.upper()}",
+                user_id=world.users[f"user_{tenant}"].id,
+            )
             session.add(connection)
-            session.add(ConnectionLicence(organisation_id=world.organisations["a1" if tenant == "a" else tenant].id,
-                                          max_active_connections=5))
+            session.add(
+                ConnectionLicence(
+                    organisation_id=world.organisations["a1" if tenant == "a" else tenant].id, max_active_connections=5
+                )
+            )
             await session.flush()
             connections[tenant] = connection.id
     t.pks["RouterConnection"] = connections
@@ -254,17 +334,25 @@ async def tenancy(world, runtime) -> Tenancy:
             profile = NotificationProfile(organisation_id=organisation_id, name=f"Profile {tenant}", offline_minutes=30)
             session.add_all([group, profile])
             await session.flush()
-            session.add_all([LocationGroupLocation(group_id=group.id, location_id=locations[tenant]),
-                             NotificationProfileLocation(profile_id=profile.id, location_id=locations[tenant]),
-                             NotificationProfileLocationGroup(profile_id=profile.id, group_id=group.id)])
+            session.add_all(
+                [
+                    LocationGroupLocation(group_id=group.id, location_id=locations[tenant]),
+                    NotificationProfileLocation(profile_id=profile.id, location_id=locations[tenant]),
+                    NotificationProfileLocationGroup(profile_id=profile.id, group_id=group.id),
+                ]
+            )
             notified_groups[tenant], profiles[tenant] = group.id, profile.id
     t.pks.setdefault("LocationGroup", notified_groups)
     t.pks["NotificationProfile"] = profiles
-    t.ids = {kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()}
+    t.ids = {
+        kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()
+    }
     for kind in t.ids:
         t.ids[kind]["unknown"] = to_global_id(kind, UNKNOWN_PK)
     # an external user is named by a user ID (access part)
-    t.ids["ExternalUser"] = {key: to_global_id("User", pk) for key, pk in {**external_users, "unknown": UNKNOWN_PK}.items()}
+    t.ids["ExternalUser"] = {
+        key: to_global_id("User", pk) for key, pk in {**external_users, "unknown": UNKNOWN_PK}.items()
+    }
     return t
 
 
@@ -283,8 +371,8 @@ async def snapshot(runtime) -> dict[str, list[tuple]]:
 
 @dataclass(frozen=True)
 class Case:
-    argument: str                      # as found by id_arguments()
-    kind: str                          # the type of object the ID should name
+    argument: str  # as found by id_arguments()
+    kind: str  # the type of object the ID should name
     document: str
     variables: Callable[[Tenancy, Any], dict]
     token: str = "admin_a"
@@ -302,7 +390,9 @@ class Case:
 
 
 def mutation(name: str, input_type: str, selection: str) -> str:
-    return f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ {selection} errors {{ code field message }} }} }}"
+    return (
+        f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ {selection} errors {{ code field message }} }} }}"
+    )
 
 
 NODE = "query($id: ID!) { node(id: $id) { __typename id } }"
@@ -311,308 +401,755 @@ NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }"
 
 def node_cases() -> list[Case]:
     cases = []
-    for kind in ("User", "Organisation", "UserGroup", "AuditEvent", "Invitation", "Device", "Batch", "KeyDownload",
-                 "Router", "Location", "LocationDevice", "DeviceTemplate"):
+    for kind in (
+        "User",
+        "Organisation",
+        "UserGroup",
+        "AuditEvent",
+        "Invitation",
+        "Device",
+        "Batch",
+        "KeyDownload",
+        "Router",
+        "Location",
+        "LocationDevice",
+        "DeviceTemplate",
+    ):
         cases.append(Case("Query.node(id)", kind, NODE, lambda t, x: {"id": x}, root="node", label=kind))
         # one of A's own next to the ID under test: the answer differs only where that ID is
-        cases.append(Case("Query.nodes(ids)", kind, NODES, lambda t, x, kind=kind: {"ids": [t.id(kind, "a"), x]},
-                          root="nodes", label=kind))
+        cases.append(
+            Case(
+                "Query.nodes(ids)",
+                kind,
+                NODES,
+                lambda t, x, kind=kind: {"ids": [t.id(kind, "a"), x]},
+                root="nodes",
+                label=kind,
+            )
+        )
     return cases
 
 
 CASES: list[Case] = [
     *node_cases(),
-    Case("Query.users(filter.organisationId)", "Organisation",
-         "query($id: ID!) { users(filter: {organisationId: $id}) { totalCount nodes { email } pageInfo { hasNextPage } } }",
-         lambda t, x: {"id": x}, root="users"),
-    Case("Query.organisations(filter.parentId)", "Organisation",
-         "query($id: ID!) { organisations(filter: {parentId: $id}) { totalCount nodes { name } } }",
-         lambda t, x: {"id": x}, root="organisations"),
-    Case("Query.userGroups(filter.organisationId)", "Organisation",
-         "query($id: ID!) { userGroups(filter: {organisationId: $id}) { totalCount nodes { name } } }",
-         lambda t, x: {"id": x}, root="userGroups"),
-    Case("Mutation.userCreate(input.organisationId)", "Organisation",
-         mutation("userCreate", "UserCreateInput", "user { id }"),
-         lambda t, x: {"input": {"name": "New", "email": "new@example.org", "password": NEW_PASSWORD, "organisationId": x}},
-         root="userCreate"),
-    Case("Mutation.userUpdate(input.id)", "User", mutation("userUpdate", "UserUpdateInput", "user { id name }"),
-         lambda t, x: {"input": {"id": x, "name": "Hijacked", "roles": ["ORGANISATION_ADMIN"]}}, root="userUpdate"),
-    Case("Mutation.userUpdate(input.organisationId)", "Organisation", mutation("userUpdate", "UserUpdateInput", "user { id }"),
-         lambda t, x: {"input": {"id": t.id("User", "a"), "organisationId": x}}, root="userUpdate"),
-    Case("Mutation.userDeactivate(input.id)", "User", mutation("userDeactivate", "UserIdInput", "user { isActive }"),
-         lambda t, x: {"input": {"id": x}}, root="userDeactivate"),
-    Case("Mutation.userReactivate(input.id)", "User", mutation("userReactivate", "UserIdInput", "user { isActive }"),
-         lambda t, x: {"input": {"id": x}}, root="userReactivate"),
-    Case("Mutation.userDelete(input.id)", "User", mutation("userDelete", "UserIdInput", "deletedId"),
-         lambda t, x: {"input": {"id": x}}, root="userDelete"),
-    Case("Mutation.userPermissionsSet(input.id)", "User",
-         mutation("userPermissionsSet", "UserPermissionsSetInput", "user { grantedPermissions }"),
-         lambda t, x: {"input": {"id": x, "permissions": ["AUDIT_READ"]}}, root="userPermissionsSet"),
-    Case("Mutation.userPasswordSet(input.userId)", "User", mutation("userPasswordSet", "UserPasswordSetInput", "user { id }"),
-         lambda t, x: {"input": {"userId": x, "newPassword": NEW_PASSWORD}}, root="userPasswordSet"),
-    Case("Mutation.organisationCreate(input.parentId)", "Organisation",
-         mutation("organisationCreate", "OrganisationCreateInput", "organisation { name }"),
-         lambda t, x: {"input": {"name": "Planted", "parentId": x}}, root="organisationCreate"),
-    Case("Mutation.organisationUpdate(input.id)", "Organisation",
-         mutation("organisationUpdate", "OrganisationUpdateInput", "organisation { name }"),
-         lambda t, x: {"input": {"id": x, "name": "Renamed", "canCreateOrganisations": True}}, root="organisationUpdate"),
-    Case("Mutation.partnerAdd(input.organisationId)", "Organisation",
-         mutation("partnerAdd", "PartnerInput", "organisation { name partners { name } }"),
-         lambda t, x: {"input": {"organisationId": x, "partnerOrganisationId": t.platform_uuid}}, root="partnerAdd",
-         label="link an organisation to the platform"),
-    Case("Mutation.partnerRemove(input.organisationId)", "Organisation",
-         mutation("partnerRemove", "PartnerInput", "organisation { name partners { name } }"),
-         lambda t, x: {"input": {"organisationId": x, "partnerOrganisationId": t.platform_uuid}}, root="partnerRemove"),
-    Case("Mutation.userGroupCreate(input.organisationId)", "Organisation",
-         mutation("userGroupCreate", "UserGroupCreateInput", "userGroup { name }"),
-         lambda t, x: {"input": {"name": "Planted", "organisationId": x}}, root="userGroupCreate"),
-    Case("Mutation.userGroupCreate(input.memberIds)", "User",
-         mutation("userGroupCreate", "UserGroupCreateInput", "userGroup { name members { email } }"),
-         lambda t, x: {"input": {"name": "Spies", "memberIds": [x]}}, root="userGroupCreate"),
-    Case("Mutation.userGroupUpdate(input.id)", "UserGroup",
-         mutation("userGroupUpdate", "UserGroupUpdateInput", "userGroup { name }"),
-         lambda t, x: {"input": {"id": x, "name": "Renamed", "memberIds": []}}, root="userGroupUpdate"),
-    Case("Mutation.userGroupUpdate(input.memberIds)", "User",
-         mutation("userGroupUpdate", "UserGroupUpdateInput", "userGroup { members { email } }"),
-         lambda t, x: {"input": {"id": t.id("UserGroup", "a"), "memberIds": [x]}}, root="userGroupUpdate"),
+    Case(
+        "Query.users(filter.organisationId)",
+        "Organisation",
+        "query($id: ID!) { users(filter: {organisationId: $id}) { totalCount nodes { email } pageInfo { hasNextPage } } }",
+        lambda t, x: {"id": x},
+        root="users",
+    ),
+    Case(
+        "Query.organisations(filter.parentId)",
+        "Organisation",
+        "query($id: ID!) { organisations(filter: {parentId: $id}) { totalCount nodes { name } } }",
+        lambda t, x: {"id": x},
+        root="organisations",
+    ),
+    Case(
+        "Query.userGroups(filter.organisationId)",
+        "Organisation",
+        "query($id: ID!) { userGroups(filter: {organisationId: $id}) { totalCount nodes { name } } }",
+        lambda t, x: {"id": x},
+        root="userGroups",
+    ),
+    Case(
+        "Mutation.userCreate(input.organisationId)",
+        "Organisation",
+        mutation("userCreate", "UserCreateInput", "user { id }"),
+        lambda t, x: {
+            "input": {"name": "New", "email": "new@example.org", "password": NEW_PASSWORD, "organisationId": x}
+        },
+        root="userCreate",
+    ),
+    Case(
+        "Mutation.userUpdate(input.id)",
+        "User",
+        mutation("userUpdate", "UserUpdateInput", "user { id name }"),
+        lambda t, x: {"input": {"id": x, "name": "Hijacked", "roles": ["ORGANISATION_ADMIN"]}},
+        root="userUpdate",
+    ),
+    Case(
+        "Mutation.userUpdate(input.organisationId)",
+        "Organisation",
+        mutation("userUpdate", "UserUpdateInput", "user { id }"),
+        lambda t, x: {"input": {"id": t.id("User", "a"), "organisationId": x}},
+        root="userUpdate",
+    ),
+    Case(
+        "Mutation.userDeactivate(input.id)",
+        "User",
+        mutation("userDeactivate", "UserIdInput", "user { isActive }"),
+        lambda t, x: {"input": {"id": x}},
+        root="userDeactivate",
+    ),
+    Case(
+        "Mutation.userReactivate(input.id)",
+        "User",
+        mutation("userReactivate", "UserIdInput", "user { isActive }"),
+        lambda t, x: {"input": {"id": x}},
+        root="userReactivate",
+    ),
+    Case(
+        "Mutation.userDelete(input.id)",
+        "User",
+        mutation("userDelete", "UserIdInput", "deletedId"),
+        lambda t, x: {"input": {"id": x}},
+        root="userDelete",
+    ),
+    Case(
+        "Mutation.userPermissionsSet(input.id)",
+        "User",
+        mutation("userPermissionsSet", "UserPermissionsSetInput", "user { grantedPermissions }"),
+        lambda t, x: {"input": {"id": x, "permissions": ["AUDIT_READ"]}},
+        root="userPermissionsSet",
+    ),
+    Case(
+        "Mutation.userPasswordSet(input.userId)",
+        "User",
+        mutation("userPasswordSet", "UserPasswordSetInput", "user { id }"),
+        lambda t, x: {"input": {"userId": x, "newPassword": NEW_PASSWORD}},
+        root="userPasswordSet",
+    ),
+    Case(
+        "Mutation.organisationCreate(input.parentId)",
+        "Organisation",
+        mutation("organisationCreate", "OrganisationCreateInput", "organisation { name }"),
+        lambda t, x: {"input": {"name": "Planted", "parentId": x}},
+        root="organisationCreate",
+    ),
+    Case(
+        "Mutation.organisationUpdate(input.id)",
+        "Organisation",
+        mutation("organisationUpdate", "OrganisationUpdateInput", "organisation { name }"),
+        lambda t, x: {"input": {"id": x, "name": "Renamed", "canCreateOrganisations": True}},
+        root="organisationUpdate",
+    ),
+    Case(
+        "Mutation.partnerAdd(input.organisationId)",
+        "Organisation",
+        mutation("partnerAdd", "PartnerInput", "organisation { name partners { name } }"),
+        lambda t, x: {"input": {"organisationId": x, "partnerOrganisationId": t.platform_uuid}},
+        root="partnerAdd",
+        label="link an organisation to the platform",
+    ),
+    Case(
+        "Mutation.partnerRemove(input.organisationId)",
+        "Organisation",
+        mutation("partnerRemove", "PartnerInput", "organisation { name partners { name } }"),
+        lambda t, x: {"input": {"organisationId": x, "partnerOrganisationId": t.platform_uuid}},
+        root="partnerRemove",
+    ),
+    Case(
+        "Mutation.userGroupCreate(input.organisationId)",
+        "Organisation",
+        mutation("userGroupCreate", "UserGroupCreateInput", "userGroup { name }"),
+        lambda t, x: {"input": {"name": "Planted", "organisationId": x}},
+        root="userGroupCreate",
+    ),
+    Case(
+        "Mutation.userGroupCreate(input.memberIds)",
+        "User",
+        mutation("userGroupCreate", "UserGroupCreateInput", "userGroup { name members { email } }"),
+        lambda t, x: {"input": {"name": "Spies", "memberIds": [x]}},
+        root="userGroupCreate",
+    ),
+    Case(
+        "Mutation.userGroupUpdate(input.id)",
+        "UserGroup",
+        mutation("userGroupUpdate", "UserGroupUpdateInput", "userGroup { name }"),
+        lambda t, x: {"input": {"id": x, "name": "Renamed", "memberIds": []}},
+        root="userGroupUpdate",
+    ),
+    Case(
+        "Mutation.userGroupUpdate(input.memberIds)",
+        "User",
+        mutation("userGroupUpdate", "UserGroupUpdateInput", "userGroup { members { email } }"),
+        lambda t, x: {"input": {"id": t.id("UserGroup", "a"), "memberIds": [x]}},
+        root="userGroupUpdate",
+    ),
     Case("Query.node(id)", "EmailTemplate", NODE, lambda t, x: {"id": x}, root="node", label="EmailTemplate"),
-    Case("Query.nodes(ids)", "EmailTemplate", NODES, lambda t, x: {"ids": [t.id("EmailTemplate", "a"), x]}, root="nodes",
-         label="EmailTemplate"),
-    Case("Mutation.emailTemplateCopy(input.id)", "EmailTemplate",
-         mutation("emailTemplateCopy", "EmailTemplateIdInput", "emailTemplate { name subject }"),
-         lambda t, x: {"input": {"id": x}}, root="emailTemplateCopy"),
-    Case("Mutation.emailTemplateUpdate(input.id)", "EmailTemplate",
-         mutation("emailTemplateUpdate", "EmailTemplateUpdateInput", "emailTemplate { name subject }"),
-         lambda t, x: {"input": {"id": x, "name": "Hijacked", "subject": "Hijacked {{ recipient_name }}"}},
-         root="emailTemplateUpdate"),
-    Case("Mutation.emailTemplateActivate(input.id)", "EmailTemplate",
-         mutation("emailTemplateActivate", "EmailTemplateIdInput", "emailTemplate { isActive }"),
-         lambda t, x: {"input": {"id": x}}, root="emailTemplateActivate"),
-    Case("Mutation.emailTemplateDeactivate(input.id)", "EmailTemplate",
-         mutation("emailTemplateDeactivate", "EmailTemplateIdInput", "emailTemplate { isActive }"),
-         lambda t, x: {"input": {"id": x}}, root="emailTemplateDeactivate"),
-    Case("Mutation.emailTemplateDelete(input.id)", "EmailTemplate",
-         mutation("emailTemplateDelete", "EmailTemplateIdInput", "deletedId"),
-         lambda t, x: {"input": {"id": x}}, root="emailTemplateDelete"),
-    Case("Mutation.emailTemplatePreview(input.id)", "EmailTemplate",
-         mutation("emailTemplatePreview", "EmailTemplatePreviewInput", "preview { subject bodyText }"),
-         lambda t, x: {"input": {"id": x}}, root="emailTemplatePreview"),
-    Case("Mutation.emailTemplateSendTest(input.id)", "EmailTemplate",
-         mutation("emailTemplateSendTest", "EmailTemplateSendTestInput", "emailTemplate { name } messageId"),
-         lambda t, x: {"input": {"id": x, "toAddress": "probe@example.org"}}, root="emailTemplateSendTest"),
-    Case("Mutation.userGroupDelete(input.id)", "UserGroup", mutation("userGroupDelete", "UserGroupIdInput", "deletedId"),
-         lambda t, x: {"input": {"id": x}}, root="userGroupDelete"),
-    Case("Query.invitations(filter.organisationId)", "Organisation",
-         "query($id: ID!) { invitations(filter: {organisationId: $id}) { totalCount nodes { name email } } }",
-         lambda t, x: {"id": x}, root="invitations"),
-    Case("Mutation.invitationCreate(input.organisationId)", "Organisation",
-         mutation("invitationCreate", "InvitationCreateInput", "invitation { name } registrationLink"),
-         lambda t, x: {"input": {"name": "Planted", "email": "planted@example.org", "organisationId": x}},
-         root="invitationCreate"),
-    Case("Mutation.invitationUpdate(input.id)", "Invitation",
-         mutation("invitationUpdate", "InvitationUpdateInput", "invitation { name email }"),
-         lambda t, x: {"input": {"id": x, "name": "Renamed", "email": "spy@example.org"}}, root="invitationUpdate"),
-    Case("Mutation.invitationSend(input.id)", "Invitation", mutation("invitationSend", "InvitationIdInput", "invitation { state }"),
-         lambda t, x: {"input": {"id": x}}, root="invitationSend"),
-    Case("Mutation.invitationRevoke(input.id)", "Invitation",
-         mutation("invitationRevoke", "InvitationIdInput", "invitation { state }"),
-         lambda t, x: {"input": {"id": x}}, root="invitationRevoke"),
-    Case("Mutation.invitationPreview(input.id)", "Invitation",
-         mutation("invitationPreview", "InvitationIdInput", "subject text"),
-         lambda t, x: {"input": {"id": x}}, root="invitationPreview"),
+    Case(
+        "Query.nodes(ids)",
+        "EmailTemplate",
+        NODES,
+        lambda t, x: {"ids": [t.id("EmailTemplate", "a"), x]},
+        root="nodes",
+        label="EmailTemplate",
+    ),
+    Case(
+        "Mutation.emailTemplateCopy(input.id)",
+        "EmailTemplate",
+        mutation("emailTemplateCopy", "EmailTemplateIdInput", "emailTemplate { name subject }"),
+        lambda t, x: {"input": {"id": x}},
+        root="emailTemplateCopy",
+    ),
+    Case(
+        "Mutation.emailTemplateUpdate(input.id)",
+        "EmailTemplate",
+        mutation("emailTemplateUpdate", "EmailTemplateUpdateInput", "emailTemplate { name subject }"),
+        lambda t, x: {"input": {"id": x, "name": "Hijacked", "subject": "Hijacked {{ recipient_name }}"}},
+        root="emailTemplateUpdate",
+    ),
+    Case(
+        "Mutation.emailTemplateActivate(input.id)",
+        "EmailTemplate",
+        mutation("emailTemplateActivate", "EmailTemplateIdInput", "emailTemplate { isActive }"),
+        lambda t, x: {"input": {"id": x}},
+        root="emailTemplateActivate",
+    ),
+    Case(
+        "Mutation.emailTemplateDeactivate(input.id)",
+        "EmailTemplate",
+        mutation("emailTemplateDeactivate", "EmailTemplateIdInput", "emailTemplate { isActive }"),
+        lambda t, x: {"input": {"id": x}},
+        root="emailTemplateDeactivate",
+    ),
+    Case(
+        "Mutation.emailTemplateDelete(input.id)",
+        "EmailTemplate",
+        mutation("emailTemplateDelete", "EmailTemplateIdInput", "deletedId"),
+        lambda t, x: {"input": {"id": x}},
+        root="emailTemplateDelete",
+    ),
+    Case(
+        "Mutation.emailTemplatePreview(input.id)",
+        "EmailTemplate",
+        mutation("emailTemplatePreview", "EmailTemplatePreviewInput", "preview { subject bodyText }"),
+        lambda t, x: {"input": {"id": x}},
+        root="emailTemplatePreview",
+    ),
+    Case(
+        "Mutation.emailTemplateSendTest(input.id)",
+        "EmailTemplate",
+        mutation("emailTemplateSendTest", "EmailTemplateSendTestInput", "emailTemplate { name } messageId"),
+        lambda t, x: {"input": {"id": x, "toAddress": "probe@example.org"}},
+        root="emailTemplateSendTest",
+    ),
+    Case(
+        "Mutation.userGroupDelete(input.id)",
+        "UserGroup",
+        mutation("userGroupDelete", "UserGroupIdInput", "deletedId"),
+        lambda t, x: {"input": {"id": x}},
+        root="userGroupDelete",
+    ),
+    Case(
+        "Query.invitations(filter.organisationId)",
+        "Organisation",
+        "query($id: ID!) { invitations(filter: {organisationId: $id}) { totalCount nodes { name email } } }",
+        lambda t, x: {"id": x},
+        root="invitations",
+    ),
+    Case(
+        "Mutation.invitationCreate(input.organisationId)",
+        "Organisation",
+        mutation("invitationCreate", "InvitationCreateInput", "invitation { name } registrationLink"),
+        lambda t, x: {"input": {"name": "Planted", "email": "planted@example.org", "organisationId": x}},
+        root="invitationCreate",
+    ),
+    Case(
+        "Mutation.invitationUpdate(input.id)",
+        "Invitation",
+        mutation("invitationUpdate", "InvitationUpdateInput", "invitation { name email }"),
+        lambda t, x: {"input": {"id": x, "name": "Renamed", "email": "spy@example.org"}},
+        root="invitationUpdate",
+    ),
+    Case(
+        "Mutation.invitationSend(input.id)",
+        "Invitation",
+        mutation("invitationSend", "InvitationIdInput", "invitation { state }"),
+        lambda t, x: {"input": {"id": x}},
+        root="invitationSend",
+    ),
+    Case(
+        "Mutation.invitationRevoke(input.id)",
+        "Invitation",
+        mutation("invitationRevoke", "InvitationIdInput", "invitation { state }"),
+        lambda t, x: {"input": {"id": x}},
+        root="invitationRevoke",
+    ),
+    Case(
+        "Mutation.invitationPreview(input.id)",
+        "Invitation",
+        mutation("invitationPreview", "InvitationIdInput", "subject text"),
+        lambda t, x: {"input": {"id": x}},
+        root="invitationPreview",
+    ),
     # product types are shared: one that only B's devices have reads like an unknown one (no device of A matches)
-    Case("Query.devices(filter.productTypeId)", "ProductType",
-         "query($id: ID!) { devices(filter: {productTypeId: $id}) { totalCount nodes { serialNumber } } }",
-         lambda t, x: {"id": x}, root="devices"),
-    Case("Mutation.batchCreate(input.organisationId)", "Organisation",
-         mutation("batchCreate", "BatchCreateInput", "batch { reference deviceCount }"),
-         lambda t, x: {"input": {"reference": "REF-new", "label": "Spring", "organisationId": x, "serialNumbers": ["SN-a-spare"]}},
-         root="batchCreate"),
-    Case("Mutation.batchReject(input.id)", "Batch", mutation("batchReject", "BatchRejectInput", "batch { reference state }"),
-         lambda t, x: {"input": {"id": x}}, root="batchReject"),
-    Case("Query.batches(filter.organisationId)", "Organisation",
-         "query($id: ID!) { batches(filter: {organisationId: $id}) { totalCount nodes { reference } } }",
-         lambda t, x: {"id": x}, root="batches"),
-    Case("Query.devices(filter.batchId)", "Batch",
-         "query($id: ID!) { devices(filter: {batchId: $id}) { totalCount nodes { serialNumber } } }",
-         lambda t, x: {"id": x}, root="devices"),
+    Case(
+        "Query.devices(filter.productTypeId)",
+        "ProductType",
+        "query($id: ID!) { devices(filter: {productTypeId: $id}) { totalCount nodes { serialNumber } } }",
+        lambda t, x: {"id": x},
+        root="devices",
+    ),
+    Case(
+        "Mutation.batchCreate(input.organisationId)",
+        "Organisation",
+        mutation("batchCreate", "BatchCreateInput", "batch { reference deviceCount }"),
+        lambda t, x: {
+            "input": {"reference": "REF-new", "label": "Spring", "organisationId": x, "serialNumbers": ["SN-a-spare"]}
+        },
+        root="batchCreate",
+    ),
+    Case(
+        "Mutation.batchReject(input.id)",
+        "Batch",
+        mutation("batchReject", "BatchRejectInput", "batch { reference state }"),
+        lambda t, x: {"input": {"id": x}},
+        root="batchReject",
+    ),
+    Case(
+        "Query.batches(filter.organisationId)",
+        "Organisation",
+        "query($id: ID!) { batches(filter: {organisationId: $id}) { totalCount nodes { reference } } }",
+        lambda t, x: {"id": x},
+        root="batches",
+    ),
+    Case(
+        "Query.devices(filter.batchId)",
+        "Batch",
+        "query($id: ID!) { devices(filter: {batchId: $id}) { totalCount nodes { serialNumber } } }",
+        lambda t, x: {"id": x},
+        root="devices",
+    ),
     # key downloads: another tenant's device, product type or batch selects nothing, like an unknown one
-    Case("Mutation.keyDownloadCreate(input.deviceIds)", "Device",
-         mutation("keyDownloadCreate", "KeyDownloadCreateInput", "keyDownload { deviceCount keyCount } url"),
-         lambda t, x: {"input": {"deviceIds": [x]}}, root="keyDownloadCreate"),
-    Case("Mutation.keyDownloadCreate(input.filter.productTypeId)", "ProductType",
-         mutation("keyDownloadCreate", "KeyDownloadCreateInput", "keyDownload { deviceCount keyCount }"),
-         lambda t, x: {"input": {"filter": {"productTypeId": x}}}, root="keyDownloadCreate"),
-    Case("Mutation.keyDownloadCreate(input.filter.batchId)", "Batch",
-         mutation("keyDownloadCreate", "KeyDownloadCreateInput", "keyDownload { deviceCount keyCount }"),
-         lambda t, x: {"input": {"filter": {"batchId": x}}}, root="keyDownloadCreate"),
+    Case(
+        "Mutation.keyDownloadCreate(input.deviceIds)",
+        "Device",
+        mutation("keyDownloadCreate", "KeyDownloadCreateInput", "keyDownload { deviceCount keyCount } url"),
+        lambda t, x: {"input": {"deviceIds": [x]}},
+        root="keyDownloadCreate",
+    ),
+    Case(
+        "Mutation.keyDownloadCreate(input.filter.productTypeId)",
+        "ProductType",
+        mutation("keyDownloadCreate", "KeyDownloadCreateInput", "keyDownload { deviceCount keyCount }"),
+        lambda t, x: {"input": {"filter": {"productTypeId": x}}},
+        root="keyDownloadCreate",
+    ),
+    Case(
+        "Mutation.keyDownloadCreate(input.filter.batchId)",
+        "Batch",
+        mutation("keyDownloadCreate", "KeyDownloadCreateInput", "keyDownload { deviceCount keyCount }"),
+        lambda t, x: {"input": {"filter": {"batchId": x}}},
+        root="keyDownloadCreate",
+    ),
     # remote access: another tenant's organisation, router or location reads like an unknown one
-    Case("Mutation.locationCreate(input.organisationId)", "Organisation",
-         mutation("locationCreate", "LocationCreateInput", "location { name }"),
-         lambda t, x: {"input": {"name": "New place", "organisationId": x}}, root="locationCreate"),
-    Case("Mutation.locationCreate(input.routerId)", "Router",
-         mutation("locationCreate", "LocationCreateInput", "location { name router { commonName } }"),
-         lambda t, x: {"input": {"name": "New place", "routerId": x}}, root="locationCreate"),
-    Case("Mutation.locationUpdate(input.id)", "Location", mutation("locationUpdate", "LocationUpdateInput", "location { name }"),
-         lambda t, x: {"input": {"id": x, "name": "Renamed"}}, root="locationUpdate"),
-    Case("Mutation.locationDelete(input.id)", "Location", mutation("locationDelete", "LocationDeleteInput", "deletedId"),
-         lambda t, x: {"input": {"id": x}}, root="locationDelete"),
-    Case("Mutation.locationAssignRouter(input.locationId)", "Location",
-         mutation("locationAssignRouter", "LocationAssignRouterInput", "location { name router { commonName } }"),
-         lambda t, x: {"input": {"locationId": x, "routerId": None}}, root="locationAssignRouter"),
-    Case("Mutation.locationAssignRouter(input.routerId)", "Router",
-         mutation("locationAssignRouter", "LocationAssignRouterInput", "location { name router { commonName } }"),
-         lambda t, x: {"input": {"locationId": t.id("Location", "a"), "routerId": x}}, root="locationAssignRouter"),
-    Case("Mutation.locationPin(input.locationId)", "Location", mutation("locationPin", "LocationPinInput", "location { name pinned }"),
-         lambda t, x: {"input": {"locationId": x, "pinned": True}}, root="locationPin"),
+    Case(
+        "Mutation.locationCreate(input.organisationId)",
+        "Organisation",
+        mutation("locationCreate", "LocationCreateInput", "location { name }"),
+        lambda t, x: {"input": {"name": "New place", "organisationId": x}},
+        root="locationCreate",
+    ),
+    Case(
+        "Mutation.locationCreate(input.routerId)",
+        "Router",
+        mutation("locationCreate", "LocationCreateInput", "location { name router { commonName } }"),
+        lambda t, x: {"input": {"name": "New place", "routerId": x}},
+        root="locationCreate",
+    ),
+    Case(
+        "Mutation.locationUpdate(input.id)",
+        "Location",
+        mutation("locationUpdate", "LocationUpdateInput", "location { name }"),
+        lambda t, x: {"input": {"id": x, "name": "Renamed"}},
+        root="locationUpdate",
+    ),
+    Case(
+        "Mutation.locationDelete(input.id)",
+        "Location",
+        mutation("locationDelete", "LocationDeleteInput", "deletedId"),
+        lambda t, x: {"input": {"id": x}},
+        root="locationDelete",
+    ),
+    Case(
+        "Mutation.locationAssignRouter(input.locationId)",
+        "Location",
+        mutation("locationAssignRouter", "LocationAssignRouterInput", "location { name router { commonName } }"),
+        lambda t, x: {"input": {"locationId": x, "routerId": None}},
+        root="locationAssignRouter",
+    ),
+    Case(
+        "Mutation.locationAssignRouter(input.routerId)",
+        "Router",
+        mutation("locationAssignRouter", "LocationAssignRouterInput", "location { name router { commonName } }"),
+        lambda t, x: {"input": {"locationId": t.id("Location", "a"), "routerId": x}},
+        root="locationAssignRouter",
+    ),
+    Case(
+        "Mutation.locationPin(input.locationId)",
+        "Location",
+        mutation("locationPin", "LocationPinInput", "location { name pinned }"),
+        lambda t, x: {"input": {"locationId": x, "pinned": True}},
+        root="locationPin",
+    ),
     # devices behind a router and device templates
-    Case("Mutation.locationDeviceCreate(input.locationId)", "Location",
-         mutation("locationDeviceCreate", "LocationDeviceCreateInput", "device { name }"),
-         lambda t, x: {"input": {"locationId": x, "name": "Planted", "ipAddress": "10.0.0.1"}}, root="locationDeviceCreate"),
-    Case("Mutation.locationDeviceUpdate(input.id)", "LocationDevice",
-         mutation("locationDeviceUpdate", "LocationDeviceUpdateInput", "device { name ipAddress }"),
-         lambda t, x: {"input": {"id": x, "name": "Renamed", "ipAddress": "10.0.0.2"}}, root="locationDeviceUpdate"),
-    Case("Mutation.locationDeviceDelete(input.id)", "LocationDevice",
-         mutation("locationDeviceDelete", "LocationDeviceDeleteInput", "deletedId"),
-         lambda t, x: {"input": {"id": x}}, root="locationDeviceDelete"),
-    Case("Query.deviceTemplates(filter.organisationId)", "Organisation",
-         "query($id: ID!) { deviceTemplates(filter: {organisationId: $id}) { totalCount nodes { name } } }",
-         lambda t, x: {"id": x}, root="deviceTemplates"),
-    Case("Mutation.deviceTemplateCreate(input.organisationId)", "Organisation",
-         mutation("deviceTemplateCreate", "DeviceTemplateCreateInput", "deviceTemplate { name }"),
-         lambda t, x: {"input": {"name": "Planted", "ipAddress": "10.0.0.1", "organisationId": x}}, root="deviceTemplateCreate"),
-    Case("Mutation.deviceTemplateCreate(input.fromDeviceId)", "LocationDevice",
-         mutation("deviceTemplateCreate", "DeviceTemplateCreateInput", "deviceTemplate { name ipAddress }"),
-         lambda t, x: {"input": {"fromDeviceId": x}}, root="deviceTemplateCreate"),
-    Case("Mutation.deviceTemplateUpdate(input.id)", "DeviceTemplate",
-         mutation("deviceTemplateUpdate", "DeviceTemplateUpdateInput", "deviceTemplate { name inactive }"),
-         lambda t, x: {"input": {"id": x, "name": "Renamed", "inactive": True}}, root="deviceTemplateUpdate"),
-    Case("Mutation.deviceTemplateDelete(input.id)", "DeviceTemplate",
-         mutation("deviceTemplateDelete", "DeviceTemplateDeleteInput", "deletedId"),
-         lambda t, x: {"input": {"id": x}}, root="deviceTemplateDelete"),
-    Case("Mutation.locationApplyDeviceTemplate(input.locationId)", "Location",
-         mutation("locationApplyDeviceTemplate", "LocationApplyDeviceTemplateInput", "device { name ipAddress }"),
-         lambda t, x: {"input": {"locationId": x, "templateId": t.id("DeviceTemplate", "a")}}, root="locationApplyDeviceTemplate"),
-    Case("Mutation.locationApplyDeviceTemplate(input.templateId)", "DeviceTemplate",
-         mutation("locationApplyDeviceTemplate", "LocationApplyDeviceTemplateInput", "device { name ipAddress }"),
-         lambda t, x: {"input": {"locationId": t.id("Location", "a"), "templateId": x}}, root="locationApplyDeviceTemplate"),
+    Case(
+        "Mutation.locationDeviceCreate(input.locationId)",
+        "Location",
+        mutation("locationDeviceCreate", "LocationDeviceCreateInput", "device { name }"),
+        lambda t, x: {"input": {"locationId": x, "name": "Planted", "ipAddress": "10.0.0.1"}},
+        root="locationDeviceCreate",
+    ),
+    Case(
+        "Mutation.locationDeviceUpdate(input.id)",
+        "LocationDevice",
+        mutation("locationDeviceUpdate", "LocationDeviceUpdateInput", "device { name ipAddress }"),
+        lambda t, x: {"input": {"id": x, "name": "Renamed", "ipAddress": "10.0.0.2"}},
+        root="locationDeviceUpdate",
+    ),
+    Case(
+        "Mutation.locationDeviceDelete(input.id)",
+        "LocationDevice",
+        mutation("locationDeviceDelete", "LocationDeviceDeleteInput", "deletedId"),
+        lambda t, x: {"input": {"id": x}},
+        root="locationDeviceDelete",
+    ),
+    Case(
+        "Query.deviceTemplates(filter.organisationId)",
+        "Organisation",
+        "query($id: ID!) { deviceTemplates(filter: {organisationId: $id}) { totalCount nodes { name } } }",
+        lambda t, x: {"id": x},
+        root="deviceTemplates",
+    ),
+    Case(
+        "Mutation.deviceTemplateCreate(input.organisationId)",
+        "Organisation",
+        mutation("deviceTemplateCreate", "DeviceTemplateCreateInput", "deviceTemplate { name }"),
+        lambda t, x: {"input": {"name": "Planted", "ipAddress": "10.0.0.1", "organisationId": x}},
+        root="deviceTemplateCreate",
+    ),
+    Case(
+        "Mutation.deviceTemplateCreate(input.fromDeviceId)",
+        "LocationDevice",
+        mutation("deviceTemplateCreate", "DeviceTemplateCreateInput", "deviceTemplate { name ipAddress }"),
+        lambda t, x: {"input": {"fromDeviceId": x}},
+        root="deviceTemplateCreate",
+    ),
+    Case(
+        "Mutation.deviceTemplateUpdate(input.id)",
+        "DeviceTemplate",
+        mutation("deviceTemplateUpdate", "DeviceTemplateUpdateInput", "deviceTemplate { name inactive }"),
+        lambda t, x: {"input": {"id": x, "name": "Renamed", "inactive": True}},
+        root="deviceTemplateUpdate",
+    ),
+    Case(
+        "Mutation.deviceTemplateDelete(input.id)",
+        "DeviceTemplate",
+        mutation("deviceTemplateDelete", "DeviceTemplateDeleteInput", "deletedId"),
+        lambda t, x: {"input": {"id": x}},
+        root="deviceTemplateDelete",
+    ),
+    Case(
+        "Mutation.locationApplyDeviceTemplate(input.locationId)",
+        "Location",
+        mutation("locationApplyDeviceTemplate", "LocationApplyDeviceTemplateInput", "device { name ipAddress }"),
+        lambda t, x: {"input": {"locationId": x, "templateId": t.id("DeviceTemplate", "a")}},
+        root="locationApplyDeviceTemplate",
+    ),
+    Case(
+        "Mutation.locationApplyDeviceTemplate(input.templateId)",
+        "DeviceTemplate",
+        mutation("locationApplyDeviceTemplate", "LocationApplyDeviceTemplateInput", "device { name ipAddress }"),
+        lambda t, x: {"input": {"locationId": t.id("Location", "a"), "templateId": x}},
+        root="locationApplyDeviceTemplate",
+    ),
     # access: location grants, location groups, external users, effective access
     Case("Query.node(id)", "LocationGroup", NODE, lambda t, x: {"id": x}, root="node", label="LocationGroup"),
-    Case("Query.nodes(ids)", "LocationGroup", NODES, lambda t, x: {"ids": [t.id("LocationGroup", "a"), x]}, root="nodes",
-         label="LocationGroup"),
-    Case("Mutation.locationAccessSet(input.locationId)", "Location",
-         mutation("locationAccessSet", "LocationAccessSetInput", "location { name users { email } }"),
-         lambda t, x: {"input": {"locationId": x, "userIds": [], "userGroupIds": []}}, root="locationAccessSet"),
-    Case("Mutation.locationAccessSet(input.userIds)", "User",
-         mutation("locationAccessSet", "LocationAccessSetInput", "location { name users { email } }"),
-         lambda t, x: {"input": {"locationId": t.id("Location", "a"), "userIds": [x]}}, root="locationAccessSet"),
-    Case("Mutation.locationAccessSet(input.userGroupIds)", "UserGroup",
-         mutation("locationAccessSet", "LocationAccessSetInput", "location { name userGroups { name } }"),
-         lambda t, x: {"input": {"locationId": t.id("Location", "a"), "userGroupIds": [x]}}, root="locationAccessSet"),
-    Case("Mutation.locationGroupCreate(input.organisationId)", "Organisation",
-         mutation("locationGroupCreate", "LocationGroupCreateInput", "locationGroup { name }"),
-         lambda t, x: {"input": {"name": "Planted", "organisationId": x}}, root="locationGroupCreate"),
-    Case("Mutation.locationGroupCreate(input.locationIds)", "Location",
-         mutation("locationGroupCreate", "LocationGroupCreateInput", "locationGroup { name locations { name } }"),
-         lambda t, x: {"input": {"name": "Planted", "locationIds": [x]}}, root="locationGroupCreate"),
-    Case("Mutation.locationGroupCreate(input.userIds)", "User",
-         mutation("locationGroupCreate", "LocationGroupCreateInput", "locationGroup { name users { email } }"),
-         lambda t, x: {"input": {"name": "Planted", "userIds": [x]}}, root="locationGroupCreate"),
-    Case("Mutation.locationGroupUpdate(input.id)", "LocationGroup",
-         mutation("locationGroupUpdate", "LocationGroupUpdateInput", "locationGroup { name users { email } }"),
-         lambda t, x: {"input": {"id": x, "name": "Renamed", "userIds": []}}, root="locationGroupUpdate"),
-    Case("Mutation.locationGroupUpdate(input.locationIds)", "Location",
-         mutation("locationGroupUpdate", "LocationGroupUpdateInput", "locationGroup { locations { name } }"),
-         lambda t, x: {"input": {"id": t.id("LocationGroup", "a"), "locationIds": [x]}}, root="locationGroupUpdate"),
-    Case("Mutation.locationGroupUpdate(input.userIds)", "User",
-         mutation("locationGroupUpdate", "LocationGroupUpdateInput", "locationGroup { users { email } }"),
-         lambda t, x: {"input": {"id": t.id("LocationGroup", "a"), "userIds": [x]}}, root="locationGroupUpdate"),
-    Case("Mutation.locationGroupDelete(input.id)", "LocationGroup",
-         mutation("locationGroupDelete", "LocationGroupDeleteInput", "deletedId"),
-         lambda t, x: {"input": {"id": x}}, root="locationGroupDelete"),
-    Case("Query.locationGroups(filter.organisationId)", "Organisation",
-         "query($id: ID!) { locationGroups(filter: {organisationId: $id}) { totalCount nodes { name } } }",
-         lambda t, x: {"id": x}, root="locationGroups"),
-    Case("Mutation.externalUserAdd(input.organisationId)", "Organisation",
-         mutation("externalUserAdd", "ExternalUserAddInput", "invitation { email organisation { name } }"),
-         lambda t, x: {"input": {"email": "user@b.example", "organisationId": x}}, root="externalUserAdd"),
-    Case("Query.externalUserInvitations(filter.organisationId)", "Organisation",
-         "query($id: ID!) { externalUserInvitations(filter: {organisationId: $id}) { totalCount nodes { email } } }",
-         lambda t, x: {"id": x}, root="externalUserInvitations"),
+    Case(
+        "Query.nodes(ids)",
+        "LocationGroup",
+        NODES,
+        lambda t, x: {"ids": [t.id("LocationGroup", "a"), x]},
+        root="nodes",
+        label="LocationGroup",
+    ),
+    Case(
+        "Mutation.locationAccessSet(input.locationId)",
+        "Location",
+        mutation("locationAccessSet", "LocationAccessSetInput", "location { name users { email } }"),
+        lambda t, x: {"input": {"locationId": x, "userIds": [], "userGroupIds": []}},
+        root="locationAccessSet",
+    ),
+    Case(
+        "Mutation.locationAccessSet(input.userIds)",
+        "User",
+        mutation("locationAccessSet", "LocationAccessSetInput", "location { name users { email } }"),
+        lambda t, x: {"input": {"locationId": t.id("Location", "a"), "userIds": [x]}},
+        root="locationAccessSet",
+    ),
+    Case(
+        "Mutation.locationAccessSet(input.userGroupIds)",
+        "UserGroup",
+        mutation("locationAccessSet", "LocationAccessSetInput", "location { name userGroups { name } }"),
+        lambda t, x: {"input": {"locationId": t.id("Location", "a"), "userGroupIds": [x]}},
+        root="locationAccessSet",
+    ),
+    Case(
+        "Mutation.locationGroupCreate(input.organisationId)",
+        "Organisation",
+        mutation("locationGroupCreate", "LocationGroupCreateInput", "locationGroup { name }"),
+        lambda t, x: {"input": {"name": "Planted", "organisationId": x}},
+        root="locationGroupCreate",
+    ),
+    Case(
+        "Mutation.locationGroupCreate(input.locationIds)",
+        "Location",
+        mutation("locationGroupCreate", "LocationGroupCreateInput", "locationGroup { name locations { name } }"),
+        lambda t, x: {"input": {"name": "Planted", "locationIds": [x]}},
+        root="locationGroupCreate",
+    ),
+    Case(
+        "Mutation.locationGroupCreate(input.userIds)",
+        "User",
+        mutation("locationGroupCreate", "LocationGroupCreateInput", "locationGroup { name users { email } }"),
+        lambda t, x: {"input": {"name": "Planted", "userIds": [x]}},
+        root="locationGroupCreate",
+    ),
+    Case(
+        "Mutation.locationGroupUpdate(input.id)",
+        "LocationGroup",
+        mutation("locationGroupUpdate", "LocationGroupUpdateInput", "locationGroup { name users { email } }"),
+        lambda t, x: {"input": {"id": x, "name": "Renamed", "userIds": []}},
+        root="locationGroupUpdate",
+    ),
+    Case(
+        "Mutation.locationGroupUpdate(input.locationIds)",
+        "Location",
+        mutation("locationGroupUpdate", "LocationGroupUpdateInput", "locationGroup { locations { name } }"),
+        lambda t, x: {"input": {"id": t.id("LocationGroup", "a"), "locationIds": [x]}},
+        root="locationGroupUpdate",
+    ),
+    Case(
+        "Mutation.locationGroupUpdate(input.userIds)",
+        "User",
+        mutation("locationGroupUpdate", "LocationGroupUpdateInput", "locationGroup { users { email } }"),
+        lambda t, x: {"input": {"id": t.id("LocationGroup", "a"), "userIds": [x]}},
+        root="locationGroupUpdate",
+    ),
+    Case(
+        "Mutation.locationGroupDelete(input.id)",
+        "LocationGroup",
+        mutation("locationGroupDelete", "LocationGroupDeleteInput", "deletedId"),
+        lambda t, x: {"input": {"id": x}},
+        root="locationGroupDelete",
+    ),
+    Case(
+        "Query.locationGroups(filter.organisationId)",
+        "Organisation",
+        "query($id: ID!) { locationGroups(filter: {organisationId: $id}) { totalCount nodes { name } } }",
+        lambda t, x: {"id": x},
+        root="locationGroups",
+    ),
+    Case(
+        "Mutation.externalUserAdd(input.organisationId)",
+        "Organisation",
+        mutation("externalUserAdd", "ExternalUserAddInput", "invitation { email organisation { name } }"),
+        lambda t, x: {"input": {"email": "user@b.example", "organisationId": x}},
+        root="externalUserAdd",
+    ),
+    Case(
+        "Query.externalUserInvitations(filter.organisationId)",
+        "Organisation",
+        "query($id: ID!) { externalUserInvitations(filter: {organisationId: $id}) { totalCount nodes { email } } }",
+        lambda t, x: {"id": x},
+        root="externalUserInvitations",
+    ),
     # invitations addressed to a user of A's (accepted or declined by A's admin: the control calls)
-    Case("Mutation.externalUserInvitationAccept(input.id)", "ExternalUserInvitation",
-         mutation("externalUserInvitationAccept", "ExternalUserInvitationIdInput", "externalUser { user { email } }"),
-         lambda t, x: {"input": {"id": x}}, root="externalUserInvitationAccept"),
-    Case("Mutation.externalUserInvitationDelete(input.id)", "ExternalUserInvitation",
-         mutation("externalUserInvitationDelete", "ExternalUserInvitationIdInput", "deletedId"),
-         lambda t, x: {"input": {"id": x}}, root="externalUserInvitationDelete"),
-    Case("Query.node(id)", "ExternalUserInvitation", NODE, lambda t, x: {"id": x}, root="node", label="ExternalUserInvitation"),
-    Case("Query.nodes(ids)", "ExternalUserInvitation", NODES, lambda t, x: {"ids": [t.id("ExternalUserInvitation", "a"), x]},
-         root="nodes", label="ExternalUserInvitation"),
-    Case("Mutation.externalUserRemove(input.userId)", "ExternalUser",
-         mutation("externalUserRemove", "ExternalUserRemoveInput", "removedUserId"),
-         lambda t, x: {"input": {"userId": x}}, root="externalUserRemove"),
-    Case("Mutation.externalUserRemove(input.organisationId)", "Organisation",
-         mutation("externalUserRemove", "ExternalUserRemoveInput", "removedUserId"),
-         lambda t, x: {"input": {"userId": t.id("ExternalUser", "a"), "organisationId": x}}, root="externalUserRemove"),
-    Case("Query.externalUsers(filter.organisationId)", "Organisation",
-         "query($id: ID!) { externalUsers(filter: {organisationId: $id}) { totalCount nodes { user { email } } } }",
-         lambda t, x: {"id": x}, root="externalUsers"),
-    Case("Query.effectiveLocationAccess(userId)", "User",
-         "query($id: ID!) { effectiveLocationAccess(userId: $id) { totalCount nodes { location { name } via } } }",
-         lambda t, x: {"id": x}, root="effectiveLocationAccess"),
+    Case(
+        "Mutation.externalUserInvitationAccept(input.id)",
+        "ExternalUserInvitation",
+        mutation("externalUserInvitationAccept", "ExternalUserInvitationIdInput", "externalUser { user { email } }"),
+        lambda t, x: {"input": {"id": x}},
+        root="externalUserInvitationAccept",
+    ),
+    Case(
+        "Mutation.externalUserInvitationDelete(input.id)",
+        "ExternalUserInvitation",
+        mutation("externalUserInvitationDelete", "ExternalUserInvitationIdInput", "deletedId"),
+        lambda t, x: {"input": {"id": x}},
+        root="externalUserInvitationDelete",
+    ),
+    Case(
+        "Query.node(id)",
+        "ExternalUserInvitation",
+        NODE,
+        lambda t, x: {"id": x},
+        root="node",
+        label="ExternalUserInvitation",
+    ),
+    Case(
+        "Query.nodes(ids)",
+        "ExternalUserInvitation",
+        NODES,
+        lambda t, x: {"ids": [t.id("ExternalUserInvitation", "a"), x]},
+        root="nodes",
+        label="ExternalUserInvitation",
+    ),
+    Case(
+        "Mutation.externalUserRemove(input.userId)",
+        "ExternalUser",
+        mutation("externalUserRemove", "ExternalUserRemoveInput", "removedUserId"),
+        lambda t, x: {"input": {"userId": x}},
+        root="externalUserRemove",
+    ),
+    Case(
+        "Mutation.externalUserRemove(input.organisationId)",
+        "Organisation",
+        mutation("externalUserRemove", "ExternalUserRemoveInput", "removedUserId"),
+        lambda t, x: {"input": {"userId": t.id("ExternalUser", "a"), "organisationId": x}},
+        root="externalUserRemove",
+    ),
+    Case(
+        "Query.externalUsers(filter.organisationId)",
+        "Organisation",
+        "query($id: ID!) { externalUsers(filter: {organisationId: $id}) { totalCount nodes { user { email } } } }",
+        lambda t, x: {"id": x},
+        root="externalUsers",
+    ),
+    Case(
+        "Query.effectiveLocationAccess(userId)",
+        "User",
+        "query($id: ID!) { effectiveLocationAccess(userId: $id) { totalCount nodes { location { name } via } } }",
+        lambda t, x: {"id": x},
+        root="effectiveLocationAccess",
+    ),
     # connections (part: connections). A's placed router is offline: the control connect answers ROUTER_OFFLINE
     # (a result, no input error), so it reached the location and device.
-    Case("Mutation.routerConnect(input.locationId)", "Location",
-         mutation("routerConnect", "RouterConnectInput", "result connection { id }"),
-         lambda t, x: {"input": {"locationId": x}}, root="routerConnect"),
-    Case("Mutation.routerConnect(input.deviceId)", "LocationDevice",
-         mutation("routerConnect", "RouterConnectInput", "result connection { id }"),
-         lambda t, x: {"input": {"locationId": t.id("Location", "a"), "deviceId": x}}, root="routerConnect"),
+    Case(
+        "Mutation.routerConnect(input.locationId)",
+        "Location",
+        mutation("routerConnect", "RouterConnectInput", "result connection { id }"),
+        lambda t, x: {"input": {"locationId": x}},
+        root="routerConnect",
+    ),
+    Case(
+        "Mutation.routerConnect(input.deviceId)",
+        "LocationDevice",
+        mutation("routerConnect", "RouterConnectInput", "result connection { id }"),
+        lambda t, x: {"input": {"locationId": t.id("Location", "a"), "deviceId": x}},
+        root="routerConnect",
+    ),
     # a manager ends a connection at a location of the subtree (the control: A's user's)
-    Case("Mutation.routerDisconnect(input.connectionId)", "RouterConnection",
-         mutation("routerDisconnect", "RouterDisconnectInput", "result connection { routerCommonName endReason }"),
-         lambda t, x: {"input": {"connectionId": x}}, root="routerDisconnect"),
+    Case(
+        "Mutation.routerDisconnect(input.connectionId)",
+        "RouterConnection",
+        mutation("routerDisconnect", "RouterDisconnectInput", "result connection { routerCommonName endReason }"),
+        lambda t, x: {"input": {"connectionId": x}},
+        root="routerDisconnect",
+    ),
     # not found reads as null like an unknown organisation; `maxActive` stands in for the count of "reached"
-    Case("Query.connectionLicence(organisationId)", "Organisation",
-         "query($id: ID) { connectionLicence(organisationId: $id) { totalCount: maxActive active } }",
-         lambda t, x: {"id": x}, root="connectionLicence"),
+    Case(
+        "Query.connectionLicence(organisationId)",
+        "Organisation",
+        "query($id: ID) { connectionLicence(organisationId: $id) { totalCount: maxActive active } }",
+        lambda t, x: {"id": x},
+        root="connectionLicence",
+    ),
     Case("Query.node(id)", "RouterConnection", NODE, lambda t, x: {"id": x}, root="node", label="RouterConnection"),
-    Case("Query.nodes(ids)", "RouterConnection", NODES, lambda t, x: {"ids": [t.id("RouterConnection", "a"), x]},
-         root="nodes", label="RouterConnection"),
+    Case(
+        "Query.nodes(ids)",
+        "RouterConnection",
+        NODES,
+        lambda t, x: {"ids": [t.id("RouterConnection", "a"), x]},
+        root="nodes",
+        label="RouterConnection",
+    ),
     # notification profiles (part: notifications): another tenant's profile, user, location or location group
-    Case("Query.node(id)", "NotificationProfile", NODE, lambda t, x: {"id": x}, root="node", label="NotificationProfile"),
-    Case("Query.nodes(ids)", "NotificationProfile", NODES, lambda t, x: {"ids": [t.id("NotificationProfile", "a"), x]},
-         root="nodes", label="NotificationProfile"),
-    Case("Mutation.notificationProfileCreate(input.organisationId)", "Organisation",
-         mutation("notificationProfileCreate", "NotificationProfileCreateInput", "notificationProfile { name }"),
-         lambda t, x: {"input": {"name": "Planted", "offlineMinutes": 5, "organisationId": x}}, root="notificationProfileCreate"),
-    Case("Mutation.notificationProfileCreate(input.userIds)", "User",
-         mutation("notificationProfileCreate", "NotificationProfileCreateInput", "notificationProfile { users { email } }"),
-         lambda t, x: {"input": {"name": "Spies", "offlineMinutes": 5, "userIds": [x]}}, root="notificationProfileCreate"),
-    Case("Mutation.notificationProfileCreate(input.locationIds)", "Location",
-         mutation("notificationProfileCreate", "NotificationProfileCreateInput", "notificationProfile { locations { name } }"),
-         lambda t, x: {"input": {"name": "Spies", "offlineMinutes": 5, "locationIds": [x]}}, root="notificationProfileCreate"),
-    Case("Mutation.notificationProfileCreate(input.locationGroupIds)", "LocationGroup",
-         mutation("notificationProfileCreate", "NotificationProfileCreateInput", "notificationProfile { locationGroups { name } }"),
-         lambda t, x: {"input": {"name": "Spies", "offlineMinutes": 5, "locationGroupIds": [x]}}, root="notificationProfileCreate"),
-    Case("Mutation.notificationProfileUpdate(input.id)", "NotificationProfile",
-         mutation("notificationProfileUpdate", "NotificationProfileUpdateInput", "notificationProfile { name offlineMinutes }"),
-         lambda t, x: {"input": {"id": x, "name": "Renamed", "offlineMinutes": 5, "emails": ["spy@example.org"]}},
-         root="notificationProfileUpdate"),
-    Case("Mutation.notificationProfileUpdate(input.userIds)", "User",
-         mutation("notificationProfileUpdate", "NotificationProfileUpdateInput", "notificationProfile { users { email } }"),
-         lambda t, x: {"input": {"id": t.id("NotificationProfile", "a"), "userIds": [x]}}, root="notificationProfileUpdate"),
-    Case("Mutation.notificationProfileUpdate(input.locationIds)", "Location",
-         mutation("notificationProfileUpdate", "NotificationProfileUpdateInput", "notificationProfile { locations { name } }"),
-         lambda t, x: {"input": {"id": t.id("NotificationProfile", "a"), "locationIds": [x]}}, root="notificationProfileUpdate"),
-    Case("Mutation.notificationProfileUpdate(input.locationGroupIds)", "LocationGroup",
-         mutation("notificationProfileUpdate", "NotificationProfileUpdateInput", "notificationProfile { locationGroups { name } }"),
-         lambda t, x: {"input": {"id": t.id("NotificationProfile", "a"), "locationGroupIds": [x]}},
-         root="notificationProfileUpdate"),
-    Case("Mutation.notificationProfileDelete(input.id)", "NotificationProfile",
-         mutation("notificationProfileDelete", "NotificationProfileDeleteInput", "deletedId"),
-         lambda t, x: {"input": {"id": x}}, root="notificationProfileDelete"),
+    Case(
+        "Query.node(id)", "NotificationProfile", NODE, lambda t, x: {"id": x}, root="node", label="NotificationProfile"
+    ),
+    Case(
+        "Query.nodes(ids)",
+        "NotificationProfile",
+        NODES,
+        lambda t, x: {"ids": [t.id("NotificationProfile", "a"), x]},
+        root="nodes",
+        label="NotificationProfile",
+    ),
+    Case(
+        "Mutation.notificationProfileCreate(input.organisationId)",
+        "Organisation",
+        mutation("notificationProfileCreate", "NotificationProfileCreateInput", "notificationProfile { name }"),
+        lambda t, x: {"input": {"name": "Planted", "offlineMinutes": 5, "organisationId": x}},
+        root="notificationProfileCreate",
+    ),
+    Case(
+        "Mutation.notificationProfileCreate(input.userIds)",
+        "User",
+        mutation(
+            "notificationProfileCreate", "NotificationProfileCreateInput", "notificationProfile { users { email } }"
+        ),
+        lambda t, x: {"input": {"name": "Spies", "offlineMinutes": 5, "userIds": [x]}},
+        root="notificationProfileCreate",
+    ),
+    Case(
+        "Mutation.notificationProfileCreate(input.locationIds)",
+        "Location",
+        mutation(
+            "notificationProfileCreate", "NotificationProfileCreateInput", "notificationProfile { locations { name } }"
+        ),
+        lambda t, x: {"input": {"name": "Spies", "offlineMinutes": 5, "locationIds": [x]}},
+        root="notificationProfileCreate",
+    ),
+    Case(
+        "Mutation.notificationProfileCreate(input.locationGroupIds)",
+        "LocationGroup",
+        mutation(
+            "notificationProfileCreate",
+            "NotificationProfileCreateInput",
+            "notificationProfile { locationGroups { name } }",
+        ),
+        lambda t, x: {"input": {"name": "Spies", "offlineMinutes": 5, "locationGroupIds": [x]}},
+        root="notificationProfileCreate",
+    ),
+    Case(
+        "Mutation.notificationProfileUpdate(input.id)",
+        "NotificationProfile",
+        mutation(
+            "notificationProfileUpdate", "NotificationProfileUpdateInput", "notificationProfile { name offlineMinutes }"
+        ),
+        lambda t, x: {"input": {"id": x, "name": "Renamed", "offlineMinutes": 5, "emails": ["spy@example.org"]}},
+        root="notificationProfileUpdate",
+    ),
+    Case(
+        "Mutation.notificationProfileUpdate(input.userIds)",
+        "User",
+        mutation(
+            "notificationProfileUpdate", "NotificationProfileUpdateInput", "notificationProfile { users { email } }"
+        ),
+        lambda t, x: {"input": {"id": t.id("NotificationProfile", "a"), "userIds": [x]}},
+        root="notificationProfileUpdate",
+    ),
+    Case(
+        "Mutation.notificationProfileUpdate(input.locationIds)",
+        "Location",
+        mutation(
+            "notificationProfileUpdate", "NotificationProfileUpdateInput", "notificationProfile { locations { name } }"
+        ),
+        lambda t, x: {"input": {"id": t.id("NotificationProfile", "a"), "locationIds": [x]}},
+        root="notificationProfileUpdate",
+    ),
+    Case(
+        "Mutation.notificationProfileUpdate(input.locationGroupIds)",
+        "LocationGroup",
+        mutation(
+            "notificationProfileUpdate",
+            "NotificationProfileUpdateInput",
+            "notificationProfile { locationGroups { name } }",
+        ),
+        lambda t, x: {"input": {"id": t.id("NotificationProfile", "a"), "locationGroupIds": [x]}},
+        root="notificationProfileUpdate",
+    ),
+    Case(
+        "Mutation.notificationProfileDelete(input.id)",
+        "NotificationProfile",
+        mutation("notificationProfileDelete", "NotificationProfileDeleteInput", "deletedId"),
+        lambda t, x: {"input": {"id": x}},
+        root="notificationProfileDelete",
+    ),
 ]
 
 # A control call uses the visible object of the case's kind (for organisations: the child A1);
@@ -634,18 +1171,25 @@ A_ITSELF = {
 # Fields only platform admins may use (who see every tenant): no tenant admin can call them at all.
 # Their tenancy, for anyone granted OUTBOX_READ besides, is tested in tests/mail/test_outbox_api.py
 # (a reader of tenant A sees B's mail exactly like unknown mail; only platform admins may resend).
-PLATFORM_ONLY = {"Query.outboxMessages(filter.organisationId)", "Mutation.outboxMessageRetry(input.id)",
-                 # routers are registered and assigned by the platform (tenancy of what tenants see: tests/remote)
-                 "Mutation.routerRegister(input.organisationId)", "Mutation.routerAssign(input.routerId)",
-                 "Mutation.routerAssign(input.organisationId)", "Mutation.routerRegisterBulk(input.organisationId)",
-                 # connection licences are set by the platform (part: connections; tests/remote/test_connections.py)
-                 "Mutation.connectionLicenceSet(input.organisationId)"}
+PLATFORM_ONLY = {
+    "Query.outboxMessages(filter.organisationId)",
+    "Mutation.outboxMessageRetry(input.id)",
+    # routers are registered and assigned by the platform (tenancy of what tenants see: tests/remote)
+    "Mutation.routerRegister(input.organisationId)",
+    "Mutation.routerAssign(input.routerId)",
+    "Mutation.routerAssign(input.organisationId)",
+    "Mutation.routerRegisterBulk(input.organisationId)",
+    # connection licences are set by the platform (part: connections; tests/remote/test_connections.py)
+    "Mutation.connectionLicenceSet(input.organisationId)",
+}
 
 
 # Subscriptions run over websockets: their ID filters have the same two tests in tests/remote/test_live_state.py
 # (another tenant's ID reads like an unknown one; malformed IDs get a typed error).
-OVER_WEBSOCKETS = {"Subscription.routerConnectionState(filter.routerIds)",
-                   "Subscription.routerConnectionState(filter.locationIds)"}
+OVER_WEBSOCKETS = {
+    "Subscription.routerConnectionState(filter.routerIds)",
+    "Subscription.routerConnectionState(filter.locationIds)",
+}
 
 
 def test_every_id_argument_has_a_tenancy_case():
@@ -655,7 +1199,11 @@ def test_every_id_argument_has_a_tenancy_case():
     assert in_schema - covered == set(), f"ID arguments without a tenancy case: {sorted(in_schema - covered)}"
     assert covered - in_schema == set(), f"cases for arguments that no longer exist: {sorted(covered - in_schema)}"
     # the walk itself finds nested and list IDs
-    assert {"Query.nodes(ids)", "Mutation.userGroupCreate(input.memberIds)", "Query.users(filter.organisationId)"} <= in_schema
+    assert {
+        "Query.nodes(ids)",
+        "Mutation.userGroupCreate(input.memberIds)",
+        "Query.users(filter.organisationId)",
+    } <= in_schema
 
 
 def normalise(response: dict, global_id: str) -> str:
@@ -747,5 +1295,8 @@ async def test_malformed_ids_get_a_typed_error_or_null(gql, tenancy, runtime, ca
         elif case.root == "nodes":
             assert data is not None and data[1] is None and data[0] is not None, (label, body)
         else:
-            assert data is None and [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"], (label, body)
+            assert data is None and [e["extensions"]["code"] for e in body["errors"]] == ["BAD_USER_INPUT"], (
+                label,
+                body,
+            )
         assert await snapshot(runtime) == before, label

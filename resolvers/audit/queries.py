@@ -9,8 +9,9 @@ import strawberry
 from sqlalchemy import select
 from strawberry.types import Info
 
-from graph.errors import BadUserInput
 from graph.auth import reauthenticate
+from graph.errors import BadUserInput
+from graph.filters import contains
 from graph.loaders import by_key
 from graph.permissions import needs, require_permission
 from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, node_loader, paginate
@@ -18,7 +19,6 @@ from graph.tenancy import path_visible, visible_organisation_ids
 from models.audit import AuditEvent as AuditEventModel
 from models.identity import Permission
 from resolvers.audit.types import AuditEvent
-from graph.filters import contains
 from subscriptions import channels
 
 
@@ -70,7 +70,9 @@ class AuditQuery:
             if filter.until:
                 statement = statement.where(AuditEventModel.created_at < filter.until)
         keys = [SortKey(AuditEventModel.id, descending=True)]
-        return await paginate(info.context, statement, keys, AuditEvent.from_model, first=first, after=after, last=last, before=before)
+        return await paginate(
+            info.context, statement, keys, AuditEvent.from_model, first=first, after=after, last=last, before=before
+        )
 
 
 @strawberry.type

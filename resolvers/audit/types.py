@@ -32,7 +32,9 @@ class AuditEvent(Node):
             action=row.action,
             actor=row.actor_label,
             target_type=row.target_type,
-            target_id=strawberry.ID(to_global_id(row.target_type, row.target_id)) if row.target_type and row.target_id else None,
+            target_id=strawberry.ID(to_global_id(row.target_type, row.target_id))
+            if row.target_type and row.target_id
+            else None,
             details=row.details,
             client_address=row.client_address,
             created_at=row.created_at,

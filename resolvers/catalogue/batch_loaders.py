@@ -72,11 +72,15 @@ async def device_pages(context, keys: Sequence[DevicePageKey]) -> list[list[c.De
             if after is not None:
                 serial, device_id = after
                 position.append(
-                    or_(c.Device.serial_number > serial, and_(c.Device.serial_number == serial, c.Device.id > device_id))
+                    or_(
+                        c.Device.serial_number > serial, and_(c.Device.serial_number == serial, c.Device.id > device_id)
+                    )
                 )
-            rank = func.row_number().over(
-                partition_by=c.BatchDevice.batch_id, order_by=(c.Device.serial_number, c.Device.id)
-            ).label("rank")
+            rank = (
+                func.row_number()
+                .over(partition_by=c.BatchDevice.batch_id, order_by=(c.Device.serial_number, c.Device.id))
+                .label("rank")
+            )
             ranked = (
                 select(c.Device, c.BatchDevice.batch_id.label("batch_pk"), rank)
                 .join(c.BatchDevice, c.BatchDevice.device_id == c.Device.id)
@@ -97,4 +101,3 @@ async def device_pages(context, keys: Sequence[DevicePageKey]) -> list[list[c.De
             for pk in batch_pks:
                 found[DevicePageKey(pk, size, after)] = pages[pk]
     return [found[key] for key in keys]
-

@@ -28,7 +28,18 @@ from graph.context import Context
 from graph.errors import BadUserInput, DomainError, DomainErrors, problems_of
 from graph.mutations import run_in_transaction
 from graph.permissions import needs, require_permission
-from graph.relay import Connection, OrderDirection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, decode_id, paginate, to_global_id
+from graph.relay import (
+    Connection,
+    OrderDirection,
+    PageAfter,
+    PageBefore,
+    PageFirst,
+    PageLast,
+    SortKey,
+    decode_id,
+    paginate,
+    to_global_id,
+)
 from graph.tenancy import organisation_visible, visible_organisation_ids
 from graph.uploads import UploadError, read_upload
 from models import catalogue as c
@@ -106,9 +117,7 @@ class _Serial:
     field: list[str]
 
 
-def _gather_serials(
-    typed: list[str] | None, from_file: list[str] | None, problems: list[DomainError]
-) -> list[_Serial]:
+def _gather_serials(typed: list[str] | None, from_file: list[str] | None, problems: list[DomainError]) -> list[_Serial]:
     """Distinct serial numbers in input order (typed ones first), each with where it came from."""
     tokens: list[_Serial] = []
     for index, entry in enumerate(typed or []):
@@ -123,11 +132,15 @@ def _gather_serials(
     if len(distinct) > MAX_BATCH_SERIALS:
         raise DomainError(Code.TOO_MANY, f"At most {MAX_BATCH_SERIALS:,} serial numbers per batch.", "serialNumbers")
     if not distinct and from_file is None:
-        problems.append(DomainError(Code.REQUIRED, "Give at least one serial number (typed in or in a file).", "serialNumbers"))
+        problems.append(
+            DomainError(Code.REQUIRED, "Give at least one serial number (typed in or in a file).", "serialNumbers")
+        )
     good = []
     for serial in distinct.values():
         if len(serial.value) > MAX_SERIAL or any(ch.isspace() or ord(ch) < 32 for ch in serial.value):
-            problems.append(DomainError(Code.INVALID, f"{serial.value[:MAX_SERIAL]!r} is not a serial number.", serial.field))
+            problems.append(
+                DomainError(Code.INVALID, f"{serial.value[:MAX_SERIAL]!r} is not a serial number.", serial.field)
+            )
         else:
             good.append(serial)
     return good
@@ -158,13 +171,20 @@ async def _receiver_consents(session: AsyncSession, context: Context, receiver: 
     principal = context.principal
     if principal.is_platform_admin or receiver.path.startswith(principal.organisation_path):
         return True
-    reciprocal = await session.scalar(select(m.PartnerLink.id).where(
-        m.PartnerLink.organisation_id == receiver.id, m.PartnerLink.partner_id == principal.organisation_id))
+    reciprocal = await session.scalar(
+        select(m.PartnerLink.id).where(
+            m.PartnerLink.organisation_id == receiver.id, m.PartnerLink.partner_id == principal.organisation_id
+        )
+    )
     return reciprocal is not None
 
 
 async def _devices(
-    session: AsyncSession, context: Context, serials: list[_Serial], manufacturer: str | None, problems: list[DomainError]
+    session: AsyncSession,
+    context: Context,
+    serials: list[_Serial],
+    manufacturer: str | None,
+    problems: list[DomainError],
 ) -> list[c.Device]:
     """The caller's devices with these serial numbers; every unknown, ambiguous or pending one is a problem."""
     principal = context.principal
@@ -188,13 +208,17 @@ async def _devices(
             # another tenant's device reads exactly like one that does not exist
             problems.append(DomainError(Code.NOT_FOUND, f"No device with serial number {serial.value}.", serial.field))
         elif len(matches) > 1:
-            problems.append(DomainError(
-                Code.INVALID, f"Several manufacturers use serial number {serial.value}: give the manufacturer.", serial.field
-            ))
+            problems.append(
+                DomainError(
+                    Code.INVALID,
+                    f"Several manufacturers use serial number {serial.value}: give the manufacturer.",
+                    serial.field,
+                )
+            )
         elif matches[0][1] == c.BatchState.PENDING:
-            problems.append(DomainError(
-                Code.INVALID_STATE, f"Device {serial.value} is already in a pending batch.", serial.field
-            ))
+            problems.append(
+                DomainError(Code.INVALID_STATE, f"Device {serial.value} is already in a pending batch.", serial.field)
+            )
         else:
             devices.append(matches[0][0])
     return devices
@@ -222,7 +246,9 @@ async def _join_batch(session: AsyncSession, batch: c.Batch, devices: list[c.Dev
             )
             joined += result.rowcount
     if joined != len(devices):
-        raise DomainError(Code.INVALID_STATE, "A device was put into another batch meanwhile: try again.", "serialNumbers")
+        raise DomainError(
+            Code.INVALID_STATE, "A device was put into another batch meanwhile: try again.", "serialNumbers"
+        )
 
 
 async def _move_devices(session: AsyncSession, batch: c.Batch) -> int:
@@ -236,7 +262,12 @@ async def _move_devices(session: AsyncSession, batch: c.Batch) -> int:
             c.Device.id.in_(select(c.BatchDevice.device_id).where(c.BatchDevice.batch_id == batch.id)),
             c.Device.batch_id == batch.id,
         )
-        .values(organisation_id=batch.organisation_id, batch_id=batch.id, claim_status=c.ClaimStatus.UNCLAIMED, claimed_at=None)
+        .values(
+            organisation_id=batch.organisation_id,
+            batch_id=batch.id,
+            claim_status=c.ClaimStatus.UNCLAIMED,
+            claimed_at=None,
+        )
         .execution_options(synchronize_session=False)
     )
     return result.rowcount
@@ -262,7 +293,10 @@ async def _mail_receiver_admins(
     link = f"{context.runtime.settings.public_url.rstrip('/')}/batches/{to_global_id('Batch', batch.id)}"
     for admin in admins:
         await enqueue(
-            session, to_address=admin.email, template_type=TemplateType.NEW_BATCH, language=admin.language,
+            session,
+            to_address=admin.email,
+            template_type=TemplateType.NEW_BATCH,
+            language=admin.language,
             organisation_id=receiver.id,
             variables={
                 "recipient_name": admin.name,
@@ -311,18 +345,24 @@ async def create_batch(session: AsyncSession, context: Context, data: BatchCreat
     if receiver is None:
         problems.append(DomainError(Code.NOT_FOUND, "No such organisation (yours or a partner).", "organisationId"))
     elif not data.confirmation_required and not await _receiver_consents(session, context, receiver):
-        problems.append(DomainError(
-            Code.NOT_ALLOWED,
-            "Without confirmation only to your own organisations or to a partner that has added your organisation as "
-            "its partner too; otherwise the receiver takes ownership itself.",
-            "confirmationRequired",
-        ))
+        problems.append(
+            DomainError(
+                Code.NOT_ALLOWED,
+                "Without confirmation only to your own organisations or to a partner that has added your organisation as "
+                "its partner too; otherwise the receiver takes ownership itself.",
+                "confirmationRequired",
+            )
+        )
     if reference is not None:
         taken = await session.scalar(
-            select(c.Batch.id).where(c.Batch.sender_organisation_id == principal.organisation_id, c.Batch.reference == reference)
+            select(c.Batch.id).where(
+                c.Batch.sender_organisation_id == principal.organisation_id, c.Batch.reference == reference
+            )
         )
         if taken is not None:
-            problems.append(DomainError(Code.DUPLICATE, f"Your organisation already has a batch {reference}.", "reference"))
+            problems.append(
+                DomainError(Code.DUPLICATE, f"Your organisation already has a batch {reference}.", "reference")
+            )
     serials = _gather_serials(data.serial_numbers, data.file_serial_numbers, problems)
     devices = await _devices(session, context, serials, manufacturer, problems)
     if problems:
@@ -330,9 +370,14 @@ async def create_batch(session: AsyncSession, context: Context, data: BatchCreat
 
     now = utcnow()
     batch = c.Batch(
-        reference=reference, label=label, sender_organisation_id=principal.organisation_id, organisation_id=receiver.id,
+        reference=reference,
+        label=label,
+        sender_organisation_id=principal.organisation_id,
+        organisation_id=receiver.id,
         state=c.BatchState.PENDING if data.confirmation_required else c.BatchState.ACCEPTED,
-        confirmation_required=data.confirmation_required, created_by_id=principal.user_id, created_at=now,
+        confirmation_required=data.confirmation_required,
+        created_by_id=principal.user_id,
+        created_at=now,
         decided_at=None if data.confirmation_required else now,
     )
     session.add(batch)
@@ -348,14 +393,32 @@ async def create_batch(session: AsyncSession, context: Context, data: BatchCreat
         await _move_devices(session, batch)
     mailed = await _mail_receiver_admins(session, context, batch, receiver, len(device_ids))
     details = {
-        "reference": batch.reference, "label": batch.label, "receiver": receiver.public_id,
-        "deviceCount": len(device_ids), "confirmationRequired": batch.confirmation_required, "mailed": mailed,
+        "reference": batch.reference,
+        "label": batch.label,
+        "receiver": receiver.public_id,
+        "deviceCount": len(device_ids),
+        "confirmationRequired": batch.confirmation_required,
+        "mailed": mailed,
     }
-    await record(session, context, "batch.created", organisation_id=batch.sender_organisation_id, target_type="Batch",
-                 target_id=batch.id, details=details)
+    await record(
+        session,
+        context,
+        "batch.created",
+        organisation_id=batch.sender_organisation_id,
+        target_type="Batch",
+        target_id=batch.id,
+        details=details,
+    )
     if receiver.id != batch.sender_organisation_id:
-        await record(session, context, "batch.received", organisation_id=receiver.id, target_type="Batch",
-                     target_id=batch.id, details=details)
+        await record(
+            session,
+            context,
+            "batch.received",
+            organisation_id=receiver.id,
+            target_type="Batch",
+            target_id=batch.id,
+            details=details,
+        )
     return batch
 
 
@@ -384,8 +447,15 @@ async def _decide(session: AsyncSession, batch: c.Batch, state: c.BatchState) ->
 
 async def _record_decision(session: AsyncSession, context: Context, action: str, batch: c.Batch, details: dict) -> None:
     for organisation_id in dict.fromkeys((batch.organisation_id, batch.sender_organisation_id)):
-        await record(session, context, action, organisation_id=organisation_id, target_type="Batch", target_id=batch.id,
-                     details={"reference": batch.reference, **details})
+        await record(
+            session,
+            context,
+            action,
+            organisation_id=organisation_id,
+            target_type="Batch",
+            target_id=batch.id,
+            details={"reference": batch.reference, **details},
+        )
 
 
 async def take_ownership(session: AsyncSession, context: Context, reference: str, label: str) -> c.Batch:
@@ -395,7 +465,9 @@ async def take_ownership(session: AsyncSession, context: Context, reference: str
     devices move to the receiver in this one transaction.
     """
     require_permission(context, m.Permission.BATCHES_MANAGE)
-    not_found = DomainError(Code.NOT_FOUND, "No batch with this reference and label for your organisation.", "reference")
+    not_found = DomainError(
+        Code.NOT_FOUND, "No batch with this reference and label for your organisation.", "reference"
+    )
     reference, label = reference.strip(), label.strip()
     if not reference or not label or "\x00" in reference or "\x00" in label:
         raise not_found
@@ -412,7 +484,9 @@ async def take_ownership(session: AsyncSession, context: Context, reference: str
     if not pending:
         raise DomainError(Code.INVALID_STATE, f"The batch was already {candidates[0].state.lower()}.", "reference")
     if len(pending) > 1:
-        raise DomainError(Code.INVALID, "Several senders have a pending batch with this reference and label.", "reference")
+        raise DomainError(
+            Code.INVALID, "Several senders have a pending batch with this reference and label.", "reference"
+        )
     batch = pending[0]
     if not await _decide(session, batch, c.BatchState.ACCEPTED):
         # A parallel decision won: answered like a late request, with the state it left.
@@ -439,7 +513,10 @@ async def reject(session: AsyncSession, context: Context, batch_id: str) -> c.Ba
     if batch.state != c.BatchState.PENDING or not await _decide(session, batch, c.BatchState.REJECTED):
         raise DomainError(Code.INVALID_STATE, "Only a pending batch can be rejected.", "id")
     released = await session.execute(
-        update(c.Device).where(c.Device.batch_id == batch.id).values(batch_id=None).execution_options(synchronize_session=False)
+        update(c.Device)
+        .where(c.Device.batch_id == batch.id)
+        .values(batch_id=None)
+        .execution_options(synchronize_session=False)
     )
     await _record_decision(session, context, "batch.rejected", batch, {"deviceCount": released.rowcount})
     return batch
@@ -449,12 +526,17 @@ async def reject(session: AsyncSession, context: Context, batch_id: str) -> c.Ba
 
 
 def _errors(error: DomainError) -> list[CatalogueError]:
-    return [CatalogueError(code=problem.code, field=problem.field, message=problem.message) for problem in problems_of(error)]
+    return [
+        CatalogueError(code=problem.code, field=problem.field, message=problem.message)
+        for problem in problems_of(error)
+    ]
 
 
 @strawberry.input(description="Create a batch reference: hand devices of yours to an organisation.")
 class BatchCreateInput:
-    reference: str = strawberry.field(description=f"Batch reference, unique for your organisation (at most {MAX_REFERENCE} characters).")
+    reference: str = strawberry.field(
+        description=f"Batch reference, unique for your organisation (at most {MAX_REFERENCE} characters)."
+    )
     label: str = strawberry.field(
         description=f"Label (at most {MAX_LABEL} characters); the receiver gives it with the reference to take ownership."
     )
@@ -537,8 +619,11 @@ class BatchMutation:
     )
     async def batch_create(self, info: Info, input: BatchCreateInput) -> BatchCreatePayload:
         data = BatchCreation(
-            reference=input.reference, label=input.label, organisation_id=input.organisation_id,
-            serial_numbers=input.serial_numbers, confirmation_required=input.confirmation_required,
+            reference=input.reference,
+            label=input.label,
+            organisation_id=input.organisation_id,
+            serial_numbers=input.serial_numbers,
+            confirmation_required=input.confirmation_required,
             manufacturer=input.manufacturer,
         )
         if input.file is not None:
@@ -664,5 +749,6 @@ class BatchQuery:
         order = order_by or BatchOrder()
         descending = order.direction == OrderDirection.DESC
         keys = [SortKey(getattr(c.Batch, order.field.value), descending), SortKey(c.Batch.id, descending)]
-        return await paginate(info.context, statement, keys, Batch.from_model, first=first, after=after, last=last, before=before)
-
+        return await paginate(
+            info.context, statement, keys, Batch.from_model, first=first, after=after, last=last, before=before
+        )

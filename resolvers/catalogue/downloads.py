@@ -38,8 +38,8 @@ from graph.loaders import by_key
 from graph.mutations import run_in_transaction
 from graph.permissions import needs
 from graph.relay import (
-    Connection,
     DEFAULT_PAGE_SIZE,
+    Connection,
     Edge,
     Node,
     PageAfter,
@@ -65,7 +65,8 @@ from models.identity import Permission
 from models.identity import User as UserModel
 from resolvers.audit.services import record
 from resolvers.catalogue import loaders
-from resolvers.catalogue.errors import CatalogueError, CatalogueErrorCode as Code
+from resolvers.catalogue.errors import CatalogueError
+from resolvers.catalogue.errors import CatalogueErrorCode as Code
 from resolvers.catalogue.keys import open_device_key
 from resolvers.catalogue.queries import DeviceFilter, apply_filter
 from resolvers.catalogue.types import Device
@@ -144,13 +145,18 @@ async def create_download(
         found = set()
         if positions:
             found = set(
-                (await session.scalars(
-                    select(c.Device.id).where(c.Device.id.in_(positions), loaders.device_visible(principal))
-                )).all()
+                (
+                    await session.scalars(
+                        select(c.Device.id).where(c.Device.id.in_(positions), loaders.device_visible(principal))
+                    )
+                ).all()
             )
         # Another organisation's device gets exactly the answer of an unknown one.
-        errors += [DomainError(Code.NOT_FOUND, "no such device", ["deviceIds", str(i)])
-                   for pk, i in positions.items() if pk not in found]
+        errors += [
+            DomainError(Code.NOT_FOUND, "no such device", ["deviceIds", str(i)])
+            for pk, i in positions.items()
+            if pk not in found
+        ]
         if errors:
             errors.sort(key=lambda e: int(e.field[1]))
             raise DomainErrors(errors)
@@ -181,7 +187,9 @@ async def create_download(
                 .limit(MAX_NAMED_UNCLAIMED)
             )
         ).all()
-        hint = "" if device_ids is not None else " (add claimStatus: CLAIMED to the filter to download the claimed ones)"
+        hint = (
+            "" if device_ids is not None else " (add claimStatus: CLAIMED to the filter to download the claimed ones)"
+        )
         errors = [
             DomainError(
                 Code.UNCLAIMED,
@@ -191,14 +199,18 @@ async def create_download(
             for pk, serial in named
         ]
         if unclaimed_count > len(named):
-            errors.append(DomainError(
-                Code.UNCLAIMED, f"and {unclaimed_count - len(named)} more UNCLAIMED devices ({unclaimed_count} in all)", field
-            ))
+            errors.append(
+                DomainError(
+                    Code.UNCLAIMED,
+                    f"and {unclaimed_count - len(named)} more UNCLAIMED devices ({unclaimed_count} in all)",
+                    field,
+                )
+            )
         raise DomainErrors(errors)
     key_count = await session.scalar(
-        select(func.count()).select_from(c.DeviceKey).where(
-            c.DeviceKey.device_id.in_(selected_ids), c.DeviceKey.state == c.KeyState.ACTIVE
-        )
+        select(func.count())
+        .select_from(c.DeviceKey)
+        .where(c.DeviceKey.device_id.in_(selected_ids), c.DeviceKey.state == c.KeyState.ACTIVE)
     )
     if not key_count:
         raise DomainError(Code.NOT_FOUND, "the selected devices have no active keys", field)
@@ -225,10 +237,18 @@ async def create_download(
         )
     )
     await record(
-        session, context, "keys.download_created", organisation_id=principal.organisation_id,
-        target_type="KeyDownload", target_id=download.id,
-        details={"deviceCount": device_count, "keyCount": key_count, "selection": field[0],
-                 "expiresAt": download.expires_at.isoformat()},
+        session,
+        context,
+        "keys.download_created",
+        organisation_id=principal.organisation_id,
+        target_type="KeyDownload",
+        target_id=download.id,
+        details={
+            "deviceCount": device_count,
+            "keyCount": key_count,
+            "selection": field[0],
+            "expiresAt": download.expires_at.isoformat(),
+        },
     )
     return CreatedDownload(download=download, token=token)
 
@@ -453,7 +473,9 @@ class KeyDownloadMutation:
         if isinstance(result, DomainError):
             return KeyDownloadCreatePayload(key_download=None, url=None, errors=_error_list(result))
         return KeyDownloadCreatePayload(
-            key_download=KeyDownload.from_model(result.download), url=download_url(info.context, result.token), errors=[]
+            key_download=KeyDownload.from_model(result.download),
+            url=download_url(info.context, result.token),
+            errors=[],
         )
 
 
@@ -473,8 +495,9 @@ class KeyDownloadQuery:
     ) -> Connection[KeyDownload]:
         statement = select(c.KeyDownload).where(key_download_visible(info.context.principal))
         keys = [SortKey(c.KeyDownload.created_at, True), SortKey(c.KeyDownload.id, True)]
-        return await paginate(info.context, statement, keys, KeyDownload.from_model,
-                              first=first, after=after, last=last, before=before)
+        return await paginate(
+            info.context, statement, keys, KeyDownload.from_model, first=first, after=after, last=last, before=before
+        )
 
 
 NODE_RESOLVERS = {"KeyDownload": (Permission.KEYS_DOWNLOAD, node_loader(visible_key_downloads, KeyDownload.from_model))}
@@ -493,8 +516,11 @@ def _served_devices(download_id: int, principal: Principal):
     return (
         select(c.Device.id)
         .join(KDD, KDD.device_id == c.Device.id)
-        .where(KDD.key_download_id == download_id, c.Device.claim_status == c.ClaimStatus.CLAIMED,
-               loaders.device_visible(principal))
+        .where(
+            KDD.key_download_id == download_id,
+            c.Device.claim_status == c.ClaimStatus.CLAIMED,
+            loaders.device_visible(principal),
+        )
     )
 
 
@@ -508,14 +534,25 @@ async def _csv_chunks(runtime, download_id: int, principal: Principal, delimiter
     yield buffer.getvalue().encode()
     K, D, KDD = c.DeviceKey, c.Device, c.KeyDownloadDevice
     statement = (
-        select(D.serial_number, c.ProductType.name.label("product_type"), K.id.label("key_id"), K.device_id, K.kind,
-               K.algorithm, K.sealed)
+        select(
+            D.serial_number,
+            c.ProductType.name.label("product_type"),
+            K.id.label("key_id"),
+            K.device_id,
+            K.kind,
+            K.algorithm,
+            K.sealed,
+        )
         .select_from(KDD)
         .join(D, D.id == KDD.device_id)
         .join(K, K.device_id == D.id)
         .join(c.ProductType, c.ProductType.id == D.product_type_id)
-        .where(KDD.key_download_id == download_id, K.state == c.KeyState.ACTIVE,
-               D.claim_status == c.ClaimStatus.CLAIMED, loaders.device_visible(principal))
+        .where(
+            KDD.key_download_id == download_id,
+            K.state == c.KeyState.ACTIVE,
+            D.claim_status == c.ClaimStatus.CLAIMED,
+            loaders.device_visible(principal),
+        )
         .order_by(D.serial_number, K.id)
         .execution_options(yield_per=PAGE_SIZE)
     )
@@ -531,11 +568,19 @@ async def _csv_chunks(runtime, download_id: int, principal: Principal, delimiter
                 try:
                     key = open_device_key(runtime.sealer, row)
                 except SecretError:
-                    log.error("key download %s: device key %s did not open; the download is aborted",
-                              download_id, row.key_id)
+                    log.error(
+                        "key download %s: device key %s did not open; the download is aborted", download_id, row.key_id
+                    )
                     raise RuntimeError("key download aborted") from None
-                out.writerow((row.serial_number, row.product_type, c.KeyKind(row.kind).value,
-                              c.KeyAlgorithm(row.algorithm).value, key.hex().upper()))
+                out.writerow(
+                    (
+                        row.serial_number,
+                        row.product_type,
+                        c.KeyKind(row.kind).value,
+                        c.KeyAlgorithm(row.algorithm).value,
+                        key.hex().upper(),
+                    )
+                )
             # Nothing of this page stays referenced while the client takes the chunk and the next page loads.
             del rows, row, key
             chunk = buffer.getvalue().encode()
@@ -552,7 +597,9 @@ async def serve_download(request: Request) -> Response:
         return _refusal(401, "Send your access token: Authorization: Bearer <token>.", **{"WWW-Authenticate": "Bearer"})
     principal, problem = await authenticate(runtime.session_factory, access_token)
     if principal is None:
-        return _refusal(401, problem or "The access token is invalid.", **{"WWW-Authenticate": 'Bearer error="invalid_token"'})
+        return _refusal(
+            401, problem or "The access token is invalid.", **{"WWW-Authenticate": 'Bearer error="invalid_token"'}
+        )
     if Permission.KEYS_DOWNLOAD not in principal.permissions or principal.needs_two_factor_enrolment:
         return _refusal(403, "This needs the KEYS_DOWNLOAD permission.")
     token = request.path_params["token"]
@@ -568,7 +615,9 @@ async def serve_download(request: Request) -> Response:
         now = utcnow()
         consumed = await session.execute(
             update(c.KeyDownload)
-            .where(c.KeyDownload.id == download.id, c.KeyDownload.downloaded_at.is_(None), c.KeyDownload.expires_at > now)
+            .where(
+                c.KeyDownload.id == download.id, c.KeyDownload.downloaded_at.is_(None), c.KeyDownload.expires_at > now
+            )
             .values(downloaded_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -576,17 +625,24 @@ async def serve_download(request: Request) -> Response:
             # Not expired, so spent: also when a parallel fetch won after this one read the row (the same
             # answer as a later fetch).
             expired = download.downloaded_at is None and download.expires_at <= now
-            return _refusal(410, "This download link has expired." if expired else "This download link was used already.")
+            return _refusal(
+                410, "This download link has expired." if expired else "This download link was used already."
+            )
         served = _served_devices(download.id, principal).subquery()
         device_count = await session.scalar(select(func.count()).select_from(served))
         key_count = await session.scalar(
-            select(func.count()).select_from(c.DeviceKey)
+            select(func.count())
+            .select_from(c.DeviceKey)
             .where(c.DeviceKey.device_id.in_(select(served.c.id)), c.DeviceKey.state == c.KeyState.ACTIVE)
         )
         skipped = download.device_count - device_count
         await record(
-            session, context, "keys.downloaded", organisation_id=download.organisation_id,
-            target_type="KeyDownload", target_id=download.id,
+            session,
+            context,
+            "keys.downloaded",
+            organisation_id=download.organisation_id,
+            target_type="KeyDownload",
+            target_id=download.id,
             details={"deviceCount": device_count, "keyCount": key_count, "skippedDevices": max(skipped, 0)},
         )
         download_id, delimiter = download.id, download.csv_delimiter

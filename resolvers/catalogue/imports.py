@@ -190,9 +190,7 @@ def _records(text: str, delimiter: str) -> Iterator[tuple[int, list[str] | None]
         yield start, record
 
 
-def parse(
-    data: bytes, product_types: list[c.ProductType], problems: _Problems
-) -> tuple[dict[str, _Device], int]:
+def parse(data: bytes, product_types: list[c.ProductType], problems: _Problems) -> tuple[dict[str, _Device], int]:
     """The devices of the file by serial number and the number of key rows; problems go to `problems`."""
     devices: dict[str, _Device] = {}
     text = _decode(data, problems)
@@ -226,7 +224,11 @@ def parse(
     rows = 0
     for line, fields in _records(text, delimiter):
         if fields is None:
-            problems.add(Code.INVALID, f"unreadable CSV (a field over {csv.field_size_limit()} characters?); the rest was not read.", line)
+            problems.add(
+                Code.INVALID,
+                f"unreadable CSV (a field over {csv.field_size_limit()} characters?); the rest was not read.",
+                line,
+            )
             break
         rows += 1
         if rows > MAX_ROWS:
@@ -267,13 +269,19 @@ def _check_row(
     else:
         product_type = by_name.get(cells["product_type"].casefold())
         if product_type is None:
-            bad(Code.NOT_FOUND, "unknown product type (the names are listed by the productTypes query).", "product_type")
+            bad(
+                Code.NOT_FOUND, "unknown product type (the names are listed by the productTypes query).", "product_type"
+            )
 
     kind = _enum_value(_KINDS, cells["key_kind"])
     if kind is None:
         bad(Code.INVALID, f"unknown key kind; one of {', '.join(k.value for k in c.KeyKind)}.", "key_kind")
     elif product_type is not None and kind.value not in product_type.key_kinds:
-        bad(Code.INVALID, f"this product type carries no {kind.value} key (it carries {', '.join(product_type.key_kinds) or 'none'}).", "key_kind")
+        bad(
+            Code.INVALID,
+            f"this product type carries no {kind.value} key (it carries {', '.join(product_type.key_kinds) or 'none'}).",
+            "key_kind",
+        )
 
     algorithm = _enum_value(_ALGORITHMS, cells["algorithm"])
     if algorithm is None:
@@ -351,9 +359,7 @@ async def _store(session: AsyncSession, sealer: Sealer, devices: list[_Device]) 
             }
             for device in chunk
         ]
-        result = await session.execute(
-            insert(DEVICE).returning(DEVICE.c.id, DEVICE.c.serial_number), rows
-        )
+        result = await session.execute(insert(DEVICE).returning(DEVICE.c.id, DEVICE.c.serial_number), rows)
         ids = {serial: device_id for device_id, serial in result.all()}
         labels = [{"device_id": ids[d.serial_number], "label": label} for d in chunk for label in d.labels]
         if labels:
@@ -364,8 +370,14 @@ async def _store(session: AsyncSession, sealer: Sealer, devices: list[_Device]) 
             for key in device.keys:
                 sealed, version = seal_device_key(sealer, device_id, key.kind, key.algorithm, key.key)
                 keys.append(
-                    {"device_id": device_id, "kind": key.kind, "algorithm": key.algorithm, "sealed": sealed,
-                     "master_key_version": version, "state": c.KeyState.ACTIVE}
+                    {
+                        "device_id": device_id,
+                        "kind": key.kind,
+                        "algorithm": key.algorithm,
+                        "sealed": sealed,
+                        "master_key_version": version,
+                        "state": c.KeyState.ACTIVE,
+                    }
                 )
         if keys:
             await session.execute(insert(c.DeviceKey.__table__), keys)
@@ -396,7 +408,7 @@ async def import_devices(
     await _check_catalogue(session, devices, catalogue_problems)
     count = parse_problems.count + catalogue_problems.count
     if count:
-        errors = sorted(parse_problems.kept + catalogue_problems.kept, key=lambda e: (e.line or 0))
+        errors = sorted(parse_problems.kept + catalogue_problems.kept, key=lambda e: e.line or 0)
         if max_reported is not None:
             errors = errors[:max_reported]
         return ImportReport(0, 0, dry_run, errors, count)
@@ -406,12 +418,22 @@ async def import_devices(
             await _store(session, sealer, device_list)
         except IntegrityError:
             raise DomainError(
-                Code.DUPLICATE, "A serial number of the file was added to the catalogue meanwhile: nothing was imported.", "file"
+                Code.DUPLICATE,
+                "A serial number of the file was added to the catalogue meanwhile: nothing was imported.",
+                "file",
             ) from None
         await record(
-            session, context, "devices.imported", organisation_id=None, target_type="Device", actor_label=actor_label,
+            session,
+            context,
+            "devices.imported",
+            organisation_id=None,
+            target_type="Device",
+            actor_label=actor_label,
             details={
-                "deviceCount": len(device_list), "keyCount": key_rows, "source": source, "filename": filename[:200],
+                "deviceCount": len(device_list),
+                "keyCount": key_rows,
+                "source": source,
+                "filename": filename[:200],
                 "productTypes": dict(Counter(d.product_type.name for d in device_list)),
             },
         )
@@ -421,7 +443,7 @@ async def import_devices(
 # --- GraphQL ---------------------------------------------------------------------------------------
 
 
-@strawberry.input(description="A CSV key file to import (see the README, \"Importing devices and keys\").")
+@strawberry.input(description='A CSV key file to import (see the README, "Importing devices and keys").')
 class DeviceImportInput:
     file: Upload = strawberry.field(
         description=(
@@ -437,17 +459,18 @@ class DeviceImportPayload:
     device_count: int = strawberry.field(description="Devices imported (dry run: that would be); 0 when refused.")
     key_count: int = strawberry.field(description="Keys imported (dry run: that would be); 0 when refused.")
     dry_run: bool = strawberry.field(description="Whether this was a dry run.")
-    error_count: int = strawberry.field(description="How many problems the file has, also those beyond the listed ones.")
+    error_count: int = strawberry.field(
+        description="How many problems the file has, also those beyond the listed ones."
+    )
     errors: list[CatalogueError] = strawberry.field(
         description=(
-            f"Every problem, in line order (at most {MAX_REPORTED_ERRORS}, then one TOO_MANY entry \"… and N more\"). "
-            "A row's problem has `field` [\"file\", \"<line>\", \"<column>\"] (no column when the whole row is at fault) "
-            "and its message starts with \"Line <n>:\"; "
-            "a problem of the whole file (empty, too large, wrong type) has `field` [\"file\"]. Messages never repeat "
+            f'Every problem, in line order (at most {MAX_REPORTED_ERRORS}, then one TOO_MANY entry "… and N more"). '
+            'A row\'s problem has `field` ["file", "<line>", "<column>"] (no column when the whole row is at fault) '
+            'and its message starts with "Line <n>:"; '
+            'a problem of the whole file (empty, too large, wrong type) has `field` ["file"]. Messages never repeat '
             "a cell of the file. Any error means nothing was stored."
         )
     )
-
 
 
 def _payload_errors(report: ImportReport) -> list[CatalogueError]:
@@ -455,7 +478,9 @@ def _payload_errors(report: ImportReport) -> list[CatalogueError]:
     if report.error_count > len(report.errors):
         errors.append(
             CatalogueError(
-                code=Code.TOO_MANY, field=["file"], message=f"… and {report.error_count - len(report.errors)} more problems."
+                code=Code.TOO_MANY,
+                field=["file"],
+                message=f"… and {report.error_count - len(report.errors)} more problems.",
             )
         )
     return errors
@@ -463,7 +488,10 @@ def _payload_errors(report: ImportReport) -> list[CatalogueError]:
 
 def _refused(dry_run: bool, code: Code, message: str, field_path: list[str] | None) -> DeviceImportPayload:
     return DeviceImportPayload(
-        device_count=0, key_count=0, dry_run=dry_run, error_count=1,
+        device_count=0,
+        key_count=0,
+        dry_run=dry_run,
+        error_count=1,
         errors=[CatalogueError(code=code, field=field_path, message=message)],
     )
 
@@ -490,13 +518,21 @@ class DeviceImportMutation:
 
         async def work(session: AsyncSession) -> ImportReport:
             return await import_devices(
-                session, context, context.runtime.sealer, upload.content, dry_run=input.dry_run, filename=upload.filename
+                session,
+                context,
+                context.runtime.sealer,
+                upload.content,
+                dry_run=input.dry_run,
+                filename=upload.filename,
             )
 
         result = await run_in_transaction(context, work)
         if isinstance(result, DomainError):
             return _refused(input.dry_run, result.code, result.message, result.field)
         return DeviceImportPayload(
-            device_count=result.device_count, key_count=result.key_count, dry_run=result.dry_run,
-            error_count=result.error_count, errors=_payload_errors(result),
+            device_count=result.device_count,
+            key_count=result.key_count,
+            dry_run=result.dry_run,
+            error_count=result.error_count,
+            errors=_payload_errors(result),
         )

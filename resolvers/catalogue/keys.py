@@ -42,8 +42,9 @@ def check_key_length(algorithm: KeyAlgorithm | str, key_bytes: bytes, field: str
     return algorithm
 
 
-def seal_device_key(sealer: Sealer, device_id: int, kind: KeyKind | str, algorithm: KeyAlgorithm | str,
-                    key_bytes: bytes) -> tuple[bytes, int]:
+def seal_device_key(
+    sealer: Sealer, device_id: int, kind: KeyKind | str, algorithm: KeyAlgorithm | str, key_bytes: bytes
+) -> tuple[bytes, int]:
     """Seal one device key; returns (sealed, master key version) for DeviceKey.sealed/master_key_version."""
     try:
         kind = KeyKind(kind)

@@ -73,13 +73,26 @@ async def keys_by_device(context, device_ids: Sequence[int]) -> list[list[c.Devi
     """Key rows per device, for their metadata only: the sealed value is never loaded here."""
     async with context.session() as session:
         rows = (
-            await session.execute(
-                select(c.DeviceKey)
-                .options(load_only(c.DeviceKey.id, c.DeviceKey.device_id, c.DeviceKey.kind, c.DeviceKey.algorithm,
-                                   c.DeviceKey.state, c.DeviceKey.valid_from, c.DeviceKey.valid_until,
-                                   c.DeviceKey.created_at))
-                .where(c.DeviceKey.device_id.in_(device_ids))
-                .order_by(c.DeviceKey.kind, c.DeviceKey.id)
+            (
+                await session.execute(
+                    select(c.DeviceKey)
+                    .options(
+                        load_only(
+                            c.DeviceKey.id,
+                            c.DeviceKey.device_id,
+                            c.DeviceKey.kind,
+                            c.DeviceKey.algorithm,
+                            c.DeviceKey.state,
+                            c.DeviceKey.valid_from,
+                            c.DeviceKey.valid_until,
+                            c.DeviceKey.created_at,
+                        )
+                    )
+                    .where(c.DeviceKey.device_id.in_(device_ids))
+                    .order_by(c.DeviceKey.kind, c.DeviceKey.id)
+                )
             )
-        ).scalars().all()
+            .scalars()
+            .all()
+        )
     return group_by([(row.device_id, row) for row in rows], device_ids)

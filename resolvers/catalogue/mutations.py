@@ -55,16 +55,24 @@ class DeviceClaimBulkInput:
 @strawberry.type(description="What happened to one serial number of a bulk claim.")
 class DeviceClaimBulkLine:
     serial_number: str = strawberry.field(description="The serial number as given (trimmed).")
-    outcome: BulkClaimOutcomeEnum = strawberry.field(description="Claimable, claimed, unknown, already claimed or ambiguous.")  # type: ignore[valid-type]
-    device: Device | None = strawberry.field(description="The device, when it is yours; null for UNKNOWN and AMBIGUOUS.")
+    outcome: BulkClaimOutcomeEnum = strawberry.field(
+        description="Claimable, claimed, unknown, already claimed or ambiguous."
+    )  # type: ignore[valid-type]
+    device: Device | None = strawberry.field(
+        description="The device, when it is yours; null for UNKNOWN and AMBIGUOUS."
+    )
 
 
 @strawberry.type(description="Per serial number, what a bulk claim did (or, as a dry run, would do).")
 class DeviceClaimBulkPayload:
-    results: list[DeviceClaimBulkLine] = strawberry.field(description="One line per distinct serial number, in input order.")
+    results: list[DeviceClaimBulkLine] = strawberry.field(
+        description="One line per distinct serial number, in input order."
+    )
     claimed_count: int = strawberry.field(description="Devices claimed by this call (0 for a dry run).")
     dry_run: bool = strawberry.field(description="Whether this was a dry run.")
-    errors: list[CatalogueError] = strawberry.field(description="Why the whole request was refused (TOO_MANY, INVALID, REQUIRED).")
+    errors: list[CatalogueError] = strawberry.field(
+        description="Why the whole request was refused (TOO_MANY, INVALID, REQUIRED)."
+    )
 
 
 @strawberry.type

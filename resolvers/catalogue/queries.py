@@ -11,7 +11,18 @@ from strawberry.types import Info
 from graph.errors import BadUserInput
 from graph.filters import filter_text
 from graph.permissions import needs
-from graph.relay import Connection, OrderDirection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, decode_id, node_loader, paginate
+from graph.relay import (
+    Connection,
+    OrderDirection,
+    PageAfter,
+    PageBefore,
+    PageFirst,
+    PageLast,
+    SortKey,
+    decode_id,
+    node_loader,
+    paginate,
+)
 from models import catalogue as c
 from models.identity import Permission
 from resolvers.catalogue import loaders
@@ -31,7 +42,9 @@ class DeviceFilter:
     )
     product_type_id: strawberry.ID | None = strawberry.field(default=None, description="Of this product type.")
     claim_status: ClaimStatusEnum | None = strawberry.field(default=None, description="CLAIMED or UNCLAIMED.")  # type: ignore[valid-type]
-    labels: list[str] | None = strawberry.field(default=None, description=f"Has all of these labels (at most {MAX_LABELS}).")
+    labels: list[str] | None = strawberry.field(
+        default=None, description=f"Has all of these labels (at most {MAX_LABELS})."
+    )
     batch_id: strawberry.ID | None = strawberry.field(default=None, description="Came with this batch.")
     batch_reference: str | None = strawberry.field(default=None, description="Came with a batch of this reference.")
 
@@ -77,7 +90,9 @@ def apply_filter(statement, flt: DeviceFilter | None, principal):
         serials = {clean_filter_text(s, "filter.serialNumbers") for s in flt.serial_numbers}
         statement = statement.where(D.serial_number.in_(serials))
     if flt.product_type_id is not None:
-        statement = statement.where(D.product_type_id == _pk(flt.product_type_id, "ProductType", "filter.productTypeId"))
+        statement = statement.where(
+            D.product_type_id == _pk(flt.product_type_id, "ProductType", "filter.productTypeId")
+        )
     if flt.claim_status is not None:
         statement = statement.where(D.claim_status == c.ClaimStatus(flt.claim_status))
     if flt.labels:
@@ -87,11 +102,14 @@ def apply_filter(statement, flt: DeviceFilter | None, principal):
             statement = statement.where(D.id.in_(select(c.DeviceLabel.device_id).where(c.DeviceLabel.label == label)))
     if flt.batch_id is not None:
         pk = _pk(flt.batch_id, "Batch", "filter.batchId")
-        statement = statement.where(D.batch_id.in_(select(c.Batch.id).where(c.Batch.id == pk, loaders.batch_visible(principal))))
+        statement = statement.where(
+            D.batch_id.in_(select(c.Batch.id).where(c.Batch.id == pk, loaders.batch_visible(principal)))
+        )
     if flt.batch_reference is not None:
         reference = clean_filter_text(flt.batch_reference, "filter.batchReference")
-        statement = statement.where(D.batch_id.in_(
-            select(c.Batch.id).where(c.Batch.reference == reference, loaders.batch_visible(principal))))
+        statement = statement.where(
+            D.batch_id.in_(select(c.Batch.id).where(c.Batch.reference == reference, loaders.batch_visible(principal)))
+        )
     return statement
 
 
@@ -117,11 +135,15 @@ class CatalogueQuery:
         last: PageLast = None,
         before: PageBefore = None,
     ) -> Connection[Device]:
-        statement = apply_filter(select(c.Device).where(loaders.device_visible(info.context.principal)), filter, info.context.principal)
+        statement = apply_filter(
+            select(c.Device).where(loaders.device_visible(info.context.principal)), filter, info.context.principal
+        )
         order = order_by or DeviceOrder()
         descending = order.direction == OrderDirection.DESC
         keys = [SortKey(getattr(c.Device, order.field.value), descending), SortKey(c.Device.id, descending)]
-        return await paginate(info.context, statement, keys, Device.from_model, first=first, after=after, last=last, before=before)
+        return await paginate(
+            info.context, statement, keys, Device.from_model, first=first, after=after, last=last, before=before
+        )
 
 
 NODE_RESOLVERS = {

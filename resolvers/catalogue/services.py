@@ -82,13 +82,20 @@ async def claim(session: AsyncSession, context: Context, serial_number: str, man
     if not devices:
         raise DomainError(Code.NOT_FOUND, "No device with this serial number.", "serialNumber")
     if len(devices) > 1:
-        raise DomainError(Code.INVALID, "Several manufacturers use this serial number: give the manufacturer.", "manufacturer")
+        raise DomainError(
+            Code.INVALID, "Several manufacturers use this serial number: give the manufacturer.", "manufacturer"
+        )
     device = devices[0]
     if device.claim_status == c.ClaimStatus.CLAIMED or not await _set_claimed(session, [device.id]):
         raise DomainError(Code.ALREADY_CLAIMED, "The device is already claimed.", "serialNumber")
     await record(
-        session, context, "device.claimed", organisation_id=device.organisation_id, target_type="Device",
-        target_id=device.id, details={"serialNumber": device.serial_number, "manufacturer": device.manufacturer},
+        session,
+        context,
+        "device.claimed",
+        organisation_id=device.organisation_id,
+        target_type="Device",
+        target_id=device.id,
+        details={"serialNumber": device.serial_number, "manufacturer": device.manufacturer},
     )
     return device
 
@@ -141,7 +148,11 @@ async def claim_bulk(
             by_organisation.setdefault(line.device.organisation_id, []).append(line.serial_number)
     for organisation_id, claimed_serials in by_organisation.items():
         await record(
-            session, context, "device.claimed_bulk", organisation_id=organisation_id, target_type="Device",
+            session,
+            context,
+            "device.claimed_bulk",
+            organisation_id=organisation_id,
+            target_type="Device",
             details={"count": len(claimed_serials), "serialNumbers": claimed_serials},
         )
     return lines

@@ -8,11 +8,21 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
+from graph.errors import BadUserInput
 from graph.relay import (
-    DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Connection, Edge, Node, PageInfo, PageAfter, PageFirst, SortKey, decode_cursor, encode_cursor,
+    DEFAULT_PAGE_SIZE,
+    MAX_PAGE_SIZE,
+    Connection,
+    Edge,
+    Node,
+    PageAfter,
+    PageFirst,
+    PageInfo,
+    SortKey,
+    decode_cursor,
+    encode_cursor,
     to_global_id,
 )
-from graph.errors import BadUserInput
 from graph.tenancy import path_visible
 from models import catalogue as c
 from resolvers.catalogue import batch_loaders, loaders
@@ -25,8 +35,12 @@ RadioTechnologyEnum = strawberry.enum(
 KeyKindEnum = strawberry.enum(
     c.KeyKind, description="What a device key is for (LoRaWAN AppKey/NwkKey/session keys, OMS key, other)."
 )
-KeyAlgorithmEnum = strawberry.enum(c.KeyAlgorithm, description="Cipher a device key is for: DES, AES-128, AES-192 or AES-256.")
-KeyStateEnum = strawberry.enum(c.KeyState, description="ACTIVE keys are downloaded; REVOKED ones are kept but never handed out.")
+KeyAlgorithmEnum = strawberry.enum(
+    c.KeyAlgorithm, description="Cipher a device key is for: DES, AES-128, AES-192 or AES-256."
+)
+KeyStateEnum = strawberry.enum(
+    c.KeyState, description="ACTIVE keys are downloaded; REVOKED ones are kept but never handed out."
+)
 ClaimStatusEnum = strawberry.enum(
     c.ClaimStatus, description="Whether the owning organisation has claimed the device (the manuals' claim status)."
 )
@@ -55,7 +69,9 @@ class ProductType(Node):
         )
 
 
-@strawberry.type(description="A batch reference: devices handed to an organisation, which confirms the ownership request.")
+@strawberry.type(
+    description="A batch reference: devices handed to an organisation, which confirms the ownership request."
+)
 class Batch(Node):
     reference: str = strawberry.field(description="The batch reference (unique per sending organisation).")
     label: str = strawberry.field(description="Label given with the batch.")
@@ -91,7 +107,9 @@ class Batch(Node):
         # within the caller's subtree, the name always (a partner is visible by name)
         return await info.context.loaders(identity_loaders.organisations).load(pk)
 
-    @strawberry.field(description="The receiving organisation; null when it is not yours (a partner: see organisationName).")
+    @strawberry.field(
+        description="The receiving organisation; null when it is not yours (a partner: see organisationName)."
+    )
     async def organisation(self, info: Info) -> Organisation | None:
         row = await self._organisation(info, self.organisation_pk)
         return Organisation.from_model(row) if row and path_visible(info.context.principal, row.path) else None
@@ -111,7 +129,9 @@ class Batch(Node):
         row = await self._organisation(info, self.sender_organisation_pk)
         return row.name if row else ""
 
-    @strawberry.field(description="Who created it; null when that user is not in your organisation's subtree (or was deleted).")
+    @strawberry.field(
+        description="Who created it; null when that user is not in your organisation's subtree (or was deleted)."
+    )
     async def created_by(self, info: Info) -> User | None:
         if self.created_by_pk is None:
             return None
@@ -142,8 +162,12 @@ class Batch(Node):
             keys = [SortKey(c.Device.serial_number), SortKey(c.Device.id)]
             serial, device_id = decode_cursor(after, keys)
             position = (serial, device_id)
-        rows = await info.context.loaders(batch_loaders.device_pages).load(batch_loaders.DevicePageKey(self.pk, size, position))
-        edges = [Edge(cursor=encode_cursor([row.serial_number, row.id]), node=Device.from_model(row)) for row in rows[:size]]
+        rows = await info.context.loaders(batch_loaders.device_pages).load(
+            batch_loaders.DevicePageKey(self.pk, size, position)
+        )
+        edges = [
+            Edge(cursor=encode_cursor([row.serial_number, row.id]), node=Device.from_model(row)) for row in rows[:size]
+        ]
         page_info = PageInfo(
             has_next_page=len(rows) > size,
             has_previous_page=after is not None,
@@ -159,7 +183,9 @@ class Batch(Node):
         return Connection(edges=edges, nodes=[edge.node for edge in edges], page_info=page_info, count=count)
 
 
-@strawberry.type(description="What is known about a device key without its value: the value leaves only through a key download.")
+@strawberry.type(
+    description="What is known about a device key without its value: the value leaves only through a key download."
+)
 class DeviceKeyInfo:
     kind: KeyKindEnum = strawberry.field(description="What the key is for.")  # type: ignore[valid-type]
     algorithm: KeyAlgorithmEnum = strawberry.field(description="Cipher (and so the key length).")  # type: ignore[valid-type]
@@ -170,11 +196,19 @@ class DeviceKeyInfo:
 
     @classmethod
     def from_model(cls, row: c.DeviceKey) -> DeviceKeyInfo:
-        return cls(kind=c.KeyKind(row.kind), algorithm=c.KeyAlgorithm(row.algorithm), state=c.KeyState(row.state),
-                   valid_from=row.valid_from, valid_until=row.valid_until, created_at=row.created_at)
+        return cls(
+            kind=c.KeyKind(row.kind),
+            algorithm=c.KeyAlgorithm(row.algorithm),
+            state=c.KeyState(row.state),
+            valid_from=row.valid_from,
+            valid_until=row.valid_until,
+            created_at=row.created_at,
+        )
 
 
-@strawberry.type(description="A meter or module in the catalogue. Its key values are not part of it: see the key download.")
+@strawberry.type(
+    description="A meter or module in the catalogue. Its key values are not part of it: see the key download."
+)
 class Device(Node):
     serial_number: str = strawberry.field(description="Serial number (unique per manufacturer).")
     manufacturer: str = strawberry.field(description="Manufacturer namespace of the serial number.")
@@ -212,7 +246,9 @@ class Device(Node):
 
     @strawberry.field(description="Its keys: kind, algorithm, state and validity, never the value.")
     async def keys(self, info: Info) -> list[DeviceKeyInfo]:
-        return [DeviceKeyInfo.from_model(row) for row in await info.context.loaders(loaders.keys_by_device).load(self.pk)]
+        return [
+            DeviceKeyInfo.from_model(row) for row in await info.context.loaders(loaders.keys_by_device).load(self.pk)
+        ]
 
     @strawberry.field(description="The batch it came with, or null.")
     async def batch(self, info: Info) -> Batch | None:

@@ -36,8 +36,9 @@ def _valid_hours(minutes: int) -> int | float:
     return int(hours) if hours == int(hours) else round(hours, 1)
 
 
-async def _issue(session: AsyncSession, context: Context, user: m.User, purpose: m.OneTimePurpose,
-                 new_email: str | None = None) -> str:
+async def _issue(
+    session: AsyncSession, context: Context, user: m.User, purpose: m.OneTimePurpose, new_email: str | None = None
+) -> str:
     # Requests for one user take turns (a newer link must void every older one, also under concurrency).
     await lock_row(session, m.User, user.id)
     now = utcnow()
@@ -47,10 +48,15 @@ async def _issue(session: AsyncSession, context: Context, user: m.User, purpose:
         .values(used_at=now)
     )
     token = secrets.token_urlsafe(32)
-    session.add(m.OneTimeToken(
-        user_id=user.id, purpose=purpose, token_hash=hash_token(token), new_email=new_email,
-        expires_at=now + timedelta(minutes=context.runtime.settings.email_token_ttl_minutes),
-    ))
+    session.add(
+        m.OneTimeToken(
+            user_id=user.id,
+            purpose=purpose,
+            token_hash=hash_token(token),
+            new_email=new_email,
+            expires_at=now + timedelta(minutes=context.runtime.settings.email_token_ttl_minutes),
+        )
+    )
     await session.flush()
     return token
 
@@ -98,17 +104,27 @@ _LINK_MAILS = {
 
 
 async def _mail_link(
-    session: AsyncSession, context: Context, user: m.User, purpose: m.OneTimePurpose, *, to_address: str, new_email: str | None = None
+    session: AsyncSession,
+    context: Context,
+    user: m.User,
+    purpose: m.OneTimePurpose,
+    *,
+    to_address: str,
+    new_email: str | None = None,
 ) -> None:
     """Issue a single-use token for `purpose` and queue the mail carrying its link, in the user's language."""
     template_type, page = _LINK_MAILS[purpose]
     organisation = await session.get(m.Organisation, user.organisation_id)
     token = await _issue(session, context, user, purpose, new_email=new_email)
     await enqueue(
-        session, to_address=to_address, template_type=template_type, language=user.language,
+        session,
+        to_address=to_address,
+        template_type=template_type,
+        language=user.language,
         organisation_id=user.organisation_id,
         variables={
-            "recipient_name": user.name, "organisation_name": organisation.name,
+            "recipient_name": user.name,
+            "organisation_name": organisation.name,
             "link": _link(context, page, token),
             "valid_hours": _valid_hours(context.runtime.settings.email_token_ttl_minutes),
         },
@@ -122,8 +138,15 @@ async def request_email_change(session: AsyncSession, context: Context, user: m.
     address its owner does not control (the login name, and where password resets go).
     """
     await _mail_link(session, context, user, m.OneTimePurpose.CONFIRM_EMAIL, to_address=new_email, new_email=new_email)
-    await record(session, context, "user.email_change_requested", organisation_id=user.organisation_id,
-                 target_type="User", target_id=user.id, details={"newEmail": new_email})
+    await record(
+        session,
+        context,
+        "user.email_change_requested",
+        organisation_id=user.organisation_id,
+        target_type="User",
+        target_id=user.id,
+        details={"newEmail": new_email},
+    )
 
 
 async def confirm_email_change(session: AsyncSession, context: Context, token: str) -> m.User:
@@ -133,9 +156,17 @@ async def confirm_email_change(session: AsyncSession, context: Context, token: s
     old = user.email
     user.email = row.new_email
     await session.flush()
-    await record(session, context, "user.email_changed", organisation_id=user.organisation_id, target_type="User",
-                 target_id=user.id, actor_user_id=user.id, actor_label=row.new_email,
-                 details={"oldEmail": old, "newEmail": row.new_email})
+    await record(
+        session,
+        context,
+        "user.email_changed",
+        organisation_id=user.organisation_id,
+        target_type="User",
+        target_id=user.id,
+        actor_user_id=user.id,
+        actor_label=row.new_email,
+        details={"oldEmail": old, "newEmail": row.new_email},
+    )
     return user
 
 
@@ -164,12 +195,26 @@ async def request_password_reset(session: AsyncSession, context: Context, email:
     )
     if recent >= RESET_LIMIT:
         # no flood of mails to someone else's inbox; the answer stays the same
-        await record(session, context, "user.password_reset_throttled", organisation_id=user.organisation_id,
-                     target_type="User", target_id=user.id, actor_label="password reset request")
+        await record(
+            session,
+            context,
+            "user.password_reset_throttled",
+            organisation_id=user.organisation_id,
+            target_type="User",
+            target_id=user.id,
+            actor_label="password reset request",
+        )
         return
     await _mail_link(session, context, user, m.OneTimePurpose.PASSWORD_RESET, to_address=user.email)
-    await record(session, context, "user.password_reset_requested", organisation_id=user.organisation_id,
-                 target_type="User", target_id=user.id, actor_label="password reset request")
+    await record(
+        session,
+        context,
+        "user.password_reset_requested",
+        organisation_id=user.organisation_id,
+        target_type="User",
+        target_id=user.id,
+        actor_label="password reset request",
+    )
 
 
 async def reset_password(session: AsyncSession, context: Context, token: str, new_password: str) -> m.User:
@@ -179,6 +224,14 @@ async def reset_password(session: AsyncSession, context: Context, token: str, ne
     await services._revoke_sessions(session, user.id)
     # whoever reset it owns the mailbox: the failed-login lock of the account is lifted
     await session.execute(delete(m.LoginThrottle).where(m.LoginThrottle.key == f"account:{user.email}"))
-    await record(session, context, "user.password_reset", organisation_id=user.organisation_id, target_type="User",
-                 target_id=user.id, actor_user_id=user.id, actor_label=user.email)
+    await record(
+        session,
+        context,
+        "user.password_reset",
+        organisation_id=user.organisation_id,
+        target_type="User",
+        target_id=user.id,
+        actor_user_id=user.id,
+        actor_label=user.email,
+    )
     return user

@@ -19,7 +19,8 @@ from resolvers.identity.types import IdentityError, Language, RoleEnum, User
 class InvitationCreateInput:
     name: str = strawberry.field(description="Name of the person (becomes the user's name).")
     email: str | None = strawberry.field(
-        default=None, description="Their e-mail address; without one, they give it when accepting and you hand on the link."
+        default=None,
+        description="Their e-mail address; without one, they give it when accepting and you hand on the link.",
     )
     organisation_id: strawberry.ID | None = strawberry.field(default=None, description="Default: your organisation.")
     roles: list[RoleEnum] | None = strawberry.field(default=None, description="Default: USER.")  # type: ignore[valid-type]
@@ -78,7 +79,9 @@ class InvitationAcceptInput:
 @strawberry.type(description="The new user, or why registration was refused.")
 class InvitationAcceptPayload:
     user: User | None = strawberry.field(description="The new user; log in with its e-mail and your password.")
-    errors: list[IdentityError] = strawberry.field(description="Why registration was refused (INVALID_TOKEN, EXPIRED, …).")
+    errors: list[IdentityError] = strawberry.field(
+        description="Why registration was refused (INVALID_TOKEN, EXPIRED, …)."
+    )
 
 
 @strawberry.input(description="The token of an address confirmation link.")
@@ -125,13 +128,23 @@ MANAGE = [needs(Permission.INVITATIONS_MANAGE)]
 
 @strawberry.type
 class InvitationMutation:
-    @strawberry.mutation(description="Invite someone to an organisation of yours with roles you may give.", permission_classes=MANAGE)
+    @strawberry.mutation(
+        description="Invite someone to an organisation of yours with roles you may give.", permission_classes=MANAGE
+    )
     async def invitation_create(self, info: Info, input: InvitationCreateInput) -> InvitationCreatePayload:
         context = info.context
-        result = await run_in_transaction(context, lambda s: invitations.create(
-            s, context, name=input.name, email=input.email, organisation_id=input.organisation_id,
-            roles=list(input.roles) if input.roles is not None else None, language=input.language.value,
-        ))
+        result = await run_in_transaction(
+            context,
+            lambda s: invitations.create(
+                s,
+                context,
+                name=input.name,
+                email=input.email,
+                organisation_id=input.organisation_id,
+                roles=list(input.roles) if input.roles is not None else None,
+                language=input.language.value,
+            ),
+        )
         if isinstance(result, DomainError):
             return InvitationCreatePayload(invitation=None, registration_link=None, errors=_errors(result))
         return InvitationCreatePayload(
@@ -141,13 +154,24 @@ class InvitationMutation:
     @strawberry.mutation(description="Edit an open invitation.", permission_classes=MANAGE)
     async def invitation_update(self, info: Info, input: InvitationUpdateInput) -> InvitationPayload:
         context = info.context
-        return _invitation_payload(await run_in_transaction(context, lambda s: invitations.update(
-            s, context, input.id, name=input.name, email=input.email,
-            roles=list(input.roles) if input.roles is not None else None,
-            language=input.language.value if input.language is not None else None,
-        )))
+        return _invitation_payload(
+            await run_in_transaction(
+                context,
+                lambda s: invitations.update(
+                    s,
+                    context,
+                    input.id,
+                    name=input.name,
+                    email=input.email,
+                    roles=list(input.roles) if input.roles is not None else None,
+                    language=input.language.value if input.language is not None else None,
+                ),
+            )
+        )
 
-    @strawberry.mutation(description="The invitation mail as it would be sent, without sending it.", permission_classes=MANAGE)
+    @strawberry.mutation(
+        description="The invitation mail as it would be sent, without sending it.", permission_classes=MANAGE
+    )
     async def invitation_preview(self, info: Info, input: InvitationIdInput) -> InvitationPreviewPayload:
         context = info.context
         result = await run_in_transaction(context, lambda s: invitations.preview(s, context, input.id))
@@ -166,7 +190,9 @@ class InvitationMutation:
     @strawberry.mutation(description="Revoke an open invitation: its link stops working.", permission_classes=MANAGE)
     async def invitation_revoke(self, info: Info, input: InvitationIdInput) -> InvitationPayload:
         context = info.context
-        return _invitation_payload(await run_in_transaction(context, lambda s: invitations.revoke(s, context, input.id)))
+        return _invitation_payload(
+            await run_in_transaction(context, lambda s: invitations.revoke(s, context, input.id))
+        )
 
     @strawberry.mutation(description="Register with an invitation link (no login needed); the link is spent.")
     async def invitation_accept(self, info: Info, input: InvitationAcceptInput) -> InvitationAcceptPayload:

@@ -8,6 +8,7 @@ import strawberry
 from sqlalchemy import and_, or_, select
 from strawberry.types import Info
 
+from graph.filters import contains
 from graph.loaders import by_key
 from graph.permissions import needs
 from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, node_loader, paginate
@@ -16,7 +17,6 @@ from models import identity as m
 from models.base import utcnow
 from resolvers.identity.invitation_types import Invitation, InvitationStateEnum
 from resolvers.identity.invitations import OPEN
-from graph.filters import contains
 from resolvers.identity.queries import _organisation_pk
 
 
@@ -48,7 +48,8 @@ async def visible_invitations(context, ids: Sequence[int]) -> list[m.Invitation 
         rows = (
             await session.scalars(
                 select(m.Invitation).where(
-                    m.Invitation.id.in_(ids), m.Invitation.organisation_id.in_(visible_organisation_ids(context.principal))
+                    m.Invitation.id.in_(ids),
+                    m.Invitation.organisation_id.in_(visible_organisation_ids(context.principal)),
                 )
             )
         ).all()
@@ -85,7 +86,11 @@ class InvitationQuery:
                     m.Invitation.organisation_id == _organisation_pk(filter.organisation_id, "filter.organisationId")
                 )
         keys = [SortKey(m.Invitation.created_at, True), SortKey(m.Invitation.id, True)]
-        return await paginate(info.context, statement, keys, Invitation.from_model, first=first, after=after, last=last, before=before)
+        return await paginate(
+            info.context, statement, keys, Invitation.from_model, first=first, after=after, last=last, before=before
+        )
 
 
-NODE_RESOLVERS = {"Invitation": (m.Permission.INVITATIONS_MANAGE, node_loader(visible_invitations, Invitation.from_model))}
+NODE_RESOLVERS = {
+    "Invitation": (m.Permission.INVITATIONS_MANAGE, node_loader(visible_invitations, Invitation.from_model))
+}

@@ -70,8 +70,14 @@ async def _visible_invitation(
     if pk is not None and lock:
         await lock_row(session, m.Invitation, pk)
     row = (
-        await session.execute(select(m.Invitation, m.Organisation).join(m.Organisation).where(m.Invitation.id == pk))
-    ).one_or_none() if pk is not None else None
+        (
+            await session.execute(
+                select(m.Invitation, m.Organisation).join(m.Organisation).where(m.Invitation.id == pk)
+            )
+        ).one_or_none()
+        if pk is not None
+        else None
+    )
     if row is None or not path_visible(principal, row[1].path):
         raise DomainError(Code.NOT_FOUND, "no such invitation", "id")
     return row[0], row[1]
@@ -85,7 +91,9 @@ def _require_state(invitation: m.Invitation, allowed: tuple[m.InvitationState, .
         raise DomainError(Code.INVALID_STATE, f"a {state.value.lower()} invitation cannot be {action}", "id")
 
 
-async def _check_email(session: AsyncSession, principal: Principal, email: str | None, field: str = "email") -> str | None:
+async def _check_email(
+    session: AsyncSession, principal: Principal, email: str | None, field: str = "email"
+) -> str | None:
     """An address taken outside the caller's reach passes like a free one (accept() refuses it, to its owner)."""
     if email is None or not email.strip():
         return None
@@ -101,8 +109,14 @@ class Created:
 
 
 async def create(
-    session: AsyncSession, context: Context, *, name: str, email: str | None, organisation_id: str | None,
-    roles: list[m.Role] | None, language: str,
+    session: AsyncSession,
+    context: Context,
+    *,
+    name: str,
+    email: str | None,
+    organisation_id: str | None,
+    roles: list[m.Role] | None,
+    language: str,
 ) -> Created:
     principal = require_permission(context, m.Permission.INVITATIONS_MANAGE)
     name = services.clean_text(name, "name")
@@ -111,20 +125,38 @@ async def create(
     services._check_assignable_roles(principal, roles)
     email = await _check_email(session, principal, email)
     invitation = m.Invitation(
-        organisation_id=organisation.id, invited_by_id=principal.user_id, name=name, email=email, language=language,
-        roles=[r.value for r in dict.fromkeys(roles)], state=m.InvitationState.CREATED,
+        organisation_id=organisation.id,
+        invited_by_id=principal.user_id,
+        name=name,
+        email=email,
+        language=language,
+        roles=[r.value for r in dict.fromkeys(roles)],
+        state=m.InvitationState.CREATED,
     )
     token = _new_token(invitation, context)
     session.add(invitation)
     await session.flush()
-    await record(session, context, "invitation.created", organisation_id=organisation.id, target_type="Invitation",
-                 target_id=invitation.id, details={"email": email, "roles": invitation.roles})
+    await record(
+        session,
+        context,
+        "invitation.created",
+        organisation_id=organisation.id,
+        target_type="Invitation",
+        target_id=invitation.id,
+        details={"email": email, "roles": invitation.roles},
+    )
     return Created(invitation, registration_link(context, token))
 
 
 async def update(
-    session: AsyncSession, context: Context, invitation_id: str, *, name: str | None, email: str | None,
-    roles: list[m.Role] | None, language: str | None,
+    session: AsyncSession,
+    context: Context,
+    invitation_id: str,
+    *,
+    name: str | None,
+    email: str | None,
+    roles: list[m.Role] | None,
+    language: str | None,
 ) -> m.Invitation:
     principal = require_permission(context, m.Permission.INVITATIONS_MANAGE)
     invitation, _ = await _visible_invitation(session, principal, invitation_id)
@@ -149,13 +181,21 @@ async def update(
         invitation.language = language
         changed.append("language")
     await session.flush()
-    await record(session, context, "invitation.updated", organisation_id=invitation.organisation_id,
-                 target_type="Invitation", target_id=invitation.id, details={"changed": changed})
+    await record(
+        session,
+        context,
+        "invitation.updated",
+        organisation_id=invitation.organisation_id,
+        target_type="Invitation",
+        target_id=invitation.id,
+        details={"changed": changed},
+    )
     return invitation
 
 
-async def _mail_variables(session: AsyncSession, invitation: m.Invitation, organisation: m.Organisation, link: str,
-                          context: Context) -> dict:
+async def _mail_variables(
+    session: AsyncSession, invitation: m.Invitation, organisation: m.Organisation, link: str, context: Context
+) -> dict:
     inviter = await session.get(m.User, invitation.invited_by_id) if invitation.invited_by_id else None
     return {
         "recipient_name": invitation.name,
@@ -171,7 +211,9 @@ async def preview(session: AsyncSession, context: Context, invitation_id: str) -
     principal = require_permission(context, m.Permission.INVITATIONS_MANAGE)
     invitation, organisation = await _visible_invitation(session, principal, invitation_id, lock=False)
     template = await resolve_template(session, TemplateType.INVITE_USER, invitation.language, organisation.id)
-    variables = await _mail_variables(session, invitation, organisation, registration_link(context, PREVIEW_TOKEN), context)
+    variables = await _mail_variables(
+        session, invitation, organisation, registration_link(context, PREVIEW_TOKEN), context
+    )
     return rendering.render(template.subject, template.body_html, template.body_text, variables)
 
 
@@ -189,12 +231,22 @@ async def send(session: AsyncSession, context: Context, invitation_id: str) -> m
     invitation.sent_at = utcnow()
     await session.flush()
     await enqueue(
-        session, to_address=invitation.email, template_type=TemplateType.INVITE_USER, language=invitation.language,
+        session,
+        to_address=invitation.email,
+        template_type=TemplateType.INVITE_USER,
+        language=invitation.language,
         organisation_id=organisation.id,
         variables=await _mail_variables(session, invitation, organisation, registration_link(context, token), context),
     )
-    await record(session, context, "invitation.resent" if resend else "invitation.sent", organisation_id=organisation.id,
-                 target_type="Invitation", target_id=invitation.id, details={"email": invitation.email})
+    await record(
+        session,
+        context,
+        "invitation.resent" if resend else "invitation.sent",
+        organisation_id=organisation.id,
+        target_type="Invitation",
+        target_id=invitation.id,
+        details={"email": invitation.email},
+    )
     return invitation
 
 
@@ -204,12 +256,20 @@ async def revoke(session: AsyncSession, context: Context, invitation_id: str) ->
     _require_state(invitation, OPEN, "revoked")
     invitation.state = m.InvitationState.REVOKED
     await session.flush()
-    await record(session, context, "invitation.revoked", organisation_id=invitation.organisation_id,
-                 target_type="Invitation", target_id=invitation.id)
+    await record(
+        session,
+        context,
+        "invitation.revoked",
+        organisation_id=invitation.organisation_id,
+        target_type="Invitation",
+        target_id=invitation.id,
+    )
     return invitation
 
 
-async def accept(session: AsyncSession, context: Context, token: str, password: str, email: str | None) -> m.User | DomainError:
+async def accept(
+    session: AsyncSession, context: Context, token: str, password: str, email: str | None
+) -> m.User | DomainError:
     """Register with the link's token. Returns (not raises) the EXPIRED refusal so that the state is stored.
 
     The link is spent first, by one conditional UPDATE (only while the invitation is open and valid):
@@ -252,11 +312,28 @@ async def accept(session: AsyncSession, context: Context, token: str, password: 
     await services._replace_roles(session, user, [m.Role(r) for r in invitation.roles])
     invitation.accepted_user_id = user.id
     await session.flush()
-    await record(session, context, "invitation.accepted", organisation_id=organisation.id, target_type="Invitation",
-                 target_id=invitation.id, actor_user_id=user.id, actor_label=address, details={"userId": user.id})
-    await record(session, context, "user.created", organisation_id=organisation.id, target_type="User", target_id=user.id,
-                 actor_user_id=user.id, actor_label=address, details={"email": address, "roles": invitation.roles,
-                                                                       "invitation": invitation.id})
+    await record(
+        session,
+        context,
+        "invitation.accepted",
+        organisation_id=organisation.id,
+        target_type="Invitation",
+        target_id=invitation.id,
+        actor_user_id=user.id,
+        actor_label=address,
+        details={"userId": user.id},
+    )
+    await record(
+        session,
+        context,
+        "user.created",
+        organisation_id=organisation.id,
+        target_type="User",
+        target_id=user.id,
+        actor_user_id=user.id,
+        actor_label=address,
+        details={"email": address, "roles": invitation.roles, "invitation": invitation.id},
+    )
     return user
 
 
@@ -264,11 +341,20 @@ async def _expire(session: AsyncSession, context: Context, invitation: m.Invitat
     """An open invitation past its validity is stored EXPIRED (once, by a conditional UPDATE) and answers EXPIRED."""
     expired = DomainError(Code.EXPIRED, "the invitation link has expired; ask for a new invitation", "token")
     stored = await session.execute(
-        sql_update(m.Invitation).where(m.Invitation.id == invitation.id, m.Invitation.state.in_(OPEN))
-        .values(state=m.InvitationState.EXPIRED).execution_options(synchronize_session=False)
+        sql_update(m.Invitation)
+        .where(m.Invitation.id == invitation.id, m.Invitation.state.in_(OPEN))
+        .values(state=m.InvitationState.EXPIRED)
+        .execution_options(synchronize_session=False)
     )
     if stored.rowcount != 1:
         raise expired  # tried before: already stored
-    await record(session, context, "invitation.expired", organisation_id=invitation.organisation_id,
-                 target_type="Invitation", target_id=invitation.id, actor_label="invitation link")
+    await record(
+        session,
+        context,
+        "invitation.expired",
+        organisation_id=invitation.organisation_id,
+        target_type="Invitation",
+        target_id=invitation.id,
+        actor_label="invitation link",
+    )
     return expired  # returned, not raised: the EXPIRED state is committed

@@ -50,7 +50,9 @@ class LoginPayload:
 
 def _login_payload(result: services.IssuedTokens | DomainError) -> LoginPayload:
     if isinstance(result, DomainError):
-        return LoginPayload(access_token=None, access_token_expires_at=None, refresh_token=None, user=None, errors=_errors(result))
+        return LoginPayload(
+            access_token=None, access_token_expires_at=None, refresh_token=None, user=None, errors=_errors(result)
+        )
     return LoginPayload(
         access_token=result.access_token,
         access_token_expires_at=result.access_expires_at,
@@ -67,7 +69,9 @@ class TokenRefreshInput:
 
 @strawberry.input(description="Which sessions to end.")
 class LogoutInput:
-    all_sessions: bool = strawberry.field(default=False, description="End every session of the user, not only this one.")
+    all_sessions: bool = strawberry.field(
+        default=False, description="End every session of the user, not only this one."
+    )
 
 
 @strawberry.type(description="Result of logout.")
@@ -197,7 +201,9 @@ class OrganisationUpdateInput:
     id: strawberry.ID = strawberry.field(description="The organisation.")
     name: str | None = strawberry.field(default=None, description="Name.")
     your_reference: str | None = strawberry.field(default=None, description="Your reference.")
-    can_create_organisations: bool | None = strawberry.field(default=None, description="May create child organisations.")
+    can_create_organisations: bool | None = strawberry.field(
+        default=None, description="May create child organisations."
+    )
     password_min_length: int | None = strawberry.field(default=None, description="Minimum password length (12–128).")
     password_history: int | None = strawberry.field(default=None, description="Previous passwords not to reuse (0–24).")
     require_two_factor: bool | None = strawberry.field(default=None, description="Require TOTP for every user.")
@@ -274,7 +280,9 @@ class IdentityMutation:
     @strawberry.mutation(description="Exchange a refresh token for new tokens; the old one is spent.")
     async def token_refresh(self, info: Info, input: TokenRefreshInput) -> LoginPayload:
         context = info.context
-        return _login_payload(await run_in_transaction(context, lambda s: services.refresh(s, context, input.refresh_token)))
+        return _login_payload(
+            await run_in_transaction(context, lambda s: services.refresh(s, context, input.refresh_token))
+        )
 
     @strawberry.mutation(
         description="End this session (or all of yours): its tokens stop working at once.",
@@ -291,9 +299,11 @@ class IdentityMutation:
     )
     async def password_change(self, info: Info, input: PasswordChangeInput) -> UserPayload:
         context = info.context
-        return _user_payload(await run_in_transaction(
-            context, lambda s: services.change_password(s, context, input.current_password, input.new_password)
-        ))
+        return _user_payload(
+            await run_in_transaction(
+                context, lambda s: services.change_password(s, context, input.current_password, input.new_password)
+            )
+        )
 
     @strawberry.mutation(
         description="Set the password of a user of your organisation; their sessions end.",
@@ -301,9 +311,11 @@ class IdentityMutation:
     )
     async def user_password_set(self, info: Info, input: UserPasswordSetInput) -> UserPayload:
         context = info.context
-        return _user_payload(await run_in_transaction(
-            context, lambda s: services.admin_set_password(s, context, input.user_id, input.new_password)
-        ))
+        return _user_payload(
+            await run_in_transaction(
+                context, lambda s: services.admin_set_password(s, context, input.user_id, input.new_password)
+            )
+        )
 
     @strawberry.mutation(
         description="Start TOTP enrolment (replaces an unconfirmed one).",
@@ -322,21 +334,27 @@ class IdentityMutation:
     )
     async def two_factor_confirm(self, info: Info, input: TwoFactorConfirmInput) -> UserPayload:
         context = info.context
-        return _user_payload(await run_in_transaction(context, lambda s: services.two_factor_confirm(s, context, input.code)))
+        return _user_payload(
+            await run_in_transaction(context, lambda s: services.two_factor_confirm(s, context, input.code))
+        )
 
     @strawberry.mutation(description="Turn TOTP off where it is not required.", permission_classes=[needs()])
     async def two_factor_disable(self, info: Info, input: TwoFactorDisableInput) -> UserPayload:
         context = info.context
-        return _user_payload(await run_in_transaction(
-            context, lambda s: services.two_factor_disable(s, context, input.password, input.code)
-        ))
+        return _user_payload(
+            await run_in_transaction(
+                context, lambda s: services.two_factor_disable(s, context, input.password, input.code)
+            )
+        )
 
     @strawberry.mutation(description="Create a user.", permission_classes=[needs(Permission.USERS_MANAGE)])
     async def user_create(self, info: Info, input: UserCreateInput) -> UserPayload:
         context = info.context
-        return _user_payload(await run_in_transaction(
-            context, lambda s: services.create_user(s, context, _user_fields(input), input.password)
-        ))
+        return _user_payload(
+            await run_in_transaction(
+                context, lambda s: services.create_user(s, context, _user_fields(input), input.password)
+            )
+        )
 
     @strawberry.mutation(
         description="Edit a user (yourself: name, e-mail, language and CSV settings only).",
@@ -344,21 +362,32 @@ class IdentityMutation:
     )
     async def user_update(self, info: Info, input: UserUpdateInput) -> UserPayload:
         context = info.context
-        return _user_payload(await run_in_transaction(
-            context, lambda s: services.update_user(s, context, input.id, _user_fields(input))
-        ))
+        return _user_payload(
+            await run_in_transaction(context, lambda s: services.update_user(s, context, input.id, _user_fields(input)))
+        )
 
-    @strawberry.mutation(description="Deactivate a user: they can no longer log in.", permission_classes=[needs(Permission.USERS_MANAGE)])
+    @strawberry.mutation(
+        description="Deactivate a user: they can no longer log in.", permission_classes=[needs(Permission.USERS_MANAGE)]
+    )
     async def user_deactivate(self, info: Info, input: UserIdInput) -> UserPayload:
         context = info.context
-        return _user_payload(await run_in_transaction(context, lambda s: services.set_active(s, context, input.id, False)))
+        return _user_payload(
+            await run_in_transaction(context, lambda s: services.set_active(s, context, input.id, False))
+        )
 
-    @strawberry.mutation(description="Reactivate a deactivated user.", permission_classes=[needs(Permission.USERS_MANAGE)])
+    @strawberry.mutation(
+        description="Reactivate a deactivated user.", permission_classes=[needs(Permission.USERS_MANAGE)]
+    )
     async def user_reactivate(self, info: Info, input: UserIdInput) -> UserPayload:
         context = info.context
-        return _user_payload(await run_in_transaction(context, lambda s: services.set_active(s, context, input.id, True)))
+        return _user_payload(
+            await run_in_transaction(context, lambda s: services.set_active(s, context, input.id, True))
+        )
 
-    @strawberry.mutation(description="Delete a user for good (their audit trail stays).", permission_classes=[needs(Permission.USERS_MANAGE)])
+    @strawberry.mutation(
+        description="Delete a user for good (their audit trail stays).",
+        permission_classes=[needs(Permission.USERS_MANAGE)],
+    )
     async def user_delete(self, info: Info, input: UserIdInput) -> UserDeletePayload:
         context = info.context
         result = await run_in_transaction(context, lambda s: services.delete_user(s, context, input.id))
@@ -372,21 +401,32 @@ class IdentityMutation:
     )
     async def user_permissions_set(self, info: Info, input: UserPermissionsSetInput) -> UserPayload:
         context = info.context
-        return _user_payload(await run_in_transaction(
-            context, lambda s: services.set_granted_permissions(s, context, input.id, list(input.permissions))
-        ))
+        return _user_payload(
+            await run_in_transaction(
+                context, lambda s: services.set_granted_permissions(s, context, input.id, list(input.permissions))
+            )
+        )
 
-    @strawberry.mutation(description="Create an organisation in your subtree.", permission_classes=[needs(Permission.ORGANISATIONS_MANAGE)])
+    @strawberry.mutation(
+        description="Create an organisation in your subtree.",
+        permission_classes=[needs(Permission.ORGANISATIONS_MANAGE)],
+    )
     async def organisation_create(self, info: Info, input: OrganisationCreateInput) -> OrganisationPayload:
         context = info.context
         fields = services.OrganisationFields(
-            name=input.name, your_reference=input.your_reference, can_create_organisations=input.can_create_organisations
+            name=input.name,
+            your_reference=input.your_reference,
+            can_create_organisations=input.can_create_organisations,
         )
-        return _organisation_payload(await run_in_transaction(
-            context, lambda s: services.create_organisation(s, context, input.parent_id, fields)
-        ))
+        return _organisation_payload(
+            await run_in_transaction(
+                context, lambda s: services.create_organisation(s, context, input.parent_id, fields)
+            )
+        )
 
-    @strawberry.mutation(description="Edit an organisation in your subtree.", permission_classes=[needs(Permission.ORGANISATIONS_MANAGE)])
+    @strawberry.mutation(
+        description="Edit an organisation in your subtree.", permission_classes=[needs(Permission.ORGANISATIONS_MANAGE)]
+    )
     async def organisation_update(self, info: Info, input: OrganisationUpdateInput) -> OrganisationPayload:
         context = info.context
         fields = services.OrganisationFields(
@@ -397,38 +437,56 @@ class IdentityMutation:
             password_history=input.password_history,
             require_two_factor=input.require_two_factor,
         )
-        return _organisation_payload(await run_in_transaction(
-            context, lambda s: services.update_organisation(s, context, input.id, fields)
-        ))
+        return _organisation_payload(
+            await run_in_transaction(context, lambda s: services.update_organisation(s, context, input.id, fields))
+        )
 
-    @strawberry.mutation(description="Link a partner organisation by its ID.", permission_classes=[needs(Permission.PARTNERS_MANAGE)])
+    @strawberry.mutation(
+        description="Link a partner organisation by its ID.", permission_classes=[needs(Permission.PARTNERS_MANAGE)]
+    )
     async def partner_add(self, info: Info, input: PartnerInput) -> OrganisationPayload:
         context = info.context
-        return _organisation_payload(await run_in_transaction(
-            context, lambda s: services.add_partner(s, context, input.organisation_id, input.partner_organisation_id)
-        ))
+        return _organisation_payload(
+            await run_in_transaction(
+                context,
+                lambda s: services.add_partner(s, context, input.organisation_id, input.partner_organisation_id),
+            )
+        )
 
-    @strawberry.mutation(description="Unlink a partner organisation.", permission_classes=[needs(Permission.PARTNERS_MANAGE)])
+    @strawberry.mutation(
+        description="Unlink a partner organisation.", permission_classes=[needs(Permission.PARTNERS_MANAGE)]
+    )
     async def partner_remove(self, info: Info, input: PartnerInput) -> OrganisationPayload:
         context = info.context
-        return _organisation_payload(await run_in_transaction(
-            context, lambda s: services.remove_partner(s, context, input.organisation_id, input.partner_organisation_id)
-        ))
+        return _organisation_payload(
+            await run_in_transaction(
+                context,
+                lambda s: services.remove_partner(s, context, input.organisation_id, input.partner_organisation_id),
+            )
+        )
 
     @strawberry.mutation(description="Create a user group.", permission_classes=[needs(Permission.USER_GROUPS_MANAGE)])
     async def user_group_create(self, info: Info, input: UserGroupCreateInput) -> UserGroupPayload:
         context = info.context
-        return _group_payload(await run_in_transaction(
-            context, lambda s: services.create_group(s, context, input.name, input.organisation_id, list(input.member_ids))
-        ))
+        return _group_payload(
+            await run_in_transaction(
+                context,
+                lambda s: services.create_group(s, context, input.name, input.organisation_id, list(input.member_ids)),
+            )
+        )
 
-    @strawberry.mutation(description="Rename a user group or replace its members.", permission_classes=[needs(Permission.USER_GROUPS_MANAGE)])
+    @strawberry.mutation(
+        description="Rename a user group or replace its members.",
+        permission_classes=[needs(Permission.USER_GROUPS_MANAGE)],
+    )
     async def user_group_update(self, info: Info, input: UserGroupUpdateInput) -> UserGroupPayload:
         context = info.context
         members = list(input.member_ids) if input.member_ids is not None else None
-        return _group_payload(await run_in_transaction(
-            context, lambda s: services.update_group(s, context, input.id, input.name, members)
-        ))
+        return _group_payload(
+            await run_in_transaction(
+                context, lambda s: services.update_group(s, context, input.id, input.name, members)
+            )
+        )
 
     @strawberry.mutation(description="Delete a user group.", permission_classes=[needs(Permission.USER_GROUPS_MANAGE)])
     async def user_group_delete(self, info: Info, input: UserGroupIdInput) -> UserGroupDeletePayload:

@@ -11,7 +11,18 @@ from strawberry.types import Info
 from graph.errors import BadUserInput
 from graph.filters import contains
 from graph.permissions import needs, require_principal
-from graph.relay import Connection, OrderDirection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, decode_id, node_loader, paginate
+from graph.relay import (
+    Connection,
+    OrderDirection,
+    PageAfter,
+    PageBefore,
+    PageFirst,
+    PageLast,
+    SortKey,
+    decode_id,
+    node_loader,
+    paginate,
+)
 from graph.tenancy import organisation_visible, visible_organisation_ids
 from models import identity as m
 from resolvers.identity import loaders
@@ -25,8 +36,6 @@ def _organisation_pk(global_id: strawberry.ID | None, argument: str) -> int | No
     if pk is None:
         raise BadUserInput("Not an organisation ID.", argument=argument)
     return pk
-
-
 
 
 @strawberry.input(description="Narrow the users list; all given conditions must hold.")
@@ -55,14 +64,15 @@ class UserOrder:
 class OrganisationFilter:
     name: str | None = strawberry.field(default=None, description="Name contains (case-insensitive).")
     your_reference: str | None = strawberry.field(default=None, description="Your reference contains.")
-    parent_id: strawberry.ID | None = strawberry.field(default=None, description="Direct children of this organisation.")
+    parent_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Direct children of this organisation."
+    )
 
 
 @strawberry.input(description="Narrow the user groups list.")
 class UserGroupFilter:
     name: str | None = strawberry.field(default=None, description="Name contains (case-insensitive).")
     organisation_id: strawberry.ID | None = strawberry.field(default=None, description="In this organisation.")
-
 
 
 @strawberry.type
@@ -73,7 +83,10 @@ class IdentityQuery:
         row = await info.context.loaders(loaders.visible_users).load(principal.user_id)
         return User.from_model(row)
 
-    @strawberry.field(description="Users of your organisation and its descendants.", permission_classes=[needs(m.Permission.USERS_READ)])
+    @strawberry.field(
+        description="Users of your organisation and its descendants.",
+        permission_classes=[needs(m.Permission.USERS_READ)],
+    )
     async def users(
         self,
         info: Info,
@@ -92,7 +105,9 @@ class IdentityQuery:
             if filter.email:
                 statement = statement.where(contains(m.User.email, filter.email, "filter.email"))
             if filter.organisation_id is not None:
-                statement = statement.where(m.User.organisation_id == _organisation_pk(filter.organisation_id, "filter.organisationId"))
+                statement = statement.where(
+                    m.User.organisation_id == _organisation_pk(filter.organisation_id, "filter.organisationId")
+                )
             if filter.role is not None:
                 statement = statement.where(
                     m.User.id.in_(select(m.UserRole.user_id).where(m.UserRole.role == filter.role))
@@ -102,9 +117,14 @@ class IdentityQuery:
         order = order_by or UserOrder(field=UserOrderField.NAME)
         descending = order.direction == OrderDirection.DESC
         keys = [SortKey(getattr(m.User, order.field.value), descending), SortKey(m.User.id, descending)]
-        return await paginate(info.context, statement, keys, User.from_model, first=first, after=after, last=last, before=before)
+        return await paginate(
+            info.context, statement, keys, User.from_model, first=first, after=after, last=last, before=before
+        )
 
-    @strawberry.field(description="Your organisation and its descendants.", permission_classes=[needs(m.Permission.ORGANISATIONS_READ)])
+    @strawberry.field(
+        description="Your organisation and its descendants.",
+        permission_classes=[needs(m.Permission.ORGANISATIONS_READ)],
+    )
     async def organisations(
         self,
         info: Info,
@@ -119,7 +139,9 @@ class IdentityQuery:
             if filter.name:
                 statement = statement.where(contains(m.Organisation.name, filter.name, "filter.name"))
             if filter.your_reference:
-                statement = statement.where(contains(m.Organisation.your_reference, filter.your_reference, "filter.yourReference"))
+                statement = statement.where(
+                    contains(m.Organisation.your_reference, filter.your_reference, "filter.yourReference")
+                )
             if filter.parent_id is not None:
                 # the parent must be visible too: else an invisible ancestor's ID would find the caller's own
                 # organisation and read differently from an unknown ID
@@ -128,9 +150,14 @@ class IdentityQuery:
                     m.Organisation.parent_id.in_(visible_organisation_ids(info.context.principal)),
                 )
         keys = [SortKey(m.Organisation.name), SortKey(m.Organisation.id)]
-        return await paginate(info.context, statement, keys, Organisation.from_model, first=first, after=after, last=last, before=before)
+        return await paginate(
+            info.context, statement, keys, Organisation.from_model, first=first, after=after, last=last, before=before
+        )
 
-    @strawberry.field(description="User groups of your organisation and its descendants.", permission_classes=[needs(m.Permission.USERS_READ)])
+    @strawberry.field(
+        description="User groups of your organisation and its descendants.",
+        permission_classes=[needs(m.Permission.USERS_READ)],
+    )
     async def user_groups(
         self,
         info: Info,
@@ -140,14 +167,20 @@ class IdentityQuery:
         last: PageLast = None,
         before: PageBefore = None,
     ) -> Connection[UserGroup]:
-        statement = select(m.UserGroup).where(m.UserGroup.organisation_id.in_(visible_organisation_ids(info.context.principal)))
+        statement = select(m.UserGroup).where(
+            m.UserGroup.organisation_id.in_(visible_organisation_ids(info.context.principal))
+        )
         if filter is not None:
             if filter.name:
                 statement = statement.where(contains(m.UserGroup.name, filter.name, "filter.name"))
             if filter.organisation_id is not None:
-                statement = statement.where(m.UserGroup.organisation_id == _organisation_pk(filter.organisation_id, "filter.organisationId"))
+                statement = statement.where(
+                    m.UserGroup.organisation_id == _organisation_pk(filter.organisation_id, "filter.organisationId")
+                )
         keys = [SortKey(m.UserGroup.name), SortKey(m.UserGroup.id)]
-        return await paginate(info.context, statement, keys, UserGroup.from_model, first=first, after=after, last=last, before=before)
+        return await paginate(
+            info.context, statement, keys, UserGroup.from_model, first=first, after=after, last=last, before=before
+        )
 
 
 NODE_RESOLVERS = {

@@ -55,9 +55,17 @@ async def reauthenticate(
         valid = valid and user.totp_confirmed and await _verify_totp(session, context, user, otp)
     if not valid:
         # already counted as a failure by count_attempt
-        await record(session, context, "user.reauthentication_failed", organisation_id=user.organisation_id,
-                     target_type="User", target_id=user.id)
-        return DomainError(Code.INVALID_CREDENTIALS, "password or code is not correct", "otp" if otp and not password else "password")
+        await record(
+            session,
+            context,
+            "user.reauthentication_failed",
+            organisation_id=user.organisation_id,
+            target_type="User",
+            target_id=user.id,
+        )
+        return DomainError(
+            Code.INVALID_CREDENTIALS, "password or code is not correct", "otp" if otp and not password else "password"
+        )
     await give_back(session, attempt, reset_account=True)
     now = utcnow()
     await session.execute(
@@ -65,8 +73,15 @@ async def reauthenticate(
         .where(m.AuthToken.user_id == principal.user_id, m.AuthToken.session_id == principal.session_id)
         .values(authenticated_at=now)
     )
-    await record(session, context, "user.reauthenticated", organisation_id=user.organisation_id, target_type="User",
-                 target_id=user.id, details={"method": "password" if password and not otp else "otp" if not password else "password+otp"})
+    await record(
+        session,
+        context,
+        "user.reauthenticated",
+        organisation_id=user.organisation_id,
+        target_type="User",
+        target_id=user.id,
+        details={"method": "password" if password and not otp else "otp" if not password else "password+otp"},
+    )
     return now
 
 
@@ -98,7 +113,9 @@ class ReauthenticationMutation:
         ),
         permission_classes=[needs()],
     )
-    async def session_reauthenticate(self, info: Info, input: SessionReauthenticateInput) -> SessionReauthenticatePayload:
+    async def session_reauthenticate(
+        self, info: Info, input: SessionReauthenticateInput
+    ) -> SessionReauthenticatePayload:
         result = await run_in_transaction(
             info.context, lambda session: reauthenticate(session, info.context, input.password, input.otp)
         )

@@ -32,8 +32,8 @@ from graph.tenancy import path_visible
 from models import identity as m
 from models.base import utcnow
 from resolvers.audit.services import record
-from resolvers.identity.types import IdentityErrorCode as Code
 from resolvers.identity.hooks import REACH_SHRANK
+from resolvers.identity.types import IdentityErrorCode as Code
 
 API_TOKEN_TTL = 3600  # the remote portal's API tokens live one hour
 CSV_DELIMITERS = {";", ",", "\t", "|"}
@@ -75,7 +75,9 @@ def check_csv_settings(delimiter: str | None, thousands: str | None) -> None:
 # --- lookups within the caller's reach -----------------------------------------------------------
 
 
-async def visible_organisation(session: AsyncSession, principal: Principal, global_id: str, field: str) -> m.Organisation:
+async def visible_organisation(
+    session: AsyncSession, principal: Principal, global_id: str, field: str
+) -> m.Organisation:
     pk = decode_id(global_id, "Organisation")
     organisation = await session.get(m.Organisation, pk) if pk is not None else None
     if organisation is None or not path_visible(principal, organisation.path):
@@ -83,20 +85,26 @@ async def visible_organisation(session: AsyncSession, principal: Principal, glob
     return organisation
 
 
-async def target_organisation(session: AsyncSession, principal: Principal, global_id: str | None, field: str) -> m.Organisation:
+async def target_organisation(
+    session: AsyncSession, principal: Principal, global_id: str | None, field: str
+) -> m.Organisation:
     """The organisation named by `global_id` (within reach), or the caller's own when none is given."""
     if global_id is None:
         return await session.get(m.Organisation, principal.organisation_id)
     return await visible_organisation(session, principal, global_id, field)
 
 
-async def visible_user(session: AsyncSession, principal: Principal, global_id: str, field: str = "id") -> tuple[m.User, m.Organisation]:
+async def visible_user(
+    session: AsyncSession, principal: Principal, global_id: str, field: str = "id"
+) -> tuple[m.User, m.Organisation]:
     pk = decode_id(global_id, "User")
     row = (
-        await session.execute(
-            select(m.User, m.Organisation).join(m.Organisation).where(m.User.id == pk)
-        )
-    ).one_or_none() if pk is not None else None
+        (
+            await session.execute(select(m.User, m.Organisation).join(m.Organisation).where(m.User.id == pk))
+        ).one_or_none()
+        if pk is not None
+        else None
+    )
     if row is None or not path_visible(principal, row[1].path):
         raise DomainError(Code.NOT_FOUND, "no such user", field)
     return row[0], row[1]
@@ -105,8 +113,14 @@ async def visible_user(session: AsyncSession, principal: Principal, global_id: s
 async def visible_group(session: AsyncSession, principal: Principal, global_id: str) -> m.UserGroup:
     pk = decode_id(global_id, "UserGroup")
     row = (
-        await session.execute(select(m.UserGroup, m.Organisation.path).join(m.Organisation).where(m.UserGroup.id == pk))
-    ).one_or_none() if pk is not None else None
+        (
+            await session.execute(
+                select(m.UserGroup, m.Organisation.path).join(m.Organisation).where(m.UserGroup.id == pk)
+            )
+        ).one_or_none()
+        if pk is not None
+        else None
+    )
     if row is None or not path_visible(principal, row[1]):
         raise DomainError(Code.NOT_FOUND, "no such user group", "id")
     return row[0]
@@ -162,8 +176,11 @@ async def _count_on(session: AsyncSession, settings, keys: list[str], now: datet
             inserted.add(key)
     rows = (
         await session.scalars(
-            select(m.LoginThrottle).where(m.LoginThrottle.key.in_(keys)).order_by(m.LoginThrottle.key)
-            .with_for_update().execution_options(populate_existing=True)  # PostgreSQL: row locks, newest values
+            select(m.LoginThrottle)
+            .where(m.LoginThrottle.key.in_(keys))
+            .order_by(m.LoginThrottle.key)
+            .with_for_update()
+            .execution_options(populate_existing=True)  # PostgreSQL: row locks, newest values
         )
     ).all()
     for row in rows:
@@ -219,18 +236,29 @@ async def give_back(session: AsyncSession, attempt: Attempt, *, reset_account: b
         if reset_account and index == 0:
             await session.execute(delete(LT).where(LT.key == counted.key))
             continue
-        untouched = (LT.key == counted.key, LT.failures == counted.counted_failures, LT.last_failure_at == counted.counted_at)
+        untouched = (
+            LT.key == counted.key,
+            LT.failures == counted.counted_failures,
+            LT.last_failure_at == counted.counted_at,
+        )
         if counted.existed:
             restored = await session.execute(
-                update(LT).where(*untouched)
-                .values(failures=counted.failures, last_failure_at=counted.last_failure_at, locked_until=counted.locked_until)
+                update(LT)
+                .where(*untouched)
+                .values(
+                    failures=counted.failures,
+                    last_failure_at=counted.last_failure_at,
+                    locked_until=counted.locked_until,
+                )
                 .execution_options(synchronize_session=False)
             )
         else:
             restored = await session.execute(delete(LT).where(*untouched).execution_options(synchronize_session=False))
         if restored.rowcount == 0:
             await session.execute(
-                update(LT).where(LT.key == counted.key, LT.failures > 0).values(failures=LT.failures - 1)
+                update(LT)
+                .where(LT.key == counted.key, LT.failures > 0)
+                .values(failures=LT.failures - 1)
                 .execution_options(synchronize_session=False)
             )
 
@@ -260,7 +288,9 @@ async def _verify_totp(session: AsyncSession, context: Context, user: m.User, co
         step = int(now // totp.interval) + offset
         if step > user.totp_last_step and strings_equal(totp.at(step * totp.interval), code):
             spent = await session.execute(
-                update(m.User).where(m.User.id == user.id, m.User.totp_last_step < step).values(totp_last_step=step)
+                update(m.User)
+                .where(m.User.id == user.id, m.User.totp_last_step < step)
+                .values(totp_last_step=step)
                 .execution_options(synchronize_session=False)
             )
             if spent.rowcount != 1:
@@ -288,8 +318,17 @@ async def two_factor_enrol(session: AsyncSession, context: Context, password: st
     user.totp_secret_sealed = context.runtime.sealer.seal(secret.encode(), _totp_binding(user))
     user.totp_confirmed = False
     user.totp_last_step = 0
-    await record(session, context, "user.two_factor_enrolment_started", organisation_id=user.organisation_id, target_type="User", target_id=user.id)
-    return Enrolment(secret=secret, provisioning_uri=pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER))
+    await record(
+        session,
+        context,
+        "user.two_factor_enrolment_started",
+        organisation_id=user.organisation_id,
+        target_type="User",
+        target_id=user.id,
+    )
+    return Enrolment(
+        secret=secret, provisioning_uri=pyotp.TOTP(secret).provisioning_uri(name=user.email, issuer_name=TOTP_ISSUER)
+    )
 
 
 async def two_factor_confirm(session: AsyncSession, context: Context, code: str) -> m.User:
@@ -299,7 +338,14 @@ async def two_factor_confirm(session: AsyncSession, context: Context, code: str)
     if not await _verify_totp(session, context, user, code):
         raise DomainError(Code.INVALID_TWO_FACTOR_CODE, "the code is not valid", "code")
     user.totp_confirmed = True
-    await record(session, context, "user.two_factor_enabled", organisation_id=user.organisation_id, target_type="User", target_id=user.id)
+    await record(
+        session,
+        context,
+        "user.two_factor_enabled",
+        organisation_id=user.organisation_id,
+        target_type="User",
+        target_id=user.id,
+    )
     return user
 
 
@@ -314,7 +360,14 @@ async def two_factor_disable(session: AsyncSession, context: Context, password: 
         raise DomainError(Code.INVALID_TWO_FACTOR_CODE, "the code is not valid", "code")
     user.totp_secret_sealed = None
     user.totp_confirmed = False
-    await record(session, context, "user.two_factor_disabled", organisation_id=user.organisation_id, target_type="User", target_id=user.id)
+    await record(
+        session,
+        context,
+        "user.two_factor_disabled",
+        organisation_id=user.organisation_id,
+        target_type="User",
+        target_id=user.id,
+    )
     return user
 
 
@@ -335,7 +388,9 @@ async def _issue(
     settings = context.runtime.settings
     now = utcnow()
     is_api_user = (
-        await session.scalar(select(func.count()).where(m.UserRole.user_id == user.id, m.UserRole.role == m.Role.API_USER))
+        await session.scalar(
+            select(func.count()).where(m.UserRole.user_id == user.id, m.UserRole.role == m.Role.API_USER)
+        )
     ) > 0
     ttl = min(settings.access_token_ttl, API_TOKEN_TTL) if is_api_user else settings.access_token_ttl
     access = new_token(m.TokenKind.ACCESS)
@@ -376,7 +431,9 @@ async def login(
     if user is None:
         await asyncio.to_thread(burn_verification_time, password)
     # The password is checked before is_active so that a deactivated account takes as long as any other.
-    valid = user is not None and await asyncio.to_thread(verify_password, user.password_hash, password) and user.is_active
+    valid = (
+        user is not None and await asyncio.to_thread(verify_password, user.password_hash, password) and user.is_active
+    )
     if valid and user.totp_confirmed:
         if not otp:
             await give_back(session, attempt, reset_account=False)  # not a failure: the password was right
@@ -399,8 +456,14 @@ async def login(
     await give_back(session, attempt, reset_account=True)
     issued = await _issue(session, context, user, session_id=str(uuid.uuid4()), authenticated_at=utcnow())
     await record(
-        session, context, "user.login", organisation_id=user.organisation_id, target_type="User",
-        target_id=user.id, actor_user_id=user.id, actor_label=user.email,
+        session,
+        context,
+        "user.login",
+        organisation_id=user.organisation_id,
+        target_type="User",
+        target_id=user.id,
+        actor_user_id=user.id,
+        actor_label=user.email,
     )
     return issued
 
@@ -434,7 +497,9 @@ async def refresh(session: AsyncSession, context: Context, refresh_token: str) -
             .execution_options(synchronize_session=False)
         )
         if spent.rowcount == 1:
-            return await _issue(session, context, user, session_id=token.session_id, authenticated_at=token.authenticated_at)
+            return await _issue(
+                session, context, user, session_id=token.session_id, authenticated_at=token.authenticated_at
+            )
         # Lost to a parallel refresh with this token (on PostgreSQL the UPDATE waited for it to commit,
         # on SQLite for the write lock): this presentation is a reuse like any later one.
     # A refresh token is used once; seeing it again means it leaked: end the whole session.
@@ -443,8 +508,16 @@ async def refresh(session: AsyncSession, context: Context, refresh_token: str) -
         .where(m.AuthToken.session_id == token.session_id, m.AuthToken.revoked_at.is_(None))
         .values(revoked_at=now)
     )
-    await record(session, context, "token.refresh_reuse_detected", organisation_id=user.organisation_id,
-                 target_type="User", target_id=user.id, actor_user_id=user.id, actor_label=user.email)
+    await record(
+        session,
+        context,
+        "token.refresh_reuse_detected",
+        organisation_id=user.organisation_id,
+        target_type="User",
+        target_id=user.id,
+        actor_user_id=user.id,
+        actor_label=user.email,
+    )
     return invalid
 
 
@@ -456,16 +529,28 @@ async def logout(session: AsyncSession, context: Context, all_sessions: bool) ->
     await session.execute(
         update(m.AuthToken).where(condition, m.AuthToken.revoked_at.is_(None)).values(revoked_at=utcnow())
     )
-    await record(session, context, "user.logout", organisation_id=principal.organisation_id, target_type="User",
-                 target_id=principal.user_id, details={"allSessions": all_sessions})
+    await record(
+        session,
+        context,
+        "user.logout",
+        organisation_id=principal.organisation_id,
+        target_type="User",
+        target_id=principal.user_id,
+        details={"allSessions": all_sessions},
+    )
 
 
 # --- passwords -------------------------------------------------------------------------------------
 
 
-async def _set_password(session: AsyncSession, user: m.User, organisation: m.Organisation, password: str, field: str) -> None:
+async def _set_password(
+    session: AsyncSession, user: m.User, organisation: m.Organisation, password: str, field: str
+) -> None:
     problems = check_policy(
-        password, min_length=max(12, organisation.password_min_length), email=user.email, name=user.name,
+        password,
+        min_length=max(12, organisation.password_min_length),
+        email=user.email,
+        name=user.name,
         organisation=organisation.name,
     )
     if problems:
@@ -504,7 +589,14 @@ async def change_password(session: AsyncSession, context: Context, current: str,
     organisation = await session.get(m.Organisation, user.organisation_id)
     await _set_password(session, user, organisation, new, "newPassword")
     await _revoke_sessions(session, user.id, keep_session_id=principal.session_id)
-    await record(session, context, "user.password_changed", organisation_id=user.organisation_id, target_type="User", target_id=user.id)
+    await record(
+        session,
+        context,
+        "user.password_changed",
+        organisation_id=user.organisation_id,
+        target_type="User",
+        target_id=user.id,
+    )
     return user
 
 
@@ -517,7 +609,14 @@ async def admin_set_password(session: AsyncSession, context: Context, user_id: s
         raise DomainError(error.code, error.message, "userId") from None
     await _set_password(session, user, organisation, new, "newPassword")
     await _revoke_sessions(session, user.id)
-    await record(session, context, "user.password_set_by_admin", organisation_id=user.organisation_id, target_type="User", target_id=user.id)
+    await record(
+        session,
+        context,
+        "user.password_set_by_admin",
+        organisation_id=user.organisation_id,
+        target_type="User",
+        target_id=user.id,
+    )
     return user
 
 
@@ -532,7 +631,9 @@ def _check_assignable_roles(principal: Principal, roles: list[m.Role]) -> None:
     # Giving a role grants its permissions: the same rule as userPermissionsSet applies.
     beyond = sorted(effective_permissions(frozenset(roles), frozenset()) - principal.permissions)
     if beyond:
-        raise DomainError(Code.NOT_ALLOWED, f"these roles give permissions you do not hold: {', '.join(beyond)}", "roles")
+        raise DomainError(
+            Code.NOT_ALLOWED, f"these roles give permissions you do not hold: {', '.join(beyond)}", "roles"
+        )
 
 
 async def _ensure_manageable(session: AsyncSession, principal: Principal, user: m.User) -> None:
@@ -540,7 +641,9 @@ async def _ensure_manageable(session: AsyncSession, principal: Principal, user: 
     if principal.is_platform_admin:
         return
     roles = set((await session.scalars(select(m.UserRole.role).where(m.UserRole.user_id == user.id))).all())
-    granted = set((await session.scalars(select(m.UserPermission.permission).where(m.UserPermission.user_id == user.id))).all())
+    granted = set(
+        (await session.scalars(select(m.UserPermission.permission).where(m.UserPermission.user_id == user.id))).all()
+    )
     if m.Role.PLATFORM_ADMIN in roles or not effective_permissions(roles, granted) <= principal.permissions:
         raise DomainError(Code.NOT_ALLOWED, "this user holds permissions that you do not", "id")
 
@@ -566,15 +669,19 @@ async def _ensure_email_free(session: AsyncSession, email: str, except_user_id: 
 async def email_holder_in_reach(session: AsyncSession, principal: Principal, email: str) -> m.User | None:
     """The user with this address if the caller sees them (their subtree); None for a free address and
     for one held outside the caller's reach alike."""
-    row = (await session.execute(
-        select(m.User, m.Organisation.path).join(m.Organisation, m.Organisation.id == m.User.organisation_id)
-        .where(m.User.email == email)
-    )).first()
+    row = (
+        await session.execute(
+            select(m.User, m.Organisation.path)
+            .join(m.Organisation, m.Organisation.id == m.User.organisation_id)
+            .where(m.User.email == email)
+        )
+    ).first()
     return row[0] if row is not None and path_visible(principal, row[1]) else None
 
 
-async def ensure_email_free_in_reach(session: AsyncSession, principal: Principal, email: str, field: str = "email",
-                                     except_user_id: int | None = None) -> None:
+async def ensure_email_free_in_reach(
+    session: AsyncSession, principal: Principal, email: str, field: str = "email", except_user_id: int | None = None
+) -> None:
     """For offers that the address's owner must take up (an invitation, an e-mail change): an address
     taken within the caller's reach is refused at once; one taken outside it passes like a free one
     (the caller learns nothing of other tenants) and is refused later, to the address's owner, when
@@ -619,8 +726,15 @@ async def create_user(session: AsyncSession, context: Context, fields: UserField
     await session.flush()
     await _set_password(session, user, organisation, password, "password")
     await _replace_roles(session, user, roles)
-    await record(session, context, "user.created", organisation_id=organisation.id, target_type="User", target_id=user.id,
-                 details={"email": email, "roles": [r.value for r in roles]})
+    await record(
+        session,
+        context,
+        "user.created",
+        organisation_id=organisation.id,
+        target_type="User",
+        target_id=user.id,
+        details={"email": email, "roles": [r.value for r in roles]},
+    )
     return user
 
 
@@ -665,8 +779,15 @@ async def update_user(session: AsyncSession, context: Context, user_id: str, fie
     await session.flush()
     if "roles" in changed or "organisation" in changed:  # what the user manages may have shrunk
         await REACH_SHRANK(session, {user.id})
-    await record(session, context, "user.updated", organisation_id=user.organisation_id, target_type="User", target_id=user.id,
-                 details={"changed": sorted(changed)})
+    await record(
+        session,
+        context,
+        "user.updated",
+        organisation_id=user.organisation_id,
+        target_type="User",
+        target_id=user.id,
+        details={"changed": sorted(changed)},
+    )
     if new_email is not None:
         from resolvers.identity import email_tokens  # it builds on this module
 
@@ -685,8 +806,14 @@ async def set_active(session: AsyncSession, context: Context, user_id: str, acti
         await _revoke_sessions(session, user.id)
         await session.flush()
         await REACH_SHRANK(session, {user.id})
-    await record(session, context, "user.reactivated" if active else "user.deactivated",
-                 organisation_id=user.organisation_id, target_type="User", target_id=user.id)
+    await record(
+        session,
+        context,
+        "user.reactivated" if active else "user.deactivated",
+        organisation_id=user.organisation_id,
+        target_type="User",
+        target_id=user.id,
+    )
     return user
 
 
@@ -696,24 +823,42 @@ async def delete_user(session: AsyncSession, context: Context, user_id: str) -> 
     if user.id == principal.user_id:
         raise DomainError(Code.NOT_ALLOWED, "you cannot delete yourself", "id")
     await _ensure_manageable(session, principal, user)
-    await record(session, context, "user.deleted", organisation_id=user.organisation_id, target_type="User",
-                 target_id=user.id, details={"email": user.email})
+    await record(
+        session,
+        context,
+        "user.deleted",
+        organisation_id=user.organisation_id,
+        target_type="User",
+        target_id=user.id,
+        details={"email": user.email},
+    )
     await session.delete(user)
     await session.flush()
     return user_id
 
 
-async def set_granted_permissions(session: AsyncSession, context: Context, user_id: str, permissions: list[m.Permission]) -> m.User:
+async def set_granted_permissions(
+    session: AsyncSession, context: Context, user_id: str, permissions: list[m.Permission]
+) -> m.User:
     principal = require_permission(context, m.Permission.USERS_MANAGE)
     user, _ = await visible_user(session, principal, user_id)
     await _ensure_manageable(session, principal, user)
     beyond = [p.value for p in permissions if p not in principal.permissions]
     if beyond:
-        raise DomainError(Code.NOT_ALLOWED, f"you cannot grant what you do not hold: {', '.join(beyond)}", "permissions")
+        raise DomainError(
+            Code.NOT_ALLOWED, f"you cannot grant what you do not hold: {', '.join(beyond)}", "permissions"
+        )
     await session.execute(delete(m.UserPermission).where(m.UserPermission.user_id == user.id))
     session.add_all(m.UserPermission(user_id=user.id, permission=p) for p in dict.fromkeys(permissions))
-    await record(session, context, "user.permissions_granted", organisation_id=user.organisation_id, target_type="User",
-                 target_id=user.id, details={"permissions": [p.value for p in permissions]})
+    await record(
+        session,
+        context,
+        "user.permissions_granted",
+        organisation_id=user.organisation_id,
+        target_type="User",
+        target_id=user.id,
+        details={"permissions": [p.value for p in permissions]},
+    )
     await session.flush()
     await REACH_SHRANK(session, {user.id})
     return user
@@ -751,7 +896,9 @@ def _apply_organisation_fields(organisation: m.Organisation, fields: Organisatio
         organisation.can_create_organisations = fields.can_create_organisations
 
 
-async def create_organisation(session: AsyncSession, context: Context, parent_id: str | None, fields: OrganisationFields) -> m.Organisation:
+async def create_organisation(
+    session: AsyncSession, context: Context, parent_id: str | None, fields: OrganisationFields
+) -> m.Organisation:
     principal = require_permission(context, m.Permission.ORGANISATIONS_MANAGE)
     if parent_id is not None:
         parent = await visible_organisation(session, principal, parent_id, "parentId")
@@ -766,12 +913,21 @@ async def create_organisation(session: AsyncSession, context: Context, parent_id
     session.add(organisation)
     await session.flush()
     organisation.path = f"{parent.path if parent else '/'}{organisation.id}/"
-    await record(session, context, "organisation.created", organisation_id=organisation.id, target_type="Organisation",
-                 target_id=organisation.id, details={"name": organisation.name})
+    await record(
+        session,
+        context,
+        "organisation.created",
+        organisation_id=organisation.id,
+        target_type="Organisation",
+        target_id=organisation.id,
+        details={"name": organisation.name},
+    )
     return organisation
 
 
-async def update_organisation(session: AsyncSession, context: Context, organisation_id: str, fields: OrganisationFields) -> m.Organisation:
+async def update_organisation(
+    session: AsyncSession, context: Context, organisation_id: str, fields: OrganisationFields
+) -> m.Organisation:
     principal = require_permission(context, m.Permission.ORGANISATIONS_MANAGE)
     organisation = await visible_organisation(session, principal, organisation_id, "id")
     if (
@@ -779,11 +935,20 @@ async def update_organisation(session: AsyncSession, context: Context, organisat
         and organisation.id == principal.organisation_id
         and not principal.is_platform_admin
     ):
-        raise DomainError(Code.NOT_ALLOWED, "you cannot change this for your own organisation", "canCreateOrganisations")
+        raise DomainError(
+            Code.NOT_ALLOWED, "you cannot change this for your own organisation", "canCreateOrganisations"
+        )
     _apply_organisation_fields(organisation, fields)
     await session.flush()
-    await record(session, context, "organisation.updated", organisation_id=organisation.id, target_type="Organisation",
-                 target_id=organisation.id, details={"changed": sorted(k for k, v in vars(fields).items() if v is not None)})
+    await record(
+        session,
+        context,
+        "organisation.updated",
+        organisation_id=organisation.id,
+        target_type="Organisation",
+        target_id=organisation.id,
+        details={"changed": sorted(k for k, v in vars(fields).items() if v is not None)},
+    )
     return organisation
 
 
@@ -798,25 +963,38 @@ async def _partner_target(session: AsyncSession, partner_organisation_id: str) -
     return partner
 
 
-async def add_partner(session: AsyncSession, context: Context, organisation_id: str | None, partner_organisation_id: str) -> m.Organisation:
+async def add_partner(
+    session: AsyncSession, context: Context, organisation_id: str | None, partner_organisation_id: str
+) -> m.Organisation:
     principal = require_permission(context, m.Permission.PARTNERS_MANAGE)
     organisation = await target_organisation(session, principal, organisation_id, "organisationId")
     partner = await _partner_target(session, partner_organisation_id)
     if partner.id == organisation.id:
         raise DomainError(Code.INVALID, "an organisation cannot be its own partner", "partnerOrganisationId")
     exists = await session.scalar(
-        select(m.PartnerLink.id).where(m.PartnerLink.organisation_id == organisation.id, m.PartnerLink.partner_id == partner.id)
+        select(m.PartnerLink.id).where(
+            m.PartnerLink.organisation_id == organisation.id, m.PartnerLink.partner_id == partner.id
+        )
     )
     if exists is not None:
         raise DomainError(Code.DUPLICATE, "already a partner", "partnerOrganisationId")
     session.add(m.PartnerLink(organisation_id=organisation.id, partner_id=partner.id))
     await session.flush()
-    await record(session, context, "partner.added", organisation_id=organisation.id, target_type="Organisation",
-                 target_id=organisation.id, details={"partner": partner.public_id})
+    await record(
+        session,
+        context,
+        "partner.added",
+        organisation_id=organisation.id,
+        target_type="Organisation",
+        target_id=organisation.id,
+        details={"partner": partner.public_id},
+    )
     return organisation
 
 
-async def remove_partner(session: AsyncSession, context: Context, organisation_id: str | None, partner_organisation_id: str) -> m.Organisation:
+async def remove_partner(
+    session: AsyncSession, context: Context, organisation_id: str | None, partner_organisation_id: str
+) -> m.Organisation:
     principal = require_permission(context, m.Permission.PARTNERS_MANAGE)
     organisation = await target_organisation(session, principal, organisation_id, "organisationId")
     not_linked = DomainError(Code.NOT_FOUND, "not a partner", "partnerOrganisationId")
@@ -826,30 +1004,47 @@ async def remove_partner(session: AsyncSession, context: Context, organisation_i
         # an unknown organisation ID reads like one that is not linked: removal reveals no other tenant
         raise (not_linked if error.code == Code.NOT_FOUND else error) from None
     removed = await session.execute(
-        delete(m.PartnerLink).where(m.PartnerLink.organisation_id == organisation.id, m.PartnerLink.partner_id == partner.id)
+        delete(m.PartnerLink).where(
+            m.PartnerLink.organisation_id == organisation.id, m.PartnerLink.partner_id == partner.id
+        )
     )
     if removed.rowcount == 0:
         raise not_linked
-    await record(session, context, "partner.removed", organisation_id=organisation.id, target_type="Organisation",
-                 target_id=organisation.id, details={"partner": partner.public_id})
+    await record(
+        session,
+        context,
+        "partner.removed",
+        organisation_id=organisation.id,
+        target_type="Organisation",
+        target_id=organisation.id,
+        details={"partner": partner.public_id},
+    )
     return organisation
 
 
 # --- user groups -------------------------------------------------------------------------------------
 
 
-async def _members(session: AsyncSession, principal: Principal, organisation_id: int, member_ids: list[str]) -> list[m.User]:
+async def _members(
+    session: AsyncSession, principal: Principal, organisation_id: int, member_ids: list[str]
+) -> list[m.User]:
     if len(member_ids) > 1000:
         raise DomainError(Code.INVALID, "at most 1000 members at once", "memberIds")
     pks = [decode_id(global_id, "User") for global_id in member_ids]
     wanted = {pk for pk in pks if pk is not None}
     # one query for all members; the error's path is the index in the input as given (duplicates included)
-    found = {
-        user.id: user
-        for user in (
-            await session.scalars(select(m.User).where(m.User.id.in_(wanted), m.User.organisation_id == organisation_id))
-        ).all()
-    } if wanted else {}
+    found = (
+        {
+            user.id: user
+            for user in (
+                await session.scalars(
+                    select(m.User).where(m.User.id.in_(wanted), m.User.organisation_id == organisation_id)
+                )
+            ).all()
+        }
+        if wanted
+        else {}
+    )
     for index, pk in enumerate(pks):
         if pk not in found:
             raise DomainError(Code.NOT_FOUND, "no such user in the group's organisation", ["memberIds", str(index)])
@@ -857,7 +1052,9 @@ async def _members(session: AsyncSession, principal: Principal, organisation_id:
 
 
 async def _member_ids(session: AsyncSession, group_id: int) -> set[int]:
-    return set((await session.scalars(select(m.UserGroupMember.user_id).where(m.UserGroupMember.group_id == group_id))).all())
+    return set(
+        (await session.scalars(select(m.UserGroupMember.user_id).where(m.UserGroupMember.group_id == group_id))).all()
+    )
 
 
 async def _set_members(session: AsyncSession, group: m.UserGroup, members: list[m.User]) -> None:
@@ -868,7 +1065,9 @@ async def _set_members(session: AsyncSession, group: m.UserGroup, members: list[
     await REACH_SHRANK(session, former - {user.id for user in members})
 
 
-async def _ensure_group_name_free(session: AsyncSession, organisation_id: int, name: str, except_id: int | None = None) -> None:
+async def _ensure_group_name_free(
+    session: AsyncSession, organisation_id: int, name: str, except_id: int | None = None
+) -> None:
     existing = await session.scalar(
         select(m.UserGroup.id).where(m.UserGroup.organisation_id == organisation_id, m.UserGroup.name == name)
     )
@@ -876,7 +1075,9 @@ async def _ensure_group_name_free(session: AsyncSession, organisation_id: int, n
         raise DomainError(Code.DUPLICATE, "a group with this name exists", "name")
 
 
-async def create_group(session: AsyncSession, context: Context, name: str, organisation_id: str | None, member_ids: list[str]) -> m.UserGroup:
+async def create_group(
+    session: AsyncSession, context: Context, name: str, organisation_id: str | None, member_ids: list[str]
+) -> m.UserGroup:
     principal = require_permission(context, m.Permission.USER_GROUPS_MANAGE)
     organisation = await target_organisation(session, principal, organisation_id, "organisationId")
     name = clean_text(name, "name")
@@ -886,12 +1087,21 @@ async def create_group(session: AsyncSession, context: Context, name: str, organ
     session.add(group)
     await session.flush()
     await _set_members(session, group, members)
-    await record(session, context, "user_group.created", organisation_id=organisation.id, target_type="UserGroup",
-                 target_id=group.id, details={"name": name, "members": len(members)})
+    await record(
+        session,
+        context,
+        "user_group.created",
+        organisation_id=organisation.id,
+        target_type="UserGroup",
+        target_id=group.id,
+        details={"name": name, "members": len(members)},
+    )
     return group
 
 
-async def update_group(session: AsyncSession, context: Context, group_id: str, name: str | None, member_ids: list[str] | None) -> m.UserGroup:
+async def update_group(
+    session: AsyncSession, context: Context, group_id: str, name: str | None, member_ids: list[str] | None
+) -> m.UserGroup:
     principal = require_permission(context, m.Permission.USER_GROUPS_MANAGE)
     group = await visible_group(session, principal, group_id)
     if name is not None:
@@ -900,15 +1110,29 @@ async def update_group(session: AsyncSession, context: Context, group_id: str, n
         group.name = name
     if member_ids is not None:
         await _set_members(session, group, await _members(session, principal, group.organisation_id, member_ids))
-    await record(session, context, "user_group.updated", organisation_id=group.organisation_id, target_type="UserGroup", target_id=group.id)
+    await record(
+        session,
+        context,
+        "user_group.updated",
+        organisation_id=group.organisation_id,
+        target_type="UserGroup",
+        target_id=group.id,
+    )
     return group
 
 
 async def delete_group(session: AsyncSession, context: Context, group_id: str) -> str:
     principal = require_permission(context, m.Permission.USER_GROUPS_MANAGE)
     group = await visible_group(session, principal, group_id)
-    await record(session, context, "user_group.deleted", organisation_id=group.organisation_id, target_type="UserGroup",
-                 target_id=group.id, details={"name": group.name})
+    await record(
+        session,
+        context,
+        "user_group.deleted",
+        organisation_id=group.organisation_id,
+        target_type="UserGroup",
+        target_id=group.id,
+        details={"name": group.name},
+    )
     former = await _member_ids(session, group.id)
     await session.delete(group)
     await session.flush()

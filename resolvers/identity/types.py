@@ -127,11 +127,15 @@ class User(Node):
     name: str = strawberry.field(description="Full name.")
     email: str = strawberry.field(description="E-mail address; also the login name.")
     language: Language | None = strawberry.field(description=f"Language of the interface and of e-mails; {OUTSIDER}.")
-    csv_delimiter: str | None = strawberry.field(description=f"Column delimiter of CSV files made for this user; {OUTSIDER}.")
+    csv_delimiter: str | None = strawberry.field(
+        description=f"Column delimiter of CSV files made for this user; {OUTSIDER}."
+    )
     csv_thousands_separator: str | None = strawberry.field(
         description=f"Thousands separator in numbers of CSV files made for this user (empty for none); {OUTSIDER}."
     )
-    is_active: bool | None = strawberry.field(description=f"False once deactivated: the user can no longer log in; {OUTSIDER}.")
+    is_active: bool | None = strawberry.field(
+        description=f"False once deactivated: the user can no longer log in; {OUTSIDER}."
+    )
     two_factor_enabled: bool | None = strawberry.field(description=f"The user logs in with a TOTP code; {OUTSIDER}.")
     created_at: datetime | None = strawberry.field(description=f"When the user was created; {OUTSIDER}.")
     pk: strawberry.Private[int]
@@ -165,12 +169,24 @@ class User(Node):
         if path_visible(principal, organisation_path):
             return cls.from_model(row)
         return cls(
-            id=strawberry.ID(to_global_id("User", row.id)), name=row.name, email=row.email, language=None, csv_delimiter=None,
-            csv_thousands_separator=None, is_active=None, two_factor_enabled=None, created_at=None, pk=row.id,
-            organisation_pk=row.organisation_id, requires_two_factor_itself=False, outsider=True,
+            id=strawberry.ID(to_global_id("User", row.id)),
+            name=row.name,
+            email=row.email,
+            language=None,
+            csv_delimiter=None,
+            csv_thousands_separator=None,
+            is_active=None,
+            two_factor_enabled=None,
+            created_at=None,
+            pk=row.id,
+            organisation_pk=row.organisation_id,
+            requires_two_factor_itself=False,
+            outsider=True,
         )
 
-    @strawberry.field(description=f"TOTP is required for this user (by the user's or the organisation's setting); {OUTSIDER}.")
+    @strawberry.field(
+        description=f"TOTP is required for this user (by the user's or the organisation's setting); {OUTSIDER}."
+    )
     async def two_factor_required(self, info: Info) -> bool | None:
         if self.outsider:
             return None

@@ -11,7 +11,9 @@ from models.mail import TemplateType
 T = TemplateType
 
 
-def _mail(subject: str, greeting: str, intro: str, link_label: str, closing: str = "", *, strong: str = "", colon: str = ": ") -> tuple[str, str, str]:
+def _mail(
+    subject: str, greeting: str, intro: str, link_label: str, closing: str = "", *, strong: str = "", colon: str = ": "
+) -> tuple[str, str, str]:
     """(subject, html, text) from a language's phrases; `strong` is a variable set in bold in the HTML,
     `colon` what separates the link's label from the link in the text body (French puts a space before it)."""
     intro_html = intro.replace(strong, f"<strong>{strong}</strong>") if strong else intro

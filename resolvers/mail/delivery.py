@@ -36,8 +36,8 @@ from typing import Any
 import aiosmtplib
 from sqlalchemy import and_, exists, select, update
 
-from graph.workers import PeriodicTask
 from graph.settings import Settings
+from graph.workers import PeriodicTask
 from models.base import utcnow
 from models.mail import DeliveryAttempt, OutboxMessage, OutboxStatus
 from resolvers.mail import sealing
@@ -49,7 +49,9 @@ log = logging.getLogger("fleetgraph.mail.delivery")
 SENDING_LEASE = timedelta(minutes=10)
 SMTP_TIMEOUT = 60.0
 SECURITY_MODES = ("starttls", "tls", "none")
-UNCERTAIN_ERROR = "The worker stopped after handing the mail to SMTP and before recording the outcome; not resent automatically."
+UNCERTAIN_ERROR = (
+    "The worker stopped after handing the mail to SMTP and before recording the outcome; not resent automatically."
+)
 
 #: Called after a successful SMTP send and before the outcome is recorded (message row id). Tests use
 #: it to simulate a crash at exactly that moment.
@@ -161,8 +163,14 @@ async def _claim(session_factory, is_postgres: bool) -> _Claimed | None:
                 .where(OutboxMessage.id == due.scalar_subquery(), OutboxMessage.status == OutboxStatus.PENDING)
                 .values(status=OutboxStatus.SENDING, attempts=OutboxMessage.attempts + 1)
                 .returning(
-                    OutboxMessage.id, OutboxMessage.attempts, OutboxMessage.to_address, OutboxMessage.subject,
-                    OutboxMessage.body_html, OutboxMessage.body_text, OutboxMessage.message_id, OutboxMessage.created_at,
+                    OutboxMessage.id,
+                    OutboxMessage.attempts,
+                    OutboxMessage.to_address,
+                    OutboxMessage.subject,
+                    OutboxMessage.body_html,
+                    OutboxMessage.body_text,
+                    OutboxMessage.message_id,
+                    OutboxMessage.created_at,
                 )
                 .execution_options(synchronize_session=False)
             )
@@ -173,8 +181,15 @@ async def _claim(session_factory, is_postgres: bool) -> _Claimed | None:
         session.add(attempt)
         await session.flush()
         return _Claimed(
-            id=row.id, attempt_id=attempt.id, attempts=row.attempts, to_address=row.to_address, subject=row.subject,
-            body_html=row.body_html, body_text=row.body_text, message_id=row.message_id, created_at=row.created_at,
+            id=row.id,
+            attempt_id=attempt.id,
+            attempts=row.attempts,
+            to_address=row.to_address,
+            subject=row.subject,
+            body_html=row.body_html,
+            body_text=row.body_text,
+            message_id=row.message_id,
+            created_at=row.created_at,
         )
 
 
@@ -235,11 +250,15 @@ async def deliver_due(
             # Bodies wait sealed in the outbox (resolvers.mail.sealing); opened only for SMTP. A body that
             # does not open (a master key version this process lacks) is a failed attempt like any other.
             body_text, body_html = sealing.open_bodies(runtime.sealer, claimed)
-            await send_email(settings, build_email(settings, replace(claimed, body_text=body_text, body_html=body_html)))
-        except Exception as exc:  # noqa: BLE001 - every SMTP/network/TLS problem is a failed attempt
+            await send_email(
+                settings, build_email(settings, replace(claimed, body_text=body_text, body_html=body_html))
+            )
+        except Exception as exc:
             error = scrub(settings, f"{type(exc).__name__}: {exc}")
             status = await _record(session_factory, settings, claimed, error)
-            log.warning("outbox message %s: attempt %s failed (%s), now %s", claimed.id, claimed.attempts, error, status.value)
+            log.warning(
+                "outbox message %s: attempt %s failed (%s), now %s", claimed.id, claimed.attempts, error, status.value
+            )
             continue
         if after_send is not None:
             await after_send(claimed.id)

@@ -10,17 +10,29 @@ from sqlalchemy import select, update
 from strawberry.types import Info
 
 from graph.errors import BadUserInput, DomainError, Forbidden
+from graph.filters import contains
 from graph.loaders import by_key, group_by
 from graph.mutations import run_in_transaction
 from graph.permissions import needs
-from graph.relay import Connection, Node, PageAfter, PageBefore, PageFirst, PageLast, SortKey, decode_id, node_loader, paginate, to_global_id
+from graph.relay import (
+    Connection,
+    Node,
+    PageAfter,
+    PageBefore,
+    PageFirst,
+    PageLast,
+    SortKey,
+    decode_id,
+    node_loader,
+    paginate,
+    to_global_id,
+)
 from graph.tenancy import visible_organisation_ids
 from models.base import utcnow
 from models.identity import Permission
 from models.mail import DeliveryAttempt as DeliveryAttemptModel
 from models.mail import OutboxMessage as OutboxMessageModel
 from models.mail import OutboxStatus
-from graph.filters import contains
 from resolvers.mail.types import EmailTemplateTypeEnum, MailError, MailErrorCode
 
 OutboxStatusEnum = strawberry.enum(
@@ -61,7 +73,9 @@ async def delivery_attempts(context, message_ids: Sequence[int]) -> list[list[De
     return group_by([(row.message_id, row) for row in rows], message_ids)
 
 
-@strawberry.type(description="A rendered e-mail in the outbox, written with the action that sends it and delivered by the worker.")
+@strawberry.type(
+    description="A rendered e-mail in the outbox, written with the action that sends it and delivered by the worker."
+)
 class OutboxMessage(Node):
     to_address: str = strawberry.field(description="Recipient address.")
     subject: str = strawberry.field(description="Subject as rendered.")
@@ -115,7 +129,9 @@ async def visible_outbox_messages(context, ids: Sequence[int]) -> list[OutboxMes
 class OutboxMessageFilter:
     status: OutboxStatusEnum | None = strawberry.field(default=None, description="In this state.")  # type: ignore[valid-type]
     to_address: str | None = strawberry.field(default=None, description="Recipient contains (case-insensitive).")
-    organisation_id: strawberry.ID | None = strawberry.field(default=None, description="Sent on behalf of this organisation.")
+    organisation_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Sent on behalf of this organisation."
+    )
 
 
 @strawberry.type
@@ -138,14 +154,18 @@ class OutboxQuery:
             if filter.status is not None:
                 statement = statement.where(OutboxMessageModel.status == OutboxStatus(filter.status.value))
             if filter.to_address:
-                statement = statement.where(contains(OutboxMessageModel.to_address, filter.to_address, "filter.toAddress"))
+                statement = statement.where(
+                    contains(OutboxMessageModel.to_address, filter.to_address, "filter.toAddress")
+                )
             if filter.organisation_id is not None:
                 pk = decode_id(filter.organisation_id, "Organisation")
                 if pk is None:
                     raise BadUserInput("Not an organisation ID.", argument="filter.organisationId")
                 statement = statement.where(OutboxMessageModel.organisation_id == pk)
         keys = [SortKey(OutboxMessageModel.id, descending=True)]
-        return await paginate(info.context, statement, keys, OutboxMessage.from_model, first=first, after=after, last=last, before=before)
+        return await paginate(
+            info.context, statement, keys, OutboxMessage.from_model, first=first, after=after, last=last, before=before
+        )
 
 
 @strawberry.input(description="Which mail to send again.")
@@ -173,7 +193,9 @@ async def retry(context, global_id: str) -> OutboxMessageModel:
             raise DomainError(MailErrorCode.NOT_FOUND, "No such mail.", "id")
         if row.status not in RETRYABLE:
             raise DomainError(
-                MailErrorCode.NOT_ALLOWED, f"Only UNCERTAIN or FAILED mails can be resent; this one is {row.status.value}.", "id"
+                MailErrorCode.NOT_ALLOWED,
+                f"Only UNCERTAIN or FAILED mails can be resent; this one is {row.status.value}.",
+                "id",
             )
         # conditional: a concurrent retry (or anything else) that changed the state first wins
         changed = await session.execute(
@@ -186,8 +208,15 @@ async def retry(context, global_id: str) -> OutboxMessageModel:
             raise DomainError(MailErrorCode.CONFLICT, "The mail changed meanwhile; look again.", "id")
         from resolvers.audit import services as audit
 
-        await audit.record(session, context, "outbox_message.retried", organisation_id=row.organisation_id,
-                           target_type="OutboxMessage", target_id=row.id, details={"previousStatus": row.status.value})
+        await audit.record(
+            session,
+            context,
+            "outbox_message.retried",
+            organisation_id=row.organisation_id,
+            target_type="OutboxMessage",
+            target_id=row.id,
+            details={"previousStatus": row.status.value},
+        )
         await session.refresh(row)
         return row
 
@@ -212,4 +241,6 @@ class OutboxMutation:
         return OutboxMessageRetryPayload(outbox_message=OutboxMessage.from_model(result), errors=[])
 
 
-NODE_RESOLVERS = {"OutboxMessage": (Permission.OUTBOX_READ, node_loader(visible_outbox_messages, OutboxMessage.from_model))}
+NODE_RESOLVERS = {
+    "OutboxMessage": (Permission.OUTBOX_READ, node_loader(visible_outbox_messages, OutboxMessage.from_model))
+}

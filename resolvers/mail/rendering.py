@@ -15,8 +15,8 @@ operators and filters that multiply text; and every rendered part is cut off at 
 from __future__ import annotations
 
 import operator
-from functools import lru_cache
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, Template, TemplateError, TemplateSyntaxError, nodes
@@ -30,14 +30,47 @@ MAX_RANGE = 1_000
 MAX_WIDTH = 1_000  # width or count arguments of filters (center, indent, batch, slice)
 MAX_NUMBER = 10**100
 #: String methods a template may call; everything else (ljust, zfill, format, encode, …) is refused.
-STRING_METHODS = frozenset({
-    "capitalize", "casefold", "count", "endswith", "find", "isalnum", "isalpha", "isdigit", "islower", "isspace",
-    "isupper", "lower", "lstrip", "partition", "rfind", "rpartition", "rsplit", "rstrip", "split", "splitlines",
-    "startswith", "strip", "swapcase", "title", "upper",
-})
+STRING_METHODS = frozenset(
+    {
+        "capitalize",
+        "casefold",
+        "count",
+        "endswith",
+        "find",
+        "isalnum",
+        "isalpha",
+        "isdigit",
+        "islower",
+        "isspace",
+        "isupper",
+        "lower",
+        "lstrip",
+        "partition",
+        "rfind",
+        "rpartition",
+        "rsplit",
+        "rstrip",
+        "split",
+        "splitlines",
+        "startswith",
+        "strip",
+        "swapcase",
+        "title",
+        "upper",
+    }
+)
 #: Statements a mail template may use: output, conditions, one level of loops, assignments, filter blocks.
-ALLOWED_STATEMENTS = (nodes.Output, nodes.If, nodes.For, nodes.Assign, nodes.AssignBlock, nodes.FilterBlock, nodes.With,
-                      nodes.ExprStmt, nodes.Scope)
+ALLOWED_STATEMENTS = (
+    nodes.Output,
+    nodes.If,
+    nodes.For,
+    nodes.Assign,
+    nodes.AssignBlock,
+    nodes.FilterBlock,
+    nodes.With,
+    nodes.ExprStmt,
+    nodes.Scope,
+)
 
 
 def _too_big(what: str) -> SecurityError:
@@ -121,7 +154,9 @@ class MailSandbox(ImmutableSandboxedEnvironment):
 
     def wrap_str_format(self, value: Any) -> Any:
         # jinja2 hands out str.format/format_map before asking is_safe_attribute: refuse them here
-        if getattr(value, "__name__", None) in ("format", "format_map") and isinstance(getattr(value, "__self__", None), str):
+        if getattr(value, "__name__", None) in ("format", "format_map") and isinstance(
+            getattr(value, "__self__", None), str
+        ):
             raise SecurityError("str.format is not allowed in e-mail templates")
         return None
 
@@ -164,7 +199,9 @@ def _validate(tree: nodes.Template) -> None:
 
     def walk(node: nodes.Node, loop_depth: int) -> None:
         if isinstance(node, nodes.Stmt) and not isinstance(node, ALLOWED_STATEMENTS):
-            raise TemplateSyntaxError(f"{{% {type(node).__name__.lower()} %}} is not allowed in e-mail templates", node.lineno)
+            raise TemplateSyntaxError(
+                f"{{% {type(node).__name__.lower()} %}} is not allowed in e-mail templates", node.lineno
+            )
         if isinstance(node, nodes.For):
             if node.recursive:
                 raise TemplateSyntaxError("recursive loops are not allowed in e-mail templates", node.lineno)
@@ -263,7 +300,11 @@ def render(subject: str, body_html: str, body_text: str, variables: dict[str, An
 def check(template_type: TemplateType, subject: str, body_html: str, body_text: str) -> list[TemplateProblem]:
     """Problems that keep a template from being saved: syntax, sandbox violations, render errors."""
     problems = []
-    for field, source, environment in (("subject", subject, _TEXT), ("bodyHtml", body_html, _HTML), ("bodyText", body_text, _TEXT)):
+    for field, source, environment in (
+        ("subject", subject, _TEXT),
+        ("bodyHtml", body_html, _HTML),
+        ("bodyText", body_text, _TEXT),
+    ):
         try:
             _render_part(environment, source, SAMPLE_VARIABLES[template_type])
         except TemplateSyntaxError as error:
@@ -272,7 +313,7 @@ def check(template_type: TemplateType, subject: str, body_html: str, body_text: 
             problems.append(TemplateProblem(field, _line_of(error), f"not allowed: {error}"))
         except TemplateError as error:
             problems.append(TemplateProblem(field, _line_of(error), error.message or type(error).__name__))
-        except Exception as error:  # noqa: BLE001 - any failure to render refuses the template
+        except Exception as error:
             problems.append(TemplateProblem(field, _line_of(error), f"{type(error).__name__}: {error}"))
     return problems
 

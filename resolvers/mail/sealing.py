@@ -51,7 +51,7 @@ def open_body(sealer: Sealer, message_id: str, part: str, stored: str) -> str:
     """The body as written; clear text (earlier releases, or a delivered mail's empty body) as it is."""
     if not is_sealed(stored):
         return stored
-    _, _, encoded = stored[len(PREFIX):].partition(":")
+    _, _, encoded = stored[len(PREFIX) :].partition(":")
     try:
         sealed = base64.urlsafe_b64decode(encoded.encode("ascii"))
     except (ValueError, UnicodeEncodeError) as error:
@@ -63,7 +63,7 @@ def stored_version(stored: str) -> int | None:
     """The master key version named by a stored body (None for clear text)."""
     if not is_sealed(stored):
         return None
-    version, _, _ = stored[len(PREFIX):].partition(":")
+    version, _, _ = stored[len(PREFIX) :].partition(":")
     return int(version) if version.isdigit() else None
 
 
@@ -73,5 +73,7 @@ def seal_bodies(sealer: Sealer, message_id: str, body_text: str, body_html: str)
 
 def open_bodies(sealer: Sealer, mail: SealedMail) -> tuple[str, str]:
     """(body_text, body_html) of an outbox row; SecretError when they do not open (wrong key, copied, tampered)."""
-    return (open_body(sealer, mail.message_id, "text", mail.body_text),
-            open_body(sealer, mail.message_id, "html", mail.body_html))
+    return (
+        open_body(sealer, mail.message_id, "text", mail.body_text),
+        open_body(sealer, mail.message_id, "html", mail.body_html),
+    )

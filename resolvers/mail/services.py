@@ -22,7 +22,11 @@ log = logging.getLogger("fleetgraph.mail")
 async def ensure_system_templates(session: AsyncSession) -> int:
     """Insert the shipped defaults that are missing (type x language); returns how many were added."""
     existing = set(
-        (await session.execute(select(EmailTemplate.type, EmailTemplate.language).where(EmailTemplate.organisation_id.is_(None)))).all()
+        (
+            await session.execute(
+                select(EmailTemplate.type, EmailTemplate.language).where(EmailTemplate.organisation_id.is_(None))
+            )
+        ).all()
     )
     added = 0
     for template_type, languages in DEFAULTS.items():
@@ -31,8 +35,14 @@ async def ensure_system_templates(session: AsyncSession) -> int:
                 continue
             session.add(
                 EmailTemplate(
-                    organisation_id=None, name=f"System default {template_type.value} ({language})", type=template_type,
-                    language=language, is_active=True, subject=subject, body_html=body_html, body_text=body_text,
+                    organisation_id=None,
+                    name=f"System default {template_type.value} ({language})",
+                    type=template_type,
+                    language=language,
+                    is_active=True,
+                    subject=subject,
+                    body_html=body_html,
+                    body_text=body_text,
                 )
             )
             added += 1
@@ -40,7 +50,9 @@ async def ensure_system_templates(session: AsyncSession) -> int:
     return added
 
 
-async def resolve_template(session: AsyncSession, template_type: TemplateType, language: str, organisation_id: int | None) -> EmailTemplate:
+async def resolve_template(
+    session: AsyncSession, template_type: TemplateType, language: str, organisation_id: int | None
+) -> EmailTemplate:
     """The recipient's organisation's active template in their language, else the nearest ancestor's,
     else the system default in that language, else the English system default."""
     owners: list[int] = []
@@ -81,13 +93,18 @@ async def enqueue(
     template = await resolve_template(session, template_type, language, organisation_id)
     try:
         rendered = rendering.render(template.subject, template.body_html, template.body_text, variables)
-    except Exception as error:  # noqa: BLE001 - an admin's template that fails on real data must not lose the mail
+    except Exception as error:
         log.warning("template %s failed to render (%s); using the system default", template.id, type(error).__name__)
         template = await resolve_template(session, template_type, language, None)
         rendered = rendering.render(template.subject, template.body_html, template.body_text, variables)
     return await write_outbox(
-        session, organisation_id=organisation_id, template_type=template_type, language=template.language,
-        to_address=to_address, rendered=rendered, link=variables.get("link"),
+        session,
+        organisation_id=organisation_id,
+        template_type=template_type,
+        language=template.language,
+        to_address=to_address,
+        rendered=rendered,
+        link=variables.get("link"),
     )
 
 

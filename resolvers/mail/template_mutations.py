@@ -18,8 +18,12 @@ MANAGE = [needs(Permission.EMAIL_TEMPLATES_MANAGE)]
 def mail_errors(error: DomainError) -> list[MailError]:
     if isinstance(error, templates.TemplateRefused):
         return [
-            MailError(code=error.code, field=[problem.field], line=problem.line,
-                      message=f"line {problem.line}: {problem.reason}" if problem.line else problem.reason)
+            MailError(
+                code=error.code,
+                field=[problem.field],
+                line=problem.line,
+                message=f"line {problem.line}: {problem.reason}" if problem.line else problem.reason,
+            )
             for problem in error.problems
         ]
     return [MailError(code=error.code, field=error.field, message=error.message)]
@@ -43,8 +47,12 @@ class EmailTemplateUpdateInput:
 class EmailTemplatePreviewInput:
     id: strawberry.ID = strawberry.field(description="The template (system defaults too).")
     subject: str | None = strawberry.field(default=None, description="Preview this subject instead of the saved one.")
-    body_html: str | None = strawberry.field(default=None, description="Preview this HTML body instead of the saved one.")
-    body_text: str | None = strawberry.field(default=None, description="Preview this text body instead of the saved one.")
+    body_html: str | None = strawberry.field(
+        default=None, description="Preview this HTML body instead of the saved one."
+    )
+    body_text: str | None = strawberry.field(
+        default=None, description="Preview this text body instead of the saved one."
+    )
 
 
 @strawberry.input(description="Send a template, rendered with sample data for you, to an address.")
@@ -100,8 +108,12 @@ class TemplateMutation:
     )
     async def email_template_update(self, info: Info, input: EmailTemplateUpdateInput) -> EmailTemplatePayload:
         context = info.context
-        fields = templates.TemplateFields(name=input.name, subject=input.subject, body_html=input.body_html, body_text=input.body_text)
-        return _payload(await run_in_transaction(context, lambda s: templates.update_template(s, context, input.id, fields)))
+        fields = templates.TemplateFields(
+            name=input.name, subject=input.subject, body_html=input.body_html, body_text=input.body_text
+        )
+        return _payload(
+            await run_in_transaction(context, lambda s: templates.update_template(s, context, input.id, fields))
+        )
 
     @strawberry.mutation(
         description="Use this template for its type and language in its organisation; the one active before is deactivated.",
@@ -117,7 +129,9 @@ class TemplateMutation:
     )
     async def email_template_deactivate(self, info: Info, input: EmailTemplateIdInput) -> EmailTemplatePayload:
         context = info.context
-        return _payload(await run_in_transaction(context, lambda s: templates.deactivate_template(s, context, input.id)))
+        return _payload(
+            await run_in_transaction(context, lambda s: templates.deactivate_template(s, context, input.id))
+        )
 
     @strawberry.mutation(
         description="Delete one of your templates; not the active one (ACTIVE error) and never a system default.",
@@ -141,17 +155,24 @@ class TemplateMutation:
         if isinstance(result, DomainError):
             return EmailTemplatePreviewPayload(preview=None, errors=mail_errors(result))
         return EmailTemplatePreviewPayload(
-            preview=RenderedEmail(subject=result.subject, body_html=result.body_html, body_text=result.body_text), errors=[]
+            preview=RenderedEmail(subject=result.subject, body_html=result.body_html, body_text=result.body_text),
+            errors=[],
         )
 
     @strawberry.mutation(
         description="Send this template, rendered with sample data for you, to an address (through the outbox).",
         permission_classes=MANAGE,
     )
-    async def email_template_send_test(self, info: Info, input: EmailTemplateSendTestInput) -> EmailTemplateSendTestPayload:
+    async def email_template_send_test(
+        self, info: Info, input: EmailTemplateSendTestInput
+    ) -> EmailTemplateSendTestPayload:
         context = info.context
-        result = await run_in_transaction(context, lambda s: templates.send_test(s, context, input.id, input.to_address))
+        result = await run_in_transaction(
+            context, lambda s: templates.send_test(s, context, input.id, input.to_address)
+        )
         if isinstance(result, DomainError):
             return EmailTemplateSendTestPayload(email_template=None, message_id=None, errors=mail_errors(result))
         template, message = result
-        return EmailTemplateSendTestPayload(email_template=EmailTemplate.from_model(template), message_id=message.message_id, errors=[])
+        return EmailTemplateSendTestPayload(
+            email_template=EmailTemplate.from_model(template), message_id=message.message_id, errors=[]
+        )

@@ -8,13 +8,13 @@ import strawberry
 from sqlalchemy import or_, select
 from strawberry.types import Info
 
+from graph.filters import contains
 from graph.loaders import by_key
 from graph.permissions import needs
 from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, node_loader, paginate
 from graph.tenancy import visible_organisation_ids
 from models.identity import Permission
 from models.mail import EmailTemplate as EmailTemplateRow
-from graph.filters import contains
 from resolvers.identity.types import Language
 from resolvers.mail.types import EmailTemplate, EmailTemplateTypeEnum
 
@@ -33,7 +33,9 @@ class EmailTemplateFilter:
     is_active: bool | None = strawberry.field(default=None, description="Active or inactive.")
     language: Language | None = strawberry.field(default=None, description="In this language.")
     name: str | None = strawberry.field(default=None, description="Name contains (case-insensitive).")
-    is_system_default: bool | None = strawberry.field(default=None, description="Only system defaults, or only your own.")
+    is_system_default: bool | None = strawberry.field(
+        default=None, description="Only system defaults, or only your own."
+    )
 
 
 @strawberry.type
@@ -65,13 +67,21 @@ class TemplateQuery:
                 owner = EmailTemplateRow.organisation_id
                 statement = statement.where(owner.is_(None) if filter.is_system_default else owner.is_not(None))
         keys = [SortKey(EmailTemplateRow.name), SortKey(EmailTemplateRow.id)]
-        return await paginate(info.context, statement, keys, EmailTemplate.from_model, first=first, after=after, last=last, before=before)
+        return await paginate(
+            info.context, statement, keys, EmailTemplate.from_model, first=first, after=after, last=last, before=before
+        )
 
 
 async def visible_templates(context, ids: Sequence[int]) -> list[EmailTemplateRow | None]:
     async with context.session() as session:
-        rows = (await session.scalars(select(EmailTemplateRow).where(EmailTemplateRow.id.in_(ids), reachable(context.principal)))).all()
+        rows = (
+            await session.scalars(
+                select(EmailTemplateRow).where(EmailTemplateRow.id.in_(ids), reachable(context.principal))
+            )
+        ).all()
     return by_key(rows, ids, lambda row: row.id)
 
 
-NODE_RESOLVERS = {"EmailTemplate": (Permission.EMAIL_TEMPLATES_MANAGE, node_loader(visible_templates, EmailTemplate.from_model))}
+NODE_RESOLVERS = {
+    "EmailTemplate": (Permission.EMAIL_TEMPLATES_MANAGE, node_loader(visible_templates, EmailTemplate.from_model))
+}

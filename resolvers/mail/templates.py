@@ -40,7 +40,9 @@ class TemplateRefused(DomainError):
     """The template does not pass rendering.check(): every problem, each with its field and line."""
 
     def __init__(self, problems: list[rendering.TemplateProblem]) -> None:
-        super().__init__(Code.TEMPLATE_INVALID, "; ".join(f"{p.field}: {p.reason}" for p in problems), problems[0].field)
+        super().__init__(
+            Code.TEMPLATE_INVALID, "; ".join(f"{p.field}: {p.reason}" for p in problems), problems[0].field
+        )
         self.problems = problems
 
 
@@ -64,16 +66,22 @@ def _clean(value: str, field: str, max_length: int, *, strip: bool = False) -> s
     return value
 
 
-async def reachable_template(session: AsyncSession, principal: Principal, global_id: str, field: str = "id") -> EmailTemplate:
+async def reachable_template(
+    session: AsyncSession, principal: Principal, global_id: str, field: str = "id"
+) -> EmailTemplate:
     """A system default, or a template of the caller's subtree; anything else reads as unknown."""
     pk = decode_id(global_id, "EmailTemplate")
     row = (
-        await session.execute(
-            select(EmailTemplate, m.Organisation.path)
-            .outerjoin(m.Organisation, m.Organisation.id == EmailTemplate.organisation_id)
-            .where(EmailTemplate.id == pk)
-        )
-    ).one_or_none() if pk is not None else None
+        (
+            await session.execute(
+                select(EmailTemplate, m.Organisation.path)
+                .outerjoin(m.Organisation, m.Organisation.id == EmailTemplate.organisation_id)
+                .where(EmailTemplate.id == pk)
+            )
+        ).one_or_none()
+        if pk is not None
+        else None
+    )
     if row is None or (row[0].organisation_id is not None and not path_visible(principal, row[1])):
         raise DomainError(Code.NOT_FOUND, "no such e-mail template", field)
     return row[0]
@@ -83,14 +91,20 @@ async def own_template(session: AsyncSession, principal: Principal, global_id: s
     """A template the caller may change: reachable and not a system default."""
     template = await reachable_template(session, principal, global_id)
     if template.organisation_id is None:
-        raise DomainError(Code.SYSTEM_DEFAULT, "system default templates are read-only: copy it and change the copy", "id")
+        raise DomainError(
+            Code.SYSTEM_DEFAULT, "system default templates are read-only: copy it and change the copy", "id"
+        )
     return template
 
 
 async def _audit(session: AsyncSession, context: Context, action: str, template: EmailTemplate, **details: Any) -> None:
     await record(
-        session, context, f"email_template.{action}", organisation_id=template.organisation_id,
-        target_type="EmailTemplate", target_id=template.id,
+        session,
+        context,
+        f"email_template.{action}",
+        organisation_id=template.organisation_id,
+        target_type="EmailTemplate",
+        target_id=template.id,
         details={"name": template.name, "type": template.type.value, "language": template.language, **details},
     )
 
@@ -114,7 +128,9 @@ async def copy_template(session: AsyncSession, context: Context, global_id: str)
     return copy
 
 
-async def update_template(session: AsyncSession, context: Context, global_id: str, fields: TemplateFields) -> EmailTemplate:
+async def update_template(
+    session: AsyncSession, context: Context, global_id: str, fields: TemplateFields
+) -> EmailTemplate:
     template = await own_template(session, context.principal, global_id)
     name = _clean(fields.name, "name", MAX_NAME, strip=True) if fields.name is not None else template.name
     subject = _clean(fields.subject, "subject", MAX_SUBJECT) if fields.subject is not None else template.subject
@@ -124,10 +140,14 @@ async def update_template(session: AsyncSession, context: Context, global_id: st
     if problems:
         raise TemplateRefused(problems)
     changed = [
-        field for field, old, new in (
-            ("name", template.name, name), ("subject", template.subject, subject),
-            ("bodyHtml", template.body_html, body_html), ("bodyText", template.body_text, body_text),
-        ) if old != new
+        field
+        for field, old, new in (
+            ("name", template.name, name),
+            ("subject", template.subject, subject),
+            ("bodyHtml", template.body_html, body_html),
+            ("bodyText", template.body_text, body_text),
+        )
+        if old != new
     ]
     template.name, template.subject, template.body_html, template.body_text = name, subject, body_html, body_text
     if changed:
@@ -177,7 +197,9 @@ async def delete_template(session: AsyncSession, context: Context, global_id: st
     template = await own_template(session, context.principal, global_id)
     if template.is_active:
         raise DomainError(
-            Code.ACTIVE, "this is the active template of its type and language: activate another one or deactivate it first", "id"
+            Code.ACTIVE,
+            "this is the active template of its type and language: activate another one or deactivate it first",
+            "id",
         )
     await _audit(session, context, "deleted", template)
     await session.delete(template)
@@ -189,7 +211,11 @@ async def sample_variables(session: AsyncSession, principal: Principal, template
     """The type's sample data, addressed to the caller: their name and their organisation's."""
     user = await session.get(m.User, principal.user_id)
     organisation = await session.get(m.Organisation, principal.organisation_id)
-    return {**rendering.SAMPLE_VARIABLES[template.type], "recipient_name": user.name, "organisation_name": organisation.name}
+    return {
+        **rendering.SAMPLE_VARIABLES[template.type],
+        "recipient_name": user.name,
+        "organisation_name": organisation.name,
+    }
 
 
 async def preview_template(
@@ -211,7 +237,9 @@ async def preview_template(
 SEND_TEST_PER_HOUR = 10
 
 
-async def send_test(session: AsyncSession, context: Context, global_id: str, to_address: str) -> tuple[EmailTemplate, OutboxMessage]:
+async def send_test(
+    session: AsyncSession, context: Context, global_id: str, to_address: str
+) -> tuple[EmailTemplate, OutboxMessage]:
     """Write THIS template (not the one resolution would pick), rendered for the caller, to the outbox."""
     principal = context.principal
     template = await reachable_template(session, principal, global_id)
@@ -220,25 +248,43 @@ async def send_test(session: AsyncSession, context: Context, global_id: str, to_
         raise DomainError(Code.INVALID, "is not a valid e-mail address", "toAddress")
     # counted from the audit trail, which records every test mail with its sender
     sent_last_hour = await session.scalar(
-        select(func.count()).select_from(AuditEvent).where(
-            AuditEvent.actor_user_id == principal.user_id, AuditEvent.action == "email_template.test_sent",
+        select(func.count())
+        .select_from(AuditEvent)
+        .where(
+            AuditEvent.actor_user_id == principal.user_id,
+            AuditEvent.action == "email_template.test_sent",
             AuditEvent.created_at >= utcnow() - timedelta(hours=1),
         )
     )
     if sent_last_hour >= SEND_TEST_PER_HOUR:
-        raise DomainError(Code.RATE_LIMITED, f"At most {SEND_TEST_PER_HOUR} test mails per hour; try again later.", "toAddress")
+        raise DomainError(
+            Code.RATE_LIMITED, f"At most {SEND_TEST_PER_HOUR} test mails per hour; try again later.", "toAddress"
+        )
     rendered = rendering.render(
         template.subject, template.body_html, template.body_text, await sample_variables(session, principal, template)
     )
     message = await write_outbox(
-        session, organisation_id=principal.organisation_id, template_type=template.type, language=template.language,
-        to_address=address, rendered=rendered,
+        session,
+        organisation_id=principal.organisation_id,
+        template_type=template.type,
+        language=template.language,
+        to_address=address,
+        rendered=rendered,
         subject_limit=MAX_SUBJECT,  # long variable values must not break the column
     )
     await record(
-        session, context, "email_template.test_sent", organisation_id=principal.organisation_id,
-        target_type="EmailTemplate", target_id=template.id,
-        details={"name": template.name, "type": template.type.value, "language": template.language,
-                 "toAddress": address, "outboxMessageId": message.id},
+        session,
+        context,
+        "email_template.test_sent",
+        organisation_id=principal.organisation_id,
+        target_type="EmailTemplate",
+        target_id=template.id,
+        details={
+            "name": template.name,
+            "type": template.type.value,
+            "language": template.language,
+            "toAddress": address,
+            "outboxMessageId": message.id,
+        },
     )
     return template, message

@@ -44,7 +44,8 @@ class MailErrorCode(enum.Enum):
 class MailError(UserError):
     code: MailErrorCode = strawberry.field(description="Machine-readable reason.")
     line: int | None = strawberry.field(
-        default=None, description="For TEMPLATE_INVALID: the line of the template (in `field`) where it failed, when known."
+        default=None,
+        description="For TEMPLATE_INVALID: the line of the template (in `field`) where it failed, when known.",
     )
 
 
@@ -67,7 +68,9 @@ class EmailTemplate(Node):
         description="The organisation uses this template for its type and language (at most one at a time). "
         "System defaults are always active: they are the fallback when an organisation has none of its own."
     )
-    is_system_default: bool = strawberry.field(description="Shipped with the platform and read-only; copy it to customise.")
+    is_system_default: bool = strawberry.field(
+        description="Shipped with the platform and read-only; copy it to customise."
+    )
     subject: str = strawberry.field(description="Subject line (jinja2).")
     body_html: str = strawberry.field(description="HTML body (jinja2; variables are HTML-escaped).")
     body_text: str = strawberry.field(description="Plain-text body (jinja2).")

@@ -61,31 +61,40 @@ async def end_unreachable_connections(session: AsyncSession, user_ids: Iterable[
     user_ids = sorted(set(user_ids))
     if not user_ids:
         return []
-    active = (await session.execute(
-        select(r.RouterConnection, m.Organisation.path)
-        .join(r.Location, r.Location.id == r.RouterConnection.location_id)
-        .join(m.Organisation, m.Organisation.id == r.Location.organisation_id)
-        .where(r.RouterConnection.user_id.in_(user_ids), r.RouterConnection.ended_at.is_(None))
-        .with_for_update(of=r.RouterConnection)
-    )).all()
+    active = (
+        await session.execute(
+            select(r.RouterConnection, m.Organisation.path)
+            .join(r.Location, r.Location.id == r.RouterConnection.location_id)
+            .join(m.Organisation, m.Organisation.id == r.Location.organisation_id)
+            .where(r.RouterConnection.user_id.in_(user_ids), r.RouterConnection.ended_at.is_(None))
+            .with_for_update(of=r.RouterConnection)
+        )
+    ).all()
     if not active:
         return []
     users = sorted({connection.user_id for connection, _ in active})
     given = grants(user_ids=users, location_ids=sorted({c.location_id for c, _ in active})).subquery()
     granted = {tuple(row) for row in (await session.execute(select(given.c.location_id, given.c.user_id))).all()}
-    user_rows = (await session.execute(
-        select(m.User.id, m.User.is_active, m.Organisation.path).join(m.Organisation, m.Organisation.id == m.User.organisation_id)
-        .where(m.User.id.in_(users))
-    )).all()
+    user_rows = (
+        await session.execute(
+            select(m.User.id, m.User.is_active, m.Organisation.path)
+            .join(m.Organisation, m.Organisation.id == m.User.organisation_id)
+            .where(m.User.id.in_(users))
+        )
+    ).all()
     paths = {row.id: row.path for row in user_rows}
     active_users = {row.id for row in user_rows if row.is_active}
     roles: dict[int, set] = {pk: set() for pk in users}
     extra: dict[int, set] = {pk: set() for pk in users}
-    for user_id, role in (await session.execute(select(m.UserRole.user_id, m.UserRole.role).where(m.UserRole.user_id.in_(users)))).all():
+    for user_id, role in (
+        await session.execute(select(m.UserRole.user_id, m.UserRole.role).where(m.UserRole.user_id.in_(users)))
+    ).all():
         roles[user_id].add(role)
-    for user_id, permission in (await session.execute(
-        select(m.UserPermission.user_id, m.UserPermission.permission).where(m.UserPermission.user_id.in_(users))
-    )).all():
+    for user_id, permission in (
+        await session.execute(
+            select(m.UserPermission.user_id, m.UserPermission.permission).where(m.UserPermission.user_id.in_(users))
+        )
+    ).all():
         extra[user_id].add(permission)
 
     def still_reaches(connection: r.RouterConnection, location_path: str) -> bool:
@@ -111,86 +120,151 @@ async def end_unreachable_connections(session: AsyncSession, user_ids: Iterable[
 # --- checks shared with location groups and external users ---------------------------------------------
 
 
-async def grantable_users(session: AsyncSession, context: Context, organisation_id: int, path: str,
-                          ids: Sequence[str], field: str) -> list[int]:
+async def grantable_users(
+    session: AsyncSession, context: Context, organisation_id: int, path: str, ids: Sequence[str], field: str
+) -> list[int]:
     """User pks (in the given order, without repeats) that may be given locations of the organisation
     (id, materialised path): users of its subtree, or its external users."""
     wanted = decode_id_list(ids, "User", field, limit=MAX_IDS)
     pks = [pk for _, pk in wanted]
     found = {
-        row.id: row for row in (await session.execute(
-            select(m.User.id, m.Organisation.path, r.ExternalUser.user_id.is_not(None).label("external"))
-            .join(m.Organisation, m.Organisation.id == m.User.organisation_id)
-            .outerjoin(r.ExternalUser, and_(r.ExternalUser.user_id == m.User.id, r.ExternalUser.organisation_id == organisation_id))
-            .where(m.User.id.in_(pks))
-        )).all()
+        row.id: row
+        for row in (
+            await session.execute(
+                select(m.User.id, m.Organisation.path, r.ExternalUser.user_id.is_not(None).label("external"))
+                .join(m.Organisation, m.Organisation.id == m.User.organisation_id)
+                .outerjoin(
+                    r.ExternalUser,
+                    and_(r.ExternalUser.user_id == m.User.id, r.ExternalUser.organisation_id == organisation_id),
+                )
+                .where(m.User.id.in_(pks))
+            )
+        ).all()
     }
     for index, pk in wanted:
         row = found.get(pk)
         if row is not None and (row.external or path_visible(context.principal, row.path)):
             if not row.external and not row.path.startswith(path):
-                raise DomainError(Code.WRONG_ORGANISATION,
-                                  "Only users of the organisation (or its sub-organisations) or its external users.", [field, str(index)])
+                raise DomainError(
+                    Code.WRONG_ORGANISATION,
+                    "Only users of the organisation (or its sub-organisations) or its external users.",
+                    [field, str(index)],
+                )
             continue
         raise DomainError(Code.NOT_FOUND, "No such user.", [field, str(index)])
     return pks
 
 
-async def grantable_user_groups(session: AsyncSession, context: Context, path: str, ids: Sequence[str], field: str) -> list[int]:
+async def grantable_user_groups(
+    session: AsyncSession, context: Context, path: str, ids: Sequence[str], field: str
+) -> list[int]:
     """User group pks of the organisation's subtree (path) that the caller sees."""
     wanted = decode_id_list(ids, "UserGroup", field, limit=MAX_IDS)
     pks = [pk for _, pk in wanted]
-    found = dict((await session.execute(
-        select(m.UserGroup.id, m.Organisation.path).join(m.Organisation, m.Organisation.id == m.UserGroup.organisation_id)
-        .where(m.UserGroup.id.in_(pks))
-    )).all())
+    found = dict(
+        (
+            await session.execute(
+                select(m.UserGroup.id, m.Organisation.path)
+                .join(m.Organisation, m.Organisation.id == m.UserGroup.organisation_id)
+                .where(m.UserGroup.id.in_(pks))
+            )
+        ).all()
+    )
     for index, pk in wanted:
         group_path = found.get(pk)
         if group_path is None or not path_visible(context.principal, group_path):
             raise DomainError(Code.NOT_FOUND, "No such user group.", [field, str(index)])
         if not group_path.startswith(path):
-            raise DomainError(Code.WRONG_ORGANISATION, "Only user groups of the organisation (or its sub-organisations).",
-                              [field, str(index)])
+            raise DomainError(
+                Code.WRONG_ORGANISATION,
+                "Only user groups of the organisation (or its sub-organisations).",
+                [field, str(index)],
+            )
     return pks
 
 
 async def group_member_ids(session: AsyncSession, group_ids: Sequence[int]) -> set[int]:
     if not group_ids:
         return set()
-    return set((await session.scalars(select(m.UserGroupMember.user_id).where(m.UserGroupMember.group_id.in_(group_ids)))).all())
+    return set(
+        (
+            await session.scalars(select(m.UserGroupMember.user_id).where(m.UserGroupMember.group_id.in_(group_ids)))
+        ).all()
+    )
 
 
 # --- locationAccessSet ----------------------------------------------------------------------------------
 
 
-async def set_location_access(session: AsyncSession, context: Context, location_id: str, user_ids: list[str] | None,
-                              user_group_ids: list[str] | None) -> r.Location:
+async def set_location_access(
+    session: AsyncSession,
+    context: Context,
+    location_id: str,
+    user_ids: list[str] | None,
+    user_group_ids: list[str] | None,
+) -> r.Location:
     """Replace the location's direct grants: users (when given) and user groups (when given)."""
     location = await visible_location(session, context, location_id, "locationId", managed=True)
     path = await organisation_path(session, location.organisation_id)
-    users = await grantable_users(session, context, location.organisation_id, path, user_ids, "userIds") if user_ids is not None else None
-    groups = await grantable_user_groups(session, context, path, user_group_ids, "userGroupIds") if user_group_ids is not None else None
+    users = (
+        await grantable_users(session, context, location.organisation_id, path, user_ids, "userIds")
+        if user_ids is not None
+        else None
+    )
+    groups = (
+        await grantable_user_groups(session, context, path, user_group_ids, "userGroupIds")
+        if user_group_ids is not None
+        else None
+    )
     affected: set[int] = set()
     details: dict[str, object] = {"locationId": location.id}
     if users is not None:
-        old = set((await session.scalars(select(r.LocationUserAccess.user_id).where(r.LocationUserAccess.location_id == location.id))).all())
-        await session.execute(delete(r.LocationUserAccess).where(r.LocationUserAccess.location_id == location.id,
-                                                                 r.LocationUserAccess.user_id.not_in(users)))
+        old = set(
+            (
+                await session.scalars(
+                    select(r.LocationUserAccess.user_id).where(r.LocationUserAccess.location_id == location.id)
+                )
+            ).all()
+        )
+        await session.execute(
+            delete(r.LocationUserAccess).where(
+                r.LocationUserAccess.location_id == location.id, r.LocationUserAccess.user_id.not_in(users)
+            )
+        )
         session.add_all(r.LocationUserAccess(location_id=location.id, user_id=pk) for pk in users if pk not in old)
         affected |= old - set(users)
         details["userIds"] = users
     if groups is not None:
-        old = set((await session.scalars(
-            select(r.LocationUserGroupAccess.user_group_id).where(r.LocationUserGroupAccess.location_id == location.id)
-        )).all())
-        await session.execute(delete(r.LocationUserGroupAccess).where(r.LocationUserGroupAccess.location_id == location.id,
-                                                                      r.LocationUserGroupAccess.user_group_id.not_in(groups)))
-        session.add_all(r.LocationUserGroupAccess(location_id=location.id, user_group_id=pk) for pk in groups if pk not in old)
+        old = set(
+            (
+                await session.scalars(
+                    select(r.LocationUserGroupAccess.user_group_id).where(
+                        r.LocationUserGroupAccess.location_id == location.id
+                    )
+                )
+            ).all()
+        )
+        await session.execute(
+            delete(r.LocationUserGroupAccess).where(
+                r.LocationUserGroupAccess.location_id == location.id,
+                r.LocationUserGroupAccess.user_group_id.not_in(groups),
+            )
+        )
+        session.add_all(
+            r.LocationUserGroupAccess(location_id=location.id, user_group_id=pk) for pk in groups if pk not in old
+        )
         affected |= await group_member_ids(session, sorted(old - set(groups)))
         details["userGroupIds"] = groups
     await session.flush()
-    await record(session, context, "location.access_set", organisation_id=location.organisation_id, target_type="Location",
-                 target_id=location.id, details=details)
+    await record(
+        session,
+        context,
+        "location.access_set",
+        organisation_id=location.organisation_id,
+        target_type="Location",
+        target_id=location.id,
+        details=details,
+    )
     await end_unreachable_connections(session, affected)
     return location
 
@@ -203,7 +277,8 @@ class LocationAccessSetInput:
         description="The users given it, replacing the old list: users of its organisation's subtree or its external users.",
     )
     user_group_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description="The user groups given it, replacing the old list: groups of its organisation's subtree."
+        default=None,
+        description="The user groups given it, replacing the old list: groups of its organisation's subtree.",
     )
 
 
@@ -223,8 +298,10 @@ class LocationAccessMutation:
         permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
     )
     async def location_access_set(self, info: Info, input: LocationAccessSetInput) -> LocationAccessSetPayload:
-        result = await run_in_transaction(info.context, lambda s: set_location_access(
-            s, info.context, input.location_id, input.user_ids, input.user_group_ids))
+        result = await run_in_transaction(
+            info.context,
+            lambda s: set_location_access(s, info.context, input.location_id, input.user_ids, input.user_group_ids),
+        )
         if isinstance(result, DomainError):
             return LocationAccessSetPayload(location=None, errors=as_errors(result))
         return LocationAccessSetPayload(location=Location.from_model(result), errors=[])
@@ -235,8 +312,9 @@ class LocationAccessMutation:
 
 def _user_known(principal, user_pk: int):
     """The user is of the caller's subtree, or an external user of an organisation of it."""
-    external = select(r.ExternalUser.user_id).where(r.ExternalUser.user_id == user_pk,
-                                                   r.ExternalUser.organisation_id.in_(visible_organisation_ids(principal)))
+    external = select(r.ExternalUser.user_id).where(
+        r.ExternalUser.user_id == user_pk, r.ExternalUser.organisation_id.in_(visible_organisation_ids(principal))
+    )
     own = select(m.User.id).where(m.User.id == user_pk, m.User.organisation_id.in_(visible_organisation_ids(principal)))
     return own.union(external)
 
@@ -263,11 +341,21 @@ class LocationAccessQuery:
         pk = decode_id(user_id, "User")
         if pk is None:
             raise BadUserInput("Not a user ID.", argument="userId")
-        known = pk in set((await _scalars(info.context, _user_known(principal, pk))))
-        statement = select(r.Location).where(location_managed(principal), r.Location.id.in_(reachable_location_ids(pk)) if known else false())
+        known = pk in set(await _scalars(info.context, _user_known(principal, pk)))
+        statement = select(r.Location).where(
+            location_managed(principal), r.Location.id.in_(reachable_location_ids(pk)) if known else false()
+        )
         keys = [SortKey(r.Location.name), SortKey(r.Location.id)]
-        return await paginate(info.context, statement, keys, lambda row: LocationAccess(location=Location.from_model(row), user_pk=pk),
-                              first=first, after=after, last=last, before=before)
+        return await paginate(
+            info.context,
+            statement,
+            keys,
+            lambda row: LocationAccess(location=Location.from_model(row), user_pk=pk),
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
 
 
 async def _scalars(context, statement) -> list:

@@ -20,15 +20,24 @@ def grants(*, location_ids: Sequence[int] | None = None, user_ids: Sequence[int]
     user_group_id, location_group_id). The same three ways as scope.reachable_location_ids."""
     no_id = cast(null(), Integer)
     direct = select(
-        r.LocationUserAccess.location_id.label("location_id"), r.LocationUserAccess.user_id.label("user_id"),
-        literal_column("'DIRECT'").label("reason"), no_id.label("user_group_id"), no_id.label("location_group_id"),
+        r.LocationUserAccess.location_id.label("location_id"),
+        r.LocationUserAccess.user_id.label("user_id"),
+        literal_column("'DIRECT'").label("reason"),
+        no_id.label("user_group_id"),
+        no_id.label("location_group_id"),
     )
     by_user_group = select(
-        r.LocationUserGroupAccess.location_id, m.UserGroupMember.user_id, literal_column("'USER_GROUP'"),
-        r.LocationUserGroupAccess.user_group_id, no_id,
+        r.LocationUserGroupAccess.location_id,
+        m.UserGroupMember.user_id,
+        literal_column("'USER_GROUP'"),
+        r.LocationUserGroupAccess.user_group_id,
+        no_id,
     ).join(m.UserGroupMember, m.UserGroupMember.group_id == r.LocationUserGroupAccess.user_group_id)
     by_location_group = select(
-        r.LocationGroupLocation.location_id, r.LocationGroupUser.user_id, literal_column("'LOCATION_GROUP'"), no_id,
+        r.LocationGroupLocation.location_id,
+        r.LocationGroupUser.user_id,
+        literal_column("'LOCATION_GROUP'"),
+        no_id,
         r.LocationGroupLocation.group_id,
     ).join(r.LocationGroupUser, r.LocationGroupUser.group_id == r.LocationGroupLocation.group_id)
     if location_ids is not None:
@@ -53,43 +62,77 @@ async def related_users(context, key, on, keys: Sequence[int]) -> list[list[tupl
     """For each key: (user, their organisation's path) joined `on` the link table whose `key` column it is, by
     name. The path tells the resolver whether the user is outside the caller's organisations (User.seen_by)."""
     async with context.session() as session:
-        rows = (await session.execute(
-            select(key, m.User, m.Organisation.path).join(m.User, on).join(m.Organisation, m.Organisation.id == m.User.organisation_id)
-            .where(key.in_(keys)).order_by(m.User.name, m.User.id)
-        )).all()
+        rows = (
+            await session.execute(
+                select(key, m.User, m.Organisation.path)
+                .join(m.User, on)
+                .join(m.Organisation, m.Organisation.id == m.User.organisation_id)
+                .where(key.in_(keys))
+                .order_by(m.User.name, m.User.id)
+            )
+        ).all()
     return group_by([(row[0], (row[1], row[2])) for row in rows], keys)
 
 
 async def direct_users_by_location(context, location_ids: Sequence[int]) -> list[list[tuple[m.User, str]]]:
-    return await related_users(context, r.LocationUserAccess.location_id, m.User.id == r.LocationUserAccess.user_id, location_ids)
+    return await related_users(
+        context, r.LocationUserAccess.location_id, m.User.id == r.LocationUserAccess.user_id, location_ids
+    )
 
 
 async def user_groups_by_location(context, location_ids: Sequence[int]) -> list[list[m.UserGroup]]:
-    return await related_rows(context, r.LocationUserGroupAccess.location_id, m.UserGroup,
-                          m.UserGroup.id == r.LocationUserGroupAccess.user_group_id, location_ids, m.UserGroup.name, m.UserGroup.id)
+    return await related_rows(
+        context,
+        r.LocationUserGroupAccess.location_id,
+        m.UserGroup,
+        m.UserGroup.id == r.LocationUserGroupAccess.user_group_id,
+        location_ids,
+        m.UserGroup.name,
+        m.UserGroup.id,
+    )
 
 
 async def location_groups_by_location(context, location_ids: Sequence[int]) -> list[list[r.LocationGroup]]:
-    return await related_rows(context, r.LocationGroupLocation.location_id, r.LocationGroup,
-                          r.LocationGroup.id == r.LocationGroupLocation.group_id, location_ids, r.LocationGroup.name, r.LocationGroup.id)
+    return await related_rows(
+        context,
+        r.LocationGroupLocation.location_id,
+        r.LocationGroup,
+        r.LocationGroup.id == r.LocationGroupLocation.group_id,
+        location_ids,
+        r.LocationGroup.name,
+        r.LocationGroup.id,
+    )
 
 
 async def group_ids_by_member(context, user_ids: Sequence[int]) -> list[set[int]]:
     """The location groups a user is in (to show a non-manager only their own groups)."""
     async with context.session() as session:
-        rows = (await session.execute(
-            select(r.LocationGroupUser.user_id, r.LocationGroupUser.group_id).where(r.LocationGroupUser.user_id.in_(user_ids))
-        )).all()
+        rows = (
+            await session.execute(
+                select(r.LocationGroupUser.user_id, r.LocationGroupUser.group_id).where(
+                    r.LocationGroupUser.user_id.in_(user_ids)
+                )
+            )
+        ).all()
     return [set(ids) for ids in group_by(rows, user_ids)]
 
 
 async def locations_by_group(context, group_ids: Sequence[int]) -> list[list[r.Location]]:
-    return await related_rows(context, r.LocationGroupLocation.group_id, r.Location, r.Location.id == r.LocationGroupLocation.location_id,
-                          group_ids, r.Location.name, r.Location.id)
+    return await related_rows(
+        context,
+        r.LocationGroupLocation.group_id,
+        r.Location,
+        r.Location.id == r.LocationGroupLocation.location_id,
+        group_ids,
+        r.Location.name,
+        r.Location.id,
+    )
 
 
 async def users_by_group(context, group_ids: Sequence[int]) -> list[list[tuple[m.User, str]]]:
-    return await related_users(context, r.LocationGroupUser.group_id, m.User.id == r.LocationGroupUser.user_id, group_ids)
+    return await related_users(
+        context, r.LocationGroupUser.group_id, m.User.id == r.LocationGroupUser.user_id, group_ids
+    )
 
 
 async def _by_id(context, model, ids: Sequence[int]) -> list:
@@ -114,12 +157,21 @@ async def effective_access_by_location(context, location_ids: Sequence[int]) -> 
     """Per location: (user, organisation path, reason, user_group_id, location_group_id) rows, by user name."""
     granted = grants(location_ids=location_ids).subquery()
     async with context.session() as session:
-        rows = (await session.execute(
-            select(granted.c.location_id, m.User, m.Organisation.path, granted.c.reason, granted.c.user_group_id,
-                   granted.c.location_group_id)
-            .join(m.User, m.User.id == granted.c.user_id).join(m.Organisation, m.Organisation.id == m.User.organisation_id)
-            .order_by(m.User.name, m.User.id)
-        )).all()
+        rows = (
+            await session.execute(
+                select(
+                    granted.c.location_id,
+                    m.User,
+                    m.Organisation.path,
+                    granted.c.reason,
+                    granted.c.user_group_id,
+                    granted.c.location_group_id,
+                )
+                .join(m.User, m.User.id == granted.c.user_id)
+                .join(m.Organisation, m.Organisation.id == m.User.organisation_id)
+                .order_by(m.User.name, m.User.id)
+            )
+        ).all()
     return group_by([(row[0], tuple(row[1:])) for row in rows], location_ids)
 
 
@@ -129,5 +181,11 @@ async def reasons_by_user_location(context, keys: Sequence[tuple[int, int]]) -> 
     async with context.session() as session:
         rows = (await session.execute(select(granted))).all()
     wanted = set(keys)
-    return group_by([((row.user_id, row.location_id), (row.reason, row.user_group_id, row.location_group_id))
-                     for row in rows if (row.user_id, row.location_id) in wanted], keys)
+    return group_by(
+        [
+            ((row.user_id, row.location_id), (row.reason, row.user_group_id, row.location_group_id))
+            for row in rows
+            if (row.user_id, row.location_id) in wanted
+        ],
+        keys,
+    )

@@ -59,14 +59,20 @@ class LocationGroup(Node):
 
     @classmethod
     def from_model(cls, row: r.LocationGroup) -> LocationGroup:
-        return cls(id=strawberry.ID(to_global_id("LocationGroup", row.id)), name=row.name, created_at=row.created_at,
-                   pk=row.id, organisation_pk=row.organisation_id)
+        return cls(
+            id=strawberry.ID(to_global_id("LocationGroup", row.id)),
+            name=row.name,
+            created_at=row.created_at,
+            pk=row.id,
+            organisation_pk=row.organisation_id,
+        )
 
-    @strawberry.field(description="The organisation it belongs to; null when not in your subtree (an external user's view).")
+    @strawberry.field(
+        description="The organisation it belongs to; null when not in your subtree (an external user's view)."
+    )
     async def organisation(self, info: Info) -> Organisation | None:
         row = await info.context.loaders(identity_loaders.organisations).load(self.organisation_pk)
         return Organisation.from_model(row) if row and path_visible(info.context.principal, row.path) else None
-
 
     @strawberry.field(description="Its locations, by name.")
     async def locations(self, info: Info) -> list[Location]:
@@ -102,8 +108,11 @@ class AccessReason(enum.Enum):
 def _reasons(rows) -> tuple[list[AccessReason], list[int], list[int]]:
     """(reason, user_group_id, location_group_id) rows -> reasons (in enum order), user group ids, location group ids."""
     reasons = {AccessReason(row[0]) for row in rows}
-    return ([reason for reason in AccessReason if reason in reasons],
-            sorted({row[1] for row in rows if row[1] is not None}), sorted({row[2] for row in rows if row[2] is not None}))
+    return (
+        [reason for reason in AccessReason if reason in reasons],
+        sorted({row[1] for row in rows if row[1] is not None}),
+        sorted({row[2] for row in rows if row[2] is not None}),
+    )
 
 
 async def _user_groups(info: Info, pks: list[int]) -> list[UserGroup]:
@@ -118,7 +127,9 @@ async def _location_groups(info: Info, pks: list[int]) -> list[LocationGroup]:
 
 @strawberry.type(description="A user who may reach a location, and every reason why.")
 class EffectiveAccess:
-    user: User = strawberry.field(description="The user (of the organisation, or an external user: name and e-mail only).")
+    user: User = strawberry.field(
+        description="The user (of the organisation, or an external user: name and e-mail only)."
+    )
     via: list[AccessReason] = strawberry.field(description="Every way they were given the location.")
     user_group_pks: strawberry.Private[list[int]]
     location_group_pks: strawberry.Private[list[int]]
@@ -138,7 +149,9 @@ class LocationAccess:
     user_pk: strawberry.Private[int]
 
     async def _rows(self, info: Info):
-        return _reasons(await info.context.loaders(access_loaders.reasons_by_user_location).load((self.user_pk, self.location.pk)))
+        return _reasons(
+            await info.context.loaders(access_loaders.reasons_by_user_location).load((self.user_pk, self.location.pk))
+        )
 
     @strawberry.field(description="Every way the user was given the location.")
     async def via(self, info: Info) -> list[AccessReason]:
@@ -187,8 +200,14 @@ async def location_effective_access(location: Location, info: Info) -> list[Effe
     entries = []
     for user, path, reasons in by_user.values():
         via, group_pks, location_group_pks = _reasons(reasons)
-        entries.append(EffectiveAccess(user=User.seen_by(info.context.principal, user, path), via=via, user_group_pks=group_pks,
-                                       location_group_pks=location_group_pks))
+        entries.append(
+            EffectiveAccess(
+                user=User.seen_by(info.context.principal, user, path),
+                via=via,
+                user_group_pks=group_pks,
+                location_group_pks=location_group_pks,
+            )
+        )
     return entries
 
 

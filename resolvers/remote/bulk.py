@@ -29,7 +29,8 @@ from models import remote as r
 from models.identity import Permission
 from resolvers.audit.services import record
 from resolvers.remote import services
-from resolvers.remote.errors import RemoteError, RemoteErrorCode as Code, as_errors
+from resolvers.remote.errors import RemoteError, as_errors
+from resolvers.remote.errors import RemoteErrorCode as Code
 from resolvers.remote.types import Router
 
 REQUIRED = ("common_name", "mac_address", "serial_number")
@@ -89,8 +90,12 @@ async def register_bulk(
     lines = text.splitlines()
     header = _header(lines[0]) if lines else None
     if header is None:
-        raise DomainError(Code.INVALID, "The first line must name the columns common_name, mac_address and serial_number "
-                          "(optionally model, firmware), separated by ; or , or tabs.", source)
+        raise DomainError(
+            Code.INVALID,
+            "The first line must name the columns common_name, mac_address and serial_number "
+            "(optionally model, firmware), separated by ; or , or tabs.",
+            source,
+        )
     delimiter, index = header
     rows: list[tuple[int, services.RouterFields]] = []
     first_line: dict[tuple[str, str], int] = {}
@@ -112,8 +117,11 @@ async def register_bulk(
             break
         values = {name: (cells[i] if i < len(cells) else "") for name, i in index.items()}
         checked: dict[str, str] = {}
-        for name, clean in (("common_name", services.clean_common_name), ("mac_address", services.clean_mac),
-                            ("serial_number", services.clean_serial)):
+        for name, clean in (
+            ("common_name", services.clean_common_name),
+            ("mac_address", services.clean_mac),
+            ("serial_number", services.clean_serial),
+        ):
             try:
                 checked[name] = clean(values[name], name)
             except DomainError as error:
@@ -128,15 +136,27 @@ async def register_bulk(
             except DomainError as error:
                 problems.add(error.code, error.message, line, name)
         if len(checked) == len(REQUIRED) + len(OPTIONAL):
-            rows.append((line, services.RouterFields(checked["common_name"], checked["mac_address"], checked["serial_number"],
-                                                     checked["model"], checked["firmware"])))
+            rows.append(
+                (
+                    line,
+                    services.RouterFields(
+                        checked["common_name"],
+                        checked["mac_address"],
+                        checked["serial_number"],
+                        checked["model"],
+                        checked["firmware"],
+                    ),
+                )
+            )
     if not rows and not problems.count:
         raise DomainError(Code.REQUIRED, "The list names no router.", source)
 
     # routers already registered (any tenant's: the platform registers them all)
-    for name, column, attribute in (("common_name", r.Router.common_name, "common_name"),
-                                    ("mac_address", r.Router.mac_address, "mac_address"),
-                                    ("serial_number", r.Router.serial_number, "serial_number")):
+    for name, column, attribute in (
+        ("common_name", r.Router.common_name, "common_name"),
+        ("mac_address", r.Router.mac_address, "mac_address"),
+        ("serial_number", r.Router.serial_number, "serial_number"),
+    ):
         wanted = {getattr(fields, attribute): line for line, fields in rows}
         values = list(wanted)
         taken: set[str] = set()
@@ -148,11 +168,21 @@ async def register_bulk(
     if problems.count:
         errors = sorted(problems.kept, key=lambda e: int(e.field[1]) if len(e.field) > 1 else 0)
         if problems.count > len(errors):
-            errors.append(RemoteError(code=Code.TOO_LONG, field=[source], message=f"… and {problems.count - len(errors)} more problems."))
+            errors.append(
+                RemoteError(
+                    code=Code.TOO_LONG, field=[source], message=f"… and {problems.count - len(errors)} more problems."
+                )
+            )
         return BulkResult(errors=errors, error_count=problems.count)
     routers = [
-        r.Router(common_name=f.common_name, mac_address=f.mac_address, serial_number=f.serial_number, model=f.model,
-                 firmware=f.firmware, organisation_id=organisation.id if organisation else None)
+        r.Router(
+            common_name=f.common_name,
+            mac_address=f.mac_address,
+            serial_number=f.serial_number,
+            model=f.model,
+            firmware=f.firmware,
+            organisation_id=organisation.id if organisation else None,
+        )
         for _, f in rows
     ]
     if dry_run:
@@ -162,9 +192,17 @@ async def register_bulk(
         async with session.begin_nested():
             await session.flush()
     except IntegrityError as exc:  # registered at the same moment by someone else
-        raise DomainError(Code.DUPLICATE, "Some of these routers were registered meanwhile: check the list again.", source) from exc
-    await record(session, context, "router.registered_bulk", organisation_id=organisation.id if organisation else None,
-                 target_type="Router", details={"count": len(routers), "commonNames": [x.common_name for x in routers[:100]]})
+        raise DomainError(
+            Code.DUPLICATE, "Some of these routers were registered meanwhile: check the list again.", source
+        ) from exc
+    await record(
+        session,
+        context,
+        "router.registered_bulk",
+        organisation_id=organisation.id if organisation else None,
+        target_type="Router",
+        details={"count": len(routers), "commonNames": [x.common_name for x in routers[:100]]},
+    )
     return BulkResult(routers=routers)
 
 
@@ -174,8 +212,12 @@ class RouterRegisterBulkInput:
         default=None,
         description="CSV text: a header naming common_name, mac_address, serial_number (optionally model, firmware), then one router per line.",
     )
-    file: Upload | None = strawberry.field(default=None, description="The same as a file (GraphQL multipart request; .csv or .txt).")
-    organisation_id: strawberry.ID | None = strawberry.field(default=None, description="Assign them all to this organisation.")
+    file: Upload | None = strawberry.field(
+        default=None, description="The same as a file (GraphQL multipart request; .csv or .txt)."
+    )
+    organisation_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Assign them all to this organisation."
+    )
     dry_run: bool = strawberry.field(default=False, description="Only check the list; nothing is stored.")
 
 
@@ -184,17 +226,21 @@ class RouterRegisterBulkPayload:
     routers: list[Router] = strawberry.field(description="The routers, in list order; empty when refused.")
     registered_count: int = strawberry.field(description="How many were (dry run: would be) registered.")
     dry_run: bool = strawberry.field(description="Whether this was a dry run.")
-    error_count: int = strawberry.field(description="How many problems the list has, also those beyond the listed ones.")
+    error_count: int = strawberry.field(
+        description="How many problems the list has, also those beyond the listed ones."
+    )
     errors: list[RemoteError] = strawberry.field(
         description=(
-            f"Every problem in line order (at most {MAX_REPORTED_ERRORS}): `field` is [\"csv\" or \"file\", \"<line>\", "
-            "\"<column>\"] and the message starts with \"Line <n>:\". Any error means nothing was stored."
+            f'Every problem in line order (at most {MAX_REPORTED_ERRORS}): `field` is ["csv" or "file", "<line>", '
+            '"<column>"] and the message starts with "Line <n>:". Any error means nothing was stored.'
         )
     )
 
 
 def _refused(dry_run: bool, error: DomainError) -> RouterRegisterBulkPayload:
-    return RouterRegisterBulkPayload(routers=[], registered_count=0, dry_run=dry_run, error_count=1, errors=as_errors(error))
+    return RouterRegisterBulkPayload(
+        routers=[], registered_count=0, dry_run=dry_run, error_count=1, errors=as_errors(error)
+    )
 
 
 @strawberry.type
@@ -210,8 +256,9 @@ class RemoteBulkMutation:
         if input.file is not None:
             source = "file"
             try:
-                upload = await read_upload(input.file, max_bytes=context.runtime.settings.max_upload_bytes,
-                                           suffixes=(".csv", ".txt"))
+                upload = await read_upload(
+                    input.file, max_bytes=context.runtime.settings.max_upload_bytes, suffixes=(".csv", ".txt")
+                )
             except UploadError as error:
                 return _refused(input.dry_run, DomainError(Code.INVALID, error.message, "file"))
             try:
@@ -221,14 +268,19 @@ class RemoteBulkMutation:
         else:
             source, text = "csv", input.csv
             if len(text.encode()) > MAX_TEXT_BYTES:
-                return _refused(input.dry_run, DomainError(Code.TOO_LONG, f"At most {MAX_TEXT_BYTES} bytes: upload a file.", "csv"))
+                return _refused(
+                    input.dry_run, DomainError(Code.TOO_LONG, f"At most {MAX_TEXT_BYTES} bytes: upload a file.", "csv")
+                )
         result = await run_in_transaction(
-            context, lambda s: register_bulk(s, context, text, source, input.organisation_id, input.dry_run))
+            context, lambda s: register_bulk(s, context, text, source, input.organisation_id, input.dry_run)
+        )
         if isinstance(result, DomainError):
             return _refused(input.dry_run, result)
         stored = not result.errors and not input.dry_run  # a dry run's routers have no ID to show
         return RouterRegisterBulkPayload(
             routers=[Router.from_model(x) for x in result.routers] if stored else [],
-            registered_count=0 if result.errors else len(result.routers), dry_run=input.dry_run,
-            error_count=result.error_count, errors=result.errors,
+            registered_count=0 if result.errors else len(result.routers),
+            dry_run=input.dry_run,
+            error_count=result.error_count,
+            errors=result.errors,
         )

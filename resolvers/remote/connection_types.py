@@ -18,13 +18,13 @@ from strawberry.types import Info
 
 from graph.loaders import by_key
 from graph.relay import Node, to_global_id
+from graph.tenancy import visible_organisation_ids
 from models import remote as r
 from resolvers.identity import loaders as identity_loaders
 from resolvers.identity.types import Organisation, User
 from resolvers.remote import access_loaders, loaders
 from resolvers.remote.scope import sees_whole_subtree
 from resolvers.remote.types import Location, Router
-from graph.tenancy import visible_organisation_ids
 
 
 def connection_visible(principal) -> ColumnElement[bool]:
@@ -43,9 +43,11 @@ def connection_visible(principal) -> ColumnElement[bool]:
 
 async def visible_connections(context, ids: Sequence[int]) -> list[r.RouterConnection | None]:
     async with context.session() as session:
-        rows = (await session.scalars(
-            select(r.RouterConnection).where(r.RouterConnection.id.in_(ids), connection_visible(context.principal))
-        )).all()
+        rows = (
+            await session.scalars(
+                select(r.RouterConnection).where(r.RouterConnection.id.in_(ids), connection_visible(context.principal))
+            )
+        ).all()
     return by_key(rows, ids, lambda row: row.id)
 
 
@@ -56,7 +58,9 @@ async def visible_connections(context, ids: Sequence[int]) -> list[r.RouterConne
 class ConnectionEndReason(enum.Enum):
     DISCONNECTED = strawberry.enum_value("DISCONNECTED", description="The user (or a manager) disconnected.")
     ROUTER_OFFLINE = strawberry.enum_value("ROUTER_OFFLINE", description="The router went offline.")
-    ACCESS_REVOKED = strawberry.enum_value("ACCESS_REVOKED", description="The user's access to the location was withdrawn.")
+    ACCESS_REVOKED = strawberry.enum_value(
+        "ACCESS_REVOKED", description="The user's access to the location was withdrawn."
+    )
 
 
 @strawberry.type(description="A user's connection through a location's router: active until it ends, history after.")
@@ -78,11 +82,18 @@ class RemoteConnection(Node):
     def from_model(cls, row: r.RouterConnection) -> RemoteConnection:
         ended = row.ended_at
         return cls(
-            id=strawberry.ID(to_global_id("RouterConnection", row.id)), router_common_name=row.router_common_name,
-            device_name=row.device_name, started_at=row.started_at, ended_at=ended,
+            id=strawberry.ID(to_global_id("RouterConnection", row.id)),
+            router_common_name=row.router_common_name,
+            device_name=row.device_name,
+            started_at=row.started_at,
+            ended_at=ended,
             end_reason=ConnectionEndReason(row.end_reason.value) if row.end_reason else None,
-            duration=int((ended - row.started_at).total_seconds()) if ended else None, active=ended is None,
-            pk=row.id, user_pk=row.user_id, location_pk=row.location_id, router_pk=row.router_id,
+            duration=int((ended - row.started_at).total_seconds()) if ended else None,
+            active=ended is None,
+            pk=row.id,
+            user_pk=row.user_id,
+            location_pk=row.location_id,
+            router_pk=row.router_id,
             organisation_pk=row.organisation_id,
         )
 
@@ -98,7 +109,9 @@ class RemoteConnection(Node):
         found = await info.context.loaders(access_loaders.users).load(self.user_pk)
         return found.email if found else ""
 
-    @strawberry.field(description="The connected user, when in your organisation's subtree (null for an external user).")
+    @strawberry.field(
+        description="The connected user, when in your organisation's subtree (null for an external user)."
+    )
     async def user(self, info: Info) -> User | None:
         row = await info.context.loaders(identity_loaders.visible_users).load(self.user_pk)
         return User.from_model(row) if row else None

@@ -30,7 +30,17 @@ from graph.context import Context, publish_after_commit
 from graph.errors import BadUserInput, DomainError, Forbidden
 from graph.mutations import run_in_transaction
 from graph.permissions import needs
-from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, decode_id, node_loader, paginate
+from graph.relay import (
+    Connection,
+    PageAfter,
+    PageBefore,
+    PageFirst,
+    PageLast,
+    SortKey,
+    decode_id,
+    node_loader,
+    paginate,
+)
 from graph.tenancy import organisation_visible, visible_organisation_ids
 from models import remote as r
 from models.base import utcnow
@@ -78,22 +88,35 @@ class DisconnectResult(enum.StrEnum):
 # --- domain functions ---------------------------------------------------------------------------------------
 
 
-async def _record_failure(session: AsyncSession, user_id: int, result: str, message: str, common_name: str = "") -> None:
+async def _record_failure(
+    session: AsyncSession, user_id: int, result: str, message: str, common_name: str = ""
+) -> None:
     """Keep only the user's last refusal (one row per user; an upsert, as two refusals may race)."""
-    values = {"user_id": user_id, "result": result, "message": message, "router_common_name": common_name, "at": utcnow()}
+    values = {
+        "user_id": user_id,
+        "result": result,
+        "message": message,
+        "router_common_name": common_name,
+        "at": utcnow(),
+    }
     insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
     statement = insert(r.ConnectionFailure).values(**values)
-    await session.execute(statement.on_conflict_do_update(
-        index_elements=[r.ConnectionFailure.user_id], set_={k: v for k, v in values.items() if k != "user_id"}))
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[r.ConnectionFailure.user_id], set_={k: v for k, v in values.items() if k != "user_id"}
+        )
+    )
 
 
 async def _active_of(session: AsyncSession, user_id: int) -> r.RouterConnection | None:
-    return await session.scalar(select(r.RouterConnection).where(r.RouterConnection.user_id == user_id,
-                                                                 r.RouterConnection.ended_at.is_(None)))
+    return await session.scalar(
+        select(r.RouterConnection).where(r.RouterConnection.user_id == user_id, r.RouterConnection.ended_at.is_(None))
+    )
 
 
-async def _target(session: AsyncSession, context: Context, common_name: str | None,
-                  location_id: str | None) -> tuple[r.Location | None, r.Router | None, str]:
+async def _target(
+    session: AsyncSession, context: Context, common_name: str | None, location_id: str | None
+) -> tuple[r.Location | None, r.Router | None, str]:
     """The location and router asked for. NOT_FOUND when neither the caller's subtree nor their grants
     hold it; the third value is the common name to report."""
     principal = context.principal
@@ -107,8 +130,11 @@ async def _target(session: AsyncSession, context: Context, common_name: str | No
         raise DomainError(Code.INVALID, "Give a router's common name or a location, not both.", "locationId")
     if common_name is not None:
         name = clean_common_name(common_name)
-        router = await session.scalar(select(r.Router).where(
-            r.Router.common_name == name, router_visible(principal) | own_subtree(r.Router.organisation_id)))
+        router = await session.scalar(
+            select(r.Router).where(
+                r.Router.common_name == name, router_visible(principal) | own_subtree(r.Router.organisation_id)
+            )
+        )
         if router is None:
             raise DomainError(Code.NOT_FOUND, "No such router.", "commonName")
         location = await session.scalar(select(r.Location).where(r.Location.router_id == router.id))
@@ -116,8 +142,11 @@ async def _target(session: AsyncSession, context: Context, common_name: str | No
     pk = decode_id(location_id, "Location")
     location = None
     if pk is not None:
-        location = await session.scalar(select(r.Location).where(
-            r.Location.id == pk, location_visible(principal) | own_subtree(r.Location.organisation_id)))
+        location = await session.scalar(
+            select(r.Location).where(
+                r.Location.id == pk, location_visible(principal) | own_subtree(r.Location.organisation_id)
+            )
+        )
     if location is None:
         raise DomainError(Code.NOT_FOUND, "No such location.", "locationId")
     router = await session.get(r.Router, location.router_id) if location.router_id is not None else None
@@ -130,31 +159,43 @@ async def _device(session: AsyncSession, location: r.Location | None, device_id:
     pk = decode_id(device_id, "LocationDevice")
     device = None
     if pk is not None and location is not None:
-        device = await session.scalar(select(r.LocationDevice).where(r.LocationDevice.id == pk,
-                                                                     r.LocationDevice.location_id == location.id))
+        device = await session.scalar(
+            select(r.LocationDevice).where(r.LocationDevice.id == pk, r.LocationDevice.location_id == location.id)
+        )
     if device is None:
         raise DomainError(Code.NOT_FOUND, "No such device at this location.", "deviceId")
     return device
 
 
 async def _reachable(session: AsyncSession, context: Context, location: r.Location) -> bool:
-    return bool(await session.scalar(select(func.count()).select_from(r.Location).where(
-        r.Location.id == location.id, location_visible(context.principal))))
+    return bool(
+        await session.scalar(
+            select(func.count())
+            .select_from(r.Location)
+            .where(r.Location.id == location.id, location_visible(context.principal))
+        )
+    )
 
 
 async def _licence_limit(session: AsyncSession, organisation_id: int) -> int | None:
     """The organisation's limit (None: no licence row, unlimited); the row stays locked on PostgreSQL."""
-    statement = select(r.ConnectionLicence.max_active_connections).where(r.ConnectionLicence.organisation_id == organisation_id)
+    statement = select(r.ConnectionLicence.max_active_connections).where(
+        r.ConnectionLicence.organisation_id == organisation_id
+    )
     return await session.scalar(statement.with_for_update())
 
 
 async def active_count(session: AsyncSession, organisation_id: int) -> int:
-    return await session.scalar(select(func.count()).select_from(r.RouterConnection).where(
-        r.RouterConnection.organisation_id == organisation_id, r.RouterConnection.ended_at.is_(None)))
+    return await session.scalar(
+        select(func.count())
+        .select_from(r.RouterConnection)
+        .where(r.RouterConnection.organisation_id == organisation_id, r.RouterConnection.ended_at.is_(None))
+    )
 
 
-async def connect(session: AsyncSession, context: Context, *, common_name: str | None, location_id: str | None,
-                  device_id: str | None) -> tuple[ConnectResult, r.RouterConnection | None]:
+async def connect(
+    session: AsyncSession, context: Context, *, common_name: str | None, location_id: str | None, device_id: str | None
+) -> tuple[ConnectResult, r.RouterConnection | None]:
     user_id = context.principal.user_id
     location, router, name = await _target(session, context, common_name, location_id)
     device = await _device(session, location, device_id)
@@ -176,8 +217,9 @@ async def connect(session: AsyncSession, context: Context, *, common_name: str |
             return None
         if existing.location_id == location.id:
             return ConnectResult.ALREADY_CONNECTED, existing
-        return await refuse(ConnectResult.CONNECTED_ELSEWHERE,
-                            f"You are connected to {existing.router_common_name}: disconnect first.")
+        return await refuse(
+            ConnectResult.CONNECTED_ELSEWHERE, f"You are connected to {existing.router_common_name}: disconnect first."
+        )
 
     if (found := await already()) is not None:
         return found
@@ -187,9 +229,15 @@ async def connect(session: AsyncSession, context: Context, *, common_name: str |
     limit = await _licence_limit(session, location.organisation_id)
     now = utcnow()
     connection = r.RouterConnection(
-        organisation_id=location.organisation_id, location_id=location.id, router_id=router.id,
-        router_common_name=router.common_name, user_id=user_id, device_id=device.id if device else None,
-        device_name=device.name if device else "", started_at=now)
+        organisation_id=location.organisation_id,
+        location_id=location.id,
+        router_id=router.id,
+        router_common_name=router.common_name,
+        user_id=user_id,
+        device_id=device.id if device else None,
+        device_name=device.name if device else "",
+        started_at=now,
+    )
     savepoint = await session.begin_nested()
     session.add(connection)
     try:
@@ -202,20 +250,31 @@ async def connect(session: AsyncSession, context: Context, *, common_name: str |
         return found
     if limit is not None and await active_count(session, location.organisation_id) > limit:
         await savepoint.rollback()
-        return await refuse(ConnectResult.LICENCE_LIMIT_REACHED,
-                            f"All {limit} connection licences of the organisation are in use.")
+        return await refuse(
+            ConnectResult.LICENCE_LIMIT_REACHED, f"All {limit} connection licences of the organisation are in use."
+        )
     await savepoint.commit()
-    await record(session, context, "router.connected", organisation_id=location.organisation_id,
-                 target_type="RouterConnection", target_id=connection.id,
-                 details={"locationId": location.id, "router": router.common_name, "device": connection.device_name})
+    await record(
+        session,
+        context,
+        "router.connected",
+        organisation_id=location.organisation_id,
+        target_type="RouterConnection",
+        target_id=connection.id,
+        details={"locationId": location.id, "router": router.common_name, "device": connection.device_name},
+    )
     path = await organisation_path(session, location.organisation_id)
-    publish_after_commit(session, channels.ROUTER_STATE, router_event(
-        "CONNECTED", router.id, now, path, location_id=location.id, connection_id=connection.id))
+    publish_after_commit(
+        session,
+        channels.ROUTER_STATE,
+        router_event("CONNECTED", router.id, now, path, location_id=location.id, connection_id=connection.id),
+    )
     return ConnectResult.CONNECTED, connection
 
 
-async def disconnect(session: AsyncSession, context: Context, connection_id: str | None
-                     ) -> tuple[DisconnectResult, r.RouterConnection | None]:
+async def disconnect(
+    session: AsyncSession, context: Context, connection_id: str | None
+) -> tuple[DisconnectResult, r.RouterConnection | None]:
     """End the caller's active connection, or (with connection_id) one the caller may see: their own, or
     for managers one at a location of their subtree (to free a licence)."""
     user_id = context.principal.user_id
@@ -223,29 +282,50 @@ async def disconnect(session: AsyncSession, context: Context, connection_id: str
         pk = decode_id(connection_id, "RouterConnection")
         connection = None
         if pk is not None:
-            connection = await session.scalar(select(r.RouterConnection).where(
-                r.RouterConnection.id == pk, connection_visible(context.principal)))
+            connection = await session.scalar(
+                select(r.RouterConnection).where(r.RouterConnection.id == pk, connection_visible(context.principal))
+            )
         if connection is None:
             raise DomainError(Code.NOT_FOUND, "No such connection.", "connectionId")
     else:
         connection = await _active_of(session, user_id)
     now = utcnow()
-    rows = await end_connections(session, [connection.id], now, r.ConnectionEnd.DISCONNECTED) if connection is not None else []
+    rows = (
+        await end_connections(session, [connection.id], now, r.ConnectionEnd.DISCONNECTED)
+        if connection is not None
+        else []
+    )
     if not rows:
-        await _record_failure(session, user_id, DisconnectResult.NOT_CONNECTED.value, "There is no active connection to end.",
-                              connection.router_common_name if connection else "")
+        await _record_failure(
+            session,
+            user_id,
+            DisconnectResult.NOT_CONNECTED.value,
+            "There is no active connection to end.",
+            connection.router_common_name if connection else "",
+        )
         return DisconnectResult.NOT_CONNECTED, connection
     await session.refresh(connection)
-    await record(session, context, "router.disconnected", organisation_id=connection.organisation_id,
-                 target_type="RouterConnection", target_id=connection.id,
-                 details={"locationId": connection.location_id, "router": connection.router_common_name,
-                          "userId": connection.user_id})
+    await record(
+        session,
+        context,
+        "router.disconnected",
+        organisation_id=connection.organisation_id,
+        target_type="RouterConnection",
+        target_id=connection.id,
+        details={
+            "locationId": connection.location_id,
+            "router": connection.router_common_name,
+            "userId": connection.user_id,
+        },
+    )
     for event in await disconnected_events(session, rows, now):
         publish_after_commit(session, channels.ROUTER_STATE, event)
     return DisconnectResult.DISCONNECTED, connection
 
 
-async def set_licence(session: AsyncSession, context: Context, organisation_id: str, max_active: int | None) -> ConnectionLicence:
+async def set_licence(
+    session: AsyncSession, context: Context, organisation_id: str, max_active: int | None
+) -> ConnectionLicence:
     organisation = await visible_organisation(session, context, organisation_id, "organisationId")
     if max_active is not None and not 0 <= max_active <= MAX_LICENCE:
         raise DomainError(Code.INVALID, f"Between 0 and {MAX_LICENCE} (null: no limit).", "maxActiveConnections")
@@ -258,27 +338,47 @@ async def set_licence(session: AsyncSession, context: Context, organisation_id: 
     else:
         row.max_active_connections = max_active
     await session.flush()
-    await record(session, context, "connection_licence.set", organisation_id=organisation.id,
-                 target_type="Organisation", target_id=organisation.id, details={"maxActiveConnections": max_active})
-    return ConnectionLicence(max_active=max_active, active=await active_count(session, organisation.id),
-                             organisation_pk=organisation.id)
+    await record(
+        session,
+        context,
+        "connection_licence.set",
+        organisation_id=organisation.id,
+        target_type="Organisation",
+        target_id=organisation.id,
+        details={"maxActiveConnections": max_active},
+    )
+    return ConnectionLicence(
+        max_active=max_active, active=await active_count(session, organisation.id), organisation_pk=organisation.id
+    )
 
 
 # --- GraphQL ------------------------------------------------------------------------------------------------
 
 
-RouterConnectResult = strawberry.enum(ConnectResult, name="RouterConnectResult", description=(
-    "The answer to a connect (the manual's ConnectResult). Everything but CONNECTED and ALREADY_CONNECTED is a "
-    "refusal, kept for lastErrorDetails."))
-RouterDisconnectResult = strawberry.enum(DisconnectResult, name="RouterDisconnectResult",
-                                         description="The answer to a disconnect.")
+RouterConnectResult = strawberry.enum(
+    ConnectResult,
+    name="RouterConnectResult",
+    description=(
+        "The answer to a connect (the manual's ConnectResult). Everything but CONNECTED and ALREADY_CONNECTED is a "
+        "refusal, kept for lastErrorDetails."
+    ),
+)
+RouterDisconnectResult = strawberry.enum(
+    DisconnectResult, name="RouterDisconnectResult", description="The answer to a disconnect."
+)
 
 
 @strawberry.input(description="Connect through a router: give its common name or its location (exactly one).")
 class RouterConnectInput:
-    common_name: str | None = strawberry.field(default=None, description="The router's common name, e.g. R_M26118014A81B88FB.")
-    location_id: strawberry.ID | None = strawberry.field(default=None, description="The location whose router to connect through.")
-    device_id: strawberry.ID | None = strawberry.field(default=None, description="A device of that location to reach (optional).")
+    common_name: str | None = strawberry.field(
+        default=None, description="The router's common name, e.g. R_M26118014A81B88FB."
+    )
+    location_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The location whose router to connect through."
+    )
+    device_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A device of that location to reach (optional)."
+    )
 
 
 @strawberry.input(description="End a connection.")
@@ -292,12 +392,16 @@ class RouterDisconnectInput:
 @strawberry.input(description="Set an organisation's licence of active connections.")
 class ConnectionLicenceSetInput:
     organisation_id: strawberry.ID = strawberry.field(description="The organisation.")
-    max_active_connections: int | None = strawberry.field(description="At most this many at once (0-100000); null: no limit.")
+    max_active_connections: int | None = strawberry.field(
+        description="At most this many at once (0-100000); null: no limit."
+    )
 
 
 @strawberry.type(description="The answer to a connect.")
 class RouterConnectPayload:
-    result: RouterConnectResult | None = strawberry.field(description="The answer; null when the input was refused (see errors).")
+    result: RouterConnectResult | None = strawberry.field(
+        description="The answer; null when the input was refused (see errors)."
+    )
     connection: RemoteConnection | None = strawberry.field(description="The connection (CONNECTED, ALREADY_CONNECTED).")
     errors: list[RemoteError] = strawberry.field(description="Problems with the input (nothing changed).")
 
@@ -321,30 +425,43 @@ def _connection(row) -> RemoteConnection | None:
 
 @strawberry.type
 class ConnectionMutation:
-    @strawberry.mutation(description="Connect through a location's router.", permission_classes=[needs(Permission.ROUTERS_CONNECT)])
+    @strawberry.mutation(
+        description="Connect through a location's router.", permission_classes=[needs(Permission.ROUTERS_CONNECT)]
+    )
     async def router_connect(self, info: Info, input: RouterConnectInput) -> RouterConnectPayload:
-        result = await run_in_transaction(info.context, lambda s: connect(
-            s, info.context, common_name=input.common_name, location_id=input.location_id, device_id=input.device_id))
+        result = await run_in_transaction(
+            info.context,
+            lambda s: connect(
+                s, info.context, common_name=input.common_name, location_id=input.location_id, device_id=input.device_id
+            ),
+        )
         if isinstance(result, DomainError):
             return RouterConnectPayload(result=None, connection=None, errors=as_errors(result))
         return RouterConnectPayload(result=result[0], connection=_connection(result[1]), errors=[])
 
-    @strawberry.mutation(description="End your active connection (or, for managers, one of their subtree).",
-                         permission_classes=[needs(Permission.ROUTERS_CONNECT)])
-    async def router_disconnect(self, info: Info, input: RouterDisconnectInput | None = None) -> RouterDisconnectPayload:
+    @strawberry.mutation(
+        description="End your active connection (or, for managers, one of their subtree).",
+        permission_classes=[needs(Permission.ROUTERS_CONNECT)],
+    )
+    async def router_disconnect(
+        self, info: Info, input: RouterDisconnectInput | None = None
+    ) -> RouterDisconnectPayload:
         connection_id = input.connection_id if input is not None else None
         result = await run_in_transaction(info.context, lambda s: disconnect(s, info.context, connection_id))
         if isinstance(result, DomainError):
             return RouterDisconnectPayload(result=None, connection=None, errors=as_errors(result))
         return RouterDisconnectPayload(result=result[0], connection=_connection(result[1]), errors=[])
 
-    @strawberry.mutation(description="Set how many connections an organisation may hold at once (platform admins).",
-                         permission_classes=[needs(Permission.LOCATIONS_MANAGE)])
+    @strawberry.mutation(
+        description="Set how many connections an organisation may hold at once (platform admins).",
+        permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
+    )
     async def connection_licence_set(self, info: Info, input: ConnectionLicenceSetInput) -> ConnectionLicencePayload:
         if not info.context.principal.is_platform_admin:
             raise Forbidden("Only platform admins set connection licences.")
-        result = await run_in_transaction(info.context, lambda s: set_licence(
-            s, info.context, input.organisation_id, input.max_active_connections))
+        result = await run_in_transaction(
+            info.context, lambda s: set_licence(s, info.context, input.organisation_id, input.max_active_connections)
+        )
         if isinstance(result, DomainError):
             return ConnectionLicencePayload(licence=None, errors=as_errors(result))
         return ConnectionLicencePayload(licence=result, errors=[])
@@ -352,35 +469,61 @@ class ConnectionMutation:
 
 @strawberry.type
 class ConnectionQuery:
-    @strawberry.field(description="Your active connection, or null (the manual's GetConnectionStatus).",
-                      permission_classes=[needs(Permission.ROUTERS_CONNECT)])
+    @strawberry.field(
+        description="Your active connection, or null (the manual's GetConnectionStatus).",
+        permission_classes=[needs(Permission.ROUTERS_CONNECT)],
+    )
     async def connection_status(self, info: Info) -> RemoteConnection | None:
         async with info.context.session() as session:
             return _connection(await _active_of(session, info.context.principal.user_id))
 
-    @strawberry.field(description="Why your last connect or disconnect was refused, or null (GetLastErrorDetails).",
-                      permission_classes=[needs(Permission.ROUTERS_CONNECT)])
+    @strawberry.field(
+        description="Why your last connect or disconnect was refused, or null (GetLastErrorDetails).",
+        permission_classes=[needs(Permission.ROUTERS_CONNECT)],
+    )
     async def last_error_details(self, info: Info) -> ConnectionFailure | None:
         async with info.context.session() as session:
             row = await session.get(r.ConnectionFailure, info.context.principal.user_id)
         return ConnectionFailure.from_model(row) if row else None
 
-    @strawberry.field(description="Active connections at the locations of your subtree, newest first.",
-                      permission_classes=[needs(Permission.LOCATIONS_MANAGE)])
-    async def active_connections(self, info: Info, first: PageFirst = None, after: PageAfter = None,
-                                 last: PageLast = None, before: PageBefore = None) -> Connection[RemoteConnection]:
-        statement = select(r.RouterConnection).where(r.RouterConnection.ended_at.is_(None),
-                                                      connection_visible(info.context.principal))
+    @strawberry.field(
+        description="Active connections at the locations of your subtree, newest first.",
+        permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
+    )
+    async def active_connections(
+        self,
+        info: Info,
+        first: PageFirst = None,
+        after: PageAfter = None,
+        last: PageLast = None,
+        before: PageBefore = None,
+    ) -> Connection[RemoteConnection]:
+        statement = select(r.RouterConnection).where(
+            r.RouterConnection.ended_at.is_(None), connection_visible(info.context.principal)
+        )
         keys = [SortKey(r.RouterConnection.started_at, True), SortKey(r.RouterConnection.id, True)]
-        return await paginate(info.context, statement, keys, RemoteConnection.from_model, first=first, after=after,
-                              last=last, before=before)
+        return await paginate(
+            info.context,
+            statement,
+            keys,
+            RemoteConnection.from_model,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
 
-    @strawberry.field(description="An organisation's licence of active connections and how many are in use; default "
-                      "yours; null for an organisation you do not see.",
-                      permission_classes=[needs(Permission.LOCATIONS_MANAGE)])
+    @strawberry.field(
+        description="An organisation's licence of active connections and how many are in use; default "
+        "yours; null for an organisation you do not see.",
+        permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
+    )
     async def connection_licence(
-        self, info: Info,
-        organisation_id: Annotated[strawberry.ID | None, strawberry.argument(description="The organisation (default yours).")] = None,
+        self,
+        info: Info,
+        organisation_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="The organisation (default yours).")
+        ] = None,
     ) -> ConnectionLicence | None:
         principal = info.context.principal
         pk = principal.organisation_id
@@ -389,10 +532,16 @@ class ConnectionQuery:
             if pk is None:
                 raise BadUserInput("Not an Organisation ID.", argument="organisationId")
         async with info.context.session() as session:
-            if await session.scalar(select(Organisation.id).where(Organisation.id == pk, organisation_visible(principal))) is None:
+            if (
+                await session.scalar(
+                    select(Organisation.id).where(Organisation.id == pk, organisation_visible(principal))
+                )
+                is None
+            ):
                 return None
-            limit = await session.scalar(select(r.ConnectionLicence.max_active_connections)
-                                         .where(r.ConnectionLicence.organisation_id == pk))
+            limit = await session.scalar(
+                select(r.ConnectionLicence.max_active_connections).where(r.ConnectionLicence.organisation_id == pk)
+            )
             return ConnectionLicence(max_active=limit, active=await active_count(session, pk), organisation_pk=pk)
 
 

@@ -99,7 +99,9 @@ def clean_ip_address(value: str | None, field: str | list[str] = "ipAddress") ->
         address = ipaddress.ip_address(raw)
     except ValueError:
         raise DomainError(
-            Code.INVALID, "Not an IP address: give IPv4 (e.g. 192.168.1.10) or IPv6 (e.g. fd00::10), not a host name.", field
+            Code.INVALID,
+            "Not an IP address: give IPv4 (e.g. 192.168.1.10) or IPv6 (e.g. fd00::10), not a host name.",
+            field,
         ) from None
     # ::ffff:127.0.0.1 is 127.0.0.1 in disguise
     plain = address.ipv4_mapped if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped else address
@@ -144,13 +146,16 @@ def clean_services(given: list[ServiceSpec] | None, field: str = "services") -> 
             if len(path) > MAX_PATH:
                 raise DomainError(Code.TOO_LONG, f"At most {MAX_PATH} characters.", [*at, "path"])
             if not path.startswith("/") or not _plain_token(path):
-                raise DomainError(Code.INVALID, "A URL path starts with / and has no spaces or control characters.",
-                                  [*at, "path"])
+                raise DomainError(
+                    Code.INVALID, "A URL path starts with / and has no spaces or control characters.", [*at, "path"]
+                )
         elif path:
             raise DomainError(Code.INVALID, "Only HTTP and HTTPS services have a path.", [*at, "path"])
         username = (service.username or "").strip()
         if username and kind not in WITH_USERNAME:
-            raise DomainError(Code.INVALID, "Only SSH, TELNET, RDP and VNC services have a login name.", [*at, "username"])
+            raise DomainError(
+                Code.INVALID, "Only SSH, TELNET, RDP and VNC services have a login name.", [*at, "username"]
+            )
         if len(username) > MAX_USERNAME:
             raise DomainError(Code.TOO_LONG, f"At most {MAX_USERNAME} characters.", [*at, "username"])
         if not _plain_token(username):
@@ -164,33 +169,45 @@ def clean_services(given: list[ServiceSpec] | None, field: str = "services") -> 
     return cleaned
 
 
-def clean_fields(name: str | None, description: str | None, ip_address: str | None,
-                 services: list[ServiceSpec] | None) -> DeviceFields:
-    return DeviceFields(name=clean_name(name), description=clean_description(description),
-                        ip_address=clean_ip_address(ip_address), services=clean_services(services))
+def clean_fields(
+    name: str | None, description: str | None, ip_address: str | None, services: list[ServiceSpec] | None
+) -> DeviceFields:
+    return DeviceFields(
+        name=clean_name(name),
+        description=clean_description(description),
+        ip_address=clean_ip_address(ip_address),
+        services=clean_services(services),
+    )
 
 
 def service_rows(model, owner: dict, services: list[ServiceSpec]) -> list:
     """Rows of `model` (LocationDeviceService or DeviceTemplateService) for validated services."""
-    return [model(**owner, service_type=s.service_type, port=s.port, path=s.path, username=s.username) for s in services]
+    return [
+        model(**owner, service_type=s.service_type, port=s.port, path=s.path, username=s.username) for s in services
+    ]
 
 
 def as_specs(rows) -> list[ServiceSpec]:
     """Stored services (of a device or a template) as specs, to copy them."""
-    return [ServiceSpec(service_type=row.service_type, port=row.port, path=row.path, username=row.username) for row in rows]
+    return [
+        ServiceSpec(service_type=row.service_type, port=row.port, path=row.path, username=row.username) for row in rows
+    ]
 
 
 # --- domain functions -------------------------------------------------------------------------------------
 
 
-async def managed_device(session: AsyncSession, context: Context, global_id: str, field: str = "id") -> tuple[r.LocationDevice, r.Location]:
+async def managed_device(
+    session: AsyncSession, context: Context, global_id: str, field: str = "id"
+) -> tuple[r.LocationDevice, r.Location]:
     """A device at a location of the caller's subtree (anything else reads like an unknown device)."""
     pk = decode_id(global_id, "LocationDevice")
     row = None
     if pk is not None:
         row = (
             await session.execute(
-                select(r.LocationDevice, r.Location).join(r.Location, r.Location.id == r.LocationDevice.location_id)
+                select(r.LocationDevice, r.Location)
+                .join(r.Location, r.Location.id == r.LocationDevice.location_id)
                 .where(r.LocationDevice.id == pk, location_managed(context.principal))
             )
         ).first()
@@ -200,15 +217,25 @@ async def managed_device(session: AsyncSession, context: Context, global_id: str
 
 
 async def device_services(session: AsyncSession, device_id: int) -> list[r.LocationDeviceService]:
-    return list((await session.scalars(
-        select(r.LocationDeviceService).where(r.LocationDeviceService.device_id == device_id).order_by(r.LocationDeviceService.id)
-    )).all())
+    return list(
+        (
+            await session.scalars(
+                select(r.LocationDeviceService)
+                .where(r.LocationDeviceService.device_id == device_id)
+                .order_by(r.LocationDeviceService.id)
+            )
+        ).all()
+    )
 
 
-async def check_device_name(session: AsyncSession, location_id: int, name: str, except_id: int | None = None,
-                            field: str = "name") -> None:
-    taken = exists().where(r.LocationDevice.location_id == location_id, r.LocationDevice.name == name,
-                           r.LocationDevice.id != (except_id or 0))
+async def check_device_name(
+    session: AsyncSession, location_id: int, name: str, except_id: int | None = None, field: str = "name"
+) -> None:
+    taken = exists().where(
+        r.LocationDevice.location_id == location_id,
+        r.LocationDevice.name == name,
+        r.LocationDevice.id != (except_id or 0),
+    )
     if await session.scalar(select(taken)):
         raise DomainError(Code.DUPLICATE, "The location already has a device with this name.", field)
 
@@ -221,12 +248,23 @@ async def flush_device(session: AsyncSession, field: str = "name") -> None:
         raise DomainError(Code.DUPLICATE, "The location already has a device with this name.", field) from exc
 
 
-async def add_device(session: AsyncSession, location: r.Location, fields: DeviceFields, *, template_id: int | None = None,
-                     name_field: str = "name") -> r.LocationDevice:
+async def add_device(
+    session: AsyncSession,
+    location: r.Location,
+    fields: DeviceFields,
+    *,
+    template_id: int | None = None,
+    name_field: str = "name",
+) -> r.LocationDevice:
     """Store a validated device with its services (used by create and by applying a template)."""
     await check_device_name(session, location.id, fields.name, field=name_field)
-    device = r.LocationDevice(location_id=location.id, name=fields.name, description=fields.description,
-                              ip_address=fields.ip_address, template_id=template_id)
+    device = r.LocationDevice(
+        location_id=location.id,
+        name=fields.name,
+        description=fields.description,
+        ip_address=fields.ip_address,
+        template_id=template_id,
+    )
     session.add(device)
     await flush_device(session, name_field)
     session.add_all(service_rows(r.LocationDeviceService, {"device_id": device.id}, fields.services))
@@ -234,19 +272,41 @@ async def add_device(session: AsyncSession, location: r.Location, fields: Device
     return device
 
 
-async def create_device(session: AsyncSession, context: Context, location_id: str, *, name: str | None,
-                        description: str | None, ip_address: str | None, services: list[ServiceSpec] | None) -> r.LocationDevice:
+async def create_device(
+    session: AsyncSession,
+    context: Context,
+    location_id: str,
+    *,
+    name: str | None,
+    description: str | None,
+    ip_address: str | None,
+    services: list[ServiceSpec] | None,
+) -> r.LocationDevice:
     fields = clean_fields(name, description, ip_address, services)
     location = await visible_location(session, context, location_id, "locationId", managed=True)
     device = await add_device(session, location, fields)
-    await record(session, context, "location.device_created", organisation_id=location.organisation_id,
-                 target_type="LocationDevice", target_id=device.id,
-                 details={"locationId": location.id, "name": device.name, "ipAddress": device.ip_address})
+    await record(
+        session,
+        context,
+        "location.device_created",
+        organisation_id=location.organisation_id,
+        target_type="LocationDevice",
+        target_id=device.id,
+        details={"locationId": location.id, "name": device.name, "ipAddress": device.ip_address},
+    )
     return device
 
 
-async def update_device(session: AsyncSession, context: Context, device_id: str, *, name=UNSET, description=UNSET,
-                        ip_address=UNSET, services=UNSET) -> r.LocationDevice:
+async def update_device(
+    session: AsyncSession,
+    context: Context,
+    device_id: str,
+    *,
+    name=UNSET,
+    description=UNSET,
+    ip_address=UNSET,
+    services=UNSET,
+) -> r.LocationDevice:
     """Fields left out (UNSET) stay; given services replace the list (null or [] removes them all)."""
     device, location = await managed_device(session, context, device_id)
     changes: dict[str, object] = {}
@@ -267,9 +327,15 @@ async def update_device(session: AsyncSession, context: Context, device_id: str,
         await session.flush()
     changed = sorted(changes) + (["services"] if new_services is not None else [])
     if changed:
-        await record(session, context, "location.device_updated", organisation_id=location.organisation_id,
-                     target_type="LocationDevice", target_id=device.id,
-                     details={"locationId": location.id, "name": device.name, "fields": changed})
+        await record(
+            session,
+            context,
+            "location.device_updated",
+            organisation_id=location.organisation_id,
+            target_type="LocationDevice",
+            target_id=device.id,
+            details={"locationId": location.id, "name": device.name, "fields": changed},
+        )
     return device
 
 
@@ -278,8 +344,15 @@ async def delete_device(session: AsyncSession, context: Context, device_id: str)
     pk, name = device.id, device.name
     await session.delete(device)  # its services go with it (ON DELETE CASCADE)
     await session.flush()
-    await record(session, context, "location.device_deleted", organisation_id=location.organisation_id,
-                 target_type="LocationDevice", target_id=pk, details={"locationId": location.id, "name": name})
+    await record(
+        session,
+        context,
+        "location.device_deleted",
+        organisation_id=location.organisation_id,
+        target_type="LocationDevice",
+        target_id=pk,
+        details={"locationId": location.id, "name": name},
+    )
     return pk
 
 
@@ -289,7 +362,10 @@ async def delete_device(session: AsyncSession, context: Context, device_id: str)
 def specs(given: list[RemoteAccessServiceInput] | None) -> list[ServiceSpec] | None:
     if given is None:
         return None
-    return [ServiceSpec(service_type=r.ServiceType(s.type.value), port=s.port, path=s.path, username=s.username) for s in given]
+    return [
+        ServiceSpec(service_type=r.ServiceType(s.type.value), port=s.port, path=s.path, username=s.username)
+        for s in given
+    ]
 
 
 def given(value):
@@ -313,10 +389,13 @@ class LocationDeviceCreateInput:
 class LocationDeviceUpdateInput:
     id: strawberry.ID = strawberry.field(description="The device.")
     name: str | None = strawberry.field(default=strawberry.UNSET, description="New name.")
-    description: str | None = strawberry.field(default=strawberry.UNSET, description="New description (null empties it).")
+    description: str | None = strawberry.field(
+        default=strawberry.UNSET, description="New description (null empties it)."
+    )
     ip_address: str | None = strawberry.field(default=strawberry.UNSET, description="New IP address.")
     services: list[RemoteAccessServiceInput] | None = strawberry.field(
-        default=strawberry.UNSET, description="The new list of services, replacing the old one (null or [] removes them all)."
+        default=strawberry.UNSET,
+        description="The new list of services, replacing the old one (null or [] removes them all).",
     )
 
 
@@ -345,11 +424,24 @@ def device_payload(result) -> LocationDevicePayload:
 
 @strawberry.type
 class LocationDeviceMutation:
-    @strawberry.mutation(description="Add a device behind a location's router.", permission_classes=[needs(Permission.LOCATIONS_MANAGE)])
+    @strawberry.mutation(
+        description="Add a device behind a location's router.", permission_classes=[needs(Permission.LOCATIONS_MANAGE)]
+    )
     async def location_device_create(self, info: Info, input: LocationDeviceCreateInput) -> LocationDevicePayload:
-        return device_payload(await run_in_transaction(info.context, lambda s: create_device(
-            s, info.context, input.location_id, name=input.name, description=input.description,
-            ip_address=input.ip_address, services=specs(input.services))))
+        return device_payload(
+            await run_in_transaction(
+                info.context,
+                lambda s: create_device(
+                    s,
+                    info.context,
+                    input.location_id,
+                    name=input.name,
+                    description=input.description,
+                    ip_address=input.ip_address,
+                    services=specs(input.services),
+                ),
+            )
+        )
 
     @strawberry.mutation(
         description="Change a device behind a location's router; given services replace its list.",
@@ -357,11 +449,25 @@ class LocationDeviceMutation:
     )
     async def location_device_update(self, info: Info, input: LocationDeviceUpdateInput) -> LocationDevicePayload:
         services = given(input.services)
-        return device_payload(await run_in_transaction(info.context, lambda s: update_device(
-            s, info.context, input.id, name=given(input.name), description=given(input.description),
-            ip_address=given(input.ip_address), services=services if services is UNSET else specs(services) or [])))
+        return device_payload(
+            await run_in_transaction(
+                info.context,
+                lambda s: update_device(
+                    s,
+                    info.context,
+                    input.id,
+                    name=given(input.name),
+                    description=given(input.description),
+                    ip_address=given(input.ip_address),
+                    services=services if services is UNSET else specs(services) or [],
+                ),
+            )
+        )
 
-    @strawberry.mutation(description="Delete a device behind a location's router.", permission_classes=[needs(Permission.LOCATIONS_MANAGE)])
+    @strawberry.mutation(
+        description="Delete a device behind a location's router.",
+        permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
+    )
     async def location_device_delete(self, info: Info, input: LocationDeviceDeleteInput) -> LocationDeviceDeletePayload:
         result = await run_in_transaction(info.context, lambda s: delete_device(s, info.context, input.id))
         if isinstance(result, DomainError):

@@ -55,7 +55,8 @@ async def devices_by_location(context, location_ids: Sequence[int]) -> list[list
     async with context.session() as session:
         rows = (
             await session.scalars(
-                select(r.LocationDevice).where(r.LocationDevice.location_id.in_(location_ids))
+                select(r.LocationDevice)
+                .where(r.LocationDevice.location_id.in_(location_ids))
                 .order_by(r.LocationDevice.name, r.LocationDevice.id)
             )
         ).all()
@@ -66,7 +67,8 @@ async def device_services(context, device_ids: Sequence[int]) -> list[list[r.Loc
     async with context.session() as session:
         rows = (
             await session.scalars(
-                select(r.LocationDeviceService).where(r.LocationDeviceService.device_id.in_(device_ids))
+                select(r.LocationDeviceService)
+                .where(r.LocationDeviceService.device_id.in_(device_ids))
                 .order_by(r.LocationDeviceService.id)
             )
         ).all()
@@ -77,7 +79,8 @@ async def template_services(context, template_ids: Sequence[int]) -> list[list[r
     async with context.session() as session:
         rows = (
             await session.scalars(
-                select(r.DeviceTemplateService).where(r.DeviceTemplateService.template_id.in_(template_ids))
+                select(r.DeviceTemplateService)
+                .where(r.DeviceTemplateService.template_id.in_(template_ids))
                 .order_by(r.DeviceTemplateService.id)
             )
         ).all()
@@ -89,7 +92,8 @@ async def visible_devices(context, ids: Sequence[int]) -> list[r.LocationDevice 
     async with context.session() as session:
         rows = (
             await session.scalars(
-                select(r.LocationDevice).join(r.Location, r.Location.id == r.LocationDevice.location_id)
+                select(r.LocationDevice)
+                .join(r.Location, r.Location.id == r.LocationDevice.location_id)
                 .where(r.LocationDevice.id.in_(ids), location_visible(context.principal))
             )
         ).all()
@@ -127,7 +131,9 @@ class RemoteAccessService:
 class DeviceTemplate(Node):
     name: str = strawberry.field(description="Name, unique within its organisation.")
     description: str = strawberry.field(description="Description; may be empty.")
-    ip_address: str = strawberry.field(description="IP address of the device behind the router (IPv4 or IPv6, normalised).")
+    ip_address: str = strawberry.field(
+        description="IP address of the device behind the router (IPv4 or IPv6, normalised)."
+    )
     inactive: bool = strawberry.field(description="Inactive templates are kept but cannot be applied to locations.")
     created_at: datetime = strawberry.field(description="When it was created.")
     pk: strawberry.Private[int]
@@ -136,12 +142,19 @@ class DeviceTemplate(Node):
     @classmethod
     def from_model(cls, row: r.DeviceTemplate) -> DeviceTemplate:
         return cls(
-            id=strawberry.ID(to_global_id("DeviceTemplate", row.id)), name=row.name, description=row.description,
-            ip_address=row.ip_address, inactive=row.inactive, created_at=row.created_at, pk=row.id,
+            id=strawberry.ID(to_global_id("DeviceTemplate", row.id)),
+            name=row.name,
+            description=row.description,
+            ip_address=row.ip_address,
+            inactive=row.inactive,
+            created_at=row.created_at,
+            pk=row.id,
             organisation_pk=row.organisation_id,
         )
 
-    @strawberry.field(description="The organisation it belongs to (its locations and those of its descendants may use it).")
+    @strawberry.field(
+        description="The organisation it belongs to (its locations and those of its descendants may use it)."
+    )
     async def organisation(self, info: Info) -> Organisation | None:
         row = await info.context.loaders(identity_loaders.organisations).load(self.organisation_pk)
         return Organisation.from_model(row) if row else None
@@ -152,7 +165,9 @@ class DeviceTemplate(Node):
         return [RemoteAccessService.from_model(row) for row in rows]
 
 
-@strawberry.type(description="A device behind a location's router (PLC, HMI, camera, PC, ...), reachable through its services.")
+@strawberry.type(
+    description="A device behind a location's router (PLC, HMI, camera, PC, ...), reachable through its services."
+)
 class LocationDevice(Node):
     name: str = strawberry.field(description="Name, unique within its location.")
     description: str = strawberry.field(description="Description; may be empty.")
@@ -165,8 +180,13 @@ class LocationDevice(Node):
     @classmethod
     def from_model(cls, row: r.LocationDevice) -> LocationDevice:
         return cls(
-            id=strawberry.ID(to_global_id("LocationDevice", row.id)), name=row.name, description=row.description,
-            ip_address=row.ip_address, created_at=row.created_at, pk=row.id, location_pk=row.location_id,
+            id=strawberry.ID(to_global_id("LocationDevice", row.id)),
+            name=row.name,
+            description=row.description,
+            ip_address=row.ip_address,
+            created_at=row.created_at,
+            pk=row.id,
+            location_pk=row.location_id,
             template_pk=row.template_id,
         )
 
@@ -207,5 +227,6 @@ class RemoteAccessServiceInput:
         default=None, description="URL path, HTTP and HTTPS only: starts with /, at most 200 characters (default /)."
     )
     username: str | None = strawberry.field(
-        default=None, description="Login name to offer, SSH, TELNET, RDP and VNC only: at most 100 characters, no spaces."
+        default=None,
+        description="Login name to offer, SSH, TELNET, RDP and VNC only: at most 100 characters, no spaces.",
     )

@@ -57,8 +57,10 @@ class RouterConnectionStateEvent:
     )
     connection_pk: strawberry.Private[int | None]
 
-    @strawberry.field(description="The connection (CONNECTED, DISCONNECTED events), when you may see it: your own, "
-                      "or one at a location you manage; null otherwise.")
+    @strawberry.field(
+        description="The connection (CONNECTED, DISCONNECTED events), when you may see it: your own, "
+        "or one at a location you manage; null otherwise."
+    )
     async def connection(
         self, info: Info
     ) -> Annotated[RemoteConnection, strawberry.lazy("resolvers.remote.connection_types")] | None:
@@ -93,7 +95,9 @@ class RemoteSubscription:
     async def router_connection_state(
         self,
         info: Info,
-        filter: Annotated[RouterConnectionStateFilter | None, strawberry.argument(description="Narrow the stream.")] = None,
+        filter: Annotated[
+            RouterConnectionStateFilter | None, strawberry.argument(description="Narrow the stream.")
+        ] = None,
     ) -> AsyncGenerator[RouterConnectionStateEvent, None]:
         context = info.context
         require_permission(context, Permission.ROUTERS_READ)
@@ -124,5 +128,7 @@ class RemoteSubscription:
                 at=datetime.fromisoformat(payload["at"]),
                 router=Router.from_model(router),
                 location=Location.from_model(location) if location is not None else None,
-                connection_pk=decode_id(payload["connectionId"], "RouterConnection") if payload.get("connectionId") else None,
+                connection_pk=decode_id(payload["connectionId"], "RouterConnection")
+                if payload.get("connectionId")
+                else None,
             )

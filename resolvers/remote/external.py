@@ -32,7 +32,18 @@ from graph.errors import BadUserInput, DomainError
 from graph.loaders import by_key
 from graph.mutations import run_in_transaction
 from graph.permissions import needs
-from graph.relay import Connection, Node, PageAfter, PageBefore, PageFirst, PageLast, SortKey, decode_id, paginate, to_global_id
+from graph.relay import (
+    Connection,
+    Node,
+    PageAfter,
+    PageBefore,
+    PageFirst,
+    PageLast,
+    SortKey,
+    decode_id,
+    paginate,
+    to_global_id,
+)
 from graph.tenancy import path_visible, visible_organisation_ids
 from models import identity as m
 from models import remote as r
@@ -48,14 +59,18 @@ from resolvers.remote.errors import RemoteErrorCode as Code
 from resolvers.remote.services import visible_organisation
 
 
-@strawberry.type(description=(
-    "A user of another organisation as the organisation that let them in sees them: name and e-mail address "
-    "only (their roles, 2FA and organisation are not yours to read)."
-))
+@strawberry.type(
+    description=(
+        "A user of another organisation as the organisation that let them in sees them: name and e-mail address "
+        "only (their roles, 2FA and organisation are not yours to read)."
+    )
+)
 class ExternalPerson:
-    id: strawberry.ID = strawberry.field(description=(
-        "Their user ID, to give them locations (locationAccessSet) or remove them; node(id) does not find it."
-    ))
+    id: strawberry.ID = strawberry.field(
+        description=(
+            "Their user ID, to give them locations (locationAccessSet) or remove them; node(id) does not find it."
+        )
+    )
     name: str = strawberry.field(description="Full name.")
     email: str = strawberry.field(description="E-mail address.")
 
@@ -64,7 +79,9 @@ class ExternalPerson:
         return cls(id=strawberry.ID(to_global_id("User", row.id)), name=row.name, email=row.email)
 
 
-@strawberry.type(description="A user of another organisation let into this one: they reach only the locations given to them here.")
+@strawberry.type(
+    description="A user of another organisation let into this one: they reach only the locations given to them here."
+)
 class ExternalUser:
     created_at: datetime = strawberry.field(description="When they were added (their invitation was accepted).")
     user_pk: strawberry.Private[int]
@@ -80,7 +97,9 @@ class ExternalUser:
 
     @strawberry.field(description="The organisation (of your subtree) they were let into.")
     async def organisation(self, info: Info) -> Organisation:
-        return Organisation.from_model(await info.context.loaders(identity_loaders.organisations).load(self.organisation_pk))
+        return Organisation.from_model(
+            await info.context.loaders(identity_loaders.organisations).load(self.organisation_pk)
+        )
 
 
 # --- invitations ------------------------------------------------------------------------------------------
@@ -94,7 +113,9 @@ def _invited_side(principal: Principal) -> ColumnElement[bool]:
     mine = I.email == principal.email
     if Permission.USERS_MANAGE not in principal.permissions:
         return mine
-    return or_(mine, I.email.in_(select(m.User.email).where(m.User.organisation_id.in_(visible_organisation_ids(principal)))))
+    return or_(
+        mine, I.email.in_(select(m.User.email).where(m.User.organisation_id.in_(visible_organisation_ids(principal))))
+    )
 
 
 def _inviting_side(principal: Principal) -> ColumnElement[bool]:
@@ -113,17 +134,26 @@ def invitation_visible(principal: Principal) -> ColumnElement[bool]:
 
 async def visible_invitations(context, ids) -> list[r.ExternalUserInvitation | None]:
     async with context.session() as session:
-        rows = (await session.scalars(select(r.ExternalUserInvitation).where(
-            r.ExternalUserInvitation.id.in_(ids), invitation_visible(context.principal)))).all()
+        rows = (
+            await session.scalars(
+                select(r.ExternalUserInvitation).where(
+                    r.ExternalUserInvitation.id.in_(ids), invitation_visible(context.principal)
+                )
+            )
+        ).all()
     return by_key(rows, ids, lambda row: row.id)
 
 
-@strawberry.type(description=(
-    "An organisation's offer to let the holder of an e-mail address in as an external user, until they (or an "
-    "admin of their organisation) accept or decline it, or the organisation withdraws it."
-))
+@strawberry.type(
+    description=(
+        "An organisation's offer to let the holder of an e-mail address in as an external user, until they (or an "
+        "admin of their organisation) accept or decline it, or the organisation withdraws it."
+    )
+)
 class ExternalUserInvitation(Node):
-    email: str = strawberry.field(description="The invited address (as typed by the inviting organisation, lower case).")
+    email: str = strawberry.field(
+        description="The invited address (as typed by the inviting organisation, lower case)."
+    )
     organisation_name: str = strawberry.field(description="Name of the inviting organisation.")
     created_at: datetime = strawberry.field(description="When it was made.")
     pk: strawberry.Private[int]
@@ -131,8 +161,14 @@ class ExternalUserInvitation(Node):
 
     @classmethod
     def from_row(cls, row: r.ExternalUserInvitation, organisation_name: str) -> ExternalUserInvitation:
-        return cls(id=strawberry.ID(to_global_id("ExternalUserInvitation", row.id)), email=row.email,
-                   organisation_name=organisation_name, created_at=row.created_at, pk=row.id, organisation_pk=row.organisation_id)
+        return cls(
+            id=strawberry.ID(to_global_id("ExternalUserInvitation", row.id)),
+            email=row.email,
+            organisation_name=organisation_name,
+            created_at=row.created_at,
+            pk=row.id,
+            organisation_pk=row.organisation_id,
+        )
 
     @strawberry.field(description="The inviting organisation; null unless it is of your subtree (the inviting side).")
     async def organisation(self, info: Info) -> Organisation | None:
@@ -143,7 +179,9 @@ class ExternalUserInvitation(Node):
 async def _organisation_names(context, ids) -> list[str]:
     # names of inviting organisations: shown to the invited side too (the inviter made itself known)
     async with context.session() as session:
-        rows = (await session.execute(select(m.Organisation.id, m.Organisation.name).where(m.Organisation.id.in_(ids)))).all()
+        rows = (
+            await session.execute(select(m.Organisation.id, m.Organisation.name).where(m.Organisation.id.in_(ids)))
+        ).all()
     names = dict(rows)
     return [names.get(pk, "") for pk in ids]
 
@@ -175,62 +213,98 @@ def _clean_address(email: str | None) -> str:
     return address
 
 
-async def add_external_user(session: AsyncSession, context: Context, email: str, organisation_id: str | None) -> r.ExternalUserInvitation:
+async def add_external_user(
+    session: AsyncSession, context: Context, email: str, organisation_id: str | None
+) -> r.ExternalUserInvitation:
     """Invite the holder of an address. Every valid address outside the organisation's subtree gets the same
     answer (a pending invitation), whether it exists on the platform or not: nothing of another tenant shows."""
     organisation = await _target(session, context, organisation_id)
     address = _clean_address(email)
-    holder = (await session.execute(
-        select(m.User.id, m.Organisation.path).join(m.Organisation, m.Organisation.id == m.User.organisation_id)
-        .where(m.User.email == address)
-    )).first()
-    if holder is not None and path_visible(context.principal, holder.path) and holder.path.startswith(organisation.path):
+    holder = (
+        await session.execute(
+            select(m.User.id, m.Organisation.path)
+            .join(m.Organisation, m.Organisation.id == m.User.organisation_id)
+            .where(m.User.email == address)
+        )
+    ).first()
+    if (
+        holder is not None
+        and path_visible(context.principal, holder.path)
+        and holder.path.startswith(organisation.path)
+    ):
         # the organisation's own people (which the caller sees anyway) are given locations directly
         raise DomainError(Code.INVALID, "This user belongs to the organisation; give them locations directly.", "email")
     if holder is not None and await session.get(r.ExternalUser, (organisation.id, holder.id)) is not None:
         # they accepted already: externalUsers shows them to the caller, so this tells nothing new
         raise DomainError(Code.DUPLICATE, "This user is already an external user of the organisation.", "email")
     duplicate = DomainError(Code.DUPLICATE, "This address is already invited to the organisation.", "email")
-    invited = await session.scalar(select(r.ExternalUserInvitation.id).where(
-        r.ExternalUserInvitation.organisation_id == organisation.id, r.ExternalUserInvitation.email == address))
+    invited = await session.scalar(
+        select(r.ExternalUserInvitation.id).where(
+            r.ExternalUserInvitation.organisation_id == organisation.id, r.ExternalUserInvitation.email == address
+        )
+    )
     if invited is not None:
         raise duplicate
-    row = r.ExternalUserInvitation(organisation_id=organisation.id, email=address, invited_by_id=context.principal.user_id)
+    row = r.ExternalUserInvitation(
+        organisation_id=organisation.id, email=address, invited_by_id=context.principal.user_id
+    )
     session.add(row)
     try:
         await session.flush()
     except IntegrityError as error:  # the same address invited at the same moment
         raise duplicate from error
-    await record(session, context, "external_user.invited", organisation_id=organisation.id, target_type="ExternalUserInvitation",
-                 target_id=row.id, details={"email": address})
+    await record(
+        session,
+        context,
+        "external_user.invited",
+        organisation_id=organisation.id,
+        target_type="ExternalUserInvitation",
+        target_id=row.id,
+        details={"email": address},
+    )
     return row
 
 
 async def _invitation(session: AsyncSession, context: Context, invitation_id: str) -> r.ExternalUserInvitation:
     pk = decode_id(invitation_id, "ExternalUserInvitation")
-    row = await session.scalar(
-        select(r.ExternalUserInvitation)
-        .where(r.ExternalUserInvitation.id == pk, invitation_visible(context.principal)).with_for_update()
-    ) if pk is not None else None
+    row = (
+        await session.scalar(
+            select(r.ExternalUserInvitation)
+            .where(r.ExternalUserInvitation.id == pk, invitation_visible(context.principal))
+            .with_for_update()
+        )
+        if pk is not None
+        else None
+    )
     if row is None:
         raise DomainError(Code.NOT_FOUND, "No such invitation.", "id")
     return row
 
 
 async def _on_invited_side(session: AsyncSession, context: Context, invitation: r.ExternalUserInvitation) -> bool:
-    return (await session.scalar(select(r.ExternalUserInvitation.id).where(
-        r.ExternalUserInvitation.id == invitation.id, _invited_side(context.principal)))) is not None
+    return (
+        await session.scalar(
+            select(r.ExternalUserInvitation.id).where(
+                r.ExternalUserInvitation.id == invitation.id, _invited_side(context.principal)
+            )
+        )
+    ) is not None
 
 
 async def accept_invitation(session: AsyncSession, context: Context, invitation_id: str) -> r.ExternalUser:
     """The invited user (or an admin of their organisation) accepts: they become an external user."""
     invitation = await _invitation(session, context, invitation_id)
     if not await _on_invited_side(session, context, invitation):
-        raise DomainError(Code.NOT_ALLOWED, "Only the invited user or an admin of their organisation accepts an invitation.", "id")
-    found = (await session.execute(
-        select(m.User, m.Organisation.path).join(m.Organisation, m.Organisation.id == m.User.organisation_id)
-        .where(m.User.email == invitation.email)
-    )).first()
+        raise DomainError(
+            Code.NOT_ALLOWED, "Only the invited user or an admin of their organisation accepts an invitation.", "id"
+        )
+    found = (
+        await session.execute(
+            select(m.User, m.Organisation.path)
+            .join(m.Organisation, m.Organisation.id == m.User.organisation_id)
+            .where(m.User.email == invitation.email)
+        )
+    ).first()
     if found is None:  # only a platform admin sees invitations of addresses nobody holds
         raise DomainError(Code.NOT_FOUND, "Nobody has this e-mail address yet.", "id")
     user, user_path = found
@@ -246,10 +320,25 @@ async def accept_invitation(session: AsyncSession, context: Context, invitation_
     details = {"email": user.email, "invitation": invitation.id}
     # the inviting side's history names the invited address as the actor, never who of the other organisation
     # acted or from where
-    await record(session, context, "external_user.added", organisation_id=inviting.id, target_type="User", target_id=user.id,
-                 details=details, **_as_invited(invitation, user.id))
-    await record(session, context, "external_user.invitation_accepted", organisation_id=user.organisation_id, target_type="User",
-                 target_id=user.id, details={**details, "organisationName": inviting.name})
+    await record(
+        session,
+        context,
+        "external_user.added",
+        organisation_id=inviting.id,
+        target_type="User",
+        target_id=user.id,
+        details=details,
+        **_as_invited(invitation, user.id),
+    )
+    await record(
+        session,
+        context,
+        "external_user.invitation_accepted",
+        organisation_id=user.organisation_id,
+        target_type="User",
+        target_id=user.id,
+        details={**details, "organisationName": inviting.name},
+    )
     return row
 
 
@@ -267,22 +356,46 @@ async def delete_invitation(session: AsyncSession, context: Context, invitation_
     await session.flush()
     details = {"email": invitation.email}
     if declined:
-        holder = (await session.execute(select(m.User.id, m.User.organisation_id).where(m.User.email == invitation.email))).first()
-        await record(session, context, "external_user.invitation_declined", organisation_id=invitation.organisation_id,
-                     target_type="ExternalUserInvitation", target_id=invitation.id, details=details,
-                     **_as_invited(invitation, holder.id if holder else context.principal.user_id))
+        holder = (
+            await session.execute(select(m.User.id, m.User.organisation_id).where(m.User.email == invitation.email))
+        ).first()
+        await record(
+            session,
+            context,
+            "external_user.invitation_declined",
+            organisation_id=invitation.organisation_id,
+            target_type="ExternalUserInvitation",
+            target_id=invitation.id,
+            details=details,
+            **_as_invited(invitation, holder.id if holder else context.principal.user_id),
+        )
         if holder is not None:
             inviting = await session.get(m.Organisation, invitation.organisation_id)
-            await record(session, context, "external_user.invitation_declined", organisation_id=holder.organisation_id,
-                         target_type="ExternalUserInvitation", target_id=invitation.id,
-                         details={**details, "organisationName": inviting.name if inviting else ""})
+            await record(
+                session,
+                context,
+                "external_user.invitation_declined",
+                organisation_id=holder.organisation_id,
+                target_type="ExternalUserInvitation",
+                target_id=invitation.id,
+                details={**details, "organisationName": inviting.name if inviting else ""},
+            )
     else:
-        await record(session, context, "external_user.invitation_withdrawn", organisation_id=invitation.organisation_id,
-                     target_type="ExternalUserInvitation", target_id=invitation.id, details=details)
+        await record(
+            session,
+            context,
+            "external_user.invitation_withdrawn",
+            organisation_id=invitation.organisation_id,
+            target_type="ExternalUserInvitation",
+            target_id=invitation.id,
+            details=details,
+        )
     return invitation_id
 
 
-async def remove_external_user(session: AsyncSession, context: Context, user_id: str, organisation_id: str | None) -> int:
+async def remove_external_user(
+    session: AsyncSession, context: Context, user_id: str, organisation_id: str | None
+) -> int:
     """Remove the external user and all their grants on the organisation's locations (direct and
     through its location groups); their connections there end."""
     organisation = await _target(session, context, organisation_id)
@@ -291,16 +404,26 @@ async def remove_external_user(session: AsyncSession, context: Context, user_id:
     if row is None:
         raise DomainError(Code.NOT_FOUND, "No such external user.", "userId")
     await session.delete(row)
-    await session.execute(delete(r.LocationUserAccess).where(
-        r.LocationUserAccess.user_id == pk,
-        r.LocationUserAccess.location_id.in_(select(r.Location.id).where(r.Location.organisation_id == organisation.id)),
-    ))
-    await session.execute(delete(r.LocationGroupUser).where(
-        r.LocationGroupUser.user_id == pk,
-        r.LocationGroupUser.group_id.in_(select(r.LocationGroup.id).where(r.LocationGroup.organisation_id == organisation.id)),
-    ))
+    await session.execute(
+        delete(r.LocationUserAccess).where(
+            r.LocationUserAccess.user_id == pk,
+            r.LocationUserAccess.location_id.in_(
+                select(r.Location.id).where(r.Location.organisation_id == organisation.id)
+            ),
+        )
+    )
+    await session.execute(
+        delete(r.LocationGroupUser).where(
+            r.LocationGroupUser.user_id == pk,
+            r.LocationGroupUser.group_id.in_(
+                select(r.LocationGroup.id).where(r.LocationGroup.organisation_id == organisation.id)
+            ),
+        )
+    )
     await session.flush()
-    await record(session, context, "external_user.removed", organisation_id=organisation.id, target_type="User", target_id=pk)
+    await record(
+        session, context, "external_user.removed", organisation_id=organisation.id, target_type="User", target_id=pk
+    )
     await end_unreachable_connections(session, [pk])
     return pk
 
@@ -308,13 +431,17 @@ async def remove_external_user(session: AsyncSession, context: Context, user_id:
 @strawberry.input(description="Invite a user of another organisation in, by e-mail address.")
 class ExternalUserAddInput:
     email: str = strawberry.field(description="E-mail address of the user to invite.")
-    organisation_id: strawberry.ID | None = strawberry.field(default=None, description="The organisation (of your subtree); default yours.")
+    organisation_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The organisation (of your subtree); default yours."
+    )
 
 
 @strawberry.input(description="An external user to remove.")
 class ExternalUserRemoveInput:
     user_id: strawberry.ID = strawberry.field(description="The external user.")
-    organisation_id: strawberry.ID | None = strawberry.field(default=None, description="The organisation (of your subtree); default yours.")
+    organisation_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The organisation (of your subtree); default yours."
+    )
 
 
 @strawberry.input(description="An external user invitation.")
@@ -324,9 +451,11 @@ class ExternalUserInvitationIdInput:
 
 @strawberry.type(description="The invitation, or why none was made.")
 class ExternalUserAddPayload:
-    invitation: ExternalUserInvitation | None = strawberry.field(description=(
-        "The pending invitation (the user is external once they or their organisation's admin accept it); null when refused."
-    ))
+    invitation: ExternalUserInvitation | None = strawberry.field(
+        description=(
+            "The pending invitation (the user is external once they or their organisation's admin accept it); null when refused."
+        )
+    )
     errors: list[RemoteError] = strawberry.field(description="Why it was refused (nothing changed).")
 
 
@@ -358,7 +487,9 @@ class ExternalUserMutation:
         permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
     )
     async def external_user_add(self, info: Info, input: ExternalUserAddInput) -> ExternalUserAddPayload:
-        result = await run_in_transaction(info.context, lambda s: add_external_user(s, info.context, input.email, input.organisation_id))
+        result = await run_in_transaction(
+            info.context, lambda s: add_external_user(s, info.context, input.email, input.organisation_id)
+        )
         if isinstance(result, DomainError):
             return ExternalUserAddPayload(invitation=None, errors=as_errors(result))
         return ExternalUserAddPayload(invitation=(await _invitations_with_names(info.context, [result]))[0], errors=[])
@@ -367,7 +498,9 @@ class ExternalUserMutation:
         description="Accept an invitation addressed to you (or, with USERS_MANAGE, to a user of your organisations).",
         permission_classes=[needs()],
     )
-    async def external_user_invitation_accept(self, info: Info, input: ExternalUserInvitationIdInput) -> ExternalUserInvitationAcceptPayload:
+    async def external_user_invitation_accept(
+        self, info: Info, input: ExternalUserInvitationIdInput
+    ) -> ExternalUserInvitationAcceptPayload:
         result = await run_in_transaction(info.context, lambda s: accept_invitation(s, info.context, input.id))
         if isinstance(result, DomainError):
             return ExternalUserInvitationAcceptPayload(external_user=None, errors=as_errors(result))
@@ -377,7 +510,9 @@ class ExternalUserMutation:
         description="Decline an invitation addressed to you (or to a user of your organisations), or withdraw one you made.",
         permission_classes=[needs()],
     )
-    async def external_user_invitation_delete(self, info: Info, input: ExternalUserInvitationIdInput) -> ExternalUserInvitationDeletePayload:
+    async def external_user_invitation_delete(
+        self, info: Info, input: ExternalUserInvitationIdInput
+    ) -> ExternalUserInvitationDeletePayload:
         result = await run_in_transaction(info.context, lambda s: delete_invitation(s, info.context, input.id))
         if isinstance(result, DomainError):
             return ExternalUserInvitationDeletePayload(deleted_id=None, errors=as_errors(result))
@@ -388,7 +523,9 @@ class ExternalUserMutation:
         permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
     )
     async def external_user_remove(self, info: Info, input: ExternalUserRemoveInput) -> ExternalUserRemovePayload:
-        result = await run_in_transaction(info.context, lambda s: remove_external_user(s, info.context, input.user_id, input.organisation_id))
+        result = await run_in_transaction(
+            info.context, lambda s: remove_external_user(s, info.context, input.user_id, input.organisation_id)
+        )
         if isinstance(result, DomainError):
             return ExternalUserRemovePayload(removed_user_id=None, errors=as_errors(result))
         return ExternalUserRemovePayload(removed_user_id=strawberry.ID(to_global_id("User", result)), errors=[])
@@ -396,12 +533,16 @@ class ExternalUserMutation:
 
 @strawberry.input(description="Narrow the external user list.")
 class ExternalUserFilter:
-    organisation_id: strawberry.ID | None = strawberry.field(default=None, description="Only external users of this organisation.")
+    organisation_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only external users of this organisation."
+    )
 
 
 @strawberry.input(description="Narrow the list of invitations your organisations made.")
 class ExternalUserInvitationFilter:
-    organisation_id: strawberry.ID | None = strawberry.field(default=None, description="Only invitations of this organisation.")
+    organisation_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only invitations of this organisation."
+    )
 
 
 def _organisation_filter(statement, column, organisation_id: strawberry.ID | None):
@@ -422,18 +563,24 @@ class ExternalUserQuery:
     async def external_users(
         self,
         info: Info,
-        filter: Annotated[ExternalUserFilter | None, strawberry.argument(description="Conditions they must meet.")] = None,
+        filter: Annotated[
+            ExternalUserFilter | None, strawberry.argument(description="Conditions they must meet.")
+        ] = None,
         first: PageFirst = None,
         after: PageAfter = None,
         last: PageLast = None,
         before: PageBefore = None,
     ) -> Connection[ExternalUser]:
-        statement = (select(r.ExternalUser).join(m.User, m.User.id == r.ExternalUser.user_id)
-                     .where(r.ExternalUser.organisation_id.in_(visible_organisation_ids(info.context.principal))))
+        statement = (
+            select(r.ExternalUser)
+            .join(m.User, m.User.id == r.ExternalUser.user_id)
+            .where(r.ExternalUser.organisation_id.in_(visible_organisation_ids(info.context.principal)))
+        )
         statement = _organisation_filter(statement, r.ExternalUser.organisation_id, filter and filter.organisation_id)
         keys = [SortKey(m.User.email), SortKey(r.ExternalUser.organisation_id)]
-        return await paginate(info.context, statement, keys, ExternalUser.from_model, first=first, after=after, last=last,
-                              before=before)
+        return await paginate(
+            info.context, statement, keys, ExternalUser.from_model, first=first, after=after, last=last, before=before
+        )
 
     @strawberry.field(
         description="Pending invitations made by the organisations of your subtree, by e-mail address.",
@@ -442,7 +589,9 @@ class ExternalUserQuery:
     async def external_user_invitations(
         self,
         info: Info,
-        filter: Annotated[ExternalUserInvitationFilter | None, strawberry.argument(description="Conditions they must meet.")] = None,
+        filter: Annotated[
+            ExternalUserInvitationFilter | None, strawberry.argument(description="Conditions they must meet.")
+        ] = None,
         first: PageFirst = None,
         after: PageAfter = None,
         last: PageLast = None,
@@ -451,8 +600,16 @@ class ExternalUserQuery:
         I = r.ExternalUserInvitation
         statement = select(I).where(I.organisation_id.in_(visible_organisation_ids(info.context.principal)))
         statement = _organisation_filter(statement, I.organisation_id, filter and filter.organisation_id)
-        connection = await paginate(info.context, statement, [SortKey(I.email), SortKey(I.id)], lambda row: row,
-                                    first=first, after=after, last=last, before=before)
+        connection = await paginate(
+            info.context,
+            statement,
+            [SortKey(I.email), SortKey(I.id)],
+            lambda row: row,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
         return await _with_names(info, connection)
 
     @strawberry.field(
@@ -472,8 +629,16 @@ class ExternalUserQuery:
     ) -> Connection[ExternalUserInvitation]:
         I = r.ExternalUserInvitation
         statement = select(I).where(_invited_side(info.context.principal))
-        connection = await paginate(info.context, statement, [SortKey(I.created_at, True), SortKey(I.id, True)], lambda row: row,
-                                    first=first, after=after, last=last, before=before)
+        connection = await paginate(
+            info.context,
+            statement,
+            [SortKey(I.created_at, True), SortKey(I.id, True)],
+            lambda row: row,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
         return await _with_names(info, connection)
 
 

@@ -16,13 +16,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
-from graph.filters import filter_text
 from graph.context import Context
 from graph.errors import BadUserInput, DomainError
+from graph.filters import filter_text
 from graph.mutations import run_in_transaction
 from graph.permissions import needs
-from graph.tenancy import visible_organisation_ids
 from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, decode_id, paginate
+from graph.tenancy import visible_organisation_ids
 from models import remote as r
 from models.identity import Permission
 from resolvers.audit.services import record
@@ -31,7 +31,14 @@ from resolvers.remote.access_types import LocationGroup, location_group_visible
 from resolvers.remote.errors import RemoteError, as_errors
 from resolvers.remote.errors import RemoteErrorCode as Code
 from resolvers.remote.scope import location_managed
-from resolvers.remote.services import MAX_TEXT, UNSET, clean_location_name, decode_id_list, organisation_path, visible_organisation
+from resolvers.remote.services import (
+    MAX_TEXT,
+    UNSET,
+    clean_location_name,
+    decode_id_list,
+    organisation_path,
+    visible_organisation,
+)
 
 NAME_TAKEN = "The organisation already has a location group with this name."
 
@@ -42,30 +49,47 @@ async def managed_group(session: AsyncSession, context: Context, global_id: str,
     group = None
     if pk is not None:
         principal = context.principal
-        scope = true() if principal.is_platform_admin else r.LocationGroup.organisation_id.in_(visible_organisation_ids(principal))
+        scope = (
+            true()
+            if principal.is_platform_admin
+            else r.LocationGroup.organisation_id.in_(visible_organisation_ids(principal))
+        )
         group = await session.scalar(select(r.LocationGroup).where(r.LocationGroup.id == pk, scope))
     if group is None:
         raise DomainError(Code.NOT_FOUND, "No such location group.", field)
     return group
 
 
-async def group_locations(session: AsyncSession, context: Context, organisation_id: int, ids: list[str], field: str = "locationIds") -> list[int]:
+async def group_locations(
+    session: AsyncSession, context: Context, organisation_id: int, ids: list[str], field: str = "locationIds"
+) -> list[int]:
     wanted = decode_id_list(ids, "Location", field, limit=MAX_IDS)
     pks = [pk for _, pk in wanted]
-    found = dict((await session.execute(
-        select(r.Location.id, r.Location.organisation_id).where(r.Location.id.in_(pks), location_managed(context.principal))
-    )).all())
+    found = dict(
+        (
+            await session.execute(
+                select(r.Location.id, r.Location.organisation_id).where(
+                    r.Location.id.in_(pks), location_managed(context.principal)
+                )
+            )
+        ).all()
+    )
     for index, pk in wanted:
         if pk not in found:
             raise DomainError(Code.NOT_FOUND, "No such location.", [field, str(index)])
         if found[pk] != organisation_id:
-            raise DomainError(Code.WRONG_ORGANISATION, "Only locations of the group's organisation.", [field, str(index)])
+            raise DomainError(
+                Code.WRONG_ORGANISATION, "Only locations of the group's organisation.", [field, str(index)]
+            )
     return pks
 
 
 async def _check_name(session: AsyncSession, organisation_id: int, name: str, except_id: int = 0) -> None:
-    taken = exists().where(r.LocationGroup.organisation_id == organisation_id, r.LocationGroup.name == name,
-                           r.LocationGroup.id != except_id)
+    taken = exists().where(
+        r.LocationGroup.organisation_id == organisation_id,
+        r.LocationGroup.name == name,
+        r.LocationGroup.id != except_id,
+    )
     if await session.scalar(select(taken)):
         raise DomainError(Code.DUPLICATE, NAME_TAKEN, "name")
 
@@ -79,7 +103,11 @@ async def _flush(session: AsyncSession) -> None:
 
 
 async def _members(session: AsyncSession, group_id: int) -> set[int]:
-    return set((await session.scalars(select(r.LocationGroupUser.user_id).where(r.LocationGroupUser.group_id == group_id))).all())
+    return set(
+        (
+            await session.scalars(select(r.LocationGroupUser.user_id).where(r.LocationGroupUser.group_id == group_id))
+        ).all()
+    )
 
 
 async def _replace(session: AsyncSession, group_id: int, model, column: str, new: list[int]) -> set[int]:
@@ -92,8 +120,15 @@ async def _replace(session: AsyncSession, group_id: int, model, column: str, new
     return old
 
 
-async def create_group(session: AsyncSession, context: Context, *, name: str, organisation_id: str | None,
-                       location_ids: list[str], user_ids: list[str]) -> r.LocationGroup:
+async def create_group(
+    session: AsyncSession,
+    context: Context,
+    *,
+    name: str,
+    organisation_id: str | None,
+    location_ids: list[str],
+    user_ids: list[str],
+) -> r.LocationGroup:
     name = clean_location_name(name)
     if organisation_id is None:
         organisation_pk = context.principal.organisation_id
@@ -109,19 +144,35 @@ async def create_group(session: AsyncSession, context: Context, *, name: str, or
     session.add_all(r.LocationGroupLocation(group_id=group.id, location_id=pk) for pk in locations)
     session.add_all(r.LocationGroupUser(group_id=group.id, user_id=pk) for pk in users)
     await session.flush()
-    await record(session, context, "location_group.created", organisation_id=organisation_pk, target_type="LocationGroup",
-                 target_id=group.id, details={"name": name, "locationIds": locations, "userIds": users})
+    await record(
+        session,
+        context,
+        "location_group.created",
+        organisation_id=organisation_pk,
+        target_type="LocationGroup",
+        target_id=group.id,
+        details={"name": name, "locationIds": locations, "userIds": users},
+    )
     return group
 
 
-async def update_group(session: AsyncSession, context: Context, group_id: str, *, name=UNSET, location_ids=UNSET,
-                       user_ids=UNSET) -> r.LocationGroup:
+async def update_group(
+    session: AsyncSession, context: Context, group_id: str, *, name=UNSET, location_ids=UNSET, user_ids=UNSET
+) -> r.LocationGroup:
     """Fields left out stay; given lists replace the old ones."""
     group = await managed_group(session, context, group_id)
     path = await organisation_path(session, group.organisation_id)
     new_name = clean_location_name(name) if name is not UNSET else None
-    locations = await group_locations(session, context, group.organisation_id, location_ids or []) if location_ids is not UNSET else None
-    users = await grantable_users(session, context, group.organisation_id, path, user_ids or [], "userIds") if user_ids is not UNSET else None
+    locations = (
+        await group_locations(session, context, group.organisation_id, location_ids or [])
+        if location_ids is not UNSET
+        else None
+    )
+    users = (
+        await grantable_users(session, context, group.organisation_id, path, user_ids or [], "userIds")
+        if user_ids is not UNSET
+        else None
+    )
     details: dict[str, object] = {"name": group.name}
     if new_name is not None and new_name != group.name:
         await _check_name(session, group.organisation_id, new_name, group.id)
@@ -137,8 +188,15 @@ async def update_group(session: AsyncSession, context: Context, group_id: str, *
     if users is not None:
         affected |= await _replace(session, group.id, r.LocationGroupUser, "user_id", users) - set(users)
         details["userIds"] = users
-    await record(session, context, "location_group.updated", organisation_id=group.organisation_id, target_type="LocationGroup",
-                 target_id=group.id, details=details)
+    await record(
+        session,
+        context,
+        "location_group.updated",
+        organisation_id=group.organisation_id,
+        target_type="LocationGroup",
+        target_id=group.id,
+        details=details,
+    )
     await end_unreachable_connections(session, affected)
     return group
 
@@ -149,8 +207,15 @@ async def delete_group(session: AsyncSession, context: Context, group_id: str) -
     members = await _members(session, pk)
     await session.delete(group)  # its locations and users go with it (ON DELETE CASCADE)
     await session.flush()
-    await record(session, context, "location_group.deleted", organisation_id=organisation_pk, target_type="LocationGroup",
-                 target_id=pk, details={"name": name})
+    await record(
+        session,
+        context,
+        "location_group.deleted",
+        organisation_id=organisation_pk,
+        target_type="LocationGroup",
+        target_id=pk,
+        details={"name": name},
+    )
     await end_unreachable_connections(session, members)
     return pk
 
@@ -165,8 +230,12 @@ def given(value):
 @strawberry.input(description="A new location group.")
 class LocationGroupCreateInput:
     name: str = strawberry.field(description="Name, unique within the organisation (at most 200 characters).")
-    organisation_id: strawberry.ID | None = strawberry.field(default=None, description="Its organisation (of your subtree); default yours.")
-    location_ids: list[strawberry.ID] = strawberry.field(default_factory=list, description="Its locations (of its organisation).")
+    organisation_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Its organisation (of your subtree); default yours."
+    )
+    location_ids: list[strawberry.ID] = strawberry.field(
+        default_factory=list, description="Its locations (of its organisation)."
+    )
     user_ids: list[strawberry.ID] = strawberry.field(
         default_factory=list, description="Its users (of its organisation's subtree, or its external users)."
     )
@@ -176,8 +245,12 @@ class LocationGroupCreateInput:
 class LocationGroupUpdateInput:
     id: strawberry.ID = strawberry.field(description="The group.")
     name: str | None = strawberry.field(default=strawberry.UNSET, description="New name.")
-    location_ids: list[strawberry.ID] | None = strawberry.field(default=strawberry.UNSET, description="Its new locations (null: none).")
-    user_ids: list[strawberry.ID] | None = strawberry.field(default=strawberry.UNSET, description="Its new users (null: none).")
+    location_ids: list[strawberry.ID] | None = strawberry.field(
+        default=strawberry.UNSET, description="Its new locations (null: none)."
+    )
+    user_ids: list[strawberry.ID] | None = strawberry.field(
+        default=strawberry.UNSET, description="Its new users (null: none)."
+    )
 
 
 @strawberry.input(description="A location group to delete.")
@@ -205,20 +278,42 @@ def group_payload(result) -> LocationGroupPayload:
 
 @strawberry.type
 class LocationGroupMutation:
-    @strawberry.mutation(description="Create a location group.", permission_classes=[needs(Permission.LOCATIONS_MANAGE)])
+    @strawberry.mutation(
+        description="Create a location group.", permission_classes=[needs(Permission.LOCATIONS_MANAGE)]
+    )
     async def location_group_create(self, info: Info, input: LocationGroupCreateInput) -> LocationGroupPayload:
-        return group_payload(await run_in_transaction(info.context, lambda s: create_group(
-            s, info.context, name=input.name, organisation_id=input.organisation_id, location_ids=input.location_ids,
-            user_ids=input.user_ids)))
+        return group_payload(
+            await run_in_transaction(
+                info.context,
+                lambda s: create_group(
+                    s,
+                    info.context,
+                    name=input.name,
+                    organisation_id=input.organisation_id,
+                    location_ids=input.location_ids,
+                    user_ids=input.user_ids,
+                ),
+            )
+        )
 
     @strawberry.mutation(
         description="Change a location group; users who lose a location have their connection to it ended.",
         permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
     )
     async def location_group_update(self, info: Info, input: LocationGroupUpdateInput) -> LocationGroupPayload:
-        return group_payload(await run_in_transaction(info.context, lambda s: update_group(
-            s, info.context, input.id, name=given(input.name), location_ids=given(input.location_ids),
-            user_ids=given(input.user_ids))))
+        return group_payload(
+            await run_in_transaction(
+                info.context,
+                lambda s: update_group(
+                    s,
+                    info.context,
+                    input.id,
+                    name=given(input.name),
+                    location_ids=given(input.location_ids),
+                    user_ids=given(input.user_ids),
+                ),
+            )
+        )
 
     @strawberry.mutation(
         description="Delete a location group; its users who lose a location have their connection to it ended.",
@@ -233,7 +328,9 @@ class LocationGroupMutation:
 
 @strawberry.input(description="Narrow the location group list; all given conditions must hold.")
 class LocationGroupFilter:
-    organisation_id: strawberry.ID | None = strawberry.field(default=None, description="Only groups of this organisation.")
+    organisation_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only groups of this organisation."
+    )
     name_contains: str | None = strawberry.field(default=None, description="Name contains this text (any case).")
 
 
@@ -249,7 +346,9 @@ class LocationGroupQuery:
     async def location_groups(
         self,
         info: Info,
-        filter: Annotated[LocationGroupFilter | None, strawberry.argument(description="Conditions the groups must meet.")] = None,
+        filter: Annotated[
+            LocationGroupFilter | None, strawberry.argument(description="Conditions the groups must meet.")
+        ] = None,
         first: PageFirst = None,
         after: PageAfter = None,
         last: PageLast = None,
@@ -265,5 +364,6 @@ class LocationGroupQuery:
             text = filter_text(filter.name_contains, "filter.nameContains", MAX_TEXT)
             statement = statement.where(r.LocationGroup.name.icontains(text, autoescape=True))
         keys = [SortKey(r.LocationGroup.name), SortKey(r.LocationGroup.id)]
-        return await paginate(info.context, statement, keys, LocationGroup.from_model, first=first, after=after, last=last,
-                              before=before)
+        return await paginate(
+            info.context, statement, keys, LocationGroup.from_model, first=first, after=after, last=last, before=before
+        )

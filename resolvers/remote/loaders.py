@@ -21,7 +21,9 @@ async def routers(context, ids: Sequence[int]) -> list[r.Router | None]:
 
 async def visible_routers(context, ids: Sequence[int]) -> list[r.Router | None]:
     async with context.session() as session:
-        rows = (await session.scalars(select(r.Router).where(r.Router.id.in_(ids), router_visible(context.principal)))).all()
+        rows = (
+            await session.scalars(select(r.Router).where(r.Router.id.in_(ids), router_visible(context.principal)))
+        ).all()
     return by_key(rows, ids, lambda row: row.id)
 
 
@@ -45,10 +47,12 @@ async def latest_status(context, router_ids: Sequence[int]) -> list[r.RouterStat
     ranked = (
         select(
             r.RouterStatusSample.id,
-            func.row_number().over(
+            func.row_number()
+            .over(
                 partition_by=r.RouterStatusSample.router_id,
                 order_by=(r.RouterStatusSample.taken_at.desc(), r.RouterStatusSample.id.desc()),
-            ).label("rank"),
+            )
+            .label("rank"),
         )
         .where(r.RouterStatusSample.router_id.in_(router_ids))
         .subquery()
@@ -56,7 +60,9 @@ async def latest_status(context, router_ids: Sequence[int]) -> list[r.RouterStat
     async with context.session() as session:
         rows = (
             await session.scalars(
-                select(r.RouterStatusSample).join(ranked, ranked.c.id == r.RouterStatusSample.id).where(ranked.c.rank == 1)
+                select(r.RouterStatusSample)
+                .join(ranked, ranked.c.id == r.RouterStatusSample.id)
+                .where(ranked.c.rank == 1)
             )
         ).all()
     return by_key(rows, router_ids, lambda row: row.router_id)

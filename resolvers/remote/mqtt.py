@@ -34,7 +34,12 @@ TOPIC_ROOT = "fleetgraph"
 SHARE_GROUP = "fleetgraph"
 #: Heartbeat payloads are a few hundred bytes; anything far larger is not one.
 MAX_PAYLOAD = 4096
-NUMBERS = {"cpuLoad": "cpu_load", "memoryUse": "memory_use", "signalStrength": "signal_strength", "linkSpeed": "link_speed"}
+NUMBERS = {
+    "cpuLoad": "cpu_load",
+    "memoryUse": "memory_use",
+    "signalStrength": "signal_strength",
+    "linkSpeed": "link_speed",
+}
 
 
 class BadHeartbeat(ValueError):
@@ -57,9 +62,11 @@ def parse_url(url: str) -> Broker:
         raise ValueError("FLEETGRAPH_MQTT_URL must look like mqtt://host:1883 or mqtts://user:password@host:8883")
     tls = parts.scheme == "mqtts"
     return Broker(
-        hostname=parts.hostname, port=parts.port or (8883 if tls else 1883),
+        hostname=parts.hostname,
+        port=parts.port or (8883 if tls else 1883),
         username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None, tls=tls,
+        password=unquote(parts.password) if parts.password else None,
+        tls=tls,
     )
 
 
@@ -110,8 +117,16 @@ class HeartbeatSubscriber:
 
     name = "mqtt"
 
-    def __init__(self, runtime: Any, url: str, *, root: str = TOPIC_ROOT, group: str = SHARE_GROUP,
-                 min_backoff: float = 0.5, max_backoff: float = 30.0) -> None:
+    def __init__(
+        self,
+        runtime: Any,
+        url: str,
+        *,
+        root: str = TOPIC_ROOT,
+        group: str = SHARE_GROUP,
+        min_backoff: float = 0.5,
+        max_backoff: float = 30.0,
+    ) -> None:
         self.runtime = runtime
         self.broker = parse_url(url)
         self.root = root
@@ -144,10 +159,16 @@ class HeartbeatSubscriber:
         while True:
             try:
                 async with aiomqtt.Client(
-                    self.broker.hostname, self.broker.port, username=self.broker.username, password=self.broker.password,
+                    self.broker.hostname,
+                    self.broker.port,
+                    username=self.broker.username,
+                    password=self.broker.password,
                     # a fresh identity per process: members of the group, not one session taken over by each
-                    identifier=f"fleetgraph-{uuid.uuid4().hex[:12]}", protocol=aiomqtt.ProtocolVersion.V5,
-                    tls_context=ssl.create_default_context() if self.broker.tls else None, keepalive=30, timeout=10,
+                    identifier=f"fleetgraph-{uuid.uuid4().hex[:12]}",
+                    protocol=aiomqtt.ProtocolVersion.V5,
+                    tls_context=ssl.create_default_context() if self.broker.tls else None,
+                    keepalive=30,
+                    timeout=10,
                     # a burst beyond this is dropped by the client rather than growing memory
                     max_queued_incoming_messages=10_000,
                 ) as client:
@@ -181,7 +202,7 @@ class HeartbeatSubscriber:
             self.dropped += 1
             log.warning("MQTT: dropped a message on %s: %s (%s)", topic, exc.message, exc.code.name)
             return None
-        except Exception:  # noqa: BLE001 - e.g. the database is away: this message is lost, the loop goes on
+        except Exception:
             self.dropped += 1
             log.exception("MQTT: could not record a heartbeat on %s", topic)
             return None

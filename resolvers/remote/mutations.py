@@ -16,8 +16,12 @@ from resolvers.remote.types import Location, Router, RouterStatus
 
 @strawberry.input(description="A new router, as printed on it and as named by its key.")
 class RouterRegisterInput:
-    common_name: str = strawberry.field(description="Name of the router's key, R_ and letters/digits (e.g. R_M26118014A81B88FB).")
-    mac_address: str = strawberry.field(description="MAC address; colons, dashes, dots or no separators (stored as AA:BB:CC:DD:EE:FF).")
+    common_name: str = strawberry.field(
+        description="Name of the router's key, R_ and letters/digits (e.g. R_M26118014A81B88FB)."
+    )
+    mac_address: str = strawberry.field(
+        description="MAC address; colons, dashes, dots or no separators (stored as AA:BB:CC:DD:EE:FF)."
+    )
     serial_number: str = strawberry.field(description="Serial number.")
     model: str | None = strawberry.field(default=None, description="Router model.")
     firmware: str | None = strawberry.field(default=None, description="Firmware version.")
@@ -44,17 +48,29 @@ class LocationCreateInput:
     organisation_id: strawberry.ID | None = strawberry.field(
         default=None, description="Organisation (yours or a descendant); default: your own."
     )
-    router_id: strawberry.ID | None = strawberry.field(default=None, description="A free router of that organisation to place here.")
-    latitude: float | None = strawberry.field(default=None, description="Latitude in degrees (-90..90); give both or neither.")
-    longitude: float | None = strawberry.field(default=None, description="Longitude in degrees (-180..180); give both or neither.")
+    router_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A free router of that organisation to place here."
+    )
+    latitude: float | None = strawberry.field(
+        default=None, description="Latitude in degrees (-90..90); give both or neither."
+    )
+    longitude: float | None = strawberry.field(
+        default=None, description="Longitude in degrees (-180..180); give both or neither."
+    )
 
 
-@strawberry.input(description="Change a location; fields left out stay as they are, null coordinates take it off the map.")
+@strawberry.input(
+    description="Change a location; fields left out stay as they are, null coordinates take it off the map."
+)
 class LocationUpdateInput:
     id: strawberry.ID = strawberry.field(description="The location.")
     name: str | None = strawberry.field(default=strawberry.UNSET, description="New name.")
-    latitude: float | None = strawberry.field(default=strawberry.UNSET, description="New latitude, or null (with longitude null).")
-    longitude: float | None = strawberry.field(default=strawberry.UNSET, description="New longitude, or null (with latitude null).")
+    latitude: float | None = strawberry.field(
+        default=strawberry.UNSET, description="New latitude, or null (with longitude null)."
+    )
+    longitude: float | None = strawberry.field(
+        default=strawberry.UNSET, description="New longitude, or null (with latitude null)."
+    )
 
 
 @strawberry.input(description="A location to delete (its router becomes free).")
@@ -107,7 +123,9 @@ class RouterHeartbeatInput:
 class RouterHeartbeatPayload:
     router: Router | None = strawberry.field(description="The router; null when refused.")
     status: RouterStatus | None = strawberry.field(description="The status sample recorded.")
-    errors: list[RemoteError] = strawberry.field(description="Why it was refused (NOT_FOUND also for other organisations' routers).")
+    errors: list[RemoteError] = strawberry.field(
+        description="Why it was refused (NOT_FOUND also for other organisations' routers)."
+    )
 
 
 def _router_payload(result) -> RouterPayload:
@@ -134,18 +152,27 @@ class RemoteMutation:
     )
     async def router_register(self, info: Info, input: RouterRegisterInput) -> RouterPayload:
         fields = services.RouterFields(
-            common_name=input.common_name, mac_address=input.mac_address, serial_number=input.serial_number,
-            model=input.model, firmware=input.firmware, organisation_id=input.organisation_id,
+            common_name=input.common_name,
+            mac_address=input.mac_address,
+            serial_number=input.serial_number,
+            model=input.model,
+            firmware=input.firmware,
+            organisation_id=input.organisation_id,
         )
-        return _router_payload(await run_in_transaction(info.context, lambda s: services.register(s, info.context, fields)))
+        return _router_payload(
+            await run_in_transaction(info.context, lambda s: services.register(s, info.context, fields))
+        )
 
     @strawberry.mutation(
         description="Assign a router to an organisation (platform admins); refused while it is at a location.",
         permission_classes=[needs(Permission.ROUTERS_REGISTER)],
     )
     async def router_assign(self, info: Info, input: RouterAssignInput) -> RouterPayload:
-        return _router_payload(await run_in_transaction(
-            info.context, lambda s: services.assign(s, info.context, input.router_id, input.organisation_id)))
+        return _router_payload(
+            await run_in_transaction(
+                info.context, lambda s: services.assign(s, info.context, input.router_id, input.organisation_id)
+            )
+        )
 
     @strawberry.mutation(
         description="A router's heartbeat (its API user, or platform admins): records the status and marks it online.",
@@ -153,27 +180,62 @@ class RemoteMutation:
     )
     async def router_heartbeat(self, info: Info, input: RouterHeartbeatInput) -> RouterHeartbeatPayload:
         given = input.status or RouterStatusInput()
-        status = services.Status(cpu_load=given.cpu_load, memory_use=given.memory_use, modem_state=given.modem_state,
-                                 signal_strength=given.signal_strength, link_speed=given.link_speed)
-        result = await run_in_transaction(info.context, lambda s: services.heartbeat(s, info.context, input.common_name, status))
+        status = services.Status(
+            cpu_load=given.cpu_load,
+            memory_use=given.memory_use,
+            modem_state=given.modem_state,
+            signal_strength=given.signal_strength,
+            link_speed=given.link_speed,
+        )
+        result = await run_in_transaction(
+            info.context, lambda s: services.heartbeat(s, info.context, input.common_name, status)
+        )
         if isinstance(result, DomainError):
             return RouterHeartbeatPayload(router=None, status=None, errors=as_errors(result))
         router, sample = result
-        return RouterHeartbeatPayload(router=Router.from_model(router), status=RouterStatus.from_model(sample), errors=[])
+        return RouterHeartbeatPayload(
+            router=Router.from_model(router), status=RouterStatus.from_model(sample), errors=[]
+        )
 
     @strawberry.mutation(description="Create a location.", permission_classes=[needs(Permission.LOCATIONS_MANAGE)])
     async def location_create(self, info: Info, input: LocationCreateInput) -> LocationPayload:
-        return _location_payload(await run_in_transaction(info.context, lambda s: services.create_location(
-            s, info.context, name=input.name, organisation_id=input.organisation_id, router_id=input.router_id,
-            latitude=input.latitude, longitude=input.longitude)))
+        return _location_payload(
+            await run_in_transaction(
+                info.context,
+                lambda s: services.create_location(
+                    s,
+                    info.context,
+                    name=input.name,
+                    organisation_id=input.organisation_id,
+                    router_id=input.router_id,
+                    latitude=input.latitude,
+                    longitude=input.longitude,
+                ),
+            )
+        )
 
-    @strawberry.mutation(description="Rename a location or move it on the map.", permission_classes=[needs(Permission.LOCATIONS_MANAGE)])
+    @strawberry.mutation(
+        description="Rename a location or move it on the map.", permission_classes=[needs(Permission.LOCATIONS_MANAGE)]
+    )
     async def location_update(self, info: Info, input: LocationUpdateInput) -> LocationPayload:
-        return _location_payload(await run_in_transaction(info.context, lambda s: services.update_location(
-            s, info.context, input.id, name=_given(input.name), latitude=_given(input.latitude),
-            longitude=_given(input.longitude))))
+        return _location_payload(
+            await run_in_transaction(
+                info.context,
+                lambda s: services.update_location(
+                    s,
+                    info.context,
+                    input.id,
+                    name=_given(input.name),
+                    latitude=_given(input.latitude),
+                    longitude=_given(input.longitude),
+                ),
+            )
+        )
 
-    @strawberry.mutation(description="Delete a location; its router becomes free.", permission_classes=[needs(Permission.LOCATIONS_MANAGE)])
+    @strawberry.mutation(
+        description="Delete a location; its router becomes free.",
+        permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
+    )
     async def location_delete(self, info: Info, input: LocationDeleteInput) -> LocationDeletePayload:
         result = await run_in_transaction(info.context, lambda s: services.delete_location(s, info.context, input.id))
         if isinstance(result, DomainError):
@@ -185,10 +247,19 @@ class RemoteMutation:
         permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
     )
     async def location_assign_router(self, info: Info, input: LocationAssignRouterInput) -> LocationPayload:
-        return _location_payload(await run_in_transaction(info.context, lambda s: services.assign_router_to_location(
-            s, info.context, input.location_id, input.router_id)))
+        return _location_payload(
+            await run_in_transaction(
+                info.context,
+                lambda s: services.assign_router_to_location(s, info.context, input.location_id, input.router_id),
+            )
+        )
 
-    @strawberry.mutation(description="Pin or unpin a location for yourself.", permission_classes=[needs(Permission.LOCATIONS_READ)])
+    @strawberry.mutation(
+        description="Pin or unpin a location for yourself.", permission_classes=[needs(Permission.LOCATIONS_READ)]
+    )
     async def location_pin(self, info: Info, input: LocationPinInput) -> LocationPayload:
-        return _location_payload(await run_in_transaction(
-            info.context, lambda s: services.pin_location(s, info.context, input.location_id, input.pinned)))
+        return _location_payload(
+            await run_in_transaction(
+                info.context, lambda s: services.pin_location(s, info.context, input.location_id, input.pinned)
+            )
+        )

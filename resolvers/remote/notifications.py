@@ -23,9 +23,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from strawberry.types import Info
 
-from graph.filters import filter_text
 from graph.context import Context
 from graph.errors import DomainError
+from graph.filters import filter_text
 from graph.loaders import by_key, group_by
 from graph.mutations import run_in_transaction
 from graph.permissions import needs
@@ -50,11 +50,11 @@ from resolvers.audit.services import record
 from resolvers.identity import loaders as identity_loaders
 from resolvers.identity.services import clean_email
 from resolvers.identity.types import Organisation, User
+from resolvers.remote.access_loaders import related_rows, related_users
 from resolvers.remote.access_types import LocationGroup
 from resolvers.remote.devices import clean_name, given
 from resolvers.remote.errors import RemoteError, as_errors
 from resolvers.remote.errors import RemoteErrorCode as Code
-from resolvers.remote.access_loaders import related_rows, related_users
 from resolvers.remote.services import MAX_TEXT, UNSET, decode_id_list, visible_organisation
 from resolvers.remote.types import Location
 
@@ -103,65 +103,122 @@ def clean_emails(values: Sequence[str] | None) -> list[str]:
     return cleaned
 
 
-async def clean_users(session: AsyncSession, context: Context, organisation: m.Organisation,
-                      values: Sequence[str] | None) -> list[int]:
+async def clean_users(
+    session: AsyncSession, context: Context, organisation: m.Organisation, values: Sequence[str] | None
+) -> list[int]:
     """Users of the profile's organisation or below it, or its external users."""
     wanted = decode_id_list(values, "User", "userIds", limit=MAX_USERS)
     if not wanted:
         return []
     visible_orgs = visible_organisation_ids(context.principal)
     # the caller sees the users of their subtree and the external users let into it
-    rows = (await session.execute(
-        select(m.User.id, m.Organisation.path)
-        .join(m.Organisation, m.Organisation.id == m.User.organisation_id)
-        .where(m.User.id.in_([pk for _, pk in wanted]), or_(
-            m.User.organisation_id.in_(visible_orgs),
-            m.User.id.in_(select(r.ExternalUser.user_id).where(r.ExternalUser.organisation_id.in_(visible_orgs))),
-        ))
-    )).all()
+    rows = (
+        await session.execute(
+            select(m.User.id, m.Organisation.path)
+            .join(m.Organisation, m.Organisation.id == m.User.organisation_id)
+            .where(
+                m.User.id.in_([pk for _, pk in wanted]),
+                or_(
+                    m.User.organisation_id.in_(visible_orgs),
+                    m.User.id.in_(
+                        select(r.ExternalUser.user_id).where(r.ExternalUser.organisation_id.in_(visible_orgs))
+                    ),
+                ),
+            )
+        )
+    ).all()
     paths = dict(rows)
-    external = set((await session.scalars(
-        select(r.ExternalUser.user_id).where(r.ExternalUser.organisation_id == organisation.id,
-                                             r.ExternalUser.user_id.in_([pk for _, pk in wanted]))
-    )).all())
+    external = set(
+        (
+            await session.scalars(
+                select(r.ExternalUser.user_id).where(
+                    r.ExternalUser.organisation_id == organisation.id,
+                    r.ExternalUser.user_id.in_([pk for _, pk in wanted]),
+                )
+            )
+        ).all()
+    )
     for index, pk in wanted:
         if pk not in paths:
             raise DomainError(Code.NOT_FOUND, "No such user.", ["userIds", str(index)])
         if not (paths[pk].startswith(organisation.path) or pk in external):
-            raise DomainError(Code.WRONG_ORGANISATION,
-                              "The user is neither of the profile's organisation (or below it) nor one of its external users.",
-                              ["userIds", str(index)])
+            raise DomainError(
+                Code.WRONG_ORGANISATION,
+                "The user is neither of the profile's organisation (or below it) nor one of its external users.",
+                ["userIds", str(index)],
+            )
     return [pk for _, pk in wanted]
 
 
-async def _of_organisation(session: AsyncSession, context: Context, model, organisation_id: int, values: Sequence[str] | None,
-                           *, kind: str, field: str, limit: int, what: str) -> list[int]:
+async def _of_organisation(
+    session: AsyncSession,
+    context: Context,
+    model,
+    organisation_id: int,
+    values: Sequence[str] | None,
+    *,
+    kind: str,
+    field: str,
+    limit: int,
+    what: str,
+) -> list[int]:
     """Locations or location groups of the profile's organisation: those of the caller's subtree (a
     location granted from another organisation is not the caller's to watch), of that organisation."""
     wanted = decode_id_list(values, kind, field, limit=limit)
     if not wanted:
         return []
-    owners = dict((await session.execute(
-        select(model.id, model.organisation_id).where(
-            model.id.in_([pk for _, pk in wanted]), model.organisation_id.in_(visible_organisation_ids(context.principal)))
-    )).all())
+    owners = dict(
+        (
+            await session.execute(
+                select(model.id, model.organisation_id).where(
+                    model.id.in_([pk for _, pk in wanted]),
+                    model.organisation_id.in_(visible_organisation_ids(context.principal)),
+                )
+            )
+        ).all()
+    )
     for index, pk in wanted:
         if pk not in owners:
             raise DomainError(Code.NOT_FOUND, f"No such {what[:-1]}.", [field, str(index)])
         if owners[pk] != organisation_id:
-            raise DomainError(Code.WRONG_ORGANISATION, f"The {what[:-1]} belongs to another organisation than the profile.",
-                              [field, str(index)])
+            raise DomainError(
+                Code.WRONG_ORGANISATION,
+                f"The {what[:-1]} belongs to another organisation than the profile.",
+                [field, str(index)],
+            )
     return [pk for _, pk in wanted]
 
 
-async def clean_locations(session: AsyncSession, context: Context, organisation_id: int, values: Sequence[str] | None) -> list[int]:
-    return await _of_organisation(session, context, r.Location, organisation_id, values, kind="Location",
-                                  field="locationIds", limit=MAX_LOCATIONS, what="locations")
+async def clean_locations(
+    session: AsyncSession, context: Context, organisation_id: int, values: Sequence[str] | None
+) -> list[int]:
+    return await _of_organisation(
+        session,
+        context,
+        r.Location,
+        organisation_id,
+        values,
+        kind="Location",
+        field="locationIds",
+        limit=MAX_LOCATIONS,
+        what="locations",
+    )
 
 
-async def clean_groups(session: AsyncSession, context: Context, organisation_id: int, values: Sequence[str] | None) -> list[int]:
-    return await _of_organisation(session, context, r.LocationGroup, organisation_id, values, kind="LocationGroup",
-                                  field="locationGroupIds", limit=MAX_GROUPS, what="location groups")
+async def clean_groups(
+    session: AsyncSession, context: Context, organisation_id: int, values: Sequence[str] | None
+) -> list[int]:
+    return await _of_organisation(
+        session,
+        context,
+        r.LocationGroup,
+        organisation_id,
+        values,
+        kind="LocationGroup",
+        field="locationGroupIds",
+        limit=MAX_GROUPS,
+        what="location groups",
+    )
 
 
 # --- domain functions -------------------------------------------------------------------------------------
@@ -190,8 +247,11 @@ async def visible_profile(session: AsyncSession, context: Context, global_id: st
 
 
 async def _check_name(session: AsyncSession, organisation_id: int, name: str, except_id: int | None = None) -> None:
-    taken = exists().where(r.NotificationProfile.organisation_id == organisation_id, r.NotificationProfile.name == name,
-                           r.NotificationProfile.id != (except_id or 0))
+    taken = exists().where(
+        r.NotificationProfile.organisation_id == organisation_id,
+        r.NotificationProfile.name == name,
+        r.NotificationProfile.id != (except_id or 0),
+    )
     if await session.scalar(select(taken)):
         raise DomainError(Code.DUPLICATE, "The organisation already has a notification profile with this name.", "name")
 
@@ -201,15 +261,27 @@ async def _flush(session: AsyncSession) -> None:
         async with session.begin_nested():
             await session.flush()
     except IntegrityError as exc:  # the same name at the same moment
-        raise DomainError(Code.DUPLICATE, "The organisation already has a notification profile with this name.", "name") from exc
+        raise DomainError(
+            Code.DUPLICATE, "The organisation already has a notification profile with this name.", "name"
+        ) from exc
 
 
-async def _clean_members(session: AsyncSession, context: Context, organisation: m.Organisation, *, user_ids=UNSET,
-                         emails=UNSET, location_ids=UNSET, group_ids=UNSET) -> Members:
+async def _clean_members(
+    session: AsyncSession,
+    context: Context,
+    organisation: m.Organisation,
+    *,
+    user_ids=UNSET,
+    emails=UNSET,
+    location_ids=UNSET,
+    group_ids=UNSET,
+) -> Members:
     return Members(
         user_ids=None if user_ids is UNSET else await clean_users(session, context, organisation, user_ids),
         emails=None if emails is UNSET else clean_emails(emails),
-        location_ids=None if location_ids is UNSET else await clean_locations(session, context, organisation.id, location_ids),
+        location_ids=None
+        if location_ids is UNSET
+        else await clean_locations(session, context, organisation.id, location_ids),
         group_ids=None if group_ids is UNSET else await clean_groups(session, context, organisation.id, group_ids),
     )
 
@@ -232,9 +304,19 @@ async def _write_members(session: AsyncSession, profile_id: int, members: Member
     return changed
 
 
-async def create_profile(session: AsyncSession, context: Context, *, name: str, organisation_id: str | None,
-                         offline_minutes: int, repeat_minutes: int | None, user_ids=None, emails=None, location_ids=None,
-                         group_ids=None) -> r.NotificationProfile:
+async def create_profile(
+    session: AsyncSession,
+    context: Context,
+    *,
+    name: str,
+    organisation_id: str | None,
+    offline_minutes: int,
+    repeat_minutes: int | None,
+    user_ids=None,
+    emails=None,
+    location_ids=None,
+    group_ids=None,
+) -> r.NotificationProfile:
     name = clean_name(name)
     offline = clean_minutes(offline_minutes, "offlineMinutes", required=True)
     repeat = clean_minutes(repeat_minutes, "repeatMinutes", required=False)
@@ -242,24 +324,55 @@ async def create_profile(session: AsyncSession, context: Context, *, name: str, 
         organisation = await session.get(m.Organisation, context.principal.organisation_id)
     else:
         organisation = await visible_organisation(session, context, organisation_id, "organisationId")
-    members = await _clean_members(session, context, organisation, user_ids=user_ids or [], emails=emails or [],
-                                   location_ids=location_ids or [], group_ids=group_ids or [])
+    members = await _clean_members(
+        session,
+        context,
+        organisation,
+        user_ids=user_ids or [],
+        emails=emails or [],
+        location_ids=location_ids or [],
+        group_ids=group_ids or [],
+    )
     await _check_name(session, organisation.id, name)
-    profile = r.NotificationProfile(organisation_id=organisation.id, name=name, offline_minutes=offline, repeat_minutes=repeat)
+    profile = r.NotificationProfile(
+        organisation_id=organisation.id, name=name, offline_minutes=offline, repeat_minutes=repeat
+    )
     session.add(profile)
     await _flush(session)
     await _write_members(session, profile.id, members)
-    await record(session, context, "notification_profile.created", organisation_id=organisation.id,
-                 target_type="NotificationProfile", target_id=profile.id,
-                 details={"name": name, "offlineMinutes": offline, "repeatMinutes": repeat,
-                          "users": len(members.user_ids), "emails": len(members.emails),
-                          "locations": len(members.location_ids), "locationGroups": len(members.group_ids)})
+    await record(
+        session,
+        context,
+        "notification_profile.created",
+        organisation_id=organisation.id,
+        target_type="NotificationProfile",
+        target_id=profile.id,
+        details={
+            "name": name,
+            "offlineMinutes": offline,
+            "repeatMinutes": repeat,
+            "users": len(members.user_ids),
+            "emails": len(members.emails),
+            "locations": len(members.location_ids),
+            "locationGroups": len(members.group_ids),
+        },
+    )
     return profile
 
 
-async def update_profile(session: AsyncSession, context: Context, profile_id: str, *, name=UNSET, offline_minutes=UNSET,
-                         repeat_minutes=UNSET, user_ids=UNSET, emails=UNSET, location_ids=UNSET,
-                         group_ids=UNSET) -> r.NotificationProfile:
+async def update_profile(
+    session: AsyncSession,
+    context: Context,
+    profile_id: str,
+    *,
+    name=UNSET,
+    offline_minutes=UNSET,
+    repeat_minutes=UNSET,
+    user_ids=UNSET,
+    emails=UNSET,
+    location_ids=UNSET,
+    group_ids=UNSET,
+) -> r.NotificationProfile:
     """Fields left out stay; a list given replaces the old one (null or [] empties it)."""
     profile = await visible_profile(session, context, profile_id, "id")
     organisation = await session.get(m.Organisation, profile.organisation_id)
@@ -272,19 +385,36 @@ async def update_profile(session: AsyncSession, context: Context, profile_id: st
     if repeat_minutes is not UNSET:  # null: once per offline period
         changes["repeat_minutes"] = clean_minutes(repeat_minutes, "repeatMinutes", required=False)
     members = await _clean_members(
-        session, context, organisation,
-        **{key: (value or []) if value is not UNSET else UNSET for key, value in (
-            ("user_ids", user_ids), ("emails", emails), ("location_ids", location_ids), ("group_ids", group_ids))},
+        session,
+        context,
+        organisation,
+        **{
+            key: (value or []) if value is not UNSET else UNSET
+            for key, value in (
+                ("user_ids", user_ids),
+                ("emails", emails),
+                ("location_ids", location_ids),
+                ("group_ids", group_ids),
+            )
+        },
     )
     for key, value in changes.items():
         setattr(profile, key, value)
     await _flush(session)
     replaced = await _write_members(session, profile.id, members)
-    changed = sorted({"offline_minutes": "offlineMinutes", "repeat_minutes": "repeatMinutes"}.get(k, k) for k in changes)
+    changed = sorted(
+        {"offline_minutes": "offlineMinutes", "repeat_minutes": "repeatMinutes"}.get(k, k) for k in changes
+    )
     if changed or replaced:
-        await record(session, context, "notification_profile.updated", organisation_id=profile.organisation_id,
-                     target_type="NotificationProfile", target_id=profile.id,
-                     details={"name": profile.name, "fields": changed + replaced})
+        await record(
+            session,
+            context,
+            "notification_profile.updated",
+            organisation_id=profile.organisation_id,
+            target_type="NotificationProfile",
+            target_id=profile.id,
+            details={"name": profile.name, "fields": changed + replaced},
+        )
     return profile
 
 
@@ -293,8 +423,15 @@ async def delete_profile(session: AsyncSession, context: Context, profile_id: st
     pk, name, organisation_id = profile.id, profile.name, profile.organisation_id
     await session.delete(profile)  # its lists and sent-notification rows go with it (ON DELETE CASCADE)
     await session.flush()
-    await record(session, context, "notification_profile.deleted", organisation_id=organisation_id,
-                 target_type="NotificationProfile", target_id=pk, details={"name": name})
+    await record(
+        session,
+        context,
+        "notification_profile.deleted",
+        organisation_id=organisation_id,
+        target_type="NotificationProfile",
+        target_id=pk,
+        details={"name": name},
+    )
     return pk
 
 
@@ -303,36 +440,56 @@ async def delete_profile(session: AsyncSession, context: Context, profile_id: st
 
 async def visible_profiles(context, ids: Sequence[int]) -> list[r.NotificationProfile | None]:
     async with context.session() as session:
-        rows = (await session.scalars(
-            select(r.NotificationProfile).where(r.NotificationProfile.id.in_(ids), profile_visible(context.principal))
-        )).all()
+        rows = (
+            await session.scalars(
+                select(r.NotificationProfile).where(
+                    r.NotificationProfile.id.in_(ids), profile_visible(context.principal)
+                )
+            )
+        ).all()
     return by_key(rows, ids, lambda row: row.id)
 
 
 async def users_by_profile(context, profile_ids: Sequence[int]) -> list[list[tuple[m.User, str]]]:
-    return await related_users(context, r.NotificationProfileUser.profile_id, m.User.id == r.NotificationProfileUser.user_id,
-                               profile_ids)
+    return await related_users(
+        context, r.NotificationProfileUser.profile_id, m.User.id == r.NotificationProfileUser.user_id, profile_ids
+    )
 
 
 async def emails_by_profile(context, profile_ids: Sequence[int]) -> list[list[str]]:
     async with context.session() as session:
-        rows = (await session.execute(
-            select(r.NotificationProfileEmail.profile_id, r.NotificationProfileEmail.email)
-            .where(r.NotificationProfileEmail.profile_id.in_(profile_ids))
-            .order_by(r.NotificationProfileEmail.email)
-        )).all()
+        rows = (
+            await session.execute(
+                select(r.NotificationProfileEmail.profile_id, r.NotificationProfileEmail.email)
+                .where(r.NotificationProfileEmail.profile_id.in_(profile_ids))
+                .order_by(r.NotificationProfileEmail.email)
+            )
+        ).all()
     return group_by([(row[0], row[1]) for row in rows], profile_ids)
 
 
 async def locations_by_profile(context, profile_ids: Sequence[int]) -> list[list[r.Location]]:
-    return await related_rows(context, r.NotificationProfileLocation.profile_id, r.Location,
-                              r.Location.id == r.NotificationProfileLocation.location_id, profile_ids, r.Location.name, r.Location.id)
+    return await related_rows(
+        context,
+        r.NotificationProfileLocation.profile_id,
+        r.Location,
+        r.Location.id == r.NotificationProfileLocation.location_id,
+        profile_ids,
+        r.Location.name,
+        r.Location.id,
+    )
 
 
 async def groups_by_profile(context, profile_ids: Sequence[int]) -> list[list[r.LocationGroup]]:
-    return await related_rows(context, r.NotificationProfileLocationGroup.profile_id, r.LocationGroup,
-                              r.LocationGroup.id == r.NotificationProfileLocationGroup.group_id, profile_ids,
-                              r.LocationGroup.name, r.LocationGroup.id)
+    return await related_rows(
+        context,
+        r.NotificationProfileLocationGroup.profile_id,
+        r.LocationGroup,
+        r.LocationGroup.id == r.NotificationProfileLocationGroup.group_id,
+        profile_ids,
+        r.LocationGroup.name,
+        r.LocationGroup.id,
+    )
 
 
 # --- GraphQL ----------------------------------------------------------------------------------------------
@@ -351,13 +508,21 @@ class NotificationProfile(Node):
 
     @classmethod
     def from_model(cls, row: r.NotificationProfile) -> NotificationProfile:
-        return cls(id=strawberry.ID(to_global_id("NotificationProfile", row.id)), name=row.name,
-                   offline_minutes=row.offline_minutes, repeat_minutes=row.repeat_minutes, created_at=row.created_at,
-                   pk=row.id, organisation_pk=row.organisation_id)
+        return cls(
+            id=strawberry.ID(to_global_id("NotificationProfile", row.id)),
+            name=row.name,
+            offline_minutes=row.offline_minutes,
+            repeat_minutes=row.repeat_minutes,
+            created_at=row.created_at,
+            pk=row.id,
+            organisation_pk=row.organisation_id,
+        )
 
     @strawberry.field(description="The organisation it belongs to.")
     async def organisation(self, info: Info) -> Organisation:
-        return Organisation.from_model(await info.context.loaders(identity_loaders.organisations).load(self.organisation_pk))
+        return Organisation.from_model(
+            await info.context.loaders(identity_loaders.organisations).load(self.organisation_pk)
+        )
 
     @strawberry.field(description="Users who get the mail (in their own language), by name.")
     async def users(self, info: Info) -> list[User]:
@@ -380,7 +545,9 @@ class NotificationProfile(Node):
 @strawberry.input(description="A new notification profile.")
 class NotificationProfileCreateInput:
     name: str = strawberry.field(description="Name, unique within the organisation (at most 200 characters).")
-    offline_minutes: int = strawberry.field(description=f"Report a router offline for this many minutes (1-{MAX_MINUTES}).")
+    offline_minutes: int = strawberry.field(
+        description=f"Report a router offline for this many minutes (1-{MAX_MINUTES})."
+    )
     repeat_minutes: int | None = strawberry.field(
         default=None, description=f"Repeat every this many minutes while still offline (1-{MAX_MINUTES}); null: once."
     )
@@ -388,7 +555,8 @@ class NotificationProfileCreateInput:
         default=None, description="Organisation (yours or a descendant); default: your own."
     )
     user_ids: list[strawberry.ID] | None = strawberry.field(
-        default=None, description=f"Users of the organisation (or below it) or its external users (at most {MAX_USERS})."
+        default=None,
+        description=f"Users of the organisation (or below it) or its external users (at most {MAX_USERS}).",
     )
     emails: list[str] | None = strawberry.field(
         default=None, description=f"Further e-mail addresses (at most {MAX_EMAILS}; duplicates are dropped)."
@@ -409,9 +577,13 @@ class NotificationProfileUpdateInput:
     repeat_minutes: int | None = strawberry.field(
         default=strawberry.UNSET, description="New repeat interval in minutes; null: once per offline period."
     )
-    user_ids: list[strawberry.ID] | None = strawberry.field(default=strawberry.UNSET, description="The new list of users.")
+    user_ids: list[strawberry.ID] | None = strawberry.field(
+        default=strawberry.UNSET, description="The new list of users."
+    )
     emails: list[str] | None = strawberry.field(default=strawberry.UNSET, description="The new list of addresses.")
-    location_ids: list[strawberry.ID] | None = strawberry.field(default=strawberry.UNSET, description="The new list of locations.")
+    location_ids: list[strawberry.ID] | None = strawberry.field(
+        default=strawberry.UNSET, description="The new list of locations."
+    )
     location_group_ids: list[strawberry.ID] | None = strawberry.field(
         default=strawberry.UNSET, description="The new list of location groups."
     )
@@ -454,7 +626,9 @@ class NotificationProfileQuery:
     async def notification_profiles(
         self,
         info: Info,
-        filter: Annotated[NotificationProfileFilter | None, strawberry.argument(description="Conditions the profiles must meet.")] = None,
+        filter: Annotated[
+            NotificationProfileFilter | None, strawberry.argument(description="Conditions the profiles must meet.")
+        ] = None,
         first: PageFirst = None,
         after: PageAfter = None,
         last: PageLast = None,
@@ -465,8 +639,16 @@ class NotificationProfileQuery:
             text = filter_text(filter.name_contains, "filter.nameContains", MAX_TEXT)
             statement = statement.where(r.NotificationProfile.name.icontains(text, autoescape=True))
         keys = [SortKey(r.NotificationProfile.name), SortKey(r.NotificationProfile.id)]
-        return await paginate(info.context, statement, keys, NotificationProfile.from_model, first=first, after=after,
-                              last=last, before=before)
+        return await paginate(
+            info.context,
+            statement,
+            keys,
+            NotificationProfile.from_model,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
 
 
 @strawberry.type
@@ -475,27 +657,59 @@ class NotificationProfileMutation:
         description="Create a notification profile: who is told when a watched location's router stays offline.",
         permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
     )
-    async def notification_profile_create(self, info: Info, input: NotificationProfileCreateInput) -> NotificationProfilePayload:
-        return _payload(await run_in_transaction(info.context, lambda s: create_profile(
-            s, info.context, name=input.name, organisation_id=input.organisation_id, offline_minutes=input.offline_minutes,
-            repeat_minutes=input.repeat_minutes, user_ids=input.user_ids, emails=input.emails,
-            location_ids=input.location_ids, group_ids=input.location_group_ids)))
+    async def notification_profile_create(
+        self, info: Info, input: NotificationProfileCreateInput
+    ) -> NotificationProfilePayload:
+        return _payload(
+            await run_in_transaction(
+                info.context,
+                lambda s: create_profile(
+                    s,
+                    info.context,
+                    name=input.name,
+                    organisation_id=input.organisation_id,
+                    offline_minutes=input.offline_minutes,
+                    repeat_minutes=input.repeat_minutes,
+                    user_ids=input.user_ids,
+                    emails=input.emails,
+                    location_ids=input.location_ids,
+                    group_ids=input.location_group_ids,
+                ),
+            )
+        )
 
     @strawberry.mutation(
         description="Change a notification profile; fields left out stay, lists given replace the old ones.",
         permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
     )
-    async def notification_profile_update(self, info: Info, input: NotificationProfileUpdateInput) -> NotificationProfilePayload:
-        return _payload(await run_in_transaction(info.context, lambda s: update_profile(
-            s, info.context, input.id, name=given(input.name), offline_minutes=given(input.offline_minutes),
-            repeat_minutes=given(input.repeat_minutes), user_ids=given(input.user_ids), emails=given(input.emails),
-            location_ids=given(input.location_ids), group_ids=given(input.location_group_ids))))
+    async def notification_profile_update(
+        self, info: Info, input: NotificationProfileUpdateInput
+    ) -> NotificationProfilePayload:
+        return _payload(
+            await run_in_transaction(
+                info.context,
+                lambda s: update_profile(
+                    s,
+                    info.context,
+                    input.id,
+                    name=given(input.name),
+                    offline_minutes=given(input.offline_minutes),
+                    repeat_minutes=given(input.repeat_minutes),
+                    user_ids=given(input.user_ids),
+                    emails=given(input.emails),
+                    location_ids=given(input.location_ids),
+                    group_ids=given(input.location_group_ids),
+                ),
+            )
+        )
 
     @strawberry.mutation(
         description="Delete a notification profile.",
         permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
     )
-    async def notification_profile_delete(self, info: Info, input: NotificationProfileDeleteInput) -> NotificationProfileDeletePayload:
+    async def notification_profile_delete(
+        self, info: Info, input: NotificationProfileDeleteInput
+    ) -> NotificationProfileDeletePayload:
         result = await run_in_transaction(info.context, lambda s: delete_profile(s, info.context, input.id))
         if isinstance(result, DomainError):
             return NotificationProfileDeletePayload(deleted_id=None, errors=as_errors(result))

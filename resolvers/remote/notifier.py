@@ -52,34 +52,60 @@ class Recipient:
 def _watched():
     """(profile_id, location_id) of every watched location, directly or through a location group, once."""
     return union(
-        select(r.NotificationProfileLocation.profile_id, r.NotificationProfileLocation.location_id.label("location_id")),
-        select(r.NotificationProfileLocationGroup.profile_id, r.LocationGroupLocation.location_id.label("location_id"))
-        .join(r.LocationGroupLocation, r.LocationGroupLocation.group_id == r.NotificationProfileLocationGroup.group_id),
+        select(
+            r.NotificationProfileLocation.profile_id, r.NotificationProfileLocation.location_id.label("location_id")
+        ),
+        select(
+            r.NotificationProfileLocationGroup.profile_id, r.LocationGroupLocation.location_id.label("location_id")
+        ).join(
+            r.LocationGroupLocation, r.LocationGroupLocation.group_id == r.NotificationProfileLocationGroup.group_id
+        ),
     ).subquery()
 
 
 async def due_notifications(session: AsyncSession, now: datetime) -> list[Due]:
     """Profile x router pairs whose mail is due at `now` (the upsert checks again when it claims them)."""
     watched = _watched()
-    rows = (await session.execute(
-        select(r.NotificationProfile.id, r.NotificationProfile.offline_minutes, r.NotificationProfile.repeat_minutes,
-               r.Router.id, r.Router.state_changed_at, r.OfflineNotification.offline_since, r.OfflineNotification.last_sent_at)
-        .select_from(watched)
-        .join(r.NotificationProfile, r.NotificationProfile.id == watched.c.profile_id)
-        .join(r.Location, r.Location.id == watched.c.location_id)
-        .join(r.Router, r.Router.id == r.Location.router_id)
-        .outerjoin(r.OfflineNotification, and_(r.OfflineNotification.profile_id == r.NotificationProfile.id,
-                                               r.OfflineNotification.router_id == r.Router.id))
-        .where(r.Router.online.is_(False), r.Router.last_heartbeat_at.is_not(None),
-               r.Router.state_changed_at <= now - timedelta(minutes=1))  # the smallest threshold there is
-        .order_by(r.NotificationProfile.id, r.Router.id)
-    )).all()
+    rows = (
+        await session.execute(
+            select(
+                r.NotificationProfile.id,
+                r.NotificationProfile.offline_minutes,
+                r.NotificationProfile.repeat_minutes,
+                r.Router.id,
+                r.Router.state_changed_at,
+                r.OfflineNotification.offline_since,
+                r.OfflineNotification.last_sent_at,
+            )
+            .select_from(watched)
+            .join(r.NotificationProfile, r.NotificationProfile.id == watched.c.profile_id)
+            .join(r.Location, r.Location.id == watched.c.location_id)
+            .join(r.Router, r.Router.id == r.Location.router_id)
+            .outerjoin(
+                r.OfflineNotification,
+                and_(
+                    r.OfflineNotification.profile_id == r.NotificationProfile.id,
+                    r.OfflineNotification.router_id == r.Router.id,
+                ),
+            )
+            .where(
+                r.Router.online.is_(False),
+                r.Router.last_heartbeat_at.is_not(None),
+                r.Router.state_changed_at <= now - timedelta(minutes=1),
+            )  # the smallest threshold there is
+            .order_by(r.NotificationProfile.id, r.Router.id)
+        )
+    ).all()
     due = []
     for profile_id, offline_minutes, repeat_minutes, router_id, since, sent_since, last_sent_at in rows:
         if since > now - timedelta(minutes=offline_minutes):
             continue
         new_period = sent_since is None or sent_since != since
-        repeat_due = repeat_minutes is not None and last_sent_at is not None and last_sent_at <= now - timedelta(minutes=repeat_minutes)
+        repeat_due = (
+            repeat_minutes is not None
+            and last_sent_at is not None
+            and last_sent_at <= now - timedelta(minutes=repeat_minutes)
+        )
         if new_period or repeat_due:
             due.append(Due(profile_id, router_id, since))
     return due
@@ -92,9 +118,15 @@ async def claim(session: AsyncSession, due: Due, now: datetime, repeat_minutes: 
     table = r.OfflineNotification.__table__
     # the router must still be offline in the same period: a heartbeat since the query wins
     source = select(
-        literal(due.profile_id), r.Router.id, r.Router.state_changed_at, literal(now, UTCDateTime()), literal(1),
+        literal(due.profile_id),
+        r.Router.id,
+        r.Router.state_changed_at,
+        literal(now, UTCDateTime()),
+        literal(1),
     ).where(r.Router.id == due.router_id, r.Router.online.is_(False), r.Router.state_changed_at == due.offline_since)
-    statement = insert(table).from_select(["profile_id", "router_id", "offline_since", "last_sent_at", "sent_count"], source)
+    statement = insert(table).from_select(
+        ["profile_id", "router_id", "offline_since", "last_sent_at", "sent_count"], source
+    )
     new_period = table.c.offline_since != statement.excluded.offline_since
     when = new_period
     if repeat_minutes is not None:
@@ -114,18 +146,23 @@ async def claim(session: AsyncSession, due: Due, now: datetime, repeat_minutes: 
 async def recipients(session: AsyncSession, profile_id: int) -> list[Recipient]:
     """Active users in their language, and the plain addresses in English (organisations have no
     language of their own); an address that is also a user's is mailed once, as the user."""
-    users = (await session.execute(
-        select(m.User.email, m.User.name, m.User.language)
-        .join(r.NotificationProfileUser, r.NotificationProfileUser.user_id == m.User.id)
-        .where(r.NotificationProfileUser.profile_id == profile_id, m.User.is_active.is_(True))
-        .order_by(m.User.id)
-    )).all()
+    users = (
+        await session.execute(
+            select(m.User.email, m.User.name, m.User.language)
+            .join(r.NotificationProfileUser, r.NotificationProfileUser.user_id == m.User.id)
+            .where(r.NotificationProfileUser.profile_id == profile_id, m.User.is_active.is_(True))
+            .order_by(m.User.id)
+        )
+    ).all()
     found = [Recipient(email, name, language) for email, name, language in users]
     seen = {recipient.address for recipient in found}
-    for (address,) in (await session.execute(
-        select(r.NotificationProfileEmail.email).where(r.NotificationProfileEmail.profile_id == profile_id)
-        .order_by(r.NotificationProfileEmail.email)
-    )).all():
+    for (address,) in (
+        await session.execute(
+            select(r.NotificationProfileEmail.email)
+            .where(r.NotificationProfileEmail.profile_id == profile_id)
+            .order_by(r.NotificationProfileEmail.email)
+        )
+    ).all():
         if address not in seen:
             found.append(Recipient(address, address, FALLBACK_LANGUAGE))
             seen.add(address)
@@ -148,13 +185,20 @@ async def _send(session: AsyncSession, due: Due, now: datetime, public_url: str)
         "location_name": location.name if location else "",
         "offline_since": due.offline_since.strftime("%Y-%m-%d %H:%M UTC"),
         "offline_minutes": int((now - due.offline_since).total_seconds() // 60),
-        "link": f"{public_url.rstrip('/')}/locations/{to_global_id('Location', location.id)}" if location else public_url,
+        "link": f"{public_url.rstrip('/')}/locations/{to_global_id('Location', location.id)}"
+        if location
+        else public_url,
     }
     sent = 0
     for recipient in await recipients(session, profile.id):
-        await enqueue(session, to_address=recipient.address, template_type=TemplateType.ROUTER_OFFLINE,
-                      language=recipient.language, organisation_id=profile.organisation_id,
-                      variables={**variables, "recipient_name": recipient.name})
+        await enqueue(
+            session,
+            to_address=recipient.address,
+            template_type=TemplateType.ROUTER_OFFLINE,
+            language=recipient.language,
+            organisation_id=profile.organisation_id,
+            variables={**variables, "recipient_name": recipient.name},
+        )
         sent += 1
     return sent
 

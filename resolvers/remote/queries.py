@@ -13,12 +13,11 @@ from graph.permissions import needs
 from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, node_loader, paginate
 from models import remote as r
 from models.identity import Permission
-from resolvers.remote.services import MAX_TEXT
 from resolvers.remote import access_types, loaders
 from resolvers.remote import templates as device_templates
 from resolvers.remote.scope import location_visible, router_visible
+from resolvers.remote.services import MAX_TEXT
 from resolvers.remote.types import Location, Router
-
 
 
 @strawberry.input(description="Narrow the router list; all given conditions must hold.")
@@ -29,20 +28,30 @@ class RouterFilter:
     )
     online: bool | None = strawberry.field(default=None, description="Only online (true) or offline (false) routers.")
     assigned: bool | None = strawberry.field(
-        default=None, description="Assigned to an organisation (true) or not yet (false; only platform admins see those)."
+        default=None,
+        description="Assigned to an organisation (true) or not yet (false; only platform admins see those).",
     )
-    common_name_prefix: str | None = strawberry.field(default=None, description="Common name starts with this (any case).")
+    common_name_prefix: str | None = strawberry.field(
+        default=None, description="Common name starts with this (any case)."
+    )
 
 
 @strawberry.input(description="Narrow the location list; all given conditions must hold.")
 class LocationFilter:
     name_contains: str | None = strawberry.field(default=None, description="Name contains this text (any case).")
-    pinned: bool | None = strawberry.field(default=None, description="Only locations you pinned (true) or did not (false).")
-    online: bool | None = strawberry.field(
-        default=None, description="Only locations whose router is online (true), or offline or without a router (false)."
+    pinned: bool | None = strawberry.field(
+        default=None, description="Only locations you pinned (true) or did not (false)."
     )
-    has_router: bool | None = strawberry.field(default=None, description="Only locations with (true) or without (false) a router.")
-    has_coordinates: bool | None = strawberry.field(default=None, description="Only locations on the map (true) or not (false).")
+    online: bool | None = strawberry.field(
+        default=None,
+        description="Only locations whose router is online (true), or offline or without a router (false).",
+    )
+    has_router: bool | None = strawberry.field(
+        default=None, description="Only locations with (true) or without (false) a router."
+    )
+    has_coordinates: bool | None = strawberry.field(
+        default=None, description="Only locations on the map (true) or not (false)."
+    )
 
 
 def _router_at_location():
@@ -53,9 +62,11 @@ def apply_router_filter(statement, flt: RouterFilter | None):
     if flt is None:
         return statement
     if flt.free is not None:
-        statement = statement.where(
-            r.Router.organisation_id.is_not(None), ~_router_at_location()
-        ) if flt.free else statement.where(_router_at_location())
+        statement = (
+            statement.where(r.Router.organisation_id.is_not(None), ~_router_at_location())
+            if flt.free
+            else statement.where(_router_at_location())
+        )
     if flt.online is not None:
         statement = statement.where(r.Router.online.is_(flt.online))
     if flt.assigned is not None:
@@ -80,9 +91,13 @@ def apply_location_filter(statement, flt: LocationFilter | None, user_id: int):
         online = r.Location.router_id.in_(select(r.Router.id).where(r.Router.online.is_(True)))
         statement = statement.where(online if flt.online else ~online | r.Location.router_id.is_(None))
     if flt.has_router is not None:
-        statement = statement.where(r.Location.router_id.is_not(None) if flt.has_router else r.Location.router_id.is_(None))
+        statement = statement.where(
+            r.Location.router_id.is_not(None) if flt.has_router else r.Location.router_id.is_(None)
+        )
     if flt.has_coordinates is not None:
-        statement = statement.where(r.Location.latitude.is_not(None) if flt.has_coordinates else r.Location.latitude.is_(None))
+        statement = statement.where(
+            r.Location.latitude.is_not(None) if flt.has_coordinates else r.Location.latitude.is_(None)
+        )
     return statement
 
 
@@ -98,7 +113,9 @@ class RemoteQuery:
     async def routers(
         self,
         info: Info,
-        filter: Annotated[RouterFilter | None, strawberry.argument(description="Conditions the routers must meet.")] = None,
+        filter: Annotated[
+            RouterFilter | None, strawberry.argument(description="Conditions the routers must meet.")
+        ] = None,
         first: PageFirst = None,
         after: PageAfter = None,
         last: PageLast = None,
@@ -106,7 +123,9 @@ class RemoteQuery:
     ) -> Connection[Router]:
         statement = apply_router_filter(select(r.Router).where(router_visible(info.context.principal)), filter)
         keys = [SortKey(r.Router.common_name), SortKey(r.Router.id)]
-        return await paginate(info.context, statement, keys, Router.from_model, first=first, after=after, last=last, before=before)
+        return await paginate(
+            info.context, statement, keys, Router.from_model, first=first, after=after, last=last, before=before
+        )
 
     @strawberry.field(
         description=(
@@ -119,16 +138,22 @@ class RemoteQuery:
     async def locations(
         self,
         info: Info,
-        filter: Annotated[LocationFilter | None, strawberry.argument(description="Conditions the locations must meet.")] = None,
+        filter: Annotated[
+            LocationFilter | None, strawberry.argument(description="Conditions the locations must meet.")
+        ] = None,
         first: PageFirst = None,
         after: PageAfter = None,
         last: PageLast = None,
         before: PageBefore = None,
     ) -> Connection[Location]:
         principal = info.context.principal
-        statement = apply_location_filter(select(r.Location).where(location_visible(principal)), filter, principal.user_id)
+        statement = apply_location_filter(
+            select(r.Location).where(location_visible(principal)), filter, principal.user_id
+        )
         keys = [SortKey(r.Location.name), SortKey(r.Location.id)]
-        return await paginate(info.context, statement, keys, Location.from_model, first=first, after=after, last=last, before=before)
+        return await paginate(
+            info.context, statement, keys, Location.from_model, first=first, after=after, last=last, before=before
+        )
 
 
 NODE_RESOLVERS = {

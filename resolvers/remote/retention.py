@@ -45,7 +45,8 @@ async def delete_old_status_samples(session_factory, now: datetime, retention_da
             if session.bind.dialect.name == "postgresql":
                 due = due.with_for_update(of=old, skip_locked=True)
             result = await session.execute(
-                delete(r.RouterStatusSample).where(r.RouterStatusSample.id.in_(due.scalar_subquery()))
+                delete(r.RouterStatusSample)
+                .where(r.RouterStatusSample.id.in_(due.scalar_subquery()))
                 .execution_options(synchronize_session=False)
             )
             count = result.rowcount or 0
@@ -63,7 +64,9 @@ async def prune_if_due(watchdog) -> int:
         return 0
     watchdog._retention_due_at = time.monotonic() + EVERY_SECONDS
     runtime = watchdog.runtime
-    deleted = await delete_old_status_samples(runtime.session_factory, utcnow(), runtime.settings.router_status_retention_days)
+    deleted = await delete_old_status_samples(
+        runtime.session_factory, utcnow(), runtime.settings.router_status_retention_days
+    )
     if deleted:
         log.info("deleted %d router status sample(s) past the retention period", deleted)
     return deleted

@@ -45,7 +45,9 @@ def clean_common_name(value: str, field: str | list[str] = "commonName") -> str:
     if not value:
         raise DomainError(Code.REQUIRED, "A common name is required.", field)
     if not COMMON_NAME.fullmatch(value):
-        raise DomainError(Code.INVALID, "A common name is R_ followed by letters and digits (e.g. R_M26118014A81B88FB).", field)
+        raise DomainError(
+            Code.INVALID, "A common name is R_ followed by letters and digits (e.g. R_M26118014A81B88FB).", field
+        )
     return value
 
 
@@ -88,8 +90,11 @@ def clean_location_name(value: str, field: str = "name") -> str:
 
 def check_coordinates(latitude: float | None, longitude: float | None) -> None:
     if (latitude is None) != (longitude is None):
-        raise DomainError(Code.REQUIRED, "Give both latitude and longitude, or neither.",
-                          "longitude" if longitude is None else "latitude")
+        raise DomainError(
+            Code.REQUIRED,
+            "Give both latitude and longitude, or neither.",
+            "longitude" if longitude is None else "latitude",
+        )
     for name, value, bound in (("latitude", latitude, 90), ("longitude", longitude, 180)):
         if value is not None and (not math.isfinite(value) or not -bound <= value <= bound):
             raise DomainError(Code.INVALID, f"{name.capitalize()} must be between -{bound} and {bound}.", name)
@@ -98,7 +103,9 @@ def check_coordinates(latitude: float | None, longitude: float | None) -> None:
 # --- lookups (another tenant's object reads like an unknown one) -------------------------------------------
 
 
-async def visible_organisation(session: AsyncSession, context: Context, global_id: str | None, field: str) -> Organisation:
+async def visible_organisation(
+    session: AsyncSession, context: Context, global_id: str | None, field: str
+) -> Organisation:
     pk = decode_id(global_id, "Organisation") if global_id is not None else None
     organisation = None
     if pk is not None:
@@ -110,7 +117,9 @@ async def visible_organisation(session: AsyncSession, context: Context, global_i
     return organisation
 
 
-async def visible_router(session: AsyncSession, context: Context, global_id: str, field: str, *, lock: bool = False) -> r.Router:
+async def visible_router(
+    session: AsyncSession, context: Context, global_id: str, field: str, *, lock: bool = False
+) -> r.Router:
     pk = decode_id(global_id, "Router")
     router = None
     if pk is not None:
@@ -121,8 +130,9 @@ async def visible_router(session: AsyncSession, context: Context, global_id: str
     return router
 
 
-async def visible_location(session: AsyncSession, context: Context, global_id: str, field: str, *,
-                           managed: bool = False) -> r.Location:
+async def visible_location(
+    session: AsyncSession, context: Context, global_id: str, field: str, *, managed: bool = False
+) -> r.Location:
     """A location the caller sees; with `managed`, one of the caller's subtree (a location granted
     from another organisation is seen, never managed)."""
     pk = decode_id(global_id, "Location")
@@ -177,18 +187,29 @@ async def register(session: AsyncSession, context: Context, given: RouterFields)
         organisation = await visible_organisation(session, context, given.organisation_id, "organisationId")
     await _check_unique(session, fields)
     router = r.Router(
-        common_name=fields.common_name, mac_address=fields.mac_address, serial_number=fields.serial_number,
-        model=fields.model, firmware=fields.firmware, organisation_id=organisation.id if organisation else None,
+        common_name=fields.common_name,
+        mac_address=fields.mac_address,
+        serial_number=fields.serial_number,
+        model=fields.model,
+        firmware=fields.firmware,
+        organisation_id=organisation.id if organisation else None,
     )
     session.add(router)
     try:
         async with session.begin_nested():
             await session.flush()
     except IntegrityError as exc:  # registered at the same moment by someone else
-        raise DomainError(Code.DUPLICATE, "Another router already has this common name, MAC address or serial number.") from exc
+        raise DomainError(
+            Code.DUPLICATE, "Another router already has this common name, MAC address or serial number."
+        ) from exc
     await record(
-        session, context, "router.registered", organisation_id=router.organisation_id, target_type="Router",
-        target_id=router.id, details={"commonName": router.common_name, "serialNumber": router.serial_number},
+        session,
+        context,
+        "router.registered",
+        organisation_id=router.organisation_id,
+        target_type="Router",
+        target_id=router.id,
+        details={"commonName": router.common_name, "serialNumber": router.serial_number},
     )
     return router
 
@@ -200,12 +221,19 @@ async def assign(session: AsyncSession, context: Context, router_id: str, organi
         return router
     # a router at a location belongs to that location's organisation: free it there first
     if await session.scalar(select(exists().where(r.Location.router_id == router.id))):
-        raise DomainError(Code.ROUTER_IN_USE, "The router is at a location: remove it from the location first.", "routerId")
+        raise DomainError(
+            Code.ROUTER_IN_USE, "The router is at a location: remove it from the location first.", "routerId"
+        )
     previous = router.organisation_id
     router.organisation_id = organisation.id
     await session.flush()
     await record(
-        session, context, "router.assigned", organisation_id=organisation.id, target_type="Router", target_id=router.id,
+        session,
+        context,
+        "router.assigned",
+        organisation_id=organisation.id,
+        target_type="Router",
+        target_id=router.id,
         details={"commonName": router.common_name, "previousOrganisationId": previous},
     )
     return router
@@ -214,10 +242,14 @@ async def assign(session: AsyncSession, context: Context, router_id: str, organi
 # --- locations -------------------------------------------------------------------------------------------
 
 
-async def _free_router_for(session: AsyncSession, context: Context, router_id: str, organisation_id: int, location_id: int | None) -> r.Router:
+async def _free_router_for(
+    session: AsyncSession, context: Context, router_id: str, organisation_id: int, location_id: int | None
+) -> r.Router:
     router = await visible_router(session, context, router_id, "routerId", lock=True)
     if router.organisation_id != organisation_id:
-        raise DomainError(Code.WRONG_ORGANISATION, "The router belongs to another organisation than the location.", "routerId")
+        raise DomainError(
+            Code.WRONG_ORGANISATION, "The router belongs to another organisation than the location.", "routerId"
+        )
     at = await session.scalar(select(r.Location.id).where(r.Location.router_id == router.id))
     if at is not None and at != location_id:
         raise DomainError(Code.ROUTER_IN_USE, "The router is already at another location.", "routerId")
@@ -233,15 +265,24 @@ async def _flush_location(session: AsyncSession) -> None:
 
 
 async def _name_taken(session: AsyncSession, organisation_id: int, name: str, except_id: int | None = None) -> None:
-    statement = select(exists().where(r.Location.organisation_id == organisation_id, r.Location.name == name,
-                                      r.Location.id != (except_id or 0)))
+    statement = select(
+        exists().where(
+            r.Location.organisation_id == organisation_id, r.Location.name == name, r.Location.id != (except_id or 0)
+        )
+    )
     if await session.scalar(statement):
         raise DomainError(Code.DUPLICATE, "The organisation already has a location with this name.", "name")
 
 
 async def create_location(
-    session: AsyncSession, context: Context, *, name: str, organisation_id: str | None, router_id: str | None,
-    latitude: float | None, longitude: float | None,
+    session: AsyncSession,
+    context: Context,
+    *,
+    name: str,
+    organisation_id: str | None,
+    router_id: str | None,
+    latitude: float | None,
+    longitude: float | None,
 ) -> r.Location:
     name = clean_location_name(name)
     check_coordinates(latitude, longitude)
@@ -253,17 +294,35 @@ async def create_location(
     if router_id is not None:
         router = await _free_router_for(session, context, router_id, organisation_pk, None)
     await _name_taken(session, organisation_pk, name)
-    location = r.Location(organisation_id=organisation_pk, name=name, router_id=router.id if router else None,
-                          latitude=latitude, longitude=longitude)
+    location = r.Location(
+        organisation_id=organisation_pk,
+        name=name,
+        router_id=router.id if router else None,
+        latitude=latitude,
+        longitude=longitude,
+    )
     session.add(location)
     await _flush_location(session)
-    await record(session, context, "location.created", organisation_id=organisation_pk, target_type="Location",
-                 target_id=location.id, details={"name": name, "routerId": router.id if router else None})
+    await record(
+        session,
+        context,
+        "location.created",
+        organisation_id=organisation_pk,
+        target_type="Location",
+        target_id=location.id,
+        details={"name": name, "routerId": router.id if router else None},
+    )
     return location
 
 
 async def update_location(
-    session: AsyncSession, context: Context, location_id: str, *, name=UNSET, latitude=UNSET, longitude=UNSET,
+    session: AsyncSession,
+    context: Context,
+    location_id: str,
+    *,
+    name=UNSET,
+    latitude=UNSET,
+    longitude=UNSET,
 ) -> r.Location:
     location = await visible_location(session, context, location_id, "id", managed=True)
     changes: dict[str, object] = {}
@@ -281,8 +340,15 @@ async def update_location(
         setattr(location, key, value)
     await _flush_location(session)
     if changes:
-        await record(session, context, "location.updated", organisation_id=location.organisation_id,
-                     target_type="Location", target_id=location.id, details={"fields": sorted(changes)})
+        await record(
+            session,
+            context,
+            "location.updated",
+            organisation_id=location.organisation_id,
+            target_type="Location",
+            target_id=location.id,
+            details={"fields": sorted(changes)},
+        )
     return location
 
 
@@ -293,12 +359,21 @@ async def delete_location(session: AsyncSession, context: Context, location_id: 
     await session.execute(delete(r.LocationPin).where(r.LocationPin.location_id == pk))
     await session.delete(location)
     await session.flush()
-    await record(session, context, "location.deleted", organisation_id=location.organisation_id, target_type="Location",
-                 target_id=pk, details={"name": location.name})
+    await record(
+        session,
+        context,
+        "location.deleted",
+        organisation_id=location.organisation_id,
+        target_type="Location",
+        target_id=pk,
+        details={"name": location.name},
+    )
     return pk
 
 
-async def assign_router_to_location(session: AsyncSession, context: Context, location_id: str, router_id: str | None) -> r.Location:
+async def assign_router_to_location(
+    session: AsyncSession, context: Context, location_id: str, router_id: str | None
+) -> r.Location:
     """Put a free router of the location's organisation at the location (the one there before becomes free);
     null takes the router away."""
     location = await visible_location(session, context, location_id, "locationId", managed=True)
@@ -309,9 +384,15 @@ async def assign_router_to_location(session: AsyncSession, context: Context, loc
     location.router_id = router.id if router else None
     await _flush_location(session)
     if previous != location.router_id:
-        await record(session, context, "location.router_assigned", organisation_id=location.organisation_id,
-                     target_type="Location", target_id=location.id,
-                     details={"routerId": location.router_id, "previousRouterId": previous})
+        await record(
+            session,
+            context,
+            "location.router_assigned",
+            organisation_id=location.organisation_id,
+            target_type="Location",
+            target_id=location.id,
+            details={"routerId": location.router_id, "previousRouterId": previous},
+        )
     return location
 
 
@@ -360,8 +441,9 @@ def _check_status(status: Status) -> Status:
     return status
 
 
-def router_event(kind: str, router_id: int, at, path: str, *, location_id: int | None = None,
-                 connection_id: int | None = None) -> dict:
+def router_event(
+    kind: str, router_id: int, at, path: str, *, location_id: int | None = None, connection_id: int | None = None
+) -> dict:
     """A ROUTER_STATE event (subscriptions.channels): kind ONLINE, OFFLINE, CONNECTED or DISCONNECTED."""
     return {
         "kind": kind,
@@ -377,17 +459,23 @@ def state_event(router_id: int, online: bool, at, path: str) -> dict:
     return router_event("ONLINE" if online else "OFFLINE", router_id, at, path)
 
 
-async def heartbeat(session: AsyncSession, context: Context, common_name: str, status: Status) -> tuple[r.Router, r.RouterStatusSample]:
+async def heartbeat(
+    session: AsyncSession, context: Context, common_name: str, status: Status
+) -> tuple[r.Router, r.RouterStatusSample]:
     """The routerHeartbeat mutation: a router of the caller's subtree (router_in_subtree)."""
     name = clean_common_name(common_name)
     status = _check_status(status)
-    router = await session.scalar(select(r.Router).where(r.Router.common_name == name, router_in_subtree(context.principal)))
+    router = await session.scalar(
+        select(r.Router).where(r.Router.common_name == name, router_in_subtree(context.principal))
+    )
     if router is None:
         raise DomainError(Code.NOT_FOUND, "No such router.", "commonName")
     return await record_heartbeat(session, router, status, utcnow())
 
 
-async def trusted_heartbeat(session: AsyncSession, common_name: str, status: Status) -> tuple[r.Router, r.RouterStatusSample]:
+async def trusted_heartbeat(
+    session: AsyncSession, common_name: str, status: Status
+) -> tuple[r.Router, r.RouterStatusSample]:
     """A heartbeat from a trusted channel (MQTT: the broker authenticated the router and its topic ACL
     allows it only its own common name), so there is no tenant context to check."""
     name = clean_common_name(common_name)
@@ -398,25 +486,36 @@ async def trusted_heartbeat(session: AsyncSession, common_name: str, status: Sta
     return await record_heartbeat(session, router, status, utcnow())
 
 
-async def record_heartbeat(session: AsyncSession, router: r.Router, status: Status, now) -> tuple[r.Router, r.RouterStatusSample]:
+async def record_heartbeat(
+    session: AsyncSession, router: r.Router, status: Status, now
+) -> tuple[r.Router, r.RouterStatusSample]:
     """Record the (checked) status and mark the router online; the state changes (and an ONLINE event goes
     out after the commit) only when it was offline. The guarded UPDATE settles a race with the watchdog or
     another heartbeat."""
     sample = r.RouterStatusSample(
-        router_id=router.id, taken_at=now, cpu_load=status.cpu_load, memory_use=status.memory_use,
-        modem_state=status.modem_state, signal_strength=status.signal_strength, link_speed=status.link_speed,
+        router_id=router.id,
+        taken_at=now,
+        cpu_load=status.cpu_load,
+        memory_use=status.memory_use,
+        modem_state=status.modem_state,
+        signal_strength=status.signal_strength,
+        link_speed=status.link_speed,
     )
     session.add(sample)
     came_online = (
         await session.execute(
-            update(r.Router).where(r.Router.id == router.id, r.Router.online.is_(False))
-            .values(online=True, state_changed_at=now, last_heartbeat_at=now).returning(r.Router.id)
+            update(r.Router)
+            .where(r.Router.id == router.id, r.Router.online.is_(False))
+            .values(online=True, state_changed_at=now, last_heartbeat_at=now)
+            .returning(r.Router.id)
             .execution_options(synchronize_session=False)
         )
     ).first() is not None
     if not came_online:
         await session.execute(
-            update(r.Router).where(r.Router.id == router.id).values(last_heartbeat_at=now)
+            update(r.Router)
+            .where(r.Router.id == router.id)
+            .values(last_heartbeat_at=now)
             .execution_options(synchronize_session=False)
         )
     await session.flush()
@@ -430,25 +529,45 @@ async def record_heartbeat(session: AsyncSession, router: r.Router, status: Stat
 async def end_connections(session: AsyncSession, connection_ids, now, reason: r.ConnectionEnd) -> list:
     """End the given connections that are still active. The guard on ended_at settles a race between a
     disconnect, the watchdog and a withdrawn grant (or two of one): only one of them ends it and tells of it."""
-    return (await session.execute(
-        update(r.RouterConnection)
-        .where(r.RouterConnection.id.in_(connection_ids), r.RouterConnection.ended_at.is_(None))
-        .values(ended_at=now, end_reason=reason)
-        .returning(r.RouterConnection.id, r.RouterConnection.router_id, r.RouterConnection.location_id,
-                   r.RouterConnection.organisation_id)
-        .execution_options(synchronize_session=False)
-    )).all()
+    return (
+        await session.execute(
+            update(r.RouterConnection)
+            .where(r.RouterConnection.id.in_(connection_ids), r.RouterConnection.ended_at.is_(None))
+            .values(ended_at=now, end_reason=reason)
+            .returning(
+                r.RouterConnection.id,
+                r.RouterConnection.router_id,
+                r.RouterConnection.location_id,
+                r.RouterConnection.organisation_id,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    ).all()
 
 
 async def disconnected_events(session: AsyncSession, ended_rows, now) -> list[dict]:
     """DISCONNECTED router events for rows of end_connections (none for a deleted router: no stream to tell)."""
     org_ids = {row.organisation_id for row in ended_rows}
-    paths = dict((await session.execute(
-        select(Organisation.id, Organisation.path).where(Organisation.id.in_(org_ids)))).all()) if org_ids else {}
+    paths = (
+        dict(
+            (
+                await session.execute(select(Organisation.id, Organisation.path).where(Organisation.id.in_(org_ids)))
+            ).all()
+        )
+        if org_ids
+        else {}
+    )
     return [
-        router_event("DISCONNECTED", row.router_id, now, paths.get(row.organisation_id, ""), location_id=row.location_id,
-                     connection_id=row.id)
-        for row in ended_rows if row.router_id is not None
+        router_event(
+            "DISCONNECTED",
+            row.router_id,
+            now,
+            paths.get(row.organisation_id, ""),
+            location_id=row.location_id,
+            connection_id=row.id,
+        )
+        for row in ended_rows
+        if row.router_id is not None
     ]
 
 

@@ -16,12 +16,22 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
-from graph.filters import filter_text
 from graph.context import Context
 from graph.errors import BadUserInput, DomainError
+from graph.filters import filter_text
 from graph.mutations import run_in_transaction
 from graph.permissions import needs
-from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, decode_id, node_loader, paginate
+from graph.relay import (
+    Connection,
+    PageAfter,
+    PageBefore,
+    PageFirst,
+    PageLast,
+    SortKey,
+    decode_id,
+    node_loader,
+    paginate,
+)
 from models import remote as r
 from models.identity import Permission
 from resolvers.audit.services import record
@@ -65,15 +75,23 @@ async def visible_template(session: AsyncSession, context: Context, global_id: s
 
 
 async def template_services(session: AsyncSession, template_id: int) -> list[r.DeviceTemplateService]:
-    return list((await session.scalars(
-        select(r.DeviceTemplateService).where(r.DeviceTemplateService.template_id == template_id)
-        .order_by(r.DeviceTemplateService.id)
-    )).all())
+    return list(
+        (
+            await session.scalars(
+                select(r.DeviceTemplateService)
+                .where(r.DeviceTemplateService.template_id == template_id)
+                .order_by(r.DeviceTemplateService.id)
+            )
+        ).all()
+    )
 
 
 async def _check_name(session: AsyncSession, organisation_id: int, name: str, except_id: int | None = None) -> None:
-    taken = exists().where(r.DeviceTemplate.organisation_id == organisation_id, r.DeviceTemplate.name == name,
-                           r.DeviceTemplate.id != (except_id or 0))
+    taken = exists().where(
+        r.DeviceTemplate.organisation_id == organisation_id,
+        r.DeviceTemplate.name == name,
+        r.DeviceTemplate.id != (except_id or 0),
+    )
     if await session.scalar(select(taken)):
         raise DomainError(Code.DUPLICATE, "The organisation already has a device template with this name.", "name")
 
@@ -83,12 +101,22 @@ async def _flush(session: AsyncSession) -> None:
         async with session.begin_nested():
             await session.flush()
     except IntegrityError as exc:  # the same name at the same moment
-        raise DomainError(Code.DUPLICATE, "The organisation already has a device template with this name.", "name") from exc
+        raise DomainError(
+            Code.DUPLICATE, "The organisation already has a device template with this name.", "name"
+        ) from exc
 
 
 async def create_template(
-    session: AsyncSession, context: Context, *, name: str | None, description: str | None, ip_address: str | None,
-    inactive: bool, organisation_id: str | None, services: list[ServiceSpec] | None, from_device_id: str | None = None,
+    session: AsyncSession,
+    context: Context,
+    *,
+    name: str | None,
+    description: str | None,
+    ip_address: str | None,
+    inactive: bool,
+    organisation_id: str | None,
+    services: list[ServiceSpec] | None,
+    from_device_id: str | None = None,
 ) -> r.DeviceTemplate:
     """A new template; with `from_device_id` the device's fields and services are the defaults (the
     manual's "copy to device template"), anything given overrides them."""
@@ -107,19 +135,40 @@ async def create_template(
     else:
         organisation_pk = (await visible_organisation(session, context, organisation_id, "organisationId")).id
     await _check_name(session, organisation_pk, fields.name)
-    template = r.DeviceTemplate(organisation_id=organisation_pk, name=fields.name, description=fields.description,
-                                ip_address=fields.ip_address, inactive=bool(inactive))
+    template = r.DeviceTemplate(
+        organisation_id=organisation_pk,
+        name=fields.name,
+        description=fields.description,
+        ip_address=fields.ip_address,
+        inactive=bool(inactive),
+    )
     session.add(template)
     await _flush(session)
     session.add_all(service_rows(r.DeviceTemplateService, {"template_id": template.id}, fields.services))
     await session.flush()
-    await record(session, context, "device_template.created", organisation_id=organisation_pk, target_type="DeviceTemplate",
-                 target_id=template.id, details={"name": template.name, "fromDeviceId": source_pk})
+    await record(
+        session,
+        context,
+        "device_template.created",
+        organisation_id=organisation_pk,
+        target_type="DeviceTemplate",
+        target_id=template.id,
+        details={"name": template.name, "fromDeviceId": source_pk},
+    )
     return template
 
 
-async def update_template(session: AsyncSession, context: Context, template_id: str, *, name=UNSET, description=UNSET,
-                          ip_address=UNSET, inactive=UNSET, services=UNSET) -> r.DeviceTemplate:
+async def update_template(
+    session: AsyncSession,
+    context: Context,
+    template_id: str,
+    *,
+    name=UNSET,
+    description=UNSET,
+    ip_address=UNSET,
+    inactive=UNSET,
+    services=UNSET,
+) -> r.DeviceTemplate:
     """Fields left out stay; given services replace the list. Devices copied from it keep what they have."""
     template = await visible_template(session, context, template_id, "id")
     changes: dict[str, object] = {}
@@ -144,8 +193,15 @@ async def update_template(session: AsyncSession, context: Context, template_id: 
         await session.flush()
     changed = sorted(changes) + (["services"] if new_services is not None else [])
     if changed:
-        await record(session, context, "device_template.updated", organisation_id=template.organisation_id,
-                     target_type="DeviceTemplate", target_id=template.id, details={"name": template.name, "fields": changed})
+        await record(
+            session,
+            context,
+            "device_template.updated",
+            organisation_id=template.organisation_id,
+            target_type="DeviceTemplate",
+            target_id=template.id,
+            details={"name": template.name, "fields": changed},
+        )
     return template
 
 
@@ -155,13 +211,21 @@ async def delete_template(session: AsyncSession, context: Context, template_id: 
     # its services go with it (ON DELETE CASCADE); devices copied from it stay, their template_id set null
     await session.delete(template)
     await session.flush()
-    await record(session, context, "device_template.deleted", organisation_id=organisation_id, target_type="DeviceTemplate",
-                 target_id=pk, details={"name": name})
+    await record(
+        session,
+        context,
+        "device_template.deleted",
+        organisation_id=organisation_id,
+        target_type="DeviceTemplate",
+        target_id=pk,
+        details={"name": name},
+    )
     return pk
 
 
-async def apply_template(session: AsyncSession, context: Context, location_id: str, template_id: str,
-                         name: str | None = None) -> r.LocationDevice:
+async def apply_template(
+    session: AsyncSession, context: Context, location_id: str, template_id: str, name: str | None = None
+) -> r.LocationDevice:
     """Copy a template into a new device of the location (services too); `name` replaces the template's."""
     location = await visible_location(session, context, location_id, "locationId", managed=True)
     template = await visible_template(session, context, template_id, "templateId")
@@ -169,16 +233,29 @@ async def apply_template(session: AsyncSession, context: Context, location_id: s
     if not (await organisation_path(session, location.organisation_id)).startswith(
         await organisation_path(session, template.organisation_id)
     ):
-        raise DomainError(Code.WRONG_ORGANISATION,
-                          "The template belongs to an organisation that is not the location's nor above it.", "templateId")
+        raise DomainError(
+            Code.WRONG_ORGANISATION,
+            "The template belongs to an organisation that is not the location's nor above it.",
+            "templateId",
+        )
     if template.inactive:
         raise DomainError(Code.TEMPLATE_INACTIVE, "The template is inactive: activate it first.", "templateId")
-    fields = DeviceFields(name=clean_name(template.name if name is None else name), description=template.description,
-                          ip_address=template.ip_address, services=as_specs(await template_services(session, template.id)))
+    fields = DeviceFields(
+        name=clean_name(template.name if name is None else name),
+        description=template.description,
+        ip_address=template.ip_address,
+        services=as_specs(await template_services(session, template.id)),
+    )
     device = await add_device(session, location, fields, template_id=template.id)
-    await record(session, context, "location.device_template_applied", organisation_id=location.organisation_id,
-                 target_type="LocationDevice", target_id=device.id,
-                 details={"locationId": location.id, "templateId": template.id, "name": device.name})
+    await record(
+        session,
+        context,
+        "location.device_template_applied",
+        organisation_id=location.organisation_id,
+        target_type="LocationDevice",
+        target_id=device.id,
+        details={"locationId": location.id, "templateId": template.id, "name": device.name},
+    )
     return device
 
 
@@ -188,7 +265,8 @@ async def apply_template(session: AsyncSession, context: Context, location_id: s
 @strawberry.input(description="A new device template.")
 class DeviceTemplateCreateInput:
     name: str | None = strawberry.field(
-        default=None, description="Name, unique within the organisation (at most 200 characters); required unless fromDeviceId."
+        default=None,
+        description="Name, unique within the organisation (at most 200 characters); required unless fromDeviceId.",
     )
     ip_address: str | None = strawberry.field(
         default=None,
@@ -212,11 +290,16 @@ class DeviceTemplateCreateInput:
 class DeviceTemplateUpdateInput:
     id: strawberry.ID = strawberry.field(description="The template.")
     name: str | None = strawberry.field(default=strawberry.UNSET, description="New name.")
-    description: str | None = strawberry.field(default=strawberry.UNSET, description="New description (null empties it).")
+    description: str | None = strawberry.field(
+        default=strawberry.UNSET, description="New description (null empties it)."
+    )
     ip_address: str | None = strawberry.field(default=strawberry.UNSET, description="New IP address.")
-    inactive: bool | None = strawberry.field(default=strawberry.UNSET, description="Make it inactive (true) or active (false).")
+    inactive: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="Make it inactive (true) or active (false)."
+    )
     services: list[RemoteAccessServiceInput] | None = strawberry.field(
-        default=strawberry.UNSET, description="The new list of services, replacing the old one (null or [] removes them all)."
+        default=strawberry.UNSET,
+        description="The new list of services, replacing the old one (null or [] removes them all).",
     )
 
 
@@ -250,9 +333,13 @@ class DeviceTemplateDeletePayload:
 
 @strawberry.input(description="Narrow the device template list; all given conditions must hold.")
 class DeviceTemplateFilter:
-    include_inactive: bool = strawberry.field(default=False, description="Also list inactive templates (default: only active ones).")
+    include_inactive: bool = strawberry.field(
+        default=False, description="Also list inactive templates (default: only active ones)."
+    )
     name_contains: str | None = strawberry.field(default=None, description="Name contains this text (any case).")
-    organisation_id: strawberry.ID | None = strawberry.field(default=None, description="Only templates of this organisation.")
+    organisation_id: strawberry.ID | None = strawberry.field(
+        default=None, description="Only templates of this organisation."
+    )
 
 
 def _template_payload(result) -> DeviceTemplatePayload:
@@ -285,16 +372,21 @@ class DeviceTemplateQuery:
     async def device_templates(
         self,
         info: Info,
-        filter: Annotated[DeviceTemplateFilter | None, strawberry.argument(description="Conditions the templates must meet.")] = None,
+        filter: Annotated[
+            DeviceTemplateFilter | None, strawberry.argument(description="Conditions the templates must meet.")
+        ] = None,
         first: PageFirst = None,
         after: PageAfter = None,
         last: PageLast = None,
         before: PageBefore = None,
     ) -> Connection[DeviceTemplate]:
-        statement = apply_template_filter(select(r.DeviceTemplate).where(template_visible(info.context.principal)), filter)
+        statement = apply_template_filter(
+            select(r.DeviceTemplate).where(template_visible(info.context.principal)), filter
+        )
         keys = [SortKey(r.DeviceTemplate.name), SortKey(r.DeviceTemplate.id)]
-        return await paginate(info.context, statement, keys, DeviceTemplate.from_model, first=first, after=after,
-                              last=last, before=before)
+        return await paginate(
+            info.context, statement, keys, DeviceTemplate.from_model, first=first, after=after, last=last, before=before
+        )
 
 
 @strawberry.type
@@ -304,10 +396,22 @@ class DeviceTemplateMutation:
         permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
     )
     async def device_template_create(self, info: Info, input: DeviceTemplateCreateInput) -> DeviceTemplatePayload:
-        return _template_payload(await run_in_transaction(info.context, lambda s: create_template(
-            s, info.context, name=input.name, description=input.description, ip_address=input.ip_address,
-            inactive=input.inactive, organisation_id=input.organisation_id, services=specs(input.services),
-            from_device_id=input.from_device_id)))
+        return _template_payload(
+            await run_in_transaction(
+                info.context,
+                lambda s: create_template(
+                    s,
+                    info.context,
+                    name=input.name,
+                    description=input.description,
+                    ip_address=input.ip_address,
+                    inactive=input.inactive,
+                    organisation_id=input.organisation_id,
+                    services=specs(input.services),
+                    from_device_id=input.from_device_id,
+                ),
+            )
+        )
 
     @strawberry.mutation(
         description="Change a device template; devices already copied from it keep what they have.",
@@ -315,10 +419,21 @@ class DeviceTemplateMutation:
     )
     async def device_template_update(self, info: Info, input: DeviceTemplateUpdateInput) -> DeviceTemplatePayload:
         services = given(input.services)
-        return _template_payload(await run_in_transaction(info.context, lambda s: update_template(
-            s, info.context, input.id, name=given(input.name), description=given(input.description),
-            ip_address=given(input.ip_address), inactive=given(input.inactive),
-            services=services if services is UNSET else specs(services) or [])))
+        return _template_payload(
+            await run_in_transaction(
+                info.context,
+                lambda s: update_template(
+                    s,
+                    info.context,
+                    input.id,
+                    name=given(input.name),
+                    description=given(input.description),
+                    ip_address=given(input.ip_address),
+                    inactive=given(input.inactive),
+                    services=services if services is UNSET else specs(services) or [],
+                ),
+            )
+        )
 
     @strawberry.mutation(
         description="Delete a device template; devices copied from it stay (their template becomes null).",
@@ -334,14 +449,24 @@ class DeviceTemplateMutation:
         description="Copy an active device template into a new device of a location (later template edits do not reach it).",
         permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
     )
-    async def location_apply_device_template(self, info: Info, input: LocationApplyDeviceTemplateInput) -> LocationDevicePayload:
-        return device_payload(await run_in_transaction(info.context, lambda s: apply_template(
-            s, info.context, input.location_id, input.template_id, input.name)))
+    async def location_apply_device_template(
+        self, info: Info, input: LocationApplyDeviceTemplateInput
+    ) -> LocationDevicePayload:
+        return device_payload(
+            await run_in_transaction(
+                info.context,
+                lambda s: apply_template(s, info.context, input.location_id, input.template_id, input.name),
+            )
+        )
 
 
 NODE_RESOLVERS = {
-    "DeviceTemplate": (Permission.LOCATIONS_MANAGE, node_loader(devices_types.visible_templates, DeviceTemplate.from_model)),
+    "DeviceTemplate": (
+        Permission.LOCATIONS_MANAGE,
+        node_loader(devices_types.visible_templates, DeviceTemplate.from_model),
+    ),
     "LocationDevice": (
-        Permission.LOCATIONS_READ, node_loader(devices_types.visible_devices, devices_types.LocationDevice.from_model)
+        Permission.LOCATIONS_READ,
+        node_loader(devices_types.visible_devices, devices_types.LocationDevice.from_model),
     ),
 }

@@ -55,20 +55,33 @@ async def mark_silent_routers_offline(
                     await session.execute(
                         update(r.Router)
                         # conditions again: on PostgreSQL they are re-evaluated on the locked row
-                        .where(r.Router.id.in_(due.scalar_subquery()), r.Router.online.is_(True),
-                               r.Router.last_heartbeat_at < cutoff)
+                        .where(
+                            r.Router.id.in_(due.scalar_subquery()),
+                            r.Router.online.is_(True),
+                            r.Router.last_heartbeat_at < cutoff,
+                        )
                         .values(online=False, state_changed_at=now)
                         .returning(r.Router.id, r.Router.organisation_id)
                         .execution_options(synchronize_session=False)
                     )
                 ).all()
                 org_ids = {row.organisation_id for row in rows if row.organisation_id is not None}
-                paths = dict(
-                    (await session.execute(select(Organisation.id, Organisation.path).where(Organisation.id.in_(org_ids)))).all()
-                ) if org_ids else {}
+                paths = (
+                    dict(
+                        (
+                            await session.execute(
+                                select(Organisation.id, Organisation.path).where(Organisation.id.in_(org_ids))
+                            )
+                        ).all()
+                    )
+                    if org_ids
+                    else {}
+                )
         if publish is not None:
             for row in rows:
-                await publish(channels.ROUTER_STATE, state_event(row.id, False, now, paths.get(row.organisation_id, "")))
+                await publish(
+                    channels.ROUTER_STATE, state_event(row.id, False, now, paths.get(row.organisation_id, ""))
+                )
         flipped.extend(row.id for row in rows)
         if len(rows) < CHUNK:
             return flipped
@@ -78,12 +91,14 @@ async def end_connections_of_offline_routers(session_factory, now, *, publish=No
     """Watchdog: end (ROUTER_OFFLINE) every active connection through an offline router; a DISCONNECTED
     event per connection after the commit. Looks at all offline routers, not only those flipped this
     round, so a crash between the flip and this call leaves no connection open."""
-    async with session_factory() as session:
-        async with session.begin():
-            offline = select(r.RouterConnection.id).join(r.Router, r.Router.id == r.RouterConnection.router_id).where(
-                r.RouterConnection.ended_at.is_(None), r.Router.online.is_(False))
-            rows = await end_connections(session, offline.scalar_subquery(), now, r.ConnectionEnd.ROUTER_OFFLINE)
-            events = await disconnected_events(session, rows, now)
+    async with session_factory() as session, session.begin():
+        offline = (
+            select(r.RouterConnection.id)
+            .join(r.Router, r.Router.id == r.RouterConnection.router_id)
+            .where(r.RouterConnection.ended_at.is_(None), r.Router.online.is_(False))
+        )
+        rows = await end_connections(session, offline.scalar_subquery(), now, r.ConnectionEnd.ROUTER_OFFLINE)
+        events = await disconnected_events(session, rows, now)
     if publish is not None:
         for event in events:
             await publish(channels.ROUTER_STATE, event)
@@ -105,13 +120,20 @@ class RouterWatchdog(PeriodicTask):
 
         settings = self.runtime.settings
         return await mark_silent_routers_offline(
-            self.runtime.session_factory, utcnow(), settings.router_offline_after_seconds, publish=self.runtime.bus.publish
+            self.runtime.session_factory,
+            utcnow(),
+            settings.router_offline_after_seconds,
+            publish=self.runtime.bus.publish,
         )
 
     async def run_round(self) -> None:
         flipped = await self.tick()
-        await end_connections_of_offline_routers(self.runtime.session_factory, utcnow(), publish=self.runtime.bus.publish)
+        await end_connections_of_offline_routers(
+            self.runtime.session_factory, utcnow(), publish=self.runtime.bus.publish
+        )
         if flipped:
             log.info("%d router(s) went offline", len(flipped))
         await retention.prune_if_due(self)
-        await notify_offline_routers(self.runtime.session_factory, utcnow(), public_url=self.runtime.settings.public_url)
+        await notify_offline_routers(
+            self.runtime.session_factory, utcnow(), public_url=self.runtime.settings.public_url
+        )

@@ -29,7 +29,9 @@ async def test_no_confirmation_needs_an_accepted_partnership(gql, world, runtime
     assert pending["errors"] == [] and pending["batch"]["state"] == "PENDING"
 
     # B accepts the partnership by adding A: now devices may move to B without its confirmation
-    uuid_a = (await gql("{ me { organisation { organisationId } } }", token=world.tokens["admin_a"]))["data"]["me"]["organisation"]["organisationId"]
+    uuid_a = (await gql("{ me { organisation { organisationId } } }", token=world.tokens["admin_a"]))["data"]["me"][
+        "organisation"
+    ]["organisationId"]
     added = await gql(PARTNER_ADD, {"input": {"partnerOrganisationId": uuid_a}}, token=world.tokens["admin_b"])
     assert added["data"]["partnerAdd"]["errors"] == []
     moved = await create(gql, world, reference="REF-2", serials=["A-002"], confirmationRequired=False)
@@ -42,7 +44,9 @@ async def test_no_confirmation_within_the_subtree_and_from_the_platform(gql, wor
     child = await create(gql, world, serials=["A-003"], receiver="a1", confirmationRequired=False)
     assert child["errors"] == [] and child["batch"]["state"] == "ACCEPTED"
     # the platform (the manufacturer) hands devices over to any organisation
-    platform = await create(gql, world, token="platform", reference="PLAT-1", serials=["FREE-001"], confirmationRequired=False)
+    platform = await create(
+        gql, world, token="platform", reference="PLAT-1", serials=["FREE-001"], confirmationRequired=False
+    )
     assert platform["errors"] == [] and platform["batch"]["state"] == "ACCEPTED"
 
 
@@ -52,11 +56,13 @@ async def test_consent_must_name_the_sender_itself(gql, world, runtime):
     a, a1, b = (world.organisations[k] for k in ("a", "a1", "b"))
     async with runtime.session_factory() as session, session.begin():
         session.add(m.PartnerLink(organisation_id=a1.id, partner_id=b.id))  # A1 links B one-sidedly
-        session.add(m.PartnerLink(organisation_id=b.id, partner_id=a.id))   # B links A, not A1
+        session.add(m.PartnerLink(organisation_id=b.id, partner_id=a.id))  # B links A, not A1
         admin_a1 = await add_user(session, a1, "admin@a1.example", [m.Role.ORGANISATION_ADMIN])
         world.tokens["admin_a1"] = await issue_token(session, admin_a1)
     before = await snapshot(runtime)
-    refused = await create(gql, world, token="admin_a1", reference="A1-1", serials=["A1-001"], confirmationRequired=False)
+    refused = await create(
+        gql, world, token="admin_a1", reference="A1-1", serials=["A1-001"], confirmationRequired=False
+    )
     assert [(e["code"], e["field"]) for e in refused["errors"]] == [("NOT_ALLOWED", ["confirmationRequired"])]
     assert await snapshot(runtime) == before
     # A itself may: B consented to A

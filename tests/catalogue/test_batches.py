@@ -19,8 +19,8 @@ from models.mail import OutboxMessage, TemplateType
 from resolvers.catalogue import batches
 from tests.catalogue.test_catalogue import add_devices
 from tests.conftest import add_user
-from tests.test_tenancy import snapshot
 from tests.mail.opened import opened
+from tests.test_tenancy import snapshot
 
 CREATE = """mutation($input: BatchCreateInput!) {
   batchCreate(input: $input) {
@@ -51,24 +51,41 @@ DEVICES = "{ devices(first: 100) { totalCount nodes { serialNumber } } }"
 async def seed(runtime, world) -> dict[str, int]:
     """A owns four devices (one claimed), A1 one, B one; one is not handed over yet. A may hand batches to B."""
     a, a1, b = (world.organisations[k].id for k in ("a", "a1", "b"))
-    ids = await add_devices(runtime, a, [
-        ("A-001", "TOPAS Lora W8", True, []), ("A-002", "TOPAS Lora W8", False, []),
-        ("A-003", "TOPAS Mbus", False, []), ("A-004", "TOPAS Mbus", False, []),
-    ])
+    ids = await add_devices(
+        runtime,
+        a,
+        [
+            ("A-001", "TOPAS Lora W8", True, []),
+            ("A-002", "TOPAS Lora W8", False, []),
+            ("A-003", "TOPAS Mbus", False, []),
+            ("A-004", "TOPAS Mbus", False, []),
+        ],
+    )
     ids |= await add_devices(runtime, a1, [("A1-001", "TOPAS Mbus", False, [])])
     ids |= await add_devices(runtime, b, [("B-001", "TOPAS Mbus", False, [])])
-    ids |= await add_devices(runtime, None, [("FREE-001", "TOPAS Mbus", False, []), ("FREE-002", "TOPAS Mbus", False, [])])
+    ids |= await add_devices(
+        runtime, None, [("FREE-001", "TOPAS Mbus", False, []), ("FREE-002", "TOPAS Mbus", False, [])]
+    )
     async with runtime.session_factory() as session, session.begin():
         session.add(m.PartnerLink(organisation_id=a, partner_id=b))
         organisation_b = await session.get(m.Organisation, b)
-        await add_user(session, organisation_b, "chef@b.example", [m.Role.ORGANISATION_ADMIN], name="Chefin B", language="de")
+        await add_user(
+            session, organisation_b, "chef@b.example", [m.Role.ORGANISATION_ADMIN], name="Chefin B", language="de"
+        )
         await add_user(session, organisation_b, "gone@b.example", [m.Role.ORGANISATION_ADMIN], is_active=False)
     return ids
 
 
 def create_input(world, reference="REF-1", serials=("A-001", "A-002"), receiver="b", **extra) -> dict:
-    return {"input": {"reference": reference, "label": "spring delivery", "organisationId": world.id("Organisation", receiver),
-                      "serialNumbers": list(serials), **extra}}
+    return {
+        "input": {
+            "reference": reference,
+            "label": "spring delivery",
+            "organisationId": world.id("Organisation", receiver),
+            "serialNumbers": list(serials),
+            **extra,
+        }
+    }
 
 
 async def create(gql, world, token="admin_a", **kwargs) -> dict:
@@ -79,10 +96,17 @@ async def create(gql, world, token="admin_a", **kwargs) -> dict:
 
 async def device_rows(runtime, *serials) -> dict[str, tuple]:
     async with runtime.session_factory() as session:
-        rows = (await session.execute(
-            select(c.Device.serial_number, c.Device.organisation_id, c.Device.batch_id, c.Device.claim_status, c.Device.claimed_at)
-            .where(c.Device.serial_number.in_(serials))
-        )).all()
+        rows = (
+            await session.execute(
+                select(
+                    c.Device.serial_number,
+                    c.Device.organisation_id,
+                    c.Device.batch_id,
+                    c.Device.claim_status,
+                    c.Device.claimed_at,
+                ).where(c.Device.serial_number.in_(serials))
+            )
+        ).all()
     return {row[0]: tuple(row[1:]) for row in rows}
 
 
@@ -104,25 +128,45 @@ async def test_create_from_typed_serials_is_pending_and_mails_the_receivers_admi
     assert batch["senderOrganisation"] == {"name": "Tenant A"} and batch["createdBy"] == {"email": "admin@a.example"}
     # pending: the devices stay with the sender, in the batch, as they were (A-001 still claimed)
     assert batch["devices"]["totalCount"] == 2
-    assert {n["serialNumber"]: n["claimStatus"] for n in batch["devices"]["nodes"]} == {"A-001": "CLAIMED", "A-002": "UNCLAIMED"}
+    assert {n["serialNumber"]: n["claimStatus"] for n in batch["devices"]["nodes"]} == {
+        "A-001": "CLAIMED",
+        "A-002": "UNCLAIMED",
+    }
     rows = await device_rows(runtime, "A-001", "A-002")
     batch_pk = rows["A-001"][1]
-    assert {row[0] for row in rows.values()} == {world.organisations["a"].id} and {row[1] for row in rows.values()} == {batch_pk}
+    assert {row[0] for row in rows.values()} == {world.organisations["a"].id} and {row[1] for row in rows.values()} == {
+        batch_pk
+    }
 
     async with runtime.session_factory() as session:
-        mails = [opened(runtime, row) for row in (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.to_address))).all()]
+        mails = [
+            opened(runtime, row)
+            for row in (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.to_address))).all()
+        ]
         stored = await session.get(c.Batch, batch_pk)
-        members = (await session.scalars(select(c.BatchDevice.device_id).where(c.BatchDevice.batch_id == batch_pk))).all()
-        events = (await session.execute(select(AuditEvent.action, AuditEvent.organisation_id).where(
-            AuditEvent.action.startswith("batch.")).order_by(AuditEvent.id))).all()
+        members = (
+            await session.scalars(select(c.BatchDevice.device_id).where(c.BatchDevice.batch_id == batch_pk))
+        ).all()
+        events = (
+            await session.execute(
+                select(AuditEvent.action, AuditEvent.organisation_id)
+                .where(AuditEvent.action.startswith("batch."))
+                .order_by(AuditEvent.id)
+            )
+        ).all()
     # only the active admins of the receiving organisation, each in their language
     assert [(mail.to_address, mail.language, mail.template_type) for mail in mails] == [
-        ("admin@b.example", "en", TemplateType.NEW_BATCH), ("chef@b.example", "de", TemplateType.NEW_BATCH)]
+        ("admin@b.example", "en", TemplateType.NEW_BATCH),
+        ("chef@b.example", "de", TemplateType.NEW_BATCH),
+    ]
     assert mails[0].subject == "New batch REF-1 for Tenant B" and mails[1].subject == "Neue Charge REF-1 für Tenant B"
     assert "Tenant A has handed the batch REF-1 with 2 devices to Tenant B" in mails[0].body_text
     assert to_global_id("Batch", batch_pk) in mails[0].body_text
     assert all(mail.organisation_id == world.organisations["b"].id for mail in mails)
-    assert stored.sender_organisation_id == world.organisations["a"].id and stored.created_by_id == world.users["admin_a"].id
+    assert (
+        stored.sender_organisation_id == world.organisations["a"].id
+        and stored.created_by_id == world.users["admin_a"].id
+    )
     assert len(members) == 2
     assert events == [("batch.created", world.organisations["a"].id), ("batch.received", world.organisations["b"].id)]
 
@@ -131,46 +175,85 @@ async def test_take_ownership_moves_every_device_at_once(gql, world, runtime):
     await seed(runtime, world)
     assert (await create(gql, world, serials=["A-001", "A-002", "A-003"]))["errors"] == []
     before = await snapshot(runtime)
-    not_found = {"batch": None, "errors": [{"code": "NOT_FOUND", "field": ["reference"],
-                                            "message": "No batch with this reference and label for your organisation."}]}
+    not_found = {
+        "batch": None,
+        "errors": [
+            {
+                "code": "NOT_FOUND",
+                "field": ["reference"],
+                "message": "No batch with this reference and label for your organisation.",
+            }
+        ],
+    }
     # a wrong label or reference reads like an unknown batch; the sender cannot take its own batch addressed to B
-    for token, reference, label in (("admin_b", "REF-1", "autumn delivery"), ("admin_b", "REF-9", "spring delivery"),
-                                    ("admin_b", "REF-1", ""), ("admin_a", "REF-1", "spring delivery")):
+    for token, reference, label in (
+        ("admin_b", "REF-1", "autumn delivery"),
+        ("admin_b", "REF-9", "spring delivery"),
+        ("admin_b", "REF-1", ""),
+        ("admin_a", "REF-1", "spring delivery"),
+    ):
         answer = await gql(TAKE, {"input": {"reference": reference, "label": label}}, token=world.tokens[token])
         assert answer["data"]["batchTakeOwnership"] == not_found, (token, reference, label)
     assert await snapshot(runtime) == before
-    assert (await gql.raw(TAKE, {"input": {"reference": "REF-1", "label": "spring delivery"}},
-                          token=world.tokens["user_b"])).json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert (
+        await gql.raw(TAKE, {"input": {"reference": "REF-1", "label": "spring delivery"}}, token=world.tokens["user_b"])
+    ).json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
-    result = (await gql(TAKE, {"input": {"reference": " REF-1 ", "label": "spring delivery"}}, token=world.tokens["admin_b"]))
+    result = await gql(
+        TAKE, {"input": {"reference": " REF-1 ", "label": "spring delivery"}}, token=world.tokens["admin_b"]
+    )
     taken = result["data"]["batchTakeOwnership"]
     assert taken["errors"] == [] and taken["batch"]["state"] == "ACCEPTED" and taken["batch"]["decidedAt"] is not None
     assert taken["batch"]["organisation"] == {"name": "Tenant B"}
     # every device is B's now, unclaimed (also the one A had claimed), in this batch
     nodes = taken["batch"]["devices"]["nodes"]
     assert [n["serialNumber"] for n in nodes] == ["A-001", "A-002", "A-003"]
-    assert all(n["claimStatus"] == "UNCLAIMED" and n["claimedAt"] is None and n["organisation"] == {"name": "Tenant B"}
-               and n["batch"] == {"reference": "REF-1"} for n in nodes)
+    assert all(
+        n["claimStatus"] == "UNCLAIMED"
+        and n["claimedAt"] is None
+        and n["organisation"] == {"name": "Tenant B"}
+        and n["batch"] == {"reference": "REF-1"}
+        for n in nodes
+    )
     rows = await device_rows(runtime, "A-001", "A-002", "A-003", "A-004")
     assert {serial: row[0] for serial, row in rows.items()} == {
-        "A-001": world.organisations["b"].id, "A-002": world.organisations["b"].id, "A-003": world.organisations["b"].id,
-        "A-004": world.organisations["a"].id}
+        "A-001": world.organisations["b"].id,
+        "A-002": world.organisations["b"].id,
+        "A-003": world.organisations["b"].id,
+        "A-004": world.organisations["a"].id,
+    }
     # A no longer sees them; its view of the batch has no devices left, but the count stays
     assert await visible_serials(gql, world.tokens["admin_a"]) == ["A-004", "A1-001"]
-    listed = await gql("{ batches { nodes { reference state deviceCount devices { totalCount } } } }", token=world.tokens["admin_a"])
-    assert listed["data"]["batches"]["nodes"] == [{"reference": "REF-1", "state": "ACCEPTED", "deviceCount": 3, "devices": {"totalCount": 0}}]
+    listed = await gql(
+        "{ batches { nodes { reference state deviceCount devices { totalCount } } } }", token=world.tokens["admin_a"]
+    )
+    assert listed["data"]["batches"]["nodes"] == [
+        {"reference": "REF-1", "state": "ACCEPTED", "deviceCount": 3, "devices": {"totalCount": 0}}
+    ]
     # the new owner claims them itself
-    claim = await gql('mutation { deviceClaim(input: {serialNumber: "A-001"}) { errors { code } } }', token=world.tokens["admin_b"])
+    claim = await gql(
+        'mutation { deviceClaim(input: {serialNumber: "A-001"}) { errors { code } } }', token=world.tokens["admin_b"]
+    )
     assert claim["data"]["deviceClaim"]["errors"] == []
 
-    again = await gql(TAKE, {"input": {"reference": "REF-1", "label": "spring delivery"}}, token=world.tokens["admin_b"])
+    again = await gql(
+        TAKE, {"input": {"reference": "REF-1", "label": "spring delivery"}}, token=world.tokens["admin_b"]
+    )
     assert again["data"]["batchTakeOwnership"]["errors"] == [
-        {"code": "INVALID_STATE", "field": ["reference"], "message": "The batch was already accepted."}]
+        {"code": "INVALID_STATE", "field": ["reference"], "message": "The batch was already accepted."}
+    ]
     async with runtime.session_factory() as session:
-        events = (await session.execute(select(AuditEvent.organisation_id, AuditEvent.details).where(
-            AuditEvent.action == "batch.accepted").order_by(AuditEvent.organisation_id))).all()
+        events = (
+            await session.execute(
+                select(AuditEvent.organisation_id, AuditEvent.details)
+                .where(AuditEvent.action == "batch.accepted")
+                .order_by(AuditEvent.organisation_id)
+            )
+        ).all()
     assert [(org, details["deviceCount"]) for org, details in events] == [
-        (world.organisations["a"].id, 3), (world.organisations["b"].id, 3)]
+        (world.organisations["a"].id, 3),
+        (world.organisations["b"].id, 3),
+    ]
 
 
 async def test_taking_ownership_is_one_transaction(world, runtime, gql):
@@ -184,8 +267,11 @@ async def test_taking_ownership_is_one_transaction(world, runtime, gql):
 
     async def take_then_fail(session):
         batch = await batches.take_ownership(session, context, "REF-1", "spring delivery")
-        moved = await session.scalar(select(func.count()).select_from(c.Device).where(
-            c.Device.organisation_id == world.organisations["b"].id, c.Device.batch_id == batch.id))
+        moved = await session.scalar(
+            select(func.count())
+            .select_from(c.Device)
+            .where(c.Device.organisation_id == world.organisations["b"].id, c.Device.batch_id == batch.id)
+        )
         assert moved == 2  # inside the transaction they are B's
         raise DomainError("INVALID", "something after the move failed")
 
@@ -199,19 +285,27 @@ async def test_reject_leaves_the_devices_with_the_sender(gql, world, runtime):
     # the sender cannot reject (only the receiver decides); B's plain user has no permission
     by_sender = await gql(REJECT, {"input": {"id": batch_id}}, token=world.tokens["admin_a"])
     assert by_sender["data"]["batchReject"]["errors"] == [
-        {"code": "NOT_ALLOWED", "field": ["id"], "message": "Only the receiving organisation can reject a batch."}]
+        {"code": "NOT_ALLOWED", "field": ["id"], "message": "Only the receiving organisation can reject a batch."}
+    ]
     assert (await gql.raw(REJECT, {"input": {"id": batch_id}}, token=world.tokens["user_b"])).json()["errors"][0][
-        "extensions"]["code"] == "FORBIDDEN"
+        "extensions"
+    ]["code"] == "FORBIDDEN"
 
     rejected = (await gql(REJECT, {"input": {"id": batch_id}}, token=world.tokens["admin_b"]))["data"]["batchReject"]
-    assert rejected["errors"] == [] and rejected["batch"]["state"] == "REJECTED" and rejected["batch"]["decidedAt"] is not None
+    assert (
+        rejected["errors"] == []
+        and rejected["batch"]["state"] == "REJECTED"
+        and rejected["batch"]["decidedAt"] is not None
+    )
     assert rejected["batch"]["deviceCount"] == 2  # the record of what was sent stays
     rows = await device_rows(runtime, "A-001", "A-002")
     assert rows["A-001"][:3] == (world.organisations["a"].id, None, c.ClaimStatus.CLAIMED)
     assert rows["A-002"][:2] == (world.organisations["a"].id, None)
     again = (await gql(REJECT, {"input": {"id": batch_id}}, token=world.tokens["admin_b"]))["data"]["batchReject"]
     assert [e["code"] for e in again["errors"]] == ["INVALID_STATE"]
-    taken = await gql(TAKE, {"input": {"reference": "REF-1", "label": "spring delivery"}}, token=world.tokens["admin_b"])
+    taken = await gql(
+        TAKE, {"input": {"reference": "REF-1", "label": "spring delivery"}}, token=world.tokens["admin_b"]
+    )
     assert [e["code"] for e in taken["data"]["batchTakeOwnership"]["errors"]] == ["INVALID_STATE"]
     # free again: the devices can go into a new batch
     assert (await create(gql, world, reference="REF-2"))["errors"] == []
@@ -228,7 +322,9 @@ async def test_without_confirmation_the_devices_move_at_once(gql, world, runtime
     assert batch["state"] == "ACCEPTED" and batch["decidedAt"] is not None and batch["confirmationRequired"] is False
     assert batch["organisation"] == {"name": "Tenant A1"}
     assert {(n["serialNumber"], n["claimStatus"], n["organisation"]["name"]) for n in batch["devices"]["nodes"]} == {
-        ("A-001", "UNCLAIMED", "Tenant A1"), ("A-003", "UNCLAIMED", "Tenant A1")}
+        ("A-001", "UNCLAIMED", "Tenant A1"),
+        ("A-003", "UNCLAIMED", "Tenant A1"),
+    }
     rows = await device_rows(runtime, "A-001", "A-003")
     assert {row[0] for row in rows.values()} == {world.organisations["a1"].id}
     assert all(row[2] == c.ClaimStatus.UNCLAIMED and row[3] is None for row in rows.values())
@@ -238,11 +334,15 @@ async def test_without_confirmation_the_devices_move_at_once(gql, world, runtime
 
 async def test_platform_admin_hands_out_devices_nobody_owns(gql, world, runtime):
     await seed(runtime, world)
-    result = await create(gql, world, token="platform", reference="KMS-1", serials=["FREE-001", "FREE-002"], receiver="a")
+    result = await create(
+        gql, world, token="platform", reference="KMS-1", serials=["FREE-001", "FREE-002"], receiver="a"
+    )
     assert result["errors"] == [] and result["batch"]["senderOrganisation"] == {"name": "Platform"}
     assert (await device_rows(runtime, "FREE-001"))["FREE-001"][0] is None  # pending: nobody owns it yet
     assert await visible_serials(gql, world.tokens["admin_a"]) == ["A-001", "A-002", "A-003", "A-004", "A1-001"]
-    taken = await gql(TAKE, {"input": {"reference": "KMS-1", "label": "spring delivery"}}, token=world.tokens["admin_a"])
+    taken = await gql(
+        TAKE, {"input": {"reference": "KMS-1", "label": "spring delivery"}}, token=world.tokens["admin_a"]
+    )
     assert taken["data"]["batchTakeOwnership"]["errors"] == []
     assert "FREE-001" in await visible_serials(gql, world.tokens["admin_a"])
 
@@ -251,8 +351,12 @@ async def test_refusals_report_every_problem_and_store_nothing(gql, world, runti
     await seed(runtime, world)
     assert (await create(gql, world, reference="REF-OLD", serials=["A-004"]))["errors"] == []
     before = await snapshot(runtime)
-    result = await create(gql, world, reference="REF-OLD", serials=[
-        "A-001", "NO-SUCH-1", "B-001", "FREE-001", "A-004", "bad serial", "X" * 65])
+    result = await create(
+        gql,
+        world,
+        reference="REF-OLD",
+        serials=["A-001", "NO-SUCH-1", "B-001", "FREE-001", "A-004", "bad serial", "X" * 65],
+    )
     assert result["batch"] is None
     assert result["errors"] == [
         {"code": "DUPLICATE", "field": ["reference"], "message": "Your organisation already has a batch REF-OLD."},
@@ -262,7 +366,11 @@ async def test_refusals_report_every_problem_and_store_nothing(gql, world, runti
         # another tenant's device and one not handed over read exactly like an unknown serial number
         {"code": "NOT_FOUND", "field": ["serialNumbers", "2"], "message": "No device with serial number B-001."},
         {"code": "NOT_FOUND", "field": ["serialNumbers", "3"], "message": "No device with serial number FREE-001."},
-        {"code": "INVALID_STATE", "field": ["serialNumbers", "4"], "message": "Device A-004 is already in a pending batch."},
+        {
+            "code": "INVALID_STATE",
+            "field": ["serialNumbers", "4"],
+            "message": "Device A-004 is already in a pending batch.",
+        },
     ]
     assert await snapshot(runtime) == before
 
@@ -279,10 +387,15 @@ async def test_refusals_report_every_problem_and_store_nothing(gql, world, runti
     assert await errors(serials=[" ", ","]) == [("REQUIRED", ["serialNumbers"])]
     long_reference = await create(gql, world, reference="R" * 101, serials=["A-001"])
     assert [(e["code"], e["field"]) for e in long_reference["errors"]] == [("TOO_LONG", ["reference"])]
-    blank = await gql(CREATE, {"input": {**create_input(world)["input"], "reference": "a\x01b", "label": "  "}},
-                      token=world.tokens["admin_a"])
+    blank = await gql(
+        CREATE,
+        {"input": {**create_input(world)["input"], "reference": "a\x01b", "label": "  "}},
+        token=world.tokens["admin_a"],
+    )
     assert [(e["code"], e["field"]) for e in blank["data"]["batchCreate"]["errors"]] == [
-        ("INVALID", ["reference"]), ("REQUIRED", ["label"])]
+        ("INVALID", ["reference"]),
+        ("REQUIRED", ["label"]),
+    ]
     assert await snapshot(runtime) == before
 
     # no permission: plain users; not logged in
@@ -294,7 +407,7 @@ async def test_refusals_report_every_problem_and_store_nothing(gql, world, runti
 
 
 async def test_serial_numbers_from_a_file():
-    data = "\ufeffA-001,A-002;A-003\r\n\"A-004\"\n\n A-001 ,\n".encode()
+    data = '\ufeffA-001,A-002;A-003\r\n"A-004"\n\n A-001 ,\n'.encode()
     assert batches.serial_numbers_from_file(data) == ["A-001", "A-002", "A-003", "A-004", "A-001"]
     assert batches.serial_numbers_from_file(b"21N001052") == ["21N001052"]
     refusals = {
@@ -316,12 +429,19 @@ async def test_create_from_file_bytes_through_the_service(world, runtime):
 
     def creation(reference, data: bytes, typed=None):
         return batches.BatchCreation(
-            reference=reference, label="from file", organisation_id=to_global_id("Organisation", world.organisations["a1"].id),
-            serial_numbers=typed, file_serial_numbers=batches.serial_numbers_from_file(data),
+            reference=reference,
+            label="from file",
+            organisation_id=to_global_id("Organisation", world.organisations["a1"].id),
+            serial_numbers=typed,
+            file_serial_numbers=batches.serial_numbers_from_file(data),
         )
 
-    result = await run_in_transaction(context, lambda s: batches.create_batch(s, context, creation(
-        "FILE-1", b"\xef\xbb\xbfA-001;A-002\r\nA-003\r\n", typed=["A-002"])))
+    result = await run_in_transaction(
+        context,
+        lambda s: batches.create_batch(
+            s, context, creation("FILE-1", b"\xef\xbb\xbfA-001;A-002\r\nA-003\r\n", typed=["A-002"])
+        ),
+    )
     assert not isinstance(result, DomainError), result
     rows = await device_rows(runtime, "A-001", "A-002", "A-003")
     assert {row[1] for row in rows.values()} == {result.id}
@@ -330,18 +450,25 @@ async def test_create_from_file_bytes_through_the_service(world, runtime):
 
     # a bad serial in the file is named, with the file as the field; nothing is stored
     before = await snapshot(runtime)
-    refused = await run_in_transaction(context, lambda s: batches.create_batch(s, context, creation("FILE-2", b"A-004,B-001")))
+    refused = await run_in_transaction(
+        context, lambda s: batches.create_batch(s, context, creation("FILE-2", b"A-004,B-001"))
+    )
     assert isinstance(refused, DomainErrors)
     assert [(e.code.value, e.field, e.message) for e in refused.errors] == [
-        ("NOT_FOUND", ["file"], "No device with serial number B-001.")]
+        ("NOT_FOUND", ["file"], "No device with serial number B-001.")
+    ]
     assert await snapshot(runtime) == before
 
 
 async def test_batch_list_filters_and_visibility(gql, world, runtime):
     await seed(runtime, world)
     assert (await create(gql, world, reference="REF-1", serials=["A-001"]))["errors"] == []  # A → partner B, pending
-    assert (await create(gql, world, reference="REF-2", serials=["A-002"], receiver="a1", confirmationRequired=False))["errors"] == []
-    assert (await create(gql, world, token="platform", reference="KMS-3", serials=["FREE-001"], receiver="b"))["errors"] == []
+    assert (await create(gql, world, reference="REF-2", serials=["A-002"], receiver="a1", confirmationRequired=False))[
+        "errors"
+    ] == []
+    assert (await create(gql, world, token="platform", reference="KMS-3", serials=["FREE-001"], receiver="b"))[
+        "errors"
+    ] == []
     assert (await create(gql, world, token="admin_b", reference="B-4", serials=["B-001"], receiver="b"))["errors"] == []
 
     async def references(token, **variables):
@@ -363,7 +490,10 @@ async def test_batch_list_filters_and_visibility(gql, world, runtime):
     assert await references("admin_b", filter={"direction": "RECEIVED"}) == ["B-4", "KMS-3", "REF-1"]
     assert await references("admin_b", filter={"direction": "SENT"}) == ["B-4"]
     assert await references("admin_a", filter={"organisationId": world.id("Organisation", "a1")}) == ["REF-2"]
-    assert await references("admin_a", filter={"organisationId": world.id("Organisation", "a1"), "direction": "SENT"}) == []
+    assert (
+        await references("admin_a", filter={"organisationId": world.id("Organisation", "a1"), "direction": "SENT"})
+        == []
+    )
     # B is A's partner, not A's organisation: as a filter it reads like an unknown one
     assert await references("admin_a", filter={"organisationId": world.id("Organisation", "b")}) == []
     assert await references("admin_b", filter={"state": "PENDING"}) == ["B-4", "KMS-3", "REF-1"]
@@ -371,12 +501,25 @@ async def test_batch_list_filters_and_visibility(gql, world, runtime):
     assert await references("platform", filter={"referencePrefix": "REF-"}) == ["REF-2", "REF-1"]
     assert await references("platform", filter={"reference": "KMS-3", "label": "spring delivery"}) == ["KMS-3"]
     assert await references("platform", filter={"label": "other"}) == []
-    assert await references("platform", orderBy={"field": "REFERENCE", "direction": "ASC"}) == ["B-4", "KMS-3", "REF-1", "REF-2"]
+    assert await references("platform", orderBy={"field": "REFERENCE", "direction": "ASC"}) == [
+        "B-4",
+        "KMS-3",
+        "REF-1",
+        "REF-2",
+    ]
 
-    first = (await gql(LIST, {"first": 1, "orderBy": {"field": "REFERENCE", "direction": "ASC"}}, token=world.tokens["admin_b"]))
+    first = await gql(
+        LIST, {"first": 1, "orderBy": {"field": "REFERENCE", "direction": "ASC"}}, token=world.tokens["admin_b"]
+    )
     page = first["data"]["batches"]
-    assert [n["reference"] for n in page["nodes"]] == ["B-4"] and page["pageInfo"]["hasNextPage"] and page["totalCount"] == 3
-    rest = await references("admin_b", first=5, after=page["pageInfo"]["endCursor"], orderBy={"field": "REFERENCE", "direction": "ASC"})
+    assert (
+        [n["reference"] for n in page["nodes"]] == ["B-4"]
+        and page["pageInfo"]["hasNextPage"]
+        and page["totalCount"] == 3
+    )
+    rest = await references(
+        "admin_b", first=5, after=page["pageInfo"]["endCursor"], orderBy={"field": "REFERENCE", "direction": "ASC"}
+    )
     assert rest == ["KMS-3", "REF-1"]
 
     bad = await gql.raw(LIST, {"filter": {"organisationId": "nonsense"}}, token=world.tokens["admin_a"])
@@ -416,8 +559,10 @@ async def test_create_from_an_uploaded_file(client, world, runtime):
         variables["input"]["file"] = None
         response = await client.post(
             "/graphql",
-            data={"operations": json.dumps({"query": CREATE, "variables": variables}),
-                  "map": json.dumps({"0": ["variables.input.file"]})},
+            data={
+                "operations": json.dumps({"query": CREATE, "variables": variables}),
+                "map": json.dumps({"0": ["variables.input.file"]}),
+            },
             files={"0": (filename, data, "text/plain")},
             headers={"Authorization": f"Bearer {world.tokens['admin_a']}"},
         )
@@ -430,12 +575,23 @@ async def test_create_from_an_uploaded_file(client, world, runtime):
     assert created["errors"] == [] and created["batch"]["deviceCount"] == 3
     before = await snapshot(runtime)
     too_big = await run("UP-2", "serials.csv", b"A-004," * (batches.MAX_FILE_BYTES // 6 + 1))
-    assert too_big == {"batch": None, "errors": [
-        {"code": "TOO_LONG", "field": ["file"], "message": f"The file is larger than {batches.MAX_FILE_BYTES} bytes."}]}
+    assert too_big == {
+        "batch": None,
+        "errors": [
+            {
+                "code": "TOO_LONG",
+                "field": ["file"],
+                "message": f"The file is larger than {batches.MAX_FILE_BYTES} bytes.",
+            }
+        ],
+    }
     # a file problem is reported together with the other problems of the input
     wrong_type = await run("UP-1", "serials.pdf", b"A-004", serials=["NO-SUCH"])
     assert [(e["code"], e["field"]) for e in wrong_type["errors"]] == [
-        ("INVALID", ["file"]), ("DUPLICATE", ["reference"]), ("NOT_FOUND", ["serialNumbers", "0"])]
+        ("INVALID", ["file"]),
+        ("DUPLICATE", ["reference"]),
+        ("NOT_FOUND", ["serialNumbers", "0"]),
+    ]
     assert await snapshot(runtime) == before
 
 
@@ -447,8 +603,12 @@ async def test_a_device_taken_by_another_batch_meanwhile_refuses_the_creation(gq
     # meanwhile another batch took A-002
     assert (await create(gql, world, reference="FAST", serials=["A-002"]))["errors"] == []
     async with runtime.session_factory() as session, session.begin():
-        slow = c.Batch(reference="SLOW", label="x", sender_organisation_id=world.organisations["a"].id,
-                       organisation_id=world.organisations["b"].id)
+        slow = c.Batch(
+            reference="SLOW",
+            label="x",
+            sender_organisation_id=world.organisations["a"].id,
+            organisation_id=world.organisations["b"].id,
+        )
         session.add(slow)
         await session.flush()
         with pytest.raises(DomainError) as raised:

@@ -20,21 +20,28 @@ async def product_type_ids(runtime) -> dict[str, int]:
 
 async def add_batch(runtime, reference: str, organisation_id: int, sender_id: int, label: str = "") -> int:
     async with runtime.session_factory() as session, session.begin():
-        batch = c.Batch(reference=reference, label=label, organisation_id=organisation_id, sender_organisation_id=sender_id)
+        batch = c.Batch(
+            reference=reference, label=label, organisation_id=organisation_id, sender_organisation_id=sender_id
+        )
         session.add(batch)
         await session.flush()
         return batch.id
 
 
-async def add_devices(runtime, organisation_id: int | None, rows: list[tuple], *, batch_id: int | None = None) -> dict[str, int]:
+async def add_devices(
+    runtime, organisation_id: int | None, rows: list[tuple], *, batch_id: int | None = None
+) -> dict[str, int]:
     """rows: (serial, product type name, claimed?, [labels]) -> {serial: device id}."""
     types = await product_type_ids(runtime)
     ids = {}
     async with runtime.session_factory() as session, session.begin():
         for serial, type_name, claimed, labels in rows:
             device = c.Device(
-                manufacturer=MANUFACTURER, serial_number=serial, product_type_id=types[type_name],
-                organisation_id=organisation_id, batch_id=batch_id,
+                manufacturer=MANUFACTURER,
+                serial_number=serial,
+                product_type_id=types[type_name],
+                organisation_id=organisation_id,
+                batch_id=batch_id,
                 claim_status=c.ClaimStatus.CLAIMED if claimed else c.ClaimStatus.UNCLAIMED,
             )
             session.add(device)
@@ -67,7 +74,9 @@ DEVICES = """query($filter: DeviceFilter, $first: Int, $after: String, $last: In
 
 
 async def seed(runtime, world) -> dict[str, int]:
-    batch = await add_batch(runtime, "B-2024-01", world.organisations["a"].id, world.organisations["platform"].id, "spring")
+    batch = await add_batch(
+        runtime, "B-2024-01", world.organisations["a"].id, world.organisations["platform"].id, "spring"
+    )
     ids = await add_devices(runtime, world.organisations["a"].id, MANUAL_DEVICES[:4], batch_id=batch)
     ids |= await add_devices(runtime, world.organisations["a1"].id, MANUAL_DEVICES[4:])
     # tenant B has devices with serials of the same shape, one of them with A's prefix
@@ -87,15 +96,33 @@ async def test_product_types_are_installed_once(gql, world, runtime):
     await runtime.install_shipped_data()  # again: idempotent
     async with runtime.session_factory() as session:
         assert await session.scalar(select(func.count()).select_from(c.ProductType)) == len(PRODUCT_TYPES)
-    result = await gql("{ productTypes { id name manufacturer radioTechnology keyKinds } }", token=world.tokens["user_a"])
+    result = await gql(
+        "{ productTypes { id name manufacturer radioTechnology keyKinds } }", token=world.tokens["user_a"]
+    )
     types = {t["name"]: t for t in result["data"]["productTypes"]}
     assert set(types) == set(PRODUCT_TYPES)
-    assert {"TOPAS SONIC", "RUBIN SONIC", "aquastream LoRa", "aquaradio MultiCom", "AMTRON SONIC D", "CALEC ST III LoRa",
-            "TOPAS Lora W8", "TOPAS Mbus", "CalecST III WM-Bus", "Aquastream WM-Bus", "aquastream Radio L8"} <= set(types)
-    assert types["TOPAS Lora W8"]["radioTechnology"] == "LORAWAN" and types["TOPAS Lora W8"]["keyKinds"] == ["LORAWAN_APP_KEY"]
+    assert {
+        "TOPAS SONIC",
+        "RUBIN SONIC",
+        "aquastream LoRa",
+        "aquaradio MultiCom",
+        "AMTRON SONIC D",
+        "CALEC ST III LoRa",
+        "TOPAS Lora W8",
+        "TOPAS Mbus",
+        "CalecST III WM-Bus",
+        "Aquastream WM-Bus",
+        "aquastream Radio L8",
+    } <= set(types)
+    assert types["TOPAS Lora W8"]["radioTechnology"] == "LORAWAN" and types["TOPAS Lora W8"]["keyKinds"] == [
+        "LORAWAN_APP_KEY"
+    ]
     assert types["Aquastream WM-Bus"]["keyKinds"] == ["OMS_KEY"]
-    node = await gql("query($id: ID!) { node(id: $id) { ... on ProductType { name } } }",
-                     {"id": types["TOPAS Mbus"]["id"]}, token=world.tokens["user_b"])
+    node = await gql(
+        "query($id: ID!) { node(id: $id) { ... on ProductType { name } } }",
+        {"id": types["TOPAS Mbus"]["id"]},
+        token=world.tokens["user_b"],
+    )
     assert node["data"]["node"] == {"name": "TOPAS Mbus"}
 
 
@@ -106,7 +133,11 @@ async def test_catalogue_lists_own_subtree_with_relations(gql, world, runtime):
     assert connection["totalCount"] == 8
     assert [n["serialNumber"] for n in connection["nodes"]] == sorted(d[0] for d in MANUAL_DEVICES)
     first = next(n for n in connection["nodes"] if n["serialNumber"] == "21N001064")
-    assert first["productType"] == {"name": "TOPAS Lora W8", "radioTechnology": "LORAWAN", "keyKinds": ["LORAWAN_APP_KEY"]}
+    assert first["productType"] == {
+        "name": "TOPAS Lora W8",
+        "radioTechnology": "LORAWAN",
+        "keyKinds": ["LORAWAN_APP_KEY"],
+    }
     assert first["labels"] == ["north", "roof"] and first["claimStatus"] == "UNCLAIMED"
     assert first["organisation"] == {"name": "Tenant A"} and first["manufacturer"] == MANUFACTURER
     assert first["batch"] == {"reference": "B-2024-01", "label": "spring"}
@@ -130,13 +161,17 @@ async def test_no_key_material_in_device_types(runtime):
         for name, definition in schema.type_map[type_name].fields.items():
             if "key" in name.lower():
                 # the kinds of keys a type carries, and the keys' metadata: never a key value
-                assert (name, get_named_type(definition.type).name) in {("keyKinds", "KeyKind"), ("keys", "DeviceKeyInfo")}, (
-                    type_name, name)
+                assert (name, get_named_type(definition.type).name) in {
+                    ("keyKinds", "KeyKind"),
+                    ("keys", "DeviceKeyInfo"),
+                }, (type_name, name)
     metadata = schema.type_map["DeviceKeyInfo"].fields
     assert set(metadata) == {"kind", "algorithm", "state", "validFrom", "validUntil", "createdAt"}
     # enums and timestamps only: no field could carry the key's value
-    assert all(isinstance(get_named_type(f.type), GraphQLEnumType) or get_named_type(f.type).name == "DateTime"
-               for f in metadata.values())
+    assert all(
+        isinstance(get_named_type(f.type), GraphQLEnumType) or get_named_type(f.type).name == "DateTime"
+        for f in metadata.values()
+    )
 
 
 async def test_filters(gql, world, runtime):
@@ -145,23 +180,40 @@ async def test_filters(gql, world, runtime):
     types = await product_type_ids(runtime)
     assert await serials(gql, token, filter={"serialNumber": "9999991"}) == ["9999991"]
     assert await serials(gql, token, filter={"serialNumber": "999999"}) == []  # exact, not prefix
-    assert await serials(gql, token, filter={"serialNumberPrefix": "21N"}) == ["21N001052", "21N001064"]  # not B's 21N009999
+    assert await serials(gql, token, filter={"serialNumberPrefix": "21N"}) == [
+        "21N001052",
+        "21N001064",
+    ]  # not B's 21N009999
     assert await serials(gql, token, filter={"serialNumberPrefix": "%"}) == []  # wildcards are literal
     assert await serials(gql, token, filter={"serialNumbers": ["9999990", "Y20TA010057", "21N009999", "nope"]}) == [
-        "9999990", "Y20TA010057"]
+        "9999990",
+        "Y20TA010057",
+    ]
     assert await serials(gql, token, filter={"productTypeId": to_global_id("ProductType", types["TOPAS Mbus"])}) == [
-        "Y20TA010056", "Y20TA010057"]
+        "Y20TA010056",
+        "Y20TA010057",
+    ]
     assert await serials(gql, token, filter={"claimStatus": "CLAIMED"}) == ["21N001052", "9999990", "9999993"]
     assert await serials(gql, token, filter={"labels": ["north"]}) == ["21N001052", "21N001064"]
     assert await serials(gql, token, filter={"labels": ["north", "roof"]}) == ["21N001064"]  # all of them
-    assert await serials(gql, token, filter={"batchReference": "B-2024-01"}) == ["21N001052", "21N001064", "9999990", "9999991"]
+    assert await serials(gql, token, filter={"batchReference": "B-2024-01"}) == [
+        "21N001052",
+        "21N001064",
+        "9999990",
+        "9999991",
+    ]
     batch_id = to_global_id("Batch", (await _batch_pk(runtime, "B-2024-01")))
     assert await serials(gql, token, filter={"batchId": batch_id, "claimStatus": "UNCLAIMED", "labels": ["roof"]}) == [
-        "21N001064", "9999991"]
+        "21N001064",
+        "9999991",
+    ]
     assert await serials(gql, token, filter={"batchReference": "nope"}) == []
     # combined: the node of a device is the same object the list gave
-    node = await gql("query($id: ID!) { node(id: $id) { ... on Device { serialNumber } } }",
-                     {"id": to_global_id("Device", ids["9999990"])}, token=token)
+    node = await gql(
+        "query($id: ID!) { node(id: $id) { ... on Device { serialNumber } } }",
+        {"id": to_global_id("Device", ids["9999990"])},
+        token=token,
+    )
     assert node["data"]["node"] == {"serialNumber": "9999990"}
 
 
@@ -185,7 +237,9 @@ async def test_paging_forward_and_backward(gql, world, runtime):
     assert seen == every
     last = (await gql(DEVICES, {"last": 2}, token=token))["data"]["devices"]
     assert [n["serialNumber"] for n in last["nodes"]] == every[-2:] and last["pageInfo"]["hasPreviousPage"]
-    before = (await gql(DEVICES, {"last": 2, "before": last["pageInfo"]["startCursor"]}, token=token))["data"]["devices"]
+    before = (await gql(DEVICES, {"last": 2, "before": last["pageInfo"]["startCursor"]}, token=token))["data"][
+        "devices"
+    ]
     assert [n["serialNumber"] for n in before["nodes"]] == every[-4:-2]
     desc = await serials(gql, token, orderBy={"field": "SERIAL_NUMBER", "direction": "DESC"}, first=2)
     assert desc == every[::-1][:2]
@@ -242,8 +296,11 @@ async def test_other_tenants_devices_are_unreachable_by_node(gql, world, runtime
             result = await gql("query($id: ID!) { node(id: $id) { id } }", {"id": global_id}, token=world.tokens[token])
             assert result["data"] == {"node": None} and "errors" not in result
     # A1 cannot see its parent's devices either
-    result = await gql("query($id: ID!) { node(id: $id) { id } }", {"id": to_global_id("Device", ids["21N001052"])},
-                       token=world.tokens["user_a1"])
+    result = await gql(
+        "query($id: ID!) { node(id: $id) { id } }",
+        {"id": to_global_id("Device", ids["21N001052"])},
+        token=world.tokens["user_a1"],
+    )
     assert result["data"]["node"] is None
     result = await gql("query($id: ID!) { node(id: $id) { id } }", {"id": b_device}, token=world.tokens["user_b"])
     assert result["data"]["node"] == {"id": b_device}
@@ -265,12 +322,19 @@ async def test_demo_catalogue(gql, client, runtime):
     assert result["totalCount"] == 8 and ("21N001052", "TOPAS Lora W8", "CLAIMED") in table
     assert ("Y20TA010057", "TOPAS Mbus", "UNCLAIMED") in table
     assert {n["organisation"]["name"] for n in result["nodes"]} == {"IntegraDemo"}
-    claim = await gql("mutation { deviceClaim(input: {serialNumber: \"21N001064\"}) { device { claimStatus } errors { code } } }",
-                      token=token)
+    claim = await gql(
+        'mutation { deviceClaim(input: {serialNumber: "21N001064"}) { device { claimStatus } errors { code } } }',
+        token=token,
+    )
     assert claim["data"]["deviceClaim"] == {"device": {"claimStatus": "CLAIMED"}, "errors": []}
 
-    created = (await gql("""mutation { keyDownloadCreate(input: {filter: {claimStatus: CLAIMED}}) {
-        url keyDownload { deviceCount keyCount } errors { code message } } }""", token=token))["data"]["keyDownloadCreate"]
+    created = (
+        await gql(
+            """mutation { keyDownloadCreate(input: {filter: {claimStatus: CLAIMED}}) {
+        url keyDownload { deviceCount keyCount } errors { code message } } }""",
+            token=token,
+        )
+    )["data"]["keyDownloadCreate"]
     assert created["errors"] == [] and created["keyDownload"]["deviceCount"] == 4
     response = await client.get(urlsplit(created["url"]).path, headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200

@@ -35,29 +35,44 @@ CREATE = """mutation($input: KeyDownloadCreateInput!) {
 HEADER = ["serial_number", "product_type", "key_kind", "algorithm", "key"]
 
 
-async def add_keys(runtime, device_ids: dict[str, int], *, revoked: bool = False) -> dict[str, list[tuple[str, str, bytes]]]:
+async def add_keys(
+    runtime, device_ids: dict[str, int], *, revoked: bool = False
+) -> dict[str, list[tuple[str, str, bytes]]]:
     """One LoRaWAN AppKey (AES-128) and one OMS key per device, sealed: {serial: [(kind, algorithm, bytes)]}."""
     keys: dict[str, list[tuple[str, str, bytes]]] = {}
     async with runtime.session_factory() as session, session.begin():
         for serial, device_id in device_ids.items():
-            for kind, algorithm, length in ((c.KeyKind.LORAWAN_APP_KEY, c.KeyAlgorithm.AES_128, 16),
-                                            (c.KeyKind.OMS_KEY, c.KeyAlgorithm.AES_256, 32)):
+            for kind, algorithm, length in (
+                (c.KeyKind.LORAWAN_APP_KEY, c.KeyAlgorithm.AES_128, 16),
+                (c.KeyKind.OMS_KEY, c.KeyAlgorithm.AES_256, 32),
+            ):
                 key = secrets.token_bytes(length)
                 sealed, version = seal_device_key(runtime.sealer, device_id, kind, algorithm, key)
-                session.add(c.DeviceKey(device_id=device_id, kind=kind, algorithm=algorithm, sealed=sealed,
-                                        master_key_version=version,
-                                        state=c.KeyState.REVOKED if revoked else c.KeyState.ACTIVE))
+                session.add(
+                    c.DeviceKey(
+                        device_id=device_id,
+                        kind=kind,
+                        algorithm=algorithm,
+                        sealed=sealed,
+                        master_key_version=version,
+                        state=c.KeyState.REVOKED if revoked else c.KeyState.ACTIVE,
+                    )
+                )
                 keys.setdefault(serial, []).append((kind.value, algorithm.value, key))
     return keys
 
 
 async def seed(runtime, world) -> tuple[dict[str, int], dict[str, list]]:
     """Tenant A: three claimed devices with keys (one in A1), one unclaimed; tenant B: one claimed with keys."""
-    ids = await add_devices(runtime, world.organisations["a"].id, [
-        ("A-0002", "TOPAS Lora W8", True, ["north"]),
-        ("A-0001", "CalecST III WM-Bus", True, []),
-        ("A-UNCLAIMED", "TOPAS Lora W8", False, []),
-    ])
+    ids = await add_devices(
+        runtime,
+        world.organisations["a"].id,
+        [
+            ("A-0002", "TOPAS Lora W8", True, ["north"]),
+            ("A-0001", "CalecST III WM-Bus", True, []),
+            ("A-UNCLAIMED", "TOPAS Lora W8", False, []),
+        ],
+    )
     ids |= await add_devices(runtime, world.organisations["a1"].id, [("A1-0001", "aquastream LoRa", True, [])])
     ids |= await add_devices(runtime, world.organisations["b"].id, [("B-0001", "TOPAS Mbus", True, [])])
     keys = await add_keys(runtime, {s: ids[s] for s in ("A-0001", "A-0002", "A1-0001", "B-0001", "A-UNCLAIMED")})
@@ -104,16 +119,23 @@ async def test_needs_the_keys_download_permission(gql, world, runtime):
 async def test_stale_authentication_is_refused_until_reauthenticated(gql, world, runtime):
     ids, _ = await seed(runtime, world)
     async with runtime.session_factory() as session, session.begin():
-        await session.execute(update(m.AuthToken).where(m.AuthToken.user_id == world.users["admin_a"].id)
-                              .values(authenticated_at=utcnow() - timedelta(seconds=runtime.settings.key_download_reauth_seconds + 5)))
+        await session.execute(
+            update(m.AuthToken)
+            .where(m.AuthToken.user_id == world.users["admin_a"].id)
+            .values(authenticated_at=utcnow() - timedelta(seconds=runtime.settings.key_download_reauth_seconds + 5))
+        )
     token = world.tokens["admin_a"]
     refused = await create(gql, token, deviceIds=[gid(ids["A-0001"])])
     assert [e["code"] for e in refused["errors"]] == ["REAUTHENTICATION_REQUIRED"]
     assert refused["keyDownload"] is None and refused["url"] is None and await download_count(runtime) == 0
 
     from tests.conftest import PASSWORD
-    reauth = await gql("mutation($p: String) { sessionReauthenticate(input: {password: $p}) { errors { code } } }",
-                       {"p": PASSWORD}, token=token)
+
+    reauth = await gql(
+        "mutation($p: String) { sessionReauthenticate(input: {password: $p}) { errors { code } } }",
+        {"p": PASSWORD},
+        token=token,
+    )
     assert reauth["data"]["sessionReauthenticate"]["errors"] == []
     created = await create(gql, token, deviceIds=[gid(ids["A-0001"])])
     assert created["errors"] == [] and created["keyDownload"]["keyCount"] == 2
@@ -138,7 +160,9 @@ async def test_unclaimed_devices_refuse_the_whole_request_by_serial_number(gql, 
 
 
 async def test_many_unclaimed_devices_are_named_up_to_a_limit_and_counted(gql, world, runtime):
-    await add_devices(runtime, world.organisations["a"].id, [(f"U-{i:04d}", "TOPAS Lora W8", False, []) for i in range(105)])
+    await add_devices(
+        runtime, world.organisations["a"].id, [(f"U-{i:04d}", "TOPAS Lora W8", False, []) for i in range(105)]
+    )
     refused = await create(gql, world.tokens["admin_a"], filter={"serialNumberPrefix": "U-"})
     errors = refused["errors"]
     assert [e["code"] for e in errors] == ["UNCLAIMED"] * 101
@@ -164,8 +188,12 @@ async def test_empty_selections_and_devices_without_keys(gql, world, runtime):
     no_keys = await add_devices(runtime, world.organisations["a"].id, [("A-NOKEYS", "TOPAS Lora W8", True, [])])
     token = world.tokens["admin_a"]
     assert [e["code"] for e in (await create(gql, token, deviceIds=[]))["errors"]] == ["REQUIRED"]
-    assert [e["code"] for e in (await create(gql, token, filter={"serialNumberPrefix": "ZZZ"}))["errors"]] == ["NOT_FOUND"]
-    assert [e["code"] for e in (await create(gql, token, deviceIds=[gid(no_keys["A-NOKEYS"])]))["errors"]] == ["NOT_FOUND"]
+    assert [e["code"] for e in (await create(gql, token, filter={"serialNumberPrefix": "ZZZ"}))["errors"]] == [
+        "NOT_FOUND"
+    ]
+    assert [e["code"] for e in (await create(gql, token, deviceIds=[gid(no_keys["A-NOKEYS"])]))["errors"]] == [
+        "NOT_FOUND"
+    ]
     too_many = await create(gql, token, deviceIds=[gid(ids["A-0001"])] * 1001)
     assert [e["code"] for e in too_many["errors"]] == ["TOO_MANY"]
     bad_filter = await create(gql, token, filter={"productTypeId": "nonsense"})
@@ -196,7 +224,10 @@ async def test_download_content_in_the_users_delimiter(gql, client, world, runti
     created = await create(gql, token, filter={"claimStatus": "CLAIMED"})
     assert created["errors"] == []
     record = created["keyDownload"]
-    assert (record["deviceCount"], record["keyCount"]) == (3, 6)  # A-0001, A-0002, A1-0001; the revoked keys not counted
+    assert (record["deviceCount"], record["keyCount"]) == (
+        3,
+        6,
+    )  # A-0001, A-0002, A1-0001; the revoked keys not counted
     assert record["csvDelimiter"] == "\t" and record["downloadedAt"] is None
     assert record["user"] == {"email": "admin@a.example"} and record["organisation"] == {"name": "Tenant A"}
     assert created["url"].startswith("http://testserver/downloads/")
@@ -210,7 +241,11 @@ async def test_download_content_in_the_users_delimiter(gql, client, world, runti
     assert rows[0] == HEADER
     expected = sorted(
         [serial, product, kind, algorithm, key.hex().upper()]
-        for serial, product in (("A-0001", "CalecST III WM-Bus"), ("A-0002", "TOPAS Lora W8"), ("A1-0001", "aquastream LoRa"))
+        for serial, product in (
+            ("A-0001", "CalecST III WM-Bus"),
+            ("A-0002", "TOPAS Lora W8"),
+            ("A1-0001", "aquastream LoRa"),
+        )
         for kind, algorithm, key in keys[serial]
     )
     assert rows[1:] == expected  # ordered by serial number (then key), keys in upper-case hex
@@ -219,12 +254,18 @@ async def test_download_content_in_the_users_delimiter(gql, client, world, runti
     # the link worked once: the record shows when, the history has both events, free of key material
     async with runtime.session_factory() as session:
         download = await session.scalar(select(c.KeyDownload))
-        events = (await session.scalars(select(AuditEvent).where(AuditEvent.action.startswith("keys.")).order_by(AuditEvent.id))).all()
+        events = (
+            await session.scalars(
+                select(AuditEvent).where(AuditEvent.action.startswith("keys.")).order_by(AuditEvent.id)
+            )
+        ).all()
         devices = (await session.scalars(select(c.KeyDownloadDevice.device_id))).all()
     assert download.downloaded_at is not None
     assert sorted(devices) == sorted(ids[s] for s in ("A-0001", "A-0002", "A1-0001"))
     assert [(e.action, e.details["deviceCount"], e.details["keyCount"]) for e in events] == [
-        ("keys.download_created", 3, 6), ("keys.downloaded", 3, 6)]
+        ("keys.download_created", 3, 6),
+        ("keys.downloaded", 3, 6),
+    ]
     assert all(e.target_type == "KeyDownload" and e.target_id == download.id for e in events)
     secrets_seen = [key.hex() for entries in keys.values() for _, _, key in entries]
     for text in [str(e.details) for e in events] + [caplog.text, str(created)]:
@@ -256,7 +297,9 @@ async def test_link_refusals(gql, client, world, runtime):
     created = await create(gql, token, deviceIds=[gid(ids["A-0001"])])
     path = path_of(created["url"])
     async with runtime.session_factory() as session, session.begin():
-        other_admin = await add_user(session, world.organisations["a"], "second-admin@a.example", [m.Role.ORGANISATION_ADMIN])
+        other_admin = await add_user(
+            session, world.organisations["a"], "second-admin@a.example", [m.Role.ORGANISATION_ADMIN]
+        )
         other_admin_token = await issue_token(session, other_admin)
 
     no_bearer = await client.get(path)
@@ -287,6 +330,7 @@ async def test_expired_link_is_gone(gql, client, world, runtime):
     expires_at = created["keyDownload"]["expiresAt"]
     ttl = runtime.settings.key_download_ttl_seconds
     from datetime import datetime
+
     assert abs((datetime.fromisoformat(expires_at) - utcnow()).total_seconds() - ttl) < 30
     async with runtime.session_factory() as session, session.begin():
         await session.execute(update(c.KeyDownload).values(expires_at=utcnow() - timedelta(seconds=1)))
@@ -301,8 +345,12 @@ async def test_devices_that_changed_hands_are_skipped_when_served(gql, client, w
     token = world.tokens["admin_a"]
     created = await create(gql, token, deviceIds=[gid(ids["A-0001"]), gid(ids["A-0002"]), gid(ids["A1-0001"])])
     async with runtime.session_factory() as session, session.begin():
-        await session.execute(update(c.Device).where(c.Device.id == ids["A-0002"]).values(organisation_id=world.organisations["b"].id))
-        await session.execute(update(c.Device).where(c.Device.id == ids["A1-0001"]).values(claim_status=c.ClaimStatus.UNCLAIMED))
+        await session.execute(
+            update(c.Device).where(c.Device.id == ids["A-0002"]).values(organisation_id=world.organisations["b"].id)
+        )
+        await session.execute(
+            update(c.Device).where(c.Device.id == ids["A1-0001"]).values(claim_status=c.ClaimStatus.UNCLAIMED)
+        )
     response = await client.get(path_of(created["url"]), headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200
     assert {row[0] for row in parse(response.text, ";")[1:]} == {"A-0001"}
@@ -322,9 +370,18 @@ async def seed_large(runtime, organisation_id: int) -> None:
     types = await product_type_ids(runtime)
     async with runtime.session_factory() as session, session.begin():
         first_id = (await session.scalar(select(func.max(c.Device.id))) or 0) + 1
-        device_rows = [dict(id=first_id + i, manufacturer=MANUFACTURER, serial_number=f"L{i:07d}",
-                            product_type_id=types["TOPAS Lora W8"], organisation_id=organisation_id,
-                            claim_status=c.ClaimStatus.CLAIMED, created_at=utcnow()) for i in range(LARGE_DEVICES)]
+        device_rows = [
+            dict(
+                id=first_id + i,
+                manufacturer=MANUFACTURER,
+                serial_number=f"L{i:07d}",
+                product_type_id=types["TOPAS Lora W8"],
+                organisation_id=organisation_id,
+                claim_status=c.ClaimStatus.CLAIMED,
+                created_at=utcnow(),
+            )
+            for i in range(LARGE_DEVICES)
+        ]
         await session.execute(insert(c.Device), device_rows)
         key_rows = []
         for row in device_rows:
@@ -332,8 +389,17 @@ async def seed_large(runtime, organisation_id: int) -> None:
                 # a key derived from the device, so the test can check every row without keeping the keys
                 key = row["serial_number"].encode().ljust(16, b"k")
                 sealed, version = seal_device_key(runtime.sealer, row["id"], kind, c.KeyAlgorithm.AES_128, key)
-                key_rows.append(dict(device_id=row["id"], kind=kind, algorithm=c.KeyAlgorithm.AES_128, sealed=sealed,
-                                     master_key_version=version, state=c.KeyState.ACTIVE, created_at=utcnow()))
+                key_rows.append(
+                    dict(
+                        device_id=row["id"],
+                        kind=kind,
+                        algorithm=c.KeyAlgorithm.AES_128,
+                        sealed=sealed,
+                        master_key_version=version,
+                        state=c.KeyState.ACTIVE,
+                        created_at=utcnow(),
+                    )
+                )
         await session.execute(insert(c.DeviceKey), key_rows)
 
 
@@ -355,7 +421,9 @@ async def test_a_large_download_is_streamed_in_chunks(gql, world, runtime, live_
         tracemalloc.start()
         try:
             with count_sql() as counter:
-                async with http.stream("GET", path_of(created["url"]), headers={"Authorization": f"Bearer {token}"}) as response:
+                async with http.stream(
+                    "GET", path_of(created["url"]), headers={"Authorization": f"Bearer {token}"}
+                ) as response:
                     assert response.status_code == 200
                     assert "content-length" not in response.headers  # sent as it is made, not as one body
                     pending = ""
@@ -397,10 +465,15 @@ LIST = """query($first: Int, $devicesFirst: Int, $after: String) { keyDownloads(
 async def add_download_row(runtime, user_key: str, organisation_key: str, world, device_ids: list[int]) -> int:
     """A download made earlier by someone else (e.g. in a child organisation), straight into the database."""
     async with runtime.session_factory() as session, session.begin():
-        download = c.KeyDownload(user_id=world.users[user_key].id, organisation_id=world.organisations[organisation_key].id,
-                                 device_count=len(device_ids), key_count=2 * len(device_ids),
-                                 token_hash=secrets.token_hex(32), expires_at=utcnow() + timedelta(minutes=5),
-                                 created_at=utcnow() - timedelta(hours=1))
+        download = c.KeyDownload(
+            user_id=world.users[user_key].id,
+            organisation_id=world.organisations[organisation_key].id,
+            device_count=len(device_ids),
+            key_count=2 * len(device_ids),
+            token_hash=secrets.token_hex(32),
+            expires_at=utcnow() + timedelta(minutes=5),
+            created_at=utcnow() - timedelta(hours=1),
+        )
         session.add(download)
         await session.flush()
         session.add_all(c.KeyDownloadDevice(key_download_id=download.id, device_id=pk) for pk in device_ids)
@@ -414,27 +487,44 @@ async def test_key_downloads_list_by_organisation_subtree(gql, world, runtime):
     second = await create(gql, world.tokens["admin_a"], deviceIds=[gid(ids["A-0001"])])
     in_b = await create(gql, world.tokens["admin_b"], filter={})
 
-    seen_by_a = (await gql(LIST, {"first": 10, "devicesFirst": 1}, token=world.tokens["admin_a"]))["data"]["keyDownloads"]
+    seen_by_a = (await gql(LIST, {"first": 10, "devicesFirst": 1}, token=world.tokens["admin_a"]))["data"][
+        "keyDownloads"
+    ]
     assert seen_by_a["totalCount"] == 3
     # newest first; A's admin sees the downloads of A and of its child A1, never B's
-    assert [n["id"] for n in seen_by_a["nodes"]] == [second["keyDownload"]["id"], first["keyDownload"]["id"],
-                                                      to_global_id("KeyDownload", in_a1)]
+    assert [n["id"] for n in seen_by_a["nodes"]] == [
+        second["keyDownload"]["id"],
+        first["keyDownload"]["id"],
+        to_global_id("KeyDownload", in_a1),
+    ]
     newest, older, child = seen_by_a["nodes"]
     assert (older["deviceCount"], older["keyCount"], older["user"], older["organisation"]) == (
-        2, 4, {"email": "admin@a.example"}, {"name": "Tenant A"})
+        2,
+        4,
+        {"email": "admin@a.example"},
+        {"name": "Tenant A"},
+    )
     assert child["user"] == {"email": "user@a1.example"} and child["organisation"] == {"name": "Tenant A1"}
     # the devices of a download, by serial number, a page at a time
     assert older["devices"]["totalCount"] == 2 and [d["serialNumber"] for d in older["devices"]["nodes"]] == ["A-0001"]
     assert older["devices"]["pageInfo"]["hasNextPage"] is True
-    rest = await gql("""query($id: ID!, $after: String) { node(id: $id) { ... on KeyDownload {
+    rest = await gql(
+        """query($id: ID!, $after: String) { node(id: $id) { ... on KeyDownload {
         devices(first: 5, after: $after) { nodes { serialNumber } pageInfo { hasNextPage } } } } }""",
-                     {"id": older["id"], "after": older["devices"]["pageInfo"]["endCursor"]}, token=world.tokens["admin_a"])
-    assert rest["data"]["node"]["devices"] == {"nodes": [{"serialNumber": "A-0002"}], "pageInfo": {"hasNextPage": False}}
+        {"id": older["id"], "after": older["devices"]["pageInfo"]["endCursor"]},
+        token=world.tokens["admin_a"],
+    )
+    assert rest["data"]["node"]["devices"] == {
+        "nodes": [{"serialNumber": "A-0002"}],
+        "pageInfo": {"hasNextPage": False},
+    }
     assert newest["devices"]["pageInfo"]["hasNextPage"] is False
 
     seen_by_b = (await gql(LIST, {"first": 10}, token=world.tokens["admin_b"]))["data"]["keyDownloads"]
     assert [n["id"] for n in seen_by_b["nodes"]] == [in_b["keyDownload"]["id"]]
-    other = await gql("query($id: ID!) { node(id: $id) { id } }", {"id": first["keyDownload"]["id"]}, token=world.tokens["admin_b"])
+    other = await gql(
+        "query($id: ID!) { node(id: $id) { id } }", {"id": first["keyDownload"]["id"]}, token=world.tokens["admin_b"]
+    )
     assert other["data"]["node"] is None
     assert (await gql(LIST, {"first": 10}, token=world.tokens["platform"]))["data"]["keyDownloads"]["totalCount"] == 4
     forbidden = await gql(LIST, {"first": 10}, token=world.tokens["user_a"])
@@ -445,10 +535,14 @@ async def test_a_device_given_away_is_no_longer_listed_in_a_download(gql, world,
     ids, _ = await seed(runtime, world)
     created = await create(gql, world.tokens["admin_a"], deviceIds=[gid(ids["A-0002"]), gid(ids["A-0001"])])
     async with runtime.session_factory() as session, session.begin():
-        await session.execute(update(c.Device).where(c.Device.id == ids["A-0002"]).values(organisation_id=world.organisations["b"].id))
+        await session.execute(
+            update(c.Device).where(c.Device.id == ids["A-0002"]).values(organisation_id=world.organisations["b"].id)
+        )
     listed = (await gql(LIST, {"first": 10}, token=world.tokens["admin_a"]))["data"]["keyDownloads"]["nodes"][0]
     assert listed["deviceCount"] == 2  # the record keeps what was selected then
-    assert [d["serialNumber"] for d in listed["devices"]["nodes"]] == ["A-0001"] and listed["devices"]["totalCount"] == 1
+    assert [d["serialNumber"] for d in listed["devices"]["nodes"]] == ["A-0001"] and listed["devices"][
+        "totalCount"
+    ] == 1
     assert listed["id"] == created["keyDownload"]["id"]
 
 
@@ -458,28 +552,41 @@ async def test_two_simultaneous_fetches_get_the_keys_once(gql, client, world, ru
     ids, _ = await seed(runtime, world)
     token = world.tokens["admin_a"]
     created = await create(gql, token, deviceIds=[gid(ids["A-0001"])])
-    responses = await asyncio.gather(*(client.get(path_of(created["url"]), headers={"Authorization": f"Bearer {token}"})
-                                       for _ in range(4)))
+    responses = await asyncio.gather(
+        *(client.get(path_of(created["url"]), headers={"Authorization": f"Bearer {token}"}) for _ in range(4))
+    )
     assert sorted(r.status_code for r in responses) == [200, 410, 410, 410]
 
 
-async def test_a_key_that_does_not_open_aborts_the_stream_without_revealing_keys(gql, world, runtime, live_server, caplog):
+async def test_a_key_that_does_not_open_aborts_the_stream_without_revealing_keys(
+    gql, world, runtime, live_server, caplog
+):
     ids, keys = await seed(runtime, world)
     token = world.tokens["admin_a"]
     created = await create(gql, token, deviceIds=[gid(ids["A-0001"]), gid(ids["A-0002"])])
     async with runtime.session_factory() as session, session.begin():
         # A-0002's keys swapped for A-0001's ciphertexts: bound to another device, they must not open
-        sealed = (await session.scalars(select(c.DeviceKey.sealed).where(c.DeviceKey.device_id == ids["A-0001"],
-                                                                         c.DeviceKey.state == c.KeyState.ACTIVE)
-                                        .order_by(c.DeviceKey.id))).all()
-        targets = (await session.scalars(select(c.DeviceKey).where(c.DeviceKey.device_id == ids["A-0002"]).order_by(c.DeviceKey.id))).all()
+        sealed = (
+            await session.scalars(
+                select(c.DeviceKey.sealed)
+                .where(c.DeviceKey.device_id == ids["A-0001"], c.DeviceKey.state == c.KeyState.ACTIVE)
+                .order_by(c.DeviceKey.id)
+            )
+        ).all()
+        targets = (
+            await session.scalars(
+                select(c.DeviceKey).where(c.DeviceKey.device_id == ids["A-0002"]).order_by(c.DeviceKey.id)
+            )
+        ).all()
         for row, copied in zip(targets, sealed, strict=True):
             row.sealed = copied
     caplog.set_level(logging.INFO)
     received = b""
     async with httpx.AsyncClient(base_url=f"http://{live_server}", timeout=30) as http:
         with pytest.raises(httpx.HTTPError):  # the response ends without its last chunk: visibly incomplete
-            async with http.stream("GET", path_of(created["url"]), headers={"Authorization": f"Bearer {token}"}) as response:
+            async with http.stream(
+                "GET", path_of(created["url"]), headers={"Authorization": f"Bearer {token}"}
+            ) as response:
                 assert response.status_code == 200
                 async for chunk in response.aiter_bytes():
                     received += chunk

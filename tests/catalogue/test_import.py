@@ -30,7 +30,9 @@ def key_hex(length: int = 16) -> str:
     return secrets.token_bytes(length).hex().upper()
 
 
-async def upload(client, token: str | None, content: bytes | str, *, dry_run: bool = False, name: str = "keys.csv") -> dict:
+async def upload(
+    client, token: str | None, content: bytes | str, *, dry_run: bool = False, name: str = "keys.csv"
+) -> dict:
     if isinstance(content, str):
         content = content.encode()
     headers = {"Accept": "application/graphql-response+json"}
@@ -38,8 +40,10 @@ async def upload(client, token: str | None, content: bytes | str, *, dry_run: bo
         headers["Authorization"] = f"Bearer {token}"
     response = await client.post(
         "/graphql",
-        data={"operations": json.dumps({"query": IMPORT, "variables": {"file": None, "dryRun": dry_run}}),
-              "map": json.dumps({"0": ["variables.file"]})},
+        data={
+            "operations": json.dumps({"query": IMPORT, "variables": {"file": None, "dryRun": dry_run}}),
+            "map": json.dumps({"0": ["variables.file"]}),
+        },
         files={"0": (name, content, "text/csv")},
         headers=headers,
     )
@@ -55,8 +59,10 @@ async def import_file(client, world, content: bytes | str, **kwargs) -> dict:
 
 async def counts(runtime) -> dict[str, int]:
     async with runtime.session_factory() as session:
-        return {model.__tablename__: await session.scalar(select(func.count()).select_from(model))
-                for model in (c.Device, c.DeviceKey, c.DeviceLabel, AuditEvent)}
+        return {
+            model.__tablename__: await session.scalar(select(func.count()).select_from(model))
+            for model in (c.Device, c.DeviceKey, c.DeviceLabel, AuditEvent)
+        }
 
 
 def lines_of(result: dict) -> list[tuple[int, str | None, str]]:
@@ -93,7 +99,11 @@ async def test_good_file_stores_devices_and_sealed_keys(client, world, runtime):
         event = (await session.scalars(select(AuditEvent).where(AuditEvent.action == "devices.imported"))).one()
     first, second = devices["IMP-0001"], devices["IMP-0002"]
     for device in (first, second):
-        assert device.claim_status == c.ClaimStatus.UNCLAIMED and device.organisation_id is None and device.batch_id is None
+        assert (
+            device.claim_status == c.ClaimStatus.UNCLAIMED
+            and device.organisation_id is None
+            and device.batch_id is None
+        )
         assert device.manufacturer == MANUFACTURER
     assert types[first.product_type_id] == "TOPAS SONIC" and types[second.product_type_id] == "aquastream LoRa"
     assert sorted(labels) == [(first.id, "Hall 2"), (first.id, "Lot 7")]
@@ -106,8 +116,13 @@ async def test_good_file_stores_devices_and_sealed_keys(client, world, runtime):
     assert all(key.algorithm == c.KeyAlgorithm.AES_128 and key.state == c.KeyState.ACTIVE for key in keys)
     assert all(app_key not in bytes(key.sealed).hex().upper() for key in keys)  # sealed, not stored as is
     assert event.actor_user_id == world.users["platform"].id and event.organisation_id is None
-    assert event.details == {"deviceCount": 2, "keyCount": 3, "source": "api", "filename": "keys.csv",
-                             "productTypes": {"TOPAS SONIC": 1, "aquastream LoRa": 1}}
+    assert event.details == {
+        "deviceCount": 2,
+        "keyCount": 3,
+        "source": "api",
+        "filename": "keys.csv",
+        "productTypes": {"TOPAS SONIC": 1, "aquastream LoRa": 1},
+    }
 
 
 @pytest.mark.parametrize("delimiter", [",", ";", "\t", "|"])
@@ -118,8 +133,14 @@ async def test_each_delimiter_and_any_column_order(client, world, runtime, delim
     content += delimiter.join([key, labels, "AES_256", "D-1", "OTHER", "TOPAS Mbus"]) + "\n"
     async with runtime.session_factory() as session, session.begin():
         # a product type carrying OTHER keys, as a manufacturer may add
-        session.add(c.ProductType(name="TOPAS Mbus X", manufacturer=MANUFACTURER, radio_technology=c.RadioTechnology.MBUS,
-                                  key_kinds=["OMS_KEY", "OTHER"]))
+        session.add(
+            c.ProductType(
+                name="TOPAS Mbus X",
+                manufacturer=MANUFACTURER,
+                radio_technology=c.RadioTechnology.MBUS,
+                key_kinds=["OMS_KEY", "OTHER"],
+            )
+        )
     content = content.replace("TOPAS Mbus", "TOPAS Mbus X")
     result = await import_file(client, world, content)
     assert result["errors"] == [] and (result["deviceCount"], result["keyCount"]) == (1, 1)
@@ -131,30 +152,40 @@ async def test_each_delimiter_and_any_column_order(client, world, runtime, delim
 
 
 async def test_every_bad_row_is_reported_and_nothing_is_stored(client, world, runtime):
-    await add_devices(runtime, world.organisations["a"].id, [("EXISTS-1", "TOPAS Lora W8", False, []), ("EXISTS-2", "TOPAS Mbus", False, [])])
+    await add_devices(
+        runtime,
+        world.organisations["a"].id,
+        [("EXISTS-1", "TOPAS Lora W8", False, []), ("EXISTS-2", "TOPAS Mbus", False, [])],
+    )
     async with runtime.session_factory() as session, session.begin():
-        session.add(c.ProductType(name="Other Meter", manufacturer="Other GmbH", radio_technology=c.RadioTechnology.LORAWAN,
-                                  key_kinds=["LORAWAN_APP_KEY"]))
+        session.add(
+            c.ProductType(
+                name="Other Meter",
+                manufacturer="Other GmbH",
+                radio_technology=c.RadioTechnology.LORAWAN,
+                key_kinds=["LORAWAN_APP_KEY"],
+            )
+        )
     good = key_hex()
     rows = [
-        f"OK-1,aquastream LoRa,LORAWAN_APP_KEY,AES_128,{good}",              # 2 good
-        f"BAD-2,No Such Meter,LORAWAN_APP_KEY,AES_128,{key_hex()}",           # 3 unknown product type
-        f"BAD-3,aquastream LoRa,LORAWAN_FOO_KEY,AES_128,{key_hex()}",         # 4 unknown key kind
-        f"BAD-4,aquastream LoRa,LORAWAN_APP_KEY,AES_512,{key_hex()}",         # 5 unknown algorithm
+        f"OK-1,aquastream LoRa,LORAWAN_APP_KEY,AES_128,{good}",  # 2 good
+        f"BAD-2,No Such Meter,LORAWAN_APP_KEY,AES_128,{key_hex()}",  # 3 unknown product type
+        f"BAD-3,aquastream LoRa,LORAWAN_FOO_KEY,AES_128,{key_hex()}",  # 4 unknown key kind
+        f"BAD-4,aquastream LoRa,LORAWAN_APP_KEY,AES_512,{key_hex()}",  # 5 unknown algorithm
         "BAD-5,aquastream LoRa,LORAWAN_APP_KEY,AES_128,00112233445566778899AABBCCDDEEZZ",  # 6 not hex
-        f"BAD-6,aquastream LoRa,LORAWAN_APP_KEY,AES_128,{key_hex(24)}",       # 7 wrong length
-        f"BAD-7,aquastream LoRa,OMS_KEY,AES_128,{key_hex()}",                 # 8 kind not carried
-        f"BAD 8,aquastream LoRa,LORAWAN_APP_KEY,AES_128,{key_hex()}",         # 9 malformed serial
-        f"EXISTS-1,TOPAS Lora W8,LORAWAN_APP_KEY,AES_128,{key_hex()}",        # 10 already in the catalogue
-        f"OK-1,TOPAS Lora W8,LORAWAN_APP_KEY,AES_128,{key_hex()}",            # 11 other product type than line 2
-        f"OK-12,TOPAS SONIC,OMS_KEY,AES_128,{key_hex()}",                     # 12 good
-        f"OK-12,TOPAS SONIC,OMS_KEY,AES_128,{key_hex()}",                     # 13 duplicate (serial, kind)
-        f"BAD-14,aquastream LoRa,LORAWAN_APP_KEY,{key_hex()}",                # 14 too few fields
-        f",aquastream LoRa,LORAWAN_APP_KEY,AES_128,{key_hex()}",              # 15 serial missing
-        "BAD-16,aquastream LoRa,LORAWAN_APP_KEY,AES_128,",                    # 16 key missing
-        f"EXISTS-2,Other Meter,LORAWAN_APP_KEY,AES_128,{key_hex()}",          # 17 good: another manufacturer's namespace
+        f"BAD-6,aquastream LoRa,LORAWAN_APP_KEY,AES_128,{key_hex(24)}",  # 7 wrong length
+        f"BAD-7,aquastream LoRa,OMS_KEY,AES_128,{key_hex()}",  # 8 kind not carried
+        f"BAD 8,aquastream LoRa,LORAWAN_APP_KEY,AES_128,{key_hex()}",  # 9 malformed serial
+        f"EXISTS-1,TOPAS Lora W8,LORAWAN_APP_KEY,AES_128,{key_hex()}",  # 10 already in the catalogue
+        f"OK-1,TOPAS Lora W8,LORAWAN_APP_KEY,AES_128,{key_hex()}",  # 11 other product type than line 2
+        f"OK-12,TOPAS SONIC,OMS_KEY,AES_128,{key_hex()}",  # 12 good
+        f"OK-12,TOPAS SONIC,OMS_KEY,AES_128,{key_hex()}",  # 13 duplicate (serial, kind)
+        f"BAD-14,aquastream LoRa,LORAWAN_APP_KEY,{key_hex()}",  # 14 too few fields
+        f",aquastream LoRa,LORAWAN_APP_KEY,AES_128,{key_hex()}",  # 15 serial missing
+        "BAD-16,aquastream LoRa,LORAWAN_APP_KEY,AES_128,",  # 16 key missing
+        f"EXISTS-2,Other Meter,LORAWAN_APP_KEY,AES_128,{key_hex()}",  # 17 good: another manufacturer's namespace
         f"BAD-18,aquastream LoRa,LORAWAN_APP_KEY,AES_128,{key_hex()},extra",  # 18 too many fields
-        f"BAD-19,aquastream LoRa,LORAWAN_APP_KEY,AES_128,{key_hex()[:-1]}",   # 19 odd number of hex digits
+        f"BAD-19,aquastream LoRa,LORAWAN_APP_KEY,AES_128,{key_hex()[:-1]}",  # 19 odd number of hex digits
     ]
     content = HEADER + "\n" + "\n".join(rows) + "\n"
     before = await snapshot(runtime)
@@ -192,7 +223,9 @@ async def test_every_bad_row_is_reported_and_nothing_is_stored(client, world, ru
 
 async def test_the_column_count_error_points_at_the_row_not_a_column(client, world):
     result = await import_file(client, world, HEADER + "\nA,B\n")
-    assert result["errors"] == [{"code": "INVALID", "field": ["file", "2"], "message": "Line 2: 2 fields, but the header has 5."}]
+    assert result["errors"] == [
+        {"code": "INVALID", "field": ["file", "2"], "message": "Line 2: 2 fields, but the header has 5."}
+    ]
 
 
 @pytest.mark.parametrize(
@@ -201,13 +234,27 @@ async def test_the_column_count_error_points_at_the_row_not_a_column(client, wor
         (b"", "keys.csv", "REQUIRED", "The file is empty"),
         (b"\xef\xbb\xbf \n\n", "keys.csv", "REQUIRED", "The file is empty"),
         (HEADER.encode() + b"\n", "keys.csv", "REQUIRED", "header but no rows"),
-        (b"serial,type,kind,algorithm,key\nA,B,C,D,E\n", "keys.csv", "INVALID", "Line 1: the header must name the columns"),
-        (HEADER.encode() + b",colour\n", "keys.csv", "INVALID", "Line 1: the header names an unknown or repeated column"),
+        (
+            b"serial,type,kind,algorithm,key\nA,B,C,D,E\n",
+            "keys.csv",
+            "INVALID",
+            "Line 1: the header must name the columns",
+        ),
+        (
+            HEADER.encode() + b",colour\n",
+            "keys.csv",
+            "INVALID",
+            "Line 1: the header names an unknown or repeated column",
+        ),
         (HEADER.encode() + b",key\n", "keys.csv", "INVALID", "Line 1: the header names an unknown or repeated column"),
         (HEADER.encode() + b"\nA1,TOPAS SONIC,OMS_KEY,AES_128,\xff\xfe\n", "keys.csv", "INVALID", "Line 2: not UTF-8"),
         (HEADER.encode() + b"\n", "keys.xlsx", "INVALID", "must end in .csv or .txt or .tsv"),
-        (HEADER.encode() + b"\nA1,TOPAS SONIC,OMS_KEY,AES_128,\"" + b"0" * 200_000 + b"\"\n", "keys.csv", "INVALID",
-         "Line 2: unreadable CSV (a field over 131072 characters?); the rest was not read."),
+        (
+            HEADER.encode() + b'\nA1,TOPAS SONIC,OMS_KEY,AES_128,"' + b"0" * 200_000 + b'"\n',
+            "keys.csv",
+            "INVALID",
+            "Line 2: unreadable CSV (a field over 131072 characters?); the rest was not read.",
+        ),
     ],
 )
 async def test_whole_file_problems(client, world, runtime, content, name, code, message):
@@ -219,8 +266,16 @@ async def test_whole_file_problems(client, world, runtime, content, name, code, 
 
 
 async def test_dry_run_checks_and_stores_nothing(client, world, runtime):
-    content = HEADER + "\n" + "\n".join(f"DRY-{i},TOPAS SONIC,{kind},AES_128,{key_hex()}"
-                                        for i in range(3) for kind in ("LORAWAN_APP_KEY", "OMS_KEY")) + "\n"
+    content = (
+        HEADER
+        + "\n"
+        + "\n".join(
+            f"DRY-{i},TOPAS SONIC,{kind},AES_128,{key_hex()}"
+            for i in range(3)
+            for kind in ("LORAWAN_APP_KEY", "OMS_KEY")
+        )
+        + "\n"
+    )
     before = await snapshot(runtime)
     result = await import_file(client, world, content, dry_run=True)
     assert result == {"deviceCount": 3, "keyCount": 6, "dryRun": True, "errorCount": 0, "errors": []}
@@ -244,7 +299,9 @@ async def test_only_platform_admins_import(client, world, runtime, user):
 
 
 async def test_errors_are_capped_with_a_count_of_the_rest(client, world, runtime):
-    content = HEADER + "\n" + "\n".join(f"CAP-{i},No Such Meter,OMS_KEY,AES_128,{key_hex()}" for i in range(1500)) + "\n"
+    content = (
+        HEADER + "\n" + "\n".join(f"CAP-{i},No Such Meter,OMS_KEY,AES_128,{key_hex()}" for i in range(1500)) + "\n"
+    )
     result = await import_file(client, world, content)
     assert result["errorCount"] == 1500  # one problem per row: the product type
     assert len(result["errors"]) == imports.MAX_REPORTED_ERRORS + 1
@@ -261,7 +318,9 @@ def test_too_many_rows():
     assert problems.count == imports.MAX_ROWS + 1
     last = problems.kept[-1]
     assert (last.line, last.code.value, last.message) == (
-        imports.MAX_ROWS + 2, "TOO_MANY", f"Line {imports.MAX_ROWS + 2}: more than {imports.MAX_ROWS} rows: split the file."
+        imports.MAX_ROWS + 2,
+        "TOO_MANY",
+        f"Line {imports.MAX_ROWS + 2}: more than {imports.MAX_ROWS} rows: split the file.",
     )
 
 
@@ -285,11 +344,16 @@ async def test_a_file_of_20000_rows(client, world, runtime, count_sql):
     async with runtime.session_factory() as session:
         assert await session.scalar(select(func.count()).select_from(c.Device)) == devices
         assert await session.scalar(select(func.count()).select_from(c.DeviceKey)) == 2 * devices
-        sample = (await session.execute(
-            select(c.Device.serial_number, c.DeviceKey).join(c.DeviceKey, c.DeviceKey.device_id == c.Device.id)
-            .where(c.Device.serial_number.in_({serial for serial, _ in expected}))
-        )).all()
-    assert {(serial, key.kind.value): open_device_key(runtime.sealer, key).hex().upper() for serial, key in sample} == expected
+        sample = (
+            await session.execute(
+                select(c.Device.serial_number, c.DeviceKey)
+                .join(c.DeviceKey, c.DeviceKey.device_id == c.Device.id)
+                .where(c.Device.serial_number.in_({serial for serial, _ in expected}))
+            )
+        ).all()
+    assert {
+        (serial, key.kind.value): open_device_key(runtime.sealer, key).hex().upper() for serial, key in sample
+    } == expected
     # re-importing the same file: every device is already in the catalogue, and nothing changes
     again = await import_file(client, world, "\n".join(lines) + "\n")
     assert again["errorCount"] == devices and again["errors"][0]["code"] == "DUPLICATE"
@@ -300,9 +364,9 @@ async def test_no_key_in_errors_logs_or_audit(client, world, runtime, caplog):
     secret_keys = [key_hex(), key_hex(), key_hex(24), key_hex()]
     content = (
         HEADER + "\n"
-        f"LEAK-1,aquastream LoRa,OMS_KEY,AES_128,{secret_keys[0]}\n"             # kind not carried
-        f"LEAK-2,aquastream LoRa,LORAWAN_APP_KEY,DES,{secret_keys[1]}\n"          # wrong length
-        f"LEAK-3,{secret_keys[2]},LORAWAN_APP_KEY,AES_128,{secret_keys[2]}\n"     # a key in the product type column
+        f"LEAK-1,aquastream LoRa,OMS_KEY,AES_128,{secret_keys[0]}\n"  # kind not carried
+        f"LEAK-2,aquastream LoRa,LORAWAN_APP_KEY,DES,{secret_keys[1]}\n"  # wrong length
+        f"LEAK-3,{secret_keys[2]},LORAWAN_APP_KEY,AES_128,{secret_keys[2]}\n"  # a key in the product type column
         f"{secret_keys[3]} x,aquastream LoRa,{secret_keys[3]},{secret_keys[3]},{secret_keys[3]}\n"  # a key everywhere
         f"LEAK-5,aquastream LoRa,LORAWAN_APP_KEY,AES_128,{secret_keys[3]},{secret_keys[3]}\n"  # too many fields
     )
@@ -324,11 +388,16 @@ def test_cli_import_refuses_then_imports(tmp_path):
     assert run_cli(tmp_path, "migrate").returncode == 0
     key = key_hex()
     good = tmp_path / "keys.csv"
-    good.write_text(HEADER + f"\nCLI-1,TOPAS SONIC,LORAWAN_APP_KEY,AES_128,{key}\nCLI-1,TOPAS SONIC,OMS_KEY,AES_128,{key_hex()}\n"
-                    f"CLI-2,TOPAS Mbus,OMS_KEY,AES_128,{key_hex()}\n")
+    good.write_text(
+        HEADER + f"\nCLI-1,TOPAS SONIC,LORAWAN_APP_KEY,AES_128,{key}\nCLI-1,TOPAS SONIC,OMS_KEY,AES_128,{key_hex()}\n"
+        f"CLI-2,TOPAS Mbus,OMS_KEY,AES_128,{key_hex()}\n"
+    )
     bad = tmp_path / "bad.csv"
-    bad.write_text(HEADER + "".join(f"\nCLI-B{i},No Such Meter,OMS_KEY,AES_128,{key}" for i in range(1200))
-                   + f"\nCLI-X,TOPAS SONIC,OMS_KEY,AES_128,{key[:-2]}\n")
+    bad.write_text(
+        HEADER
+        + "".join(f"\nCLI-B{i},No Such Meter,OMS_KEY,AES_128,{key}" for i in range(1200))
+        + f"\nCLI-X,TOPAS SONIC,OMS_KEY,AES_128,{key[:-2]}\n"
+    )
 
     refused = run_cli(tmp_path, "import-devices", str(bad))
     assert refused.returncode == 1
@@ -364,15 +433,23 @@ def test_cli_audit_event(tmp_path):
     path.write_text(HEADER + f"\nAUD-1,aquastream LoRa,LORAWAN_APP_KEY,AES_128,{key}\n")
     assert run_cli(tmp_path, "import-devices", str(path)).returncode == 0
     with sqlite3.connect(tmp_path / "fleetgraph.db") as db:
-        actor, details = db.execute("SELECT actor_label, details FROM audit_event WHERE action = 'devices.imported'").fetchone()
-        device_id, kind, algorithm, sealed = db.execute("SELECT device_id, kind, algorithm, sealed FROM device_key").fetchone()
+        actor, details = db.execute(
+            "SELECT actor_label, details FROM audit_event WHERE action = 'devices.imported'"
+        ).fetchone()
+        device_id, kind, algorithm, sealed = db.execute(
+            "SELECT device_id, kind, algorithm, sealed FROM device_key"
+        ).fetchone()
     assert actor == "cli"
-    assert json.loads(details) == {"deviceCount": 1, "keyCount": 1, "source": "cli", "filename": "k.txt",
-                                   "productTypes": {"aquastream LoRa": 1}}
+    assert json.loads(details) == {
+        "deviceCount": 1,
+        "keyCount": 1,
+        "source": "cli",
+        "filename": "k.txt",
+        "productTypes": {"aquastream LoRa": 1},
+    }
     from graph.secrets import load_sealer
     from graph.settings import Settings
 
     sealer = load_sealer(Settings(data_dir=tmp_path))
     row = c.DeviceKey(device_id=device_id, kind=c.KeyKind(kind), algorithm=c.KeyAlgorithm(algorithm), sealed=sealed)
     assert open_device_key(sealer, row).hex().upper() == key
-

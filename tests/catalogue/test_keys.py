@@ -71,7 +71,9 @@ def test_swapped_device_kind_or_algorithm_does_not_open():
 def test_key_length_is_validated_per_algorithm(algorithm):
     sealer = Sealer(OTHER_MASTER_KEY)
     length = KEY_LENGTH[algorithm]
-    assert {KeyAlgorithm.DES: 8, KeyAlgorithm.AES_128: 16, KeyAlgorithm.AES_192: 24, KeyAlgorithm.AES_256: 32}[algorithm] == length
+    assert {KeyAlgorithm.DES: 8, KeyAlgorithm.AES_128: 16, KeyAlgorithm.AES_192: 24, KeyAlgorithm.AES_256: 32}[
+        algorithm
+    ] == length
     good = secrets.token_bytes(length)
     sealed, _ = seal_device_key(sealer, 5, KeyKind.OTHER, algorithm, good)
     assert open_device_key(sealer, Row(5, KeyKind.OTHER, algorithm, sealed)) == good
@@ -105,18 +107,27 @@ async def _seed(runtime, sealer: Sealer, *, devices: int = 9) -> tuple[dict[int,
     keys: dict[int, bytes] = {}
     totp: dict[int, bytes] = {}
     async with runtime.session_factory() as session, session.begin():
-        product = ProductType(name="Key test meter", manufacturer="Test", radio_technology=RadioTechnology.MULTI,
-                              key_kinds=[KeyKind.LORAWAN_APP_KEY.value, KeyKind.OMS_KEY.value])
+        product = ProductType(
+            name="Key test meter",
+            manufacturer="Test",
+            radio_technology=RadioTechnology.MULTI,
+            key_kinds=[KeyKind.LORAWAN_APP_KEY.value, KeyKind.OMS_KEY.value],
+        )
         session.add(product)
         await session.flush()
         for number in range(devices):
             device = Device(manufacturer="Test", serial_number=f"KT{number:06d}", product_type_id=product.id)
             session.add(device)
             await session.flush()
-            for kind, algorithm in ((KeyKind.LORAWAN_APP_KEY, KeyAlgorithm.AES_128), (KeyKind.OMS_KEY, KeyAlgorithm.AES_256)):
+            for kind, algorithm in (
+                (KeyKind.LORAWAN_APP_KEY, KeyAlgorithm.AES_128),
+                (KeyKind.OMS_KEY, KeyAlgorithm.AES_256),
+            ):
                 key = secrets.token_bytes(KEY_LENGTH[algorithm])
                 sealed, version = seal_device_key(sealer, device.id, kind, algorithm, key)
-                row = DeviceKey(device_id=device.id, kind=kind, algorithm=algorithm, sealed=sealed, master_key_version=version)
+                row = DeviceKey(
+                    device_id=device.id, kind=kind, algorithm=algorithm, sealed=sealed, master_key_version=version
+                )
                 session.add(row)
                 await session.flush()
                 keys[row.id] = key
@@ -125,7 +136,9 @@ async def _seed(runtime, sealer: Sealer, *, devices: int = 9) -> tuple[dict[int,
         await session.flush()
         organisation.path = f"/{organisation.id}/"
         for number in range(3):
-            user = m.User(organisation_id=organisation.id, email=f"totp{number}@keys.example", name="T", password_hash="x")
+            user = m.User(
+                organisation_id=organisation.id, email=f"totp{number}@keys.example", name="T", password_hash="x"
+            )
             session.add(user)
             await session.flush()
             secret = f"JBSWY3DPEHPK3PX{number}".encode()
@@ -137,15 +150,22 @@ async def _seed(runtime, sealer: Sealer, *, devices: int = 9) -> tuple[dict[int,
 async def _opened(runtime, sealer: Sealer) -> tuple[dict[int, bytes], dict[int, bytes], dict[int, int]]:
     async with runtime.session_factory() as session:
         rows = (await session.scalars(select(DeviceKey))).all()
-        users = (await session.execute(select(m.User.id, m.User.totp_secret_sealed).where(m.User.totp_secret_sealed.is_not(None)))).all()
+        users = (
+            await session.execute(
+                select(m.User.id, m.User.totp_secret_sealed).where(m.User.totp_secret_sealed.is_not(None))
+            )
+        ).all()
     versions: dict[int, int] = {}
     for row in rows:
         assert sealed_version(row.sealed) == row.master_key_version
         versions[row.master_key_version] = versions.get(row.master_key_version, 0) + 1
     for _, sealed in users:
         versions[sealed_version(sealed)] = versions.get(sealed_version(sealed), 0) + 1
-    return ({row.id: open_device_key(sealer, row) for row in rows},
-            {user_id: sealer.open(sealed, f"user:{user_id}:totp") for user_id, sealed in users}, versions)
+    return (
+        {row.id: open_device_key(sealer, row) for row in rows},
+        {user_id: sealer.open(sealed, f"user:{user_id}:totp") for user_id, sealed in users},
+        versions,
+    )
 
 
 async def test_rotation_keeps_every_key_and_totp_secret_readable(runtime, tmp_path, caplog):
@@ -206,8 +226,11 @@ async def test_a_value_that_does_not_open_is_reported_and_left_alone(runtime, tm
 
 
 def _digest(keys: dict[int, bytes], totp: dict[int, bytes]) -> str:
-    text = ";".join(f"{k}={v.hex()}" for k, v in sorted(keys.items())) + "|" + ";".join(
-        f"{k}={v.hex()}" for k, v in sorted(totp.items()))
+    text = (
+        ";".join(f"{k}={v.hex()}" for k, v in sorted(keys.items()))
+        + "|"
+        + ";".join(f"{k}={v.hex()}" for k, v in sorted(totp.items()))
+    )
     return hashlib.sha256(text.encode()).hexdigest()
 
 
@@ -243,7 +266,9 @@ async def test_a_server_keeps_opening_keys_during_rotation(runtime, tmp_path):
 
     context = multiprocessing.get_context("spawn")
     ours, theirs = context.Pipe()
-    server = context.Process(target=_server, args=(runtime.settings.effective_database_url, str(tmp_path / "master.key"), theirs))
+    server = context.Process(
+        target=_server, args=(runtime.settings.effective_database_url, str(tmp_path / "master.key"), theirs)
+    )
     server.start()
     try:
         assert await asyncio.to_thread(ours.recv) == ("ready", 1)

@@ -34,7 +34,9 @@ async def test_parallel_fetches_of_one_key_download_link_serve_it_once(gql, clie
     assert len(download_tests.parse(served[0].text, ";")) == 3
     reused = await client.get(path, headers=headers)
     assert reused.status_code == 410 and "used" in reused.text
-    assert [(r.status_code, r.text) for r in responses if r.status_code != 200] == [(reused.status_code, reused.text)] * (N - 1)
+    assert [(r.status_code, r.text) for r in responses if r.status_code != 200] == [
+        (reused.status_code, reused.text)
+    ] * (N - 1)
     assert await audit_count(runtime, "keys.downloaded") == 1
 
 
@@ -50,12 +52,17 @@ async def test_parallel_take_ownership_of_one_batch_accepts_it_once(gql, world, 
     assert len(winners) == 1, payloads
     assert winners[0]["batch"]["state"] == "ACCEPTED" and winners[0]["batch"]["devices"]["totalCount"] == 3
     late = (await gql(batch_tests.TAKE, take, token=world.tokens["admin_b"]))["data"]["batchTakeOwnership"]
-    assert late["errors"] == [{"code": "INVALID_STATE", "field": ["reference"], "message": "The batch was already accepted."}]
+    assert late["errors"] == [
+        {"code": "INVALID_STATE", "field": ["reference"], "message": "The batch was already accepted."}
+    ]
     assert [p for p in payloads if p["errors"]] == [late] * (N - 1)
     assert await audit_count(runtime, "batch.accepted") == 2  # one event for each side, once
     async with runtime.session_factory() as session:
-        moved = await session.scalar(select(func.count()).select_from(c.Device).where(
-            c.Device.organisation_id == world.organisations["b"].id, c.Device.serial_number.like("A-%")))
+        moved = await session.scalar(
+            select(func.count())
+            .select_from(c.Device)
+            .where(c.Device.organisation_id == world.organisations["b"].id, c.Device.serial_number.like("A-%"))
+        )
     assert moved == 3
 
 

@@ -18,7 +18,9 @@ from tests.test_tenancy import snapshot
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 
 
-async def post(client, query: str, variables: dict | None = None, token: str | None = None, accept: str = GRAPHQL_RESPONSE_JSON):
+async def post(
+    client, query: str, variables: dict | None = None, token: str | None = None, accept: str = GRAPHQL_RESPONSE_JSON
+):
     headers = {"Accept": accept}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -49,7 +51,9 @@ def field_error(response, code: str = "BAD_USER_INPUT") -> dict:
 # --- empty selection sets ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("query", ["{}", "{ }", "query { }", "{ me { } }", "query Q { me { ...F } } fragment F on User { }"])
+@pytest.mark.parametrize(
+    "query", ["{}", "{ }", "query { }", "{ me { } }", "query Q { me { ...F } } fragment F on User { }"]
+)
 async def test_an_empty_selection_set_is_a_syntax_error(client, world, query):
     response = await post(client, query, token=world.tokens["admin_a"])
     assert response.status_code == 400, response.text
@@ -124,8 +128,9 @@ async def test_a_malformed_cursor_is_bad_user_input(client, world, query, cursor
 async def test_a_huge_like_filter_is_refused_before_it_reaches_the_database(client, world):
     # 50 KB: SQLite refused the escaped pattern ("LIKE or GLOB pattern too complex")
     query = "query($name: String) { users(filter: {name: $name}) { nodes { name } } }"
-    refused_before_execution(await post(client, query, {"name": "%_" * 25_000}, token=world.tokens["admin_a"]),
-                             "users.filter.name")
+    refused_before_execution(
+        await post(client, query, {"name": "%_" * 25_000}, token=world.tokens["admin_a"]), "users.filter.name"
+    )
 
 
 @pytest.mark.parametrize(
@@ -172,13 +177,31 @@ def nul_cases(world):
     organisation = world.id("Organisation", "a")
     return [
         # a valid serial number, so the query reaches the database (PostgreSQL refused the NUL there)
-        (CLAIM, {"input": {"serialNumber": "21N001052", "manufacturer": "Integra\x00"}}, "deviceClaim.input.manufacturer"),
+        (
+            CLAIM,
+            {"input": {"serialNumber": "21N001052", "manufacturer": "Integra\x00"}},
+            "deviceClaim.input.manufacturer",
+        ),
         (CLAIM, {"input": {"serialNumber": "21N001052\x00"}}, "deviceClaim.input.serialNumber"),
         (EXTERNAL, {"input": {"email": "user@b.example\x00"}}, "externalUserAdd.input.email"),
-        (INVITE, {"input": {"name": "Neu\x00", "organisationId": organisation, "roles": ["USER"]}}, "invitationCreate.input.name"),
+        (
+            INVITE,
+            {"input": {"name": "Neu\x00", "organisationId": organisation, "roles": ["USER"]}},
+            "invitationCreate.input.name",
+        ),
         (LOCATION, {"input": {"name": "Pumpe\x00"}}, "locationCreate.input.name"),
-        (BATCH, {"input": {"reference": "R-1", "label": "L", "organisationId": organisation,
-                           "serialNumbers": ["21N001052", "X\x00"]}}, "batchCreate.input.serialNumbers.1"),
+        (
+            BATCH,
+            {
+                "input": {
+                    "reference": "R-1",
+                    "label": "L",
+                    "organisationId": organisation,
+                    "serialNumbers": ["21N001052", "X\x00"],
+                }
+            },
+            "batchCreate.input.serialNumbers.1",
+        ),
         ("query($id: ID!) { node(id: $id) { id } }", {"id": "VXNlcjox\x00"}, "node.id"),
         ("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ["a", "b\x00"]}, "nodes.ids.1"),
     ]
@@ -219,14 +242,19 @@ async def test_overlong_text_is_refused_with_its_path(client, world, runtime, de
     before = await snapshot(runtime)
     token = world.tokens["admin_a"]
     error = refused_before_execution(
-        await post(client, CLAIM, {"input": {"serialNumber": "21N001052", "manufacturer": "m" * (MAX_TEXT_ARGUMENT + 1)}},
-                   token=token),
+        await post(
+            client,
+            CLAIM,
+            {"input": {"serialNumber": "21N001052", "manufacturer": "m" * (MAX_TEXT_ARGUMENT + 1)}},
+            token=token,
+        ),
         "deviceClaim.input.manufacturer",
     )
     assert f"at most {MAX_TEXT_ARGUMENT:,} characters" in error["message"]
     # exactly at the limit it reaches the resolver, which answers with its own typed error
-    response = await post(client, CLAIM, {"input": {"serialNumber": "21N001052", "manufacturer": "m" * MAX_TEXT_ARGUMENT}},
-                          token=token)
+    response = await post(
+        client, CLAIM, {"input": {"serialNumber": "21N001052", "manufacturer": "m" * MAX_TEXT_ARGUMENT}}, token=token
+    )
     assert response.status_code == 200 and "errors" not in response.json(), response.text
     assert await snapshot(runtime) == before
 
@@ -234,7 +262,9 @@ async def test_overlong_text_is_refused_with_its_path(client, world, runtime, de
 async def test_arguments_that_take_long_text_have_a_larger_limit(client, world):
     token = world.tokens["admin_a"]
     # a mail template body of 50,000 characters is checked by the template code, not refused as too long
-    template = (await post(client, "{ emailTemplates(first: 1) { nodes { id } } }", token=world.tokens["platform"])).json()
+    template = (
+        await post(client, "{ emailTemplates(first: 1) { nodes { id } } }", token=world.tokens["platform"])
+    ).json()
     template_id = template["data"]["emailTemplates"]["nodes"][0]["id"]
     preview = """mutation($input: EmailTemplatePreviewInput!) {
       emailTemplatePreview(input: $input) { errors { code field } } }"""
@@ -247,7 +277,10 @@ async def test_arguments_that_take_long_text_have_a_larger_limit(client, world):
     assert len(csv_text) > MAX_TEXT_ARGUMENT
     response = await post(client, bulk, {"input": {"csv": csv_text, "dryRun": True}}, token=world.tokens["platform"])
     assert response.status_code == 200, response.text
-    assert all(error["extensions"].get("argument") != "routerRegisterBulk.input.csv" for error in response.json().get("errors", []))
+    assert all(
+        error["extensions"].get("argument") != "routerRegisterBulk.input.csv"
+        for error in response.json().get("errors", [])
+    )
     # but not without bounds: 100,001 characters of template body are refused before the resolver
     refused_before_execution(
         await post(client, preview, {"input": {"id": template_id, "bodyText": "x" * 100_001}}, token=token),
@@ -290,8 +323,15 @@ async def test_deeply_nested_variables_are_refused_not_a_recursion_error(client,
     """orjson accepts about 1,000 levels of `[[[…]]]`; walking them must not exhaust Python's stack."""
     nested = "[" * 1_000 + "]" * 1_000
     body = '{"query": "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", "variables": {"ids": ' + nested + "}}"
-    response = await client.post("/graphql", content=body, headers={
-        "Content-Type": "application/json", "Accept": GRAPHQL_RESPONSE_JSON, "Authorization": f"Bearer {world.tokens['admin_a']}"})
+    response = await client.post(
+        "/graphql",
+        content=body,
+        headers={
+            "Content-Type": "application/json",
+            "Accept": GRAPHQL_RESPONSE_JSON,
+            "Authorization": f"Bearer {world.tokens['admin_a']}",
+        },
+    )
     assert response.status_code == 400, response.text
     [error] = response.json()["errors"]
     assert error["extensions"]["code"] == "BAD_USER_INPUT" and "nested too deeply" in error["message"]

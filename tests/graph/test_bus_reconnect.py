@@ -43,7 +43,8 @@ class RedisServer:
     def start(self) -> None:
         self.process = subprocess.Popen(
             [REDIS_SERVER, "--save", "", "--appendonly", "no", "--port", str(self.port), "--bind", "127.0.0.1"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         client = redis.Redis(host="127.0.0.1", port=self.port, socket_connect_timeout=1)
         deadline = time.monotonic() + DEADLINE
@@ -81,10 +82,20 @@ async def test_the_bus_reconnects_after_a_redis_outage(tmp_path):
         await runtime.start(auto_migrate=True)
         async with runtime.session_factory() as session, session.begin():
             organisation = await add_organisation(session, "Tenant A")
-            token = await issue_token(session, await add_user(session, organisation, "admin@a.example", [m.Role.ORGANISATION_ADMIN]))
+            token = await issue_token(
+                session, await add_user(session, organisation, "admin@a.example", [m.Role.ORGANISATION_ADMIN])
+            )
         port = free_port()
-        server = uvicorn.Server(uvicorn.Config(create_app(runtime.settings, runtime=runtime), host="127.0.0.1", port=port,
-                                               lifespan="off", log_level="warning", ws="websockets-sansio"))
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(runtime.settings, runtime=runtime),
+                host="127.0.0.1",
+                port=port,
+                lifespan="off",
+                log_level="warning",
+                ws="websockets-sansio",
+            )
+        )
         task = asyncio.create_task(server.serve())
         await until(lambda: server.started, "uvicorn to start")
         address = f"127.0.0.1:{port}"
@@ -98,14 +109,18 @@ async def test_the_bus_reconnects_after_a_redis_outage(tmp_path):
                 await until(lambda: runtime.bus.subscriber_count == 2, "the subscription and the tap to listen")
                 assert (await create_user(address, token, "before@a.example"))["errors"] == []
                 message = await receive(ws)
-                assert message["payload"]["data"]["auditEventRecorded"]["details"]["email"] == "before@a.example", message
+                assert message["payload"]["data"]["auditEventRecorded"]["details"]["email"] == "before@a.example", (
+                    message
+                )
 
                 redis_server.kill()
 
                 # Subscribers present at the failure end with BusUnavailable: they may have lost events.
                 message = await receive(ws)
                 assert message["type"] == "next" and message["payload"]["data"] is None, message
-                assert [error["extensions"]["code"] for error in message["payload"]["errors"]] == ["SERVICE_UNAVAILABLE"]
+                assert [error["extensions"]["code"] for error in message["payload"]["errors"]] == [
+                    "SERVICE_UNAVAILABLE"
+                ]
                 assert await receive(ws) == {"id": "1", "type": "complete"}
                 await asyncio.wait_for(tap.task, DEADLINE)
                 assert isinstance(tap.ended, BusUnavailable), tap.ended

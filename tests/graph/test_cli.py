@@ -8,13 +8,16 @@ import sys
 from pathlib import Path
 
 import httpx
+
 from graph.schema import export_sdl
 from tests.conftest import free_port, wait_until_healthy
 
 FLEETGRAPH = str(Path(sys.executable).with_name("fleetgraph"))
 
 
-def run(data_dir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
+def run(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
     environment = {k: v for k, v in os.environ.items() if not k.startswith("FLEETGRAPH_")}
     environment.update(FLEETGRAPH_DATA_DIR=str(data_dir), **(env or {}))
     return subprocess.run([FLEETGRAPH, *args], env=environment, capture_output=True, text=True, timeout=timeout)
@@ -35,10 +38,14 @@ def test_serve_refuses_an_unmigrated_database(tmp_path):
 def test_migrate_then_create_admin(tmp_path):
     assert run(tmp_path, "migrate").returncode == 0
     assert (tmp_path / "fleetgraph.db").exists()
-    created = run(tmp_path, "create-admin", "--email", "Ops@Example.org", env={"FLEETGRAPH_ADMIN_PASSWORD": "Leitstand#Nord74"})
+    created = run(
+        tmp_path, "create-admin", "--email", "Ops@Example.org", env={"FLEETGRAPH_ADMIN_PASSWORD": "Leitstand#Nord74"}
+    )
     assert created.returncode == 0, created.stderr
     assert "ops@example.org" in created.stdout
-    again = run(tmp_path, "create-admin", "--email", "ops@example.org", env={"FLEETGRAPH_ADMIN_PASSWORD": "Leitstand#Nord74"})
+    again = run(
+        tmp_path, "create-admin", "--email", "ops@example.org", env={"FLEETGRAPH_ADMIN_PASSWORD": "Leitstand#Nord74"}
+    )
     assert again.returncode == 1 and "exists" in again.stderr
     weak = run(tmp_path, "create-admin", "--email", "weak@example.org", env={"FLEETGRAPH_ADMIN_PASSWORD": "Kurz#1x"})
     assert weak.returncode == 1 and "at least 12 characters" in weak.stderr
@@ -51,21 +58,28 @@ def test_serve_demo_gives_a_working_api(tmp_path):
     environment = {k: v for k, v in os.environ.items() if not k.startswith("FLEETGRAPH_")}
     environment["FLEETGRAPH_DATA_DIR"] = str(tmp_path)
     process = subprocess.Popen(
-        [FLEETGRAPH, "serve", "--demo", "--port", str(port)], env=environment,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [FLEETGRAPH, "serve", "--demo", "--port", str(port)],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         wait_until_healthy(process, port)
         login = httpx.post(
             f"http://127.0.0.1:{port}/graphql",
-            json={"query": 'mutation { login(input: {email: "demo@integra-metering.com", password: "Wasser-Zaehler#47"}) '
-                           "{ accessToken user { organisation { name } } errors { code } } }"},
+            json={
+                "query": 'mutation { login(input: {email: "demo@integra-metering.com", password: "Wasser-Zaehler#47"}) '
+                "{ accessToken user { organisation { name } } errors { code } } }"
+            },
             timeout=10,
         ).json()["data"]["login"]
         assert login["errors"] == [] and login["user"]["organisation"]["name"] == "IntegraDemo"
         me = httpx.post(
-            f"http://127.0.0.1:{port}/graphql", json={"query": "{ me { email } }"},
-            headers={"Authorization": f"Bearer {login['accessToken']}"}, timeout=10,
+            f"http://127.0.0.1:{port}/graphql",
+            json={"query": "{ me { email } }"},
+            headers={"Authorization": f"Bearer {login['accessToken']}"},
+            timeout=10,
         ).json()
         assert me["data"]["me"]["email"] == "demo@integra-metering.com"
     finally:

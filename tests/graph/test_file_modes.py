@@ -60,7 +60,9 @@ async def test_files_an_earlier_release_left_readable_are_tightened(tmp_path):
         (tmp_path / "fleetgraph.db").chmod(0o644)
         (tmp_path / "fleetgraph.db-wal").chmod(0o644)
         modes = await _write_something(settings)
-    assert modes["fleetgraph.db"] == 0o600 and modes["fleetgraph.db-wal"] == 0o600 and modes["fleetgraph.db-shm"] == 0o600
+    assert (
+        modes["fleetgraph.db"] == 0o600 and modes["fleetgraph.db-wal"] == 0o600 and modes["fleetgraph.db-shm"] == 0o600
+    )
 
 
 async def test_engine_first_or_key_file_first_the_data_dir_is_private(tmp_path):

@@ -21,7 +21,7 @@ import base64
 import json
 import os
 import string
-from datetime import timezone
+from datetime import UTC
 
 import pytest
 from graphql import (
@@ -56,7 +56,10 @@ POOL_SIZE = 300
 # --- strings ---------------------------------------------------------------------------------------
 
 json_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=8),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
     max_leaves=6,
@@ -71,11 +74,18 @@ def _b64_json(value) -> str:
     return _b64(json.dumps(value).encode())  # json, not orjson: numbers beyond 64 bits too
 
 
-EDGE_TIMES = ["2024-01-01T00:00:00+00:00", "9999-12-31T23:59:59-23:59", "0001-01-01T00:00:00+23:59", "2024-01-01T00:00:00"]
+EDGE_TIMES = [
+    "2024-01-01T00:00:00+00:00",
+    "9999-12-31T23:59:59-23:59",
+    "0001-01-01T00:00:00+23:59",
+    "2024-01-01T00:00:00",
+]
 #: Cursors: base64 of lists shaped like ours (sort key values: a name or a time, then an id) but
 #: with nulls, wrong types, huge numbers and times at the ends of the calendar; of random JSON; and
 #: of random bytes.
-cursor_values = st.one_of(st.none(), st.integers(-(2**64), 2**64), st.text(max_size=12), st.booleans(), st.sampled_from(EDGE_TIMES))
+cursor_values = st.one_of(
+    st.none(), st.integers(-(2**64), 2**64), st.text(max_size=12), st.booleans(), st.sampled_from(EDGE_TIMES)
+)
 crafted_cursors = st.one_of(
     st.lists(cursor_values, min_size=1, max_size=2).map(_b64_json),  # our cursors hold one or two values
     st.lists(st.none(), min_size=1, max_size=2).map(_b64_json),
@@ -120,7 +130,7 @@ def cursors(seen_cursors: list[str], seen: list[str]) -> st.SearchStrategy[str]:
 
 def datetimes(seen: list[str]) -> st.SearchStrategy[str]:
     return st.one_of(
-        st.datetimes(timezones=st.just(timezone.utc)).map(lambda moment: moment.isoformat()),
+        st.datetimes(timezones=st.just(UTC)).map(lambda moment: moment.isoformat()),
         st.datetimes().map(lambda moment: moment.isoformat()),  # no offset
         st.sampled_from([*EDGE_TIMES, "2024-02-30T00:00:00Z", ""]),
         texts(seen),
@@ -216,9 +226,9 @@ class Pools:
             graphql_type = graphql_type.of_type
         if isinstance(graphql_type, GraphQLList):
             item = graphql_type.of_type
-            return st.tuples(st.lists(self.value(item, depth + 1), max_size=2), self.focused(item, focus, name, depth + 1)).map(
-                lambda parts: [*parts[0], parts[1]]
-            )
+            return st.tuples(
+                st.lists(self.value(item, depth + 1), max_size=2), self.focused(item, focus, name, depth + 1)
+            ).map(lambda parts: [*parts[0], parts[1]])
         if isinstance(graphql_type, GraphQLInputObjectType):
             return self.fields(graphql_type.fields, depth, focus)
         return self.nasty(graphql_type.name, name)
@@ -354,13 +364,18 @@ def unhandled(response, payload: dict | None) -> str | None:
     derandomize=not os.environ.get("FLEETGRAPH_FUZZ_RANDOM"),  # fixed examples by default: CI is reproducible
     database=None,
     phases=[Phase.explicit, Phase.generate],  # a sweep is ~100 requests: report every failure, do not shrink
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large,
-                           HealthCheck.large_base_example],
+    suppress_health_check=[
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.too_slow,
+        HealthCheck.data_too_large,
+        HealthCheck.large_base_example,
+    ],
 )
 @given(data=st.data())
 async def test_no_root_field_crashes_on_random_input(data, role, runtime, client, world):
-    pools = Pools([world.id("Organisation", key) for key in world.organisations]
-                  + [world.id("User", key) for key in world.users])
+    pools = Pools(
+        [world.id("Organisation", key) for key in world.organisations] + [world.id("User", key) for key in world.users]
+    )
     user = world.users[role]
     failures = []
     for operation, name, field in root_fields(runtime.schema._schema):

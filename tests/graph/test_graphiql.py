@@ -61,7 +61,12 @@ class IDE:
         self.refused: list[str] = []
         self.errors: list[str] = []
         page.on("request", lambda request: self.requests.append(request.url))
-        page.on("response", lambda response: self.refused.append(f"{response.status} {response.url}") if response.status >= 400 else None)
+        page.on(
+            "response",
+            lambda response: (
+                self.refused.append(f"{response.status} {response.url}") if response.status >= 400 else None
+            ),
+        )
         page.on("requestfailed", lambda request: self.failed.append(f"{request.url}: {request.failure}"))
         page.on("pageerror", lambda error: self.errors.append(str(error)))
         page.on("console", lambda message: self.errors.append(message.text) if message.type == "error" else None)
@@ -123,8 +128,14 @@ async def test_graphiql_runs_a_query_from_local_assets(browser, live_server):
 
     paths = {urlsplit(url).path for url in ide.requests}
     # The page, its scripts and stylesheet came from /graphiql/, and the query went to /graphql.
-    assert {"/graphql", "/graphiql/graphiql.min.js", "/graphiql/react.production.min.js",
-            "/graphiql/react-dom.production.min.js", "/graphiql/graphiql.min.css", "/graphiql/init.js"} <= paths
+    assert {
+        "/graphql",
+        "/graphiql/graphiql.min.js",
+        "/graphiql/react.production.min.js",
+        "/graphiql/react-dom.production.min.js",
+        "/graphiql/graphiql.min.css",
+        "/graphiql/init.js",
+    } <= paths
     ide.assert_local_only()
 
 

@@ -87,7 +87,13 @@ async def test_get_takes_query_variables_operation_name_and_extensions_from_the_
 
 async def test_get_extensions_from_the_url_are_used(client):
     # A wrong persisted-query hash in the URL's extensions is noticed, so they were read.
-    response = await get(client, {"query": TYPENAME, "extensions": json.dumps({"persistedQuery": {"version": 1, "sha256Hash": sha256("other")}})})
+    response = await get(
+        client,
+        {
+            "query": TYPENAME,
+            "extensions": json.dumps({"persistedQuery": {"version": 1, "sha256Hash": sha256("other")}}),
+        },
+    )
     assert response.status_code == 400
     assert "does not match" in response.json()["errors"][0]["message"]
 
@@ -137,7 +143,9 @@ async def test_mutation_over_post_runs(client, world):
 # --- POST --------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8", "Application/JSON;charset=UTF-8"])
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "application/json; charset=utf-8", "Application/JSON;charset=UTF-8"]
+)
 async def test_post_application_json(client, content_type):
     response = await post_raw(client, b'{"query": "{ __typename }"}', content_type)
     assert response.status_code == 200, response.text
@@ -165,7 +173,9 @@ async def test_post_other_content_types_are_415(client, world, content_type):
     await assert_still_logged_in(client, world.tokens["admin_a"], "admin@a.example")
 
 
-@pytest.mark.parametrize("body", [b"NONSENSE", b'{"query":', b"", b'{"query": "{ __typename }"} trailing', b'{"query": "\xff"}'])
+@pytest.mark.parametrize(
+    "body", [b"NONSENSE", b'{"query":', b"", b'{"query": "{ __typename }"} trailing', b'{"query": "\xff"}']
+)
 @pytest.mark.parametrize("accept", [GRAPHQL_RESPONSE_JSON, JSON])
 async def test_post_invalid_json_is_400(client, body, accept):
     response = await post_raw(client, body, JSON, accept)
@@ -242,7 +252,9 @@ async def test_oversized_body_without_content_length_is_413(client):
         for start in range(0, len(body), 65536):
             yield body[start : start + 65536]
 
-    request = client.build_request("POST", "/graphql", content=chunks(), headers={"Content-Type": JSON, "Accept": GRAPHQL_RESPONSE_JSON})
+    request = client.build_request(
+        "POST", "/graphql", content=chunks(), headers={"Content-Type": JSON, "Accept": GRAPHQL_RESPONSE_JSON}
+    )
     assert "content-length" not in request.headers
     response = await client.send(request)
     assert response.status_code == 413
@@ -250,7 +262,9 @@ async def test_oversized_body_without_content_length_is_413(client):
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "PATCH"])
 async def test_other_methods_are_405(client, method):
-    response = await client.request(method, "/graphql", json={"query": TYPENAME}, headers={"Accept": GRAPHQL_RESPONSE_JSON})
+    response = await client.request(
+        method, "/graphql", json={"query": TYPENAME}, headers={"Accept": GRAPHQL_RESPONSE_JSON}
+    )
     assert response.status_code == 405
     assert {part.strip() for part in response.headers["allow"].split(",")} == {"GET", "POST"}
 
@@ -283,7 +297,10 @@ async def test_other_methods_are_405(client, method):
     ],
 )
 async def test_accept_negotiation(client, accept, expected):
-    for response in (await post(client, {"query": TYPENAME}, accept=accept), await get(client, {"query": TYPENAME}, accept=accept)):
+    for response in (
+        await post(client, {"query": TYPENAME}, accept=accept),
+        await get(client, {"query": TYPENAME}, accept=accept),
+    ):
         assert response.status_code == 200, response.text
         assert response.headers["content-type"] == f"{expected}; charset=utf-8"
         assert "Accept" in response.headers["vary"]
@@ -292,8 +309,14 @@ async def test_accept_negotiation(client, accept, expected):
 
 @pytest.mark.parametrize(
     "accept",
-    ["text/plain", "application/xml", "text/*", "application/json;q=0", "application/json; charset=iso-8859-1",
-     "application/graphql-response+json;q=0, application/json;q=0"],
+    [
+        "text/plain",
+        "application/xml",
+        "text/*",
+        "application/json;q=0",
+        "application/json; charset=iso-8859-1",
+        "application/graphql-response+json;q=0, application/json;q=0",
+    ],
 )
 async def test_unacceptable_accept_is_406_and_nothing_runs(client, world, accept):
     response = await post(client, {"query": LOGOUT}, accept=accept, token=world.tokens["admin_a"])
@@ -309,9 +332,15 @@ REQUEST_ERRORS = {
     "empty document": {"query": ""},
     "validation error (unknown field)": {"query": "{ nope }"},
     "validation error (missing argument)": {"query": "{ node { id } }"},
-    "variable of the wrong type": {"query": "query($n: Int) { users(first: $n) { nodes { id } } }", "variables": {"n": "ten"}},
+    "variable of the wrong type": {
+        "query": "query($n: Int) { users(first: $n) { nodes { id } } }",
+        "variables": {"n": "ten"},
+    },
     "missing required variable": {"query": "query($id: ID!) { node(id: $id) { id } }", "variables": {}},
-    "unknown enum value in a variable": {"query": "query($r: Role) { users(filter: {role: $r}) { nodes { id } } }", "variables": {"r": "KING"}},
+    "unknown enum value in a variable": {
+        "query": "query($r: Role) { users(filter: {role: $r}) { nodes { id } } }",
+        "variables": {"r": "KING"},
+    },
     "operation cannot be determined (unknown name)": {"query": TYPENAME, "operationName": "Nope"},
     "operation cannot be determined (two anonymous)": {"query": "{ __typename } { __typename }"},
     "subscription over HTTP": {"query": "subscription { auditEventRecorded { id } }"},
@@ -364,7 +393,13 @@ async def test_field_error_with_null_data_is_200(client):
 
 async def test_partial_data_is_200(client, world):
     # node() is nullable: its error leaves the rest of the data in place.
-    response = await post(client, {"query": "query($id: ID!) { __typename node(id: $id) { id } }", "variables": {"id": world.id("User", "user_a")}})
+    response = await post(
+        client,
+        {
+            "query": "query($id: ID!) { __typename node(id: $id) { id } }",
+            "variables": {"id": world.id("User", "user_a")},
+        },
+    )
     assert response.status_code == 200
     payload = response.json()
     assert payload["data"] == {"__typename": "Query", "node": None}
@@ -403,7 +438,7 @@ async def test_graphiql_for_browsers_with_a_strict_csp(client):
     assert response.headers["content-type"].startswith("text/html")
     assert "graphiql.min.js" in response.text
     # every script comes from this server: no CDN
-    assert 'src="http' not in response.text and "src=\"//" not in response.text
+    assert 'src="http' not in response.text and 'src="//' not in response.text
     csp = csp_directives(response.headers["content-security-policy"])
     assert csp["default-src"] == ["'self'"]
     assert csp.get("script-src", csp["default-src"]) == ["'self'"]  # no inline or eval scripts
@@ -504,14 +539,20 @@ async def allow_list_client(runtime, tmp_path):
     create_app builds PersistedQueries from the settings it is given)."""
     allow_list = tmp_path / "persisted.json"
     allow_list.write_text(json.dumps({sha256(LISTED): LISTED}))
-    settings = dataclasses.replace(runtime.settings, persisted_queries_only=True, persisted_queries_file=str(allow_list))
+    settings = dataclasses.replace(
+        runtime.settings, persisted_queries_only=True, persisted_queries_file=str(allow_list)
+    )
     app = create_app(settings, runtime=runtime)
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
         yield http
 
 
 async def test_allow_list_accepts_listed_documents(allow_list_client):
-    for body in ({"extensions": persisted(sha256(LISTED))}, {"query": LISTED}, {"query": LISTED, "extensions": persisted(sha256(LISTED))}):
+    for body in (
+        {"extensions": persisted(sha256(LISTED))},
+        {"query": LISTED},
+        {"query": LISTED, "extensions": persisted(sha256(LISTED))},
+    ):
         response = await post(allow_list_client, body)
         assert response.status_code == 200, response.text
         assert response.json()["data"] == {"__typename": "Query"}

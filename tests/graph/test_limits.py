@@ -35,7 +35,9 @@ def limited(runtime):
     return make
 
 
-async def ask(http: httpx.AsyncClient, query: str, variables: dict | None = None, token: str | None = None) -> httpx.Response:
+async def ask(
+    http: httpx.AsyncClient, query: str, variables: dict | None = None, token: str | None = None
+) -> httpx.Response:
     headers = {"Accept": GRAPHQL_RESPONSE_JSON}
     if token:
         headers["Authorization"] = f"Bearer {token}"
@@ -123,7 +125,9 @@ async def test_alias_limit_comes_from_settings(limited):
 
 async def test_token_limit_refuses_a_huge_query(gql, runtime):
     ids = ", ".join(f'"id{i}"' for i in range(runtime.settings.max_tokens))
-    assert_refused(await gql.raw(f"{{ nodes(ids: [{ids}]) {{ id }} }}"), f"more than {runtime.settings.max_tokens} tokens")
+    assert_refused(
+        await gql.raw(f"{{ nodes(ids: [{ids}]) {{ id }} }}"), f"more than {runtime.settings.max_tokens} tokens"
+    )
 
 
 async def test_token_limit_comes_from_settings(limited):
@@ -158,7 +162,10 @@ async def test_cost_is_reported(gql, world, runtime):
     result = await gql("{ users(first: 3) { totalCount nodes { email } } }", token=world.tokens["admin_a"])
     assert len(result["data"]["users"]["nodes"]) == 3
     # users 1 + 3 × (totalCount 1 + nodes (1 + email 1))
-    assert result["extensions"]["cost"] == {"requestedQueryCost": 1 + 3 * 3, "maximumAvailable": runtime.settings.max_cost}
+    assert result["extensions"]["cost"] == {
+        "requestedQueryCost": 1 + 3 * 3,
+        "maximumAvailable": runtime.settings.max_cost,
+    }
 
 
 async def test_cost_of_a_connection_without_first_is_the_default_page(gql, world):
@@ -170,7 +177,9 @@ async def test_cost_of_a_connection_without_first_is_the_default_page(gql, world
 async def test_cost_counts_fragments_and_plain_lists(gql, world):
     token = world.tokens["admin_a"]
     inline = await gql("{ me { groups { members { name } } } }", token=token)
-    spread = await gql("{ me { ...G } } fragment G on User { groups { ... on UserGroup { members { name } } } }", token=token)
+    spread = await gql(
+        "{ me { ...G } } fragment G on User { groups { ... on UserGroup { members { name } } } }", token=token
+    )
     n = UNPAGINATED_LIST_SIZE
     expected = 1 + (1 + n * (1 + n * 1))  # me, groups × n, members × n
     assert inline["extensions"]["cost"]["requestedQueryCost"] == expected
@@ -230,7 +239,15 @@ def cursor(raw: bytes) -> str:
 
 @pytest.mark.parametrize(
     "bad",
-    ["garbage!", "", cursor(b"not json"), cursor(b'{"a": 1}'), cursor(b'["Admin"]'), cursor(b'[1, "two"]'), cursor(b"[[], 2]")],
+    [
+        "garbage!",
+        "",
+        cursor(b"not json"),
+        cursor(b'{"a": 1}'),
+        cursor(b'["Admin"]'),
+        cursor(b'[1, "two"]'),
+        cursor(b"[[], 2]"),
+    ],
 )
 @pytest.mark.parametrize("argument", ["after", "before"])
 async def test_invalid_cursor(gql, world, argument, bad):

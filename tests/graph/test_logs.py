@@ -22,7 +22,9 @@ from tests.graph.test_cli import FLEETGRAPH
 from tests.mail.opened import opened
 
 LOGIN = "mutation($input: LoginInput!) { login(input: $input) { accessToken errors { code } } }"
-RESET_REQUEST = "mutation($input: PasswordResetRequestInput!) { passwordResetRequest(input: $input) { errors { code } } }"
+RESET_REQUEST = (
+    "mutation($input: PasswordResetRequestInput!) { passwordResetRequest(input: $input) { errors { code } } }"
+)
 
 
 def login_document(email: str, password: str, extra: str = "", tail: str = "accessToken errors { code } } }") -> str:
@@ -34,7 +36,9 @@ def assert_absent(secrets: list[str], text_: str) -> None:
     assert leaked == [], f"in the log: {leaked}"
 
 
-async def test_graphql_client_errors_are_info_without_the_document_and_server_errors_keep_no_secret(gql, world, runtime, caplog):
+async def test_graphql_client_errors_are_info_without_the_document_and_server_errors_keep_no_secret(
+    gql, world, runtime, caplog
+):
     caplog.set_level(logging.DEBUG)  # everything any logger says, at every level
     secrets = [PASSWORD]
 
@@ -61,7 +65,9 @@ async def test_graphql_client_errors_are_info_without_the_document_and_server_er
     # variables that do not coerce: graphql-core quotes their values in its message
     variable_secret = "Variable-Secret#2718"
     secrets.append(variable_secret)
-    response = await gql.raw(LOGIN, {"input": {"email": "user@a.example", "password": variable_secret, "otpCode": variable_secret}})
+    response = await gql.raw(
+        LOGIN, {"input": {"email": "user@a.example", "password": variable_secret, "otpCode": variable_secret}}
+    )
     assert response.status_code == 400
 
     # a refusal by a resolver (UNAUTHENTICATED) whose document holds a secret
@@ -71,7 +77,9 @@ async def test_graphql_client_errors_are_info_without_the_document_and_server_er
     assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
     # password reset: the link's token travels inline in the reset document
-    assert (await gql(RESET_REQUEST, {"input": {"email": "user@a.example"}}))["data"]["passwordResetRequest"]["errors"] == []
+    assert (await gql(RESET_REQUEST, {"input": {"email": "user@a.example"}}))["data"]["passwordResetRequest"][
+        "errors"
+    ] == []
     async with runtime.session_factory() as session:
         mail = opened(runtime, (await session.scalars(select(OutboxMessage))).one())
     token = re.search(r"token=([A-Za-z0-9_\-]+)", mail.body_text).group(1)
@@ -79,7 +87,9 @@ async def test_graphql_client_errors_are_info_without_the_document_and_server_er
     secrets += [token, new_password]
     broken = f'mutation {{ passwordReset(input: {{token: "{token}", newPassword: "{new_password}"}}) {{ success '
     assert (await gql.raw(broken)).status_code == 400
-    done = await gql(f'mutation {{ passwordReset(input: {{token: "{token}", newPassword: "{new_password}"}}) {{ success }} }}')
+    done = await gql(
+        f'mutation {{ passwordReset(input: {{token: "{token}", newPassword: "{new_password}"}}) {{ success }} }}'
+    )
     assert done["data"]["passwordReset"]["success"] is True
 
     # a server error: a resolver whose database statement fails with a 200 KB parameter
@@ -128,7 +138,8 @@ def test_masking_keeps_schema_names_and_drops_values():
 
     message = "Expected value of type 'LoginInput' not to include unknown field 'x', found: { password: \"Pw#1\" }."
     assert mask_message(message, {"LoginInput", "password"}) == (
-        "Expected value of type 'LoginInput' not to include unknown field '***', found: { password: \"***\" }.")
+        "Expected value of type 'LoginInput' not to include unknown field '***', found: { password: \"***\" }."
+    )
     assert mask_message("Syntax Error: Expected Name, found '}'.") == "Syntax Error: Expected Name, found '}'."
     assert mask_message("Syntax Error: Unexpected character: 'x'.") == "Syntax Error: Unexpected character: '***'."
     assert mask_string_literals('{ a(b: "s\\"ecret", c: """block\n"secret" """) }') == '{ a(b: "***", c: """***""") }'
@@ -148,26 +159,47 @@ def test_served_access_log_holds_no_download_token_nor_link_token(tmp_path):
     environment = {k: v for k, v in os.environ.items() if not k.startswith("FLEETGRAPH_")}
     environment.update(FLEETGRAPH_DATA_DIR=str(tmp_path), FLEETGRAPH_ROUTER_WATCHDOG_SECONDS="0")
     process = subprocess.Popen(
-        [FLEETGRAPH, "serve", "--demo", "--port", str(port)], env=environment,
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [FLEETGRAPH, "serve", "--demo", "--port", str(port)],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     demo_password = "Wasser-Zaehler#47"
     secrets = [demo_password]
     try:
         wait_until_healthy(process, port)
         with httpx.Client(base_url=base, timeout=20) as http:
-            login = http.post("/graphql", json={"query": login_document("demo@integra-metering.com", demo_password)}).json()
+            login = http.post(
+                "/graphql", json={"query": login_document("demo@integra-metering.com", demo_password)}
+            ).json()
             access = login["data"]["login"]["accessToken"]
             secrets.append(access)
             bearer = {"Authorization": f"Bearer {access}"}
             # a syntax error holding a password, over POST and over GET (the document is then in the URL)
             get_secret = "Get-Secret#9001"
             secrets += [get_secret, "Post-Secret#9002", "Variables-Secret#9003"]
-            assert http.post("/graphql", json={"query": login_document("demo@integra-metering.com", "Post-Secret#9002", tail="x")}).status_code == 400
-            http.get("/graphql", params={"query": f'{{ users(filter: {{name: "{get_secret}"}}) {{ totalCount }} }}',
-                                         "variables": json.dumps({"x": "Variables-Secret#9003"})})
-            created = http.post("/graphql", headers=bearer, json={
-                "query": "mutation { keyDownloadCreate(input: {filter: {claimStatus: CLAIMED}}) { url errors { code } } }"}).json()
+            assert (
+                http.post(
+                    "/graphql",
+                    json={"query": login_document("demo@integra-metering.com", "Post-Secret#9002", tail="x")},
+                ).status_code
+                == 400
+            )
+            http.get(
+                "/graphql",
+                params={
+                    "query": f'{{ users(filter: {{name: "{get_secret}"}}) {{ totalCount }} }}',
+                    "variables": json.dumps({"x": "Variables-Secret#9003"}),
+                },
+            )
+            created = http.post(
+                "/graphql",
+                headers=bearer,
+                json={
+                    "query": "mutation { keyDownloadCreate(input: {filter: {claimStatus: CLAIMED}}) { url errors { code } } }"
+                },
+            ).json()
             url = created["data"]["keyDownloadCreate"]["url"]
             assert url, created
             download_token = urlsplit(url).path.rsplit("/", 1)[1]

@@ -19,17 +19,22 @@ DRY_RUN = """mutation($file: Upload!) {
   deviceImport(input: {file: $file, dryRun: true}) { deviceCount keyCount dryRun errors { code field message } }
 }"""
 GOOD_FILE = (
-    "serial_number,product_type,key_kind,algorithm,key\n"
-    "MP0001,aquastream LoRa,LORAWAN_APP_KEY,AES_128,00112233445566778899aabbccddeeff\n"
-).encode()
+    b"serial_number,product_type,key_kind,algorithm,key\n"
+    b"MP0001,aquastream LoRa,LORAWAN_APP_KEY,AES_128,00112233445566778899aabbccddeeff\n"
+)
 
 
 def operations(query: str = DRY_RUN, variables: dict | None = None) -> str:
     return json.dumps({"query": query, "variables": {"file": None} if variables is None else variables})
 
 
-async def post(client: httpx.AsyncClient, token: str | None, data: dict, files: dict | None = None,
-               accept: str | None = "application/graphql-response+json") -> httpx.Response:
+async def post(
+    client: httpx.AsyncClient,
+    token: str | None,
+    data: dict,
+    files: dict | None = None,
+    accept: str | None = "application/graphql-response+json",
+) -> httpx.Response:
     headers = {}
     if accept is not None:
         headers["Accept"] = accept
@@ -43,7 +48,12 @@ def upload(content: bytes = GOOD_FILE, name: str = "keys.csv") -> dict:
 
 
 async def test_good_upload_reaches_the_resolver(client, world):
-    response = await post(client, world.tokens["platform"], {"operations": operations(), "map": json.dumps({"0": ["variables.file"]})}, upload())
+    response = await post(
+        client,
+        world.tokens["platform"],
+        {"operations": operations(), "map": json.dumps({"0": ["variables.file"]})},
+        upload(),
+    )
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("application/graphql-response+json")
     result = response.json()["data"]["deviceImport"]
@@ -53,7 +63,12 @@ async def test_good_upload_reaches_the_resolver(client, world):
 async def test_file_inside_the_input_object_and_a_query(client, world):
     query = "mutation($input: DeviceImportInput!) { deviceImport(input: $input) { deviceCount errors { message } } }"
     ops = operations(query, {"input": {"file": None, "dryRun": True}})
-    response = await post(client, world.tokens["platform"], {"operations": ops, "map": json.dumps({"0": ["variables.input.file"]})}, upload())
+    response = await post(
+        client,
+        world.tokens["platform"],
+        {"operations": ops, "map": json.dumps({"0": ["variables.input.file"]})},
+        upload(),
+    )
     assert response.status_code == 200, response.text
     assert response.json()["data"]["deviceImport"] == {"deviceCount": 1, "errors": []}
     # queries are fine over multipart too (a map may be empty)
@@ -72,8 +87,10 @@ async def test_accept_negotiation_works_as_for_json(client, world, runtime):
     refused = await post(client, world.tokens["platform"], data, upload(), accept="text/html")
     assert refused.status_code == 406
     # a validation error: 400 with graphql-response+json, 200 for legacy clients, as for JSON bodies
-    bad = {"operations": operations("mutation($file: Upload!) { deviceImport(input: {file: $file}) { nope } }"),
-           "map": json.dumps({"0": ["variables.file"]})}
+    bad = {
+        "operations": operations("mutation($file: Upload!) { deviceImport(input: {file: $file}) { nope } }"),
+        "map": json.dumps({"0": ["variables.file"]}),
+    }
     assert (await post(client, world.tokens["platform"], bad, upload())).status_code == 400
     assert (await post(client, world.tokens["platform"], bad, upload(), accept="application/json")).status_code == 200
     async with runtime.session_factory() as session:
@@ -82,7 +99,9 @@ async def test_accept_negotiation_works_as_for_json(client, world, runtime):
 
 async def test_anonymous_upload_is_refused(client, world):
     """A cross-site form post carries no Authorization header: it runs anonymously."""
-    response = await post(client, None, {"operations": operations(), "map": json.dumps({"0": ["variables.file"]})}, upload())
+    response = await post(
+        client, None, {"operations": operations(), "map": json.dumps({"0": ["variables.file"]})}, upload()
+    )
     assert response.status_code == 200
     body = response.json()
     assert body["data"] is None and body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
@@ -95,14 +114,30 @@ async def test_anonymous_upload_is_refused(client, world):
         ({"operations": operations(), "map": "[not json"}, True, "`map` is not valid JSON"),
         ({"map": '{"0": ["variables.file"]}'}, True, "needs the field `operations`"),
         ({"operations": operations()}, True, "needs the field `map`"),
-        ({"operations": "[" + operations() + "]", "map": '{"0": ["variables.0.file"]}'}, True, "batching is not supported"),
+        (
+            {"operations": "[" + operations() + "]", "map": '{"0": ["variables.0.file"]}'},
+            True,
+            "batching is not supported",
+        ),
         ({"operations": operations(), "map": '["variables.file"]'}, True, "`map` must be a JSON object"),
         ({"operations": operations(), "map": '{"0": "variables.file"}'}, True, "must be a non-empty list of paths"),
-        ({"operations": operations(), "map": '{"1": ["variables.file"]}'}, True, "names the file `1`, which is not in the request"),
-        ({"operations": operations(), "map": '{"0": ["variables.file"]}'}, False, "names the file `0`, which is not in the request"),
+        (
+            {"operations": operations(), "map": '{"1": ["variables.file"]}'},
+            True,
+            "names the file `1`, which is not in the request",
+        ),
+        (
+            {"operations": operations(), "map": '{"0": ["variables.file"]}'},
+            False,
+            "names the file `0`, which is not in the request",
+        ),
         ({"operations": operations(), "map": '{"0": ["variables.other"]}'}, True, "`variables.other` does not exist"),
         ({"operations": operations(), "map": '{"0": ["variables.file.0"]}'}, True, "`variables.file.0` does not exist"),
-        ({"operations": operations(variables={"file": "x"}), "map": '{"0": ["variables.file"]}'}, True, "must point to a null"),
+        (
+            {"operations": operations(variables={"file": "x"}), "map": '{"0": ["variables.file"]}'},
+            True,
+            "must point to a null",
+        ),
         ({"operations": operations(), "map": '{"0": ["query"]}'}, True, "must point to a null"),
     ],
 )
@@ -118,20 +153,37 @@ async def test_malformed_multipart_is_400(client, world, data, files, expected):
 async def test_a_cross_site_form_post_changes_nothing(client, world):
     """What a hostile page can make a browser send: a multipart form without the Authorization header
     (our only credential). The logout runs anonymously and is refused; the session stays valid."""
-    form = {"operations": (None, operations("mutation { logout(input: {}) { errors { code } } }", {})), "map": (None, "{}")}
+    form = {
+        "operations": (None, operations("mutation { logout(input: {}) { errors { code } } }", {})),
+        "map": (None, "{}"),
+    }
     response = await post(client, None, {}, form)
     assert response.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
-    me = await post(client, world.tokens["admin_a"], {}, {"operations": (None, operations("{ me { email } }", {})), "map": (None, "{}")})
+    me = await post(
+        client,
+        world.tokens["admin_a"],
+        {},
+        {"operations": (None, operations("{ me { email } }", {})), "map": (None, "{}")},
+    )
     assert me.json()["data"] == {"me": {"email": "admin@a.example"}}
 
 
 async def test_a_json_body_labelled_multipart_is_400(client, world):
     response = await client.post(
-        "/graphql", content=json.dumps({"query": "mutation { logout(input: {}) { errors { code } } }"}).encode(),
-        headers={"Content-Type": "multipart/form-data; boundary=x", "Authorization": f"Bearer {world.tokens['admin_a']}"},
+        "/graphql",
+        content=json.dumps({"query": "mutation { logout(input: {}) { errors { code } } }"}).encode(),
+        headers={
+            "Content-Type": "multipart/form-data; boundary=x",
+            "Authorization": f"Bearer {world.tokens['admin_a']}",
+        },
     )
     assert response.status_code == 400
-    me = await post(client, world.tokens["admin_a"], {}, {"operations": (None, operations("{ me { email } }", {})), "map": (None, "{}")})
+    me = await post(
+        client,
+        world.tokens["admin_a"],
+        {},
+        {"operations": (None, operations("{ me { email } }", {})), "map": (None, "{}")},
+    )
     assert me.json()["data"] == {"me": {"email": "admin@a.example"}}
 
 
@@ -140,15 +192,22 @@ async def test_map_naming_a_form_field_and_a_garbled_body_are_400(client, world)
     response = await post(client, world.tokens["platform"], data, upload())
     assert response.status_code == 400 and "not in the request" in response.text
     garbled = await client.post(
-        "/graphql", content=b"--x\r\nContent-Disposition: form-data\r\n\r\nno name\r\n--x--\r\n",
-        headers={"Content-Type": "multipart/form-data; boundary=x", "Authorization": f"Bearer {world.tokens['platform']}"},
+        "/graphql",
+        content=b"--x\r\nContent-Disposition: form-data\r\n\r\nno name\r\n--x--\r\n",
+        headers={
+            "Content-Type": "multipart/form-data; boundary=x",
+            "Authorization": f"Bearer {world.tokens['platform']}",
+        },
     )
     assert garbled.status_code == 400, garbled.text
 
 
 async def test_multipart_over_get_is_not_a_thing(client, world):
-    response = await client.get("/graphql", params={"query": DRY_RUN, "variables": json.dumps({"file": None})},
-                                headers={"Authorization": f"Bearer {world.tokens['platform']}"})
+    response = await client.get(
+        "/graphql",
+        params={"query": DRY_RUN, "variables": json.dumps({"file": None})},
+        headers={"Authorization": f"Bearer {world.tokens['platform']}"},
+    )
     assert response.status_code == 405  # a mutation over GET; a GET has no body to carry a file anyway
 
 
@@ -193,8 +252,12 @@ async def test_size_limit_holds_without_content_length(small_limit_client, world
         yield f"\r\n--{boundary}--\r\n".encode()
 
     response = await small_limit_client.post(
-        "/graphql", content=body(),
-        headers={"Content-Type": f"multipart/form-data; boundary={boundary}", "Authorization": f"Bearer {world.tokens['platform']}"},
+        "/graphql",
+        content=body(),
+        headers={
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+            "Authorization": f"Bearer {world.tokens['platform']}",
+        },
     )
     assert "content-length" not in {k.lower() for k in response.request.headers}
     assert response.status_code == 413
@@ -243,10 +306,16 @@ async def test_upload_over_a_real_socket(live_server, world):
 async def test_a_string_instead_of_a_file_is_a_payload_error(client, world):
     """`Upload` over a JSON body gets whatever the variable holds: the resolver refuses anything but a file."""
     response = await client.post(
-        "/graphql", json={"query": DRY_RUN, "variables": {"file": "serial_number,product_type"}},
+        "/graphql",
+        json={"query": DRY_RUN, "variables": {"file": "serial_number,product_type"}},
         headers={"Authorization": f"Bearer {world.tokens['platform']}"},
     )
     result = response.json()["data"]["deviceImport"]
     assert result["deviceCount"] == 0
-    assert result["errors"] == [{"code": "INVALID", "field": ["file"],
-                                 "message": "Send the file as a multipart upload (GraphQL multipart request)."}]
+    assert result["errors"] == [
+        {
+            "code": "INVALID",
+            "field": ["file"],
+            "message": "Send the file as a multipart upload (GraphQL multipart request).",
+        }
+    ]

@@ -31,8 +31,11 @@ EMAIL = "nobody@example.com"
 
 
 async def fail_a_login(http: httpx.AsyncClient, forwarded_for: str = CLAIMED) -> None:
-    response = await http.post("/graphql", json={"query": LOGIN, "variables": {"input": {"email": EMAIL, "password": "Wrong#Pass9x"}}},
-                               headers={"X-Forwarded-For": forwarded_for})
+    response = await http.post(
+        "/graphql",
+        json={"query": LOGIN, "variables": {"input": {"email": EMAIL, "password": "Wrong#Pass9x"}}},
+        headers={"X-Forwarded-For": forwarded_for},
+    )
     assert response.status_code == 200, response.text
     assert response.json()["data"]["login"]["errors"] == [{"code": "INVALID_CREDENTIALS"}]
 
@@ -41,25 +44,41 @@ async def throttled_addresses(engine) -> tuple[set[str], list[str]]:
     """The addresses the throttle counted failures for, and those the audit history recorded."""
     async with engine.connect() as connection:
         keys = set((await connection.scalars(select(m.LoginThrottle.key))).all())
-        audited = list((await connection.scalars(
-            select(AuditEvent.client_address).where(AuditEvent.action == "user.login_failed"))).all())
+        audited = list(
+            (
+                await connection.scalars(
+                    select(AuditEvent.client_address).where(AuditEvent.action == "user.login_failed")
+                )
+            ).all()
+        )
     assert f"account:{EMAIL}" in keys
     return {key.removeprefix("address:") for key in keys if key.startswith("address:")}, audited
 
 
-@pytest.mark.parametrize(("trusted", "expected"), [(None, "127.0.0.1"), ("127.0.0.1", CLAIMED)], ids=["default", "trusted"])
+@pytest.mark.parametrize(
+    ("trusted", "expected"), [(None, "127.0.0.1"), ("127.0.0.1", CLAIMED)], ids=["default", "trusted"]
+)
 async def test_a_real_server_believes_forwarded_for_only_from_trusted_proxies(tmp_path, trusted, expected):
     environment = {k: v for k, v in os.environ.items() if not k.startswith("FLEETGRAPH_")}
-    environment.update(FLEETGRAPH_DATA_DIR=str(tmp_path), FLEETGRAPH_MASTER_KEY=MASTER_KEY, FLEETGRAPH_LOG_LEVEL="WARNING",
-                       FLEETGRAPH_ROUTER_WATCHDOG_SECONDS="0")
+    environment.update(
+        FLEETGRAPH_DATA_DIR=str(tmp_path),
+        FLEETGRAPH_MASTER_KEY=MASTER_KEY,
+        FLEETGRAPH_LOG_LEVEL="WARNING",
+        FLEETGRAPH_ROUTER_WATCHDOG_SECONDS="0",
+    )
     if trusted is not None:
         environment["FLEETGRAPH_TRUSTED_PROXIES"] = trusted
     migrated = subprocess.run([FLEETGRAPH, "migrate"], env=environment, capture_output=True, text=True, timeout=120)
     assert migrated.returncode == 0, migrated.stderr
     port = free_port()
     # log level WARNING: little output, so the pipe (read only on failure) never fills up
-    server = subprocess.Popen([FLEETGRAPH, "serve", "--port", str(port)], env=environment,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [FLEETGRAPH, "serve", "--port", str(port)],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     engine = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'fleetgraph.db'}")
     try:
         wait_until_healthy(server, port)

@@ -11,8 +11,16 @@ import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from graph.secrets import (
-    Keyring, KeyringError, Sealer, SecretError, add_key_file_version, load_keyring, load_master_key, load_sealer,
-    remove_key_file_version, sealed_version,
+    Keyring,
+    KeyringError,
+    Sealer,
+    SecretError,
+    add_key_file_version,
+    load_keyring,
+    load_master_key,
+    load_sealer,
+    remove_key_file_version,
+    sealed_version,
 )
 from graph.settings import Settings
 
@@ -94,8 +102,16 @@ def test_versioned_environment_value_current_first(tmp_path):
     old = Sealer(KEY, version=1).seal(b"old", "x")
     assert sealed_version(new) == 2 and sealer.open(new, "x") == b"secret" and sealer.open(old, "x") == b"old"
     # Listing the old version first keeps it current (the first step of a rolling deployment).
-    assert sealed_version(Sealer(load_keyring(Settings(master_key=f"1:{KEY.hex()},2:{KEY2.hex()}"))).seal(b"s", "x")) == 1
-    for bad in (f"{KEY.hex()},{KEY2.hex()}", f"1:{KEY.hex()},1:{KEY2.hex()}", f"0:{KEY.hex()}", f"2:{KEY.hex()[:-2]}", "2:"):
+    assert (
+        sealed_version(Sealer(load_keyring(Settings(master_key=f"1:{KEY.hex()},2:{KEY2.hex()}"))).seal(b"s", "x")) == 1
+    )
+    for bad in (
+        f"{KEY.hex()},{KEY2.hex()}",
+        f"1:{KEY.hex()},1:{KEY2.hex()}",
+        f"0:{KEY.hex()}",
+        f"2:{KEY.hex()[:-2]}",
+        "2:",
+    ):
         with pytest.raises(KeyringError) as refused:
             load_keyring(Settings(data_dir=tmp_path, master_key=bad))
         assert KEY.hex() not in str(refused.value) and KEY2.hex() not in str(refused.value)
@@ -179,7 +195,9 @@ async def _seed_cli(settings: Settings) -> tuple[dict[int, bytes], int, bytes]:
     keys: dict[int, bytes] = {}
     try:
         async with create_session_factory(engine)() as session, session.begin():
-            product = ProductType(name="CLI meter", manufacturer="Test", radio_technology=RadioTechnology.LORAWAN, key_kinds=[])
+            product = ProductType(
+                name="CLI meter", manufacturer="Test", radio_technology=RadioTechnology.LORAWAN, key_kinds=[]
+            )
             organisation = m.Organisation(name="CLI org")
             session.add_all([product, organisation])
             await session.flush()
@@ -190,7 +208,9 @@ async def _seed_cli(settings: Settings) -> tuple[dict[int, bytes], int, bytes]:
             for kind, algorithm in ((KeyKind.LORAWAN_APP_KEY, KeyAlgorithm.AES_128), (KeyKind.OTHER, KeyAlgorithm.DES)):
                 key = _random.token_bytes(16 if algorithm == KeyAlgorithm.AES_128 else 8)
                 sealed, version = seal_device_key(sealer, device.id, kind, algorithm, key)
-                row = DeviceKey(device_id=device.id, kind=kind, algorithm=algorithm, sealed=sealed, master_key_version=version)
+                row = DeviceKey(
+                    device_id=device.id, kind=kind, algorithm=algorithm, sealed=sealed, master_key_version=version
+                )
                 session.add(row)
                 await session.flush()
                 keys[row.id] = key
@@ -213,9 +233,11 @@ async def _read_cli(settings: Settings, sealer: Sealer) -> tuple[dict[int, bytes
         async with create_session_factory(engine)() as session:
             rows = (await session.scalars(select(DeviceKey))).all()
             user = (await session.scalars(select(m.User))).one()
-            return ({row.id: open_device_key(sealer, row) for row in rows},
-                    {row.id: row.master_key_version for row in rows},
-                    sealer.open(user.totp_secret_sealed, f"user:{user.id}:totp"))
+            return (
+                {row.id: open_device_key(sealer, row) for row in rows},
+                {row.id: row.master_key_version for row in rows},
+                sealer.open(user.totp_secret_sealed, f"user:{user.id}:totp"),
+            )
     finally:
         await engine.dispose()
 
@@ -280,8 +302,13 @@ async def _seed_totp_user(settings: Settings, password: str, secret: str) -> Non
             session.add(organisation)
             await session.flush()
             organisation.path = f"/{organisation.id}/"
-            user = m.User(organisation_id=organisation.id, email="otp@rotation.example", name="O",
-                          password_hash=hash_password(password), totp_confirmed=True)
+            user = m.User(
+                organisation_id=organisation.id,
+                email="otp@rotation.example",
+                name="O",
+                password_hash=hash_password(password),
+                totp_confirmed=True,
+            )
             session.add(user)
             await session.flush()
             session.add(m.UserRole(user_id=user.id, role=m.Role.USER))
@@ -308,14 +335,23 @@ def test_a_running_server_keeps_serving_across_a_rotation(tmp_path):
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("FLEETGRAPH_")}
     environment["FLEETGRAPH_DATA_DIR"] = str(tmp_path)
-    server = subprocess.Popen([FLEETGRAPH, "serve", "--port", str(port)], env=environment,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    server = subprocess.Popen(
+        [FLEETGRAPH, "serve", "--port", str(port)],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     totp = pyotp.TOTP(secret)
 
     def login(step: int) -> dict:
-        query = ("mutation($input: LoginInput!) { login(input: $input) { accessToken errors { code } } }")
-        variables = {"input": {"email": "otp@rotation.example", "password": password, "otp": totp.at(step * totp.interval)}}
-        return httpx.post(f"http://127.0.0.1:{port}/graphql", json={"query": query, "variables": variables}, timeout=30).json()
+        query = "mutation($input: LoginInput!) { login(input: $input) { accessToken errors { code } } }"
+        variables = {
+            "input": {"email": "otp@rotation.example", "password": password, "otp": totp.at(step * totp.interval)}
+        }
+        return httpx.post(
+            f"http://127.0.0.1:{port}/graphql", json={"query": query, "variables": variables}, timeout=30
+        ).json()
 
     try:
         wait_until_healthy(server, port)

@@ -14,15 +14,15 @@ import uvicorn
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
+from graph.app import create_app
 from graph.auth import authenticate
 from graph.context import Context
 from graph.errors import DomainError
 from graph.mutations import run_in_transaction
-from resolvers.audit import services as audit
-from subscriptions import channels
-from graph.app import create_app
 from graph.runtime import Runtime
 from models import identity as m
+from resolvers.audit import services as audit
+from subscriptions import channels
 from tests.conftest import add_organisation, add_user, free_port, issue_token, make_settings
 
 DEADLINE = 10.0
@@ -81,7 +81,9 @@ async def http_gql(live_server: str, query: str, variables: dict, token: str) ->
 
 
 async def create_user(live_server: str, token: str, email: str, password: str = "Unusual-Tern#Ledger47") -> dict:
-    data = await http_gql(live_server, USER_CREATE, {"input": {"name": "New Person", "email": email, "password": password}}, token)
+    data = await http_gql(
+        live_server, USER_CREATE, {"input": {"name": "New Person", "email": email, "password": password}}, token
+    )
     return data["userCreate"]
 
 
@@ -122,14 +124,22 @@ async def test_audit_events_reach_admins_of_their_tenant_only(live_server, world
         assert created["errors"] == [], created
         message = await receive(ws_b)
         event = message["payload"]["data"]["auditEventRecorded"]
-        assert (event["action"], event["actor"], event["organisation"]) == ("user.created", "admin@b.example", {"name": "Tenant B"})
+        assert (event["action"], event["actor"], event["organisation"]) == (
+            "user.created",
+            "admin@b.example",
+            {"name": "Tenant B"},
+        )
         assert event["details"]["email"] == "new@b.example"
 
         # And A's admin did not get B's event: the next thing A hears is A's own logout.
         await http_gql(live_server, "mutation { logout(input: {}) { errors { code } } }", {}, world.tokens["user_a"])
         message = await receive(ws_a)
         event = message["payload"]["data"]["auditEventRecorded"]
-        assert (event["action"], event["actor"], event["organisation"]) == ("user.logout", "user@a.example", {"name": "Tenant A"})
+        assert (event["action"], event["actor"], event["organisation"]) == (
+            "user.logout",
+            "user@a.example",
+            {"name": "Tenant A"},
+        )
 
 
 async def test_admin_hears_events_of_child_organisations(live_server, world, runtime):
@@ -138,7 +148,11 @@ async def test_admin_hears_events_of_child_organisations(live_server, world, run
         await until(lambda: runtime.bus.subscriber_count == 1, "the subscription to listen")
         await http_gql(live_server, "mutation { logout(input: {}) { errors { code } } }", {}, world.tokens["user_a1"])
         event = (await receive(ws))["payload"]["data"]["auditEventRecorded"]
-        assert (event["action"], event["actor"], event["organisation"]) == ("user.logout", "user@a1.example", {"name": "Tenant A1"})
+        assert (event["action"], event["actor"], event["organisation"]) == (
+            "user.logout",
+            "user@a1.example",
+            {"name": "Tenant A1"},
+        )
 
 
 @pytest.mark.parametrize(("key", "code"), [("user_a", "FORBIDDEN"), (None, "UNAUTHENTICATED")])
@@ -266,14 +280,26 @@ class _BrokenEvent:
 async def own_server(tmp_path):
     """A server with a runtime (and event bus) of its own, which a test may break."""
     runtime = Runtime(make_settings(tmp_path, database_url="", broadcast_url="memory://"))
-    runtime.bus.reconnect_initial = 3600.0  # a broken bus stays away while the test looks (it reconnects by itself later)
+    runtime.bus.reconnect_initial = (
+        3600.0  # a broken bus stays away while the test looks (it reconnects by itself later)
+    )
     await runtime.start(auto_migrate=True)
     async with runtime.session_factory() as session, session.begin():
         organisation = await add_organisation(session, "Tenant A")
-        token = await issue_token(session, await add_user(session, organisation, "admin@a.example", [m.Role.ORGANISATION_ADMIN]))
+        token = await issue_token(
+            session, await add_user(session, organisation, "admin@a.example", [m.Role.ORGANISATION_ADMIN])
+        )
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(runtime.settings, runtime=runtime), host="127.0.0.1", port=port,
-                                           lifespan="off", log_level="warning", ws="websockets"))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(runtime.settings, runtime=runtime),
+            host="127.0.0.1",
+            port=port,
+            lifespan="off",
+            log_level="warning",
+            ws="websockets",
+        )
+    )
     task = asyncio.create_task(server.serve())
     try:
         await until(lambda: server.started, "uvicorn to start")
@@ -301,7 +327,9 @@ async def test_subscription_ends_with_an_error_when_the_bus_fails(own_server):
         # A new subscription is refused at once, not left waiting for events that cannot come.
         await ws.send(json.dumps({"id": "2", "type": "subscribe", "payload": {"query": AUDIT_SUBSCRIPTION}}))
         message = await receive(ws)
-        assert message["id"] == "2" and message["payload"]["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE", message
+        assert (
+            message["id"] == "2" and message["payload"]["errors"][0]["extensions"]["code"] == "SERVICE_UNAVAILABLE"
+        ), message
 
     async with httpx.AsyncClient(base_url=f"http://{address}", timeout=DEADLINE) as http:
         health = await http.get("/health")
@@ -333,10 +361,14 @@ async def test_websocket_operations_follow_the_persisted_query_allow_list(runtim
     digest = hashlib.sha256(listed.encode()).hexdigest()
     allow_list = tmp_path / "persisted.json"
     allow_list.write_text(json.dumps({digest: listed}))
-    settings = dataclasses.replace(runtime.settings, persisted_queries_only=True, persisted_queries_file=str(allow_list))
+    settings = dataclasses.replace(
+        runtime.settings, persisted_queries_only=True, persisted_queries_file=str(allow_list)
+    )
     app = create_app(settings, runtime=runtime)
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws="websockets-sansio"))
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning", ws="websockets-sansio")
+    )
     task = asyncio.create_task(server.serve())
     try:
         await until(lambda: server.started, "the allow-list server to start")
@@ -345,9 +377,21 @@ async def test_websocket_operations_follow_the_persisted_query_allow_list(runtim
         async with ws_connect(address) as ws:
             await subscribe(ws, token, "1", AUDIT_SUBSCRIPTION)  # not on the list
             refused = await receive(ws)
-            assert refused["type"] == "error" and refused["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_REQUIRED"
-            await ws.send(json.dumps({"id": "2", "type": "subscribe", "payload": {
-                "query": None, "extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}}}}))
+            assert (
+                refused["type"] == "error" and refused["payload"][0]["extensions"]["code"] == "PERSISTED_QUERY_REQUIRED"
+            )
+            await ws.send(
+                json.dumps(
+                    {
+                        "id": "2",
+                        "type": "subscribe",
+                        "payload": {
+                            "query": None,
+                            "extensions": {"persistedQuery": {"version": 1, "sha256Hash": digest}},
+                        },
+                    }
+                )
+            )
             await until(lambda: runtime.bus.subscriber_count == 1, "the listed subscription to listen")
         async with ws_connect(address, "graphql-ws") as ws:
             assert (await init(ws, token))["type"] == "connection_ack"

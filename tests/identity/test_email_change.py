@@ -14,18 +14,23 @@ from models.base import utcnow
 from models.mail import OutboxMessage, TemplateType
 from resolvers.mail.defaults import DEFAULTS
 from tests.conftest import PASSWORD, add_user
-from tests.test_tenancy import snapshot
 from tests.mail.opened import opened
+from tests.test_tenancy import snapshot
 
 UPDATE = "mutation($input: UserUpdateInput!) { userUpdate(input: $input) { user { email } errors { code field } } }"
-CONFIRM = "mutation($input: EmailChangeConfirmInput!) { emailChangeConfirm(input: $input) { email errors { code field } } }"
+CONFIRM = (
+    "mutation($input: EmailChangeConfirmInput!) { emailChangeConfirm(input: $input) { email errors { code field } } }"
+)
 LOGIN = "mutation($input: LoginInput!) { login(input: $input) { accessToken errors { code } } }"
 ME = "{ me { email } }"
 
 
 async def mails(runtime) -> list[OutboxMessage]:
     async with runtime.session_factory() as session:
-        return [opened(runtime, row) for row in (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()]
+        return [
+            opened(runtime, row)
+            for row in (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+        ]
 
 
 def token_of(mail: OutboxMessage) -> str:
@@ -53,7 +58,11 @@ async def test_own_change_waits_for_confirmation(gql, world, runtime):
     async with runtime.session_factory() as session:
         row = await session.scalar(select(m.OneTimeToken))
     assert (row.token_hash, row.purpose, row.new_email, row.used_at) == (
-        hash_token(token), m.OneTimePurpose.CONFIRM_EMAIL, "new.address@a.example", None)
+        hash_token(token),
+        m.OneTimePurpose.CONFIRM_EMAIL,
+        "new.address@a.example",
+        None,
+    )
     # only the queued mail itself carries the link, and sealed: no table holds it in clear
     tables = await snapshot(runtime)
     assert [name for name, rows in tables.items() if token in repr(rows)] == []
@@ -65,7 +74,11 @@ async def test_own_change_waits_for_confirmation(gql, world, runtime):
     login = (await gql(LOGIN, {"input": {"email": "new.address@a.example", "password": PASSWORD}}))["data"]["login"]
     assert login["errors"] == []
     async with runtime.session_factory() as session:
-        events = (await session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("user.email%")).order_by(AuditEvent.id))).all()
+        events = (
+            await session.scalars(
+                select(AuditEvent.action).where(AuditEvent.action.like("user.email%")).order_by(AuditEvent.id)
+            )
+        ).all()
     assert events == ["user.email_change_requested", "user.email_changed"]
 
     # single use
@@ -112,8 +125,12 @@ async def test_expired_link_is_refused_like_an_unknown_one(gql, world, runtime):
         await session.execute(update(m.OneTimeToken).values(expires_at=utcnow() - timedelta(seconds=1)))
     before = await snapshot(runtime)
     expired = await confirm(gql, token_of(mail))
-    assert expired == await confirm(gql, "x" * 43) == await confirm(gql, "") == {
-        "email": None, "errors": [{"code": "INVALID_TOKEN", "field": ["token"]}]}
+    assert (
+        expired
+        == await confirm(gql, "x" * 43)
+        == await confirm(gql, "")
+        == {"email": None, "errors": [{"code": "INVALID_TOKEN", "field": ["token"]}]}
+    )
     assert await snapshot(runtime) == before
 
 
@@ -121,7 +138,12 @@ async def test_address_taken_meanwhile_is_refused(gql, world, runtime):
     await change(gql, world, "contested@a.example")
     [mail] = await mails(runtime)
     async with runtime.session_factory() as session, session.begin():
-        await add_user(session, await session.get(m.Organisation, world.organisations["a"].id), "contested@a.example", [m.Role.USER])
+        await add_user(
+            session,
+            await session.get(m.Organisation, world.organisations["a"].id),
+            "contested@a.example",
+            [m.Role.USER],
+        )
     before = await snapshot(runtime)
     assert await confirm(gql, token_of(mail)) == {"email": None, "errors": [{"code": "DUPLICATE", "field": ["email"]}]}
     assert await snapshot(runtime) == before

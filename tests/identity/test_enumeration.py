@@ -30,7 +30,9 @@ USER_CREATE = """mutation($input: UserCreateInput!) {
 
 
 def same_apart_from(first: dict, first_value: str, second: dict, second_value: str) -> bool:
-    return json.dumps(first, sort_keys=True).replace(first_value, "<X>") == json.dumps(second, sort_keys=True).replace(second_value, "<X>")
+    return json.dumps(first, sort_keys=True).replace(first_value, "<X>") == json.dumps(second, sort_keys=True).replace(
+        second_value, "<X>"
+    )
 
 
 # --- IDs in filters ----------------------------------------------------------------------------------------
@@ -81,7 +83,9 @@ async def test_invitations_take_an_address_outside_reach_like_a_free_one(gql, wo
         payload.pop("registrationLink")
     assert same_apart_from(taken, "user@b.example", free, "nobody@nowhere.example")
     # within reach the admin already sees the user: refused at once
-    result = await gql(invitations.CREATE, {"input": {"name": "Ida", "email": "user@a1.example"}}, token=world.tokens["admin_a"])
+    result = await gql(
+        invitations.CREATE, {"input": {"name": "Ida", "email": "user@a1.example"}}, token=world.tokens["admin_a"]
+    )
     assert invitations.errors(result, "invitationCreate") == [("DUPLICATE", ["email"])]
 
 
@@ -90,7 +94,8 @@ async def test_the_owner_of_a_taken_address_is_refused_when_accepting(gql, world
     before = await snapshot(runtime)
     refused = await invitations.accept(gql, invitations.token_of(created["registrationLink"]))
     assert [(e["code"], e["field"], e["message"]) for e in refused["errors"]] == [
-        ("DUPLICATE", ["email"], "this e-mail address cannot be used")]
+        ("DUPLICATE", ["email"], "this e-mail address cannot be used")
+    ]
     assert await snapshot(runtime) == before  # the invitation stays open, no user is made
 
 
@@ -107,7 +112,9 @@ async def test_an_email_change_to_an_address_outside_reach_waits_for_its_owner(g
     confirmed = await email_change.confirm(gql, email_change.token_of(mail))
     assert confirmed == {"email": None, "errors": [{"code": "DUPLICATE", "field": ["email"]}]}
     async with runtime.session_factory() as session:
-        assert await session.scalar(select(m.User.email).where(m.User.id == world.users["user_a"].id)) == "user@a.example"
+        assert (
+            await session.scalar(select(m.User.email).where(m.User.id == world.users["user_a"].id)) == "user@a.example"
+        )
 
 
 async def test_user_create_gives_one_answer_for_every_taken_address(gql, world, runtime):
@@ -116,9 +123,20 @@ async def test_user_create_gives_one_answer_for_every_taken_address(gql, world, 
     before = await snapshot(runtime)
     answers = []
     for address in ("user@a1.example", "user@b.example", "root@platform.example"):
-        result = await gql(USER_CREATE, {"input": {"name": "New", "email": address, "password": NEW_PASSWORD}},
-                           token=world.tokens["admin_a"])
+        result = await gql(
+            USER_CREATE,
+            {"input": {"name": "New", "email": address, "password": NEW_PASSWORD}},
+            token=world.tokens["admin_a"],
+        )
         answers.append(result["data"]["userCreate"])
-    assert answers == [{"user": None, "errors": [
-        {"code": "DUPLICATE", "field": ["email"], "message": "this e-mail address cannot be used"}]}] * 3
+    assert (
+        answers
+        == [
+            {
+                "user": None,
+                "errors": [{"code": "DUPLICATE", "field": ["email"], "message": "this e-mail address cannot be used"}],
+            }
+        ]
+        * 3
+    )
     assert await snapshot(runtime) == before

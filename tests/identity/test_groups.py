@@ -26,10 +26,18 @@ def payload_errors(result: dict, field: str) -> list[tuple[str, list[str] | None
 
 async def group_rows(runtime) -> tuple[list[tuple], list[tuple]]:
     async with runtime.session_factory() as session:
-        groups = (await session.execute(select(m.UserGroup.id, m.UserGroup.organisation_id, m.UserGroup.name).order_by(m.UserGroup.id))).all()
-        members = (await session.execute(
-            select(m.UserGroupMember.group_id, m.UserGroupMember.user_id).order_by(m.UserGroupMember.group_id, m.UserGroupMember.user_id)
-        )).all()
+        groups = (
+            await session.execute(
+                select(m.UserGroup.id, m.UserGroup.organisation_id, m.UserGroup.name).order_by(m.UserGroup.id)
+            )
+        ).all()
+        members = (
+            await session.execute(
+                select(m.UserGroupMember.group_id, m.UserGroupMember.user_id).order_by(
+                    m.UserGroupMember.group_id, m.UserGroupMember.user_id
+                )
+            )
+        ).all()
     return [tuple(g) for g in groups], [tuple(x) for x in members]
 
 
@@ -44,7 +52,8 @@ async def test_create_with_members(gql, world, runtime):
     assert payload["errors"] == []
     group = payload["userGroup"]
     assert {k: v for k, v in group.items() if k != "id"} == {
-        "name": "Field engineers", "organisation": {"name": "Tenant A"},
+        "name": "Field engineers",
+        "organisation": {"name": "Tenant A"},
         "members": [{"email": "admin@a.example"}, {"email": "user@a.example"}],  # by name, duplicates once
     }
     groups, members = await group_rows(runtime)
@@ -62,14 +71,17 @@ async def test_create_in_a_child_organisation(gql, world):
     assert result["data"]["userGroupCreate"]["userGroup"]["members"] == [{"email": "user@a1.example"}]
 
 
-@pytest.mark.parametrize("members, extra, code, field", [
-    # members must belong to the group's organisation: not a child's, not another tenant's
-    (["user_a", "user_a1"], {}, "NOT_FOUND", ["memberIds", "1"]),
-    (["user_b"], {}, "NOT_FOUND", ["memberIds", "0"]),
-    (["user_a", "user_a", "user_b"], {}, "NOT_FOUND", ["memberIds", "2"]),  # the index as given, duplicates counted
-    (["user_a"], {"organisationId": "a1"}, "NOT_FOUND", ["memberIds", "0"]),
-    ([], {"organisationId": "b"}, "NOT_FOUND", ["organisationId"]),
-])
+@pytest.mark.parametrize(
+    "members, extra, code, field",
+    [
+        # members must belong to the group's organisation: not a child's, not another tenant's
+        (["user_a", "user_a1"], {}, "NOT_FOUND", ["memberIds", "1"]),
+        (["user_b"], {}, "NOT_FOUND", ["memberIds", "0"]),
+        (["user_a", "user_a", "user_b"], {}, "NOT_FOUND", ["memberIds", "2"]),  # the index as given, duplicates counted
+        (["user_a"], {"organisationId": "a1"}, "NOT_FOUND", ["memberIds", "0"]),
+        ([], {"organisationId": "b"}, "NOT_FOUND", ["organisationId"]),
+    ],
+)
 async def test_create_refuses_members_outside_the_organisation(gql, world, runtime, members, extra, code, field):
     if "organisationId" in extra:
         extra = {"organisationId": world.id("Organisation", extra["organisationId"])}
@@ -114,8 +126,16 @@ async def test_update_name_and_members(gql, world, runtime):
     result = await gql(UPDATE, {"input": {"id": group["id"], "name": "Crew 2"}}, token=world.tokens["admin_a"])
     assert result["data"]["userGroupUpdate"]["userGroup"]["name"] == "Crew 2"
     assert result["data"]["userGroupUpdate"]["userGroup"]["members"] == [{"email": "user@a.example"}]  # untouched
-    result = await gql(UPDATE, {"input": {"id": group["id"], "memberIds": [world.id("User", "admin_a")]}}, token=world.tokens["admin_a"])
-    assert result["data"]["userGroupUpdate"]["userGroup"] == {**group, "name": "Crew 2", "members": [{"email": "admin@a.example"}]}
+    result = await gql(
+        UPDATE,
+        {"input": {"id": group["id"], "memberIds": [world.id("User", "admin_a")]}},
+        token=world.tokens["admin_a"],
+    )
+    assert result["data"]["userGroupUpdate"]["userGroup"] == {
+        **group,
+        "name": "Crew 2",
+        "members": [{"email": "admin@a.example"}],
+    }
     result = await gql(UPDATE, {"input": {"id": group["id"], "memberIds": []}}, token=world.tokens["admin_a"])
     assert result["data"]["userGroupUpdate"]["userGroup"]["members"] == []
     assert (await group_rows(runtime))[1] == []
@@ -130,7 +150,11 @@ async def test_update_refusals_change_nothing(gql, world, runtime):
         ({"name": ""}, "REQUIRED", ["name"]),
         ({"name": "x" * 201}, "TOO_LONG", ["name"]),
         # a valid rename rides along with a bad member: neither is written
-        ({"name": "Renamed", "memberIds": [world.id("User", "admin_a"), world.id("User", "user_b")]}, "NOT_FOUND", ["memberIds", "1"]),
+        (
+            {"name": "Renamed", "memberIds": [world.id("User", "admin_a"), world.id("User", "user_b")]},
+            "NOT_FOUND",
+            ["memberIds", "1"],
+        ),
     ]
     for change, code, field in cases:
         result = await gql(UPDATE, {"input": {"id": group["id"], **change}}, token=world.tokens["admin_a"])
@@ -158,10 +182,16 @@ async def test_delete(gql, world, runtime):
 
 async def test_deleting_a_user_removes_their_memberships(gql, world, runtime):
     group = (await create(gql, world, "Crew", ["user_a", "admin_a"]))["data"]["userGroupCreate"]["userGroup"]
-    await gql("mutation($input: UserIdInput!) { userDelete(input: $input) { errors { code } } }",
-              {"input": {"id": world.id("User", "user_a")}}, token=world.tokens["admin_a"])
-    result = await gql("query($id: ID!) { node(id: $id) { ... on UserGroup { members { email } } } }", {"id": group["id"]},
-                       token=world.tokens["admin_a"])
+    await gql(
+        "mutation($input: UserIdInput!) { userDelete(input: $input) { errors { code } } }",
+        {"input": {"id": world.id("User", "user_a")}},
+        token=world.tokens["admin_a"],
+    )
+    result = await gql(
+        "query($id: ID!) { node(id: $id) { ... on UserGroup { members { email } } } }",
+        {"id": group["id"]},
+        token=world.tokens["admin_a"],
+    )
     assert result["data"]["node"]["members"] == [{"email": "admin@a.example"}]
 
 

@@ -16,19 +16,23 @@ from models.base import utcnow
 from models.mail import OutboxMessage, TemplateType
 from resolvers.identity.invitations import PREVIEW_TOKEN
 from resolvers.mail.defaults import DEFAULTS
-from tests.test_tenancy import snapshot
 from tests.mail.opened import opened
+from tests.test_tenancy import snapshot
 
 NEW_PASSWORD = "Violet-Kayak#Lantern7"
 ERRORS = "errors { code field message }"
-INVITATION = "id name email language roles state expiresAt sentAt acceptedAt createdAt organisation { name } invitedBy { email }"
+INVITATION = (
+    "id name email language roles state expiresAt sentAt acceptedAt createdAt organisation { name } invitedBy { email }"
+)
 
 CREATE = f"""mutation($input: InvitationCreateInput!) {{
   invitationCreate(input: $input) {{ invitation {{ {INVITATION} }} registrationLink {ERRORS} }} }}"""
 UPDATE = f"mutation($input: InvitationUpdateInput!) {{ invitationUpdate(input: $input) {{ invitation {{ {INVITATION} }} {ERRORS} }} }}"
 SEND = f"mutation($input: InvitationIdInput!) {{ invitationSend(input: $input) {{ invitation {{ {INVITATION} }} {ERRORS} }} }}"
 REVOKE = f"mutation($input: InvitationIdInput!) {{ invitationRevoke(input: $input) {{ invitation {{ {INVITATION} }} {ERRORS} }} }}"
-PREVIEW = f"mutation($input: InvitationIdInput!) {{ invitationPreview(input: $input) {{ subject html text {ERRORS} }} }}"
+PREVIEW = (
+    f"mutation($input: InvitationIdInput!) {{ invitationPreview(input: $input) {{ subject html text {ERRORS} }} }}"
+)
 ACCEPT = f"""mutation($input: InvitationAcceptInput!) {{
   invitationAccept(input: $input) {{ user {{ name email language roles organisation {{ name }} }} {ERRORS} }} }}"""
 LIST = f"""query($filter: InvitationFilter, $first: Int, $after: String) {{
@@ -61,7 +65,10 @@ async def send(gql, world, invitation_id: str, token="admin_a") -> dict:
 
 async def outbox(runtime) -> list[OutboxMessage]:
     async with runtime.session_factory() as session:
-        return [opened(runtime, row) for row in (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()]
+        return [
+            opened(runtime, row)
+            for row in (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+        ]
 
 
 async def invitation_row(runtime, global_id: str) -> m.Invitation:
@@ -88,21 +95,31 @@ async def expire(runtime, global_id: str) -> None:
 
 async def actions(runtime) -> list[str]:
     async with runtime.session_factory() as session:
-        return list((await session.scalars(
-            select(AuditEvent.action).where(AuditEvent.action.like("invitation.%")).order_by(AuditEvent.id)
-        )).all())
+        return list(
+            (
+                await session.scalars(
+                    select(AuditEvent.action).where(AuditEvent.action.like("invitation.%")).order_by(AuditEvent.id)
+                )
+            ).all()
+        )
 
 
 # --- create ----------------------------------------------------------------------------------------------
 
 
 async def test_create_stores_only_the_hash_of_the_token(gql, world, runtime):
-    payload = await create(gql, world, roles=["USER", "EXTERNAL_USER"], language="DE",
-                           organisationId=world.id("Organisation", "a1"))
+    payload = await create(
+        gql, world, roles=["USER", "EXTERNAL_USER"], language="DE", organisationId=world.id("Organisation", "a1")
+    )
     invitation = payload["invitation"]
     assert {k: invitation[k] for k in ("name", "email", "language", "roles", "state", "sentAt", "acceptedAt")} == {
-        "name": "Ida Invited", "email": "ida@example.org", "language": "DE", "roles": ["USER", "EXTERNAL_USER"],
-        "state": "CREATED", "sentAt": None, "acceptedAt": None,
+        "name": "Ida Invited",
+        "email": "ida@example.org",
+        "language": "DE",
+        "roles": ["USER", "EXTERNAL_USER"],
+        "state": "CREATED",
+        "sentAt": None,
+        "acceptedAt": None,
     }
     assert invitation["organisation"] == {"name": "Tenant A1"}
     assert invitation["invitedBy"] == {"email": "admin@a.example"}
@@ -115,7 +132,9 @@ async def test_create_stores_only_the_hash_of_the_token(gql, world, runtime):
     # the token itself is nowhere in the database
     assert all(token not in repr(rows) for rows in (await snapshot(runtime)).values())
     # valid for the configured hours
-    assert abs((row.expires_at - row.created_at) - timedelta(hours=runtime.settings.invitation_ttl_hours)) < timedelta(minutes=1)
+    assert abs((row.expires_at - row.created_at) - timedelta(hours=runtime.settings.invitation_ttl_hours)) < timedelta(
+        minutes=1
+    )
     assert await actions(runtime) == ["invitation.created"]
 
 
@@ -139,7 +158,9 @@ async def test_create_refuses_and_changes_nothing(gql, world, runtime, case):
     elif change.get("organisationId") == "UNKNOWN":
         change = {"organisationId": to_global_id("Organisation", 999_999)}
     before = await snapshot(runtime)
-    result = await gql(CREATE, {"input": {"name": "Ida", "email": "ida@example.org", **change}}, token=world.tokens["admin_a"])
+    result = await gql(
+        CREATE, {"input": {"name": "Ida", "email": "ida@example.org", **change}}, token=world.tokens["admin_a"]
+    )
     assert errors(result, "invitationCreate") == [(code, field)]
     assert result["data"]["invitationCreate"]["invitation"] is None
     assert result["data"]["invitationCreate"]["registrationLink"] is None
@@ -164,14 +185,20 @@ async def test_send_writes_the_mail_and_moves_to_sent(gql, world, runtime):
     assert invitation["state"] == "SENT" and invitation["sentAt"] is not None
     [mail] = await outbox(runtime)
     assert (mail.to_address, mail.template_type, mail.language, mail.organisation_id) == (
-        "ida@example.org", TemplateType.INVITE_USER, "en", world.organisations["a"].id)
+        "ida@example.org",
+        TemplateType.INVITE_USER,
+        "en",
+        world.organisations["a"].id,
+    )
     assert "Ida Invited" in mail.body_text and "Tenant A" in mail.body_text and "Admin" in mail.body_text
     token = token_of(mail.body_text)
     assert token in mail.body_html
     assert (await invitation_row(runtime, invitation["id"])).token_hash == hash_token(token)
     # sending makes a new link: the one shown at creation no longer works
     assert token != token_of(created["registrationLink"])
-    assert errors({"data": {"x": await accept(gql, token_of(created["registrationLink"]))}}, "x") == [("INVALID_TOKEN", ["token"])]
+    assert errors({"data": {"x": await accept(gql, token_of(created["registrationLink"]))}}, "x") == [
+        ("INVALID_TOKEN", ["token"])
+    ]
     assert await actions(runtime) == ["invitation.created", "invitation.sent"]
 
 
@@ -184,7 +211,12 @@ async def test_resend_issues_a_fresh_link_and_the_old_one_dies(gql, world, runti
     assert old != new
     assert (await accept(gql, old))["errors"][0]["code"] == "INVALID_TOKEN"
     assert (await accept(gql, new))["errors"] == []
-    assert await actions(runtime) == ["invitation.created", "invitation.sent", "invitation.resent", "invitation.accepted"]
+    assert await actions(runtime) == [
+        "invitation.created",
+        "invitation.sent",
+        "invitation.resent",
+        "invitation.accepted",
+    ]
 
 
 async def test_mail_is_in_the_invitees_language(gql, world, runtime):
@@ -227,13 +259,22 @@ async def test_preview_renders_without_the_real_token_and_sends_nothing(gql, wor
 
 
 async def test_accept_creates_the_user_once(gql, world, runtime):
-    created = await create(gql, world, roles=["ORGANISATION_ADMIN"], language="FR",
-                           organisationId=world.id("Organisation", "a1"))
+    created = await create(
+        gql, world, roles=["ORGANISATION_ADMIN"], language="FR", organisationId=world.id("Organisation", "a1")
+    )
     await send(gql, world, created["invitation"]["id"])
     token = token_of((await outbox(runtime))[0].body_text)
     result = await accept(gql, token)
-    assert result == {"user": {"name": "Ida Invited", "email": "ida@example.org", "language": "FR",
-                               "roles": ["ORGANISATION_ADMIN"], "organisation": {"name": "Tenant A1"}}, "errors": []}
+    assert result == {
+        "user": {
+            "name": "Ida Invited",
+            "email": "ida@example.org",
+            "language": "FR",
+            "roles": ["ORGANISATION_ADMIN"],
+            "organisation": {"name": "Tenant A1"},
+        },
+        "errors": [],
+    }
     login = (await gql(LOGIN, {"input": {"email": "ida@example.org", "password": NEW_PASSWORD}}))["data"]["login"]
     assert login["errors"] == [] and login["accessToken"]
     listed = (await gql(LIST, token=world.tokens["admin_a"]))["data"]["invitations"]["nodes"][0]
@@ -241,7 +282,10 @@ async def test_accept_creates_the_user_once(gql, world, runtime):
     # single use
     before = await snapshot(runtime)
     again = await accept(gql, token, email="someone.else@example.org")
-    assert again == {"user": None, "errors": [{"code": "INVALID_TOKEN", "field": ["token"], "message": again["errors"][0]["message"]}]}
+    assert again == {
+        "user": None,
+        "errors": [{"code": "INVALID_TOKEN", "field": ["token"], "message": again["errors"][0]["message"]}],
+    }
     assert await snapshot(runtime) == before
     assert await actions(runtime) == ["invitation.created", "invitation.sent", "invitation.accepted"]
 
@@ -251,7 +295,9 @@ async def test_accept_without_an_address_in_the_invitation_takes_one(gql, world,
     token = token_of(created["registrationLink"])  # handed on by the admin
     before = await snapshot(runtime)
     assert [(e["code"], e["field"]) for e in (await accept(gql, token))["errors"]] == [("REQUIRED", ["email"])]
-    assert [(e["code"], e["field"]) for e in (await accept(gql, token, email="user@a.example"))["errors"]] == [("DUPLICATE", ["email"])]
+    assert [(e["code"], e["field"]) for e in (await accept(gql, token, email="user@a.example"))["errors"]] == [
+        ("DUPLICATE", ["email"])
+    ]
     assert await snapshot(runtime) == before
     result = await accept(gql, token, email=" Walk.In@Example.org ")
     assert result["errors"] == [] and result["user"]["email"] == "walk.in@example.org"
@@ -299,7 +345,9 @@ async def test_expired_link_is_refused_and_stored_as_expired(gql, world, runtime
     assert (await invitation_row(runtime, invitation_id)).state == m.InvitationState.SENT
     listed = await gql(LIST, {"filter": {"state": "EXPIRED"}}, token=world.tokens["admin_a"])
     assert [n["state"] for n in listed["data"]["invitations"]["nodes"]] == ["EXPIRED"]
-    assert (await gql(LIST, {"filter": {"state": "SENT"}}, token=world.tokens["admin_a"]))["data"]["invitations"]["totalCount"] == 0
+    assert (await gql(LIST, {"filter": {"state": "SENT"}}, token=world.tokens["admin_a"]))["data"]["invitations"][
+        "totalCount"
+    ] == 0
     node = await gql(NODE, {"id": invitation_id}, token=world.tokens["admin_a"])
     assert node["data"]["node"]["state"] == "EXPIRED"
 
@@ -308,7 +356,9 @@ async def test_expired_link_is_refused_and_stored_as_expired(gql, world, runtime
     assert result["user"] is None
     assert (await invitation_row(runtime, invitation_id)).state == m.InvitationState.EXPIRED
     # no user was made, and the link stays expired (answered alike, nothing more written)
-    assert (await gql(LOGIN, {"input": {"email": "ida@example.org", "password": NEW_PASSWORD}}))["data"]["login"]["errors"]
+    assert (await gql(LOGIN, {"input": {"email": "ida@example.org", "password": NEW_PASSWORD}}))["data"]["login"][
+        "errors"
+    ]
     before = await snapshot(runtime)
     assert await accept(gql, token) == result
     assert await snapshot(runtime) == before
@@ -320,9 +370,14 @@ async def test_expired_link_is_refused_and_stored_as_expired(gql, world, runtime
     assert await actions(runtime) == ["invitation.created", "invitation.sent", "invitation.expired"]
 
 
-@pytest.mark.parametrize("mutation,field,extra", [
-    (SEND, "invitationSend", {}), (REVOKE, "invitationRevoke", {}), (UPDATE, "invitationUpdate", {"name": "Late"}),
-])
+@pytest.mark.parametrize(
+    "mutation,field,extra",
+    [
+        (SEND, "invitationSend", {}),
+        (REVOKE, "invitationRevoke", {}),
+        (UPDATE, "invitationUpdate", {"name": "Late"}),
+    ],
+)
 async def test_expired_invitation_cannot_be_sent_revoked_or_edited(gql, world, runtime, mutation, field, extra):
     created = await create(gql, world)
     await expire(runtime, created["invitation"]["id"])
@@ -357,8 +412,11 @@ async def test_closed_invitations_refuse_every_transition(gql, world, runtime, f
     else:
         assert (await accept(gql, token_of(created["registrationLink"])))["errors"] == []
     before = await snapshot(runtime)
-    for mutation, field, extra in ((SEND, "invitationSend", {}), (REVOKE, "invitationRevoke", {}),
-                                   (UPDATE, "invitationUpdate", {"name": "Changed"})):
+    for mutation, field, extra in (
+        (SEND, "invitationSend", {}),
+        (REVOKE, "invitationRevoke", {}),
+        (UPDATE, "invitationUpdate", {"name": "Changed"}),
+    ):
         result = await gql(mutation, {"input": {"id": invitation_id, **extra}}, token=world.tokens["admin_a"])
         assert errors(result, field) == [("INVALID_STATE", ["id"])], field
     assert await snapshot(runtime) == before
@@ -369,11 +427,25 @@ async def test_closed_invitations_refuse_every_transition(gql, world, runtime, f
 
 async def test_update_name_roles_and_language(gql, world, runtime):
     created = await create(gql, world)
-    result = await gql(UPDATE, {"input": {"id": created["invitation"]["id"], "name": "Ida Renamed",
-                                          "roles": ["EXTERNAL_USER"], "language": "SV"}}, token=world.tokens["admin_a"])
+    result = await gql(
+        UPDATE,
+        {
+            "input": {
+                "id": created["invitation"]["id"],
+                "name": "Ida Renamed",
+                "roles": ["EXTERNAL_USER"],
+                "language": "SV",
+            }
+        },
+        token=world.tokens["admin_a"],
+    )
     invitation = result["data"]["invitationUpdate"]["invitation"]
     assert (invitation["name"], invitation["roles"], invitation["language"], invitation["state"]) == (
-        "Ida Renamed", ["EXTERNAL_USER"], "SV", "CREATED")
+        "Ida Renamed",
+        ["EXTERNAL_USER"],
+        "SV",
+        "CREATED",
+    )
     # the creation link still works: nothing about the address changed
     user = (await accept(gql, token_of(created["registrationLink"])))["user"]
     assert (user["name"], user["roles"], user["language"]) == ("Ida Renamed", ["EXTERNAL_USER"], "SV")
@@ -383,10 +455,17 @@ async def test_new_address_kills_the_sent_link(gql, world, runtime):
     created = await create(gql, world)
     await send(gql, world, created["invitation"]["id"])
     old = token_of((await outbox(runtime))[0].body_text)
-    result = await gql(UPDATE, {"input": {"id": created["invitation"]["id"], "email": "ida.correct@example.org"}},
-                       token=world.tokens["admin_a"])
+    result = await gql(
+        UPDATE,
+        {"input": {"id": created["invitation"]["id"], "email": "ida.correct@example.org"}},
+        token=world.tokens["admin_a"],
+    )
     invitation = result["data"]["invitationUpdate"]["invitation"]
-    assert (invitation["email"], invitation["state"], invitation["sentAt"]) == ("ida.correct@example.org", "CREATED", None)
+    assert (invitation["email"], invitation["state"], invitation["sentAt"]) == (
+        "ida.correct@example.org",
+        "CREATED",
+        None,
+    )
     assert (await accept(gql, old))["errors"][0]["code"] == "INVALID_TOKEN"
     await send(gql, world, created["invitation"]["id"])
     mail = (await outbox(runtime))[1]
@@ -408,8 +487,11 @@ async def test_update_refuses_and_changes_nothing(gql, world, runtime, case):
     created = await create(gql, world)
     await send(gql, world, created["invitation"]["id"])
     before = await snapshot(runtime)
-    result = await gql(UPDATE, {"input": {"id": created["invitation"]["id"], "language": "IT", **change}},
-                       token=world.tokens["admin_a"])
+    result = await gql(
+        UPDATE,
+        {"input": {"id": created["invitation"]["id"], "language": "IT", **change}},
+        token=world.tokens["admin_a"],
+    )
     assert errors(result, "invitationUpdate") == [(code, field)]
     assert await snapshot(runtime) == before
 
@@ -424,8 +506,12 @@ async def test_other_tenants_invitations_read_like_unknown_ones(gql, world, runt
     assert (await gql(LIST, token=world.tokens["admin_a"]))["data"]["invitations"]["totalCount"] == 0
     assert (await gql(NODE, {"id": invitation_id}, token=world.tokens["admin_a"]))["data"]["node"] is None
     before = await snapshot(runtime)
-    for mutation, field, extra in ((SEND, "invitationSend", {}), (REVOKE, "invitationRevoke", {}),
-                                   (UPDATE, "invitationUpdate", {"name": "Hijack"}), (PREVIEW, "invitationPreview", {})):
+    for mutation, field, extra in (
+        (SEND, "invitationSend", {}),
+        (REVOKE, "invitationRevoke", {}),
+        (UPDATE, "invitationUpdate", {"name": "Hijack"}),
+        (PREVIEW, "invitationPreview", {}),
+    ):
         other = await gql(mutation, {"input": {"id": invitation_id, **extra}}, token=world.tokens["admin_a"])
         missing = await gql(mutation, {"input": {"id": unknown, **extra}}, token=world.tokens["admin_a"])
         assert other == missing and errors(other, field) == [("NOT_FOUND", ["id"])]
@@ -436,8 +522,13 @@ async def test_other_tenants_invitations_read_like_unknown_ones(gql, world, runt
 
 async def test_list_filters_and_pages(gql, world, runtime):
     for index in range(5):
-        await create(gql, world, name=f"Person {index}", email=f"p{index}@example.org",
-                     organisationId=world.id("Organisation", "a1" if index % 2 else "a"))
+        await create(
+            gql,
+            world,
+            name=f"Person {index}",
+            email=f"p{index}@example.org",
+            organisationId=world.id("Organisation", "a1" if index % 2 else "a"),
+        )
     sent = await create(gql, world, name="Sent One", email="sent@example.org")
     await send(gql, world, sent["invitation"]["id"])
     token = world.tokens["admin_a"]
@@ -462,4 +553,3 @@ async def test_list_filters_and_pages(gql, world, runtime):
         session.add(m.UserPermission(user_id=world.users["user_a1"].id, permission=m.Permission.INVITATIONS_MANAGE))
     result = await gql(LIST, token=world.tokens["user_a1"])
     assert sorted(n["name"] for n in result["data"]["invitations"]["nodes"]) == ["Person 1", "Person 3"]
-

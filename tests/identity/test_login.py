@@ -321,7 +321,9 @@ class FromAddress:
     """Logins from another client address (the ASGI transport passes it to the app in-process)."""
 
     def __init__(self, app, address: str) -> None:
-        self.http = httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 40000)), base_url="http://testserver")
+        self.http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app, client=(address, 40000)), base_url="http://testserver"
+        )
 
     async def __aenter__(self):
         return self
@@ -330,7 +332,9 @@ class FromAddress:
         await self.http.aclose()
 
     async def login(self, email: str, password: str = PASSWORD) -> dict:
-        response = await self.http.post("/graphql", json={"query": LOGIN, "variables": {"input": {"email": email, "password": password}}})
+        response = await self.http.post(
+            "/graphql", json={"query": LOGIN, "variables": {"input": {"email": email, "password": password}}}
+        )
         assert response.status_code == 200 and password not in response.text
         return response.json()["data"]["login"]
 
@@ -394,7 +398,9 @@ async def test_successful_login_resets_the_account_counter(app, world, runtime):
         assert (await first.login("user@a.example"))["accessToken"]
         counters = await _throttle(runtime)
         assert "account:user@a.example" not in counters
-        assert counters["address:10.0.1.1"][0] == runtime.settings.login_slowdown_after - 1  # the address keeps its count
+        assert (
+            counters["address:10.0.1.1"][0] == runtime.settings.login_slowdown_after - 1
+        )  # the address keeps its count
         # as many failures again (from another address): without the reset this would be over the limit
         for _ in range(runtime.settings.login_slowdown_after - 1):
             assert codes(await second.login("user@a.example", WRONG)) == ["INVALID_CREDENTIALS"]
@@ -428,5 +434,7 @@ async def test_concurrent_failed_logins_are_all_counted(gql, world, runtime):
     results = await asyncio.gather(*(login(gql, "user@a.example", WRONG) for _ in range(3)))
     assert [r["errors"][0]["code"] for r in results] == ["INVALID_CREDENTIALS"] * 3
     async with runtime.session_factory() as session:
-        failures = await session.scalar(select(m.LoginThrottle.failures).where(m.LoginThrottle.key == "account:user@a.example"))
+        failures = await session.scalar(
+            select(m.LoginThrottle.failures).where(m.LoginThrottle.key == "account:user@a.example")
+        )
     assert failures == 3

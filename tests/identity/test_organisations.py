@@ -54,16 +54,21 @@ async def names(gql, token, **variables) -> list[str]:
 
 async def test_tree_and_visibility(gql, world):
     result = await gql(LIST, {}, token=world.tokens["admin_a"])
-    assert result["data"]["organisations"] == {"totalCount": 2, "nodes": [
-        {"name": "Tenant A", "parent": None},
-        {"name": "Tenant A1", "parent": {"name": "Tenant A"}},
-    ]}
+    assert result["data"]["organisations"] == {
+        "totalCount": 2,
+        "nodes": [
+            {"name": "Tenant A", "parent": None},
+            {"name": "Tenant A1", "parent": {"name": "Tenant A"}},
+        ],
+    }
     # a user of the child sees the child only, and its parent reads as null (the top of what they see)
     result = await gql(LIST, {}, token=world.tokens["user_a1"])
     assert result["data"]["organisations"]["nodes"] == [{"name": "Tenant A1", "parent": None}]
     assert await names(gql, world.tokens["admin_b"]) == ["Tenant B"]
     assert await names(gql, world.tokens["platform"]) == ["Platform", "Tenant A", "Tenant A1", "Tenant B"]
-    assert await names(gql, world.tokens["admin_a"], filter={"parentId": world.id("Organisation", "a")}) == ["Tenant A1"]
+    assert await names(gql, world.tokens["admin_a"], filter={"parentId": world.id("Organisation", "a")}) == [
+        "Tenant A1"
+    ]
     assert await names(gql, world.tokens["admin_a"], filter={"name": "a1"}) == ["Tenant A1"]
 
 
@@ -82,20 +87,30 @@ async def test_organisation_id_is_a_uuid_to_copy(gql, world, runtime):
         assert str(uuid.UUID(node["organisationId"])) == node["organisationId"]
         assert node["organisationId"] != node["id"]  # not the global ID
     a = world.organisations["a"]
-    assert next(n for n in nodes if n["name"] == "Tenant A")["organisationId"] == (await organisation(runtime, a.id)).public_id
+    assert (
+        next(n for n in nodes if n["name"] == "Tenant A")["organisationId"]
+        == (await organisation(runtime, a.id)).public_id
+    )
 
 
 # --- organisationCreate --------------------------------------------------------------------------------
 
 
 async def test_create_under_own_organisation(gql, world, runtime):
-    result = await gql(CREATE, {"input": {"name": " Depot North ", "yourReference": "CUST-17", "canCreateOrganisations": True}},
-                       token=world.tokens["admin_a"])
+    result = await gql(
+        CREATE,
+        {"input": {"name": " Depot North ", "yourReference": "CUST-17", "canCreateOrganisations": True}},
+        token=world.tokens["admin_a"],
+    )
     payload = result["data"]["organisationCreate"]
     assert payload["errors"] == []
     created = payload["organisation"]
     assert (created["name"], created["yourReference"], created["canCreateOrganisations"], created["parent"]) == (
-        "Depot North", "CUST-17", True, {"name": "Tenant A"})
+        "Depot North",
+        "CUST-17",
+        True,
+        {"name": "Tenant A"},
+    )
     uuid.UUID(created["organisationId"])
     async with runtime.session_factory() as session:
         row = await session.scalar(select(m.Organisation).where(m.Organisation.name == "Depot North"))
@@ -106,15 +121,20 @@ async def test_create_under_own_organisation(gql, world, runtime):
     assert "Depot North" in await names(gql, world.tokens["admin_a"])
     assert "Depot North" not in await names(gql, world.tokens["admin_b"])
     # and it may create below itself, since it was allowed to
-    result = await gql(CREATE, {"input": {"name": "Depot North East", "parentId": created["id"]}}, token=world.tokens["admin_a"])
+    result = await gql(
+        CREATE, {"input": {"name": "Depot North East", "parentId": created["id"]}}, token=world.tokens["admin_a"]
+    )
     assert result["data"]["organisationCreate"]["organisation"]["parent"] == {"name": "Depot North"}
 
 
 async def test_create_refused_where_the_parent_may_not_create(gql, world, runtime):
     before = await organisation_rows(runtime)
     # A1 has canCreateOrganisations = false
-    result = await gql(CREATE, {"input": {"name": "Grandchild", "parentId": world.id("Organisation", "a1")}},
-                       token=world.tokens["admin_a"])
+    result = await gql(
+        CREATE,
+        {"input": {"name": "Grandchild", "parentId": world.id("Organisation", "a1")}},
+        token=world.tokens["admin_a"],
+    )
     assert payload_errors(result, "organisationCreate") == [("NOT_ALLOWED", ["parentId"])]
     assert result["data"]["organisationCreate"]["organisation"] is None
     # an admin of A1 cannot create under A1 either
@@ -126,13 +146,16 @@ async def test_create_refused_where_the_parent_may_not_create(gql, world, runtim
     assert await organisation_rows(runtime) == before
 
 
-@pytest.mark.parametrize("values, code, field", [
-    ({"name": ""}, "REQUIRED", ["name"]),
-    ({"name": "  "}, "REQUIRED", ["name"]),
-    ({"name": "x" * 201}, "TOO_LONG", ["name"]),
-    ({"name": "Fine", "yourReference": "r" * 201}, "TOO_LONG", ["yourReference"]),
-    ({"name": "Fine", "parentId": "!!!"}, "NOT_FOUND", ["parentId"]),
-])
+@pytest.mark.parametrize(
+    "values, code, field",
+    [
+        ({"name": ""}, "REQUIRED", ["name"]),
+        ({"name": "  "}, "REQUIRED", ["name"]),
+        ({"name": "x" * 201}, "TOO_LONG", ["name"]),
+        ({"name": "Fine", "yourReference": "r" * 201}, "TOO_LONG", ["yourReference"]),
+        ({"name": "Fine", "parentId": "!!!"}, "NOT_FOUND", ["parentId"]),
+    ],
+)
 async def test_create_refuses_bad_input(gql, world, runtime, values, code, field):
     before = await organisation_rows(runtime)
     result = await gql(CREATE, {"input": values}, token=world.tokens["admin_a"])
@@ -154,12 +177,18 @@ async def test_plain_user_cannot_create_or_update(gql, world, runtime):
 
 async def test_update_a_child(gql, world, runtime):
     a1 = world.id("Organisation", "a1")
-    result = await gql(UPDATE, {"input": {"id": a1, "name": "Tenant A1 (renamed)", "yourReference": "REF-1",
-                                          "canCreateOrganisations": True}}, token=world.tokens["admin_a"])
+    result = await gql(
+        UPDATE,
+        {"input": {"id": a1, "name": "Tenant A1 (renamed)", "yourReference": "REF-1", "canCreateOrganisations": True}},
+        token=world.tokens["admin_a"],
+    )
     payload = result["data"]["organisationUpdate"]
     assert payload["errors"] == []
     assert {k: payload["organisation"][k] for k in ("name", "yourReference", "canCreateOrganisations")} == {
-        "name": "Tenant A1 (renamed)", "yourReference": "REF-1", "canCreateOrganisations": True}
+        "name": "Tenant A1 (renamed)",
+        "yourReference": "REF-1",
+        "canCreateOrganisations": True,
+    }
     row = await organisation(runtime, world.organisations["a1"].id)
     assert (row.name, row.your_reference, row.can_create_organisations) == ("Tenant A1 (renamed)", "REF-1", True)
     # now A1 may create
@@ -177,11 +206,17 @@ async def test_cannot_change_can_create_organisations_of_own_organisation(gql, w
         admin_a1 = await add_user(session, world.organisations["a1"], "admin@a1.example", [m.Role.ORGANISATION_ADMIN])
         token = await issue_token(session, admin_a1)
     before = await organisation_rows(runtime)
-    result = await gql(UPDATE, {"input": {"id": world.id("Organisation", "a1"), "name": "Sneaky",
-                                          "canCreateOrganisations": True}}, token=token)
+    result = await gql(
+        UPDATE,
+        {"input": {"id": world.id("Organisation", "a1"), "name": "Sneaky", "canCreateOrganisations": True}},
+        token=token,
+    )
     assert payload_errors(result, "organisationUpdate") == [("NOT_ALLOWED", ["canCreateOrganisations"])]
-    result = await gql(UPDATE, {"input": {"id": world.id("Organisation", "a"), "canCreateOrganisations": False}},
-                       token=world.tokens["admin_a"])
+    result = await gql(
+        UPDATE,
+        {"input": {"id": world.id("Organisation", "a"), "canCreateOrganisations": False}},
+        token=world.tokens["admin_a"],
+    )
     assert payload_errors(result, "organisationUpdate") == [("NOT_ALLOWED", ["canCreateOrganisations"])]
     assert await organisation_rows(runtime) == before
     # the parent cannot be reached from the child
@@ -192,18 +227,24 @@ async def test_cannot_change_can_create_organisations_of_own_organisation(gql, w
     assert result["data"]["organisationUpdate"]["errors"] == []
 
 
-@pytest.mark.parametrize("values, code, field", [
-    ({"name": ""}, "REQUIRED", ["name"]),
-    ({"name": "n" * 201}, "TOO_LONG", ["name"]),
-    ({"yourReference": "r" * 201}, "TOO_LONG", ["yourReference"]),
-    ({"passwordMinLength": 8}, "INVALID", ["passwordMinLength"]),
-    ({"passwordHistory": 99}, "INVALID", ["passwordHistory"]),
-])
+@pytest.mark.parametrize(
+    "values, code, field",
+    [
+        ({"name": ""}, "REQUIRED", ["name"]),
+        ({"name": "n" * 201}, "TOO_LONG", ["name"]),
+        ({"yourReference": "r" * 201}, "TOO_LONG", ["yourReference"]),
+        ({"passwordMinLength": 8}, "INVALID", ["passwordMinLength"]),
+        ({"passwordHistory": 99}, "INVALID", ["passwordHistory"]),
+    ],
+)
 async def test_update_refuses_bad_input_and_changes_nothing(gql, world, runtime, values, code, field):
     before = await organisation_rows(runtime)
     # a valid change rides along: it must not be written
-    result = await gql(UPDATE, {"input": {"id": world.id("Organisation", "a1"), "canCreateOrganisations": True, **values}},
-                       token=world.tokens["admin_a"])
+    result = await gql(
+        UPDATE,
+        {"input": {"id": world.id("Organisation", "a1"), "canCreateOrganisations": True, **values}},
+        token=world.tokens["admin_a"],
+    )
     assert payload_errors(result, "organisationUpdate") == [(code, field)]
     assert result["data"]["organisationUpdate"]["organisation"] is None
     assert await organisation_rows(runtime) == before
@@ -219,12 +260,16 @@ async def public_id(runtime, key_or_pk, world=None) -> str:
 
 async def test_partner_add_makes_name_and_id_visible_but_not_data(gql, world, runtime):
     b_uuid = await public_id(runtime, "b", world)
-    result = await gql(PARTNER_ADD, {"input": {"partnerOrganisationId": f"  {b_uuid.upper()} "}}, token=world.tokens["admin_a"])
+    result = await gql(
+        PARTNER_ADD, {"input": {"partnerOrganisationId": f"  {b_uuid.upper()} "}}, token=world.tokens["admin_a"]
+    )
     assert result["data"]["partnerAdd"] == {
         "organisation": {"name": "Tenant A", "partners": [{"name": "Tenant B", "organisationId": b_uuid}]},
         "errors": [],
     }
-    listed = await gql("{ organisations { nodes { name partners { name organisationId } } } }", token=world.tokens["user_a"])
+    listed = await gql(
+        "{ organisations { nodes { name partners { name organisationId } } } }", token=world.tokens["user_a"]
+    )
     assert listed["data"]["organisations"]["nodes"] == [
         {"name": "Tenant A", "partners": [{"name": "Tenant B", "organisationId": b_uuid}]},
         {"name": "Tenant A1", "partners": []},
@@ -236,8 +281,11 @@ async def test_partner_add_makes_name_and_id_visible_but_not_data(gql, world, ru
     users = await gql("{ users(first: 500) { nodes { email } } }", token=token)
     assert not [u for u in users["data"]["users"]["nodes"] if u["email"].endswith("b.example")]
     assert "Tenant B" not in await names(gql, token)
-    by_org = await gql('query($id: ID!) { users(filter: {organisationId: $id}) { totalCount } }',
-                       {"id": world.id("Organisation", "b")}, token=token)
+    by_org = await gql(
+        "query($id: ID!) { users(filter: {organisationId: $id}) { totalCount } }",
+        {"id": world.id("Organisation", "b")},
+        token=token,
+    )
     assert by_org["data"]["users"]["totalCount"] == 0
     # the link is one-way: B does not see A as its partner
     b_view = await gql("{ organisations { nodes { name partners { name } } } }", token=world.tokens["admin_b"])
@@ -246,10 +294,15 @@ async def test_partner_add_makes_name_and_id_visible_but_not_data(gql, world, ru
 
 async def test_partner_add_for_a_child_organisation(gql, world, runtime):
     b_uuid = await public_id(runtime, "b", world)
-    result = await gql(PARTNER_ADD, {"input": {"partnerOrganisationId": b_uuid, "organisationId": world.id("Organisation", "a1")}},
-                       token=world.tokens["admin_a"])
+    result = await gql(
+        PARTNER_ADD,
+        {"input": {"partnerOrganisationId": b_uuid, "organisationId": world.id("Organisation", "a1")}},
+        token=world.tokens["admin_a"],
+    )
     assert result["data"]["partnerAdd"]["organisation"] == {
-        "name": "Tenant A1", "partners": [{"name": "Tenant B", "organisationId": b_uuid}]}
+        "name": "Tenant A1",
+        "partners": [{"name": "Tenant B", "organisationId": b_uuid}],
+    }
 
 
 async def test_partner_add_refusals(gql, world, runtime):
@@ -270,12 +323,16 @@ async def test_partner_add_refusals(gql, world, runtime):
         assert result["data"]["partnerAdd"]["organisation"] is None
     assert await organisation_rows(runtime) == before
 
-    assert (await gql(PARTNER_ADD, {"input": {"partnerOrganisationId": b_uuid}}, token=token))["data"]["partnerAdd"]["errors"] == []
+    assert (await gql(PARTNER_ADD, {"input": {"partnerOrganisationId": b_uuid}}, token=token))["data"]["partnerAdd"][
+        "errors"
+    ] == []
     linked = await organisation_rows(runtime)
     twice = await gql(PARTNER_ADD, {"input": {"partnerOrganisationId": b_uuid}}, token=token)
     assert payload_errors(twice, "partnerAdd") == [("DUPLICATE", ["partnerOrganisationId"])]
     assert await organisation_rows(runtime) == linked
-    assert codes(await gql(PARTNER_ADD, {"input": {"partnerOrganisationId": b_uuid}}, token=world.tokens["user_a"])) == ["FORBIDDEN"]
+    assert codes(
+        await gql(PARTNER_ADD, {"input": {"partnerOrganisationId": b_uuid}}, token=world.tokens["user_a"])
+    ) == ["FORBIDDEN"]
 
 
 async def test_partner_remove(gql, world, runtime):
@@ -296,8 +353,9 @@ async def test_partner_remove(gql, world, runtime):
     unknown = await gql(PARTNER_REMOVE, {"input": {"partnerOrganisationId": str(uuid.uuid4())}}, token=token)
     # not linked and not existing read alike: removal reveals nothing about other organisations
     assert unknown["data"]["partnerRemove"]["errors"] == again["data"]["partnerRemove"]["errors"]
-    assert codes(await gql(PARTNER_REMOVE, {"input": {"partnerOrganisationId": platform_uuid}},
-                           token=world.tokens["user_a"])) == ["FORBIDDEN"]
+    assert codes(
+        await gql(PARTNER_REMOVE, {"input": {"partnerOrganisationId": platform_uuid}}, token=world.tokens["user_a"])
+    ) == ["FORBIDDEN"]
 
 
 async def test_removing_a_partner_leaves_its_data_alone(gql, world, runtime):

@@ -16,8 +16,8 @@ from models.mail import OutboxMessage, TemplateType
 from resolvers.identity.email_tokens import RESET_LIMIT
 from resolvers.mail.defaults import DEFAULTS
 from tests.conftest import PASSWORD
-from tests.test_tenancy import snapshot
 from tests.mail.opened import opened
+from tests.test_tenancy import snapshot
 
 NEW_PASSWORD = "Violet-Kayak#Lantern7"
 REQUEST = "mutation($input: PasswordResetRequestInput!) { passwordResetRequest(input: $input) { errors { code field message } } }"
@@ -28,7 +28,10 @@ ME = "{ me { email } }"
 
 async def mails(runtime) -> list[OutboxMessage]:
     async with runtime.session_factory() as session:
-        return [opened(runtime, row) for row in (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()]
+        return [
+            opened(runtime, row)
+            for row in (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+        ]
 
 
 def token_of(mail: OutboxMessage) -> str:
@@ -50,9 +53,17 @@ async def login(gql, email: str, password: str) -> dict:
 async def test_known_and_unknown_addresses_get_the_same_answer(gql, world, runtime):
     async with runtime.session_factory() as session, session.begin():
         await session.execute(update(m.User).where(m.User.id == world.users["user_b"].id).values(is_active=False))
-    answers = [await request(gql, address) for address in (
-        "user@a.example", "nobody@a.example", "user@b.example", "not an address", "", "USER@A.EXAMPLE",
-    )]
+    answers = [
+        await request(gql, address)
+        for address in (
+            "user@a.example",
+            "nobody@a.example",
+            "user@b.example",
+            "not an address",
+            "",
+            "USER@A.EXAMPLE",
+        )
+    ]
     # byte for byte the same answer every time
     assert len({(r.status_code, r.content) for r in answers}) == 1
     assert answers[0].status_code == 200 and answers[0].json()["data"] == {"passwordResetRequest": {"errors": []}}
@@ -71,22 +82,35 @@ async def test_reset_sets_the_password_and_ends_every_session(gql, world, runtim
     token = token_of(mail)
     async with runtime.session_factory() as session:
         row = await session.scalar(select(m.OneTimeToken))
-    assert (row.token_hash, row.purpose, row.user_id) == (hash_token(token), m.OneTimePurpose.PASSWORD_RESET, world.users["user_a"].id)
+    assert (row.token_hash, row.purpose, row.user_id) == (
+        hash_token(token),
+        m.OneTimePurpose.PASSWORD_RESET,
+        world.users["user_a"].id,
+    )
     tables = await snapshot(runtime)
     # nowhere in clear, not even in the queued mail (its body is sealed with the master key)
     assert [name for name, rows in tables.items() if token in repr(rows)] == []
 
     assert await reset(gql, token) == {"success": True, "errors": []}
-    assert [e["extensions"]["code"] for e in (await gql(ME, token=world.tokens["user_a"]))["errors"]] == ["UNAUTHENTICATED"]
+    assert [e["extensions"]["code"] for e in (await gql(ME, token=world.tokens["user_a"]))["errors"]] == [
+        "UNAUTHENTICATED"
+    ]
     assert (await login(gql, "user@a.example", PASSWORD))["errors"] == [{"code": "INVALID_CREDENTIALS"}]
     assert (await login(gql, "user@a.example", NEW_PASSWORD))["errors"] == []
     async with runtime.session_factory() as session:
-        actions = (await session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("user.password_reset%")).order_by(AuditEvent.id))).all()
+        actions = (
+            await session.scalars(
+                select(AuditEvent.action).where(AuditEvent.action.like("user.password_reset%")).order_by(AuditEvent.id)
+            )
+        ).all()
     assert actions == ["user.password_reset_requested", "user.password_reset"]
 
     # the link is spent
     before = await snapshot(runtime)
-    assert await reset(gql, token, "Another-Fresh#Password42") == {"success": False, "errors": [{"code": "INVALID_TOKEN", "field": ["token"]}]}
+    assert await reset(gql, token, "Another-Fresh#Password42") == {
+        "success": False,
+        "errors": [{"code": "INVALID_TOKEN", "field": ["token"]}],
+    }
     assert await snapshot(runtime) == before
 
 
@@ -94,8 +118,14 @@ async def test_policy_applies_and_a_refusal_keeps_the_link(gql, world, runtime):
     await request(gql, "user@a.example")
     token = token_of((await mails(runtime))[0])
     before = await snapshot(runtime)
-    assert await reset(gql, token, "short") == {"success": False, "errors": [{"code": "WEAK_PASSWORD", "field": ["newPassword"]}]}
-    assert await reset(gql, token, "correct-horse-battery") == {"success": False, "errors": [{"code": "WEAK_PASSWORD", "field": ["newPassword"]}]}
+    assert await reset(gql, token, "short") == {
+        "success": False,
+        "errors": [{"code": "WEAK_PASSWORD", "field": ["newPassword"]}],
+    }
+    assert await reset(gql, token, "correct-horse-battery") == {
+        "success": False,
+        "errors": [{"code": "WEAK_PASSWORD", "field": ["newPassword"]}],
+    }
     assert await snapshot(runtime) == before
     assert (await reset(gql, token))["success"] is True
 
@@ -107,7 +137,10 @@ async def test_reused_history_password_is_refused(gql, world, runtime):
         session.add(m.PasswordHistory(user_id=user.id, password_hash=user.password_hash))
     await request(gql, "user@a.example")
     token = token_of((await mails(runtime))[0])
-    assert await reset(gql, token, PASSWORD) == {"success": False, "errors": [{"code": "PASSWORD_REUSED", "field": ["newPassword"]}]}
+    assert await reset(gql, token, PASSWORD) == {
+        "success": False,
+        "errors": [{"code": "PASSWORD_REUSED", "field": ["newPassword"]}],
+    }
 
 
 async def test_expired_unknown_and_superseded_links_answer_alike(gql, world, runtime):
@@ -118,18 +151,25 @@ async def test_expired_unknown_and_superseded_links_answer_alike(gql, world, run
     expired = token_of((await mails(runtime))[2])
     async with runtime.session_factory() as session, session.begin():
         await session.execute(
-            update(m.OneTimeToken).where(m.OneTimeToken.token_hash == hash_token(expired)).values(expires_at=utcnow() - timedelta(seconds=1))
+            update(m.OneTimeToken)
+            .where(m.OneTimeToken.token_hash == hash_token(expired))
+            .values(expires_at=utcnow() - timedelta(seconds=1))
         )
     before = await snapshot(runtime)
     answers = [await reset(gql, token) for token in (superseded, expired, "a" * 43, "", "z" * 5000)]
-    assert all(answer == {"success": False, "errors": [{"code": "INVALID_TOKEN", "field": ["token"]}]} for answer in answers)
+    assert all(
+        answer == {"success": False, "errors": [{"code": "INVALID_TOKEN", "field": ["token"]}]} for answer in answers
+    )
     assert await snapshot(runtime) == before
     assert (await reset(gql, newest))["success"] is True
 
 
 async def test_a_confirm_email_token_is_no_reset_token(gql, world, runtime):
-    await gql("mutation { userUpdate(input: {id: \"%s\", email: \"x@a.example\"}) { errors { code } } }" % world.id("User", "user_a"),
-              token=world.tokens["user_a"])
+    await gql(
+        'mutation { userUpdate(input: {id: "%s", email: "x@a.example"}) { errors { code } } }'
+        % world.id("User", "user_a"),
+        token=world.tokens["user_a"],
+    )
     [mail] = await mails(runtime)
     token = re.search(r"token=([A-Za-z0-9_\-]+)", mail.body_text).group(1)
     assert (await reset(gql, token))["errors"] == [{"code": "INVALID_TOKEN", "field": ["token"]}]
@@ -147,7 +187,10 @@ async def test_requests_are_throttled_per_account_without_telling(gql, world, ru
 async def test_reset_lifts_a_login_lock(gql, world, runtime):
     for _ in range(runtime.settings.login_lock_after):
         await login(gql, "user@a.example", "wrong password")
-    assert (await login(gql, "user@a.example", PASSWORD))["errors"][0]["code"] in ("ACCOUNT_LOCKED", "TOO_MANY_ATTEMPTS")
+    assert (await login(gql, "user@a.example", PASSWORD))["errors"][0]["code"] in (
+        "ACCOUNT_LOCKED",
+        "TOO_MANY_ATTEMPTS",
+    )
     await request(gql, "user@a.example")
     assert (await reset(gql, token_of((await mails(runtime))[0])))["success"] is True
     result = await login(gql, "user@a.example", NEW_PASSWORD)

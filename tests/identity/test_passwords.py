@@ -88,8 +88,12 @@ def test_passwords_with_the_users_name_or_email_are_refused():
 # Common passwords with the decorations that get them past composition rules (issue 11).
 DECORATED = ["Letmein!2024x", "Welcome1!Welcome1!", "Trustno1!Trustno1", "Football#2024x", "Fleetgraph2024!"]
 #: The demo's organisations by the keys of graph.demo.DEMO_USERS.
-DEMO_ORGANISATIONS = {"platform": "fleetgraph Platform", "integra": "IntegraDemo", "service": "IntegraDemo Service",
-                      "partner": "Partner Metering GmbH"}
+DEMO_ORGANISATIONS = {
+    "platform": "fleetgraph Platform",
+    "integra": "IntegraDemo",
+    "service": "IntegraDemo Service",
+    "partner": "Partner Metering GmbH",
+}
 
 
 def test_the_breached_password_list_is_large():
@@ -211,8 +215,19 @@ async def test_password_change_needs_a_login(gql, world):
     assert result["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
-WEAK = ["Kx9#mQ2vLp!", "kx9#mq2vlp!w", "KX9#MQ2VLP!W", "Kx#mQvLp!wzT", "Kx9mQ2vLpTw4", "Password123!", "P@ssw0rd2024x",
-        "Kx9#mQ2vLp!wabc", "Kx9#mQ2vLp!w321", "Kx9#mQ2vLp!waaa", "Kx9#userq!Lp2"]  # the last holds user@a.example's "user"
+WEAK = [
+    "Kx9#mQ2vLp!",
+    "kx9#mq2vlp!w",
+    "KX9#MQ2VLP!W",
+    "Kx#mQvLp!wzT",
+    "Kx9mQ2vLpTw4",
+    "Password123!",
+    "P@ssw0rd2024x",
+    "Kx9#mQ2vLp!wabc",
+    "Kx9#mQ2vLp!w321",
+    "Kx9#mQ2vLp!waaa",
+    "Kx9#userq!Lp2",
+]  # the last holds user@a.example's "user"
 
 
 async def test_weak_password_changes_nothing(gql, world, runtime):
@@ -228,7 +243,11 @@ async def test_weak_password_changes_nothing(gql, world, runtime):
     assert not await can_login(gql, "user@a.example", WEAK[0])
     assert await can_read_me(gql, other_token), "a refused change must not end other sessions"
     async with runtime.session_factory() as session:
-        history = (await session.scalars(select(m.PasswordHistory).where(m.PasswordHistory.user_id == world.users["user_a"].id))).all()
+        history = (
+            await session.scalars(
+                select(m.PasswordHistory).where(m.PasswordHistory.user_id == world.users["user_a"].id)
+            )
+        ).all()
     assert history == []
 
 
@@ -243,8 +262,11 @@ async def test_decorated_common_passwords_are_refused_through_the_api(gql, world
 
 async def test_the_users_organisation_name_counts(gql, world, runtime):
     async with runtime.session_factory() as session, session.begin():
-        await session.execute(update(m.Organisation).where(m.Organisation.id == world.organisations["a"].id)
-                              .values(name="Wolkenkuckucksheim Energie"))
+        await session.execute(
+            update(m.Organisation)
+            .where(m.Organisation.id == world.organisations["a"].id)
+            .values(name="Wolkenkuckucksheim Energie")
+        )
     payload = await change(gql, world.tokens["user_a"], PASSWORD, "Wolkenkuckucksheim!2025")
     assert [(e["code"], e["field"]) for e in payload["errors"]] == [("WEAK_PASSWORD", ["newPassword"])]
     # for a user of another organisation it is just a word
@@ -274,8 +296,11 @@ async def test_organisation_minimum_length_is_enforced(gql, world):
 
 async def test_organisation_minimum_length_has_bounds(gql, world):
     for value in (11, 129):
-        result = await gql(ORGANISATION_UPDATE, {"input": {"id": world.id("Organisation", "a"), "passwordMinLength": value}},
-                           token=world.tokens["admin_a"])
+        result = await gql(
+            ORGANISATION_UPDATE,
+            {"input": {"id": world.id("Organisation", "a"), "passwordMinLength": value}},
+            token=world.tokens["admin_a"],
+        )
         assert [e["code"] for e in result["data"]["organisationUpdate"]["errors"]] == ["INVALID"]
 
 
@@ -305,8 +330,9 @@ async def test_password_history_of_zero_allows_reuse(gql, world):
 
 
 async def test_admin_sets_a_password_without_the_old_one(gql, world, runtime):
-    result = await call(gql, ADMIN_SET, {"userId": world.id("User", "user_a"), "newPassword": NEW[0]},
-                        world.tokens["admin_a"], NEW[0])
+    result = await call(
+        gql, ADMIN_SET, {"userId": world.id("User", "user_a"), "newPassword": NEW[0]}, world.tokens["admin_a"], NEW[0]
+    )
     assert result["data"]["userPasswordSet"] == {"user": {"email": "user@a.example"}, "errors": []}
     assert (await stored_hash(runtime, world.users["user_a"].id)).startswith("$argon2id$")
     assert await can_login(gql, "user@a.example", NEW[0])
@@ -315,15 +341,21 @@ async def test_admin_sets_a_password_without_the_old_one(gql, world, runtime):
     assert not await can_read_me(gql, world.tokens["user_a"])
     assert await can_read_me(gql, world.tokens["admin_a"])
     # also for a user of a child organisation
-    result = await call(gql, ADMIN_SET, {"userId": world.id("User", "user_a1"), "newPassword": NEW[1]},
-                        world.tokens["admin_a"], NEW[1])
+    result = await call(
+        gql, ADMIN_SET, {"userId": world.id("User", "user_a1"), "newPassword": NEW[1]}, world.tokens["admin_a"], NEW[1]
+    )
     assert result["data"]["userPasswordSet"]["errors"] == []
 
 
 async def test_admin_set_password_follows_the_policy(gql, world, runtime):
     before = await stored_hash(runtime, world.users["user_a"].id)
-    result = await call(gql, ADMIN_SET, {"userId": world.id("User", "user_a"), "newPassword": "Password123!"},
-                        world.tokens["admin_a"], "Password123!")
+    result = await call(
+        gql,
+        ADMIN_SET,
+        {"userId": world.id("User", "user_a"), "newPassword": "Password123!"},
+        world.tokens["admin_a"],
+        "Password123!",
+    )
     assert [e["code"] for e in result["data"]["userPasswordSet"]["errors"]] == ["WEAK_PASSWORD"]
     assert await stored_hash(runtime, world.users["user_a"].id) == before
     assert await can_read_me(gql, world.tokens["user_a"])
@@ -331,10 +363,16 @@ async def test_admin_set_password_follows_the_policy(gql, world, runtime):
 
 async def test_admin_cannot_set_the_password_of_another_tenants_user(gql, world, runtime):
     before = await stored_hash(runtime, world.users["user_b"].id)
-    other_tenant = await call(gql, ADMIN_SET, {"userId": world.id("User", "user_b"), "newPassword": NEW[0]},
-                              world.tokens["admin_a"], NEW[0])
-    unknown = await call(gql, ADMIN_SET, {"userId": to_global_id("User", 999_999), "newPassword": NEW[0]},
-                         world.tokens["admin_a"], NEW[0])
+    other_tenant = await call(
+        gql, ADMIN_SET, {"userId": world.id("User", "user_b"), "newPassword": NEW[0]}, world.tokens["admin_a"], NEW[0]
+    )
+    unknown = await call(
+        gql,
+        ADMIN_SET,
+        {"userId": to_global_id("User", 999_999), "newPassword": NEW[0]},
+        world.tokens["admin_a"],
+        NEW[0],
+    )
     refused = other_tenant["data"]["userPasswordSet"]
     assert refused["user"] is None
     assert [(e["code"], e["field"]) for e in refused["errors"]] == [("NOT_FOUND", ["userId"])]
@@ -346,8 +384,9 @@ async def test_admin_cannot_set_the_password_of_another_tenants_user(gql, world,
 
 async def test_a_plain_user_cannot_set_passwords(gql, world, runtime):
     before = await stored_hash(runtime, world.users["admin_a"].id)
-    result = await call(gql, ADMIN_SET, {"userId": world.id("User", "admin_a"), "newPassword": NEW[0]},
-                        world.tokens["user_a"], NEW[0])
+    result = await call(
+        gql, ADMIN_SET, {"userId": world.id("User", "admin_a"), "newPassword": NEW[0]}, world.tokens["user_a"], NEW[0]
+    )
     assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert await stored_hash(runtime, world.users["admin_a"].id) == before
 
@@ -357,14 +396,16 @@ async def test_a_user_manager_cannot_take_over_an_admin(gql, world, runtime):
     async with runtime.session_factory() as session, session.begin():
         session.add(m.UserPermission(user_id=world.users["user_a"].id, permission=m.Permission.USERS_MANAGE))
     before = await stored_hash(runtime, world.users["admin_a"].id)
-    result = await call(gql, ADMIN_SET, {"userId": world.id("User", "admin_a"), "newPassword": NEW[0]},
-                        world.tokens["user_a"], NEW[0])
+    result = await call(
+        gql, ADMIN_SET, {"userId": world.id("User", "admin_a"), "newPassword": NEW[0]}, world.tokens["user_a"], NEW[0]
+    )
     refused = result["data"]["userPasswordSet"]
     assert refused["user"] is None
     assert [(e["code"], e["field"]) for e in refused["errors"]] == [("NOT_ALLOWED", ["userId"])]
     assert await stored_hash(runtime, world.users["admin_a"].id) == before
     assert await can_read_me(gql, world.tokens["admin_a"])
     # a user with no more rights than the manager is fine
-    result = await call(gql, ADMIN_SET, {"userId": world.id("User", "user_a1"), "newPassword": NEW[0]},
-                        world.tokens["user_a"], NEW[0])
+    result = await call(
+        gql, ADMIN_SET, {"userId": world.id("User", "user_a1"), "newPassword": NEW[0]}, world.tokens["user_a"], NEW[0]
+    )
     assert result["data"]["userPasswordSet"]["errors"] == []

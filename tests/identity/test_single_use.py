@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import re
 
-import pyotp
 from sqlalchemy import func, select
 
 from models import identity as m
@@ -18,24 +17,34 @@ from models.audit import AuditEvent
 from models.mail import OutboxMessage
 from tests.burst import burst
 from tests.conftest import PASSWORD
-from tests.mail.opened import opened
 from tests.identity.test_two_factor import enrol, fresh_code
+from tests.mail.opened import opened
 
 N = 8
 NEW_PASSWORD = "Violet-Kayak#Lantern7"
 WRONG = "Wrong-Horse#Battery9"
 ERRORS = "errors { code field message }"
 LOGIN = f"mutation($input: LoginInput!) {{ login(input: $input) {{ accessToken refreshToken {ERRORS} }} }}"
-REFRESH = f"mutation($input: TokenRefreshInput!) {{ tokenRefresh(input: $input) {{ accessToken refreshToken {ERRORS} }} }}"
-ACCEPT = f"mutation($input: InvitationAcceptInput!) {{ invitationAccept(input: $input) {{ user {{ email }} {ERRORS} }} }}"
+REFRESH = (
+    f"mutation($input: TokenRefreshInput!) {{ tokenRefresh(input: $input) {{ accessToken refreshToken {ERRORS} }} }}"
+)
+ACCEPT = (
+    f"mutation($input: InvitationAcceptInput!) {{ invitationAccept(input: $input) {{ user {{ email }} {ERRORS} }} }}"
+)
 CREATE_INVITATION = f"""mutation($input: InvitationCreateInput!) {{
   invitationCreate(input: $input) {{ invitation {{ id }} registrationLink {ERRORS} }} }}"""
-REVOKE = f"mutation($input: InvitationIdInput!) {{ invitationRevoke(input: $input) {{ invitation {{ state }} {ERRORS} }} }}"
+REVOKE = (
+    f"mutation($input: InvitationIdInput!) {{ invitationRevoke(input: $input) {{ invitation {{ state }} {ERRORS} }} }}"
+)
 SEND = f"mutation($input: InvitationIdInput!) {{ invitationSend(input: $input) {{ invitation {{ state }} {ERRORS} }} }}"
-RESET_REQUEST = "mutation($input: PasswordResetRequestInput!) { passwordResetRequest(input: $input) { errors { code } } }"
+RESET_REQUEST = (
+    "mutation($input: PasswordResetRequestInput!) { passwordResetRequest(input: $input) { errors { code } } }"
+)
 RESET = f"mutation($input: PasswordResetInput!) {{ passwordReset(input: $input) {{ success {ERRORS} }} }}"
 USER_UPDATE = f"mutation($input: UserUpdateInput!) {{ userUpdate(input: $input) {{ user {{ email }} {ERRORS} }} }}"
-CONFIRM_EMAIL = f"mutation($input: EmailChangeConfirmInput!) {{ emailChangeConfirm(input: $input) {{ email {ERRORS} }} }}"
+CONFIRM_EMAIL = (
+    f"mutation($input: EmailChangeConfirmInput!) {{ emailChangeConfirm(input: $input) {{ email {ERRORS} }} }}"
+)
 TWO_FACTOR_ENROL = "mutation($input: TwoFactorEnrolInput!) { twoFactorEnrol(input: $input) { secret errors { code } } }"
 TWO_FACTOR_CONFIRM = f"""mutation($input: TwoFactorConfirmInput!) {{
   twoFactorConfirm(input: $input) {{ user {{ twoFactorEnabled }} {ERRORS} }} }}"""
@@ -83,8 +92,11 @@ async def test_parallel_accepts_of_one_invitation_link_create_one_user(gql, worl
     token = re.search(r"token=([A-Za-z0-9_\-]+)", created["registrationLink"]).group(1)
 
     # an invitation without an address: each request registers another address, so only single use stops them
-    answers = await burst(runtime, N, lambda i: call(gql, ACCEPT, {"token": token, "password": NEW_PASSWORD,
-                                                                   "email": f"walk.in.{i}@example.org"}))
+    answers = await burst(
+        runtime,
+        N,
+        lambda i: call(gql, ACCEPT, {"token": token, "password": NEW_PASSWORD, "email": f"walk.in.{i}@example.org"}),
+    )
 
     winners = [a for a in answers if a["errors"] == []]
     assert len(winners) == 1, answers
@@ -163,8 +175,9 @@ async def test_parallel_password_resets_with_one_link_apply_once(gql, world, run
 
 
 async def test_parallel_confirmations_of_one_email_change_apply_once(gql, world, runtime):
-    changed = await call(gql, USER_UPDATE, {"id": world.id("User", "user_a"), "email": "new.address@a.example"},
-                         world.tokens["user_a"])
+    changed = await call(
+        gql, USER_UPDATE, {"id": world.id("User", "user_a"), "email": "new.address@a.example"}, world.tokens["user_a"]
+    )
     assert changed["errors"] == []
     token = await last_link(runtime, "confirm-email")
 
@@ -186,8 +199,9 @@ async def test_parallel_logins_with_one_totp_code_open_one_session(gql, world, r
     throttle_settings(monkeypatch, runtime, login_slowdown_after=100, login_lock_after=100)
     code = await fresh_code(runtime, world.users["user_a"].id, secret)
 
-    answers = await burst(runtime, N, lambda i: call(gql, LOGIN, {"email": "user@a.example", "password": PASSWORD,
-                                                                  "otp": code}))
+    answers = await burst(
+        runtime, N, lambda i: call(gql, LOGIN, {"email": "user@a.example", "password": PASSWORD, "otp": code})
+    )
 
     assert len([a for a in answers if a["errors"] == []]) == 1, answers
     reused = await call(gql, LOGIN, {"email": "user@a.example", "password": PASSWORD, "otp": code})
@@ -263,8 +277,11 @@ async def test_parallel_guesses_with_the_right_password_among_them(gql, world, r
     throttle_settings(monkeypatch, runtime, login_slowdown_after=3, login_lock_after=3)
     right = 7
 
-    answers = await burst(runtime, 12, lambda i: call(gql, LOGIN, {"email": "user@a.example",
-                                                                   "password": PASSWORD if i == right else WRONG}))
+    answers = await burst(
+        runtime,
+        12,
+        lambda i: call(gql, LOGIN, {"email": "user@a.example", "password": PASSWORD if i == right else WRONG}),
+    )
 
     outcomes = [codes(a) for a in answers]
     wrong_evaluated = [i for i, o in enumerate(outcomes) if o == ["INVALID_CREDENTIALS"]]
@@ -284,6 +301,7 @@ async def test_parallel_guesses_with_the_right_password_among_them(gql, world, r
 async def test_one_at_a_time_a_success_or_a_code_request_leaves_the_counters_as_they_were(gql, world, runtime):
     """Counting before the check changes nothing for one request at a time: a login that succeeds, or that
     stops at the request for the TOTP code, gives its count back exactly (row, failures, time, lock)."""
+
     async def rows():
         async with runtime.session_factory() as session:
             found = (await session.scalars(select(m.LoginThrottle))).all()

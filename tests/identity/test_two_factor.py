@@ -89,8 +89,11 @@ async def enrol(gql, runtime, world, key: str) -> str:
 
 
 async def require_two_factor_in_tenant_a(gql, world) -> None:
-    result = await gql(ORGANISATION_UPDATE, {"input": {"id": world.id("Organisation", "a"), "requireTwoFactor": True}},
-                       token=world.tokens["admin_a"])
+    result = await gql(
+        ORGANISATION_UPDATE,
+        {"input": {"id": world.id("Organisation", "a"), "requireTwoFactor": True}},
+        token=world.tokens["admin_a"],
+    )
     assert result["data"]["organisationUpdate"]["errors"] == []
 
 
@@ -98,7 +101,9 @@ async def require_two_factor_in_tenant_a(gql, world) -> None:
 
 
 async def test_enrol_returns_a_provisioning_uri_and_secret(gql, world):
-    payload = (await call(gql, ENROL, {"password": PASSWORD}, world.tokens["user_a"], PASSWORD))["data"]["twoFactorEnrol"]
+    payload = (await call(gql, ENROL, {"password": PASSWORD}, world.tokens["user_a"], PASSWORD))["data"][
+        "twoFactorEnrol"
+    ]
     assert payload["errors"] == []
     uri, secret = payload["provisioningUri"], payload["secret"]
     assert uri.startswith("otpauth://totp/")
@@ -118,7 +123,9 @@ async def test_enrol_needs_the_password(gql, world, runtime):
     assert payload["secret"] is None and payload["provisioningUri"] is None
     assert [(e["code"], e["field"]) for e in payload["errors"]] == [("INVALID_CREDENTIALS", ["password"])]
     async with runtime.session_factory() as session:
-        assert await session.scalar(select(m.User.totp_secret_sealed).where(m.User.id == world.users["user_a"].id)) is None
+        assert (
+            await session.scalar(select(m.User.totp_secret_sealed).where(m.User.id == world.users["user_a"].id)) is None
+        )
 
 
 async def test_enrol_needs_a_login(gql, world):
@@ -183,8 +190,13 @@ async def test_login_needs_a_valid_code_once_enabled(gql, world, runtime):
 
     async with runtime.session_factory() as session:
         actions = (await session.scalars(select(AuditEvent.action).order_by(AuditEvent.id))).all()
-    assert actions == ["user.two_factor_enrolment_started", "user.two_factor_enabled",
-                       "user.login_failed", "user.login_failed", "user.login"]
+    assert actions == [
+        "user.two_factor_enrolment_started",
+        "user.two_factor_enabled",
+        "user.login_failed",
+        "user.login_failed",
+        "user.login",
+    ]
 
 
 async def test_a_code_is_accepted_once(gql, world, runtime):
@@ -196,9 +208,13 @@ async def test_a_code_is_accepted_once(gql, world, runtime):
 
 
 async def test_the_confirmation_code_cannot_log_in(gql, world, runtime):
-    payload = (await call(gql, ENROL, {"password": PASSWORD}, world.tokens["user_a"], PASSWORD))["data"]["twoFactorEnrol"]
+    payload = (await call(gql, ENROL, {"password": PASSWORD}, world.tokens["user_a"], PASSWORD))["data"][
+        "twoFactorEnrol"
+    ]
     code = await fresh_code(runtime, world.users["user_a"].id, payload["secret"])
-    assert (await call(gql, CONFIRM, {"code": code}, world.tokens["user_a"]))["data"]["twoFactorConfirm"]["errors"] == []
+    assert (await call(gql, CONFIRM, {"code": code}, world.tokens["user_a"]))["data"]["twoFactorConfirm"][
+        "errors"
+    ] == []
     assert codes(await login(gql, "user@a.example", code)) == ["INVALID_CREDENTIALS"]
 
 
@@ -208,7 +224,9 @@ async def test_re_enrolment_does_not_switch_two_factor_off(gql, world, runtime):
     again = (await call(gql, ENROL, {"password": PASSWORD}, world.tokens["user_a"], PASSWORD))["data"]["twoFactorEnrol"]
     assert again["secret"] is None and codes(again) == ["NOT_ALLOWED"]
     assert codes(await login(gql, "user@a.example")) == ["TWO_FACTOR_REQUIRED"]
-    assert (await login(gql, "user@a.example", await fresh_code(runtime, world.users["user_a"].id, secret)))["accessToken"]
+    assert (await login(gql, "user@a.example", await fresh_code(runtime, world.users["user_a"].id, secret)))[
+        "accessToken"
+    ]
 
 
 # --- disabling and requiring -------------------------------------------------------------------------------------
@@ -218,9 +236,13 @@ async def test_disable_needs_password_and_code(gql, world, runtime):
     secret = await enrol(gql, runtime, world, "user_a")
     token, user_id = world.tokens["user_a"], world.users["user_a"].id
     code = await fresh_code(runtime, user_id, secret)
-    wrong_password = (await call(gql, DISABLE, {"password": "Not-The#Current9", "code": code}, token))["data"]["twoFactorDisable"]
+    wrong_password = (await call(gql, DISABLE, {"password": "Not-The#Current9", "code": code}, token))["data"][
+        "twoFactorDisable"
+    ]
     assert codes(wrong_password) == ["INVALID_CREDENTIALS"]
-    wrong = (await call(gql, DISABLE, {"password": PASSWORD, "code": wrong_code(secret)}, token, PASSWORD))["data"]["twoFactorDisable"]
+    wrong = (await call(gql, DISABLE, {"password": PASSWORD, "code": wrong_code(secret)}, token, PASSWORD))["data"][
+        "twoFactorDisable"
+    ]
     assert codes(wrong) == ["INVALID_TWO_FACTOR_CODE"]
     assert codes(await login(gql, "user@a.example")) == ["TWO_FACTOR_REQUIRED"]
 
@@ -267,7 +289,9 @@ async def test_disable_is_refused_while_required(gql, world, runtime):
 
 async def test_required_per_user(gql, world, runtime):
     async with runtime.session_factory() as session, session.begin():
-        await session.execute(update(m.User).where(m.User.id == world.users["user_a"].id).values(require_two_factor=True))
+        await session.execute(
+            update(m.User).where(m.User.id == world.users["user_a"].id).values(require_two_factor=True)
+        )
     blocked = await call(gql, USERS, None, world.tokens["user_a"])
     assert blocked["errors"][0]["extensions"]["reason"] == "TWO_FACTOR_ENROLMENT_REQUIRED"
     assert (await call(gql, USERS, None, world.tokens["admin_a"]))["data"]["users"]["totalCount"] >= 2

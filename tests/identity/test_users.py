@@ -18,7 +18,9 @@ from tests.conftest import PASSWORD, add_user
 
 NEW_PASSWORD = "Violet-Kayak#Lantern7"
 
-USER = "id name email language csvDelimiter csvThousandsSeparator isActive organisation { name } roles grantedPermissions"
+USER = (
+    "id name email language csvDelimiter csvThousandsSeparator isActive organisation { name } roles grantedPermissions"
+)
 ERRORS = "errors { code field message }"
 
 CREATE = f"mutation($input: UserCreateInput!) {{ userCreate(input: $input) {{ user {{ {USER} }} {ERRORS} }} }}"
@@ -60,7 +62,9 @@ async def snapshot_user(runtime, user_id: int) -> tuple:
         user = await session.get(m.User, user_id)
         roles = sorted((await session.scalars(select(m.UserRole.role).where(m.UserRole.user_id == user_id))).all())
         granted = sorted(
-            (await session.scalars(select(m.UserPermission.permission).where(m.UserPermission.user_id == user_id))).all()
+            (
+                await session.scalars(select(m.UserPermission.permission).where(m.UserPermission.user_id == user_id))
+            ).all()
         )
     columns = {c.key: getattr(user, c.key) for c in m.User.__table__.columns} if user else None
     return columns, roles, granted
@@ -74,31 +78,55 @@ async def login(gql, email: str, password: str = PASSWORD) -> dict:
 
 
 async def test_user_create_stores_every_field(gql, world, runtime):
-    result = await gql(CREATE, {"input": {
-        "name": "  Ada Lovelace ", "email": " Ada@Example.ORG ", "password": NEW_PASSWORD,
-        "organisationId": world.id("Organisation", "a1"), "roles": ["ORGANISATION_ADMIN", "USER"],
-        "language": "DE", "csvDelimiter": ",", "csvThousandsSeparator": ".",
-    }}, token=world.tokens["admin_a"])
+    result = await gql(
+        CREATE,
+        {
+            "input": {
+                "name": "  Ada Lovelace ",
+                "email": " Ada@Example.ORG ",
+                "password": NEW_PASSWORD,
+                "organisationId": world.id("Organisation", "a1"),
+                "roles": ["ORGANISATION_ADMIN", "USER"],
+                "language": "DE",
+                "csvDelimiter": ",",
+                "csvThousandsSeparator": ".",
+            }
+        },
+        token=world.tokens["admin_a"],
+    )
     payload = result["data"]["userCreate"]
     assert payload["errors"] == []
     user = payload["user"]
     assert {k: v for k, v in user.items() if k != "id"} == {
-        "name": "Ada Lovelace", "email": "ada@example.org", "language": "DE", "csvDelimiter": ",",
-        "csvThousandsSeparator": ".", "isActive": True, "organisation": {"name": "Tenant A1"},
-        "roles": ["ORGANISATION_ADMIN", "USER"], "grantedPermissions": [],
+        "name": "Ada Lovelace",
+        "email": "ada@example.org",
+        "language": "DE",
+        "csvDelimiter": ",",
+        "csvThousandsSeparator": ".",
+        "isActive": True,
+        "organisation": {"name": "Tenant A1"},
+        "roles": ["ORGANISATION_ADMIN", "USER"],
+        "grantedPermissions": [],
     }
     row = await user_row(runtime, "ada@example.org")
     assert user["id"] == to_global_id("User", row.id)
     assert (row.organisation_id, row.language, row.csv_delimiter, row.csv_thousands_separator) == (
-        world.organisations["a1"].id, "de", ",", ".")
+        world.organisations["a1"].id,
+        "de",
+        ",",
+        ".",
+    )
     assert row.password_hash.startswith("$argon2id$") and NEW_PASSWORD not in row.password_hash
     # the new account works with the password it was given
     assert (await login(gql, "ada@example.org", NEW_PASSWORD))["accessToken"]
 
 
 async def test_user_create_defaults(gql, world, runtime):
-    result = await gql(CREATE, {"input": {"name": "Bob", "email": "bob@a.example", "password": NEW_PASSWORD}},
-                       token=world.tokens["admin_a"])
+    result = await gql(
+        CREATE,
+        {"input": {"name": "Bob", "email": "bob@a.example", "password": NEW_PASSWORD}},
+        token=world.tokens["admin_a"],
+    )
     user = result["data"]["userCreate"]["user"]
     assert user["organisation"] == {"name": "Tenant A"}  # the creator's organisation
     assert user["roles"] == ["USER"]
@@ -106,8 +134,11 @@ async def test_user_create_defaults(gql, world, runtime):
 
 
 async def test_user_create_accepts_a_name_of_exactly_200_characters(gql, world):
-    result = await gql(CREATE, {"input": {"name": "N" * 200, "email": "long@a.example", "password": NEW_PASSWORD}},
-                       token=world.tokens["admin_a"])
+    result = await gql(
+        CREATE,
+        {"input": {"name": "N" * 200, "email": "long@a.example", "password": NEW_PASSWORD}},
+        token=world.tokens["admin_a"],
+    )
     assert result["data"]["userCreate"]["errors"] == []
     assert len(result["data"]["userCreate"]["user"]["name"]) == 200
 
@@ -125,7 +156,10 @@ REFUSED_CREATES = {
     "two-character csv delimiter": ({"csvDelimiter": ";;"}, "INVALID", ["csvDelimiter"]),
     "invalid thousands separator": ({"csvThousandsSeparator": "x"}, "INVALID", ["csvThousandsSeparator"]),
     "thousands separator equal to delimiter": (
-        {"csvDelimiter": ",", "csvThousandsSeparator": ","}, "INVALID", ["csvThousandsSeparator"]),
+        {"csvDelimiter": ",", "csvThousandsSeparator": ","},
+        "INVALID",
+        ["csvThousandsSeparator"],
+    ),
     "platform admin role": ({"roles": ["PLATFORM_ADMIN"]}, "NOT_ALLOWED", ["roles"]),
     "no roles": ({"roles": []}, "REQUIRED", ["roles"]),
     "weak password": ({"password": "password"}, "WEAK_PASSWORD", ["password"]),
@@ -170,22 +204,42 @@ async def test_plain_user_cannot_create_users(gql, world, runtime):
 
 async def test_admin_updates_every_field(gql, world, runtime):
     user_a = world.users["user_a"]
-    result = await gql(UPDATE, {"input": {
-        "id": world.id("User", "user_a"), "name": "Renamed", "email": "renamed@a.example",
-        "organisationId": world.id("Organisation", "a1"), "roles": ["ORGANISATION_ADMIN"], "language": "FR",
-        "csvDelimiter": "|", "csvThousandsSeparator": " ",
-    }}, token=world.tokens["admin_a"])
+    result = await gql(
+        UPDATE,
+        {
+            "input": {
+                "id": world.id("User", "user_a"),
+                "name": "Renamed",
+                "email": "renamed@a.example",
+                "organisationId": world.id("Organisation", "a1"),
+                "roles": ["ORGANISATION_ADMIN"],
+                "language": "FR",
+                "csvDelimiter": "|",
+                "csvThousandsSeparator": " ",
+            }
+        },
+        token=world.tokens["admin_a"],
+    )
     payload = result["data"]["userUpdate"]
     assert payload["errors"] == []
     assert {k: v for k, v in payload["user"].items() if k != "id"} == {
         # the address changes only once confirmed through the link mailed to it (tests/identity/test_email_change.py)
-        "name": "Renamed", "email": "user@a.example", "language": "FR", "csvDelimiter": "|",
-        "csvThousandsSeparator": " ", "isActive": True, "organisation": {"name": "Tenant A1"},
-        "roles": ["ORGANISATION_ADMIN"], "grantedPermissions": [],
+        "name": "Renamed",
+        "email": "user@a.example",
+        "language": "FR",
+        "csvDelimiter": "|",
+        "csvThousandsSeparator": " ",
+        "isActive": True,
+        "organisation": {"name": "Tenant A1"},
+        "roles": ["ORGANISATION_ADMIN"],
+        "grantedPermissions": [],
     }
     columns, roles, _ = await snapshot_user(runtime, user_a.id)
     assert (columns["email"], columns["organisation_id"], columns["language"]) == (
-        "user@a.example", world.organisations["a1"].id, "fr")
+        "user@a.example",
+        world.organisations["a1"].id,
+        "fr",
+    )
     assert roles == [m.Role.ORGANISATION_ADMIN]
     mails = await fetch(runtime, select(OutboxMessage.to_address, OutboxMessage.template_type))
     assert mails == [("renamed@a.example", TemplateType.CONFIRM_EMAIL)]
@@ -193,7 +247,9 @@ async def test_admin_updates_every_field(gql, world, runtime):
 
 async def test_update_leaves_omitted_fields_alone(gql, world, runtime):
     before, roles_before, _ = await snapshot_user(runtime, world.users["user_a"].id)
-    result = await gql(UPDATE, {"input": {"id": world.id("User", "user_a"), "language": "SV"}}, token=world.tokens["admin_a"])
+    result = await gql(
+        UPDATE, {"input": {"id": world.id("User", "user_a"), "language": "SV"}}, token=world.tokens["admin_a"]
+    )
     assert result["data"]["userUpdate"]["errors"] == []
     after, roles_after, _ = await snapshot_user(runtime, world.users["user_a"].id)
     assert after == {**before, "language": "sv"}
@@ -201,20 +257,26 @@ async def test_update_leaves_omitted_fields_alone(gql, world, runtime):
 
 
 async def test_self_edit_of_name_and_language_is_allowed(gql, world, runtime):
-    result = await gql(UPDATE, {"input": {"id": world.id("User", "user_a"), "name": "Me Myself", "language": "IT",
-                                          "csvDelimiter": ","}}, token=world.tokens["user_a"])
+    result = await gql(
+        UPDATE,
+        {"input": {"id": world.id("User", "user_a"), "name": "Me Myself", "language": "IT", "csvDelimiter": ","}},
+        token=world.tokens["user_a"],
+    )
     assert result["data"]["userUpdate"]["errors"] == []
     columns, _, _ = await snapshot_user(runtime, world.users["user_a"].id)
     assert (columns["name"], columns["language"], columns["csv_delimiter"]) == ("Me Myself", "it", ",")
 
 
-@pytest.mark.parametrize("change", [
-    {"roles": ["ORGANISATION_ADMIN"]},
-    {"roles": ["USER"]},
-    {"organisationId": "A1"},
-    {"requireTwoFactor": False},
-    {"name": "Fine", "roles": ["ORGANISATION_ADMIN"]},  # the allowed part must not be written either
-])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"roles": ["ORGANISATION_ADMIN"]},
+        {"roles": ["USER"]},
+        {"organisationId": "A1"},
+        {"requireTwoFactor": False},
+        {"name": "Fine", "roles": ["ORGANISATION_ADMIN"]},  # the allowed part must not be written either
+    ],
+)
 async def test_self_edit_of_roles_or_organisation_is_refused(gql, world, runtime, change):
     if change.get("organisationId") == "A1":
         change = {**change, "organisationId": world.id("Organisation", "a1")}
@@ -227,14 +289,18 @@ async def test_self_edit_of_roles_or_organisation_is_refused(gql, world, runtime
 
 async def test_admin_cannot_change_own_roles(gql, world, runtime):
     before = await snapshot_user(runtime, world.users["admin_a"].id)
-    result = await gql(UPDATE, {"input": {"id": world.id("User", "admin_a"), "roles": ["USER"]}}, token=world.tokens["admin_a"])
+    result = await gql(
+        UPDATE, {"input": {"id": world.id("User", "admin_a"), "roles": ["USER"]}}, token=world.tokens["admin_a"]
+    )
     assert [e["code"] for e in result["data"]["userUpdate"]["errors"]] == ["NOT_ALLOWED"]
     assert await snapshot_user(runtime, world.users["admin_a"].id) == before
 
 
 async def test_plain_user_cannot_edit_another_user(gql, world, runtime):
     before = await snapshot_user(runtime, world.users["user_a1"].id)
-    result = await gql(UPDATE, {"input": {"id": world.id("User", "user_a1"), "name": "Hijacked"}}, token=world.tokens["user_a"])
+    result = await gql(
+        UPDATE, {"input": {"id": world.id("User", "user_a1"), "name": "Hijacked"}}, token=world.tokens["user_a"]
+    )
     assert codes(result) == ["FORBIDDEN"]
     assert await snapshot_user(runtime, world.users["user_a1"].id) == before
 
@@ -247,7 +313,10 @@ REFUSED_UPDATES = {
     "invalid csv delimiter": ({"csvDelimiter": "x"}, "INVALID", ["csvDelimiter"]),
     # the stored delimiter is ";": a thousands separator ";" is invalid, and so is a clash with a new delimiter
     "thousands separator clashes with new delimiter": (
-        {"csvDelimiter": ",", "csvThousandsSeparator": ","}, "INVALID", ["csvThousandsSeparator"]),
+        {"csvDelimiter": ",", "csvThousandsSeparator": ","},
+        "INVALID",
+        ["csvThousandsSeparator"],
+    ),
     "platform admin role": ({"roles": ["PLATFORM_ADMIN"]}, "NOT_ALLOWED", ["roles"]),
     "no roles": ({"roles": []}, "REQUIRED", ["roles"]),
     "move to another tenant": ({"organisationId": "B"}, "NOT_FOUND", ["organisationId"]),
@@ -261,8 +330,11 @@ async def test_update_refuses_bad_input_and_changes_nothing(gql, world, runtime,
         change = {**change, "organisationId": world.id("Organisation", "b")}
     before = await snapshot_user(runtime, world.users["user_a"].id)
     # a valid name change rides along: it must be rolled back with the rest
-    result = await gql(UPDATE, {"input": {"id": world.id("User", "user_a"), "language": "ES", **{"name": "Valid", **change}}},
-                       token=world.tokens["admin_a"])
+    result = await gql(
+        UPDATE,
+        {"input": {"id": world.id("User", "user_a"), "language": "ES", **{"name": "Valid", **change}}},
+        token=world.tokens["admin_a"],
+    )
     assert result["data"]["userUpdate"]["user"] is None
     assert payload_errors(result, "userUpdate") == [(code, field)]
     assert await snapshot_user(runtime, world.users["user_a"].id) == before
@@ -294,17 +366,23 @@ async def test_deactivated_user_cannot_log_in_and_tokens_stop_working(gql, world
 
 async def test_deactivated_user_is_filtered_and_flagged(gql, world):
     await gql(DEACTIVATE, {"input": {"id": world.id("User", "user_a1")}}, token=world.tokens["admin_a"])
-    inactive = await gql('{ users(filter: {isActive: false}) { nodes { email isActive } } }', token=world.tokens["admin_a"])
+    inactive = await gql(
+        "{ users(filter: {isActive: false}) { nodes { email isActive } } }", token=world.tokens["admin_a"]
+    )
     assert inactive["data"]["users"]["nodes"] == [{"email": "user@a1.example", "isActive": False}]
-    active = await gql('{ users(filter: {isActive: true}) { nodes { email } } }', token=world.tokens["admin_a"])
+    active = await gql("{ users(filter: {isActive: true}) { nodes { email } } }", token=world.tokens["admin_a"])
     assert sorted(n["email"] for n in active["data"]["users"]["nodes"]) == ["admin@a.example", "user@a.example"]
 
 
 async def test_cannot_deactivate_or_delete_yourself(gql, world, runtime):
     before = await snapshot_user(runtime, world.users["admin_a"].id)
     me = {"input": {"id": world.id("User", "admin_a")}}
-    assert payload_errors(await gql(DEACTIVATE, me, token=world.tokens["admin_a"]), "userDeactivate") == [("NOT_ALLOWED", ["id"])]
-    assert payload_errors(await gql(DELETE, me, token=world.tokens["admin_a"]), "userDelete") == [("NOT_ALLOWED", ["id"])]
+    assert payload_errors(await gql(DEACTIVATE, me, token=world.tokens["admin_a"]), "userDeactivate") == [
+        ("NOT_ALLOWED", ["id"])
+    ]
+    assert payload_errors(await gql(DELETE, me, token=world.tokens["admin_a"]), "userDelete") == [
+        ("NOT_ALLOWED", ["id"])
+    ]
     assert await snapshot_user(runtime, world.users["admin_a"].id) == before
 
 
@@ -336,8 +414,11 @@ async def test_delete_user(gql, world, runtime):
 
 async def test_deleted_users_email_can_be_reused(gql, world):
     await gql(DELETE, {"input": {"id": world.id("User", "user_a")}}, token=world.tokens["admin_a"])
-    result = await gql(CREATE, {"input": {"name": "Successor", "email": "user@a.example", "password": NEW_PASSWORD}},
-                       token=world.tokens["admin_a"])
+    result = await gql(
+        CREATE,
+        {"input": {"name": "Successor", "email": "user@a.example", "password": NEW_PASSWORD}},
+        token=world.tokens["admin_a"],
+    )
     assert result["data"]["userCreate"]["errors"] == []
 
 
@@ -346,9 +427,15 @@ async def test_deleted_users_email_can_be_reused(gql, world):
 
 async def test_permissions_set_grants_and_replaces(gql, world, runtime):
     target = world.id("User", "user_a")
-    result = await gql(PERMISSIONS, {"input": {"id": target, "permissions": ["USERS_MANAGE", "AUDIT_READ", "USERS_MANAGE"]}},
-                       token=world.tokens["admin_a"])
-    assert result["data"]["userPermissionsSet"] == {"user": {"grantedPermissions": ["AUDIT_READ", "USERS_MANAGE"]}, "errors": []}
+    result = await gql(
+        PERMISSIONS,
+        {"input": {"id": target, "permissions": ["USERS_MANAGE", "AUDIT_READ", "USERS_MANAGE"]}},
+        token=world.tokens["admin_a"],
+    )
+    assert result["data"]["userPermissionsSet"] == {
+        "user": {"grantedPermissions": ["AUDIT_READ", "USERS_MANAGE"]},
+        "errors": [],
+    }
     # the grant takes effect: user_a may now read the audit trail
     audit = await gql("{ auditEvents { totalCount } }", token=world.tokens["user_a"])
     assert "errors" not in audit and audit["data"]["auditEvents"]["totalCount"] >= 1
@@ -368,7 +455,9 @@ async def test_cannot_grant_what_you_do_not_hold(gql, world, runtime):
         assert payload_errors(result, "userPermissionsSet") == [("NOT_ALLOWED", ["permissions"])]
         assert await snapshot_user(runtime, world.users["user_a1"].id) == before
     # what user_a holds may be passed on
-    result = await gql(PERMISSIONS, {"input": {"id": target, "permissions": ["USERS_MANAGE"]}}, token=world.tokens["user_a"])
+    result = await gql(
+        PERMISSIONS, {"input": {"id": target, "permissions": ["USERS_MANAGE"]}}, token=world.tokens["user_a"]
+    )
     assert result["data"]["userPermissionsSet"] == {"user": {"grantedPermissions": ["USERS_MANAGE"]}, "errors": []}
 
 
@@ -377,18 +466,34 @@ async def test_cannot_hand_out_a_role_beyond_your_own_permissions(gql, world, ru
     async with runtime.session_factory() as session, session.begin():
         session.add(m.UserPermission(user_id=world.users["user_a"].id, permission=m.Permission.USERS_MANAGE))
     before_count = await user_count(runtime)
-    result = await gql(CREATE, {"input": {"name": "Crony", "email": "crony@a.example", "password": NEW_PASSWORD,
-                                          "roles": ["ORGANISATION_ADMIN"]}}, token=world.tokens["user_a"])
+    result = await gql(
+        CREATE,
+        {
+            "input": {
+                "name": "Crony",
+                "email": "crony@a.example",
+                "password": NEW_PASSWORD,
+                "roles": ["ORGANISATION_ADMIN"],
+            }
+        },
+        token=world.tokens["user_a"],
+    )
     assert payload_errors(result, "userCreate") == [("NOT_ALLOWED", ["roles"])]
     assert await user_count(runtime) == before_count
     before = await snapshot_user(runtime, world.users["user_a1"].id)
-    result = await gql(UPDATE, {"input": {"id": world.id("User", "user_a1"), "roles": ["ORGANISATION_ADMIN"]}},
-                       token=world.tokens["user_a"])
+    result = await gql(
+        UPDATE,
+        {"input": {"id": world.id("User", "user_a1"), "roles": ["ORGANISATION_ADMIN"]}},
+        token=world.tokens["user_a"],
+    )
     assert payload_errors(result, "userUpdate") == [("NOT_ALLOWED", ["roles"])]
     assert await snapshot_user(runtime, world.users["user_a1"].id) == before
     # a plain USER role is within reach
-    result = await gql(CREATE, {"input": {"name": "Helper", "email": "helper@a.example", "password": NEW_PASSWORD,
-                                          "roles": ["USER"]}}, token=world.tokens["user_a"])
+    result = await gql(
+        CREATE,
+        {"input": {"name": "Helper", "email": "helper@a.example", "password": NEW_PASSWORD, "roles": ["USER"]}},
+        token=world.tokens["user_a"],
+    )
     assert result["data"]["userCreate"]["errors"] == []
 
 
@@ -432,10 +537,16 @@ async def members(world, runtime) -> list[m.User]:
     start = utcnow() - timedelta(days=1)
     async with runtime.session_factory() as session, session.begin():
         for i in range(MEMBERS):
-            created.append(await add_user(
-                session, world.organisations["a"], f"m{(i * 7) % MEMBERS:02d}@a.example", [m.Role.USER],
-                name=f"Member {(i * 11) % MEMBERS:02d}", created_at=start + timedelta(minutes=(i * 3) % MEMBERS),
-            ))
+            created.append(
+                await add_user(
+                    session,
+                    world.organisations["a"],
+                    f"m{(i * 7) % MEMBERS:02d}@a.example",
+                    [m.Role.USER],
+                    name=f"Member {(i * 11) % MEMBERS:02d}",
+                    created_at=start + timedelta(minutes=(i * 3) % MEMBERS),
+                )
+            )
     return created
 
 
@@ -449,20 +560,23 @@ async def test_list_filters(gql, world, members):
     token = world.tokens["admin_a"]
     # case-insensitive "contains", listed in the default order (name)
     assert await emails(gql, token, filter={"name": "mEMBER 0"}) == [
-        u.email for u in sorted(members, key=lambda u: u.name) if u.name.startswith("Member 0")]
+        u.email for u in sorted(members, key=lambda u: u.name) if u.name.startswith("Member 0")
+    ]
     by_name = await emails(gql, token, filter={"name": "member 1"})
     assert sorted(by_name) == sorted(u.email for u in members if u.name.startswith("Member 1"))
     assert len(by_name) == 10
     assert await emails(gql, token, filter={"email": "@A1.EXAMPLE"}) == ["user@a1.example"]
-    assert await emails(gql, token, filter={"email": "m0"}) == [u.email for u in sorted(members, key=lambda u: u.name)
-                                                              if u.email.startswith("m0")]
+    assert await emails(gql, token, filter={"email": "m0"}) == [
+        u.email for u in sorted(members, key=lambda u: u.name) if u.email.startswith("m0")
+    ]
     assert await emails(gql, token, filter={"organisationId": world.id("Organisation", "a1")}) == ["user@a1.example"]
     in_a = await emails(gql, token, filter={"organisationId": world.id("Organisation", "a")})
     assert sorted(in_a) == sorted(["admin@a.example", "user@a.example", *(u.email for u in members)])
     assert await emails(gql, token, filter={"role": "ORGANISATION_ADMIN"}) == ["admin@a.example"]
     assert await emails(gql, token, filter={"role": "PLATFORM_ADMIN"}) == []
     assert await emails(gql, token, filter={"name": "member", "email": "m1"}) == [
-        u.email for u in sorted(members, key=lambda u: u.name) if u.email.startswith("m1")]
+        u.email for u in sorted(members, key=lambda u: u.name) if u.email.startswith("m1")
+    ]
     # LIKE wildcards are matched literally
     assert await emails(gql, token, filter={"name": "%"}) == []
     assert await emails(gql, token, filter={"email": "_"}) == []
@@ -489,7 +603,9 @@ ORDERINGS = {
 async def test_list_order(gql, world, members, field, direction):
     key = ORDERINGS[(field, "ASC")]
     expected = [u.email for u in sorted(members, key=key, reverse=direction == "DESC")]
-    got = await emails(gql, world.tokens["admin_a"], filter={"name": "Member"}, orderBy={"field": field, "direction": direction})
+    got = await emails(
+        gql, world.tokens["admin_a"], filter={"name": "Member"}, orderBy={"field": field, "direction": direction}
+    )
     assert got == expected
     # the three orders really differ, so a wrong sort column cannot pass
     assert len({tuple(u.email for u in sorted(members, key=k)) for k in ORDERINGS.values()}) == 3
@@ -500,7 +616,9 @@ async def test_default_order_is_by_name(gql, world, members):
     assert got == [u.email for u in sorted(members, key=lambda u: u.name)]
 
 
-@pytest.mark.parametrize("order", [None, {"field": "EMAIL", "direction": "DESC"}, {"field": "CREATED_AT", "direction": "ASC"}])
+@pytest.mark.parametrize(
+    "order", [None, {"field": "EMAIL", "direction": "DESC"}, {"field": "CREATED_AT", "direction": "ASC"}]
+)
 async def test_pagination_forward_and_backward(gql, world, members, order):
     token = world.tokens["admin_a"]
     base = {"filter": {"name": "Member"}, "orderBy": order}
@@ -539,8 +657,17 @@ async def test_pagination_forward_and_backward(gql, world, members, order):
     assert [n["email"] for p in reversed(pages) for n in p["nodes"]] == expected
 
     # a window between two cursors
-    middle = await gql(LIST, {**base, "first": None, "after": pages[-1]["pageInfo"]["endCursor"],
-                              "before": pages[0]["pageInfo"]["startCursor"], "last": 50}, token=token)
+    middle = await gql(
+        LIST,
+        {
+            **base,
+            "first": None,
+            "after": pages[-1]["pageInfo"]["endCursor"],
+            "before": pages[0]["pageInfo"]["startCursor"],
+            "last": 50,
+        },
+        token=token,
+    )
     assert [n["email"] for n in middle["data"]["users"]["nodes"]] == expected[5:15]
 
 
@@ -549,7 +676,9 @@ async def test_empty_page_and_exact_fit(gql, world, members):
     base = {"filter": {"name": "Member"}}
     full = (await gql(LIST, {**base, "first": MEMBERS}, token=token))["data"]["users"]
     assert full["pageInfo"]["hasNextPage"] is False and len(full["nodes"]) == MEMBERS
-    beyond = (await gql(LIST, {**base, "first": 10, "after": full["pageInfo"]["endCursor"]}, token=token))["data"]["users"]
+    beyond = (await gql(LIST, {**base, "first": 10, "after": full["pageInfo"]["endCursor"]}, token=token))["data"][
+        "users"
+    ]
     assert beyond["nodes"] == [] and beyond["pageInfo"]["hasNextPage"] is False
     assert beyond["pageInfo"]["startCursor"] is None and beyond["totalCount"] == MEMBERS
     none = (await gql(LIST, {**base, "first": 0}, token=token))["data"]["users"]
@@ -560,24 +689,27 @@ def cursor(*values) -> str:
     return base64.urlsafe_b64encode(json.dumps(values).encode()).decode().rstrip("=")
 
 
-@pytest.mark.parametrize("variables", [
-    {"first": 501},
-    {"first": -1},
-    {"last": 501},
-    {"first": 5, "last": 5},
-    {"after": "not-a-cursor"},
-    {"after": "W10"},  # base64 of "[]": wrong arity
-    {"before": "WyJ4Il0"},  # base64 of '["x"]'
-    {"filter": {"organisationId": "!!!"}},
-    {"filter": {"name": "\x00"}},
-    # crafted cursors that would fail in the database rather than read as "no such position"
-    {"after": cursor("Member 01", 2**40)},
-    {"after": cursor("Member 01", True)},
-    {"after": cursor("Member\x00", 1)},
-    {"after": cursor("2020-01-01T00:00:00", 1), "orderBy": {"field": "CREATED_AT", "direction": "ASC"}},
-    {"after": cursor("yesterday", 1), "orderBy": {"field": "CREATED_AT", "direction": "ASC"}},
-    {"after": cursor(1, 1)},
-])
+@pytest.mark.parametrize(
+    "variables",
+    [
+        {"first": 501},
+        {"first": -1},
+        {"last": 501},
+        {"first": 5, "last": 5},
+        {"after": "not-a-cursor"},
+        {"after": "W10"},  # base64 of "[]": wrong arity
+        {"before": "WyJ4Il0"},  # base64 of '["x"]'
+        {"filter": {"organisationId": "!!!"}},
+        {"filter": {"name": "\x00"}},
+        # crafted cursors that would fail in the database rather than read as "no such position"
+        {"after": cursor("Member 01", 2**40)},
+        {"after": cursor("Member 01", True)},
+        {"after": cursor("Member\x00", 1)},
+        {"after": cursor("2020-01-01T00:00:00", 1), "orderBy": {"field": "CREATED_AT", "direction": "ASC"}},
+        {"after": cursor("yesterday", 1), "orderBy": {"field": "CREATED_AT", "direction": "ASC"}},
+        {"after": cursor(1, 1)},
+    ],
+)
 async def test_bad_page_arguments_get_a_typed_error(gql, world, variables):
     result = (await gql.raw(LIST, variables, token=world.tokens["admin_a"])).json()  # NUL: a 400 before execution
     assert codes(result) == ["BAD_USER_INPUT"]

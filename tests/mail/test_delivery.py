@@ -60,7 +60,9 @@ def smtp_server(port: int | None = None, *, auth: bool = False):
 
 
 def smtp_settings(runtime: Runtime, port: int, **overrides):
-    values = dict(smtp_host="127.0.0.1", smtp_port=port, smtp_security="none", mail_max_attempts=3, mail_retry_seconds=30)
+    values = dict(
+        smtp_host="127.0.0.1", smtp_port=port, smtp_security="none", mail_max_attempts=3, mail_retry_seconds=30
+    )
     values.update(overrides)
     return replace(runtime.settings, **values)
 
@@ -68,7 +70,11 @@ def smtp_settings(runtime: Runtime, port: int, **overrides):
 async def queue(runtime: Runtime, to: str = "erika@example.com") -> int:
     async with runtime.session_factory() as session, session.begin():
         message = await enqueue(
-            session, to_address=to, template_type=TemplateType.INVITE_USER, language="en", organisation_id=None,
+            session,
+            to_address=to,
+            template_type=TemplateType.INVITE_USER,
+            language="en",
+            organisation_id=None,
             variables=SAMPLE_VARIABLES[TemplateType.INVITE_USER],
         )
         return message.id
@@ -77,14 +83,20 @@ async def queue(runtime: Runtime, to: str = "erika@example.com") -> int:
 async def load(runtime: Runtime, pk: int) -> tuple[OutboxMessage, list[DeliveryAttempt]]:
     async with runtime.session_factory() as session:
         message = await session.get(OutboxMessage, pk)
-        attempts = (await session.scalars(select(DeliveryAttempt).where(DeliveryAttempt.message_id == pk).order_by(DeliveryAttempt.id))).all()
+        attempts = (
+            await session.scalars(
+                select(DeliveryAttempt).where(DeliveryAttempt.message_id == pk).order_by(DeliveryAttempt.id)
+            )
+        ).all()
         return message, list(attempts)
 
 
 async def make_due(runtime: Runtime, pk: int) -> None:
     """Instead of sleeping through the backoff: move the next attempt into the past."""
     async with runtime.session_factory() as session, session.begin():
-        await session.execute(update(OutboxMessage).where(OutboxMessage.id == pk).values(next_attempt_at=utcnow() - timedelta(seconds=1)))
+        await session.execute(
+            update(OutboxMessage).where(OutboxMessage.id == pk).values(next_attempt_at=utcnow() - timedelta(seconds=1))
+        )
 
 
 def lines(text: str) -> list[str]:
@@ -182,8 +194,11 @@ async def test_a_crash_between_send_and_mark_makes_the_mail_uncertain_and_it_is_
         assert (await load(runtime, pk))[0].status == OutboxStatus.SENDING
         # after the lease: UNCERTAIN, and not sent again, however often the worker polls
         async with runtime.session_factory() as session, session.begin():
-            await session.execute(update(DeliveryAttempt).where(DeliveryAttempt.message_id == pk)
-                                  .values(started_at=utcnow() - delivery.SENDING_LEASE - timedelta(seconds=1)))
+            await session.execute(
+                update(DeliveryAttempt)
+                .where(DeliveryAttempt.message_id == pk)
+                .values(started_at=utcnow() - delivery.SENDING_LEASE - timedelta(seconds=1))
+            )
         for _ in range(3):
             assert await deliver_due(runtime, settings=settings) == 0
         message, attempts = await load(runtime, pk)
@@ -210,15 +225,23 @@ async def test_postgres_two_sessions_skip_each_others_locked_rows(runtime):
     if runtime.engine.dialect.name != "postgresql":
         pytest.skip("SKIP LOCKED is PostgreSQL's; SQLite serialises writers instead")
     first, second = await queue(runtime, "one@example.com"), await queue(runtime, "two@example.com")
-    due = (select(OutboxMessage.id).where(OutboxMessage.status == OutboxStatus.PENDING)
-           .order_by(OutboxMessage.id).limit(1).with_for_update(skip_locked=True))
+    due = (
+        select(OutboxMessage.id)
+        .where(OutboxMessage.status == OutboxStatus.PENDING)
+        .order_by(OutboxMessage.id)
+        .limit(1)
+        .with_for_update(skip_locked=True)
+    )
     async with runtime.session_factory() as one, one.begin():
         assert (await one.scalars(due)).first() == first
         async with runtime.session_factory() as two, two.begin():
             assert (await two.scalars(due)).first() == second
     with smtp_server() as (controller, collector):
         settings = smtp_settings(runtime, controller.port)
-        assert sum(await asyncio.gather(deliver_due(runtime, settings=settings), deliver_due(runtime, settings=settings))) == 2
+        assert (
+            sum(await asyncio.gather(deliver_due(runtime, settings=settings), deliver_due(runtime, settings=settings)))
+            == 2
+        )
     assert sorted(m["To"] for m in collector.messages) == ["one@example.com", "two@example.com"]
 
 
@@ -296,8 +319,12 @@ def self_signed(directory) -> tuple[str, str]:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
     now = utcnow()
     certificate = (
-        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-        .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
         .not_valid_after(now + timedelta(days=1))
         .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
         .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
@@ -305,7 +332,9 @@ def self_signed(directory) -> tuple[str, str]:
     )
     cert_path, key_path = directory / "smtp.crt", directory / "smtp.key"
     cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    key_path.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return str(cert_path), str(key_path)
 
 
@@ -319,14 +348,20 @@ async def test_starttls_and_implicit_tls_verify_the_server_certificate(runtime, 
     collector = Collector()
     port = free_port()
     # aiosmtpd does not count implicit TLS as TLS for AUTH (it only knows STARTTLS), hence auth_require_tls=False there
-    tls = (dict(tls_context=server_context, require_starttls=True) if security == "starttls"
-           else dict(ssl_context=server_context, auth_require_tls=False))
-    controller = Controller(collector, hostname="127.0.0.1", port=port, authenticator=_authenticator,
-                            auth_required=True, **tls)
+    tls = (
+        dict(tls_context=server_context, require_starttls=True)
+        if security == "starttls"
+        else dict(ssl_context=server_context, auth_require_tls=False)
+    )
+    controller = Controller(
+        collector, hostname="127.0.0.1", port=port, authenticator=_authenticator, auth_required=True, **tls
+    )
     controller.start()
     try:
         pk = await queue(runtime)
-        settings = smtp_settings(runtime, port, smtp_security=security, smtp_username=SMTP_USER, smtp_password=SMTP_PASSWORD)
+        settings = smtp_settings(
+            runtime, port, smtp_security=security, smtp_username=SMTP_USER, smtp_password=SMTP_PASSWORD
+        )
         # the certificate is not trusted yet: refused, nothing sent
         assert await deliver_due(runtime, settings=settings) == 0
         message, _ = await load(runtime, pk)
@@ -346,9 +381,14 @@ async def test_a_german_mail_arrives_in_german_with_its_umlauts_intact(runtime):
     from resolvers.mail.defaults import DEFAULTS
 
     async with runtime.session_factory() as session, session.begin():
-        message = await enqueue(session, to_address="joerg@example.com", template_type=TemplateType.PASSWORD_RESET,
-                                language="de", organisation_id=None,
-                                variables={**SAMPLE_VARIABLES[TemplateType.PASSWORD_RESET], "recipient_name": "Jörg Müßig"})
+        message = await enqueue(
+            session,
+            to_address="joerg@example.com",
+            template_type=TemplateType.PASSWORD_RESET,
+            language="de",
+            organisation_id=None,
+            variables={**SAMPLE_VARIABLES[TemplateType.PASSWORD_RESET], "recipient_name": "Jörg Müßig"},
+        )
         pk = message.id
     with smtp_server() as (controller, collector):
         assert await deliver_due(runtime, settings=smtp_settings(runtime, controller.port)) == 1

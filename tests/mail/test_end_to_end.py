@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 
+from models.mail import TemplateType
 from resolvers.mail.defaults import DEFAULTS
 from resolvers.mail.delivery import deliver_due
 from resolvers.mail.rendering import render
-from models.mail import TemplateType
 from tests.mail.test_delivery import smtp_server, smtp_settings
 
 INVITE = """mutation($input: InvitationCreateInput!) {
@@ -20,10 +20,17 @@ RESET = 'mutation { passwordResetRequest(input: {email: "user@b.example"}) { err
 
 
 async def test_invitation_and_reset_mails_arrive_in_the_recipients_language(gql, world, runtime):
-    invitation = (await gql(INVITE, {"input": {"name": "Jörg Müßig", "email": "joerg@example.org", "language": "DE"}},
-                            token=world.tokens["admin_a"]))["data"]["invitationCreate"]
+    invitation = (
+        await gql(
+            INVITE,
+            {"input": {"name": "Jörg Müßig", "email": "joerg@example.org", "language": "DE"}},
+            token=world.tokens["admin_a"],
+        )
+    )["data"]["invitationCreate"]
     assert invitation["errors"] == []
-    sent = (await gql(SEND, {"id": invitation["invitation"]["id"]}, token=world.tokens["admin_a"]))["data"]["invitationSend"]
+    sent = (await gql(SEND, {"id": invitation["invitation"]["id"]}, token=world.tokens["admin_a"]))["data"][
+        "invitationSend"
+    ]
     assert sent == {"invitation": {"state": "SENT"}, "errors": []}
     assert (await gql(RESET))["data"]["passwordResetRequest"]["errors"] == []  # user_b's language: English
 
@@ -36,7 +43,11 @@ async def test_invitation_and_reset_mails_arrive_in_the_recipients_language(gql,
 
     invitation_mail = received["joerg@example.org"]
     subject, _, _ = DEFAULTS[TemplateType.INVITE_USER]["de"]
-    variables = {"inviter_name": world.users["admin_a"].name, "organisation_name": "Tenant A", "recipient_name": "Jörg Müßig"}
+    variables = {
+        "inviter_name": world.users["admin_a"].name,
+        "organisation_name": "Tenant A",
+        "recipient_name": "Jörg Müßig",
+    }
     assert invitation_mail["Subject"] == render(subject, "", "", variables).subject  # the German default
     text = invitation_mail.get_body(("plain",)).get_content()
     assert "Jörg Müßig" in text and "Tenant A" in text

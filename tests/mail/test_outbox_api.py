@@ -34,15 +34,30 @@ mutation($id: ID!) {
 }"""
 
 
-async def add_message(runtime, to: str, organisation_id: int | None = None, status=OutboxStatus.PENDING, attempts: int = 0) -> int:
+async def add_message(
+    runtime, to: str, organisation_id: int | None = None, status=OutboxStatus.PENDING, attempts: int = 0
+) -> int:
     async with runtime.session_factory() as session, session.begin():
-        message = await enqueue(session, to_address=to, template_type=TemplateType.INVITE_USER, language="en",
-                                organisation_id=organisation_id, variables=SAMPLE_VARIABLES[TemplateType.INVITE_USER])
+        message = await enqueue(
+            session,
+            to_address=to,
+            template_type=TemplateType.INVITE_USER,
+            language="en",
+            organisation_id=organisation_id,
+            variables=SAMPLE_VARIABLES[TemplateType.INVITE_USER],
+        )
         message.status, message.attempts = status, attempts
         for i in range(attempts):
             outcome = "failed" if status != OutboxStatus.UNCERTAIN or i < attempts - 1 else "uncertain"
-            session.add(DeliveryAttempt(message_id=message.id, started_at=utcnow() - timedelta(minutes=30 - i),
-                                        finished_at=utcnow(), outcome=outcome, error="boom" if outcome == "failed" else ""))
+            session.add(
+                DeliveryAttempt(
+                    message_id=message.id,
+                    started_at=utcnow() - timedelta(minutes=30 - i),
+                    finished_at=utcnow(),
+                    outcome=outcome,
+                    error="boom" if outcome == "failed" else "",
+                )
+            )
         if status == OutboxStatus.FAILED:
             message.last_error = "boom"
         return message.id
@@ -63,7 +78,9 @@ async def test_platform_admins_list_the_outbox_with_filters_and_attempts(gql, wo
     assert everything["totalCount"] == 3
     assert [n["toAddress"] for n in everything["nodes"]] == ["three@example.org", "two@b.example", "one@a.example"]
     two = everything["nodes"][1]
-    assert two["id"] == gid(failed) and two["status"] == "FAILED" and two["attempts"] == 2 and two["lastError"] == "boom"
+    assert (
+        two["id"] == gid(failed) and two["status"] == "FAILED" and two["attempts"] == 2 and two["lastError"] == "boom"
+    )
     assert [x["outcome"] for x in two["deliveryAttempts"]] == ["failed", "failed"]
     assert two["templateType"] == "INVITE_USER" and two["language"] == "en" and two["sentAt"] is None
     assert everything["nodes"][0]["deliveryAttempts"] == []
@@ -82,11 +99,17 @@ async def test_platform_admins_list_the_outbox_with_filters_and_attempts(gql, wo
     # paging
     page = (await gql(LIST, {"first": 2}, token=token))["data"]["outboxMessages"]
     assert len(page["nodes"]) == 2 and page["pageInfo"]["hasNextPage"]
-    rest = (await gql(LIST, {"first": 2, "after": page["pageInfo"]["endCursor"]}, token=token))["data"]["outboxMessages"]
+    rest = (await gql(LIST, {"first": 2, "after": page["pageInfo"]["endCursor"]}, token=token))["data"][
+        "outboxMessages"
+    ]
     assert [n["id"] for n in rest["nodes"]] == [gid(pending)] and not rest["pageInfo"]["hasNextPage"]
 
     # node lookup
-    node = await gql("query($id: ID!) { node(id: $id) { ... on OutboxMessage { toAddress status } } }", {"id": gid(failed)}, token=token)
+    node = await gql(
+        "query($id: ID!) { node(id: $id) { ... on OutboxMessage { toAddress status } } }",
+        {"id": gid(failed)},
+        token=token,
+    )
     assert node["data"]["node"] == {"toAddress": "two@b.example", "status": "FAILED"}
 
     # a bad organisation ID is a typed error
@@ -135,8 +158,14 @@ async def test_a_granted_outbox_reader_sees_only_their_subtree_and_cannot_resend
     assert [n["id"] for n in data["nodes"]] == [gid(own)] and data["totalCount"] == 1
     by_b = await gql(LIST, {"filter": {"organisationId": world.id("Organisation", "b")}}, token=token)
     unknown_org = await gql(LIST, {"filter": {"organisationId": to_global_id("Organisation", 999_999)}}, token=token)
-    assert by_b["data"] == unknown_org["data"] == {"outboxMessages": {"totalCount": 0, "pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": []}}
-    nodes = await gql("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": [gid(own), gid(other), gid(999_999)]}, token=token)
+    assert (
+        by_b["data"]
+        == unknown_org["data"]
+        == {"outboxMessages": {"totalCount": 0, "pageInfo": {"hasNextPage": False, "endCursor": None}, "nodes": []}}
+    )
+    nodes = await gql(
+        "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": [gid(own), gid(other), gid(999_999)]}, token=token
+    )
     assert nodes["data"]["nodes"] == [{"id": gid(own)}, None, None]
     refused = await gql(RETRY, {"id": gid(own)}, token=token)
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
@@ -149,14 +178,19 @@ async def test_resending_an_uncertain_mail_delivers_it_again_explicitly(gql, wor
         settings = replace(runtime.settings, smtp_host="127.0.0.1", smtp_port=controller.port, smtp_security="none")
         assert await deliver_due(runtime, settings=settings) == 0  # never automatically
         result = (await gql(RETRY, {"id": gid(pk)}, token=token))["data"]["outboxMessageRetry"]
-        assert result == {"outboxMessage": {"id": gid(pk), "status": "PENDING", "attempts": 0, "lastError": ""}, "errors": []}
+        assert result == {
+            "outboxMessage": {"id": gid(pk), "status": "PENDING", "attempts": 0, "lastError": ""},
+            "errors": [],
+        }
         assert await deliver_due(runtime, settings=settings) == 1
     assert [msg["To"] for msg in collector.messages] == ["again@example.org"]
     data = (await gql(LIST, token=token))["data"]["outboxMessages"]["nodes"][0]
     assert data["status"] == "SENT" and data["sentAt"] is not None
     assert [x["outcome"] for x in data["deliveryAttempts"]] == ["uncertain", "sent"]
     async with runtime.session_factory() as session:
-        actions = (await session.scalars(select(AuditEvent.action).where(AuditEvent.target_type == "OutboxMessage"))).all()
+        actions = (
+            await session.scalars(select(AuditEvent.action).where(AuditEvent.target_type == "OutboxMessage"))
+        ).all()
     assert actions == ["outbox_message.retried"]
 
 
@@ -168,7 +202,10 @@ async def test_resend_refuses_what_is_not_failed_or_uncertain_and_unknown_ids(gq
 
     async def snapshot():
         async with runtime.session_factory() as session:
-            return [(r.id, r.status, r.attempts, r.next_attempt_at) for r in (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()]
+            return [
+                (r.id, r.status, r.attempts, r.next_attempt_at)
+                for r in (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+            ]
 
     before = await snapshot()
     for pk, code in ((pending, "NOT_ALLOWED"), (sent, "NOT_ALLOWED"), (999_999, "NOT_FOUND")):

@@ -15,8 +15,14 @@ T = TemplateType.INVITE_USER
 
 def own(organisation, language: str, subject: str) -> EmailTemplate:
     return EmailTemplate(
-        organisation_id=organisation.id, name=subject, type=T, language=language, is_active=True,
-        subject=subject, body_html="<p>{{ recipient_name }}</p>", body_text="{{ recipient_name }}",
+        organisation_id=organisation.id,
+        name=subject,
+        type=T,
+        language=language,
+        is_active=True,
+        subject=subject,
+        body_html="<p>{{ recipient_name }}</p>",
+        body_text="{{ recipient_name }}",
     )
 
 
@@ -46,9 +52,18 @@ async def test_enqueue_renders_into_the_outbox_in_the_callers_transaction(runtim
             organisation = await add_organisation(session, "Tenant")
         async with session.begin():
             message = await enqueue(
-                session, to_address="erika@example.org", template_type=T, language="en", organisation_id=organisation.id,
-                variables={"recipient_name": "<Erika>", "organisation_name": "Tenant", "inviter_name": "Max",
-                           "link": "https://x.example/r?token=t", "valid_hours": 72},
+                session,
+                to_address="erika@example.org",
+                template_type=T,
+                language="en",
+                organisation_id=organisation.id,
+                variables={
+                    "recipient_name": "<Erika>",
+                    "organisation_name": "Tenant",
+                    "inviter_name": "Max",
+                    "link": "https://x.example/r?token=t",
+                    "valid_hours": 72,
+                },
             )
             mail = opened(runtime, message)  # stored sealed
             assert "&lt;Erika&gt;" in mail.body_html and "<Erika>" in mail.body_text
@@ -68,8 +83,17 @@ async def test_a_template_that_fails_on_real_data_falls_back_to_the_system_defau
         session.add(template)
         await session.flush()
         message = await enqueue(
-            session, to_address="erika@example.org", template_type=T, language="en", organisation_id=organisation.id,
-            variables={"recipient_name": "Erika", "organisation_name": "Tenant", "inviter_name": "Max",
-                       "link": "https://x.example/r?token=t", "valid_hours": 500},
+            session,
+            to_address="erika@example.org",
+            template_type=T,
+            language="en",
+            organisation_id=organisation.id,
+            variables={
+                "recipient_name": "Erika",
+                "organisation_name": "Tenant",
+                "inviter_name": "Max",
+                "link": "https://x.example/r?token=t",
+                "valid_hours": 500,
+            },
         )
         assert message.subject == "Max invites you to Tenant"  # the system default's subject, not "custom"

@@ -60,9 +60,15 @@ EXHAUSTION = [
 ]
 
 
-@pytest.mark.parametrize(("source", "line", "reason"), INJECTIONS + EXHAUSTION, ids=[s for s, _, _ in INJECTIONS + EXHAUSTION])
+@pytest.mark.parametrize(
+    ("source", "line", "reason"), INJECTIONS + EXHAUSTION, ids=[s for s, _, _ in INJECTIONS + EXHAUSTION]
+)
 def test_check_refuses_with_line_and_reason(source, line, reason):
-    for field, parts in (("subject", (source, "t", "t")), ("bodyHtml", ("s", source, "t")), ("bodyText", ("s", "t", source))):
+    for field, parts in (
+        ("subject", (source, "t", "t")),
+        ("bodyHtml", ("s", source, "t")),
+        ("bodyText", ("s", "t", source)),
+    ):
         problems = rendering.check(T, *parts)
         assert [p.field for p in problems] == [field]
         assert problems[0].line == line, problems
@@ -86,7 +92,11 @@ def test_what_a_mail_template_needs_still_works():
 
 
 def test_html_is_autoescaped_and_text_is_not():
-    variables = {**rendering.SAMPLE_VARIABLES[T], "recipient_name": "<img src=x onerror=alert(1)>", "organisation_name": "R&D \"Labs\""}
+    variables = {
+        **rendering.SAMPLE_VARIABLES[T],
+        "recipient_name": "<img src=x onerror=alert(1)>",
+        "organisation_name": 'R&D "Labs"',
+    }
     source = "{{ recipient_name }} / {{ organisation_name }} / <b>kept</b>"
     mail = rendering.render(source, source, source, variables)
     assert mail.body_html == "&lt;img src=x onerror=alert(1)&gt; / R&amp;D &#34;Labs&#34; / <b>kept</b>"
@@ -99,8 +109,18 @@ async def test_update_refuses_and_saves_nothing(gql, world, runtime, source):
     admin = world.tokens["admin_a"]
     draft = await copy(gql, admin, await system_default(runtime, T, "en"))
     before = await snapshot(runtime)
-    result = await gql(UPDATE, {"input": {"id": draft["id"], "name": "Changed", "bodyText": "ok {{ link }}",
-                                          "bodyHtml": "<p>fine</p>\n" + source}}, token=admin)
+    result = await gql(
+        UPDATE,
+        {
+            "input": {
+                "id": draft["id"],
+                "name": "Changed",
+                "bodyText": "ok {{ link }}",
+                "bodyHtml": "<p>fine</p>\n" + source,
+            }
+        },
+        token=admin,
+    )
     payload = result["data"]["emailTemplateUpdate"]
     assert payload["emailTemplate"] is None
     (error,) = payload["errors"]
@@ -113,8 +133,20 @@ async def test_update_refuses_and_saves_nothing(gql, world, runtime, source):
 async def test_every_broken_part_is_reported(gql, world, runtime):
     admin = world.tokens["admin_a"]
     draft = await copy(gql, admin, await system_default(runtime, T, "en"))
-    result = await gql(UPDATE, {"input": {"id": draft["id"], "subject": "{{ nope }}",
-                                          "bodyHtml": "ok", "bodyText": "line\n{{ ''.__class__ }}"}}, token=admin)
+    result = await gql(
+        UPDATE,
+        {
+            "input": {
+                "id": draft["id"],
+                "subject": "{{ nope }}",
+                "bodyHtml": "ok",
+                "bodyText": "line\n{{ ''.__class__ }}",
+            }
+        },
+        token=admin,
+    )
     errors = result["data"]["emailTemplateUpdate"]["errors"]
     assert [(e["code"], e["field"], e["line"]) for e in errors] == [
-        ("TEMPLATE_INVALID", ["subject"], 1), ("TEMPLATE_INVALID", ["bodyText"], 2)]
+        ("TEMPLATE_INVALID", ["subject"], 1),
+        ("TEMPLATE_INVALID", ["bodyText"], 2),
+    ]

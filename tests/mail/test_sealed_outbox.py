@@ -28,7 +28,9 @@ OTHER_MASTER_KEY = bytes(range(32))
 async def raw_rows(runtime) -> list[dict]:
     """The outbox as a database reader sees it: plain SQL, no ORM, no key."""
     async with runtime.engine.connect() as connection:
-        return [dict(row) for row in (await connection.execute(text("SELECT * FROM outbox_message ORDER BY id"))).mappings()]
+        return [
+            dict(row) for row in (await connection.execute(text("SELECT * FROM outbox_message ORDER BY id"))).mappings()
+        ]
 
 
 async def test_a_reset_link_is_sealed_in_the_outbox_delivered_intact_and_then_cleared(gql, world, runtime):
@@ -50,7 +52,9 @@ async def test_a_reset_link_is_sealed_in_the_outbox_delivered_intact_and_then_cl
     html = received["user@a.example"].get_body(("html",)).get_content()
     assert f"/reset-password?token={token}" in html
     async with runtime.session_factory() as session:
-        stored_hash = await session.scalar(select(m.OneTimeToken.token_hash).where(m.OneTimeToken.purpose == m.OneTimePurpose.PASSWORD_RESET))
+        stored_hash = await session.scalar(
+            select(m.OneTimeToken.token_hash).where(m.OneTimeToken.purpose == m.OneTimePurpose.PASSWORD_RESET)
+        )
     assert stored_hash == hash_token(token)  # the very link that was issued
     assert "/confirm-email?token=" in received["new.address@a.example"].get_body(("plain",)).get_content()
 
@@ -65,8 +69,14 @@ async def test_a_reset_link_is_sealed_in_the_outbox_delivered_intact_and_then_cl
 async def test_a_sealed_body_copied_to_another_mail_does_not_open(runtime):
     async with runtime.session_factory() as session, session.begin():
         first, second = [
-            await enqueue(session, to_address=to, template_type=TemplateType.PASSWORD_RESET, language="en",
-                          organisation_id=None, variables=SAMPLE_VARIABLES[TemplateType.PASSWORD_RESET])
+            await enqueue(
+                session,
+                to_address=to,
+                template_type=TemplateType.PASSWORD_RESET,
+                language="en",
+                organisation_id=None,
+                variables=SAMPLE_VARIABLES[TemplateType.PASSWORD_RESET],
+            )
             for to in ("first@example.org", "second@example.org")
         ]
         first_id, second_id, first_text = first.id, second.id, first.body_text
@@ -91,8 +101,19 @@ async def test_rotation_reseals_queued_bodies_and_seals_clear_ones(runtime, tmp_
     factory = create_session_factory(runtime.engine, sealer)  # mails sealed under this keyring
     variables = SAMPLE_VARIABLES[TemplateType.INVITE_USER]
     async with factory() as session, session.begin():
-        ids = [(await enqueue(session, to_address=f"r{n}@example.org", template_type=TemplateType.INVITE_USER, language="en",
-                              organisation_id=None, variables=variables)).id for n in range(4)]
+        ids = [
+            (
+                await enqueue(
+                    session,
+                    to_address=f"r{n}@example.org",
+                    template_type=TemplateType.INVITE_USER,
+                    language="en",
+                    organisation_id=None,
+                    variables=variables,
+                )
+            ).id
+            for n in range(4)
+        ]
     originals = {}
     async with factory() as session:
         for row in (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all():
@@ -100,10 +121,16 @@ async def test_rotation_reseals_queued_bodies_and_seals_clear_ones(runtime, tmp_
     legacy_text = "Hello, register at https://x.example/register?token=legacy-clear-token"
     async with factory() as session, session.begin():
         # a mail an earlier release queued in clear, and one delivered (no body any more)
-        await session.execute(update(OutboxMessage).where(OutboxMessage.id == ids[2])
-                              .values(body_text=legacy_text, body_html=f"<p>{legacy_text}</p>"))
-        await session.execute(update(OutboxMessage).where(OutboxMessage.id == ids[3])
-                              .values(status=OutboxStatus.SENT, body_text="", body_html=""))
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == ids[2])
+            .values(body_text=legacy_text, body_html=f"<p>{legacy_text}</p>")
+        )
+        await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == ids[3])
+            .values(status=OutboxStatus.SENT, body_text="", body_html="")
+        )
     originals[ids[2]] = legacy_text
 
     keyring = add_key_file_version(Settings(data_dir=tmp_path))
@@ -131,12 +158,27 @@ async def test_a_link_in_a_custom_subject_is_not_stored_in_clear(runtime):
     link = "https://x.example/register?token=subject-secret-token"
     async with runtime.session_factory() as session, session.begin():
         organisation = await add_organisation(session, "Tenant")
-        session.add(EmailTemplate(organisation_id=organisation.id, name="with link", type=TemplateType.INVITE_USER,
-                                  language="en", is_active=True, subject="Join via {{ link }} now",
-                                  body_html="<p>{{ link }}</p>", body_text="{{ link }}"))
+        session.add(
+            EmailTemplate(
+                organisation_id=organisation.id,
+                name="with link",
+                type=TemplateType.INVITE_USER,
+                language="en",
+                is_active=True,
+                subject="Join via {{ link }} now",
+                body_html="<p>{{ link }}</p>",
+                body_text="{{ link }}",
+            )
+        )
         await session.flush()
-        message = await enqueue(session, to_address="ida@example.org", template_type=TemplateType.INVITE_USER, language="en",
-                                organisation_id=organisation.id, variables={**SAMPLE_VARIABLES[TemplateType.INVITE_USER], "link": link})
+        message = await enqueue(
+            session,
+            to_address="ida@example.org",
+            template_type=TemplateType.INVITE_USER,
+            language="en",
+            organisation_id=organisation.id,
+            variables={**SAMPLE_VARIABLES[TemplateType.INVITE_USER], "link": link},
+        )
         assert message.subject == "Join via [link] now"
         assert opened(runtime, message).body_text == link  # the body still carries it, sealed
     assert "subject-secret-token" not in str(await raw_rows(runtime))

@@ -12,10 +12,12 @@ from models.audit import AuditEvent
 from models.base import utcnow
 from models.mail import LANGUAGES, EmailTemplate, OutboxMessage, OutboxStatus, TemplateType
 from resolvers.mail.defaults import DEFAULTS
-from tests.test_tenancy import snapshot
 from tests.mail.opened import opened
+from tests.test_tenancy import snapshot
 
-FIELDS = "id name type language isActive isSystemDefault subject bodyHtml bodyText organisation { name } createdAt updatedAt"
+FIELDS = (
+    "id name type language isActive isSystemDefault subject bodyHtml bodyText organisation { name } createdAt updatedAt"
+)
 LIST = f"""query($filter: EmailTemplateFilter, $first: Int, $after: String) {{
   emailTemplates(filter: $filter, first: $first, after: $after) {{
     totalCount nodes {{ {FIELDS} }} pageInfo {{ hasNextPage endCursor }}
@@ -37,11 +39,15 @@ PREVIEW = mutation("emailTemplatePreview", "EmailTemplatePreviewInput", "preview
 SEND_TEST = mutation("emailTemplateSendTest", "EmailTemplateSendTestInput", "emailTemplate { id } messageId")
 
 
-async def system_default(runtime, template_type: TemplateType = TemplateType.CONFIRM_EMAIL, language: str = "de") -> str:
+async def system_default(
+    runtime, template_type: TemplateType = TemplateType.CONFIRM_EMAIL, language: str = "de"
+) -> str:
     async with runtime.session_factory() as session:
         pk = await session.scalar(
             select(EmailTemplate.id).where(
-                EmailTemplate.organisation_id.is_(None), EmailTemplate.type == template_type, EmailTemplate.language == language
+                EmailTemplate.organisation_id.is_(None),
+                EmailTemplate.type == template_type,
+                EmailTemplate.language == language,
             )
         )
     return to_global_id("EmailTemplate", pk)
@@ -57,8 +63,16 @@ async def copy(gql, token: str, source_id: str) -> dict:
 async def add_templates(runtime, organisation_id: int, count: int, **fields) -> list[int]:
     async with runtime.session_factory() as session, session.begin():
         rows = [
-            EmailTemplate(organisation_id=organisation_id, name=f"Template {i:03d}", type=TemplateType.INVITE_USER,
-                          language=LANGUAGES[i % len(LANGUAGES)], subject="s", body_html="<p>h</p>", body_text="t", **fields)
+            EmailTemplate(
+                organisation_id=organisation_id,
+                name=f"Template {i:03d}",
+                type=TemplateType.INVITE_USER,
+                language=LANGUAGES[i % len(LANGUAGES)],
+                subject="s",
+                body_html="<p>h</p>",
+                body_text="t",
+                **fields,
+            )
             for i in range(count)
         ]
         session.add_all(rows)
@@ -108,8 +122,12 @@ async def test_list_shows_system_defaults_and_own_subtree_with_filters(gql, worl
     assert sorted(seen) == sorted(n["id"] for n in everything["nodes"])
 
     # B's admin sees their own three and the defaults; the platform admin sees everyone's
-    assert (await gql(LIST, {"filter": {"isSystemDefault": False}}, token=world.tokens["admin_b"]))["data"]["emailTemplates"]["totalCount"] == 3
-    assert (await gql(LIST, {"filter": {"isSystemDefault": False}}, token=world.tokens["platform"]))["data"]["emailTemplates"]["totalCount"] == 6
+    assert (await gql(LIST, {"filter": {"isSystemDefault": False}}, token=world.tokens["admin_b"]))["data"][
+        "emailTemplates"
+    ]["totalCount"] == 3
+    assert (await gql(LIST, {"filter": {"isSystemDefault": False}}, token=world.tokens["platform"]))["data"][
+        "emailTemplates"
+    ]["totalCount"] == 6
 
 
 async def test_list_and_mutations_need_the_permission(gql, world, runtime):
@@ -120,14 +138,21 @@ async def test_list_and_mutations_need_the_permission(gql, world, runtime):
     result = await gql(COPY, {"input": {"id": await system_default(runtime)}}, token=world.tokens["user_a"])
     assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     async with runtime.session_factory() as session:
-        assert await session.scalar(select(func.count()).select_from(EmailTemplate).where(EmailTemplate.organisation_id.is_not(None))) == 0
+        assert (
+            await session.scalar(
+                select(func.count()).select_from(EmailTemplate).where(EmailTemplate.organisation_id.is_not(None))
+            )
+            == 0
+        )
 
 
 async def test_node_lookup(gql, world, runtime):
     default_id = await system_default(runtime, TemplateType.PASSWORD_RESET, "it")
     (own_b,) = await add_templates(runtime, world.organisations["b"].id, 1)
     query = "query($ids: [ID!]!) { nodes(ids: $ids) { ... on EmailTemplate { name language isSystemDefault } } }"
-    nodes = (await gql(query, {"ids": [default_id, to_global_id("EmailTemplate", own_b)]}, token=world.tokens["admin_a"]))["data"]["nodes"]
+    nodes = (
+        await gql(query, {"ids": [default_id, to_global_id("EmailTemplate", own_b)]}, token=world.tokens["admin_a"])
+    )["data"]["nodes"]
     assert nodes == [{"name": "System default PASSWORD_RESET (it)", "language": "IT", "isSystemDefault": True}, None]
 
 
@@ -144,7 +169,9 @@ async def test_copy_of_a_system_default_is_an_inactive_draft_of_the_callers_orga
     assert (copied["subject"], copied["bodyHtml"], copied["bodyText"]) == DEFAULTS[TemplateType.CONFIRM_EMAIL]["de"]
     assert copied["id"] != source
     # copying the copy prefixes again
-    assert (await copy(gql, world.tokens["admin_a"], copied["id"]))["name"] == "COPY OF COPY OF System default CONFIRM_EMAIL (de)"
+    assert (await copy(gql, world.tokens["admin_a"], copied["id"]))[
+        "name"
+    ] == "COPY OF COPY OF System default CONFIRM_EMAIL (de)"
     assert await audit_actions(runtime) == ["email_template.copied", "email_template.copied"]
 
 
@@ -152,9 +179,12 @@ async def test_edit_own_copy_and_system_defaults_are_read_only(gql, world, runti
     admin = world.tokens["admin_a"]
     source = await system_default(runtime, TemplateType.INVITE_USER, "fr")
     copied = await copy(gql, admin, source)
-    changes = {"name": "Invitation maison", "subject": "{{ inviter_name }} vous attend",
-               "bodyHtml": "<p>Bonjour {{ recipient_name }}</p>\n<p><a href=\"{{ link }}\">Venez</a></p>",
-               "bodyText": "Bonjour {{ recipient_name }}, venez : {{ link }}"}
+    changes = {
+        "name": "Invitation maison",
+        "subject": "{{ inviter_name }} vous attend",
+        "bodyHtml": '<p>Bonjour {{ recipient_name }}</p>\n<p><a href="{{ link }}">Venez</a></p>',
+        "bodyText": "Bonjour {{ recipient_name }}, venez : {{ link }}",
+    }
     result = (await gql(UPDATE, {"input": {"id": copied["id"], **changes}}, token=admin))["data"]["emailTemplateUpdate"]
     assert result["errors"] == []
     assert {k: result["emailTemplate"][k] for k in changes} == changes
@@ -162,14 +192,20 @@ async def test_edit_own_copy_and_system_defaults_are_read_only(gql, world, runti
     assert (await audit_actions(runtime))[-1] == "email_template.updated"
 
     before = await snapshot(runtime)
-    refused = (await gql(UPDATE, {"input": {"id": source, "subject": "Hijacked"}}, token=admin))["data"]["emailTemplateUpdate"]
+    refused = (await gql(UPDATE, {"input": {"id": source, "subject": "Hijacked"}}, token=admin))["data"][
+        "emailTemplateUpdate"
+    ]
     assert refused["emailTemplate"] is None
     assert [(e["code"], e["field"]) for e in refused["errors"]] == [("SYSTEM_DEFAULT", ["id"])]
     # the platform admin cannot change them either
-    refused = (await gql(UPDATE, {"input": {"id": source, "subject": "Hijacked"}}, token=world.tokens["platform"]))["data"]["emailTemplateUpdate"]
+    refused = (await gql(UPDATE, {"input": {"id": source, "subject": "Hijacked"}}, token=world.tokens["platform"]))[
+        "data"
+    ]["emailTemplateUpdate"]
     assert [e["code"] for e in refused["errors"]] == ["SYSTEM_DEFAULT"]
     for bad, code, field in (({"name": "  "}, "REQUIRED", "name"), ({"subject": "x" * 501}, "TOO_LONG", "subject")):
-        refused = (await gql(UPDATE, {"input": {"id": copied["id"], **bad}}, token=admin))["data"]["emailTemplateUpdate"]
+        refused = (await gql(UPDATE, {"input": {"id": copied["id"], **bad}}, token=admin))["data"][
+            "emailTemplateUpdate"
+        ]
         assert [(e["code"], e["field"]) for e in refused["errors"]] == [(code, [field])], bad
     # NUL in any text argument is refused before execution (graph/inputs.py)
     nul = await gql.raw(UPDATE, {"input": {"id": copied["id"], "bodyText": "a\x00b"}}, token=admin)
@@ -182,8 +218,13 @@ async def test_edit_own_copy_and_system_defaults_are_read_only(gql, world, runti
 
 async def active_ids(runtime, organisation_id: int) -> set[int]:
     async with runtime.session_factory() as session:
-        return set(await session.scalars(select(EmailTemplate.id).where(
-            EmailTemplate.organisation_id == organisation_id, EmailTemplate.is_active.is_(True))))
+        return set(
+            await session.scalars(
+                select(EmailTemplate.id).where(
+                    EmailTemplate.organisation_id == organisation_id, EmailTemplate.is_active.is_(True)
+                )
+            )
+        )
 
 
 async def test_activate_keeps_exactly_one_active_per_type_and_language(gql, world, runtime):
@@ -234,7 +275,9 @@ async def test_delete_rules(gql, world, runtime):
     before = await snapshot(runtime)
     refused = (await gql(DELETE, {"input": {"id": active["id"]}}, token=admin))["data"]["emailTemplateDelete"]
     assert refused["deletedId"] is None and [(e["code"], e["field"]) for e in refused["errors"]] == [("ACTIVE", ["id"])]
-    refused = (await gql(DELETE, {"input": {"id": source}}, token=world.tokens["platform"]))["data"]["emailTemplateDelete"]
+    refused = (await gql(DELETE, {"input": {"id": source}}, token=world.tokens["platform"]))["data"][
+        "emailTemplateDelete"
+    ]
     assert [e["code"] for e in refused["errors"]] == ["SYSTEM_DEFAULT"]
     assert await snapshot(runtime) == before
 
@@ -259,10 +302,16 @@ async def test_preview_is_for_the_caller_and_changes_nothing(gql, world, runtime
     assert preview["bodyText"].startswith("Hej Admin!") and "Tenant A" in preview["bodyText"]
     assert '<a href="https://fleetgraph.example/register?token=sample">Acceptera inbjudan</a>' in preview["bodyHtml"]
     # an unsaved draft, escaped in the HTML and not in the text
-    draft = {"id": source, "bodyHtml": "<b>{{ organisation_name }}</b> {{ '<i>' }}", "bodyText": "{{ '<i>' }} {{ organisation_name }}"}
+    draft = {
+        "id": source,
+        "bodyHtml": "<b>{{ organisation_name }}</b> {{ '<i>' }}",
+        "bodyText": "{{ '<i>' }} {{ organisation_name }}",
+    }
     preview = (await gql(PREVIEW, {"input": draft}, token=admin))["data"]["emailTemplatePreview"]["preview"]
     assert preview["bodyHtml"] == "<b>Tenant A</b> &lt;i&gt;" and preview["bodyText"] == "<i> Tenant A"
-    refused = (await gql(PREVIEW, {"input": {"id": source, "subject": "{{ nope }}"}}, token=admin))["data"]["emailTemplatePreview"]
+    refused = (await gql(PREVIEW, {"input": {"id": source, "subject": "{{ nope }}"}}, token=admin))["data"][
+        "emailTemplatePreview"
+    ]
     assert refused["preview"] is None
     assert [(e["code"], e["field"], e["line"]) for e in refused["errors"]] == [("TEMPLATE_INVALID", ["subject"], 1)]
     assert "'nope' is undefined" in refused["errors"][0]["message"]
@@ -272,10 +321,19 @@ async def test_preview_is_for_the_caller_and_changes_nothing(gql, world, runtime
 async def test_send_test_writes_this_template_rendered_to_the_outbox(gql, world, runtime):
     admin = world.tokens["admin_a"]
     copied = await copy(gql, admin, await system_default(runtime, TemplateType.PASSWORD_RESET, "es"))
-    await gql(UPDATE, {"input": {"id": copied["id"], "subject": "Prueba para {{ recipient_name }}",
-                                 "bodyHtml": "<p>{{ recipient_name }} &amp; {{ '<x>' }}</p>"}}, token=admin)
+    await gql(
+        UPDATE,
+        {
+            "input": {
+                "id": copied["id"],
+                "subject": "Prueba para {{ recipient_name }}",
+                "bodyHtml": "<p>{{ recipient_name }} &amp; {{ '<x>' }}</p>",
+            }
+        },
+        token=admin,
+    )
     # not active: resolution would pick the system default, the test mail must still use this one
-    result = (await gql(SEND_TEST, {"input": {"id": copied["id"], "toAddress": " Tester@Example.org "}}, token=admin))
+    result = await gql(SEND_TEST, {"input": {"id": copied["id"], "toAddress": " Tester@Example.org "}}, token=admin)
     payload = result["data"]["emailTemplateSendTest"]
     assert payload["errors"] == [] and payload["emailTemplate"] == {"id": copied["id"]}
     async with runtime.session_factory() as session:
@@ -285,13 +343,19 @@ async def test_send_test_writes_this_template_rendered_to_the_outbox(gql, world,
     assert message.subject == "Prueba para Admin"
     assert message.body_html == "<p>Admin &amp; &lt;x&gt;</p>"
     assert message.body_text.startswith("Hola, Admin:") and "Tenant A" in message.body_text
-    assert (message.template_type, message.language, message.status) == (TemplateType.PASSWORD_RESET, "es", OutboxStatus.PENDING)
+    assert (message.template_type, message.language, message.status) == (
+        TemplateType.PASSWORD_RESET,
+        "es",
+        OutboxStatus.PENDING,
+    )
     assert message.organisation_id == world.organisations["a"].id
     assert (await audit_actions(runtime))[-1] == "email_template.test_sent"
 
     before = await snapshot(runtime)
     for bad in ("not an address", "a@b", "x\ny@example.org", "a" * 250 + "@example.org"):
-        refused = (await gql(SEND_TEST, {"input": {"id": copied["id"], "toAddress": bad}}, token=admin))["data"]["emailTemplateSendTest"]
+        refused = (await gql(SEND_TEST, {"input": {"id": copied["id"], "toAddress": bad}}, token=admin))["data"][
+            "emailTemplateSendTest"
+        ]
         assert [(e["code"], e["field"]) for e in refused["errors"]] == [("INVALID", ["toAddress"])], bad
     assert await snapshot(runtime) == before
 
@@ -301,28 +365,46 @@ async def test_test_mails_are_limited_per_user_and_hour(gql, world, runtime):
 
     copied = await copy(gql, world.tokens["admin_a"], await system_default(runtime, TemplateType.PASSWORD_RESET, "en"))
     for n in range(SEND_TEST_PER_HOUR):
-        sent = await gql(SEND_TEST, {"input": {"id": copied["id"], "toAddress": f"t{n}@example.org"}}, token=world.tokens["admin_a"])
+        sent = await gql(
+            SEND_TEST, {"input": {"id": copied["id"], "toAddress": f"t{n}@example.org"}}, token=world.tokens["admin_a"]
+        )
         assert sent["data"]["emailTemplateSendTest"]["errors"] == []
     before = await snapshot(runtime)
-    refused = (await gql(SEND_TEST, {"input": {"id": copied["id"], "toAddress": "one-more@example.org"}},
-                         token=world.tokens["admin_a"]))["data"]["emailTemplateSendTest"]
+    refused = (
+        await gql(
+            SEND_TEST,
+            {"input": {"id": copied["id"], "toAddress": "one-more@example.org"}},
+            token=world.tokens["admin_a"],
+        )
+    )["data"]["emailTemplateSendTest"]
     assert [e["code"] for e in refused["errors"]] == ["RATE_LIMITED"]
     assert await snapshot(runtime) == before
     # the limit is the sender's: older test mails no longer count
     async with runtime.session_factory() as session, session.begin():
-        await session.execute(update(AuditEvent).where(AuditEvent.action == "email_template.test_sent")
-                              .values(created_at=utcnow() - timedelta(hours=2)))
-    again = await gql(SEND_TEST, {"input": {"id": copied["id"], "toAddress": "one-more@example.org"}}, token=world.tokens["admin_a"])
+        await session.execute(
+            update(AuditEvent)
+            .where(AuditEvent.action == "email_template.test_sent")
+            .values(created_at=utcnow() - timedelta(hours=2))
+        )
+    again = await gql(
+        SEND_TEST, {"input": {"id": copied["id"], "toAddress": "one-more@example.org"}}, token=world.tokens["admin_a"]
+    )
     assert again["data"]["emailTemplateSendTest"]["errors"] == []
 
 
 # --- tenancy and SQL --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("document,name", [
-    (COPY, "emailTemplateCopy"), (ACTIVATE, "emailTemplateActivate"), (DEACTIVATE, "emailTemplateDeactivate"),
-    (DELETE, "emailTemplateDelete"), (PREVIEW, "emailTemplatePreview"),
-])
+@pytest.mark.parametrize(
+    "document,name",
+    [
+        (COPY, "emailTemplateCopy"),
+        (ACTIVATE, "emailTemplateActivate"),
+        (DEACTIVATE, "emailTemplateDeactivate"),
+        (DELETE, "emailTemplateDelete"),
+        (PREVIEW, "emailTemplatePreview"),
+    ],
+)
 async def test_another_tenants_template_reads_like_an_unknown_one(gql, world, runtime, document, name):
     (b_template,) = await add_templates(runtime, world.organisations["b"].id, 1)
     other, unknown = to_global_id("EmailTemplate", b_template), to_global_id("EmailTemplate", 999_999)
@@ -335,9 +417,14 @@ async def test_another_tenants_template_reads_like_an_unknown_one(gql, world, ru
     async with runtime.session_factory() as session, session.begin():
         from models import identity as m
         from tests.conftest import add_user, issue_token
+
         a1 = await session.get(m.Organisation, world.organisations["a1"].id)
-        child_admin = await issue_token(session, await add_user(session, a1, "admin@a1.example", [m.Role.ORGANISATION_ADMIN]))
-    parent = (await gql(document, {"input": {"id": to_global_id("EmailTemplate", a_template)}}, token=child_admin))["data"][name]
+        child_admin = await issue_token(
+            session, await add_user(session, a1, "admin@a1.example", [m.Role.ORGANISATION_ADMIN])
+        )
+    parent = (await gql(document, {"input": {"id": to_global_id("EmailTemplate", a_template)}}, token=child_admin))[
+        "data"
+    ][name]
     assert [e["code"] for e in parent["errors"]] == ["NOT_FOUND"]
     tables = await snapshot(runtime)
     assert tables["outbox_message"] == before["outbox_message"] and tables["audit_event"] == before["audit_event"]

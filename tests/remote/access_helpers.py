@@ -38,14 +38,22 @@ async def add_locations(runtime, world, spec: dict[str, str]) -> Places:
     async with runtime.session_factory() as session, session.begin():
         for n, (name, organisation) in enumerate(spec.items()):
             organisation_id = world.organisations[organisation].id
-            router = r.Router(common_name=f"R_ACC{n:03d}", mac_address=f"00:00:00:AC:00:{n:02X}", serial_number=f"ACC{n:03d}",
-                              organisation_id=organisation_id)
+            router = r.Router(
+                common_name=f"R_ACC{n:03d}",
+                mac_address=f"00:00:00:AC:00:{n:02X}",
+                serial_number=f"ACC{n:03d}",
+                organisation_id=organisation_id,
+            )
             session.add(router)
             await session.flush()
             location = r.Location(organisation_id=organisation_id, name=name, router_id=router.id)
             session.add(location)
             await session.flush()
-            places.ids[name], places.pks[name], places.routers[name] = to_global_id("Location", location.id), location.id, router.id
+            places.ids[name], places.pks[name], places.routers[name] = (
+                to_global_id("Location", location.id),
+                location.id,
+                router.id,
+            )
     return places
 
 
@@ -62,9 +70,13 @@ async def connect(runtime, world, places: Places, user: str, location: str) -> i
     """An active connection of the user to the location (the connect API is not this part's)."""
     async with runtime.session_factory() as session, session.begin():
         location_row = await session.get(r.Location, places.pks[location])
-        connection = r.RouterConnection(organisation_id=location_row.organisation_id, location_id=location_row.id,
-                                        router_id=location_row.router_id, router_common_name="R_ANY",
-                                        user_id=world.users[user].id)
+        connection = r.RouterConnection(
+            organisation_id=location_row.organisation_id,
+            location_id=location_row.id,
+            router_id=location_row.router_id,
+            router_common_name="R_ANY",
+            user_id=world.users[user].id,
+        )
         session.add(connection)
         await session.flush()
         return connection.id

@@ -25,11 +25,18 @@ async def router_count(runtime) -> int:
 
 async def test_bulk_from_text(gql, world, runtime):
     text = "Serial Number;commonName;MAC_ADDRESS;model\nSN-1;r_m1;00-00-00-00-00-01;RUT241\n\nSN-2;R_M2;000000000002;\n"
-    dry = (await gql(BULK, {"input": {"csv": text, "dryRun": True}}, token=world.tokens["platform"]))["data"]["routerRegisterBulk"]
+    dry = (await gql(BULK, {"input": {"csv": text, "dryRun": True}}, token=world.tokens["platform"]))["data"][
+        "routerRegisterBulk"
+    ]
     assert (dry["registeredCount"], dry["dryRun"], dry["errors"]) == (2, True, [])
     assert await router_count(runtime) == 0
-    done = (await gql(BULK, {"input": {"csv": text, "organisationId": world.id("Organisation", "a")}},
-                      token=world.tokens["platform"]))["data"]["routerRegisterBulk"]
+    done = (
+        await gql(
+            BULK,
+            {"input": {"csv": text, "organisationId": world.id("Organisation", "a")}},
+            token=world.tokens["platform"],
+        )
+    )["data"]["routerRegisterBulk"]
     assert done["errors"] == [] and done["registeredCount"] == 2
     assert done["routers"] == [
         {"commonName": "R_M1", "macAddress": "00:00:00:00:00:01", "organisation": {"name": "Tenant A"}},
@@ -40,15 +47,17 @@ async def test_bulk_from_text(gql, world, runtime):
 async def test_bulk_reports_every_bad_row_and_stores_nothing(gql, world, runtime):
     await register(gql, world, "R_OLD", "00:00:00:00:00:99", "SN-OLD")
     before = await snapshot(runtime)
-    text = "\n".join([
-        "common_name,mac_address,serial_number",
-        "R_M1,00:00:00:00:00:01,SN-1",        # line 2: fine
-        "M1X,00:00:00:00:00:02,SN-2",         # line 3: bad common name
-        "R_M3,00:00:00:00:00,SN-3",           # line 4: bad MAC
-        "R_M1,00:00:00:00:00:05,SN-5",        # line 5: repeats line 2's common name
-        "R_M6,00:00:00:00:00:99,SN-6",        # line 6: MAC already registered
-        "R_M7,00:00:00:00:00:07,",            # line 7: no serial number
-    ])
+    text = "\n".join(
+        [
+            "common_name,mac_address,serial_number",
+            "R_M1,00:00:00:00:00:01,SN-1",  # line 2: fine
+            "M1X,00:00:00:00:00:02,SN-2",  # line 3: bad common name
+            "R_M3,00:00:00:00:00,SN-3",  # line 4: bad MAC
+            "R_M1,00:00:00:00:00:05,SN-5",  # line 5: repeats line 2's common name
+            "R_M6,00:00:00:00:00:99,SN-6",  # line 6: MAC already registered
+            "R_M7,00:00:00:00:00:07,",  # line 7: no serial number
+        ]
+    )
     payload = (await gql(BULK, {"input": {"csv": text}}, token=world.tokens["platform"]))["data"]["routerRegisterBulk"]
     assert payload["registeredCount"] == 0 and payload["routers"] == [] and payload["errorCount"] == 5
     assert [(e["code"], e["field"]) for e in payload["errors"]] == [
@@ -61,12 +70,18 @@ async def test_bulk_reports_every_bad_row_and_stores_nothing(gql, world, runtime
     assert all(e["message"].startswith(f"Line {e['field'][1]}:") for e in payload["errors"])
     assert await snapshot(runtime) == before
 
-    for given, code in (({"csv": "name;mac\nx;y"}, "INVALID"), ({"csv": "common_name;mac_address;serial_number\n"}, "REQUIRED"),
-                        ({}, "REQUIRED")):
+    for given, code in (
+        ({"csv": "name;mac\nx;y"}, "INVALID"),
+        ({"csv": "common_name;mac_address;serial_number\n"}, "REQUIRED"),
+        ({}, "REQUIRED"),
+    ):
         refused = (await gql(BULK, {"input": given}, token=world.tokens["platform"]))["data"]["routerRegisterBulk"]
         assert [e["code"] for e in refused["errors"]] == [code], given
-    result = await gql(BULK, {"input": {"csv": "common_name;mac_address;serial_number\nR_X;000000000001;S"}},
-                       token=world.tokens["admin_a"])
+    result = await gql(
+        BULK,
+        {"input": {"csv": "common_name;mac_address;serial_number\nR_X;000000000001;S"}},
+        token=world.tokens["admin_a"],
+    )
     assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert await snapshot(runtime) == before
 
@@ -75,8 +90,10 @@ async def test_bulk_from_upload(client, world, runtime):
     content = "\ufeffcommon_name\tmac_address\tserial_number\nR_U1\t00:00:00:00:00:11\tSN-U1\n".encode()
     response = await client.post(
         "/graphql",
-        data={"operations": json.dumps({"query": BULK, "variables": {"input": {"file": None}}}),
-              "map": json.dumps({"0": ["variables.input.file"]})},
+        data={
+            "operations": json.dumps({"query": BULK, "variables": {"input": {"file": None}}}),
+            "map": json.dumps({"0": ["variables.input.file"]}),
+        },
         files={"0": ("routers.csv", content, "text/csv")},
         headers={"Authorization": f"Bearer {world.tokens['platform']}"},
     )

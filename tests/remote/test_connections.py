@@ -15,8 +15,7 @@ from models import identity as m
 from models import remote as r
 from models.audit import AuditEvent
 from models.base import utcnow
-from resolvers.remote.watchdog import end_connections_of_offline_routers
-from resolvers.remote.watchdog import RouterWatchdog
+from resolvers.remote.watchdog import RouterWatchdog, end_connections_of_offline_routers
 from subscriptions import channels
 from tests.conftest import add_user, issue_token
 from tests.remote.helpers import HEARTBEAT, LOCATION_CREATE, api_user_token, grant_location, register
@@ -29,7 +28,9 @@ CONNECT = f"""mutation($input: RouterConnectInput!) {{
 DISCONNECT = f"""mutation($input: RouterDisconnectInput) {{
   routerDisconnect(input: $input) {{ result {CONNECTION} errors {{ code field message }} }}
 }}"""
-STATUS = "{ connectionStatus { id routerCommonName deviceName location { name } router { commonName online } startedAt } }"
+STATUS = (
+    "{ connectionStatus { id routerCommonName deviceName location { name } router { commonName online } startedAt } }"
+)
 LAST_ERROR = "{ lastErrorDetails { result message routerCommonName at } }"
 LICENCE = "query($id: ID) { connectionLicence(organisationId: $id) { maxActive active organisation { name } } }"
 LICENCE_SET = """mutation($input: ConnectionLicenceSetInput!) {
@@ -44,18 +45,23 @@ HISTORY = """query($id: ID!, $first: Int, $after: String) { node(id: $id) { ... 
 ACTIVE = "{ activeConnections(first: 50) { totalCount nodes { userName routerCommonName location { name } } } }"
 
 
-async def site(gql, world, runtime, name: str, common_name: str | None, n: int, *, organisation: str = "a",
-               online: bool = True) -> str:
+async def site(
+    gql, world, runtime, name: str, common_name: str | None, n: int, *, organisation: str = "a", online: bool = True
+) -> str:
     """A location of `organisation` (made by its admin), with a router (online after a heartbeat) unless None."""
     router_id = None
     if common_name is not None:
-        router_id = await register(gql, world, common_name, f"00:00:00:00:01:{n:02X}", f"SN-{n}", organisation=organisation)
+        router_id = await register(
+            gql, world, common_name, f"00:00:00:00:01:{n:02X}", f"SN-{n}", organisation=organisation
+        )
     given = {"name": name, **({"routerId": router_id} if router_id else {})}
     result = await gql(LOCATION_CREATE, {"input": given}, token=world.tokens[f"admin_{organisation}"])
     assert result["data"]["locationCreate"]["errors"] == [], result
     if common_name is not None and online:
         reporter = await api_user_token(runtime, world, organisation, f"reporter{n}@{organisation}.example")
-        assert (await gql(HEARTBEAT, {"input": {"commonName": common_name}}, token=reporter))["data"]["routerHeartbeat"]["errors"] == []
+        assert (await gql(HEARTBEAT, {"input": {"commonName": common_name}}, token=reporter))["data"][
+            "routerHeartbeat"
+        ]["errors"] == []
     return result["data"]["locationCreate"]["location"]["id"]
 
 
@@ -73,14 +79,24 @@ async def disconnect(gql, world, token: str = "user_a", **given) -> dict:
 
 async def active_rows(runtime) -> list[tuple]:
     async with runtime.session_factory() as session:
-        return [tuple(row) for row in (await session.execute(
-            select(r.RouterConnection.user_id, r.RouterConnection.location_id).where(r.RouterConnection.ended_at.is_(None))
-        )).all()]
+        return [
+            tuple(row)
+            for row in (
+                await session.execute(
+                    select(r.RouterConnection.user_id, r.RouterConnection.location_id).where(
+                        r.RouterConnection.ended_at.is_(None)
+                    )
+                )
+            ).all()
+        ]
 
 
 async def set_licence(gql, world, organisation: str, value: int | None, token: str = "platform") -> dict:
-    return await gql(LICENCE_SET, {"input": {"organisationId": world.id("Organisation", organisation),
-                                             "maxActiveConnections": value}}, token=world.tokens[token])
+    return await gql(
+        LICENCE_SET,
+        {"input": {"organisationId": world.id("Organisation", organisation), "maxActiveConnections": value}},
+        token=world.tokens[token],
+    )
 
 
 async def test_connect_status_and_disconnect(gql, world, runtime):
@@ -92,11 +108,23 @@ async def test_connect_status_and_disconnect(gql, world, runtime):
     assert (made["result"], made["errors"]) == ("CONNECTED", [])
     connection = made["connection"]
     assert (connection["routerCommonName"], connection["userEmail"], connection["location"], connection["router"]) == (
-        "R_A1", "user@a.example", {"name": "Depot"}, {"commonName": "R_A1"})
-    assert (connection["active"], connection["endedAt"], connection["duration"], connection["endReason"]) == (True, None, None, None)
+        "R_A1",
+        "user@a.example",
+        {"name": "Depot"},
+        {"commonName": "R_A1"},
+    )
+    assert (connection["active"], connection["endedAt"], connection["duration"], connection["endReason"]) == (
+        True,
+        None,
+        None,
+        None,
+    )
     status = (await gql(STATUS, token=world.tokens["user_a"]))["data"]["connectionStatus"]
-    assert (status["id"], status["location"], status["router"]) == (connection["id"], {"name": "Depot"},
-                                                                    {"commonName": "R_A1", "online": True})
+    assert (status["id"], status["location"], status["router"]) == (
+        connection["id"],
+        {"name": "Depot"},
+        {"commonName": "R_A1", "online": True},
+    )
 
     # the same location again, by common name or by location: the connection that is there
     for given in ({"commonName": "R_A1"}, {"locationId": depot}):
@@ -119,8 +147,13 @@ async def test_connect_status_and_disconnect(gql, world, runtime):
     assert last["result"] == "NOT_CONNECTED" and last["message"]
 
     async with runtime.session_factory() as session:
-        actions = (await session.scalars(select(AuditEvent.action).where(AuditEvent.action.in_(["router.connected", "router.disconnected"]))
-                                         .order_by(AuditEvent.id))).all()
+        actions = (
+            await session.scalars(
+                select(AuditEvent.action)
+                .where(AuditEvent.action.in_(["router.connected", "router.disconnected"]))
+                .order_by(AuditEvent.id)
+            )
+        ).all()
     assert actions == ["router.connected", "router.disconnected"]
 
 
@@ -186,7 +219,10 @@ async def test_other_tenants_router_and_location_read_like_unknown_ones(gql, wor
     theirs = await site(gql, world, runtime, "Theirs", "R_B1", 1, organisation="b")
     unknown = to_global_id("Location", from_global_id(theirs)[1] + 1000)
     before = await snapshot(runtime)
-    for other, missing in (({"commonName": "R_B1"}, {"commonName": "R_B9"}), ({"locationId": theirs}, {"locationId": unknown})):
+    for other, missing in (
+        ({"commonName": "R_B1"}, {"commonName": "R_B9"}),
+        ({"locationId": theirs}, {"locationId": unknown}),
+    ):
         with_other = await connect(gql, world, token="admin_a", **other)
         with_unknown = await connect(gql, world, token="admin_a", **missing)
         assert with_other == with_unknown and [e["code"] for e in with_other["errors"]] == ["NOT_FOUND"]
@@ -200,7 +236,9 @@ async def test_other_tenants_router_and_location_read_like_unknown_ones(gql, wor
     before = await snapshot(runtime)
     ended = await disconnect(gql, world, token="admin_a", connectionId=made["connection"]["id"])
     assert [e["code"] for e in ended["errors"]] == ["NOT_FOUND"]
-    node = await gql("query($id: ID!) { node(id: $id) { id } }", {"id": made["connection"]["id"]}, token=world.tokens["admin_a"])
+    node = await gql(
+        "query($id: ID!) { node(id: $id) { id } }", {"id": made["connection"]["id"]}, token=world.tokens["admin_a"]
+    )
     assert node["data"]["node"] is None
     assert await snapshot(runtime) == before
 
@@ -228,10 +266,17 @@ async def test_external_user_connects_only_to_granted_locations(gql, world, runt
     # A's manager sees the external user's connection (by name, not their account) and may end it
     history = (await gql(HISTORY, {"id": granted}, token=world.tokens["admin_a"]))["data"]["node"]["connectionHistory"]
     assert [n["userName"] for n in history["nodes"]] == [world.users["user_b"].name]
-    connection = (await gql("query($id: ID!) { node(id: $id) { ... on RemoteConnection { user { email } userEmail } } }",
-                            {"id": made["connection"]["id"]}, token=world.tokens["admin_a"]))["data"]["node"]
+    connection = (
+        await gql(
+            "query($id: ID!) { node(id: $id) { ... on RemoteConnection { user { email } userEmail } } }",
+            {"id": made["connection"]["id"]},
+            token=world.tokens["admin_a"],
+        )
+    )["data"]["node"]
     assert connection == {"user": None, "userEmail": "user@b.example"}
-    assert (await disconnect(gql, world, token="admin_a", connectionId=made["connection"]["id"]))["result"] == "DISCONNECTED"
+    assert (await disconnect(gql, world, token="admin_a", connectionId=made["connection"]["id"]))[
+        "result"
+    ] == "DISCONNECTED"
     assert (await connect(gql, world, token="admin_a", locationId=other))["result"] == "CONNECTED"
 
 
@@ -246,7 +291,9 @@ async def test_licence_limit(gql, world, runtime):
 
     # a limit below the connections in use ends none of them, and admits nobody until there is room
     assert (await set_licence(gql, world, "a", 1))["data"]["connectionLicenceSet"] == {
-        "licence": {"maxActive": 1, "active": 2}, "errors": []}
+        "licence": {"maxActive": 1, "active": 2},
+        "errors": [],
+    }
     assert (await disconnect(gql, world, token="admin_a"))["result"] == "DISCONNECTED"
     refused = await connect(gql, world, token="admin_a", locationId=yard)
     assert refused["result"] == "LICENCE_LIMIT_REACHED"
@@ -259,7 +306,10 @@ async def test_licence_limit(gql, world, runtime):
     assert (await disconnect(gql, world, token="admin_a"))["result"] == "DISCONNECTED"
     assert (await set_licence(gql, world, "a", 0))["data"]["connectionLicenceSet"]["errors"] == []
     assert (await connect(gql, world, locationId=depot))["result"] == "LICENCE_LIMIT_REACHED"
-    assert (await set_licence(gql, world, "a", None))["data"]["connectionLicenceSet"]["licence"] == {"maxActive": None, "active": 0}
+    assert (await set_licence(gql, world, "a", None))["data"]["connectionLicenceSet"]["licence"] == {
+        "maxActive": None,
+        "active": 0,
+    }
     assert (await connect(gql, world, locationId=depot))["result"] == "CONNECTED"
 
 
@@ -270,19 +320,29 @@ async def test_licence_set_is_for_platform_admins_and_validated(gql, world, runt
     for value in (-1, 100_001):
         answer = (await set_licence(gql, world, "a", value))["data"]["connectionLicenceSet"]
         assert [(e["code"], e["field"]) for e in answer["errors"]] == [("INVALID", ["maxActiveConnections"])]
-    answer = await gql(LICENCE_SET, {"input": {"organisationId": to_global_id("Organisation", 999_999),
-                                               "maxActiveConnections": 3}}, token=world.tokens["platform"])
+    answer = await gql(
+        LICENCE_SET,
+        {"input": {"organisationId": to_global_id("Organisation", 999_999), "maxActiveConnections": 3}},
+        token=world.tokens["platform"],
+    )
     assert [e["code"] for e in answer["data"]["connectionLicenceSet"]["errors"]] == ["NOT_FOUND"]
     assert await snapshot(runtime) == before
     # reading: your subtree's organisations; others read like unknown ones (null)
     assert (await set_licence(gql, world, "b", 2))["data"]["connectionLicenceSet"]["errors"] == []
     for organisation in ("b", None):
-        variables = {"id": world.id("Organisation", organisation) if organisation else to_global_id("Organisation", 999_999)}
+        variables = {
+            "id": world.id("Organisation", organisation) if organisation else to_global_id("Organisation", 999_999)
+        }
         assert (await gql(LICENCE, variables, token=world.tokens["admin_a"]))["data"]["connectionLicence"] is None
     assert (await gql(LICENCE, {"id": world.id("Organisation", "b")}, token=world.tokens["admin_b"]))["data"][
-        "connectionLicence"]["maxActive"] == 2
+        "connectionLicence"
+    ]["maxActive"] == 2
     child = await gql(LICENCE, {"id": world.id("Organisation", "a1")}, token=world.tokens["admin_a"])
-    assert child["data"]["connectionLicence"] == {"maxActive": None, "active": 0, "organisation": {"name": world.organisations["a1"].name}}
+    assert child["data"]["connectionLicence"] == {
+        "maxActive": None,
+        "active": 0,
+        "organisation": {"name": world.organisations["a1"].name},
+    }
     plain = await gql(LICENCE, token=world.tokens["user_a"])
     assert plain["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
@@ -298,14 +358,23 @@ async def test_concurrent_connects_never_exceed_the_licence(gql, world, runtime)
     assert (await set_licence(gql, world, "a", 2))["data"]["connectionLicenceSet"]["errors"] == []
 
     for round_ in range(3):
-        answers = await asyncio.gather(*(connect(gql, world, token=token, locationId=location)
-                                         for token, location in zip(tokens, locations, strict=True)))
+        answers = await asyncio.gather(
+            *(
+                connect(gql, world, token=token, locationId=location)
+                for token, location in zip(tokens, locations, strict=True)
+            )
+        )
         results = sorted(answer["result"] for answer in answers)
-        assert results == ["CONNECTED", "CONNECTED", "LICENCE_LIMIT_REACHED", "LICENCE_LIMIT_REACHED"], (round_, answers)
+        assert results == ["CONNECTED", "CONNECTED", "LICENCE_LIMIT_REACHED", "LICENCE_LIMIT_REACHED"], (
+            round_,
+            answers,
+        )
         assert len(await active_rows(runtime)) == 2
         for token, answer in zip(tokens, answers, strict=True):
             if answer["result"] == "CONNECTED":
-                assert (await gql(DISCONNECT, {"input": None}, token=token))["data"]["routerDisconnect"]["result"] == "DISCONNECTED"
+                assert (await gql(DISCONNECT, {"input": None}, token=token))["data"]["routerDisconnect"][
+                    "result"
+                ] == "DISCONNECTED"
 
 
 async def test_one_user_connecting_twice_at_once_holds_one_connection(gql, world, runtime):
@@ -315,8 +384,9 @@ async def test_one_user_connecting_twice_at_once_holds_one_connection(gql, world
     assert sorted(a["result"] for a in same) == ["ALREADY_CONNECTED", "ALREADY_CONNECTED", "CONNECTED"]
     assert len({a["connection"]["id"] for a in same}) == 1
     assert (await disconnect(gql, world, token="admin_a"))["result"] == "DISCONNECTED"
-    apart = await asyncio.gather(connect(gql, world, token="admin_a", locationId=depot),
-                                 connect(gql, world, token="admin_a", locationId=yard))
+    apart = await asyncio.gather(
+        connect(gql, world, token="admin_a", locationId=depot), connect(gql, world, token="admin_a", locationId=yard)
+    )
     assert sorted(a["result"] for a in apart) == ["CONNECTED", "CONNECTED_ELSEWHERE"]
     assert len(await active_rows(runtime)) == 1
 
@@ -331,14 +401,24 @@ async def test_history_paging_and_who_sees_it(gql, world, runtime):
         for n in range(5):
             user = world.users["user_a" if n % 2 else "admin_a"]
             began = start + timedelta(hours=n)
-            session.add(r.RouterConnection(
-                organisation_id=world.organisations["a"].id, location_id=location_pk, router_id=router_id,
-                router_common_name="R_A1", user_id=user.id, device_name=f"Device {n}", started_at=began,
-                ended_at=began + timedelta(minutes=n + 1), end_reason=r.ConnectionEnd.DISCONNECTED))
+            session.add(
+                r.RouterConnection(
+                    organisation_id=world.organisations["a"].id,
+                    location_id=location_pk,
+                    router_id=router_id,
+                    router_common_name="R_A1",
+                    user_id=user.id,
+                    device_name=f"Device {n}",
+                    started_at=began,
+                    ended_at=began + timedelta(minutes=n + 1),
+                    end_reason=r.ConnectionEnd.DISCONNECTED,
+                )
+            )
     seen, after = [], None
     while True:
-        page = (await gql(HISTORY, {"id": depot, "first": 2, "after": after}, token=world.tokens["admin_a"]))["data"]["node"][
-            "connectionHistory"]
+        page = (await gql(HISTORY, {"id": depot, "first": 2, "after": after}, token=world.tokens["admin_a"]))["data"][
+            "node"
+        ]["connectionHistory"]
         assert page["totalCount"] == 5
         seen += page["nodes"]
         if not page["pageInfo"]["hasNextPage"]:
@@ -360,8 +440,10 @@ async def test_active_connections_for_managers(gql, world, runtime):
     assert (await connect(gql, world, locationId=depot))["result"] == "CONNECTED"
     assert (await connect(gql, world, token="admin_b", locationId=theirs))["result"] == "CONNECTED"
     listed = (await gql(ACTIVE, token=world.tokens["admin_a"]))["data"]["activeConnections"]
-    assert listed == {"totalCount": 1, "nodes": [{"userName": world.users["user_a"].name, "routerCommonName": "R_A1",
-                                                  "location": {"name": "Depot"}}]}
+    assert listed == {
+        "totalCount": 1,
+        "nodes": [{"userName": world.users["user_a"].name, "routerCommonName": "R_A1", "location": {"name": "Depot"}}],
+    }
     assert (await gql(ACTIVE, token=world.tokens["user_a"]))["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
@@ -373,13 +455,18 @@ async def test_watchdog_ends_connections_of_offline_routers(gql, world, runtime)
     kept = (await connect(gql, world, token="admin_a", locationId=yard))["connection"]
     # R_A1 falls silent; R_A2 keeps reporting
     async with runtime.session_factory() as session, session.begin():
-        await session.execute(update(r.Router).where(r.Router.common_name == "R_A1")
-                              .values(last_heartbeat_at=utcnow() - timedelta(hours=1)))
+        await session.execute(
+            update(r.Router)
+            .where(r.Router.common_name == "R_A1")
+            .values(last_heartbeat_at=utcnow() - timedelta(hours=1))
+        )
     await RouterWatchdog(runtime).run_round()
 
     status = (await gql(STATUS, token=world.tokens["user_a"]))["data"]["connectionStatus"]
     assert status is None
-    history = (await gql(HISTORY, {"id": depot}, token=world.tokens["user_a"]))["data"]["node"]["connectionHistory"]["nodes"]
+    history = (await gql(HISTORY, {"id": depot}, token=world.tokens["user_a"]))["data"]["node"]["connectionHistory"][
+        "nodes"
+    ]
     assert [n["endReason"] for n in history] == ["ROUTER_OFFLINE"] and history[0]["endedAt"] is not None
     assert (await gql(STATUS, token=world.tokens["admin_a"]))["data"]["connectionStatus"]["id"] == kept["id"]
     # a connect to the offline router is refused; and a second round ends nothing more, telling nothing
@@ -392,8 +479,12 @@ async def test_watchdog_ends_connections_of_offline_routers(gql, world, runtime)
     assert await end_connections_of_offline_routers(runtime.session_factory, utcnow(), publish=publish) == []
     assert published == []
     async with runtime.session_factory() as session:
-        assert await session.scalar(select(func.count()).select_from(r.RouterConnection)
-                                    .where(r.RouterConnection.ended_at.is_(None))) == 1
+        assert (
+            await session.scalar(
+                select(func.count()).select_from(r.RouterConnection).where(r.RouterConnection.ended_at.is_(None))
+            )
+            == 1
+        )
     assert mine["id"] != kept["id"]
 
 
@@ -410,6 +501,7 @@ async def test_watchdog_tells_of_each_ended_connection(gql, world, runtime):
     now = utcnow()
     ended = await end_connections_of_offline_routers(runtime.session_factory, now, publish=publish)
     assert [to_global_id("RouterConnection", pk) for pk in ended] == [made["id"]]
-    assert [(channel, payload["kind"], payload["locationId"], payload["connectionId"]) for channel, payload in published] == [
-        (channels.ROUTER_STATE, "DISCONNECTED", depot, made["id"])]
+    assert [
+        (channel, payload["kind"], payload["locationId"], payload["connectionId"]) for channel, payload in published
+    ] == [(channels.ROUTER_STATE, "DISCONNECTED", depot, made["id"])]
     assert json.dumps(published)  # plain JSON for the bus

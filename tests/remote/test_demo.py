@@ -21,10 +21,17 @@ async def demo_token(runtime, email: str) -> str:
 async def test_demo_locations_per_user(gql, runtime):
     assert await seed_demo(runtime.session_factory, runtime.sealer)
     seen = {}
-    for email in ("demo@integra-metering.com", "erika@integra-metering.com", "paula@partner-metering.example",
-                  "max@service.integra-metering.com"):
+    for email in (
+        "demo@integra-metering.com",
+        "erika@integra-metering.com",
+        "paula@partner-metering.example",
+        "max@service.integra-metering.com",
+    ):
         data = (await gql(DASHBOARD, token=await demo_token(runtime, email)))["data"]
-        seen[email] = ([n["name"] for n in data["locations"]["nodes"]], [n["commonName"] for n in data["routers"]["nodes"]])
+        seen[email] = (
+            [n["name"] for n in data["locations"]["nodes"]],
+            [n["commonName"] for n in data["routers"]["nodes"]],
+        )
     admin_locations, admin_routers = seen["demo@integra-metering.com"]
     assert admin_locations == ["Pumpstation Nord", "Wasserwerk Süd"]
     assert len(admin_routers) == 3  # the free one too
@@ -43,20 +50,45 @@ async def test_demo_licence_history_and_notification_profile(gql, runtime):
     assert await seed_demo(runtime.session_factory, runtime.sealer)
     data = (await gql(CONNECTIONS, token=await demo_token(runtime, "demo@integra-metering.com")))["data"]
     assert data["connectionLicence"] == {"maxActive": 5, "active": 0}
-    assert data["notificationProfiles"]["nodes"] == [{
-        "name": "Leitwarte", "offlineMinutes": 15, "users": [{"email": "demo@integra-metering.com"}],
-        "emails": ["leitwarte@integra-metering.com"], "locationGroups": [{"name": "Wasserwerke"}]}]
+    assert data["notificationProfiles"]["nodes"] == [
+        {
+            "name": "Leitwarte",
+            "offlineMinutes": 15,
+            "users": [{"email": "demo@integra-metering.com"}],
+            "emails": ["leitwarte@integra-metering.com"],
+            "locationGroups": [{"name": "Wasserwerke"}],
+        }
+    ]
     history = data["locations"]["nodes"][0]["connectionHistory"]["nodes"]
-    assert history == [{"userEmail": "erika@integra-metering.com", "deviceName": "HMI Pumpe 1", "duration": 25 * 60,
-                        "endReason": "DISCONNECTED"}]
+    assert history == [
+        {
+            "userEmail": "erika@integra-metering.com",
+            "deviceName": "HMI Pumpe 1",
+            "duration": 25 * 60,
+            "endReason": "DISCONNECTED",
+        }
+    ]
 
 
 async def test_demo_paula_is_an_accepted_external_user(gql, runtime):
     """Paula's invitation counts as accepted: she is listed, by name and e-mail only, and nothing is pending."""
     assert await seed_demo(runtime.session_factory, runtime.sealer)
     token = await demo_token(runtime, "demo@integra-metering.com")
-    data = (await gql("{ externalUsers { nodes { user { name email } organisation { name } } } "
-                      "externalUserInvitations { totalCount } }", token=token))["data"]
-    assert data == {"externalUsers": {"nodes": [{"user": {"name": "Paula Partner", "email": "paula@partner-metering.example"},
-                                                 "organisation": {"name": "IntegraDemo"}}]},
-                    "externalUserInvitations": {"totalCount": 0}}
+    data = (
+        await gql(
+            "{ externalUsers { nodes { user { name email } organisation { name } } } "
+            "externalUserInvitations { totalCount } }",
+            token=token,
+        )
+    )["data"]
+    assert data == {
+        "externalUsers": {
+            "nodes": [
+                {
+                    "user": {"name": "Paula Partner", "email": "paula@partner-metering.example"},
+                    "organisation": {"name": "IntegraDemo"},
+                }
+            ]
+        },
+        "externalUserInvitations": {"totalCount": 0},
+    }

@@ -12,7 +12,9 @@ from resolvers.remote.devices import ServiceSpec, clean_ip_address, clean_servic
 from tests.remote.helpers import LOCATION_CREATE, grant_location
 from tests.test_tenancy import snapshot
 
-DEVICE = "device { id name description ipAddress services { type port path username } template { name } location { name } }"
+DEVICE = (
+    "device { id name description ipAddress services { type port path username } template { name } location { name } }"
+)
 CREATE = f"""mutation($input: LocationDeviceCreateInput!) {{
   locationDeviceCreate(input: $input) {{ {DEVICE} errors {{ code field message }} }}
 }}"""
@@ -46,9 +48,20 @@ async def update(gql, world, token: str = "admin_a", **given) -> dict:
 
 async def test_create_update_delete(gql, world, runtime):
     depot = await location(gql, world)
-    made = await create(gql, world, locationId=depot, name="  PLC 1 ", description="Siemens S7", ipAddress="FD00:0:0::0010",
-                        services=[{"type": "HTTP"}, {"type": "SSH", "username": "admin"}, {"type": "TCP", "port": 102},
-                                  {"type": "HTTPS", "port": 8443, "path": "/ui"}])
+    made = await create(
+        gql,
+        world,
+        locationId=depot,
+        name="  PLC 1 ",
+        description="Siemens S7",
+        ipAddress="FD00:0:0::0010",
+        services=[
+            {"type": "HTTP"},
+            {"type": "SSH", "username": "admin"},
+            {"type": "TCP", "port": 102},
+            {"type": "HTTPS", "port": 8443, "path": "/ui"},
+        ],
+    )
     assert made["errors"] == []
     device = made["device"]
     assert (device["name"], device["description"], device["ipAddress"]) == ("PLC 1", "Siemens S7", "fd00::10")
@@ -62,12 +75,21 @@ async def test_create_update_delete(gql, world, runtime):
     # without services; the location lists its devices by name
     assert (await create(gql, world, locationId=depot, name="HMI", ipAddress="192.168.1.10"))["errors"] == []
     listed = (await gql(LOCATION_DEVICES, {"id": depot}, token=world.tokens["admin_a"]))["data"]["node"]["devices"]
-    assert [(d["name"], d["ipAddress"], len(d["services"])) for d in listed] == [("HMI", "192.168.1.10", 0), ("PLC 1", "fd00::10", 4)]
+    assert [(d["name"], d["ipAddress"], len(d["services"])) for d in listed] == [
+        ("HMI", "192.168.1.10", 0),
+        ("PLC 1", "fd00::10", 4),
+    ]
 
     # fields left out stay; given services replace the list
-    changed = await update(gql, world, id=device["id"], description="S7-1500", services=[{"type": "VNC", "username": "op"}])
+    changed = await update(
+        gql, world, id=device["id"], description="S7-1500", services=[{"type": "VNC", "username": "op"}]
+    )
     assert changed["errors"] == []
-    assert (changed["device"]["name"], changed["device"]["description"], changed["device"]["ipAddress"]) == ("PLC 1", "S7-1500", "fd00::10")
+    assert (changed["device"]["name"], changed["device"]["description"], changed["device"]["ipAddress"]) == (
+        "PLC 1",
+        "S7-1500",
+        "fd00::10",
+    )
     assert changed["device"]["services"] == [{"type": "VNC", "port": 5900, "path": "", "username": "op"}]
     renamed = await update(gql, world, id=device["id"], name="PLC 2", ipAddress="10.0.0.5")
     assert (renamed["device"]["name"], renamed["device"]["ipAddress"]) == ("PLC 2", "10.0.0.5")
@@ -76,19 +98,34 @@ async def test_create_update_delete(gql, world, runtime):
     assert cleared["device"]["services"] == [] and cleared["device"]["description"] == ""
 
     found = await gql(NODE, {"id": device["id"]}, token=world.tokens["admin_a"])
-    assert found["data"]["node"] == {"__typename": "LocationDevice", "name": "PLC 2", "ipAddress": "10.0.0.5",
-                                     "location": {"name": "Depot"}}
+    assert found["data"]["node"] == {
+        "__typename": "LocationDevice",
+        "name": "PLC 2",
+        "ipAddress": "10.0.0.5",
+        "location": {"name": "Depot"},
+    }
 
-    deleted = (await gql(DELETE, {"input": {"id": device["id"]}}, token=world.tokens["admin_a"]))["data"]["locationDeviceDelete"]
+    deleted = (await gql(DELETE, {"input": {"id": device["id"]}}, token=world.tokens["admin_a"]))["data"][
+        "locationDeviceDelete"
+    ]
     assert deleted == {"deletedId": device["id"], "errors": []}
     assert (await gql(NODE, {"id": device["id"]}, token=world.tokens["admin_a"]))["data"]["node"] is None
     async with runtime.session_factory() as session:
         assert (await session.scalars(select(r.LocationDevice.name))).all() == ["HMI"]
         assert (await session.scalars(select(r.LocationDeviceService))).all() == []
-        actions = (await session.scalars(
-            select(AuditEvent.action).where(AuditEvent.target_type == "LocationDevice").order_by(AuditEvent.id))).all()
-    assert actions == ["location.device_created", "location.device_created", "location.device_updated",
-                       "location.device_updated", "location.device_updated", "location.device_deleted"]
+        actions = (
+            await session.scalars(
+                select(AuditEvent.action).where(AuditEvent.target_type == "LocationDevice").order_by(AuditEvent.id)
+            )
+        ).all()
+    assert actions == [
+        "location.device_created",
+        "location.device_created",
+        "location.device_updated",
+        "location.device_updated",
+        "location.device_updated",
+        "location.device_deleted",
+    ]
 
 
 async def test_names_are_unique_per_location(gql, world):
@@ -141,15 +178,23 @@ async def test_create_refusals_change_nothing(gql, world, runtime):
         assert [(e["code"], e["field"]) for e in payload["errors"]] == [(code, field)], given
     # the largest allowed list goes through (and is rolled back by nothing else)
     assert await snapshot(runtime) == before
-    most = await create(gql, world, locationId=depot, name="Gateway", ipAddress="10.0.0.9",
-                        services=[{"type": "TCP", "port": 1000 + i} for i in range(20)])
+    most = await create(
+        gql,
+        world,
+        locationId=depot,
+        name="Gateway",
+        ipAddress="10.0.0.9",
+        services=[{"type": "TCP", "port": 1000 + i} for i in range(20)],
+    )
     assert most["errors"] == [] and len(most["device"]["services"]) == 20
 
 
 async def test_update_refusals_change_nothing(gql, world, runtime):
     depot = await location(gql, world)
     await create(gql, world, locationId=depot, name="PLC", ipAddress="10.0.0.1")
-    hmi = (await create(gql, world, locationId=depot, name="HMI", ipAddress="10.0.0.2", services=[{"type": "HTTP"}]))["device"]["id"]
+    hmi = (await create(gql, world, locationId=depot, name="HMI", ipAddress="10.0.0.2", services=[{"type": "HTTP"}]))[
+        "device"
+    ]["id"]
     before = await snapshot(runtime)
     for given, code, field in [
         ({"name": None}, "REQUIRED", ["name"]),
@@ -192,7 +237,12 @@ async def test_other_tenant_reads_like_unknown(gql, world, runtime):
     unknown_location = "TG9jYXRpb246OTk5OTk5"  # Location:999999
     before = await snapshot(runtime)
     for document, variables, unknown, root in (
-        (CREATE, {"input": {"locationId": depot, "name": "Spy", "ipAddress": "10.0.0.2"}}, {"locationId": unknown_location}, "locationDeviceCreate"),
+        (
+            CREATE,
+            {"input": {"locationId": depot, "name": "Spy", "ipAddress": "10.0.0.2"}},
+            {"locationId": unknown_location},
+            "locationDeviceCreate",
+        ),
         (UPDATE, {"input": {"id": device, "name": "Spy"}}, {"id": unknown_device}, "locationDeviceUpdate"),
         (DELETE, {"input": {"id": device}}, {"id": unknown_device}, "locationDeviceDelete"),
     ):
@@ -221,8 +271,11 @@ async def test_granted_location_is_seen_not_managed(gql, world, runtime):
 async def test_devices_go_with_their_location(gql, world, runtime):
     depot = await location(gql, world)
     await create(gql, world, locationId=depot, name="PLC", ipAddress="10.0.0.1", services=[{"type": "HTTP"}])
-    result = await gql("mutation($id: ID!) { locationDelete(input: {id: $id}) { errors { code } } }", {"id": depot},
-                       token=world.tokens["admin_a"])
+    result = await gql(
+        "mutation($id: ID!) { locationDelete(input: {id: $id}) { errors { code } } }",
+        {"id": depot},
+        token=world.tokens["admin_a"],
+    )
     assert result["data"]["locationDelete"]["errors"] == []
     async with runtime.session_factory() as session:
         assert (await session.scalars(select(r.LocationDevice))).all() == []
@@ -232,44 +285,50 @@ async def test_devices_go_with_their_location(gql, world, runtime):
 # --- the rules as plain functions -------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("given, stored", [
-    ("192.168.1.10", "192.168.1.10"),
-    (" 10.0.0.1 ", "10.0.0.1"),
-    ("192.168.1.0", "192.168.1.0"),  # without a mask it is one host's address
-    ("fd00::10", "fd00::10"),
-    ("FD00:0000:0000:0000:0000:0000:0000:0010", "fd00::10"),
-    ("2001:DB8::1", "2001:db8::1"),
-    ("fe80::1", "fe80::1"),
-    ("::ffff:192.168.1.10", "::ffff:192.168.1.10"),
-    ("::FFFF:C0A8:010A", "::ffff:192.168.1.10"),
-])
+@pytest.mark.parametrize(
+    "given, stored",
+    [
+        ("192.168.1.10", "192.168.1.10"),
+        (" 10.0.0.1 ", "10.0.0.1"),
+        ("192.168.1.0", "192.168.1.0"),  # without a mask it is one host's address
+        ("fd00::10", "fd00::10"),
+        ("FD00:0000:0000:0000:0000:0000:0000:0010", "fd00::10"),
+        ("2001:DB8::1", "2001:db8::1"),
+        ("fe80::1", "fe80::1"),
+        ("::ffff:192.168.1.10", "::ffff:192.168.1.10"),
+        ("::FFFF:C0A8:010A", "::ffff:192.168.1.10"),
+    ],
+)
 def test_ip_addresses_accepted_and_normalised(given, stored):
     assert clean_ip_address(given) == stored
 
 
-@pytest.mark.parametrize("given, code", [
-    ("", "REQUIRED"),
-    ("   ", "REQUIRED"),
-    ("10.0.0.0/8", "INVALID"),
-    ("10.0.0.1/32", "INVALID"),
-    ("fd00::/64", "INVALID"),
-    ("plc", "INVALID"),
-    ("plc.example.local", "INVALID"),
-    ("1.2.3", "INVALID"),
-    ("192.168.001.010", "INVALID"),  # leading zeros: octal or decimal? refused
-    ("256.1.1.1", "INVALID"),
-    ("fe80::1%eth0", "INVALID"),
-    ("0.0.0.0", "INVALID"),
-    ("::", "INVALID"),
-    ("127.0.0.1", "INVALID"),
-    ("127.10.0.1", "INVALID"),
-    ("::1", "INVALID"),
-    ("::ffff:127.0.0.1", "INVALID"),
-    ("224.0.0.1", "INVALID"),
-    ("ff02::1", "INVALID"),
-    ("255.255.255.255", "INVALID"),
-    ("10.0.0.1 10.0.0.2", "INVALID"),
-])
+@pytest.mark.parametrize(
+    "given, code",
+    [
+        ("", "REQUIRED"),
+        ("   ", "REQUIRED"),
+        ("10.0.0.0/8", "INVALID"),
+        ("10.0.0.1/32", "INVALID"),
+        ("fd00::/64", "INVALID"),
+        ("plc", "INVALID"),
+        ("plc.example.local", "INVALID"),
+        ("1.2.3", "INVALID"),
+        ("192.168.001.010", "INVALID"),  # leading zeros: octal or decimal? refused
+        ("256.1.1.1", "INVALID"),
+        ("fe80::1%eth0", "INVALID"),
+        ("0.0.0.0", "INVALID"),
+        ("::", "INVALID"),
+        ("127.0.0.1", "INVALID"),
+        ("127.10.0.1", "INVALID"),
+        ("::1", "INVALID"),
+        ("::ffff:127.0.0.1", "INVALID"),
+        ("224.0.0.1", "INVALID"),
+        ("ff02::1", "INVALID"),
+        ("255.255.255.255", "INVALID"),
+        ("10.0.0.1 10.0.0.2", "INVALID"),
+    ],
+)
 def test_ip_addresses_refused(given, code):
     with pytest.raises(DomainError) as refused:
         clean_ip_address(given)
@@ -279,9 +338,23 @@ def test_ip_addresses_refused(given, code):
 def test_service_defaults():
     cleaned = clean_services([ServiceSpec(kind) for kind in r.ServiceType if kind is not r.ServiceType.TCP])
     assert [(s.service_type.value, s.port, s.path, s.username) for s in cleaned] == [
-        ("HTTP", 80, "/", ""), ("HTTPS", 443, "/", ""), ("SSH", 22, "", ""), ("TELNET", 23, "", ""),
-        ("RDP", 3389, "", ""), ("VNC", 5900, "", ""),
+        ("HTTP", 80, "/", ""),
+        ("HTTPS", 443, "/", ""),
+        ("SSH", 22, "", ""),
+        ("TELNET", 23, "", ""),
+        ("RDP", 3389, "", ""),
+        ("VNC", 5900, "", ""),
     ]
     # the same type twice on different ports (or paths) is two services
-    assert len(clean_services([ServiceSpec(r.ServiceType.HTTP), ServiceSpec(r.ServiceType.HTTP, path="/status"),
-                               ServiceSpec(r.ServiceType.HTTP, port=8080)])) == 3
+    assert (
+        len(
+            clean_services(
+                [
+                    ServiceSpec(r.ServiceType.HTTP),
+                    ServiceSpec(r.ServiceType.HTTP, path="/status"),
+                    ServiceSpec(r.ServiceType.HTTP, port=8080),
+                ]
+            )
+        )
+        == 3
+    )

@@ -31,8 +31,10 @@ SENT = "{ externalUserInvitations { totalCount nodes { email organisationName or
 RECEIVED = "{ receivedExternalUserInvitations { totalCount nodes { email organisationName organisation { name } } } }"
 NODE = "query($id: ID!) { node(id: $id) { ... on ExternalUserInvitation { email organisationName } } }"
 #: Everything a User shows: of an external user only name and e-mail may come through.
-USER_FIELDS = ("id name email roles grantedPermissions groups { name } twoFactorEnabled twoFactorRequired isActive language "
-               "csvDelimiter csvThousandsSeparator createdAt organisation { organisationId name yourReference }")
+USER_FIELDS = (
+    "id name email roles grantedPermissions groups { name } twoFactorEnabled twoFactorRequired isActive language "
+    "csvDelimiter csvThousandsSeparator createdAt organisation { organisationId name yourReference }"
+)
 
 
 async def call(gql, world, document: str, root: str, token: str = "admin_a", **given) -> dict:
@@ -49,8 +51,15 @@ async def invite(gql, world, email: str, token: str = "admin_a") -> dict:
 
 async def audit(runtime, organisation_id: int) -> list[str]:
     async with runtime.session_factory() as session:
-        return list((await session.scalars(select(AuditEvent.action).where(AuditEvent.organisation_id == organisation_id)
-                                           .order_by(AuditEvent.id))).all())
+        return list(
+            (
+                await session.scalars(
+                    select(AuditEvent.action)
+                    .where(AuditEvent.organisation_id == organisation_id)
+                    .order_by(AuditEvent.id)
+                )
+            ).all()
+        )
 
 
 async def test_an_invitation_tells_nothing_of_the_address(gql, world, runtime):
@@ -62,14 +71,21 @@ async def test_an_invitation_tells_nothing_of_the_address(gql, world, runtime):
     # a user of B, an address nobody has and the platform's admin: the same answer
     assert len(set(answers.values())) == 1
     assert json.loads(answers["user@b.example"]) == {
-        "email": "<address>", "organisationName": "Tenant A", "organisation": {"name": "Tenant A"}}
+        "email": "<address>",
+        "organisationName": "Tenant A",
+        "organisation": {"name": "Tenant A"},
+    }
     assert (await gql(SENT, token=world.tokens["admin_a"]))["data"]["externalUserInvitations"]["totalCount"] == 3
     # not let in yet: B's user reads like an unknown one, and nothing of them shows
-    assert (await gql("{ externalUsers { totalCount } }", token=world.tokens["admin_a"]))["data"]["externalUsers"]["totalCount"] == 0
+    assert (await gql("{ externalUsers { totalCount } }", token=world.tokens["admin_a"]))["data"]["externalUsers"][
+        "totalCount"
+    ] == 0
     places = await add_locations(runtime, world, {"Depot": "a"})
     before = await snapshot(runtime)
     for user_id in (world.id("User", "user_b"), to_global_id("User", UNKNOWN_PK)):
-        refused = await call(gql, world, ACCESS_SET, "locationAccessSet", locationId=places.ids["Depot"], userIds=[user_id])
+        refused = await call(
+            gql, world, ACCESS_SET, "locationAccessSet", locationId=places.ids["Depot"], userIds=[user_id]
+        )
         assert [(e["code"], e["field"]) for e in refused["errors"]] == [("NOT_FOUND", ["userIds", "0"])]
     assert await snapshot(runtime) == before
     assert await audit(runtime, world.organisations["b"].id) == []  # B's history tells A nothing either
@@ -80,7 +96,8 @@ async def test_only_the_invited_side_accepts(gql, world, runtime):
     before = await snapshot(runtime)
     # the inviting side may not accept for them; someone neither side reads it like an unknown one
     assert (await call(gql, world, ACCEPT, "externalUserInvitationAccept", id=invitation["id"]))["errors"] == [
-        {"code": "NOT_ALLOWED", "field": ["id"]}]
+        {"code": "NOT_ALLOWED", "field": ["id"]}
+    ]
     unknown = to_global_id("ExternalUserInvitation", UNKNOWN_PK)
     for token, invitation_id in (("user_a", invitation["id"]), ("user_a", unknown), ("user_a1", invitation["id"])):
         refused = await call(gql, world, ACCEPT, "externalUserInvitationAccept", token=token, id=invitation_id)
@@ -89,20 +106,33 @@ async def test_only_the_invited_side_accepts(gql, world, runtime):
     assert await snapshot(runtime) == before
 
     # the invited user and their organisation's admin see it: who invites, not the inviter's organisation itself
-    expected = {"totalCount": 1, "nodes": [{"email": "user@b.example", "organisationName": "Tenant A", "organisation": None}]}
+    expected = {
+        "totalCount": 1,
+        "nodes": [{"email": "user@b.example", "organisationName": "Tenant A", "organisation": None}],
+    }
     for token in ("user_b", "admin_b"):
         assert (await gql(RECEIVED, token=world.tokens[token]))["data"]["receivedExternalUserInvitations"] == expected
     for token in ("user_a", "admin_a", "user_a1"):
-        assert (await gql(RECEIVED, token=world.tokens[token]))["data"]["receivedExternalUserInvitations"]["totalCount"] == 0
+        assert (await gql(RECEIVED, token=world.tokens[token]))["data"]["receivedExternalUserInvitations"][
+            "totalCount"
+        ] == 0
     # B's admin accepts for their user
     accepted = await call(gql, world, ACCEPT, "externalUserInvitationAccept", token="admin_b", id=invitation["id"])
-    assert accepted == {"externalUser": {"user": {"id": world.id("User", "user_b"), "name": "User", "email": "user@b.example"},
-                                         "organisation": {"name": "Tenant A"}}, "errors": []}
+    assert accepted == {
+        "externalUser": {
+            "user": {"id": world.id("User", "user_b"), "name": "User", "email": "user@b.example"},
+            "organisation": {"name": "Tenant A"},
+        },
+        "errors": [],
+    }
     assert await audit(runtime, world.organisations["a"].id) == ["external_user.invited", "external_user.added"]
     assert await audit(runtime, world.organisations["b"].id) == ["external_user.invitation_accepted"]
     # A's history names the invited address, not which of B's people acted, nor from where
-    history = (await gql("{ auditEvents(first: 5) { nodes { action actor clientAddress details } } }",
-                         token=world.tokens["admin_a"]))["data"]["auditEvents"]["nodes"]
+    history = (
+        await gql(
+            "{ auditEvents(first: 5) { nodes { action actor clientAddress details } } }", token=world.tokens["admin_a"]
+        )
+    )["data"]["auditEvents"]["nodes"]
     added = next(event for event in history if event["action"] == "external_user.added")
     assert (added["actor"], added["clientAddress"]) == ("user@b.example", "")
     assert "admin@b.example" not in json.dumps(history)
@@ -115,23 +145,39 @@ async def test_only_the_invited_side_accepts(gql, world, runtime):
 async def test_after_consent_the_inviting_side_sees_name_and_email_only(gql, world, runtime):
     places = await add_locations(runtime, world, {"Depot": "a"})
     invitation = await invite(gql, world, "user@b.example")
-    assert (await call(gql, world, ACCEPT, "externalUserInvitationAccept", token="user_b", id=invitation["id"]))["errors"] == []
+    assert (await call(gql, world, ACCEPT, "externalUserInvitationAccept", token="user_b", id=invitation["id"]))[
+        "errors"
+    ] == []
     external = world.id("User", "user_b")
     # externalUsers: a person, not a User: roles, 2FA and organisation are no fields of it
-    refused = await gql.raw("{ externalUsers { nodes { user { roles twoFactorEnabled organisation { organisationId } } } } }",
-                            None, world.tokens["admin_a"])
+    refused = await gql.raw(
+        "{ externalUsers { nodes { user { roles twoFactorEnabled organisation { organisationId } } } } }",
+        None,
+        world.tokens["admin_a"],
+    )
     assert refused.status_code == 400 and "Cannot query field 'roles' on type 'ExternalPerson'" in refused.text
 
-    given = await call(gql, world, ACCESS_SET, "locationAccessSet", locationId=places.ids["Depot"],
-                       userIds=[external, world.id("User", "user_a")])
+    given = await call(
+        gql,
+        world,
+        ACCESS_SET,
+        "locationAccessSet",
+        locationId=places.ids["Depot"],
+        userIds=[external, world.id("User", "user_a")],
+    )
     assert given["errors"] == []
-    group = await gql("""mutation($input: LocationGroupCreateInput!) { locationGroupCreate(input: $input) { errors { code } } }""",
-                      {"input": {"name": "North", "locationIds": [places.ids["Depot"]], "userIds": [external]}},
-                      token=world.tokens["admin_a"])
+    group = await gql(
+        """mutation($input: LocationGroupCreateInput!) { locationGroupCreate(input: $input) { errors { code } } }""",
+        {"input": {"name": "North", "locationIds": [places.ids["Depot"]], "userIds": [external]}},
+        token=world.tokens["admin_a"],
+    )
     assert group["data"]["locationGroupCreate"]["errors"] == []
-    profile = await gql("""mutation($input: NotificationProfileCreateInput!) {
+    profile = await gql(
+        """mutation($input: NotificationProfileCreateInput!) {
       notificationProfileCreate(input: $input) { errors { code } } }""",
-                        {"input": {"name": "Night", "offlineMinutes": 5, "userIds": [external]}}, token=world.tokens["admin_a"])
+        {"input": {"name": "Night", "offlineMinutes": 5, "userIds": [external]}},
+        token=world.tokens["admin_a"],
+    )
     assert profile["data"]["notificationProfileCreate"]["errors"] == []
 
     data = {}
@@ -148,9 +194,22 @@ async def test_after_consent_the_inviting_side_sees_name_and_email_only(gql, wor
                 data[key]["nodes"][0].update(value["nodes"][0])
             else:
                 data[key] = value
-    outsider = {"id": external, "name": "User", "email": "user@b.example", "roles": [], "grantedPermissions": [], "groups": [],
-                "twoFactorEnabled": None, "twoFactorRequired": None, "isActive": None, "language": None, "csvDelimiter": None,
-                "csvThousandsSeparator": None, "createdAt": None, "organisation": None}
+    outsider = {
+        "id": external,
+        "name": "User",
+        "email": "user@b.example",
+        "roles": [],
+        "grantedPermissions": [],
+        "groups": [],
+        "twoFactorEnabled": None,
+        "twoFactorRequired": None,
+        "isActive": None,
+        "language": None,
+        "csvDelimiter": None,
+        "csvThousandsSeparator": None,
+        "createdAt": None,
+        "organisation": None,
+    }
     location = data["locations"]["nodes"][0]
     [b_user] = [u for u in location["users"] if u["email"] == "user@b.example"]
     [a_user] = [u for u in location["users"] if u["email"] == "user@a.example"]
@@ -164,10 +223,16 @@ async def test_after_consent_the_inviting_side_sees_name_and_email_only(gql, wor
     assert data["notificationProfiles"]["nodes"][0]["users"] == [outsider]
     assert "Tenant B" not in json.dumps(data)
     # and their user ID finds nothing
-    assert (await gql("query($id: ID!) { node(id: $id) { id } }", {"id": external}, token=world.tokens["admin_a"]))["data"]["node"] is None
+    assert (await gql("query($id: ID!) { node(id: $id) { id } }", {"id": external}, token=world.tokens["admin_a"]))[
+        "data"
+    ]["node"] is None
 
     # the user sees themselves in full
-    me = (await gql(f"{{ locations(first: 5) {{ nodes {{ users {{ {USER_FIELDS} }} }} }} }}", token=world.tokens["user_b"]))["data"]
+    me = (
+        await gql(
+            f"{{ locations(first: 5) {{ nodes {{ users {{ {USER_FIELDS} }} }} }} }}", token=world.tokens["user_b"]
+        )
+    )["data"]
     assert me["locations"]["nodes"][0]["users"][0]["organisation"]["name"] == "Tenant B"
 
 
@@ -185,15 +250,19 @@ async def test_declined_and_withdrawn_invitations(gql, world, runtime):
     withdrawn = await call(gql, world, DELETE, "externalUserInvitationDelete", id=to_nobody["id"])
     assert withdrawn == {"deletedId": to_nobody["id"], "errors": []}
     assert (await gql(SENT, token=world.tokens["admin_a"]))["data"]["externalUserInvitations"]["totalCount"] == 0
-    assert (await call(gql, world, ACCEPT, "externalUserInvitationAccept", token="user_b", id=to_b["id"]))["errors"] == [
-        {"code": "NOT_FOUND", "field": ["id"]}]
+    assert (await call(gql, world, ACCEPT, "externalUserInvitationAccept", token="user_b", id=to_b["id"]))[
+        "errors"
+    ] == [{"code": "NOT_FOUND", "field": ["id"]}]
     async with runtime.session_factory() as session:
         assert (await session.scalars(select(r.ExternalUser))).all() == []
     assert (await audit(runtime, world.organisations["a"].id))[-2:] == [
-        "external_user.invitation_declined", "external_user.invitation_withdrawn"]
+        "external_user.invitation_declined",
+        "external_user.invitation_withdrawn",
+    ]
     assert (await audit(runtime, world.organisations["b"].id)) == ["external_user.invitation_declined"]
-    history = (await gql("{ auditEvents(first: 10) { nodes { action actor clientAddress } } }",
-                         token=world.tokens["admin_a"]))["data"]["auditEvents"]["nodes"]
+    history = (
+        await gql("{ auditEvents(first: 10) { nodes { action actor clientAddress } } }", token=world.tokens["admin_a"])
+    )["data"]["auditEvents"]["nodes"]
     assert {"action": "external_user.invitation_declined", "actor": "user@b.example", "clientAddress": ""} in history
     assert "admin@b.example" not in json.dumps(history)
     # an invitation may be made again after a refusal
@@ -209,14 +278,22 @@ async def test_invitation_lists_run_in_a_fixed_number_of_statements(gql, world, 
             for i in range(size):
                 child = await add_organisation(session, f"Inviter {size}-{i:02d}", a)
                 session.add(r.ExternalUserInvitation(organisation_id=child.id, email="user@b.example"))
-                session.add(r.ExternalUserInvitation(organisation_id=child.id, email=f"guest{size}-{i:02d}@elsewhere.example"))
+                session.add(
+                    r.ExternalUserInvitation(organisation_id=child.id, email=f"guest{size}-{i:02d}@elsewhere.example")
+                )
         with count_sql() as sent:
-            result = await gql("{ externalUserInvitations(first: 100) { totalCount nodes { email organisationName "
-                               "organisation { name } } } }", token=world.tokens["admin_a"])
+            result = await gql(
+                "{ externalUserInvitations(first: 100) { totalCount nodes { email organisationName "
+                "organisation { name } } } }",
+                token=world.tokens["admin_a"],
+            )
         assert result["data"]["externalUserInvitations"]["totalCount"] in (6, 66)
         with count_sql() as received:
-            result = await gql("{ receivedExternalUserInvitations(first: 100) { totalCount nodes { email organisationName "
-                               "organisation { name } } } }", token=world.tokens["user_b"])
+            result = await gql(
+                "{ receivedExternalUserInvitations(first: 100) { totalCount nodes { email organisationName "
+                "organisation { name } } } }",
+                token=world.tokens["user_b"],
+            )
         assert all(node["organisation"] is None for node in result["data"]["receivedExternalUserInvitations"]["nodes"])
         counts.append((sent.count, received.count))
     # authentication 2 + page 1 + totalCount 1 + names 1 + organisations 1

@@ -36,7 +36,9 @@ async def let_in(gql, world, email: str, invitee: str, **given) -> dict:
     """A's admin invites the address, and the invited user accepts."""
     made = await call(gql, world, ADD, "externalUserAdd", email=email, **given)
     assert made["errors"] == [], made
-    accepted = await call(gql, world, ACCEPT, "externalUserInvitationAccept", token=invitee, id=made["invitation"]["id"])
+    accepted = await call(
+        gql, world, ACCEPT, "externalUserInvitationAccept", token=invitee, id=made["invitation"]["id"]
+    )
     assert accepted["errors"] == [], accepted
     return accepted["externalUser"]
 
@@ -47,8 +49,13 @@ async def test_add_list_and_refusals(gql, world, runtime):
     assert made["invitation"]["organisation"] == {"name": "Tenant A"}
     # invited, not yet let in
     assert (await gql(LIST, token=world.tokens["admin_a"]))["data"]["externalUsers"]["totalCount"] == 0
-    accepted = await call(gql, world, ACCEPT, "externalUserInvitationAccept", token="user_b", id=made["invitation"]["id"])
-    assert accepted == {"externalUser": {"user": {"email": "user@b.example"}, "organisation": {"name": "Tenant A"}}, "errors": []}
+    accepted = await call(
+        gql, world, ACCEPT, "externalUserInvitationAccept", token="user_b", id=made["invitation"]["id"]
+    )
+    assert accepted == {
+        "externalUser": {"user": {"email": "user@b.example"}, "organisation": {"name": "Tenant A"}},
+        "errors": [],
+    }
     listed = (await gql(LIST, token=world.tokens["admin_a"]))["data"]["externalUsers"]
     assert listed == {"totalCount": 1, "nodes": [accepted["externalUser"]]}
     assert (await gql(LIST, token=world.tokens["admin_b"]))["data"]["externalUsers"]["totalCount"] == 0
@@ -63,8 +70,11 @@ async def test_add_list_and_refusals(gql, world, runtime):
         payload = await call(gql, world, ADD, "externalUserAdd", **given)
         assert [(e["code"], e["field"]) for e in payload["errors"]] == [(code, field)], given
         assert await snapshot(runtime) == before
-    for given in ({"userId": world.id("User", "user_a")}, {"userId": world.id("User", "admin_b")},
-                  {"userId": world.id("User", "user_b"), "organisationId": world.id("Organisation", "a1")}):
+    for given in (
+        {"userId": world.id("User", "user_a")},
+        {"userId": world.id("User", "admin_b")},
+        {"userId": world.id("User", "user_b"), "organisationId": world.id("Organisation", "a1")},
+    ):
         payload = await call(gql, world, REMOVE, "externalUserRemove", **given)
         assert [e["code"] for e in payload["errors"]] == ["NOT_FOUND"], given
     assert await snapshot(runtime) == before
@@ -77,22 +87,44 @@ async def test_an_external_user_sees_only_what_was_given(gql, world, runtime):
     crew = await add_group(runtime, world, "a", "Crew", ["user_a"])
     external = world.id("User", "user_b")
     # not yet external: B's user reads like an unknown one
-    refused = await call(gql, world, ACCESS_SET, "locationAccessSet", locationId=places.ids["Depot"], userIds=[external])
+    refused = await call(
+        gql, world, ACCESS_SET, "locationAccessSet", locationId=places.ids["Depot"], userIds=[external]
+    )
     assert [(e["code"], e["field"]) for e in refused["errors"]] == [("NOT_FOUND", ["userIds", "0"])]
     await let_in(gql, world, "user@b.example", "user_b")
     given = await call(gql, world, ACCESS_SET, "locationAccessSet", locationId=places.ids["Depot"], userIds=[external])
     assert given["errors"] == [] and given["location"]["users"] == [{"email": "user@b.example"}]
     token = world.tokens["user_b"]
-    seen = (await gql("{ locations { nodes { name organisation { name } router { commonName organisation { name } } "
-                      "users { email } userGroups { name } effectiveAccess { user { email } } } } }", token=token))["data"]
+    seen = (
+        await gql(
+            "{ locations { nodes { name organisation { name } router { commonName organisation { name } } "
+            "users { email } userGroups { name } effectiveAccess { user { email } } } } }",
+            token=token,
+        )
+    )["data"]
     # their own organisation's locations are not given to them either (a plain user of B)
-    assert seen["locations"]["nodes"] == [{
-        "name": "Depot", "organisation": None, "router": {"commonName": "R_ACC000", "organisation": None},
-        "users": [{"email": "user@b.example"}], "userGroups": [], "effectiveAccess": [{"user": {"email": "user@b.example"}}]}]
+    assert seen["locations"]["nodes"] == [
+        {
+            "name": "Depot",
+            "organisation": None,
+            "router": {"commonName": "R_ACC000", "organisation": None},
+            "users": [{"email": "user@b.example"}],
+            "userGroups": [],
+            "effectiveAccess": [{"user": {"email": "user@b.example"}}],
+        }
+    ]
     # every other ID of A reads like an unknown one
-    for kind_id in (places.ids["Harbour"], crew, world.id("User", "user_a"), world.id("User", "admin_a"),
-                    world.id("Organisation", "a"), to_global_id("Router", places.routers["Harbour"])):
-        assert (await gql("query($id: ID!) { node(id: $id) { id } }", {"id": kind_id}, token=token))["data"]["node"] is None
+    for kind_id in (
+        places.ids["Harbour"],
+        crew,
+        world.id("User", "user_a"),
+        world.id("User", "admin_a"),
+        world.id("Organisation", "a"),
+        to_global_id("Router", places.routers["Harbour"]),
+    ):
+        assert (await gql("query($id: ID!) { node(id: $id) { id } }", {"id": kind_id}, token=token))["data"][
+            "node"
+        ] is None
     users = await gql("{ users { nodes { email } } }", token=token)
     assert "user@a.example" not in str(users) and "admin@a.example" not in str(users)
     # an external user holds no LOCATIONS_MANAGE over A: no changes to the location
@@ -109,8 +141,15 @@ async def test_removal_takes_every_grant_and_connection(gql, world, runtime):
     await let_in(gql, world, "user@b.example", "user_b", organisationId=world.id("Organisation", "a1"))
     await call(gql, world, ACCESS_SET, "locationAccessSet", locationId=places.ids["Depot"], userIds=[external])
     await call(gql, world, ACCESS_SET, "locationAccessSet", locationId=places.ids["Child depot"], userIds=[external])
-    group = await call(gql, world, GROUP_CREATE, "locationGroupCreate", name="North", locationIds=[places.ids["Harbour"]],
-                       userIds=[external, world.id("User", "user_a")])
+    group = await call(
+        gql,
+        world,
+        GROUP_CREATE,
+        "locationGroupCreate",
+        name="North",
+        locationIds=[places.ids["Harbour"]],
+        userIds=[external, world.id("User", "user_a")],
+    )
     assert group["errors"] == []
     assert await location_names(gql, world.tokens["user_b"]) == ["Child depot", "Depot", "Harbour"]
     connection = await connect(runtime, world, places, "user_b", "Harbour")

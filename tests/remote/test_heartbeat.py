@@ -43,18 +43,28 @@ async def test_heartbeat_marks_online_and_records_status(gql, world, runtime):
             break
         await asyncio.sleep(0.02)
     try:
-        payload = (await gql(HEARTBEAT, {"input": {"commonName": "r_a1", "status": STATUS}}, token=token))["data"]["routerHeartbeat"]
+        payload = (await gql(HEARTBEAT, {"input": {"commonName": "r_a1", "status": STATUS}}, token=token))["data"][
+            "routerHeartbeat"
+        ]
         event = await asyncio.wait_for(first_event, timeout=5)
     finally:
         await events.aclose()
     assert payload["errors"] == []
     assert payload["router"]["online"] is True
     assert payload["status"] == {"takenAt": payload["router"]["lastHeartbeatAt"], **STATUS}
-    assert event == {"kind": "ONLINE", "routerId": router_id, "locationId": None, "connectionId": None,
-                     "at": payload["router"]["stateChangedAt"], "organisationPath": world.organisations["a"].path}
+    assert event == {
+        "kind": "ONLINE",
+        "routerId": router_id,
+        "locationId": None,
+        "connectionId": None,
+        "at": payload["router"]["stateChangedAt"],
+        "organisationPath": world.organisations["a"].path,
+    }
 
     first_change = payload["router"]["stateChangedAt"]
-    again = (await gql(HEARTBEAT, {"input": {"commonName": "R_A1", "status": {"cpuLoad": 50.0}}}, token=token))["data"]["routerHeartbeat"]
+    again = (await gql(HEARTBEAT, {"input": {"commonName": "R_A1", "status": {"cpuLoad": 50.0}}}, token=token))["data"][
+        "routerHeartbeat"
+    ]
     # still online: the state did not change, only the heartbeat time
     assert again["router"]["stateChangedAt"] == first_change
     assert again["router"]["lastHeartbeatAt"] > first_change
@@ -83,7 +93,9 @@ async def test_heartbeat_refusals(gql, world, runtime):
     assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert await snapshot(runtime) == before
     # platform admins may report for any router, also an unassigned one
-    payload = (await gql(HEARTBEAT, {"input": {"commonName": "R_FREE"}}, token=world.tokens["platform"]))["data"]["routerHeartbeat"]
+    payload = (await gql(HEARTBEAT, {"input": {"commonName": "R_FREE"}}, token=world.tokens["platform"]))["data"][
+        "routerHeartbeat"
+    ]
     assert payload["errors"] == [] and payload["router"]["online"] is True
 
 
@@ -95,8 +107,11 @@ async def test_watchdog_takes_silent_routers_offline_and_heartbeat_brings_them_b
         await gql(HEARTBEAT, {"input": {"commonName": name}}, token=token)
     # R_A1 went silent two minutes ago; R_A2 reported just now
     async with runtime.session_factory() as session, session.begin():
-        await session.execute(update(r.Router).where(r.Router.common_name == "R_A1")
-                              .values(last_heartbeat_at=utcnow() - timedelta(seconds=120)))
+        await session.execute(
+            update(r.Router)
+            .where(r.Router.common_name == "R_A1")
+            .values(last_heartbeat_at=utcnow() - timedelta(seconds=120))
+        )
     now = utcnow()
 
     published = []
@@ -107,9 +122,19 @@ async def test_watchdog_takes_silent_routers_offline_and_heartbeat_brings_them_b
     assert await mark_silent_routers_offline(runtime.session_factory, now, 180, publish=publish) == []
     flipped = await mark_silent_routers_offline(runtime.session_factory, now, 90, publish=publish)
     assert flipped == [(await router_row(runtime, "R_A1")).id]
-    assert published == [(channels.ROUTER_STATE, {"kind": "OFFLINE", "routerId": router_id, "locationId": None,
-                                                  "connectionId": None, "at": now.isoformat(),
-                                                  "organisationPath": world.organisations["a"].path})]
+    assert published == [
+        (
+            channels.ROUTER_STATE,
+            {
+                "kind": "OFFLINE",
+                "routerId": router_id,
+                "locationId": None,
+                "connectionId": None,
+                "at": now.isoformat(),
+                "organisationPath": world.organisations["a"].path,
+            },
+        )
+    ]
     silent, fresh = await router_row(runtime, "R_A1"), await router_row(runtime, "R_A2")
     assert (silent.online, silent.state_changed_at) == (False, now)
     assert fresh.online is True
@@ -118,8 +143,10 @@ async def test_watchdog_takes_silent_routers_offline_and_heartbeat_brings_them_b
 
     back = (await gql(HEARTBEAT, {"input": {"commonName": "R_A1"}}, token=token))["data"]["routerHeartbeat"]
     assert back["router"]["online"] is True and back["router"]["stateChangedAt"] > now.isoformat()
-    offline = await gql('{ locations(filter: {online: false}) { totalCount } routers(filter: {online: false}) { totalCount } }',
-                        token=world.tokens["user_a"])
+    offline = await gql(
+        "{ locations(filter: {online: false}) { totalCount } routers(filter: {online: false}) { totalCount } }",
+        token=world.tokens["user_a"],
+    )
     assert offline["data"]["routers"]["totalCount"] == 0
 
 
@@ -131,8 +158,11 @@ async def test_watchdog_task_runs_with_the_runtime(gql, world, runtime):
     async with runtime.session_factory() as session, session.begin():
         await session.execute(update(r.Router).values(online=True, last_heartbeat_at=utcnow() - timedelta(hours=1)))
     # the test runtime has the watchdog off (0); this one ticks every 50 ms
-    ticking = SimpleNamespace(settings=dataclasses.replace(runtime.settings, router_watchdog_seconds=0.05),
-                              session_factory=runtime.session_factory, bus=runtime.bus)
+    ticking = SimpleNamespace(
+        settings=dataclasses.replace(runtime.settings, router_watchdog_seconds=0.05),
+        session_factory=runtime.session_factory,
+        bus=runtime.bus,
+    )
     watchdog = RouterWatchdog(ticking)
     watchdog.start()
     try:
@@ -174,16 +204,26 @@ async def test_status_history_pages_both_ways(gql, world, runtime):
 async def test_watchdogs_in_parallel_flip_each_router_once(gql, world, runtime):
     """Several processes run the watchdog: every silent router goes offline once, with one event."""
     async with runtime.session_factory() as session, session.begin():
-        session.add_all(r.Router(common_name=f"R_{i:04d}", mac_address=f"00:00:00:00:{i // 256:02X}:{i % 256:02X}",
-                                 serial_number=f"SN-{i}", organisation_id=world.organisations["a"].id, online=True,
-                                 last_heartbeat_at=utcnow() - timedelta(minutes=10)) for i in range(1200))
+        session.add_all(
+            r.Router(
+                common_name=f"R_{i:04d}",
+                mac_address=f"00:00:00:00:{i // 256:02X}:{i % 256:02X}",
+                serial_number=f"SN-{i}",
+                organisation_id=world.organisations["a"].id,
+                online=True,
+                last_heartbeat_at=utcnow() - timedelta(minutes=10),
+            )
+            for i in range(1200)
+        )
     published = []
 
     async def publish(channel, payload):
         published.append(payload["routerId"])
 
     now = utcnow()
-    rounds = await asyncio.gather(*(mark_silent_routers_offline(runtime.session_factory, now, 90, publish=publish) for _ in range(3)))
+    rounds = await asyncio.gather(
+        *(mark_silent_routers_offline(runtime.session_factory, now, 90, publish=publish) for _ in range(3))
+    )
     flipped = [pk for found in rounds for pk in found]
     assert len(flipped) == len(set(flipped)) == 1200
     assert len(published) == len(set(published)) == 1200

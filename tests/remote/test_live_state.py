@@ -20,8 +20,9 @@ STATE = """subscription($filter: RouterConnectionStateFilter) {
 async def start(ws: ClientConnection, token: str, variables: dict | None = None, operation_id: str = "1") -> None:
     ack = await init(ws, token)
     assert ack["type"] == "connection_ack", ack
-    await ws.send(json.dumps({"id": operation_id, "type": "subscribe",
-                              "payload": {"query": STATE, "variables": variables or {}}}))
+    await ws.send(
+        json.dumps({"id": operation_id, "type": "subscribe", "payload": {"query": STATE, "variables": variables or {}}})
+    )
 
 
 async def next_event(ws: ClientConnection) -> dict:
@@ -42,10 +43,15 @@ async def test_online_and_offline_reach_the_owner_only(gql, live_server, world, 
 
         await gql(HEARTBEAT, {"input": {"commonName": "R_A1"}}, token=reporter_a)
         online = await next_event(owner)
-        assert (online["kind"], online["router"], online["location"]) == ("ONLINE", {"commonName": "R_A1", "online": True}, None)
+        assert (online["kind"], online["router"], online["location"]) == (
+            "ONLINE",
+            {"commonName": "R_A1", "online": True},
+            None,
+        )
 
-        flipped = await mark_silent_routers_offline(runtime.session_factory, utcnow() + timedelta(minutes=5), 90,
-                                                    publish=runtime.bus.publish)
+        flipped = await mark_silent_routers_offline(
+            runtime.session_factory, utcnow() + timedelta(minutes=5), 90, publish=runtime.bus.publish
+        )
         assert len(flipped) == 1
         offline = await next_event(owner)
         assert (offline["kind"], offline["router"]) == ("OFFLINE", {"commonName": "R_A1", "online": False})
@@ -104,7 +110,9 @@ async def test_offline_online_connect_and_disconnect_reach_the_owner_only(gql, l
 
     router_id = await register(gql, world, "R_A1", "00:00:00:00:00:01", "SN-1")
     await register(gql, world, "R_B1", "00:00:00:00:00:02", "SN-2", organisation="b")
-    made = await gql(LOCATION_CREATE, {"input": {"name": "Depot", "routerId": router_id}}, token=world.tokens["admin_a"])
+    made = await gql(
+        LOCATION_CREATE, {"input": {"name": "Depot", "routerId": router_id}}, token=world.tokens["admin_a"]
+    )
     depot = made["data"]["locationCreate"]["location"]["id"]
     await grant_location(runtime, world, "user_a", depot)
     reporter_a = await api_user_token(runtime, world, "a", "router@a.example")
@@ -120,30 +128,47 @@ async def test_offline_online_connect_and_disconnect_reach_the_owner_only(gql, l
         await until(lambda: runtime.bus.subscriber_count == 2, "both subscriptions to listen")
 
         await gql(HEARTBEAT, {"input": {"commonName": "R_A1"}}, token=reporter_a)
-        assert await next_event(owner) == {"kind": "ONLINE", "router": {"commonName": "R_A1", "online": True},
-                                           "location": {"name": "Depot"}, "connection": None}
+        assert await next_event(owner) == {
+            "kind": "ONLINE",
+            "router": {"commonName": "R_A1", "online": True},
+            "location": {"name": "Depot"},
+            "connection": None,
+        }
         connect = await gql(CONNECT, {"input": {"locationId": depot}}, token=world.tokens["user_a"])
         assert connect["data"]["routerConnect"]["result"] == "CONNECTED"
-        assert await next_event(owner) == {"kind": "CONNECTED", "router": {"commonName": "R_A1", "online": True},
-                                           "location": {"name": "Depot"},
-                                           "connection": {"userName": user, "endReason": None, "active": True}}
+        assert await next_event(owner) == {
+            "kind": "CONNECTED",
+            "router": {"commonName": "R_A1", "online": True},
+            "location": {"name": "Depot"},
+            "connection": {"userName": user, "endReason": None, "active": True},
+        }
         disconnect = await gql(DISCONNECT, {"input": None}, token=world.tokens["user_a"])
         assert disconnect["data"]["routerDisconnect"]["result"] == "DISCONNECTED"
-        assert await next_event(owner) == {"kind": "DISCONNECTED", "router": {"commonName": "R_A1", "online": True},
-                                           "location": {"name": "Depot"},
-                                           "connection": {"userName": user, "endReason": "DISCONNECTED", "active": False}}
+        assert await next_event(owner) == {
+            "kind": "DISCONNECTED",
+            "router": {"commonName": "R_A1", "online": True},
+            "location": {"name": "Depot"},
+            "connection": {"userName": user, "endReason": "DISCONNECTED", "active": False},
+        }
 
         # connected again when the heartbeats stop: the watchdog takes the router offline and ends the connection
-        assert (await gql(CONNECT, {"input": {"locationId": depot}}, token=world.tokens["user_a"]))["data"]["routerConnect"][
-            "result"] == "CONNECTED"
+        assert (await gql(CONNECT, {"input": {"locationId": depot}}, token=world.tokens["user_a"]))["data"][
+            "routerConnect"
+        ]["result"] == "CONNECTED"
         assert (await next_event(owner))["kind"] == "CONNECTED"
         async with runtime.session_factory() as session, session.begin():
-            await session.execute(update(r.Router).where(r.Router.common_name == "R_A1")
-                                  .values(last_heartbeat_at=utcnow() - timedelta(hours=1)))
+            await session.execute(
+                update(r.Router)
+                .where(r.Router.common_name == "R_A1")
+                .values(last_heartbeat_at=utcnow() - timedelta(hours=1))
+            )
         await RouterWatchdog(runtime).run_round()
         offline, ended = await events(owner, 2)
         assert (offline["kind"], offline["router"]["online"]) == ("OFFLINE", False)
-        assert (ended["kind"], ended["connection"]) == ("DISCONNECTED", {"userName": user, "endReason": "ROUTER_OFFLINE", "active": False})
+        assert (ended["kind"], ended["connection"]) == (
+            "DISCONNECTED",
+            {"userName": user, "endReason": "ROUTER_OFFLINE", "active": False},
+        )
 
         # heartbeats again: back online
         await gql(HEARTBEAT, {"input": {"commonName": "R_A1"}}, token=reporter_a)
@@ -174,7 +199,8 @@ async def test_abruptly_dropped_router_state_websocket_leaves_no_subscriber(gql,
     async with ws_connect(live_server) as again:
         await start(again, world.tokens["admin_a"])
         await until(lambda: runtime.bus.subscriber_count == 1, "the new subscription to listen")
-        flipped = await mark_silent_routers_offline(runtime.session_factory, utcnow() + timedelta(minutes=5), 90,
-                                                    publish=runtime.bus.publish)
+        flipped = await mark_silent_routers_offline(
+            runtime.session_factory, utcnow() + timedelta(minutes=5), 90, publish=runtime.bus.publish
+        )
         assert len(flipped) == 1
         assert (await next_event(again))["kind"] == "OFFLINE"

@@ -28,17 +28,30 @@ async def call(gql, world, document: str, root: str, token: str = "admin_a", **g
 
 async def test_create_update_delete(gql, world, runtime):
     places = await add_locations(runtime, world, {"Depot": "a", "Harbour": "a", "Mill": "a"})
-    made = await call(gql, world, CREATE, "locationGroupCreate", name=" North ",
-                      locationIds=[places.ids["Harbour"], places.ids["Depot"]], userIds=[world.id("User", "user_a")])
+    made = await call(
+        gql,
+        world,
+        CREATE,
+        "locationGroupCreate",
+        name=" North ",
+        locationIds=[places.ids["Harbour"], places.ids["Depot"]],
+        userIds=[world.id("User", "user_a")],
+    )
     assert made["errors"] == []
     group = made["locationGroup"]
     assert (group["name"], group["organisation"], group["locations"], group["users"]) == (
-        "North", {"name": "Tenant A"}, [{"name": "Depot"}, {"name": "Harbour"}], [{"email": "user@a.example"}])
+        "North",
+        {"name": "Tenant A"},
+        [{"name": "Depot"}, {"name": "Harbour"}],
+        [{"email": "user@a.example"}],
+    )
     assert await location_names(gql, world.tokens["user_a"]) == ["Depot", "Harbour"]
 
     changed = await call(gql, world, UPDATE, "locationGroupUpdate", id=group["id"], locationIds=[places.ids["Mill"]])
     assert changed["errors"] == [] and changed["locationGroup"]["locations"] == [{"name": "Mill"}]
-    assert changed["locationGroup"]["name"] == "North" and changed["locationGroup"]["users"] == [{"email": "user@a.example"}]
+    assert changed["locationGroup"]["name"] == "North" and changed["locationGroup"]["users"] == [
+        {"email": "user@a.example"}
+    ]
     assert await location_names(gql, world.tokens["user_a"]) == ["Mill"]
     renamed = await call(gql, world, UPDATE, "locationGroupUpdate", id=group["id"], name="South", userIds=None)
     assert renamed["locationGroup"]["name"] == "South" and renamed["locationGroup"]["users"] == []
@@ -52,15 +65,27 @@ async def test_create_update_delete(gql, world, runtime):
 async def test_list_for_managers_and_members(gql, world, runtime):
     places = await add_locations(runtime, world, {"Depot": "a", "B depot": "b"})
     for name, users in (("North", ["user_a"]), ("South", [])):
-        await call(gql, world, CREATE, "locationGroupCreate", name=name, locationIds=[places.ids["Depot"]],
-                   userIds=[world.id("User", u) for u in users] + [world.id("User", "admin_a")])
-    await call(gql, world, CREATE, "locationGroupCreate", token="admin_b", name="North", locationIds=[places.ids["B depot"]])
+        await call(
+            gql,
+            world,
+            CREATE,
+            "locationGroupCreate",
+            name=name,
+            locationIds=[places.ids["Depot"]],
+            userIds=[world.id("User", u) for u in users] + [world.id("User", "admin_a")],
+        )
+    await call(
+        gql, world, CREATE, "locationGroupCreate", token="admin_b", name="North", locationIds=[places.ids["B depot"]]
+    )
     admin = (await gql(LIST, token=world.tokens["admin_a"]))["data"]["locationGroups"]
     assert admin["totalCount"] == 2 and [n["name"] for n in admin["nodes"]] == ["North", "South"]
     assert admin["nodes"][0]["users"] == [{"email": "admin@a.example"}, {"email": "user@a.example"}]
     # a member sees the groups they are in, and only themselves among the users
     member = (await gql(LIST, token=world.tokens["user_a"]))["data"]["locationGroups"]
-    assert member == {"totalCount": 1, "nodes": [{"name": "North", "locations": [{"name": "Depot"}], "users": [{"email": "user@a.example"}]}]}
+    assert member == {
+        "totalCount": 1,
+        "nodes": [{"name": "North", "locations": [{"name": "Depot"}], "users": [{"email": "user@a.example"}]}],
+    }
     assert (await gql(LIST, token=world.tokens["user_a1"]))["data"]["locationGroups"]["totalCount"] == 0
     filtered = await gql(LIST, {"filter": {"nameContains": "sou"}}, token=world.tokens["admin_a"])
     assert [n["name"] for n in filtered["data"]["locationGroups"]["nodes"]] == ["South"]
@@ -78,25 +103,66 @@ async def test_refusals_change_nothing(gql, world, runtime):
         (CREATE, "locationGroupCreate", {"name": "North"}, "DUPLICATE", ["name"]),
         (CREATE, "locationGroupCreate", {"name": "  "}, "REQUIRED", ["name"]),
         (CREATE, "locationGroupCreate", {"name": "x" * 201}, "TOO_LONG", ["name"]),
-        (CREATE, "locationGroupCreate", {"name": "New", "locationIds": [places.ids["Depot"], places.ids["B depot"]]},
-         "NOT_FOUND", ["locationIds", "1"]),
+        (
+            CREATE,
+            "locationGroupCreate",
+            {"name": "New", "locationIds": [places.ids["Depot"], places.ids["B depot"]]},
+            "NOT_FOUND",
+            ["locationIds", "1"],
+        ),
         # the child's location is of another organisation than the group's (A)
-        (CREATE, "locationGroupCreate", {"name": "New", "locationIds": [places.ids["Child depot"]]}, "WRONG_ORGANISATION",
-         ["locationIds", "0"]),
-        (CREATE, "locationGroupCreate", {"name": "New", "userIds": [world.id("User", "user_b")]}, "NOT_FOUND", ["userIds", "0"]),
-        (CREATE, "locationGroupCreate", {"name": "New", "organisationId": world.id("Organisation", "b")}, "NOT_FOUND",
-         ["organisationId"]),
+        (
+            CREATE,
+            "locationGroupCreate",
+            {"name": "New", "locationIds": [places.ids["Child depot"]]},
+            "WRONG_ORGANISATION",
+            ["locationIds", "0"],
+        ),
+        (
+            CREATE,
+            "locationGroupCreate",
+            {"name": "New", "userIds": [world.id("User", "user_b")]},
+            "NOT_FOUND",
+            ["userIds", "0"],
+        ),
+        (
+            CREATE,
+            "locationGroupCreate",
+            {"name": "New", "organisationId": world.id("Organisation", "b")},
+            "NOT_FOUND",
+            ["organisationId"],
+        ),
         (UPDATE, "locationGroupUpdate", {"id": b_group, "name": "Mine"}, "NOT_FOUND", ["id"]),
-        (UPDATE, "locationGroupUpdate", {"id": to_global_id("LocationGroup", 999_999), "name": "Mine"}, "NOT_FOUND", ["id"]),
-        (UPDATE, "locationGroupUpdate", {"id": group, "locationIds": [places.ids["B depot"]]}, "NOT_FOUND", ["locationIds", "0"]),
+        (
+            UPDATE,
+            "locationGroupUpdate",
+            {"id": to_global_id("LocationGroup", 999_999), "name": "Mine"},
+            "NOT_FOUND",
+            ["id"],
+        ),
+        (
+            UPDATE,
+            "locationGroupUpdate",
+            {"id": group, "locationIds": [places.ids["B depot"]]},
+            "NOT_FOUND",
+            ["locationIds", "0"],
+        ),
         (DELETE, "locationGroupDelete", {"id": b_group}, "NOT_FOUND", ["id"]),
     ):
         payload = await call(gql, world, document, root, **given)
         assert [(e["code"], e["field"]) for e in payload["errors"]] == [(code, field)], given
         assert await snapshot(runtime) == before, given
     # a child organisation's group takes the child's locations
-    child = await call(gql, world, CREATE, "locationGroupCreate", name="Child", organisationId=world.id("Organisation", "a1"),
-                       locationIds=[places.ids["Child depot"]], userIds=[world.id("User", "user_a1")])
+    child = await call(
+        gql,
+        world,
+        CREATE,
+        "locationGroupCreate",
+        name="Child",
+        organisationId=world.id("Organisation", "a1"),
+        locationIds=[places.ids["Child depot"]],
+        userIds=[world.id("User", "user_a1")],
+    )
     assert child["errors"] == [] and child["locationGroup"]["organisation"] == {"name": "Tenant A1"}
     # a member who is no manager may not change the group
     refused = await gql(UPDATE, {"input": {"id": group, "name": "Mine"}}, token=world.tokens["user_a"])
@@ -105,11 +171,20 @@ async def test_refusals_change_nothing(gql, world, runtime):
 
 async def test_losing_a_location_through_a_group_ends_the_connection(gql, world, runtime):
     places = await add_locations(runtime, world, {"Depot": "a", "Harbour": "a"})
-    made = await call(gql, world, CREATE, "locationGroupCreate", name="North",
-                      locationIds=[places.ids["Depot"], places.ids["Harbour"]], userIds=[world.id("User", "user_a")])
+    made = await call(
+        gql,
+        world,
+        CREATE,
+        "locationGroupCreate",
+        name="North",
+        locationIds=[places.ids["Depot"], places.ids["Harbour"]],
+        userIds=[world.id("User", "user_a")],
+    )
     group = made["locationGroup"]["id"]
     depot = await connect(runtime, world, places, "user_a", "Depot")
-    assert (await call(gql, world, UPDATE, "locationGroupUpdate", id=group, locationIds=[places.ids["Harbour"]]))["errors"] == []
+    assert (await call(gql, world, UPDATE, "locationGroupUpdate", id=group, locationIds=[places.ids["Harbour"]]))[
+        "errors"
+    ] == []
     assert (await connection_row(runtime, depot)).end_reason == r.ConnectionEnd.ACCESS_REVOKED
     harbour = await connect(runtime, world, places, "user_a", "Harbour")
     assert (await call(gql, world, DELETE, "locationGroupDelete", id=group))["errors"] == []

@@ -8,7 +8,9 @@ from tests.test_tenancy import snapshot
 UPDATE = """mutation($input: LocationUpdateInput!) {
   locationUpdate(input: $input) { location { name latitude longitude } errors { code field message } }
 }"""
-DELETE = """mutation($input: LocationDeleteInput!) { locationDelete(input: $input) { deletedId errors { code field } } }"""
+DELETE = (
+    """mutation($input: LocationDeleteInput!) { locationDelete(input: $input) { deletedId errors { code field } } }"""
+)
 ASSIGN_ROUTER = """mutation($input: LocationAssignRouterInput!) {
   locationAssignRouter(input: $input) { location { name router { commonName } } errors { code field message } }
 }"""
@@ -33,15 +35,19 @@ async def test_create_update_delete(gql, world, runtime):
     child = await create(gql, world, name="Depot", organisationId=world.id("Organisation", "a1"))
     assert child["errors"] == [] and child["location"]["organisation"] == {"name": "Tenant A1"}
 
-    updated = (await gql(UPDATE, {"input": {"id": location["id"], "name": "Main depot"}}, token=world.tokens["admin_a"]))
+    updated = await gql(UPDATE, {"input": {"id": location["id"], "name": "Main depot"}}, token=world.tokens["admin_a"])
     assert updated["data"]["locationUpdate"]["location"] == {"name": "Main depot", "latitude": 52.09, "longitude": 5.12}
-    off_map = await gql(UPDATE, {"input": {"id": location["id"], "latitude": None, "longitude": None}}, token=world.tokens["admin_a"])
+    off_map = await gql(
+        UPDATE, {"input": {"id": location["id"], "latitude": None, "longitude": None}}, token=world.tokens["admin_a"]
+    )
     assert off_map["data"]["locationUpdate"]["location"] == {"name": "Main depot", "latitude": None, "longitude": None}
 
-    deleted = (await gql(DELETE, {"input": {"id": location["id"]}}, token=world.tokens["admin_a"]))["data"]["locationDelete"]
+    deleted = (await gql(DELETE, {"input": {"id": location["id"]}}, token=world.tokens["admin_a"]))["data"][
+        "locationDelete"
+    ]
     assert deleted == {"deletedId": location["id"], "errors": []}
     # its router is free again
-    free = await gql('{ routers(filter: {free: true}) { nodes { commonName } } }', token=world.tokens["admin_a"])
+    free = await gql("{ routers(filter: {free: true}) { nodes { commonName } } }", token=world.tokens["admin_a"])
     assert free["data"]["routers"]["nodes"] == [{"commonName": "R_A1"}]
 
 
@@ -76,18 +82,22 @@ async def test_assign_router_replaces_and_removes(gql, world):
     location = (await create(gql, world, name="Depot", routerId=first))["location"]["id"]
     other = (await create(gql, world, name="Office"))["location"]["id"]
 
-    payload = (await gql(ASSIGN_ROUTER, {"input": {"locationId": location, "routerId": second}},
-                         token=world.tokens["admin_a"]))["data"]["locationAssignRouter"]
+    payload = (
+        await gql(ASSIGN_ROUTER, {"input": {"locationId": location, "routerId": second}}, token=world.tokens["admin_a"])
+    )["data"]["locationAssignRouter"]
     assert payload["errors"] == [] and payload["location"]["router"] == {"commonName": "R_A2"}
     # the replaced router is free and can go elsewhere; the placed one cannot
-    refused = (await gql(ASSIGN_ROUTER, {"input": {"locationId": other, "routerId": second}},
-                         token=world.tokens["admin_a"]))["data"]["locationAssignRouter"]
+    refused = (
+        await gql(ASSIGN_ROUTER, {"input": {"locationId": other, "routerId": second}}, token=world.tokens["admin_a"])
+    )["data"]["locationAssignRouter"]
     assert [e["code"] for e in refused["errors"]] == ["ROUTER_IN_USE"]
-    moved = (await gql(ASSIGN_ROUTER, {"input": {"locationId": other, "routerId": first}},
-                       token=world.tokens["admin_a"]))["data"]["locationAssignRouter"]
+    moved = (
+        await gql(ASSIGN_ROUTER, {"input": {"locationId": other, "routerId": first}}, token=world.tokens["admin_a"])
+    )["data"]["locationAssignRouter"]
     assert moved["location"]["router"] == {"commonName": "R_A1"}
-    removed = (await gql(ASSIGN_ROUTER, {"input": {"locationId": location, "routerId": None}},
-                         token=world.tokens["admin_a"]))["data"]["locationAssignRouter"]
+    removed = (
+        await gql(ASSIGN_ROUTER, {"input": {"locationId": location, "routerId": None}}, token=world.tokens["admin_a"])
+    )["data"]["locationAssignRouter"]
     assert removed["location"]["router"] is None
     without = await gql(LOCATIONS, {"filter": {"hasRouter": False}}, token=world.tokens["admin_a"])
     assert [n["name"] for n in without["data"]["locations"]["nodes"]] == ["Depot"]
@@ -137,9 +147,13 @@ async def test_update_refusals(gql, world, runtime):
         ({"latitude": None}, "REQUIRED", "latitude"),
         ({"longitude": 200.0}, "INVALID", "longitude"),
     ):
-        payload = (await gql(UPDATE, {"input": {"id": depot, **given}}, token=world.tokens["admin_a"]))["data"]["locationUpdate"]
+        payload = (await gql(UPDATE, {"input": {"id": depot, **given}}, token=world.tokens["admin_a"]))["data"][
+            "locationUpdate"
+        ]
         assert [(e["code"], e["field"]) for e in payload["errors"]] == [(code, [field])], given
     assert await snapshot(runtime) == before
     # renaming to its own name is no duplicate
-    same = (await gql(UPDATE, {"input": {"id": depot, "name": "Depot"}}, token=world.tokens["admin_a"]))["data"]["locationUpdate"]
+    same = (await gql(UPDATE, {"input": {"id": depot, "name": "Depot"}}, token=world.tokens["admin_a"]))["data"][
+        "locationUpdate"
+    ]
     assert same["errors"] == []

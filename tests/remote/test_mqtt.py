@@ -54,8 +54,12 @@ async def publish(root: str, common_name: str, *payloads: bytes, port: int = BRO
 async def add_router(runtime, world, common_name: str) -> int:
     mac = ":".join(secrets.token_hex(6)[i : i + 2] for i in range(0, 12, 2)).upper()
     async with runtime.session_factory() as session, session.begin():
-        router = r.Router(common_name=common_name, mac_address=mac, serial_number=f"SN-{common_name}",
-                          organisation_id=world.organisations["a"].id)
+        router = r.Router(
+            common_name=common_name,
+            mac_address=mac,
+            serial_number=f"SN-{common_name}",
+            organisation_id=world.organisations["a"].id,
+        )
         session.add(router)
         await session.flush()
         return router.id
@@ -63,8 +67,15 @@ async def add_router(runtime, world, common_name: str) -> int:
 
 async def samples(runtime, router_id: int) -> list[r.RouterStatusSample]:
     async with runtime.session_factory() as session:
-        return list((await session.scalars(
-            select(r.RouterStatusSample).where(r.RouterStatusSample.router_id == router_id).order_by(r.RouterStatusSample.id))).all())
+        return list(
+            (
+                await session.scalars(
+                    select(r.RouterStatusSample)
+                    .where(r.RouterStatusSample.router_id == router_id)
+                    .order_by(r.RouterStatusSample.id)
+                )
+            ).all()
+        )
 
 
 @contextlib.asynccontextmanager
@@ -98,13 +109,21 @@ async def test_a_heartbeat_marks_the_router_online_records_the_sample_and_publis
     topic_root = root()
     async with subscriber(runtime, topic_root) as member, tap(runtime) as events:
         await until(lambda: member.state == "connected", "the subscription")
-        await publish(topic_root, "r_mqtt1",  # common names are case-insensitive, as in the mutation
-                      b'{"cpuLoad": 12.5, "memoryUse": 40, "modemState": "LTE", "signalStrength": -71, "linkSpeed": 50}')
+        await publish(
+            topic_root,
+            "r_mqtt1",  # common names are case-insensitive, as in the mutation
+            b'{"cpuLoad": 12.5, "memoryUse": 40, "modemState": "LTE", "signalStrength": -71, "linkSpeed": 50}',
+        )
         await until(lambda: member.recorded == 1, "the heartbeat to be recorded")
         await until(lambda: any(e["routerId"] == to_global_id("Router", router_id) for e in events), "the ONLINE event")
     [sample] = await samples(runtime, router_id)
     assert (sample.cpu_load, sample.memory_use, sample.modem_state, sample.signal_strength, sample.link_speed) == (
-        12.5, 40, "LTE", -71, 50)
+        12.5,
+        40,
+        "LTE",
+        -71,
+        50,
+    )
     async with runtime.session_factory() as session:
         router = await session.get(r.Router, router_id)
     assert router.online and router.last_heartbeat_at is not None
@@ -115,9 +134,18 @@ async def test_a_heartbeat_marks_the_router_online_records_the_sample_and_publis
 async def test_bad_payloads_are_dropped_unlogged_and_the_loop_goes_on(runtime, world, caplog):
     router_id = await add_router(runtime, world, "R_MQTT2")
     topic_root = root()
-    bad = [b"SECRET-not-json", b'["SECRET"]', b'{"cpuLoad": "SECRET"}', b'{"cpuLoad": 250}', b'{"cpuLoad": true}',
-           b'{"signalStrength": 5}', b'{"modemState": 5}', b'{"modemState": "' + b"S" * 41 + b'"}', b"\xff\xfe SECRET",
-           b"{" + b" " * 5000 + b"}"]
+    bad = [
+        b"SECRET-not-json",
+        b'["SECRET"]',
+        b'{"cpuLoad": "SECRET"}',
+        b'{"cpuLoad": 250}',
+        b'{"cpuLoad": true}',
+        b'{"signalStrength": 5}',
+        b'{"modemState": 5}',
+        b'{"modemState": "' + b"S" * 41 + b'"}',
+        b"\xff\xfe SECRET",
+        b"{" + b" " * 5000 + b"}",
+    ]
     caplog.set_level(logging.WARNING, logger="fleetgraph.remote.mqtt")
     async with subscriber(runtime, topic_root) as member:
         await until(lambda: member.state == "connected", "the subscription")
@@ -191,8 +219,10 @@ async def test_health_reports_the_state_and_a_lost_broker_is_reconnected(runtime
     process = broker()
     try:
         await until(lambda: reachable("127.0.0.1", port), "the private broker")
-        async with subscriber(runtime, topic_root, port=port, min_backoff=0.1, max_backoff=0.4) as member, \
-                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        async with (
+            subscriber(runtime, topic_root, port=port, min_backoff=0.1, max_backoff=0.4) as member,
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http,
+        ):
             runtime.workers["mqtt"] = member  # what Runtime.start does when FLEETGRAPH_MQTT_URL is set
             try:
                 await until(lambda: member.state == "connected", "the subscription")

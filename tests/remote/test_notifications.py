@@ -43,9 +43,18 @@ async def seed(runtime, world) -> dict[str, str]:
     async with runtime.session_factory() as session, session.begin():
         for n, key in enumerate(("a", "a1", "b")):
             organisation_id = world.organisations[key].id
-            routers = [r.Router(common_name=f"R_{key.upper()}{i}", mac_address=f"00:00:00:00:0{n}:0{i}",
-                                serial_number=f"SN-{key}-{i}", organisation_id=organisation_id, online=False,
-                                last_heartbeat_at=T0 - timedelta(minutes=2), state_changed_at=T0) for i in range(2)]
+            routers = [
+                r.Router(
+                    common_name=f"R_{key.upper()}{i}",
+                    mac_address=f"00:00:00:00:0{n}:0{i}",
+                    serial_number=f"SN-{key}-{i}",
+                    organisation_id=organisation_id,
+                    online=False,
+                    last_heartbeat_at=T0 - timedelta(minutes=2),
+                    state_changed_at=T0,
+                )
+                for i in range(2)
+            ]
             session.add_all(routers)
             await session.flush()
             depot = r.Location(organisation_id=organisation_id, name=f"Depot {key}", router_id=routers[0].id)
@@ -67,7 +76,9 @@ def pk(global_id: str) -> int:
 
 
 async def create(gql, world, token: str = "admin_a", **given) -> dict:
-    result = await gql(CREATE, {"input": {"name": "Night shift", "offlineMinutes": 30, **given}}, token=world.tokens[token])
+    result = await gql(
+        CREATE, {"input": {"name": "Night shift", "offlineMinutes": 30, **given}}, token=world.tokens[token]
+    )
     assert "errors" not in result, result
     return result["data"]["notificationProfileCreate"]
 
@@ -87,33 +98,62 @@ def codes(payload: dict) -> list[tuple[str, list[str]]]:
 
 async def test_create_update_delete(gql, world, runtime):
     ids = await seed(runtime, world)
-    made = await create(gql, world, name=" Night shift ", offlineMinutes=15, repeatMinutes=60,
-                        userIds=[world.id("User", "user_a"), world.id("User", "user_a1"), world.id("User", "user_a")],
-                        emails=["Ops@Example.org", " ops@example.org", "night@example.org"],
-                        locationIds=[ids["depot_a"]], locationGroupIds=[ids["group_a"]])
+    made = await create(
+        gql,
+        world,
+        name=" Night shift ",
+        offlineMinutes=15,
+        repeatMinutes=60,
+        userIds=[world.id("User", "user_a"), world.id("User", "user_a1"), world.id("User", "user_a")],
+        emails=["Ops@Example.org", " ops@example.org", "night@example.org"],
+        locationIds=[ids["depot_a"]],
+        locationGroupIds=[ids["group_a"]],
+    )
     assert made["errors"] == []
     profile = made["notificationProfile"]
     assert profile == {
-        "id": profile["id"], "name": "Night shift", "offlineMinutes": 15, "repeatMinutes": 60,
+        "id": profile["id"],
+        "name": "Night shift",
+        "offlineMinutes": 15,
+        "repeatMinutes": 60,
         "organisation": {"name": "Tenant A"},
         "users": [{"email": "user@a.example"}, {"email": "user@a1.example"}],
         "emails": ["night@example.org", "ops@example.org"],
-        "locations": [{"name": "Depot a"}], "locationGroups": [{"name": "Plants a"}],
+        "locations": [{"name": "Depot a"}],
+        "locationGroups": [{"name": "Plants a"}],
     }
     # fields left out stay; a list given replaces the old one, null empties it
-    changed = await update_profile(gql, world, id=profile["id"], repeatMinutes=None, emails=["day@example.org"],
-                                   locationIds=[ids["plant_a"], ids["depot_a"]], locationGroupIds=None)
+    changed = await update_profile(
+        gql,
+        world,
+        id=profile["id"],
+        repeatMinutes=None,
+        emails=["day@example.org"],
+        locationIds=[ids["plant_a"], ids["depot_a"]],
+        locationGroupIds=None,
+    )
     assert changed["errors"] == []
     assert changed["notificationProfile"] == {
-        **profile, "repeatMinutes": None, "emails": ["day@example.org"],
-        "locations": [{"name": "Depot a"}, {"name": "Plant a"}], "locationGroups": [],
+        **profile,
+        "repeatMinutes": None,
+        "emails": ["day@example.org"],
+        "locations": [{"name": "Depot a"}, {"name": "Plant a"}],
+        "locationGroups": [],
     }
     renamed = await update_profile(gql, world, id=profile["id"], name="Weekend", offlineMinutes=10080)
-    assert (renamed["notificationProfile"]["name"], renamed["notificationProfile"]["offlineMinutes"]) == ("Weekend", 10080)
+    assert (renamed["notificationProfile"]["name"], renamed["notificationProfile"]["offlineMinutes"]) == (
+        "Weekend",
+        10080,
+    )
     assert renamed["notificationProfile"]["users"] == profile["users"]
 
-    listed = (await gql(LIST, {"filter": {"nameContains": "week"}}, token=world.tokens["admin_a"]))["data"]["notificationProfiles"]
-    assert listed == {"totalCount": 1, "nodes": [{"name": "Weekend", "locations": [{"name": "Depot a"}, {"name": "Plant a"}]}]}
+    listed = (await gql(LIST, {"filter": {"nameContains": "week"}}, token=world.tokens["admin_a"]))["data"][
+        "notificationProfiles"
+    ]
+    assert listed == {
+        "totalCount": 1,
+        "nodes": [{"name": "Weekend", "locations": [{"name": "Depot a"}, {"name": "Plant a"}]}],
+    }
     found = (await gql(NODE, {"id": profile["id"]}, token=world.tokens["admin_a"]))["data"]["node"]
     assert found == {"__typename": "NotificationProfile", "name": "Weekend", "emails": ["day@example.org"]}
 
@@ -121,13 +161,25 @@ async def test_create_update_delete(gql, world, runtime):
     assert deleted["notificationProfileDelete"] == {"deletedId": profile["id"], "errors": []}
     assert (await gql(NODE, {"id": profile["id"]}, token=world.tokens["admin_a"]))["data"]["node"] is None
     async with runtime.session_factory() as session:
-        for model in (r.NotificationProfile, r.NotificationProfileUser, r.NotificationProfileEmail,
-                      r.NotificationProfileLocation, r.NotificationProfileLocationGroup):
+        for model in (
+            r.NotificationProfile,
+            r.NotificationProfileUser,
+            r.NotificationProfileEmail,
+            r.NotificationProfileLocation,
+            r.NotificationProfileLocationGroup,
+        ):
             assert (await session.scalars(select(model))).all() == [], model
-        actions = (await session.scalars(select(AuditEvent.action).where(AuditEvent.target_type == "NotificationProfile")
-                                         .order_by(AuditEvent.id))).all()
-    assert actions == ["notification_profile.created", "notification_profile.updated", "notification_profile.updated",
-                       "notification_profile.deleted"]
+        actions = (
+            await session.scalars(
+                select(AuditEvent.action).where(AuditEvent.target_type == "NotificationProfile").order_by(AuditEvent.id)
+            )
+        ).all()
+    assert actions == [
+        "notification_profile.created",
+        "notification_profile.updated",
+        "notification_profile.updated",
+        "notification_profile.deleted",
+    ]
 
 
 async def test_profile_of_a_child_organisation_and_external_users(gql, world, runtime):
@@ -135,8 +187,14 @@ async def test_profile_of_a_child_organisation_and_external_users(gql, world, ru
     async with runtime.session_factory() as session, session.begin():
         # user_b let into A as an external user: a recipient for A's profiles, not for A1's
         session.add(r.ExternalUser(organisation_id=world.organisations["a"].id, user_id=world.users["user_b"].id))
-    child = await create(gql, world, organisationId=world.id("Organisation", "a1"), userIds=[world.id("User", "user_a1")],
-                         locationIds=[ids["depot_a1"]], locationGroupIds=[ids["group_a1"]])
+    child = await create(
+        gql,
+        world,
+        organisationId=world.id("Organisation", "a1"),
+        userIds=[world.id("User", "user_a1")],
+        locationIds=[ids["depot_a1"]],
+        locationGroupIds=[ids["group_a1"]],
+    )
     assert child["errors"] == [] and child["notificationProfile"]["organisation"] == {"name": "Tenant A1"}
     own = await create(gql, world, userIds=[world.id("User", "user_b")])
     assert own["errors"] == [] and own["notificationProfile"]["users"] == [{"email": "user@b.example"}]
@@ -145,7 +203,10 @@ async def test_profile_of_a_child_organisation_and_external_users(gql, world, ru
     before = await snapshot(runtime)
     a1 = world.id("Organisation", "a1")
     for given, expected in (
-        ({"userIds": [world.id("User", "user_a1"), world.id("User", "user_a")]}, ("WRONG_ORGANISATION", ["userIds", "1"])),
+        (
+            {"userIds": [world.id("User", "user_a1"), world.id("User", "user_a")]},
+            ("WRONG_ORGANISATION", ["userIds", "1"]),
+        ),
         ({"userIds": [world.id("User", "user_b")]}, ("WRONG_ORGANISATION", ["userIds", "0"])),
         ({"locationIds": [ids["depot_a1"], ids["depot_a"]]}, ("WRONG_ORGANISATION", ["locationIds", "1"])),
         ({"locationGroupIds": [ids["group_a"]]}, ("WRONG_ORGANISATION", ["locationGroupIds", "0"])),
@@ -216,10 +277,16 @@ async def test_other_tenants_ids_read_like_unknown_ones(gql, world, runtime):
     for given, unknown, field in (
         ({"userIds": [world.id("User", "user_b")]}, {"userIds": [to_global_id("User", 999_999)]}, ["userIds", "0"]),
         ({"locationIds": [ids["depot_b"]]}, {"locationIds": [to_global_id("Location", 999_999)]}, ["locationIds", "0"]),
-        ({"locationGroupIds": [ids["group_b"]]}, {"locationGroupIds": [to_global_id("LocationGroup", 999_999)]},
-         ["locationGroupIds", "0"]),
-        ({"organisationId": world.id("Organisation", "b")}, {"organisationId": to_global_id("Organisation", 999_999)},
-         ["organisationId"]),
+        (
+            {"locationGroupIds": [ids["group_b"]]},
+            {"locationGroupIds": [to_global_id("LocationGroup", 999_999)]},
+            ["locationGroupIds", "0"],
+        ),
+        (
+            {"organisationId": world.id("Organisation", "b")},
+            {"organisationId": to_global_id("Organisation", 999_999)},
+            ["organisationId"],
+        ),
     ):
         other, missing = await create(gql, world, name="Spy", **given), await create(gql, world, name="Spy", **unknown)
         assert codes(other) == codes(missing) == [("NOT_FOUND", field)]
@@ -293,8 +360,14 @@ async def test_one_mail_after_the_threshold_then_none(gql, world, runtime):
     ids = await seed(runtime, world)
     async with runtime.session_factory() as session, session.begin():
         await session.execute(update(m.User).where(m.User.id == world.users["user_a"].id).values(language="de"))
-    profile = await profile_for(gql, world, offlineMinutes=30, userIds=[world.id("User", "user_a")],
-                                emails=["ops@example.org"], locationIds=[ids["depot_a"]])
+    profile = await profile_for(
+        gql,
+        world,
+        offlineMinutes=30,
+        userIds=[world.id("User", "user_a")],
+        emails=["ops@example.org"],
+        locationIds=[ids["depot_a"]],
+    )
     assert await notify(runtime, T0 + timedelta(minutes=29, seconds=59)) == 0
     assert await outbox(runtime) == []
     assert await notify(runtime, T0 + timedelta(minutes=30)) == 2
@@ -311,8 +384,9 @@ async def test_one_mail_after_the_threshold_then_none(gql, world, runtime):
 
 async def test_repeats_every_repeat_minutes_while_offline(gql, world, runtime):
     ids = await seed(runtime, world)
-    profile = await profile_for(gql, world, offlineMinutes=10, repeatMinutes=60, emails=["ops@example.org"],
-                                locationIds=[ids["depot_a"]])
+    profile = await profile_for(
+        gql, world, offlineMinutes=10, repeatMinutes=60, emails=["ops@example.org"], locationIds=[ids["depot_a"]]
+    )
     router = pk(ids["router_depot_a"])
     assert await notify(runtime, T0 + timedelta(minutes=10)) == 1
     assert await notify(runtime, T0 + timedelta(minutes=69)) == 0
@@ -329,8 +403,13 @@ async def test_new_offline_period_starts_over(gql, world, runtime):
     assert await notify(runtime, T0 + timedelta(minutes=5)) == 1
     # back online: nothing; offline again at T1: a mail once the threshold passed again
     t1 = T0 + timedelta(hours=2)
-    await set_router(runtime, ids["router_depot_a"], online=True, last_heartbeat_at=t1 - timedelta(minutes=10),
-                     state_changed_at=t1 - timedelta(minutes=10))
+    await set_router(
+        runtime,
+        ids["router_depot_a"],
+        online=True,
+        last_heartbeat_at=t1 - timedelta(minutes=10),
+        state_changed_at=t1 - timedelta(minutes=10),
+    )
     assert await notify(runtime, t1) == 0
     await set_router(runtime, ids["router_depot_a"], online=False, state_changed_at=t1)
     assert await notify(runtime, t1 + timedelta(minutes=4)) == 0
@@ -344,14 +423,24 @@ async def test_who_and_what_is_reported(gql, world, runtime):
     ids = await seed(runtime, world)
     async with runtime.session_factory() as session, session.begin():
         gone = await add_user(session, world.organisations["a"], "gone@a.example", [m.Role.USER], is_active=False)
-    await profile_for(gql, world, offlineMinutes=5, userIds=[to_global_id("User", gone.id), world.id("User", "user_a")],
-                      emails=["user@a.example", "ops@example.org"], locationGroupIds=[ids["group_a"]])
-    await profile_for(gql, world, token="admin_b", offlineMinutes=5, emails=["ops@b.example"], locationIds=[ids["depot_b"]])
+    await profile_for(
+        gql,
+        world,
+        offlineMinutes=5,
+        userIds=[to_global_id("User", gone.id), world.id("User", "user_a")],
+        emails=["user@a.example", "ops@example.org"],
+        locationGroupIds=[ids["group_a"]],
+    )
+    await profile_for(
+        gql, world, token="admin_b", offlineMinutes=5, emails=["ops@b.example"], locationIds=[ids["depot_b"]]
+    )
     await set_router(runtime, ids["router_depot_b"], online=True)
     assert await notify(runtime, T0 + timedelta(hours=1)) == 2
     # the plant (through the group) of A only; user_a once although also listed by address
     assert sorted((to, subject) for to, _, subject in await outbox(runtime)) == [
-        ("ops@example.org", "Router R_A1 at Plant a is offline"), ("user@a.example", "Router R_A1 at Plant a is offline")]
+        ("ops@example.org", "Router R_A1 at Plant a is offline"),
+        ("user@a.example", "Router R_A1 at Plant a is offline"),
+    ]
     # a router that never sent a heartbeat has not gone offline: no mail
     async with runtime.session_factory() as session, session.begin():
         await session.execute(delete(r.OfflineNotification))
@@ -363,7 +452,9 @@ async def test_never_sent_twice(gql, world, runtime):
     """Two rounds at the same moment (two server processes) send once; a router back online between
     the query and the claim gets none."""
     ids = await seed(runtime, world)
-    await profile_for(gql, world, offlineMinutes=5, emails=["ops@example.org"], locationIds=[ids["depot_a"], ids["plant_a"]])
+    await profile_for(
+        gql, world, offlineMinutes=5, emails=["ops@example.org"], locationIds=[ids["depot_a"], ids["plant_a"]]
+    )
     now = T0 + timedelta(minutes=10)
     results = await asyncio.gather(notify(runtime, now), notify(runtime, now))
     assert sorted(results) in ([0, 2], [1, 1])
@@ -406,8 +497,15 @@ async def test_delivered_to_a_real_smtp_server(gql, world, runtime):
     ids = await seed(runtime, world)
     async with runtime.session_factory() as session, session.begin():
         await session.execute(update(m.User).where(m.User.id == world.users["user_a"].id).values(language="fr"))
-    await profile_for(gql, world, name="Nuit", offlineMinutes=30, userIds=[world.id("User", "user_a")],
-                      emails=["ops@example.org"], locationIds=[ids["depot_a"]])
+    await profile_for(
+        gql,
+        world,
+        name="Nuit",
+        offlineMinutes=30,
+        userIds=[world.id("User", "user_a")],
+        emails=["ops@example.org"],
+        locationIds=[ids["depot_a"]],
+    )
     assert await notify(runtime, T0 + timedelta(minutes=45)) == 2
     with smtp_server() as (controller, collector):
         settings = smtp_settings(runtime, controller.port)

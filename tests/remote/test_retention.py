@@ -21,15 +21,22 @@ async def add_router(runtime, common_name: str, days_ago: list[float]) -> int:
         router = r.Router(common_name=common_name, mac_address=mac, serial_number=f"SN-{common_name}")
         session.add(router)
         await session.flush()
-        session.add_all(r.RouterStatusSample(router_id=router.id, taken_at=NOW - timedelta(days=days), cpu_load=days)
-                        for days in days_ago)
+        session.add_all(
+            r.RouterStatusSample(router_id=router.id, taken_at=NOW - timedelta(days=days), cpu_load=days)
+            for days in days_ago
+        )
         return router.id
 
 
 async def ages(runtime, router_id: int) -> list[float]:
     async with runtime.session_factory() as session:
-        return sorted((await session.scalars(
-            select(r.RouterStatusSample.cpu_load).where(r.RouterStatusSample.router_id == router_id))).all())
+        return sorted(
+            (
+                await session.scalars(
+                    select(r.RouterStatusSample.cpu_load).where(r.RouterStatusSample.router_id == router_id)
+                )
+            ).all()
+        )
 
 
 async def test_old_samples_go_but_the_newest_of_each_router_stays(runtime):
@@ -46,7 +53,9 @@ async def test_newest_is_decided_by_time_then_id(runtime):
     router = await add_router(runtime, "R_TWIN", [50, 50])
     assert await retention.delete_old_status_samples(runtime.session_factory, NOW, 30) == 1
     async with runtime.session_factory() as session:
-        kept = (await session.scalars(select(r.RouterStatusSample.id).where(r.RouterStatusSample.router_id == router))).all()
+        kept = (
+            await session.scalars(select(r.RouterStatusSample.id).where(r.RouterStatusSample.router_id == router))
+        ).all()
         newest = await session.scalar(select(func.max(r.RouterStatusSample.id)))
     assert kept == [newest]
 

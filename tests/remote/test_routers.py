@@ -15,10 +15,20 @@ ROUTERS = """query($filter: RouterFilter) {
 
 
 async def test_register_normalises_and_records(gql, world, runtime):
-    result = await gql(REGISTER, {"input": {
-        "commonName": " r_m26118014a81b88fb ", "macAddress": "00-1a-2b-3c-4d-5e", "serialNumber": " SN-1 ",
-        "model": "RUT241", "firmware": "7.4", "organisationId": world.id("Organisation", "a"),
-    }}, token=world.tokens["platform"])
+    result = await gql(
+        REGISTER,
+        {
+            "input": {
+                "commonName": " r_m26118014a81b88fb ",
+                "macAddress": "00-1a-2b-3c-4d-5e",
+                "serialNumber": " SN-1 ",
+                "model": "RUT241",
+                "firmware": "7.4",
+                "organisationId": world.id("Organisation", "a"),
+            }
+        },
+        token=world.tokens["platform"],
+    )
     router = result["data"]["routerRegister"]["router"]
     assert result["data"]["routerRegister"]["errors"] == []
     assert router["commonName"] == "R_M26118014A81B88FB"
@@ -71,9 +81,21 @@ async def test_assign_and_free_routers(gql, world, runtime):
     unassigned = await register(gql, world, "R_NEW", "00:00:00:00:00:09", "SN-9", organisation=None)
     await register(gql, world, "R_AT", "00:00:00:00:00:08", "SN-8")
     await register(gql, world, "R_B", "00:00:00:00:00:07", "SN-7", organisation="b")
-    created = await gql(LOCATION_CREATE, {"input": {"name": "Pumping station", "routerId": (
-        await gql("{ routers(filter: {commonNamePrefix: \"r_at\"}) { nodes { id } } }", token=world.tokens["admin_a"])
-    )["data"]["routers"]["nodes"][0]["id"]}}, token=world.tokens["admin_a"])
+    created = await gql(
+        LOCATION_CREATE,
+        {
+            "input": {
+                "name": "Pumping station",
+                "routerId": (
+                    await gql(
+                        '{ routers(filter: {commonNamePrefix: "r_at"}) { nodes { id } } }',
+                        token=world.tokens["admin_a"],
+                    )
+                )["data"]["routers"]["nodes"][0]["id"],
+            }
+        },
+        token=world.tokens["admin_a"],
+    )
     assert created["data"]["locationCreate"]["errors"] == []
 
     # tenant A's admin sees its own routers only; the unassigned one only the platform
@@ -86,12 +108,19 @@ async def test_assign_and_free_routers(gql, world, runtime):
     assert [n["commonName"] for n in a["nodes"]] == ["R_AT"]
     everything = (await gql(ROUTERS, token=world.tokens["platform"]))["data"]["routers"]
     assert [n["commonName"] for n in everything["nodes"]] == ["R_AT", "R_B", "R_NEW"]
-    unassigned_only = (await gql(ROUTERS, {"filter": {"assigned": False}}, token=world.tokens["platform"]))["data"]["routers"]
+    unassigned_only = (await gql(ROUTERS, {"filter": {"assigned": False}}, token=world.tokens["platform"]))["data"][
+        "routers"
+    ]
     assert [n["commonName"] for n in unassigned_only["nodes"]] == ["R_NEW"]
 
     # assign the new router to A: it is a free router of A's (no location yet)
-    payload = (await gql(ASSIGN, {"input": {"routerId": unassigned, "organisationId": world.id("Organisation", "a")}},
-                         token=world.tokens["platform"]))["data"]["routerAssign"]
+    payload = (
+        await gql(
+            ASSIGN,
+            {"input": {"routerId": unassigned, "organisationId": world.id("Organisation", "a")}},
+            token=world.tokens["platform"],
+        )
+    )["data"]["routerAssign"]
     assert payload["errors"] == [] and payload["router"]["organisation"] == {"name": "Tenant A"}
     free = (await gql(ROUTERS, {"filter": {"free": True}}, token=world.tokens["admin_a"]))["data"]["routers"]
     assert [n["commonName"] for n in free["nodes"]] == ["R_NEW"]
@@ -99,11 +128,23 @@ async def test_assign_and_free_routers(gql, world, runtime):
     assert [(n["commonName"], n["location"]) for n in placed["nodes"]] == [("R_AT", {"name": "Pumping station"})]
 
     # a router at a location cannot move to another organisation
-    at = (await gql("{ routers(filter: {commonNamePrefix: \"R_AT\"}) { nodes { id } } }", token=world.tokens["platform"]))
-    payload = (await gql(ASSIGN, {"input": {"routerId": at["data"]["routers"]["nodes"][0]["id"],
-                                            "organisationId": world.id("Organisation", "b")}},
-                         token=world.tokens["platform"]))["data"]["routerAssign"]
+    at = await gql('{ routers(filter: {commonNamePrefix: "R_AT"}) { nodes { id } } }', token=world.tokens["platform"])
+    payload = (
+        await gql(
+            ASSIGN,
+            {
+                "input": {
+                    "routerId": at["data"]["routers"]["nodes"][0]["id"],
+                    "organisationId": world.id("Organisation", "b"),
+                }
+            },
+            token=world.tokens["platform"],
+        )
+    )["data"]["routerAssign"]
     assert [e["code"] for e in payload["errors"]] == ["ROUTER_IN_USE"]
-    result = await gql(ASSIGN, {"input": {"routerId": unassigned, "organisationId": world.id("Organisation", "b")}},
-                       token=world.tokens["admin_a"])
+    result = await gql(
+        ASSIGN,
+        {"input": {"routerId": unassigned, "organisationId": world.id("Organisation", "b")}},
+        token=world.tokens["admin_a"],
+    )
     assert result["errors"][0]["extensions"]["code"] == "FORBIDDEN"

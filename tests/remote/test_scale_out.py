@@ -31,7 +31,14 @@ from models import remote as r
 from resolvers.remote.services import router_event
 from subscriptions import channels
 from tests.conftest import (
-    MASTER_KEY, TEST_BROADCAST_URL, TEST_DATABASE_URL, add_organisation, add_user, free_port, issue_token, wait_until_healthy,
+    MASTER_KEY,
+    TEST_BROADCAST_URL,
+    TEST_DATABASE_URL,
+    add_organisation,
+    add_user,
+    free_port,
+    issue_token,
+    wait_until_healthy,
 )
 from tests.graph.test_websocket import DEADLINE, init, receive, ws_connect
 from tests.remote.helpers import HEARTBEAT
@@ -39,7 +46,7 @@ from tests.remote.helpers import HEARTBEAT
 pytestmark = pytest.mark.skipif(
     not (TEST_DATABASE_URL.startswith("postgresql") and TEST_BROADCAST_URL.startswith(("redis://", "rediss://"))),
     reason="needs PostgreSQL and Redis: set FLEETGRAPH_TEST_DATABASE_URL=postgresql+asyncpg://… "
-           "and FLEETGRAPH_TEST_BROADCAST_URL=redis://…",
+    "and FLEETGRAPH_TEST_BROADCAST_URL=redis://…",
 )
 
 FLEETGRAPH = str(Path(sys.executable).with_name("fleetgraph"))
@@ -73,10 +80,21 @@ async def seed(url: str) -> dict[str, str]:
             organisation = await add_organisation(session, "Scale-out Org")
             admin = await add_user(session, organisation, "admin@scale.example", [m.Role.ORGANISATION_ADMIN])
             reporter = await add_user(session, organisation, "router@scale.example", [m.Role.API_USER])
-            session.add(r.Router(id=ROUTER_ID, common_name="R_SCALEOUT1", mac_address="02:00:00:00:5C:01",
-                                 serial_number="SN-SCALE-1", organisation_id=organisation.id, online=False))
-            return {"admin": await issue_token(session, admin), "reporter": await issue_token(session, reporter),
-                    "path": organisation.path}
+            session.add(
+                r.Router(
+                    id=ROUTER_ID,
+                    common_name="R_SCALEOUT1",
+                    mac_address="02:00:00:00:5C:01",
+                    serial_number="SN-SCALE-1",
+                    organisation_id=organisation.id,
+                    online=False,
+                )
+            )
+            return {
+                "admin": await issue_token(session, admin),
+                "reporter": await issue_token(session, reporter),
+                "path": organisation.path,
+            }
     finally:
         await engine.dispose()
 
@@ -116,8 +134,13 @@ async def test_an_event_caused_through_process_a_reaches_a_subscriber_of_process
     processes: list[subprocess.Popen] = []
     try:
         environment = {k: v for k, v in os.environ.items() if not k.startswith("FLEETGRAPH_")}
-        environment.update(FLEETGRAPH_DATABASE_URL=url, FLEETGRAPH_BROADCAST_URL=TEST_BROADCAST_URL,
-                           FLEETGRAPH_MASTER_KEY=MASTER_KEY, FLEETGRAPH_DATA_DIR=str(tmp_path), FLEETGRAPH_LOG_LEVEL="WARNING")
+        environment.update(
+            FLEETGRAPH_DATABASE_URL=url,
+            FLEETGRAPH_BROADCAST_URL=TEST_BROADCAST_URL,
+            FLEETGRAPH_MASTER_KEY=MASTER_KEY,
+            FLEETGRAPH_DATA_DIR=str(tmp_path),
+            FLEETGRAPH_LOG_LEVEL="WARNING",
+        )
         migrated = subprocess.run([FLEETGRAPH, "migrate"], env=environment, capture_output=True, text=True, timeout=120)
         assert migrated.returncode == 0, migrated.stderr
         tokens = await seed(url)
@@ -125,8 +148,15 @@ async def test_an_event_caused_through_process_a_reaches_a_subscriber_of_process
         ports = [free_port(), free_port()]
         for port in ports:
             # log level WARNING: little output, so the pipe (read only on failure) never fills up
-            processes.append(subprocess.Popen([FLEETGRAPH, "serve", "--port", str(port)], env=environment,
-                                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+            processes.append(
+                subprocess.Popen(
+                    [FLEETGRAPH, "serve", "--port", str(port)],
+                    env=environment,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.STDOUT,
+                    text=True,
+                )
+            )
         for process, port in zip(processes, ports, strict=True):
             wait_until_healthy(process, port)
         port_a, port_b = ports
@@ -134,14 +164,29 @@ async def test_an_event_caused_through_process_a_reaches_a_subscriber_of_process
         async with ws_connect(f"127.0.0.1:{port_b}") as ws:
             ack = await init(ws, tokens["admin"])
             assert ack["type"] == "connection_ack", ack
-            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {
-                "query": STATE, "variables": {"filter": {"routerIds": [to_global_id("Router", ROUTER_ID)]}}}}))
+            await ws.send(
+                json.dumps(
+                    {
+                        "id": "1",
+                        "type": "subscribe",
+                        "payload": {
+                            "query": STATE,
+                            "variables": {"filter": {"routerIds": [to_global_id("Router", ROUTER_ID)]}},
+                        },
+                    }
+                )
+            )
             await probe_until_listening(ws, tokens["path"])
 
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port_a}", timeout=DEADLINE) as http:
-                response = await http.post("/graphql", json={"query": HEARTBEAT, "variables": {"input": {
-                    "commonName": "R_SCALEOUT1", "status": {"cpuLoad": 5}}}},
-                    headers={"Authorization": f"Bearer {tokens['reporter']}"})
+                response = await http.post(
+                    "/graphql",
+                    json={
+                        "query": HEARTBEAT,
+                        "variables": {"input": {"commonName": "R_SCALEOUT1", "status": {"cpuLoad": 5}}},
+                    },
+                    headers={"Authorization": f"Bearer {tokens['reporter']}"},
+                )
             heartbeat = response.json()["data"]["routerHeartbeat"]
             assert heartbeat["errors"] == [] and heartbeat["router"]["online"], heartbeat
 

@@ -35,8 +35,12 @@ DEVICES = """query($id: ID!) { node(id: $id) { ... on Location {
 DEVICE_CREATE = """mutation($input: LocationDeviceCreateInput!) { locationDeviceCreate(input: $input) { device { id } errors { code } } }"""
 NODE = "query($id: ID!) { node(id: $id) { __typename ... on DeviceTemplate { name } } }"
 
-S7 = {"name": "Siemens S7", "description": "PLC", "ipAddress": "192.168.1.20",
-      "services": [{"type": "TCP", "port": 102}, {"type": "HTTP", "path": "/portal"}]}
+S7 = {
+    "name": "Siemens S7",
+    "description": "PLC",
+    "ipAddress": "192.168.1.20",
+    "services": [{"type": "TCP", "port": 102}, {"type": "HTTP", "path": "/portal"}],
+}
 
 
 async def location(gql, world, name: str = "Depot", **given) -> str:
@@ -61,7 +65,9 @@ async def apply(gql, world, token: str = "admin_a", **given) -> dict:
 
 async def admin_of(runtime, world, organisation: str) -> str:
     async with runtime.session_factory() as session, session.begin():
-        user = await add_user(session, world.organisations[organisation], f"admin@{organisation}.example", [m.Role.ORGANISATION_ADMIN])
+        user = await add_user(
+            session, world.organisations[organisation], f"admin@{organisation}.example", [m.Role.ORGANISATION_ADMIN]
+        )
         return await issue_token(session, user)
 
 
@@ -75,54 +81,90 @@ async def test_create_update_delete_and_list(gql, world, runtime):
     template = made["deviceTemplate"]
     assert (template["name"], template["ipAddress"], template["inactive"]) == ("Siemens S7", "192.168.1.20", False)
     assert template["organisation"] == {"name": "Tenant A"}
-    assert template["services"] == [{"type": "TCP", "port": 102, "path": "", "username": ""},
-                                    {"type": "HTTP", "port": 80, "path": "/portal", "username": ""}]
-    child = await create(gql, world, name="Siemens S7", ipAddress="fd00::1", organisationId=world.id("Organisation", "a1"))
+    assert template["services"] == [
+        {"type": "TCP", "port": 102, "path": "", "username": ""},
+        {"type": "HTTP", "port": 80, "path": "/portal", "username": ""},
+    ]
+    child = await create(
+        gql, world, name="Siemens S7", ipAddress="fd00::1", organisationId=world.id("Organisation", "a1")
+    )
     assert child["errors"] == [] and child["deviceTemplate"]["organisation"] == {"name": "Tenant A1"}
     camera = await create(gql, world, name="Axis camera", ipAddress="10.0.0.7", inactive=True)
     assert camera["deviceTemplate"]["inactive"] is True
 
     # fields left out stay, services given replace the list
-    changed = await call(gql, world, UPDATE, "deviceTemplateUpdate", id=template["id"], description="S7-1500",
-                         services=[{"type": "SSH", "username": "maint"}])
+    changed = await call(
+        gql,
+        world,
+        UPDATE,
+        "deviceTemplateUpdate",
+        id=template["id"],
+        description="S7-1500",
+        services=[{"type": "SSH", "username": "maint"}],
+    )
     assert changed["errors"] == []
     assert (changed["deviceTemplate"]["name"], changed["deviceTemplate"]["description"]) == ("Siemens S7", "S7-1500")
     assert changed["deviceTemplate"]["services"] == [{"type": "SSH", "port": 22, "path": "", "username": "maint"}]
-    activated = await call(gql, world, UPDATE, "deviceTemplateUpdate", id=camera["deviceTemplate"]["id"], inactive=False)
+    activated = await call(
+        gql, world, UPDATE, "deviceTemplateUpdate", id=camera["deviceTemplate"]["id"], inactive=False
+    )
     assert activated["deviceTemplate"]["inactive"] is False
     await call(gql, world, UPDATE, "deviceTemplateUpdate", id=camera["deviceTemplate"]["id"], inactive=True)
 
     listed = (await gql(LIST, token=world.tokens["admin_a"]))["data"]["deviceTemplates"]
-    assert [(n["name"], n["organisation"]["name"]) for n in listed["nodes"]] == [("Siemens S7", "Tenant A"), ("Siemens S7", "Tenant A1")]
-    everything = (await gql(LIST, {"filter": {"includeInactive": True}}, token=world.tokens["admin_a"]))["data"]["deviceTemplates"]
+    assert [(n["name"], n["organisation"]["name"]) for n in listed["nodes"]] == [
+        ("Siemens S7", "Tenant A"),
+        ("Siemens S7", "Tenant A1"),
+    ]
+    everything = (await gql(LIST, {"filter": {"includeInactive": True}}, token=world.tokens["admin_a"]))["data"][
+        "deviceTemplates"
+    ]
     assert [n["name"] for n in everything["nodes"]] == ["Axis camera", "Siemens S7", "Siemens S7"]
-    by_name = await gql(LIST, {"filter": {"includeInactive": True, "nameContains": "CAM"}}, token=world.tokens["admin_a"])
+    by_name = await gql(
+        LIST, {"filter": {"includeInactive": True, "nameContains": "CAM"}}, token=world.tokens["admin_a"]
+    )
     assert [n["name"] for n in by_name["data"]["deviceTemplates"]["nodes"]] == ["Axis camera"]
-    of_child = await gql(LIST, {"filter": {"organisationId": world.id("Organisation", "a1")}}, token=world.tokens["admin_a"])
+    of_child = await gql(
+        LIST, {"filter": {"organisationId": world.id("Organisation", "a1")}}, token=world.tokens["admin_a"]
+    )
     assert [n["organisation"]["name"] for n in of_child["data"]["deviceTemplates"]["nodes"]] == ["Tenant A1"]
     # paging
-    first = (await gql(LIST, {"filter": {"includeInactive": True}, "first": 2}, token=world.tokens["admin_a"]))["data"]["deviceTemplates"]
+    first = (await gql(LIST, {"filter": {"includeInactive": True}, "first": 2}, token=world.tokens["admin_a"]))["data"][
+        "deviceTemplates"
+    ]
     assert len(first["nodes"]) == 2 and first["pageInfo"]["hasNextPage"] is True and first["totalCount"] == 3
-    rest = await gql(LIST, {"filter": {"includeInactive": True}, "first": 2, "after": first["pageInfo"]["endCursor"]},
-                     token=world.tokens["admin_a"])
+    rest = await gql(
+        LIST,
+        {"filter": {"includeInactive": True}, "first": 2, "after": first["pageInfo"]["endCursor"]},
+        token=world.tokens["admin_a"],
+    )
     assert [n["organisation"]["name"] for n in rest["data"]["deviceTemplates"]["nodes"]] == ["Tenant A1"]
     # the child organisation's admin sees its own templates, not its parent's
     child_admin = await admin_of(runtime, world, "a1")
-    of_child_admin = (await gql(LIST, {"filter": {"includeInactive": True}}, token=child_admin))["data"]["deviceTemplates"]
+    of_child_admin = (await gql(LIST, {"filter": {"includeInactive": True}}, token=child_admin))["data"][
+        "deviceTemplates"
+    ]
     assert [n["organisation"]["name"] for n in of_child_admin["nodes"]] == ["Tenant A1"]
     assert (await gql(NODE, {"id": template["id"]}, token=child_admin))["data"]["node"] is None
     assert (await gql(NODE, {"id": template["id"]}, token=world.tokens["admin_a"]))["data"]["node"] == {
-        "__typename": "DeviceTemplate", "name": "Siemens S7"}
+        "__typename": "DeviceTemplate",
+        "name": "Siemens S7",
+    }
 
     deleted = await call(gql, world, DELETE, "deviceTemplateDelete", id=template["id"])
     assert deleted == {"deletedId": template["id"], "errors": []}
     assert (await gql(NODE, {"id": template["id"]}, token=world.tokens["admin_a"]))["data"]["node"] is None
     async with runtime.session_factory() as session:
         gone = from_global_id(template["id"])[1]
-        assert (await session.scalars(select(r.DeviceTemplateService).where(r.DeviceTemplateService.template_id == gone))).all() == []
+        assert (
+            await session.scalars(select(r.DeviceTemplateService).where(r.DeviceTemplateService.template_id == gone))
+        ).all() == []
         assert await session.get(r.DeviceTemplate, gone) is None
-        actions = (await session.scalars(
-            select(AuditEvent.action).where(AuditEvent.target_type == "DeviceTemplate").order_by(AuditEvent.id))).all()
+        actions = (
+            await session.scalars(
+                select(AuditEvent.action).where(AuditEvent.target_type == "DeviceTemplate").order_by(AuditEvent.id)
+            )
+        ).all()
     assert actions == ["device_template.created"] * 3 + ["device_template.updated"] * 3 + ["device_template.deleted"]
 
 
@@ -141,8 +183,17 @@ async def test_apply_copies_and_later_edits_do_not_reach_the_copy(gql, world, ru
     second = await apply(gql, world, locationId=depot, templateId=template["id"], name=" PLC line 2 ")
     assert second["errors"] == [] and second["device"]["name"] == "PLC line 2"
 
-    edited = await call(gql, world, UPDATE, "deviceTemplateUpdate", id=template["id"], name="Siemens S7-1500",
-                        description="new", ipAddress="10.9.9.9", services=[{"type": "RDP"}])
+    edited = await call(
+        gql,
+        world,
+        UPDATE,
+        "deviceTemplateUpdate",
+        id=template["id"],
+        name="Siemens S7-1500",
+        description="new",
+        ipAddress="10.9.9.9",
+        services=[{"type": "RDP"}],
+    )
     assert edited["errors"] == []
     devices = (await gql(DEVICES, {"id": depot}, token=world.tokens["admin_a"]))["data"]["node"]["devices"]
     assert [(d["name"], d["description"], d["ipAddress"], d["services"]) for d in devices] == [
@@ -155,11 +206,17 @@ async def test_apply_copies_and_later_edits_do_not_reach_the_copy(gql, world, ru
     # deleting the template leaves the copies, without their provenance
     assert (await call(gql, world, DELETE, "deviceTemplateDelete", id=template["id"]))["errors"] == []
     devices = (await gql(DEVICES, {"id": depot}, token=world.tokens["admin_a"]))["data"]["node"]["devices"]
-    assert [(d["name"], d["template"], len(d["services"])) for d in devices] == [("PLC line 2", None, 2), ("Siemens S7", None, 2)]
+    assert [(d["name"], d["template"], len(d["services"])) for d in devices] == [
+        ("PLC line 2", None, 2),
+        ("Siemens S7", None, 2),
+    ]
     async with runtime.session_factory() as session:
         assert (await session.scalars(select(r.LocationDevice.template_id))).all() == [None, None]
-        applied_events = (await session.scalars(
-            select(AuditEvent.action).where(AuditEvent.action == "location.device_template_applied"))).all()
+        applied_events = (
+            await session.scalars(
+                select(AuditEvent.action).where(AuditEvent.action == "location.device_template_applied")
+            )
+        ).all()
     assert len(applied_events) == 2
 
 
@@ -208,9 +265,18 @@ async def test_create_and_update_refusals_change_nothing(gql, world, runtime):
         ({"name": "New", "ipAddress": "10.0.0.0/24"}, [("INVALID", ["ipAddress"])]),
         ({"name": "New", "ipAddress": "camera.local"}, [("INVALID", ["ipAddress"])]),
         ({"name": "New", "ipAddress": "10.0.0.1", "description": "d" * 1001}, [("TOO_LONG", ["description"])]),
-        ({"name": "New", "ipAddress": "10.0.0.1", "services": [{"type": "TCP"}]}, [("REQUIRED", ["services", "0", "port"])]),
-        ({"name": "New", "ipAddress": "10.0.0.1", "services": [{"type": "VNC", "path": "/"}]}, [("INVALID", ["services", "0", "path"])]),
-        ({"name": "New", "ipAddress": "10.0.0.1", "organisationId": world.id("Organisation", "b")}, [("NOT_FOUND", ["organisationId"])]),
+        (
+            {"name": "New", "ipAddress": "10.0.0.1", "services": [{"type": "TCP"}]},
+            [("REQUIRED", ["services", "0", "port"])],
+        ),
+        (
+            {"name": "New", "ipAddress": "10.0.0.1", "services": [{"type": "VNC", "path": "/"}]},
+            [("INVALID", ["services", "0", "path"])],
+        ),
+        (
+            {"name": "New", "ipAddress": "10.0.0.1", "organisationId": world.id("Organisation", "b")},
+            [("NOT_FOUND", ["organisationId"])],
+        ),
     ):
         payload = await create(gql, world, **given)
         assert payload["deviceTemplate"] is None and codes(payload) == expected, given
@@ -219,28 +285,45 @@ async def test_create_and_update_refusals_change_nothing(gql, world, runtime):
         ({"name": None}, [("REQUIRED", ["name"])]),
         ({"inactive": None}, [("REQUIRED", ["inactive"])]),
         ({"description": "fine", "ipAddress": "::"}, [("INVALID", ["ipAddress"])]),
-        ({"name": "Fine", "services": [{"type": "HTTPS", "port": 443, "username": "x"}]}, [("INVALID", ["services", "0", "username"])]),
+        (
+            {"name": "Fine", "services": [{"type": "HTTPS", "port": 443, "username": "x"}]},
+            [("INVALID", ["services", "0", "username"])],
+        ),
     ):
         payload = await call(gql, world, UPDATE, "deviceTemplateUpdate", id=other, **given)
         assert payload["deviceTemplate"] is None and codes(payload) == expected, given
     assert await snapshot(runtime) == before
     # names are unique per organisation only
-    same_name = await create(gql, world, name="Siemens S7", ipAddress="10.0.0.1", organisationId=world.id("Organisation", "a1"))
+    same_name = await create(
+        gql, world, name="Siemens S7", ipAddress="10.0.0.1", organisationId=world.id("Organisation", "a1")
+    )
     assert same_name["errors"] == []
 
 
 async def test_copy_a_device_into_a_template(gql, world, runtime):
     depot = await location(gql, world)
-    result = await gql(DEVICE_CREATE, {"input": {"locationId": depot, "name": "HMI", "description": "Panel", "ipAddress": "10.1.1.1",
-                                                 "services": [{"type": "VNC", "username": "op"}, {"type": "HTTP"}]}},
-                       token=world.tokens["admin_a"])
+    result = await gql(
+        DEVICE_CREATE,
+        {
+            "input": {
+                "locationId": depot,
+                "name": "HMI",
+                "description": "Panel",
+                "ipAddress": "10.1.1.1",
+                "services": [{"type": "VNC", "username": "op"}, {"type": "HTTP"}],
+            }
+        },
+        token=world.tokens["admin_a"],
+    )
     device = result["data"]["locationDeviceCreate"]["device"]["id"]
     copied = await create(gql, world, fromDeviceId=device)
     assert copied["errors"] == []
     template = copied["deviceTemplate"]
     assert (template["name"], template["description"], template["ipAddress"]) == ("HMI", "Panel", "10.1.1.1")
-    assert template["services"] == [{"type": "VNC", "port": 5900, "path": "", "username": "op"},
-                                    {"type": "HTTP", "port": 80, "path": "/", "username": ""}]
+    assert template["services"] == [
+        {"type": "VNC", "port": 5900, "path": "", "username": "op"},
+        {"type": "HTTP", "port": 80, "path": "/", "username": ""},
+    ]
     # given fields override the device's
     renamed = await create(gql, world, fromDeviceId=device, name="HMI (no web)", services=[{"type": "VNC"}])
     assert renamed["deviceTemplate"]["name"] == "HMI (no web)" and renamed["deviceTemplate"]["ipAddress"] == "10.1.1.1"
@@ -257,9 +340,13 @@ async def test_tenancy_and_permissions(gql, world, runtime):
     copy = (await apply(gql, world, locationId=depot, templateId=template))["device"]["id"]
     unknown = "RGV2aWNlVGVtcGxhdGU6OTk5OTk5"  # DeviceTemplate:999999
     # B's admin: A's template reads like an unknown one, in lists, node and every mutation
-    assert (await gql(LIST, {"filter": {"includeInactive": True}}, token=world.tokens["admin_b"]))["data"]["deviceTemplates"]["totalCount"] == 0
+    assert (await gql(LIST, {"filter": {"includeInactive": True}}, token=world.tokens["admin_b"]))["data"][
+        "deviceTemplates"
+    ]["totalCount"] == 0
     assert (await gql(NODE, {"id": template}, token=world.tokens["admin_b"]))["data"]["node"] is None
-    b_depot = (await gql(LOCATION_CREATE, {"input": {"name": "B depot"}}, token=world.tokens["admin_b"]))["data"]["locationCreate"]["location"]["id"]
+    b_depot = (await gql(LOCATION_CREATE, {"input": {"name": "B depot"}}, token=world.tokens["admin_b"]))["data"][
+        "locationCreate"
+    ]["location"]["id"]
     before = await snapshot(runtime)
     for document, root, given in (
         (UPDATE, "deviceTemplateUpdate", {"name": "Spy"}),
