@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import enum
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
 import strawberry
 from graphql import GraphQLError
 
@@ -81,3 +87,104 @@ class DomainErrors(DomainError):
 
 def problems_of(error: DomainError) -> list[DomainError]:
     return error.errors if isinstance(error, DomainErrors) else [error]
+
+
+class Code(enum.Enum):
+    """Codes raised by graph/ helpers; a payload maps them by name to its domain's enum, which has them all."""
+
+    INVALID = "INVALID"
+    REQUIRED = "REQUIRED"
+    TOO_LONG = "TOO_LONG"
+    TOO_MANY = "TOO_MANY"
+    NOT_FOUND = "NOT_FOUND"
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """A problem of an uploaded file: `line` None is about the whole file, `column` None the whole row."""
+
+    code: enum.Enum
+    reason: str
+    source: str
+    line: int | None = None
+    column: str | None = None
+
+    @property
+    def message(self) -> str:
+        return f"Line {self.line}: {self.reason}" if self.line is not None else self.reason
+
+    @property
+    def field(self) -> list[str]:
+        path = [self.source]
+        if self.line is not None:
+            path.append(str(self.line))
+            if self.column is not None:
+                path.append(self.column)
+        return path
+
+
+class RowProblems:
+    """Problems of a file in line order; beyond `cap` only counted, so 200,000 bad rows stay cheap."""
+
+    def __init__(self, source: str, cap: int | None) -> None:
+        self.source = source
+        self.cap = cap
+        self.kept: list[RowProblem] = []
+        self.count = 0
+
+    def add(self, code: enum.Enum, reason: str, line: int | None = None, column: str | None = None) -> None:
+        self.count += 1
+        if self.cap is None or len(self.kept) < self.cap:
+            self.kept.append(RowProblem(code, reason, self.source, line, column))
+
+    def errors(self) -> list[DomainError]:
+        """The kept problems, then one TOO_MANY "… and N more" when some were only counted."""
+        errors = [DomainError(problem.code, problem.message, problem.field) for problem in self.kept]
+        if self.count > len(self.kept):
+            errors.append(
+                DomainError(Code.TOO_MANY, f"… and {self.count - len(self.kept)} more problems.", self.source)
+            )
+        return errors
+
+
+# --- a rule's result as a payload -------------------------------------------------------------------------
+
+Payload = TypeVar("Payload")
+Result = TypeVar("Result")
+
+
+def as_payload(payload_type: type[Payload], result: Result | DomainError, ok: Callable[[Result], Payload]) -> Payload:
+    """`ok(result)`, or the payload of a refusal when the rule raised (or returned) a DomainError."""
+    if isinstance(result, DomainError):
+        return refused(payload_type, result)
+    return ok(result)
+
+
+def refused(payload_type: type[Payload], error: DomainError, **fields: Any) -> Payload:
+    """`payload_type` with every problem of `error` in `errors` and its other fields null (or as given).
+
+    The error type is read from the payload's `errors` field, and each problem's code is taken by name
+    from that type's `code` enum, so graph/ helpers can raise `graph.errors.Code` for any domain.
+    """
+    error_type, code_enum = _error_types(payload_type)
+    errors = [
+        error_type(code=code_enum[problem.code.name], field=problem.field, message=problem.message)
+        for problem in problems_of(error)
+    ]
+    nulls = {name: None for name in _field_names(payload_type) if name != "errors"}
+    return payload_type(**{**nulls, **fields, "errors": errors})
+
+
+@functools.cache
+def _field_names(payload_type: type) -> tuple[str, ...]:
+    return tuple(field.python_name for field in payload_type.__strawberry_definition__.fields)  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _error_types(payload_type: type) -> tuple[type, type[enum.Enum]]:
+    definition = payload_type.__strawberry_definition__  # type: ignore[attr-defined]
+    errors_field = next(field for field in definition.fields if field.python_name == "errors")
+    error_type = errors_field.type.of_type
+    code_field = next(field for field in error_type.__strawberry_definition__.fields if field.python_name == "code")
+    code_type = code_field.type
+    return error_type, getattr(code_type, "wrapped_cls", code_type)  # strawberry's definition of the enum

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from functools import partial
 from typing import Any
 
+from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 
 BatchFunction = Callable[[Any, Sequence[Hashable]], Awaitable[Sequence[Any]]]
@@ -39,3 +40,42 @@ def by_key(items: Sequence[Any], keys: Sequence[Hashable], key: Callable[[Any], 
     """One item (or None) per key, in key order."""
     index = {key(item): item for item in items}
     return [index.get(k) for k in keys]
+
+
+Visibility = Callable[[Any], Any]  # principal -> SQL condition
+
+
+def rows_by_id(model: Any, visible: Visibility | None = None, *, key: Any = None) -> BatchFunction:
+    """A batch function: the row of `model` per key of column `key` (default the primary key), None where
+    there is none or, with `visible(principal)`, where the caller may not see it. One statement per batch.
+
+    Declare it once at module level: the request's loader registry is keyed by the function.
+    """
+    column = key if key is not None else model.id
+
+    async def load(context: Any, keys: Sequence[Hashable]) -> list[Any]:
+        statement = select(model).where(column.in_(keys))
+        if visible is not None:
+            statement = statement.where(visible(context.principal))
+        async with context.session() as session:
+            rows = (await session.scalars(statement)).all()
+        return by_key(rows, keys, lambda row: getattr(row, column.key))
+
+    return load
+
+
+def related_rows(
+    model: Any, parent: Any, *, order_by: Sequence[Any] = (), visible: Visibility | None = None
+) -> BatchFunction:
+    """A batch function: the rows of `model` whose column `parent` holds each key, a list per key, in
+    `order_by` order, only those the caller sees when `visible` is given. One statement per batch."""
+
+    async def load(context: Any, keys: Sequence[Hashable]) -> list[list[Any]]:
+        statement = select(parent, model).where(parent.in_(keys)).order_by(*order_by)
+        if visible is not None:
+            statement = statement.where(visible(context.principal))
+        async with context.session() as session:
+            rows = (await session.execute(statement)).tuples().all()
+        return group_by(rows, keys)
+
+    return load

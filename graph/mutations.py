@@ -7,9 +7,10 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from graph.errors import DomainError
+from graph.errors import DomainError, as_payload
 
 Result = TypeVar("Result")
+Payload = TypeVar("Payload")
 
 
 async def run_in_transaction(context: Any, work: Callable[[AsyncSession], Awaitable[Result]]) -> Result | DomainError:
@@ -22,3 +23,13 @@ async def run_in_transaction(context: Any, work: Callable[[AsyncSession], Awaita
             return await work(session)
     except DomainError as error:
         return error
+
+
+async def mutate(
+    context: Any,
+    payload_type: type[Payload],
+    work: Callable[[AsyncSession], Awaitable[Result]],
+    ok: Callable[[Result], Payload],
+) -> Payload:
+    """The one path of a mutation: run the rule in a transaction, then `ok(result)` or the typed refusal."""
+    return as_payload(payload_type, await run_in_transaction(context, work), ok)
