@@ -131,7 +131,11 @@ def rotate_master_key(
     ),
     batch_size: int = typer.Option(200, min=1, help="Rows re-sealed per transaction."),
 ) -> None:
-    """Add a new master key version and re-seal every device key, TOTP secret and queued mail body with it (servers keep serving)."""
+    """Add a new master key version and re-seal every value sealed with the master key (servers keep serving).
+
+    The domains declare what they seal (graph.domain.Domain.sealed): TOTP secrets, queued mail bodies,
+    device keys.
+    """
     from graph import secrets as s
 
     settings = Settings.from_env()
@@ -164,34 +168,27 @@ def rotate_master_key(
 
 
 async def _reseal(settings: Settings, sealer, *, batch_size: int, reseal: bool):
+    from graph.composition import SEALED
     from graph.db import create_engine, create_session_factory
-    from graph.secrets import RotationReport, outbox_version_counts, reseal_all, version_counts
+    from graph.secrets import RotationReport, reseal_all, version_counts
 
     engine = create_engine(settings)
     try:
         factory = create_session_factory(engine)
         if reseal:
-            return await reseal_all(factory, sealer, batch_size=batch_size)
-        report = RotationReport(current=sealer.version)
-        report.device_keys, report.totp_secrets = await version_counts(factory)
-        report.outbox_messages = await outbox_version_counts(factory)
-        return report
+            return await reseal_all(factory, sealer, SEALED, batch_size=batch_size)
+        return RotationReport(current=sealer.version, versions=await version_counts(factory, SEALED))
     finally:
         await engine.dispose()
 
 
 def _print_report(report, keyring) -> None:
     typer.echo(f"current master key version: {report.current}; keyring: {', '.join(map(str, keyring.versions))}")
-    if report.resealed_device_keys or report.resealed_totp_secrets or report.resealed_outbox_messages:
-        typer.echo(
-            f"re-sealed: {report.resealed_device_keys} device keys, {report.resealed_totp_secrets} TOTP secrets, "
-            f"{report.resealed_outbox_messages} queued mails"
-        )
+    if any(report.resealed.values()):
+        typer.echo("re-sealed: " + ", ".join(f"{count} {name}" for name, count in report.resealed.items()))
     for version in sorted(set(keyring.versions) | report.in_use(), reverse=True):
-        keys, totp = report.device_keys.get(version, 0), report.totp_secrets.get(version, 0)
-        mails = report.outbox_messages.get(version, 0)
         state = "" if version in keyring.keys else " (NOT IN THE KEYRING)"
-        typer.echo(f"  version {version}{state}: {keys} device keys, {totp} TOTP secrets, {mails} queued mails")
+        typer.echo(f"  version {version}{state}: {report.sealed_by(version)}")
     unused = [v for v in keyring.versions if v != keyring.current and v not in report.in_use()]
     if unused:
         typer.echo(
@@ -227,8 +224,8 @@ def _remove_version(settings: Settings, keyring, report, version: int) -> None:
         raise typer.Exit(code=1)
     if version in report.in_use():
         typer.echo(
-            f"error: version {version} still seals {report.device_keys.get(version, 0)} device keys and "
-            f"{report.totp_secrets.get(version, 0)} TOTP secrets and {report.outbox_messages.get(version, 0)} queued mails; run fleetgraph rotate-master-key --reseal-only first",
+            f"error: version {version} still seals {report.sealed_by(version, ' and ')}; "
+            "run fleetgraph rotate-master-key --reseal-only first",
             err=True,
         )
         raise typer.Exit(code=1)

@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from graph.secrets import SealedValues
+
 #: (permission needed, async (info, pks) -> nodes) by GraphQL type name: what `node(id:)` resolves.
 NodeResolvers = Mapping[str, tuple[Any, Callable[..., Awaitable[list[Any]]]]]
 
@@ -55,3 +57,5 @@ class Domain:
     workers: tuple[Callable[[Any], Any], ...] = ()
     #: (hook, handler) pairs registered when the server is composed.
     hooks: tuple[tuple[Hook, Callable[..., Awaitable[None]]], ...] = ()
+    #: What the domain seals with the master key: `rotate-master-key` re-seals and counts these.
+    sealed: tuple[SealedValues, ...] = ()

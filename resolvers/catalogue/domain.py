@@ -4,6 +4,7 @@ from starlette.routing import Route
 
 from graph.domain import Domain
 from resolvers.catalogue import batches, downloads, imports, mutations, product_types, queries
+from resolvers.catalogue.key_rotation import DEVICE_KEYS
 
 DOMAIN = Domain(
     name="catalogue",
@@ -21,4 +22,5 @@ DOMAIN = Domain(
     },
     routes=(Route("/downloads/{token}", downloads.serve_download, methods=["GET"]),),
     startup=(product_types.ensure_product_types,),
+    sealed=(DEVICE_KEYS,),
 )
