@@ -1,18 +1,21 @@
 """What a domain brings to the server, declared in one place: its `resolvers/<domain>/domain.py`.
 
-graph.composition lists the domains; the schema, the runtime and the app read these declarations
-and import no domain themselves.
+graph.composition lists the domains and is the one graph/ module that imports them; the entry points
+(schema, runtime, app, cli) read these declarations from it, and other graph/ modules get what they need
+passed in (graph.secrets.reseal_all the sealed values, graph.demo.seed_demo the demo steps).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from graph.secrets import SealedValues
+if TYPE_CHECKING:
+    from graph.demo import DemoStep
+    from graph.secrets import SealedValues
 
 #: (permission needed, async (info, pks) -> nodes) by GraphQL type name: what `node(id:)` resolves.
 NodeResolvers = Mapping[str, tuple[Any, Callable[..., Awaitable[list[Any]]]]]
@@ -59,3 +62,7 @@ class Domain:
     hooks: tuple[tuple[Hook, Callable[..., Awaitable[None]]], ...] = ()
     #: What the domain seals with the master key: `rotate-master-key` re-seals and counts these.
     sealed: tuple[SealedValues, ...] = ()
+    #: `fleetgraph` commands by name: Typer command functions (their docstring is the help).
+    commands: Mapping[str, Callable[..., None]] = field(default_factory=dict)
+    #: Demo data for the demo tenants (graph.demo.seed_demo), in one transaction after the tenants.
+    demo: tuple[DemoStep, ...] = ()

@@ -82,7 +82,6 @@ def _is_private(module: str, name: str | None) -> bool:
     )
 
 
-@not_yet
 def test_graph_models_and_subscriptions_import_no_domain_but_in_the_composition_root():
     wrong = [
         f"{path.relative_to(ROOT)}:{line} imports {target}"

@@ -4,6 +4,8 @@ from starlette.routing import Route
 
 from graph.domain import Domain
 from resolvers.catalogue import batches, downloads, imports, mutations, product_types, queries
+from resolvers.catalogue.commands import import_devices
+from resolvers.catalogue.demo import seed_demo_devices
 from resolvers.catalogue.key_rotation import DEVICE_KEYS
 
 DOMAIN = Domain(
@@ -23,4 +25,6 @@ DOMAIN = Domain(
     routes=(Route("/downloads/{token}", downloads.serve_download, methods=["GET"]),),
     startup=(product_types.ensure_product_types,),
     sealed=(DEVICE_KEYS,),
+    commands={"import-devices": import_devices},
+    demo=(seed_demo_devices,),
 )
