@@ -73,7 +73,8 @@ class Settings:
     invitation_ttl_hours: int = 72
     #: Validity of e-mail confirmation and password reset links (minutes).
     email_token_ttl_minutes: int = 60
-    #: How recent the caller's authentication (login or sessionReauthenticate) must be to create a key download (seconds).
+    #: How recent the caller's authentication (login or sessionReauthenticate) must be to create a key download
+    #: (seconds).
     key_download_reauth_seconds: int = 300
     #: Validity of a key download's one-time link (seconds).
     key_download_ttl_seconds: int = 300
@@ -96,7 +97,7 @@ class Settings:
     trusted_proxies: str = ""
 
     def __post_init__(self) -> None:
-        self.trusted_proxy_list  # a bad value stops the server at start, not at the first request
+        _ = self.trusted_proxy_list  # a bad value stops the server at start, not at the first request
 
     @property
     def trusted_proxy_list(self) -> list[str]:
