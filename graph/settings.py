@@ -6,6 +6,7 @@ import ipaddress
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 
 class SettingsError(ValueError):
@@ -115,7 +116,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}
         for field in fields(cls):
             raw = env.get(f"FLEETGRAPH_{field.name.upper()}")
             if raw is None:
