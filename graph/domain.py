@@ -28,9 +28,9 @@ class Hook:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._handlers: list[Callable[..., Awaitable[None]]] = []
+        self._handlers: list[Callable[..., Awaitable[object]]] = []
 
-    def register(self, handler: Callable[..., Awaitable[None]]) -> None:
+    def register(self, handler: Callable[..., Awaitable[object]]) -> None:
         if handler not in self._handlers:
             self._handlers.append(handler)
 
@@ -55,11 +55,11 @@ class Domain:
     #: Extra Starlette routes (e.g. a key download's file).
     routes: tuple[Any, ...] = ()
     #: Idempotent installs of shipped data, each run in its own transaction when the server starts.
-    startup: tuple[Callable[[AsyncSession], Awaitable[None]], ...] = ()
+    startup: tuple[Callable[[AsyncSession], Awaitable[object]], ...] = ()
     #: Factories (runtime) -> graph.workers.Worker, or None when the settings turn it off.
     workers: tuple[Callable[[Any], Any], ...] = ()
     #: (hook, handler) pairs registered when the server is composed.
-    hooks: tuple[tuple[Hook, Callable[..., Awaitable[None]]], ...] = ()
+    hooks: tuple[tuple[Hook, Callable[..., Awaitable[object]]], ...] = ()
     #: What the domain seals with the master key: `rotate-master-key` re-seals and counts these.
     sealed: tuple[SealedValues, ...] = ()
     #: `fleetgraph` commands by name: Typer command functions (their docstring is the help).

@@ -57,7 +57,7 @@ async def seed_demo_devices(session: AsyncSession, tenants: DemoTenants) -> None
     session.add_all(devices)
     await session.flush()
     session.add_all(c.BatchDevice(batch_id=batch.id, device_id=device.id) for device in devices)
-    kinds = dict((await session.execute(select(c.ProductType.id, c.ProductType.key_kinds))).all())
+    kinds: dict[int, list[str]] = dict((await session.execute(select(c.ProductType.id, c.ProductType.key_kinds))).all())
     for device in devices:
         for kind in kinds[device.product_type_id]:
             sealed, version = seal_device_key(sealer, device.id, kind, c.KeyAlgorithm.AES_128, secrets.token_bytes(16))
