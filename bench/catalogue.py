@@ -45,6 +45,7 @@ import statistics
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -582,12 +583,33 @@ async def seed(settings, devices: int, download_devices: int, seed_value: int) -
 # Measuring
 
 
+@contextlib.contextmanager
+def counting_sql(engine: Any) -> Iterator[dict[str, int]]:
+    """Statements executed and connections checked out on `engine` (an AsyncEngine) while the block runs."""
+    from sqlalchemy import event
+
+    seen = {"statements": 0, "connections": 0}
+
+    def statement(*_: Any) -> None:
+        seen["statements"] += 1
+
+    def checkout(*_: Any) -> None:
+        seen["connections"] += 1
+
+    event.listen(engine.sync_engine, "before_cursor_execute", statement)
+    event.listen(engine.sync_engine.pool, "checkout", checkout)
+    try:
+        yield seen
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", statement)
+        event.remove(engine.sync_engine.pool, "checkout", checkout)
+
+
 async def in_process(settings, token: str, page_body: bytes, plain_path: str, profile_calls: int) -> dict[str, Any]:
     """SQL statements and connection check-outs of one catalogue page per side, in this process (ASGI
     transport), and cProfile's own time per package over `profile_calls` pages (breakdown.py's method)."""
     import breakdown
     import httpx
-    from sqlalchemy import event
 
     from graph.app import create_app
     from graph.runtime import Runtime
@@ -609,21 +631,8 @@ async def in_process(settings, token: str, page_body: bytes, plain_path: str, pr
     try:
         for name, (engine, call) in calls.items():
             await call()  # warm: the first request may do one-off work
-            seen = {"statements": 0, "connections": 0}
-
-            def statement(*_: Any) -> None:
-                seen["statements"] += 1
-
-            def checkout(*_: Any) -> None:
-                seen["connections"] += 1
-
-            event.listen(engine.sync_engine, "before_cursor_execute", statement)
-            event.listen(engine.sync_engine.pool, "checkout", checkout)
-            try:
+            with counting_sql(engine) as seen:
                 response = await call()
-            finally:
-                event.remove(engine.sync_engine, "before_cursor_execute", statement)
-                event.remove(engine.sync_engine.pool, "checkout", checkout)
             if response.status_code != 200 or b'"errors"' in response.content:
                 raise SystemExit(f"{name} page failed in process: {response.status_code} {response.text[:300]}")
             counts[name] = seen
@@ -940,7 +949,8 @@ def print_table(report: dict[str, Any]) -> None:
         if key == "key_download":
             if "graphql_create_median_ms" in result:
                 print(
-                    f"graphql: create {result['graphql_create_median_ms']} ms + fetch {result['graphql_fetch_median_ms']} ms (medians)"
+                    f"graphql: create {result['graphql_create_median_ms']} ms"
+                    f" + fetch {result['graphql_fetch_median_ms']} ms (medians)"
                 )
             else:
                 print("graphql: download API not available")

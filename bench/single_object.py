@@ -456,12 +456,14 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 def print_table(report: dict[str, Any]) -> None:
     for run_ in report["runs"].values():
         print(
-            f"\nconcurrency {run_['concurrency']} ({report['requests_per_side']} requests per side, {report['database']})"
+            f"\nconcurrency {run_['concurrency']}"
+            f" ({report['requests_per_side']} requests per side, {report['database']})"
         )
         print(f"{'side':<20} {'median ms':>10} {'p95 ms':>8} {'p99 ms':>8} {'req/s':>8}")
         for name, side in run_["sides"].items():
             print(
-                f"{name:<20} {side['median_ms']:>10.3f} {side['p95_ms']:>8.3f} {side['p99_ms']:>8.3f} {side['requests_per_s']:>8.1f}"
+                f"{name:<20} {side['median_ms']:>10.3f} {side['p95_ms']:>8.3f} {side['p99_ms']:>8.3f}"
+                f" {side['requests_per_s']:>8.1f}"
             )
         print(
             f"ratio GraphQL/plain: median {run_['ratio_median']}x, p95 {run_['ratio_p95']}x, "

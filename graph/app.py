@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import logging
 from pathlib import Path
+from typing import Any
 
-from graphql import GraphQLError
+from graphql import GraphQLError, GraphQLFormattedError
 from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -14,11 +15,15 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
+from strawberry.subscriptions.protocols.graphql_transport_ws.types import ErrorMessage as TransportErrorMessage
 from strawberry.subscriptions.protocols.graphql_ws.handlers import BaseGraphQLWSHandler
+from strawberry.subscriptions.protocols.graphql_ws.types import ErrorMessage as LegacyErrorMessage
+from strawberry.types.unset import UnsetType
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from graph.auth import authenticate, bearer_token
@@ -39,8 +44,9 @@ GRAPHIQL_HEADERS = {
 }
 
 
-def _persisted_document(view: WebSocketGraphQL, payload: dict) -> tuple[str | None, dict | None]:
+def _persisted_document(view: object, payload: dict[str, Any]) -> tuple[str | None, GraphQLFormattedError | None]:
     """The document a websocket operation runs, by the same persisted-query rules as HTTP: (document, error)."""
+    assert isinstance(view, WebSocketGraphQL)
     try:
         document = view.persisted.resolve(payload.get("query"), payload.get("extensions"))
     except GraphQLError as error:
@@ -52,27 +58,27 @@ def _persisted_document(view: WebSocketGraphQL, payload: dict) -> tuple[str | No
     return document, None
 
 
-class _TransportWSHandler(BaseGraphQLTransportWSHandler):
+class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_subscribe(self, message) -> None:
         document, error = _persisted_document(self.view, message["payload"])
         if error is not None:
-            await self.send_message({"id": message["id"], "type": "error", "payload": [error]})
+            await self.send_message(TransportErrorMessage(id=message["id"], type="error", payload=[error]))
             return
         message["payload"]["query"] = document
         await super().handle_subscribe(message)
 
 
-class _LegacyWSHandler(BaseGraphQLWSHandler):
+class _LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
     async def handle_start(self, message) -> None:
         document, error = _persisted_document(self.view, message["payload"])
         if error is not None:
-            await self.send_message({"type": "error", "id": message["id"], "payload": error})
+            await self.send_message(LegacyErrorMessage(type="error", id=message["id"], payload=error))
             return
         message["payload"]["query"] = document
         await super().handle_start(message)
 
 
-class WebSocketGraphQL(GraphQL):
+class WebSocketGraphQL(GraphQL[Context, None]):
     """strawberry's websocket handling (graphql-transport-ws and graphql-ws), our context and auth.
 
     Operations over websockets follow the same persisted-query rules (and allow-list) as HTTP.
@@ -90,10 +96,10 @@ class WebSocketGraphQL(GraphQL):
         self.runtime = runtime
         self.persisted = persisted
 
-    async def get_context(self, request, response) -> Context:
+    async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
         return Context(self.runtime, client_address=client_address(request), request=request)
 
-    async def on_ws_connect(self, context: Context):
+    async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
         raw = params.get("authorization") or params.get("Authorization") or params.get("token")
         # "Bearer <token>" as in HTTP, or the bare token
@@ -133,7 +139,7 @@ def create_app(
             checks["database"] = f"failed: {type(exc).__name__}"
         ready = all(value == "ok" for value in checks.values())
         # reported beside the checks, not one of them: without the broker the API still serves (the mutation)
-        mqtt = runtime.workers["mqtt"].state if "mqtt" in runtime.workers else "off"
+        mqtt = getattr(runtime.workers.get("mqtt"), "state", "off")
         return JSONResponse(
             {"status": "ok" if ready else "unavailable", "checks": checks, "mqtt": mqtt},
             status_code=200 if ready else 503,

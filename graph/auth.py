@@ -89,5 +89,5 @@ async def reauthenticate(context) -> None:
         return
     principal, problem = await authenticate(context.runtime.session_factory, context.access_token)
     if principal is None:
-        raise Unauthenticated(problem)
+        raise Unauthenticated(problem or "The access token is invalid.")
     context.principal = principal

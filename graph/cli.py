@@ -1,4 +1,5 @@
-"""The `fleetgraph` command: serve, migrate, create-admin, rotate-master-key, import-devices, export-schema."""
+"""The `fleetgraph` command: serve, migrate, create-admin, rotate-master-key, export-schema, and the commands
+the domains declare (Domain.commands, e.g. the catalogue's import-devices)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ from pathlib import Path
 
 import typer
 
+from graph.commands import database, refuse_unmigrated
+from graph.composition import DEMO, DOMAINS, SEALED
+from graph.secrets import Keyring, RotationReport, Sealer
 from graph.settings import Settings
 
 app = typer.Typer(help="fleetgraph: one GraphQL API for fleets of field devices.", no_args_is_help=True)
@@ -24,27 +28,10 @@ async def _prepare(settings: Settings, *, demo: bool) -> None:
             from graph.demo import seed_demo
             from graph.secrets import load_sealer
 
-            if await seed_demo(create_session_factory(engine), load_sealer(settings)):
+            if await seed_demo(create_session_factory(engine), load_sealer(settings), DEMO):
                 typer.echo("demo data created (credentials: see README)")
     finally:
         await engine.dispose()
-
-
-def _refuse_unmigrated(settings: Settings) -> None:
-    from graph.db import DatabaseNotMigrated, create_engine, ensure_migrated
-
-    async def check() -> None:
-        engine = create_engine(settings)
-        try:
-            await ensure_migrated(engine)
-        finally:
-            await engine.dispose()
-
-    try:
-        asyncio.run(check())
-    except DatabaseNotMigrated as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(code=1) from error
 
 
 @app.command()
@@ -64,11 +51,12 @@ def serve(
     if demo:
         asyncio.run(_prepare(settings, demo=True))
     else:
-        _refuse_unmigrated(settings)
+        refuse_unmigrated(settings)
     if workers > 1 and settings.is_sqlite:
         typer.echo("note: several workers on SQLite share one file; use PostgreSQL and Redis to scale out", err=True)
     typer.echo(f"fleetgraph serving GraphQL at http://{host}:{port}/graphql (GraphiQL in a browser)")
-    # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1; the app decides (FLEETGRAPH_TRUSTED_PROXIES)
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1; the app decides
+    # (FLEETGRAPH_TRUSTED_PROXIES)
     uvicorn.run(
         "graph.app:create_app",
         factory=True,
@@ -131,11 +119,15 @@ def rotate_master_key(
     ),
     batch_size: int = typer.Option(200, min=1, help="Rows re-sealed per transaction."),
 ) -> None:
-    """Add a new master key version and re-seal every device key, TOTP secret and queued mail body with it (servers keep serving)."""
+    """Add a new master key version and re-seal every value sealed with the master key (servers keep serving).
+
+    The domains declare what they seal (graph.domain.Domain.sealed): TOTP secrets, queued mail bodies,
+    device keys.
+    """
     from graph import secrets as s
 
     settings = Settings.from_env()
-    _refuse_unmigrated(settings)
+    refuse_unmigrated(settings)
     from_env = bool(settings.master_key)
     try:
         if report_only or remove_version is not None:
@@ -163,35 +155,22 @@ def rotate_master_key(
         raise typer.Exit(code=1)
 
 
-async def _reseal(settings: Settings, sealer, *, batch_size: int, reseal: bool):
-    from graph.db import create_engine, create_session_factory
-    from graph.secrets import RotationReport, outbox_version_counts, reseal_all, version_counts
+async def _reseal(settings: Settings, sealer: Sealer, *, batch_size: int, reseal: bool) -> RotationReport:
+    from graph.secrets import reseal_all, version_counts
 
-    engine = create_engine(settings)
-    try:
-        factory = create_session_factory(engine)
+    async with database(settings) as factory:
         if reseal:
-            return await reseal_all(factory, sealer, batch_size=batch_size)
-        report = RotationReport(current=sealer.version)
-        report.device_keys, report.totp_secrets = await version_counts(factory)
-        report.outbox_messages = await outbox_version_counts(factory)
-        return report
-    finally:
-        await engine.dispose()
+            return await reseal_all(factory, sealer, SEALED, batch_size=batch_size)
+        return RotationReport(current=sealer.version, versions=await version_counts(factory, SEALED))
 
 
-def _print_report(report, keyring) -> None:
+def _print_report(report: RotationReport, keyring: Keyring) -> None:
     typer.echo(f"current master key version: {report.current}; keyring: {', '.join(map(str, keyring.versions))}")
-    if report.resealed_device_keys or report.resealed_totp_secrets or report.resealed_outbox_messages:
-        typer.echo(
-            f"re-sealed: {report.resealed_device_keys} device keys, {report.resealed_totp_secrets} TOTP secrets, "
-            f"{report.resealed_outbox_messages} queued mails"
-        )
+    if any(report.resealed.values()):
+        typer.echo("re-sealed: " + ", ".join(f"{count} {name}" for name, count in report.resealed.items()))
     for version in sorted(set(keyring.versions) | report.in_use(), reverse=True):
-        keys, totp = report.device_keys.get(version, 0), report.totp_secrets.get(version, 0)
-        mails = report.outbox_messages.get(version, 0)
         state = "" if version in keyring.keys else " (NOT IN THE KEYRING)"
-        typer.echo(f"  version {version}{state}: {keys} device keys, {totp} TOTP secrets, {mails} queued mails")
+        typer.echo(f"  version {version}{state}: {report.sealed_by(version)}")
     unused = [v for v in keyring.versions if v != keyring.current and v not in report.in_use()]
     if unused:
         typer.echo(
@@ -199,10 +178,8 @@ def _print_report(report, keyring) -> None:
         )
 
 
-def _print_env_rotation(keyring) -> None:
+def _print_env_rotation(keyring: Keyring) -> None:
     rotated = keyring.with_new_version()
-    from graph.secrets import Keyring
-
     learn = Keyring(keys=rotated.keys, current=keyring.current)
     # The key comes from the environment, so only the operator can deploy it: print it, change nothing.
     typer.echo("FLEETGRAPH_MASTER_KEY is set: nothing was changed. Deploy the new master key yourself:")
@@ -213,7 +190,7 @@ def _print_env_rotation(keyring) -> None:
     typer.echo("  3. then, with that value set: fleetgraph rotate-master-key --reseal-only")
 
 
-def _remove_version(settings: Settings, keyring, report, version: int) -> None:
+def _remove_version(settings: Settings, keyring: Keyring, report: RotationReport, version: int) -> None:
     from graph.secrets import remove_key_file_version
 
     if settings.master_key:
@@ -227,8 +204,8 @@ def _remove_version(settings: Settings, keyring, report, version: int) -> None:
         raise typer.Exit(code=1)
     if version in report.in_use():
         typer.echo(
-            f"error: version {version} still seals {report.device_keys.get(version, 0)} device keys and "
-            f"{report.totp_secrets.get(version, 0)} TOTP secrets and {report.outbox_messages.get(version, 0)} queued mails; run fleetgraph rotate-master-key --reseal-only first",
+            f"error: version {version} still seals {report.sealed_by(version, ' and ')}; "
+            "run fleetgraph rotate-master-key --reseal-only first",
             err=True,
         )
         raise typer.Exit(code=1)
@@ -236,62 +213,10 @@ def _remove_version(settings: Settings, keyring, report, version: int) -> None:
     typer.echo(f"master key version {version} removed")
 
 
-@app.command("import-devices")
-def import_devices(
-    file: Path = typer.Argument(
-        ..., exists=True, dir_okay=False, readable=True, help="CSV key file (README: Importing devices and keys)."
-    ),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Only check the file; nothing is stored."),
-) -> None:
-    """Import devices with their keys from a CSV key file, all or nothing (every bad row is printed)."""
-    settings = Settings.from_env()
-    _refuse_unmigrated(settings)
-    report = asyncio.run(_import_devices(settings, file.read_bytes(), file.name, dry_run))
-    if report.error_count:
-        for error in report.errors:  # all of them: the CLI lists no fewer than the file has
-            typer.echo(f"{file}: {error.message}", err=True)
-        typer.echo(f"error: {report.error_count} problems; nothing was imported", err=True)
-        raise typer.Exit(code=1)
-    verb = "would import" if dry_run else "imported"
-    typer.echo(
-        f"{verb} {report.device_count} devices with {report.key_count} keys"
-        + (" (dry run: nothing stored)" if dry_run else "")
-    )
-
-
-async def _import_devices(settings: Settings, data: bytes, filename: str, dry_run: bool):
-    from graph.context import Context
-    from graph.db import create_engine, create_session_factory
-    from graph.errors import DomainError
-    from graph.secrets import load_sealer
-    from resolvers.catalogue.imports import ImportReport, RowError
-    from resolvers.catalogue.imports import import_devices as run_import
-    from resolvers.catalogue.product_types import ensure_product_types
-
-    engine = create_engine(settings)
-    try:
-        factory = create_session_factory(engine)
-        async with factory() as session, session.begin():
-            await ensure_product_types(session)  # what a server start installs; the CLI may run first
-        # No principal: the audit event's actor is "cli" (whoever may run this command holds the database).
-        context = Context(None, client_address="")
-        try:
-            async with factory() as session, session.begin():
-                return await run_import(
-                    session,
-                    context,
-                    load_sealer(settings),
-                    data,
-                    dry_run=dry_run,
-                    source="cli",
-                    filename=filename,
-                    actor_label="cli",
-                    max_reported=None,
-                )
-        except DomainError as error:
-            return ImportReport(0, 0, dry_run, [RowError(error.code, error.message)], 1)
-    finally:
-        await engine.dispose()
+# The domains' commands (Domain.commands).
+for _domain in DOMAINS:
+    for _name, _command in _domain.commands.items():
+        app.command(_name)(_command)
 
 
 @app.command("export-schema")

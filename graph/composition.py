@@ -1,8 +1,14 @@
-"""The composition root: the one module of graph/ that imports the domains."""
+"""The composition root: the one module of graph/ that imports the domains.
+
+The entry points of graph/ (schema, runtime, app, cli) read what the domains bring from here; every
+other graph/ module gets it passed in (graph.secrets.reseal_all takes SEALED, graph.demo.seed_demo DEMO).
+"""
 
 from __future__ import annotations
 
+from graph.demo import DemoStep
 from graph.domain import Domain
+from graph.secrets import SealedValues
 from resolvers.audit.domain import DOMAIN as AUDIT
 from resolvers.catalogue.domain import DOMAIN as CATALOGUE
 from resolvers.identity.domain import DOMAIN as IDENTITY
@@ -10,6 +16,12 @@ from resolvers.mail.domain import DOMAIN as MAIL
 from resolvers.remote.domain import DOMAIN as REMOTE
 
 DOMAINS: tuple[Domain, ...] = (IDENTITY, AUDIT, MAIL, CATALOGUE, REMOTE)
+
+#: Everything sealed with the master key, for `rotate-master-key`.
+SEALED: tuple[SealedValues, ...] = tuple(values for domain in DOMAINS for values in domain.sealed)
+
+#: The domains' demo data, in composition order (graph.demo.seed_demo).
+DEMO: tuple[DemoStep, ...] = tuple(step for domain in DOMAINS for step in domain.demo)
 
 for _domain in DOMAINS:
     for _hook, _handler in _domain.hooks:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, update
+from sqlalchemy import CursorResult, Table, event, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -17,6 +17,7 @@ from graph.settings import Settings
 
 if TYPE_CHECKING:
     from graph.secrets import Sealer
+    from models.base import Base
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "models" / "migrations"
 
@@ -125,17 +126,16 @@ async def ensure_migrated(engine: AsyncEngine) -> None:
         )
 
 
-async def insert_or_ignore(session: AsyncSession, model: type, **values: object) -> bool:
+async def insert_or_ignore(session: AsyncSession, model: type[Base], **values: object) -> bool:
     """INSERT … ON CONFLICT DO NOTHING on the primary key, on SQLite and PostgreSQL alike: True if it inserted."""
-    if session.bind.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     result = await session.execute(insert(model).values(**values).on_conflict_do_nothing())
-    return result.rowcount == 1
+    return cast(CursorResult[Any], result).rowcount == 1
 
 
-async def lock_row(session: AsyncSession, model: type, pk: object) -> bool:
+async def lock_row(session: AsyncSession, model: type[Base], pk: object) -> bool:
     """Lock one row for the rest of the transaction before reading it, on SQLite and PostgreSQL alike.
 
     A no-op UPDATE: PostgreSQL takes the row lock (waiting for a concurrent writer of that row to end),
@@ -143,6 +143,7 @@ async def lock_row(session: AsyncSession, model: type, pk: object) -> bool:
     Either way what the transaction reads afterwards is current and stays so until it ends.
     True if the row exists.
     """
-    [column] = model.__table__.primary_key.columns
-    result = await session.execute(update(model.__table__).where(column == pk).values({column.name: column}))
-    return result.rowcount == 1
+    table = cast(Table, model.__table__)
+    [column] = table.primary_key.columns
+    result = await session.execute(update(table).where(column == pk).values({column.name: column}))
+    return cast(CursorResult[Any], result).rowcount == 1

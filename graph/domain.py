@@ -1,16 +1,21 @@
 """What a domain brings to the server, declared in one place: its `resolvers/<domain>/domain.py`.
 
-graph.composition lists the domains; the schema, the runtime and the app read these declarations
-and import no domain themselves.
+graph.composition lists the domains and is the one graph/ module that imports them; the entry points
+(schema, runtime, app, cli) read these declarations from it, and other graph/ modules get what they need
+passed in (graph.secrets.reseal_all the sealed values, graph.demo.seed_demo the demo steps).
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
+
+if TYPE_CHECKING:
+    from graph.demo import DemoStep
+    from graph.secrets import SealedValues
 
 #: (permission needed, async (info, pks) -> nodes) by GraphQL type name: what `node(id:)` resolves.
 NodeResolvers = Mapping[str, tuple[Any, Callable[..., Awaitable[list[Any]]]]]
@@ -23,9 +28,9 @@ class Hook:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._handlers: list[Callable[..., Awaitable[None]]] = []
+        self._handlers: list[Callable[..., Awaitable[object]]] = []
 
-    def register(self, handler: Callable[..., Awaitable[None]]) -> None:
+    def register(self, handler: Callable[..., Awaitable[object]]) -> None:
         if handler not in self._handlers:
             self._handlers.append(handler)
 
@@ -50,8 +55,14 @@ class Domain:
     #: Extra Starlette routes (e.g. a key download's file).
     routes: tuple[Any, ...] = ()
     #: Idempotent installs of shipped data, each run in its own transaction when the server starts.
-    startup: tuple[Callable[[AsyncSession], Awaitable[None]], ...] = ()
+    startup: tuple[Callable[[AsyncSession], Awaitable[object]], ...] = ()
     #: Factories (runtime) -> graph.workers.Worker, or None when the settings turn it off.
     workers: tuple[Callable[[Any], Any], ...] = ()
     #: (hook, handler) pairs registered when the server is composed.
-    hooks: tuple[tuple[Hook, Callable[..., Awaitable[None]]], ...] = ()
+    hooks: tuple[tuple[Hook, Callable[..., Awaitable[object]]], ...] = ()
+    #: What the domain seals with the master key: `rotate-master-key` re-seals and counts these.
+    sealed: tuple[SealedValues, ...] = ()
+    #: `fleetgraph` commands by name: Typer command functions (their docstring is the help).
+    commands: Mapping[str, Callable[..., None]] = field(default_factory=dict)
+    #: Demo data for the demo tenants (graph.demo.seed_demo), in one transaction after the tenants.
+    demo: tuple[DemoStep, ...] = ()

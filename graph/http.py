@@ -21,6 +21,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from strawberry.http import process_result
 from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from graph.auth import authenticate, bearer_token
@@ -131,10 +134,8 @@ class PersistedQueries:
     def resolve(self, query: str | None, extensions: dict[str, Any] | None) -> str | None:
         persisted = (extensions or {}).get("persistedQuery")
         if not isinstance(persisted, dict):
-            if self.only and query is not None:
-                digest = hashlib.sha256(query.encode()).hexdigest()
-                if digest not in self._allowed:
-                    raise PersistedQueryRequired("Only persisted queries are accepted by this server.")
+            if self.only and query is not None and hashlib.sha256(query.encode()).hexdigest() not in self._allowed:
+                raise PersistedQueryRequired("Only persisted queries are accepted by this server.")
             return query
         digest = persisted.get("sha256Hash")
         if not isinstance(digest, str) or len(digest) != 64 or not _is_hex(digest):
@@ -328,19 +329,23 @@ def _response(payload: dict[str, Any], status: int, media_type: str, headers: di
 
 
 def _request_error_response(
-    errors: list[dict[str, Any]], media_type: str, extensions: dict[str, Any] | None = None, *, internal: bool = False
+    errors: Sequence[Mapping[str, Any]],
+    media_type: str,
+    extensions: dict[str, Any] | None = None,
+    *,
+    internal: bool = False,
 ) -> Response:
     """A GraphQL request error (nothing executed): no `data` entry, as the GraphQL spec says; 400
     (500 for our own failure) with application/graphql-response+json, 200 for legacy
     application/json clients."""
-    payload: dict[str, Any] = {"errors": errors}
+    payload: dict[str, Any] = {"errors": list(errors)}
     if extensions:
         payload["extensions"] = extensions
     status = (500 if internal else 400) if media_type == GRAPHQL_RESPONSE_JSON else 200
     return _response(payload, status, media_type)
 
 
-def _formatted(error: GraphQLError) -> dict[str, Any]:
+def _formatted(error: GraphQLError) -> Mapping[str, Any]:
     # An exception raised by a schema extension (e.g. a bug in a limiter) skips strawberry's
     # MaskErrors: mask it here.
     if should_mask(error):
@@ -358,12 +363,7 @@ async def handle_graphql(request: Request, runtime: Runtime, persisted: Persiste
     if request.method not in ("GET", "POST"):
         return Response("GraphQL accepts GET and POST.", status_code=405, headers={"Allow": "GET, POST"})
     accept = request.headers.get("accept")
-    if (
-        request.method == "GET"
-        and runtime.settings.graphiql
-        and "query" not in request.query_params
-        and "text/html" in (accept or "")
-    ):
+    if _wants_ide(request, runtime, accept):
         ide = render_ide()
         ide.headers["Vary"] = "Accept"
         return ide
@@ -375,56 +375,97 @@ async def handle_graphql(request: Request, runtime: Runtime, persisted: Persiste
             media_type="text/plain",
             headers={"Vary": "Accept"},
         )
-    from_url = request.method == "GET"
     form: FormData | None = None
     try:
         params, form = await _read_params(request, runtime.settings.max_upload_bytes)
-        query = params.get("query")
-        if query is not None and not isinstance(query, str):
-            raise RequestError(400, "`query` must be a string")
-        operation_name = params.get("operationName")
-        if operation_name is not None and not isinstance(operation_name, str):
-            raise RequestError(400, "`operationName` must be a string")
-        operation_name = operation_name or None  # the spec: an empty operationName is an omitted one
-        variables = _object_param(params.get("variables"), "variables", from_url=from_url)
-        extensions = _object_param(params.get("extensions"), "extensions", from_url=from_url)
-        try:
-            query = persisted.resolve(query, extensions)
-        except GraphQLError as error:
-            return _request_error_response([error.formatted], media_type)
-        if query is None:
-            raise RequestError(400, "`query` is required")
-        if query == "":
-            # Well-formed (a string) but not a document: a parse error, not a malformed request.
-            return _request_error_response([{"message": "Syntax Error: the document is empty."}], media_type)
-        context = await build_context(runtime, request, request.headers.get("authorization"))
-        allowed = {OperationType.QUERY} if from_url else {OperationType.QUERY, OperationType.MUTATION}
-        try:
-            result = await runtime.schema.execute(
-                query,
-                variable_values=variables,
-                context_value=context,
-                operation_name=operation_name,
-                allowed_operation_types=allowed,
-                operation_extensions=extensions,
-            )
-        except InvalidOperationTypeError as exc:
-            if from_url and exc.operation_type == OperationType.MUTATION:
-                raise RequestError(405, "mutations need POST", {"Allow": "POST"}) from exc
-            message = "subscriptions need a websocket (graphql-transport-ws)"
-            return _request_error_response([{"message": message}], media_type)
-        except CannotGetOperationTypeError as exc:
-            # GetOperation() failed: a GraphQL request error of a well-formed request.
-            return _request_error_response([{"message": exc.as_http_error_reason()}], media_type)
+        outcome = await _execute(request, runtime, persisted, _GraphQLParams.of(params, request), media_type)
     except RequestError as error:
         body = {"errors": [{"message": error.message, "extensions": {"code": "BAD_REQUEST"}}]}
         return _response(body, error.status, media_type, error.headers)
     finally:
         if form is not None:
             await form.close()  # the uploads' spooled temporary files
+    if isinstance(outcome, Response):
+        return outcome
+    return _result_response(outcome, media_type)
 
+
+def _wants_ide(request: Request, runtime: Runtime, accept: str | None) -> bool:
+    """A browser opening the endpoint: GraphiQL (when enabled) instead of a GraphQL response."""
+    return (
+        request.method == "GET"
+        and runtime.settings.graphiql
+        and "query" not in request.query_params
+        and "text/html" in (accept or "")
+    )
+
+
+@dataclass(frozen=True)
+class _GraphQLParams:
+    """The request's parameters, checked for their types (400 otherwise)."""
+
+    query: str | None
+    operation_name: str | None
+    variables: dict[str, Any] | None
+    extensions: dict[str, Any] | None
+    from_url: bool
+
+    @classmethod
+    def of(cls, params: dict[str, Any], request: Request) -> _GraphQLParams:
+        from_url = request.method == "GET"
+        query = params.get("query")
+        if query is not None and not isinstance(query, str):
+            raise RequestError(400, "`query` must be a string")
+        operation_name = params.get("operationName")
+        if operation_name is not None and not isinstance(operation_name, str):
+            raise RequestError(400, "`operationName` must be a string")
+        return cls(
+            query=query,
+            operation_name=operation_name or None,  # the spec: an empty operationName is an omitted one
+            variables=_object_param(params.get("variables"), "variables", from_url=from_url),
+            extensions=_object_param(params.get("extensions"), "extensions", from_url=from_url),
+            from_url=from_url,
+        )
+
+
+async def _execute(
+    request: Request, runtime: Runtime, persisted: PersistedQueries, params: _GraphQLParams, media_type: str
+) -> ExecutionResult | Response:
+    """Run the operation; a Response when the request fails before execution in a way only known here."""
+    try:
+        query = persisted.resolve(params.query, params.extensions)
+    except GraphQLError as error:
+        return _request_error_response([error.formatted], media_type)
+    if query is None:
+        raise RequestError(400, "`query` is required")
+    if query == "":
+        # Well-formed (a string) but not a document: a parse error, not a malformed request.
+        return _request_error_response([{"message": "Syntax Error: the document is empty."}], media_type)
+    context = await build_context(runtime, request, request.headers.get("authorization"))
+    allowed = {OperationType.QUERY} if params.from_url else {OperationType.QUERY, OperationType.MUTATION}
+    try:
+        return await runtime.schema.execute(
+            query,
+            variable_values=params.variables,
+            context_value=context,
+            operation_name=params.operation_name,
+            allowed_operation_types=allowed,
+            operation_extensions=params.extensions,
+        )
+    except InvalidOperationTypeError as exc:
+        if params.from_url and exc.operation_type == OperationType.MUTATION:
+            raise RequestError(405, "mutations need POST", {"Allow": "POST"}) from exc
+        message = "subscriptions need a websocket (graphql-transport-ws)"
+        return _request_error_response([{"message": message}], media_type)
+    except CannotGetOperationTypeError as exc:
+        # GetOperation() failed: a GraphQL request error of a well-formed request.
+        return _request_error_response([{"message": exc.as_http_error_reason()}], media_type)
+
+
+def _result_response(result: ExecutionResult, media_type: str) -> Response:
     if _is_request_error(result):
-        internal = any(should_mask(error) for error in result.errors)
-        errors = [_formatted(error) for error in result.errors]
-        return _request_error_response(errors, media_type, result.extensions, internal=internal)
-    return _response(process_result(result), 200, media_type)
+        errors = result.errors or []
+        internal = any(should_mask(error) for error in errors)
+        formatted = [_formatted(error) for error in errors]
+        return _request_error_response(formatted, media_type, result.extensions, internal=internal)
+    return _response(dict(process_result(result)), 200, media_type)

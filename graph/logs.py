@@ -151,7 +151,7 @@ def log_graphql_errors(errors: list[GraphQLError], execution_context: Any = None
                 type(original).__name__,
                 operation,
                 path,
-                exc_info=(type(original), original, original.__traceback__),
+                exc_info=original,
             )
 
 

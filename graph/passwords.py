@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import re
 from array import array
 from bisect import bisect_left
@@ -182,7 +183,7 @@ def _has_run(password: str) -> bool:
     lowered = password.lower()
     for i in range(len(lowered) - RUN_LENGTH + 1):
         window = [ord(c) for c in lowered[i : i + RUN_LENGTH]]
-        steps = {b - a for a, b in zip(window, window[1:])}
+        steps = {b - a for a, b in itertools.pairwise(window)}
         if len(steps) == 1 and steps.pop() in (-1, 0, 1) and lowered[i : i + RUN_LENGTH].isalnum():
             return True
     return False
@@ -197,7 +198,9 @@ class PolicyViolation:
 def check_policy(
     password: str, *, min_length: int = 12, email: str = "", name: str = "", organisation: str = ""
 ) -> list[PolicyViolation]:
-    """Every rule the password breaks (empty when it is acceptable); `organisation` is the user's organisation's name."""
+    """Every rule the password breaks (empty when it is acceptable).
+
+    `organisation` is the name of the user's organisation."""
     problems: list[PolicyViolation] = []
     if len(password) < min_length:
         problems.append(PolicyViolation("TOO_SHORT", f"must be at least {min_length} characters long"))

@@ -34,8 +34,9 @@ MAX_NODES = 100
 
 #: String arguments that legitimately take more than graph.inputs.MAX_TEXT_ARGUMENT (10,000)
 #: characters, by schema coordinate ("InputType.field", or "Root.field(argument)" for a root
-#: argument), with their limit, as the domains declare them. Everything else longer is refused before execution. Each limit is
-#: the resolver's own, so it still answers with its typed payload error up to there.
+#: argument), with their limit, as the domains declare them. Everything else longer is refused
+#: before execution. Each limit is the resolver's own, so it still answers with its typed payload
+#: error up to there.
 LONG_TEXT_ARGUMENTS = {
     coordinate: limit for domain in DOMAINS for coordinate, limit in domain.long_text_arguments.items()
 }

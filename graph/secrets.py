@@ -15,19 +15,26 @@ Written forms, both in FLEETGRAPH_MASTER_KEY and in the key file:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 import logging
 import os
 import re
 import secrets
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from graph.settings import Settings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
 
 KEY_FILE_NAME = "master.key"
 _HEADER = 4
@@ -102,6 +109,11 @@ class Keyring:
         return Keyring(keys={v: k for v, k in self.keys.items() if v != version}, current=self.current)
 
 
+def version_header(version: int) -> bytes:
+    """The first bytes of every value `version` seals (what SQL can compare without opening a value)."""
+    return version.to_bytes(_HEADER, "big")
+
+
 def sealed_version(sealed: bytes) -> int:
     """The master key version a sealed value was made with (from its header)."""
     if len(sealed) < _HEADER + _NONCE + 16:
@@ -162,7 +174,7 @@ class Sealer:
     def seal(self, plaintext: bytes, associated_data: str) -> bytes:
         self._refresh()
         keyring, aeads = self._state
-        header = keyring.current.to_bytes(_HEADER, "big")
+        header = version_header(keyring.current)
         nonce = secrets.token_bytes(_NONCE)
         return header + nonce + aeads[keyring.current].encrypt(nonce, plaintext, header + associated_data.encode())
 
@@ -321,6 +333,30 @@ def remove_key_file_version(settings: Settings, version: int) -> Keyring:
 
 
 # --- re-sealing after a rotation -------------------------------------------------------------------
+#
+# graph.secrets knows no models: each domain declares what it seals (Domain.sealed, a tuple of
+# SealedValues) and the entry points (graph.cli) pass the composed declarations in.
+
+
+@dataclass(frozen=True)
+class SealedValues:
+    """One kind of value a domain seals with the master key, so that `rotate-master-key` can re-seal it.
+
+    reseal_all runs the batches, passes and the report; the domain knows its rows. `stale_rows(session,
+    current, after_id, limit)` returns rows (each with an `id`) not sealed by version `current`, with ids above
+    `after_id`, ordered by id, at most `limit`, locked FOR UPDATE SKIP LOCKED. `reseal(session, sealer, row)`
+    re-seals one of them only if its stored value is unchanged (a server that wrote it meanwhile wins) and
+    returns the rows written; it raises SecretError when the value opens under no key of the keyring.
+    `count_versions(session)` tells how many values each master key version seals.
+    """
+
+    #: Plural, for reports: "device keys".
+    name: str
+    #: Names a row that does not open: "DeviceKey 12".
+    row_label: str
+    stale_rows: Callable[[AsyncSession, int, int, int], Awaitable[Sequence[Any]]]
+    reseal: Callable[[AsyncSession, Sealer, Any], Awaitable[int]]
+    count_versions: Callable[[AsyncSession], Awaitable[dict[int, int]]]
 
 
 @dataclass
@@ -328,89 +364,45 @@ class RotationReport:
     """What a re-seal pass did and how many values each master key version seals now (no key material)."""
 
     current: int
-    resealed_device_keys: int = 0
-    resealed_totp_secrets: int = 0
-    #: Queued mails whose bodies were re-sealed (or sealed, when an earlier release wrote them in clear).
-    resealed_outbox_messages: int = 0
-    #: Values that did not open under any key in the keyring ("DeviceKey 12", "User 7", "OutboxMessage 3"); left as they were.
+    #: Values re-sealed (or sealed, when an earlier release wrote them in clear), by SealedValues.name.
+    resealed: dict[str, int] = field(default_factory=dict)
+    #: SealedValues.name -> master key version -> number of values, after the pass.
+    versions: dict[str, dict[int, int]] = field(default_factory=dict)
+    #: Values that did not open under any key in the keyring ("DeviceKey 12", "User 7"); left as they were.
     failed: list[str] = field(default_factory=list)
-    #: Version -> number of values, after the pass.
-    device_keys: dict[int, int] = field(default_factory=dict)
-    totp_secrets: dict[int, int] = field(default_factory=dict)
-    #: Version -> number of undelivered mails with bodies sealed by it (delivered mails keep no body).
-    outbox_messages: dict[int, int] = field(default_factory=dict)
-
-    def _counts(self) -> tuple[dict[int, int], ...]:
-        return (self.device_keys, self.totp_secrets, self.outbox_messages)
 
     def in_use(self) -> set[int]:
-        return {v for counts in self._counts() for v, n in counts.items() if n}
+        return {v for counts in self.versions.values() for v, n in counts.items() if n}
 
     @property
     def remaining(self) -> int:
         """Values still on an older version than the current one."""
-        return sum(n for counts in self._counts() for v, n in counts.items() if v != self.current)
+        return sum(n for counts in self.versions.values() for v, n in counts.items() if v != self.current)
+
+    def sealed_by(self, version: int, separator: str = ", ") -> str:
+        """What `version` seals, in words: "2 device keys, 1 TOTP secrets"."""
+        return separator.join(f"{counts.get(version, 0)} {name}" for name, counts in self.versions.items())
 
 
-async def version_counts(session_factory) -> tuple[dict[int, int], dict[int, int]]:
-    """(device keys, TOTP secrets): how many values each master key version seals."""
-    from sqlalchemy import func, literal_column, select
+SessionFactory = Callable[[], AbstractAsyncContextManager["AsyncSession"]]
 
-    from models.catalogue import DeviceKey
-    from models.identity import User
 
+async def version_counts(session_factory: SessionFactory, sealed: Sequence[SealedValues]) -> dict[str, dict[int, int]]:
+    """SealedValues.name -> how many values each master key version seals."""
     async with session_factory() as session:
-        keys = dict(
-            (
-                await session.execute(
-                    select(DeviceKey.master_key_version, func.count()).group_by(DeviceKey.master_key_version)
-                )
-            ).all()
-        )
-        # Literal positions: as bound parameters PostgreSQL would not see the GROUP BY expression as the selected one.
-        header = func.substr(User.totp_secret_sealed, literal_column("1"), literal_column(str(_HEADER)))
-        totp: dict[int, int] = {}
-        for raw, count in (
-            await session.execute(
-                select(header, func.count()).where(User.totp_secret_sealed.is_not(None)).group_by(header)
-            )
-        ).all():
-            version = int.from_bytes(bytes(raw), "big")
-            totp[version] = totp.get(version, 0) + count
-    return keys, totp
-
-
-async def outbox_version_counts(session_factory) -> dict[int, int]:
-    """How many undelivered mails each master key version seals (a mail counts once per version it uses)."""
-    from sqlalchemy import func, select
-
-    from models.mail import OutboxMessage
-    from resolvers.mail import sealing
-
-    width = len(sealing.PREFIX) + 12  # "sealed:<version>:" of any version that fits in the header
-    counts: dict[int, int] = {}
-    async with session_factory() as session:
-        rows = (
-            await session.execute(
-                select(
-                    func.substr(OutboxMessage.body_text, 1, width), func.substr(OutboxMessage.body_html, 1, width)
-                ).where(
-                    OutboxMessage.body_text.startswith(sealing.PREFIX)
-                    | OutboxMessage.body_html.startswith(sealing.PREFIX)
-                )
-            )
-        ).all()
-    for text_head, html_head in rows:
-        for version in {sealing.stored_version(text_head), sealing.stored_version(html_head)} - {None}:
-            counts[version] = counts.get(version, 0) + 1
-    return counts
+        return {values.name: await values.count_versions(session) for values in sealed}
 
 
 async def reseal_all(
-    session_factory, sealer: Sealer, *, batch_size: int = 200, passes: int = 3, on_batch=None
+    session_factory: SessionFactory,
+    sealer: Sealer,
+    sealed: Sequence[SealedValues],
+    *,
+    batch_size: int = 200,
+    passes: int = 3,
+    on_batch: Callable[[], Awaitable[None]] | None = None,
 ) -> RotationReport:
-    """Re-seal every device key, TOTP secret and queued mail body that is not on the current master key version
-    (mail bodies an earlier release wrote in clear are sealed; delivered mails have none).
+    """Re-seal every value of `sealed` that is not on the current master key version.
 
     Small batches, each its own short transaction, rows locked with FOR UPDATE SKIP LOCKED on
     PostgreSQL (a row a request holds is taken in a later pass), and every write is conditional on the
@@ -418,145 +410,46 @@ async def reseal_all(
     keep working: their keyring holds both versions (the key file is re-read when it changes).
     `on_batch` (an async callable) runs after each committed batch (tests look at the mixed state there).
     """
-    import asyncio
-
-    from sqlalchemy import func, or_, select, update
-
-    from models.catalogue import DeviceKey
-    from models.identity import User
-    from models.mail import OutboxMessage, OutboxStatus
-    from resolvers.catalogue.keys import open_device_key, seal_device_key
-    from resolvers.mail import sealing
-
-    current = sealer.version
-    report = RotationReport(current=current)
-    failed_ids: dict[str, set[int]] = {"DeviceKey": set(), "User": set(), "OutboxMessage": set()}
-    current_prefix = sealing.version_prefix(current)
-    current_header = current.to_bytes(_HEADER, "big")
-
+    report = RotationReport(current=sealer.version, resealed={values.name: 0 for values in sealed})
+    failed: dict[str, set[int]] = {values.row_label: set() for values in sealed}
     for attempt in range(passes):
-        last_id = 0
-        while True:  # device keys
-            async with session_factory() as session, session.begin():
-                rows = (
-                    await session.execute(
-                        select(DeviceKey.id, DeviceKey.device_id, DeviceKey.kind, DeviceKey.algorithm, DeviceKey.sealed)
-                        .where(DeviceKey.id > last_id, DeviceKey.master_key_version != current)
-                        .order_by(DeviceKey.id)
-                        .limit(batch_size)
-                        .with_for_update(skip_locked=True)
-                    )
-                ).all()
-                for row in rows:
-                    last_id = row.id
-                    if row.id in failed_ids["DeviceKey"]:
-                        continue
-                    try:
-                        key = open_device_key(sealer, row)
-                    except SecretError:
-                        failed_ids["DeviceKey"].add(row.id)
-                        continue
-                    sealed, version = seal_device_key(sealer, row.device_id, row.kind, row.algorithm, key)
-                    del key
-                    result = await session.execute(
-                        update(DeviceKey)
-                        .where(DeviceKey.id == row.id, DeviceKey.sealed == row.sealed)
-                        .values(sealed=sealed, master_key_version=version)
-                    )
-                    report.resealed_device_keys += result.rowcount
-            if rows and on_batch is not None:
-                await on_batch()
-            if len(rows) < batch_size:
-                break
-        last_id = 0
-        while True:  # TOTP secrets (their version is only in the sealed value's header)
-            async with session_factory() as session, session.begin():
-                rows = (
-                    await session.execute(
-                        select(User.id, User.totp_secret_sealed)
-                        .where(
-                            User.id > last_id,
-                            User.totp_secret_sealed.is_not(None),
-                            func.substr(User.totp_secret_sealed, 1, _HEADER) != current_header,
-                        )
-                        .order_by(User.id)
-                        .limit(batch_size)
-                        .with_for_update(skip_locked=True)
-                    )
-                ).all()
-                for user_id, old in rows:
-                    last_id = user_id
-                    if user_id in failed_ids["User"]:
-                        continue
-                    binding = f"user:{user_id}:totp"
-                    try:
-                        secret = sealer.open(old, binding)
-                    except SecretError:
-                        failed_ids["User"].add(user_id)
-                        continue
-                    result = await session.execute(
-                        update(User)
-                        .where(User.id == user_id, User.totp_secret_sealed == old)
-                        .values(totp_secret_sealed=sealer.seal(secret, binding))
-                    )
-                    report.resealed_totp_secrets += result.rowcount
-            if rows and on_batch is not None:
-                await on_batch()
-            if len(rows) < batch_size:
-                break
-        last_id = 0
-        while True:  # bodies of mails not delivered yet (the version is in the stored text's prefix)
-            async with session_factory() as session, session.begin():
-                rows = (
-                    await session.execute(
-                        select(
-                            OutboxMessage.id, OutboxMessage.message_id, OutboxMessage.body_text, OutboxMessage.body_html
-                        )
-                        .where(
-                            OutboxMessage.id > last_id,
-                            OutboxMessage.status != OutboxStatus.SENT,
-                            or_(
-                                ~OutboxMessage.body_text.startswith(current_prefix),
-                                ~OutboxMessage.body_html.startswith(current_prefix),
-                            ),
-                        )
-                        .order_by(OutboxMessage.id)
-                        .limit(batch_size)
-                        .with_for_update(skip_locked=True)
-                    )
-                ).all()
-                for row in rows:
-                    last_id = row.id
-                    if row.id in failed_ids["OutboxMessage"]:
-                        continue
-                    try:
-                        body_text, body_html = sealing.open_bodies(sealer, row)
-                    except SecretError:
-                        failed_ids["OutboxMessage"].add(row.id)
-                        continue
-                    new_text, new_html = sealing.seal_bodies(sealer, row.message_id, body_text, body_html)
-                    del body_text, body_html
-                    # conditional: a worker that delivered (and cleared) the mail meanwhile wins
-                    result = await session.execute(
-                        update(OutboxMessage)
-                        .where(
-                            OutboxMessage.id == row.id,
-                            OutboxMessage.body_text == row.body_text,
-                            OutboxMessage.body_html == row.body_html,
-                        )
-                        .values(body_text=new_text, body_html=new_html)
-                        .execution_options(synchronize_session=False)
-                    )
-                    report.resealed_outbox_messages += result.rowcount
-            if rows and on_batch is not None:
-                await on_batch()
-            if len(rows) < batch_size:
-                break
-        report.device_keys, report.totp_secrets = await version_counts(session_factory)
-        report.outbox_messages = await outbox_version_counts(session_factory)
-        failures = sum(len(ids) for ids in failed_ids.values())
-        if report.remaining <= failures or attempt == passes - 1:
+        for values in sealed:
+            report.resealed[values.name] += await _reseal_stale(
+                session_factory, sealer, values, report.current, failed[values.row_label], batch_size, on_batch
+            )
+        report.versions = await version_counts(session_factory, sealed)
+        if report.remaining <= sum(len(ids) for ids in failed.values()) or attempt == passes - 1:
             break
         await asyncio.sleep(0.2 * (attempt + 1))  # rows locked by requests: try them again shortly
-    report.failed = [f"{kind} {row_id}" for kind, ids in failed_ids.items() for row_id in sorted(ids)]
+    report.failed = [f"{label} {row_id}" for label, ids in failed.items() for row_id in sorted(ids)]
     return report
+
+
+async def _reseal_stale(
+    session_factory: SessionFactory,
+    sealer: Sealer,
+    values: SealedValues,
+    current: int,
+    failed: set[int],
+    batch_size: int,
+    on_batch: Callable[[], Awaitable[None]] | None,
+) -> int:
+    """One pass over the values of one kind not on `current`, batch by batch; returns the rows written and adds
+    the ids of values that open under no key to `failed` (they are skipped in later passes)."""
+    written = 0
+    last_id = 0
+    while True:
+        async with session_factory() as session, session.begin():
+            rows = await values.stale_rows(session, current, last_id, batch_size)
+            for row in rows:
+                last_id = row.id
+                if row.id in failed:
+                    continue
+                try:
+                    written += await values.reseal(session, sealer, row)
+                except SecretError:
+                    failed.add(row.id)
+        if rows and on_batch is not None:
+            await on_batch()
+        if len(rows) < batch_size:
+            return written

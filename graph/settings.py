@@ -6,6 +6,7 @@ import ipaddress
 import os
 from dataclasses import dataclass, fields
 from pathlib import Path
+from typing import Any
 
 
 class SettingsError(ValueError):
@@ -73,7 +74,8 @@ class Settings:
     invitation_ttl_hours: int = 72
     #: Validity of e-mail confirmation and password reset links (minutes).
     email_token_ttl_minutes: int = 60
-    #: How recent the caller's authentication (login or sessionReauthenticate) must be to create a key download (seconds).
+    #: How recent the caller's authentication (login or sessionReauthenticate) must be to create a key download
+    #: (seconds).
     key_download_reauth_seconds: int = 300
     #: Validity of a key download's one-time link (seconds).
     key_download_ttl_seconds: int = 300
@@ -96,7 +98,7 @@ class Settings:
     trusted_proxies: str = ""
 
     def __post_init__(self) -> None:
-        self.trusted_proxy_list  # a bad value stops the server at start, not at the first request
+        _ = self.trusted_proxy_list  # a bad value stops the server at start, not at the first request
 
     @property
     def trusted_proxy_list(self) -> list[str]:
@@ -114,7 +116,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
-        values: dict[str, object] = {}
+        values: dict[str, Any] = {}
         for field in fields(cls):
             raw = env.get(f"FLEETGRAPH_{field.name.upper()}")
             if raw is None:

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlparse
 
 import orjson
@@ -81,7 +81,8 @@ class _RedisBackend(BroadcastBackend):
         # Only now does redis-py know the channel, so listen() has something to read.
         self._subscribed.set()
         # Events published from Redis's confirmation on reach us: only then is the subscription ready.
-        waiter = asyncio.ensure_future(confirmed.wait())
+        assert self._reader is not None
+        waiter: asyncio.Future[Any] = asyncio.ensure_future(confirmed.wait())
         try:
             await asyncio.wait({waiter, self._reader}, return_when=asyncio.FIRST_COMPLETED)
         finally:
@@ -287,8 +288,10 @@ class EventBus:
             self._fail(exc)
 
     async def _pump(self, channel: str, ready: asyncio.Event) -> None:
-        async with self._broadcast.subscribe(channel) as source:
+        async with self._broadcast.subscribe(channel) as subscription:
             ready.set()
+            # broadcaster annotates Subscriber.__aiter__ as possibly None; it is an async generator of events
+            source = cast(AsyncIterator[Event], subscription)
             async for event in source:
                 try:
                     payload = orjson.loads(event.message)

@@ -4,6 +4,9 @@ from starlette.routing import Route
 
 from graph.domain import Domain
 from resolvers.catalogue import batches, downloads, imports, mutations, product_types, queries
+from resolvers.catalogue.commands import import_devices
+from resolvers.catalogue.demo import seed_demo_devices
+from resolvers.catalogue.key_rotation import DEVICE_KEYS
 
 DOMAIN = Domain(
     name="catalogue",
@@ -21,4 +24,7 @@ DOMAIN = Domain(
     },
     routes=(Route("/downloads/{token}", downloads.serve_download, methods=["GET"]),),
     startup=(product_types.ensure_product_types,),
+    sealed=(DEVICE_KEYS,),
+    commands={"import-devices": import_devices},
+    demo=(seed_demo_devices,),
 )

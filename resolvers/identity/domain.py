@@ -2,6 +2,7 @@
 
 from graph.domain import Domain
 from resolvers.identity import invitation_mutations, invitation_queries, mutations, queries, reauthentication
+from resolvers.identity.key_rotation import TOTP_SECRETS
 
 DOMAIN = Domain(
     name="identity",
@@ -12,4 +13,5 @@ DOMAIN = Domain(
         invitation_mutations.InvitationMutation,
     ),
     node_resolvers={**queries.NODE_RESOLVERS, **invitation_queries.NODE_RESOLVERS},
+    sealed=(TOTP_SECRETS,),
 )

@@ -2,6 +2,7 @@
 
 from graph.domain import Domain
 from resolvers.mail import delivery, outbox_queries, services, template_mutations, template_queries, templates
+from resolvers.mail.key_rotation import QUEUED_MAILS
 
 
 def _delivery_worker(runtime):
@@ -23,4 +24,5 @@ DOMAIN = Domain(
     },
     startup=(services.ensure_system_templates,),
     workers=(_delivery_worker,),
+    sealed=(QUEUED_MAILS,),
 )

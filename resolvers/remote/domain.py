@@ -17,6 +17,7 @@ from resolvers.remote import (
     templates,
     watchdog,
 )
+from resolvers.remote.demo import seed_demo_remote
 
 
 def _router_watchdog(runtime):
@@ -62,4 +63,5 @@ DOMAIN = Domain(
     },
     workers=(_router_watchdog, _heartbeat_subscriber),
     hooks=((REACH_SHRANK, access.end_unreachable_connections),),
+    demo=(seed_demo_remote,),
 )

@@ -309,11 +309,12 @@ async def test_other_tenants_devices_are_unreachable_by_node(gql, world, runtime
 async def test_demo_catalogue(gql, client, runtime):
     """The demo data holds the manuals' device table, owned by IntegraDemo; its admin can claim 21N001064 and
     download the keys of the claimed devices."""
+    from graph.composition import DEMO
     from graph.demo import seed_demo
     from models import identity as m
     from tests.conftest import issue_token
 
-    assert await seed_demo(runtime.session_factory, runtime.sealer)
+    assert await seed_demo(runtime.session_factory, runtime.sealer, DEMO)
     async with runtime.session_factory() as session, session.begin():
         admin = await session.scalar(select(m.User).where(m.User.email == "demo@integra-metering.com"))
         token = await issue_token(session, admin)

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from graph.composition import SEALED
 from graph.errors import DomainError
 from graph.secrets import Sealer, SecretError, add_key_file_version, reseal_all, sealed_version
 from graph.settings import Settings
@@ -182,12 +183,12 @@ async def test_rotation_keeps_every_key_and_totp_secret_readable(runtime, tmp_pa
     caplog.set_level(logging.DEBUG)
     logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)  # SQL and its parameters go to the log too
     try:
-        report = await reseal_all(runtime.session_factory, sealer, batch_size=4)
+        report = await reseal_all(runtime.session_factory, sealer, SEALED, batch_size=4)
     finally:
         logging.getLogger("sqlalchemy.engine").setLevel(logging.WARNING)
     assert sealer.version == 2  # the sealer read the changed key file
-    assert report.resealed_device_keys == len(keys) and report.resealed_totp_secrets == len(totp)
-    assert report.device_keys == {2: len(keys)} and report.totp_secrets == {2: len(totp)}
+    assert report.resealed["device keys"] == len(keys) and report.resealed["TOTP secrets"] == len(totp)
+    assert report.versions["device keys"] == {2: len(keys)} and report.versions["TOTP secrets"] == {2: len(totp)}
     assert report.failed == [] and report.remaining == 0
 
     opened_keys, opened_totp, versions = await _opened(runtime, sealer)
@@ -203,8 +204,8 @@ async def test_rotation_keeps_every_key_and_totp_secret_readable(runtime, tmp_pa
     assert OTHER_MASTER_KEY.hex() not in caplog.text and keyring.keys[2].hex() not in caplog.text
     assert keyring.keys[2].hex() not in repr(sealer) + repr(keyring) + repr(report)
 
-    again = await reseal_all(runtime.session_factory, sealer, batch_size=4)  # nothing left to do
-    assert again.resealed_device_keys == again.resealed_totp_secrets == 0
+    again = await reseal_all(runtime.session_factory, sealer, SEALED, batch_size=4)  # nothing left to do
+    assert set(again.resealed.values()) == {0}
 
 
 async def test_a_value_that_does_not_open_is_reported_and_left_alone(runtime, tmp_path):
@@ -217,9 +218,10 @@ async def test_a_value_that_does_not_open_is_reported_and_left_alone(runtime, tm
         other = await session.get(DeviceKey, max(keys))
         row.sealed = other.sealed  # a ciphertext of another device copied into this row
     add_key_file_version(Settings(data_dir=tmp_path))
-    report = await reseal_all(runtime.session_factory, sealer, batch_size=2)
+    report = await reseal_all(runtime.session_factory, sealer, SEALED, batch_size=2)
     assert report.failed == [f"DeviceKey {broken_id}"]
-    assert report.resealed_device_keys == len(keys) - 1 and report.device_keys == {1: 1, 2: len(keys) - 1}
+    assert report.resealed["device keys"] == len(keys) - 1
+    assert report.versions["device keys"] == {1: 1, 2: len(keys) - 1}
 
 
 # --- a server process keeps opening keys during rotation ---------------------------------------
@@ -280,7 +282,7 @@ async def test_a_server_keeps_opening_keys_during_rotation(runtime, tmp_path):
 
         await ask_server()
         add_key_file_version(Settings(data_dir=tmp_path))
-        await reseal_all(runtime.session_factory, sealer, batch_size=3, on_batch=ask_server)
+        await reseal_all(runtime.session_factory, sealer, SEALED, batch_size=3, on_batch=ask_server)
         await ask_server()
         ours.send("stop")
     finally:

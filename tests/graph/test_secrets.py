@@ -253,9 +253,10 @@ def test_rotate_master_key_command(tmp_path):
     result = run(tmp_path, "rotate-master-key", "--batch-size", "1")
     assert result.returncode == 0, result.stderr
     assert "master key version 2 added" in result.stdout
-    assert "re-sealed: 2 device keys, 1 TOTP secrets" in result.stdout
-    assert "version 2: 2 device keys, 1 TOTP secrets" in result.stdout
-    assert "version 1: 0 device keys, 0 TOTP secrets" in result.stdout and "unused old versions" in result.stdout
+    assert "re-sealed: 1 TOTP secrets, 0 queued mails, 2 device keys" in result.stdout
+    assert "version 2: 1 TOTP secrets, 0 queued mails, 2 device keys" in result.stdout
+    assert "version 1: 0 TOTP secrets, 0 queued mails, 0 device keys" in result.stdout
+    assert "unused old versions" in result.stdout
     keyring = load_keyring(settings)
     assert keyring.versions == [2, 1] and keyring.keys[1] == first_key
     assert (tmp_path / "master.key").stat().st_mode & 0o777 == 0o600
@@ -281,10 +282,10 @@ def test_rotate_master_key_command(tmp_path):
     assert asyncio.run(_read_cli(settings, Sealer(load_keyring(settings))))[1] == versions  # nothing re-sealed
 
     still_used = run(tmp_path, "rotate-master-key", "--report", env={"FLEETGRAPH_MASTER_KEY": rotated.dump()})
-    assert "version 2: 2 device keys, 1 TOTP secrets" in still_used.stdout
+    assert "version 2: 1 TOTP secrets, 0 queued mails, 2 device keys" in still_used.stdout
     resealed = run(tmp_path, "rotate-master-key", "--reseal-only", env={"FLEETGRAPH_MASTER_KEY": rotated.dump()})
     assert resealed.returncode == 0, resealed.stderr
-    assert "re-sealed: 2 device keys, 1 TOTP secrets" in resealed.stdout
+    assert "re-sealed: 1 TOTP secrets, 0 queued mails, 2 device keys" in resealed.stdout
     opened, versions, opened_totp = asyncio.run(_read_cli(settings, Sealer(rotated.keys[3], version=3)))
     assert opened == keys and set(versions.values()) == {3} and opened_totp == totp
 
@@ -361,7 +362,7 @@ def test_a_running_server_keeps_serving_across_a_rotation(tmp_path):
 
         rotated = run(tmp_path, "rotate-master-key")
         assert rotated.returncode == 0, rotated.stderr
-        assert "re-sealed: 0 device keys, 1 TOTP secrets" in rotated.stdout
+        assert "re-sealed: 1 TOTP secrets, 0 queued mails, 0 device keys" in rotated.stdout
 
         # The next step's code (each step counts once): the server must open the version-2 value.
         after = login(int(time.time() // totp.interval) + 1)["data"]["login"]

@@ -8,6 +8,7 @@ import re
 from sqlalchemy import select, text, update
 
 from graph.auth import hash_token
+from graph.composition import SEALED
 from graph.db import create_session_factory
 from graph.secrets import Sealer, add_key_file_version, reseal_all
 from graph.settings import Settings
@@ -134,9 +135,9 @@ async def test_rotation_reseals_queued_bodies_and_seals_clear_ones(runtime, tmp_
     originals[ids[2]] = legacy_text
 
     keyring = add_key_file_version(Settings(data_dir=tmp_path))
-    report = await reseal_all(factory, sealer, batch_size=1)
+    report = await reseal_all(factory, sealer, SEALED, batch_size=1)
     assert sealer.version == 2
-    assert report.resealed_outbox_messages == 3 and report.outbox_messages == {2: 3}
+    assert report.resealed["queued mails"] == 3 and report.versions["queued mails"] == {2: 3}
     assert report.failed == [] and report.remaining == 0 and report.in_use() == {2}
 
     rows = {row["id"]: row for row in await raw_rows(runtime)}
@@ -149,8 +150,8 @@ async def test_rotation_reseals_queued_bodies_and_seals_clear_ones(runtime, tmp_
             assert row.body_text.startswith("sealed:2:") and row.body_html.startswith("sealed:2:")
             assert opened(only_new, row).body_text == originals[pk]  # version 2 alone opens every queued mail
 
-    again = await reseal_all(factory, sealer, batch_size=1)
-    assert again.resealed_outbox_messages == 0 and again.outbox_messages == {2: 3}
+    again = await reseal_all(factory, sealer, SEALED, batch_size=1)
+    assert again.resealed["queued mails"] == 0 and again.versions["queued mails"] == {2: 3}
 
 
 async def test_a_link_in_a_custom_subject_is_not_stored_in_clear(runtime):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from graph.composition import DEMO
 from graph.demo import seed_demo
 from models import identity as m
 from tests.conftest import issue_token
@@ -19,7 +20,7 @@ async def demo_token(runtime, email: str) -> str:
 
 
 async def test_demo_locations_per_user(gql, runtime):
-    assert await seed_demo(runtime.session_factory, runtime.sealer)
+    assert await seed_demo(runtime.session_factory, runtime.sealer, DEMO)
     seen = {}
     for email in (
         "demo@integra-metering.com",
@@ -47,7 +48,7 @@ CONNECTIONS = """{ connectionLicence { maxActive active }
 
 
 async def test_demo_licence_history_and_notification_profile(gql, runtime):
-    assert await seed_demo(runtime.session_factory, runtime.sealer)
+    assert await seed_demo(runtime.session_factory, runtime.sealer, DEMO)
     data = (await gql(CONNECTIONS, token=await demo_token(runtime, "demo@integra-metering.com")))["data"]
     assert data["connectionLicence"] == {"maxActive": 5, "active": 0}
     assert data["notificationProfiles"]["nodes"] == [
@@ -72,7 +73,7 @@ async def test_demo_licence_history_and_notification_profile(gql, runtime):
 
 async def test_demo_paula_is_an_accepted_external_user(gql, runtime):
     """Paula's invitation counts as accepted: she is listed, by name and e-mail only, and nothing is pending."""
-    assert await seed_demo(runtime.session_factory, runtime.sealer)
+    assert await seed_demo(runtime.session_factory, runtime.sealer, DEMO)
     token = await demo_token(runtime, "demo@integra-metering.com")
     data = (
         await gql(
