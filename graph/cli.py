@@ -264,9 +264,9 @@ async def _import_devices(settings: Settings, data: bytes, filename: str, dry_ru
     from graph.db import create_engine, create_session_factory
     from graph.errors import DomainError
     from graph.secrets import load_sealer
-    from resolvers.catalogue.imports import ImportReport, RowError
-    from resolvers.catalogue.imports import import_devices as run_import
-    from resolvers.catalogue.product_types import ensure_product_types
+    from resolvers.catalogue.imports.rules import ImportReport
+    from resolvers.catalogue.imports.rules import import_devices as run_import
+    from resolvers.catalogue.product_types.rules import ensure_product_types
 
     engine = create_engine(settings)
     try:
@@ -289,7 +289,7 @@ async def _import_devices(settings: Settings, data: bytes, filename: str, dry_ru
                     max_reported=None,
                 )
         except DomainError as error:
-            return ImportReport(0, 0, dry_run, [RowError(error.code, error.message)], 1)
+            return ImportReport.refused(dry_run, error)
     finally:
         await engine.dispose()
 

@@ -85,7 +85,7 @@ async def _demo_devices(session: AsyncSession, organisations: dict[str, m.Organi
     from models import catalogue as c
     from models.base import utcnow
     from resolvers.catalogue.keys import seal_device_key
-    from resolvers.catalogue.product_types import MANUFACTURER, ensure_product_types
+    from resolvers.catalogue.product_types.rules import MANUFACTURER, ensure_product_types
 
     await ensure_product_types(session)
     types = dict((await session.execute(select(c.ProductType.name, c.ProductType.id))).all())

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from graph.context import Context
 from graph.errors import DomainError
@@ -19,10 +20,10 @@ from models import catalogue as c
 from models.base import utcnow
 from resolvers.audit.services import record
 from resolvers.catalogue.errors import CatalogueErrorCode as Code
-from resolvers.catalogue.loaders import device_visible
+from resolvers.catalogue.scope import device_visible
+from resolvers.catalogue.serial_numbers import is_serial_number
 
 MAX_BULK = 1000
-MAX_SERIAL = 64
 
 
 class BulkClaimOutcome(enum.Enum):
@@ -44,12 +45,12 @@ def _clean_serial(value: str, field: list[str] | str) -> str:
     value = value.strip()
     if not value:
         raise DomainError(Code.REQUIRED, "A serial number is required.", field)
-    if len(value) > MAX_SERIAL or "\x00" in value or any(ch.isspace() for ch in value):
+    if not is_serial_number(value):
         raise DomainError(Code.INVALID, "Not a serial number.", field)
     return value
 
 
-def _claimable_scope(context: Context):
+def _claimable_scope(context: Context) -> list[ColumnElement[bool]]:
     # owned devices only: one the manufacturer has not handed over belongs to nobody who could claim it
     return [device_visible(context.principal), c.Device.organisation_id.is_not(None)]
 
@@ -100,21 +101,25 @@ async def claim(session: AsyncSession, context: Context, serial_number: str, man
     return device
 
 
-async def claim_bulk(
-    session: AsyncSession, context: Context, serial_numbers: list[str], manufacturer: str | None, dry_run: bool
-) -> list[BulkClaimLine]:
-    """One line per distinct serial number, in the order given.
-
-    A real run claims every claimable device and reports the others (unknown, already claimed,
-    ambiguous) without failing: the dry run shows beforehand what will happen, and repeating a run
-    is harmless. Invalid input (too many, blank or malformed serials) refuses the whole request.
-    """
+def bulk_serials(serial_numbers: list[str]) -> list[str]:
+    """The distinct serial numbers of a bulk claim, in the order given; invalid input (too many, blank or
+    malformed serials) refuses the whole request."""
     if len(serial_numbers) > MAX_BULK:
         raise DomainError(Code.TOO_MANY, f"At most {MAX_BULK} serial numbers at once.", "serialNumbers")
     if not serial_numbers:
         raise DomainError(Code.REQUIRED, "Give at least one serial number.", "serialNumbers")
-    serials = list(dict.fromkeys(_clean_serial(s, ["serialNumbers", str(i)]) for i, s in enumerate(serial_numbers)))
+    return list(dict.fromkeys(_clean_serial(s, ["serialNumbers", str(i)]) for i, s in enumerate(serial_numbers)))
 
+
+async def claim_bulk(
+    session: AsyncSession, context: Context, serials: list[str], manufacturer: str | None, dry_run: bool
+) -> list[BulkClaimLine]:
+    """One line per serial number of `bulk_serials`, in that order.
+
+    A real run claims every claimable device and reports the others (unknown, already claimed,
+    ambiguous) without failing: the dry run shows beforehand what will happen, and repeating a run
+    is harmless.
+    """
     statement = select(c.Device).where(c.Device.serial_number.in_(serials), *_claimable_scope(context))
     if manufacturer is not None and manufacturer.strip():
         statement = statement.where(c.Device.manufacturer == manufacturer.strip())
