@@ -13,7 +13,7 @@ from typing import Annotated, Any, Generic, TypeVar
 import orjson
 import strawberry
 from sqlalchemy import BigInteger, Select, and_, false, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import QueryableAttribute, aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
@@ -113,7 +113,7 @@ class OrderDirection(enum.Enum):
 
 @dataclass(frozen=True)
 class SortKey:
-    column: ColumnElement[Any]
+    column: ColumnElement[Any] | QueryableAttribute[Any]
     descending: bool = False
 
 
@@ -127,7 +127,7 @@ def decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
         values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(values, list) or len(values) != len(keys):
             raise ValueError
-        decoded = []
+        decoded: list[Any] = []
         for key, value in zip(keys, values, strict=True):
             column_type = key.column.type
             # a TypeDecorator (UTCDateTime) reports `object`: ask the type it wraps

@@ -26,7 +26,7 @@ visible_batches = rows_by_id(c.Batch, batch_visible)
 DEVICE_ORDER = (SortKey(c.Device.serial_number), SortKey(c.Device.id))
 
 
-async def _counts(context: Any, statement: Select[tuple[int, int]], batch_ids: Sequence[int]) -> list[int]:
+async def _counts(context: Any, statement: Select[int, int], batch_ids: Sequence[int]) -> list[int]:
     async with context.session() as session:
         counts = {pk: count for pk, count in (await session.execute(statement)).all()}
     return [counts.get(pk, 0) for pk in batch_ids]

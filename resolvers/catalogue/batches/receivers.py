@@ -5,7 +5,8 @@ from __future__ import annotations
 from sqlalchemy import exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from graph.context import Context
+from graph.context import Context, Principal
+from graph.permissions import require_principal
 from graph.relay import decode_id, to_global_id
 from graph.tenancy import organisation_visible
 from models import catalogue as c
@@ -19,7 +20,7 @@ async def receiver(session: AsyncSession, context: Context, organisation_id: str
     pk = decode_id(organisation_id, "Organisation")
     if pk is None:
         return None
-    principal = context.principal
+    principal: Principal = require_principal(context)
     partner = exists().where(
         m.PartnerLink.organisation_id == principal.organisation_id, m.PartnerLink.partner_id == m.Organisation.id
     )
@@ -33,7 +34,7 @@ async def receiver_consents(session: AsyncSession, context: Context, receiver: m
     (platform admins: any, the manufacturer hands devices over), or it accepted the partnership by adding
     the caller's organisation as its partner too. A one-sided partner link (anyone who knows an
     organisation ID can add it) never pushes devices into another catalogue."""
-    principal = context.principal
+    principal: Principal = require_principal(context)
     if principal.is_platform_admin or receiver.path.startswith(principal.organisation_path):
         return True
     reciprocal = await session.scalar(

@@ -14,16 +14,16 @@ it the devices move at creation. The receiving side may reject a pending batch i
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import CursorResult, Result, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from graph.context import Context
+from graph.context import Context, Principal
 from graph.errors import DomainError, DomainErrors
-from graph.permissions import require_permission
+from graph.permissions import require_permission, require_principal
 from graph.relay import decode_id
 from graph.rules import clean_text
 from graph.tenancy import visible_organisation_ids
@@ -42,6 +42,11 @@ MAX_MANUFACTURER = 100
 CHUNK = 1000  # serials per IN list (PostgreSQL/asyncpg allow at most 32767 parameters)
 
 
+def rowcount(result: Result[Any]) -> int:
+    """Rows an UPDATE matched (what `session.execute` returns for one is a CursorResult)."""
+    return cast("CursorResult[Any]", result).rowcount
+
+
 async def _devices(
     session: AsyncSession,
     context: Context,
@@ -50,7 +55,7 @@ async def _devices(
     problems: list[DomainError],
 ) -> list[c.Device]:
     """The caller's devices with these serial numbers; every unknown, ambiguous or pending one is a problem."""
-    principal = context.principal
+    principal: Principal = require_principal(context)
     found: dict[str, list[tuple[c.Device, c.BatchState | None]]] = {}
     values = [serial.value for serial in serials]
     for start in range(0, len(values), CHUNK):
@@ -107,7 +112,7 @@ async def _join_batch(session: AsyncSession, batch: c.Batch, devices: list[c.Dev
                 .values(batch_id=batch.id)
                 .execution_options(synchronize_session=False)
             )
-            joined += result.rowcount
+            joined += rowcount(result)
     if joined != len(devices):
         raise DomainError(
             Code.INVALID_STATE, "A device was put into another batch meanwhile: try again.", "serialNumbers"
@@ -133,7 +138,7 @@ async def _move_devices(session: AsyncSession, batch: c.Batch) -> int:
         )
         .execution_options(synchronize_session=False)
     )
-    return result.rowcount
+    return rowcount(result)
 
 
 @dataclass
@@ -189,7 +194,7 @@ async def _check_reference_free(
 ) -> None:
     taken = await session.scalar(
         select(c.Batch.id).where(
-            c.Batch.sender_organisation_id == context.principal.organisation_id, c.Batch.reference == reference
+            c.Batch.sender_organisation_id == require_principal(context).organisation_id, c.Batch.reference == reference
         )
     )
     if taken is not None:
@@ -199,7 +204,7 @@ async def _check_reference_free(
 async def _insert_batch(
     session: AsyncSession, context: Context, data: BatchCreation, reference: str, label: str, receiver: m.Organisation
 ) -> c.Batch:
-    principal = context.principal
+    principal: Principal = require_principal(context)
     now = utcnow()
     batch = c.Batch(
         reference=reference,
@@ -278,7 +283,7 @@ async def create_batch(session: AsyncSession, context: Context, data: BatchCreat
 
 def _addressed_to_caller(context: Context) -> ColumnElement[bool]:
     """Batches the caller decides on: addressed to the caller's subtree (platform admins: any)."""
-    principal = context.principal
+    principal: Principal = require_principal(context)
     if principal.is_platform_admin:
         return c.Batch.id.is_not(None)
     return c.Batch.organisation_id.in_(visible_organisation_ids(principal))
@@ -360,7 +365,7 @@ async def reject(session: AsyncSession, context: Context, batch_id: str) -> c.Ba
     pk = decode_id(batch_id, "Batch")
     if pk is None:
         raise not_found
-    batch = await session.scalar(select(c.Batch).where(c.Batch.id == pk, batch_visible(context.principal)))
+    batch = await session.scalar(select(c.Batch).where(c.Batch.id == pk, batch_visible(require_principal(context))))
     if batch is None:
         raise not_found
     addressed = await session.scalar(select(c.Batch.id).where(c.Batch.id == pk, _addressed_to_caller(context)))
@@ -374,5 +379,5 @@ async def reject(session: AsyncSession, context: Context, batch_id: str) -> c.Ba
         .values(batch_id=None)
         .execution_options(synchronize_session=False)
     )
-    await _record_decision(session, context, "batch.rejected", batch, {"deviceCount": released.rowcount})
+    await _record_decision(session, context, "batch.rejected", batch, {"deviceCount": rowcount(released)})
     return batch

@@ -238,7 +238,7 @@ def apply_batch_filter(statement: Select[Any], principal: Principal, flt: BatchF
         if pk is None:
             raise BadUserInput("Not an Organisation ID.", argument="filter.organisationId")
         # one of the caller's organisations: another tenant's reads like an unknown one (no batches)
-        sides = select(m.Organisation.id).where(m.Organisation.id == pk, organisation_visible(principal))
+        sides: Select[Any] = select(m.Organisation.id).where(m.Organisation.id == pk, organisation_visible(principal))
     else:
         sides = visible_organisation_ids(principal)
     if flt.direction == BatchDirection.SENT:

@@ -14,8 +14,9 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
-from graph.context import Context
+from graph.context import Context, Principal
 from graph.errors import DomainError
+from graph.permissions import require_principal
 from models import catalogue as c
 from models.base import utcnow
 from resolvers.audit.services import record
@@ -52,7 +53,8 @@ def _clean_serial(value: str, field: list[str] | str) -> str:
 
 def _claimable_scope(context: Context) -> list[ColumnElement[bool]]:
     # owned devices only: one the manufacturer has not handed over belongs to nobody who could claim it
-    return [device_visible(context.principal), c.Device.organisation_id.is_not(None)]
+    principal: Principal = require_principal(context)
+    return [device_visible(principal), c.Device.organisation_id.is_not(None)]
 
 
 async def _set_claimed(session: AsyncSession, device_ids: list[int]) -> set[int]:
@@ -61,7 +63,7 @@ async def _set_claimed(session: AsyncSession, device_ids: list[int]) -> set[int]
     The ORM-enabled UPDATE also brings the loaded Device objects up to date (synchronize_session).
     """
     now = utcnow()
-    claimed = set()
+    claimed: set[int] = set()
     for start in range(0, len(device_ids), 500):
         chunk = device_ids[start : start + 500]
         result = await session.execute(
@@ -141,16 +143,16 @@ async def claim_bulk(
     if dry_run:
         return lines
 
-    claimable = [line.device.id for line in lines if line.outcome == BulkClaimOutcome.CLAIMABLE]
-    claimed = await _set_claimed(session, claimable)
-    by_organisation: dict[int, list[str]] = {}
-    for line in lines:
-        if line.outcome != BulkClaimOutcome.CLAIMABLE:
-            continue
+    claimable = [
+        (line, line.device) for line in lines if line.outcome == BulkClaimOutcome.CLAIMABLE and line.device is not None
+    ]
+    claimed = await _set_claimed(session, [device.id for _, device in claimable])
+    by_organisation: dict[int | None, list[str]] = {}
+    for line, device in claimable:
         # claimed meanwhile by someone else: report it as it now is
-        line.outcome = BulkClaimOutcome.CLAIMED if line.device.id in claimed else BulkClaimOutcome.ALREADY_CLAIMED
+        line.outcome = BulkClaimOutcome.CLAIMED if device.id in claimed else BulkClaimOutcome.ALREADY_CLAIMED
         if line.outcome == BulkClaimOutcome.CLAIMED:
-            by_organisation.setdefault(line.device.organisation_id, []).append(line.serial_number)
+            by_organisation.setdefault(device.organisation_id, []).append(line.serial_number)
     for organisation_id, claimed_serials in by_organisation.items():
         await record(
             session,

@@ -53,9 +53,9 @@ class DeviceClaimBulkInput:
 @strawberry.type(description="What happened to one serial number of a bulk claim.")
 class DeviceClaimBulkLine:
     serial_number: str = strawberry.field(description="The serial number as given (trimmed).")
-    outcome: BulkClaimOutcomeEnum = strawberry.field(
+    outcome: BulkClaimOutcomeEnum = strawberry.field(  # type: ignore[valid-type]
         description="Claimable, claimed, unknown, already claimed or ambiguous."
-    )  # type: ignore[valid-type]
+    )
     device: Device | None = strawberry.field(
         description="The device, when it is yours; null for UNKNOWN and AMBIGUOUS."
     )

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from graph.auth import hash_token
 from graph.context import Context, Principal
 from graph.errors import BadUserInput, DomainError, DomainErrors
+from graph.permissions import require_principal
 from graph.relay import decode_id
 from models import catalogue as c
 from models.base import utcnow
@@ -58,7 +59,7 @@ def _check_request(context: Context, device_ids: list[strawberry.ID] | None, flt
     if device_ids is None and flt is None:
         raise DomainError(Code.REQUIRED, "give deviceIds (one device or a selection) or filter ({} for all your keys)")
     reauth_seconds = context.runtime.settings.key_download_reauth_seconds
-    if context.principal.authenticated_at + timedelta(seconds=reauth_seconds) < utcnow():
+    if require_principal(context).authenticated_at + timedelta(seconds=reauth_seconds) < utcnow():
         raise DomainError(
             Code.REAUTHENTICATION_REQUIRED,
             f"downloading keys needs an authentication within the last {reauth_seconds} s: "
@@ -172,7 +173,7 @@ async def _counts(session: AsyncSession, selection: _Selection) -> tuple[int, in
 async def _store(
     session: AsyncSession, context: Context, selection: _Selection, counts: tuple[int, int], now: datetime
 ) -> CreatedDownload:
-    principal = context.principal
+    principal: Principal = require_principal(context)
     device_count, key_count = counts
     user_delimiter = await session.scalar(select(UserModel.csv_delimiter).where(UserModel.id == principal.user_id))
     token = secrets.token_urlsafe(32)
@@ -204,7 +205,7 @@ async def create_download(
     """Record a download of the selected devices' active keys: exactly one of `device_ids` and `flt`."""
     _check_request(context, device_ids, flt)
     now = utcnow()
-    principal = context.principal
+    principal: Principal = require_principal(context)
     if device_ids is not None:
         selection = await _selection_by_ids(session, principal, device_ids)
     else:

@@ -15,9 +15,10 @@ import csv
 import io
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, Select, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response, StreamingResponse
 
@@ -44,7 +45,7 @@ def _refusal(status: int, message: str, **headers: str) -> Response:
     return PlainTextResponse(message + "\n", status_code=status, headers={"Cache-Control": "no-store", **headers})
 
 
-def _served_devices(download_id: int, principal: Principal):
+def _served_devices(download_id: int, principal: Principal) -> Select[int]:
     """The download's devices that may still be served: visible to the caller and CLAIMED."""
     KDD = c.KeyDownloadDevice
     return (
@@ -58,16 +59,10 @@ def _served_devices(download_id: int, principal: Principal):
     )
 
 
-async def _csv_chunks(runtime, download_id: int, principal: Principal, delimiter: str) -> AsyncIterator[bytes]:
-    def writer() -> tuple[io.StringIO, Any]:
-        buffer = io.StringIO()
-        return buffer, csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
-
-    buffer, out = writer()
-    out.writerow(CSV_HEADER)
-    yield buffer.getvalue().encode()
+def _served_keys(download_id: int, principal: Principal) -> Select[*tuple[Any, ...]]:
+    """The active keys of the download's devices that may still be served, by serial number."""
     K, D, KDD = c.DeviceKey, c.Device, c.KeyDownloadDevice
-    statement = (
+    return (
         select(
             D.serial_number,
             c.ProductType.name.label("product_type"),
@@ -90,6 +85,17 @@ async def _csv_chunks(runtime, download_id: int, principal: Principal, delimiter
         .order_by(D.serial_number, K.id)
         .execution_options(yield_per=PAGE_SIZE)
     )
+
+
+async def _csv_chunks(runtime: Any, download_id: int, principal: Principal, delimiter: str) -> AsyncIterator[bytes]:
+    def writer() -> tuple[io.StringIO, Any]:
+        buffer = io.StringIO()
+        return buffer, csv.writer(buffer, delimiter=delimiter, lineterminator="\r\n")
+
+    buffer, out = writer()
+    out.writerow(CSV_HEADER)
+    yield buffer.getvalue().encode()
+    statement = _served_keys(download_id, principal)
     # One query, sorted once, read through a cursor PAGE_SIZE rows at a time (a server-side cursor on
     # PostgreSQL). Keyset pages would re-scan and re-sort the download's devices for every page: quadratic,
     # 10 s of SQL for 100,000 keys on SQLite against 1.3 s. The price is one connection held while the
@@ -123,9 +129,8 @@ async def _csv_chunks(runtime, download_id: int, principal: Principal, delimiter
             del chunk
 
 
-async def serve_download(request: Request) -> Response:
-    """GET /downloads/{token}: the CSV, once, for the user who created the download."""
-    runtime = request.app.state.runtime
+async def _downloader(request: Request, runtime: Any) -> Principal | Response:
+    """The caller, allowed to download keys, or the refusal."""
     access_token = bearer_token(request.headers.get("authorization"))
     if access_token is None:
         return _refusal(401, "Send your access token: Authorization: Bearer <token>.", **{"WWW-Authenticate": "Bearer"})
@@ -136,6 +141,27 @@ async def serve_download(request: Request) -> Response:
         )
     if Permission.KEYS_DOWNLOAD not in principal.permissions or principal.needs_two_factor_enrolment:
         return _refusal(403, "This needs the KEYS_DOWNLOAD permission.")
+    return principal
+
+
+async def _served_counts(session: AsyncSession, download_id: int, principal: Principal) -> tuple[int, int]:
+    """(devices, active keys) that will be served now."""
+    served = _served_devices(download_id, principal).subquery()
+    device_count = await session.scalar(select(func.count()).select_from(served)) or 0
+    key_count = await session.scalar(
+        select(func.count())
+        .select_from(c.DeviceKey)
+        .where(c.DeviceKey.device_id.in_(select(served.c.id)), c.DeviceKey.state == c.KeyState.ACTIVE)
+    )
+    return device_count, key_count or 0
+
+
+async def serve_download(request: Request) -> Response:
+    """GET /downloads/{token}: the CSV, once, for the user who created the download."""
+    runtime = request.app.state.runtime
+    principal = await _downloader(request, runtime)
+    if isinstance(principal, Response):
+        return principal
     token = request.path_params["token"]
     not_found = _refusal(404, "No such download.")
     if len(token) > 200:
@@ -155,20 +181,14 @@ async def serve_download(request: Request) -> Response:
             .values(downloaded_at=now)
             .execution_options(synchronize_session=False)
         )
-        if consumed.rowcount != 1:
+        if cast(CursorResult[Any], consumed).rowcount != 1:
             # Not expired, so spent: also when a parallel fetch won after this one read the row (the same
             # answer as a later fetch).
             expired = download.downloaded_at is None and download.expires_at <= now
             return _refusal(
                 410, "This download link has expired." if expired else "This download link was used already."
             )
-        served = _served_devices(download.id, principal).subquery()
-        device_count = await session.scalar(select(func.count()).select_from(served))
-        key_count = await session.scalar(
-            select(func.count())
-            .select_from(c.DeviceKey)
-            .where(c.DeviceKey.device_id.in_(select(served.c.id)), c.DeviceKey.state == c.KeyState.ACTIVE)
-        )
+        device_count, key_count = await _served_counts(session, download.id, principal)
         skipped = download.device_count - device_count
         await record(
             session,

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from enum import Enum
+from typing import Any, cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +29,9 @@ MAX_REPORTED_ERRORS = 1000
 #: Rows per INSERT and serial numbers per IN list (asyncpg allows 32767 parameters per statement).
 CHUNK = 1000
 #: Core tables for the inserts: the ORM's bulk path costs more per row than the database does.
-DEVICE = c.Device.__table__
+DEVICE = cast(Table, c.Device.__table__)
+DEVICE_LABEL = cast(Table, c.DeviceLabel.__table__)
+DEVICE_KEY = cast(Table, c.DeviceKey.__table__)
 #: Where an import's problems point: the uploaded file (["file", line, column]).
 SOURCE = "file"
 
@@ -58,6 +61,7 @@ class ImportReport:
     @classmethod
     def refused(cls, dry_run: bool, error: DomainError) -> ImportReport:
         """The report of an import refused as a whole (e.g. a serial number added meanwhile)."""
+        assert isinstance(error.code, Enum)  # a member of the domain's (or graph's) error-code enum
         problems = RowProblems(SOURCE, None)
         problems.add(error.code, error.message)
         return cls(0, 0, dry_run, problems)
@@ -113,7 +117,7 @@ async def _store(session: AsyncSession, sealer: Sealer, devices: list[ParsedDevi
         ids = {serial: device_id for device_id, serial in result.all()}
         labels = [{"device_id": ids[d.serial_number], "label": label} for d in chunk for label in d.labels]
         if labels:
-            await session.execute(insert(c.DeviceLabel.__table__), labels)
+            await session.execute(insert(DEVICE_LABEL), labels)
         keys = []
         for device in chunk:
             device_id = ids[device.serial_number]
@@ -130,7 +134,7 @@ async def _store(session: AsyncSession, sealer: Sealer, devices: list[ParsedDevi
                     }
                 )
         if keys:
-            await session.execute(insert(c.DeviceKey.__table__), keys)
+            await session.execute(insert(DEVICE_KEY), keys)
 
 
 async def _record_import(
