@@ -375,7 +375,7 @@ async def seed(settings, devices: int, download_devices: int, seed_value: int) -
     from models import identity as m
     from models.base import utcnow
     from resolvers.catalogue.keys import seal_device_key
-    from resolvers.catalogue.product_types import MANUFACTURER, ensure_product_types
+    from resolvers.catalogue.product_types.rules import MANUFACTURER, ensure_product_types
 
     rng = random.Random(seed_value)
     runtime = Runtime(settings)

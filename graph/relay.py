@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Generic, TypeVar
@@ -13,6 +13,7 @@ from typing import Annotated, Any, Generic, TypeVar
 import orjson
 import strawberry
 from sqlalchemy import BigInteger, Select, and_, false, func, or_, select
+from sqlalchemy.orm import QueryableAttribute, aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
@@ -27,7 +28,8 @@ DEFAULT_PAGE_SIZE = 50
 PageFirst = Annotated[
     int | None,
     strawberry.argument(
-        description=f"Page size from the start (or after `after`); default {DEFAULT_PAGE_SIZE}, at most {MAX_PAGE_SIZE}."
+        description=f"Page size from the start (or after `after`); default {DEFAULT_PAGE_SIZE}, "
+        f"at most {MAX_PAGE_SIZE}."
     ),
 ]
 PageAfter = Annotated[str | None, strawberry.argument(description="Cursor to continue after.")]
@@ -111,7 +113,7 @@ class OrderDirection(enum.Enum):
 
 @dataclass(frozen=True)
 class SortKey:
-    column: ColumnElement[Any]
+    column: ColumnElement[Any] | QueryableAttribute[Any]
     descending: bool = False
 
 
@@ -125,7 +127,7 @@ def decode_cursor(cursor: str, keys: Sequence[SortKey]) -> list[Any]:
         values = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
         if not isinstance(values, list) or len(values) != len(keys):
             raise ValueError
-        decoded = []
+        decoded: list[Any] = []
         for key, value in zip(keys, values, strict=True):
             column_type = key.column.type
             # a TypeDecorator (UTCDateTime) reports `object`: ask the type it wraps
@@ -174,6 +176,44 @@ def check_page_arguments(first: int | None, last: int | None) -> None:
             raise BadUserInput(f"`{name}` must be between 0 and {MAX_PAGE_SIZE}.", argument=name)
 
 
+def _page_size(first: int | None, last: int | None) -> tuple[int, bool]:
+    """(rows per page, backward) of checked paging arguments."""
+    check_page_arguments(first, last)
+    if last is not None:
+        return last, True
+    return (first if first is not None else DEFAULT_PAGE_SIZE), False
+
+
+def _key_ordering(keys: Sequence[SortKey], backward: bool) -> list[Any]:
+    """The order in which a page is read: the keys' order, reversed when paging backward."""
+    return [(key.column.asc() if key.descending == backward else key.column.desc()) for key in keys]
+
+
+def _connection(
+    rows: Sequence[tuple[Any, Sequence[Any]]],
+    build: Callable[[Any], NodeType],
+    count: Callable[[], Awaitable[int]],
+    *,
+    size: int,
+    backward: bool,
+    after: str | None,
+    before: str | None,
+) -> Connection[NodeType]:
+    """The Relay page of up to `size` + 1 (row, sort key values) read in paging order."""
+    has_more = len(rows) > size
+    page = list(rows[:size])
+    if backward:
+        page.reverse()
+    edges = [Edge(cursor=encode_cursor(values), node=build(row)) for row, values in page]
+    page_info = PageInfo(
+        has_next_page=has_more if not backward else before is not None,
+        has_previous_page=has_more if backward else after is not None,
+        start_cursor=edges[0].cursor if edges else None,
+        end_cursor=edges[-1].cursor if edges else None,
+    )
+    return Connection(edges=edges, nodes=[edge.node for edge in edges], page_info=page_info, count=count)
+
+
 async def paginate(
     context: Any,
     statement: Select[Any],
@@ -189,9 +229,7 @@ async def paginate(
 
     The last key must be unique (the primary key) so that every row has one position.
     """
-    check_page_arguments(first, last)
-    backward = last is not None
-    size = last if backward else (first if first is not None else DEFAULT_PAGE_SIZE)
+    size, backward = _page_size(first, last)
     key_columns = [key.column for key in keys]
 
     filtered = statement
@@ -199,31 +237,117 @@ async def paginate(
         filtered = filtered.where(rows_beyond(keys, decode_cursor(after, keys), forward=True))
     if before is not None:
         filtered = filtered.where(rows_beyond(keys, decode_cursor(before, keys), forward=False))
-
-    ordering = [(key.column.asc() if key.descending == backward else key.column.desc()) for key in keys]
-    page_statement = filtered.add_columns(*key_columns).order_by(*ordering).limit(size + 1)
+    page_statement = filtered.add_columns(*key_columns).order_by(*_key_ordering(keys, backward)).limit(size + 1)
 
     async with context.session() as session:
         rows = (await session.execute(page_statement)).all()
-    has_more = len(rows) > size
-    rows = rows[:size]
-    if backward:
-        rows.reverse()
-
-    edges = [Edge(cursor=encode_cursor(row[1:]), node=build(row[0])) for row in rows]
-    page_info = PageInfo(
-        has_next_page=has_more if not backward else before is not None,
-        has_previous_page=has_more if backward else after is not None,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
-    )
 
     async def count() -> int:
         count_statement = select(func.count()).select_from(statement.order_by(None).subquery())
         async with context.session() as session:
             return (await session.execute(count_statement)).scalar_one()
 
-    return Connection(edges=edges, nodes=[edge.node for edge in edges], page_info=page_info, count=count)
+    return _connection(
+        [(row[0], row[1:]) for row in rows], build, count, size=size, backward=backward, after=after, before=before
+    )
+
+
+# --- one page per parent (a connection field of a type shown in lists) ------------------------------------
+
+
+@dataclass(frozen=True)
+class ParentPage:
+    """One parent's page: up to `size` + 1 rows (to know whether more follow) strictly after `after` and
+    before `before` (decoded cursors), read from the end when `backward`."""
+
+    parent: Hashable
+    size: int
+    after: tuple[Any, ...] | None = None
+    before: tuple[Any, ...] | None = None
+    backward: bool = False
+
+
+def parent_pages(
+    entity: Any, parent: Any, keys: Sequence[SortKey], rows: Callable[[Any], Select[Any]]
+) -> Callable[[Any, Sequence[ParentPage]], Awaitable[list[list[Any]]]]:
+    """A batch function: the page of rows of `entity` per ParentPage key, in paging order.
+
+    `rows(principal)` selects `entity` (joined so that column `parent` names each row's parent, and
+    limited to what the caller sees); the keys' columns are `entity`'s and the last one is unique.
+    Parents asking with the same page arguments share one statement (ROW_NUMBER over the parent, cut
+    at the page size), so a list of parents with their pages is one statement, not one per parent.
+    Declare it once at module level: the request's loader registry is keyed by the function.
+    """
+
+    async def load(context: Any, pages: Sequence[ParentPage]) -> list[list[Any]]:
+        groups: dict[tuple[Any, ...], list[Hashable]] = {}
+        for page in pages:
+            groups.setdefault((page.size, page.after, page.before, page.backward), []).append(page.parent)
+        found: dict[ParentPage, list[Any]] = {}
+        async with context.session() as session:
+            for (size, after, before, backward), parents in groups.items():
+                conditions = [parent.in_(parents)]
+                if after is not None:
+                    conditions.append(rows_beyond(keys, after, forward=True))
+                if before is not None:
+                    conditions.append(rows_beyond(keys, before, forward=False))
+                rank = func.row_number().over(partition_by=parent, order_by=_key_ordering(keys, backward))
+                ranked = (
+                    rows(context.principal)
+                    .add_columns(parent.label("page_parent"), rank.label("page_rank"))
+                    .where(*conditions)
+                    .subquery()
+                )
+                row = aliased(entity, ranked)
+                statement = (
+                    select(row, ranked.c.page_parent)
+                    .where(ranked.c.page_rank <= size + 1)
+                    .order_by(ranked.c.page_parent, ranked.c.page_rank)
+                )
+                per_parent: dict[Hashable, list[Any]] = {pk: [] for pk in parents}
+                for item, pk in (await session.execute(statement)).all():
+                    per_parent[pk].append(item)
+                for pk, items in per_parent.items():
+                    found[ParentPage(pk, size, after, before, backward)] = items
+        return [found[page] for page in pages]
+
+    return load
+
+
+async def paginate_parent(
+    context: Any,
+    pages: Callable[[Any, Sequence[ParentPage]], Awaitable[list[list[Any]]]],
+    parent: Hashable,
+    keys: Sequence[SortKey],
+    build: Callable[[Any], NodeType],
+    count: Callable[[], Awaitable[int]],
+    *,
+    first: int | None,
+    after: str | None,
+    last: int | None = None,
+    before: str | None = None,
+) -> Connection[NodeType]:
+    """`paginate` for one parent's rows through the `parent_pages` batch function `pages` (same keys),
+    with the same arguments, cursors and pageInfo; `count` answers `totalCount`."""
+    size, backward = _page_size(first, last)
+    request = ParentPage(
+        parent,
+        size,
+        tuple(decode_cursor(after, keys)) if after is not None else None,
+        tuple(decode_cursor(before, keys)) if before is not None else None,
+        backward,
+    )
+    rows = await context.loaders(pages).load(request)
+    attributes = [str(key.column.key) for key in keys]
+    return _connection(
+        [(row, [getattr(row, name) for name in attributes]) for row in rows],
+        build,
+        count,
+        size=size,
+        backward=backward,
+        after=after,
+        before=before,
+    )
 
 
 def node_loader(batch_fn, build):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from enum import Enum
 from pathlib import Path
 
 import typer
@@ -13,10 +12,9 @@ from graph.context import Context
 from graph.errors import DomainError
 from graph.secrets import load_sealer
 from graph.settings import Settings
-from resolvers.catalogue.errors import CatalogueErrorCode
-from resolvers.catalogue.imports import ImportReport, RowError
-from resolvers.catalogue.imports import import_devices as run_import
-from resolvers.catalogue.product_types import ensure_product_types
+from resolvers.catalogue.imports.rules import ImportReport
+from resolvers.catalogue.imports.rules import import_devices as run_import
+from resolvers.catalogue.product_types.rules import ensure_product_types
 
 
 def import_devices(
@@ -61,5 +59,4 @@ async def _import(settings: Settings, data: bytes, filename: str, dry_run: bool)
                     max_reported=None,
                 )
         except DomainError as error:  # the file as a whole (its size, its encoding)
-            code = CatalogueErrorCode[error.code.name] if isinstance(error.code, Enum) else CatalogueErrorCode.INVALID
-            return ImportReport(0, 0, dry_run, [RowError(code, error.message)], 1)
+            return ImportReport.refused(dry_run, error)

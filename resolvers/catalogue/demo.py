@@ -11,7 +11,7 @@ from graph.demo import DemoTenants
 from models import catalogue as c
 from models.base import utcnow
 from resolvers.catalogue.keys import seal_device_key
-from resolvers.catalogue.product_types import MANUFACTURER, ensure_product_types
+from resolvers.catalogue.product_types.rules import MANUFACTURER, ensure_product_types
 
 #: The manuals' device table (serial, product type, claimed?); "Aquastream LoRa" there is the aquastream LoRa type.
 DEMO_DEVICES = [

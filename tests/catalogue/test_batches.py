@@ -16,7 +16,9 @@ from models import catalogue as c
 from models import identity as m
 from models.audit import AuditEvent
 from models.mail import OutboxMessage, TemplateType
-from resolvers.catalogue import batches
+from resolvers.catalogue.batches import rules as batch_rules
+from resolvers.catalogue.batches import schema as batch_schema
+from resolvers.catalogue.batches import serials
 from tests.catalogue.test_catalogue import add_devices
 from tests.conftest import add_user
 from tests.mail.opened import opened
@@ -266,7 +268,7 @@ async def test_taking_ownership_is_one_transaction(world, runtime, gql):
     before = await snapshot(runtime)
 
     async def take_then_fail(session):
-        batch = await batches.take_ownership(session, context, "REF-1", "spring delivery")
+        batch = await batch_rules.take_ownership(session, context, "REF-1", "spring delivery")
         moved = await session.scalar(
             select(func.count())
             .select_from(c.Device)
@@ -382,7 +384,7 @@ async def test_refusals_report_every_problem_and_store_nothing(gql, world, runti
     # A is neither B's organisation nor a partner of B (the link goes from A to B): refused like an unknown one
     assert await errors(token="admin_b", serials=["B-001"], receiver="a") == [("NOT_FOUND", ["organisationId"])]
     assert await errors(serials=["A-001"], receiver="platform") == [("NOT_FOUND", ["organisationId"])]
-    too_many = [f"S{i:05d}" for i in range(batches.MAX_BATCH_SERIALS + 1)]
+    too_many = [f"S{i:05d}" for i in range(serials.MAX_BATCH_SERIALS + 1)]
     assert await errors(serials=too_many) == [("TOO_MANY", ["serialNumbers"])]
     assert await errors(serials=[" ", ","]) == [("REQUIRED", ["serialNumbers"])]
     long_reference = await create(gql, world, reference="R" * 101, serials=["A-001"])
@@ -408,8 +410,8 @@ async def test_refusals_report_every_problem_and_store_nothing(gql, world, runti
 
 async def test_serial_numbers_from_a_file():
     data = '\ufeffA-001,A-002;A-003\r\n"A-004"\n\n A-001 ,\n'.encode()
-    assert batches.serial_numbers_from_file(data) == ["A-001", "A-002", "A-003", "A-004", "A-001"]
-    assert batches.serial_numbers_from_file(b"21N001052") == ["21N001052"]
+    assert serials.serial_numbers_from_file(data) == ["A-001", "A-002", "A-003", "A-004", "A-001"]
+    assert serials.serial_numbers_from_file(b"21N001052") == ["21N001052"]
     refusals = {
         b"A-001,\xff\xfe": ("INVALID", "The file is not UTF-8 text (byte 7)."),
         b"A-001\x00": ("INVALID", "The file contains NUL characters: it is not a text file."),
@@ -417,7 +419,7 @@ async def test_serial_numbers_from_a_file():
     }
     for data, (code, message) in refusals.items():
         with pytest.raises(DomainError) as raised:
-            batches.serial_numbers_from_file(data)
+            serials.serial_numbers_from_file(data)
         assert (raised.value.code.value, raised.value.message, raised.value.field) == (code, message, ["file"])
 
 
@@ -428,17 +430,17 @@ async def test_create_from_file_bytes_through_the_service(world, runtime):
     context = Context(runtime, principal=principal)
 
     def creation(reference, data: bytes, typed=None):
-        return batches.BatchCreation(
+        return batch_rules.BatchCreation(
             reference=reference,
             label="from file",
             organisation_id=to_global_id("Organisation", world.organisations["a1"].id),
             serial_numbers=typed,
-            file_serial_numbers=batches.serial_numbers_from_file(data),
+            file_serial_numbers=serials.serial_numbers_from_file(data),
         )
 
     result = await run_in_transaction(
         context,
-        lambda s: batches.create_batch(
+        lambda s: batch_rules.create_batch(
             s, context, creation("FILE-1", b"\xef\xbb\xbfA-001;A-002\r\nA-003\r\n", typed=["A-002"])
         ),
     )
@@ -451,7 +453,7 @@ async def test_create_from_file_bytes_through_the_service(world, runtime):
     # a bad serial in the file is named, with the file as the field; nothing is stored
     before = await snapshot(runtime)
     refused = await run_in_transaction(
-        context, lambda s: batches.create_batch(s, context, creation("FILE-2", b"A-004,B-001"))
+        context, lambda s: batch_rules.create_batch(s, context, creation("FILE-2", b"A-004,B-001"))
     )
     assert isinstance(refused, DomainErrors)
     assert [(e.code.value, e.field, e.message) for e in refused.errors] == [
@@ -574,14 +576,14 @@ async def test_create_from_an_uploaded_file(client, world, runtime):
     created = await run("UP-1", "serials.txt", b"\xef\xbb\xbfA-001\nA-002\n", serials=["A-003"])
     assert created["errors"] == [] and created["batch"]["deviceCount"] == 3
     before = await snapshot(runtime)
-    too_big = await run("UP-2", "serials.csv", b"A-004," * (batches.MAX_FILE_BYTES // 6 + 1))
+    too_big = await run("UP-2", "serials.csv", b"A-004," * (batch_schema.MAX_FILE_BYTES // 6 + 1))
     assert too_big == {
         "batch": None,
         "errors": [
             {
                 "code": "TOO_LONG",
                 "field": ["file"],
-                "message": f"The file is larger than {batches.MAX_FILE_BYTES} bytes.",
+                "message": f"The file is larger than {batch_schema.MAX_FILE_BYTES} bytes.",
             }
         ],
     }
@@ -612,7 +614,7 @@ async def test_a_device_taken_by_another_batch_meanwhile_refuses_the_creation(gq
         session.add(slow)
         await session.flush()
         with pytest.raises(DomainError) as raised:
-            await batches._join_batch(session, slow, list(devices))
+            await batch_rules._join_batch(session, slow, list(devices))
         assert raised.value.code.value == "INVALID_STATE"
         await session.rollback()
     rows = await device_rows(runtime, "A-001", "A-002")

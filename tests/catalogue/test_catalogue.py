@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from graph.relay import to_global_id
 from models import catalogue as c
-from resolvers.catalogue.product_types import MANUFACTURER, PRODUCT_TYPES
+from resolvers.catalogue.product_types.rules import MANUFACTURER, PRODUCT_TYPES
 
 
 async def product_type_ids(runtime) -> dict[str, int]:

@@ -19,7 +19,7 @@ from models import catalogue as c
 from models import identity as m
 from models.audit import AuditEvent
 from models.base import utcnow
-from resolvers.catalogue.downloads import PAGE_SIZE
+from resolvers.catalogue.downloads.serving import PAGE_SIZE
 from resolvers.catalogue.keys import seal_device_key
 from tests.catalogue.test_catalogue import MANUFACTURER, add_devices, product_type_ids
 from tests.conftest import add_user, issue_token

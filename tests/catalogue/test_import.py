@@ -11,11 +11,13 @@ import time
 import pytest
 from sqlalchemy import func, select
 
+from graph.errors import RowProblems
 from models import catalogue as c
 from models.audit import AuditEvent
-from resolvers.catalogue import imports
+from resolvers.catalogue.imports import parsing
+from resolvers.catalogue.imports import rules as imports
 from resolvers.catalogue.keys import open_device_key
-from resolvers.catalogue.product_types import MANUFACTURER
+from resolvers.catalogue.product_types.rules import MANUFACTURER
 from tests.catalogue.test_catalogue import add_devices
 from tests.graph.test_cli import run as run_cli
 from tests.test_tenancy import snapshot
@@ -312,15 +314,15 @@ async def test_errors_are_capped_with_a_count_of_the_rest(client, world, runtime
 
 def test_too_many_rows():
     """Reading stops at the limit with one error on the first line past it."""
-    content = (HEADER + "\n" + "x\n" * (imports.MAX_ROWS + 5)).encode()  # rows of one field: cheap to check
-    problems = imports._Problems(cap=None)
-    imports.parse(content, [], problems)
-    assert problems.count == imports.MAX_ROWS + 1
+    content = (HEADER + "\n" + "x\n" * (parsing.MAX_ROWS + 5)).encode()  # rows of one field: cheap to check
+    problems = RowProblems("file", None)
+    parsing.parse(content, [], problems)
+    assert problems.count == parsing.MAX_ROWS + 1
     last = problems.kept[-1]
     assert (last.line, last.code.value, last.message) == (
-        imports.MAX_ROWS + 2,
+        parsing.MAX_ROWS + 2,
         "TOO_MANY",
-        f"Line {imports.MAX_ROWS + 2}: more than {imports.MAX_ROWS} rows: split the file.",
+        f"Line {parsing.MAX_ROWS + 2}: more than {parsing.MAX_ROWS} rows: split the file.",
     )
 
 

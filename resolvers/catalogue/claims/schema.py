@@ -1,30 +1,27 @@
-"""Catalogue mutations: claiming devices, one or many."""
+"""Claiming devices: inputs, payloads and the mutations."""
 
 from __future__ import annotations
 
 import strawberry
 from strawberry.types import Info
 
-from graph.errors import DomainError
-from graph.mutations import run_in_transaction
+from graph.errors import DomainError, refused
+from graph.mutations import mutate
 from graph.permissions import needs
 from models.identity import Permission
-from resolvers.catalogue import services
+from resolvers.catalogue.claims import rules
+from resolvers.catalogue.claims.rules import BulkClaimLine
+from resolvers.catalogue.devices.types import Device
 from resolvers.catalogue.errors import CatalogueError
-from resolvers.catalogue.types import Device
 
 BulkClaimOutcomeEnum = strawberry.enum(
-    services.BulkClaimOutcome,
+    rules.BulkClaimOutcome,
     description=(
         "What happens (dry run) or happened to a serial number of a bulk claim: CLAIMABLE (dry run), CLAIMED, "
         "UNKNOWN (no such device of yours: another organisation's device reads the same), ALREADY_CLAIMED, "
         "AMBIGUOUS (several manufacturers use the serial number: give the manufacturer)."
     ),
 )
-
-
-def _errors(error: DomainError) -> list[CatalogueError]:
-    return [CatalogueError(code=error.code, field=error.field, message=error.message)]
 
 
 @strawberry.input(description="Claim one device of your organisation by its serial number.")
@@ -39,14 +36,15 @@ class DeviceClaimInput:
 class DeviceClaimPayload:
     device: Device | None = strawberry.field(description="The device, now CLAIMED; null when refused.")
     errors: list[CatalogueError] = strawberry.field(
-        description="Why it was refused: NOT_FOUND (also for other organisations' devices), ALREADY_CLAIMED, INVALID, REQUIRED."
+        description="Why it was refused: NOT_FOUND (also for other organisations' devices), ALREADY_CLAIMED, "
+        "INVALID, REQUIRED."
     )
 
 
 @strawberry.input(description="Claim many devices by serial number, or see first what would happen.")
 class DeviceClaimBulkInput:
     serial_numbers: list[str] = strawberry.field(
-        description=f"Serial numbers (at most {services.MAX_BULK}; repeated ones count once)."
+        description=f"Serial numbers (at most {rules.MAX_BULK}; repeated ones count once)."
     )
     manufacturer: str | None = strawberry.field(default=None, description="Only devices of this manufacturer.")
     dry_run: bool = strawberry.field(default=False, description="Only report what would happen; nothing changes.")
@@ -55,9 +53,9 @@ class DeviceClaimBulkInput:
 @strawberry.type(description="What happened to one serial number of a bulk claim.")
 class DeviceClaimBulkLine:
     serial_number: str = strawberry.field(description="The serial number as given (trimmed).")
-    outcome: BulkClaimOutcomeEnum = strawberry.field(
+    outcome: BulkClaimOutcomeEnum = strawberry.field(  # type: ignore[valid-type]
         description="Claimable, claimed, unknown, already claimed or ambiguous."
-    )  # type: ignore[valid-type]
+    )
     device: Device | None = strawberry.field(
         description="The device, when it is yours; null for UNKNOWN and AMBIGUOUS."
     )
@@ -76,18 +74,19 @@ class DeviceClaimBulkPayload:
 
 
 @strawberry.type
-class CatalogueMutation:
+class ClaimMutation:
     @strawberry.mutation(
         description="Claim a device owned by your organisation (or a descendant) that is UNCLAIMED.",
         permission_classes=[needs(Permission.DEVICES_CLAIM)],
     )
     async def device_claim(self, info: Info, input: DeviceClaimInput) -> DeviceClaimPayload:
-        result = await run_in_transaction(
-            info.context, lambda session: services.claim(session, info.context, input.serial_number, input.manufacturer)
+        context = info.context
+        return await mutate(
+            context,
+            DeviceClaimPayload,
+            lambda session: rules.claim(session, context, input.serial_number, input.manufacturer),
+            lambda device: DeviceClaimPayload(device=Device.from_model(device), errors=[]),
         )
-        if isinstance(result, DomainError):
-            return DeviceClaimPayload(device=None, errors=_errors(result))
-        return DeviceClaimPayload(device=Device.from_model(result), errors=[])
 
     @strawberry.mutation(
         description=(
@@ -97,24 +96,30 @@ class CatalogueMutation:
         permission_classes=[needs(Permission.DEVICES_CLAIM)],
     )
     async def device_claim_bulk(self, info: Info, input: DeviceClaimBulkInput) -> DeviceClaimBulkPayload:
-        result = await run_in_transaction(
-            info.context,
-            lambda session: services.claim_bulk(
-                session, info.context, input.serial_numbers, input.manufacturer, input.dry_run
-            ),
+        context = info.context
+        try:
+            serials = rules.bulk_serials(input.serial_numbers)
+        except DomainError as error:  # the whole request refused: its counters stay 0, not null
+            return refused(DeviceClaimBulkPayload, error, results=[], claimed_count=0, dry_run=input.dry_run)
+        return await mutate(
+            context,
+            DeviceClaimBulkPayload,
+            lambda session: rules.claim_bulk(session, context, serials, input.manufacturer, input.dry_run),
+            lambda lines: _bulk_payload(lines, input.dry_run),
         )
-        if isinstance(result, DomainError):
-            return DeviceClaimBulkPayload(results=[], claimed_count=0, dry_run=input.dry_run, errors=_errors(result))
-        return DeviceClaimBulkPayload(
-            results=[
-                DeviceClaimBulkLine(
-                    serial_number=line.serial_number,
-                    outcome=line.outcome,
-                    device=Device.from_model(line.device) if line.device is not None else None,
-                )
-                for line in result
-            ],
-            claimed_count=sum(1 for line in result if line.outcome == services.BulkClaimOutcome.CLAIMED),
-            dry_run=input.dry_run,
-            errors=[],
-        )
+
+
+def _bulk_payload(lines: list[BulkClaimLine], dry_run: bool) -> DeviceClaimBulkPayload:
+    return DeviceClaimBulkPayload(
+        results=[
+            DeviceClaimBulkLine(
+                serial_number=line.serial_number,
+                outcome=line.outcome,
+                device=Device.from_model(line.device) if line.device is not None else None,
+            )
+            for line in lines
+        ],
+        claimed_count=sum(1 for line in lines if line.outcome == rules.BulkClaimOutcome.CLAIMED),
+        dry_run=dry_run,
+        errors=[],
+    )

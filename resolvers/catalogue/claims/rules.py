@@ -12,17 +12,19 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
-from graph.context import Context
+from graph.context import Context, Principal
 from graph.errors import DomainError
+from graph.permissions import require_principal
 from models import catalogue as c
 from models.base import utcnow
 from resolvers.audit.services import record
 from resolvers.catalogue.errors import CatalogueErrorCode as Code
-from resolvers.catalogue.loaders import device_visible
+from resolvers.catalogue.scope import device_visible
+from resolvers.catalogue.serial_numbers import is_serial_number
 
 MAX_BULK = 1000
-MAX_SERIAL = 64
 
 
 class BulkClaimOutcome(enum.Enum):
@@ -44,14 +46,15 @@ def _clean_serial(value: str, field: list[str] | str) -> str:
     value = value.strip()
     if not value:
         raise DomainError(Code.REQUIRED, "A serial number is required.", field)
-    if len(value) > MAX_SERIAL or "\x00" in value or any(ch.isspace() for ch in value):
+    if not is_serial_number(value):
         raise DomainError(Code.INVALID, "Not a serial number.", field)
     return value
 
 
-def _claimable_scope(context: Context):
+def _claimable_scope(context: Context) -> list[ColumnElement[bool]]:
     # owned devices only: one the manufacturer has not handed over belongs to nobody who could claim it
-    return [device_visible(context.principal), c.Device.organisation_id.is_not(None)]
+    principal: Principal = require_principal(context)
+    return [device_visible(principal), c.Device.organisation_id.is_not(None)]
 
 
 async def _set_claimed(session: AsyncSession, device_ids: list[int]) -> set[int]:
@@ -60,7 +63,7 @@ async def _set_claimed(session: AsyncSession, device_ids: list[int]) -> set[int]
     The ORM-enabled UPDATE also brings the loaded Device objects up to date (synchronize_session).
     """
     now = utcnow()
-    claimed = set()
+    claimed: set[int] = set()
     for start in range(0, len(device_ids), 500):
         chunk = device_ids[start : start + 500]
         result = await session.execute(
@@ -100,21 +103,25 @@ async def claim(session: AsyncSession, context: Context, serial_number: str, man
     return device
 
 
-async def claim_bulk(
-    session: AsyncSession, context: Context, serial_numbers: list[str], manufacturer: str | None, dry_run: bool
-) -> list[BulkClaimLine]:
-    """One line per distinct serial number, in the order given.
-
-    A real run claims every claimable device and reports the others (unknown, already claimed,
-    ambiguous) without failing: the dry run shows beforehand what will happen, and repeating a run
-    is harmless. Invalid input (too many, blank or malformed serials) refuses the whole request.
-    """
+def bulk_serials(serial_numbers: list[str]) -> list[str]:
+    """The distinct serial numbers of a bulk claim, in the order given; invalid input (too many, blank or
+    malformed serials) refuses the whole request."""
     if len(serial_numbers) > MAX_BULK:
         raise DomainError(Code.TOO_MANY, f"At most {MAX_BULK} serial numbers at once.", "serialNumbers")
     if not serial_numbers:
         raise DomainError(Code.REQUIRED, "Give at least one serial number.", "serialNumbers")
-    serials = list(dict.fromkeys(_clean_serial(s, ["serialNumbers", str(i)]) for i, s in enumerate(serial_numbers)))
+    return list(dict.fromkeys(_clean_serial(s, ["serialNumbers", str(i)]) for i, s in enumerate(serial_numbers)))
 
+
+async def claim_bulk(
+    session: AsyncSession, context: Context, serials: list[str], manufacturer: str | None, dry_run: bool
+) -> list[BulkClaimLine]:
+    """One line per serial number of `bulk_serials`, in that order.
+
+    A real run claims every claimable device and reports the others (unknown, already claimed,
+    ambiguous) without failing: the dry run shows beforehand what will happen, and repeating a run
+    is harmless.
+    """
     statement = select(c.Device).where(c.Device.serial_number.in_(serials), *_claimable_scope(context))
     if manufacturer is not None and manufacturer.strip():
         statement = statement.where(c.Device.manufacturer == manufacturer.strip())
@@ -136,16 +143,16 @@ async def claim_bulk(
     if dry_run:
         return lines
 
-    claimable = [line.device.id for line in lines if line.outcome == BulkClaimOutcome.CLAIMABLE]
-    claimed = await _set_claimed(session, claimable)
-    by_organisation: dict[int, list[str]] = {}
-    for line in lines:
-        if line.outcome != BulkClaimOutcome.CLAIMABLE:
-            continue
+    claimable = [
+        (line, line.device) for line in lines if line.outcome == BulkClaimOutcome.CLAIMABLE and line.device is not None
+    ]
+    claimed = await _set_claimed(session, [device.id for _, device in claimable])
+    by_organisation: dict[int | None, list[str]] = {}
+    for line, device in claimable:
         # claimed meanwhile by someone else: report it as it now is
-        line.outcome = BulkClaimOutcome.CLAIMED if line.device.id in claimed else BulkClaimOutcome.ALREADY_CLAIMED
+        line.outcome = BulkClaimOutcome.CLAIMED if device.id in claimed else BulkClaimOutcome.ALREADY_CLAIMED
         if line.outcome == BulkClaimOutcome.CLAIMED:
-            by_organisation.setdefault(line.device.organisation_id, []).append(line.serial_number)
+            by_organisation.setdefault(device.organisation_id, []).append(line.serial_number)
     for organisation_id, claimed_serials in by_organisation.items():
         await record(
             session,

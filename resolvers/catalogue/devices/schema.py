@@ -1,13 +1,15 @@
-"""Catalogue queries: product types, the device catalogue (within the caller's subtree), node lookup."""
+"""The device catalogue query (within the caller's subtree), its filter and the node lookup of devices."""
 
 from __future__ import annotations
 
 import enum
+from typing import Any
 
 import strawberry
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from strawberry.types import Info
 
+from graph.context import Principal
 from graph.errors import BadUserInput
 from graph.filters import filter_text
 from graph.permissions import needs
@@ -25,8 +27,9 @@ from graph.relay import (
 )
 from models import catalogue as c
 from models.identity import Permission
-from resolvers.catalogue import loaders
-from resolvers.catalogue.types import Batch, ClaimStatusEnum, Device, ProductType
+from resolvers.catalogue.devices import loaders
+from resolvers.catalogue.devices.types import ClaimStatusEnum, Device
+from resolvers.catalogue.scope import batch_visible, device_visible
 
 MAX_SERIALS = 1000
 MAX_LABELS = 20
@@ -73,7 +76,7 @@ def _pk(global_id: strawberry.ID, type_name: str, argument: str) -> int:
     return pk
 
 
-def apply_filter(statement, flt: DeviceFilter | None, principal):
+def apply_filter(statement: Select[Any], flt: DeviceFilter | None, principal: Principal) -> Select[Any]:
     """The filter's conditions; a batch named by ID or reference must be one the caller sees (a device of
     the caller's can be in a pending batch that its ancestor sent: that batch reads like an unknown one)."""
     if flt is None:
@@ -103,24 +106,18 @@ def apply_filter(statement, flt: DeviceFilter | None, principal):
     if flt.batch_id is not None:
         pk = _pk(flt.batch_id, "Batch", "filter.batchId")
         statement = statement.where(
-            D.batch_id.in_(select(c.Batch.id).where(c.Batch.id == pk, loaders.batch_visible(principal)))
+            D.batch_id.in_(select(c.Batch.id).where(c.Batch.id == pk, batch_visible(principal)))
         )
     if flt.batch_reference is not None:
         reference = clean_filter_text(flt.batch_reference, "filter.batchReference")
         statement = statement.where(
-            D.batch_id.in_(select(c.Batch.id).where(c.Batch.reference == reference, loaders.batch_visible(principal)))
+            D.batch_id.in_(select(c.Batch.id).where(c.Batch.reference == reference, batch_visible(principal)))
         )
     return statement
 
 
 @strawberry.type
-class CatalogueQuery:
-    @strawberry.field(description="Every product type, by name.", permission_classes=[needs(Permission.DEVICES_READ)])
-    async def product_types(self, info: Info) -> list[ProductType]:
-        async with info.context.session() as session:
-            rows = (await session.scalars(select(c.ProductType).order_by(c.ProductType.name, c.ProductType.id))).all()
-        return [ProductType.from_model(row) for row in rows]
-
+class DeviceQuery:
     @strawberry.field(
         description="Devices owned by your organisation and its descendants (platform admins: all), by serial number.",
         permission_classes=[needs(Permission.DEVICES_READ)],
@@ -135,9 +132,8 @@ class CatalogueQuery:
         last: PageLast = None,
         before: PageBefore = None,
     ) -> Connection[Device]:
-        statement = apply_filter(
-            select(c.Device).where(loaders.device_visible(info.context.principal)), filter, info.context.principal
-        )
+        principal = info.context.principal
+        statement = apply_filter(select(c.Device).where(device_visible(principal)), filter, principal)
         order = order_by or DeviceOrder()
         descending = order.direction == OrderDirection.DESC
         keys = [SortKey(getattr(c.Device, order.field.value), descending), SortKey(c.Device.id, descending)]
@@ -148,6 +144,4 @@ class CatalogueQuery:
 
 NODE_RESOLVERS = {
     "Device": (Permission.DEVICES_READ, node_loader(loaders.visible_devices, Device.from_model)),
-    "ProductType": (Permission.DEVICES_READ, node_loader(loaders.product_types, ProductType.from_model)),
-    "Batch": (Permission.DEVICES_READ, node_loader(loaders.visible_batches, Batch.from_model)),
 }

@@ -1,0 +1,1 @@
+"""Batch references: hand devices to an organisation, which takes ownership."""

@@ -1,0 +1,1 @@
+"""Claiming devices (the manuals' "Claim device"), one or many."""

@@ -1,0 +1,1 @@
+"""Key downloads: the only way device keys leave the system."""

@@ -1,0 +1,1 @@
+"""Importing devices with their keys from a CSV key file (the manufacturer's import)."""

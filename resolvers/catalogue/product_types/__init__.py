@@ -1,0 +1,1 @@
+"""Product types: the shipped kinds of meters and modules, and the productTypes query."""
