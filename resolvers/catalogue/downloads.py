@@ -71,7 +71,8 @@ from resolvers.catalogue.keys import open_device_key
 from resolvers.catalogue.queries import DeviceFilter, apply_filter
 from resolvers.catalogue.types import Device
 from resolvers.identity import loaders as identity_loaders
-from resolvers.identity.types import Organisation, User
+from resolvers.identity.organisations.types import Organisation
+from resolvers.identity.users.types import User
 
 log = logging.getLogger("fleetgraph.downloads")
 

@@ -27,7 +27,8 @@ from graph.tenancy import path_visible
 from models import catalogue as c
 from resolvers.catalogue import batch_loaders, loaders
 from resolvers.identity import loaders as identity_loaders
-from resolvers.identity.types import Organisation, User
+from resolvers.identity.organisations.types import Organisation
+from resolvers.identity.users.types import User
 
 RadioTechnologyEnum = strawberry.enum(
     c.RadioTechnology, description="How a device talks: LoRaWAN, wireless M-Bus (OMS), wired M-Bus, or several radios."

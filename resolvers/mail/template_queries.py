@@ -15,7 +15,7 @@ from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, 
 from graph.tenancy import visible_organisation_ids
 from models.identity import Permission
 from models.mail import EmailTemplate as EmailTemplateRow
-from resolvers.identity.types import Language
+from resolvers.identity.enums import Language
 from resolvers.mail.types import EmailTemplate, EmailTemplateTypeEnum
 
 

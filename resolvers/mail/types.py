@@ -12,7 +12,8 @@ from graph.errors import UserError
 from graph.relay import Node, to_global_id
 from models import mail as mail_models
 from resolvers.identity import loaders as identity_loaders
-from resolvers.identity.types import Language, Organisation
+from resolvers.identity.enums import Language
+from resolvers.identity.organisations.types import Organisation
 
 EmailTemplateTypeEnum = strawberry.enum(
     mail_models.TemplateType,

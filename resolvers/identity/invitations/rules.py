@@ -27,13 +27,21 @@ from graph.db import lock_row
 from graph.errors import DomainError
 from graph.permissions import require_permission
 from graph.relay import decode_id
-from graph.tenancy import path_visible
+from graph.rules import UNSET, clean_text
+from graph.tenancy import path_visible, target_organisation
 from models import identity as m
 from models.base import utcnow
 from models.mail import TemplateType
 from resolvers.audit.services import record
-from resolvers.identity import services
-from resolvers.identity.types import IdentityErrorCode as Code
+from resolvers.identity.accounts import (
+    check_assignable_roles,
+    clean_email,
+    ensure_email_free,
+    ensure_email_free_in_reach,
+    replace_roles,
+    set_password,
+)
+from resolvers.identity.errors import IdentityErrorCode as Code
 from resolvers.mail import rendering
 from resolvers.mail.services import enqueue, resolve_template
 
@@ -41,6 +49,7 @@ OPEN = (m.InvitationState.CREATED, m.InvitationState.SENT)
 #: Stands in for the token in previews: a preview must never show a working link.
 PREVIEW_TOKEN = "preview-only-not-a-valid-token"
 MAX_TOKEN_LENGTH = 200
+MAX_NAME = 200
 
 
 def effective_state(invitation: m.Invitation, now: datetime | None = None) -> m.InvitationState:
@@ -97,8 +106,8 @@ async def _check_email(
     """An address taken outside the caller's reach passes like a free one (accept() refuses it, to its owner)."""
     if email is None or not email.strip():
         return None
-    email = services.clean_email(email, field)
-    await services.ensure_email_free_in_reach(session, principal, email, field)
+    email = clean_email(email, field)
+    await ensure_email_free_in_reach(session, principal, email, field)
     return email
 
 
@@ -119,10 +128,10 @@ async def create(
     language: str,
 ) -> Created:
     principal = require_permission(context, m.Permission.INVITATIONS_MANAGE)
-    name = services.clean_text(name, "name")
-    organisation = await services.target_organisation(session, principal, organisation_id, "organisationId")
+    name = clean_text(name, "name", max_length=MAX_NAME)
+    organisation = await target_organisation(session, principal, organisation_id, "organisationId")
     roles = roles if roles is not None else [m.Role.USER]
-    services._check_assignable_roles(principal, roles)
+    check_assignable_roles(principal, roles)
     email = await _check_email(session, principal, email)
     invitation = m.Invitation(
         organisation_id=organisation.id,
@@ -153,19 +162,20 @@ async def update(
     context: Context,
     invitation_id: str,
     *,
-    name: str | None,
-    email: str | None,
-    roles: list[m.Role] | None,
-    language: str | None,
+    name: str = UNSET,
+    email: str | None = UNSET,
+    roles: list[m.Role] = UNSET,
+    language: str = UNSET,
 ) -> m.Invitation:
+    """A partial update: UNSET keeps a field; an empty e-mail address removes it."""
     principal = require_permission(context, m.Permission.INVITATIONS_MANAGE)
     invitation, _ = await _visible_invitation(session, principal, invitation_id)
     _require_state(invitation, OPEN, "changed")
     changed = []
-    if name is not None:
-        invitation.name = services.clean_text(name, "name")
+    if name is not UNSET:
+        invitation.name = clean_text(name, "name", max_length=MAX_NAME)
         changed.append("name")
-    if email is not None:
+    if email is not UNSET:
         new_email = await _check_email(session, principal, email)
         if new_email != invitation.email:
             invitation.email = new_email
@@ -173,11 +183,11 @@ async def update(
             _new_token(invitation, context)
             invitation.state, invitation.sent_at = m.InvitationState.CREATED, None
             changed.append("email")
-    if roles is not None:
-        services._check_assignable_roles(principal, roles)
+    if roles is not UNSET:
+        check_assignable_roles(principal, roles)
         invitation.roles = [r.value for r in dict.fromkeys(roles)]
         changed.append("roles")
-    if language is not None:
+    if language is not UNSET:
         invitation.language = language
         changed.append("language")
     await session.flush()
@@ -224,7 +234,7 @@ async def send(session: AsyncSession, context: Context, invitation_id: str) -> m
     if not invitation.email:
         raise DomainError(Code.REQUIRED, "the invitation has no e-mail address; add one first", "email")
     # whoever sends it hands out these roles: the same rule as at creation
-    services._check_assignable_roles(principal, [m.Role(r) for r in invitation.roles])
+    check_assignable_roles(principal, [m.Role(r) for r in invitation.roles])
     resend = invitation.state == m.InvitationState.SENT
     token = _new_token(invitation, context)
     invitation.state = m.InvitationState.SENT
@@ -295,21 +305,32 @@ async def accept(
         if invitation is None or effective_state(invitation, now) != m.InvitationState.EXPIRED:
             raise invalid
         return await _expire(session, context, invitation)
+    address = _address(invitation, email)
+    return await _register(session, context, invitation, address, password)
+
+
+def _address(invitation: m.Invitation, email: str | None) -> str:
+    """The new user's address: the invitation's (a given one must match it), else the one given."""
     if invitation.email:
-        address = invitation.email
-        if email is not None and email.strip() and services.clean_email(email) != address:
+        if email is not None and email.strip() and clean_email(email) != invitation.email:
             raise DomainError(Code.INVALID, "the invitation is for another e-mail address", "email")
-    else:
-        if email is None or not email.strip():
-            raise DomainError(Code.REQUIRED, "give your e-mail address", "email")
-        address = services.clean_email(email)
-    await services._ensure_email_free(session, address)
+        return invitation.email
+    if email is None or not email.strip():
+        raise DomainError(Code.REQUIRED, "give your e-mail address", "email")
+    return clean_email(email)
+
+
+async def _register(
+    session: AsyncSession, context: Context, invitation: m.Invitation, address: str, password: str
+) -> m.User:
+    """The user an accepted invitation makes, with its roles, in its organisation."""
+    await ensure_email_free(session, address)
     organisation = await session.get(m.Organisation, invitation.organisation_id)
     user = m.User(organisation_id=organisation.id, email=address, name=invitation.name, language=invitation.language)
     session.add(user)
     await session.flush()
-    await services._set_password(session, user, organisation, password, "password")
-    await services._replace_roles(session, user, [m.Role(r) for r in invitation.roles])
+    await set_password(session, user, organisation, password, "password")
+    await replace_roles(session, user, [m.Role(r) for r in invitation.roles])
     invitation.accepted_user_id = user.id
     await session.flush()
     await record(

@@ -1,4 +1,4 @@
-"""GraphQL types of invitations."""
+"""GraphQL type of invitations."""
 
 from __future__ import annotations
 
@@ -10,12 +10,16 @@ from strawberry.types import Info
 from graph.relay import Node, to_global_id
 from models import identity as m
 from resolvers.identity import loaders
-from resolvers.identity.invitations import effective_state
-from resolvers.identity.types import Language, Organisation, RoleEnum, User
+from resolvers.identity.enums import Language, RoleEnum
+from resolvers.identity.invitations.rules import effective_state
+from resolvers.identity.organisations.types import Organisation
+from resolvers.identity.users.types import User
 
 InvitationStateEnum = strawberry.enum(
     m.InvitationState,
-    description="Where an invitation stands: CREATED, SENT, then ACCEPTED; or REVOKED, or EXPIRED once its link ran out.",
+    description=(
+        "Where an invitation stands: CREATED, SENT, then ACCEPTED; or REVOKED, or EXPIRED once its link ran out."
+    ),
 )
 
 

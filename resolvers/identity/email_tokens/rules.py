@@ -21,8 +21,8 @@ from models import identity as m
 from models.base import utcnow
 from models.mail import TemplateType
 from resolvers.audit.services import record
-from resolvers.identity import services
-from resolvers.identity.types import IdentityErrorCode as Code
+from resolvers.identity.accounts import EMAIL, ensure_email_free, revoke_sessions, set_password
+from resolvers.identity.errors import IdentityErrorCode as Code
 from resolvers.mail.services import enqueue
 
 MAX_TOKEN_LENGTH = 200
@@ -152,7 +152,7 @@ async def request_email_change(session: AsyncSession, context: Context, user: m.
 async def confirm_email_change(session: AsyncSession, context: Context, token: str) -> m.User:
     row, user = await _spend(session, token, m.OneTimePurpose.CONFIRM_EMAIL)
     # someone may have taken the address since the link was sent
-    await services._ensure_email_free(session, row.new_email, except_user_id=user.id)
+    await ensure_email_free(session, row.new_email, except_user_id=user.id)
     old = user.email
     user.email = row.new_email
     await session.flush()
@@ -179,7 +179,7 @@ async def request_password_reset(session: AsyncSession, context: Context, email:
     The caller answers the same in every case, so the answer never tells whether an address exists.
     """
     address = email.strip().lower()[:254]
-    if "\x00" in address or not services.EMAIL.match(address):
+    if "\x00" in address or not EMAIL.match(address):
         return
     user = await session.scalar(select(m.User).where(m.User.email == address))
     if user is None or not user.is_active:
@@ -220,8 +220,8 @@ async def request_password_reset(session: AsyncSession, context: Context, email:
 async def reset_password(session: AsyncSession, context: Context, token: str, new_password: str) -> m.User:
     _, user = await _spend(session, token, m.OneTimePurpose.PASSWORD_RESET)
     organisation = await session.get(m.Organisation, user.organisation_id)
-    await services._set_password(session, user, organisation, new_password, "newPassword")
-    await services._revoke_sessions(session, user.id)
+    await set_password(session, user, organisation, new_password, "newPassword")
+    await revoke_sessions(session, user.id)
     # whoever reset it owns the mailbox: the failed-login lock of the account is lifted
     await session.execute(delete(m.LoginThrottle).where(m.LoginThrottle.key == f"account:{user.email}"))
     await record(
