@@ -46,13 +46,13 @@ from models import catalogue as c
 from models import identity as m
 from models.base import utcnow
 from models.mail import TemplateType
-from resolvers.audit.services import record
+from resolvers.audit.rules import record
 from resolvers.catalogue.errors import CatalogueError, upload_refused
 from resolvers.catalogue.errors import CatalogueErrorCode as Code
 from resolvers.catalogue.loaders import batch_visible, device_visible
 from resolvers.catalogue.queries import clean_filter_text
 from resolvers.catalogue.types import Batch, BatchStateEnum
-from resolvers.mail.services import enqueue
+from resolvers.mail.sending import enqueue
 
 MAX_BATCH_SERIALS = 10_000
 #: Serial numbers given (before duplicates are dropped): a bound on the work for repeated input.

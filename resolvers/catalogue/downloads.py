@@ -63,7 +63,7 @@ from models import catalogue as c
 from models.base import utcnow
 from models.identity import Permission
 from models.identity import User as UserModel
-from resolvers.audit.services import record
+from resolvers.audit.rules import record
 from resolvers.catalogue import loaders
 from resolvers.catalogue.errors import CatalogueError
 from resolvers.catalogue.errors import CatalogueErrorCode as Code

@@ -39,7 +39,7 @@ from graph.secrets import Sealer
 from graph.uploads import UploadError, read_upload
 from models import catalogue as c
 from models.identity import Permission
-from resolvers.audit.services import record
+from resolvers.audit.rules import record
 from resolvers.catalogue.errors import CatalogueError, upload_refused
 from resolvers.catalogue.errors import CatalogueErrorCode as Code
 from resolvers.catalogue.keys import check_key_length, seal_device_key

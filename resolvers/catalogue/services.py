@@ -17,7 +17,7 @@ from graph.context import Context
 from graph.errors import DomainError
 from models import catalogue as c
 from models.base import utcnow
-from resolvers.audit.services import record
+from resolvers.audit.rules import record
 from resolvers.catalogue.errors import CatalogueErrorCode as Code
 from resolvers.catalogue.loaders import device_visible
 

@@ -48,7 +48,7 @@ from graph.tenancy import path_visible, visible_organisation_ids
 from models import identity as m
 from models import remote as r
 from models.identity import Permission
-from resolvers.audit.services import record
+from resolvers.audit.rules import record
 from resolvers.identity import loaders as identity_loaders
 from resolvers.identity.accounts import EMAIL
 from resolvers.identity.organisations.types import Organisation

@@ -20,10 +20,10 @@ from graph.errors import DomainError
 from models import identity as m
 from models.base import utcnow
 from models.mail import TemplateType
-from resolvers.audit.services import record
+from resolvers.audit.rules import record
 from resolvers.identity.accounts import EMAIL, ensure_email_free, revoke_sessions, set_password
 from resolvers.identity.errors import IdentityErrorCode as Code
-from resolvers.mail.services import enqueue
+from resolvers.mail.sending import enqueue
 
 MAX_TOKEN_LENGTH = 200
 #: At most this many reset mails per account within RESET_WINDOW; further requests are answered alike but send nothing.

@@ -12,7 +12,7 @@ from graph.relay import decode_id
 from graph.rules import UNSET, clean_text
 from graph.tenancy import target_organisation
 from models import identity as m
-from resolvers.audit.services import record
+from resolvers.audit.rules import record
 from resolvers.identity.errors import IdentityErrorCode as Code
 from resolvers.identity.hooks import REACH_SHRANK
 from resolvers.identity.lookups import visible_group

@@ -32,7 +32,7 @@ from graph.tenancy import path_visible, target_organisation
 from models import identity as m
 from models.base import utcnow
 from models.mail import TemplateType
-from resolvers.audit.services import record
+from resolvers.audit.rules import record
 from resolvers.identity.accounts import (
     check_assignable_roles,
     clean_email,
@@ -43,7 +43,7 @@ from resolvers.identity.accounts import (
 )
 from resolvers.identity.errors import IdentityErrorCode as Code
 from resolvers.mail import rendering
-from resolvers.mail.services import enqueue, resolve_template
+from resolvers.mail.sending import enqueue, resolve_template
 
 OPEN = (m.InvitationState.CREATED, m.InvitationState.SENT)
 #: Stands in for the token in previews: a preview must never show a working link.

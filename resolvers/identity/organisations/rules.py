@@ -14,7 +14,7 @@ from graph.permissions import require_permission
 from graph.rules import UNSET, clean_text
 from graph.tenancy import target_organisation, visible_organisation
 from models import identity as m
-from resolvers.audit.services import record
+from resolvers.audit.rules import record
 from resolvers.identity.errors import IdentityErrorCode as Code
 
 MAX_TEXT = 200

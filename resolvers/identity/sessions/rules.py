@@ -25,7 +25,7 @@ from graph.errors import DomainError
 from graph.passwords import burn_verification_time, verify_password
 from models import identity as m
 from models.base import utcnow
-from resolvers.audit.services import record
+from resolvers.audit.rules import record
 from resolvers.identity.errors import IdentityErrorCode as Code
 from resolvers.identity.sessions.throttling import count_attempt, give_back, throttle_keys
 from resolvers.identity.sessions.totp import verify_totp

@@ -17,7 +17,7 @@ from graph.errors import DomainError
 from graph.passwords import verify_password
 from graph.secrets import SecretError
 from models import identity as m
-from resolvers.audit.services import record
+from resolvers.audit.rules import record
 from resolvers.identity.errors import IdentityErrorCode as Code
 
 TOTP_ISSUER = "fleetgraph"

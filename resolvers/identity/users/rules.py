@@ -18,7 +18,7 @@ from graph.permissions import require_permission
 from graph.rules import UNSET, clean_text
 from graph.tenancy import target_organisation, visible_organisation
 from models import identity as m
-from resolvers.audit.services import record
+from resolvers.audit.rules import record
 from resolvers.identity.accounts import (
     check_assignable_roles,
     check_csv_settings,

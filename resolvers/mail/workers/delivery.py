@@ -106,7 +106,7 @@ async def send_email(settings: Settings, email: EmailMessage) -> None:
         username=settings.smtp_username or None,
         password=settings.smtp_password or None,
         use_tls=security == "tls",
-        start_tls=True if security == "starttls" else False,
+        start_tls=security == "starttls",
         timeout=SMTP_TIMEOUT,
     )
 

@@ -1,4 +1,4 @@
-"""Mail rules used by other domains: which template applies, and writing a mail to the outbox."""
+"""Sending mail, as other domains do it: which template applies, and writing a mail to the outbox."""
 
 from __future__ import annotations
 
@@ -9,45 +9,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from graph.secrets import Sealer
 from models import identity as m
 from models.base import utcnow
 from models.mail import EmailTemplate, OutboxMessage, TemplateType
 from resolvers.mail import rendering, sealing
-from resolvers.mail.defaults import DEFAULTS
 
 FALLBACK_LANGUAGE = "en"
 log = logging.getLogger("fleetgraph.mail")
-
-
-async def ensure_system_templates(session: AsyncSession) -> int:
-    """Insert the shipped defaults that are missing (type x language); returns how many were added."""
-    existing = set(
-        (
-            await session.execute(
-                select(EmailTemplate.type, EmailTemplate.language).where(EmailTemplate.organisation_id.is_(None))
-            )
-        ).all()
-    )
-    added = 0
-    for template_type, languages in DEFAULTS.items():
-        for language, (subject, body_html, body_text) in languages.items():
-            if (template_type, language) in existing:
-                continue
-            session.add(
-                EmailTemplate(
-                    organisation_id=None,
-                    name=f"System default {template_type.value} ({language})",
-                    type=template_type,
-                    language=language,
-                    is_active=True,
-                    subject=subject,
-                    body_html=body_html,
-                    body_text=body_text,
-                )
-            )
-            added += 1
-    await session.flush()
-    return added
 
 
 async def resolve_template(
@@ -112,7 +81,7 @@ async def enqueue(
 SUBJECT_LINK = "[link]"
 
 
-def session_sealer(session: AsyncSession):
+def session_sealer(session: AsyncSession) -> Sealer:
     """The master key sealer a runtime's sessions carry (graph.db.create_session_factory)."""
     sealer = session.info.get("sealer")
     if sealer is None:

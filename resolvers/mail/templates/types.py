@@ -1,14 +1,12 @@
-"""GraphQL types of the mail domain: e-mail templates, and the mail error codes."""
+"""GraphQL types of e-mail templates."""
 
 from __future__ import annotations
 
-import enum
 from datetime import datetime
 
 import strawberry
 from strawberry.types import Info
 
-from graph.errors import UserError
 from graph.relay import Node, to_global_id
 from models import mail as mail_models
 from resolvers.identity import loaders as identity_loaders
@@ -20,34 +18,6 @@ EmailTemplateTypeEnum = strawberry.enum(
     name="EmailTemplateType",
     description="What an e-mail is for; each type is rendered with its own variables.",
 )
-
-
-@strawberry.enum(description="Why a mail mutation refused its input.")
-class MailErrorCode(enum.Enum):
-    INVALID = "INVALID"
-    REQUIRED = "REQUIRED"
-    TOO_LONG = "TOO_LONG"
-    NOT_FOUND = "NOT_FOUND"
-    NOT_ALLOWED = "NOT_ALLOWED"
-    #: system default templates are read-only: copy one to customise it
-    SYSTEM_DEFAULT = "SYSTEM_DEFAULT"
-    #: the template is the active one of its organisation, type and language
-    ACTIVE = "ACTIVE"
-    #: the template failed to compile or render, or reached for something the sandbox forbids
-    TEMPLATE_INVALID = "TEMPLATE_INVALID"
-    #: another change got there first (e.g. two activations at once); try again
-    CONFLICT = "CONFLICT"
-    #: too many of these in a short time (test mails); try again later
-    RATE_LIMITED = "RATE_LIMITED"
-
-
-@strawberry.type(description="A problem with the input of a mail mutation; nothing was changed.")
-class MailError(UserError):
-    code: MailErrorCode = strawberry.field(description="Machine-readable reason.")
-    line: int | None = strawberry.field(
-        default=None,
-        description="For TEMPLATE_INVALID: the line of the template (in `field`) where it failed, when known.",
-    )
 
 
 @strawberry.type(description="A template rendered with sample data: what a recipient would see.")

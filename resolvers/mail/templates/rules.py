@@ -3,11 +3,11 @@
 A caller reaches the templates of their organisation's subtree and the system defaults (platform
 admins: all). System defaults are read-only. Functions take an open session in a transaction and
 raise DomainError (or TemplateRefused) for refused input, which rolls the transaction back.
+ensure_system_templates installs the shipped defaults when the server starts.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -17,53 +17,58 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.context import Context, Principal
-from graph.errors import DomainError
+from graph.errors import DomainError, DomainErrors
 from graph.relay import decode_id
+from graph.rules import UNSET, clean_text
 from graph.tenancy import path_visible
 from models import identity as m
 from models.audit import AuditEvent
 from models.base import utcnow
 from models.mail import EmailTemplate, OutboxMessage
-from resolvers.audit.services import record
+from resolvers.audit.rules import record
+from resolvers.identity.accounts import clean_email
 from resolvers.mail import rendering
-from resolvers.mail.services import write_outbox
-from resolvers.mail.types import MailErrorCode as Code
+from resolvers.mail.defaults import DEFAULTS
+from resolvers.mail.errors import MailErrorCode as Code
+from resolvers.mail.sending import write_outbox
 
 COPY_PREFIX = "COPY OF "
 MAX_NAME = 200
 MAX_SUBJECT = 500
 MAX_BODY = 100_000
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
 
 
-class TemplateRefused(DomainError):
-    """The template does not pass rendering.check(): every problem, each with its field and line."""
+class TemplateRefused(DomainErrors):
+    """The template does not pass rendering.check(): one TEMPLATE_INVALID per problem, with its field and line
+    (the payload's MailError shows the line: see resolvers.mail.templates.schema)."""
 
     def __init__(self, problems: list[rendering.TemplateProblem]) -> None:
         super().__init__(
-            Code.TEMPLATE_INVALID, "; ".join(f"{p.field}: {p.reason}" for p in problems), problems[0].field
+            [
+                DomainError(
+                    Code.TEMPLATE_INVALID,
+                    f"line {problem.line}: {problem.reason}" if problem.line else problem.reason,
+                    problem.field,
+                )
+                for problem in problems
+            ]
         )
         self.problems = problems
 
 
 @dataclass
 class TemplateFields:
-    name: str | None = None
-    subject: str | None = None
-    body_html: str | None = None
-    body_text: str | None = None
+    """A partial update (or a draft to preview): UNSET parts keep the stored ones."""
+
+    name: str = UNSET
+    subject: str = UNSET
+    body_html: str = UNSET
+    body_text: str = UNSET
 
 
-def _clean(value: str, field: str, max_length: int, *, strip: bool = False) -> str:
-    if strip:
-        value = value.strip()
-    if "\x00" in value:  # PostgreSQL cannot store it
-        raise DomainError(Code.INVALID, "must not contain NUL characters", field)
-    if not value.strip():
-        raise DomainError(Code.REQUIRED, "must not be empty", field)
-    if len(value) > max_length:
-        raise DomainError(Code.TOO_LONG, f"must be at most {max_length} characters", field)
-    return value
+def _text(value: str, stored: str, field: str, max_length: int, *, strip: bool = False) -> str:
+    """The given text, checked (template parts keep their whitespace), or the stored one when not given."""
+    return stored if value is UNSET else clean_text(value, field, max_length=max_length, strip=strip)
 
 
 async def reachable_template(
@@ -132,10 +137,10 @@ async def update_template(
     session: AsyncSession, context: Context, global_id: str, fields: TemplateFields
 ) -> EmailTemplate:
     template = await own_template(session, context.principal, global_id)
-    name = _clean(fields.name, "name", MAX_NAME, strip=True) if fields.name is not None else template.name
-    subject = _clean(fields.subject, "subject", MAX_SUBJECT) if fields.subject is not None else template.subject
-    body_html = _clean(fields.body_html, "bodyHtml", MAX_BODY) if fields.body_html is not None else template.body_html
-    body_text = _clean(fields.body_text, "bodyText", MAX_BODY) if fields.body_text is not None else template.body_text
+    name = _text(fields.name, template.name, "name", MAX_NAME, strip=True)
+    subject = _text(fields.subject, template.subject, "subject", MAX_SUBJECT)
+    body_html = _text(fields.body_html, template.body_html, "bodyHtml", MAX_BODY)
+    body_text = _text(fields.body_text, template.body_text, "bodyText", MAX_BODY)
     problems = rendering.check(template.type, subject, body_html, body_text)
     if problems:
         raise TemplateRefused(problems)
@@ -224,9 +229,9 @@ async def preview_template(
     """The template rendered for the caller; `draft` replaces parts of it (to preview an edit before saving)."""
     template = await reachable_template(session, context.principal, global_id)
     draft = draft or TemplateFields()
-    subject = _clean(draft.subject, "subject", MAX_SUBJECT) if draft.subject is not None else template.subject
-    body_html = _clean(draft.body_html, "bodyHtml", MAX_BODY) if draft.body_html is not None else template.body_html
-    body_text = _clean(draft.body_text, "bodyText", MAX_BODY) if draft.body_text is not None else template.body_text
+    subject = _text(draft.subject, template.subject, "subject", MAX_SUBJECT)
+    body_html = _text(draft.body_html, template.body_html, "bodyHtml", MAX_BODY)
+    body_text = _text(draft.body_text, template.body_text, "bodyText", MAX_BODY)
     problems = rendering.check(template.type, subject, body_html, body_text)
     if problems:
         raise TemplateRefused(problems)
@@ -243,9 +248,7 @@ async def send_test(
     """Write THIS template (not the one resolution would pick), rendered for the caller, to the outbox."""
     principal = context.principal
     template = await reachable_template(session, principal, global_id)
-    address = to_address.strip().lower()
-    if len(address) > 254 or "\x00" in address or not EMAIL.match(address):
-        raise DomainError(Code.INVALID, "is not a valid e-mail address", "toAddress")
+    address = clean_email(to_address, "toAddress")
     # counted from the audit trail, which records every test mail with its sender
     sent_last_hour = await session.scalar(
         select(func.count())
@@ -288,3 +291,34 @@ async def send_test(
         },
     )
     return template, message
+
+
+async def ensure_system_templates(session: AsyncSession) -> int:
+    """Insert the shipped defaults that are missing (type x language); returns how many were added."""
+    existing = set(
+        (
+            await session.execute(
+                select(EmailTemplate.type, EmailTemplate.language).where(EmailTemplate.organisation_id.is_(None))
+            )
+        ).all()
+    )
+    added = 0
+    for template_type, languages in DEFAULTS.items():
+        for language, (subject, body_html, body_text) in languages.items():
+            if (template_type, language) in existing:
+                continue
+            session.add(
+                EmailTemplate(
+                    organisation_id=None,
+                    name=f"System default {template_type.value} ({language})",
+                    type=template_type,
+                    language=language,
+                    is_active=True,
+                    subject=subject,
+                    body_html=body_html,
+                    body_text=body_text,
+                )
+            )
+            added += 1
+    await session.flush()
+    return added

@@ -1,8 +1,8 @@
-"""The event history query and its live subscription."""
+"""The event history: the `auditEvents` query, its live subscription, and node lookup."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, Sequence
+from collections.abc import AsyncGenerator
 from datetime import datetime
 
 import strawberry
@@ -12,12 +12,12 @@ from strawberry.types import Info
 from graph.auth import reauthenticate
 from graph.errors import BadUserInput
 from graph.filters import contains
-from graph.loaders import by_key
 from graph.permissions import needs, require_permission
 from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, node_loader, paginate
-from graph.tenancy import path_visible, visible_organisation_ids
+from graph.tenancy import path_visible
 from models.audit import AuditEvent as AuditEventModel
 from models.identity import Permission
+from resolvers.audit.loaders import event_visible, visible_audit_events
 from resolvers.audit.types import AuditEvent
 from subscriptions import channels
 
@@ -28,18 +28,6 @@ class AuditEventFilter:
     actor: str | None = strawberry.field(default=None, description="Actor contains (case-insensitive).")
     since: datetime | None = strawberry.field(default=None, description="At or after this time.")
     until: datetime | None = strawberry.field(default=None, description="Before this time.")
-
-
-def _visible_events(principal):
-    if principal.is_platform_admin:
-        return select(AuditEventModel)
-    return select(AuditEventModel).where(AuditEventModel.organisation_id.in_(visible_organisation_ids(principal)))
-
-
-async def visible_audit_events(context, ids: Sequence[int]) -> list[AuditEventModel | None]:
-    async with context.session() as session:
-        rows = (await session.scalars(_visible_events(context.principal).where(AuditEventModel.id.in_(ids)))).all()
-    return by_key(rows, ids, lambda row: row.id)
 
 
 @strawberry.type
@@ -57,7 +45,7 @@ class AuditQuery:
         last: PageLast = None,
         before: PageBefore = None,
     ) -> Connection[AuditEvent]:
-        statement = _visible_events(info.context.principal)
+        statement = select(AuditEventModel).where(event_visible(info.context.principal))
         if filter is not None:
             if filter.action:
                 if "\x00" in filter.action:  # PostgreSQL rejects NUL with an error; nothing could match it
