@@ -10,7 +10,7 @@ import re
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from graph.context import Principal
+from graph.context import Context, Principal
 from graph.errors import DomainError
 from graph.passwords import check_policy, hash_password, verify_password
 from graph.permissions import effective_permissions
@@ -145,3 +145,23 @@ async def revoke_sessions(session: AsyncSession, user_id: int, keep_session_id: 
     if keep_session_id is not None:
         condition = condition & (m.AuthToken.session_id != keep_session_id)
     await session.execute(update(m.AuthToken).where(condition).values(revoked_at=utcnow()))
+
+
+def signed_in(context: Context) -> Principal:
+    """The caller; the resolver's permission class has made sure there is one."""
+    principal = context.principal
+    assert principal is not None
+    return principal
+
+
+async def caller(session: AsyncSession, context: Context) -> m.User:
+    """The signed-in user's row."""
+    user = await session.get(m.User, signed_in(context).user_id)
+    assert user is not None  # a deleted user's tokens no longer authenticate
+    return user
+
+
+async def organisation_of(session: AsyncSession, user: m.User) -> m.Organisation:
+    organisation = await session.get(m.Organisation, user.organisation_id)
+    assert organisation is not None  # an organisation is deleted only with its users
+    return organisation

@@ -21,7 +21,7 @@ from models import identity as m
 from models.base import utcnow
 from models.mail import TemplateType
 from resolvers.audit.rules import record
-from resolvers.identity.accounts import EMAIL, ensure_email_free, revoke_sessions, set_password
+from resolvers.identity.accounts import EMAIL, ensure_email_free, organisation_of, revoke_sessions, set_password
 from resolvers.identity.errors import IdentityErrorCode as Code
 from resolvers.mail.sending import enqueue
 
@@ -114,7 +114,7 @@ async def _mail_link(
 ) -> None:
     """Issue a single-use token for `purpose` and queue the mail carrying its link, in the user's language."""
     template_type, page = _LINK_MAILS[purpose]
-    organisation = await session.get(m.Organisation, user.organisation_id)
+    organisation = await organisation_of(session, user)
     token = await _issue(session, context, user, purpose, new_email=new_email)
     await enqueue(
         session,
@@ -219,7 +219,7 @@ async def request_password_reset(session: AsyncSession, context: Context, email:
 
 async def reset_password(session: AsyncSession, context: Context, token: str, new_password: str) -> m.User:
     _, user = await _spend(session, token, m.OneTimePurpose.PASSWORD_RESET)
-    organisation = await session.get(m.Organisation, user.organisation_id)
+    organisation = await organisation_of(session, user)
     await set_password(session, user, organisation, new_password, "newPassword")
     await revoke_sessions(session, user.id)
     # whoever reset it owns the mailbox: the failed-login lock of the account is lifted

@@ -26,6 +26,7 @@ from graph.passwords import burn_verification_time, verify_password
 from models import identity as m
 from models.base import utcnow
 from resolvers.audit.rules import record
+from resolvers.identity.accounts import caller, signed_in
 from resolvers.identity.errors import IdentityErrorCode as Code
 from resolvers.identity.sessions.throttling import count_attempt, give_back, throttle_keys
 from resolvers.identity.sessions.totp import verify_totp
@@ -181,7 +182,7 @@ async def refresh(session: AsyncSession, context: Context, refresh_token: str) -
 
 
 async def logout(session: AsyncSession, context: Context, all_sessions: bool) -> None:
-    principal = context.principal
+    principal = signed_in(context)
     condition = m.AuthToken.user_id == principal.user_id
     if not all_sessions:
         condition = condition & (m.AuthToken.session_id == principal.session_id)
@@ -208,7 +209,7 @@ async def reauthenticate(
     when both are given, both must be correct. A refusal is returned, not raised: the failure count
     must be committed.
     """
-    principal = context.principal
+    principal = signed_in(context)
     if not password and not otp:
         return DomainError(Code.REQUIRED, "enter your password or the code of your authenticator app", "password")
     keys = throttle_keys(principal.email, context.client_address)
@@ -216,7 +217,7 @@ async def reauthenticate(
     attempt = await count_attempt(context, keys)
     if isinstance(attempt, DomainError):
         return attempt
-    user = await session.get(m.User, principal.user_id)
+    user = await caller(session, context)
     valid = True
     if password:
         valid = await asyncio.to_thread(verify_password, user.password_hash, password)

@@ -18,6 +18,7 @@ from graph.passwords import verify_password
 from graph.secrets import SecretError
 from models import identity as m
 from resolvers.audit.rules import record
+from resolvers.identity.accounts import caller, organisation_of
 from resolvers.identity.errors import IdentityErrorCode as Code
 
 TOTP_ISSUER = "fleetgraph"
@@ -64,8 +65,7 @@ class Enrolment:
 
 
 async def two_factor_enrol(session: AsyncSession, context: Context, password: str) -> Enrolment:
-    principal = context.principal
-    user = await session.get(m.User, principal.user_id)
+    user = await caller(session, context)
     if not verify_password(user.password_hash, password):
         raise DomainError(Code.INVALID_CREDENTIALS, "the password is not correct", "password")
     if user.totp_confirmed:
@@ -89,7 +89,7 @@ async def two_factor_enrol(session: AsyncSession, context: Context, password: st
 
 
 async def two_factor_confirm(session: AsyncSession, context: Context, code: str) -> m.User:
-    user = await session.get(m.User, context.principal.user_id)
+    user = await caller(session, context)
     if user.totp_secret_sealed is None:
         raise DomainError(Code.TWO_FACTOR_NOT_ENROLLED, "start with twoFactorEnrol", "code")
     if not await verify_totp(session, context, user, code):
@@ -107,8 +107,8 @@ async def two_factor_confirm(session: AsyncSession, context: Context, code: str)
 
 
 async def two_factor_disable(session: AsyncSession, context: Context, password: str, code: str) -> m.User:
-    user = await session.get(m.User, context.principal.user_id)
-    organisation = await session.get(m.Organisation, user.organisation_id)
+    user = await caller(session, context)
+    organisation = await organisation_of(session, user)
     if user.require_two_factor or organisation.require_two_factor:
         raise DomainError(Code.NOT_ALLOWED, "two-factor authentication is required for your account")
     if not verify_password(user.password_hash, password):

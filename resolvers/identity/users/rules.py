@@ -20,15 +20,18 @@ from graph.tenancy import target_organisation, visible_organisation
 from models import identity as m
 from resolvers.audit.rules import record
 from resolvers.identity.accounts import (
+    caller,
     check_assignable_roles,
     check_csv_settings,
     clean_email,
     ensure_email_free,
     ensure_email_free_in_reach,
     ensure_manageable,
+    organisation_of,
     replace_roles,
     revoke_sessions,
     set_password,
+    signed_in,
 )
 from resolvers.identity.email_tokens.rules import request_email_change
 from resolvers.identity.errors import IdentityErrorCode as Code
@@ -102,7 +105,7 @@ async def create_user(session: AsyncSession, context: Context, new: NewUser) -> 
 
 async def _check_may_change(session: AsyncSession, context: Context, user: m.User, changes: UserChanges) -> None:
     """Others need USERS_MANAGE and every permission of the user; oneself may not change what grants reach."""
-    principal = context.principal
+    principal = signed_in(context)
     if user.id != principal.user_id:
         require_permission(context, m.Permission.USERS_MANAGE)
         await ensure_manageable(session, principal, user)
@@ -157,7 +160,7 @@ async def _apply_changes(
 
 
 async def update_user(session: AsyncSession, context: Context, user_id: str, changes: UserChanges) -> m.User:
-    principal = context.principal
+    principal = signed_in(context)
     user, _ = await visible_user(session, principal, user_id)
     await _check_may_change(session, context, user, changes)
     changed = await _apply_changes(session, principal, user, changes)
@@ -247,11 +250,11 @@ async def set_granted_permissions(
 
 
 async def change_password(session: AsyncSession, context: Context, current: str, new: str) -> m.User:
-    principal = context.principal
-    user = await session.get(m.User, principal.user_id)
+    principal = signed_in(context)
+    user = await caller(session, context)
     if not verify_password(user.password_hash, current):
         raise DomainError(Code.INVALID_CREDENTIALS, "the current password is not correct", "currentPassword")
-    organisation = await session.get(m.Organisation, user.organisation_id)
+    organisation = await organisation_of(session, user)
     await set_password(session, user, organisation, new, "newPassword")
     await revoke_sessions(session, user.id, keep_session_id=principal.session_id)
     await record(
