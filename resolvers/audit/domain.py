@@ -1,11 +1,11 @@
 """What the audit domain brings to the server (see graph.domain)."""
 
 from graph.domain import Domain
-from resolvers.audit import queries
+from resolvers.audit import schema
 
 DOMAIN = Domain(
     name="audit",
-    queries=(queries.AuditQuery,),
-    subscriptions=(queries.AuditSubscription,),
-    node_resolvers=queries.NODE_RESOLVERS,
+    queries=(schema.AuditQuery,),
+    subscriptions=(schema.AuditSubscription,),
+    node_resolvers=schema.NODE_RESOLVERS,
 )

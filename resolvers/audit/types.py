@@ -11,7 +11,7 @@ from strawberry.types import Info
 from graph.relay import Node, to_global_id
 from models.audit import AuditEvent as AuditEventModel
 from resolvers.identity import loaders as identity_loaders
-from resolvers.identity.types import Organisation
+from resolvers.identity.organisations.types import Organisation
 
 
 @strawberry.type(description="One entry of the event history: who did what, when, from where.")

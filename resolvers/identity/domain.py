@@ -1,17 +1,30 @@
 """What the identity domain brings to the server (see graph.domain)."""
 
 from graph.domain import Domain
-from resolvers.identity import invitation_mutations, invitation_queries, mutations, queries, reauthentication
+from resolvers.identity.email_tokens.schema import EmailTokenMutation
+from resolvers.identity.groups import schema as groups
+from resolvers.identity.invitations import schema as invitations
 from resolvers.identity.key_rotation import TOTP_SECRETS
+from resolvers.identity.organisations import schema as organisations
+from resolvers.identity.sessions.schema import SessionMutation
+from resolvers.identity.users import schema as users
 
 DOMAIN = Domain(
     name="identity",
-    queries=(queries.IdentityQuery, invitation_queries.InvitationQuery),
+    queries=(users.UserQuery, organisations.OrganisationQuery, groups.UserGroupQuery, invitations.InvitationQuery),
     mutations=(
-        mutations.IdentityMutation,
-        reauthentication.ReauthenticationMutation,
-        invitation_mutations.InvitationMutation,
+        SessionMutation,
+        users.UserMutation,
+        organisations.OrganisationMutation,
+        groups.UserGroupMutation,
+        invitations.InvitationMutation,
+        EmailTokenMutation,
     ),
-    node_resolvers={**queries.NODE_RESOLVERS, **invitation_queries.NODE_RESOLVERS},
+    node_resolvers={
+        **users.NODE_RESOLVERS,
+        **organisations.NODE_RESOLVERS,
+        **groups.NODE_RESOLVERS,
+        **invitations.NODE_RESOLVERS,
+    },
     sealed=(TOTP_SECRETS,),
 )

@@ -28,7 +28,7 @@ from models import identity as m
 from models import remote as r
 from models.base import utcnow
 from models.identity import Permission
-from resolvers.audit.services import record
+from resolvers.audit.rules import record
 from resolvers.remote.access_loaders import grants
 from resolvers.remote.access_types import LocationAccess
 from resolvers.remote.errors import RemoteError, as_errors

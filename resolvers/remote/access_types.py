@@ -23,7 +23,9 @@ from graph.tenancy import path_visible, visible_organisation_ids
 from models import remote as r
 from models.identity import Permission
 from resolvers.identity import loaders as identity_loaders
-from resolvers.identity.types import Organisation, User, UserGroup
+from resolvers.identity.groups.types import UserGroup
+from resolvers.identity.organisations.types import Organisation
+from resolvers.identity.users.types import User
 from resolvers.remote import access_loaders
 from resolvers.remote.scope import sees_whole_subtree
 from resolvers.remote.types import Location

@@ -27,7 +27,7 @@ from graph.permissions import needs
 from graph.uploads import UploadError, read_upload
 from models import remote as r
 from models.identity import Permission
-from resolvers.audit.services import record
+from resolvers.audit.rules import record
 from resolvers.remote import services
 from resolvers.remote.errors import RemoteError, as_errors
 from resolvers.remote.errors import RemoteErrorCode as Code

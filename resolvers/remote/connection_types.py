@@ -21,7 +21,8 @@ from graph.relay import Node, to_global_id
 from graph.tenancy import visible_organisation_ids
 from models import remote as r
 from resolvers.identity import loaders as identity_loaders
-from resolvers.identity.types import Organisation, User
+from resolvers.identity.organisations.types import Organisation
+from resolvers.identity.users.types import User
 from resolvers.remote import access_loaders, loaders
 from resolvers.remote.scope import sees_whole_subtree
 from resolvers.remote.types import Location, Router

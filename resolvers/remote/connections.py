@@ -45,7 +45,7 @@ from graph.tenancy import organisation_visible, visible_organisation_ids
 from models import remote as r
 from models.base import utcnow
 from models.identity import Organisation, Permission
-from resolvers.audit.services import record
+from resolvers.audit.rules import record
 from resolvers.remote.connection_types import (
     ConnectionFailure,
     ConnectionLicence,

@@ -25,7 +25,7 @@ from graph.permissions import needs
 from graph.relay import decode_id
 from models import remote as r
 from models.identity import Permission
-from resolvers.audit.services import record
+from resolvers.audit.rules import record
 from resolvers.remote.devices_types import LocationDevice, RemoteAccessServiceInput
 from resolvers.remote.errors import RemoteError, as_errors
 from resolvers.remote.errors import RemoteErrorCode as Code

@@ -17,7 +17,7 @@ from graph.tenancy import visible_organisation_ids
 from models import remote as r
 from models.identity import Permission
 from resolvers.identity import loaders as identity_loaders
-from resolvers.identity.types import Organisation
+from resolvers.identity.organisations.types import Organisation
 from resolvers.remote import loaders
 from resolvers.remote.scope import location_visible
 from resolvers.remote.types import Location

@@ -48,10 +48,10 @@ from graph.tenancy import path_visible, visible_organisation_ids
 from models import identity as m
 from models import remote as r
 from models.identity import Permission
-from resolvers.audit.services import record
+from resolvers.audit.rules import record
 from resolvers.identity import loaders as identity_loaders
-from resolvers.identity.services import EMAIL
-from resolvers.identity.types import Organisation
+from resolvers.identity.accounts import EMAIL
+from resolvers.identity.organisations.types import Organisation
 from resolvers.remote import access_loaders
 from resolvers.remote.access import end_unreachable_connections
 from resolvers.remote.errors import RemoteError, as_errors

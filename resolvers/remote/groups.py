@@ -25,7 +25,7 @@ from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, 
 from graph.tenancy import visible_organisation_ids
 from models import remote as r
 from models.identity import Permission
-from resolvers.audit.services import record
+from resolvers.audit.rules import record
 from resolvers.remote.access import MAX_IDS, end_unreachable_connections, grantable_users
 from resolvers.remote.access_types import LocationGroup, location_group_visible
 from resolvers.remote.errors import RemoteError, as_errors

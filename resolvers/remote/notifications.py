@@ -46,10 +46,11 @@ from graph.tenancy import visible_organisation_ids
 from models import identity as m
 from models import remote as r
 from models.identity import Permission
-from resolvers.audit.services import record
+from resolvers.audit.rules import record
 from resolvers.identity import loaders as identity_loaders
-from resolvers.identity.services import clean_email
-from resolvers.identity.types import Organisation, User
+from resolvers.identity.accounts import clean_email
+from resolvers.identity.organisations.types import Organisation
+from resolvers.identity.users.types import User
 from resolvers.remote.access_loaders import related_rows, related_users
 from resolvers.remote.access_types import LocationGroup
 from resolvers.remote.devices import clean_name, given

@@ -30,7 +30,7 @@ from models import identity as m
 from models import remote as r
 from models.base import UTCDateTime
 from models.mail import TemplateType
-from resolvers.mail.services import FALLBACK_LANGUAGE, enqueue
+from resolvers.mail.sending import FALLBACK_LANGUAGE, enqueue
 
 log = logging.getLogger("fleetgraph.remote.notifier")
 

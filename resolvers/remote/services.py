@@ -22,7 +22,7 @@ from graph.tenancy import organisation_visible
 from models import remote as r
 from models.base import utcnow
 from models.identity import Organisation
-from resolvers.audit.services import record
+from resolvers.audit.rules import record
 from resolvers.remote.errors import RemoteErrorCode as Code
 from resolvers.remote.scope import location_managed, location_visible, router_in_subtree, router_visible
 from subscriptions import channels

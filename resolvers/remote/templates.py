@@ -34,7 +34,7 @@ from graph.relay import (
 )
 from models import remote as r
 from models.identity import Permission
-from resolvers.audit.services import record
+from resolvers.audit.rules import record
 from resolvers.remote import devices_types
 from resolvers.remote.devices import (
     DeviceFields,

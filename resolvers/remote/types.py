@@ -13,11 +13,12 @@ from graph.relay import Connection, Node, SortKey, paginate, to_global_id
 from graph.tenancy import path_visible
 from models import remote as r
 from resolvers.identity import loaders as identity_loaders
-from resolvers.identity.types import Organisation
+from resolvers.identity.organisations.types import Organisation
 from resolvers.remote import loaders
 
 if TYPE_CHECKING:  # devices_types imports this module; the field below refers to it lazily
-    from resolvers.identity.types import User, UserGroup
+    from resolvers.identity.groups.types import UserGroup
+    from resolvers.identity.users.types import User
     from resolvers.remote.access_types import EffectiveAccess, LocationGroup
     from resolvers.remote.connection_types import RemoteConnection
     from resolvers.remote.devices_types import LocationDevice
@@ -188,7 +189,7 @@ class Location(Node):
     @strawberry.field(
         description="Users given it directly, by name (managers of its organisation; anybody else sees only themselves)."
     )
-    async def users(self, info: Info) -> list[Annotated[User, strawberry.lazy("resolvers.identity.types")]]:
+    async def users(self, info: Info) -> list[Annotated[User, strawberry.lazy("resolvers.identity.users.types")]]:
         from resolvers.remote.access_types import location_users
 
         return await location_users(self, info)
@@ -196,7 +197,9 @@ class Location(Node):
     @strawberry.field(
         description="User groups given it, by name (managers of its organisation; empty for anybody else)."
     )
-    async def user_groups(self, info: Info) -> list[Annotated[UserGroup, strawberry.lazy("resolvers.identity.types")]]:
+    async def user_groups(
+        self, info: Info
+    ) -> list[Annotated[UserGroup, strawberry.lazy("resolvers.identity.groups.types")]]:
         from resolvers.remote.access_types import location_user_groups
 
         return await location_user_groups(self, info)

@@ -21,7 +21,7 @@ from graph.errors import DomainError
 from graph.mutations import run_in_transaction
 from graph.runtime import Runtime
 from models import identity as m
-from resolvers.audit import services as audit
+from resolvers.audit import rules as audit
 from subscriptions import channels
 from tests.conftest import add_organisation, add_user, free_port, issue_token, make_settings
 

@@ -14,7 +14,7 @@ from models import identity as m
 from models.audit import AuditEvent
 from models.base import utcnow
 from models.mail import OutboxMessage, TemplateType
-from resolvers.identity.invitations import PREVIEW_TOKEN
+from resolvers.identity.invitations.rules import PREVIEW_TOKEN
 from resolvers.mail.defaults import DEFAULTS
 from tests.mail.opened import opened
 from tests.test_tenancy import snapshot

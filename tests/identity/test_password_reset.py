@@ -13,7 +13,7 @@ from models import identity as m
 from models.audit import AuditEvent
 from models.base import utcnow
 from models.mail import OutboxMessage, TemplateType
-from resolvers.identity.email_tokens import RESET_LIMIT
+from resolvers.identity.email_tokens.rules import RESET_LIMIT
 from resolvers.mail.defaults import DEFAULTS
 from tests.conftest import PASSWORD
 from tests.mail.opened import opened

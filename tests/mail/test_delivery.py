@@ -18,10 +18,10 @@ from sqlalchemy import select, update
 from graph.runtime import Runtime
 from models.base import utcnow
 from models.mail import DeliveryAttempt, OutboxMessage, OutboxStatus, TemplateType
-from resolvers.mail import delivery
-from resolvers.mail.delivery import deliver_due
 from resolvers.mail.rendering import SAMPLE_VARIABLES
-from resolvers.mail.services import enqueue
+from resolvers.mail.sending import enqueue
+from resolvers.mail.workers import delivery
+from resolvers.mail.workers.delivery import deliver_due
 from tests.conftest import free_port
 from tests.mail.opened import opened
 

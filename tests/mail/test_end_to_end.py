@@ -7,8 +7,8 @@ import re
 
 from models.mail import TemplateType
 from resolvers.mail.defaults import DEFAULTS
-from resolvers.mail.delivery import deliver_due
 from resolvers.mail.rendering import render
+from resolvers.mail.workers.delivery import deliver_due
 from tests.mail.test_delivery import smtp_server, smtp_settings
 
 INVITE = """mutation($input: InvitationCreateInput!) {

@@ -12,9 +12,9 @@ from models import identity as m
 from models.audit import AuditEvent
 from models.base import utcnow
 from models.mail import DeliveryAttempt, OutboxMessage, OutboxStatus, TemplateType
-from resolvers.mail.delivery import deliver_due
 from resolvers.mail.rendering import SAMPLE_VARIABLES
-from resolvers.mail.services import enqueue
+from resolvers.mail.sending import enqueue
+from resolvers.mail.workers.delivery import deliver_due
 from tests.conftest import issue_token
 from tests.mail.test_delivery import smtp_server
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from models.mail import EmailTemplate, OutboxMessage, TemplateType
-from resolvers.mail.services import enqueue, resolve_template
+from resolvers.mail.sending import enqueue, resolve_template
 from tests.conftest import add_organisation
 from tests.mail.opened import opened
 

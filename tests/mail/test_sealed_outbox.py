@@ -14,9 +14,9 @@ from graph.secrets import Sealer, add_key_file_version, reseal_all
 from graph.settings import Settings
 from models import identity as m
 from models.mail import EmailTemplate, OutboxMessage, OutboxStatus, TemplateType
-from resolvers.mail.delivery import deliver_due
 from resolvers.mail.rendering import SAMPLE_VARIABLES
-from resolvers.mail.services import enqueue
+from resolvers.mail.sending import enqueue
+from resolvers.mail.workers.delivery import deliver_due
 from tests.conftest import add_organisation
 from tests.identity.test_email_change import change
 from tests.identity.test_password_reset import RESET, request

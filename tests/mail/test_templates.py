@@ -361,7 +361,7 @@ async def test_send_test_writes_this_template_rendered_to_the_outbox(gql, world,
 
 
 async def test_test_mails_are_limited_per_user_and_hour(gql, world, runtime):
-    from resolvers.mail.templates import SEND_TEST_PER_HOUR
+    from resolvers.mail.templates.rules import SEND_TEST_PER_HOUR
 
     copied = await copy(gql, world.tokens["admin_a"], await system_default(runtime, TemplateType.PASSWORD_RESET, "en"))
     for n in range(SEND_TEST_PER_HOUR):

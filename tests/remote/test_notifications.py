@@ -13,7 +13,7 @@ from models import identity as m
 from models import remote as r
 from models.audit import AuditEvent
 from models.mail import OutboxMessage
-from resolvers.mail.delivery import deliver_due
+from resolvers.mail.workers.delivery import deliver_due
 from resolvers.remote.notifier import _send, claim, due_notifications, notify_offline_routers
 from tests.conftest import add_user
 from tests.mail.test_delivery import smtp_server, smtp_settings

@@ -12,7 +12,7 @@ from graph.tenancy import organisation_visible
 from models import catalogue as c
 from models import identity as m
 from models.mail import TemplateType
-from resolvers.mail.services import enqueue
+from resolvers.mail.sending import enqueue
 
 
 async def receiver(session: AsyncSession, context: Context, organisation_id: str) -> m.Organisation | None:

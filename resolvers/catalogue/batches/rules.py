@@ -30,7 +30,7 @@ from graph.tenancy import visible_organisation_ids
 from models import catalogue as c
 from models import identity as m
 from models.base import utcnow
-from resolvers.audit.services import record
+from resolvers.audit.rules import record
 from resolvers.catalogue.batches import receivers
 from resolvers.catalogue.batches.serials import Serial, gather_serials
 from resolvers.catalogue.errors import CatalogueErrorCode as Code

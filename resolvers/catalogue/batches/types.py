@@ -14,7 +14,8 @@ from models import identity as m
 from resolvers.catalogue.batches import loaders
 from resolvers.catalogue.devices.types import Device
 from resolvers.identity import loaders as identity_loaders
-from resolvers.identity.types import Organisation, User
+from resolvers.identity.organisations.types import Organisation
+from resolvers.identity.users.types import User
 
 BatchStateEnum = strawberry.enum(
     c.BatchState, description="Where a batch's ownership request stands: PENDING, ACCEPTED or REJECTED."

@@ -19,7 +19,7 @@ from graph.errors import DomainError
 from graph.permissions import require_principal
 from models import catalogue as c
 from models.base import utcnow
-from resolvers.audit.services import record
+from resolvers.audit.rules import record
 from resolvers.catalogue.errors import CatalogueErrorCode as Code
 from resolvers.catalogue.scope import device_visible
 from resolvers.catalogue.serial_numbers import is_serial_number

@@ -15,7 +15,7 @@ from resolvers.catalogue.devices import loaders
 from resolvers.catalogue.product_types import loaders as product_type_loaders
 from resolvers.catalogue.product_types.types import KeyKindEnum, ProductType
 from resolvers.identity import loaders as identity_loaders
-from resolvers.identity.types import Organisation
+from resolvers.identity.organisations.types import Organisation
 
 if TYPE_CHECKING:
     from resolvers.catalogue.batches.types import Batch

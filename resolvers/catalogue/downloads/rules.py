@@ -24,7 +24,7 @@ from graph.relay import decode_id
 from models import catalogue as c
 from models.base import utcnow
 from models.identity import User as UserModel
-from resolvers.audit.services import record
+from resolvers.audit.rules import record
 from resolvers.catalogue.devices.schema import DeviceFilter, apply_filter
 from resolvers.catalogue.errors import CatalogueErrorCode as Code
 from resolvers.catalogue.scope import device_visible

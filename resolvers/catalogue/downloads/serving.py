@@ -29,7 +29,7 @@ from graph.secrets import SecretError
 from models import catalogue as c
 from models.base import utcnow
 from models.identity import Permission
-from resolvers.audit.services import record
+from resolvers.audit.rules import record
 from resolvers.catalogue.keys import open_device_key
 from resolvers.catalogue.scope import device_visible
 

@@ -21,7 +21,8 @@ from models import catalogue as c
 from resolvers.catalogue.devices.types import Device
 from resolvers.catalogue.downloads import loaders
 from resolvers.identity import loaders as identity_loaders
-from resolvers.identity.types import Organisation, User
+from resolvers.identity.organisations.types import Organisation
+from resolvers.identity.users.types import User
 
 
 @strawberry.type(description="A key download: who, when, how many devices and keys; its link works once, briefly.")

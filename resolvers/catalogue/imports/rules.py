@@ -19,7 +19,7 @@ from graph.context import Context
 from graph.errors import DomainError, RowProblem, RowProblems
 from graph.secrets import Sealer
 from models import catalogue as c
-from resolvers.audit.services import record
+from resolvers.audit.rules import record
 from resolvers.catalogue.errors import CatalogueErrorCode as Code
 from resolvers.catalogue.imports.parsing import ParsedDevice, parse
 from resolvers.catalogue.keys import seal_device_key

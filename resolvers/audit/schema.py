@@ -1,0 +1,92 @@
+"""The event history: the `auditEvents` query, its live subscription, and node lookup."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncGenerator
+from datetime import datetime
+
+import strawberry
+from sqlalchemy import select
+from strawberry.types import Info
+
+from graph.auth import reauthenticate
+from graph.errors import BadUserInput
+from graph.filters import contains
+from graph.permissions import needs, require_permission
+from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, node_loader, paginate
+from graph.tenancy import path_visible
+from models.audit import AuditEvent as AuditEventModel
+from models.identity import Permission
+from resolvers.audit.loaders import event_visible, visible_audit_events
+from resolvers.audit.types import AuditEvent
+from subscriptions import channels
+
+
+@strawberry.input(description="Narrow the event history.")
+class AuditEventFilter:
+    action: str | None = strawberry.field(default=None, description='Exact action, e.g. "user.login_failed".')
+    actor: str | None = strawberry.field(default=None, description="Actor contains (case-insensitive).")
+    since: datetime | None = strawberry.field(default=None, description="At or after this time.")
+    until: datetime | None = strawberry.field(default=None, description="Before this time.")
+
+
+@strawberry.type
+class AuditQuery:
+    @strawberry.field(
+        description="Event history of your organisation and its descendants, newest first.",
+        permission_classes=[needs(Permission.AUDIT_READ)],
+    )
+    async def audit_events(
+        self,
+        info: Info,
+        filter: AuditEventFilter | None = None,
+        first: PageFirst = None,
+        after: PageAfter = None,
+        last: PageLast = None,
+        before: PageBefore = None,
+    ) -> Connection[AuditEvent]:
+        statement = select(AuditEventModel).where(event_visible(info.context.principal))
+        if filter is not None:
+            if filter.action:
+                if "\x00" in filter.action:  # PostgreSQL rejects NUL with an error; nothing could match it
+                    raise BadUserInput("Text filters cannot contain NUL characters.", argument="filter.action")
+                statement = statement.where(AuditEventModel.action == filter.action)
+            if filter.actor:
+                statement = statement.where(contains(AuditEventModel.actor_label, filter.actor, "filter.actor"))
+            if filter.since:
+                statement = statement.where(AuditEventModel.created_at >= filter.since)
+            if filter.until:
+                statement = statement.where(AuditEventModel.created_at < filter.until)
+        keys = [SortKey(AuditEventModel.id, descending=True)]
+        return await paginate(
+            info.context, statement, keys, AuditEvent.from_model, first=first, after=after, last=last, before=before
+        )
+
+
+@strawberry.type
+class AuditSubscription:
+    @strawberry.subscription(
+        description="Audit events of your organisation and its descendants as they are recorded.",
+        permission_classes=[needs(Permission.AUDIT_READ)],
+    )
+    async def audit_event_recorded(self, info: Info) -> AsyncGenerator[AuditEvent, None]:
+        context = info.context
+        principal = require_permission(context, Permission.AUDIT_READ)
+        async for payload in context.runtime.bus.subscribe(channels.AUDIT):
+            if not path_visible(principal, payload["organisationPath"]):
+                continue
+            # Logout, expiry, deactivation or a withdrawn permission end the subscription.
+            await reauthenticate(context)
+            principal = require_permission(context, Permission.AUDIT_READ)
+            context.reset_loaders()
+            row = (await visible_audit_events(context, [payload["id"]]))[0]
+            if row is not None:
+                yield AuditEvent.from_model(row)
+
+
+NODE_RESOLVERS = {
+    "AuditEvent": (
+        Permission.AUDIT_READ,
+        node_loader(visible_audit_events, AuditEvent.from_model),
+    ),
+}

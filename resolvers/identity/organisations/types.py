@@ -1,0 +1,69 @@
+"""GraphQL types of organisations and their partners."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from graph.relay import Node, to_global_id
+from models import identity as m
+from resolvers.identity import loaders
+from resolvers.identity.organisations.loaders import partners_by_organisation
+
+
+@strawberry.type(description="The password rules of an organisation (on top of the platform's fixed rules).")
+class PasswordPolicy:
+    min_length: int = strawberry.field(description="Minimum number of characters (at least 12).")
+    history: int = strawberry.field(description="How many previous passwords may not be reused.")
+
+
+@strawberry.type(description="An organisation linked as a partner: visible by name and ID only, never its data.")
+class PartnerOrganisation:
+    organisation_id: str = strawberry.field(description="The partner's organisation ID (the one to copy).")
+    name: str = strawberry.field(description="The partner's name.")
+
+
+@strawberry.type(description="An organisation (tenant). Organisations form a tree through `parent`.")
+class Organisation(Node):
+    organisation_id: str = strawberry.field(
+        description="The ID to copy and hand to a partner so that they can link to this organisation."
+    )
+    name: str = strawberry.field(description="Name.")
+    your_reference: str = strawberry.field(description="Your own reference for this organisation.")
+    can_create_organisations: bool = strawberry.field(description="Whether it may create child organisations.")
+    require_two_factor: bool = strawberry.field(description="Every user must log in with a TOTP code.")
+    password_policy: PasswordPolicy = strawberry.field(description="Password rules for its users.")
+    created_at: datetime = strawberry.field(description="When it was created.")
+    parent_pk: strawberry.Private[int | None]
+    pk: strawberry.Private[int]
+    path: strawberry.Private[str]
+
+    @classmethod
+    def from_model(cls, row: m.Organisation) -> Organisation:
+        return cls(
+            id=strawberry.ID(to_global_id("Organisation", row.id)),
+            organisation_id=row.public_id,
+            name=row.name,
+            your_reference=row.your_reference,
+            can_create_organisations=row.can_create_organisations,
+            require_two_factor=row.require_two_factor,
+            password_policy=PasswordPolicy(min_length=row.password_min_length, history=row.password_history),
+            created_at=row.created_at,
+            parent_pk=row.parent_id,
+            pk=row.id,
+            path=row.path,
+        )
+
+    @strawberry.field(description="The parent organisation, or null at the top of what you can see.")
+    async def parent(self, info: Info) -> Organisation | None:
+        if self.parent_pk is None:
+            return None
+        row = await info.context.loaders(loaders.visible_organisations).load(self.parent_pk)
+        return Organisation.from_model(row) if row else None
+
+    @strawberry.field(description="Organisations linked as partners (name and ID only).")
+    async def partners(self, info: Info) -> list[PartnerOrganisation]:
+        rows = await info.context.loaders(partners_by_organisation).load(self.pk)
+        return [PartnerOrganisation(organisation_id=row.public_id, name=row.name) for row in rows]

@@ -1,0 +1,131 @@
+"""GraphQL type of users."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+import strawberry
+from strawberry.types import Info
+
+from graph.context import Principal
+from graph.relay import Node, to_global_id
+from graph.tenancy import path_visible
+from models import identity as m
+from resolvers.identity import loaders
+from resolvers.identity.enums import Language, PermissionEnum, RoleEnum
+from resolvers.identity.groups.loaders import groups_by_user
+from resolvers.identity.organisations.types import Organisation
+from resolvers.identity.users.loaders import granted_permissions_by_user, roles_by_user
+
+if TYPE_CHECKING:
+    from resolvers.identity.groups.types import UserGroup
+
+
+#: What a field shows of a user outside the caller's organisations (an external user, seen by the managers
+#: of locations given to them): nothing but name and e-mail address.
+OUTSIDER = "null (empty) for a user outside your organisations: an external user shows only name and e-mail"
+
+
+@strawberry.type(description="A person or an API client that logs in.")
+class User(Node):
+    name: str = strawberry.field(description="Full name.")
+    email: str = strawberry.field(description="E-mail address; also the login name.")
+    language: Language | None = strawberry.field(description=f"Language of the interface and of e-mails; {OUTSIDER}.")
+    csv_delimiter: str | None = strawberry.field(
+        description=f"Column delimiter of CSV files made for this user; {OUTSIDER}."
+    )
+    csv_thousands_separator: str | None = strawberry.field(
+        description=f"Thousands separator in numbers of CSV files made for this user (empty for none); {OUTSIDER}."
+    )
+    is_active: bool | None = strawberry.field(
+        description=f"False once deactivated: the user can no longer log in; {OUTSIDER}."
+    )
+    two_factor_enabled: bool | None = strawberry.field(description=f"The user logs in with a TOTP code; {OUTSIDER}.")
+    created_at: datetime | None = strawberry.field(description=f"When the user was created; {OUTSIDER}.")
+    pk: strawberry.Private[int]
+    organisation_pk: strawberry.Private[int]
+    requires_two_factor_itself: strawberry.Private[bool]
+    #: Outside the caller's organisations (see OUTSIDER); set by seen_by().
+    outsider: strawberry.Private[bool] = False
+
+    @classmethod
+    def from_model(cls, row: m.User) -> User:
+        """A user the caller sees (of their organisations); others go through seen_by()."""
+        return cls(
+            id=strawberry.ID(to_global_id("User", row.id)),
+            name=row.name,
+            email=row.email,
+            language=Language(row.language),
+            csv_delimiter=row.csv_delimiter,
+            csv_thousands_separator=row.csv_thousands_separator,
+            is_active=row.is_active,
+            two_factor_enabled=row.totp_confirmed,
+            created_at=row.created_at,
+            pk=row.id,
+            organisation_pk=row.organisation_id,
+            requires_two_factor_itself=row.require_two_factor,
+        )
+
+    @classmethod
+    def seen_by(cls, principal: Principal, row: m.User, organisation_path: str) -> User:
+        """A user listed with something the caller sees (a location's users), who may be of another
+        organisation: outside the caller's subtree only name and e-mail show."""
+        if path_visible(principal, organisation_path):
+            return cls.from_model(row)
+        return cls(
+            id=strawberry.ID(to_global_id("User", row.id)),
+            name=row.name,
+            email=row.email,
+            language=None,
+            csv_delimiter=None,
+            csv_thousands_separator=None,
+            is_active=None,
+            two_factor_enabled=None,
+            created_at=None,
+            pk=row.id,
+            organisation_pk=row.organisation_id,
+            requires_two_factor_itself=False,
+            outsider=True,
+        )
+
+    @strawberry.field(
+        description=f"TOTP is required for this user (by the user's or the organisation's setting); {OUTSIDER}."
+    )
+    async def two_factor_required(self, info: Info) -> bool | None:
+        if self.outsider:
+            return None
+        if self.requires_two_factor_itself:
+            return True
+        organisation = await info.context.loaders(loaders.organisations).load(self.organisation_pk)
+        return organisation.require_two_factor
+
+    @strawberry.field(description=f"The organisation the user belongs to; {OUTSIDER}.")
+    async def organisation(self, info: Info) -> Organisation | None:
+        if self.outsider:
+            return None
+        row = await info.context.loaders(loaders.organisations).load(self.organisation_pk)
+        return Organisation.from_model(row)
+
+    @strawberry.field(description=f"The user's roles; {OUTSIDER}.")
+    async def roles(self, info: Info) -> list[RoleEnum]:  # type: ignore[valid-type]
+        if self.outsider:
+            return []
+        return await info.context.loaders(roles_by_user).load(self.pk)
+
+    @strawberry.field(description=f"Permissions granted to this user on top of those of the roles; {OUTSIDER}.")
+    async def granted_permissions(self, info: Info) -> list[PermissionEnum]:  # type: ignore[valid-type]
+        if self.outsider:
+            return []
+        return await info.context.loaders(granted_permissions_by_user).load(self.pk)
+
+    @strawberry.field(description=f"The user groups the user is a member of; {OUTSIDER}.")
+    async def groups(
+        self, info: Info
+    ) -> list[Annotated[UserGroup, strawberry.lazy("resolvers.identity.groups.types")]]:
+        if self.outsider:
+            return []
+        from resolvers.identity.groups.types import UserGroup  # at call time: that module imports this one
+
+        rows = await info.context.loaders(groups_by_user).load(self.pk)
+        return [UserGroup.from_model(row) for row in rows]
