@@ -10,13 +10,12 @@ from resolvers.remote import (
     events,
     external,
     groups,
-    mqtt,
     mutations,
     notifications,
     queries,
     templates,
-    watchdog,
 )
+from resolvers.remote.workers import mqtt, watchdog
 
 
 def _router_watchdog(runtime):

@@ -9,19 +9,19 @@ meanwhile keeps its router online.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
 
-from graph.workers import PeriodicTask
+from graph.context import publish_after_commit
+from graph.workers import PeriodicTask, transaction
+from models import identity as m
 from models import remote as r
 from models.base import utcnow
-from models.identity import Organisation
-from resolvers.remote import retention
-from resolvers.remote.notifier import notify_offline_routers
 from resolvers.remote.services import disconnected_events, end_connections, state_event
+from resolvers.remote.workers import retention
+from resolvers.remote.workers.notifier import notify_offline_routers
 from subscriptions import channels
 
 log = logging.getLogger("fleetgraph.remote.watchdog")
@@ -29,79 +29,65 @@ log = logging.getLogger("fleetgraph.remote.watchdog")
 #: Routers flipped per statement (and per transaction).
 CHUNK = 500
 
-Publish = Callable[[str, dict], Awaitable[Any]]
 
-
-async def mark_silent_routers_offline(
-    session_factory, now: datetime, silence_seconds: float, *, publish: Publish | None = None
-) -> list[int]:
-    """Flip online routers whose last heartbeat is older than `silence_seconds` before `now` to offline;
-    publish one ROUTER_STATE event per flipped router after each commit. Returns their ids."""
+async def mark_silent_routers_offline(runtime: Any, now: datetime, silence_seconds: float) -> list[int]:
+    """Flip online routers whose last heartbeat is older than `silence_seconds` before `now` to offline,
+    CHUNK per transaction; one ROUTER_STATE event per flipped router goes out after each commit.
+    Returns their ids."""
     cutoff = now - timedelta(seconds=silence_seconds)
     flipped: list[int] = []
     while True:
-        async with session_factory() as session:
-            is_postgres = session.bind.dialect.name == "postgresql"
+        async with transaction(runtime) as session:
             due = (
                 select(r.Router.id)
                 .where(r.Router.online.is_(True), r.Router.last_heartbeat_at < cutoff)
                 .order_by(r.Router.id)
                 .limit(CHUNK)
             )
-            if is_postgres:
+            if session.get_bind().dialect.name == "postgresql":
                 due = due.with_for_update(skip_locked=True)
-            async with session.begin():
-                rows = (
-                    await session.execute(
-                        update(r.Router)
-                        # conditions again: on PostgreSQL they are re-evaluated on the locked row
-                        .where(
-                            r.Router.id.in_(due.scalar_subquery()),
-                            r.Router.online.is_(True),
-                            r.Router.last_heartbeat_at < cutoff,
-                        )
-                        .values(online=False, state_changed_at=now)
-                        .returning(r.Router.id, r.Router.organisation_id)
-                        .execution_options(synchronize_session=False)
+            rows = (
+                await session.execute(
+                    update(r.Router)
+                    # conditions again: on PostgreSQL they are re-evaluated on the locked row
+                    .where(
+                        r.Router.id.in_(due.scalar_subquery()),
+                        r.Router.online.is_(True),
+                        r.Router.last_heartbeat_at < cutoff,
                     )
-                ).all()
-                org_ids = {row.organisation_id for row in rows if row.organisation_id is not None}
-                paths = (
-                    dict(
-                        (
-                            await session.execute(
-                                select(Organisation.id, Organisation.path).where(Organisation.id.in_(org_ids))
-                            )
-                        ).all()
-                    )
-                    if org_ids
-                    else {}
+                    .values(online=False, state_changed_at=now)
+                    .returning(r.Router.id, r.Router.organisation_id)
+                    .execution_options(synchronize_session=False)
                 )
-        if publish is not None:
+            ).all()
+            org_ids = {row.organisation_id for row in rows if row.organisation_id is not None}
+            paths: dict[int, str] = {}
+            if org_ids:
+                found = await session.execute(
+                    select(m.Organisation.id, m.Organisation.path).where(m.Organisation.id.in_(org_ids))
+                )
+                paths = {pk: path for pk, path in found.all()}
             for row in rows:
-                await publish(
-                    channels.ROUTER_STATE, state_event(row.id, False, now, paths.get(row.organisation_id, ""))
-                )
+                event = state_event(row.id, False, now, paths.get(row.organisation_id, ""))
+                publish_after_commit(session, channels.ROUTER_STATE, event)
         flipped.extend(row.id for row in rows)
         if len(rows) < CHUNK:
             return flipped
 
 
-async def end_connections_of_offline_routers(session_factory, now, *, publish=None) -> list[int]:
+async def end_connections_of_offline_routers(runtime: Any, now: datetime) -> list[int]:
     """Watchdog: end (ROUTER_OFFLINE) every active connection through an offline router; a DISCONNECTED
     event per connection after the commit. Looks at all offline routers, not only those flipped this
     round, so a crash between the flip and this call leaves no connection open."""
-    async with session_factory() as session, session.begin():
+    async with transaction(runtime) as session:
         offline = (
             select(r.RouterConnection.id)
             .join(r.Router, r.Router.id == r.RouterConnection.router_id)
             .where(r.RouterConnection.ended_at.is_(None), r.Router.online.is_(False))
         )
         rows = await end_connections(session, offline.scalar_subquery(), now, r.ConnectionEnd.ROUTER_OFFLINE)
-        events = await disconnected_events(session, rows, now)
-    if publish is not None:
-        for event in events:
-            await publish(channels.ROUTER_STATE, event)
+        for event in await disconnected_events(session, rows, now):
+            publish_after_commit(session, channels.ROUTER_STATE, event)
     return [row.id for row in rows]
 
 
@@ -116,21 +102,13 @@ class RouterWatchdog(PeriodicTask):
         return self.runtime.settings.router_watchdog_seconds
 
     async def tick(self) -> list[int]:
-        from models.base import utcnow
-
-        settings = self.runtime.settings
         return await mark_silent_routers_offline(
-            self.runtime.session_factory,
-            utcnow(),
-            settings.router_offline_after_seconds,
-            publish=self.runtime.bus.publish,
+            self.runtime, utcnow(), self.runtime.settings.router_offline_after_seconds
         )
 
     async def run_round(self) -> None:
         flipped = await self.tick()
-        await end_connections_of_offline_routers(
-            self.runtime.session_factory, utcnow(), publish=self.runtime.bus.publish
-        )
+        await end_connections_of_offline_routers(self.runtime, utcnow())
         if flipped:
             log.info("%d router(s) went offline", len(flipped))
         await retention.prune_if_due(self)
