@@ -8,7 +8,7 @@ from sqlalchemy import select
 from graph.relay import to_global_id
 from models import remote as r
 from models.audit import AuditEvent
-from resolvers.remote.access import end_unreachable_connections
+from resolvers.remote.access.rules import end_unreachable_connections
 from tests.remote.access_helpers import (
     ACCESS_SET,
     add_group,

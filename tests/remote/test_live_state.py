@@ -49,9 +49,7 @@ async def test_online_and_offline_reach_the_owner_only(gql, live_server, world, 
             None,
         )
 
-        flipped = await mark_silent_routers_offline(
-            runtime, utcnow() + timedelta(minutes=5), 90
-        )
+        flipped = await mark_silent_routers_offline(runtime, utcnow() + timedelta(minutes=5), 90)
         assert len(flipped) == 1
         offline = await next_event(owner)
         assert (offline["kind"], offline["router"]) == ("OFFLINE", {"commonName": "R_A1", "online": False})
@@ -199,8 +197,6 @@ async def test_abruptly_dropped_router_state_websocket_leaves_no_subscriber(gql,
     async with ws_connect(live_server) as again:
         await start(again, world.tokens["admin_a"])
         await until(lambda: runtime.bus.subscriber_count == 1, "the new subscription to listen")
-        flipped = await mark_silent_routers_offline(
-            runtime, utcnow() + timedelta(minutes=5), 90
-        )
+        flipped = await mark_silent_routers_offline(runtime, utcnow() + timedelta(minutes=5), 90)
         assert len(flipped) == 1
         assert (await next_event(again))["kind"] == "OFFLINE"

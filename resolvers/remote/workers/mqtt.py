@@ -26,7 +26,7 @@ from urllib.parse import unquote, urlsplit
 
 from graph.errors import DomainError
 from graph.workers import transaction
-from resolvers.remote.services import Status, trusted_heartbeat
+from resolvers.remote.routers.rules import Status, trusted_heartbeat
 
 log = logging.getLogger("fleetgraph.remote.mqtt")
 

@@ -19,7 +19,8 @@ from graph.workers import PeriodicTask, transaction
 from models import identity as m
 from models import remote as r
 from models.base import utcnow
-from resolvers.remote.services import disconnected_events, end_connections, state_event
+from resolvers.remote.connections.rules import disconnected_events, end_connections
+from resolvers.remote.router_events import state_event
 from resolvers.remote.workers import retention
 from resolvers.remote.workers.notifier import notify_offline_routers
 from subscriptions import channels

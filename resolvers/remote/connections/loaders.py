@@ -1,0 +1,34 @@
+"""Who sees which connections, and their batch function."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import or_, select, true
+from sqlalchemy.sql.elements import ColumnElement
+
+from graph.loaders import by_key
+from graph.tenancy import visible_organisation_ids
+from models import remote as r
+from resolvers.remote.scope import sees_whole_subtree
+
+
+def connection_visible(principal) -> ColumnElement[bool]:
+    """Own connections, and for managers every connection at a location of their subtree."""
+    if principal.is_platform_admin:
+        return true()
+    own = r.RouterConnection.user_id == principal.user_id
+    if sees_whole_subtree(principal):
+        # the connection's organisation is its location's (copied when it was made)
+        return or_(own, r.RouterConnection.organisation_id.in_(visible_organisation_ids(principal)))
+    return own
+
+
+async def visible_connections(context, ids: Sequence[int]) -> list[r.RouterConnection | None]:
+    async with context.session() as session:
+        rows = (
+            await session.scalars(
+                select(r.RouterConnection).where(r.RouterConnection.id.in_(ids), connection_visible(context.principal))
+            )
+        ).all()
+    return by_key(rows, ids, lambda row: row.id)

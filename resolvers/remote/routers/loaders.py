@@ -1,0 +1,53 @@
+"""DataLoader batch functions of routers (one SQL statement per batch)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+
+from graph.loaders import by_key
+from models import remote as r
+from resolvers.remote.scope import router_visible
+
+
+async def routers(context, ids: Sequence[int]) -> list[r.Router | None]:
+    """Routers by id, unscoped: only for the router of a location already checked for visibility
+    (a location's router always belongs to the location's organisation)."""
+    async with context.session() as session:
+        rows = (await session.scalars(select(r.Router).where(r.Router.id.in_(ids)))).all()
+    return by_key(rows, ids, lambda row: row.id)
+
+
+async def visible_routers(context, ids: Sequence[int]) -> list[r.Router | None]:
+    async with context.session() as session:
+        rows = (
+            await session.scalars(select(r.Router).where(r.Router.id.in_(ids), router_visible(context.principal)))
+        ).all()
+    return by_key(rows, ids, lambda row: row.id)
+
+
+async def latest_status(context, router_ids: Sequence[int]) -> list[r.RouterStatusSample | None]:
+    """The newest status sample per router, in one statement (a window over the routers' samples)."""
+    ranked = (
+        select(
+            r.RouterStatusSample.id,
+            func.row_number()
+            .over(
+                partition_by=r.RouterStatusSample.router_id,
+                order_by=(r.RouterStatusSample.taken_at.desc(), r.RouterStatusSample.id.desc()),
+            )
+            .label("rank"),
+        )
+        .where(r.RouterStatusSample.router_id.in_(router_ids))
+        .subquery()
+    )
+    async with context.session() as session:
+        rows = (
+            await session.scalars(
+                select(r.RouterStatusSample)
+                .join(ranked, ranked.c.id == r.RouterStatusSample.id)
+                .where(ranked.c.rank == 1)
+            )
+        ).all()
+    return by_key(rows, router_ids, lambda row: row.router_id)
