@@ -13,7 +13,7 @@ def router_event(
         "kind": kind,
         "routerId": to_global_id("Router", router_id),
         "locationId": to_global_id("Location", location_id) if location_id is not None else None,
-        "connectionId": to_global_id("RouterConnection", connection_id) if connection_id is not None else None,
+        "connectionId": to_global_id("RemoteConnection", connection_id) if connection_id is not None else None,
         "at": at.isoformat(),
         "organisationPath": path,
     }

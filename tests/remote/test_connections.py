@@ -212,7 +212,7 @@ async def test_input_errors_change_nothing(gql, world, runtime):
         answer = await connect(gql, world, token="admin_a", **given)
         assert answer["result"] is None and answer["connection"] is None
         assert [(e["code"], e["field"]) for e in answer["errors"]] == [(code, [field])], (given, answer)
-    answer = await disconnect(gql, world, token="admin_a", connectionId=to_global_id("RouterConnection", 999_999))
+    answer = await disconnect(gql, world, token="admin_a", connectionId=to_global_id("RemoteConnection", 999_999))
     assert [e["code"] for e in answer["errors"]] == ["NOT_FOUND"]
     assert await snapshot(runtime) == before
 
@@ -506,7 +506,7 @@ async def test_watchdog_tells_of_each_ended_connection(gql, world, runtime):
 
     now = utcnow()
     ended = await end_connections_of_offline_routers(collecting(runtime, publish), now)
-    assert [to_global_id("RouterConnection", pk) for pk in ended] == [made["id"]]
+    assert [to_global_id("RemoteConnection", pk) for pk in ended] == [made["id"]]
     assert [
         (channel, payload["kind"], payload["locationId"], payload["connectionId"]) for channel, payload in published
     ] == [(channels.ROUTER_STATE, "DISCONNECTED", depot, made["id"])]

@@ -230,7 +230,7 @@ async def connect(
         context,
         "router.connected",
         organisation_id=location.organisation_id,
-        target_type="RouterConnection",
+        target_type="RemoteConnection",
         target_id=connection.id,
         details={"locationId": location.id, "router": router.common_name, "device": connection.device_name},
     )
@@ -250,7 +250,7 @@ async def disconnect(
     for managers one at a location of their subtree (to free a licence)."""
     user_id = context.principal.user_id
     if connection_id is not None:
-        pk = decode_id(connection_id, "RouterConnection")
+        pk = decode_id(connection_id, "RemoteConnection")
         connection = None
         if pk is not None:
             connection = await session.scalar(
@@ -281,7 +281,7 @@ async def disconnect(
         context,
         "router.disconnected",
         organisation_id=connection.organisation_id,
-        target_type="RouterConnection",
+        target_type="RemoteConnection",
         target_id=connection.id,
         details={
             "locationId": connection.location_id,

@@ -248,7 +248,7 @@ class ConnectionQuery:
 
 
 NODE_RESOLVERS = {
-    "RouterConnection": (Permission.ROUTERS_CONNECT, node_loader(visible_connections, RemoteConnection.from_model)),
+    "RemoteConnection": (Permission.ROUTERS_CONNECT, node_loader(visible_connections, RemoteConnection.from_model)),
 }
 
 
@@ -320,7 +320,7 @@ class RemoteSubscription:
                 at=datetime.fromisoformat(payload["at"]),
                 router=Router.from_model(router),
                 location=Location.from_model(location) if location is not None else None,
-                connection_pk=decode_id(payload["connectionId"], "RouterConnection")
+                connection_pk=decode_id(payload["connectionId"], "RemoteConnection")
                 if payload.get("connectionId")
                 else None,
             )

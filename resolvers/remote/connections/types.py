@@ -1,5 +1,5 @@
 """GraphQL types and DataLoaders of connections through a router: RemoteConnection (a Node, global ID
-type "RouterConnection"), the caller's last refusal, and an organisation's connection licence.
+type "RemoteConnection"), the caller's last refusal, and an organisation's connection licence.
 
 Who sees a connection: platform admins all; managers (LOCATIONS_MANAGE) those at the locations of
 their subtree; everybody their own.
@@ -53,7 +53,7 @@ class RemoteConnection(Node):
     def from_model(cls, row: r.RouterConnection) -> RemoteConnection:
         ended = row.ended_at
         return cls(
-            id=strawberry.ID(to_global_id("RouterConnection", row.id)),
+            id=strawberry.ID(to_global_id("RemoteConnection", row.id)),
             router_common_name=row.router_common_name,
             device_name=row.device_name,
             started_at=row.started_at,
