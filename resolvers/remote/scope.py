@@ -83,11 +83,7 @@ def router_in_subtree(principal) -> ColumnElement[bool]:
 
 #: The manuals' names look like R_M26118014A81B88FB: "R_" and letters/digits (stored upper case).
 COMMON_NAME = re.compile(r"R_[A-Z0-9]{1,61}")
-
-
 MAX_SERIAL = 64
-
-
 MAX_TEXT = 100
 
 

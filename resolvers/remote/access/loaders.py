@@ -1,7 +1,7 @@
 """DataLoader batch functions of location access (one SQL statement per batch).
 
 All of them are unscoped: they answer relations of objects the caller was already allowed to see,
-and the resolvers (resolvers.remote.access_types) decide what of the answer a caller may read.
+and the resolvers (resolvers.remote.access.types) decide what of the answer a caller may read.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from sqlalchemy import Integer, Select, cast, literal_column, null, select, union_all
 
-from graph.loaders import by_key, group_by
+from graph.loaders import group_by, rows_by_id
 from models import identity as m
 from models import remote as r
 
@@ -51,8 +51,9 @@ def grants(*, location_ids: Sequence[int] | None = None, user_ids: Sequence[int]
     return union_all(direct, by_user_group, by_location_group)
 
 
-async def related_rows(context, key, entity, on, keys: Sequence[int], *order) -> list[list]:
-    """For each key: the `entity` rows joined `on` the link table whose `key` column it is, in `order`."""
+async def linked_rows(context, key, entity, on, keys: Sequence[int], *order) -> list[list]:
+    """For each key: the `entity` rows joined `on` the link table whose `key` column it is, in `order`
+    (graph.loaders.related_rows is the same without a link table)."""
     async with context.session() as session:
         rows = (await session.execute(select(key, entity).join(entity, on).where(key.in_(keys)).order_by(*order))).all()
     return group_by(rows, keys)
@@ -81,7 +82,7 @@ async def direct_users_by_location(context, location_ids: Sequence[int]) -> list
 
 
 async def user_groups_by_location(context, location_ids: Sequence[int]) -> list[list[m.UserGroup]]:
-    return await related_rows(
+    return await linked_rows(
         context,
         r.LocationUserGroupAccess.location_id,
         m.UserGroup,
@@ -93,7 +94,7 @@ async def user_groups_by_location(context, location_ids: Sequence[int]) -> list[
 
 
 async def location_groups_by_location(context, location_ids: Sequence[int]) -> list[list[r.LocationGroup]]:
-    return await related_rows(
+    return await linked_rows(
         context,
         r.LocationGroupLocation.location_id,
         r.LocationGroup,
@@ -117,22 +118,13 @@ async def group_ids_by_member(context, user_ids: Sequence[int]) -> list[set[int]
     return [set(ids) for ids in group_by(rows, user_ids)]
 
 
-async def _by_id(context, model, ids: Sequence[int]) -> list:
-    async with context.session() as session:
-        rows = (await session.scalars(select(model).where(model.id.in_(ids)))).all()
-    return by_key(rows, ids, lambda row: row.id)
+location_groups = rows_by_id(r.LocationGroup)
 
 
-async def location_groups(context, ids: Sequence[int]) -> list[r.LocationGroup | None]:
-    return await _by_id(context, r.LocationGroup, ids)
+user_groups = rows_by_id(m.UserGroup)
 
 
-async def user_groups(context, ids: Sequence[int]) -> list[m.UserGroup | None]:
-    return await _by_id(context, m.UserGroup, ids)
-
-
-async def users(context, ids: Sequence[int]) -> list[m.User | None]:
-    return await _by_id(context, m.User, ids)
+users = rows_by_id(m.User)
 
 
 async def effective_access_by_location(context, location_ids: Sequence[int]) -> list[list[tuple]]:

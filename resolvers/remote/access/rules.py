@@ -35,6 +35,34 @@ from subscriptions import channels
 MAX_IDS = 500
 
 
+async def _reach_of(
+    session: AsyncSession, users: list[int]
+) -> tuple[dict[int, str], set[int], dict[int, set], dict[int, set]]:
+    """Per user: their organisation's path, whether active, their roles and their extra permissions."""
+    user_rows = (
+        await session.execute(
+            select(m.User.id, m.User.is_active, m.Organisation.path)
+            .join(m.Organisation, m.Organisation.id == m.User.organisation_id)
+            .where(m.User.id.in_(users))
+        )
+    ).all()
+    paths = {row.id: row.path for row in user_rows}
+    active_users = {row.id for row in user_rows if row.is_active}
+    roles: dict[int, set] = {pk: set() for pk in users}
+    extra: dict[int, set] = {pk: set() for pk in users}
+    for user_id, role in (
+        await session.execute(select(m.UserRole.user_id, m.UserRole.role).where(m.UserRole.user_id.in_(users)))
+    ).all():
+        roles[user_id].add(role)
+    for user_id, permission in (
+        await session.execute(
+            select(m.UserPermission.user_id, m.UserPermission.permission).where(m.UserPermission.user_id.in_(users))
+        )
+    ).all():
+        extra[user_id].add(permission)
+    return paths, active_users, roles, extra
+
+
 async def end_unreachable_connections(session: AsyncSession, user_ids: Iterable[int]) -> list[dict]:
     """End (ACCESS_REVOKED) the active connections of these users to locations they can no longer
     reach, in the caller's transaction; the DISCONNECTED router events are queued to go out after the
@@ -59,27 +87,7 @@ async def end_unreachable_connections(session: AsyncSession, user_ids: Iterable[
     users = sorted({connection.user_id for connection, _ in active})
     given = grants(user_ids=users, location_ids=sorted({c.location_id for c, _ in active})).subquery()
     granted = {tuple(row) for row in (await session.execute(select(given.c.location_id, given.c.user_id))).all()}
-    user_rows = (
-        await session.execute(
-            select(m.User.id, m.User.is_active, m.Organisation.path)
-            .join(m.Organisation, m.Organisation.id == m.User.organisation_id)
-            .where(m.User.id.in_(users))
-        )
-    ).all()
-    paths = {row.id: row.path for row in user_rows}
-    active_users = {row.id for row in user_rows if row.is_active}
-    roles: dict[int, set] = {pk: set() for pk in users}
-    extra: dict[int, set] = {pk: set() for pk in users}
-    for user_id, role in (
-        await session.execute(select(m.UserRole.user_id, m.UserRole.role).where(m.UserRole.user_id.in_(users)))
-    ).all():
-        roles[user_id].add(role)
-    for user_id, permission in (
-        await session.execute(
-            select(m.UserPermission.user_id, m.UserPermission.permission).where(m.UserPermission.user_id.in_(users))
-        )
-    ).all():
-        extra[user_id].add(permission)
+    paths, active_users, roles, extra = await _reach_of(session, users)
 
     def still_reaches(connection: r.RouterConnection, location_path: str) -> bool:
         user = connection.user_id
@@ -174,6 +182,47 @@ async def group_member_ids(session: AsyncSession, group_ids: Sequence[int]) -> s
     )
 
 
+async def _replace_users(session: AsyncSession, location_id: int, users: list[int]) -> set[int]:
+    """The location's users become `users`; returns those who lost it."""
+    old = set(
+        (
+            await session.scalars(
+                select(r.LocationUserAccess.user_id).where(r.LocationUserAccess.location_id == location_id)
+            )
+        ).all()
+    )
+    await session.execute(
+        delete(r.LocationUserAccess).where(
+            r.LocationUserAccess.location_id == location_id, r.LocationUserAccess.user_id.not_in(users)
+        )
+    )
+    session.add_all(r.LocationUserAccess(location_id=location_id, user_id=pk) for pk in users if pk not in old)
+    return old - set(users)
+
+
+async def _replace_user_groups(session: AsyncSession, location_id: int, groups: list[int]) -> set[int]:
+    """The location's user groups become `groups`; returns the members of those that lost it."""
+    old = set(
+        (
+            await session.scalars(
+                select(r.LocationUserGroupAccess.user_group_id).where(
+                    r.LocationUserGroupAccess.location_id == location_id
+                )
+            )
+        ).all()
+    )
+    await session.execute(
+        delete(r.LocationUserGroupAccess).where(
+            r.LocationUserGroupAccess.location_id == location_id,
+            r.LocationUserGroupAccess.user_group_id.not_in(groups),
+        )
+    )
+    session.add_all(
+        r.LocationUserGroupAccess(location_id=location_id, user_group_id=pk) for pk in groups if pk not in old
+    )
+    return await group_member_ids(session, sorted(old - set(groups)))
+
+
 async def set_location_access(
     session: AsyncSession,
     context: Context,
@@ -197,41 +246,10 @@ async def set_location_access(
     affected: set[int] = set()
     details: dict[str, object] = {"locationId": location.id}
     if users is not None:
-        old = set(
-            (
-                await session.scalars(
-                    select(r.LocationUserAccess.user_id).where(r.LocationUserAccess.location_id == location.id)
-                )
-            ).all()
-        )
-        await session.execute(
-            delete(r.LocationUserAccess).where(
-                r.LocationUserAccess.location_id == location.id, r.LocationUserAccess.user_id.not_in(users)
-            )
-        )
-        session.add_all(r.LocationUserAccess(location_id=location.id, user_id=pk) for pk in users if pk not in old)
-        affected |= old - set(users)
+        affected |= await _replace_users(session, location.id, users)
         details["userIds"] = users
     if groups is not None:
-        old = set(
-            (
-                await session.scalars(
-                    select(r.LocationUserGroupAccess.user_group_id).where(
-                        r.LocationUserGroupAccess.location_id == location.id
-                    )
-                )
-            ).all()
-        )
-        await session.execute(
-            delete(r.LocationUserGroupAccess).where(
-                r.LocationUserGroupAccess.location_id == location.id,
-                r.LocationUserGroupAccess.user_group_id.not_in(groups),
-            )
-        )
-        session.add_all(
-            r.LocationUserGroupAccess(location_id=location.id, user_group_id=pk) for pk in groups if pk not in old
-        )
-        affected |= await group_member_ids(session, sorted(old - set(groups)))
+        affected |= await _replace_user_groups(session, location.id, groups)
         details["userGroupIds"] = groups
     await session.flush()
     await record(

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from sqlalchemy import or_, select, true
+from sqlalchemy import or_, true
 from sqlalchemy.sql.elements import ColumnElement
 
-from graph.loaders import by_key
+from graph.loaders import rows_by_id
 from graph.tenancy import visible_organisation_ids
 from models import remote as r
 from resolvers.remote.scope import sees_whole_subtree
@@ -24,11 +22,4 @@ def connection_visible(principal) -> ColumnElement[bool]:
     return own
 
 
-async def visible_connections(context, ids: Sequence[int]) -> list[r.RouterConnection | None]:
-    async with context.session() as session:
-        rows = (
-            await session.scalars(
-                select(r.RouterConnection).where(r.RouterConnection.id.in_(ids), connection_visible(context.principal))
-            )
-        ).all()
-    return by_key(rows, ids, lambda row: row.id)
+visible_connections = rows_by_id(r.RouterConnection, connection_visible)

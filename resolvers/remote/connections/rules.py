@@ -16,6 +16,7 @@ locked FOR UPDATE before the insert, which serialises the connects of one organi
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -25,9 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.context import Context, publish_after_commit
 from graph.errors import DomainError
-from graph.relay import (
-    decode_id,
-)
+from graph.relay import decode_id
 from graph.tenancy import visible_organisation, visible_organisation_ids
 from models import remote as r
 from models.base import utcnow
@@ -164,6 +163,53 @@ async def active_count(session: AsyncSession, organisation_id: int) -> int:
     )
 
 
+def _new_connection(
+    location: r.Location, router: r.Router, user_id: int, device: r.LocationDevice | None, now: datetime
+) -> r.RouterConnection:
+    return r.RouterConnection(
+        organisation_id=location.organisation_id,
+        location_id=location.id,
+        router_id=router.id,
+        router_common_name=router.common_name,
+        user_id=user_id,
+        device_id=device.id if device else None,
+        device_name=device.name if device else "",
+        started_at=now,
+    )
+
+
+async def _tell_connected(
+    session: AsyncSession, context: Context, connection: r.RouterConnection, now: datetime
+) -> None:
+    """The audit record, and the CONNECTED router event after the commit."""
+    await record(
+        session,
+        context,
+        "router.connected",
+        organisation_id=connection.organisation_id,
+        target_type="RemoteConnection",
+        target_id=connection.id,
+        details={
+            "locationId": connection.location_id,
+            "router": connection.router_common_name,
+            "device": connection.device_name,
+        },
+    )
+    path = await organisation_path(session, connection.organisation_id)
+    publish_after_commit(
+        session,
+        channels.ROUTER_STATE,
+        router_event(
+            "CONNECTED",
+            connection.router_id,
+            now,
+            path,
+            location_id=connection.location_id,
+            connection_id=connection.id,
+        ),
+    )
+
+
 async def connect(
     session: AsyncSession, context: Context, *, common_name: str | None, location_id: str | None, device_id: str | None
 ) -> tuple[ConnectResult, r.RouterConnection | None]:
@@ -199,16 +245,7 @@ async def connect(
 
     limit = await _licence_limit(session, location.organisation_id)
     now = utcnow()
-    connection = r.RouterConnection(
-        organisation_id=location.organisation_id,
-        location_id=location.id,
-        router_id=router.id,
-        router_common_name=router.common_name,
-        user_id=user_id,
-        device_id=device.id if device else None,
-        device_name=device.name if device else "",
-        started_at=now,
-    )
+    connection = _new_connection(location, router, user_id, device, now)
     savepoint = await session.begin_nested()
     session.add(connection)
     try:
@@ -225,21 +262,7 @@ async def connect(
             ConnectResult.LICENCE_LIMIT_REACHED, f"All {limit} connection licences of the organisation are in use."
         )
     await savepoint.commit()
-    await record(
-        session,
-        context,
-        "router.connected",
-        organisation_id=location.organisation_id,
-        target_type="RemoteConnection",
-        target_id=connection.id,
-        details={"locationId": location.id, "router": router.common_name, "device": connection.device_name},
-    )
-    path = await organisation_path(session, location.organisation_id)
-    publish_after_commit(
-        session,
-        channels.ROUTER_STATE,
-        router_event("CONNECTED", router.id, now, path, location_id=location.id, connection_id=connection.id),
-    )
+    await _tell_connected(session, context, connection, now)
     return ConnectResult.CONNECTED, connection
 
 

@@ -26,20 +26,10 @@ from resolvers.remote.errors import RemoteErrorCode as Code
 from resolvers.remote.scope import location_managed, visible_location
 
 MAX_NAME = 200
-
-
 MAX_DESCRIPTION = 1000
-
-
 MAX_SERVICES = 20
-
-
 MAX_PATH = 200
-
-
 MAX_USERNAME = 100
-
-
 DEFAULT_PORTS = {
     r.ServiceType.HTTP: 80,
     r.ServiceType.HTTPS: 443,
@@ -51,11 +41,7 @@ DEFAULT_PORTS = {
 
 
 WITH_PATH = {r.ServiceType.HTTP, r.ServiceType.HTTPS}
-
-
 WITH_USERNAME = {r.ServiceType.SSH, r.ServiceType.TELNET, r.ServiceType.RDP, r.ServiceType.VNC}
-
-
 BROADCAST = ipaddress.IPv4Address("255.255.255.255")
 
 

@@ -6,7 +6,7 @@ from sqlalchemy import or_, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
 from graph.context import Principal
-from graph.loaders import by_key
+from graph.loaders import rows_by_id
 from graph.tenancy import visible_organisation_ids
 from models import identity as m
 from models import remote as r
@@ -43,16 +43,7 @@ def invitation_visible(principal: Principal) -> ColumnElement[bool]:
     return or_(inviting_side(principal), invited_side(principal))
 
 
-async def visible_invitations(context, ids) -> list[r.ExternalUserInvitation | None]:
-    async with context.session() as session:
-        rows = (
-            await session.scalars(
-                select(r.ExternalUserInvitation).where(
-                    r.ExternalUserInvitation.id.in_(ids), invitation_visible(context.principal)
-                )
-            )
-        ).all()
-    return by_key(rows, ids, lambda row: row.id)
+visible_invitations = rows_by_id(r.ExternalUserInvitation, invitation_visible)
 
 
 async def organisation_names(context, ids) -> list[str]:

@@ -23,9 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.context import Context
 from graph.errors import DomainError
-from graph.relay import (
-    decode_id,
-)
+from graph.relay import decode_id
 from graph.tenancy import path_visible, visible_organisation
 from models import identity as m
 from models import remote as r

@@ -4,27 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
-
-from graph.loaders import by_key
+from graph.loaders import rows_by_id
 from models import identity as m
 from models import remote as r
-from resolvers.remote.access.loaders import related_rows, related_users
+from resolvers.remote.access.loaders import linked_rows, related_users
 from resolvers.remote.scope import location_group_visible
 
-
-async def visible_location_groups(context, ids: Sequence[int]) -> list[r.LocationGroup | None]:
-    async with context.session() as session:
-        rows = (
-            await session.scalars(
-                select(r.LocationGroup).where(r.LocationGroup.id.in_(ids), location_group_visible(context.principal))
-            )
-        ).all()
-    return by_key(rows, ids, lambda row: row.id)
+visible_location_groups = rows_by_id(r.LocationGroup, location_group_visible)
 
 
 async def locations_by_group(context, group_ids: Sequence[int]) -> list[list[r.Location]]:
-    return await related_rows(
+    return await linked_rows(
         context,
         r.LocationGroupLocation.group_id,
         r.Location,

@@ -6,24 +6,15 @@ from collections.abc import Sequence
 
 from sqlalchemy import select
 
-from graph.loaders import by_key
+from graph.loaders import rows_by_id
 from models import remote as r
 from resolvers.remote.scope import location_visible
 
-
-async def visible_locations(context, ids: Sequence[int]) -> list[r.Location | None]:
-    async with context.session() as session:
-        rows = (
-            await session.scalars(select(r.Location).where(r.Location.id.in_(ids), location_visible(context.principal)))
-        ).all()
-    return by_key(rows, ids, lambda row: row.id)
+visible_locations = rows_by_id(r.Location, location_visible)
 
 
-async def locations_by_router(context, router_ids: Sequence[int]) -> list[r.Location | None]:
-    """The location a router is at (same organisation as the router, so visible with it)."""
-    async with context.session() as session:
-        rows = (await session.scalars(select(r.Location).where(r.Location.router_id.in_(router_ids)))).all()
-    return by_key(rows, router_ids, lambda row: row.router_id)
+#: The location a router is at (same organisation as the router, so visible with it).
+locations_by_router = rows_by_id(r.Location, key=r.Location.router_id)
 
 
 async def pinned_by_caller(context, location_ids: Sequence[int]) -> list[bool]:

@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.sql.elements import ColumnElement
 
-from graph.loaders import by_key, group_by
+from graph.loaders import group_by, rows_by_id
 from graph.tenancy import visible_organisation_ids
 from models import identity as m
 from models import remote as r
-from resolvers.remote.access.loaders import related_rows, related_users
+from resolvers.remote.access.loaders import linked_rows, related_users
 
 
 def profile_visible(principal) -> ColumnElement[bool]:
@@ -19,16 +19,7 @@ def profile_visible(principal) -> ColumnElement[bool]:
     return r.NotificationProfile.organisation_id.in_(visible_organisation_ids(principal))
 
 
-async def visible_profiles(context, ids: Sequence[int]) -> list[r.NotificationProfile | None]:
-    async with context.session() as session:
-        rows = (
-            await session.scalars(
-                select(r.NotificationProfile).where(
-                    r.NotificationProfile.id.in_(ids), profile_visible(context.principal)
-                )
-            )
-        ).all()
-    return by_key(rows, ids, lambda row: row.id)
+visible_profiles = rows_by_id(r.NotificationProfile, profile_visible)
 
 
 async def users_by_profile(context, profile_ids: Sequence[int]) -> list[list[tuple[m.User, str]]]:
@@ -50,7 +41,7 @@ async def emails_by_profile(context, profile_ids: Sequence[int]) -> list[list[st
 
 
 async def locations_by_profile(context, profile_ids: Sequence[int]) -> list[list[r.Location]]:
-    return await related_rows(
+    return await linked_rows(
         context,
         r.NotificationProfileLocation.profile_id,
         r.Location,
@@ -62,7 +53,7 @@ async def locations_by_profile(context, profile_ids: Sequence[int]) -> list[list
 
 
 async def groups_by_profile(context, profile_ids: Sequence[int]) -> list[list[r.LocationGroup]]:
-    return await related_rows(
+    return await linked_rows(
         context,
         r.NotificationProfileLocationGroup.profile_id,
         r.LocationGroup,

@@ -6,7 +6,7 @@ subtree. Its recipients are users of the profile's organisation or below it, or 
 into that organisation, and plain e-mail addresses; it watches locations and location groups of its
 own organisation. Another tenant's profile, user, location or group reads exactly like an unknown one
 (NOT_FOUND); one the caller sees but of another organisation than the profile's is WRONG_ORGANISATION.
-The mails themselves are written by resolvers.remote.notifier.
+The mails themselves are written by resolvers.remote.workers.notifier.
 """
 
 from __future__ import annotations
@@ -20,9 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.context import Context
 from graph.errors import DomainError
-from graph.relay import (
-    decode_id,
-)
+from graph.relay import decode_id
 from graph.rules import UNSET, decode_ids
 from graph.tenancy import visible_organisation, visible_organisation_ids
 from models import identity as m
@@ -35,17 +33,9 @@ from resolvers.remote.notifications.loaders import profile_visible
 
 #: A week: a longer silence is no alarm any more.
 MAX_MINUTES = 10_080
-
-
 MAX_EMAILS = 50
-
-
 MAX_USERS = 200
-
-
 MAX_LOCATIONS = 500
-
-
 MAX_GROUPS = 100
 
 

@@ -6,25 +6,16 @@ from collections.abc import Sequence
 
 from sqlalchemy import func, select
 
-from graph.loaders import by_key
+from graph.loaders import by_key, rows_by_id
 from models import remote as r
 from resolvers.remote.scope import router_visible
 
-
-async def routers(context, ids: Sequence[int]) -> list[r.Router | None]:
-    """Routers by id, unscoped: only for the router of a location already checked for visibility
-    (a location's router always belongs to the location's organisation)."""
-    async with context.session() as session:
-        rows = (await session.scalars(select(r.Router).where(r.Router.id.in_(ids)))).all()
-    return by_key(rows, ids, lambda row: row.id)
+#: Routers by id, unscoped: only for the router of a location already checked for visibility
+#: (a location's router always belongs to the location's organisation).
+routers = rows_by_id(r.Router)
 
 
-async def visible_routers(context, ids: Sequence[int]) -> list[r.Router | None]:
-    async with context.session() as session:
-        rows = (
-            await session.scalars(select(r.Router).where(r.Router.id.in_(ids), router_visible(context.principal)))
-        ).all()
-    return by_key(rows, ids, lambda row: row.id)
+visible_routers = rows_by_id(r.Router, router_visible)
 
 
 async def latest_status(context, router_ids: Sequence[int]) -> list[r.RouterStatusSample | None]:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import false, select, true
 from sqlalchemy.sql.elements import ColumnElement
 
-from graph.loaders import by_key, group_by
+from graph.loaders import group_by, rows_by_id
 from graph.tenancy import visible_organisation_ids
 from models import remote as r
 from models.identity import Permission
@@ -35,11 +35,4 @@ async def template_services(context, template_ids: Sequence[int]) -> list[list[r
     return group_by([(row.template_id, row) for row in rows], template_ids)
 
 
-async def visible_templates(context, ids: Sequence[int]) -> list[r.DeviceTemplate | None]:
-    async with context.session() as session:
-        rows = (
-            await session.scalars(
-                select(r.DeviceTemplate).where(r.DeviceTemplate.id.in_(ids), template_visible(context.principal))
-            )
-        ).all()
-    return by_key(rows, ids, lambda row: row.id)
+visible_templates = rows_by_id(r.DeviceTemplate, template_visible)

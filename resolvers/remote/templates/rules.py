@@ -14,9 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.context import Context
 from graph.errors import DomainError
-from graph.relay import (
-    decode_id,
-)
+from graph.relay import decode_id
 from graph.rules import UNSET
 from graph.tenancy import visible_organisation
 from models import remote as r

@@ -4,7 +4,7 @@
 
 Trust model: the broker authenticates the routers, and its topic ACL lets each router publish only under
 its own common name (`pattern write fleetgraph/routers/%u/heartbeat` in Mosquitto, see README). The topic is therefore
-taken as the router's identity; there is no tenant context (services.trusted_heartbeat).
+taken as the router's identity; there is no tenant context (routers.rules.trusted_heartbeat).
 
 A bad message (not JSON, wrong types, out-of-range values, unknown router) is logged by topic only and
 dropped: a payload is device input and may hold anything, so it never reaches the log, and one bad router
