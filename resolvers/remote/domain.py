@@ -53,6 +53,7 @@ DOMAIN = Domain(
     node_resolvers={
         **routers.NODE_RESOLVERS,
         **locations.NODE_RESOLVERS,
+        **devices.NODE_RESOLVERS,
         **templates.NODE_RESOLVERS,
         **groups.NODE_RESOLVERS,
         **connections.NODE_RESOLVERS,

@@ -7,9 +7,11 @@ from strawberry.types import Info
 
 from graph.mutations import mutate
 from graph.permissions import needs
+from graph.relay import node_loader
 from graph.rules import UNSET
 from models import remote as r
 from models.identity import Permission
+from resolvers.remote.devices.loaders import visible_devices
 from resolvers.remote.devices.rules import ServiceSpec, create_device, delete_device, update_device
 from resolvers.remote.devices.types import LocationDevice, ServiceTypeEnum
 from resolvers.remote.errors import RemoteError
@@ -147,3 +149,8 @@ class LocationDeviceMutation:
             lambda s: delete_device(s, info.context, input.id),
             lambda result: LocationDeviceDeletePayload(deleted_id=input.id, errors=[]),
         )
+
+
+NODE_RESOLVERS = {
+    "LocationDevice": (Permission.LOCATIONS_READ, node_loader(visible_devices, LocationDevice.from_model)),
+}

@@ -26,9 +26,7 @@ from graph.relay import (
 from graph.rules import UNSET
 from models import remote as r
 from models.identity import Permission
-from resolvers.remote.devices.loaders import visible_devices
 from resolvers.remote.devices.schema import LocationDevicePayload, RemoteAccessServiceInput, device_payload, specs
-from resolvers.remote.devices.types import LocationDevice
 from resolvers.remote.errors import RemoteError
 from resolvers.remote.scope import MAX_TEXT
 from resolvers.remote.templates.loaders import template_visible, visible_templates
@@ -247,9 +245,5 @@ NODE_RESOLVERS = {
     "DeviceTemplate": (
         Permission.LOCATIONS_MANAGE,
         node_loader(visible_templates, DeviceTemplate.from_model),
-    ),
-    "LocationDevice": (
-        Permission.LOCATIONS_READ,
-        node_loader(visible_devices, LocationDevice.from_model),
     ),
 }
