@@ -11,7 +11,7 @@ from sending the heartbeat until the last of A's subscribers has it ("all A"), a
 has it ("first"). B's subscribers must receive nothing (checked: any event there aborts the run).
 
 Every event costs each subscriber a re-check of its token and a load of the router through its own
-visibility (resolvers/remote/events.py), so the time to reach all grows with S: this shows how fast.
+visibility (resolvers/remote/connections/schema.py), so the time to reach all grows with S: this shows how fast.
 
     .venv/bin/python bench/live_state.py                             # S = 1, 10, 50, 100; 50 events each
     .venv/bin/python bench/live_state.py --subscribers 1 10 --events 10   # a quick check

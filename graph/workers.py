@@ -29,7 +29,7 @@ class Worker(Protocol):
 async def transaction(runtime: Any) -> AsyncIterator[AsyncSession]:
     """One session and one transaction; events queued with graph.context.publish_after_commit are
         published once it has committed (and dropped when it rolls back). Requests (Context.transaction) and
-    workers (the MQTT heartbeat subscriber) use it; the router watchdog still passes `publish=` (issue 12)."""
+    workers (the MQTT heartbeat subscriber, the router watchdog) use it."""
     async with runtime.session_factory() as session:
         async with session.begin():
             yield session

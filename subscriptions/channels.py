@@ -5,5 +5,5 @@ AUDIT = "audit"
 #: A router went online or offline, or a user connected through it or disconnected:
 #: {"kind": ONLINE|OFFLINE|CONNECTED|DISCONNECTED, "routerId", "locationId" (null: the router's location),
 #: "connectionId" (connections only), "at", "organisationPath"} ("" while the router is unassigned);
-#: made by resolvers.remote.services.router_event.
+#: made by resolvers.remote.router_events.router_event.
 ROUTER_STATE = "router_state"

@@ -323,7 +323,7 @@ async def tenancy(world, runtime) -> Tenancy:
             )
             await session.flush()
             connections[tenant] = connection.id
-    t.pks["RouterConnection"] = connections
+    t.pks["RemoteConnection"] = connections
     # notification profiles (part: notifications): each tenant has a location group with its location, and a
     # profile watching both; the group is the control object of the profiles' locationGroupIds cases
     async with runtime.session_factory() as session, session.begin():
@@ -1035,7 +1035,7 @@ CASES: list[Case] = [
     # a manager ends a connection at a location of the subtree (the control: A's user's)
     Case(
         "Mutation.routerDisconnect(input.connectionId)",
-        "RouterConnection",
+        "RemoteConnection",
         mutation("routerDisconnect", "RouterDisconnectInput", "result connection { routerCommonName endReason }"),
         lambda t, x: {"input": {"connectionId": x}},
         root="routerDisconnect",
@@ -1048,14 +1048,14 @@ CASES: list[Case] = [
         lambda t, x: {"id": x},
         root="connectionLicence",
     ),
-    Case("Query.node(id)", "RouterConnection", NODE, lambda t, x: {"id": x}, root="node", label="RouterConnection"),
+    Case("Query.node(id)", "RemoteConnection", NODE, lambda t, x: {"id": x}, root="node", label="RemoteConnection"),
     Case(
         "Query.nodes(ids)",
-        "RouterConnection",
+        "RemoteConnection",
         NODES,
-        lambda t, x: {"ids": [t.id("RouterConnection", "a"), x]},
+        lambda t, x: {"ids": [t.id("RemoteConnection", "a"), x]},
         root="nodes",
-        label="RouterConnection",
+        label="RemoteConnection",
     ),
     # notification profiles (part: notifications): another tenant's profile, user, location or location group
     Case(

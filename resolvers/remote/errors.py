@@ -6,7 +6,7 @@ import enum
 
 import strawberry
 
-from graph.errors import DomainError, UserError
+from graph.errors import UserError
 
 
 @strawberry.enum(description="Why a remote access mutation refused its input.")
@@ -31,7 +31,3 @@ class RemoteErrorCode(enum.Enum):
 @strawberry.type(description="A problem with the input of a remote access mutation.")
 class RemoteError(UserError):
     code: RemoteErrorCode = strawberry.field(description="Machine-readable reason.")
-
-
-def as_errors(error: DomainError) -> list[RemoteError]:
-    return [RemoteError(code=error.code, field=error.field, message=error.message)]

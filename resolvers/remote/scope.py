@@ -9,12 +9,21 @@ the user is an external user there, and removing an external user removes their 
 
 from __future__ import annotations
 
-from sqlalchemy import Select, or_, select, true, union
-from sqlalchemy.sql.elements import ColumnElement
+import re
 
-from graph.tenancy import visible_organisation_ids
+from sqlalchemy import Select, or_, select, true, union
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
+from strawberry.types import Info
+
+from graph.context import Context
+from graph.errors import DomainError
+from graph.relay import decode_id
+from graph.tenancy import path_visible, visible_organisation_ids
 from models import remote as r
-from models.identity import Permission, UserGroupMember
+from models.identity import Organisation, Permission, UserGroupMember
+from resolvers.identity import loaders as identity_loaders
+from resolvers.remote.errors import RemoteErrorCode as Code
 
 
 def sees_whole_subtree(principal) -> bool:
@@ -70,3 +79,97 @@ def router_in_subtree(principal) -> ColumnElement[bool]:
     if principal.is_platform_admin:
         return true()
     return r.Router.organisation_id.in_(visible_organisation_ids(principal))
+
+
+#: The manuals' names look like R_M26118014A81B88FB: "R_" and letters/digits (stored upper case).
+COMMON_NAME = re.compile(r"R_[A-Z0-9]{1,61}")
+MAX_SERIAL = 64
+MAX_TEXT = 100
+
+
+def clean_common_name(value: str, field: str | list[str] = "commonName") -> str:
+    value = value.strip().upper()
+    if not value:
+        raise DomainError(Code.REQUIRED, "A common name is required.", field)
+    if not COMMON_NAME.fullmatch(value):
+        raise DomainError(
+            Code.INVALID, "A common name is R_ followed by letters and digits (e.g. R_M26118014A81B88FB).", field
+        )
+    return value
+
+
+def clean_mac(value: str, field: str | list[str] = "macAddress") -> str:
+    """Accepts aa:bb:cc:dd:ee:ff, AA-BB-CC-DD-EE-FF, aabb.ccdd.eeff and aabbccddeeff; stores AA:BB:CC:DD:EE:FF."""
+    raw = value.strip()
+    if not raw:
+        raise DomainError(Code.REQUIRED, "A MAC address is required.", field)
+    digits = re.sub(r"[:.\-]", "", raw)
+    if len(raw) > 17 or not re.fullmatch(r"[0-9A-Fa-f]{12}", digits):
+        raise DomainError(Code.INVALID, "Not a MAC address (six bytes in hexadecimal, e.g. 00:1A:2B:3C:4D:5E).", field)
+    digits = digits.upper()
+    return ":".join(digits[i : i + 2] for i in range(0, 12, 2))
+
+
+def clean_serial(value: str, field: str | list[str] = "serialNumber") -> str:
+    value = value.strip()
+    if not value:
+        raise DomainError(Code.REQUIRED, "A serial number is required.", field)
+    if len(value) > MAX_SERIAL or any(ch.isspace() or ch == "\x00" for ch in value):
+        raise DomainError(Code.INVALID, "Not a serial number.", field)
+    return value
+
+
+async def visible_router(
+    session: AsyncSession, context: Context, global_id: str, field: str, *, lock: bool = False
+) -> r.Router:
+    pk = decode_id(global_id, "Router")
+    router = None
+    if pk is not None:
+        statement = select(r.Router).where(r.Router.id == pk, router_visible(context.principal))
+        router = await session.scalar(statement.with_for_update() if lock else statement)
+    if router is None:
+        raise DomainError(Code.NOT_FOUND, "No such router.", field)
+    return router
+
+
+async def visible_location(
+    session: AsyncSession, context: Context, global_id: str, field: str, *, managed: bool = False
+) -> r.Location:
+    """A location the caller sees; with `managed`, one of the caller's subtree (a location granted
+    from another organisation is seen, never managed)."""
+    pk = decode_id(global_id, "Location")
+    location = None
+    if pk is not None:
+        scope = location_managed(context.principal) if managed else location_visible(context.principal)
+        location = await session.scalar(select(r.Location).where(r.Location.id == pk, scope))
+    if location is None:
+        raise DomainError(Code.NOT_FOUND, "No such location.", field)
+    return location
+
+
+async def organisation_path(session: AsyncSession, organisation_id: int | None) -> str:
+    if organisation_id is None:
+        return ""
+    return await session.scalar(select(Organisation.path).where(Organisation.id == organisation_id)) or ""
+
+
+def location_group_visible(principal) -> ColumnElement[bool]:
+    """Managers see the groups of their subtree; everybody else the groups they are in."""
+    if principal.is_platform_admin:
+        return r.LocationGroup.id.is_not(None)
+    if sees_whole_subtree(principal):
+        return r.LocationGroup.organisation_id.in_(visible_organisation_ids(principal))
+    return r.LocationGroup.id.in_(
+        select(r.LocationGroupUser.group_id).where(r.LocationGroupUser.user_id == principal.user_id)
+    )
+
+
+async def manages(info: Info, organisation_pk: int) -> bool:
+    """Whether the caller manages locations of this organisation (reads all of their grants)."""
+    principal = info.context.principal
+    if principal.is_platform_admin:
+        return True
+    if not sees_whole_subtree(principal):
+        return False
+    row = await info.context.loaders(identity_loaders.organisations).load(organisation_pk)
+    return row is not None and path_visible(principal, row.path)

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from graph.relay import to_global_id
 from models import remote as r
 from models.audit import AuditEvent
-from resolvers.remote.access import end_unreachable_connections
+from resolvers.remote.access.rules import end_unreachable_connections
 from tests.remote.access_helpers import (
     ACCESS_SET,
     add_group,
@@ -204,7 +204,7 @@ async def test_withdrawn_access_ends_connections(gql, world, runtime):
         await connection_row(runtime, admins)
     ).ended_at is None
     assert [(e["kind"], e["locationId"], e["connectionId"]) for e in events] == [
-        ("DISCONNECTED", places.ids["Depot"], to_global_id("RouterConnection", lost))
+        ("DISCONNECTED", places.ids["Depot"], to_global_id("RemoteConnection", lost))
     ]
     assert events[0]["routerId"] == to_global_id("Router", places.routers["Depot"])
     # withdrawing the group ends user_a1's connection to Depot, not to Harbour (given directly)
@@ -227,7 +227,7 @@ async def test_end_unreachable_connections_directly(world, runtime):
         events = await end_unreachable_connections(session, [world.users["user_a1"].id, world.users["user_b"].id])
         # queued to go out after the commit
         assert [event for _, event in session.info["events"]] == events
-    assert [e["connectionId"] for e in events] == [to_global_id("RouterConnection", other)]
+    assert [e["connectionId"] for e in events] == [to_global_id("RemoteConnection", other)]
     assert (await connection_row(runtime, reachable)).ended_at is None
     assert (await connection_row(runtime, other)).end_reason == r.ConnectionEnd.ACCESS_REVOKED
     # ended ones are history: nothing ends twice

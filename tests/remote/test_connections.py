@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import timedelta
+from types import SimpleNamespace
 
 from sqlalchemy import func, select, update
 
@@ -15,7 +16,7 @@ from models import identity as m
 from models import remote as r
 from models.audit import AuditEvent
 from models.base import utcnow
-from resolvers.remote.watchdog import RouterWatchdog, end_connections_of_offline_routers
+from resolvers.remote.workers.watchdog import RouterWatchdog, end_connections_of_offline_routers
 from subscriptions import channels
 from tests.conftest import add_user, issue_token
 from tests.remote.helpers import HEARTBEAT, LOCATION_CREATE, api_user_token, grant_location, register
@@ -43,6 +44,11 @@ HISTORY = """query($id: ID!, $first: Int, $after: String) { node(id: $id) { ... 
   }
 } } }"""
 ACTIVE = "{ activeConnections(first: 50) { totalCount nodes { userName routerCommonName location { name } } } }"
+
+
+def collecting(runtime, publish):
+    """The runtime with its bus replaced by `publish`: what a worker sends after its commits."""
+    return SimpleNamespace(session_factory=runtime.session_factory, bus=SimpleNamespace(publish=publish))
 
 
 async def site(
@@ -206,7 +212,7 @@ async def test_input_errors_change_nothing(gql, world, runtime):
         answer = await connect(gql, world, token="admin_a", **given)
         assert answer["result"] is None and answer["connection"] is None
         assert [(e["code"], e["field"]) for e in answer["errors"]] == [(code, [field])], (given, answer)
-    answer = await disconnect(gql, world, token="admin_a", connectionId=to_global_id("RouterConnection", 999_999))
+    answer = await disconnect(gql, world, token="admin_a", connectionId=to_global_id("RemoteConnection", 999_999))
     assert [e["code"] for e in answer["errors"]] == ["NOT_FOUND"]
     assert await snapshot(runtime) == before
 
@@ -476,7 +482,7 @@ async def test_watchdog_ends_connections_of_offline_routers(gql, world, runtime)
     async def publish(channel, payload):
         published.append((channel, payload))
 
-    assert await end_connections_of_offline_routers(runtime.session_factory, utcnow(), publish=publish) == []
+    assert await end_connections_of_offline_routers(collecting(runtime, publish), utcnow()) == []
     assert published == []
     async with runtime.session_factory() as session:
         assert (
@@ -499,8 +505,8 @@ async def test_watchdog_tells_of_each_ended_connection(gql, world, runtime):
         published.append((channel, payload))
 
     now = utcnow()
-    ended = await end_connections_of_offline_routers(runtime.session_factory, now, publish=publish)
-    assert [to_global_id("RouterConnection", pk) for pk in ended] == [made["id"]]
+    ended = await end_connections_of_offline_routers(collecting(runtime, publish), now)
+    assert [to_global_id("RemoteConnection", pk) for pk in ended] == [made["id"]]
     assert [
         (channel, payload["kind"], payload["locationId"], payload["connectionId"]) for channel, payload in published
     ] == [(channels.ROUTER_STATE, "DISCONNECTED", depot, made["id"])]

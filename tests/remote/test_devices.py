@@ -8,7 +8,7 @@ from sqlalchemy import select
 from graph.errors import DomainError
 from models import remote as r
 from models.audit import AuditEvent
-from resolvers.remote.devices import ServiceSpec, clean_ip_address, clean_services
+from resolvers.remote.devices.rules import ServiceSpec, clean_ip_address, clean_services
 from tests.remote.helpers import LOCATION_CREATE, grant_location
 from tests.test_tenancy import snapshot
 

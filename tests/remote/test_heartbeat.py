@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 
 from models import remote as r
 from models.base import utcnow
-from resolvers.remote.watchdog import mark_silent_routers_offline
+from resolvers.remote.workers.watchdog import mark_silent_routers_offline
 from subscriptions import channels
 from tests.remote.helpers import HEARTBEAT, api_user_token, register
 from tests.test_tenancy import snapshot
@@ -25,6 +25,11 @@ HISTORY = """query($id: ID!, $first: Int, $after: String, $last: Int, $before: S
     totalCount nodes { cpuLoad } pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
   }
 } } }"""
+
+
+def collecting(runtime, publish):
+    """The runtime with its bus replaced by `publish`: what a worker sends after its commits."""
+    return SimpleNamespace(session_factory=runtime.session_factory, bus=SimpleNamespace(publish=publish))
 
 
 async def router_row(runtime, common_name: str) -> r.Router:
@@ -119,8 +124,8 @@ async def test_watchdog_takes_silent_routers_offline_and_heartbeat_brings_them_b
     async def publish(channel, payload):
         published.append((channel, payload))
 
-    assert await mark_silent_routers_offline(runtime.session_factory, now, 180, publish=publish) == []
-    flipped = await mark_silent_routers_offline(runtime.session_factory, now, 90, publish=publish)
+    assert await mark_silent_routers_offline(collecting(runtime, publish), now, 180) == []
+    flipped = await mark_silent_routers_offline(collecting(runtime, publish), now, 90)
     assert flipped == [(await router_row(runtime, "R_A1")).id]
     assert published == [
         (
@@ -139,7 +144,7 @@ async def test_watchdog_takes_silent_routers_offline_and_heartbeat_brings_them_b
     assert (silent.online, silent.state_changed_at) == (False, now)
     assert fresh.online is True
     # a second round finds nothing more to do
-    assert await mark_silent_routers_offline(runtime.session_factory, now, 90, publish=publish) == []
+    assert await mark_silent_routers_offline(collecting(runtime, publish), now, 90) == []
 
     back = (await gql(HEARTBEAT, {"input": {"commonName": "R_A1"}}, token=token))["data"]["routerHeartbeat"]
     assert back["router"]["online"] is True and back["router"]["stateChangedAt"] > now.isoformat()
@@ -152,7 +157,7 @@ async def test_watchdog_takes_silent_routers_offline_and_heartbeat_brings_them_b
 
 async def test_watchdog_task_runs_with_the_runtime(gql, world, runtime):
     """The runtime's worker ticks the same function with the configured silence."""
-    from resolvers.remote.watchdog import RouterWatchdog
+    from resolvers.remote.workers.watchdog import RouterWatchdog
 
     await register(gql, world, "R_A1", "00:00:00:00:00:01", "SN-1")
     async with runtime.session_factory() as session, session.begin():
@@ -222,7 +227,7 @@ async def test_watchdogs_in_parallel_flip_each_router_once(gql, world, runtime):
 
     now = utcnow()
     rounds = await asyncio.gather(
-        *(mark_silent_routers_offline(runtime.session_factory, now, 90, publish=publish) for _ in range(3))
+        *(mark_silent_routers_offline(collecting(runtime, publish), now, 90) for _ in range(3))
     )
     flipped = [pk for found in rounds for pk in found]
     assert len(flipped) == len(set(flipped)) == 1200

@@ -8,7 +8,7 @@ from datetime import timedelta
 from websockets.asyncio.client import ClientConnection
 
 from models.base import utcnow
-from resolvers.remote.watchdog import mark_silent_routers_offline
+from resolvers.remote.workers.watchdog import mark_silent_routers_offline
 from tests.graph.test_websocket import init, receive, until, ws_connect
 from tests.remote.helpers import HEARTBEAT, api_user_token, register
 
@@ -49,9 +49,7 @@ async def test_online_and_offline_reach_the_owner_only(gql, live_server, world, 
             None,
         )
 
-        flipped = await mark_silent_routers_offline(
-            runtime.session_factory, utcnow() + timedelta(minutes=5), 90, publish=runtime.bus.publish
-        )
+        flipped = await mark_silent_routers_offline(runtime, utcnow() + timedelta(minutes=5), 90)
         assert len(flipped) == 1
         offline = await next_event(owner)
         assert (offline["kind"], offline["router"]) == ("OFFLINE", {"commonName": "R_A1", "online": False})
@@ -104,7 +102,7 @@ async def test_offline_online_connect_and_disconnect_reach_the_owner_only(gql, l
     from sqlalchemy import update
 
     from models import remote as r
-    from resolvers.remote.watchdog import RouterWatchdog
+    from resolvers.remote.workers.watchdog import RouterWatchdog
     from tests.remote.helpers import LOCATION_CREATE, grant_location
     from tests.remote.test_connections import CONNECT, DISCONNECT
 
@@ -199,8 +197,6 @@ async def test_abruptly_dropped_router_state_websocket_leaves_no_subscriber(gql,
     async with ws_connect(live_server) as again:
         await start(again, world.tokens["admin_a"])
         await until(lambda: runtime.bus.subscriber_count == 1, "the new subscription to listen")
-        flipped = await mark_silent_routers_offline(
-            runtime.session_factory, utcnow() + timedelta(minutes=5), 90, publish=runtime.bus.publish
-        )
+        flipped = await mark_silent_routers_offline(runtime, utcnow() + timedelta(minutes=5), 90)
         assert len(flipped) == 1
         assert (await next_event(again))["kind"] == "OFFLINE"

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from graph.app import create_app
 from models import remote as r
-from resolvers.remote.mqtt import HeartbeatSubscriber, parse_url
+from resolvers.remote.workers.mqtt import HeartbeatSubscriber, parse_url
 from subscriptions import channels
 from tests.conftest import free_port
 from tests.graph.test_websocket import until

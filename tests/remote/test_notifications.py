@@ -14,7 +14,7 @@ from models import remote as r
 from models.audit import AuditEvent
 from models.mail import OutboxMessage
 from resolvers.mail.workers.delivery import deliver_due
-from resolvers.remote.notifier import _send, claim, due_notifications, notify_offline_routers
+from resolvers.remote.workers.notifier import _send, claim, due_notifications, notify_offline_routers
 from tests.conftest import add_user
 from tests.mail.test_delivery import smtp_server, smtp_settings
 from tests.remote.helpers import grant_location
@@ -484,7 +484,7 @@ async def test_never_sent_twice(gql, world, runtime):
 
 async def test_the_watchdog_round_sends_them(gql, world, runtime):
     from models.base import utcnow
-    from resolvers.remote.watchdog import RouterWatchdog
+    from resolvers.remote.workers.watchdog import RouterWatchdog
 
     ids = await seed(runtime, world)
     await profile_for(gql, world, offlineMinutes=5, emails=["ops@example.org"], locationIds=[ids["depot_a"]])

@@ -1,4 +1,4 @@
-"""Retention of router status samples (resolvers.remote.retention) on the real database."""
+"""Retention of router status samples (resolvers.remote.workers.retention) on the real database."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from sqlalchemy import func, select
 
 from models import remote as r
 from models.base import utcnow
-from resolvers.remote import retention
-from resolvers.remote.watchdog import RouterWatchdog
+from resolvers.remote.workers import retention
+from resolvers.remote.workers.watchdog import RouterWatchdog
 
 NOW = utcnow()
 

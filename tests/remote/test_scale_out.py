@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from graph.relay import to_global_id
 from models import identity as m
 from models import remote as r
-from resolvers.remote.services import router_event
+from resolvers.remote.router_events import router_event
 from subscriptions import channels
 from tests.conftest import (
     MASTER_KEY,

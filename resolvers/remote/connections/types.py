@@ -1,0 +1,155 @@
+"""GraphQL types and DataLoaders of connections through a router: RemoteConnection (a Node, global ID
+type "RemoteConnection"), the caller's last refusal, and an organisation's connection licence.
+
+Who sees a connection: platform admins all; managers (LOCATIONS_MANAGE) those at the locations of
+their subtree; everybody their own.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from graph.relay import Node, to_global_id
+from models import remote as r
+from resolvers.identity import loaders as identity_loaders
+from resolvers.identity.organisations.types import Organisation
+from resolvers.identity.users.types import User
+from resolvers.remote.access.loaders import users
+from resolvers.remote.connections.loaders import visible_connections
+from resolvers.remote.locations.loaders import visible_locations
+from resolvers.remote.locations.types import Location
+from resolvers.remote.routers.loaders import visible_routers
+from resolvers.remote.routers.types import Router
+
+
+@strawberry.enum(description="Why a connection ended.")
+class ConnectionEndReason(enum.Enum):
+    DISCONNECTED = strawberry.enum_value("DISCONNECTED", description="The user (or a manager) disconnected.")
+    ROUTER_OFFLINE = strawberry.enum_value("ROUTER_OFFLINE", description="The router went offline.")
+    ACCESS_REVOKED = strawberry.enum_value(
+        "ACCESS_REVOKED", description="The user's access to the location was withdrawn."
+    )
+
+
+@strawberry.type(description="A user's connection through a location's router: active until it ends, history after.")
+class RemoteConnection(Node):
+    router_common_name: str = strawberry.field(description="The router's common name when the connection was made.")
+    device_name: str = strawberry.field(description="The device behind the router the user asked for; empty for none.")
+    started_at: datetime = strawberry.field(description="When it was made.")
+    ended_at: datetime | None = strawberry.field(description="When it ended; null while active.")
+    end_reason: ConnectionEndReason | None = strawberry.field(description="Why it ended; null while active.")
+    duration: int | None = strawberry.field(description="How long it lasted in whole seconds; null while active.")
+    active: bool = strawberry.field(description="Whether it is still active.")
+    pk: strawberry.Private[int]
+    user_pk: strawberry.Private[int]
+    location_pk: strawberry.Private[int]
+    router_pk: strawberry.Private[int | None]
+    organisation_pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, row: r.RouterConnection) -> RemoteConnection:
+        ended = row.ended_at
+        return cls(
+            id=strawberry.ID(to_global_id("RemoteConnection", row.id)),
+            router_common_name=row.router_common_name,
+            device_name=row.device_name,
+            started_at=row.started_at,
+            ended_at=ended,
+            end_reason=ConnectionEndReason(row.end_reason.value) if row.end_reason else None,
+            duration=int((ended - row.started_at).total_seconds()) if ended else None,
+            active=ended is None,
+            pk=row.id,
+            user_pk=row.user_id,
+            location_pk=row.location_id,
+            router_pk=row.router_id,
+            organisation_pk=row.organisation_id,
+        )
+
+    # Unscoped user rows: the connection was checked for visibility, and an external user's name is shown
+    # to the managers who let them in.
+    @strawberry.field(description="Name of the connected user.")
+    async def user_name(self, info: Info) -> str:
+        found = await info.context.loaders(users).load(self.user_pk)
+        return found.name if found else ""
+
+    @strawberry.field(description="E-mail address of the connected user.")
+    async def user_email(self, info: Info) -> str:
+        found = await info.context.loaders(users).load(self.user_pk)
+        return found.email if found else ""
+
+    @strawberry.field(
+        description="The connected user, when in your organisation's subtree (null for an external user)."
+    )
+    async def user(self, info: Info) -> User | None:
+        row = await info.context.loaders(identity_loaders.visible_users).load(self.user_pk)
+        return User.from_model(row) if row else None
+
+    @strawberry.field(description="The location connected to (null if you can no longer see it).")
+    async def location(self, info: Info) -> Location | None:
+        row = await info.context.loaders(visible_locations).load(self.location_pk)
+        return Location.from_model(row) if row else None
+
+    @strawberry.field(description="The router, as it is now (null when gone or no longer yours to see).")
+    async def router(self, info: Info) -> Router | None:
+        if self.router_pk is None:
+            return None
+        row = await info.context.loaders(visible_routers).load(self.router_pk)
+        return Router.from_model(row) if row else None
+
+
+@strawberry.type(description="Why your last connect or disconnect was refused (the manual's GetLastErrorDetails).")
+class ConnectionFailure:
+    result: str = strawberry.field(description="The refusal: a RouterConnectResult or RouterDisconnectResult value.")
+    message: str = strawberry.field(description="What went wrong, readable.")
+    router_common_name: str = strawberry.field(description="The router concerned; empty when none was found.")
+    at: datetime = strawberry.field(description="When it happened.")
+
+    @classmethod
+    def from_model(cls, row: r.ConnectionFailure) -> ConnectionFailure:
+        return cls(result=row.result, message=row.message, router_common_name=row.router_common_name, at=row.at)
+
+
+@strawberry.type(description="How many connections an organisation may hold at once (the manual's active connections).")
+class ConnectionLicence:
+    max_active: int | None = strawberry.field(description="The limit; null when the organisation has none (unlimited).")
+    active: int = strawberry.field(description="Its connections active now.")
+    organisation_pk: strawberry.Private[int]
+
+    @strawberry.field(description="The licence holder.")
+    async def organisation(self, info: Info) -> Organisation | None:
+        row = await info.context.loaders(identity_loaders.organisations).load(self.organisation_pk)
+        return Organisation.from_model(row) if row else None
+
+
+@strawberry.enum(description="What happened to a router.")
+class RouterEventKind(enum.Enum):
+    ONLINE = strawberry.enum_value("ONLINE", description="It sent a heartbeat after being offline.")
+    OFFLINE = strawberry.enum_value("OFFLINE", description="The watchdog marked it offline after a silence.")
+    CONNECTED = strawberry.enum_value("CONNECTED", description="A user connected through it.")
+    DISCONNECTED = strawberry.enum_value("DISCONNECTED", description="A user's connection through it ended.")
+
+
+@strawberry.type(description="A router went online or offline, or a user connected through it or disconnected.")
+class RouterConnectionStateEvent:
+    kind: RouterEventKind = strawberry.field(description="What happened.")
+    at: datetime = strawberry.field(description="When it happened.")
+    router: Router = strawberry.field(description="The router, as it is now.")
+    location: Location | None = strawberry.field(
+        description="The location concerned: the connection's, or the router's current one (null for a free router)."
+    )
+    connection_pk: strawberry.Private[int | None]
+
+    @strawberry.field(
+        description="The connection (CONNECTED, DISCONNECTED events), when you may see it: your own, "
+        "or one at a location you manage; null otherwise."
+    )
+    async def connection(self, info: Info) -> RemoteConnection | None:
+
+        if self.connection_pk is None:
+            return None
+        row = await info.context.loaders(visible_connections).load(self.connection_pk)
+        return RemoteConnection.from_model(row) if row else None

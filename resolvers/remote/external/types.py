@@ -1,0 +1,93 @@
+"""GraphQL types of external users and their invitations."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import strawberry
+from strawberry.types import Info
+
+from graph.relay import (
+    Node,
+    to_global_id,
+)
+from models import identity as m
+from models import remote as r
+from resolvers.identity import loaders as identity_loaders
+from resolvers.identity.organisations.types import Organisation
+from resolvers.remote.access.loaders import users
+
+
+@strawberry.type(
+    description=(
+        "A user of another organisation as the organisation that let them in sees them: name and e-mail address "
+        "only (their roles, 2FA and organisation are not yours to read)."
+    )
+)
+class ExternalPerson:
+    id: strawberry.ID = strawberry.field(
+        description=(
+            "Their user ID, to give them locations (locationAccessSet) or remove them; node(id) does not find it."
+        )
+    )
+    name: str = strawberry.field(description="Full name.")
+    email: str = strawberry.field(description="E-mail address.")
+
+    @classmethod
+    def from_model(cls, row: m.User) -> ExternalPerson:
+        return cls(id=strawberry.ID(to_global_id("User", row.id)), name=row.name, email=row.email)
+
+
+@strawberry.type(
+    description="A user of another organisation let into this one: they reach only the locations given to them here."
+)
+class ExternalUser:
+    created_at: datetime = strawberry.field(description="When they were added (their invitation was accepted).")
+    user_pk: strawberry.Private[int]
+    organisation_pk: strawberry.Private[int]
+
+    @classmethod
+    def from_model(cls, row: r.ExternalUser) -> ExternalUser:
+        return cls(created_at=row.created_at, user_pk=row.user_id, organisation_pk=row.organisation_id)
+
+    @strawberry.field(description="The user: name and e-mail address only.")
+    async def user(self, info: Info) -> ExternalPerson:
+        return ExternalPerson.from_model(await info.context.loaders(users).load(self.user_pk))
+
+    @strawberry.field(description="The organisation (of your subtree) they were let into.")
+    async def organisation(self, info: Info) -> Organisation:
+        return Organisation.from_model(
+            await info.context.loaders(identity_loaders.organisations).load(self.organisation_pk)
+        )
+
+
+@strawberry.type(
+    description=(
+        "An organisation's offer to let the holder of an e-mail address in as an external user, until they (or an "
+        "admin of their organisation) accept or decline it, or the organisation withdraws it."
+    )
+)
+class ExternalUserInvitation(Node):
+    email: str = strawberry.field(
+        description="The invited address (as typed by the inviting organisation, lower case)."
+    )
+    organisation_name: str = strawberry.field(description="Name of the inviting organisation.")
+    created_at: datetime = strawberry.field(description="When it was made.")
+    pk: strawberry.Private[int]
+    organisation_pk: strawberry.Private[int]
+
+    @classmethod
+    def from_row(cls, row: r.ExternalUserInvitation, organisation_name: str) -> ExternalUserInvitation:
+        return cls(
+            id=strawberry.ID(to_global_id("ExternalUserInvitation", row.id)),
+            email=row.email,
+            organisation_name=organisation_name,
+            created_at=row.created_at,
+            pk=row.id,
+            organisation_pk=row.organisation_id,
+        )
+
+    @strawberry.field(description="The inviting organisation; null unless it is of your subtree (the inviting side).")
+    async def organisation(self, info: Info) -> Organisation | None:
+        row = await info.context.loaders(identity_loaders.visible_organisations).load(self.organisation_pk)
+        return Organisation.from_model(row) if row else None
