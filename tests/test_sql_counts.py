@@ -16,7 +16,7 @@ from sqlalchemy import select
 from graph.auth import hash_token
 from models import identity as m
 from models.base import utcnow
-from tests.conftest import add_organisation, add_user
+from tests.factories import add_organisation, add_user
 
 #: Every request authenticates first: the token with its user and organisation (1), then roles and
 #: granted permissions in one UNION (1).

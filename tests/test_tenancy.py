@@ -23,7 +23,6 @@ from sqlalchemy import select
 
 from graph.relay import to_global_id
 from graph.schema import build_schema
-from models import Base
 from models import identity as m
 from models.audit import AuditEvent
 from models.base import utcnow
@@ -56,11 +55,7 @@ from models.remote import (
     RouterConnection,
 )
 from resolvers.catalogue.keys import seal_device_key
-from tests.conftest import World
-
-NEW_PASSWORD = "Violet-Kayak#Lantern7"
-UNKNOWN_PK = 999_999
-
+from tests.factories import NEW_PASSWORD, UNKNOWN_PK, World, snapshot
 
 # --- the ID-taking arguments of the schema ---------------------------------------------------------------
 
@@ -354,16 +349,6 @@ async def tenancy(world, runtime) -> Tenancy:
         key: to_global_id("User", pk) for key, pk in {**external_users, "unknown": UNKNOWN_PK}.items()
     }
     return t
-
-
-async def snapshot(runtime) -> dict[str, list[tuple]]:
-    """Every row of every table."""
-    tables = {}
-    async with runtime.session_factory() as session:
-        for table in Base.metadata.sorted_tables:
-            rows = (await session.execute(select(table).order_by(*table.primary_key.columns))).all()
-            tables[table.name] = [tuple(row) for row in rows]
-    return tables
 
 
 # --- one case per ID argument ----------------------------------------------------------------------------

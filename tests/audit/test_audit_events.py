@@ -13,9 +13,8 @@ from graph.relay import to_global_id
 from models import identity as m
 from models.audit import AuditEvent
 from models.base import utcnow
-from tests.conftest import PASSWORD
+from tests.factories import NEW_PASSWORD, PASSWORD
 
-NEW_PASSWORD = "Violet-Kayak#Lantern7"
 ADMIN_SET_PASSWORD = "Quartz-Meadow!Harbor4"
 CHANGED_PASSWORD = "Copper-Willow?Falcon8"
 WRONG_PASSWORD = "Wrong-Guess%Orchid5"

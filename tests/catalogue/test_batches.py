@@ -18,9 +18,8 @@ from models.audit import AuditEvent
 from models.mail import OutboxMessage, TemplateType
 from resolvers.catalogue import batches
 from tests.catalogue.test_catalogue import add_devices
-from tests.conftest import add_user
+from tests.factories import add_user, snapshot
 from tests.mail.opened import opened
-from tests.test_tenancy import snapshot
 
 CREATE = """mutation($input: BatchCreateInput!) {
   batchCreate(input: $input) {

@@ -311,7 +311,7 @@ async def test_demo_catalogue(gql, client, runtime):
     download the keys of the claimed devices."""
     from graph.demo import seed_demo
     from models import identity as m
-    from tests.conftest import issue_token
+    from tests.factories import issue_token
 
     assert await seed_demo(runtime.session_factory, runtime.sealer)
     async with runtime.session_factory() as session, session.begin():

@@ -22,8 +22,7 @@ from models.base import utcnow
 from resolvers.catalogue.downloads import PAGE_SIZE
 from resolvers.catalogue.keys import seal_device_key
 from tests.catalogue.test_catalogue import MANUFACTURER, add_devices, product_type_ids
-from tests.conftest import add_user, issue_token
-from tests.test_tenancy import snapshot
+from tests.factories import add_user, issue_token, snapshot
 
 CREATE = """mutation($input: KeyDownloadCreateInput!) {
   keyDownloadCreate(input: $input) {
@@ -129,7 +128,7 @@ async def test_stale_authentication_is_refused_until_reauthenticated(gql, world,
     assert [e["code"] for e in refused["errors"]] == ["REAUTHENTICATION_REQUIRED"]
     assert refused["keyDownload"] is None and refused["url"] is None and await download_count(runtime) == 0
 
-    from tests.conftest import PASSWORD
+    from tests.factories import PASSWORD
 
     reauth = await gql(
         "mutation($p: String) { sessionReauthenticate(input: {password: $p}) { errors { code } } }",

@@ -17,8 +17,8 @@ from resolvers.catalogue import imports
 from resolvers.catalogue.keys import open_device_key
 from resolvers.catalogue.product_types import MANUFACTURER
 from tests.catalogue.test_catalogue import add_devices
+from tests.factories import snapshot
 from tests.graph.test_cli import run as run_cli
-from tests.test_tenancy import snapshot
 
 IMPORT = """mutation($file: Upload!, $dryRun: Boolean! = false) {
   deviceImport(input: {file: $file, dryRun: $dryRun}) { deviceCount keyCount dryRun errorCount errors { code field message } }

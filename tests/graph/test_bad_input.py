@@ -13,7 +13,7 @@ from graph.filters import MAX_FILTER_TEXT
 from graph.http import INTERNAL_ERROR_MESSAGE
 from graph.inputs import MAX_TEXT_ARGUMENT
 from tests.catalogue.test_catalogue import add_devices
-from tests.test_tenancy import snapshot
+from tests.factories import snapshot
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 

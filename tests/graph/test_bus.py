@@ -17,7 +17,7 @@ from redis import asyncio as aioredis
 from graph.app import create_app
 from graph.runtime import Runtime
 from subscriptions.bus import BusUnavailable, EventBus, SlowSubscriber
-from tests.conftest import make_settings
+from tests.environment import make_settings
 
 REDIS_URL = os.environ.get("FLEETGRAPH_TEST_BROADCAST_URL", "")
 BACKENDS = [

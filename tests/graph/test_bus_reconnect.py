@@ -23,7 +23,8 @@ from graph.runtime import Runtime
 from models import identity as m
 from subscriptions import channels
 from subscriptions.bus import BusUnavailable
-from tests.conftest import add_organisation, add_user, free_port, issue_token, make_settings
+from tests.environment import free_port, make_settings
+from tests.factories import add_organisation, add_user, issue_token
 from tests.graph.test_bus import Collector
 from tests.graph.test_websocket import DEADLINE, create_user, receive, subscribe, until, ws_connect
 

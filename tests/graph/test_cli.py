@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from graph.schema import export_sdl
-from tests.conftest import free_port, wait_until_healthy
+from tests.environment import free_port, wait_until_healthy
 
 FLEETGRAPH = str(Path(sys.executable).with_name("fleetgraph"))
 

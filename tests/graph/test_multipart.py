@@ -13,7 +13,7 @@ from graph.app import create_app
 from graph.settings import Settings
 from graph.uploads import UploadError, UploadProblem, read_upload
 from models.catalogue import Device
-from tests.conftest import make_settings
+from tests.environment import make_settings
 
 DRY_RUN = """mutation($file: Upload!) {
   deviceImport(input: {file: $file, dryRun: true}) { deviceCount keyCount dryRun errors { code field message } }

@@ -22,7 +22,7 @@ from graph.app import create_app
 from graph.settings import Settings, SettingsError
 from models import identity as m
 from models.audit import AuditEvent
-from tests.conftest import MASTER_KEY, free_port, wait_until_healthy
+from tests.environment import MASTER_KEY, free_port, wait_until_healthy
 
 FLEETGRAPH = str(Path(sys.executable).with_name("fleetgraph"))
 LOGIN = "mutation($input: LoginInput!) { login(input: $input) { accessToken errors { code } } }"

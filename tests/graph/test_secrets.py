@@ -326,7 +326,7 @@ def test_a_running_server_keeps_serving_across_a_rotation(tmp_path):
     import httpx
     import pyotp
 
-    from tests.conftest import free_port, wait_until_healthy
+    from tests.environment import free_port, wait_until_healthy
     from tests.graph.test_cli import FLEETGRAPH, run
 
     password, secret = "Rotation#Secret47", pyotp.random_base32()

@@ -23,7 +23,8 @@ from graph.runtime import Runtime
 from models import identity as m
 from resolvers.audit import services as audit
 from subscriptions import channels
-from tests.conftest import add_organisation, add_user, free_port, issue_token, make_settings
+from tests.environment import free_port, make_settings
+from tests.factories import add_organisation, add_user, issue_token
 
 DEADLINE = 10.0
 AUDIT_SUBSCRIPTION = "subscription { auditEventRecorded { action actor details organisation { name } } }"

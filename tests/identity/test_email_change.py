@@ -13,9 +13,8 @@ from models.audit import AuditEvent
 from models.base import utcnow
 from models.mail import OutboxMessage, TemplateType
 from resolvers.mail.defaults import DEFAULTS
-from tests.conftest import PASSWORD, add_user
+from tests.factories import PASSWORD, add_user, snapshot
 from tests.mail.opened import opened
-from tests.test_tenancy import snapshot
 
 UPDATE = "mutation($input: UserUpdateInput!) { userUpdate(input: $input) { user { email } errors { code field } } }"
 CONFIRM = (

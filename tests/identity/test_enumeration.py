@@ -19,11 +19,10 @@ from models import identity as m
 from models.mail import OutboxMessage
 from tests.catalogue.test_batches import create as batch_create
 from tests.catalogue.test_batches import seed as seed_batches
+from tests.factories import NEW_PASSWORD, UNKNOWN_PK, snapshot
 from tests.identity import test_email_change as email_change
 from tests.identity import test_invitations as invitations
-from tests.test_tenancy import UNKNOWN_PK, snapshot
 
-NEW_PASSWORD = "Violet-Kayak#Lantern7"
 ORGANISATIONS = "query($id: ID!) { organisations(filter: {parentId: $id}) { totalCount nodes { name } } }"
 USER_CREATE = """mutation($input: UserCreateInput!) {
   userCreate(input: $input) { user { email } errors { code field message } } }"""

@@ -16,10 +16,9 @@ from models.base import utcnow
 from models.mail import OutboxMessage, TemplateType
 from resolvers.identity.invitations import PREVIEW_TOKEN
 from resolvers.mail.defaults import DEFAULTS
+from tests.factories import NEW_PASSWORD, snapshot
 from tests.mail.opened import opened
-from tests.test_tenancy import snapshot
 
-NEW_PASSWORD = "Violet-Kayak#Lantern7"
 ERRORS = "errors { code field message }"
 INVITATION = (
     "id name email language roles state expiresAt sentAt acceptedAt createdAt organisation { name } invitedBy { email }"

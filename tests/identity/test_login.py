@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from models import identity as m
 from models.audit import AuditEvent
 from models.base import utcnow
-from tests.conftest import PASSWORD, add_user, issue_token
+from tests.factories import PASSWORD, add_user, issue_token
 
 LOGIN = """
 mutation($input: LoginInput!) {

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from graph.relay import to_global_id
 from models import identity as m
-from tests.conftest import add_user, issue_token
+from tests.factories import add_user, issue_token
 
 ERRORS = "errors { code field message }"
 ORGANISATION = "id name organisationId yourReference canCreateOrganisations parent { name }"

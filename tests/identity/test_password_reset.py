@@ -15,11 +15,9 @@ from models.base import utcnow
 from models.mail import OutboxMessage, TemplateType
 from resolvers.identity.email_tokens import RESET_LIMIT
 from resolvers.mail.defaults import DEFAULTS
-from tests.conftest import PASSWORD
+from tests.factories import NEW_PASSWORD, PASSWORD, snapshot
 from tests.mail.opened import opened
-from tests.test_tenancy import snapshot
 
-NEW_PASSWORD = "Violet-Kayak#Lantern7"
 REQUEST = "mutation($input: PasswordResetRequestInput!) { passwordResetRequest(input: $input) { errors { code field message } } }"
 RESET = "mutation($input: PasswordResetInput!) { passwordReset(input: $input) { success errors { code field } } }"
 LOGIN = "mutation($input: LoginInput!) { login(input: $input) { accessToken errors { code } } }"

@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from graph.secrets import SecretError
 from models import identity as m
 from models.audit import AuditEvent
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 LOGIN = """
 mutation($input: LoginInput!) {

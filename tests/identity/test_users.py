@@ -14,9 +14,7 @@ from models import identity as m
 from models.audit import AuditEvent
 from models.base import utcnow
 from models.mail import OutboxMessage, TemplateType
-from tests.conftest import PASSWORD, add_user
-
-NEW_PASSWORD = "Violet-Kayak#Lantern7"
+from tests.factories import NEW_PASSWORD, PASSWORD, add_user
 
 USER = (
     "id name email language csvDelimiter csvThousandsSeparator isActive organisation { name } roles grantedPermissions"

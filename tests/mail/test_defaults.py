@@ -59,9 +59,7 @@ def test_translation_is_its_own_text_not_a_copy_of_english(template_type, langua
         - set(
             re.findall(
                 r"[^\W\d_]{4,}",
-                " ".join(
-                    str(v) for v in rendering.SAMPLE_VARIABLES[template_type].values()
-                ),
+                " ".join(str(v) for v in rendering.SAMPLE_VARIABLES[template_type].values()),
             )
         )
     )

@@ -22,7 +22,7 @@ from resolvers.mail import delivery
 from resolvers.mail.delivery import deliver_due
 from resolvers.mail.rendering import SAMPLE_VARIABLES
 from resolvers.mail.services import enqueue
-from tests.conftest import free_port
+from tests.environment import free_port
 from tests.mail.opened import opened
 
 SMTP_USER = "mailer"

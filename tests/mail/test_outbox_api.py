@@ -15,7 +15,7 @@ from models.mail import DeliveryAttempt, OutboxMessage, OutboxStatus, TemplateTy
 from resolvers.mail.delivery import deliver_due
 from resolvers.mail.rendering import SAMPLE_VARIABLES
 from resolvers.mail.services import enqueue
-from tests.conftest import issue_token
+from tests.factories import issue_token
 from tests.mail.test_delivery import smtp_server
 
 LIST = """

@@ -6,8 +6,8 @@ import pytest
 
 from models.mail import TemplateType
 from resolvers.mail import rendering
+from tests.factories import snapshot
 from tests.mail.test_templates import UPDATE, copy, system_default
-from tests.test_tenancy import snapshot
 
 T = TemplateType.INVITE_USER
 

@@ -16,7 +16,7 @@ from models.mail import EmailTemplate, OutboxMessage, OutboxStatus, TemplateType
 from resolvers.mail.delivery import deliver_due
 from resolvers.mail.rendering import SAMPLE_VARIABLES
 from resolvers.mail.services import enqueue
-from tests.conftest import add_organisation
+from tests.factories import add_organisation
 from tests.identity.test_email_change import change
 from tests.identity.test_password_reset import RESET, request
 from tests.mail.opened import opened

@@ -12,8 +12,8 @@ from models.audit import AuditEvent
 from models.base import utcnow
 from models.mail import LANGUAGES, EmailTemplate, OutboxMessage, OutboxStatus, TemplateType
 from resolvers.mail.defaults import DEFAULTS
+from tests.factories import snapshot
 from tests.mail.opened import opened
-from tests.test_tenancy import snapshot
 
 FIELDS = (
     "id name type language isActive isSystemDefault subject bodyHtml bodyText organisation { name } createdAt updatedAt"
@@ -416,7 +416,7 @@ async def test_another_tenants_template_reads_like_an_unknown_one(gql, world, ru
     (a_template,) = await add_templates(runtime, world.organisations["a"].id, 1)
     async with runtime.session_factory() as session, session.begin():
         from models import identity as m
-        from tests.conftest import add_user, issue_token
+        from tests.factories import add_user, issue_token
 
         a1 = await session.get(m.Organisation, world.organisations["a1"].id)
         child_admin = await issue_token(

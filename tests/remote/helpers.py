@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from models import identity as m
-from tests.conftest import add_user, issue_token
+from tests.factories import add_user, issue_token
 
 REGISTER = """mutation($input: RouterRegisterInput!) {
   routerRegister(input: $input) {

@@ -9,6 +9,7 @@ from graph.relay import to_global_id
 from models import remote as r
 from models.audit import AuditEvent
 from resolvers.remote.access import end_unreachable_connections
+from tests.factories import snapshot
 from tests.remote.access_helpers import (
     ACCESS_SET,
     add_group,
@@ -19,7 +20,6 @@ from tests.remote.access_helpers import (
     router_events,
     wait_for,
 )
-from tests.test_tenancy import snapshot
 
 EFFECTIVE = """query($id: ID!) { node(id: $id) { ... on Location {
   users { email } userGroups { name } groups { name }
@@ -239,7 +239,7 @@ async def test_leaving_a_user_group_ends_connections_it_gave(gql, world, runtime
     """A user group gives locations too: a member taken out of it (or the group deleted) loses the connections
     only the group allowed."""
     from models import identity as m
-    from tests.conftest import add_user
+    from tests.factories import add_user
 
     async with runtime.session_factory() as session, session.begin():
         world.users["fitter_a"] = await add_user(session, world.organisations["a"], "fitter@a.example", [m.Role.USER])
@@ -268,7 +268,7 @@ async def test_leaving_a_user_group_ends_connections_it_gave(gql, world, runtime
 async def test_deactivation_and_a_lost_role_end_connections(gql, world, runtime):
     """A deactivated user reaches nothing; an admin made a plain user keeps only what was given to them."""
     from models import identity as m
-    from tests.conftest import add_user
+    from tests.factories import add_user
 
     async with runtime.session_factory() as session, session.begin():
         world.users["boss_a"] = await add_user(

@@ -17,9 +17,8 @@ from models.audit import AuditEvent
 from models.base import utcnow
 from resolvers.remote.watchdog import RouterWatchdog, end_connections_of_offline_routers
 from subscriptions import channels
-from tests.conftest import add_user, issue_token
+from tests.factories import add_user, issue_token, snapshot
 from tests.remote.helpers import HEARTBEAT, LOCATION_CREATE, api_user_token, grant_location, register
-from tests.test_tenancy import snapshot
 
 CONNECTION = "connection { id routerCommonName deviceName userName userEmail startedAt endedAt endReason duration active location { name } router { commonName } }"
 CONNECT = f"""mutation($input: RouterConnectInput!) {{

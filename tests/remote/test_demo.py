@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from graph.demo import seed_demo
 from models import identity as m
-from tests.conftest import issue_token
+from tests.factories import issue_token
 
 DASHBOARD = """{ locations { nodes { name latitude router { commonName online latestStatus { cpuLoad } } } }
   routers { nodes { commonName } } }"""

@@ -9,8 +9,8 @@ from graph.errors import DomainError
 from models import remote as r
 from models.audit import AuditEvent
 from resolvers.remote.devices import ServiceSpec, clean_ip_address, clean_services
+from tests.factories import snapshot
 from tests.remote.helpers import LOCATION_CREATE, grant_location
-from tests.test_tenancy import snapshot
 
 DEVICE = (
     "device { id name description ipAddress services { type port path username } template { name } location { name } }"

@@ -14,9 +14,8 @@ from graph.relay import to_global_id
 from models import identity as m
 from models import remote as r
 from models.audit import AuditEvent
-from tests.conftest import add_organisation
+from tests.factories import UNKNOWN_PK, add_organisation, snapshot
 from tests.remote.access_helpers import ACCESS_SET, add_locations
-from tests.test_tenancy import UNKNOWN_PK, snapshot
 
 ADD = """mutation($input: ExternalUserAddInput!) {
   externalUserAdd(input: $input) { invitation { id email organisationName organisation { name } } errors { code field message } }

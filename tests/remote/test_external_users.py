@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from graph.relay import to_global_id
 from models import remote as r
+from tests.factories import snapshot
 from tests.remote.access_helpers import ACCESS_SET, add_group, add_locations, connect, connection_row, location_names
-from tests.test_tenancy import snapshot
 
 ADD = """mutation($input: ExternalUserAddInput!) {
   externalUserAdd(input: $input) { invitation { id email organisation { name } } errors { code field message } }

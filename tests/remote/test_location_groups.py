@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from graph.relay import to_global_id
 from models import remote as r
+from tests.factories import snapshot
 from tests.remote.access_helpers import add_locations, connect, connection_row, location_names
-from tests.test_tenancy import snapshot
 
 GROUP = "locationGroup { id name organisation { name } locations { name } users { email } }"
 CREATE = f"""mutation($input: LocationGroupCreateInput!) {{

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from tests.factories import snapshot
 from tests.remote.helpers import LOCATION_CREATE, grant_location, register
-from tests.test_tenancy import snapshot
 
 UPDATE = """mutation($input: LocationUpdateInput!) {
   locationUpdate(input: $input) { location { name latitude longitude } errors { code field message } }

@@ -20,7 +20,7 @@ from graph.app import create_app
 from models import remote as r
 from resolvers.remote.mqtt import HeartbeatSubscriber, parse_url
 from subscriptions import channels
-from tests.conftest import free_port
+from tests.environment import free_port
 from tests.graph.test_websocket import until
 
 BROKER = ("127.0.0.1", 1883)

@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from models import remote as r
 from models.audit import AuditEvent
+from tests.factories import snapshot
 from tests.remote.helpers import ASSIGN, LOCATION_CREATE, REGISTER, grant_location, register
-from tests.test_tenancy import snapshot
 
 ROUTERS = """query($filter: RouterFilter) {
   routers(filter: $filter, first: 50) { totalCount nodes { commonName organisation { name } location { name } } }

@@ -30,16 +30,8 @@ from models import identity as m
 from models import remote as r
 from resolvers.remote.services import router_event
 from subscriptions import channels
-from tests.conftest import (
-    MASTER_KEY,
-    TEST_BROADCAST_URL,
-    TEST_DATABASE_URL,
-    add_organisation,
-    add_user,
-    free_port,
-    issue_token,
-    wait_until_healthy,
-)
+from tests.environment import MASTER_KEY, TEST_BROADCAST_URL, TEST_DATABASE_URL, free_port, wait_until_healthy
+from tests.factories import add_organisation, add_user, issue_token
 from tests.graph.test_websocket import DEADLINE, init, receive, ws_connect
 from tests.remote.helpers import HEARTBEAT
 

@@ -8,9 +8,8 @@ from graph.relay import from_global_id
 from models import identity as m
 from models import remote as r
 from models.audit import AuditEvent
-from tests.conftest import add_user, issue_token
+from tests.factories import add_user, issue_token, snapshot
 from tests.remote.helpers import LOCATION_CREATE, grant_location
-from tests.test_tenancy import snapshot
 
 TEMPLATE = "deviceTemplate { id name description ipAddress inactive organisation { name } services { type port path username } }"
 CREATE = f"""mutation($input: DeviceTemplateCreateInput!) {{
