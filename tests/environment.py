@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from graph.settings import Settings
 TEST_DATABASE_URL = os.environ.get("FLEETGRAPH_TEST_DATABASE_URL", "")
 TEST_BROADCAST_URL = os.environ.get("FLEETGRAPH_TEST_BROADCAST_URL", "memory://")
 MASTER_KEY = "5f" * 32
+FLEETGRAPH = str(Path(sys.executable).with_name("fleetgraph"))
 
 
 def make_settings(data_dir: Path, **overrides) -> Settings:
@@ -48,3 +51,12 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def run_fleetgraph(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    """`fleetgraph *args` on its own data directory, without the FLEETGRAPH_* settings of this process."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FLEETGRAPH_")}
+    environment.update(FLEETGRAPH_DATA_DIR=str(data_dir), **(env or {}))
+    return subprocess.run([FLEETGRAPH, *args], env=environment, capture_output=True, text=True, timeout=timeout)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 import uuid
 from urllib.parse import urlencode
 
@@ -18,6 +17,8 @@ from graph.app import create_app
 from graph.runtime import Runtime
 from subscriptions.bus import BusUnavailable, EventBus, SlowSubscriber
 from tests.environment import make_settings
+from tests.graph.helpers import Collector
+from tests.waiting import DEADLINE, until
 
 REDIS_URL = os.environ.get("FLEETGRAPH_TEST_BROADCAST_URL", "")
 BACKENDS = [
@@ -31,15 +32,6 @@ BACKENDS = [
         ),
     ),
 ]
-DEADLINE = 10.0
-
-
-async def until(condition, what: str, deadline: float = DEADLINE) -> None:
-    """Wait (bounded) for `condition()` to hold."""
-    end = time.monotonic() + deadline
-    while not condition():
-        assert time.monotonic() < end, f"gave up waiting for {what}"
-        await asyncio.sleep(0.01)
 
 
 def bus_url(backend: str) -> tuple[str, str]:
@@ -65,26 +57,6 @@ async def make_bus():
     yield make
     for bus in buses:
         await bus.stop()
-
-
-class Collector:
-    """Reads a subscription in a task and keeps what arrived and how it ended."""
-
-    def __init__(self, bus: EventBus, channel: str) -> None:
-        self.received: list[dict] = []
-        self.ended: BaseException | None = None
-        self.task = asyncio.create_task(self._run(bus, channel))
-
-    async def _run(self, bus: EventBus, channel: str) -> None:
-        try:
-            async for payload in bus.subscribe(channel):
-                self.received.append(payload)
-        except Exception as exc:
-            self.ended = exc
-
-    async def stop(self) -> None:
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
 
 
 def channel_name() -> str:

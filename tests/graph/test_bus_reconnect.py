@@ -25,8 +25,9 @@ from subscriptions import channels
 from subscriptions.bus import BusUnavailable
 from tests.environment import free_port, make_settings
 from tests.factories import add_organisation, add_user, issue_token
-from tests.graph.test_bus import Collector
-from tests.graph.test_websocket import DEADLINE, create_user, receive, subscribe, until, ws_connect
+from tests.graph.helpers import Collector
+from tests.waiting import DEADLINE, until
+from tests.websocket import create_user, receive, subscribe, ws_connect
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 pytestmark = pytest.mark.skipif(shutil.which(REDIS_SERVER) is None, reason="redis-server is not installed")

@@ -17,9 +17,8 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from models.mail import OutboxMessage
-from tests.environment import free_port, wait_until_healthy
+from tests.environment import FLEETGRAPH, free_port, wait_until_healthy
 from tests.factories import PASSWORD
-from tests.graph.test_cli import FLEETGRAPH
 from tests.mail.opened import opened
 
 LOGIN = "mutation($input: LoginInput!) { login(input: $input) { accessToken errors { code } } }"

@@ -9,8 +9,9 @@ from websockets.asyncio.client import ClientConnection
 
 from models.base import utcnow
 from resolvers.remote.watchdog import mark_silent_routers_offline
-from tests.graph.test_websocket import init, receive, until, ws_connect
 from tests.remote.helpers import HEARTBEAT, api_user_token, register
+from tests.waiting import until
+from tests.websocket import init, receive, ws_connect
 
 STATE = """subscription($filter: RouterConnectionStateFilter) {
   routerConnectionState(filter: $filter) { kind at router { commonName online } location { name } }

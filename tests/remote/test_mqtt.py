@@ -21,7 +21,7 @@ from models import remote as r
 from resolvers.remote.mqtt import HeartbeatSubscriber, parse_url
 from subscriptions import channels
 from tests.environment import free_port
-from tests.graph.test_websocket import until
+from tests.waiting import until
 
 BROKER = ("127.0.0.1", 1883)
 

@@ -32,8 +32,9 @@ from resolvers.remote.services import router_event
 from subscriptions import channels
 from tests.environment import MASTER_KEY, TEST_BROADCAST_URL, TEST_DATABASE_URL, free_port, wait_until_healthy
 from tests.factories import add_organisation, add_user, issue_token
-from tests.graph.test_websocket import DEADLINE, init, receive, ws_connect
 from tests.remote.helpers import HEARTBEAT
+from tests.waiting import DEADLINE
+from tests.websocket import init, receive, ws_connect
 
 pytestmark = pytest.mark.skipif(
     not (TEST_DATABASE_URL.startswith("postgresql") and TEST_BROADCAST_URL.startswith(("redis://", "rediss://"))),
