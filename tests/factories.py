@@ -6,6 +6,7 @@ Functions taking a `session` add rows and flush (the caller owns the transaction
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -15,6 +16,7 @@ from graph.auth import hash_token, new_token
 from graph.passwords import hash_password
 from graph.relay import to_global_id
 from models import Base
+from models import catalogue as c
 from models import identity as m
 from models.base import utcnow
 
@@ -22,6 +24,8 @@ PASSWORD = "Correct-Horse#Battery9"
 NEW_PASSWORD = "Violet-Kayak#Lantern7"
 #: A primary key no row has: IDs built from it are well-formed but unknown.
 UNKNOWN_PK = 999_999
+#: The manufacturer of the shipped product types (the namespace of serial numbers).
+MANUFACTURER = "INTEGRA Metering AG"
 
 _PASSWORD_HASH = hash_password(PASSWORD)
 
@@ -104,6 +108,64 @@ async def add_world(session) -> World:
     for key, user in world.users.items():
         world.tokens[key] = await issue_token(session, user)
     return world
+
+
+# --- catalogue -------------------------------------------------------------------------------------------
+
+
+async def product_type_ids(runtime) -> dict[str, int]:
+    """The shipped product types: {name: id}."""
+    async with runtime.session_factory() as session:
+        return dict((await session.execute(select(c.ProductType.name, c.ProductType.id))).all())
+
+
+async def add_batch(runtime, reference: str, organisation_id: int, sender_id: int, label: str = "") -> int:
+    async with runtime.session_factory() as session, session.begin():
+        batch = c.Batch(
+            reference=reference, label=label, organisation_id=organisation_id, sender_organisation_id=sender_id
+        )
+        session.add(batch)
+        await session.flush()
+        return batch.id
+
+
+async def add_device(
+    session,
+    serial: str,
+    product_type_id: int,
+    organisation_id: int | None,
+    *,
+    claimed: bool = False,
+    batch_id: int | None = None,
+    labels: Sequence[str] = (),
+) -> c.Device:
+    device = c.Device(
+        manufacturer=MANUFACTURER,
+        serial_number=serial,
+        product_type_id=product_type_id,
+        organisation_id=organisation_id,
+        batch_id=batch_id,
+        claim_status=c.ClaimStatus.CLAIMED if claimed else c.ClaimStatus.UNCLAIMED,
+    )
+    session.add(device)
+    await session.flush()
+    session.add_all(c.DeviceLabel(device_id=device.id, label=label) for label in labels)
+    return device
+
+
+async def add_devices(
+    runtime, organisation_id: int | None, rows: list[tuple], *, batch_id: int | None = None
+) -> dict[str, int]:
+    """rows: (serial, product type name, claimed?, [labels]) -> {serial: device id}."""
+    types = await product_type_ids(runtime)
+    ids = {}
+    async with runtime.session_factory() as session, session.begin():
+        for serial, type_name, claimed, labels in rows:
+            device = await add_device(
+                session, serial, types[type_name], organisation_id, claimed=claimed, batch_id=batch_id, labels=labels
+            )
+            ids[serial] = device.id
+    return ids
 
 
 # --- reading back ----------------------------------------------------------------------------------------

@@ -153,7 +153,6 @@ def test_each_models_module_has_one_alias():
     assert wrong == []
 
 
-@not_yet
 def test_no_test_module_imports_another_test_module():
     wrong = [
         f"{path.relative_to(ROOT)}:{line} imports {target}"

@@ -6,7 +6,7 @@ only ever gives a PENDING batch the receiver may take or reject."""
 from __future__ import annotations
 
 from models import identity as m
-from tests.catalogue.test_batches import DEVICES, create, device_rows, seed
+from tests.catalogue.batch_helpers import DEVICES, create, device_rows, seed
 from tests.factories import add_user, issue_token, snapshot
 
 PARTNER_ADD = """mutation($input: PartnerInput!) {

@@ -11,45 +11,7 @@ from sqlalchemy import func, select
 from graph.relay import to_global_id
 from models import catalogue as c
 from resolvers.catalogue.product_types import MANUFACTURER, PRODUCT_TYPES
-
-
-async def product_type_ids(runtime) -> dict[str, int]:
-    async with runtime.session_factory() as session:
-        return dict((await session.execute(select(c.ProductType.name, c.ProductType.id))).all())
-
-
-async def add_batch(runtime, reference: str, organisation_id: int, sender_id: int, label: str = "") -> int:
-    async with runtime.session_factory() as session, session.begin():
-        batch = c.Batch(
-            reference=reference, label=label, organisation_id=organisation_id, sender_organisation_id=sender_id
-        )
-        session.add(batch)
-        await session.flush()
-        return batch.id
-
-
-async def add_devices(
-    runtime, organisation_id: int | None, rows: list[tuple], *, batch_id: int | None = None
-) -> dict[str, int]:
-    """rows: (serial, product type name, claimed?, [labels]) -> {serial: device id}."""
-    types = await product_type_ids(runtime)
-    ids = {}
-    async with runtime.session_factory() as session, session.begin():
-        for serial, type_name, claimed, labels in rows:
-            device = c.Device(
-                manufacturer=MANUFACTURER,
-                serial_number=serial,
-                product_type_id=types[type_name],
-                organisation_id=organisation_id,
-                batch_id=batch_id,
-                claim_status=c.ClaimStatus.CLAIMED if claimed else c.ClaimStatus.UNCLAIMED,
-            )
-            session.add(device)
-            await session.flush()
-            session.add_all(c.DeviceLabel(device_id=device.id, label=label) for label in labels)
-            ids[serial] = device.id
-    return ids
-
+from tests.factories import add_batch, add_devices, product_type_ids
 
 #: The manuals' device table.
 MANUAL_DEVICES = [

@@ -6,8 +6,7 @@ from sqlalchemy import select
 
 from models import catalogue as c
 from models.audit import AuditEvent
-from tests.catalogue.test_catalogue import add_devices
-from tests.factories import snapshot
+from tests.factories import add_devices, snapshot
 
 CLAIM = """mutation($input: DeviceClaimInput!) {
   deviceClaim(input: $input) { device { serialNumber claimStatus claimedAt organisation { name } } errors { code field message } }

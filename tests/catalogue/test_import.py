@@ -16,9 +16,8 @@ from models.audit import AuditEvent
 from resolvers.catalogue import imports
 from resolvers.catalogue.keys import open_device_key
 from resolvers.catalogue.product_types import MANUFACTURER
-from tests.catalogue.test_catalogue import add_devices
 from tests.environment import run_fleetgraph
-from tests.factories import snapshot
+from tests.factories import add_devices, snapshot
 
 IMPORT = """mutation($file: Upload!, $dryRun: Boolean! = false) {
   deviceImport(input: {file: $file, dryRun: $dryRun}) { deviceCount keyCount dryRun errorCount errors { code field message } }

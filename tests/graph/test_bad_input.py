@@ -12,8 +12,7 @@ import pytest
 from graph.filters import MAX_FILTER_TEXT
 from graph.http import INTERNAL_ERROR_MESSAGE
 from graph.inputs import MAX_TEXT_ARGUMENT
-from tests.catalogue.test_catalogue import add_devices
-from tests.factories import snapshot
+from tests.factories import add_devices, snapshot
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 

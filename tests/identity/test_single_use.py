@@ -17,7 +17,7 @@ from models.audit import AuditEvent
 from models.mail import OutboxMessage
 from tests.burst import burst
 from tests.factories import NEW_PASSWORD, PASSWORD
-from tests.identity.test_two_factor import enrol, fresh_code
+from tests.identity.two_factor_helpers import enrol, fresh_code
 from tests.mail.opened import opened
 
 N = 8

@@ -9,7 +9,7 @@ from models.mail import TemplateType
 from resolvers.mail.defaults import DEFAULTS
 from resolvers.mail.delivery import deliver_due
 from resolvers.mail.rendering import render
-from tests.mail.test_delivery import smtp_server, smtp_settings
+from tests.smtp import smtp_server, smtp_settings
 
 INVITE = """mutation($input: InvitationCreateInput!) {
   invitationCreate(input: $input) { invitation { id } errors { code } } }"""

@@ -16,7 +16,7 @@ from resolvers.mail.delivery import deliver_due
 from resolvers.mail.rendering import SAMPLE_VARIABLES
 from resolvers.mail.services import enqueue
 from tests.factories import issue_token
-from tests.mail.test_delivery import smtp_server
+from tests.smtp import smtp_server
 
 LIST = """
 query($filter: OutboxMessageFilter, $first: Int, $after: String) {

@@ -7,7 +7,7 @@ import pytest
 from models.mail import TemplateType
 from resolvers.mail import rendering
 from tests.factories import snapshot
-from tests.mail.test_templates import UPDATE, copy, system_default
+from tests.mail.template_helpers import UPDATE, copy, system_default
 
 T = TemplateType.INVITE_USER
 

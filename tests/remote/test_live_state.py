@@ -106,8 +106,7 @@ async def test_offline_online_connect_and_disconnect_reach_the_owner_only(gql, l
 
     from models import remote as r
     from resolvers.remote.watchdog import RouterWatchdog
-    from tests.remote.helpers import LOCATION_CREATE, grant_location
-    from tests.remote.test_connections import CONNECT, DISCONNECT
+    from tests.remote.helpers import CONNECT, DISCONNECT, LOCATION_CREATE, grant_location
 
     router_id = await register(gql, world, "R_A1", "00:00:00:00:00:01", "SN-1")
     await register(gql, world, "R_B1", "00:00:00:00:00:02", "SN-2", organisation="b")

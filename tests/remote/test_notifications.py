@@ -16,8 +16,8 @@ from models.mail import OutboxMessage
 from resolvers.mail.delivery import deliver_due
 from resolvers.remote.notifier import _send, claim, due_notifications, notify_offline_routers
 from tests.factories import add_user, snapshot
-from tests.mail.test_delivery import smtp_server, smtp_settings
 from tests.remote.helpers import grant_location
+from tests.smtp import smtp_server, smtp_settings
 
 PROFILE = """notificationProfile { id name offlineMinutes repeatMinutes organisation { name }
   users { email } emails locations { name } locationGroups { name } }"""
