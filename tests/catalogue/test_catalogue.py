@@ -36,9 +36,9 @@ DEVICES = """query($filter: DeviceFilter, $first: Int, $after: String, $last: In
 
 
 async def seed(runtime, world) -> dict[str, int]:
-    batch = await add_batch(
-        runtime, "B-2024-01", world.organisations["a"].id, world.organisations["platform"].id, "spring"
-    )
+    async with runtime.session_factory() as session, session.begin():
+        a, platform = world.organisations["a"].id, world.organisations["platform"].id
+        batch = (await add_batch(session, "B-2024-01", a, platform, "spring")).id
     ids = await add_devices(runtime, world.organisations["a"].id, MANUAL_DEVICES[:4], batch_id=batch)
     ids |= await add_devices(runtime, world.organisations["a1"].id, MANUAL_DEVICES[4:])
     # tenant B has devices with serials of the same shape, one of them with A's prefix
