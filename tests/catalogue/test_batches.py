@@ -88,9 +88,9 @@ async def test_create_from_typed_serials_is_pending_and_mails_the_receivers_admi
     assert events == [("batch.created", world.organisations["a"].id), ("batch.received", world.organisations["b"].id)]
 
 
-async def test_take_ownership_moves_every_device_at_once(gql, world, runtime):
-    await seed(runtime, world)
-    assert (await create(gql, world, serials=["A-001", "A-002", "A-003"]))["errors"] == []
+async def assert_only_the_receivers_admin_may_take(gql, world, runtime):
+    """A wrong label or reference reads like an unknown batch; the sender cannot take its own batch addressed
+    to B, a plain user of B may not: nothing changes."""
     before = await snapshot(runtime)
     not_found = {
         "batch": None,
@@ -115,6 +115,12 @@ async def test_take_ownership_moves_every_device_at_once(gql, world, runtime):
     assert (
         await gql.raw(TAKE, {"input": {"reference": "REF-1", "label": "spring delivery"}}, token=world.tokens["user_b"])
     ).json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_take_ownership_moves_every_device_at_once(gql, world, runtime):
+    await seed(runtime, world)
+    assert (await create(gql, world, serials=["A-001", "A-002", "A-003"]))["errors"] == []
+    await assert_only_the_receivers_admin_may_take(gql, world, runtime)
 
     result = await gql(
         TAKE, {"input": {"reference": " REF-1 ", "label": "spring delivery"}}, token=world.tokens["admin_b"]
@@ -377,7 +383,9 @@ async def test_create_from_file_bytes_through_the_service(world, runtime):
     assert await snapshot(runtime) == before
 
 
-async def test_batch_list_filters_and_visibility(gql, world, runtime):
+@pytest.fixture
+async def sent_batches(gql, world, runtime) -> None:
+    """REF-1 (A to partner B, pending), REF-2 (A to A1, accepted), KMS-3 (platform to B) and B-4 (B to itself)."""
     await seed(runtime, world)
     assert (await create(gql, world, reference="REF-1", serials=["A-001"]))["errors"] == []  # A → partner B, pending
     assert (await create(gql, world, reference="REF-2", serials=["A-002"], receiver="a1", confirmationRequired=False))[
@@ -388,6 +396,10 @@ async def test_batch_list_filters_and_visibility(gql, world, runtime):
     ] == []
     assert (await create(gql, world, token="admin_b", reference="B-4", serials=["B-001"], receiver="b"))["errors"] == []
 
+
+def batch_references(gql, world):
+    """references(token, **variables): the references the batches query lists, in order."""
+
     async def references(token, **variables):
         result = await gql(LIST, variables, token=world.tokens[token])
         assert "errors" not in result, result
@@ -395,6 +407,11 @@ async def test_batch_list_filters_and_visibility(gql, world, runtime):
         assert connection["totalCount"] == len(connection["nodes"]) or "after" in variables
         return [n["reference"] for n in connection["nodes"]]
 
+    return references
+
+
+async def test_batch_list_filters_and_visibility(gql, world, sent_batches):
+    references = batch_references(gql, world)
     # newest first; each side sees what it sent or received, an unrelated tenant nothing of it
     assert await references("admin_a") == ["REF-2", "REF-1"]
     assert await references("user_a") == ["REF-2", "REF-1"]  # reading needs DEVICES_READ only
@@ -425,6 +442,9 @@ async def test_batch_list_filters_and_visibility(gql, world, runtime):
         "REF-2",
     ]
 
+
+async def test_batch_list_pages_refuses_bad_input_and_shows_devices_to_their_holder(gql, world, sent_batches):
+    references = batch_references(gql, world)
     first = await gql(
         LIST, {"first": 1, "orderBy": {"field": "REFERENCE", "direction": "ASC"}}, token=world.tokens["admin_b"]
     )
