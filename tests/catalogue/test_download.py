@@ -148,10 +148,8 @@ async def test_download_content_in_the_users_delimiter(gql, client, world, runti
     created = await create(gql, token, filter={"claimStatus": "CLAIMED"})
     assert created["errors"] == []
     record = created["keyDownload"]
-    assert (record["deviceCount"], record["keyCount"]) == (
-        3,
-        6,
-    )  # A-0001, A-0002, A1-0001; the revoked keys not counted
+    # A-0001, A-0002, A1-0001; the revoked keys not counted
+    assert (record["deviceCount"], record["keyCount"]) == (3, 6)
     assert record["csvDelimiter"] == "\t" and record["downloadedAt"] is None
     assert record["user"] == {"email": "admin@a.example"} and record["organisation"] == {"name": "Tenant A"}
     assert created["url"].startswith("http://testserver/downloads/")

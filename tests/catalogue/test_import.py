@@ -150,7 +150,8 @@ async def test_each_delimiter_and_any_column_order(client, world, runtime, delim
     assert labels == ["north", "roof"]
 
 
-async def test_every_bad_row_is_reported_and_nothing_is_stored(client, world, runtime):
+async def add_existing_devices_and_another_manufacturer(runtime, world):
+    """EXISTS-1 and EXISTS-2 in the catalogue, and a product type of another manufacturer."""
     await add_devices(
         runtime,
         world.organisations["a"].id,
@@ -165,6 +166,10 @@ async def test_every_bad_row_is_reported_and_nothing_is_stored(client, world, ru
                 key_kinds=["LORAWAN_APP_KEY"],
             )
         )
+
+
+async def test_every_bad_row_is_reported_and_nothing_is_stored(client, world, runtime):
+    await add_existing_devices_and_another_manufacturer(runtime, world)
     good = key_hex()
     rows = [
         f"OK-1,aquastream LoRa,LORAWAN_APP_KEY,AES_128,{good}",  # 2 good
