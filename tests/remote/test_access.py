@@ -9,7 +9,7 @@ from graph.relay import to_global_id
 from models import remote as r
 from models.audit import AuditEvent
 from resolvers.remote.access import end_unreachable_connections
-from tests.factories import snapshot
+from tests.factories import add_location_group, snapshot
 from tests.remote.access_helpers import (
     ACCESS_SET,
     add_group,
@@ -59,6 +59,28 @@ async def test_a_grant_shows_the_location_and_its_router_to_a_plain_user(gql, wo
     assert len(actions) == 2
 
 
+async def assert_user_a_reaches_the_depot_three_ways(gql, world):
+    """Which locations a user reaches and why: for managers only, and B's admin learns nothing of A's user."""
+    # the other way round: which locations a user reaches and why (managers only)
+    by_user = (await gql(BY_USER, {"id": world.id("User", "user_a")}, token=world.tokens["admin_a"]))["data"]
+    assert by_user["effectiveLocationAccess"] == {
+        "totalCount": 1,
+        "nodes": [
+            {
+                "location": {"name": "Depot"},
+                "via": ["DIRECT", "USER_GROUP", "LOCATION_GROUP"],
+                "userGroups": [{"name": "Crew"}],
+                "locationGroups": [{"name": "North"}],
+            }
+        ],
+    }
+    refused = await gql(BY_USER, {"id": world.id("User", "user_a")}, token=world.tokens["user_a"])
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    # B's admin learns nothing of A's user
+    other = (await gql(BY_USER, {"id": world.id("User", "user_a")}, token=world.tokens["admin_b"]))["data"]
+    assert other["effectiveLocationAccess"] == {"totalCount": 0, "nodes": []}
+
+
 async def test_user_group_grants_and_effective_access(gql, world, runtime):
     places = await add_locations(runtime, world, {"Depot": "a"})
     crew = await add_group(runtime, world, "a", "Crew", ["user_a", "user_a1"])
@@ -69,15 +91,8 @@ async def test_user_group_grants_and_effective_access(gql, world, runtime):
     assert await location_names(gql, world.tokens["user_a1"]) == ["Depot"]
     # a location group adds a third reason for user_a
     async with runtime.session_factory() as session, session.begin():
-        group = r.LocationGroup(organisation_id=world.organisations["a"].id, name="North")
-        session.add(group)
-        await session.flush()
-        session.add_all(
-            [
-                r.LocationGroupLocation(group_id=group.id, location_id=places.pks["Depot"]),
-                r.LocationGroupUser(group_id=group.id, user_id=world.users["user_a"].id),
-            ]
-        )
+        user_a, depot = world.users["user_a"].id, places.pks["Depot"]
+        await add_location_group(session, world.organisations["a"].id, "North", locations=[depot], users=[user_a])
     admin = (await gql(EFFECTIVE, {"id": places.ids["Depot"]}, token=world.tokens["admin_a"]))["data"]["node"]
     assert admin["users"] == [{"email": "user@a.example"}] and admin["userGroups"] == [{"name": "Crew"}]
     assert admin["groups"] == [{"name": "North"}]
@@ -113,24 +128,7 @@ async def test_user_group_grants_and_effective_access(gql, world, runtime):
     mine = (await gql(EFFECTIVE, {"id": places.ids["Depot"]}, token=world.tokens["user_a"]))["data"]["node"]
     assert mine["users"] == [{"email": "user@a.example"}] and mine["groups"] == [{"name": "North"}]
     assert [e["user"]["email"] for e in mine["effectiveAccess"]] == ["user@a.example"]
-    # the other way round: which locations a user reaches and why (managers only)
-    by_user = (await gql(BY_USER, {"id": world.id("User", "user_a")}, token=world.tokens["admin_a"]))["data"]
-    assert by_user["effectiveLocationAccess"] == {
-        "totalCount": 1,
-        "nodes": [
-            {
-                "location": {"name": "Depot"},
-                "via": ["DIRECT", "USER_GROUP", "LOCATION_GROUP"],
-                "userGroups": [{"name": "Crew"}],
-                "locationGroups": [{"name": "North"}],
-            }
-        ],
-    }
-    refused = await gql(BY_USER, {"id": world.id("User", "user_a")}, token=world.tokens["user_a"])
-    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    # B's admin learns nothing of A's user
-    other = (await gql(BY_USER, {"id": world.id("User", "user_a")}, token=world.tokens["admin_b"]))["data"]
-    assert other["effectiveLocationAccess"] == {"totalCount": 0, "nodes": []}
+    await assert_user_a_reaches_the_depot_three_ways(gql, world)
 
 
 async def test_refusals_change_nothing(gql, world, runtime):

@@ -40,7 +40,8 @@ async def update(gql, world, token: str = "admin_a", **given) -> dict:
     return result["data"]["locationDeviceUpdate"]
 
 
-async def test_create_update_delete(gql, world, runtime):
+async def create_plc_and_hmi(gql, world) -> tuple[str, dict]:
+    """Depot with PLC 1 (four services, defaults filled in) and HMI (none): the depot's ID and PLC 1."""
     depot = await location(gql, world)
     made = await create_location_device(
         gql,
@@ -75,6 +76,11 @@ async def test_create_update_delete(gql, world, runtime):
         ("HMI", "192.168.1.10", 0),
         ("PLC 1", "fd00::10", 4),
     ]
+    return depot, device
+
+
+async def test_create_update_delete(gql, world, runtime):
+    depot, device = await create_plc_and_hmi(gql, world)
 
     # fields left out stay; given services replace the list
     changed = await update(
