@@ -460,12 +460,30 @@ LOCATIONS = """{ locations(first: 200) {
 LOCATIONS_BUDGET = AUTH + 8
 
 
-@pytest.mark.parametrize("size", [20, 200])
-async def test_locations_dashboard(gql, world, runtime, count_sql, size):
-    """The dashboard and map: locations with coordinates, pin, router state and latest status in one request."""
+def status_samples(routers: list, start) -> list:
+    """Three samples for two routers in ten (the newest must come back), one for seven in ten, none for one in
+    ten."""
     from models import remote as r
 
-    await populate(runtime, world, 10)
+    newest_wanted = [
+        r.RouterStatusSample(
+            router_id=router.id, taken_at=start + timedelta(minutes=k), cpu_load=float(k), modem_state=f"S{k}"
+        )
+        for router in routers[1::10] + routers[2::10]
+        for k in range(3)
+    ]
+    return newest_wanted + [
+        r.RouterStatusSample(router_id=router.id, taken_at=start, cpu_load=0.0)
+        for i, router in enumerate(routers)
+        if i % 10 not in (0, 1, 2)
+    ]
+
+
+async def add_dashboard(runtime, world, size: int) -> None:
+    """`size` routers of the child organisations with status samples, their locations (every fourth without a
+    router), pins, and devices with services."""
+    from models import remote as r
+
     start = utcnow() - timedelta(hours=1)
     async with runtime.session_factory() as session, session.begin():
         children = (
@@ -484,19 +502,7 @@ async def test_locations_dashboard(gql, world, runtime, count_sql, size):
         ]
         session.add_all(routers)
         await session.flush()
-        # three samples per router (one router in ten has none); the newest must come back
-        session.add_all(
-            r.RouterStatusSample(
-                router_id=router.id, taken_at=start + timedelta(minutes=k), cpu_load=float(k), modem_state=f"S{k}"
-            )
-            for router in routers[1::10] + routers[2::10]
-            for k in range(3)
-        )
-        session.add_all(
-            r.RouterStatusSample(router_id=router.id, taken_at=start, cpu_load=0.0)
-            for i, router in enumerate(routers)
-            if i % 10 not in (0, 1, 2)
-        )
+        session.add_all(status_samples(routers, start))
         locations = [
             r.Location(
                 organisation_id=router.organisation_id,
@@ -524,6 +530,13 @@ async def test_locations_dashboard(gql, world, runtime, count_sql, size):
             for device in devices[::2]
             for kind, port in ((r.ServiceType.HTTP, 80), (r.ServiceType.TCP, 502))
         )
+
+
+@pytest.mark.parametrize("size", [20, 200])
+async def test_locations_dashboard(gql, world, runtime, count_sql, size):
+    """The dashboard and map: locations with coordinates, pin, router state and latest status in one request."""
+    await populate(runtime, world, 10)
+    await add_dashboard(runtime, world, size)
     count, data = await statements(gql, count_sql, world.tokens["admin_a"], LOCATIONS)
     nodes = data["locations"]["nodes"]
     assert len(nodes) == data["locations"]["totalCount"] == size
@@ -730,9 +743,9 @@ ACTIVE_CONNECTIONS = """{ activeConnections(first: 500) {
 ACTIVE_CONNECTIONS_BUDGET = AUTH + 5
 
 
-@pytest.mark.parametrize("size", [20, 200])
-async def test_active_connections_list(gql, world, runtime, count_sql, size):
-    """The manual's "active connections" page: who holds a licence now, where, through which router."""
+async def add_active_connections(runtime, world, size: int) -> None:
+    """`size` users of five child organisations of A, each connected at a location of their own (every other
+    one has an ended connection besides)."""
     from models import remote as r
 
     start = utcnow() - timedelta(hours=1)
@@ -787,6 +800,12 @@ async def test_active_connections_list(gql, world, runtime, count_sql, size):
             for i, loc in enumerate(locations)
             if i % 2
         )
+
+
+@pytest.mark.parametrize("size", [20, 200])
+async def test_active_connections_list(gql, world, runtime, count_sql, size):
+    """The manual's "active connections" page: who holds a licence now, where, through which router."""
+    await add_active_connections(runtime, world, size)
     count, data = await statements(gql, count_sql, world.tokens["admin_a"], ACTIVE_CONNECTIONS)
     nodes = data["activeConnections"]["nodes"]
     assert len(nodes) == data["activeConnections"]["totalCount"] == size
