@@ -186,7 +186,8 @@ async def test_invitations_list_with_relations(gql, world, runtime, count_sql, s
 
 DEVICES = """{ devices(first: 100) {
   totalCount
-  nodes { serialNumber claimStatus labels productType { name radioTechnology } organisation { name } batch { reference label } }
+  nodes { serialNumber claimStatus labels productType { name radioTechnology } organisation { name } batch {
+    reference label } }
 } }"""
 # authentication 2 + page 1 + totalCount 1 + product types 1 + organisations 1 + batches 1 + labels 1
 DEVICES_BUDGET = AUTH + 6
@@ -706,7 +707,10 @@ async def test_locations_dashboard_access(gql, world, runtime, count_sql, size):
     assert count == LOCATION_ACCESS_BUDGET
 
 
-LOCATION_GROUPS = "{ locationGroups(first: 500) { totalCount nodes { name organisation { name } locations { name } users { email } } } }"
+LOCATION_GROUPS = (
+    "{ locationGroups(first: 500) { totalCount nodes { name organisation { name } locations { name } "
+    "users { email } } } }"
+)
 # authentication 2 + page 1 + totalCount 1 + organisations 1 + locations 1 + users 1 (users are shown to managers:
 # the organisation loader answers that from its cache)
 LOCATION_GROUPS_BUDGET = AUTH + 5
@@ -737,7 +741,8 @@ async def test_location_group_list(gql, world, runtime, count_sql, size):
 # --- connections (part: connections) ---------------------------------------------------------------------
 
 ACTIVE_CONNECTIONS = """{ activeConnections(first: 500) {
-  totalCount nodes { userName userEmail routerCommonName deviceName startedAt location { name } router { commonName online } }
+  totalCount nodes { userName userEmail routerCommonName deviceName startedAt location { name } router {
+    commonName online } }
 } }"""
 # authentication 2 + page 1 + totalCount 1 + user names 1 + locations 1 + routers 1
 ACTIVE_CONNECTIONS_BUDGET = AUTH + 5

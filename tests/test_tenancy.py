@@ -327,7 +327,10 @@ CASES: list[Case] = [
     Case(
         "Query.users(filter.organisationId)",
         "Organisation",
-        "query($id: ID!) { users(filter: {organisationId: $id}) { totalCount nodes { email } pageInfo { hasNextPage } } }",
+        (
+            "query($id: ID!) { users(filter: {organisationId: $id}) { totalCount nodes { email } pageInfo { "
+            "hasNextPage } } }"
+        ),
         lambda t, x: {"id": x},
         root="users",
     ),

@@ -19,7 +19,8 @@ CREATE = """mutation($input: BatchCreateInput!) {
 TAKE = """mutation($input: BatchTakeOwnershipInput!) {
   batchTakeOwnership(input: $input) {
     batch { reference state decidedAt deviceCount organisation { name }
-            devices { totalCount nodes { serialNumber claimStatus claimedAt organisation { name } batch { reference } } } }
+            devices { totalCount nodes { serialNumber claimStatus claimedAt organisation { name } batch {
+              reference } } } }
     errors { code field message }
   }
 }"""

@@ -465,7 +465,10 @@ async def test_batch_list_pages_refuses_bad_input_and_shows_devices_to_their_hol
     assert external.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
     # a batch's devices: the sender's while pending; the receiver sees none of them until it takes ownership
-    query = '{ batches(filter: {reference: "REF-1"}) { nodes { deviceCount devices { totalCount nodes { serialNumber } } } } }'
+    query = (
+        '{ batches(filter: {reference: "REF-1"}) { nodes { deviceCount devices { totalCount nodes { '
+        "serialNumber } } } } }"
+    )
     seen_by_a = (await gql(query, token=world.tokens["admin_a"]))["data"]["batches"]["nodes"][0]
     seen_by_b = (await gql(query, token=world.tokens["admin_b"]))["data"]["batches"]["nodes"][0]
     assert seen_by_a == {"deviceCount": 1, "devices": {"totalCount": 1, "nodes": [{"serialNumber": "A-001"}]}}

@@ -25,7 +25,8 @@ MANUAL_DEVICES = [
     ("Y20TA010057", "TOPAS Mbus", False, []),
 ]
 
-DEVICES = """query($filter: DeviceFilter, $first: Int, $after: String, $last: Int, $before: String, $orderBy: DeviceOrder) {
+DEVICES = """query($filter: DeviceFilter, $first: Int, $after: String, $last: Int, $before: String, $orderBy:
+  DeviceOrder) {
   devices(filter: $filter, first: $first, after: $after, last: $last, before: $before, orderBy: $orderBy) {
     totalCount
     nodes { id serialNumber manufacturer claimStatus labels claimedAt productType { name radioTechnology keyKinds }

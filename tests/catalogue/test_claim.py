@@ -9,11 +9,13 @@ from models.audit import AuditEvent
 from tests.factories import add_devices, snapshot
 
 CLAIM = """mutation($input: DeviceClaimInput!) {
-  deviceClaim(input: $input) { device { serialNumber claimStatus claimedAt organisation { name } } errors { code field message } }
+  deviceClaim(input: $input) { device { serialNumber claimStatus claimedAt organisation { name } } errors { code
+    field message } }
 }"""
 BULK = """mutation($input: DeviceClaimBulkInput!) {
   deviceClaimBulk(input: $input) {
-    dryRun claimedCount results { serialNumber outcome device { serialNumber claimStatus } } errors { code field message }
+    dryRun claimedCount results { serialNumber outcome device { serialNumber claimStatus } } errors { code field
+      message }
   }
 }"""
 

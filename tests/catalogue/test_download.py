@@ -357,7 +357,7 @@ async def test_a_large_download_is_streamed_in_chunks(gql, world, runtime, live_
                         for line in lines:
                             if line.startswith("serial_number"):
                                 continue
-                            serial, product, kind, algorithm, key = line.split(";")
+                            serial, _product, _kind, _algorithm, key = line.split(";")
                             assert bytes.fromhex(key) == serial.encode().ljust(16, b"k") and serial >= previous
                             previous, rows = serial, rows + 1
                     assert pending == ""
@@ -380,7 +380,8 @@ async def test_a_large_download_is_streamed_in_chunks(gql, world, runtime, live_
 LIST = """query($first: Int, $devicesFirst: Int, $after: String) { keyDownloads(first: $first) {
   totalCount
   nodes { id deviceCount keyCount downloadedAt user { email } organisation { name }
-          devices(first: $devicesFirst, after: $after) { totalCount nodes { serialNumber } pageInfo { hasNextPage endCursor } } }
+          devices(first: $devicesFirst, after: $after) { totalCount nodes { serialNumber } pageInfo {
+            hasNextPage endCursor } } }
 } }"""
 
 

@@ -20,7 +20,8 @@ from tests.environment import run_fleetgraph
 from tests.factories import add_devices, snapshot
 
 IMPORT = """mutation($file: Upload!, $dryRun: Boolean! = false) {
-  deviceImport(input: {file: $file, dryRun: $dryRun}) { deviceCount keyCount dryRun errorCount errors { code field message } }
+  deviceImport(input: {file: $file, dryRun: $dryRun}) { deviceCount keyCount dryRun errorCount errors { code
+    field message } }
 }"""
 HEADER = "serial_number,product_type,key_kind,algorithm,key"
 

@@ -106,7 +106,7 @@ async def test_slow_subscriber_is_dropped_while_a_fast_one_gets_everything(make_
     for n in range(total):
         await bus.publish(channel, {"n": n})
         # The fast subscriber keeps up: it has read each event before the next goes out.
-        await until(lambda: len(fast.received) == n + 1, f"the fast subscriber to get event {n}")
+        await until(lambda n=n: len(fast.received) == n + 1, f"the fast subscriber to get event {n}")
     assert await asyncio.wait_for(first, DEADLINE) == {"n": 0}
     assert fast.received == [{"n": n} for n in range(total)]
     assert fast.ended is None

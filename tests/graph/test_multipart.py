@@ -241,7 +241,10 @@ async def test_size_limit_holds_without_content_length(small_limit_client, world
     parts = [
         f'--{boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n{operations()}\r\n',
         f'--{boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n{{"0": ["variables.file"]}}\r\n',
-        f'--{boundary}\r\nContent-Disposition: form-data; name="0"; filename="keys.csv"\r\nContent-Type: text/csv\r\n\r\n',
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="0"; filename="keys.csv"\r\nContent-Type: '
+            "text/csv\r\n\r\n"
+        ),
     ]
 
     async def body():

@@ -7,7 +7,10 @@ import re
 from models.mail import OutboxMessage
 from tests.factories import NEW_PASSWORD
 
-REQUEST = "mutation($input: PasswordResetRequestInput!) { passwordResetRequest(input: $input) { errors { code field message } } }"
+REQUEST = (
+    "mutation($input: PasswordResetRequestInput!) { passwordResetRequest(input: $input) { errors { "
+    "code field message } } }"
+)
 RESET = "mutation($input: PasswordResetInput!) { passwordReset(input: $input) { success errors { code field } } }"
 
 

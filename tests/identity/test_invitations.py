@@ -19,14 +19,24 @@ from tests.factories import NEW_PASSWORD, snapshot
 from tests.identity.invitation_helpers import CREATE, ERRORS, INVITATION, accept, create, errors, token_of
 from tests.mail.opened import outbox
 
-UPDATE = f"mutation($input: InvitationUpdateInput!) {{ invitationUpdate(input: $input) {{ invitation {{ {INVITATION} }} {ERRORS} }} }}"
-SEND = f"mutation($input: InvitationIdInput!) {{ invitationSend(input: $input) {{ invitation {{ {INVITATION} }} {ERRORS} }} }}"
-REVOKE = f"mutation($input: InvitationIdInput!) {{ invitationRevoke(input: $input) {{ invitation {{ {INVITATION} }} {ERRORS} }} }}"
+UPDATE = (
+    f"mutation($input: InvitationUpdateInput!) {{ invitationUpdate(input: $input) {{ invitation {{ "
+    f"{INVITATION} }} {ERRORS} }} }}"
+)
+SEND = (
+    f"mutation($input: InvitationIdInput!) {{ invitationSend(input: $input) {{ invitation {{ "
+    f"{INVITATION} }} {ERRORS} }} }}"
+)
+REVOKE = (
+    f"mutation($input: InvitationIdInput!) {{ invitationRevoke(input: $input) {{ invitation {{ "
+    f"{INVITATION} }} {ERRORS} }} }}"
+)
 PREVIEW = (
     f"mutation($input: InvitationIdInput!) {{ invitationPreview(input: $input) {{ subject html text {ERRORS} }} }}"
 )
 LIST = f"""query($filter: InvitationFilter, $first: Int, $after: String) {{
-  invitations(filter: $filter, first: $first, after: $after) {{ totalCount nodes {{ {INVITATION} }} pageInfo {{ hasNextPage endCursor }} }} }}"""
+  invitations(filter: $filter, first: $first, after: $after) {{ totalCount nodes {{ {INVITATION} }} pageInfo {{
+    hasNextPage endCursor }} }} }}"""
 NODE = "query($id: ID!) { node(id: $id) { ... on Invitation { name state } } }"
 LOGIN = "mutation($input: LoginInput!) { login(input: $input) { accessToken errors { code } } }"
 

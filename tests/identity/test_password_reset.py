@@ -143,8 +143,8 @@ async def test_expired_unknown_and_superseded_links_answer_alike(gql, world, run
 
 async def test_a_confirm_email_token_is_no_reset_token(gql, world, runtime):
     await gql(
-        'mutation { userUpdate(input: {id: "%s", email: "x@a.example"}) { errors { code } } }'
-        % world.id("User", "user_a"),
+        f'mutation {{ userUpdate(input: {{id: "{world.id("User", "user_a")}", email: "x@a.example"}}) '
+        "{ errors { code } } }",
         token=world.tokens["user_a"],
     )
     [mail] = await outbox(runtime)

@@ -26,7 +26,10 @@ UPDATE = f"mutation($input: UserUpdateInput!) {{ userUpdate(input: $input) {{ us
 DEACTIVATE = f"mutation($input: UserIdInput!) {{ userDeactivate(input: $input) {{ user {{ isActive }} {ERRORS} }} }}"
 REACTIVATE = f"mutation($input: UserIdInput!) {{ userReactivate(input: $input) {{ user {{ isActive }} {ERRORS} }} }}"
 DELETE = f"mutation($input: UserIdInput!) {{ userDelete(input: $input) {{ deletedId {ERRORS} }} }}"
-PERMISSIONS = f"mutation($input: UserPermissionsSetInput!) {{ userPermissionsSet(input: $input) {{ user {{ grantedPermissions }} {ERRORS} }} }}"
+PERMISSIONS = (
+    f"mutation($input: UserPermissionsSetInput!) {{ userPermissionsSet(input: $input) {{ user {{ "
+    f"grantedPermissions }} {ERRORS} }} }}"
+)
 LOGIN = "mutation($input: LoginInput!) { login(input: $input) { accessToken errors { code } } }"
 ME = "{ me { email } }"
 

@@ -15,7 +15,8 @@ INVITE = """mutation($input: InvitationCreateInput!) {
   invitationCreate(input: $input) { invitation { id } errors { code } } }"""
 SEND = "mutation($id: ID!) { invitationSend(input: {id: $id}) { invitation { state } errors { code } } }"
 ACCEPT = """mutation($token: String!) {
-  invitationAccept(input: {token: $token, password: "Fjord#Lantern-62"}) { user { email language } errors { code } } }"""
+  invitationAccept(input: {token: $token, password: "Fjord#Lantern-62"}) { user { email language } errors { code
+    } } }"""
 RESET = 'mutation { passwordResetRequest(input: {email: "user@b.example"}) { errors { code } } }'
 
 

@@ -54,7 +54,10 @@ async def grant_location(runtime, world, user_key: str, location_id: str) -> Non
         session.add(r.LocationUserAccess(location_id=from_global_id(location_id)[1], user_id=world.users[user_key].id))
 
 
-CONNECTION = "connection { id routerCommonName deviceName userName userEmail startedAt endedAt endReason duration active location { name } router { commonName } }"
+CONNECTION = (
+    "connection { id routerCommonName deviceName userName userEmail startedAt endedAt endReason "
+    "duration active location { name } router { commonName } }"
+)
 CONNECT = f"""mutation($input: RouterConnectInput!) {{
   routerConnect(input: $input) {{ result {CONNECTION} errors {{ code field message }} }}
 }}"""

@@ -67,7 +67,7 @@ async def site(
 
 
 async def connect(gql, world, token: str = "user_a", **given) -> dict:
-    result = await gql(CONNECT, {"input": given}, token=world.tokens[token] if token in world.tokens else token)
+    result = await gql(CONNECT, {"input": given}, token=world.tokens.get(token, token))
     assert "errors" not in result, result
     return result["data"]["routerConnect"]
 

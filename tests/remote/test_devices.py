@@ -21,7 +21,8 @@ from tests.remote.helpers import (
 UPDATE = f"""mutation($input: LocationDeviceUpdateInput!) {{
   locationDeviceUpdate(input: $input) {{ {LOCATION_DEVICE} errors {{ code field message }} }}
 }}"""
-DELETE = """mutation($input: LocationDeviceDeleteInput!) { locationDeviceDelete(input: $input) { deletedId errors { code field } } }"""
+DELETE = """mutation($input: LocationDeviceDeleteInput!) { locationDeviceDelete(input: $input) { deletedId
+  errors { code field } } }"""
 LOCATION_DEVICES = """query($id: ID!) { node(id: $id) { ... on Location {
   name devices { name ipAddress services { type port path username } }
 } } }"""
@@ -80,7 +81,7 @@ async def create_plc_and_hmi(gql, world) -> tuple[str, dict]:
 
 
 async def test_create_update_delete(gql, world, runtime):
-    depot, device = await create_plc_and_hmi(gql, world)
+    _depot, device = await create_plc_and_hmi(gql, world)
 
     # fields left out stay; given services replace the list
     changed = await update(

@@ -18,10 +18,12 @@ from tests.factories import UNKNOWN_PK, add_organisation, snapshot
 from tests.remote.access_helpers import ACCESS_SET, add_locations
 
 ADD = """mutation($input: ExternalUserAddInput!) {
-  externalUserAdd(input: $input) { invitation { id email organisationName organisation { name } } errors { code field message } }
+  externalUserAdd(input: $input) { invitation { id email organisationName organisation { name } } errors { code
+    field message } }
 }"""
 ACCEPT = """mutation($input: ExternalUserInvitationIdInput!) {
-  externalUserInvitationAccept(input: $input) { externalUser { user { id name email } organisation { name } } errors { code field } }
+  externalUserInvitationAccept(input: $input) { externalUser { user { id name email } organisation { name } }
+    errors { code field } }
 }"""
 DELETE = """mutation($input: ExternalUserInvitationIdInput!) {
   externalUserInvitationDelete(input: $input) { deletedId errors { code field } }

@@ -15,7 +15,8 @@ ADD = """mutation($input: ExternalUserAddInput!) {
   externalUserAdd(input: $input) { invitation { id email organisation { name } } errors { code field message } }
 }"""
 ACCEPT = """mutation($input: ExternalUserInvitationIdInput!) {
-  externalUserInvitationAccept(input: $input) { externalUser { user { email } organisation { name } } errors { code field message } }
+  externalUserInvitationAccept(input: $input) { externalUser { user { email } organisation { name } } errors {
+    code field message } }
 }"""
 REMOVE = """mutation($input: ExternalUserRemoveInput!) {
   externalUserRemove(input: $input) { removedUserId errors { code field message } }

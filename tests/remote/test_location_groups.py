@@ -14,7 +14,8 @@ CREATE = f"""mutation($input: LocationGroupCreateInput!) {{
 UPDATE = f"""mutation($input: LocationGroupUpdateInput!) {{
   locationGroupUpdate(input: $input) {{ {GROUP} errors {{ code field message }} }}
 }}"""
-DELETE = """mutation($input: LocationGroupDeleteInput!) { locationGroupDelete(input: $input) { deletedId errors { code field } } }"""
+DELETE = """mutation($input: LocationGroupDeleteInput!) { locationGroupDelete(input: $input) { deletedId errors
+  { code field } } }"""
 LIST = """query($filter: LocationGroupFilter) { locationGroups(filter: $filter) {
   totalCount nodes { name locations { name } users { email } }
 } }"""

@@ -14,7 +14,8 @@ DELETE = (
 ASSIGN_ROUTER = """mutation($input: LocationAssignRouterInput!) {
   locationAssignRouter(input: $input) { location { name router { commonName } } errors { code field message } }
 }"""
-PIN = """mutation($input: LocationPinInput!) { locationPin(input: $input) { location { name pinned } errors { code } } }"""
+PIN = """mutation($input: LocationPinInput!) { locationPin(input: $input) { location { name pinned } errors {
+  code } } }"""
 LOCATIONS = """query($filter: LocationFilter) {
   locations(filter: $filter, first: 50) { totalCount nodes { name pinned organisation { name } router { commonName } } }
 }"""

@@ -11,14 +11,18 @@ from models.audit import AuditEvent
 from tests.factories import add_user, issue_token, snapshot
 from tests.remote.helpers import LOCATION_CREATE, grant_location
 
-TEMPLATE = "deviceTemplate { id name description ipAddress inactive organisation { name } services { type port path username } }"
+TEMPLATE = (
+    "deviceTemplate { id name description ipAddress inactive organisation { name } services { type "
+    "port path username } }"
+)
 CREATE = f"""mutation($input: DeviceTemplateCreateInput!) {{
   deviceTemplateCreate(input: $input) {{ {TEMPLATE} errors {{ code field message }} }}
 }}"""
 UPDATE = f"""mutation($input: DeviceTemplateUpdateInput!) {{
   deviceTemplateUpdate(input: $input) {{ {TEMPLATE} errors {{ code field message }} }}
 }}"""
-DELETE = """mutation($input: DeviceTemplateDeleteInput!) { deviceTemplateDelete(input: $input) { deletedId errors { code field } } }"""
+DELETE = """mutation($input: DeviceTemplateDeleteInput!) { deviceTemplateDelete(input: $input) { deletedId
+  errors { code field } } }"""
 APPLY = """mutation($input: LocationApplyDeviceTemplateInput!) { locationApplyDeviceTemplate(input: $input) {
   device { id name description ipAddress services { type port path username } template { id name } }
   errors { code field message }
@@ -31,7 +35,8 @@ LIST = """query($filter: DeviceTemplateFilter, $first: Int, $after: String) {
 DEVICES = """query($id: ID!) { node(id: $id) { ... on Location {
   devices { name description ipAddress services { type port path username } template { name } }
 } } }"""
-DEVICE_CREATE = """mutation($input: LocationDeviceCreateInput!) { locationDeviceCreate(input: $input) { device { id } errors { code } } }"""
+DEVICE_CREATE = """mutation($input: LocationDeviceCreateInput!) { locationDeviceCreate(input: $input) { device {
+  id } errors { code } } }"""
 NODE = "query($id: ID!) { node(id: $id) { __typename ... on DeviceTemplate { name } } }"
 
 S7 = {
