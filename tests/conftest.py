@@ -16,7 +16,7 @@ from sqlalchemy import event, text
 from graph.app import create_app
 from graph.runtime import Runtime
 from models import Base
-from tests.environment import TEST_DATABASE_URL, free_port, make_settings
+from tests.environment import TEST_DATABASE_URL, app_client, free_port, make_settings
 from tests.factories import World, add_world
 
 
@@ -65,7 +65,7 @@ def app(runtime):
 
 @pytest.fixture
 async def client(app):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+    async with app_client(app) as http:
         yield http
 
 

@@ -60,3 +60,9 @@ def run_fleetgraph(
     environment = {k: v for k, v in os.environ.items() if not k.startswith("FLEETGRAPH_")}
     environment.update(FLEETGRAPH_DATA_DIR=str(data_dir), **(env or {}))
     return subprocess.run([FLEETGRAPH, *args], env=environment, capture_output=True, text=True, timeout=timeout)
+
+
+def app_client(app, client: tuple[str, int] | None = None) -> httpx.AsyncClient:
+    """An HTTP client of the app run in-process (no server); `client` is the peer address the app sees."""
+    transport = httpx.ASGITransport(app=app, client=client) if client else httpx.ASGITransport(app=app)
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")

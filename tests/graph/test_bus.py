@@ -9,14 +9,13 @@ import os
 import uuid
 from urllib.parse import urlencode
 
-import httpx
 import pytest
 from redis import asyncio as aioredis
 
 from graph.app import create_app
 from graph.runtime import Runtime
 from subscriptions.bus import BusUnavailable, EventBus, SlowSubscriber
-from tests.environment import make_settings
+from tests.environment import app_client, make_settings
 from tests.graph.helpers import Collector
 from tests.waiting import DEADLINE, until
 
@@ -161,7 +160,7 @@ async def test_listener_failure_ends_subscribers_and_health_reports_it(tmp_path,
     await runtime.start(auto_migrate=True)
     app = create_app(runtime.settings, runtime=runtime)
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        async with app_client(app) as http:
             health = await http.get("/health")
             assert health.status_code == 200, health.text
             assert health.json()["checks"]["eventBus"] == "ok"
