@@ -1,17 +1,12 @@
 """Test fixtures: a real database (SQLite file, or PostgreSQL when FLEETGRAPH_TEST_DATABASE_URL is
 set), a real event bus (memory, or Redis when FLEETGRAPH_TEST_BROADCAST_URL is set), the app over
-ASGI for HTTP tests and a real uvicorn server for websocket and browser tests."""
+ASGI for HTTP tests and a real uvicorn server for websocket and browser tests. Fixtures used by one
+folder only are in that folder's conftest.py; test data comes from tests/factories.py."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
-import socket
-import uuid
-from dataclasses import dataclass, field
-from datetime import timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -19,32 +14,10 @@ import uvicorn
 from sqlalchemy import event, text
 
 from graph.app import create_app
-from graph.auth import hash_token, new_token
-from graph.passwords import hash_password
-from graph.relay import to_global_id
 from graph.runtime import Runtime
-from graph.settings import Settings
 from models import Base
-from models import identity as m
-from models.base import utcnow
-
-TEST_DATABASE_URL = os.environ.get("FLEETGRAPH_TEST_DATABASE_URL", "")
-TEST_BROADCAST_URL = os.environ.get("FLEETGRAPH_TEST_BROADCAST_URL", "memory://")
-PASSWORD = "Correct-Horse#Battery9"
-MASTER_KEY = "5f" * 32
-
-
-def make_settings(data_dir: Path, **overrides) -> Settings:
-    values = dict(
-        data_dir=data_dir,
-        database_url=TEST_DATABASE_URL,
-        broadcast_url=TEST_BROADCAST_URL,
-        master_key=MASTER_KEY,
-        # tests call the watchdog themselves, with an explicit time (a ticking task would also skew SQL counts)
-        router_watchdog_seconds=0,
-    )
-    values.update(overrides)
-    return Settings(**values)
+from tests.environment import TEST_DATABASE_URL, app_client, free_port, make_settings
+from tests.factories import World, add_world
 
 
 async def _reset_postgres(url: str) -> None:
@@ -92,7 +65,7 @@ def app(runtime):
 
 @pytest.fixture
 async def client(app):
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+    async with app_client(app) as http:
         yield http
 
 
@@ -121,83 +94,10 @@ def gql(client) -> GraphQLClient:
     return GraphQLClient(client)
 
 
-@dataclass
-class World:
-    """Two tenants: A (with child organisation A1) and B, plus a platform admin."""
-
-    organisations: dict[str, m.Organisation] = field(default_factory=dict)
-    users: dict[str, m.User] = field(default_factory=dict)
-    tokens: dict[str, str] = field(default_factory=dict)
-
-    def id(self, kind: str, key: str) -> str:
-        obj = self.organisations[key] if kind == "Organisation" else self.users[key]
-        return to_global_id(kind, obj.id)
-
-
-async def add_organisation(session, name: str, parent: m.Organisation | None = None, **fields) -> m.Organisation:
-    organisation = m.Organisation(name=name, parent_id=parent.id if parent else None, **fields)
-    session.add(organisation)
-    await session.flush()
-    organisation.path = f"{parent.path if parent else '/'}{organisation.id}/"
-    await session.flush()
-    return organisation
-
-
-_PASSWORD_HASH = hash_password(PASSWORD)
-
-
-async def add_user(
-    session, organisation: m.Organisation, email: str, roles: list[m.Role], name: str | None = None, **fields
-) -> m.User:
-    user = m.User(
-        organisation_id=organisation.id,
-        email=email,
-        name=name or email.split("@")[0].title(),
-        password_hash=_PASSWORD_HASH,
-        **fields,
-    )
-    session.add(user)
-    await session.flush()
-    session.add_all(m.UserRole(user_id=user.id, role=role) for role in roles)
-    await session.flush()
-    return user
-
-
-async def issue_token(session, user: m.User, ttl: int = 3600) -> str:
-    token = new_token(m.TokenKind.ACCESS)
-    now = utcnow()
-    session.add(
-        m.AuthToken(
-            user_id=user.id,
-            kind=m.TokenKind.ACCESS,
-            token_hash=hash_token(token),
-            session_id=str(uuid.uuid4()),
-            authenticated_at=now,
-            expires_at=now + timedelta(seconds=ttl),
-        )
-    )
-    await session.flush()
-    return token
-
-
 @pytest.fixture
 async def world(runtime) -> World:
-    world = World()
     async with runtime.session_factory() as session, session.begin():
-        platform = await add_organisation(session, "Platform")
-        a = await add_organisation(session, "Tenant A", can_create_organisations=True)
-        a1 = await add_organisation(session, "Tenant A1", a)
-        b = await add_organisation(session, "Tenant B", can_create_organisations=True)
-        world.organisations.update(platform=platform, a=a, a1=a1, b=b)
-        world.users["platform"] = await add_user(session, platform, "root@platform.example", [m.Role.PLATFORM_ADMIN])
-        world.users["admin_a"] = await add_user(session, a, "admin@a.example", [m.Role.ORGANISATION_ADMIN])
-        world.users["user_a"] = await add_user(session, a, "user@a.example", [m.Role.USER])
-        world.users["user_a1"] = await add_user(session, a1, "user@a1.example", [m.Role.USER])
-        world.users["admin_b"] = await add_user(session, b, "admin@b.example", [m.Role.ORGANISATION_ADMIN])
-        world.users["user_b"] = await add_user(session, b, "user@b.example", [m.Role.USER])
-        for key, user in world.users.items():
-            world.tokens[key] = await issue_token(session, user)
-    return world
+        return await add_world(session)
 
 
 class StatementCounter:
@@ -227,28 +127,6 @@ def count_sql(runtime):
             event.remove(runtime.engine.sync_engine, "before_cursor_execute", listener)
 
     return counting
-
-
-def wait_until_healthy(process, port: int, deadline_seconds: float = 60) -> None:
-    """Poll a `fleetgraph serve` subprocess's /health (bounded) until it answers 200."""
-    import time
-
-    deadline = time.monotonic() + deadline_seconds
-    while True:
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert process.poll() is None, process.stdout.read()
-        assert time.monotonic() < deadline, "server did not become healthy"
-        time.sleep(0.2)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture

@@ -39,10 +39,6 @@ MAX_FUNCTION_LINES = 60
 #: A longer function says why in its docstring, starting a line or sentence with this.
 LONG_FUNCTION_REASON = "Long because"
 
-#: Rules the code does not meet yet (issue 12 is open for them). strict: once a rule holds, its test
-#: passes, the xfail fails the run, and the marker must go.
-not_yet = pytest.mark.xfail(strict=True, reason="issue 12: the code does not meet this rule yet")
-
 
 def _modules(*roots: str) -> Iterator[tuple[str, Path]]:
     for root in roots:
@@ -124,7 +120,6 @@ def test_every_domain_is_declared_in_the_dependency_table():
     assert domains == set(DOMAIN_DEPENDENCIES)
 
 
-@not_yet
 def test_no_module_imports_a_private_name_of_another_module():
     """Within a domain too: what a module shares has a public name."""
     wrong = []
@@ -152,7 +147,6 @@ def test_each_models_module_has_one_alias():
     assert wrong == []
 
 
-@not_yet
 def test_no_test_module_imports_another_test_module():
     wrong = [
         f"{path.relative_to(ROOT)}:{line} imports {target}"
@@ -163,7 +157,6 @@ def test_no_test_module_imports_another_test_module():
     assert wrong == []
 
 
-@not_yet
 def test_no_resolvers_module_is_over_the_line_limit():
     long = [
         f"{path.relative_to(ROOT)}: {count} lines"
@@ -175,7 +168,7 @@ def test_no_resolvers_module_is_over_the_line_limit():
 
 @pytest.mark.parametrize(
     "root",
-    ["graph", "models", "subscriptions", *(pytest.param(root, marks=not_yet) for root in ("resolvers", "tests"))],
+    ["graph", "models", "resolvers", "subscriptions", "tests"],
 )
 def test_no_function_is_over_the_line_limit_unless_its_docstring_says_why(root):
     long = []

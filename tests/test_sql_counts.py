@@ -16,7 +16,7 @@ from sqlalchemy import select
 from graph.auth import hash_token
 from models import identity as m
 from models.base import utcnow
-from tests.conftest import add_organisation, add_user
+from tests.factories import add_organisation, add_user
 
 #: Every request authenticates first: the token with its user and organisation (1), then roles and
 #: granted permissions in one UNION (1).
@@ -186,7 +186,8 @@ async def test_invitations_list_with_relations(gql, world, runtime, count_sql, s
 
 DEVICES = """{ devices(first: 100) {
   totalCount
-  nodes { serialNumber claimStatus labels productType { name radioTechnology } organisation { name } batch { reference label } }
+  nodes { serialNumber claimStatus labels productType { name radioTechnology } organisation { name } batch {
+    reference label } }
 } }"""
 # authentication 2 + page 1 + totalCount 1 + product types 1 + organisations 1 + batches 1 + labels 1
 DEVICES_BUDGET = AUTH + 6
@@ -460,12 +461,30 @@ LOCATIONS = """{ locations(first: 200) {
 LOCATIONS_BUDGET = AUTH + 8
 
 
-@pytest.mark.parametrize("size", [20, 200])
-async def test_locations_dashboard(gql, world, runtime, count_sql, size):
-    """The dashboard and map: locations with coordinates, pin, router state and latest status in one request."""
+def status_samples(routers: list, start) -> list:
+    """Three samples for two routers in ten (the newest must come back), one for seven in ten, none for one in
+    ten."""
     from models import remote as r
 
-    await populate(runtime, world, 10)
+    newest_wanted = [
+        r.RouterStatusSample(
+            router_id=router.id, taken_at=start + timedelta(minutes=k), cpu_load=float(k), modem_state=f"S{k}"
+        )
+        for router in routers[1::10] + routers[2::10]
+        for k in range(3)
+    ]
+    return newest_wanted + [
+        r.RouterStatusSample(router_id=router.id, taken_at=start, cpu_load=0.0)
+        for i, router in enumerate(routers)
+        if i % 10 not in (0, 1, 2)
+    ]
+
+
+async def add_dashboard(runtime, world, size: int) -> None:
+    """`size` routers of the child organisations with status samples, their locations (every fourth without a
+    router), pins, and devices with services."""
+    from models import remote as r
+
     start = utcnow() - timedelta(hours=1)
     async with runtime.session_factory() as session, session.begin():
         children = (
@@ -484,19 +503,7 @@ async def test_locations_dashboard(gql, world, runtime, count_sql, size):
         ]
         session.add_all(routers)
         await session.flush()
-        # three samples per router (one router in ten has none); the newest must come back
-        session.add_all(
-            r.RouterStatusSample(
-                router_id=router.id, taken_at=start + timedelta(minutes=k), cpu_load=float(k), modem_state=f"S{k}"
-            )
-            for router in routers[1::10] + routers[2::10]
-            for k in range(3)
-        )
-        session.add_all(
-            r.RouterStatusSample(router_id=router.id, taken_at=start, cpu_load=0.0)
-            for i, router in enumerate(routers)
-            if i % 10 not in (0, 1, 2)
-        )
+        session.add_all(status_samples(routers, start))
         locations = [
             r.Location(
                 organisation_id=router.organisation_id,
@@ -524,6 +531,13 @@ async def test_locations_dashboard(gql, world, runtime, count_sql, size):
             for device in devices[::2]
             for kind, port in ((r.ServiceType.HTTP, 80), (r.ServiceType.TCP, 502))
         )
+
+
+@pytest.mark.parametrize("size", [20, 200])
+async def test_locations_dashboard(gql, world, runtime, count_sql, size):
+    """The dashboard and map: locations with coordinates, pin, router state and latest status in one request."""
+    await populate(runtime, world, 10)
+    await add_dashboard(runtime, world, size)
     count, data = await statements(gql, count_sql, world.tokens["admin_a"], LOCATIONS)
     nodes = data["locations"]["nodes"]
     assert len(nodes) == data["locations"]["totalCount"] == size
@@ -693,7 +707,10 @@ async def test_locations_dashboard_access(gql, world, runtime, count_sql, size):
     assert count == LOCATION_ACCESS_BUDGET
 
 
-LOCATION_GROUPS = "{ locationGroups(first: 500) { totalCount nodes { name organisation { name } locations { name } users { email } } } }"
+LOCATION_GROUPS = (
+    "{ locationGroups(first: 500) { totalCount nodes { name organisation { name } locations { name } "
+    "users { email } } } }"
+)
 # authentication 2 + page 1 + totalCount 1 + organisations 1 + locations 1 + users 1 (users are shown to managers:
 # the organisation loader answers that from its cache)
 LOCATION_GROUPS_BUDGET = AUTH + 5
@@ -724,15 +741,16 @@ async def test_location_group_list(gql, world, runtime, count_sql, size):
 # --- connections (part: connections) ---------------------------------------------------------------------
 
 ACTIVE_CONNECTIONS = """{ activeConnections(first: 500) {
-  totalCount nodes { userName userEmail routerCommonName deviceName startedAt location { name } router { commonName online } }
+  totalCount nodes { userName userEmail routerCommonName deviceName startedAt location { name } router {
+    commonName online } }
 } }"""
 # authentication 2 + page 1 + totalCount 1 + user names 1 + locations 1 + routers 1
 ACTIVE_CONNECTIONS_BUDGET = AUTH + 5
 
 
-@pytest.mark.parametrize("size", [20, 200])
-async def test_active_connections_list(gql, world, runtime, count_sql, size):
-    """The manual's "active connections" page: who holds a licence now, where, through which router."""
+async def add_active_connections(runtime, world, size: int) -> None:
+    """`size` users of five child organisations of A, each connected at a location of their own (every other
+    one has an ended connection besides)."""
     from models import remote as r
 
     start = utcnow() - timedelta(hours=1)
@@ -787,6 +805,12 @@ async def test_active_connections_list(gql, world, runtime, count_sql, size):
             for i, loc in enumerate(locations)
             if i % 2
         )
+
+
+@pytest.mark.parametrize("size", [20, 200])
+async def test_active_connections_list(gql, world, runtime, count_sql, size):
+    """The manual's "active connections" page: who holds a licence now, where, through which router."""
+    await add_active_connections(runtime, world, size)
     count, data = await statements(gql, count_sql, world.tokens["admin_a"], ACTIVE_CONNECTIONS)
     nodes = data["activeConnections"]["nodes"]
     assert len(nodes) == data["activeConnections"]["totalCount"] == size

@@ -14,53 +14,42 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from graphql import GraphQLInputObjectType, GraphQLSchema, get_named_type
-from sqlalchemy import select
 
 from graph.relay import to_global_id
 from graph.schema import build_schema
-from models import Base
 from models import identity as m
-from models.audit import AuditEvent
-from models.base import utcnow
-from models.catalogue import (
-    Batch,
-    ClaimStatus,
-    Device,
-    DeviceKey,
-    KeyAlgorithm,
-    KeyDownload,
-    KeyDownloadDevice,
-    KeyKind,
-    ProductType,
-)
-from models.mail import EmailTemplate, TemplateType
-from models.remote import (
-    ConnectionLicence,
-    DeviceTemplate,
-    ExternalUser,
-    ExternalUserInvitation,
-    Location,
-    LocationDevice,
-    LocationGroup,
-    LocationGroupLocation,
-    LocationGroupUser,
-    NotificationProfile,
-    NotificationProfileLocation,
-    NotificationProfileLocationGroup,
-    Router,
-    RouterConnection,
-)
+from models.catalogue import DeviceKey, KeyAlgorithm, KeyKind
+from models.remote import Location
 from resolvers.catalogue.keys import seal_device_key
-from tests.conftest import World
-
-NEW_PASSWORD = "Violet-Kayak#Lantern7"
-UNKNOWN_PK = 999_999
-
+from tests.factories import (
+    NEW_PASSWORD,
+    UNKNOWN_PK,
+    World,
+    add_audit_event,
+    add_batch,
+    add_connection,
+    add_connection_licence,
+    add_device,
+    add_device_template,
+    add_email_template,
+    add_external_user,
+    add_external_user_invitation,
+    add_invitation,
+    add_key_download,
+    add_location,
+    add_location_device,
+    add_location_group,
+    add_notification_profile,
+    add_router,
+    add_user,
+    add_user_group,
+    product_type_ids,
+    snapshot,
+)
 
 # --- the ID-taking arguments of the schema ---------------------------------------------------------------
 
@@ -104,246 +93,159 @@ class Tenancy:
         return self.ids[kind][tenant]
 
 
-@pytest.fixture
-async def tenancy(world, runtime) -> Tenancy:
-    """Both tenants get a group (with a member), a partner link and an audit event."""
-    t = Tenancy(world)
-    async with runtime.session_factory() as session, session.begin():
-        platform = await session.get(m.Organisation, world.organisations["platform"].id)
-        t.platform_uuid = platform.public_id
-        groups, events, invitations = {}, {}, {}
-        for tenant in ("a", "b"):
-            organisation = world.organisations[tenant]
-            group = m.UserGroup(organisation_id=organisation.id, name=f"Group {tenant}")
-            session.add(group)
-            session.add(m.PartnerLink(organisation_id=organisation.id, partner_id=platform.id))
-            event = AuditEvent(
-                organisation_id=organisation.id, actor_label=f"admin@{tenant}.example", action="test.seeded"
-            )
-            session.add(event)
-            await session.flush()
-            session.add(m.UserGroupMember(group_id=group.id, user_id=world.users[f"user_{tenant}"].id))
-            groups[tenant], events[tenant] = group.id, event.id
-            # A's invitation is to its child A1 (the organisation of A's control calls)
-            invitation = m.Invitation(
-                organisation_id=world.organisations["a1" if tenant == "a" else tenant].id,
-                name=f"Invitee {tenant}",
-                email=f"invitee@{tenant}.example",
-                roles=["USER"],
-                token_hash=f"{tenant}" * 64,
-                expires_at=utcnow() + timedelta(hours=1),
-            )
-            session.add(invitation)
-            await session.flush()
-            invitations[tenant] = invitation.id
-    async with runtime.session_factory() as session, session.begin():
-        email_templates = {}
-        for tenant in ("a", "b"):
-            template = EmailTemplate(
-                organisation_id=world.organisations[tenant].id,
-                name=f"Template {tenant}",
-                type=TemplateType.INVITE_USER,
-                language="en",
-                subject="Hello {{ recipient_name }}",
-                body_html="<p>{{ link }}</p>",
-                body_text="{{ link }}",
-            )
-            session.add(template)
-            await session.flush()
-            email_templates[tenant] = template.id
-    # A's own objects are the children and plain users (an admin may act on them: the control calls)
-    t.pks = {
+TENANTS = ("a", "b")
+#: The organisation of a tenant's objects that A's admin acts on in the control calls: A's child A1 for A.
+CONTROLLED = {"a": "a1", "b": "b"}
+
+
+async def identity_objects(session, runtime, world: World, pks: dict) -> dict[str, dict[str, int]]:
+    """Each tenant: a group (with its plain user), a partner link to the platform, an audit event and an
+    invitation (A's to its child A1); A's own objects are the children and plain users."""
+    platform = world.organisations["platform"]
+    groups, events, invitations = {}, {}, {}
+    for tenant in TENANTS:
+        organisation = world.organisations[tenant]
+        session.add(m.PartnerLink(organisation_id=organisation.id, partner_id=platform.id))
+        group = await add_user_group(session, organisation.id, f"Group {tenant}", [world.users[f"user_{tenant}"].id])
+        event = await add_audit_event(session, organisation.id, f"admin@{tenant}.example", "test.seeded")
+        invitation = await add_invitation(
+            session,
+            world.organisations[CONTROLLED[tenant]].id,
+            f"invitee@{tenant}.example",
+            f"{tenant}" * 64,
+            name=f"Invitee {tenant}",
+        )
+        groups[tenant], events[tenant], invitations[tenant] = group.id, event.id, invitation.id
+    templates = {
+        tenant: (await add_email_template(session, world.organisations[tenant].id, f"Template {tenant}")).id
+        for tenant in TENANTS
+    }
+    return {
         "User": {"a": world.users["user_a"].id, "b": world.users["user_b"].id},
         "Organisation": {"a": world.organisations["a1"].id, "b": world.organisations["b"].id},
         "UserGroup": groups,
         "AuditEvent": events,
         "Invitation": invitations,
+        "EmailTemplate": templates,
     }
-    t.pks["EmailTemplate"] = email_templates
-    # catalogue: each tenant has a batch with a device of a product type the other tenant has no device of
-    async with runtime.session_factory() as session, session.begin():
-        product_types = dict((await session.execute(select(ProductType.name, ProductType.id))).all())
-        batches, devices, kinds, downloads = {}, {}, {}, {}
-        for tenant, type_name in (("a", "TOPAS Lora W8"), ("b", "TOPAS Mbus")):
-            batch = Batch(
-                reference=f"REF-{tenant}",
-                organisation_id=world.organisations[tenant].id,
-                sender_organisation_id=world.organisations["platform"].id,
-            )
-            session.add(batch)
-            await session.flush()
-            # claimed, with a key: a key download of A's own device (the control call) succeeds
-            device = Device(
-                manufacturer="INTEGRA Metering AG",
-                serial_number=f"SN-{tenant}",
-                batch_id=batch.id,
-                product_type_id=product_types[type_name],
-                organisation_id=world.organisations[tenant].id,
-                claim_status=ClaimStatus.CLAIMED,
-            )
-            session.add(device)
-            await session.flush()
-            sealed, version = seal_device_key(
-                runtime.sealer, device.id, KeyKind.OMS_KEY, KeyAlgorithm.AES_128, bytes(16)
-            )
-            session.add(
-                DeviceKey(
-                    device_id=device.id,
-                    kind=KeyKind.OMS_KEY,
-                    algorithm=KeyAlgorithm.AES_128,
-                    sealed=sealed,
-                    master_key_version=version,
-                )
-            )
-            download = KeyDownload(
-                user_id=world.users[f"admin_{tenant}"].id,
-                organisation_id=world.organisations[tenant].id,
-                device_count=1,
-                key_count=1,
-                token_hash=f"{tenant}" * 64,
-                expires_at=utcnow() + timedelta(minutes=5),
-            )
-            session.add(download)
-            await session.flush()
-            session.add(KeyDownloadDevice(key_download_id=download.id, device_id=device.id))
-            batches[tenant], devices[tenant], kinds[tenant] = batch.id, device.id, product_types[type_name]
-            downloads[tenant] = download.id
-        # a device of A's in no batch, to hand on in a new one (batchCreate's control call); of a third product
-        # type, so that "all A's keys of A's product type" (keyDownloadCreate's control call) stays all claimed
+
+
+async def catalogue_objects(session, runtime, world: World, pks: dict) -> dict[str, dict[str, int]]:
+    """Each tenant: a batch with a claimed device (with a key: a key download of A's own device, the control
+    call, succeeds) of a product type the other tenant has no device of, and a key download of it."""
+    types = await product_type_ids(runtime)
+    platform = world.organisations["platform"].id
+    batches, devices, kinds, downloads = {}, {}, {}, {}
+    for tenant, type_name in (("a", "TOPAS Lora W8"), ("b", "TOPAS Mbus")):
+        organisation = world.organisations[tenant].id
+        batch = await add_batch(session, f"REF-{tenant}", organisation, platform)
+        device = await add_device(
+            session, f"SN-{tenant}", types[type_name], organisation, claimed=True, batch_id=batch.id
+        )
+        sealed, version = seal_device_key(runtime.sealer, device.id, KeyKind.OMS_KEY, KeyAlgorithm.AES_128, bytes(16))
         session.add(
-            Device(
-                manufacturer="INTEGRA Metering AG",
-                serial_number="SN-a-spare",
-                organisation_id=world.organisations["a"].id,
-                product_type_id=product_types["RUBIN SONIC"],
+            DeviceKey(
+                device_id=device.id,
+                kind=KeyKind.OMS_KEY,
+                algorithm=KeyAlgorithm.AES_128,
+                sealed=sealed,
+                master_key_version=version,
             )
         )
-    t.pks["Batch"], t.pks["Device"], t.pks["ProductType"] = batches, devices, kinds
-    t.pks["KeyDownload"] = downloads
-    # remote access: each tenant has a free router and a location with another router
+        download = await add_key_download(
+            session, world.users[f"admin_{tenant}"].id, organisation, [device.id], f"{tenant}" * 64
+        )
+        batches[tenant], devices[tenant], kinds[tenant] = batch.id, device.id, types[type_name]
+        downloads[tenant] = download.id
+    # a device of A's in no batch, to hand on in a new one (batchCreate's control call); of a third product
+    # type, so that "all A's keys of A's product type" (keyDownloadCreate's control call) stays all claimed
+    await add_device(session, "SN-a-spare", types["RUBIN SONIC"], world.organisations["a"].id)
+    return {"Batch": batches, "Device": devices, "ProductType": kinds, "KeyDownload": downloads}
+
+
+async def remote_objects(session, runtime, world: World, pks: dict) -> dict[str, dict[str, int]]:
+    """Each tenant: a free router, a location with another router, a device at the location and an (active)
+    device template."""
+    routers, locations, devices, templates = {}, {}, {}, {}
+    for n, tenant in enumerate(TENANTS):
+        organisation = world.organisations[tenant].id
+        free = await add_router(
+            session, organisation, f"R_FREE{tenant.upper()}", f"00:00:00:00:00:1{n}", f"RSN-free-{tenant}"
+        )
+        placed = await add_router(
+            session, organisation, f"R_PLACED{tenant.upper()}", f"00:00:00:00:00:2{n}", f"RSN-placed-{tenant}"
+        )
+        location = await add_location(
+            session, organisation, f"Location {tenant}", placed.id, latitude=52.0, longitude=5.0
+        )
+        routers[tenant], locations[tenant] = free.id, location.id
+    for tenant in TENANTS:
+        device = await add_location_device(session, locations[tenant], f"Device {tenant}", "192.168.1.10")
+        template = await add_device_template(
+            session, world.organisations[tenant].id, f"Template {tenant}", "192.168.1.20"
+        )
+        devices[tenant], templates[tenant] = device.id, template.id
+    return {"Router": routers, "Location": locations, "LocationDevice": devices, "DeviceTemplate": templates}
+
+
+async def access_objects(session, runtime, world: World, pks: dict) -> dict[str, dict[str, int]]:
+    """Each tenant: a location group with its location and its plain user, an external user (a user of the
+    platform organisation, so of neither tenant); the platform invites each tenant's plain user (A's admin
+    may accept or decline for user_a: the control calls), and each tenant invites an address of nobody's."""
+    platform = world.organisations["platform"]
+    location_groups, external_users, received = {}, {}, {}
+    for tenant in TENANTS:
+        organisation = world.organisations[tenant].id
+        location_group = await add_location_group(
+            session,
+            organisation,
+            f"Location group {tenant}",
+            locations=[pks["Location"][tenant]],
+            users=[world.users[f"user_{tenant}"].id],
+        )
+        outsider = await add_user(
+            session, platform, f"external-{tenant}@platform.example", [], name=f"External {tenant}", password_hash=None
+        )
+        await add_external_user(session, organisation, outsider)
+        location_groups[tenant], external_users[tenant] = location_group.id, outsider.id
+    for tenant in TENANTS:
+        invitation = await add_external_user_invitation(session, platform.id, f"user@{tenant}.example")
+        await add_external_user_invitation(session, world.organisations[tenant].id, f"guest-{tenant}@elsewhere.example")
+        received[tenant] = invitation.id
+    return {"LocationGroup": location_groups, "ExternalUser": external_users, "ExternalUserInvitation": received}
+
+
+async def connection_and_notification_objects(session, runtime, world: World, pks: dict) -> dict[str, dict[str, int]]:
+    """Each tenant's user is connected at its location, and A's child A1 and B hold a licence
+    (connectionLicence's control call reads A1's limit). Each tenant has a location group with its location,
+    and a profile watching both; the group is the control object of the profiles' locationGroupIds cases."""
+    connections, profiles = {}, {}
+    for tenant in TENANTS:
+        location = await session.get(Location, pks["Location"][tenant])
+        connection = await add_connection(
+            session, location, world.users[f"user_{tenant}"].id, f"R_PLACED{tenant.upper()}", router_id=None
+        )
+        await add_connection_licence(session, world.organisations[CONTROLLED[tenant]].id, 5)
+        connections[tenant] = connection.id
+    for tenant in TENANTS:
+        organisation, location = world.organisations[tenant].id, pks["Location"][tenant]
+        group = await add_location_group(session, organisation, f"Notified group {tenant}", locations=[location])
+        profile = await add_notification_profile(
+            session, organisation, f"Profile {tenant}", 30, locations=[location], groups=[group.id]
+        )
+        profiles[tenant] = profile.id
+    return {"RemoteConnection": connections, "NotificationProfile": profiles}
+
+
+@pytest.fixture
+async def tenancy(world, runtime) -> Tenancy:
+    """Both tenants get something of every kind (see the parts above)."""
+    t = Tenancy(world)
     async with runtime.session_factory() as session, session.begin():
-        routers, locations = {}, {}
-        for n, tenant in enumerate(("a", "b")):
-            organisation_id = world.organisations[tenant].id
-            free = Router(
-                common_name=f"R_FREE{tenant.upper()}",
-                mac_address=f"00:00:00:00:00:1{n}",
-                serial_number=f"RSN-free-{tenant}",
-                organisation_id=organisation_id,
-            )
-            placed = Router(
-                common_name=f"R_PLACED{tenant.upper()}",
-                mac_address=f"00:00:00:00:00:2{n}",
-                serial_number=f"RSN-placed-{tenant}",
-                organisation_id=organisation_id,
-            )
-            session.add_all([free, placed])
-            await session.flush()
-            location = Location(
-                organisation_id=organisation_id,
-                name=f"Location {tenant}",
-                router_id=placed.id,
-                latitude=52.0,
-                longitude=5.0,
-            )
-            session.add(location)
-            await session.flush()
-            routers[tenant], locations[tenant] = free.id, location.id
-    t.pks["Router"], t.pks["Location"] = routers, locations
-    # each tenant's location has a device, and each tenant an (active) device template
-    async with runtime.session_factory() as session, session.begin():
-        location_devices, device_templates = {}, {}
-        for tenant in ("a", "b"):
-            device = LocationDevice(location_id=locations[tenant], name=f"Device {tenant}", ip_address="192.168.1.10")
-            template = DeviceTemplate(
-                organisation_id=world.organisations[tenant].id, name=f"Template {tenant}", ip_address="192.168.1.20"
-            )
-            session.add_all([device, template])
-            await session.flush()
-            location_devices[tenant], device_templates[tenant] = device.id, template.id
-    t.pks["LocationDevice"], t.pks["DeviceTemplate"] = location_devices, device_templates
-    # access (location groups, external users): each tenant has a location group with its location and its plain
-    # user, and an external user (a user of the platform organisation, so of neither tenant)
-    async with runtime.session_factory() as session, session.begin():
-        location_groups, external_users = {}, {}
-        for tenant in ("a", "b"):
-            organisation_id = world.organisations[tenant].id
-            location_group = LocationGroup(organisation_id=organisation_id, name=f"Location group {tenant}")
-            outsider = m.User(
-                organisation_id=world.organisations["platform"].id,
-                email=f"external-{tenant}@platform.example",
-                name=f"External {tenant}",
-            )
-            session.add_all([location_group, outsider])
-            await session.flush()
-            session.add_all(
-                [
-                    LocationGroupLocation(group_id=location_group.id, location_id=locations[tenant]),
-                    LocationGroupUser(group_id=location_group.id, user_id=world.users[f"user_{tenant}"].id),
-                    ExternalUser(organisation_id=organisation_id, user_id=outsider.id),
-                ]
-            )
-            location_groups[tenant], external_users[tenant] = location_group.id, outsider.id
-    t.pks["LocationGroup"], t.pks["ExternalUser"] = location_groups, external_users
-    # external user invitations: the platform invites each tenant's plain user (A's admin may accept or decline
-    # for user_a: the control calls), and each tenant invites an address of nobody's (externalUserInvitations)
-    async with runtime.session_factory() as session, session.begin():
-        received = {}
-        for tenant in ("a", "b"):
-            invitation = ExternalUserInvitation(
-                organisation_id=world.organisations["platform"].id, email=f"user@{tenant}.example"
-            )
-            session.add_all(
-                [
-                    invitation,
-                    ExternalUserInvitation(
-                        organisation_id=world.organisations[tenant].id, email=f"guest-{tenant}@elsewhere.example"
-                    ),
-                ]
-            )
-            await session.flush()
-            received[tenant] = invitation.id
-    t.pks["ExternalUserInvitation"] = received
-    # connections (part: connections): each tenant's user is connected at its location, and A's child A1 and B
-    # hold a licence (connectionLicence's control call reads A1's limit)
-    async with runtime.session_factory() as session, session.begin():
-        connections = {}
-        for tenant in ("a", "b"):
-            connection = RouterConnection(
-                organisation_id=world.organisations[tenant].id,
-                location_id=locations[tenant],
-                router_common_name=f"R_PLACED{tenant.upper()}",
-                user_id=world.users[f"user_{tenant}"].id,
-            )
-            session.add(connection)
-            session.add(
-                ConnectionLicence(
-                    organisation_id=world.organisations["a1" if tenant == "a" else tenant].id, max_active_connections=5
-                )
-            )
-            await session.flush()
-            connections[tenant] = connection.id
-    t.pks["RemoteConnection"] = connections
-    # notification profiles (part: notifications): each tenant has a location group with its location, and a
-    # profile watching both; the group is the control object of the profiles' locationGroupIds cases
-    async with runtime.session_factory() as session, session.begin():
-        notified_groups, profiles = {}, {}
-        for tenant in ("a", "b"):
-            organisation_id = world.organisations[tenant].id
-            group = LocationGroup(organisation_id=organisation_id, name=f"Notified group {tenant}")
-            profile = NotificationProfile(organisation_id=organisation_id, name=f"Profile {tenant}", offline_minutes=30)
-            session.add_all([group, profile])
-            await session.flush()
-            session.add_all(
-                [
-                    LocationGroupLocation(group_id=group.id, location_id=locations[tenant]),
-                    NotificationProfileLocation(profile_id=profile.id, location_id=locations[tenant]),
-                    NotificationProfileLocationGroup(profile_id=profile.id, group_id=group.id),
-                ]
-            )
-            notified_groups[tenant], profiles[tenant] = group.id, profile.id
-    t.pks.setdefault("LocationGroup", notified_groups)
-    t.pks["NotificationProfile"] = profiles
+        t.platform_uuid = (await session.get(m.Organisation, world.organisations["platform"].id)).public_id
+        for part in (identity_objects, catalogue_objects, remote_objects, access_objects):
+            t.pks.update(await part(session, runtime, world, t.pks))
+        t.pks.update(await connection_and_notification_objects(session, runtime, world, t.pks))
     t.ids = {
         kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()
     }
@@ -351,19 +253,9 @@ async def tenancy(world, runtime) -> Tenancy:
         t.ids[kind]["unknown"] = to_global_id(kind, UNKNOWN_PK)
     # an external user is named by a user ID (access part)
     t.ids["ExternalUser"] = {
-        key: to_global_id("User", pk) for key, pk in {**external_users, "unknown": UNKNOWN_PK}.items()
+        key: to_global_id("User", pk) for key, pk in {**t.pks["ExternalUser"], "unknown": UNKNOWN_PK}.items()
     }
     return t
-
-
-async def snapshot(runtime) -> dict[str, list[tuple]]:
-    """Every row of every table."""
-    tables = {}
-    async with runtime.session_factory() as session:
-        for table in Base.metadata.sorted_tables:
-            rows = (await session.execute(select(table).order_by(*table.primary_key.columns))).all()
-            tables[table.name] = [tuple(row) for row in rows]
-    return tables
 
 
 # --- one case per ID argument ----------------------------------------------------------------------------
@@ -435,7 +327,10 @@ CASES: list[Case] = [
     Case(
         "Query.users(filter.organisationId)",
         "Organisation",
-        "query($id: ID!) { users(filter: {organisationId: $id}) { totalCount nodes { email } pageInfo { hasNextPage } } }",
+        (
+            "query($id: ID!) { users(filter: {organisationId: $id}) { totalCount nodes { email } pageInfo { "
+            "hasNextPage } } }"
+        ),
         lambda t, x: {"id": x},
         root="users",
     ),

@@ -13,9 +13,8 @@ from graph.relay import to_global_id
 from models import identity as m
 from models.audit import AuditEvent
 from models.base import utcnow
-from tests.conftest import PASSWORD
+from tests.factories import NEW_PASSWORD, PASSWORD
 
-NEW_PASSWORD = "Violet-Kayak#Lantern7"
 ADMIN_SET_PASSWORD = "Quartz-Meadow!Harbor4"
 CHANGED_PASSWORD = "Copper-Willow?Falcon8"
 WRONG_PASSWORD = "Wrong-Guess%Orchid5"
@@ -103,13 +102,10 @@ async def test_user_create_records_who_what_when_and_from_where(gql, world, runt
     assert node["data"]["node"] == {"action": "user.created"}
 
 
-async def test_each_action_writes_its_event(gql, world, runtime):
-    admin = world.tokens["admin_a"]
-    b_uuid = (await gql("{ organisations { nodes { organisationId } } }", token=world.tokens["admin_b"]))["data"][
-        "organisations"
-    ]["nodes"][0]["organisationId"]
+def admin_steps(world, b_uuid: str) -> list[tuple[str, str, str, dict]]:
+    """(expected action, mutation, input type, input) of the admin's mutations, in order."""
     user_a = world.id("User", "user_a")
-    steps = [
+    return [
         (
             "user.created",
             "userCreate",
@@ -142,18 +138,10 @@ async def test_each_action_writes_its_event(gql, world, runtime):
         ("partner.removed", "partnerRemove", "PartnerInput", {"partnerOrganisationId": b_uuid}),
         ("user_group.created", "userGroupCreate", "UserGroupCreateInput", {"name": "Crew", "memberIds": [user_a]}),
     ]
-    for expected, name, input_type, values in steps:
-        result = await mutate(gql, admin, name, input_type, values)
-        assert result["errors"] == [], (name, result)
-        assert (await actions(gql, admin))[0] == expected, name
-    group_id = (await gql("{ userGroups { nodes { id } } }", token=admin))["data"]["userGroups"]["nodes"][0]["id"]
-    for expected, name, input_type, values in [
-        ("user_group.updated", "userGroupUpdate", "UserGroupUpdateInput", {"id": group_id, "memberIds": []}),
-        ("user_group.deleted", "userGroupDelete", "UserGroupIdInput", {"id": group_id}),
-        ("user.deleted", "userDelete", "UserIdInput", {"id": user_a}),
-    ]:
-        assert (await mutate(gql, admin, name, input_type, values))["errors"] == []
-        assert (await actions(gql, admin))[0] == expected, name
+
+
+async def sign_in_fail_sign_out_and_change_password(gql, world, admin: str) -> None:
+    """Sessions: a login, a failed login, a logout, then a password change: one event each."""
     # sessions: a login, a failed login, a logout
     login = await mutate(
         gql,
@@ -176,6 +164,28 @@ async def test_each_action_writes_its_event(gql, world, runtime):
         {"currentPassword": PASSWORD, "newPassword": CHANGED_PASSWORD},
     )
     assert (await actions(gql, admin))[0] == "user.password_changed"
+
+
+async def test_each_action_writes_its_event(gql, world, runtime):
+    admin = world.tokens["admin_a"]
+    b_uuid = (await gql("{ organisations { nodes { organisationId } } }", token=world.tokens["admin_b"]))["data"][
+        "organisations"
+    ]["nodes"][0]["organisationId"]
+    user_a = world.id("User", "user_a")
+    steps = admin_steps(world, b_uuid)
+    for expected, name, input_type, values in steps:
+        result = await mutate(gql, admin, name, input_type, values)
+        assert result["errors"] == [], (name, result)
+        assert (await actions(gql, admin))[0] == expected, name
+    group_id = (await gql("{ userGroups { nodes { id } } }", token=admin))["data"]["userGroups"]["nodes"][0]["id"]
+    for expected, name, input_type, values in [
+        ("user_group.updated", "userGroupUpdate", "UserGroupUpdateInput", {"id": group_id, "memberIds": []}),
+        ("user_group.deleted", "userGroupDelete", "UserGroupIdInput", {"id": group_id}),
+        ("user.deleted", "userDelete", "UserIdInput", {"id": user_a}),
+    ]:
+        assert (await mutate(gql, admin, name, input_type, values))["errors"] == []
+        assert (await actions(gql, admin))[0] == expected, name
+    await sign_in_fail_sign_out_and_change_password(gql, world, admin)
     # newest first, one event per action
     assert len(await actions(gql, admin)) == len(steps) + 3 + 4
 
@@ -280,17 +290,9 @@ async def test_filter_by_action_and_actor(gql, world):
 # --- no secrets ---------------------------------------------------------------------------------------
 
 
-async def test_no_password_or_token_is_ever_recorded(gql, world, runtime):
-    secrets: list[str] = [
-        PASSWORD,
-        NEW_PASSWORD,
-        ADMIN_SET_PASSWORD,
-        CHANGED_PASSWORD,
-        WRONG_PASSWORD,
-        *world.tokens.values(),
-    ]
-    admin = world.tokens["admin_a"]
-
+async def create_set_passwords_and_log_in(gql, admin: str, secrets: list[str]) -> dict:
+    """A user created and given passwords (one refused as weak), a failed login, then a good one; every
+    password and token used is added to `secrets`."""
     created = await mutate(
         gql,
         admin,
@@ -326,6 +328,12 @@ async def test_no_password_or_token_is_ever_recorded(gql, world, runtime):
         "accessToken refreshToken errors { code }",
     )
     secrets += [login["accessToken"], login["refreshToken"]]
+    return login
+
+
+async def refresh_change_enrol_and_log_out(gql, login: dict, secrets: list[str]) -> None:
+    """A token refresh, a password change (and a refused one), a two-factor enrolment, a logout and a reused
+    refresh token; every token and secret seen is added to `secrets`."""
     refreshed = await mutate(
         gql,
         None,
@@ -366,6 +374,21 @@ async def test_no_password_or_token_is_ever_recorded(gql, world, runtime):
     await mutate(
         gql, None, "tokenRefresh", "TokenRefreshInput", {"refreshToken": login["refreshToken"]}, "errors { code }"
     )
+
+
+async def test_no_password_or_token_is_ever_recorded(gql, world, runtime):
+    secrets: list[str] = [
+        PASSWORD,
+        NEW_PASSWORD,
+        ADMIN_SET_PASSWORD,
+        CHANGED_PASSWORD,
+        WRONG_PASSWORD,
+        *world.tokens.values(),
+    ]
+    admin = world.tokens["admin_a"]
+
+    login = await create_set_passwords_and_log_in(gql, admin, secrets)
+    await refresh_change_enrol_and_log_out(gql, login, secrets)
 
     async with runtime.session_factory() as session:
         stored = [row.password_hash for row in (await session.scalars(select(m.User))).all() if row.password_hash]

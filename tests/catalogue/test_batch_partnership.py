@@ -6,9 +6,8 @@ only ever gives a PENDING batch the receiver may take or reject."""
 from __future__ import annotations
 
 from models import identity as m
-from tests.catalogue.test_batches import DEVICES, create, device_rows, seed
-from tests.conftest import add_user, issue_token
-from tests.test_tenancy import snapshot
+from tests.catalogue.batch_helpers import DEVICES, create, device_rows, seed
+from tests.factories import add_user, issue_token, snapshot
 
 PARTNER_ADD = """mutation($input: PartnerInput!) {
   partnerAdd(input: $input) { organisation { name } errors { code field } }

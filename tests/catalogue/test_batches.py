@@ -13,103 +13,20 @@ from graph.errors import DomainError, DomainErrors
 from graph.mutations import run_in_transaction
 from graph.relay import to_global_id
 from models import catalogue as c
-from models import identity as m
 from models.audit import AuditEvent
 from models.mail import OutboxMessage, TemplateType
 from resolvers.catalogue.batches import rules as batch_rules
 from resolvers.catalogue.batches import schema as batch_schema
 from resolvers.catalogue.batches import serials
-from tests.catalogue.test_catalogue import add_devices
-from tests.conftest import add_user
+from tests.catalogue.batch_helpers import CREATE, DEVICES, REJECT, TAKE, create, create_input, device_rows, seed
+from tests.factories import snapshot
 from tests.mail.opened import opened
-from tests.test_tenancy import snapshot
 
-CREATE = """mutation($input: BatchCreateInput!) {
-  batchCreate(input: $input) {
-    batch { id reference label state confirmationRequired decidedAt deviceCount organisationName senderOrganisationName
-            organisation { name } senderOrganisation { name } createdBy { email }
-            devices { totalCount nodes { serialNumber claimStatus organisation { name } } } }
-    errors { code field message }
-  }
-}"""
-TAKE = """mutation($input: BatchTakeOwnershipInput!) {
-  batchTakeOwnership(input: $input) {
-    batch { reference state decidedAt deviceCount organisation { name }
-            devices { totalCount nodes { serialNumber claimStatus claimedAt organisation { name } batch { reference } } } }
-    errors { code field message }
-  }
-}"""
-REJECT = """mutation($input: BatchRejectInput!) {
-  batchReject(input: $input) { batch { reference state decidedAt deviceCount } errors { code field message } }
-}"""
 LIST = """query($filter: BatchFilter, $orderBy: BatchOrder, $first: Int, $after: String) {
   batches(filter: $filter, orderBy: $orderBy, first: $first, after: $after) {
     totalCount nodes { reference state } pageInfo { hasNextPage endCursor }
   }
 }"""
-DEVICES = "{ devices(first: 100) { totalCount nodes { serialNumber } } }"
-
-
-async def seed(runtime, world) -> dict[str, int]:
-    """A owns four devices (one claimed), A1 one, B one; one is not handed over yet. A may hand batches to B."""
-    a, a1, b = (world.organisations[k].id for k in ("a", "a1", "b"))
-    ids = await add_devices(
-        runtime,
-        a,
-        [
-            ("A-001", "TOPAS Lora W8", True, []),
-            ("A-002", "TOPAS Lora W8", False, []),
-            ("A-003", "TOPAS Mbus", False, []),
-            ("A-004", "TOPAS Mbus", False, []),
-        ],
-    )
-    ids |= await add_devices(runtime, a1, [("A1-001", "TOPAS Mbus", False, [])])
-    ids |= await add_devices(runtime, b, [("B-001", "TOPAS Mbus", False, [])])
-    ids |= await add_devices(
-        runtime, None, [("FREE-001", "TOPAS Mbus", False, []), ("FREE-002", "TOPAS Mbus", False, [])]
-    )
-    async with runtime.session_factory() as session, session.begin():
-        session.add(m.PartnerLink(organisation_id=a, partner_id=b))
-        organisation_b = await session.get(m.Organisation, b)
-        await add_user(
-            session, organisation_b, "chef@b.example", [m.Role.ORGANISATION_ADMIN], name="Chefin B", language="de"
-        )
-        await add_user(session, organisation_b, "gone@b.example", [m.Role.ORGANISATION_ADMIN], is_active=False)
-    return ids
-
-
-def create_input(world, reference="REF-1", serials=("A-001", "A-002"), receiver="b", **extra) -> dict:
-    return {
-        "input": {
-            "reference": reference,
-            "label": "spring delivery",
-            "organisationId": world.id("Organisation", receiver),
-            "serialNumbers": list(serials),
-            **extra,
-        }
-    }
-
-
-async def create(gql, world, token="admin_a", **kwargs) -> dict:
-    result = await gql(CREATE, create_input(world, **kwargs), token=world.tokens[token])
-    assert "errors" not in result, result
-    return result["data"]["batchCreate"]
-
-
-async def device_rows(runtime, *serials) -> dict[str, tuple]:
-    async with runtime.session_factory() as session:
-        rows = (
-            await session.execute(
-                select(
-                    c.Device.serial_number,
-                    c.Device.organisation_id,
-                    c.Device.batch_id,
-                    c.Device.claim_status,
-                    c.Device.claimed_at,
-                ).where(c.Device.serial_number.in_(serials))
-            )
-        ).all()
-    return {row[0]: tuple(row[1:]) for row in rows}
 
 
 async def visible_serials(gql, token) -> list[str]:
@@ -173,9 +90,9 @@ async def test_create_from_typed_serials_is_pending_and_mails_the_receivers_admi
     assert events == [("batch.created", world.organisations["a"].id), ("batch.received", world.organisations["b"].id)]
 
 
-async def test_take_ownership_moves_every_device_at_once(gql, world, runtime):
-    await seed(runtime, world)
-    assert (await create(gql, world, serials=["A-001", "A-002", "A-003"]))["errors"] == []
+async def assert_only_the_receivers_admin_may_take(gql, world, runtime):
+    """A wrong label or reference reads like an unknown batch; the sender cannot take its own batch addressed
+    to B, a plain user of B may not: nothing changes."""
     before = await snapshot(runtime)
     not_found = {
         "batch": None,
@@ -200,6 +117,12 @@ async def test_take_ownership_moves_every_device_at_once(gql, world, runtime):
     assert (
         await gql.raw(TAKE, {"input": {"reference": "REF-1", "label": "spring delivery"}}, token=world.tokens["user_b"])
     ).json()["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_take_ownership_moves_every_device_at_once(gql, world, runtime):
+    await seed(runtime, world)
+    assert (await create(gql, world, serials=["A-001", "A-002", "A-003"]))["errors"] == []
+    await assert_only_the_receivers_admin_may_take(gql, world, runtime)
 
     result = await gql(
         TAKE, {"input": {"reference": " REF-1 ", "label": "spring delivery"}}, token=world.tokens["admin_b"]
@@ -462,7 +385,9 @@ async def test_create_from_file_bytes_through_the_service(world, runtime):
     assert await snapshot(runtime) == before
 
 
-async def test_batch_list_filters_and_visibility(gql, world, runtime):
+@pytest.fixture
+async def sent_batches(gql, world, runtime) -> None:
+    """REF-1 (A to partner B, pending), REF-2 (A to A1, accepted), KMS-3 (platform to B) and B-4 (B to itself)."""
     await seed(runtime, world)
     assert (await create(gql, world, reference="REF-1", serials=["A-001"]))["errors"] == []  # A → partner B, pending
     assert (await create(gql, world, reference="REF-2", serials=["A-002"], receiver="a1", confirmationRequired=False))[
@@ -473,6 +398,10 @@ async def test_batch_list_filters_and_visibility(gql, world, runtime):
     ] == []
     assert (await create(gql, world, token="admin_b", reference="B-4", serials=["B-001"], receiver="b"))["errors"] == []
 
+
+def batch_references(gql, world):
+    """references(token, **variables): the references the batches query lists, in order."""
+
     async def references(token, **variables):
         result = await gql(LIST, variables, token=world.tokens[token])
         assert "errors" not in result, result
@@ -480,6 +409,11 @@ async def test_batch_list_filters_and_visibility(gql, world, runtime):
         assert connection["totalCount"] == len(connection["nodes"]) or "after" in variables
         return [n["reference"] for n in connection["nodes"]]
 
+    return references
+
+
+async def test_batch_list_filters_and_visibility(gql, world, sent_batches):
+    references = batch_references(gql, world)
     # newest first; each side sees what it sent or received, an unrelated tenant nothing of it
     assert await references("admin_a") == ["REF-2", "REF-1"]
     assert await references("user_a") == ["REF-2", "REF-1"]  # reading needs DEVICES_READ only
@@ -510,6 +444,9 @@ async def test_batch_list_filters_and_visibility(gql, world, runtime):
         "REF-2",
     ]
 
+
+async def test_batch_list_pages_refuses_bad_input_and_shows_devices_to_their_holder(gql, world, sent_batches):
+    references = batch_references(gql, world)
     first = await gql(
         LIST, {"first": 1, "orderBy": {"field": "REFERENCE", "direction": "ASC"}}, token=world.tokens["admin_b"]
     )
@@ -530,7 +467,10 @@ async def test_batch_list_filters_and_visibility(gql, world, runtime):
     assert external.json()["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
     # a batch's devices: the sender's while pending; the receiver sees none of them until it takes ownership
-    query = '{ batches(filter: {reference: "REF-1"}) { nodes { deviceCount devices { totalCount nodes { serialNumber } } } } }'
+    query = (
+        '{ batches(filter: {reference: "REF-1"}) { nodes { deviceCount devices { totalCount nodes { '
+        "serialNumber } } } } }"
+    )
     seen_by_a = (await gql(query, token=world.tokens["admin_a"]))["data"]["batches"]["nodes"][0]
     seen_by_b = (await gql(query, token=world.tokens["admin_b"]))["data"]["batches"]["nodes"][0]
     assert seen_by_a == {"deviceCount": 1, "devices": {"totalCount": 1, "nodes": [{"serialNumber": "A-001"}]}}

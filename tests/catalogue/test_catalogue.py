@@ -11,45 +11,7 @@ from sqlalchemy import func, select
 from graph.relay import to_global_id
 from models import catalogue as c
 from resolvers.catalogue.product_types.rules import MANUFACTURER, PRODUCT_TYPES
-
-
-async def product_type_ids(runtime) -> dict[str, int]:
-    async with runtime.session_factory() as session:
-        return dict((await session.execute(select(c.ProductType.name, c.ProductType.id))).all())
-
-
-async def add_batch(runtime, reference: str, organisation_id: int, sender_id: int, label: str = "") -> int:
-    async with runtime.session_factory() as session, session.begin():
-        batch = c.Batch(
-            reference=reference, label=label, organisation_id=organisation_id, sender_organisation_id=sender_id
-        )
-        session.add(batch)
-        await session.flush()
-        return batch.id
-
-
-async def add_devices(
-    runtime, organisation_id: int | None, rows: list[tuple], *, batch_id: int | None = None
-) -> dict[str, int]:
-    """rows: (serial, product type name, claimed?, [labels]) -> {serial: device id}."""
-    types = await product_type_ids(runtime)
-    ids = {}
-    async with runtime.session_factory() as session, session.begin():
-        for serial, type_name, claimed, labels in rows:
-            device = c.Device(
-                manufacturer=MANUFACTURER,
-                serial_number=serial,
-                product_type_id=types[type_name],
-                organisation_id=organisation_id,
-                batch_id=batch_id,
-                claim_status=c.ClaimStatus.CLAIMED if claimed else c.ClaimStatus.UNCLAIMED,
-            )
-            session.add(device)
-            await session.flush()
-            session.add_all(c.DeviceLabel(device_id=device.id, label=label) for label in labels)
-            ids[serial] = device.id
-    return ids
-
+from tests.factories import add_batch, add_devices, product_type_ids
 
 #: The manuals' device table.
 MANUAL_DEVICES = [
@@ -63,7 +25,8 @@ MANUAL_DEVICES = [
     ("Y20TA010057", "TOPAS Mbus", False, []),
 ]
 
-DEVICES = """query($filter: DeviceFilter, $first: Int, $after: String, $last: Int, $before: String, $orderBy: DeviceOrder) {
+DEVICES = """query($filter: DeviceFilter, $first: Int, $after: String, $last: Int, $before: String, $orderBy:
+  DeviceOrder) {
   devices(filter: $filter, first: $first, after: $after, last: $last, before: $before, orderBy: $orderBy) {
     totalCount
     nodes { id serialNumber manufacturer claimStatus labels claimedAt productType { name radioTechnology keyKinds }
@@ -74,9 +37,9 @@ DEVICES = """query($filter: DeviceFilter, $first: Int, $after: String, $last: In
 
 
 async def seed(runtime, world) -> dict[str, int]:
-    batch = await add_batch(
-        runtime, "B-2024-01", world.organisations["a"].id, world.organisations["platform"].id, "spring"
-    )
+    async with runtime.session_factory() as session, session.begin():
+        a, platform = world.organisations["a"].id, world.organisations["platform"].id
+        batch = (await add_batch(session, "B-2024-01", a, platform, "spring")).id
     ids = await add_devices(runtime, world.organisations["a"].id, MANUAL_DEVICES[:4], batch_id=batch)
     ids |= await add_devices(runtime, world.organisations["a1"].id, MANUAL_DEVICES[4:])
     # tenant B has devices with serials of the same shape, one of them with A's prefix
@@ -312,7 +275,7 @@ async def test_demo_catalogue(gql, client, runtime):
     from graph.composition import DEMO
     from graph.demo import seed_demo
     from models import identity as m
-    from tests.conftest import issue_token
+    from tests.factories import issue_token
 
     assert await seed_demo(runtime.session_factory, runtime.sealer, DEMO)
     async with runtime.session_factory() as session, session.begin():

@@ -6,15 +6,16 @@ from sqlalchemy import select
 
 from models import catalogue as c
 from models.audit import AuditEvent
-from tests.catalogue.test_catalogue import add_devices
-from tests.test_tenancy import snapshot
+from tests.factories import add_devices, snapshot
 
 CLAIM = """mutation($input: DeviceClaimInput!) {
-  deviceClaim(input: $input) { device { serialNumber claimStatus claimedAt organisation { name } } errors { code field message } }
+  deviceClaim(input: $input) { device { serialNumber claimStatus claimedAt organisation { name } } errors { code
+    field message } }
 }"""
 BULK = """mutation($input: DeviceClaimBulkInput!) {
   deviceClaimBulk(input: $input) {
-    dryRun claimedCount results { serialNumber outcome device { serialNumber claimStatus } } errors { code field message }
+    dryRun claimedCount results { serialNumber outcome device { serialNumber claimStatus } } errors { code field
+      message }
   }
 }"""
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import secrets
 import tracemalloc
 from datetime import timedelta
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -21,86 +18,13 @@ from models.audit import AuditEvent
 from models.base import utcnow
 from resolvers.catalogue.downloads.serving import PAGE_SIZE
 from resolvers.catalogue.keys import seal_device_key
-from tests.catalogue.test_catalogue import MANUFACTURER, add_devices, product_type_ids
-from tests.conftest import add_user, issue_token
-from tests.test_tenancy import snapshot
-
-CREATE = """mutation($input: KeyDownloadCreateInput!) {
-  keyDownloadCreate(input: $input) {
-    keyDownload { id deviceCount keyCount expiresAt downloadedAt csvDelimiter user { email } organisation { name } }
-    url
-    errors { code field message }
-  }
-}"""
-HEADER = ["serial_number", "product_type", "key_kind", "algorithm", "key"]
-
-
-async def add_keys(
-    runtime, device_ids: dict[str, int], *, revoked: bool = False
-) -> dict[str, list[tuple[str, str, bytes]]]:
-    """One LoRaWAN AppKey (AES-128) and one OMS key per device, sealed: {serial: [(kind, algorithm, bytes)]}."""
-    keys: dict[str, list[tuple[str, str, bytes]]] = {}
-    async with runtime.session_factory() as session, session.begin():
-        for serial, device_id in device_ids.items():
-            for kind, algorithm, length in (
-                (c.KeyKind.LORAWAN_APP_KEY, c.KeyAlgorithm.AES_128, 16),
-                (c.KeyKind.OMS_KEY, c.KeyAlgorithm.AES_256, 32),
-            ):
-                key = secrets.token_bytes(length)
-                sealed, version = seal_device_key(runtime.sealer, device_id, kind, algorithm, key)
-                session.add(
-                    c.DeviceKey(
-                        device_id=device_id,
-                        kind=kind,
-                        algorithm=algorithm,
-                        sealed=sealed,
-                        master_key_version=version,
-                        state=c.KeyState.REVOKED if revoked else c.KeyState.ACTIVE,
-                    )
-                )
-                keys.setdefault(serial, []).append((kind.value, algorithm.value, key))
-    return keys
-
-
-async def seed(runtime, world) -> tuple[dict[str, int], dict[str, list]]:
-    """Tenant A: three claimed devices with keys (one in A1), one unclaimed; tenant B: one claimed with keys."""
-    ids = await add_devices(
-        runtime,
-        world.organisations["a"].id,
-        [
-            ("A-0002", "TOPAS Lora W8", True, ["north"]),
-            ("A-0001", "CalecST III WM-Bus", True, []),
-            ("A-UNCLAIMED", "TOPAS Lora W8", False, []),
-        ],
-    )
-    ids |= await add_devices(runtime, world.organisations["a1"].id, [("A1-0001", "aquastream LoRa", True, [])])
-    ids |= await add_devices(runtime, world.organisations["b"].id, [("B-0001", "TOPAS Mbus", True, [])])
-    keys = await add_keys(runtime, {s: ids[s] for s in ("A-0001", "A-0002", "A1-0001", "B-0001", "A-UNCLAIMED")})
-    await add_keys(runtime, {"A-0001": ids["A-0001"]}, revoked=True)  # revoked keys are never downloaded
-    return ids, keys
-
-
-def gid(pk: int) -> str:
-    return to_global_id("Device", pk)
-
-
-async def create(gql, token: str, **input_) -> dict:
-    response = await gql(CREATE, {"input": input_}, token=token)
-    assert "errors" not in response, response
-    return response["data"]["keyDownloadCreate"]
+from tests.catalogue.download_helpers import CREATE, HEADER, create, gid, parse, path_of, seed
+from tests.factories import MANUFACTURER, add_devices, add_user, issue_token, product_type_ids, snapshot
 
 
 async def download_count(runtime) -> int:
     async with runtime.session_factory() as session:
         return await session.scalar(select(func.count()).select_from(c.KeyDownload))
-
-
-def parse(body: str, delimiter: str) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(body), delimiter=delimiter))
-
-
-def path_of(url: str) -> str:
-    return urlsplit(url).path
 
 
 # --- refusals of keyDownloadCreate -------------------------------------------------------------------------
@@ -129,7 +53,7 @@ async def test_stale_authentication_is_refused_until_reauthenticated(gql, world,
     assert [e["code"] for e in refused["errors"]] == ["REAUTHENTICATION_REQUIRED"]
     assert refused["keyDownload"] is None and refused["url"] is None and await download_count(runtime) == 0
 
-    from tests.conftest import PASSWORD
+    from tests.factories import PASSWORD
 
     reauth = await gql(
         "mutation($p: String) { sessionReauthenticate(input: {password: $p}) { errors { code } } }",
@@ -224,10 +148,8 @@ async def test_download_content_in_the_users_delimiter(gql, client, world, runti
     created = await create(gql, token, filter={"claimStatus": "CLAIMED"})
     assert created["errors"] == []
     record = created["keyDownload"]
-    assert (record["deviceCount"], record["keyCount"]) == (
-        3,
-        6,
-    )  # A-0001, A-0002, A1-0001; the revoked keys not counted
+    # A-0001, A-0002, A1-0001; the revoked keys not counted
+    assert (record["deviceCount"], record["keyCount"]) == (3, 6)
     assert record["csvDelimiter"] == "\t" and record["downloadedAt"] is None
     assert record["user"] == {"email": "admin@a.example"} and record["organisation"] == {"name": "Tenant A"}
     assert created["url"].startswith("http://testserver/downloads/")
@@ -435,7 +357,7 @@ async def test_a_large_download_is_streamed_in_chunks(gql, world, runtime, live_
                         for line in lines:
                             if line.startswith("serial_number"):
                                 continue
-                            serial, product, kind, algorithm, key = line.split(";")
+                            serial, _product, _kind, _algorithm, key = line.split(";")
                             assert bytes.fromhex(key) == serial.encode().ljust(16, b"k") and serial >= previous
                             previous, rows = serial, rows + 1
                     assert pending == ""
@@ -458,7 +380,8 @@ async def test_a_large_download_is_streamed_in_chunks(gql, world, runtime, live_
 LIST = """query($first: Int, $devicesFirst: Int, $after: String) { keyDownloads(first: $first) {
   totalCount
   nodes { id deviceCount keyCount downloadedAt user { email } organisation { name }
-          devices(first: $devicesFirst, after: $after) { totalCount nodes { serialNumber } pageInfo { hasNextPage endCursor } } }
+          devices(first: $devicesFirst, after: $after) { totalCount nodes { serialNumber } pageInfo {
+            hasNextPage endCursor } } }
 } }"""
 
 

@@ -18,12 +18,12 @@ from resolvers.catalogue.imports import parsing
 from resolvers.catalogue.imports import rules as imports
 from resolvers.catalogue.keys import open_device_key
 from resolvers.catalogue.product_types.rules import MANUFACTURER
-from tests.catalogue.test_catalogue import add_devices
-from tests.graph.test_cli import run as run_cli
-from tests.test_tenancy import snapshot
+from tests.environment import run_fleetgraph
+from tests.factories import add_devices, snapshot
 
 IMPORT = """mutation($file: Upload!, $dryRun: Boolean! = false) {
-  deviceImport(input: {file: $file, dryRun: $dryRun}) { deviceCount keyCount dryRun errorCount errors { code field message } }
+  deviceImport(input: {file: $file, dryRun: $dryRun}) { deviceCount keyCount dryRun errorCount errors { code
+    field message } }
 }"""
 HEADER = "serial_number,product_type,key_kind,algorithm,key"
 
@@ -153,7 +153,8 @@ async def test_each_delimiter_and_any_column_order(client, world, runtime, delim
     assert labels == ["north", "roof"]
 
 
-async def test_every_bad_row_is_reported_and_nothing_is_stored(client, world, runtime):
+async def add_existing_devices_and_another_manufacturer(runtime, world):
+    """EXISTS-1 and EXISTS-2 in the catalogue, and a product type of another manufacturer."""
     await add_devices(
         runtime,
         world.organisations["a"].id,
@@ -168,6 +169,10 @@ async def test_every_bad_row_is_reported_and_nothing_is_stored(client, world, ru
                 key_kinds=["LORAWAN_APP_KEY"],
             )
         )
+
+
+async def test_every_bad_row_is_reported_and_nothing_is_stored(client, world, runtime):
+    await add_existing_devices_and_another_manufacturer(runtime, world)
     good = key_hex()
     rows = [
         f"OK-1,aquastream LoRa,LORAWAN_APP_KEY,AES_128,{good}",  # 2 good
@@ -387,7 +392,7 @@ async def test_no_key_in_errors_logs_or_audit(client, world, runtime, caplog):
 
 
 def test_cli_import_refuses_then_imports(tmp_path):
-    assert run_cli(tmp_path, "migrate").returncode == 0
+    assert run_fleetgraph(tmp_path, "migrate").returncode == 0
     key = key_hex()
     good = tmp_path / "keys.csv"
     good.write_text(
@@ -401,7 +406,7 @@ def test_cli_import_refuses_then_imports(tmp_path):
         + f"\nCLI-X,TOPAS SONIC,OMS_KEY,AES_128,{key[:-2]}\n"
     )
 
-    refused = run_cli(tmp_path, "import-devices", str(bad))
+    refused = run_fleetgraph(tmp_path, "import-devices", str(bad))
     assert refused.returncode == 1
     printed = [line for line in refused.stderr.splitlines() if ": Line " in line]
     assert len(printed) == 1201  # every bad row, no cap on the command line
@@ -410,18 +415,18 @@ def test_cli_import_refuses_then_imports(tmp_path):
     assert "1201 problems; nothing was imported" in refused.stderr
     assert key not in refused.stderr + refused.stdout and key.lower() not in refused.stderr + refused.stdout
 
-    dry = run_cli(tmp_path, "import-devices", str(good), "--dry-run")
+    dry = run_fleetgraph(tmp_path, "import-devices", str(good), "--dry-run")
     assert dry.returncode == 0, dry.stderr
     assert "would import 2 devices with 3 keys" in dry.stdout
-    done = run_cli(tmp_path, "import-devices", str(good))
+    done = run_fleetgraph(tmp_path, "import-devices", str(good))
     assert done.returncode == 0, done.stderr
     assert "imported 2 devices with 3 keys" in done.stdout
     # the second run proves the first stored them (and the dry run did not: it would have refused the first)
-    again = run_cli(tmp_path, "import-devices", str(good))
+    again = run_fleetgraph(tmp_path, "import-devices", str(good))
     assert again.returncode == 1
     assert "Line 2: the serial number is already in the catalogue." in again.stderr
     assert "Line 4: the serial number is already in the catalogue." in again.stderr
-    missing = run_cli(tmp_path, "import-devices", str(tmp_path / "nope.csv"))
+    missing = run_fleetgraph(tmp_path, "import-devices", str(tmp_path / "nope.csv"))
     assert missing.returncode != 0
 
 
@@ -429,11 +434,11 @@ def test_cli_audit_event(tmp_path):
     """The CLI's import is in the audit history with actor "cli"; the keys open with the same master key."""
     import sqlite3
 
-    assert run_cli(tmp_path, "migrate").returncode == 0
+    assert run_fleetgraph(tmp_path, "migrate").returncode == 0
     key = key_hex()
     path = tmp_path / "k.txt"
     path.write_text(HEADER + f"\nAUD-1,aquastream LoRa,LORAWAN_APP_KEY,AES_128,{key}\n")
-    assert run_cli(tmp_path, "import-devices", str(path)).returncode == 0
+    assert run_fleetgraph(tmp_path, "import-devices", str(path)).returncode == 0
     with sqlite3.connect(tmp_path / "fleetgraph.db") as db:
         actor, details = db.execute(
             "SELECT actor_label, details FROM audit_event WHERE action = 'devices.imported'"

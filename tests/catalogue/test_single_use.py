@@ -9,8 +9,7 @@ from sqlalchemy import func, select
 from models import catalogue as c
 from models.audit import AuditEvent
 from tests.burst import burst
-from tests.catalogue import test_batches as batch_tests
-from tests.catalogue import test_download as download_tests
+from tests.catalogue import batch_helpers, download_helpers
 
 N = 8
 
@@ -21,17 +20,17 @@ async def audit_count(runtime, action: str) -> int:
 
 
 async def test_parallel_fetches_of_one_key_download_link_serve_it_once(gql, client, world, runtime):
-    ids, _ = await download_tests.seed(runtime, world)
+    ids, _ = await download_helpers.seed(runtime, world)
     token = world.tokens["admin_a"]
-    created = await download_tests.create(gql, token, deviceIds=[download_tests.gid(ids["A-0001"])])
-    path = download_tests.path_of(created["url"])
+    created = await download_helpers.create(gql, token, deviceIds=[download_helpers.gid(ids["A-0001"])])
+    path = download_helpers.path_of(created["url"])
     headers = {"Authorization": f"Bearer {token}"}
 
     responses = await burst(runtime, N, lambda i: client.get(path, headers=headers))
 
     served = [r for r in responses if r.status_code == 200]
     assert len(served) == 1, [r.status_code for r in responses]
-    assert len(download_tests.parse(served[0].text, ";")) == 3
+    assert len(download_helpers.parse(served[0].text, ";")) == 3
     reused = await client.get(path, headers=headers)
     assert reused.status_code == 410 and "used" in reused.text
     assert [(r.status_code, r.text) for r in responses if r.status_code != 200] == [
@@ -41,17 +40,17 @@ async def test_parallel_fetches_of_one_key_download_link_serve_it_once(gql, clie
 
 
 async def test_parallel_take_ownership_of_one_batch_accepts_it_once(gql, world, runtime):
-    await batch_tests.seed(runtime, world)
-    assert (await batch_tests.create(gql, world, serials=["A-001", "A-002", "A-003"]))["errors"] == []
+    await batch_helpers.seed(runtime, world)
+    assert (await batch_helpers.create(gql, world, serials=["A-001", "A-002", "A-003"]))["errors"] == []
     take = {"input": {"reference": "REF-1", "label": "spring delivery"}}
 
-    answers = await burst(runtime, N, lambda i: gql(batch_tests.TAKE, take, token=world.tokens["admin_b"]))
+    answers = await burst(runtime, N, lambda i: gql(batch_helpers.TAKE, take, token=world.tokens["admin_b"]))
 
     payloads = [a["data"]["batchTakeOwnership"] for a in answers]
     winners = [p for p in payloads if p["errors"] == []]
     assert len(winners) == 1, payloads
     assert winners[0]["batch"]["state"] == "ACCEPTED" and winners[0]["batch"]["devices"]["totalCount"] == 3
-    late = (await gql(batch_tests.TAKE, take, token=world.tokens["admin_b"]))["data"]["batchTakeOwnership"]
+    late = (await gql(batch_helpers.TAKE, take, token=world.tokens["admin_b"]))["data"]["batchTakeOwnership"]
     assert late["errors"] == [
         {"code": "INVALID_STATE", "field": ["reference"], "message": "The batch was already accepted."}
     ]
@@ -67,15 +66,15 @@ async def test_parallel_take_ownership_of_one_batch_accepts_it_once(gql, world, 
 
 
 async def test_parallel_rejections_of_one_batch_reject_it_once(gql, world, runtime):
-    await batch_tests.seed(runtime, world)
-    batch_id = (await batch_tests.create(gql, world))["batch"]["id"]
+    await batch_helpers.seed(runtime, world)
+    batch_id = (await batch_helpers.create(gql, world))["batch"]["id"]
     reject = {"input": {"id": batch_id}}
 
-    answers = await burst(runtime, N, lambda i: gql(batch_tests.REJECT, reject, token=world.tokens["admin_b"]))
+    answers = await burst(runtime, N, lambda i: gql(batch_helpers.REJECT, reject, token=world.tokens["admin_b"]))
 
     payloads = [a["data"]["batchReject"] for a in answers]
     assert len([p for p in payloads if p["errors"] == []]) == 1, payloads
-    late = (await gql(batch_tests.REJECT, reject, token=world.tokens["admin_b"]))["data"]["batchReject"]
+    late = (await gql(batch_helpers.REJECT, reject, token=world.tokens["admin_b"]))["data"]["batchReject"]
     assert [e["code"] for e in late["errors"]] == ["INVALID_STATE"]
     assert [p for p in payloads if p["errors"]] == [late] * (N - 1)
     assert await audit_count(runtime, "batch.rejected") == 2

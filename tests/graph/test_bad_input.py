@@ -12,8 +12,7 @@ import pytest
 from graph.filters import MAX_FILTER_TEXT
 from graph.http import INTERNAL_ERROR_MESSAGE
 from graph.inputs import MAX_TEXT_ARGUMENT
-from tests.catalogue.test_catalogue import add_devices
-from tests.test_tenancy import snapshot
+from tests.factories import add_devices, snapshot
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 
@@ -217,7 +216,10 @@ async def test_nul_in_any_text_argument_is_bad_user_input_and_changes_nothing(cl
 
 async def test_nul_in_a_literal_a_default_and_an_aliased_nested_field(client, world, devices):
     token = world.tokens["admin_a"]
-    literal = 'mutation { claim: deviceClaim(input: {serialNumber: "21N001052", manufacturer: "a\\u0000"}) { errors { code } } }'
+    literal = (
+        'mutation { claim: deviceClaim(input: {serialNumber: "21N001052", manufacturer: "a\\u0000"}) { '
+        "errors { code } } }"
+    )
     refused_before_execution(await post(client, literal, token=token), "claim.input.manufacturer")
     default = 'query($n: String = "x\\u0000") { users(filter: {name: $n}) { totalCount } }'
     refused_before_execution(await post(client, default, token=token), "users.filter.name")

@@ -6,18 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 import uuid
 from urllib.parse import urlencode
 
-import httpx
 import pytest
 from redis import asyncio as aioredis
 
 from graph.app import create_app
 from graph.runtime import Runtime
 from subscriptions.bus import BusUnavailable, EventBus, SlowSubscriber
-from tests.conftest import make_settings
+from tests.environment import app_client, make_settings
+from tests.graph.helpers import Collector
+from tests.waiting import DEADLINE, until
 
 REDIS_URL = os.environ.get("FLEETGRAPH_TEST_BROADCAST_URL", "")
 BACKENDS = [
@@ -31,15 +31,6 @@ BACKENDS = [
         ),
     ),
 ]
-DEADLINE = 10.0
-
-
-async def until(condition, what: str, deadline: float = DEADLINE) -> None:
-    """Wait (bounded) for `condition()` to hold."""
-    end = time.monotonic() + deadline
-    while not condition():
-        assert time.monotonic() < end, f"gave up waiting for {what}"
-        await asyncio.sleep(0.01)
 
 
 def bus_url(backend: str) -> tuple[str, str]:
@@ -65,26 +56,6 @@ async def make_bus():
     yield make
     for bus in buses:
         await bus.stop()
-
-
-class Collector:
-    """Reads a subscription in a task and keeps what arrived and how it ended."""
-
-    def __init__(self, bus: EventBus, channel: str) -> None:
-        self.received: list[dict] = []
-        self.ended: BaseException | None = None
-        self.task = asyncio.create_task(self._run(bus, channel))
-
-    async def _run(self, bus: EventBus, channel: str) -> None:
-        try:
-            async for payload in bus.subscribe(channel):
-                self.received.append(payload)
-        except Exception as exc:
-            self.ended = exc
-
-    async def stop(self) -> None:
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
 
 
 def channel_name() -> str:
@@ -134,7 +105,7 @@ async def test_slow_subscriber_is_dropped_while_a_fast_one_gets_everything(make_
     for n in range(total):
         await bus.publish(channel, {"n": n})
         # The fast subscriber keeps up: it has read each event before the next goes out.
-        await until(lambda: len(fast.received) == n + 1, f"the fast subscriber to get event {n}")
+        await until(lambda n=n: len(fast.received) == n + 1, f"the fast subscriber to get event {n}")
     assert await asyncio.wait_for(first, DEADLINE) == {"n": 0}
     assert fast.received == [{"n": n} for n in range(total)]
     assert fast.ended is None
@@ -189,7 +160,7 @@ async def test_listener_failure_ends_subscribers_and_health_reports_it(tmp_path,
     await runtime.start(auto_migrate=True)
     app = create_app(runtime.settings, runtime=runtime)
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        async with app_client(app) as http:
             health = await http.get("/health")
             assert health.status_code == 200, health.text
             assert health.json()["checks"]["eventBus"] == "ok"

@@ -9,6 +9,7 @@ client talks to it.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import subprocess
 import time
@@ -23,9 +24,11 @@ from graph.runtime import Runtime
 from models import identity as m
 from subscriptions import channels
 from subscriptions.bus import BusUnavailable
-from tests.conftest import add_organisation, add_user, free_port, issue_token, make_settings
-from tests.graph.test_bus import Collector
-from tests.graph.test_websocket import DEADLINE, create_user, receive, subscribe, until, ws_connect
+from tests.environment import free_port, make_settings
+from tests.factories import add_organisation, add_user, issue_token
+from tests.graph.helpers import Collector
+from tests.waiting import DEADLINE, until
+from tests.websocket import create_user, receive, subscribe, ws_connect
 
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 pytestmark = pytest.mark.skipif(shutil.which(REDIS_SERVER) is None, reason="redis-server is not installed")
@@ -72,7 +75,9 @@ async def health(http: httpx.AsyncClient) -> tuple[int, str]:
     return response.status_code, response.json()["checks"]["eventBus"]
 
 
-async def test_the_bus_reconnects_after_a_redis_outage(tmp_path):
+@contextlib.asynccontextmanager
+async def served_on_redis(tmp_path):
+    """A started runtime on its own Redis, served by uvicorn: (redis server, runtime, address, admin token)."""
     redis_server = RedisServer(free_port())
     redis_server.start()
     runtime = Runtime(make_settings(tmp_path, database_url="", broadcast_url=f"redis://127.0.0.1:{redis_server.port}"))
@@ -98,8 +103,17 @@ async def test_the_bus_reconnects_after_a_redis_outage(tmp_path):
         )
         task = asyncio.create_task(server.serve())
         await until(lambda: server.started, "uvicorn to start")
-        address = f"127.0.0.1:{port}"
+        yield redis_server, runtime, f"127.0.0.1:{port}", token
+    finally:
+        if server is not None:
+            server.should_exit = True
+            await asyncio.wait_for(task, DEADLINE)
+        await runtime.stop()
+        redis_server.kill()
 
+
+async def test_the_bus_reconnects_after_a_redis_outage(tmp_path):
+    async with served_on_redis(tmp_path) as (redis_server, runtime, address, token):
         async with httpx.AsyncClient(base_url=f"http://{address}", timeout=DEADLINE) as http:
             assert await health(http) == (200, "ok")
 
@@ -149,9 +163,3 @@ async def test_the_bus_reconnects_after_a_redis_outage(tmp_path):
             assert message["type"] == "next", message
             # the event of the outage is not replayed: the first to arrive is the new one
             assert message["payload"]["data"]["auditEventRecorded"]["details"]["email"] == "after@a.example", message
-    finally:
-        if server is not None:
-            server.should_exit = True
-            await asyncio.wait_for(task, DEADLINE)
-        await runtime.stop()
-        redis_server.kill()

@@ -4,50 +4,40 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
-from pathlib import Path
 
 import httpx
 
 from graph.schema import export_sdl
-from tests.conftest import free_port, wait_until_healthy
-
-FLEETGRAPH = str(Path(sys.executable).with_name("fleetgraph"))
-
-
-def run(
-    data_dir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
-) -> subprocess.CompletedProcess:
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("FLEETGRAPH_")}
-    environment.update(FLEETGRAPH_DATA_DIR=str(data_dir), **(env or {}))
-    return subprocess.run([FLEETGRAPH, *args], env=environment, capture_output=True, text=True, timeout=timeout)
+from tests.environment import FLEETGRAPH, free_port, run_fleetgraph, wait_until_healthy
 
 
 def test_export_schema_prints_the_sdl(tmp_path):
-    result = run(tmp_path, "export-schema")
+    result = run_fleetgraph(tmp_path, "export-schema")
     assert result.returncode == 0, result.stderr
     assert result.stdout == export_sdl()
 
 
 def test_serve_refuses_an_unmigrated_database(tmp_path):
-    result = run(tmp_path, "serve", "--port", str(free_port()), timeout=60)
+    result = run_fleetgraph(tmp_path, "serve", "--port", str(free_port()), timeout=60)
     assert result.returncode == 1
     assert "not migrated" in result.stderr and "fleetgraph migrate" in result.stderr
 
 
 def test_migrate_then_create_admin(tmp_path):
-    assert run(tmp_path, "migrate").returncode == 0
+    assert run_fleetgraph(tmp_path, "migrate").returncode == 0
     assert (tmp_path / "fleetgraph.db").exists()
-    created = run(
+    created = run_fleetgraph(
         tmp_path, "create-admin", "--email", "Ops@Example.org", env={"FLEETGRAPH_ADMIN_PASSWORD": "Leitstand#Nord74"}
     )
     assert created.returncode == 0, created.stderr
     assert "ops@example.org" in created.stdout
-    again = run(
+    again = run_fleetgraph(
         tmp_path, "create-admin", "--email", "ops@example.org", env={"FLEETGRAPH_ADMIN_PASSWORD": "Leitstand#Nord74"}
     )
     assert again.returncode == 1 and "exists" in again.stderr
-    weak = run(tmp_path, "create-admin", "--email", "weak@example.org", env={"FLEETGRAPH_ADMIN_PASSWORD": "Kurz#1x"})
+    weak = run_fleetgraph(
+        tmp_path, "create-admin", "--email", "weak@example.org", env={"FLEETGRAPH_ADMIN_PASSWORD": "Kurz#1x"}
+    )
     assert weak.returncode == 1 and "at least 12 characters" in weak.stderr
     assert "Kurz#1x" not in weak.stderr + weak.stdout  # the password itself is never echoed
 

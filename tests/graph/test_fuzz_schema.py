@@ -43,7 +43,7 @@ from hypothesis import strategies as st
 from graph.http import INTERNAL_ERROR_MESSAGE
 from graph.relay import MAX_PK, to_global_id
 from graph.schema import NODE_RESOLVERS
-from tests.conftest import issue_token
+from tests.factories import issue_token
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 #: Sweeps per role; each is one request per root field (about 100): about 20 s for the file on

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -142,8 +142,8 @@ async def test_graphiql_runs_a_query_from_local_assets(browser, live_server):
 async def test_graphiql_logs_in_and_asks_who_am_i(browser, live_server, world):
     ide = await open_ide(browser, live_server)
     await ide.type_query(
-        'mutation { login(input: {email: "admin@a.example", password: "%s"}) '
-        "{ accessToken user { email } errors { code } } }" % PASSWORD
+        f'mutation {{ login(input: {{email: "admin@a.example", password: "{PASSWORD}"}}) '
+        "{ accessToken user { email } errors { code } } }"
     )
     login = (await ide.run())["data"]["login"]
     assert login["errors"] == [] and login["user"] == {"email": "admin@a.example"}, login

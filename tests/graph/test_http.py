@@ -14,6 +14,7 @@ import pytest
 
 from graph.app import create_app
 from graph.runtime import Runtime
+from tests.environment import app_client
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
@@ -459,7 +460,7 @@ async def test_no_graphiql_when_disabled(runtime):
     # The handler reads `graphiql` from the runtime's settings: a runtime of its own sharing the engine.
     settings = dataclasses.replace(runtime.settings, graphiql=False)
     app = create_app(settings, runtime=Runtime(settings, engine=runtime.engine))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+    async with app_client(app) as http:
         response = await http.get("/graphql", headers={"Accept": "text/html,*/*;q=0.8"})
     assert not response.headers["content-type"].startswith("text/html")
     assert response.status_code == 400
@@ -543,7 +544,7 @@ async def allow_list_client(runtime, tmp_path):
         runtime.settings, persisted_queries_only=True, persisted_queries_file=str(allow_list)
     )
     app = create_app(settings, runtime=runtime)
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+    async with app_client(app) as http:
         yield http
 
 

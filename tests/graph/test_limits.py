@@ -19,6 +19,7 @@ from graph.app import create_app
 from graph.cost import UNPAGINATED_LIST_SIZE
 from graph.relay import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 from graph.runtime import Runtime
+from tests.environment import app_client
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 
@@ -30,7 +31,7 @@ def limited(runtime):
     def make(**limits) -> httpx.AsyncClient:
         settings = dataclasses.replace(runtime.settings, **limits)
         app = create_app(settings, runtime=Runtime(settings, engine=runtime.engine))
-        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+        return app_client(app)
 
     return make
 

@@ -17,14 +17,17 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 
 from models.mail import OutboxMessage
-from tests.conftest import PASSWORD, free_port, wait_until_healthy
-from tests.graph.test_cli import FLEETGRAPH
+from tests.environment import FLEETGRAPH, free_port, wait_until_healthy
+from tests.factories import PASSWORD
 from tests.mail.opened import opened
 
 LOGIN = "mutation($input: LoginInput!) { login(input: $input) { accessToken errors { code } } }"
 RESET_REQUEST = (
     "mutation($input: PasswordResetRequestInput!) { passwordResetRequest(input: $input) { errors { code } } }"
 )
+
+
+KEY_DOWNLOAD_CREATE = "mutation { keyDownloadCreate(input: {filter: {claimStatus: CLAIMED}}) { url errors { code } } }"
 
 
 def login_document(email: str, password: str, extra: str = "", tail: str = "accessToken errors { code } } }") -> str:
@@ -36,16 +39,8 @@ def assert_absent(secrets: list[str], text_: str) -> None:
     assert leaked == [], f"in the log: {leaked}"
 
 
-async def test_graphql_client_errors_are_info_without_the_document_and_server_errors_keep_no_secret(
-    gql, world, runtime, caplog
-):
-    caplog.set_level(logging.DEBUG)  # everything any logger says, at every level
-    secrets = [PASSWORD]
-
-    # a login with the password inline in the document (succeeds: nothing to log, and nothing is)
-    ok = await gql(login_document("user@a.example", PASSWORD))
-    assert ok["data"]["login"]["errors"] == []
-
+async def send_client_mistakes_holding_secrets(gql, secrets: list[str]):
+    """Syntax and validation errors, uncoercible variables and a refusal, each with a secret (added to secrets)."""
     # a syntax error in a document that holds a password
     syntax_secret = "Syntax-Secret#4711"
     secrets.append(syntax_secret)
@@ -76,6 +71,9 @@ async def test_graphql_client_errors_are_info_without_the_document_and_server_er
     refused = await gql(f'{{ users(filter: {{name: "{refused_secret}"}}) {{ totalCount }} }}')
     assert refused["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
+
+async def reset_a_password_inline(gql, runtime, secrets: list[str]):
+    """Password reset with the link's token inline in the document (token and password added to secrets)."""
     # password reset: the link's token travels inline in the reset document
     assert (await gql(RESET_REQUEST, {"input": {"email": "user@a.example"}}))["data"]["passwordResetRequest"][
         "errors"
@@ -91,6 +89,21 @@ async def test_graphql_client_errors_are_info_without_the_document_and_server_er
         f'mutation {{ passwordReset(input: {{token: "{token}", newPassword: "{new_password}"}}) {{ success }} }}'
     )
     assert done["data"]["passwordReset"]["success"] is True
+
+
+async def test_graphql_client_errors_are_info_without_the_document_and_server_errors_keep_no_secret(
+    gql, world, runtime, caplog
+):
+    caplog.set_level(logging.DEBUG)  # everything any logger says, at every level
+    secrets = [PASSWORD]
+
+    # a login with the password inline in the document (succeeds: nothing to log, and nothing is)
+    ok = await gql(login_document("user@a.example", PASSWORD))
+    assert ok["data"]["login"]["errors"] == []
+
+    await send_client_mistakes_holding_secrets(gql, secrets)
+
+    await reset_a_password_inline(gql, runtime, secrets)
 
     # a server error: a resolver whose database statement fails with a 200 KB parameter
     big = "Parameter-Secret#" + "z" * 200_000
@@ -151,6 +164,48 @@ def test_masking_keeps_schema_names_and_drops_values():
     assert redact_target("/health") == "/health"
 
 
+def request_with_secrets(base: str, demo_password: str, secrets: list[str]) -> None:
+    """A login, refused documents holding secrets (POST and GET), a key download fetched twice and a link
+    with a token, against the served app; every secret sent or received is added to `secrets`."""
+    with httpx.Client(base_url=base, timeout=20) as http:
+        login = http.post("/graphql", json={"query": login_document("demo@integra-metering.com", demo_password)}).json()
+        access = login["data"]["login"]["accessToken"]
+        secrets.append(access)
+        bearer = {"Authorization": f"Bearer {access}"}
+        # a syntax error holding a password, over POST and over GET (the document is then in the URL)
+        get_secret = "Get-Secret#9001"
+        secrets += [get_secret, "Post-Secret#9002", "Variables-Secret#9003"]
+        assert (
+            http.post(
+                "/graphql",
+                json={"query": login_document("demo@integra-metering.com", "Post-Secret#9002", tail="x")},
+            ).status_code
+            == 400
+        )
+        http.get(
+            "/graphql",
+            params={
+                "query": f'{{ users(filter: {{name: "{get_secret}"}}) {{ totalCount }} }}',
+                "variables": json.dumps({"x": "Variables-Secret#9003"}),
+            },
+        )
+        created = http.post(
+            "/graphql",
+            headers=bearer,
+            json={"query": KEY_DOWNLOAD_CREATE},
+        ).json()
+        url = created["data"]["keyDownloadCreate"]["url"]
+        assert url, created
+        download_token = urlsplit(url).path.rsplit("/", 1)[1]
+        secrets.append(download_token)
+        first = http.get(urlsplit(url).path, headers=bearer)
+        assert first.status_code == 200 and first.text.startswith("serial_number")
+        assert http.get(urlsplit(url).path, headers=bearer).status_code == 410  # used: logged again
+        secrets.append("Register-Token-31415")
+        http.get("/register", params={"token": "Register-Token-31415", "lang": "de"})
+        assert http.get("/health").status_code == 200
+
+
 def test_served_access_log_holds_no_download_token_nor_link_token(tmp_path):
     """`fleetgraph serve` with uvicorn's access log on (its default): a key download and links with
     tokens go through a real server, and nothing secret reaches its output."""
@@ -169,47 +224,7 @@ def test_served_access_log_holds_no_download_token_nor_link_token(tmp_path):
     secrets = [demo_password]
     try:
         wait_until_healthy(process, port)
-        with httpx.Client(base_url=base, timeout=20) as http:
-            login = http.post(
-                "/graphql", json={"query": login_document("demo@integra-metering.com", demo_password)}
-            ).json()
-            access = login["data"]["login"]["accessToken"]
-            secrets.append(access)
-            bearer = {"Authorization": f"Bearer {access}"}
-            # a syntax error holding a password, over POST and over GET (the document is then in the URL)
-            get_secret = "Get-Secret#9001"
-            secrets += [get_secret, "Post-Secret#9002", "Variables-Secret#9003"]
-            assert (
-                http.post(
-                    "/graphql",
-                    json={"query": login_document("demo@integra-metering.com", "Post-Secret#9002", tail="x")},
-                ).status_code
-                == 400
-            )
-            http.get(
-                "/graphql",
-                params={
-                    "query": f'{{ users(filter: {{name: "{get_secret}"}}) {{ totalCount }} }}',
-                    "variables": json.dumps({"x": "Variables-Secret#9003"}),
-                },
-            )
-            created = http.post(
-                "/graphql",
-                headers=bearer,
-                json={
-                    "query": "mutation { keyDownloadCreate(input: {filter: {claimStatus: CLAIMED}}) { url errors { code } } }"
-                },
-            ).json()
-            url = created["data"]["keyDownloadCreate"]["url"]
-            assert url, created
-            download_token = urlsplit(url).path.rsplit("/", 1)[1]
-            secrets.append(download_token)
-            first = http.get(urlsplit(url).path, headers=bearer)
-            assert first.status_code == 200 and first.text.startswith("serial_number")
-            assert http.get(urlsplit(url).path, headers=bearer).status_code == 410  # used: logged again
-            secrets.append("Register-Token-31415")
-            http.get("/register", params={"token": "Register-Token-31415", "lang": "de"})
-            assert http.get("/health").status_code == 200
+        request_with_secrets(base, demo_password, secrets)
     finally:
         process.terminate()
         output = process.communicate(timeout=30)[0]

@@ -13,7 +13,7 @@ from graph.app import create_app
 from graph.settings import Settings
 from graph.uploads import UploadError, UploadProblem, read_upload
 from models.catalogue import Device
-from tests.conftest import make_settings
+from tests.environment import app_client, make_settings
 
 DRY_RUN = """mutation($file: Upload!) {
   deviceImport(input: {file: $file, dryRun: true}) { deviceCount keyCount dryRun errors { code field message } }
@@ -219,7 +219,7 @@ async def small_limit_client(runtime, tmp_path):
     original = runtime.settings
     runtime.settings = settings
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+        async with app_client(app) as http:
             yield http
     finally:
         runtime.settings = original
@@ -241,7 +241,10 @@ async def test_size_limit_holds_without_content_length(small_limit_client, world
     parts = [
         f'--{boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n{operations()}\r\n',
         f'--{boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n{{"0": ["variables.file"]}}\r\n',
-        f'--{boundary}\r\nContent-Disposition: form-data; name="0"; filename="keys.csv"\r\nContent-Type: text/csv\r\n\r\n',
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="0"; filename="keys.csv"\r\nContent-Type: '
+            "text/csv\r\n\r\n"
+        ),
     ]
 
     async def body():

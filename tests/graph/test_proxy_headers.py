@@ -22,7 +22,7 @@ from graph.app import create_app
 from graph.settings import Settings, SettingsError
 from models import identity as m
 from models.audit import AuditEvent
-from tests.conftest import MASTER_KEY, free_port, wait_until_healthy
+from tests.environment import MASTER_KEY, app_client, free_port, wait_until_healthy
 
 FLEETGRAPH = str(Path(sys.executable).with_name("fleetgraph"))
 LOGIN = "mutation($input: LoginInput!) { login(input: $input) { accessToken errors { code } } }"
@@ -108,8 +108,7 @@ async def test_a_real_server_believes_forwarded_for_only_from_trusted_proxies(tm
 async def test_the_app_itself_decides_which_proxies_it_believes(runtime, trusted, forwarded_for, expected):
     # No server at all here (ASGI from httpx, the peer given as 127.0.0.1): the app's own rule holds.
     app = create_app(replace(runtime.settings, trusted_proxies=trusted), runtime=runtime)
-    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as http:
+    async with app_client(app, client=("127.0.0.1", 40000)) as http:
         await fail_a_login(http, forwarded_for)
     assert await throttled_addresses(runtime.engine) == ({expected}, [expected])
 

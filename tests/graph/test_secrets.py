@@ -23,6 +23,7 @@ from graph.secrets import (
     sealed_version,
 )
 from graph.settings import Settings
+from tests.environment import FLEETGRAPH, free_port, run_fleetgraph, wait_until_healthy
 
 KEY = bytes(range(32))
 
@@ -243,14 +244,13 @@ async def _read_cli(settings: Settings, sealer: Sealer) -> tuple[dict[int, bytes
 
 
 def test_rotate_master_key_command(tmp_path):
-    from tests.graph.test_cli import run
 
-    assert run(tmp_path, "migrate").returncode == 0
+    assert run_fleetgraph(tmp_path, "migrate").returncode == 0
     settings = Settings(data_dir=tmp_path)
     keys, _, totp = asyncio.run(_seed_cli(settings))
     first_key = load_master_key(settings)
 
-    result = run(tmp_path, "rotate-master-key", "--batch-size", "1")
+    result = run_fleetgraph(tmp_path, "rotate-master-key", "--batch-size", "1")
     assert result.returncode == 0, result.stderr
     assert "master key version 2 added" in result.stdout
     assert "re-sealed: 1 TOTP secrets, 0 queued mails, 2 device keys" in result.stdout
@@ -265,15 +265,15 @@ def test_rotate_master_key_command(tmp_path):
     opened, versions, opened_totp = asyncio.run(_read_cli(settings, Sealer(keyring.keys[2], version=2)))
     assert opened == keys and set(versions.values()) == {2} and opened_totp == totp
 
-    removed = run(tmp_path, "rotate-master-key", "--remove-version", "1")
+    removed = run_fleetgraph(tmp_path, "rotate-master-key", "--remove-version", "1")
     assert removed.returncode == 0, removed.stderr
     assert load_keyring(settings).versions == [2]
-    refused = run(tmp_path, "rotate-master-key", "--remove-version", "2")
+    refused = run_fleetgraph(tmp_path, "rotate-master-key", "--remove-version", "2")
     assert refused.returncode == 1 and "current" in refused.stderr
 
     # With the key in the environment the command only prints what to deploy, then re-seals on request.
     environment = {"FLEETGRAPH_MASTER_KEY": load_keyring(settings).dump()}
-    printed = run(tmp_path, "rotate-master-key", env=environment)
+    printed = run_fleetgraph(tmp_path, "rotate-master-key", env=environment)
     assert printed.returncode == 0, printed.stderr
     assert "nothing was changed" in printed.stdout
     values = [line.split("=", 1)[1] for line in printed.stdout.splitlines() if "FLEETGRAPH_MASTER_KEY=" in line]
@@ -281,9 +281,13 @@ def test_rotate_master_key_command(tmp_path):
     assert learn.current == 2 and rotated.current == 3 and learn.keys == rotated.keys
     assert asyncio.run(_read_cli(settings, Sealer(load_keyring(settings))))[1] == versions  # nothing re-sealed
 
-    still_used = run(tmp_path, "rotate-master-key", "--report", env={"FLEETGRAPH_MASTER_KEY": rotated.dump()})
+    still_used = run_fleetgraph(
+        tmp_path, "rotate-master-key", "--report", env={"FLEETGRAPH_MASTER_KEY": rotated.dump()}
+    )
     assert "version 2: 1 TOTP secrets, 0 queued mails, 2 device keys" in still_used.stdout
-    resealed = run(tmp_path, "rotate-master-key", "--reseal-only", env={"FLEETGRAPH_MASTER_KEY": rotated.dump()})
+    resealed = run_fleetgraph(
+        tmp_path, "rotate-master-key", "--reseal-only", env={"FLEETGRAPH_MASTER_KEY": rotated.dump()}
+    )
     assert resealed.returncode == 0, resealed.stderr
     assert "re-sealed: 1 TOTP secrets, 0 queued mails, 2 device keys" in resealed.stdout
     opened, versions, opened_totp = asyncio.run(_read_cli(settings, Sealer(rotated.keys[3], version=3)))
@@ -327,11 +331,8 @@ def test_a_running_server_keeps_serving_across_a_rotation(tmp_path):
     import httpx
     import pyotp
 
-    from tests.conftest import free_port, wait_until_healthy
-    from tests.graph.test_cli import FLEETGRAPH, run
-
     password, secret = "Rotation#Secret47", pyotp.random_base32()
-    assert run(tmp_path, "migrate").returncode == 0
+    assert run_fleetgraph(tmp_path, "migrate").returncode == 0
     asyncio.run(_seed_totp_user(Settings(data_dir=tmp_path), password, secret))
     port = free_port()
     environment = {k: v for k, v in os.environ.items() if not k.startswith("FLEETGRAPH_")}
@@ -360,7 +361,7 @@ def test_a_running_server_keeps_serving_across_a_rotation(tmp_path):
         before = login(first_step)["data"]["login"]
         assert before["errors"] == [] and before["accessToken"]
 
-        rotated = run(tmp_path, "rotate-master-key")
+        rotated = run_fleetgraph(tmp_path, "rotate-master-key")
         assert rotated.returncode == 0, rotated.stderr
         assert "re-sealed: 1 TOTP secrets, 0 queued mails, 0 device keys" in rotated.stdout
 

@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 
 import httpx
 import pytest
 import uvicorn
-from websockets.asyncio.client import ClientConnection, connect
+from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed
 
 from graph.app import create_app
@@ -23,42 +22,10 @@ from graph.runtime import Runtime
 from models import identity as m
 from resolvers.audit import rules as audit
 from subscriptions import channels
-from tests.conftest import add_organisation, add_user, free_port, issue_token, make_settings
-
-DEADLINE = 10.0
-AUDIT_SUBSCRIPTION = "subscription { auditEventRecorded { action actor details organisation { name } } }"
-USER_CREATE = """
-mutation ($input: UserCreateInput!) {
-  userCreate(input: $input) { user { email } errors { code field message } }
-}"""
-
-
-async def until(condition, what: str, deadline: float = DEADLINE) -> None:
-    """Wait (bounded) for `condition()` to hold."""
-    end = time.monotonic() + deadline
-    while not condition():
-        assert time.monotonic() < end, f"gave up waiting for {what}"
-        await asyncio.sleep(0.01)
-
-
-def ws_connect(live_server: str, protocol: str = "graphql-transport-ws"):
-    return connect(f"ws://{live_server}/graphql", subprotocols=[protocol], open_timeout=DEADLINE, close_timeout=2)
-
-
-async def receive(ws: ClientConnection) -> dict:
-    return json.loads(await asyncio.wait_for(ws.recv(), DEADLINE))
-
-
-async def init(ws: ClientConnection, token: str | None) -> dict:
-    payload = {"authorization": f"Bearer {token}"} if token else {}
-    await ws.send(json.dumps({"type": "connection_init", "payload": payload}))
-    return await receive(ws)
-
-
-async def subscribe(ws: ClientConnection, token: str, operation_id: str = "1", query: str = AUDIT_SUBSCRIPTION) -> None:
-    ack = await init(ws, token)
-    assert ack["type"] == "connection_ack", ack
-    await ws.send(json.dumps({"id": operation_id, "type": "subscribe", "payload": {"query": query}}))
+from tests.environment import free_port, make_settings
+from tests.factories import add_organisation, add_user, issue_token
+from tests.waiting import DEADLINE, until
+from tests.websocket import AUDIT_SUBSCRIPTION, create_user, http_gql, init, receive, subscribe, ws_connect
 
 
 async def closed_with(ws: ClientConnection) -> int:
@@ -67,24 +34,6 @@ async def closed_with(ws: ClientConnection) -> int:
         await asyncio.wait_for(ws.recv(), DEADLINE)
     assert closed.value.rcvd is not None, "the server did not send a close frame"
     return closed.value.rcvd.code
-
-
-async def http_gql(live_server: str, query: str, variables: dict, token: str) -> dict:
-    async with httpx.AsyncClient(base_url=f"http://{live_server}", timeout=DEADLINE) as http:
-        response = await http.post(
-            "/graphql", json={"query": query, "variables": variables}, headers={"Authorization": f"Bearer {token}"}
-        )
-    assert response.status_code == 200, response.text
-    body = response.json()
-    assert "errors" not in body, body
-    return body["data"]
-
-
-async def create_user(live_server: str, token: str, email: str, password: str = "Unusual-Tern#Ledger47") -> dict:
-    data = await http_gql(
-        live_server, USER_CREATE, {"input": {"name": "New Person", "email": email, "password": password}}, token
-    )
-    return data["userCreate"]
 
 
 async def test_connection_init_with_bearer_token_is_acked(live_server, world):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 from sqlalchemy import select, update
@@ -11,45 +10,20 @@ from graph.auth import hash_token
 from models import identity as m
 from models.audit import AuditEvent
 from models.base import utcnow
-from models.mail import OutboxMessage, TemplateType
+from models.mail import TemplateType
 from resolvers.mail.defaults import DEFAULTS
-from tests.conftest import PASSWORD, add_user
-from tests.mail.opened import opened
-from tests.test_tenancy import snapshot
+from tests.factories import PASSWORD, add_user, snapshot
+from tests.identity.email_change_helpers import change, confirm, token_of
+from tests.mail.opened import outbox
 
-UPDATE = "mutation($input: UserUpdateInput!) { userUpdate(input: $input) { user { email } errors { code field } } }"
-CONFIRM = (
-    "mutation($input: EmailChangeConfirmInput!) { emailChangeConfirm(input: $input) { email errors { code field } } }"
-)
 LOGIN = "mutation($input: LoginInput!) { login(input: $input) { accessToken errors { code } } }"
 ME = "{ me { email } }"
-
-
-async def mails(runtime) -> list[OutboxMessage]:
-    async with runtime.session_factory() as session:
-        return [
-            opened(runtime, row)
-            for row in (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
-        ]
-
-
-def token_of(mail: OutboxMessage) -> str:
-    return re.search(r"/confirm-email\?token=([A-Za-z0-9_\-]+)", mail.body_text).group(1)
-
-
-async def change(gql, world, new: str, user="user_a", token="user_a") -> dict:
-    result = await gql(UPDATE, {"input": {"id": world.id("User", user), "email": new}}, token=world.tokens[token])
-    return result["data"]["userUpdate"]
-
-
-async def confirm(gql, token: str) -> dict:
-    return (await gql(CONFIRM, {"input": {"token": token}}))["data"]["emailChangeConfirm"]
 
 
 async def test_own_change_waits_for_confirmation(gql, world, runtime):
     payload = await change(gql, world, " New.Address@A.example ")
     assert payload == {"user": {"email": "user@a.example"}, "errors": []}
-    [mail] = await mails(runtime)
+    [mail] = await outbox(runtime)
     assert (mail.to_address, mail.template_type) == ("new.address@a.example", TemplateType.CONFIRM_EMAIL)
     assert mail.body_text.startswith(DEFAULTS[TemplateType.CONFIRM_EMAIL]["en"][2].split("{{")[0])
     assert f"{runtime.settings.public_url.rstrip('/')}/confirm-email?token=" in mail.body_text
@@ -91,7 +65,7 @@ async def test_mail_goes_out_in_the_users_language(gql, world, runtime):
     async with runtime.session_factory() as session, session.begin():
         await session.execute(update(m.User).where(m.User.id == world.users["user_a"].id).values(language="de"))
     await change(gql, world, "neu@a.example")
-    [mail] = await mails(runtime)
+    [mail] = await outbox(runtime)
     language = "de" if "de" in DEFAULTS[TemplateType.CONFIRM_EMAIL] else "en"
     assert mail.language == language
     assert mail.subject == DEFAULTS[TemplateType.CONFIRM_EMAIL][language][0]
@@ -100,7 +74,7 @@ async def test_mail_goes_out_in_the_users_language(gql, world, runtime):
 async def test_admin_change_also_needs_the_owner_to_confirm(gql, world, runtime):
     payload = await change(gql, world, "moved@a.example", user="user_a", token="admin_a")
     assert payload == {"user": {"email": "user@a.example"}, "errors": []}
-    [mail] = await mails(runtime)
+    [mail] = await outbox(runtime)
     assert mail.to_address == "moved@a.example"
     assert (await confirm(gql, token_of(mail)))["email"] == "moved@a.example"
 
@@ -108,19 +82,19 @@ async def test_admin_change_also_needs_the_owner_to_confirm(gql, world, runtime)
 async def test_only_the_newest_link_works(gql, world, runtime):
     await change(gql, world, "first@a.example")
     await change(gql, world, "second@a.example")
-    first, second = await mails(runtime)
+    first, second = await outbox(runtime)
     assert (await confirm(gql, token_of(first)))["errors"] == [{"code": "INVALID_TOKEN", "field": ["token"]}]
     assert (await confirm(gql, token_of(second)))["email"] == "second@a.example"
 
 
 async def test_same_address_sends_nothing(gql, world, runtime):
     assert (await change(gql, world, "USER@a.example"))["errors"] == []
-    assert await mails(runtime) == []
+    assert await outbox(runtime) == []
 
 
 async def test_expired_link_is_refused_like_an_unknown_one(gql, world, runtime):
     await change(gql, world, "late@a.example")
-    [mail] = await mails(runtime)
+    [mail] = await outbox(runtime)
     async with runtime.session_factory() as session, session.begin():
         await session.execute(update(m.OneTimeToken).values(expires_at=utcnow() - timedelta(seconds=1)))
     before = await snapshot(runtime)
@@ -136,7 +110,7 @@ async def test_expired_link_is_refused_like_an_unknown_one(gql, world, runtime):
 
 async def test_address_taken_meanwhile_is_refused(gql, world, runtime):
     await change(gql, world, "contested@a.example")
-    [mail] = await mails(runtime)
+    [mail] = await outbox(runtime)
     async with runtime.session_factory() as session, session.begin():
         await add_user(
             session,

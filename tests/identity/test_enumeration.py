@@ -17,13 +17,13 @@ from sqlalchemy import select
 from graph.relay import to_global_id
 from models import identity as m
 from models.mail import OutboxMessage
-from tests.catalogue.test_batches import create as batch_create
-from tests.catalogue.test_batches import seed as seed_batches
-from tests.identity import test_email_change as email_change
-from tests.identity import test_invitations as invitations
-from tests.test_tenancy import UNKNOWN_PK, snapshot
+from tests.catalogue.batch_helpers import create as batch_create
+from tests.catalogue.batch_helpers import seed as seed_batches
+from tests.factories import NEW_PASSWORD, UNKNOWN_PK, snapshot
+from tests.identity import email_change_helpers as email_change
+from tests.identity import invitation_helpers as invitations
+from tests.mail.opened import outbox
 
-NEW_PASSWORD = "Violet-Kayak#Lantern7"
 ORGANISATIONS = "query($id: ID!) { organisations(filter: {parentId: $id}) { totalCount nodes { name } } }"
 USER_CREATE = """mutation($input: UserCreateInput!) {
   userCreate(input: $input) { user { email } errors { code field message } } }"""
@@ -108,7 +108,7 @@ async def test_an_email_change_to_an_address_outside_reach_waits_for_its_owner(g
     assert [mail.to_address for mail in mails] == ["admin@b.example", "nobody@nowhere.example"]
     # the second request voided the first link; ask again and follow it: the address is B's, so refused
     await email_change.change(gql, world, "admin@b.example")
-    mail = (await email_change.mails(runtime))[-1]
+    mail = (await outbox(runtime))[-1]
     confirmed = await email_change.confirm(gql, email_change.token_of(mail))
     assert confirmed == {"email": None, "errors": [{"code": "DUPLICATE", "field": ["email"]}]}
     async with runtime.session_factory() as session:

@@ -10,10 +10,19 @@ from models import identity as m
 
 ERRORS = "errors { code field message }"
 GROUP = "id name organisation { name } members { email }"
-CREATE = f"mutation($input: UserGroupCreateInput!) {{ userGroupCreate(input: $input) {{ userGroup {{ {GROUP} }} {ERRORS} }} }}"
-UPDATE = f"mutation($input: UserGroupUpdateInput!) {{ userGroupUpdate(input: $input) {{ userGroup {{ {GROUP} }} {ERRORS} }} }}"
+CREATE = (
+    f"mutation($input: UserGroupCreateInput!) {{ userGroupCreate(input: $input) {{ userGroup {{ "
+    f"{GROUP} }} {ERRORS} }} }}"
+)
+UPDATE = (
+    f"mutation($input: UserGroupUpdateInput!) {{ userGroupUpdate(input: $input) {{ userGroup {{ "
+    f"{GROUP} }} {ERRORS} }} }}"
+)
 DELETE = f"mutation($input: UserGroupIdInput!) {{ userGroupDelete(input: $input) {{ deletedId {ERRORS} }} }}"
-LIST = "query($filter: UserGroupFilter) { userGroups(filter: $filter) { totalCount nodes { name organisation { name } } } }"
+LIST = (
+    "query($filter: UserGroupFilter) { userGroups(filter: $filter) { totalCount nodes { name "
+    "organisation { name } } } }"
+)
 
 
 def codes(result: dict) -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 
 import pytest
@@ -13,48 +12,33 @@ from graph.relay import to_global_id
 from models import identity as m
 from models.audit import AuditEvent
 from models.base import utcnow
-from models.mail import OutboxMessage, TemplateType
+from models.mail import TemplateType
 from resolvers.identity.invitations.rules import PREVIEW_TOKEN
 from resolvers.mail.defaults import DEFAULTS
-from tests.mail.opened import opened
-from tests.test_tenancy import snapshot
+from tests.factories import NEW_PASSWORD, snapshot
+from tests.identity.invitation_helpers import CREATE, ERRORS, INVITATION, accept, create, errors, token_of
+from tests.mail.opened import outbox
 
-NEW_PASSWORD = "Violet-Kayak#Lantern7"
-ERRORS = "errors { code field message }"
-INVITATION = (
-    "id name email language roles state expiresAt sentAt acceptedAt createdAt organisation { name } invitedBy { email }"
+UPDATE = (
+    f"mutation($input: InvitationUpdateInput!) {{ invitationUpdate(input: $input) {{ invitation {{ "
+    f"{INVITATION} }} {ERRORS} }} }}"
 )
-
-CREATE = f"""mutation($input: InvitationCreateInput!) {{
-  invitationCreate(input: $input) {{ invitation {{ {INVITATION} }} registrationLink {ERRORS} }} }}"""
-UPDATE = f"mutation($input: InvitationUpdateInput!) {{ invitationUpdate(input: $input) {{ invitation {{ {INVITATION} }} {ERRORS} }} }}"
-SEND = f"mutation($input: InvitationIdInput!) {{ invitationSend(input: $input) {{ invitation {{ {INVITATION} }} {ERRORS} }} }}"
-REVOKE = f"mutation($input: InvitationIdInput!) {{ invitationRevoke(input: $input) {{ invitation {{ {INVITATION} }} {ERRORS} }} }}"
+SEND = (
+    f"mutation($input: InvitationIdInput!) {{ invitationSend(input: $input) {{ invitation {{ "
+    f"{INVITATION} }} {ERRORS} }} }}"
+)
+REVOKE = (
+    f"mutation($input: InvitationIdInput!) {{ invitationRevoke(input: $input) {{ invitation {{ "
+    f"{INVITATION} }} {ERRORS} }} }}"
+)
 PREVIEW = (
     f"mutation($input: InvitationIdInput!) {{ invitationPreview(input: $input) {{ subject html text {ERRORS} }} }}"
 )
-ACCEPT = f"""mutation($input: InvitationAcceptInput!) {{
-  invitationAccept(input: $input) {{ user {{ name email language roles organisation {{ name }} }} {ERRORS} }} }}"""
 LIST = f"""query($filter: InvitationFilter, $first: Int, $after: String) {{
-  invitations(filter: $filter, first: $first, after: $after) {{ totalCount nodes {{ {INVITATION} }} pageInfo {{ hasNextPage endCursor }} }} }}"""
+  invitations(filter: $filter, first: $first, after: $after) {{ totalCount nodes {{ {INVITATION} }} pageInfo {{
+    hasNextPage endCursor }} }} }}"""
 NODE = "query($id: ID!) { node(id: $id) { ... on Invitation { name state } } }"
 LOGIN = "mutation($input: LoginInput!) { login(input: $input) { accessToken errors { code } } }"
-
-
-def token_of(link: str) -> str:
-    return re.search(r"token=([A-Za-z0-9_\-]+)", link).group(1)
-
-
-def errors(result: dict, field: str) -> list[tuple[str, list[str] | None]]:
-    return [(e["code"], e["field"]) for e in result["data"][field]["errors"]]
-
-
-async def create(gql, world, token="admin_a", **values) -> dict:
-    values = {"name": "Ida Invited", "email": "ida@example.org", **values}
-    result = await gql(CREATE, {"input": values}, token=world.tokens[token])
-    payload = result["data"]["invitationCreate"]
-    assert payload["errors"] == [], payload
-    return payload
 
 
 async def send(gql, world, invitation_id: str, token="admin_a") -> dict:
@@ -63,26 +47,11 @@ async def send(gql, world, invitation_id: str, token="admin_a") -> dict:
     return result["data"]["invitationSend"]["invitation"]
 
 
-async def outbox(runtime) -> list[OutboxMessage]:
-    async with runtime.session_factory() as session:
-        return [
-            opened(runtime, row)
-            for row in (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
-        ]
-
-
 async def invitation_row(runtime, global_id: str) -> m.Invitation:
     from graph.relay import from_global_id
 
     async with runtime.session_factory() as session:
         return await session.get(m.Invitation, from_global_id(global_id)[1])
-
-
-async def accept(gql, token: str, password: str = NEW_PASSWORD, email: str | None = None) -> dict:
-    values = {"token": token, "password": password}
-    if email is not None:
-        values["email"] = email
-    return (await gql(ACCEPT, {"input": values}))["data"]["invitationAccept"]
 
 
 async def expire(runtime, global_id: str) -> None:

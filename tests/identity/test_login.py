@@ -6,13 +6,13 @@ import dataclasses
 import hashlib
 from datetime import timedelta
 
-import httpx
 from sqlalchemy import select, update
 
 from models import identity as m
 from models.audit import AuditEvent
 from models.base import utcnow
-from tests.conftest import PASSWORD, add_user, issue_token
+from tests.environment import app_client
+from tests.factories import PASSWORD, add_user, issue_token
 
 LOGIN = """
 mutation($input: LoginInput!) {
@@ -321,9 +321,7 @@ class FromAddress:
     """Logins from another client address (the ASGI transport passes it to the app in-process)."""
 
     def __init__(self, app, address: str) -> None:
-        self.http = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app, client=(address, 40000)), base_url="http://testserver"
-        )
+        self.http = app_client(app, client=(address, 40000))
 
     async def __aenter__(self):
         return self

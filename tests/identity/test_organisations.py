@@ -9,15 +9,30 @@ from sqlalchemy import func, select
 
 from graph.relay import to_global_id
 from models import identity as m
-from tests.conftest import add_user, issue_token
+from tests.factories import add_user, issue_token
 
 ERRORS = "errors { code field message }"
 ORGANISATION = "id name organisationId yourReference canCreateOrganisations parent { name }"
-CREATE = f"mutation($input: OrganisationCreateInput!) {{ organisationCreate(input: $input) {{ organisation {{ {ORGANISATION} }} {ERRORS} }} }}"
-UPDATE = f"mutation($input: OrganisationUpdateInput!) {{ organisationUpdate(input: $input) {{ organisation {{ {ORGANISATION} }} {ERRORS} }} }}"
-PARTNER_ADD = f"mutation($input: PartnerInput!) {{ partnerAdd(input: $input) {{ organisation {{ name partners {{ name organisationId }} }} {ERRORS} }} }}"
-PARTNER_REMOVE = f"mutation($input: PartnerInput!) {{ partnerRemove(input: $input) {{ organisation {{ name partners {{ name organisationId }} }} {ERRORS} }} }}"
-LIST = "query($filter: OrganisationFilter) { organisations(filter: $filter) { totalCount nodes { name parent { name } } } }"
+CREATE = (
+    f"mutation($input: OrganisationCreateInput!) {{ organisationCreate(input: $input) {{ organisation "
+    f"{{ {ORGANISATION} }} {ERRORS} }} }}"
+)
+UPDATE = (
+    f"mutation($input: OrganisationUpdateInput!) {{ organisationUpdate(input: $input) {{ organisation "
+    f"{{ {ORGANISATION} }} {ERRORS} }} }}"
+)
+PARTNER_ADD = (
+    f"mutation($input: PartnerInput!) {{ partnerAdd(input: $input) {{ organisation {{ name partners "
+    f"{{ name organisationId }} }} {ERRORS} }} }}"
+)
+PARTNER_REMOVE = (
+    f"mutation($input: PartnerInput!) {{ partnerRemove(input: $input) {{ organisation {{ name "
+    f"partners {{ name organisationId }} }} {ERRORS} }} }}"
+)
+LIST = (
+    "query($filter: OrganisationFilter) { organisations(filter: $filter) { totalCount nodes { name "
+    "parent { name } } } }"
+)
 NODE = "query($id: ID!) { node(id: $id) { id } }"
 
 

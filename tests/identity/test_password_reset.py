@@ -12,38 +12,15 @@ from graph.auth import hash_token
 from models import identity as m
 from models.audit import AuditEvent
 from models.base import utcnow
-from models.mail import OutboxMessage, TemplateType
+from models.mail import TemplateType
 from resolvers.identity.email_tokens.rules import RESET_LIMIT
 from resolvers.mail.defaults import DEFAULTS
-from tests.conftest import PASSWORD
-from tests.mail.opened import opened
-from tests.test_tenancy import snapshot
+from tests.factories import NEW_PASSWORD, PASSWORD, snapshot
+from tests.identity.password_reset_helpers import request, reset, token_of
+from tests.mail.opened import outbox
 
-NEW_PASSWORD = "Violet-Kayak#Lantern7"
-REQUEST = "mutation($input: PasswordResetRequestInput!) { passwordResetRequest(input: $input) { errors { code field message } } }"
-RESET = "mutation($input: PasswordResetInput!) { passwordReset(input: $input) { success errors { code field } } }"
 LOGIN = "mutation($input: LoginInput!) { login(input: $input) { accessToken errors { code } } }"
 ME = "{ me { email } }"
-
-
-async def mails(runtime) -> list[OutboxMessage]:
-    async with runtime.session_factory() as session:
-        return [
-            opened(runtime, row)
-            for row in (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
-        ]
-
-
-def token_of(mail: OutboxMessage) -> str:
-    return re.search(r"/reset-password\?token=([A-Za-z0-9_\-]+)", mail.body_text).group(1)
-
-
-async def request(gql, email: str):
-    return await gql.raw(REQUEST, {"input": {"email": email}})
-
-
-async def reset(gql, token: str, password: str = NEW_PASSWORD) -> dict:
-    return (await gql(RESET, {"input": {"token": token, "newPassword": password}}))["data"]["passwordReset"]
 
 
 async def login(gql, email: str, password: str) -> dict:
@@ -71,12 +48,12 @@ async def test_known_and_unknown_addresses_get_the_same_answer(gql, world, runti
     refused = [await request(gql, address) for address in ("x\x00@a.example", "user@a.example\x00")]
     assert len({(r.status_code, r.content) for r in refused}) == 1 and refused[0].status_code == 400
     # only the known active accounts got a mail (user@a twice), the deactivated one none
-    assert [mail.to_address for mail in await mails(runtime)] == ["user@a.example", "user@a.example"]
+    assert [mail.to_address for mail in await outbox(runtime)] == ["user@a.example", "user@a.example"]
 
 
 async def test_reset_sets_the_password_and_ends_every_session(gql, world, runtime):
     await request(gql, "user@a.example")
-    [mail] = await mails(runtime)
+    [mail] = await outbox(runtime)
     assert (mail.template_type, mail.language) == (TemplateType.PASSWORD_RESET, "en")
     assert mail.subject == DEFAULTS[TemplateType.PASSWORD_RESET]["en"][0]
     token = token_of(mail)
@@ -116,7 +93,7 @@ async def test_reset_sets_the_password_and_ends_every_session(gql, world, runtim
 
 async def test_policy_applies_and_a_refusal_keeps_the_link(gql, world, runtime):
     await request(gql, "user@a.example")
-    token = token_of((await mails(runtime))[0])
+    token = token_of((await outbox(runtime))[0])
     before = await snapshot(runtime)
     assert await reset(gql, token, "short") == {
         "success": False,
@@ -136,7 +113,7 @@ async def test_reused_history_password_is_refused(gql, world, runtime):
         user = await session.get(m.User, world.users["user_a"].id)
         session.add(m.PasswordHistory(user_id=user.id, password_hash=user.password_hash))
     await request(gql, "user@a.example")
-    token = token_of((await mails(runtime))[0])
+    token = token_of((await outbox(runtime))[0])
     assert await reset(gql, token, PASSWORD) == {
         "success": False,
         "errors": [{"code": "PASSWORD_REUSED", "field": ["newPassword"]}],
@@ -146,9 +123,9 @@ async def test_reused_history_password_is_refused(gql, world, runtime):
 async def test_expired_unknown_and_superseded_links_answer_alike(gql, world, runtime):
     await request(gql, "user@a.example")
     await request(gql, "user@a.example")
-    superseded, newest = (token_of(mail) for mail in await mails(runtime))
+    superseded, newest = (token_of(mail) for mail in await outbox(runtime))
     await request(gql, "admin@a.example")
-    expired = token_of((await mails(runtime))[2])
+    expired = token_of((await outbox(runtime))[2])
     async with runtime.session_factory() as session, session.begin():
         await session.execute(
             update(m.OneTimeToken)
@@ -166,11 +143,11 @@ async def test_expired_unknown_and_superseded_links_answer_alike(gql, world, run
 
 async def test_a_confirm_email_token_is_no_reset_token(gql, world, runtime):
     await gql(
-        'mutation { userUpdate(input: {id: "%s", email: "x@a.example"}) { errors { code } } }'
-        % world.id("User", "user_a"),
+        f'mutation {{ userUpdate(input: {{id: "{world.id("User", "user_a")}", email: "x@a.example"}}) '
+        "{ errors { code } } }",
         token=world.tokens["user_a"],
     )
-    [mail] = await mails(runtime)
+    [mail] = await outbox(runtime)
     token = re.search(r"token=([A-Za-z0-9_\-]+)", mail.body_text).group(1)
     assert (await reset(gql, token))["errors"] == [{"code": "INVALID_TOKEN", "field": ["token"]}]
 
@@ -178,10 +155,10 @@ async def test_a_confirm_email_token_is_no_reset_token(gql, world, runtime):
 async def test_requests_are_throttled_per_account_without_telling(gql, world, runtime):
     answers = {(await request(gql, "user@a.example")).content for _ in range(RESET_LIMIT + 2)}
     assert len(answers) == 1
-    assert len(await mails(runtime)) == RESET_LIMIT
+    assert len(await outbox(runtime)) == RESET_LIMIT
     # another account is not affected
     await request(gql, "admin@a.example")
-    assert len(await mails(runtime)) == RESET_LIMIT + 1
+    assert len(await outbox(runtime)) == RESET_LIMIT + 1
 
 
 async def test_reset_lifts_a_login_lock(gql, world, runtime):
@@ -192,7 +169,7 @@ async def test_reset_lifts_a_login_lock(gql, world, runtime):
         "TOO_MANY_ATTEMPTS",
     )
     await request(gql, "user@a.example")
-    assert (await reset(gql, token_of((await mails(runtime))[0])))["success"] is True
+    assert (await reset(gql, token_of((await outbox(runtime))[0])))["success"] is True
     result = await login(gql, "user@a.example", NEW_PASSWORD)
     assert result["errors"] in ([], [{"code": "TOO_MANY_ATTEMPTS"}])  # the client address may still be slowed down
 
@@ -202,6 +179,6 @@ async def test_reset_mail_in_the_users_language(gql, world, runtime, language):
     async with runtime.session_factory() as session, session.begin():
         await session.execute(update(m.User).where(m.User.id == world.users["user_a"].id).values(language=language))
     await request(gql, "user@a.example")
-    [mail] = await mails(runtime)
+    [mail] = await outbox(runtime)
     expected = language if language in DEFAULTS[TemplateType.PASSWORD_RESET] else "en"
     assert (mail.language, mail.subject) == (expected, DEFAULTS[TemplateType.PASSWORD_RESET][expected][0])

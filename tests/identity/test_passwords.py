@@ -12,7 +12,7 @@ from graph.passwords import BREACHED_LIST, breached_passwords, check_policy, has
 from graph.relay import to_global_id
 from models import identity as m
 from models.audit import AuditEvent
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 STRONG = ["Kx9#mQ2vLp!w", "Zr7$Tn4wQe8@", "Correct-Horse#Battery9", "Tr0ub4dor&3xq"]
 # passwords that meet the policy of tenant A (used in sequence: each must differ from the others)

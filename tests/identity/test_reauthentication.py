@@ -12,7 +12,7 @@ from graph.auth import hash_token, new_token
 from models import identity as m
 from models.audit import AuditEvent
 from models.base import utcnow
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
 
 REAUTH = """mutation($input: SessionReauthenticateInput!) {
   sessionReauthenticate(input: $input) { reauthenticatedAt errors { code field message } }

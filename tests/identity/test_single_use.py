@@ -16,12 +16,11 @@ from models import identity as m
 from models.audit import AuditEvent
 from models.mail import OutboxMessage
 from tests.burst import burst
-from tests.conftest import PASSWORD
-from tests.identity.test_two_factor import enrol, fresh_code
+from tests.factories import NEW_PASSWORD, PASSWORD
+from tests.identity.two_factor_helpers import enrol, fresh_code
 from tests.mail.opened import opened
 
 N = 8
-NEW_PASSWORD = "Violet-Kayak#Lantern7"
 WRONG = "Wrong-Horse#Battery9"
 ERRORS = "errors { code field message }"
 LOGIN = f"mutation($input: LoginInput!) {{ login(input: $input) {{ accessToken refreshToken {ERRORS} }} }}"

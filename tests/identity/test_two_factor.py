@@ -12,19 +12,12 @@ from sqlalchemy import select, update
 from graph.secrets import SecretError
 from models import identity as m
 from models.audit import AuditEvent
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD
+from tests.identity.two_factor_helpers import CONFIRM, ENROL, call, enrol, fresh_code
 
 LOGIN = """
 mutation($input: LoginInput!) {
   login(input: $input) { accessToken refreshToken errors { code field message } }
-}"""
-ENROL = """
-mutation($input: TwoFactorEnrolInput!) {
-  twoFactorEnrol(input: $input) { provisioningUri secret errors { code field message } }
-}"""
-CONFIRM = """
-mutation($input: TwoFactorConfirmInput!) {
-  twoFactorConfirm(input: $input) { user { email twoFactorEnabled } errors { code field message } }
 }"""
 DISABLE = """
 mutation($input: TwoFactorDisableInput!) {
@@ -38,14 +31,6 @@ ME = "{ me { email twoFactorEnabled twoFactorRequired } }"
 USERS = "{ users { totalCount } }"
 
 
-async def call(gql, query: str, input: dict | None, token: str | None = None, *secrets: str) -> dict:
-    response = await gql.raw(query, {"input": input} if input is not None else {}, token=token)
-    assert response.status_code == 200, response.text
-    for secret in secrets:
-        assert secret not in response.text, "a password, code or token was echoed"
-    return response.json()
-
-
 async def login(gql, email: str, otp: str | None = None, password: str = PASSWORD) -> dict:
     result = await call(gql, LOGIN, {"email": email, "password": password, "otp": otp}, None, password)
     return result["data"]["login"]
@@ -55,37 +40,12 @@ def codes(payload: dict) -> list[str]:
     return [error["code"] for error in payload["errors"]]
 
 
-async def last_step(runtime, user_id: int) -> int:
-    async with runtime.session_factory() as session:
-        return await session.scalar(select(m.User.totp_last_step).where(m.User.id == user_id))
-
-
-async def fresh_code(runtime, user_id: int, secret: str) -> str:
-    """A code the server has not seen yet: of the current 30-second step, or the next one when the
-    current step is already used (the server accepts one step either side)."""
-    totp = pyotp.TOTP(secret)
-    step = max(int(time.time() // totp.interval), await last_step(runtime, user_id) + 1)
-    assert step <= int(time.time() // totp.interval) + 1, "no unused code left in the accepted window"
-    return totp.at(step * totp.interval)
-
-
 def wrong_code(secret: str) -> str:
     """A 6-digit code that is valid for no step the server would accept now."""
     totp = pyotp.TOTP(secret)
     now = int(time.time() // totp.interval)
     valid = {totp.at(step * totp.interval) for step in range(now - 2, now + 3)}
     return next(code for code in (f"{n:06d}" for n in range(123456, 1_000_000, 7919)) if code not in valid)
-
-
-async def enrol(gql, runtime, world, key: str) -> str:
-    """Enrol and confirm two-factor for a world user; returns the secret."""
-    payload = (await call(gql, ENROL, {"password": PASSWORD}, world.tokens[key], PASSWORD))["data"]["twoFactorEnrol"]
-    assert payload["errors"] == []
-    secret = payload["secret"]
-    code = await fresh_code(runtime, world.users[key].id, secret)
-    confirmed = (await call(gql, CONFIRM, {"code": code}, world.tokens[key]))["data"]["twoFactorConfirm"]
-    assert confirmed["errors"] == [] and confirmed["user"]["twoFactorEnabled"] is True
-    return secret
 
 
 async def require_two_factor_in_tenant_a(gql, world) -> None:

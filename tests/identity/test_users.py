@@ -14,9 +14,7 @@ from models import identity as m
 from models.audit import AuditEvent
 from models.base import utcnow
 from models.mail import OutboxMessage, TemplateType
-from tests.conftest import PASSWORD, add_user
-
-NEW_PASSWORD = "Violet-Kayak#Lantern7"
+from tests.factories import NEW_PASSWORD, PASSWORD, add_user
 
 USER = (
     "id name email language csvDelimiter csvThousandsSeparator isActive organisation { name } roles grantedPermissions"
@@ -28,7 +26,10 @@ UPDATE = f"mutation($input: UserUpdateInput!) {{ userUpdate(input: $input) {{ us
 DEACTIVATE = f"mutation($input: UserIdInput!) {{ userDeactivate(input: $input) {{ user {{ isActive }} {ERRORS} }} }}"
 REACTIVATE = f"mutation($input: UserIdInput!) {{ userReactivate(input: $input) {{ user {{ isActive }} {ERRORS} }} }}"
 DELETE = f"mutation($input: UserIdInput!) {{ userDelete(input: $input) {{ deletedId {ERRORS} }} }}"
-PERMISSIONS = f"mutation($input: UserPermissionsSetInput!) {{ userPermissionsSet(input: $input) {{ user {{ grantedPermissions }} {ERRORS} }} }}"
+PERMISSIONS = (
+    f"mutation($input: UserPermissionsSetInput!) {{ userPermissionsSet(input: $input) {{ user {{ "
+    f"grantedPermissions }} {ERRORS} }} }}"
+)
 LOGIN = "mutation($input: LoginInput!) { login(input: $input) { accessToken errors { code } } }"
 ME = "{ me { email } }"
 

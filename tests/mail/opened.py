@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
+from models.mail import OutboxMessage
 from resolvers.mail.sealing import open_bodies
 
 
@@ -16,3 +17,10 @@ def opened(runtime_or_sealer, row) -> SimpleNamespace:
     values = {attribute.key: getattr(row, attribute.key) for attribute in inspect(row).mapper.column_attrs}
     values["body_text"], values["body_html"] = open_bodies(sealer, row)
     return SimpleNamespace(**values)
+
+
+async def outbox(runtime) -> list[SimpleNamespace]:
+    """Every outbox row, oldest first, with its bodies opened."""
+    async with runtime.session_factory() as session:
+        rows = (await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id))).all()
+    return [opened(runtime, row) for row in rows]

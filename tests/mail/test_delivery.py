@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-import threading
 from dataclasses import replace
 from datetime import timedelta
-from email import message_from_bytes, policy
 
 import pytest
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import AuthResult
 from sqlalchemy import select, update
 
 from graph.runtime import Runtime
@@ -22,49 +18,9 @@ from resolvers.mail.rendering import SAMPLE_VARIABLES
 from resolvers.mail.sending import enqueue
 from resolvers.mail.workers import delivery
 from resolvers.mail.workers.delivery import deliver_due
-from tests.conftest import free_port
+from tests.environment import free_port
 from tests.mail.opened import opened
-
-SMTP_USER = "mailer"
-SMTP_PASSWORD = "S3cret-smtp-Pa55word"
-
-
-class Collector:
-    """aiosmtpd handler keeping every accepted message (the server runs in its own thread)."""
-
-    def __init__(self) -> None:
-        self.messages = []
-        self.lock = threading.Lock()
-
-    async def handle_DATA(self, server, session, envelope):
-        with self.lock:
-            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-
-def _authenticator(server, session, envelope, mechanism, auth_data):
-    ok = auth_data.login == SMTP_USER.encode() and auth_data.password == SMTP_PASSWORD.encode()
-    return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535
-
-
-@contextlib.contextmanager
-def smtp_server(port: int | None = None, *, auth: bool = False):
-    collector = Collector()
-    kwargs = dict(authenticator=_authenticator, auth_required=True, auth_require_tls=False) if auth else {}
-    controller = Controller(collector, hostname="127.0.0.1", port=port or free_port(), **kwargs)
-    controller.start()
-    try:
-        yield controller, collector
-    finally:
-        controller.stop()
-
-
-def smtp_settings(runtime: Runtime, port: int, **overrides):
-    values = dict(
-        smtp_host="127.0.0.1", smtp_port=port, smtp_security="none", mail_max_attempts=3, mail_retry_seconds=30
-    )
-    values.update(overrides)
-    return replace(runtime.settings, **values)
+from tests.smtp import SMTP_PASSWORD, SMTP_USER, Collector, smtp_authenticator, smtp_server, smtp_settings
 
 
 async def queue(runtime: Runtime, to: str = "erika@example.com") -> int:
@@ -354,7 +310,7 @@ async def test_starttls_and_implicit_tls_verify_the_server_certificate(runtime, 
         else dict(ssl_context=server_context, auth_require_tls=False)
     )
     controller = Controller(
-        collector, hostname="127.0.0.1", port=port, authenticator=_authenticator, auth_required=True, **tls
+        collector, hostname="127.0.0.1", port=port, authenticator=smtp_authenticator, auth_required=True, **tls
     )
     controller.start()
     try:

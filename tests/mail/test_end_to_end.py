@@ -9,13 +9,14 @@ from models.mail import TemplateType
 from resolvers.mail.defaults import DEFAULTS
 from resolvers.mail.rendering import render
 from resolvers.mail.workers.delivery import deliver_due
-from tests.mail.test_delivery import smtp_server, smtp_settings
+from tests.smtp import smtp_server, smtp_settings
 
 INVITE = """mutation($input: InvitationCreateInput!) {
   invitationCreate(input: $input) { invitation { id } errors { code } } }"""
 SEND = "mutation($id: ID!) { invitationSend(input: {id: $id}) { invitation { state } errors { code } } }"
 ACCEPT = """mutation($token: String!) {
-  invitationAccept(input: {token: $token, password: "Fjord#Lantern-62"}) { user { email language } errors { code } } }"""
+  invitationAccept(input: {token: $token, password: "Fjord#Lantern-62"}) { user { email language } errors { code
+    } } }"""
 RESET = 'mutation { passwordResetRequest(input: {email: "user@b.example"}) { errors { code } } }'
 
 

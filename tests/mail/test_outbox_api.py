@@ -15,8 +15,8 @@ from models.mail import DeliveryAttempt, OutboxMessage, OutboxStatus, TemplateTy
 from resolvers.mail.rendering import SAMPLE_VARIABLES
 from resolvers.mail.sending import enqueue
 from resolvers.mail.workers.delivery import deliver_due
-from tests.conftest import issue_token
-from tests.mail.test_delivery import smtp_server
+from tests.factories import issue_token
+from tests.smtp import smtp_server
 
 LIST = """
 query($filter: OutboxMessageFilter, $first: Int, $after: String) {

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from models.mail import EmailTemplate, OutboxMessage, TemplateType
 from resolvers.mail.sending import enqueue, resolve_template
-from tests.conftest import add_organisation
+from tests.factories import add_organisation
 from tests.mail.opened import opened
 
 T = TemplateType.INVITE_USER

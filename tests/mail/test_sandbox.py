@@ -6,8 +6,8 @@ import pytest
 
 from models.mail import TemplateType
 from resolvers.mail import rendering
-from tests.mail.test_templates import UPDATE, copy, system_default
-from tests.test_tenancy import snapshot
+from tests.factories import snapshot
+from tests.mail.template_helpers import UPDATE, copy, system_default
 
 T = TemplateType.INVITE_USER
 
@@ -87,7 +87,8 @@ def test_what_a_mail_template_needs_still_works():
     assert rendering.check(T, "s", source, source) == []
     mail = rendering.render("s", source, source, rendering.SAMPLE_VARIABLES[T])
     assert mail.body_text == (
-        "3 days\n[1:ERIKA][2:MUSTER]\nhttps://fleetgraph.example/register --- IntegraDemo\nDemo Integra Erika Muster, IntegraDemo"
+        "3 days\n[1:ERIKA][2:MUSTER]\nhttps://fleetgraph.example/register --- IntegraDemo\nDemo Integra "
+        "Erika Muster, IntegraDemo"
     )
 
 

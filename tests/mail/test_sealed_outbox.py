@@ -16,12 +16,11 @@ from models import identity as m
 from models.mail import EmailTemplate, OutboxMessage, OutboxStatus, TemplateType
 from resolvers.mail.rendering import SAMPLE_VARIABLES
 from resolvers.mail.sending import enqueue
-from resolvers.mail.workers.delivery import deliver_due
-from tests.conftest import add_organisation
-from tests.identity.test_email_change import change
-from tests.identity.test_password_reset import RESET, request
+from tests.factories import add_organisation
+from tests.identity.email_change_helpers import change
+from tests.identity.password_reset_helpers import RESET, request
 from tests.mail.opened import opened
-from tests.mail.test_delivery import smtp_server, smtp_settings
+from tests.smtp import smtp_server, smtp_settings
 
 OTHER_MASTER_KEY = bytes(range(32))
 

@@ -12,52 +12,22 @@ from models.audit import AuditEvent
 from models.base import utcnow
 from models.mail import LANGUAGES, EmailTemplate, OutboxMessage, OutboxStatus, TemplateType
 from resolvers.mail.defaults import DEFAULTS
+from tests.factories import snapshot
 from tests.mail.opened import opened
-from tests.test_tenancy import snapshot
+from tests.mail.template_helpers import COPY, FIELDS, UPDATE, copy, mutation, system_default
 
-FIELDS = (
-    "id name type language isActive isSystemDefault subject bodyHtml bodyText organisation { name } createdAt updatedAt"
-)
 LIST = f"""query($filter: EmailTemplateFilter, $first: Int, $after: String) {{
   emailTemplates(filter: $filter, first: $first, after: $after) {{
     totalCount nodes {{ {FIELDS} }} pageInfo {{ hasNextPage endCursor }}
   }}
 }}"""
-ERRORS = "errors { code field message line }"
 
 
-def mutation(name: str, input_type: str, selection: str) -> str:
-    return f"mutation($input: {input_type}!) {{ {name}(input: $input) {{ {selection} {ERRORS} }} }}"
-
-
-COPY = mutation("emailTemplateCopy", "EmailTemplateIdInput", f"emailTemplate {{ {FIELDS} }}")
-UPDATE = mutation("emailTemplateUpdate", "EmailTemplateUpdateInput", f"emailTemplate {{ {FIELDS} }}")
 ACTIVATE = mutation("emailTemplateActivate", "EmailTemplateIdInput", "emailTemplate { id isActive }")
 DEACTIVATE = mutation("emailTemplateDeactivate", "EmailTemplateIdInput", "emailTemplate { id isActive }")
 DELETE = mutation("emailTemplateDelete", "EmailTemplateIdInput", "deletedId")
 PREVIEW = mutation("emailTemplatePreview", "EmailTemplatePreviewInput", "preview { subject bodyHtml bodyText }")
 SEND_TEST = mutation("emailTemplateSendTest", "EmailTemplateSendTestInput", "emailTemplate { id } messageId")
-
-
-async def system_default(
-    runtime, template_type: TemplateType = TemplateType.CONFIRM_EMAIL, language: str = "de"
-) -> str:
-    async with runtime.session_factory() as session:
-        pk = await session.scalar(
-            select(EmailTemplate.id).where(
-                EmailTemplate.organisation_id.is_(None),
-                EmailTemplate.type == template_type,
-                EmailTemplate.language == language,
-            )
-        )
-    return to_global_id("EmailTemplate", pk)
-
-
-async def copy(gql, token: str, source_id: str) -> dict:
-    result = await gql(COPY, {"input": {"id": source_id}}, token=token)
-    payload = result["data"]["emailTemplateCopy"]
-    assert payload["errors"] == [], payload
-    return payload["emailTemplate"]
 
 
 async def add_templates(runtime, organisation_id: int, count: int, **fields) -> list[int]:
@@ -416,7 +386,7 @@ async def test_another_tenants_template_reads_like_an_unknown_one(gql, world, ru
     (a_template,) = await add_templates(runtime, world.organisations["a"].id, 1)
     async with runtime.session_factory() as session, session.begin():
         from models import identity as m
-        from tests.conftest import add_user, issue_token
+        from tests.factories import add_user, issue_token
 
         a1 = await session.get(m.Organisation, world.organisations["a1"].id)
         child_admin = await issue_token(

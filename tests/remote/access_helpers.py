@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from graph.relay import to_global_id
-from models import identity as m
 from models import remote as r
 from subscriptions import channels
+from tests.factories import add_connection, add_location, add_router, add_user_group
 
 ACCESS_SET = """mutation($input: LocationAccessSetInput!) {
   locationAccessSet(input: $input) {
@@ -38,17 +38,10 @@ async def add_locations(runtime, world, spec: dict[str, str]) -> Places:
     async with runtime.session_factory() as session, session.begin():
         for n, (name, organisation) in enumerate(spec.items()):
             organisation_id = world.organisations[organisation].id
-            router = r.Router(
-                common_name=f"R_ACC{n:03d}",
-                mac_address=f"00:00:00:AC:00:{n:02X}",
-                serial_number=f"ACC{n:03d}",
-                organisation_id=organisation_id,
+            router = await add_router(
+                session, organisation_id, f"R_ACC{n:03d}", f"00:00:00:AC:00:{n:02X}", f"ACC{n:03d}"
             )
-            session.add(router)
-            await session.flush()
-            location = r.Location(organisation_id=organisation_id, name=name, router_id=router.id)
-            session.add(location)
-            await session.flush()
+            location = await add_location(session, organisation_id, name, router.id)
             places.ids[name], places.pks[name], places.routers[name] = (
                 to_global_id("Location", location.id),
                 location.id,
@@ -58,11 +51,10 @@ async def add_locations(runtime, world, spec: dict[str, str]) -> Places:
 
 
 async def add_group(runtime, world, organisation: str, name: str, members: list[str]) -> str:
+    """A user group of the organisation with the given world users; its global ID."""
     async with runtime.session_factory() as session, session.begin():
-        group = m.UserGroup(organisation_id=world.organisations[organisation].id, name=name)
-        session.add(group)
-        await session.flush()
-        session.add_all(m.UserGroupMember(group_id=group.id, user_id=world.users[key].id) for key in members)
+        members_pks = [world.users[key].id for key in members]
+        group = await add_user_group(session, world.organisations[organisation].id, name, members_pks)
         return to_global_id("UserGroup", group.id)
 
 
@@ -70,16 +62,7 @@ async def connect(runtime, world, places: Places, user: str, location: str) -> i
     """An active connection of the user to the location (the connect API is not this part's)."""
     async with runtime.session_factory() as session, session.begin():
         location_row = await session.get(r.Location, places.pks[location])
-        connection = r.RouterConnection(
-            organisation_id=location_row.organisation_id,
-            location_id=location_row.id,
-            router_id=location_row.router_id,
-            router_common_name="R_ANY",
-            user_id=world.users[user].id,
-        )
-        session.add(connection)
-        await session.flush()
-        return connection.id
+        return (await add_connection(session, location_row, world.users[user].id, "R_ANY")).id
 
 
 async def connection_row(runtime, pk: int) -> r.RouterConnection:

@@ -1,9 +1,11 @@
-"""Shared helpers of the remote access tests."""
+"""Shared helpers of the remote tests: registering routers, creating locations and their devices, connecting."""
 
 from __future__ import annotations
 
+from graph.relay import from_global_id
 from models import identity as m
-from tests.conftest import add_user, issue_token
+from models import remote as r
+from tests.factories import add_user, issue_token
 
 REGISTER = """mutation($input: RouterRegisterInput!) {
   routerRegister(input: $input) {
@@ -47,8 +49,30 @@ async def api_user_token(runtime, world, organisation: str, email: str) -> str:
 
 async def grant_location(runtime, world, user_key: str, location_id: str) -> None:
     """Give a user direct access to a location (the access API has its own tests)."""
-    from graph.relay import from_global_id
-    from models import remote as r
 
     async with runtime.session_factory() as session, session.begin():
         session.add(r.LocationUserAccess(location_id=from_global_id(location_id)[1], user_id=world.users[user_key].id))
+
+
+CONNECTION = (
+    "connection { id routerCommonName deviceName userName userEmail startedAt endedAt endReason "
+    "duration active location { name } router { commonName } }"
+)
+CONNECT = f"""mutation($input: RouterConnectInput!) {{
+  routerConnect(input: $input) {{ result {CONNECTION} errors {{ code field message }} }}
+}}"""
+DISCONNECT = f"""mutation($input: RouterDisconnectInput) {{
+  routerDisconnect(input: $input) {{ result {CONNECTION} errors {{ code field message }} }}
+}}"""
+LOCATION_DEVICE = (
+    "device { id name description ipAddress services { type port path username } template { name } location { name } }"
+)
+LOCATION_DEVICE_CREATE = f"""mutation($input: LocationDeviceCreateInput!) {{
+  locationDeviceCreate(input: $input) {{ {LOCATION_DEVICE} errors {{ code field message }} }}
+}}"""
+
+
+async def create_location_device(gql, world, token: str = "admin_a", **given) -> dict:
+    result = await gql(LOCATION_DEVICE_CREATE, {"input": given}, token=world.tokens[token])
+    assert "errors" not in result, result
+    return result["data"]["locationDeviceCreate"]

@@ -9,6 +9,7 @@ from graph.relay import to_global_id
 from models import remote as r
 from models.audit import AuditEvent
 from resolvers.remote.access.rules import end_unreachable_connections
+from tests.factories import add_location_group, snapshot
 from tests.remote.access_helpers import (
     ACCESS_SET,
     add_group,
@@ -19,7 +20,6 @@ from tests.remote.access_helpers import (
     router_events,
     wait_for,
 )
-from tests.test_tenancy import snapshot
 
 EFFECTIVE = """query($id: ID!) { node(id: $id) { ... on Location {
   users { email } userGroups { name } groups { name }
@@ -59,6 +59,28 @@ async def test_a_grant_shows_the_location_and_its_router_to_a_plain_user(gql, wo
     assert len(actions) == 2
 
 
+async def assert_user_a_reaches_the_depot_three_ways(gql, world):
+    """Which locations a user reaches and why: for managers only, and B's admin learns nothing of A's user."""
+    # the other way round: which locations a user reaches and why (managers only)
+    by_user = (await gql(BY_USER, {"id": world.id("User", "user_a")}, token=world.tokens["admin_a"]))["data"]
+    assert by_user["effectiveLocationAccess"] == {
+        "totalCount": 1,
+        "nodes": [
+            {
+                "location": {"name": "Depot"},
+                "via": ["DIRECT", "USER_GROUP", "LOCATION_GROUP"],
+                "userGroups": [{"name": "Crew"}],
+                "locationGroups": [{"name": "North"}],
+            }
+        ],
+    }
+    refused = await gql(BY_USER, {"id": world.id("User", "user_a")}, token=world.tokens["user_a"])
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    # B's admin learns nothing of A's user
+    other = (await gql(BY_USER, {"id": world.id("User", "user_a")}, token=world.tokens["admin_b"]))["data"]
+    assert other["effectiveLocationAccess"] == {"totalCount": 0, "nodes": []}
+
+
 async def test_user_group_grants_and_effective_access(gql, world, runtime):
     places = await add_locations(runtime, world, {"Depot": "a"})
     crew = await add_group(runtime, world, "a", "Crew", ["user_a", "user_a1"])
@@ -69,15 +91,8 @@ async def test_user_group_grants_and_effective_access(gql, world, runtime):
     assert await location_names(gql, world.tokens["user_a1"]) == ["Depot"]
     # a location group adds a third reason for user_a
     async with runtime.session_factory() as session, session.begin():
-        group = r.LocationGroup(organisation_id=world.organisations["a"].id, name="North")
-        session.add(group)
-        await session.flush()
-        session.add_all(
-            [
-                r.LocationGroupLocation(group_id=group.id, location_id=places.pks["Depot"]),
-                r.LocationGroupUser(group_id=group.id, user_id=world.users["user_a"].id),
-            ]
-        )
+        user_a, depot = world.users["user_a"].id, places.pks["Depot"]
+        await add_location_group(session, world.organisations["a"].id, "North", locations=[depot], users=[user_a])
     admin = (await gql(EFFECTIVE, {"id": places.ids["Depot"]}, token=world.tokens["admin_a"]))["data"]["node"]
     assert admin["users"] == [{"email": "user@a.example"}] and admin["userGroups"] == [{"name": "Crew"}]
     assert admin["groups"] == [{"name": "North"}]
@@ -113,24 +128,7 @@ async def test_user_group_grants_and_effective_access(gql, world, runtime):
     mine = (await gql(EFFECTIVE, {"id": places.ids["Depot"]}, token=world.tokens["user_a"]))["data"]["node"]
     assert mine["users"] == [{"email": "user@a.example"}] and mine["groups"] == [{"name": "North"}]
     assert [e["user"]["email"] for e in mine["effectiveAccess"]] == ["user@a.example"]
-    # the other way round: which locations a user reaches and why (managers only)
-    by_user = (await gql(BY_USER, {"id": world.id("User", "user_a")}, token=world.tokens["admin_a"]))["data"]
-    assert by_user["effectiveLocationAccess"] == {
-        "totalCount": 1,
-        "nodes": [
-            {
-                "location": {"name": "Depot"},
-                "via": ["DIRECT", "USER_GROUP", "LOCATION_GROUP"],
-                "userGroups": [{"name": "Crew"}],
-                "locationGroups": [{"name": "North"}],
-            }
-        ],
-    }
-    refused = await gql(BY_USER, {"id": world.id("User", "user_a")}, token=world.tokens["user_a"])
-    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
-    # B's admin learns nothing of A's user
-    other = (await gql(BY_USER, {"id": world.id("User", "user_a")}, token=world.tokens["admin_b"]))["data"]
-    assert other["effectiveLocationAccess"] == {"totalCount": 0, "nodes": []}
+    await assert_user_a_reaches_the_depot_three_ways(gql, world)
 
 
 async def test_refusals_change_nothing(gql, world, runtime):
@@ -239,7 +237,7 @@ async def test_leaving_a_user_group_ends_connections_it_gave(gql, world, runtime
     """A user group gives locations too: a member taken out of it (or the group deleted) loses the connections
     only the group allowed."""
     from models import identity as m
-    from tests.conftest import add_user
+    from tests.factories import add_user
 
     async with runtime.session_factory() as session, session.begin():
         world.users["fitter_a"] = await add_user(session, world.organisations["a"], "fitter@a.example", [m.Role.USER])
@@ -268,7 +266,7 @@ async def test_leaving_a_user_group_ends_connections_it_gave(gql, world, runtime
 async def test_deactivation_and_a_lost_role_end_connections(gql, world, runtime):
     """A deactivated user reaches nothing; an admin made a plain user keeps only what was given to them."""
     from models import identity as m
-    from tests.conftest import add_user
+    from tests.factories import add_user
 
     async with runtime.session_factory() as session, session.begin():
         world.users["boss_a"] = await add_user(

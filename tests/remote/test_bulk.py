@@ -7,8 +7,8 @@ import json
 from sqlalchemy import func, select
 
 from models import remote as r
+from tests.factories import snapshot
 from tests.remote.helpers import register
-from tests.test_tenancy import snapshot
 
 BULK = """mutation($input: RouterRegisterBulkInput!) {
   routerRegisterBulk(input: $input) {

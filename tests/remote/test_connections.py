@@ -18,17 +18,18 @@ from models.audit import AuditEvent
 from models.base import utcnow
 from resolvers.remote.workers.watchdog import RouterWatchdog, end_connections_of_offline_routers
 from subscriptions import channels
-from tests.conftest import add_user, issue_token
-from tests.remote.helpers import HEARTBEAT, LOCATION_CREATE, api_user_token, grant_location, register
-from tests.test_tenancy import snapshot
+from tests.factories import add_user, issue_token, snapshot
+from tests.remote.helpers import (
+    CONNECT,
+    DISCONNECT,
+    HEARTBEAT,
+    LOCATION_CREATE,
+    api_user_token,
+    create_location_device,
+    grant_location,
+    register,
+)
 
-CONNECTION = "connection { id routerCommonName deviceName userName userEmail startedAt endedAt endReason duration active location { name } router { commonName } }"
-CONNECT = f"""mutation($input: RouterConnectInput!) {{
-  routerConnect(input: $input) {{ result {CONNECTION} errors {{ code field message }} }}
-}}"""
-DISCONNECT = f"""mutation($input: RouterDisconnectInput) {{
-  routerDisconnect(input: $input) {{ result {CONNECTION} errors {{ code field message }} }}
-}}"""
 STATUS = (
     "{ connectionStatus { id routerCommonName deviceName location { name } router { commonName online } startedAt } }"
 )
@@ -72,7 +73,7 @@ async def site(
 
 
 async def connect(gql, world, token: str = "user_a", **given) -> dict:
-    result = await gql(CONNECT, {"input": given}, token=world.tokens[token] if token in world.tokens else token)
+    result = await gql(CONNECT, {"input": given}, token=world.tokens.get(token, token))
     assert "errors" not in result, result
     return result["data"]["routerConnect"]
 
@@ -195,9 +196,9 @@ async def test_every_refusal_is_a_result_and_kept_as_last_error(gql, world, runt
 async def test_input_errors_change_nothing(gql, world, runtime):
     depot = await site(gql, world, runtime, "Depot", "R_A1", 1)
     yard = await site(gql, world, runtime, "Yard", "R_A2", 2)
-    from tests.remote.test_devices import create as create_device
-
-    device = (await create_device(gql, world, locationId=yard, name="PLC", ipAddress="10.0.0.1"))["device"]["id"]
+    device = (await create_location_device(gql, world, locationId=yard, name="PLC", ipAddress="10.0.0.1"))["device"][
+        "id"
+    ]
     before = await snapshot(runtime)
     for given, code, field in (
         ({}, "REQUIRED", "commonName"),

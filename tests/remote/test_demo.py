@@ -8,7 +8,7 @@ from sqlalchemy import select
 from graph.composition import DEMO
 from graph.demo import seed_demo
 from models import identity as m
-from tests.conftest import issue_token
+from tests.factories import issue_token
 
 DASHBOARD = """{ locations { nodes { name latitude router { commonName online latestStatus { cpuLoad } } } }
   routers { nodes { commonName } } }"""
@@ -44,7 +44,8 @@ async def test_demo_locations_per_user(gql, runtime):
 
 CONNECTIONS = """{ connectionLicence { maxActive active }
   notificationProfiles { nodes { name offlineMinutes users { email } emails locationGroups { name } } }
-  locations(filter: {nameContains: "Nord"}) { nodes { connectionHistory { nodes { userEmail deviceName duration endReason } } } } }"""
+  locations(filter: {nameContains: "Nord"}) { nodes { connectionHistory { nodes { userEmail deviceName duration
+    endReason } } } } }"""
 
 
 async def test_demo_licence_history_and_notification_profile(gql, runtime):

@@ -9,19 +9,20 @@ from graph.errors import DomainError
 from models import remote as r
 from models.audit import AuditEvent
 from resolvers.remote.devices.rules import ServiceSpec, clean_ip_address, clean_services
-from tests.remote.helpers import LOCATION_CREATE, grant_location
-from tests.test_tenancy import snapshot
-
-DEVICE = (
-    "device { id name description ipAddress services { type port path username } template { name } location { name } }"
+from tests.factories import snapshot
+from tests.remote.helpers import (
+    LOCATION_CREATE,
+    LOCATION_DEVICE,
+    LOCATION_DEVICE_CREATE,
+    create_location_device,
+    grant_location,
 )
-CREATE = f"""mutation($input: LocationDeviceCreateInput!) {{
-  locationDeviceCreate(input: $input) {{ {DEVICE} errors {{ code field message }} }}
-}}"""
+
 UPDATE = f"""mutation($input: LocationDeviceUpdateInput!) {{
-  locationDeviceUpdate(input: $input) {{ {DEVICE} errors {{ code field message }} }}
+  locationDeviceUpdate(input: $input) {{ {LOCATION_DEVICE} errors {{ code field message }} }}
 }}"""
-DELETE = """mutation($input: LocationDeviceDeleteInput!) { locationDeviceDelete(input: $input) { deletedId errors { code field } } }"""
+DELETE = """mutation($input: LocationDeviceDeleteInput!) { locationDeviceDelete(input: $input) { deletedId
+  errors { code field } } }"""
 LOCATION_DEVICES = """query($id: ID!) { node(id: $id) { ... on Location {
   name devices { name ipAddress services { type port path username } }
 } } }"""
@@ -34,21 +35,16 @@ async def location(gql, world, name: str = "Depot", token: str = "admin_a", **gi
     return result["data"]["locationCreate"]["location"]["id"]
 
 
-async def create(gql, world, token: str = "admin_a", **given) -> dict:
-    result = await gql(CREATE, {"input": given}, token=world.tokens[token])
-    assert "errors" not in result, result
-    return result["data"]["locationDeviceCreate"]
-
-
 async def update(gql, world, token: str = "admin_a", **given) -> dict:
     result = await gql(UPDATE, {"input": given}, token=world.tokens[token])
     assert "errors" not in result, result
     return result["data"]["locationDeviceUpdate"]
 
 
-async def test_create_update_delete(gql, world, runtime):
+async def create_plc_and_hmi(gql, world) -> tuple[str, dict]:
+    """Depot with PLC 1 (four services, defaults filled in) and HMI (none): the depot's ID and PLC 1."""
     depot = await location(gql, world)
-    made = await create(
+    made = await create_location_device(
         gql,
         world,
         locationId=depot,
@@ -73,12 +69,19 @@ async def test_create_update_delete(gql, world, runtime):
     ]
     assert device["template"] is None and device["location"] == {"name": "Depot"}
     # without services; the location lists its devices by name
-    assert (await create(gql, world, locationId=depot, name="HMI", ipAddress="192.168.1.10"))["errors"] == []
+    assert (await create_location_device(gql, world, locationId=depot, name="HMI", ipAddress="192.168.1.10"))[
+        "errors"
+    ] == []
     listed = (await gql(LOCATION_DEVICES, {"id": depot}, token=world.tokens["admin_a"]))["data"]["node"]["devices"]
     assert [(d["name"], d["ipAddress"], len(d["services"])) for d in listed] == [
         ("HMI", "192.168.1.10", 0),
         ("PLC 1", "fd00::10", 4),
     ]
+    return depot, device
+
+
+async def test_create_update_delete(gql, world, runtime):
+    _depot, device = await create_plc_and_hmi(gql, world)
 
     # fields left out stay; given services replace the list
     changed = await update(
@@ -130,12 +133,16 @@ async def test_create_update_delete(gql, world, runtime):
 
 async def test_names_are_unique_per_location(gql, world):
     depot, office = await location(gql, world), await location(gql, world, "Office")
-    assert (await create(gql, world, locationId=depot, name="PLC", ipAddress="10.0.0.1"))["errors"] == []
-    assert (await create(gql, world, locationId=office, name="PLC", ipAddress="10.0.0.1"))["errors"] == []
-    again = await create(gql, world, locationId=depot, name="PLC", ipAddress="10.0.0.2")
+    assert (await create_location_device(gql, world, locationId=depot, name="PLC", ipAddress="10.0.0.1"))[
+        "errors"
+    ] == []
+    assert (await create_location_device(gql, world, locationId=office, name="PLC", ipAddress="10.0.0.1"))[
+        "errors"
+    ] == []
+    again = await create_location_device(gql, world, locationId=depot, name="PLC", ipAddress="10.0.0.2")
     assert [(e["code"], e["field"]) for e in again["errors"]] == [("DUPLICATE", ["name"])]
     # an update to its own name is no duplicate; to a sibling's it is
-    hmi = (await create(gql, world, locationId=depot, name="HMI", ipAddress="10.0.0.3"))["device"]["id"]
+    hmi = (await create_location_device(gql, world, locationId=depot, name="HMI", ipAddress="10.0.0.3"))["device"]["id"]
     assert (await update(gql, world, id=hmi, name="HMI"))["errors"] == []
     taken = await update(gql, world, id=hmi, name=" PLC ")
     assert [(e["code"], e["field"]) for e in taken["errors"]] == [("DUPLICATE", ["name"])]
@@ -170,15 +177,19 @@ CREATE_REFUSALS = [
 
 async def test_create_refusals_change_nothing(gql, world, runtime):
     depot = await location(gql, world)
-    assert (await create(gql, world, locationId=depot, name="PLC", ipAddress="10.0.0.1"))["errors"] == []
+    assert (await create_location_device(gql, world, locationId=depot, name="PLC", ipAddress="10.0.0.1"))[
+        "errors"
+    ] == []
     before = await snapshot(runtime)
     for given, code, field in CREATE_REFUSALS:
-        payload = await create(gql, world, **{"locationId": depot, "name": "New", "ipAddress": "10.0.0.2", **given})
+        payload = await create_location_device(
+            gql, world, **{"locationId": depot, "name": "New", "ipAddress": "10.0.0.2", **given}
+        )
         assert payload["device"] is None, given
         assert [(e["code"], e["field"]) for e in payload["errors"]] == [(code, field)], given
     # the largest allowed list goes through (and is rolled back by nothing else)
     assert await snapshot(runtime) == before
-    most = await create(
+    most = await create_location_device(
         gql,
         world,
         locationId=depot,
@@ -191,10 +202,12 @@ async def test_create_refusals_change_nothing(gql, world, runtime):
 
 async def test_update_refusals_change_nothing(gql, world, runtime):
     depot = await location(gql, world)
-    await create(gql, world, locationId=depot, name="PLC", ipAddress="10.0.0.1")
-    hmi = (await create(gql, world, locationId=depot, name="HMI", ipAddress="10.0.0.2", services=[{"type": "HTTP"}]))[
-        "device"
-    ]["id"]
+    await create_location_device(gql, world, locationId=depot, name="PLC", ipAddress="10.0.0.1")
+    hmi = (
+        await create_location_device(
+            gql, world, locationId=depot, name="HMI", ipAddress="10.0.0.2", services=[{"type": "HTTP"}]
+        )
+    )["device"]["id"]
     before = await snapshot(runtime)
     for given, code, field in [
         ({"name": None}, "REQUIRED", ["name"]),
@@ -213,11 +226,13 @@ async def test_update_refusals_change_nothing(gql, world, runtime):
 
 async def test_without_locations_manage_forbidden(gql, world, runtime):
     depot = await location(gql, world)
-    device = (await create(gql, world, locationId=depot, name="PLC", ipAddress="10.0.0.1"))["device"]["id"]
+    device = (await create_location_device(gql, world, locationId=depot, name="PLC", ipAddress="10.0.0.1"))["device"][
+        "id"
+    ]
     await grant_location(runtime, world, "user_a", depot)
     before = await snapshot(runtime)
     for document, variables in (
-        (CREATE, {"input": {"locationId": depot, "name": "New", "ipAddress": "10.0.0.2"}}),
+        (LOCATION_DEVICE_CREATE, {"input": {"locationId": depot, "name": "New", "ipAddress": "10.0.0.2"}}),
         (UPDATE, {"input": {"id": device, "name": "Renamed"}}),
         (DELETE, {"input": {"id": device}}),
     ):
@@ -232,13 +247,15 @@ async def test_without_locations_manage_forbidden(gql, world, runtime):
 
 async def test_other_tenant_reads_like_unknown(gql, world, runtime):
     depot = await location(gql, world)
-    device = (await create(gql, world, locationId=depot, name="PLC", ipAddress="10.0.0.1"))["device"]["id"]
+    device = (await create_location_device(gql, world, locationId=depot, name="PLC", ipAddress="10.0.0.1"))["device"][
+        "id"
+    ]
     unknown_device = "TG9jYXRpb25EZXZpY2U6OTk5OTk5"  # LocationDevice:999999
     unknown_location = "TG9jYXRpb246OTk5OTk5"  # Location:999999
     before = await snapshot(runtime)
     for document, variables, unknown, root in (
         (
-            CREATE,
+            LOCATION_DEVICE_CREATE,
             {"input": {"locationId": depot, "name": "Spy", "ipAddress": "10.0.0.2"}},
             {"locationId": unknown_location},
             "locationDeviceCreate",
@@ -257,11 +274,15 @@ async def test_other_tenant_reads_like_unknown(gql, world, runtime):
 async def test_granted_location_is_seen_not_managed(gql, world, runtime):
     """B's admin given A's location sees its devices but cannot change them: only the subtree is managed."""
     depot = await location(gql, world)
-    device = (await create(gql, world, locationId=depot, name="PLC", ipAddress="10.0.0.1"))["device"]["id"]
+    device = (await create_location_device(gql, world, locationId=depot, name="PLC", ipAddress="10.0.0.1"))["device"][
+        "id"
+    ]
     await grant_location(runtime, world, "admin_b", depot)
     assert (await gql(NODE, {"id": device}, token=world.tokens["admin_b"]))["data"]["node"]["name"] == "PLC"
     before = await snapshot(runtime)
-    created = await create(gql, world, token="admin_b", locationId=depot, name="Spy", ipAddress="10.0.0.2")
+    created = await create_location_device(
+        gql, world, token="admin_b", locationId=depot, name="Spy", ipAddress="10.0.0.2"
+    )
     assert [(e["code"], e["field"]) for e in created["errors"]] == [("NOT_FOUND", ["locationId"])]
     changed = await update(gql, world, token="admin_b", id=device, name="Spy")
     assert [(e["code"], e["field"]) for e in changed["errors"]] == [("NOT_FOUND", ["id"])]
@@ -270,7 +291,9 @@ async def test_granted_location_is_seen_not_managed(gql, world, runtime):
 
 async def test_devices_go_with_their_location(gql, world, runtime):
     depot = await location(gql, world)
-    await create(gql, world, locationId=depot, name="PLC", ipAddress="10.0.0.1", services=[{"type": "HTTP"}])
+    await create_location_device(
+        gql, world, locationId=depot, name="PLC", ipAddress="10.0.0.1", services=[{"type": "HTTP"}]
+    )
     result = await gql(
         "mutation($id: ID!) { locationDelete(input: {id: $id}) { errors { code } } }",
         {"id": depot},

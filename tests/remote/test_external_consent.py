@@ -14,15 +14,16 @@ from graph.relay import to_global_id
 from models import identity as m
 from models import remote as r
 from models.audit import AuditEvent
-from tests.conftest import add_organisation
+from tests.factories import UNKNOWN_PK, add_organisation, snapshot
 from tests.remote.access_helpers import ACCESS_SET, add_locations
-from tests.test_tenancy import UNKNOWN_PK, snapshot
 
 ADD = """mutation($input: ExternalUserAddInput!) {
-  externalUserAdd(input: $input) { invitation { id email organisationName organisation { name } } errors { code field message } }
+  externalUserAdd(input: $input) { invitation { id email organisationName organisation { name } } errors { code
+    field message } }
 }"""
 ACCEPT = """mutation($input: ExternalUserInvitationIdInput!) {
-  externalUserInvitationAccept(input: $input) { externalUser { user { id name email } organisation { name } } errors { code field } }
+  externalUserInvitationAccept(input: $input) { externalUser { user { id name email } organisation { name } }
+    errors { code field } }
 }"""
 DELETE = """mutation($input: ExternalUserInvitationIdInput!) {
   externalUserInvitationDelete(input: $input) { deletedId errors { code field } }
@@ -142,21 +143,8 @@ async def test_only_the_invited_side_accepts(gql, world, runtime):
     assert (await gql(SENT, token=world.tokens["admin_a"]))["data"]["externalUserInvitations"]["totalCount"] == 0
 
 
-async def test_after_consent_the_inviting_side_sees_name_and_email_only(gql, world, runtime):
-    places = await add_locations(runtime, world, {"Depot": "a"})
-    invitation = await invite(gql, world, "user@b.example")
-    assert (await call(gql, world, ACCEPT, "externalUserInvitationAccept", token="user_b", id=invitation["id"]))[
-        "errors"
-    ] == []
-    external = world.id("User", "user_b")
-    # externalUsers: a person, not a User: roles, 2FA and organisation are no fields of it
-    refused = await gql.raw(
-        "{ externalUsers { nodes { user { roles twoFactorEnabled organisation { organisationId } } } } }",
-        None,
-        world.tokens["admin_a"],
-    )
-    assert refused.status_code == 400 and "Cannot query field 'roles' on type 'ExternalPerson'" in refused.text
-
+async def grant_group_and_notify(gql, world, places, external: str):
+    """A's admin gives the external user the depot, puts them in a location group and a notification profile."""
     given = await call(
         gql,
         world,
@@ -180,9 +168,13 @@ async def test_after_consent_the_inviting_side_sees_name_and_email_only(gql, wor
     )
     assert profile["data"]["notificationProfileCreate"]["errors"] == []
 
+
+async def users_seen_by_admin_a(gql, world) -> dict:
+    """The users of A's locations (direct, effective, by group), groups and profiles, as A's admin sees them."""
     data = {}
     for document in (
-        f"{{ locations(first: 5) {{ nodes {{ users {{ {USER_FIELDS} }} effectiveAccess {{ user {{ {USER_FIELDS} }} }} }} }} }}",
+        f"{{ locations(first: 5) {{ nodes {{ users {{ {USER_FIELDS} }} "
+        f"effectiveAccess {{ user {{ {USER_FIELDS} }} }} }} }} }}",
         f"{{ locations(first: 5) {{ nodes {{ groups {{ users {{ {USER_FIELDS} }} }} }} }} }}",
         f"{{ locationGroups(first: 5) {{ nodes {{ users {{ {USER_FIELDS} }} }} }} }}",
         f"{{ notificationProfiles(first: 5) {{ nodes {{ users {{ {USER_FIELDS} }} }} }} }}",
@@ -194,6 +186,27 @@ async def test_after_consent_the_inviting_side_sees_name_and_email_only(gql, wor
                 data[key]["nodes"][0].update(value["nodes"][0])
             else:
                 data[key] = value
+    return data
+
+
+async def test_after_consent_the_inviting_side_sees_name_and_email_only(gql, world, runtime):
+    places = await add_locations(runtime, world, {"Depot": "a"})
+    invitation = await invite(gql, world, "user@b.example")
+    assert (await call(gql, world, ACCEPT, "externalUserInvitationAccept", token="user_b", id=invitation["id"]))[
+        "errors"
+    ] == []
+    external = world.id("User", "user_b")
+    # externalUsers: a person, not a User: roles, 2FA and organisation are no fields of it
+    refused = await gql.raw(
+        "{ externalUsers { nodes { user { roles twoFactorEnabled organisation { organisationId } } } } }",
+        None,
+        world.tokens["admin_a"],
+    )
+    assert refused.status_code == 400 and "Cannot query field 'roles' on type 'ExternalPerson'" in refused.text
+
+    await grant_group_and_notify(gql, world, places, external)
+
+    data = await users_seen_by_admin_a(gql, world)
     outsider = {
         "id": external,
         "name": "User",

@@ -8,14 +8,15 @@ from sqlalchemy import select
 
 from graph.relay import to_global_id
 from models import remote as r
+from tests.factories import snapshot
 from tests.remote.access_helpers import ACCESS_SET, add_group, add_locations, connect, connection_row, location_names
-from tests.test_tenancy import snapshot
 
 ADD = """mutation($input: ExternalUserAddInput!) {
   externalUserAdd(input: $input) { invitation { id email organisation { name } } errors { code field message } }
 }"""
 ACCEPT = """mutation($input: ExternalUserInvitationIdInput!) {
-  externalUserInvitationAccept(input: $input) { externalUser { user { email } organisation { name } } errors { code field message } }
+  externalUserInvitationAccept(input: $input) { externalUser { user { email } organisation { name } } errors {
+    code field message } }
 }"""
 REMOVE = """mutation($input: ExternalUserRemoveInput!) {
   externalUserRemove(input: $input) { removedUserId errors { code field message } }

@@ -13,8 +13,8 @@ from models import remote as r
 from models.base import utcnow
 from resolvers.remote.workers.watchdog import mark_silent_routers_offline
 from subscriptions import channels
+from tests.factories import snapshot
 from tests.remote.helpers import HEARTBEAT, api_user_token, register
-from tests.test_tenancy import snapshot
 
 STATUS = {"cpuLoad": 12.5, "memoryUse": 40.0, "modemState": "CONNECTED", "signalStrength": -71.0, "linkSpeed": 150.0}
 ROUTER = """query($id: ID!) { node(id: $id) { ... on Router {

@@ -9,8 +9,17 @@ from websockets.asyncio.client import ClientConnection
 
 from models.base import utcnow
 from resolvers.remote.workers.watchdog import mark_silent_routers_offline
-from tests.graph.test_websocket import init, receive, until, ws_connect
-from tests.remote.helpers import HEARTBEAT, api_user_token, register
+from tests.remote.helpers import (
+    CONNECT,
+    DISCONNECT,
+    HEARTBEAT,
+    LOCATION_CREATE,
+    api_user_token,
+    grant_location,
+    register,
+)
+from tests.waiting import until
+from tests.websocket import init, receive, ws_connect
 
 STATE = """subscription($filter: RouterConnectionStateFilter) {
   routerConnectionState(filter: $filter) { kind at router { commonName online } location { name } }
@@ -96,16 +105,8 @@ async def start_with_connection(ws: ClientConnection, token: str) -> None:
     await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": STATE_WITH_CONNECTION}}))
 
 
-async def test_offline_online_connect_and_disconnect_reach_the_owner_only(gql, live_server, world, runtime):
-    """The issue's must-show: a real websocket client sees a router go offline when its heartbeats stop and
-    come back online, and a user's connect and disconnect; a subscriber of another organisation sees none of it."""
-    from sqlalchemy import update
-
-    from models import remote as r
-    from resolvers.remote.workers.watchdog import RouterWatchdog
-    from tests.remote.helpers import LOCATION_CREATE, grant_location
-    from tests.remote.test_connections import CONNECT, DISCONNECT
-
+async def depot_of_a_and_reporters(gql, world, runtime) -> tuple[str, str, str]:
+    """R_A1 at A's Depot (granted to user_a) and R_B1 of B: the depot's ID and a reporter token of A and B."""
     router_id = await register(gql, world, "R_A1", "00:00:00:00:00:01", "SN-1")
     await register(gql, world, "R_B1", "00:00:00:00:00:02", "SN-2", organisation="b")
     made = await gql(
@@ -115,6 +116,46 @@ async def test_offline_online_connect_and_disconnect_reach_the_owner_only(gql, l
     await grant_location(runtime, world, "user_a", depot)
     reporter_a = await api_user_token(runtime, world, "a", "router@a.example")
     reporter_b = await api_user_token(runtime, world, "b", "router@b.example")
+    return depot, reporter_a, reporter_b
+
+
+async def assert_online_connect_and_disconnect_reach(owner, gql, world, depot: str, reporter_a: str) -> None:
+    """A heartbeat, a connect and a disconnect at the depot: each an event of the owner's subscription."""
+    user = world.users["user_a"].name
+    await gql(HEARTBEAT, {"input": {"commonName": "R_A1"}}, token=reporter_a)
+    assert await next_event(owner) == {
+        "kind": "ONLINE",
+        "router": {"commonName": "R_A1", "online": True},
+        "location": {"name": "Depot"},
+        "connection": None,
+    }
+    connect = await gql(CONNECT, {"input": {"locationId": depot}}, token=world.tokens["user_a"])
+    assert connect["data"]["routerConnect"]["result"] == "CONNECTED"
+    assert await next_event(owner) == {
+        "kind": "CONNECTED",
+        "router": {"commonName": "R_A1", "online": True},
+        "location": {"name": "Depot"},
+        "connection": {"userName": user, "endReason": None, "active": True},
+    }
+    disconnect = await gql(DISCONNECT, {"input": None}, token=world.tokens["user_a"])
+    assert disconnect["data"]["routerDisconnect"]["result"] == "DISCONNECTED"
+    assert await next_event(owner) == {
+        "kind": "DISCONNECTED",
+        "router": {"commonName": "R_A1", "online": True},
+        "location": {"name": "Depot"},
+        "connection": {"userName": user, "endReason": "DISCONNECTED", "active": False},
+    }
+
+
+async def test_offline_online_connect_and_disconnect_reach_the_owner_only(gql, live_server, world, runtime):
+    """The issue's must-show: a real websocket client sees a router go offline when its heartbeats stop and
+    come back online, and a user's connect and disconnect; a subscriber of another organisation sees none of it."""
+    from sqlalchemy import update
+
+    from models import remote as r
+    from resolvers.remote.workers.watchdog import RouterWatchdog
+
+    depot, reporter_a, reporter_b = await depot_of_a_and_reporters(gql, world, runtime)
     user = world.users["user_a"].name
 
     async def events(ws, count):
@@ -125,29 +166,7 @@ async def test_offline_online_connect_and_disconnect_reach_the_owner_only(gql, l
         await start_with_connection(other, world.tokens["admin_b"])
         await until(lambda: runtime.bus.subscriber_count == 2, "both subscriptions to listen")
 
-        await gql(HEARTBEAT, {"input": {"commonName": "R_A1"}}, token=reporter_a)
-        assert await next_event(owner) == {
-            "kind": "ONLINE",
-            "router": {"commonName": "R_A1", "online": True},
-            "location": {"name": "Depot"},
-            "connection": None,
-        }
-        connect = await gql(CONNECT, {"input": {"locationId": depot}}, token=world.tokens["user_a"])
-        assert connect["data"]["routerConnect"]["result"] == "CONNECTED"
-        assert await next_event(owner) == {
-            "kind": "CONNECTED",
-            "router": {"commonName": "R_A1", "online": True},
-            "location": {"name": "Depot"},
-            "connection": {"userName": user, "endReason": None, "active": True},
-        }
-        disconnect = await gql(DISCONNECT, {"input": None}, token=world.tokens["user_a"])
-        assert disconnect["data"]["routerDisconnect"]["result"] == "DISCONNECTED"
-        assert await next_event(owner) == {
-            "kind": "DISCONNECTED",
-            "router": {"commonName": "R_A1", "online": True},
-            "location": {"name": "Depot"},
-            "connection": {"userName": user, "endReason": "DISCONNECTED", "active": False},
-        }
+        await assert_online_connect_and_disconnect_reach(owner, gql, world, depot, reporter_a)
 
         # connected again when the heartbeats stop: the watchdog takes the router offline and ends the connection
         assert (await gql(CONNECT, {"input": {"locationId": depot}}, token=world.tokens["user_a"]))["data"][

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from graph.relay import to_global_id
 from models import remote as r
+from tests.factories import snapshot
 from tests.remote.access_helpers import add_locations, connect, connection_row, location_names
-from tests.test_tenancy import snapshot
 
 GROUP = "locationGroup { id name organisation { name } locations { name } users { email } }"
 CREATE = f"""mutation($input: LocationGroupCreateInput!) {{
@@ -14,7 +14,8 @@ CREATE = f"""mutation($input: LocationGroupCreateInput!) {{
 UPDATE = f"""mutation($input: LocationGroupUpdateInput!) {{
   locationGroupUpdate(input: $input) {{ {GROUP} errors {{ code field message }} }}
 }}"""
-DELETE = """mutation($input: LocationGroupDeleteInput!) { locationGroupDelete(input: $input) { deletedId errors { code field } } }"""
+DELETE = """mutation($input: LocationGroupDeleteInput!) { locationGroupDelete(input: $input) { deletedId errors
+  { code field } } }"""
 LIST = """query($filter: LocationGroupFilter) { locationGroups(filter: $filter) {
   totalCount nodes { name locations { name } users { email } }
 } }"""
@@ -93,13 +94,9 @@ async def test_list_for_managers_and_members(gql, world, runtime):
     assert bad["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
 
 
-async def test_refusals_change_nothing(gql, world, runtime):
-    places = await add_locations(runtime, world, {"Depot": "a", "Child depot": "a1", "B depot": "b"})
-    made = await call(gql, world, CREATE, "locationGroupCreate", name="North", locationIds=[places.ids["Depot"]])
-    group = made["locationGroup"]["id"]
-    b_group = (await call(gql, world, CREATE, "locationGroupCreate", token="admin_b", name="B"))["locationGroup"]["id"]
-    before = await snapshot(runtime)
-    for document, root, given, code, field in (
+def refused_group_calls(world, places, group: str, b_group: str) -> list[tuple[str, str, dict, str, list[str]]]:
+    """(document, payload root, input, error code, error field) of calls refused for A's admin."""
+    return [
         (CREATE, "locationGroupCreate", {"name": "North"}, "DUPLICATE", ["name"]),
         (CREATE, "locationGroupCreate", {"name": "  "}, "REQUIRED", ["name"]),
         (CREATE, "locationGroupCreate", {"name": "x" * 201}, "TOO_LONG", ["name"]),
@@ -148,7 +145,16 @@ async def test_refusals_change_nothing(gql, world, runtime):
             ["locationIds", "0"],
         ),
         (DELETE, "locationGroupDelete", {"id": b_group}, "NOT_FOUND", ["id"]),
-    ):
+    ]
+
+
+async def test_refusals_change_nothing(gql, world, runtime):
+    places = await add_locations(runtime, world, {"Depot": "a", "Child depot": "a1", "B depot": "b"})
+    made = await call(gql, world, CREATE, "locationGroupCreate", name="North", locationIds=[places.ids["Depot"]])
+    group = made["locationGroup"]["id"]
+    b_group = (await call(gql, world, CREATE, "locationGroupCreate", token="admin_b", name="B"))["locationGroup"]["id"]
+    before = await snapshot(runtime)
+    for document, root, given, code, field in refused_group_calls(world, places, group, b_group):
         payload = await call(gql, world, document, root, **given)
         assert [(e["code"], e["field"]) for e in payload["errors"]] == [(code, field)], given
         assert await snapshot(runtime) == before, given

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from tests.factories import snapshot
 from tests.remote.helpers import LOCATION_CREATE, grant_location, register
-from tests.test_tenancy import snapshot
 
 UPDATE = """mutation($input: LocationUpdateInput!) {
   locationUpdate(input: $input) { location { name latitude longitude } errors { code field message } }
@@ -14,7 +14,8 @@ DELETE = (
 ASSIGN_ROUTER = """mutation($input: LocationAssignRouterInput!) {
   locationAssignRouter(input: $input) { location { name router { commonName } } errors { code field message } }
 }"""
-PIN = """mutation($input: LocationPinInput!) { locationPin(input: $input) { location { name pinned } errors { code } } }"""
+PIN = """mutation($input: LocationPinInput!) { locationPin(input: $input) { location { name pinned } errors {
+  code } } }"""
 LOCATIONS = """query($filter: LocationFilter) {
   locations(filter: $filter, first: 50) { totalCount nodes { name pinned organisation { name } router { commonName } } }
 }"""

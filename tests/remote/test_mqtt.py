@@ -20,8 +20,8 @@ from graph.app import create_app
 from models import remote as r
 from resolvers.remote.workers.mqtt import HeartbeatSubscriber, parse_url
 from subscriptions import channels
-from tests.conftest import free_port
-from tests.graph.test_websocket import until
+from tests.environment import app_client, free_port
+from tests.waiting import until
 
 BROKER = ("127.0.0.1", 1883)
 
@@ -204,7 +204,6 @@ async def test_health_reports_the_state_and_a_lost_broker_is_reconnected(runtime
     mosquitto = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
     if not shutil.which(mosquitto):
         pytest.skip("the mosquitto binary is needed to stop and restart a private broker")
-    import httpx
 
     port = free_port()
     config = tmp_path / "mosquitto.conf"
@@ -221,7 +220,7 @@ async def test_health_reports_the_state_and_a_lost_broker_is_reconnected(runtime
         await until(lambda: reachable("127.0.0.1", port), "the private broker")
         async with (
             subscriber(runtime, topic_root, port=port, min_backoff=0.1, max_backoff=0.4) as member,
-            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http,
+            app_client(app) as http,
         ):
             runtime.workers["mqtt"] = member  # what Runtime.start does when FLEETGRAPH_MQTT_URL is set
             try:
@@ -249,9 +248,8 @@ async def test_health_reports_the_state_and_a_lost_broker_is_reconnected(runtime
 
 
 async def http_health_off(app) -> dict:
-    import httpx
 
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://testserver") as http:
+    async with app_client(app) as http:
         return (await http.get("/health")).json()
 
 

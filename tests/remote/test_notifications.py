@@ -15,10 +15,9 @@ from models.audit import AuditEvent
 from models.mail import OutboxMessage
 from resolvers.mail.workers.delivery import deliver_due
 from resolvers.remote.workers.notifier import _send, claim, due_notifications, notify_offline_routers
-from tests.conftest import add_user
-from tests.mail.test_delivery import smtp_server, smtp_settings
+from tests.factories import add_user, snapshot
 from tests.remote.helpers import grant_location
-from tests.test_tenancy import snapshot
+from tests.smtp import smtp_server, smtp_settings
 
 PROFILE = """notificationProfile { id name offlineMinutes repeatMinutes organisation { name }
   users { email } emails locations { name } locationGroups { name } }"""
@@ -96,8 +95,8 @@ def codes(payload: dict) -> list[tuple[str, list[str]]]:
 # --- CRUD ---------------------------------------------------------------------------------------------------
 
 
-async def test_create_update_delete(gql, world, runtime):
-    ids = await seed(runtime, world)
+async def create_night_shift(gql, world, ids: dict) -> dict:
+    """A's profile Night shift (names trimmed, duplicates dropped, lists sorted), as created."""
     made = await create(
         gql,
         world,
@@ -122,6 +121,36 @@ async def test_create_update_delete(gql, world, runtime):
         "locations": [{"name": "Depot a"}],
         "locationGroups": [{"name": "Plants a"}],
     }
+    return profile
+
+
+async def assert_nothing_of_it_is_left_but_its_audit_events(runtime):
+    """No rows of a deleted profile are left; created, updated twice and deleted are in the history."""
+    async with runtime.session_factory() as session:
+        for model in (
+            r.NotificationProfile,
+            r.NotificationProfileUser,
+            r.NotificationProfileEmail,
+            r.NotificationProfileLocation,
+            r.NotificationProfileLocationGroup,
+        ):
+            assert (await session.scalars(select(model))).all() == [], model
+        actions = (
+            await session.scalars(
+                select(AuditEvent.action).where(AuditEvent.target_type == "NotificationProfile").order_by(AuditEvent.id)
+            )
+        ).all()
+    assert actions == [
+        "notification_profile.created",
+        "notification_profile.updated",
+        "notification_profile.updated",
+        "notification_profile.deleted",
+    ]
+
+
+async def test_create_update_delete(gql, world, runtime):
+    ids = await seed(runtime, world)
+    profile = await create_night_shift(gql, world, ids)
     # fields left out stay; a list given replaces the old one, null empties it
     changed = await update_profile(
         gql,
@@ -160,26 +189,7 @@ async def test_create_update_delete(gql, world, runtime):
     deleted = (await gql(DELETE, {"input": {"id": profile["id"]}}, token=world.tokens["admin_a"]))["data"]
     assert deleted["notificationProfileDelete"] == {"deletedId": profile["id"], "errors": []}
     assert (await gql(NODE, {"id": profile["id"]}, token=world.tokens["admin_a"]))["data"]["node"] is None
-    async with runtime.session_factory() as session:
-        for model in (
-            r.NotificationProfile,
-            r.NotificationProfileUser,
-            r.NotificationProfileEmail,
-            r.NotificationProfileLocation,
-            r.NotificationProfileLocationGroup,
-        ):
-            assert (await session.scalars(select(model))).all() == [], model
-        actions = (
-            await session.scalars(
-                select(AuditEvent.action).where(AuditEvent.target_type == "NotificationProfile").order_by(AuditEvent.id)
-            )
-        ).all()
-    assert actions == [
-        "notification_profile.created",
-        "notification_profile.updated",
-        "notification_profile.updated",
-        "notification_profile.deleted",
-    ]
+    await assert_nothing_of_it_is_left_but_its_audit_events(runtime)
 
 
 async def test_profile_of_a_child_organisation_and_external_users(gql, world, runtime):

@@ -6,8 +6,8 @@ from sqlalchemy import select
 
 from models import remote as r
 from models.audit import AuditEvent
+from tests.factories import snapshot
 from tests.remote.helpers import ASSIGN, LOCATION_CREATE, REGISTER, grant_location, register
-from tests.test_tenancy import snapshot
 
 ROUTERS = """query($filter: RouterFilter) {
   routers(filter: $filter, first: 50) { totalCount nodes { commonName organisation { name } location { name } } }
@@ -77,7 +77,8 @@ async def test_only_platform_admins_register_and_assign(gql, world):
     assert result["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
-async def test_assign_and_free_routers(gql, world, runtime):
+async def register_three_and_place_one(gql, world) -> tuple[str, dict]:
+    """R_NEW (unassigned), R_AT (A's, at the new location Pumping station) and R_B: R_NEW's ID, the creation."""
     unassigned = await register(gql, world, "R_NEW", "00:00:00:00:00:09", "SN-9", organisation=None)
     await register(gql, world, "R_AT", "00:00:00:00:00:08", "SN-8")
     await register(gql, world, "R_B", "00:00:00:00:00:07", "SN-7", organisation="b")
@@ -97,6 +98,11 @@ async def test_assign_and_free_routers(gql, world, runtime):
         token=world.tokens["admin_a"],
     )
     assert created["data"]["locationCreate"]["errors"] == []
+    return unassigned, created
+
+
+async def test_assign_and_free_routers(gql, world, runtime):
+    unassigned, created = await register_three_and_place_one(gql, world)
 
     # tenant A's admin sees its own routers only; the unassigned one only the platform
     a = (await gql(ROUTERS, token=world.tokens["admin_a"]))["data"]["routers"]

@@ -10,13 +10,12 @@ from two servers that migrated it themselves.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import orjson
@@ -30,18 +29,18 @@ from models import identity as m
 from models import remote as r
 from resolvers.remote.router_events import router_event
 from subscriptions import channels
-from tests.conftest import (
+from tests.environment import (
+    FLEETGRAPH,
     MASTER_KEY,
     TEST_BROADCAST_URL,
     TEST_DATABASE_URL,
-    add_organisation,
-    add_user,
     free_port,
-    issue_token,
     wait_until_healthy,
 )
-from tests.graph.test_websocket import DEADLINE, init, receive, ws_connect
+from tests.factories import add_organisation, add_user, issue_token
 from tests.remote.helpers import HEARTBEAT
+from tests.waiting import DEADLINE
+from tests.websocket import init, receive, ws_connect
 
 pytestmark = pytest.mark.skipif(
     not (TEST_DATABASE_URL.startswith("postgresql") and TEST_BROADCAST_URL.startswith(("redis://", "rediss://"))),
@@ -49,7 +48,7 @@ pytestmark = pytest.mark.skipif(
     "and FLEETGRAPH_TEST_BROADCAST_URL=redis://…",
 )
 
-FLEETGRAPH = str(Path(sys.executable).with_name("fleetgraph"))
+
 STATE = """subscription($filter: RouterConnectionStateFilter) {
   routerConnectionState(filter: $filter) { kind router { commonName online } }
 }"""
@@ -128,7 +127,9 @@ def _now():
     return utcnow()
 
 
-async def test_an_event_caused_through_process_a_reaches_a_subscriber_of_process_b(tmp_path):
+@contextlib.asynccontextmanager
+async def two_processes_on_one_database(tmp_path):
+    """A fresh migrated and seeded database served by two `fleetgraph serve` processes: (tokens, port A, port B)."""
     name = f"fleetgraph_scaleout_{secrets.token_hex(6)}"
     url = await create_database(name)
     processes: list[subprocess.Popen] = []
@@ -161,42 +162,7 @@ async def test_an_event_caused_through_process_a_reaches_a_subscriber_of_process
             wait_until_healthy(process, port)
         port_a, port_b = ports
 
-        async with ws_connect(f"127.0.0.1:{port_b}") as ws:
-            ack = await init(ws, tokens["admin"])
-            assert ack["type"] == "connection_ack", ack
-            await ws.send(
-                json.dumps(
-                    {
-                        "id": "1",
-                        "type": "subscribe",
-                        "payload": {
-                            "query": STATE,
-                            "variables": {"filter": {"routerIds": [to_global_id("Router", ROUTER_ID)]}},
-                        },
-                    }
-                )
-            )
-            await probe_until_listening(ws, tokens["path"])
-
-            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port_a}", timeout=DEADLINE) as http:
-                response = await http.post(
-                    "/graphql",
-                    json={
-                        "query": HEARTBEAT,
-                        "variables": {"input": {"commonName": "R_SCALEOUT1", "status": {"cpuLoad": 5}}},
-                    },
-                    headers={"Authorization": f"Bearer {tokens['reporter']}"},
-                )
-            heartbeat = response.json()["data"]["routerHeartbeat"]
-            assert heartbeat["errors"] == [] and heartbeat["router"]["online"], heartbeat
-
-            while True:  # probes published before B listened may still be on their way: skip them
-                message = await receive(ws)
-                assert message["type"] == "next", message
-                event = message["payload"]["data"]["routerConnectionState"]
-                if event["kind"] != "DISCONNECTED":
-                    break
-            assert event == {"kind": "ONLINE", "router": {"commonName": "R_SCALEOUT1", "online": True}}
+        yield tokens, port_a, port_b
     finally:
         for process in processes:
             process.terminate()
@@ -207,3 +173,45 @@ async def test_an_event_caused_through_process_a_reaches_a_subscriber_of_process
                 process.kill()
                 process.wait(10)
         await drop_database(name)
+
+
+async def test_an_event_caused_through_process_a_reaches_a_subscriber_of_process_b(tmp_path):
+    async with (
+        two_processes_on_one_database(tmp_path) as (tokens, port_a, port_b),
+        ws_connect(f"127.0.0.1:{port_b}") as ws,
+    ):
+        ack = await init(ws, tokens["admin"])
+        assert ack["type"] == "connection_ack", ack
+        await ws.send(
+            json.dumps(
+                {
+                    "id": "1",
+                    "type": "subscribe",
+                    "payload": {
+                        "query": STATE,
+                        "variables": {"filter": {"routerIds": [to_global_id("Router", ROUTER_ID)]}},
+                    },
+                }
+            )
+        )
+        await probe_until_listening(ws, tokens["path"])
+
+        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port_a}", timeout=DEADLINE) as http:
+            response = await http.post(
+                "/graphql",
+                json={
+                    "query": HEARTBEAT,
+                    "variables": {"input": {"commonName": "R_SCALEOUT1", "status": {"cpuLoad": 5}}},
+                },
+                headers={"Authorization": f"Bearer {tokens['reporter']}"},
+            )
+        heartbeat = response.json()["data"]["routerHeartbeat"]
+        assert heartbeat["errors"] == [] and heartbeat["router"]["online"], heartbeat
+
+        while True:  # probes published before B listened may still be on their way: skip them
+            message = await receive(ws)
+            assert message["type"] == "next", message
+            event = message["payload"]["data"]["routerConnectionState"]
+            if event["kind"] != "DISCONNECTED":
+                break
+        assert event == {"kind": "ONLINE", "router": {"commonName": "R_SCALEOUT1", "online": True}}

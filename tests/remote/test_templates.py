@@ -8,18 +8,21 @@ from graph.relay import from_global_id
 from models import identity as m
 from models import remote as r
 from models.audit import AuditEvent
-from tests.conftest import add_user, issue_token
+from tests.factories import add_user, issue_token, snapshot
 from tests.remote.helpers import LOCATION_CREATE, grant_location
-from tests.test_tenancy import snapshot
 
-TEMPLATE = "deviceTemplate { id name description ipAddress inactive organisation { name } services { type port path username } }"
+TEMPLATE = (
+    "deviceTemplate { id name description ipAddress inactive organisation { name } services { type "
+    "port path username } }"
+)
 CREATE = f"""mutation($input: DeviceTemplateCreateInput!) {{
   deviceTemplateCreate(input: $input) {{ {TEMPLATE} errors {{ code field message }} }}
 }}"""
 UPDATE = f"""mutation($input: DeviceTemplateUpdateInput!) {{
   deviceTemplateUpdate(input: $input) {{ {TEMPLATE} errors {{ code field message }} }}
 }}"""
-DELETE = """mutation($input: DeviceTemplateDeleteInput!) { deviceTemplateDelete(input: $input) { deletedId errors { code field } } }"""
+DELETE = """mutation($input: DeviceTemplateDeleteInput!) { deviceTemplateDelete(input: $input) { deletedId
+  errors { code field } } }"""
 APPLY = """mutation($input: LocationApplyDeviceTemplateInput!) { locationApplyDeviceTemplate(input: $input) {
   device { id name description ipAddress services { type port path username } template { id name } }
   errors { code field message }
@@ -32,7 +35,8 @@ LIST = """query($filter: DeviceTemplateFilter, $first: Int, $after: String) {
 DEVICES = """query($id: ID!) { node(id: $id) { ... on Location {
   devices { name description ipAddress services { type port path username } template { name } }
 } } }"""
-DEVICE_CREATE = """mutation($input: LocationDeviceCreateInput!) { locationDeviceCreate(input: $input) { device { id } errors { code } } }"""
+DEVICE_CREATE = """mutation($input: LocationDeviceCreateInput!) { locationDeviceCreate(input: $input) { device {
+  id } errors { code } } }"""
 NODE = "query($id: ID!) { node(id: $id) { __typename ... on DeviceTemplate { name } } }"
 
 S7 = {
@@ -75,7 +79,8 @@ def codes(payload: dict) -> list[tuple[str, list[str]]]:
     return [(e["code"], e["field"]) for e in payload["errors"]]
 
 
-async def test_create_update_delete_and_list(gql, world, runtime):
+async def create_two_s7_and_a_camera(gql, world) -> tuple[dict, dict]:
+    """Siemens S7 of A and of A1, and an inactive Axis camera of A: A's S7 and the camera's payload."""
     made = await create(gql, world, **{**S7, "name": " Siemens S7 "})
     assert made["errors"] == []
     template = made["deviceTemplate"]
@@ -91,26 +96,11 @@ async def test_create_update_delete_and_list(gql, world, runtime):
     assert child["errors"] == [] and child["deviceTemplate"]["organisation"] == {"name": "Tenant A1"}
     camera = await create(gql, world, name="Axis camera", ipAddress="10.0.0.7", inactive=True)
     assert camera["deviceTemplate"]["inactive"] is True
+    return template, camera
 
-    # fields left out stay, services given replace the list
-    changed = await call(
-        gql,
-        world,
-        UPDATE,
-        "deviceTemplateUpdate",
-        id=template["id"],
-        description="S7-1500",
-        services=[{"type": "SSH", "username": "maint"}],
-    )
-    assert changed["errors"] == []
-    assert (changed["deviceTemplate"]["name"], changed["deviceTemplate"]["description"]) == ("Siemens S7", "S7-1500")
-    assert changed["deviceTemplate"]["services"] == [{"type": "SSH", "port": 22, "path": "", "username": "maint"}]
-    activated = await call(
-        gql, world, UPDATE, "deviceTemplateUpdate", id=camera["deviceTemplate"]["id"], inactive=False
-    )
-    assert activated["deviceTemplate"]["inactive"] is False
-    await call(gql, world, UPDATE, "deviceTemplateUpdate", id=camera["deviceTemplate"]["id"], inactive=True)
 
+async def assert_listing_filters_and_pages(gql, world):
+    """Active ones by default, then with inactive ones, by name, by organisation, and in pages."""
     listed = (await gql(LIST, token=world.tokens["admin_a"]))["data"]["deviceTemplates"]
     assert [(n["name"], n["organisation"]["name"]) for n in listed["nodes"]] == [
         ("Siemens S7", "Tenant A"),
@@ -139,6 +129,31 @@ async def test_create_update_delete_and_list(gql, world, runtime):
         token=world.tokens["admin_a"],
     )
     assert [n["organisation"]["name"] for n in rest["data"]["deviceTemplates"]["nodes"]] == ["Tenant A1"]
+
+
+async def test_create_update_delete_and_list(gql, world, runtime):
+    template, camera = await create_two_s7_and_a_camera(gql, world)
+
+    # fields left out stay, services given replace the list
+    changed = await call(
+        gql,
+        world,
+        UPDATE,
+        "deviceTemplateUpdate",
+        id=template["id"],
+        description="S7-1500",
+        services=[{"type": "SSH", "username": "maint"}],
+    )
+    assert changed["errors"] == []
+    assert (changed["deviceTemplate"]["name"], changed["deviceTemplate"]["description"]) == ("Siemens S7", "S7-1500")
+    assert changed["deviceTemplate"]["services"] == [{"type": "SSH", "port": 22, "path": "", "username": "maint"}]
+    activated = await call(
+        gql, world, UPDATE, "deviceTemplateUpdate", id=camera["deviceTemplate"]["id"], inactive=False
+    )
+    assert activated["deviceTemplate"]["inactive"] is False
+    await call(gql, world, UPDATE, "deviceTemplateUpdate", id=camera["deviceTemplate"]["id"], inactive=True)
+
+    await assert_listing_filters_and_pages(gql, world)
     # the child organisation's admin sees its own templates, not its parent's
     child_admin = await admin_of(runtime, world, "a1")
     of_child_admin = (await gql(LIST, {"filter": {"includeInactive": True}}, token=child_admin))["data"][

@@ -1,0 +1,68 @@
+"""What the tests run against: the database and bus (from the environment), settings, free ports and
+`fleetgraph` server processes."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from graph.settings import Settings
+
+TEST_DATABASE_URL = os.environ.get("FLEETGRAPH_TEST_DATABASE_URL", "")
+TEST_BROADCAST_URL = os.environ.get("FLEETGRAPH_TEST_BROADCAST_URL", "memory://")
+MASTER_KEY = "5f" * 32
+FLEETGRAPH = str(Path(sys.executable).with_name("fleetgraph"))
+
+
+def make_settings(data_dir: Path, **overrides) -> Settings:
+    values = dict(
+        data_dir=data_dir,
+        database_url=TEST_DATABASE_URL,
+        broadcast_url=TEST_BROADCAST_URL,
+        master_key=MASTER_KEY,
+        # tests call the watchdog themselves, with an explicit time (a ticking task would also skew SQL counts)
+        router_watchdog_seconds=0,
+    )
+    values.update(overrides)
+    return Settings(**values)
+
+
+def wait_until_healthy(process, port: int, deadline_seconds: float = 60) -> None:
+    """Poll a `fleetgraph serve` subprocess's /health (bounded) until it answers 200."""
+    deadline = time.monotonic() + deadline_seconds
+    while True:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        assert process.poll() is None, process.stdout.read()
+        assert time.monotonic() < deadline, "server did not become healthy"
+        time.sleep(0.2)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_fleetgraph(
+    data_dir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    """`fleetgraph *args` on its own data directory, without the FLEETGRAPH_* settings of this process."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FLEETGRAPH_")}
+    environment.update(FLEETGRAPH_DATA_DIR=str(data_dir), **(env or {}))
+    return subprocess.run([FLEETGRAPH, *args], env=environment, capture_output=True, text=True, timeout=timeout)
+
+
+def app_client(app, client: tuple[str, int] | None = None) -> httpx.AsyncClient:
+    """An HTTP client of the app run in-process (no server); `client` is the peer address the app sees."""
+    transport = httpx.ASGITransport(app=app, client=client) if client else httpx.ASGITransport(app=app)
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
