@@ -16,6 +16,7 @@ from models import identity as m
 from models.mail import EmailTemplate, OutboxMessage, OutboxStatus, TemplateType
 from resolvers.mail.rendering import SAMPLE_VARIABLES
 from resolvers.mail.sending import enqueue
+from resolvers.mail.workers.delivery import deliver_due
 from tests.factories import add_organisation
 from tests.identity.email_change_helpers import change
 from tests.identity.password_reset_helpers import RESET, request
