@@ -39,20 +39,27 @@ DEFAULTS: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
     T.CONFIRM_EMAIL: {
         "en": (
             "Confirm your e-mail address",
-            "<p>Hello {{ recipient_name }},</p>\n<p>please confirm your new e-mail address for {{ organisation_name }}:</p>\n"
-            '<p><a href="{{ link }}">Confirm e-mail address</a></p>\n<p>The link is valid for {{ valid_hours }} hour(s). '
+            "<p>Hello {{ recipient_name }},</p>\n<p>please confirm your new e-mail address for "
+            "{{ organisation_name }}:</p>\n"
+            '<p><a href="{{ link }}">Confirm e-mail address</a></p>\n<p>The link is valid for {{ valid_hours }} '
+            "hour(s). "
             "If you did not ask for this change, ignore this message.</p>",
-            "Hello {{ recipient_name }},\n\nplease confirm your new e-mail address for {{ organisation_name }}:\n{{ link }}\n\n"
-            "The link is valid for {{ valid_hours }} hour(s). If you did not ask for this change, ignore this message.\n",
+            "Hello {{ recipient_name }},\n\nplease confirm your new e-mail address for "
+            "{{ organisation_name }}:\n{{ link }}\n\n"
+            "The link is valid for {{ valid_hours }} hour(s). If you did not ask for this change, ignore this "
+            "message.\n",
         ),
     },
     T.INVITE_USER: {
         "en": (
             "{{ inviter_name }} invites you to {{ organisation_name }}",
-            "<p>Hello {{ recipient_name }},</p>\n<p>{{ inviter_name }} invites you to join {{ organisation_name }}.</p>\n"
-            '<p><a href="{{ link }}">Accept the invitation</a></p>\n<p>The link is valid for {{ valid_hours }} hours and can be used once.</p>',
+            "<p>Hello {{ recipient_name }},</p>\n<p>{{ inviter_name }} invites you to join "
+            "{{ organisation_name }}.</p>\n"
+            '<p><a href="{{ link }}">Accept the invitation</a></p>\n<p>The link is valid for {{ valid_hours }} hours '
+            "and can be used once.</p>",
             "Hello {{ recipient_name }},\n\n{{ inviter_name }} invites you to join {{ organisation_name }}.\n"
-            "Accept the invitation: {{ link }}\n\nThe link is valid for {{ valid_hours }} hours and can be used once.\n",
+            "Accept the invitation: {{ link }}\n\nThe link is valid for {{ valid_hours }} hours and can be used "
+            "once.\n",
         ),
     },
     T.NEW_BATCH: {
@@ -62,29 +69,36 @@ DEFAULTS: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
             "<strong>{{ batch_reference }}</strong> with {{ device_count }} devices to {{ organisation_name }}.</p>\n"
             '<p><a href="{{ link }}">Review and confirm the ownership request</a></p>',
             "Hello {{ recipient_name }},\n\n{{ sender_organisation_name }} has handed the batch {{ batch_reference }} "
-            "with {{ device_count }} devices to {{ organisation_name }}.\nReview and confirm the ownership request: {{ link }}\n",
+            "with {{ device_count }} devices to {{ organisation_name }}.\nReview and confirm the ownership request: "
+            "{{ link }}\n",
         ),
     },
     T.PASSWORD_RESET: {
         "en": (
             "Reset your password",
-            "<p>Hello {{ recipient_name }},</p>\n<p>someone asked to reset the password of your {{ organisation_name }} account.</p>\n"
-            '<p><a href="{{ link }}">Choose a new password</a></p>\n<p>The link is valid for {{ valid_hours }} hour(s) and can be used once. '
+            "<p>Hello {{ recipient_name }},</p>\n<p>someone asked to reset the password of your "
+            "{{ organisation_name }} account.</p>\n"
+            '<p><a href="{{ link }}">Choose a new password</a></p>\n<p>The link is valid for {{ valid_hours }} '
+            "hour(s) and can be used once. "
             "If it was not you, ignore this message: your password stays as it is.</p>",
-            "Hello {{ recipient_name }},\n\nsomeone asked to reset the password of your {{ organisation_name }} account.\n"
-            "Choose a new password: {{ link }}\n\nThe link is valid for {{ valid_hours }} hour(s) and can be used once. "
+            "Hello {{ recipient_name }},\n\nsomeone asked to reset the password of your {{ organisation_name }} "
+            "account.\n"
+            "Choose a new password: {{ link }}\n\nThe link is valid for {{ valid_hours }} hour(s) and can be used "
+            "once. "
             "If it was not you, ignore this message: your password stays as it is.\n",
         ),
     },
     T.ROUTER_OFFLINE: {
         "en": (
             "Router {{ router_name }} at {{ location_name }} is offline",
-            "<p>Hello {{ recipient_name }},</p>\n<p>the router <strong>{{ router_name }}</strong> at {{ location_name }} "
+            "<p>Hello {{ recipient_name }},</p>\n<p>the router <strong>{{ router_name }}</strong> at "
+            "{{ location_name }} "
             "({{ organisation_name }}) has been offline since {{ offline_since }}, for "
             "{{ offline_minutes }} {{ 'minute' if offline_minutes == 1 else 'minutes' }} now.</p>\n"
             '<p><a href="{{ link }}">Open the location</a></p>\n'
             "<p>You get this mail through the notification profile {{ profile_name }}.</p>",
-            "Hello {{ recipient_name }},\n\nthe router {{ router_name }} at {{ location_name }} ({{ organisation_name }}) "
+            "Hello {{ recipient_name }},\n\nthe router {{ router_name }} at {{ location_name }} "
+            "({{ organisation_name }}) "
             "has been offline since {{ offline_since }}, for {{ offline_minutes }} "
             "{{ 'minute' if offline_minutes == 1 else 'minutes' }} now.\nOpen the location: {{ link }}\n\n"
             "You get this mail through the notification profile {{ profile_name }}.\n",
@@ -116,14 +130,16 @@ _TRANSLATED: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
             _HELLO["es"],
             "Confirme su nueva dirección de correo electrónico para {{ organisation_name }}:",
             "Confirmar la dirección de correo electrónico",
-            f"El enlace es válido durante {_hours('hora', 'horas')}. Si no ha solicitado este cambio, ignore este mensaje.",
+            f"El enlace es válido durante {_hours('hora', 'horas')}. Si no ha solicitado este cambio, ignore este "
+            "mensaje.",
         ),
         "fr": _mail(
             "Confirmez votre adresse e-mail",
             _HELLO["fr"],
             "veuillez confirmer votre nouvelle adresse e-mail pour {{ organisation_name }} :",
             "Confirmer l'adresse e-mail",
-            f"Le lien est valable {_hours('heure', 'heures')}. Si vous n'avez pas demandé ce changement, ignorez ce message.",
+            f"Le lien est valable {_hours('heure', 'heures')}. Si vous n'avez pas demandé ce changement, ignorez ce "
+            "message.",
             colon=" : ",
         ),
         "it": _mail(
@@ -131,7 +147,8 @@ _TRANSLATED: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
             _HELLO["it"],
             "la preghiamo di confermare il suo nuovo indirizzo e-mail per {{ organisation_name }}:",
             "Conferma l'indirizzo e-mail",
-            f"Il link è valido per {_hours('ora', 'ore')}. Se non ha richiesto questa modifica, ignori questo messaggio.",
+            f"Il link è valido per {_hours('ora', 'ore')}. Se non ha richiesto questa modifica, ignori questo "
+            "messaggio.",
         ),
         "sv": _mail(
             "Bekräfta din e-postadress",
@@ -192,7 +209,8 @@ _TRANSLATED: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
         "es": _mail(
             "Nuevo lote {{ batch_reference }} para {{ organisation_name }}",
             _HELLO["es"],
-            "{{ sender_organisation_name }} ha transferido el lote {{ batch_reference }} con {{ device_count }} dispositivos "
+            "{{ sender_organisation_name }} ha transferido el lote {{ batch_reference }} con {{ device_count }} "
+            "dispositivos "
             "a {{ organisation_name }}.",
             "Revisar y confirmar la solicitud de propiedad",
             strong="{{ batch_reference }}",
@@ -209,7 +227,8 @@ _TRANSLATED: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
         "it": _mail(
             "Nuovo lotto {{ batch_reference }} per {{ organisation_name }}",
             _HELLO["it"],
-            "{{ sender_organisation_name }} ha trasferito il lotto {{ batch_reference }} con {{ device_count }} dispositivi "
+            "{{ sender_organisation_name }} ha trasferito il lotto {{ batch_reference }} con {{ device_count }} "
+            "dispositivi "
             "a {{ organisation_name }}.",
             "Verifichi e confermi la richiesta di proprietà",
             strong="{{ batch_reference }}",
@@ -217,7 +236,8 @@ _TRANSLATED: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
         "sv": _mail(
             "Ny batch {{ batch_reference }} för {{ organisation_name }}",
             _HELLO["sv"],
-            "{{ sender_organisation_name }} har överlämnat batchen {{ batch_reference }} med {{ device_count }} enheter "
+            "{{ sender_organisation_name }} har överlämnat batchen {{ batch_reference }} med {{ device_count }} "
+            "enheter "
             "till {{ organisation_name }}.",
             "Granska och bekräfta ägarbegäran",
             strong="{{ batch_reference }}",
@@ -279,7 +299,8 @@ _TRANSLATED: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
         "es": _mail(
             "El router {{ router_name }} en {{ location_name }} está desconectado",
             _HELLO["es"],
-            "El router {{ router_name }} en la ubicación {{ location_name }} ({{ organisation_name }}) está desconectado "
+            "El router {{ router_name }} en la ubicación {{ location_name }} ({{ organisation_name }}) está "
+            "desconectado "
             f"desde {{{{ offline_since }}}}, hace ya {_minutes('minuto', 'minutos')}.",
             "Abrir la ubicación",
             "Recibe este correo por el perfil de avisos {{ profile_name }}.",
@@ -307,7 +328,8 @@ _TRANSLATED: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
         "sv": _mail(
             "Routern {{ router_name }} vid {{ location_name }} är offline",
             _HELLO["sv"],
-            "Routern {{ router_name }} på platsen {{ location_name }} ({{ organisation_name }}) har varit offline sedan "
+            "Routern {{ router_name }} på platsen {{ location_name }} ({{ organisation_name }}) har varit offline "
+            "sedan "
             f"{{{{ offline_since }}}}, i {_minutes('minut', 'minuter')} nu.",
             "Öppna platsen",
             "Du får det här meddelandet genom aviseringsprofilen {{ profile_name }}.",
