@@ -6,7 +6,7 @@ import enum
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import strawberry
 from graphql import GraphQLError
@@ -69,7 +69,7 @@ class DomainError(Exception):
     `code` is a member of the domain's error-code enum.
     """
 
-    def __init__(self, code: object, message: str, field: list[str] | str | None = None) -> None:
+    def __init__(self, code: enum.Enum, message: str, field: list[str] | str | None = None) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -166,12 +166,12 @@ def refused(payload_type: type[Payload], error: DomainError, **fields: Any) -> P
     The error type is read from the payload's `errors` field, and each problem's code is taken by name
     from that type's `code` enum, so graph/ helpers can raise `graph.errors.Code` for any domain.
     """
-    error_type, code_enum = _error_types(payload_type)
+    error_type, code_enum = _error_types(cast(type, payload_type))  # a class, so hashable for the cache
     errors = [
         error_type(code=code_enum[problem.code.name], field=problem.field, message=problem.message)
         for problem in problems_of(error)
     ]
-    nulls = {name: None for name in _field_names(payload_type) if name != "errors"}
+    nulls = {name: None for name in _field_names(cast(type, payload_type)) if name != "errors"}
     return payload_type(**{**nulls, **fields, "errors": errors})
 
 

@@ -18,7 +18,7 @@ def organisation_visible(principal: Principal) -> ColumnElement[bool]:
     return Organisation.path.startswith(principal.organisation_path, autoescape=True)
 
 
-def visible_organisation_ids(principal: Principal) -> Select[tuple[int]]:
+def visible_organisation_ids(principal: Principal) -> Select[int]:
     return select(Organisation.id).where(organisation_visible(principal))
 
 
