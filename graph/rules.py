@@ -10,6 +10,9 @@ from collections.abc import Sequence
 from typing import Any, TypeVar
 
 import strawberry
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.errors import Code, DomainError
 from graph.relay import decode_id
@@ -70,3 +73,25 @@ def decode_ids(values: Sequence[str] | None, type_name: str, field: str, *, limi
             raise DomainError(Code.NOT_FOUND, f"No such {words}.", [field, str(index)])
         first.setdefault(pk, index)
     return [(index, pk) for pk, index in first.items()]
+
+
+async def flush_unique(session: AsyncSession, refusal: DomainError) -> None:
+    """Flush in a savepoint: a unique constraint that a concurrent writer took first becomes `refusal`.
+
+    The check before the write answers the common case; this answers the race, and the savepoint keeps the
+    transaction usable (PostgreSQL aborts a transaction whose statement failed).
+    """
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise refusal from exc
+
+
+async def ensure_name_free(
+    session: AsyncSession, model: Any, organisation_id: int, name: str, refusal: DomainError, except_id: int = 0
+) -> None:
+    """Refuse a name another row of `model` of the organisation already has (renaming a row keeps its own)."""
+    taken = exists().where(model.organisation_id == organisation_id, model.name == name, model.id != except_id)
+    if await session.scalar(select(taken)):
+        raise refusal
