@@ -75,7 +75,7 @@ def related_rows(
         if visible is not None:
             statement = statement.where(visible(context.principal))
         async with context.session() as session:
-            rows = (await session.execute(statement)).tuples().all()
+            rows = (await session.execute(statement)).all()
         return group_by(rows, keys)
 
     return load
