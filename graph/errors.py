@@ -153,10 +153,15 @@ Payload = TypeVar("Payload")
 Result = TypeVar("Result")
 
 
-def as_payload(payload_type: type[Payload], result: Result | DomainError, ok: Callable[[Result], Payload]) -> Payload:
-    """`ok(result)`, or the payload of a refusal when the rule raised (or returned) a DomainError."""
+def as_payload(
+    payload_type: type[Payload], result: Result | DomainError, ok: Callable[[Result], Payload], **refused_fields: Any
+) -> Payload:
+    """`ok(result)`, or the payload of a refusal when the rule raised (or returned) a DomainError.
+
+    `refused_fields` fill the refusal's non-null fields (e.g. `success=False`); the others are null.
+    """
     if isinstance(result, DomainError):
-        return refused(payload_type, result)
+        return refused(payload_type, result, **refused_fields)
     return ok(result)
 
 

@@ -30,6 +30,7 @@ async def mutate(
     payload_type: type[Payload],
     work: Callable[[AsyncSession], Awaitable[Result]],
     ok: Callable[[Result], Payload],
+    **refused_fields: Any,
 ) -> Payload:
     """The one path of a mutation: run the rule in a transaction, then `ok(result)` or the typed refusal."""
-    return as_payload(payload_type, await run_in_transaction(context, work), ok)
+    return as_payload(payload_type, await run_in_transaction(context, work), ok, **refused_fields)

@@ -35,7 +35,7 @@ class AuditEvent(Node):
             target_id=strawberry.ID(to_global_id(row.target_type, row.target_id))
             if row.target_type and row.target_id
             else None,
-            details=row.details,
+            details=JSON(row.details),
             client_address=row.client_address,
             created_at=row.created_at,
             organisation_pk=row.organisation_id,

@@ -24,9 +24,16 @@ PARTS = ("text", "html")
 
 
 class SealedMail(Protocol):
-    message_id: str
-    body_text: str
-    body_html: str
+    """What open_bodies reads, read-only: an outbox row or the frozen copy a delivery worker claimed."""
+
+    @property
+    def message_id(self) -> str: ...
+
+    @property
+    def body_text(self) -> str: ...
+
+    @property
+    def body_html(self) -> str: ...
 
 
 def binding(message_id: str, part: str) -> str:

@@ -27,6 +27,7 @@ async def resolve_template(
     owners: list[int] = []
     if organisation_id is not None:
         organisation = await session.get(m.Organisation, organisation_id)
+        assert organisation is not None  # callers pass the recipient's organisation, which exists
         owners = [int(part) for part in reversed(organisation.path.strip("/").split("/"))]
     candidates = (
         await session.scalars(

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from sqlalchemy import Select, or_, select, true, union
+from sqlalchemy import CompoundSelect, or_, select, true, union
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 from strawberry.types import Info
@@ -30,7 +30,7 @@ def sees_whole_subtree(principal) -> bool:
     return Permission.LOCATIONS_MANAGE in principal.permissions
 
 
-def reachable_location_ids(user_id: int) -> Select:
+def reachable_location_ids(user_id: int) -> CompoundSelect[int]:
     """Ids of the locations granted to a user, by any of the three ways (see effective access)."""
     return union(
         select(r.LocationUserAccess.location_id).where(r.LocationUserAccess.user_id == user_id),

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import CursorResult, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -83,7 +84,7 @@ async def _spend(session: AsyncSession, token: str, purpose: m.OneTimePurpose) -
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
-    if spent.rowcount != 1:
+    if cast(CursorResult[Any], spent).rowcount != 1:
         raise invalid  # a parallel request with this link won
     set_committed_value(row, "used_at", now)
     return row, user
@@ -151,6 +152,7 @@ async def request_email_change(session: AsyncSession, context: Context, user: m.
 
 async def confirm_email_change(session: AsyncSession, context: Context, token: str) -> m.User:
     row, user = await _spend(session, token, m.OneTimePurpose.CONFIRM_EMAIL)
+    assert row.new_email is not None  # request_email_change's tokens always carry the new address
     # someone may have taken the address since the link was sent
     await ensure_email_free(session, row.new_email, except_user_id=user.id)
     old = user.email
@@ -186,13 +188,15 @@ async def request_password_reset(session: AsyncSession, context: Context, email:
         return
     # Counted and issued under the user's lock: parallel requests cannot all find room under the limit.
     await lock_row(session, m.User, user.id)
-    recent = await session.scalar(
-        select(func.count()).where(
-            m.OneTimeToken.user_id == user.id,
-            m.OneTimeToken.purpose == m.OneTimePurpose.PASSWORD_RESET,
-            m.OneTimeToken.created_at > utcnow() - RESET_WINDOW,
+    recent = (
+        await session.execute(
+            select(func.count()).where(
+                m.OneTimeToken.user_id == user.id,
+                m.OneTimeToken.purpose == m.OneTimePurpose.PASSWORD_RESET,
+                m.OneTimeToken.created_at > utcnow() - RESET_WINDOW,
+            )
         )
-    )
+    ).scalar_one()
     if recent >= RESET_LIMIT:
         # no flood of mails to someone else's inbox; the answer stays the same
         await record(

@@ -5,8 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.types import Info
 
-from graph.errors import DomainError, refused
-from graph.mutations import mutate, run_in_transaction
+from graph.mutations import mutate
 from resolvers.identity.email_tokens import rules
 from resolvers.identity.errors import IdentityError
 
@@ -73,9 +72,10 @@ class EmailTokenMutation:
     @strawberry.mutation(description="Set a new password with a reset link; every session of the account ends.")
     async def password_reset(self, info: Info, input: PasswordResetInput) -> PasswordResetPayload:
         context = info.context
-        result = await run_in_transaction(
-            context, lambda s: rules.reset_password(s, context, input.token, input.new_password)
+        return await mutate(
+            context,
+            PasswordResetPayload,
+            lambda s: rules.reset_password(s, context, input.token, input.new_password),
+            lambda _: PasswordResetPayload(success=True, errors=[]),
+            success=False,  # non-null: a refusal says false
         )
-        if isinstance(result, DomainError):  # `success` is non-null: a refusal says false
-            return refused(PasswordResetPayload, result, success=False)
-        return PasswordResetPayload(success=True, errors=[])

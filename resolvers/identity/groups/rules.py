@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,7 +23,7 @@ MAX_NAME = 200
 
 
 async def _members(
-    session: AsyncSession, principal: Principal, organisation_id: int, member_ids: list[str]
+    session: AsyncSession, principal: Principal, organisation_id: int, member_ids: Sequence[str]
 ) -> list[m.User]:
     if len(member_ids) > 1000:
         raise DomainError(Code.INVALID, "at most 1000 members at once", "memberIds")
@@ -40,10 +42,12 @@ async def _members(
         if wanted
         else {}
     )
+    members: dict[int, m.User] = {}  # in the order given, each once
     for index, pk in enumerate(pks):
-        if pk not in found:
+        if pk is None or pk not in found:
             raise DomainError(Code.NOT_FOUND, "no such user in the group's organisation", ["memberIds", str(index)])
-    return [found[pk] for pk in dict.fromkeys(pks)]
+        members.setdefault(pk, found[pk])
+    return list(members.values())
 
 
 async def _member_ids(session: AsyncSession, group_id: int) -> set[int]:
@@ -95,7 +99,7 @@ async def create_group(
 
 
 async def update_group(
-    session: AsyncSession, context: Context, group_id: str, name: str = UNSET, member_ids: list[str] = UNSET
+    session: AsyncSession, context: Context, group_id: str, name: str = UNSET, member_ids: Sequence[str] = UNSET
 ) -> m.UserGroup:
     principal = require_permission(context, m.Permission.USER_GROUPS_MANAGE)
     group = await visible_group(session, principal, group_id)

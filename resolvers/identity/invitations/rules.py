@@ -16,8 +16,9 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select
 from sqlalchemy import update as sql_update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -300,11 +301,12 @@ async def accept(
     # Read after the UPDATE: on SQLite it holds the write lock, on PostgreSQL it waited for any concurrent
     # change of the row, so this is the current state either way.
     invitation = await session.scalar(select(m.Invitation).where(m.Invitation.token_hash == token_hash))
-    if spent.rowcount != 1:
+    if cast(CursorResult[Any], spent).rowcount != 1:
         # used, revoked, replaced and unknown links answer alike: a guessed token learns nothing
         if invitation is None or effective_state(invitation, now) != m.InvitationState.EXPIRED:
             raise invalid
         return await _expire(session, context, invitation)
+    assert invitation is not None  # the UPDATE above just matched this token's row
     address = _address(invitation, email)
     return await _register(session, context, invitation, address, password)
 
@@ -326,6 +328,7 @@ async def _register(
     """The user an accepted invitation makes, with its roles, in its organisation."""
     await ensure_email_free(session, address)
     organisation = await session.get(m.Organisation, invitation.organisation_id)
+    assert organisation is not None  # an organisation is deleted only with its invitations
     user = m.User(organisation_id=organisation.id, email=address, name=invitation.name, language=invitation.language)
     session.add(user)
     await session.flush()
@@ -367,7 +370,7 @@ async def _expire(session: AsyncSession, context: Context, invitation: m.Invitat
         .values(state=m.InvitationState.EXPIRED)
         .execution_options(synchronize_session=False)
     )
-    if stored.rowcount != 1:
+    if cast(CursorResult[Any], stored).rowcount != 1:
         raise expired  # tried before: already stored
     await record(
         session,

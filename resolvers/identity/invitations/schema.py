@@ -8,8 +8,9 @@ import strawberry
 from sqlalchemy import ColumnElement, and_, or_, select
 from strawberry.types import Info
 
+from graph.errors import as_payload
 from graph.filters import contains
-from graph.mutations import mutate
+from graph.mutations import mutate, run_in_transaction
 from graph.permissions import needs
 from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, node_loader, paginate
 from graph.rules import unset_if_null
@@ -237,11 +238,13 @@ class InvitationMutation:
     @strawberry.mutation(description="Register with an invitation link (no login needed); the link is spent.")
     async def invitation_accept(self, info: Info, input: InvitationAcceptInput) -> InvitationAcceptPayload:
         context = info.context
-        return await mutate(
-            context,
-            InvitationAcceptPayload,
-            lambda s: rules.accept(s, context, input.token, input.password, input.email),
-            lambda user: InvitationAcceptPayload(user=User.from_model(user), errors=[]),
+        # mutate() in two steps: the rule may *return* a DomainError (EXPIRED is stored), which mutate's types
+        # cannot express
+        user = await run_in_transaction(
+            context, lambda s: rules.accept(s, context, input.token, input.password, input.email)
+        )
+        return as_payload(
+            InvitationAcceptPayload, user, lambda user: InvitationAcceptPayload(user=User.from_model(user), errors=[])
         )
 
 

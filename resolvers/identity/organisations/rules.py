@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.context import Context
@@ -165,7 +166,7 @@ async def remove_partner(
             m.PartnerLink.organisation_id == organisation.id, m.PartnerLink.partner_id == partner.id
         )
     )
-    if removed.rowcount == 0:
+    if cast(CursorResult[Any], removed).rowcount == 0:
         raise not_linked
     await record(
         session,

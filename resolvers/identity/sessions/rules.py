@@ -15,8 +15,9 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.auth import hash_token, new_token
@@ -48,10 +49,10 @@ async def _issue(
     settings = context.runtime.settings
     now = utcnow()
     is_api_user = (
-        await session.scalar(
+        await session.execute(
             select(func.count()).where(m.UserRole.user_id == user.id, m.UserRole.role == m.Role.API_USER)
         )
-    ) > 0
+    ).scalar_one() > 0
     ttl = min(settings.access_token_ttl, API_TOKEN_TTL) if is_api_user else settings.access_token_ttl
     access = new_token(m.TokenKind.ACCESS)
     expires_at = now + timedelta(seconds=ttl)
@@ -94,7 +95,7 @@ async def login(
     valid = (
         user is not None and await asyncio.to_thread(verify_password, user.password_hash, password) and user.is_active
     )
-    if valid and user.totp_confirmed:
+    if valid and user is not None and user.totp_confirmed:
         if not otp:
             await give_back(session, attempt, reset_account=False)  # not a failure: the password was right
             return DomainError(Code.TWO_FACTOR_REQUIRED, "enter the code of your authenticator app", "otp")
@@ -113,6 +114,7 @@ async def login(
         )
         # One answer for unknown account, wrong password, wrong code and deactivated account.
         return DomainError(Code.INVALID_CREDENTIALS, "e-mail, password or code is not correct")
+    assert user is not None  # only a known account's password verifies
     await give_back(session, attempt, reset_account=True)
     issued = await _issue(session, context, user, session_id=str(uuid.uuid4()), authenticated_at=utcnow())
     await record(
@@ -146,6 +148,7 @@ async def refresh(session: AsyncSession, context: Context, refresh_token: str) -
     if token is None:
         return invalid
     user = await session.get(m.User, token.user_id)
+    assert user is not None  # a user's tokens are deleted with them (ON DELETE CASCADE)
     now = utcnow()
     if token.revoked_at is None:
         if token.expires_at <= now or not user.is_active:
@@ -156,7 +159,7 @@ async def refresh(session: AsyncSession, context: Context, refresh_token: str) -
             .values(revoked_at=now)
             .execution_options(synchronize_session=False)
         )
-        if spent.rowcount == 1:
+        if cast(CursorResult[Any], spent).rowcount == 1:
             return await _issue(
                 session, context, user, session_id=token.session_id, authenticated_at=token.authenticated_at
             )

@@ -7,7 +7,8 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
-from graph.mutations import mutate
+from graph.errors import as_payload
+from graph.mutations import mutate, run_in_transaction
 from graph.permissions import needs
 from models import identity as m
 from resolvers.identity.errors import IdentityError
@@ -115,14 +116,18 @@ class SessionMutation:
     @strawberry.mutation(description="Log in with e-mail and password (and TOTP code): returns tokens.")
     async def login(self, info: Info, input: LoginInput) -> LoginPayload:
         context = info.context
-        return await mutate(
-            context, LoginPayload, lambda s: rules.login(s, context, input.email, input.password, input.otp), _login
+        # mutate() in two steps: the rule may *return* a DomainError (committed), which mutate's types cannot express
+        issued = await run_in_transaction(
+            context, lambda s: rules.login(s, context, input.email, input.password, input.otp)
         )
+        return as_payload(LoginPayload, issued, _login)
 
     @strawberry.mutation(description="Exchange a refresh token for new tokens; the old one is spent.")
     async def token_refresh(self, info: Info, input: TokenRefreshInput) -> LoginPayload:
         context = info.context
-        return await mutate(context, LoginPayload, lambda s: rules.refresh(s, context, input.refresh_token), _login)
+        # as login: the rule may return a DomainError
+        issued = await run_in_transaction(context, lambda s: rules.refresh(s, context, input.refresh_token))
+        return as_payload(LoginPayload, issued, _login)
 
     @strawberry.mutation(
         description="End this session (or all of yours): its tokens stop working at once.",
@@ -177,9 +182,8 @@ class SessionMutation:
         self, info: Info, input: SessionReauthenticateInput
     ) -> SessionReauthenticatePayload:
         context = info.context
-        return await mutate(
-            context,
-            SessionReauthenticatePayload,
-            lambda s: rules.reauthenticate(s, context, input.password, input.otp),
-            lambda at: SessionReauthenticatePayload(reauthenticated_at=at, errors=[]),
+        # as login: the rule may return a DomainError
+        at = await run_in_transaction(context, lambda s: rules.reauthenticate(s, context, input.password, input.otp))
+        return as_payload(
+            SessionReauthenticatePayload, at, lambda at: SessionReauthenticatePayload(reauthenticated_at=at, errors=[])
         )

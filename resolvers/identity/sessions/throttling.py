@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.context import Context
@@ -147,7 +148,7 @@ async def give_back(session: AsyncSession, attempt: Attempt, *, reset_account: b
             )
         else:
             restored = await session.execute(delete(LT).where(*untouched).execution_options(synchronize_session=False))
-        if restored.rowcount == 0:
+        if cast(CursorResult[Any], restored).rowcount == 0:
             await session.execute(
                 update(LT)
                 .where(LT.key == counted.key, LT.failures > 0)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from typing import Any, cast
 
 import pyotp
 from pyotp.utils import strings_equal
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -48,7 +49,7 @@ async def verify_totp(session: AsyncSession, context: Context, user: m.User, cod
                 .values(totp_last_step=step)
                 .execution_options(synchronize_session=False)
             )
-            if spent.rowcount != 1:
+            if cast(CursorResult[Any], spent).rowcount != 1:
                 return False  # another request spent this step (or a later one) first
             set_committed_value(user, "totp_last_step", step)
             return True

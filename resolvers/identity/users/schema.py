@@ -55,7 +55,7 @@ class UserOrder:
     direction: OrderDirection = strawberry.field(default=OrderDirection.ASC, description="Direction.")
 
 
-def _filtered(statement: Select[tuple[m.User]], filter: UserFilter) -> Select[tuple[m.User]]:
+def _filtered(statement: Select[m.User], filter: UserFilter) -> Select[m.User]:
     if filter.name:
         statement = statement.where(contains(m.User.name, filter.name, "filter.name"))
     if filter.email:

@@ -26,7 +26,7 @@ from models.audit import AuditEvent
 from models.base import utcnow
 from models.mail import EmailTemplate, OutboxMessage
 from resolvers.audit.rules import record
-from resolvers.identity.accounts import clean_email
+from resolvers.identity.accounts import clean_email, signed_in
 from resolvers.mail import rendering
 from resolvers.mail.defaults import DEFAULTS
 from resolvers.mail.errors import MailErrorCode as Code
@@ -115,7 +115,7 @@ async def _audit(session: AsyncSession, context: Context, action: str, template:
 
 
 async def copy_template(session: AsyncSession, context: Context, global_id: str) -> EmailTemplate:
-    principal = context.principal
+    principal = signed_in(context)
     source = await reachable_template(session, principal, global_id)
     copy = EmailTemplate(
         organisation_id=principal.organisation_id,
@@ -136,7 +136,7 @@ async def copy_template(session: AsyncSession, context: Context, global_id: str)
 async def update_template(
     session: AsyncSession, context: Context, global_id: str, fields: TemplateFields
 ) -> EmailTemplate:
-    template = await own_template(session, context.principal, global_id)
+    template = await own_template(session, signed_in(context), global_id)
     name = _text(fields.name, template.name, "name", MAX_NAME, strip=True)
     subject = _text(fields.subject, template.subject, "subject", MAX_SUBJECT)
     body_html = _text(fields.body_html, template.body_html, "bodyHtml", MAX_BODY)
@@ -163,7 +163,7 @@ async def update_template(
 
 
 async def activate_template(session: AsyncSession, context: Context, global_id: str) -> EmailTemplate:
-    template = await own_template(session, context.principal, global_id)
+    template = await own_template(session, signed_in(context), global_id)
     if template.is_active:
         return template
     # the other one first: the partial unique index allows one active per organisation x type x language
@@ -189,7 +189,7 @@ async def activate_template(session: AsyncSession, context: Context, global_id: 
 
 
 async def deactivate_template(session: AsyncSession, context: Context, global_id: str) -> EmailTemplate:
-    template = await own_template(session, context.principal, global_id)
+    template = await own_template(session, signed_in(context), global_id)
     if template.is_active:
         template.is_active = False
         template.updated_at = utcnow()
@@ -199,7 +199,7 @@ async def deactivate_template(session: AsyncSession, context: Context, global_id
 
 
 async def delete_template(session: AsyncSession, context: Context, global_id: str) -> str:
-    template = await own_template(session, context.principal, global_id)
+    template = await own_template(session, signed_in(context), global_id)
     if template.is_active:
         raise DomainError(
             Code.ACTIVE,
@@ -216,6 +216,8 @@ async def sample_variables(session: AsyncSession, principal: Principal, template
     """The type's sample data, addressed to the caller: their name and their organisation's."""
     user = await session.get(m.User, principal.user_id)
     organisation = await session.get(m.Organisation, principal.organisation_id)
+    # the caller's rows: a deleted user's tokens no longer authenticate, an organisation goes only with its users
+    assert user is not None and organisation is not None
     return {
         **rendering.SAMPLE_VARIABLES[template.type],
         "recipient_name": user.name,
@@ -227,7 +229,8 @@ async def preview_template(
     session: AsyncSession, context: Context, global_id: str, draft: TemplateFields | None = None
 ) -> rendering.RenderedMail:
     """The template rendered for the caller; `draft` replaces parts of it (to preview an edit before saving)."""
-    template = await reachable_template(session, context.principal, global_id)
+    principal = signed_in(context)
+    template = await reachable_template(session, principal, global_id)
     draft = draft or TemplateFields()
     subject = _text(draft.subject, template.subject, "subject", MAX_SUBJECT)
     body_html = _text(draft.body_html, template.body_html, "bodyHtml", MAX_BODY)
@@ -235,7 +238,7 @@ async def preview_template(
     problems = rendering.check(template.type, subject, body_html, body_text)
     if problems:
         raise TemplateRefused(problems)
-    return rendering.render(subject, body_html, body_text, await sample_variables(session, context.principal, template))
+    return rendering.render(subject, body_html, body_text, await sample_variables(session, principal, template))
 
 
 #: Test mails per user and hour: a test mail goes to any address, so it must not become a way to send spam.
@@ -246,19 +249,21 @@ async def send_test(
     session: AsyncSession, context: Context, global_id: str, to_address: str
 ) -> tuple[EmailTemplate, OutboxMessage]:
     """Write THIS template (not the one resolution would pick), rendered for the caller, to the outbox."""
-    principal = context.principal
+    principal = signed_in(context)
     template = await reachable_template(session, principal, global_id)
     address = clean_email(to_address, "toAddress")
     # counted from the audit trail, which records every test mail with its sender
-    sent_last_hour = await session.scalar(
-        select(func.count())
-        .select_from(AuditEvent)
-        .where(
-            AuditEvent.actor_user_id == principal.user_id,
-            AuditEvent.action == "email_template.test_sent",
-            AuditEvent.created_at >= utcnow() - timedelta(hours=1),
+    sent_last_hour = (
+        await session.execute(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(
+                AuditEvent.actor_user_id == principal.user_id,
+                AuditEvent.action == "email_template.test_sent",
+                AuditEvent.created_at >= utcnow() - timedelta(hours=1),
+            )
         )
-    )
+    ).scalar_one()
     if sent_last_hour >= SEND_TEST_PER_HOUR:
         raise DomainError(
             Code.RATE_LIMITED, f"At most {SEND_TEST_PER_HOUR} test mails per hour; try again later.", "toAddress"

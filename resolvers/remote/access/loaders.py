@@ -7,33 +7,36 @@ and the resolvers (resolvers.remote.access.types) decide what of the answer a ca
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
-from sqlalchemy import Integer, Select, cast, literal_column, null, select, union_all
+from sqlalchemy import CompoundSelect, Integer, Select, cast, literal_column, null, select, union_all
 
 from graph.loaders import group_by, rows_by_id
 from models import identity as m
 from models import remote as r
 
 
-def grants(*, location_ids: Sequence[int] | None = None, user_ids: Sequence[int] | None = None) -> Select:
+def grants(
+    *, location_ids: Sequence[int] | None = None, user_ids: Sequence[int] | None = None
+) -> CompoundSelect[*tuple[Any, ...]]:
     """Every way a user reaches a location, one row per reason: (location_id, user_id, reason,
     user_group_id, location_group_id). The same three ways as scope.reachable_location_ids."""
     no_id = cast(null(), Integer)
-    direct = select(
+    direct: Select[*tuple[Any, ...]] = select(
         r.LocationUserAccess.location_id.label("location_id"),
         r.LocationUserAccess.user_id.label("user_id"),
         literal_column("'DIRECT'").label("reason"),
         no_id.label("user_group_id"),
         no_id.label("location_group_id"),
     )
-    by_user_group = select(
+    by_user_group: Select[*tuple[Any, ...]] = select(
         r.LocationUserGroupAccess.location_id,
         m.UserGroupMember.user_id,
         literal_column("'USER_GROUP'"),
         r.LocationUserGroupAccess.user_group_id,
         no_id,
     ).join(m.UserGroupMember, m.UserGroupMember.group_id == r.LocationUserGroupAccess.user_group_id)
-    by_location_group = select(
+    by_location_group: Select[*tuple[Any, ...]] = select(
         r.LocationGroupLocation.location_id,
         r.LocationGroupUser.user_id,
         literal_column("'LOCATION_GROUP'"),

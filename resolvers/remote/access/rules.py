@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.context import Context, publish_after_commit
 from graph.errors import DomainError
-from graph.permissions import effective_permissions
+from graph.permissions import effective_permissions, require_principal
 from graph.rules import decode_ids
 from graph.tenancy import path_visible
 from models import identity as m
@@ -132,7 +132,7 @@ async def grantable_users(
     }
     for index, pk in wanted:
         row = found.get(pk)
-        if row is not None and (row.external or path_visible(context.principal, row.path)):
+        if row is not None and (row.external or path_visible(require_principal(context), row.path)):
             if not row.external and not row.path.startswith(path):
                 raise DomainError(
                     Code.WRONG_ORGANISATION,
@@ -161,7 +161,7 @@ async def grantable_user_groups(
     )
     for index, pk in wanted:
         group_path = found.get(pk)
-        if group_path is None or not path_visible(context.principal, group_path):
+        if group_path is None or not path_visible(require_principal(context), group_path):
             raise DomainError(Code.NOT_FOUND, "No such user group.", [field, str(index)])
         if not group_path.startswith(path):
             raise DomainError(
@@ -227,8 +227,8 @@ async def set_location_access(
     session: AsyncSession,
     context: Context,
     location_id: str,
-    user_ids: list[str] | None,
-    user_group_ids: list[str] | None,
+    user_ids: Sequence[str] | None,
+    user_group_ids: Sequence[str] | None,
 ) -> r.Location:
     """Replace the location's direct grants: users (when given) and user groups (when given)."""
     location = await visible_location(session, context, location_id, "locationId", managed=True)

@@ -16,16 +16,18 @@ locked FOR UPDATE before the insert, which serialises the connects of one organi
 from __future__ import annotations
 
 import enum
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from graph.context import Context, publish_after_commit
+from graph.context import Context, Principal, publish_after_commit
 from graph.errors import DomainError
+from graph.permissions import require_principal
 from graph.relay import decode_id
 from graph.tenancy import visible_organisation, visible_organisation_ids
 from models import remote as r
@@ -69,7 +71,7 @@ async def _record_failure(
         "router_common_name": common_name,
         "at": utcnow(),
     }
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = insert(r.ConnectionFailure).values(**values)
     await session.execute(
         statement.on_conflict_do_update(
@@ -89,7 +91,7 @@ async def _target(
 ) -> tuple[r.Location | None, r.Router | None, str]:
     """The location and router asked for. NOT_FOUND when neither the caller's subtree nor their grants
     hold it; the third value is the common name to report."""
-    principal = context.principal
+    principal: Principal = require_principal(context)
 
     def own_subtree(column):
         return column.in_(visible_organisation_ids(principal))
@@ -109,6 +111,7 @@ async def _target(
             raise DomainError(Code.NOT_FOUND, "No such router.", "commonName")
         location = await session.scalar(select(r.Location).where(r.Location.router_id == router.id))
         return location, router, router.common_name
+    assert location_id is not None  # exactly one of the two is given (checked above): not the common name
     pk = decode_id(location_id, "Location")
     location = None
     if pk is not None:
@@ -142,7 +145,7 @@ async def _reachable(session: AsyncSession, context: Context, location: r.Locati
         await session.scalar(
             select(func.count())
             .select_from(r.Location)
-            .where(r.Location.id == location.id, location_visible(context.principal))
+            .where(r.Location.id == location.id, location_visible(require_principal(context)))
         )
     )
 
@@ -156,11 +159,12 @@ async def _licence_limit(session: AsyncSession, organisation_id: int) -> int | N
 
 
 async def active_count(session: AsyncSession, organisation_id: int) -> int:
-    return await session.scalar(
+    count = await session.scalar(
         select(func.count())
         .select_from(r.RouterConnection)
         .where(r.RouterConnection.organisation_id == organisation_id, r.RouterConnection.ended_at.is_(None))
     )
+    return count or 0  # a count has a row always: `or 0` only tells the type checker
 
 
 def _new_connection(
@@ -196,6 +200,7 @@ async def _tell_connected(
         },
     )
     path = await organisation_path(session, connection.organisation_id)
+    assert connection.router_id is not None  # just made to a router (nulled only when one is deleted)
     publish_after_commit(
         session,
         channels.ROUTER_STATE,
@@ -213,7 +218,7 @@ async def _tell_connected(
 async def connect(
     session: AsyncSession, context: Context, *, common_name: str | None, location_id: str | None, device_id: str | None
 ) -> tuple[ConnectResult, r.RouterConnection | None]:
-    user_id = context.principal.user_id
+    user_id = require_principal(context).user_id
     location, router, name = await _target(session, context, common_name, location_id)
     device = await _device(session, location, device_id)
 
@@ -271,13 +276,14 @@ async def disconnect(
 ) -> tuple[DisconnectResult, r.RouterConnection | None]:
     """End the caller's active connection, or (with connection_id) one the caller may see: their own, or
     for managers one at a location of their subtree (to free a licence)."""
-    user_id = context.principal.user_id
+    principal: Principal = require_principal(context)
+    user_id = principal.user_id
     if connection_id is not None:
         pk = decode_id(connection_id, "RemoteConnection")
         connection = None
         if pk is not None:
             connection = await session.scalar(
-                select(r.RouterConnection).where(r.RouterConnection.id == pk, connection_visible(context.principal))
+                select(r.RouterConnection).where(r.RouterConnection.id == pk, connection_visible(principal))
             )
         if connection is None:
             raise DomainError(Code.NOT_FOUND, "No such connection.", "connectionId")
@@ -298,6 +304,7 @@ async def disconnect(
             connection.router_common_name if connection else "",
         )
         return DisconnectResult.NOT_CONNECTED, connection
+    assert connection is not None  # rows came from ending it
     await session.refresh(connection)
     await record(
         session,
@@ -320,7 +327,7 @@ async def disconnect(
 async def set_licence(
     session: AsyncSession, context: Context, organisation_id: str, max_active: int | None
 ) -> ConnectionLicence:
-    organisation = await visible_organisation(session, context.principal, organisation_id, "organisationId")
+    organisation = await visible_organisation(session, require_principal(context), organisation_id, "organisationId")
     if max_active is not None and not 0 <= max_active <= MAX_LICENCE:
         raise DomainError(Code.INVALID, f"Between 0 and {MAX_LICENCE} (null: no limit).", "maxActiveConnections")
     row = await session.get(r.ConnectionLicence, organisation.id, with_for_update=True)
@@ -346,7 +353,7 @@ async def set_licence(
     )
 
 
-async def end_connections(session: AsyncSession, connection_ids, now, reason: r.ConnectionEnd) -> list:
+async def end_connections(session: AsyncSession, connection_ids, now, reason: r.ConnectionEnd) -> Sequence[Row]:
     """End the given connections that are still active. The guard on ended_at settles a race between a
     disconnect, the watchdog and a withdrawn grant (or two of one): only one of them ends it and tells of it."""
     return (

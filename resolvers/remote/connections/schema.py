@@ -100,7 +100,8 @@ class ConnectionLicenceSetInput:
 
 @strawberry.type(description="The answer to a connect.")
 class RouterConnectPayload:
-    result: RouterConnectResult | None = strawberry.field(
+    # mypy takes strawberry.enum(...) for a value, not a type (as with the other model enums)
+    result: RouterConnectResult | None = strawberry.field(  # type: ignore[valid-type]
         description="The answer; null when the input was refused (see errors)."
     )
     connection: RemoteConnection | None = strawberry.field(description="The connection (CONNECTED, ALREADY_CONNECTED).")
@@ -109,7 +110,10 @@ class RouterConnectPayload:
 
 @strawberry.type(description="The answer to a disconnect.")
 class RouterDisconnectPayload:
-    result: RouterDisconnectResult | None = strawberry.field(description="The answer; null when the input was refused.")
+    # mypy takes strawberry.enum(...) for a value, not a type (as with the other model enums)
+    result: RouterDisconnectResult | None = strawberry.field(  # type: ignore[valid-type]
+        description="The answer; null when the input was refused."
+    )
     connection: RemoteConnection | None = strawberry.field(description="The connection concerned, if any.")
     errors: list[RemoteError] = strawberry.field(description="Problems with the input (nothing changed).")
 
@@ -269,9 +273,12 @@ def _ids(values: list[strawberry.ID] | None, type_name: str, argument: str) -> s
         return None
     if len(values) > MAX_FILTER_IDS:
         raise BadUserInput(f"At most {MAX_FILTER_IDS} IDs.", argument=argument)
-    pks = {decode_id(value, type_name) for value in values}
-    if None in pks:
-        raise BadUserInput(f"Not a {type_name} ID.", argument=argument)
+    pks: set[int] = set()
+    for value in values:
+        pk = decode_id(value, type_name)
+        if pk is None:
+            raise BadUserInput(f"Not a {type_name} ID.", argument=argument)
+        pks.add(pk)
     return pks
 
 

@@ -13,13 +13,12 @@ import unicodedata
 from dataclasses import dataclass, field
 
 from sqlalchemy import delete, exists, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.context import Context
 from graph.errors import DomainError
 from graph.relay import decode_id
-from graph.rules import UNSET, clean_text
+from graph.rules import UNSET, clean_text, flush_unique
 from models import remote as r
 from resolvers.audit.rules import record
 from resolvers.remote.errors import RemoteErrorCode as Code
@@ -229,11 +228,8 @@ async def check_device_name(
 
 
 async def flush_device(session: AsyncSession, field: str = "name") -> None:
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:  # the same name added at the same moment by someone else
-        raise DomainError(Code.DUPLICATE, "The location already has a device with this name.", field) from exc
+    # the same name added at the same moment by someone else
+    await flush_unique(session, DomainError(Code.DUPLICATE, "The location already has a device with this name.", field))
 
 
 async def add_device(
@@ -299,8 +295,8 @@ async def update_device(
     device, location = await managed_device(session, context, device_id)
     changes: dict[str, object] = {}
     if name is not UNSET:
-        changes["name"] = clean_name(name)
-        await check_device_name(session, location.id, changes["name"], device.id)
+        changes["name"] = new_name = clean_name(name)
+        await check_device_name(session, location.id, new_name, device.id)
     if description is not UNSET:
         changes["description"] = clean_description(description)
     if ip_address is not UNSET:

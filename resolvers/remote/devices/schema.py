@@ -39,8 +39,9 @@ class RemoteAccessServiceInput:
 def specs(given: list[RemoteAccessServiceInput] | None) -> list[ServiceSpec] | None:
     if given is None:
         return None
+    # ServiceTypeEnum names its members as the model's ServiceType does (its values are enum_value definitions)
     return [
-        ServiceSpec(service_type=r.ServiceType(s.type.value), port=s.port, path=s.path, username=s.username)
+        ServiceSpec(service_type=r.ServiceType[s.type.name], port=s.port, path=s.path, username=s.username)
         for s in given
     ]
 

@@ -21,8 +21,9 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from graph.context import Context
+from graph.context import Context, Principal
 from graph.errors import DomainError
+from graph.permissions import require_principal
 from graph.relay import decode_id
 from graph.tenancy import path_visible, visible_organisation
 from models import identity as m
@@ -35,9 +36,13 @@ from resolvers.remote.external.loaders import invitation_visible, invited_side
 
 
 async def _target(session: AsyncSession, context: Context, organisation_id: str | None) -> m.Organisation:
+    principal: Principal = require_principal(context)
     if organisation_id is None:
-        return await session.get(m.Organisation, context.principal.organisation_id)
-    return await visible_organisation(session, context.principal, organisation_id, "organisationId")
+        own = await session.get(m.Organisation, principal.organisation_id)
+        # the caller's organisation exists: a user (and so a principal) references it
+        assert own is not None
+        return own
+    return await visible_organisation(session, principal, organisation_id, "organisationId")
 
 
 def _clean_address(email: str | None) -> str:
@@ -55,6 +60,7 @@ async def add_external_user(
     """Invite the holder of an address; the invitation and the inviting organisation's name. Every valid address
     outside the organisation's subtree gets the same answer (a pending invitation), whether it exists on the
     platform or not: nothing of another tenant shows."""
+    principal: Principal = require_principal(context)
     organisation = await _target(session, context, organisation_id)
     address = _clean_address(email)
     holder = (
@@ -64,11 +70,7 @@ async def add_external_user(
             .where(m.User.email == address)
         )
     ).first()
-    if (
-        holder is not None
-        and path_visible(context.principal, holder.path)
-        and holder.path.startswith(organisation.path)
-    ):
+    if holder is not None and path_visible(principal, holder.path) and holder.path.startswith(organisation.path):
         # the organisation's own people (which the caller sees anyway) are given locations directly
         raise DomainError(Code.INVALID, "This user belongs to the organisation; give them locations directly.", "email")
     if holder is not None and await session.get(r.ExternalUser, (organisation.id, holder.id)) is not None:
@@ -82,9 +84,7 @@ async def add_external_user(
     )
     if invited is not None:
         raise duplicate
-    row = r.ExternalUserInvitation(
-        organisation_id=organisation.id, email=address, invited_by_id=context.principal.user_id
-    )
+    row = r.ExternalUserInvitation(organisation_id=organisation.id, email=address, invited_by_id=principal.user_id)
     session.add(row)
     try:
         await session.flush()
@@ -107,7 +107,7 @@ async def _invitation(session: AsyncSession, context: Context, invitation_id: st
     row = (
         await session.scalar(
             select(r.ExternalUserInvitation)
-            .where(r.ExternalUserInvitation.id == pk, invitation_visible(context.principal))
+            .where(r.ExternalUserInvitation.id == pk, invitation_visible(require_principal(context)))
             .with_for_update()
         )
         if pk is not None
@@ -122,7 +122,7 @@ async def _on_invited_side(session: AsyncSession, context: Context, invitation: 
     return (
         await session.scalar(
             select(r.ExternalUserInvitation.id).where(
-                r.ExternalUserInvitation.id == invitation.id, invited_side(context.principal)
+                r.ExternalUserInvitation.id == invitation.id, invited_side(require_principal(context))
             )
         )
     ) is not None
@@ -146,6 +146,8 @@ async def accept_invitation(session: AsyncSession, context: Context, invitation_
         raise DomainError(Code.NOT_FOUND, "Nobody has this e-mail address yet.", "id")
     user, user_path = found
     inviting = await session.get(m.Organisation, invitation.organisation_id)
+    # the invitation references its organisation (and is deleted with it)
+    assert inviting is not None
     if user_path.startswith(inviting.path):
         raise DomainError(Code.INVALID, "The user belongs to the inviting organisation now.", "id")
     row = await session.get(r.ExternalUser, (inviting.id, user.id))
@@ -204,7 +206,7 @@ async def delete_invitation(session: AsyncSession, context: Context, invitation_
             target_type="ExternalUserInvitation",
             target_id=invitation.id,
             details=details,
-            **_as_invited(invitation, holder.id if holder else context.principal.user_id),
+            **_as_invited(invitation, holder.id if holder else require_principal(context).user_id),
         )
         if holder is not None:
             inviting = await session.get(m.Organisation, invitation.organisation_id)
@@ -238,7 +240,7 @@ async def remove_external_user(
     organisation = await _target(session, context, organisation_id)
     pk = decode_id(user_id, "User")
     row = await session.get(r.ExternalUser, (organisation.id, pk)) if pk is not None else None
-    if row is None:
+    if pk is None or row is None:
         raise DomainError(Code.NOT_FOUND, "No such external user.", "userId")
     await session.delete(row)
     await session.execute(

@@ -210,7 +210,9 @@ class ExternalUserQuery:
             .join(m.User, m.User.id == r.ExternalUser.user_id)
             .where(r.ExternalUser.organisation_id.in_(visible_organisation_ids(info.context.principal)))
         )
-        statement = _organisation_filter(statement, r.ExternalUser.organisation_id, filter and filter.organisation_id)
+        statement = _organisation_filter(
+            statement, r.ExternalUser.organisation_id, filter.organisation_id if filter is not None else None
+        )
         keys = [SortKey(m.User.email), SortKey(r.ExternalUser.organisation_id)]
         return await paginate(
             info.context, statement, keys, ExternalUser.from_model, first=first, after=after, last=last, before=before
@@ -235,7 +237,9 @@ class ExternalUserQuery:
         statement = select(Invitation).where(
             Invitation.organisation_id.in_(visible_organisation_ids(info.context.principal))
         )
-        statement = _organisation_filter(statement, Invitation.organisation_id, filter and filter.organisation_id)
+        statement = _organisation_filter(
+            statement, Invitation.organisation_id, filter.organisation_id if filter is not None else None
+        )
         connection = await paginate(
             info.context,
             statement,

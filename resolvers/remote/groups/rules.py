@@ -8,14 +8,16 @@ ended. Another tenant's group, location or user reads like an unknown one.
 
 from __future__ import annotations
 
-from sqlalchemy import delete, exists, select, true
-from sqlalchemy.exc import IntegrityError
+from collections.abc import Sequence
+
+from sqlalchemy import delete, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from graph.context import Context
+from graph.context import Context, Principal
 from graph.errors import DomainError
+from graph.permissions import require_principal
 from graph.relay import decode_id
-from graph.rules import UNSET, decode_ids
+from graph.rules import UNSET, decode_ids, ensure_name_free, flush_unique
 from graph.tenancy import visible_organisation, visible_organisation_ids
 from models import remote as r
 from resolvers.audit.rules import record
@@ -32,7 +34,7 @@ async def managed_group(session: AsyncSession, context: Context, global_id: str,
     pk = decode_id(global_id, "LocationGroup")
     group = None
     if pk is not None:
-        principal = context.principal
+        principal: Principal = require_principal(context)
         scope = (
             true()
             if principal.is_platform_admin
@@ -45,7 +47,7 @@ async def managed_group(session: AsyncSession, context: Context, global_id: str,
 
 
 async def group_locations(
-    session: AsyncSession, context: Context, organisation_id: int, ids: list[str], field: str = "locationIds"
+    session: AsyncSession, context: Context, organisation_id: int, ids: Sequence[str], field: str = "locationIds"
 ) -> list[int]:
     wanted = decode_ids(ids, "Location", field, limit=MAX_IDS)
     pks = [pk for _, pk in wanted]
@@ -68,22 +70,8 @@ async def group_locations(
     return pks
 
 
-async def _check_name(session: AsyncSession, organisation_id: int, name: str, except_id: int = 0) -> None:
-    taken = exists().where(
-        r.LocationGroup.organisation_id == organisation_id,
-        r.LocationGroup.name == name,
-        r.LocationGroup.id != except_id,
-    )
-    if await session.scalar(select(taken)):
-        raise DomainError(Code.DUPLICATE, NAME_TAKEN, "name")
-
-
-async def _flush(session: AsyncSession) -> None:
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:  # the same name taken at the same moment by someone else
-        raise DomainError(Code.DUPLICATE, NAME_TAKEN, "name") from exc
+def _name_taken() -> DomainError:
+    return DomainError(Code.DUPLICATE, NAME_TAKEN, "name")
 
 
 async def _members(session: AsyncSession, group_id: int) -> set[int]:
@@ -110,21 +98,22 @@ async def create_group(
     *,
     name: str,
     organisation_id: str | None,
-    location_ids: list[str],
-    user_ids: list[str],
+    location_ids: Sequence[str],
+    user_ids: Sequence[str],
 ) -> r.LocationGroup:
     name = clean_location_name(name)
+    principal: Principal = require_principal(context)
     if organisation_id is None:
-        organisation_pk = context.principal.organisation_id
+        organisation_pk = principal.organisation_id
     else:
-        organisation_pk = (await visible_organisation(session, context.principal, organisation_id, "organisationId")).id
+        organisation_pk = (await visible_organisation(session, principal, organisation_id, "organisationId")).id
     path = await organisation_path(session, organisation_pk)
     locations = await group_locations(session, context, organisation_pk, location_ids)
     users = await grantable_users(session, context, organisation_pk, path, user_ids, "userIds")
-    await _check_name(session, organisation_pk, name)
+    await ensure_name_free(session, r.LocationGroup, organisation_pk, name, _name_taken())
     group = r.LocationGroup(organisation_id=organisation_pk, name=name)
     session.add(group)
-    await _flush(session)
+    await flush_unique(session, _name_taken())
     session.add_all(r.LocationGroupLocation(group_id=group.id, location_id=pk) for pk in locations)
     session.add_all(r.LocationGroupUser(group_id=group.id, user_id=pk) for pk in users)
     await session.flush()
@@ -159,10 +148,12 @@ async def update_group(
     )
     details: dict[str, object] = {"name": group.name}
     if new_name is not None and new_name != group.name:
-        await _check_name(session, group.organisation_id, new_name, group.id)
+        await ensure_name_free(
+            session, r.LocationGroup, group.organisation_id, new_name, _name_taken(), except_id=group.id
+        )
         details["oldName"], group.name = group.name, new_name
         details["name"] = new_name
-        await _flush(session)
+        await flush_unique(session, _name_taken())
     affected: set[int] = set()
     if locations is not None:
         old = await _replace(session, group.id, r.LocationGroupLocation, "location_id", locations)

@@ -10,9 +10,10 @@ from sqlalchemy import delete, exists, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from graph.context import Context
+from graph.context import Context, Principal
 from graph.errors import DomainError
-from graph.rules import UNSET, clean_text
+from graph.permissions import require_principal
+from graph.rules import UNSET, clean_text, flush_unique
 from graph.tenancy import visible_organisation
 from models import remote as r
 from resolvers.audit.rules import record
@@ -56,11 +57,8 @@ async def _free_router_for(
 
 
 async def _flush_location(session: AsyncSession) -> None:
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:  # a concurrent create with the same name or router
-        raise DomainError(Code.DUPLICATE, "The name or the router is already taken.", "name") from exc
+    # a concurrent create with the same name or router
+    await flush_unique(session, DomainError(Code.DUPLICATE, "The name or the router is already taken.", "name"))
 
 
 async def _name_taken(session: AsyncSession, organisation_id: int, name: str, except_id: int | None = None) -> None:
@@ -85,10 +83,11 @@ async def create_location(
 ) -> r.Location:
     name = clean_location_name(name)
     check_coordinates(latitude, longitude)
+    principal: Principal = require_principal(context)
     if organisation_id is None:
-        organisation_pk = context.principal.organisation_id
+        organisation_pk = principal.organisation_id
     else:
-        organisation_pk = (await visible_organisation(session, context.principal, organisation_id, "organisationId")).id
+        organisation_pk = (await visible_organisation(session, principal, organisation_id, "organisationId")).id
     router = None
     if router_id is not None:
         router = await _free_router_for(session, context, router_id, organisation_pk, None)
@@ -128,8 +127,8 @@ async def update_location(
     if name is not UNSET:
         if name is None:
             raise DomainError(Code.REQUIRED, "A name is required.", "name")
-        changes["name"] = clean_location_name(name)
-        await _name_taken(session, location.organisation_id, changes["name"], location.id)
+        changes["name"] = new_name = clean_location_name(name)
+        await _name_taken(session, location.organisation_id, new_name, location.id)
     if latitude is not UNSET or longitude is not UNSET:
         new_latitude = location.latitude if latitude is UNSET else latitude
         new_longitude = location.longitude if longitude is UNSET else longitude
@@ -197,7 +196,7 @@ async def assign_router_to_location(
 
 async def pin_location(session: AsyncSession, context: Context, location_id: str, pinned: bool) -> r.Location:
     location = await visible_location(session, context, location_id, "locationId")
-    user_id = context.principal.user_id
+    user_id = require_principal(context).user_id
     is_pinned = await session.scalar(
         select(exists().where(r.LocationPin.user_id == user_id, r.LocationPin.location_id == location.id))
     )

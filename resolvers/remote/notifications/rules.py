@@ -14,14 +14,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import delete, exists, or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.context import Context
 from graph.errors import DomainError
+from graph.permissions import require_principal
 from graph.relay import decode_id
-from graph.rules import UNSET, decode_ids
+from graph.rules import UNSET, decode_ids, ensure_name_free, flush_unique
 from graph.tenancy import visible_organisation, visible_organisation_ids
 from models import identity as m
 from models import remote as r
@@ -72,7 +72,7 @@ async def clean_users(
     wanted = decode_ids(values, "User", "userIds", limit=MAX_USERS)
     if not wanted:
         return []
-    visible_orgs = visible_organisation_ids(context.principal)
+    visible_orgs = visible_organisation_ids(require_principal(context))
     # the caller sees the users of their subtree and the external users let into it
     rows = (
         await session.execute(
@@ -129,12 +129,12 @@ async def _of_organisation(
     wanted = decode_ids(values, kind, field, limit=limit)
     if not wanted:
         return []
-    owners = dict(
+    owners: dict[int, int] = dict(
         (
             await session.execute(
                 select(model.id, model.organisation_id).where(
                     model.id.in_([pk for _, pk in wanted]),
-                    model.organisation_id.in_(visible_organisation_ids(context.principal)),
+                    model.organisation_id.in_(visible_organisation_ids(require_principal(context))),
                 )
             )
         ).all()
@@ -205,24 +205,8 @@ async def visible_profile(session: AsyncSession, context: Context, global_id: st
     return profile
 
 
-async def _check_name(session: AsyncSession, organisation_id: int, name: str, except_id: int | None = None) -> None:
-    taken = exists().where(
-        r.NotificationProfile.organisation_id == organisation_id,
-        r.NotificationProfile.name == name,
-        r.NotificationProfile.id != (except_id or 0),
-    )
-    if await session.scalar(select(taken)):
-        raise DomainError(Code.DUPLICATE, "The organisation already has a notification profile with this name.", "name")
-
-
-async def _flush(session: AsyncSession) -> None:
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:  # the same name at the same moment
-        raise DomainError(
-            Code.DUPLICATE, "The organisation already has a notification profile with this name.", "name"
-        ) from exc
+def _name_taken() -> DomainError:
+    return DomainError(Code.DUPLICATE, "The organisation already has a notification profile with this name.", "name")
 
 
 async def _clean_members(
@@ -280,9 +264,12 @@ async def create_profile(
     offline = clean_minutes(offline_minutes, "offlineMinutes", required=True)
     repeat = clean_minutes(repeat_minutes, "repeatMinutes", required=False)
     if organisation_id is None:
-        organisation = await session.get(m.Organisation, context.principal.organisation_id)
+        organisation = await session.get(m.Organisation, require_principal(context).organisation_id)
     else:
-        organisation = await visible_organisation(session, context.principal, organisation_id, "organisationId")
+        organisation = await visible_organisation(
+            session, require_principal(context), organisation_id, "organisationId"
+        )
+    assert organisation is not None  # the caller's organisation exists: their user references it
     members = await _clean_members(
         session,
         context,
@@ -292,12 +279,12 @@ async def create_profile(
         location_ids=location_ids or [],
         group_ids=group_ids or [],
     )
-    await _check_name(session, organisation.id, name)
+    await ensure_name_free(session, r.NotificationProfile, organisation.id, name, _name_taken())
     profile = r.NotificationProfile(
         organisation_id=organisation.id, name=name, offline_minutes=offline, repeat_minutes=repeat
     )
     session.add(profile)
-    await _flush(session)
+    await flush_unique(session, _name_taken())
     await _write_members(session, profile.id, members)
     await record(
         session,
@@ -306,14 +293,15 @@ async def create_profile(
         organisation_id=organisation.id,
         target_type="NotificationProfile",
         target_id=profile.id,
+        # every list was given, so none is None (`or []` only tells the type checker)
         details={
             "name": name,
             "offlineMinutes": offline,
             "repeatMinutes": repeat,
-            "users": len(members.user_ids),
-            "emails": len(members.emails),
-            "locations": len(members.location_ids),
-            "locationGroups": len(members.group_ids),
+            "users": len(members.user_ids or []),
+            "emails": len(members.emails or []),
+            "locations": len(members.location_ids or []),
+            "locationGroups": len(members.group_ids or []),
         },
     )
     return profile
@@ -335,10 +323,13 @@ async def update_profile(
     """Fields left out stay; a list given replaces the old one (null or [] empties it)."""
     profile = await visible_profile(session, context, profile_id, "id")
     organisation = await session.get(m.Organisation, profile.organisation_id)
+    assert organisation is not None  # the profile references its organisation (a foreign key)
     changes: dict[str, object] = {}
     if name is not UNSET:
-        changes["name"] = clean_name(name)
-        await _check_name(session, profile.organisation_id, changes["name"], profile.id)
+        changes["name"] = new_name = clean_name(name)
+        await ensure_name_free(
+            session, r.NotificationProfile, profile.organisation_id, new_name, _name_taken(), except_id=profile.id
+        )
     if offline_minutes is not UNSET:
         changes["offline_minutes"] = clean_minutes(offline_minutes, "offlineMinutes", required=True)
     if repeat_minutes is not UNSET:  # null: once per offline period
@@ -359,7 +350,7 @@ async def update_profile(
     )
     for key, value in changes.items():
         setattr(profile, key, value)
-    await _flush(session)
+    await flush_unique(session, _name_taken())
     replaced = await _write_members(session, profile.id, members)
     changed = sorted(
         {"offline_minutes": "offlineMinutes", "repeat_minutes": "repeatMinutes"}.get(k, k) for k in changes

@@ -10,8 +10,10 @@ stored while any row is bad.
 from __future__ import annotations
 
 import csv
+import enum
 import io
 from dataclasses import dataclass, field
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -20,6 +22,7 @@ from strawberry.file_uploads import Upload
 
 from graph.context import Context
 from graph.errors import DomainError, RowProblems
+from graph.permissions import require_principal
 from graph.rules import clean_text
 from graph.tenancy import visible_organisation
 from graph.uploads import UploadError, read_upload
@@ -51,6 +54,11 @@ class BulkResult:
 
     problems: RowProblems
     routers: list[r.Router] = field(default_factory=list)
+
+
+def _code(error: DomainError) -> enum.Enum:
+    # the cleaners raise with a member of an error-code enum; DomainError types its code as `object`
+    return cast(enum.Enum, error.code)
 
 
 def _column_key(name: str) -> str:
@@ -100,7 +108,7 @@ def _check_row(
         try:
             checked[name] = clean(values[name], name)
         except DomainError as error:
-            problems.add(error.code, error.message, line, name)
+            problems.add(_code(error), error.message, line, name)
             continue
         earlier = first_line.setdefault((name, checked[name]), line)
         if earlier != line:
@@ -109,7 +117,7 @@ def _check_row(
         try:
             checked[name] = clean_text(values.get(name), name, max_length=MAX_TEXT, required=False)
         except DomainError as error:
-            problems.add(error.code, error.message, line, name)
+            problems.add(_code(error), error.message, line, name)
     if len(checked) < len(REQUIRED) + len(OPTIONAL):
         return None
     return RouterFields(
@@ -190,7 +198,9 @@ async def register_bulk(
     problems = RowProblems(source, MAX_REPORTED_ERRORS)
     organisation = None
     if organisation_id is not None:
-        organisation = await visible_organisation(session, context.principal, organisation_id, "organisationId")
+        organisation = await visible_organisation(
+            session, require_principal(context), organisation_id, "organisationId"
+        )
     rows = parse_rows(text, source, problems)
     if not rows and not problems.count:
         raise DomainError(Code.REQUIRED, "The list names no router.", source)

@@ -9,12 +9,12 @@ import math
 from dataclasses import dataclass
 
 from sqlalchemy import exists, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.context import Context, publish_after_commit
 from graph.errors import DomainError
-from graph.rules import clean_text
+from graph.permissions import require_principal
+from graph.rules import clean_text, flush_unique
 from graph.tenancy import visible_organisation
 from models import remote as r
 from models.base import utcnow
@@ -63,7 +63,9 @@ async def register(session: AsyncSession, context: Context, given: RouterFields)
     )
     organisation = None
     if given.organisation_id is not None:
-        organisation = await visible_organisation(session, context.principal, given.organisation_id, "organisationId")
+        organisation = await visible_organisation(
+            session, require_principal(context), given.organisation_id, "organisationId"
+        )
     await _check_unique(session, fields)
     router = r.Router(
         common_name=fields.common_name,
@@ -74,13 +76,8 @@ async def register(session: AsyncSession, context: Context, given: RouterFields)
         organisation_id=organisation.id if organisation else None,
     )
     session.add(router)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:  # registered at the same moment by someone else
-        raise DomainError(
-            Code.DUPLICATE, "Another router already has this common name, MAC address or serial number."
-        ) from exc
+    taken = "Another router already has this common name, MAC address or serial number."
+    await flush_unique(session, DomainError(Code.DUPLICATE, taken))  # registered at the same moment by someone else
     await record(
         session,
         context,
@@ -95,7 +92,7 @@ async def register(session: AsyncSession, context: Context, given: RouterFields)
 
 async def assign(session: AsyncSession, context: Context, router_id: str, organisation_id: str) -> r.Router:
     router = await visible_router(session, context, router_id, "routerId", lock=True)
-    organisation = await visible_organisation(session, context.principal, organisation_id, "organisationId")
+    organisation = await visible_organisation(session, require_principal(context), organisation_id, "organisationId")
     if router.organisation_id == organisation.id:
         return router
     # a router at a location belongs to that location's organisation: free it there first

@@ -8,14 +8,14 @@ A template may be applied to a location of its own organisation or of a descenda
 
 from __future__ import annotations
 
-from sqlalchemy import delete, exists, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from graph.context import Context
+from graph.context import Context, Principal
 from graph.errors import DomainError
+from graph.permissions import require_principal
 from graph.relay import decode_id
-from graph.rules import UNSET
+from graph.rules import UNSET, ensure_name_free, flush_unique
 from graph.tenancy import visible_organisation
 from models import remote as r
 from resolvers.audit.rules import record
@@ -62,24 +62,8 @@ async def template_services(session: AsyncSession, template_id: int) -> list[r.D
     )
 
 
-async def _check_name(session: AsyncSession, organisation_id: int, name: str, except_id: int | None = None) -> None:
-    taken = exists().where(
-        r.DeviceTemplate.organisation_id == organisation_id,
-        r.DeviceTemplate.name == name,
-        r.DeviceTemplate.id != (except_id or 0),
-    )
-    if await session.scalar(select(taken)):
-        raise DomainError(Code.DUPLICATE, "The organisation already has a device template with this name.", "name")
-
-
-async def _flush(session: AsyncSession) -> None:
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:  # the same name at the same moment
-        raise DomainError(
-            Code.DUPLICATE, "The organisation already has a device template with this name.", "name"
-        ) from exc
+def _name_taken() -> DomainError:
+    return DomainError(Code.DUPLICATE, "The organisation already has a device template with this name.", "name")
 
 
 async def create_template(
@@ -106,11 +90,12 @@ async def create_template(
         if services is None:
             services = as_specs(await device_services(session, device.id))
     fields = clean_fields(name, description, ip_address, services)
+    principal: Principal = require_principal(context)
     if organisation_id is None:
-        organisation_pk = context.principal.organisation_id
+        organisation_pk = principal.organisation_id
     else:
-        organisation_pk = (await visible_organisation(session, context.principal, organisation_id, "organisationId")).id
-    await _check_name(session, organisation_pk, fields.name)
+        organisation_pk = (await visible_organisation(session, principal, organisation_id, "organisationId")).id
+    await ensure_name_free(session, r.DeviceTemplate, organisation_pk, fields.name, _name_taken())
     template = r.DeviceTemplate(
         organisation_id=organisation_pk,
         name=fields.name,
@@ -119,7 +104,7 @@ async def create_template(
         inactive=bool(inactive),
     )
     session.add(template)
-    await _flush(session)
+    await flush_unique(session, _name_taken())
     session.add_all(service_rows(r.DeviceTemplateService, {"template_id": template.id}, fields.services))
     await session.flush()
     await record(
@@ -149,8 +134,10 @@ async def update_template(
     template = await visible_template(session, context, template_id, "id")
     changes: dict[str, object] = {}
     if name is not UNSET:
-        changes["name"] = clean_name(name)
-        await _check_name(session, template.organisation_id, changes["name"], template.id)
+        changes["name"] = new_name = clean_name(name)
+        await ensure_name_free(
+            session, r.DeviceTemplate, template.organisation_id, new_name, _name_taken(), except_id=template.id
+        )
     if description is not UNSET:
         changes["description"] = clean_description(description)
     if ip_address is not UNSET:
@@ -162,7 +149,7 @@ async def update_template(
     new_services = clean_services(services) if services is not UNSET else None
     for key, value in changes.items():
         setattr(template, key, value)
-    await _flush(session)
+    await flush_unique(session, _name_taken())
     if new_services is not None:
         await session.execute(delete(r.DeviceTemplateService).where(r.DeviceTemplateService.template_id == template.id))
         session.add_all(service_rows(r.DeviceTemplateService, {"template_id": template.id}, new_services))

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import json
 import logging
 import math
 import ssl
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 from urllib.parse import unquote, urlsplit
 
 from graph.errors import DomainError
@@ -200,7 +201,9 @@ class HeartbeatSubscriber:
             return None
         except DomainError as exc:
             self.dropped += 1
-            log.warning("MQTT: dropped a message on %s: %s (%s)", topic, exc.message, exc.code.name)
+            # the rules raise with a member of an error-code enum; DomainError types its code as `object`
+            code = cast(enum.Enum, exc.code)
+            log.warning("MQTT: dropped a message on %s: %s (%s)", topic, exc.message, code.name)
             return None
         except Exception:
             self.dropped += 1

@@ -19,8 +19,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
-from sqlalchemy import and_, case, literal, or_, select, union
+from sqlalchemy import Table, and_, case, literal, or_, select, union
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -114,8 +115,9 @@ async def due_notifications(session: AsyncSession, now: datetime) -> list[Due]:
 async def claim(session: AsyncSession, due: Due, now: datetime, repeat_minutes: int | None) -> int | None:
     """Write the profile's row for the router if the mail is still due; the sent count, or None when
     another process (or an earlier round) already sent it, or the router came back meanwhile."""
-    insert = postgresql_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
-    table = r.OfflineNotification.__table__
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    # a declarative class's __table__ is typed FromClause; a plain mapped class has a Table
+    table = cast(Table, r.OfflineNotification.__table__)
     # the router must still be offline in the same period: a heartbeat since the query wins
     source = select(
         literal(due.profile_id),
@@ -131,7 +133,7 @@ async def claim(session: AsyncSession, due: Due, now: datetime, repeat_minutes: 
     when = new_period
     if repeat_minutes is not None:
         when = or_(new_period, table.c.last_sent_at <= now - timedelta(minutes=repeat_minutes))
-    statement = statement.on_conflict_do_update(
+    upsert = statement.on_conflict_do_update(
         index_elements=[table.c.profile_id, table.c.router_id],
         set_={
             "offline_since": statement.excluded.offline_since,
@@ -140,7 +142,7 @@ async def claim(session: AsyncSession, due: Due, now: datetime, repeat_minutes: 
         },
         where=when,
     ).returning(table.c.sent_count)
-    return (await session.execute(statement)).scalar_one_or_none()
+    return (await session.execute(upsert)).scalar_one_or_none()
 
 
 async def recipients(session: AsyncSession, profile_id: int) -> list[Recipient]:
@@ -177,6 +179,8 @@ async def _send(session: AsyncSession, due: Due, now: datetime, public_url: str)
         return 0
     organisation = await session.get(m.Organisation, profile.organisation_id)
     router = await session.get(r.Router, due.router_id)
+    # the profile references its organisation (a foreign key), and claim just read the router's row
+    assert organisation is not None and router is not None
     location = await session.scalar(select(r.Location).where(r.Location.router_id == router.id))
     variables = {
         "organisation_name": organisation.name,
