@@ -12,7 +12,7 @@ from sqlalchemy import text
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
 from starlette.websockets import WebSocket
@@ -27,21 +27,16 @@ from strawberry.types.unset import UnsetType
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from graph.auth import authenticate, bearer_token
+from graph.browser import BROWSER_PAGE_HEADERS
 from graph.composition import DOMAINS
 from graph.context import Context
 from graph.http import PersistedQueries, RequestError, client_address, handle_graphql
-from graph.logs import install_redaction
+from graph.logs import install_redaction, quiet_libraries
 from graph.runtime import Runtime
 from graph.settings import Settings
 
 STATIC = Path(__file__).resolve().parent / "static" / "graphiql"
 log = logging.getLogger("fleetgraph")
-
-# The IDE may only talk to this server: proof that it needs no CDN.
-GRAPHIQL_HEADERS = {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
-    "font-src 'self' data:; connect-src 'self'; worker-src 'self' blob:"
-}
 
 
 def _persisted_document(view: object, payload: dict[str, Any]) -> tuple[str | None, GraphQLFormattedError | None]:
@@ -114,6 +109,17 @@ class WebSocketGraphQL(GraphQL[Context, None]):
         return {"user": principal.email}
 
 
+async def home(request: Request) -> Response:
+    return RedirectResponse("/graphql")  # an API server: its home is the IDE
+
+
+def _persisted_queries(settings: Settings) -> PersistedQueries:
+    own_documents = [document for domain in DOMAINS for document in domain.documents]
+    return PersistedQueries(
+        settings.persisted_queries_file, settings.persisted_queries_only, own_documents=own_documents
+    )
+
+
 def create_app(
     settings: Settings | None = None, *, runtime: Runtime | None = None, auto_migrate: bool = False
 ) -> Starlette:
@@ -121,11 +127,12 @@ def create_app(
     # Every server process builds its app here (also uvicorn's worker processes, which do not inherit
     # the filters `fleetgraph serve` installed): keep download tokens out of uvicorn's access log.
     install_redaction()
+    quiet_libraries()
     runtime = runtime or Runtime(settings)
-    persisted = PersistedQueries(settings.persisted_queries_file, settings.persisted_queries_only)
+    persisted = _persisted_queries(settings)
 
     def render_ide() -> Response:
-        return FileResponse(STATIC / "index.html", media_type="text/html", headers=GRAPHIQL_HEADERS)
+        return FileResponse(STATIC / "index.html", media_type="text/html", headers=BROWSER_PAGE_HEADERS)
 
     async def graphql_http(request: Request) -> Response:
         return await handle_graphql(request, runtime, persisted, render_ide)
@@ -155,6 +162,7 @@ def create_app(
 
     app = Starlette(
         routes=[
+            Route("/", home),
             Route("/graphql", graphql_http, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
             WebSocketRoute("/graphql", WebSocketGraphQL(runtime, persisted)),
             Route("/health", health),

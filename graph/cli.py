@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 from pathlib import Path
 
@@ -30,8 +31,19 @@ async def _prepare(settings: Settings, *, demo: bool) -> None:
 
             if await seed_demo(create_session_factory(engine), load_sealer(settings), DEMO):
                 typer.echo("demo data created (credentials: see README)")
+            else:
+                typer.echo("demo data present (the database already has organisations; nothing loaded)")
     finally:
         await engine.dispose()
+
+
+def own_url(host: str, port: int) -> str:
+    """This server's base URL as a browser elsewhere would open it: a wildcard address names the machine."""
+    if host in ("0.0.0.0", "::", ""):
+        host = socket.getfqdn()
+    elif ":" in host:
+        host = f"[{host}]"  # an IPv6 literal
+    return f"http://{host}:{port}"
 
 
 @app.command()
@@ -46,6 +58,12 @@ def serve(
 
     from graph.logs import configure_logging
 
+    # Settings for this process and uvicorn's worker processes (they read the environment): demo mode, and
+    # links in mails pointing at this server unless FLEETGRAPH_PUBLIC_URL says otherwise.
+    if demo:
+        os.environ["FLEETGRAPH_DEMO"] = "true"
+    if not os.environ.get("FLEETGRAPH_PUBLIC_URL"):
+        os.environ["FLEETGRAPH_PUBLIC_URL"] = own_url(host, port)
     settings = Settings.from_env()
     configure_logging(settings.log_level)  # graph.logs: also keeps secrets out of uvicorn's access log
     if demo:

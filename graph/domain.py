@@ -54,6 +54,8 @@ class Domain:
     long_text_arguments: Mapping[str, int] = field(default_factory=dict)
     #: Extra Starlette routes (e.g. a key download's file).
     routes: tuple[Any, ...] = ()
+    #: GraphQL documents the domain's own pages send: always on the persisted-query allow-list.
+    documents: tuple[str, ...] = ()
     #: Idempotent installs of shipped data, each run in its own transaction when the server starts.
     startup: tuple[Callable[[AsyncSession], Awaitable[object]], ...] = ()
     #: Factories (runtime) -> graph.workers.Worker, or None when the settings turn it off.

@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -123,13 +123,20 @@ def _is_hex(text: str) -> bool:
 class PersistedQueries:
     """sha256 -> document. Learned from clients (bounded), or fixed by an allow-list file."""
 
-    def __init__(self, allow_list_file: str = "", only: bool = False, capacity: int = 5000) -> None:
+    def __init__(
+        self, allow_list_file: str = "", only: bool = False, capacity: int = 5000, own_documents: Iterable[str] = ()
+    ) -> None:
         self.only = only
         self.capacity = capacity
         self._learned: OrderedDict[str, str] = OrderedDict()
-        self._allowed: dict[str, str] = {}
+        # the documents of the server's own pages (Domain.documents) are always allowed
+        self._allowed: dict[str, str] = {
+            hashlib.sha256(document.encode()).hexdigest(): document for document in own_documents
+        }
         if allow_list_file:
-            self._allowed = {key.lower(): value for key, value in json.loads(Path(allow_list_file).read_text()).items()}
+            self._allowed.update(
+                {key.lower(): value for key, value in json.loads(Path(allow_list_file).read_text()).items()}
+            )
 
     def resolve(self, query: str | None, extensions: dict[str, Any] | None) -> str | None:
         persisted = (extensions or {}).get("persistedQuery")

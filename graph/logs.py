@@ -226,7 +226,18 @@ def install_redaction() -> None:
             logger.addFilter(kind())
 
 
+#: Libraries whose INFO lines say nothing to an operator (Alembic's context and revision lines at every start).
+QUIET_LOGGERS = ("alembic",)
+
+
+def quiet_libraries() -> None:
+    """Only warnings from QUIET_LOGGERS; the app factory calls this too, for every worker process."""
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def configure_logging(level: str) -> None:
     """The server's logging: one format for fleetgraph's loggers, secrets filtered from uvicorn's."""
     logging.basicConfig(level=level, format=LOG_FORMAT)
     install_redaction()
+    quiet_libraries()

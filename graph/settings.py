@@ -8,6 +8,10 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+#: Where links in mails point when neither FLEETGRAPH_PUBLIC_URL nor `fleetgraph serve` says (the default
+#: address of `fleetgraph serve`).
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
+
 
 class SettingsError(ValueError):
     pass
@@ -68,8 +72,10 @@ class Settings:
     mail_retry_seconds: int = 30
     #: How often the delivery worker looks for due mails (seconds).
     mail_poll_seconds: float = 5.0
-    #: Public base URL of the web front end, used for links in mails.
-    public_url: str = "http://127.0.0.1:8000"
+    #: Base URL of links in mails (a web front end, or this server's /register, /reset and /confirm-email
+    #: pages); empty: the address `fleetgraph serve` listens on (it fills this in), else DEFAULT_PUBLIC_URL.
+    #: Never the request's Host header: a forged one would send reset links elsewhere.
+    public_url: str = ""
     #: Validity of an invitation's registration link (hours).
     invitation_ttl_hours: int = 72
     #: Validity of e-mail confirmation and password reset links (minutes).
@@ -91,6 +97,9 @@ class Settings:
     router_status_retention_days: int = 30
     #: MQTT broker for router heartbeats (mqtt://host:port or mqtts://user:password@host:port); empty: no MQTT.
     mqtt_url: str = ""
+    #: Demo mode (`serve --demo` turns it on): the demo simulator keeps the demo routers reporting, and platform
+    #: admins may read mail bodies in the outbox.
+    demo: bool = False
     #: Log level for the fleetgraph loggers.
     log_level: str = "INFO"
     #: Reverse proxies (IP addresses or networks, comma-separated) whose X-Forwarded-For and
@@ -150,6 +159,17 @@ class Settings:
             for f in fields(self)
         )
         return f"Settings({shown})"
+
+    @property
+    def link_base_url(self) -> str:
+        """Where links in mails point (without a trailing slash)."""
+        return (self.public_url or DEFAULT_PUBLIC_URL).rstrip("/")
+
+    @property
+    def mail_bodies_readable(self) -> bool:
+        """Platform admins may read queued mail bodies: nothing would deliver them otherwise (no SMTP server),
+        or it is a demo."""
+        return self.demo or not self.smtp_host
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,12 +1,15 @@
 """Test fixtures: a real database (SQLite file, or PostgreSQL when FLEETGRAPH_TEST_DATABASE_URL is
 set), a real event bus (memory, or Redis when FLEETGRAPH_TEST_BROADCAST_URL is set), the app over
-ASGI for HTTP tests and a real uvicorn server for websocket and browser tests. Fixtures used by one
+ASGI for HTTP tests, a real uvicorn server for websocket and browser tests, and a real browser
+(Debian's chromium, headless, driven by Playwright). Fixtures used by one
 folder only are in that folder's conftest.py; test data comes from tests/factories.py."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+from pathlib import Path
 
 import httpx
 import pytest
@@ -145,3 +148,39 @@ async def live_server(app):
     yield f"127.0.0.1:{port}"
     server.should_exit = True
     await asyncio.wait_for(task, 10)
+
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _missing_browser(reason: str) -> None:
+    if os.environ.get("FLEETGRAPH_REQUIRE_BROWSER") == "1":
+        pytest.fail(f"{reason} (FLEETGRAPH_REQUIRE_BROWSER=1 makes this an error)")
+    pytest.skip(f"{reason}: install Debian's chromium (apt-get install chromium) to run the browser tests")
+
+
+@pytest.fixture
+async def browser():
+    """Headless Debian chromium; the test is skipped without it (failed with FLEETGRAPH_REQUIRE_BROWSER=1)."""
+    if not CHROMIUM.exists():
+        _missing_browser(f"{CHROMIUM} is not installed")
+    try:
+        from playwright.async_api import async_playwright
+    except ImportError:
+        _missing_browser("the playwright package is not installed")
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()

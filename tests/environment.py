@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -66,3 +69,34 @@ def app_client(app, client: tuple[str, int] | None = None) -> httpx.AsyncClient:
     """An HTTP client of the app run in-process (no server); `client` is the peer address the app sees."""
     transport = httpx.ASGITransport(app=app, client=client) if client else httpx.ASGITransport(app=app)
     return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+@dataclass
+class ServedDemo:
+    base_url: str
+    data_dir: Path
+    #: What the server printed, once it has stopped.
+    output: str = ""
+
+
+@contextlib.contextmanager
+def serve_demo(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[ServedDemo]:
+    """`fleetgraph serve --demo` (the README's first command) on a free port and its own data directory,
+    without the FLEETGRAPH_* settings of this process; healthy when entered, stopped when left."""
+    port = free_port()
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("FLEETGRAPH_")}
+    environment.update(FLEETGRAPH_DATA_DIR=str(data_dir), **(env or {}))
+    process = subprocess.Popen(
+        [FLEETGRAPH, "serve", "--demo", "--port", str(port)],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    served = ServedDemo(f"http://127.0.0.1:{port}", data_dir)
+    try:
+        wait_until_healthy(process, port)
+        yield served
+    finally:
+        process.terminate()
+        served.output = process.communicate(timeout=30)[0]

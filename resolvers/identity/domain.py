@@ -6,6 +6,7 @@ from resolvers.identity.groups import schema as groups
 from resolvers.identity.invitations import schema as invitations
 from resolvers.identity.key_rotation import TOTP_SECRETS
 from resolvers.identity.organisations import schema as organisations
+from resolvers.identity.pages import serving as pages
 from resolvers.identity.sessions.schema import SessionMutation
 from resolvers.identity.users import schema as users
 
@@ -26,5 +27,8 @@ DOMAIN = Domain(
         **groups.NODE_RESOLVERS,
         **invitations.NODE_RESOLVERS,
     },
+    # the forms that links in mails open (no front end needed)
+    routes=pages.ROUTES,
+    documents=pages.DOCUMENTS,
     sealed=(TOTP_SECRETS,),
 )

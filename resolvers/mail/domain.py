@@ -3,6 +3,7 @@
 from typing import Any
 
 from graph.domain import Domain
+from resolvers.mail.commands import mail_preview
 from resolvers.mail.key_rotation import QUEUED_MAILS
 from resolvers.mail.outbox import schema as outbox
 from resolvers.mail.templates import rules as template_rules
@@ -30,4 +31,5 @@ DOMAIN = Domain(
     startup=(template_rules.ensure_system_templates,),
     workers=(_delivery_worker,),
     sealed=(QUEUED_MAILS,),
+    commands={"mail-preview": mail_preview},
 )

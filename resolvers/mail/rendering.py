@@ -258,7 +258,7 @@ SAMPLE_VARIABLES: dict[TemplateType, dict[str, Any]] = {
     TemplateType.PASSWORD_RESET: {
         "recipient_name": "Erika Muster",
         "organisation_name": "IntegraDemo",
-        "link": "https://fleetgraph.example/reset-password?token=sample",
+        "link": "https://fleetgraph.example/reset?token=sample",
         "valid_hours": 1,
     },
     TemplateType.ROUTER_OFFLINE: {

@@ -17,6 +17,8 @@ from models.base import utcnow
 ERIKA = "erika@integra-metering.com"
 PAULA = "paula@partner-metering.example"
 DEMO_ADMIN = "demo@integra-metering.com"
+#: The demo routers that report (the demo simulator keeps them online); the silent one stays silent.
+REPORTING_ROUTERS = ("R_M26118014A81B88FB",)
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,7 @@ async def _routers(session: AsyncSession, integra: int) -> tuple[r.Router, r.Rou
     """North reports (online, with a status sample), south is silent, the third is not placed anywhere."""
     now = utcnow()
     north = r.Router(
-        common_name="R_M26118014A81B88FB",
+        common_name=REPORTING_ROUTERS[0],
         mac_address="00:1E:42:26:11:80",
         serial_number="1118014A81",
         model="RUT241",

@@ -16,7 +16,7 @@ from resolvers.remote.notifications import schema as notifications
 from resolvers.remote.routers import bulk
 from resolvers.remote.routers import schema as routers
 from resolvers.remote.templates import schema as templates
-from resolvers.remote.workers import mqtt, watchdog
+from resolvers.remote.workers import mqtt, simulator, watchdog
 
 
 def _router_watchdog(runtime: Any) -> watchdog.RouterWatchdog | None:
@@ -25,6 +25,10 @@ def _router_watchdog(runtime: Any) -> watchdog.RouterWatchdog | None:
 
 def _heartbeat_subscriber(runtime: Any) -> mqtt.HeartbeatSubscriber | None:
     return mqtt.HeartbeatSubscriber(runtime, runtime.settings.mqtt_url) if runtime.settings.mqtt_url else None
+
+
+def _demo_simulator(runtime: Any) -> simulator.DemoSimulator | None:
+    return simulator.DemoSimulator(runtime) if runtime.settings.demo else None
 
 
 DOMAIN = Domain(
@@ -65,7 +69,7 @@ DOMAIN = Domain(
         # CSV text of the bulk router registration (resolvers/remote/routers/bulk.py caps it at 2 MiB of UTF-8)
         "RouterRegisterBulkInput.csv": bulk.MAX_TEXT_BYTES,
     },
-    workers=(_router_watchdog, _heartbeat_subscriber),
+    workers=(_router_watchdog, _heartbeat_subscriber, _demo_simulator),
     hooks=((REACH_SHRANK, access_rules.end_unreachable_connections),),
     demo=(seed_demo_remote,),
 )

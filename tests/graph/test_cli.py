@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
+import socket
 
 import httpx
 
+from graph.cli import own_url
 from graph.schema import export_sdl
-from tests.environment import FLEETGRAPH, free_port, run_fleetgraph, wait_until_healthy
+from tests.environment import free_port, run_fleetgraph, serve_demo
 
 
 def test_export_schema_prints_the_sdl(tmp_path):
@@ -43,21 +43,10 @@ def test_migrate_then_create_admin(tmp_path):
 
 
 def test_serve_demo_gives_a_working_api(tmp_path):
-    """What the README's first command does: migrate, load demo data, serve."""
-    port = free_port()
-    environment = {k: v for k, v in os.environ.items() if not k.startswith("FLEETGRAPH_")}
-    environment["FLEETGRAPH_DATA_DIR"] = str(tmp_path)
-    process = subprocess.Popen(
-        [FLEETGRAPH, "serve", "--demo", "--port", str(port)],
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        wait_until_healthy(process, port)
+    """What the README's first command does: migrate, load demo data, serve; quietly, and once."""
+    with serve_demo(tmp_path) as served:
         login = httpx.post(
-            f"http://127.0.0.1:{port}/graphql",
+            f"{served.base_url}/graphql",
             json={
                 "query": 'mutation { login(input: {email: "demo@integra-metering.com", password: "Wasser-Zaehler#47"}) '
                 "{ accessToken user { organisation { name } } errors { code } } }"
@@ -66,13 +55,24 @@ def test_serve_demo_gives_a_working_api(tmp_path):
         ).json()["data"]["login"]
         assert login["errors"] == [] and login["user"]["organisation"]["name"] == "IntegraDemo"
         me = httpx.post(
-            f"http://127.0.0.1:{port}/graphql",
+            f"{served.base_url}/graphql",
             json={"query": "{ me { email } }"},
             headers={"Authorization": f"Bearer {login['accessToken']}"},
             timeout=10,
         ).json()
         assert me["data"]["me"]["email"] == "demo@integra-metering.com"
-    finally:
-        process.terminate()
-        output = process.communicate(timeout=20)[0]
-    assert f"http://127.0.0.1:{port}/graphql" in output
+    assert f"{served.base_url}/graphql" in served.output
+    assert "demo data created" in served.output
+    assert "alembic" not in served.output  # no migration chatter at start
+
+    with serve_demo(tmp_path) as restarted:
+        pass
+    assert "demo data present" in restarted.output and "demo data created" not in restarted.output
+    assert "alembic" not in restarted.output
+
+
+def test_links_in_mails_point_at_the_address_serve_listens_on():
+    assert own_url("127.0.0.1", 8000) == "http://127.0.0.1:8000"
+    assert own_url("::1", 8080) == "http://[::1]:8080"
+    # listening everywhere: a browser elsewhere needs the machine's name, not 0.0.0.0
+    assert own_url("0.0.0.0", 8000) == f"http://{socket.getfqdn()}:8000"

@@ -5,49 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
-from pathlib import Path
 from urllib.parse import urlsplit
-
-import pytest
 
 from tests.factories import PASSWORD
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 DEADLINE = 20.0
-
-
-def _missing_browser(reason: str) -> None:
-    if os.environ.get("FLEETGRAPH_REQUIRE_BROWSER") == "1":
-        pytest.fail(f"{reason} (FLEETGRAPH_REQUIRE_BROWSER=1 makes this an error)")
-    pytest.skip(f"{reason}: install Debian's chromium (apt-get install chromium) to run the GraphiQL test")
-
-
-@pytest.fixture
-async def browser():
-    if not CHROMIUM.exists():
-        _missing_browser(f"{CHROMIUM} is not installed")
-    try:
-        from playwright.async_api import async_playwright
-    except ImportError:
-        _missing_browser("the playwright package is not installed")
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            await browser.close()
 
 
 class IDE:

@@ -14,7 +14,9 @@ import pytest
 
 from graph.app import create_app
 from graph.runtime import Runtime
+from resolvers.identity.pages.serving import PAGES
 from tests.environment import app_client
+from tests.factories import NEW_PASSWORD
 
 GRAPHQL_RESPONSE_JSON = "application/graphql-response+json"
 JSON = "application/json"
@@ -560,6 +562,17 @@ async def test_allow_list_accepts_listed_documents(allow_list_client):
     over_get = await get(allow_list_client, {"extensions": json.dumps(persisted(sha256(LISTED)))})
     assert over_get.status_code == 200
     assert over_get.json()["data"] == {"__typename": "Query"}
+
+
+async def test_allow_list_accepts_the_documents_of_the_servers_own_pages(allow_list_client):
+    """The forms that links in mails open work on a server that accepts only persisted queries."""
+    for page in PAGES.values():
+        values = {field.name: NEW_PASSWORD for field in page.fields if field.required and "Repeat" not in field.name}
+        variables = {"input": {"token": "unknown", **values}}
+        response = await post(allow_list_client, {"query": page.document, "variables": variables})
+        assert response.status_code == 200, response.text
+        [payload] = response.json()["data"].values()
+        assert payload["errors"][0]["code"] == "INVALID_TOKEN"  # it ran: the made-up link is refused
 
 
 async def test_allow_list_refuses_other_documents(allow_list_client, client, world):

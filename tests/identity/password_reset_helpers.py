@@ -15,7 +15,7 @@ RESET = "mutation($input: PasswordResetInput!) { passwordReset(input: $input) { 
 
 
 def token_of(mail: OutboxMessage) -> str:
-    return re.search(r"/reset-password\?token=([A-Za-z0-9_\-]+)", mail.body_text).group(1)
+    return re.search(r"/reset\?token=([A-Za-z0-9_\-]+)", mail.body_text).group(1)
 
 
 async def request(gql, email: str):

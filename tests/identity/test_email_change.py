@@ -26,7 +26,7 @@ async def test_own_change_waits_for_confirmation(gql, world, runtime):
     [mail] = await outbox(runtime)
     assert (mail.to_address, mail.template_type) == ("new.address@a.example", TemplateType.CONFIRM_EMAIL)
     assert mail.body_text.startswith(DEFAULTS[TemplateType.CONFIRM_EMAIL]["en"][2].split("{{")[0])
-    assert f"{runtime.settings.public_url.rstrip('/')}/confirm-email?token=" in mail.body_text
+    assert f"{runtime.settings.link_base_url}/confirm-email?token=" in mail.body_text
     token = token_of(mail)
     # stored hashed only, for the new address
     async with runtime.session_factory() as session:

@@ -93,7 +93,7 @@ async def test_create_stores_only_the_hash_of_the_token(gql, world, runtime):
     assert invitation["organisation"] == {"name": "Tenant A1"}
     assert invitation["invitedBy"] == {"email": "admin@a.example"}
     link = payload["registrationLink"]
-    assert link.startswith(f"{runtime.settings.public_url.rstrip('/')}/register?token=")
+    assert link.startswith(f"{runtime.settings.link_base_url}/register?token=")
     token = token_of(link)
     assert len(token) >= 40
     row = await invitation_row(runtime, invitation["id"])

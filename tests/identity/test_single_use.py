@@ -157,7 +157,7 @@ async def test_parallel_refreshes_of_one_token_give_one_pair_and_end_the_session
 
 async def test_parallel_password_resets_with_one_link_apply_once(gql, world, runtime):
     assert (await call(gql, RESET_REQUEST, {"email": "user@a.example"}))["errors"] == []
-    token = await last_link(runtime, "reset-password")
+    token = await last_link(runtime, "reset")
     passwords = [f"Violet-Kayak#Lantern{i}x" for i in range(N)]
 
     answers = await burst(runtime, N, lambda i: call(gql, RESET, {"token": token, "newPassword": passwords[i]}))

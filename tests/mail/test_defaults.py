@@ -18,7 +18,19 @@ TRANSLATED = [(t, language) for t, language in PAIRS if language != "en"]
 MARKERS = {"de": "Hallo", "en": "Hello", "es": "Hola", "fr": "Bonjour", "it": "Gentile", "sv": "Hej"}
 
 #: Words the other languages share with English: loanwords, and French/Spanish words spelled the same.
-LOANWORDS = {"link", "mail", "account", "batch", "ignore", "message", "invitation", "offline", "router", "minutes"}
+LOANWORDS = {
+    "link",
+    "mail",
+    "account",
+    "password",
+    "batch",
+    "ignore",
+    "message",
+    "invitation",
+    "offline",
+    "router",
+    "minutes",
+}
 
 
 def rendered(template_type: TemplateType, language: str, **overrides) -> rendering.RenderedMail:

@@ -221,3 +221,35 @@ async def test_resend_refuses_what_is_not_failed_or_uncertain_and_unknown_ids(gq
     assert result["errors"] == [] and result["outboxMessage"]["status"] == "PENDING"
     again = (await gql(RETRY, {"id": gid(failed)}, token=token))["data"]["outboxMessageRetry"]
     assert [e["code"] for e in again["errors"]] == ["NOT_ALLOWED"]  # already PENDING
+
+
+BODIES = "query { outboxMessages(first: 5) { nodes { toAddress bodyText bodyHtml } } }"
+
+
+async def test_platform_admins_read_bodies_only_when_nothing_would_deliver_them(gql, world, runtime, monkeypatch):
+    await add_message(runtime, "invited@a.example", world.organisations["a"].id)
+    link = SAMPLE_VARIABLES[TemplateType.INVITE_USER]["link"]
+
+    def with_settings(**values) -> None:
+        monkeypatch.setattr(runtime, "settings", replace(runtime.settings, **values))
+
+    def refusal(body: dict) -> str:
+        assert body["data"] is None, body
+        return body["errors"][0]["extensions"]["code"]
+
+    # no SMTP server: the API is the only way to the mail, opened with the master key
+    [mail] = (await gql(BODIES, token=world.tokens["platform"]))["data"]["outboxMessages"]["nodes"]
+    assert mail["toAddress"] == "invited@a.example" and link in mail["bodyText"] and link in mail["bodyHtml"]
+
+    # a reader granted the outbox sees the mail, never its body (its links act as passwords)
+    async with runtime.session_factory() as session, session.begin():
+        session.add(m.UserPermission(user_id=world.users["admin_a"].id, permission=m.Permission.OUTBOX_READ))
+        reader = await issue_token(session, await session.get(m.User, world.users["admin_a"].id))
+    assert (await gql("{ outboxMessages { nodes { toAddress } } }", token=reader))["data"]["outboxMessages"]["nodes"]
+    assert refusal(await gql(BODIES, token=reader)) == "FORBIDDEN"
+
+    with_settings(smtp_host="127.0.0.1")  # mails are delivered: their bodies stay sealed
+    assert refusal(await gql(BODIES, token=world.tokens["platform"])) == "FORBIDDEN"
+    with_settings(demo=True)  # a demo with SMTP still shows them
+    [mail] = (await gql(BODIES, token=world.tokens["platform"]))["data"]["outboxMessages"]["nodes"]
+    assert link in mail["bodyText"]

@@ -62,7 +62,7 @@ async def mail_receiver_admins(
             .order_by(m.User.id)
         )
     ).all()
-    link = f"{context.runtime.settings.public_url.rstrip('/')}/batches/{to_global_id('Batch', batch.id)}"
+    link = f"{context.runtime.settings.link_base_url}/batches/{to_global_id('Batch', batch.id)}"
     for admin in admins:
         await enqueue(
             session,

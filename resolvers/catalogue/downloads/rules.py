@@ -235,5 +235,5 @@ def download_url(context: Context, token: str) -> str:
     base = settings.download_base_url
     if not base:
         request = context.request
-        base = str(request.base_url) if request is not None and hasattr(request, "base_url") else settings.public_url
+        base = str(request.base_url) if request is not None and hasattr(request, "base_url") else settings.link_base_url
     return f"{base.rstrip('/')}/downloads/{token}"

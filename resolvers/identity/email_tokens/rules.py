@@ -91,7 +91,7 @@ async def _spend(session: AsyncSession, token: str, purpose: m.OneTimePurpose) -
 
 
 def _link(context: Context, path: str, token: str) -> str:
-    return f"{context.runtime.settings.public_url.rstrip('/')}/{path}?token={token}"
+    return f"{context.runtime.settings.link_base_url}/{path}?token={token}"
 
 
 # --- address change ---------------------------------------------------------------------------------
@@ -100,7 +100,7 @@ def _link(context: Context, path: str, token: str) -> str:
 #: Each purpose's mail template and the front-end page its link opens.
 _LINK_MAILS = {
     m.OneTimePurpose.CONFIRM_EMAIL: (TemplateType.CONFIRM_EMAIL, "confirm-email"),
-    m.OneTimePurpose.PASSWORD_RESET: (TemplateType.PASSWORD_RESET, "reset-password"),
+    m.OneTimePurpose.PASSWORD_RESET: (TemplateType.PASSWORD_RESET, "reset"),
 }
 
 

@@ -68,7 +68,7 @@ def _new_token(invitation: m.Invitation, context: Context) -> str:
 
 
 def registration_link(context: Context, token: str) -> str:
-    return f"{context.runtime.settings.public_url.rstrip('/')}/register?token={token}"
+    return f"{context.runtime.settings.link_base_url}/register?token={token}"
 
 
 async def _visible_invitation(

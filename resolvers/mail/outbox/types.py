@@ -7,11 +7,14 @@ from datetime import datetime
 import strawberry
 from strawberry.types import Info
 
+from graph.errors import Forbidden
+from graph.permissions import require_principal
 from graph.relay import Node, to_global_id
 from models.mail import DeliveryAttempt as DeliveryAttemptModel
 from models.mail import OutboxMessage as OutboxMessageModel
 from models.mail import OutboxStatus
 from resolvers.mail.outbox import loaders
+from resolvers.mail.sealing import open_body
 from resolvers.mail.templates.types import EmailTemplateTypeEnum
 
 OutboxStatusEnum = strawberry.enum(
@@ -51,6 +54,8 @@ class OutboxMessage(Node):
     template_type: EmailTemplateTypeEnum | None = strawberry.field(description="Which kind of mail it is.")  # type: ignore[valid-type]
     language: str = strawberry.field(description="Language of the template used.")
     pk: strawberry.Private[int]
+    message_id: strawberry.Private[str]
+    stored_bodies: strawberry.Private[dict[str, str]]
 
     @classmethod
     def from_model(cls, row: OutboxMessageModel) -> OutboxMessage:
@@ -67,7 +72,31 @@ class OutboxMessage(Node):
             template_type=row.template_type,
             language=row.language,
             pk=row.id,
+            message_id=row.message_id,
+            stored_bodies={"text": row.body_text, "html": row.body_html},
         )
+
+    def _body(self, info: Info, part: str) -> str:
+        """A body opened with the master key, for platform admins when nothing else would deliver it."""
+        context = info.context
+        if not context.runtime.settings.mail_bodies_readable:
+            raise Forbidden(
+                "Mail bodies are readable only in demo mode or without an SMTP server (FLEETGRAPH_SMTP_HOST)."
+            )
+        if not require_principal(context).is_platform_admin:
+            raise Forbidden("Only platform admins may read mail bodies.")
+        return open_body(context.runtime.sealer, self.message_id, part, self.stored_bodies[part])
+
+    @strawberry.field(
+        description="The plain-text body, links included; empty once delivered. Platform admins, and only in demo "
+        "mode or without an SMTP server (FLEETGRAPH_SMTP_HOST empty); otherwise FORBIDDEN."
+    )
+    def body_text(self, info: Info) -> str:
+        return self._body(info, "text")
+
+    @strawberry.field(description="The HTML body; empty once delivered. Readable as bodyText is.")
+    def body_html(self, info: Info) -> str:
+        return self._body(info, "html")
 
     @strawberry.field(description="Every attempt to deliver it, oldest first.")
     async def delivery_attempts(self, info: Info) -> list[DeliveryAttempt]:

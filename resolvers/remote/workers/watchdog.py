@@ -114,5 +114,5 @@ class RouterWatchdog(PeriodicTask):
             log.info("%d router(s) went offline", len(flipped))
         await retention.prune_if_due(self)
         await notify_offline_routers(
-            self.runtime.session_factory, utcnow(), public_url=self.runtime.settings.public_url
+            self.runtime.session_factory, utcnow(), public_url=self.runtime.settings.link_base_url
         )

@@ -1,0 +1,80 @@
+"""The demo simulator (only in demo mode, `fleetgraph serve --demo`): the demo's reporting routers send a
+heartbeat every few seconds, with status values that wander like a real router's, so they stay online and
+connecting to them works at any time. The silent demo router stays silent, to show what offline looks like.
+
+Heartbeats go through the same rule as those from MQTT (routers.rules.trusted_heartbeat), so the watchdog,
+the live subscription and the dashboard see them as they would see a real router.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from graph.errors import DomainError
+from graph.workers import PeriodicTask, transaction
+from resolvers.remote.demo import REPORTING_ROUTERS
+from resolvers.remote.routers.rules import Status, trusted_heartbeat
+
+log = logging.getLogger("fleetgraph.remote.simulator")
+
+#: Longest pause between two heartbeats of a router (seconds); shorter when the offline timeout is short.
+MAX_INTERVAL = 15.0
+
+
+@dataclass
+class Wandering:
+    """A value that moves a little at each step and stays within its bounds."""
+
+    value: float
+    low: float
+    high: float
+    step: float
+
+    def next(self, rng: random.Random) -> float:
+        self.value = min(self.high, max(self.low, self.value + rng.uniform(-self.step, self.step)))
+        return round(self.value, 1)
+
+
+class SimulatedRouter:
+    def __init__(self, common_name: str, rng: random.Random) -> None:
+        self.common_name = common_name
+        self.rng = rng
+        self.cpu_load = Wandering(rng.uniform(8, 20), 2, 95, 6)
+        self.memory_use = Wandering(rng.uniform(35, 45), 20, 90, 1.5)
+        self.signal_strength = Wandering(rng.uniform(-80, -65), -110, -50, 3)
+        self.link_speed = Wandering(rng.uniform(20, 60), 1, 150, 8)
+
+    def status(self) -> Status:
+        signal = self.signal_strength.next(self.rng)
+        return Status(
+            cpu_load=self.cpu_load.next(self.rng),
+            memory_use=self.memory_use.next(self.rng),
+            modem_state="CONNECTED" if signal > -105 else "SEARCHING",
+            signal_strength=signal,
+            link_speed=self.link_speed.next(self.rng),
+        )
+
+
+class DemoSimulator(PeriodicTask):
+    name = "demo simulator"
+    log = log
+
+    def __init__(self, runtime: Any, common_names: tuple[str, ...] = REPORTING_ROUTERS) -> None:
+        super().__init__(runtime)
+        rng = random.Random()
+        self.routers = [SimulatedRouter(name, rng) for name in common_names]
+
+    def interval(self) -> float:
+        # three heartbeats within the offline timeout: one lost to a slow round does not flip the router
+        return min(MAX_INTERVAL, self.runtime.settings.router_offline_after_seconds / 3)
+
+    async def run_round(self) -> None:
+        for router in self.routers:
+            try:
+                async with transaction(self.runtime) as session:
+                    await trusted_heartbeat(session, router.common_name, router.status())
+            except DomainError:
+                pass  # the router was deleted or renamed in the demo: nothing to simulate
