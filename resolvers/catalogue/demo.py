@@ -25,10 +25,19 @@ DEMO_DEVICES = [
     ("Y20TA010057", "TOPAS Mbus", False),
 ]
 
+#: Labels of some demo devices, so `devices(filter: {labels: […]})` has something to find.
+DEMO_LABELS = {
+    "21N001052": ["Haus A"],
+    "21N001064": ["Haus A"],
+    "9999990": ["Heizung"],
+    "9999993": ["Haus A", "Heizung"],
+}
+
 
 async def seed_demo_devices(session: AsyncSession, tenants: DemoTenants) -> None:
-    """IntegraDemo's devices, handed over by the platform with an accepted batch, each with a random AES-128 key
-    of every kind its product type carries (sealed with the server's master key, so the key download works)."""
+    """IntegraDemo's devices, handed over by the platform with an accepted batch, some with labels, each with a
+    random AES-128 key of every kind its product type carries (sealed with the server's master key, so the key
+    download works)."""
     organisations, sealer = tenants.organisations, tenants.sealer
     await ensure_product_types(session)
     types = dict((await session.execute(select(c.ProductType.name, c.ProductType.id))).all())
@@ -57,6 +66,11 @@ async def seed_demo_devices(session: AsyncSession, tenants: DemoTenants) -> None
     session.add_all(devices)
     await session.flush()
     session.add_all(c.BatchDevice(batch_id=batch.id, device_id=device.id) for device in devices)
+    session.add_all(
+        c.DeviceLabel(device_id=device.id, label=label)
+        for device in devices
+        for label in DEMO_LABELS.get(device.serial_number, [])
+    )
     kinds: dict[int, list[str]] = dict((await session.execute(select(c.ProductType.id, c.ProductType.key_kinds))).all())
     for device in devices:
         for kind in kinds[device.product_type_id]:
