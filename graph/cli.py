@@ -51,7 +51,9 @@ def serve(
     host: str = typer.Option("127.0.0.1", help="Address to listen on."),
     port: int = typer.Option(8000, help="Port to listen on."),
     workers: int = typer.Option(1, min=1, help="Worker processes (use PostgreSQL and Redis for more than one)."),
-    demo: bool = typer.Option(False, "--demo", help="Migrate the database and load demo data first."),
+    demo: bool = typer.Option(
+        False, "--demo", help="Migrate, load demo data when the database is empty, and run the demo simulator."
+    ),
 ) -> None:
     """Run the API server."""
     import uvicorn

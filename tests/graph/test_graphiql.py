@@ -1,5 +1,6 @@
 """GraphiQL in a real headless Debian chromium (driven by Playwright) against a real server: it
-loads from this server alone (no CDN, no internet) and runs queries typed into its editor."""
+loads from this server alone (no CDN, no internet), runs queries typed into its editor and runs
+subscriptions over the server's websocket."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import time
 from urllib.parse import urlsplit
 
 from tests.factories import PASSWORD
+from tests.waiting import until
+from tests.websocket import create_user
 
 DEADLINE = 20.0
 
@@ -20,10 +23,12 @@ class IDE:
         self.page = page
         self.origin = origin
         self.requests: list[str] = []
+        self.websockets: list[str] = []
         self.failed: list[str] = []
         self.refused: list[str] = []
         self.errors: list[str] = []
         page.on("request", lambda request: self.requests.append(request.url))
+        page.on("websocket", lambda websocket: self.websockets.append(websocket.url))
         page.on(
             "response",
             lambda response: (
@@ -55,9 +60,20 @@ class IDE:
             "selector => document.querySelector(selector + ' .CodeMirror').CodeMirror.getValue()", container
         )
 
+    async def put_headers(self, headers: dict[str, str]) -> None:
+        """Type the request headers into the Headers tab, as a person would."""
+        await self.page.get_by_role("button", name="Headers").click()
+        editor = self.page.locator(".graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror")
+        await editor.click()
+        await self.page.keyboard.insert_text(json.dumps(headers))
+
     async def run(self) -> dict:
         """Run the query with Ctrl-Enter and read the result pane once a result is there."""
         await self.page.keyboard.press("Control+Enter")
+        return await self.run_result()
+
+    async def run_result(self) -> dict:
+        """The result pane's JSON, once there is one."""
         end = time.monotonic() + DEADLINE
         while True:
             text = await self.editor_value(".graphiql-response")
@@ -113,13 +129,36 @@ async def test_graphiql_logs_in_and_asks_who_am_i(browser, live_server, world):
     token = login["accessToken"]
     assert token
 
-    # Put the token in the headers editor as a person would, and ask who is logged in.
-    await ide.page.get_by_role("button", name="Headers").click()
-    headers = ide.page.locator(".graphiql-editor-tool .graphiql-editor:not(.hidden) .CodeMirror")
-    await headers.click()
-    await ide.page.keyboard.insert_text(json.dumps({"Authorization": f"Bearer {token}"}))
+    # Put the token in the headers editor, and ask who is logged in.
+    await ide.put_headers({"Authorization": f"Bearer {token}"})
     await ide.type_query("{ me { email organisation { name } } }")
     result = await ide.run()
     assert "errors" not in result, result
     assert result["data"] == {"me": {"email": "admin@a.example", "organisation": {"name": "Tenant A"}}}
+    ide.assert_local_only()
+
+
+async def test_graphiql_runs_a_subscription_over_the_servers_websocket(browser, live_server, world, runtime):
+    ide = await open_ide(browser, live_server)
+    await ide.put_headers({"Authorization": f"Bearer {world.tokens['admin_a']}"})
+    await ide.type_query("subscription { auditEventRecorded { action actor } }")
+    # GraphiQL reads the operation from the editor after a short debounce: a run pressed before that
+    # runs the previous text, so press again (bounded) until the subscription is listening.
+    for _ in range(20):
+        await ide.page.locator(".graphiql-query-editor .CodeMirror").click()
+        await ide.page.keyboard.press("Control+Enter")
+        try:
+            await until(lambda: runtime.bus.subscriber_count == 1, "GraphiQL's subscription", deadline=0.5)
+            break
+        except AssertionError:
+            continue
+    assert runtime.bus.subscriber_count == 1, f"GraphiQL never subscribed; errors: {ide.errors}"
+
+    created = await create_user(live_server, world.tokens["admin_a"], "watched@a.example")
+    assert created["errors"] == [], created
+    # The event arrives on the socket GraphiQL opened (the Headers tab's token went into connection_init).
+    result = await ide.run_result()
+    assert "errors" not in result, result
+    assert result["data"] == {"auditEventRecorded": {"action": "user.created", "actor": "admin@a.example"}}
+    assert ide.websockets == [f"ws://{live_server}/graphql"], ide.websockets
     ide.assert_local_only()

@@ -283,15 +283,16 @@ async def test_partner_add_makes_name_and_id_visible_but_not_data(gql, world, ru
         "errors": [],
     }
     listed = await gql(
-        "{ organisations { nodes { name partners { name organisationId } } } }", token=world.tokens["user_a"]
+        "{ organisations { nodes { name partners { id name organisationId } } } }", token=world.tokens["user_a"]
     )
+    b_id = world.id("Organisation", "b")
     assert listed["data"]["organisations"]["nodes"] == [
-        {"name": "Tenant A", "partners": [{"name": "Tenant B", "organisationId": b_uuid}]},
+        {"name": "Tenant A", "partners": [{"id": b_id, "name": "Tenant B", "organisationId": b_uuid}]},
         {"name": "Tenant A1", "partners": []},
     ]
-    # B's organisation and users stay invisible to A
+    # B's organisation and users stay invisible to A, by the partner's listed ID too
     token = world.tokens["admin_a"]
-    for global_id in (world.id("Organisation", "b"), world.id("User", "user_b"), world.id("User", "admin_b")):
+    for global_id in (b_id, world.id("User", "user_b"), world.id("User", "admin_b")):
         assert (await gql(NODE, {"id": global_id}, token=token))["data"]["node"] is None
     users = await gql("{ users(first: 500) { nodes { email } } }", token=token)
     assert not [u for u in users["data"]["users"]["nodes"] if u["email"].endswith("b.example")]

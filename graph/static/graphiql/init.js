@@ -1,5 +1,10 @@
 // Served from this server only (no CDN): GraphiQL works without internet access.
-const fetcher = GraphiQL.createFetcher({ url: new URL("/graphql", location.href).toString() });
+// Subscriptions run over this server's websocket (graphql-transport-ws); the Headers tab's
+// Authorization goes into connection_init, as for any other client.
+const url = new URL("/graphql", location.href);
+const subscriptionUrl = new URL(url);
+subscriptionUrl.protocol = url.protocol === "https:" ? "wss:" : "ws:";
+const fetcher = GraphiQL.createFetcher({ url: url.toString(), subscriptionUrl: subscriptionUrl.toString() });
 ReactDOM.createRoot(document.getElementById("graphiql")).render(
   React.createElement(GraphiQL, {
     fetcher,

@@ -21,6 +21,10 @@ class PasswordPolicy:
 
 @strawberry.type(description="An organisation linked as a partner: visible by name and ID only, never its data.")
 class PartnerOrganisation:
+    id: strawberry.ID = strawberry.field(
+        description="The partner's global ID: what `batchCreate` takes as `organisationId`. It opens none of the "
+        "partner's data (`node` answers null for it)."
+    )
     organisation_id: str = strawberry.field(description="The partner's organisation ID (the one to copy).")
     name: str = strawberry.field(description="The partner's name.")
 
@@ -66,4 +70,9 @@ class Organisation(Node):
     @strawberry.field(description="Organisations linked as partners (name and ID only).")
     async def partners(self, info: Info) -> list[PartnerOrganisation]:
         rows = await info.context.loaders(partners_by_organisation).load(self.pk)
-        return [PartnerOrganisation(organisation_id=row.public_id, name=row.name) for row in rows]
+        return [
+            PartnerOrganisation(
+                id=strawberry.ID(to_global_id("Organisation", row.id)), organisation_id=row.public_id, name=row.name
+            )
+            for row in rows
+        ]
