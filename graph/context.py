@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.workers import transaction
 from models.identity import Permission, Role
+from subscriptions import log as event_log
 
 if TYPE_CHECKING:
     from graph.loaders import Loaders
@@ -82,5 +83,5 @@ class Context:
 
 
 def publish_after_commit(session: AsyncSession, channel: str, payload: dict[str, Any]) -> None:
-    """Queue an event on the session; Context.transaction publishes it once committed."""
-    session.info.setdefault("events", []).append((channel, payload))
+    """Queue an event on the session: its commit writes it to the event log, then it goes out live."""
+    event_log.queue(session, channel, payload)

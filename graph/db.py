@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -12,8 +13,10 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import CursorResult, Table, event, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import Session
 
 from graph.settings import Settings
+from subscriptions import log as event_log
 
 if TYPE_CHECKING:
     from graph.secrets import Sealer
@@ -73,11 +76,30 @@ def create_engine(settings: Settings) -> AsyncEngine:
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, **ENGINE_OPTIONS)
 
 
-def create_session_factory(engine: AsyncEngine, sealer: Sealer | None = None) -> async_sessionmaker[AsyncSession]:
+class EventLoggingSession(Session):
+    """A session whose commit writes the events queued on it to the event log (subscriptions.log), whatever
+    code commits it, and hands them to its publisher afterwards."""
+
+
+event.listen(EventLoggingSession, "before_commit", event_log.write_queued)
+event.listen(EventLoggingSession, "after_commit", event_log.hand_over_logged)
+event.listen(EventLoggingSession, "after_rollback", event_log.forget_queued)
+
+
+def create_session_factory(
+    engine: AsyncEngine,
+    sealer: Sealer | None = None,
+    publish_logged: Callable[[Session, list[event_log.LoggedEvent]], None] | None = None,
+) -> async_sessionmaker[AsyncSession]:
     """Sessions for `engine`. With `sealer` (the runtime's master key), each session carries it in
-    `session.info["sealer"]`, so domain code that stores sealed values (the mail outbox) needs no extra argument."""
-    info = {"sealer": sealer} if sealer is not None else {}
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, info=info)
+    `session.info["sealer"]`, so domain code that stores sealed values (the mail outbox) needs no extra argument;
+    with `publish_logged` (the runtime's EventStream), committed events go out over the bus."""
+    info: dict[str, Any] = {"sealer": sealer} if sealer is not None else {}
+    if publish_logged is not None:
+        info["publish_logged"] = publish_logged
+    return async_sessionmaker(
+        engine, expire_on_commit=False, autoflush=False, info=info, sync_session_class=EventLoggingSession
+    )
 
 
 def _alembic_config() -> Config:

@@ -1,4 +1,4 @@
-"""The per-request DataLoader registry.
+"""The per-request DataLoader registry, and the per-event one that subscribers share.
 
 A batch function takes (context, keys) and returns one value per key; it opens its own session,
 because DataLoader batches run concurrently with resolvers.
@@ -25,6 +25,23 @@ class Loaders:
         loader = self._loaders.get(batch)
         if loader is None:
             loader = self._loaders[batch] = DataLoader(load_fn=partial(batch, self._context))
+        return loader
+
+
+class SharedLoaders:
+    """DataLoaders shared by every subscriber of one live event in this process: the event's rows and the
+    subscribers' rights are loaded in one batch for all of them, so an event costs the same statements for one
+    subscriber or a thousand. Batch functions get this object as their context: `session()` and nothing of a
+    principal, so they must not filter by one (the subscriber checks its rights on what they return)."""
+
+    def __init__(self, session_factory: Callable[[], Any]) -> None:
+        self.session = session_factory
+        self._loaders: dict[Callable[..., Any], DataLoader[Any, Any]] = {}
+
+    def __call__(self, batch: Callable[[Any, Any], Awaitable[Sequence[Any]]]) -> DataLoader[Any, Any]:
+        loader = self._loaders.get(batch)
+        if loader is None:
+            loader = self._loaders[batch] = DataLoader(load_fn=partial(batch, self))
         return loader
 
 

@@ -11,6 +11,7 @@ from graph.secrets import load_sealer
 from graph.settings import Settings
 from graph.workers import Worker
 from subscriptions.bus import EventBus
+from subscriptions.stream import EventStream
 
 
 class Runtime:
@@ -19,8 +20,16 @@ class Runtime:
         self.engine = engine or create_engine(settings)
         #: Keyring of master key versions; re-reads the key file when rotate-master-key changes it.
         self.sealer = load_sealer(settings)
-        self.session_factory = create_session_factory(self.engine, self.sealer)
-        self.bus = EventBus(settings.broadcast_url)
+        # The bus's one subscriber is the event stream, which keeps up: it may queue many messages.
+        self.bus = EventBus(settings.broadcast_url, max_queue=10_000)
+        #: Live events of this process, read from the bus and the event log.
+        self.events = EventStream(
+            self.bus,
+            poll_seconds=settings.event_poll_seconds,
+            retention_hours=settings.event_retention_hours,
+            max_queue=settings.subscriber_queue,
+        )
+        self.session_factory = create_session_factory(self.engine, self.sealer, self.events.publish_logged)
         from graph.schema import build_schema
 
         self.schema = build_schema(settings)
@@ -34,6 +43,7 @@ class Runtime:
             await ensure_migrated(self.engine)
         await self.install_shipped_data()
         await self.bus.start()
+        await self.events.start(self.session_factory)
         for domain in DOMAINS:
             for make_worker in domain.workers:
                 worker = make_worker(self)
@@ -55,5 +65,6 @@ class Runtime:
         for worker in reversed(list(self.workers.values())):
             await worker.stop()
         self.workers.clear()
+        await self.events.stop()
         await self.bus.stop()
         await self.engine.dispose()

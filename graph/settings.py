@@ -34,6 +34,12 @@ class Settings:
     database_url: str = ""
     #: broadcaster URL: memory:// (one process) or redis://host:port (several workers).
     broadcast_url: str = "memory://"
+    #: Live events: how often the event log is read while the bus is away (seconds; ten times slower while it
+    #: is up, as a safety net), how long events stay in the log for `after:` (hours), and how many events a
+    #: subscriber may have waiting before it counts as too slow and is ended with its cursor.
+    event_poll_seconds: float = 0.5
+    event_retention_hours: float = 24.0
+    subscriber_queue: int = 100
     #: Lifetime of an access token (seconds); API users always get this lifetime too.
     access_token_ttl: int = 3600
     #: Lifetime of a refresh token (seconds).

@@ -27,15 +27,15 @@ class Worker(Protocol):
 
 @asynccontextmanager
 async def transaction(runtime: Any) -> AsyncIterator[AsyncSession]:
-    """One session and one transaction; events queued with graph.context.publish_after_commit are
-        published once it has committed (and dropped when it rolls back). Requests (Context.transaction) and
-    workers (the MQTT heartbeat subscriber, the router watchdog) use it."""
+    """One session and one transaction. Events queued with graph.context.publish_after_commit are written to
+    the event log with the commit (dropped when it rolls back) and are on the bus when this returns.
+    Requests (Context.transaction) and workers (the MQTT heartbeat subscriber, the router watchdog) use it."""
     async with runtime.session_factory() as session:
         async with session.begin():
             yield session
-        events = session.info.pop("events", [])
-    for channel, payload in events:
-        await runtime.bus.publish(channel, payload)
+        publishing = session.info.pop("publishing", [])
+    for task in publishing:
+        await task
 
 
 class PeriodicTask:

@@ -5,9 +5,10 @@ drops), leaves subscribers waiting forever. So the bus holds one broadcaster sub
 channel and per process, copies events into a bounded queue per subscriber (a slow subscriber is
 closed, never allowed to grow memory or hold up others), and watches the listener: when it fails,
 every subscriber is closed with BusUnavailable (events may have been lost, so no subscription goes on
-silently) and health reports the bus failed. Then the bus reconnects by itself, with a delay that
-doubles from reconnect_initial to reconnect_max seconds between tries; once connected, health is ok
-and new subscriptions work again. Events published while the bus was away are lost.
+silently). Then the bus reconnects by itself, with a delay that doubles from reconnect_initial to
+reconnect_max seconds between tries; once connected, new subscriptions work again. Its one subscriber in a
+server is the EventStream (subscriptions/stream.py), which reads the event log meanwhile, so what was
+published while the bus was away still reaches every subscription.
 
 For Redis the bus brings its own backend: broadcaster's RedisBackend can miss the first
 subscription for good (its reader starts before redis-py records the channel, finds nothing to
@@ -19,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 from urllib.parse import urlparse
 
@@ -33,7 +34,6 @@ from graph.errors import ApiError
 
 log = logging.getLogger("fleetgraph.bus")
 
-_CLOSED = object()
 #: Seconds a reconnect may take before it counts as failed.
 CONNECT_TIMEOUT = 10.0
 
@@ -45,7 +45,7 @@ class BusUnavailable(ApiError):
 
 
 class SlowSubscriber(ApiError):
-    """The subscriber did not keep up and was dropped."""
+    """The subscriber did not keep up and was dropped (the event stream adds `extensions.cursor` to resume)."""
 
     code = "SLOW_SUBSCRIBER"
 
@@ -126,31 +126,53 @@ def _backend(url: str) -> BroadcastBackend | None:
     return _RedisBackend(url) if urlparse(url).scheme in ("redis", "rediss") else None
 
 
-class _Subscriber:
-    def __init__(self, channel: str, max_queue: int) -> None:
-        self.channel = channel
+#: What a closed BoundedQueue holds last: the reader stops there.
+CLOSED = object()
+
+
+class BoundedQueue:
+    """A subscriber's queue: at most `max_queue` items waiting; one more and the subscriber is closed with
+    SlowSubscriber, so a slow reader never holds memory or delays the others."""
+
+    def __init__(self, max_queue: int) -> None:
         self.max_queue = max_queue
         # One place more than events may take: the closing marker always fits, nothing is dropped.
         self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=max_queue + 1)
         self.error: Exception | None = None
-        #: Set once the channel's broadcaster subscription is in place: events from now on arrive.
-        self.listening = False
         self.closed = False
 
-    def offer(self, payload: dict[str, Any]) -> None:
+    def offer(self, item: Any) -> None:
         if self.closed:
             return
         if self.queue.qsize() >= self.max_queue:
-            self.close(SlowSubscriber("events arrived faster than the subscriber read them"))
+            self.close(SlowSubscriber("Events arrived faster than the subscriber read them."))
         else:
-            self.queue.put_nowait(payload)
+            self.queue.put_nowait(item)
 
     def close(self, error: Exception | None = None) -> None:
         if self.closed:
             return
         self.closed = True
         self.error = error
-        self.queue.put_nowait(_CLOSED)
+        self.queue.put_nowait(CLOSED)
+
+
+def leave(groups: dict[str, set[Any]], channel: str, member: Any) -> bool:
+    """Take `member` out of its channel's group; True when it was the last one (the group is gone)."""
+    group = groups.get(channel, set())
+    group.discard(member)
+    if group:
+        return False
+    groups.pop(channel, None)
+    return True
+
+
+class _Subscriber(BoundedQueue):
+    def __init__(self, channel: str, max_queue: int) -> None:
+        super().__init__(max_queue)
+        self.channel = channel
+        #: Set once the channel's broadcaster subscription is in place: events from now on arrive.
+        self.listening = False
 
 
 async def _disconnect(broadcast: Broadcast) -> None:
@@ -251,7 +273,7 @@ class EventBus:
             self._watch = asyncio.create_task(self._watch_listener(broadcast), name="fleetgraph-bus-watch")
             self.failure = None
             self.reconnects += 1
-            log.warning("event bus reconnected; events published while it was away are lost")
+            log.warning("event bus reconnected")
             return
 
     async def _watch_listener(self, broadcast: Broadcast) -> None:
@@ -314,8 +336,11 @@ class EventBus:
         for subscriber in list(self._subscribers.get(channel, ())):
             subscriber.close(BusUnavailable("the event bus subscription ended"))
 
-    async def subscribe(self, channel: str) -> AsyncIterator[dict[str, Any]]:
-        """Events of `channel` as dicts, until the consumer stops or the bus fails."""
+    async def subscribe(
+        self, channel: str, on_listening: Callable[[], None] | None = None
+    ) -> AsyncIterator[dict[str, Any]]:
+        """Events of `channel` as dicts, until the consumer stops or the bus fails. `on_listening` is called
+        once the subscription is in place (events published from then on arrive)."""
         if self.failure is not None:
             raise BusUnavailable("the event bus connection was lost")
         subscriber = _Subscriber(channel, self.max_queue)
@@ -337,18 +362,17 @@ class EventBus:
                 if not ready.is_set():
                     raise BusUnavailable("could not subscribe to the event bus")
             subscriber.listening = True
+            if on_listening is not None:
+                on_listening()
             while True:
                 item = await subscriber.queue.get()
-                if item is _CLOSED:
+                if item is CLOSED:
                     if subscriber.error is not None:
                         raise subscriber.error
                     return
                 yield item
         finally:
-            group = self._subscribers.get(channel, set())
-            group.discard(subscriber)
-            if not group:
-                self._subscribers.pop(channel, None)
+            if leave(self._subscribers, channel, subscriber):
                 entry = self._pumps.pop(channel, None)
                 if entry is not None:
                     entry[0].cancel()

@@ -19,3 +19,6 @@ def event_visible(principal: Any) -> ColumnElement[bool]:
 
 
 visible_audit_events = rows_by_id(AuditEvent, event_visible)
+
+#: For the live stream's shared loaders (graph.loaders.SharedLoaders): the subscriber checks the path itself.
+audit_events = rows_by_id(AuditEvent)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncGenerator
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from sqlalchemy import select
@@ -17,9 +18,10 @@ from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, 
 from graph.tenancy import path_visible
 from models.audit import AuditEvent as AuditEventModel
 from models.identity import Permission
-from resolvers.audit.loaders import event_visible, visible_audit_events
+from resolvers.audit.loaders import audit_events, event_visible, visible_audit_events
 from resolvers.audit.types import AuditEvent
 from subscriptions import channels
+from subscriptions.stream import AFTER_DESCRIPTION, parse_cursor
 
 
 @strawberry.input(description="Narrow the event history.")
@@ -69,19 +71,25 @@ class AuditSubscription:
         description="Audit events of your organisation and its descendants as they are recorded.",
         permission_classes=[needs(Permission.AUDIT_READ)],
     )
-    async def audit_event_recorded(self, info: Info) -> AsyncGenerator[AuditEvent, None]:
+    async def audit_event_recorded(
+        self,
+        info: Info,
+        after: Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)] = None,
+    ) -> AsyncGenerator[AuditEvent, None]:
         context = info.context
         principal = require_permission(context, Permission.AUDIT_READ)
-        async for payload in context.runtime.bus.subscribe(channels.AUDIT):
-            if not path_visible(principal, payload["organisationPath"]):
+        async for event in context.runtime.events.subscribe(channels.AUDIT, parse_cursor(after)):
+            path = event.payload["organisationPath"]
+            if not path_visible(principal, path):
                 continue
-            # Logout, expiry, deactivation or a withdrawn permission end the subscription.
-            await reauthenticate(context)
+            # Logout, expiry, deactivation or a withdrawn permission end the subscription. The event's row and
+            # the tokens of all its subscribers are loaded once for all of them (event.shared).
+            await reauthenticate(context, event.shared)
             principal = require_permission(context, Permission.AUDIT_READ)
             context.reset_loaders()
-            row = (await visible_audit_events(context, [payload["id"]]))[0]
-            if row is not None:
-                yield AuditEvent.from_model(row)
+            row = await event.shared(audit_events).load(event.payload["id"])
+            if row is not None and path_visible(principal, path):
+                yield AuditEvent.from_model(row, cursor=str(event.cursor))
 
 
 NODE_RESOLVERS = {

@@ -23,10 +23,14 @@ class AuditEvent(Node):
     details: JSON = strawberry.field(description="Further facts (never secrets).")
     client_address: str = strawberry.field(description="Network address the request came from.")
     created_at: datetime = strawberry.field(description="When it happened.")
+    cursor: str | None = strawberry.field(
+        description="Its place in the live stream, on events `auditEventRecorded` delivers (null elsewhere): "
+        "subscribe again with `after: cursor` to get what follows."
+    )
     organisation_pk: strawberry.Private[int | None]
 
     @classmethod
-    def from_model(cls, row: AuditEventModel) -> AuditEvent:
+    def from_model(cls, row: AuditEventModel, cursor: str | None = None) -> AuditEvent:
         return cls(
             id=strawberry.ID(to_global_id("AuditEvent", row.id)),
             action=row.action,
@@ -38,6 +42,7 @@ class AuditEvent(Node):
             details=JSON(row.details),
             client_address=row.client_address,
             created_at=row.created_at,
+            cursor=cursor,
             organisation_pk=row.organisation_id,
         )
 

@@ -52,6 +52,17 @@ def location_visible(principal) -> ColumnElement[bool]:
     return granted
 
 
+def sees(principal, path: str, location_id: int | None, reachable: frozenset[int]) -> bool:
+    """router_visible and location_visible in Python, on rows the live stream loaded once for all subscribers:
+    a router (its organisation's path, the location it is at) or a location (its path, its id), given the
+    ids of the locations granted to the subscriber."""
+    if principal.is_platform_admin:
+        return True
+    if sees_whole_subtree(principal) and path and path_visible(principal, path):
+        return True
+    return location_id is not None and location_id in reachable
+
+
 def location_managed(principal) -> ColumnElement[bool]:
     """Locations the caller may change (with LOCATIONS_MANAGE): those of the subtree, never granted ones."""
     if principal.is_platform_admin:

@@ -148,11 +148,11 @@ async def test_graphiql_runs_a_subscription_over_the_servers_websocket(browser, 
         await ide.page.locator(".graphiql-query-editor .CodeMirror").click()
         await ide.page.keyboard.press("Control+Enter")
         try:
-            await until(lambda: runtime.bus.subscriber_count == 1, "GraphiQL's subscription", deadline=0.5)
+            await until(lambda: runtime.events.subscriber_count == 1, "GraphiQL's subscription", deadline=0.5)
             break
         except AssertionError:
             continue
-    assert runtime.bus.subscriber_count == 1, f"GraphiQL never subscribed; errors: {ide.errors}"
+    assert runtime.events.subscriber_count == 1, f"GraphiQL never subscribed; errors: {ide.errors}"
 
     created = await create_user(live_server, world.tokens["admin_a"], "watched@a.example")
     assert created["errors"] == [], created

@@ -79,17 +79,17 @@ async def location_names(gql, token: str) -> list[str]:
 @contextlib.asynccontextmanager
 async def router_events(runtime):
     """Collects ROUTER_STATE events published while open (call `settle` before reading)."""
-    listening = runtime.bus.subscriber_count
-    stream = runtime.bus.subscribe(channels.ROUTER_STATE)
+    listening = runtime.events.subscriber_count
+    stream = runtime.events.subscribe(channels.ROUTER_STATE)
     received: list[dict] = []
 
     async def pump():
         async for event in stream:
-            received.append(event)
+            received.append(event.payload)
 
     task = asyncio.create_task(pump())
     for _ in range(100):
-        if runtime.bus.subscriber_count > listening:
+        if runtime.events.subscriber_count > listening:
             break
         await asyncio.sleep(0.02)
     try:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from graph.relay import from_global_id
 from models import identity as m
 from models import remote as r
+from subscriptions import channels
+from subscriptions import log as event_log
 from tests.factories import add_user, issue_token
 
 REGISTER = """mutation($input: RouterRegisterInput!) {
@@ -76,3 +78,16 @@ async def create_location_device(gql, world, token: str = "admin_a", **given) ->
     result = await gql(LOCATION_DEVICE_CREATE, {"input": given}, token=world.tokens[token])
     assert "errors" not in result, result
     return result["data"]["locationDeviceCreate"]
+
+
+async def log_position(runtime) -> int:
+    """The event log's newest cursor: pass it to `logged_since` to see what a worker committed after it."""
+    async with runtime.session_factory() as session:
+        return await event_log.newest_cursor(session)
+
+
+async def logged_since(runtime, position: int, channel: str = channels.ROUTER_STATE) -> list[tuple[str, dict]]:
+    """The (channel, payload) of every event of `channel` written to the event log after `position`."""
+    async with runtime.session_factory() as session:
+        events = await event_log.read_after(session, position, channels=[channel], limit=100_000)
+    return [(event.channel, event.payload) for event in events]

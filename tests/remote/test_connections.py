@@ -5,9 +5,7 @@ connections of a router that went offline."""
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import timedelta
-from types import SimpleNamespace
 
 from sqlalchemy import func, select, update
 
@@ -27,6 +25,8 @@ from tests.remote.helpers import (
     api_user_token,
     create_location_device,
     grant_location,
+    log_position,
+    logged_since,
     register,
 )
 
@@ -45,11 +45,6 @@ HISTORY = """query($id: ID!, $first: Int, $after: String) { node(id: $id) { ... 
   }
 } } }"""
 ACTIVE = "{ activeConnections(first: 50) { totalCount nodes { userName routerCommonName location { name } } } }"
-
-
-def collecting(runtime, publish):
-    """The runtime with its bus replaced by `publish`: what a worker sends after its commits."""
-    return SimpleNamespace(session_factory=runtime.session_factory, bus=SimpleNamespace(publish=publish))
 
 
 async def site(
@@ -478,13 +473,9 @@ async def test_watchdog_ends_connections_of_offline_routers(gql, world, runtime)
     assert (await gql(STATUS, token=world.tokens["admin_a"]))["data"]["connectionStatus"]["id"] == kept["id"]
     # a connect to the offline router is refused; and a second round ends nothing more, telling nothing
     assert (await connect(gql, world, locationId=depot))["result"] == "ROUTER_OFFLINE"
-    published = []
-
-    async def publish(channel, payload):
-        published.append((channel, payload))
-
-    assert await end_connections_of_offline_routers(collecting(runtime, publish), utcnow()) == []
-    assert published == []
+    position = await log_position(runtime)
+    assert await end_connections_of_offline_routers(runtime, utcnow()) == []
+    assert await logged_since(runtime, position) == []
     async with runtime.session_factory() as session:
         assert (
             await session.scalar(
@@ -500,15 +491,11 @@ async def test_watchdog_tells_of_each_ended_connection(gql, world, runtime):
     made = (await connect(gql, world, token="admin_a", locationId=depot))["connection"]
     async with runtime.session_factory() as session, session.begin():
         await session.execute(update(r.Router).where(r.Router.common_name == "R_A1").values(online=False))
-    published = []
-
-    async def publish(channel, payload):
-        published.append((channel, payload))
-
+    position = await log_position(runtime)
     now = utcnow()
-    ended = await end_connections_of_offline_routers(collecting(runtime, publish), now)
+    ended = await end_connections_of_offline_routers(runtime, now)
+    published = await logged_since(runtime, position)
     assert [to_global_id("RemoteConnection", pk) for pk in ended] == [made["id"]]
     assert [
         (channel, payload["kind"], payload["locationId"], payload["connectionId"]) for channel, payload in published
     ] == [(channels.ROUTER_STATE, "DISCONNECTED", depot, made["id"])]
-    assert json.dumps(published)  # plain JSON for the bus

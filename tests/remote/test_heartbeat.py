@@ -14,7 +14,7 @@ from models.base import utcnow
 from resolvers.remote.workers.watchdog import mark_silent_routers_offline
 from subscriptions import channels
 from tests.factories import snapshot
-from tests.remote.helpers import HEARTBEAT, api_user_token, register
+from tests.remote.helpers import HEARTBEAT, api_user_token, log_position, logged_since, register
 
 STATUS = {"cpuLoad": 12.5, "memoryUse": 40.0, "modemState": "CONNECTED", "signalStrength": -71.0, "linkSpeed": 150.0}
 ROUTER = """query($id: ID!) { node(id: $id) { ... on Router {
@@ -27,11 +27,6 @@ HISTORY = """query($id: ID!, $first: Int, $after: String, $last: Int, $before: S
 } } }"""
 
 
-def collecting(runtime, publish):
-    """The runtime with its bus replaced by `publish`: what a worker sends after its commits."""
-    return SimpleNamespace(session_factory=runtime.session_factory, bus=SimpleNamespace(publish=publish))
-
-
 async def router_row(runtime, common_name: str) -> r.Router:
     async with runtime.session_factory() as session:
         return await session.scalar(select(r.Router).where(r.Router.common_name == common_name))
@@ -40,18 +35,18 @@ async def router_row(runtime, common_name: str) -> r.Router:
 async def test_heartbeat_marks_online_and_records_status(gql, world, runtime):
     router_id = await register(gql, world, "R_A1", "00:00:00:00:00:01", "SN-1")
     token = await api_user_token(runtime, world, "a", "router@a.example")
-    listening = runtime.bus.subscriber_count
-    events = runtime.bus.subscribe(channels.ROUTER_STATE)
+    listening = runtime.events.subscriber_count
+    events = runtime.events.subscribe(channels.ROUTER_STATE)
     first_event = asyncio.create_task(events.__anext__())
     for _ in range(100):
-        if runtime.bus.subscriber_count > listening:
+        if runtime.events.subscriber_count > listening:
             break
         await asyncio.sleep(0.02)
     try:
         payload = (await gql(HEARTBEAT, {"input": {"commonName": "r_a1", "status": STATUS}}, token=token))["data"][
             "routerHeartbeat"
         ]
-        event = await asyncio.wait_for(first_event, timeout=5)
+        event = (await asyncio.wait_for(first_event, timeout=5)).payload
     finally:
         await events.aclose()
     assert payload["errors"] == []
@@ -119,15 +114,11 @@ async def test_watchdog_takes_silent_routers_offline_and_heartbeat_brings_them_b
         )
     now = utcnow()
 
-    published = []
-
-    async def publish(channel, payload):
-        published.append((channel, payload))
-
-    assert await mark_silent_routers_offline(collecting(runtime, publish), now, 180) == []
-    flipped = await mark_silent_routers_offline(collecting(runtime, publish), now, 90)
+    position = await log_position(runtime)
+    assert await mark_silent_routers_offline(runtime, now, 180) == []
+    flipped = await mark_silent_routers_offline(runtime, now, 90)
     assert flipped == [(await router_row(runtime, "R_A1")).id]
-    assert published == [
+    assert await logged_since(runtime, position) == [
         (
             channels.ROUTER_STATE,
             {
@@ -144,7 +135,7 @@ async def test_watchdog_takes_silent_routers_offline_and_heartbeat_brings_them_b
     assert (silent.online, silent.state_changed_at) == (False, now)
     assert fresh.online is True
     # a second round finds nothing more to do
-    assert await mark_silent_routers_offline(collecting(runtime, publish), now, 90) == []
+    assert await mark_silent_routers_offline(runtime, now, 90) == []
 
     back = (await gql(HEARTBEAT, {"input": {"commonName": "R_A1"}}, token=token))["data"]["routerHeartbeat"]
     assert back["router"]["online"] is True and back["router"]["stateChangedAt"] > now.isoformat()
@@ -220,15 +211,10 @@ async def test_watchdogs_in_parallel_flip_each_router_once(gql, world, runtime):
             )
             for i in range(1200)
         )
-    published = []
-
-    async def publish(channel, payload):
-        published.append(payload["routerId"])
-
+    position = await log_position(runtime)
     now = utcnow()
-    rounds = await asyncio.gather(
-        *(mark_silent_routers_offline(collecting(runtime, publish), now, 90) for _ in range(3))
-    )
+    rounds = await asyncio.gather(*(mark_silent_routers_offline(runtime, now, 90) for _ in range(3)))
+    published = [payload["routerId"] for _, payload in await logged_since(runtime, position)]
     flipped = [pk for found in rounds for pk in found]
     assert len(flipped) == len(set(flipped)) == 1200
     assert len(published) == len(set(published)) == 1200

@@ -48,7 +48,7 @@ async def test_online_and_offline_reach_the_owner_only(gql, live_server, world, 
     async with ws_connect(live_server) as owner, ws_connect(live_server) as other:
         await start(owner, world.tokens["admin_a"])
         await start(other, world.tokens["admin_b"])
-        await until(lambda: runtime.bus.subscriber_count == 2, "both subscriptions to listen")
+        await until(lambda: runtime.events.subscriber_count == 2, "both subscriptions to listen")
 
         await gql(HEARTBEAT, {"input": {"commonName": "R_A1"}}, token=reporter_a)
         online = await next_event(owner)
@@ -75,7 +75,7 @@ async def test_filter_ids_of_another_tenant_read_like_unknown_ones(gql, live_ser
     reporter_b = await api_user_token(runtime, world, "b", "router@b.example")
     async with ws_connect(live_server) as ws:
         await start(ws, world.tokens["admin_a"], {"filter": {"routerIds": [theirs, own]}})
-        await until(lambda: runtime.bus.subscriber_count == 1, "the subscription to listen")
+        await until(lambda: runtime.events.subscriber_count == 1, "the subscription to listen")
         await gql(HEARTBEAT, {"input": {"commonName": "R_B1"}}, token=reporter_b)
         await gql(HEARTBEAT, {"input": {"commonName": "R_A1"}}, token=reporter_a)
         assert (await next_event(ws))["router"]["commonName"] == "R_A1"
@@ -89,7 +89,7 @@ async def test_malformed_filter_ids_get_a_typed_error(live_server, world, runtim
             assert message["type"] in ("next", "error"), message
             errors = message["payload"]["errors"] if message["type"] == "next" else message["payload"]
             assert [e["extensions"]["code"] for e in errors] == ["BAD_USER_INPUT"], (bad, message)
-    assert runtime.bus.subscriber_count == 0
+    assert runtime.events.subscriber_count == 0
 
 
 # --- connections (part: connections) ---------------------------------------------------------------------
@@ -164,7 +164,7 @@ async def test_offline_online_connect_and_disconnect_reach_the_owner_only(gql, l
     async with ws_connect(live_server) as owner, ws_connect(live_server) as other:
         await start_with_connection(owner, world.tokens["admin_a"])
         await start_with_connection(other, world.tokens["admin_b"])
-        await until(lambda: runtime.bus.subscriber_count == 2, "both subscriptions to listen")
+        await until(lambda: runtime.events.subscriber_count == 2, "both subscriptions to listen")
 
         await assert_online_connect_and_disconnect_reach(owner, gql, world, depot, reporter_a)
 
@@ -204,18 +204,18 @@ async def test_abruptly_dropped_router_state_websocket_leaves_no_subscriber(gql,
     ws = await ws_connect(live_server)
     try:
         await start(ws, world.tokens["admin_a"])
-        await until(lambda: runtime.bus.subscriber_count == 1, "the subscription to listen")
+        await until(lambda: runtime.events.subscriber_count == 1, "the subscription to listen")
     finally:
         # the TCP connection closed without a close frame, as a vanished client does
         ws.transport.abort()
-    await until(lambda: runtime.bus.subscriber_count == 0, "the server to drop the dead connection's subscriber")
+    await until(lambda: runtime.events.subscriber_count == 0, "the server to drop the dead connection's subscriber")
 
     # an event published now finds nobody left behind, and a new subscriber still gets events
     await gql(HEARTBEAT, {"input": {"commonName": "R_A1"}}, token=reporter)
-    assert runtime.bus.subscriber_count == 0
+    assert runtime.events.subscriber_count == 0
     async with ws_connect(live_server) as again:
         await start(again, world.tokens["admin_a"])
-        await until(lambda: runtime.bus.subscriber_count == 1, "the new subscription to listen")
+        await until(lambda: runtime.events.subscriber_count == 1, "the new subscription to listen")
         flipped = await mark_silent_routers_offline(runtime, utcnow() + timedelta(minutes=5), 90)
         assert len(flipped) == 1
         assert (await next_event(again))["kind"] == "OFFLINE"

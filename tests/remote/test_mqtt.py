@@ -84,12 +84,12 @@ async def tap(runtime):
     events: list[dict] = []
 
     async def listen():
-        async for payload in runtime.bus.subscribe(channels.ROUTER_STATE):
-            events.append(payload)
+        async for event in runtime.events.subscribe(channels.ROUTER_STATE):
+            events.append(event.payload)
 
-    before = runtime.bus.subscriber_count
+    before = runtime.events.subscriber_count
     task = asyncio.create_task(listen())
-    await until(lambda: runtime.bus.subscriber_count == before + 1, "the tap to listen")
+    await until(lambda: runtime.events.subscriber_count == before + 1, "the tap to listen")
     try:
         yield events
     finally:

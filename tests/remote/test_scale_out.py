@@ -9,16 +9,13 @@ from two servers that migrated it themselves.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import os
 import secrets
 import subprocess
-import time
 
 import httpx
-import orjson
 import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -27,8 +24,6 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from graph.relay import to_global_id
 from models import identity as m
 from models import remote as r
-from resolvers.remote.router_events import router_event
-from subscriptions import channels
 from tests.environment import (
     FLEETGRAPH,
     MASTER_KEY,
@@ -40,7 +35,7 @@ from tests.environment import (
 from tests.factories import add_organisation, add_user, issue_token
 from tests.remote.helpers import HEARTBEAT
 from tests.waiting import DEADLINE
-from tests.websocket import init, receive, ws_connect
+from tests.websocket import create_user, init, receive, ws_connect
 
 pytestmark = pytest.mark.skipif(
     not (TEST_DATABASE_URL.startswith("postgresql") and TEST_BROADCAST_URL.startswith(("redis://", "rediss://"))),
@@ -49,12 +44,11 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-STATE = """subscription($filter: RouterConnectionStateFilter) {
-  routerConnectionState(filter: $filter) { kind router { commonName online } }
+STATE = """subscription($filter: RouterConnectionStateFilter, $after: String) {
+  routerConnectionState(filter: $filter, after: $after) { kind router { commonName online } }
 }"""
-#: Far above what other tests reach: other test runs publish on the same Redis channel, and an event
-#: carries the router's id only; this one cannot be mistaken for theirs.
-ROUTER_ID = 900_000_000 + secrets.randbelow(90_000_000)
+AUDIT = """subscription($after: String) { auditEventRecorded(after: $after) { cursor action details } }"""
+ROUTER_ID = 900_000_001
 
 
 async def create_database(name: str) -> str:
@@ -96,35 +90,6 @@ async def seed(url: str) -> dict[str, str]:
             }
     finally:
         await engine.dispose()
-
-
-async def probe_until_listening(ws, organisation_path: str) -> None:
-    """Publish probe events straight into Redis until B's subscriber shows one: from then on B's
-    subscription to the channel is live (graphql-transport-ws has no acknowledgement of a subscribe)."""
-    import redis.asyncio as redis
-
-    client = redis.from_url(TEST_BROADCAST_URL)
-    probe = orjson.dumps(router_event("DISCONNECTED", ROUTER_ID, _now(), organisation_path)).decode()
-    deadline = time.monotonic() + DEADLINE
-    try:
-        while True:
-            await client.publish(channels.ROUTER_STATE, probe)
-            try:
-                message = json.loads(await asyncio.wait_for(ws.recv(), 0.3))
-            except TimeoutError:
-                assert time.monotonic() < deadline, "process B's subscription never became live"
-                continue
-            assert message["type"] == "next", message
-            assert message["payload"]["data"]["routerConnectionState"]["kind"] == "DISCONNECTED"
-            return
-    finally:
-        await client.aclose()
-
-
-def _now():
-    from models.base import utcnow
-
-    return utcnow()
 
 
 @contextlib.asynccontextmanager
@@ -189,12 +154,12 @@ async def test_an_event_caused_through_process_a_reaches_a_subscriber_of_process
                     "type": "subscribe",
                     "payload": {
                         "query": STATE,
-                        "variables": {"filter": {"routerIds": [to_global_id("Router", ROUTER_ID)]}},
+                        # from the start of the log: whenever B's subscription is in place, it misses nothing
+                        "variables": {"filter": {"routerIds": [to_global_id("Router", ROUTER_ID)]}, "after": "0"},
                     },
                 }
             )
         )
-        await probe_until_listening(ws, tokens["path"])
 
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port_a}", timeout=DEADLINE) as http:
             response = await http.post(
@@ -208,10 +173,47 @@ async def test_an_event_caused_through_process_a_reaches_a_subscriber_of_process
         heartbeat = response.json()["data"]["routerHeartbeat"]
         assert heartbeat["errors"] == [] and heartbeat["router"]["online"], heartbeat
 
-        while True:  # probes published before B listened may still be on their way: skip them
-            message = await receive(ws)
-            assert message["type"] == "next", message
-            event = message["payload"]["data"]["routerConnectionState"]
-            if event["kind"] != "DISCONNECTED":
-                break
+        message = await receive(ws)
+        assert message["type"] == "next", message
+        event = message["payload"]["data"]["routerConnectionState"]
         assert event == {"kind": "ONLINE", "router": {"commonName": "R_SCALEOUT1", "online": True}}
+
+
+async def audit_subscribe(ws, token: str, after: str) -> None:
+    ack = await init(ws, token)
+    assert ack["type"] == "connection_ack", ack
+    message = {"id": "1", "type": "subscribe", "payload": {"query": AUDIT, "variables": {"after": after}}}
+    await ws.send(json.dumps(message))
+
+
+async def next_user_created(ws) -> tuple[str, str]:
+    message = await receive(ws)
+    assert message["type"] == "next", message
+    event = message["payload"]["data"]["auditEventRecorded"]
+    assert event["action"] == "user.created", event
+    return event["cursor"], event["details"]["email"]
+
+
+async def test_a_subscriber_resumes_with_its_cursor_on_the_other_process(tmp_path):
+    """Disconnected from B, the subscriber misses 50 events made through A; back on A with its cursor it gets
+    exactly those 50, in order, then live ones."""
+    async with two_processes_on_one_database(tmp_path) as (tokens, port_a, port_b):
+        address_a, address_b = f"127.0.0.1:{port_a}", f"127.0.0.1:{port_b}"
+        async with ws_connect(address_b) as ws:
+            await audit_subscribe(ws, tokens["admin"], "0")
+            assert (await create_user(address_a, tokens["admin"], "first@scale.example"))["errors"] == []
+            cursor, email = await next_user_created(ws)
+            assert email == "first@scale.example"
+
+        missed = [f"missed-{n:02d}@scale.example" for n in range(50)]
+        for email in missed:
+            assert (await create_user(address_a, tokens["admin"], email))["errors"] == []
+
+        async with ws_connect(address_a) as ws:
+            await audit_subscribe(ws, tokens["admin"], cursor)
+            replayed = [await next_user_created(ws) for _ in missed]
+            assert [email for _, email in replayed] == missed
+            cursors = [int(cursor) for cursor, _ in replayed]
+            assert cursors == sorted(cursors) and len(set(cursors)) == 50
+            assert (await create_user(address_b, tokens["admin"], "live@scale.example"))["errors"] == []
+            assert (await next_user_created(ws))[1] == "live@scale.example"

@@ -11,7 +11,9 @@ from sqlalchemy import select
 from strawberry.types import Info
 
 from graph.auth import reauthenticate
+from graph.context import Principal
 from graph.errors import BadUserInput, Forbidden
+from graph.loaders import SharedLoaders
 from graph.mutations import mutate
 from graph.permissions import needs, require_permission
 from graph.relay import (
@@ -46,11 +48,13 @@ from resolvers.remote.connections.types import (
     RouterEventKind,
 )
 from resolvers.remote.errors import RemoteError
-from resolvers.remote.locations.loaders import locations_by_router, visible_locations
+from resolvers.remote.locations.loaders import locations_with_paths, reachable_by_user, router_locations_with_paths
 from resolvers.remote.locations.types import Location
-from resolvers.remote.routers.loaders import visible_routers
+from resolvers.remote.routers.loaders import routers_with_paths
 from resolvers.remote.routers.types import Router
+from resolvers.remote.scope import sees
 from subscriptions import channels
+from subscriptions.stream import AFTER_DESCRIPTION, parse_cursor
 
 RouterConnectResult = strawberry.enum(
     ConnectResult,
@@ -282,6 +286,27 @@ def _ids(values: list[strawberry.ID] | None, type_name: str, argument: str) -> s
     return pks
 
 
+async def _seen(
+    shared: SharedLoaders, principal: Principal, router_pk: int, location_id: str | None
+) -> tuple[r.Router, r.Location | None] | None:
+    """The event's router and location as the subscriber may see them (None: not its router). The rows and
+    the grants come from the event's loaders, shared by all its subscribers: one batch each for all of them."""
+    found = await shared(routers_with_paths).load(router_pk)
+    if found is None:
+        return None
+    router, router_path = found
+    here = await shared(router_locations_with_paths).load(router_pk)
+    reachable: frozenset[int] = frozenset()
+    if not principal.is_platform_admin:
+        reachable = await shared(reachable_by_user).load(principal.user_id)
+    if not sees(principal, router_path, here[0].id if here else None, reachable):
+        return None
+    if not location_id:
+        return router, here[0] if here else None  # the router's location: visible with it
+    named = await shared(locations_with_paths).load(decode_id(location_id, "Location"))
+    return router, named[0] if named and sees(principal, named[1], named[0].id, reachable) else None
+
+
 @strawberry.type
 class RemoteSubscription:
     @strawberry.subscription(
@@ -297,32 +322,32 @@ class RemoteSubscription:
         filter: Annotated[
             RouterConnectionStateFilter | None, strawberry.argument(description="Narrow the stream.")
         ] = None,
+        after: Annotated[str | None, strawberry.argument(description=AFTER_DESCRIPTION)] = None,
     ) -> AsyncGenerator[RouterConnectionStateEvent, None]:
         context = info.context
         require_permission(context, Permission.ROUTERS_READ)
         router_pks = _ids(filter.router_ids if filter else None, "Router", "filter.routerIds")
         location_pks = _ids(filter.location_ids if filter else None, "Location", "filter.locationIds")
         kinds = {kind.value for kind in filter.kinds} if filter and filter.kinds is not None else None
-        async for payload in context.runtime.bus.subscribe(channels.ROUTER_STATE):
+        async for event in context.runtime.events.subscribe(channels.ROUTER_STATE, parse_cursor(after)):
+            payload = event.payload
             if kinds is not None and payload["kind"] not in kinds:
                 continue
             router_pk = decode_id(payload["routerId"], "Router")
             if router_pk is None or (router_pks is not None and router_pk not in router_pks):
                 continue
             # Logout, expiry, deactivation or a withdrawn permission end the subscription.
-            await reauthenticate(context)
-            require_permission(context, Permission.ROUTERS_READ)
+            await reauthenticate(context, event.shared)
+            principal = require_permission(context, Permission.ROUTERS_READ)
             context.reset_loaders()
-            router = (await visible_routers(context, [router_pk]))[0]
-            if router is None:
+            seen = await _seen(event.shared, principal, router_pk, payload.get("locationId"))
+            if seen is None:
                 continue
-            if payload.get("locationId"):
-                location = (await visible_locations(context, [decode_id(payload["locationId"], "Location")]))[0]
-            else:
-                location = await context.loaders(locations_by_router).load(router_pk)
+            router, location = seen
             if location_pks is not None and (location is None or location.id not in location_pks):
                 continue
             yield RouterConnectionStateEvent(
+                cursor=str(event.cursor),
                 kind=RouterEventKind(payload["kind"]),
                 at=datetime.fromisoformat(payload["at"]),
                 router=Router.from_model(router),

@@ -135,6 +135,9 @@ class RouterEventKind(enum.Enum):
 
 @strawberry.type(description="A router went online or offline, or a user connected through it or disconnected.")
 class RouterConnectionStateEvent:
+    cursor: str = strawberry.field(
+        description="The event's place in the stream: subscribe again with `after: cursor` to get what follows."
+    )
     kind: RouterEventKind = strawberry.field(description="What happened.")
     at: datetime = strawberry.field(description="When it happened.")
     router: Router = strawberry.field(description="The router, as it is now.")

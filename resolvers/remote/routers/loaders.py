@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 
 from graph.loaders import by_key, rows_by_id
 from models import remote as r
+from models.identity import Organisation
 from resolvers.remote.scope import router_visible
 
 #: Routers by id, unscoped: only for the router of a location already checked for visibility
@@ -42,3 +43,16 @@ async def latest_status(context, router_ids: Sequence[int]) -> list[r.RouterStat
             )
         ).all()
     return by_key(rows, router_ids, lambda row: row.router_id)
+
+
+async def routers_with_paths(context, router_ids: Sequence[int]) -> list[tuple[r.Router, str] | None]:
+    """Each router with its organisation's path ("" while unassigned), unscoped: for the live stream's shared
+    loaders (graph.loaders.SharedLoaders); each subscriber checks its rights with resolvers.remote.scope.sees."""
+    statement = (
+        select(r.Router, func.coalesce(Organisation.path, ""))
+        .outerjoin(Organisation, Organisation.id == r.Router.organisation_id)
+        .where(r.Router.id.in_(router_ids))
+    )
+    async with context.session() as session:
+        rows = [tuple(row) for row in (await session.execute(statement)).all()]
+    return by_key(rows, router_ids, lambda row: row[0].id)

@@ -1,0 +1,258 @@
+"""The live event stream of one server process: every logged event once, in cursor order, to the
+subscribers of its channel, whether the bus is up or not.
+
+The event log (subscriptions/log.py) is the truth; the bus only makes delivery fast. One task listens on
+the bus: an event that follows the last one delivered goes out at once, without a query; a gap (another
+process's commit published late, a commit whose publication was lost) is filled from the log first. A
+second task reads the log on a timer: every `poll_seconds` while the bus is away (subscribers stay, nothing
+committed is lost), ten times slower while it is up (a safety net). Both deliver under one lock and skip
+what is already delivered, so each event goes out exactly once.
+
+A subscriber gets a bounded queue: one that falls behind is ended with SlowSubscriber carrying its last
+cursor, never allowed to hold memory or delay the others. With `after` it first gets what it missed from
+the log, then the live events, with no gap and no duplicate at the seam.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
+
+from graph.errors import ApiError, BadUserInput
+from graph.loaders import SharedLoaders
+from subscriptions import log as event_log
+from subscriptions.bus import CLOSED, BoundedQueue, EventBus, SlowSubscriber, leave
+from subscriptions.log import LoggedEvent
+
+logger = logging.getLogger("fleetgraph.events")
+
+#: Events read from the log per statement while catching up or replaying.
+READ_BATCH = 500
+#: How often the retention job deletes old events (seconds).
+PRUNE_SECONDS = 600.0
+
+
+class CursorExpired(ApiError):
+    """The cursor is older than the event log keeps."""
+
+    code = "CURSOR_EXPIRED"
+
+
+#: The `after` argument of every subscription.
+AFTER_DESCRIPTION = (
+    "Resume after this cursor (an event's `cursor`): first the events you missed since then, in order, seen "
+    "with your rights of now, then live ones. A cursor older than FLEETGRAPH_EVENT_RETENTION_HOURS is refused "
+    "with CURSOR_EXPIRED."
+)
+
+
+def parse_cursor(cursor: str | None, argument: str = "after") -> int | None:
+    """A cursor as the API hands it out (the event's number as text), or None."""
+    if cursor is None:
+        return None
+    text = cursor.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 19:
+        raise BadUserInput(f"`{argument}` is not a cursor this server handed out.", field=argument)
+    return int(text)
+
+
+class EventStream:
+    def __init__(
+        self,
+        bus: EventBus,
+        *,
+        poll_seconds: float = 0.5,
+        retention_hours: float = 24.0,
+        max_queue: int = 100,
+    ) -> None:
+        self.bus = bus
+        self.poll_seconds = poll_seconds
+        self.retention = timedelta(hours=retention_hours)
+        self.max_queue = max_queue
+        #: The cursor of the last event delivered in this process.
+        self.last = 0
+        #: The bus channel of this database's events (known once started).
+        self.channel = ""
+        self._session_factory: async_sessionmaker[AsyncSession] | None = None
+        self._subscribers: dict[str, set[BoundedQueue]] = {}
+        self._lock = asyncio.Lock()
+        self._wake = asyncio.Event()
+        self._live = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._publishing: set[asyncio.Task[None]] = set()
+        self._last_prune = 0.0
+
+    # -- the process's side -------------------------------------------------------------------------------
+
+    async def start(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+        self._session_factory = session_factory
+        async with session_factory() as session:
+            self.last = await event_log.newest_cursor(session)
+            self.channel = await event_log.bus_channel(session)
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="fleetgraph-events-listen"),
+            asyncio.create_task(self._poll(), name="fleetgraph-events-poll"),
+        ]
+
+    async def stop(self, error: Exception | None = None) -> None:
+        """Stop delivering; every subscriber ends (with `error`, if given) after what it has queued."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        if self._publishing:
+            await asyncio.wait(self._publishing, timeout=5)
+        for group in list(self._subscribers.values()):
+            for subscriber in list(group):
+                subscriber.close(error)
+
+    @property
+    def subscriber_count(self) -> int:
+        return sum(len(group) for group in self._subscribers.values())
+
+    @property
+    def live(self) -> bool:
+        """Whether events arrive over the bus (else from polling the log)."""
+        return self._live
+
+    def publish_logged(self, session: Session, logged: list[LoggedEvent]) -> None:
+        """after_commit (subscriptions.log): send the commit's events over the bus. The task is kept on the
+        session so that graph.workers.transaction can wait for it; other commit paths let it run."""
+        message = {"events": [[event.cursor, event.channel, event.payload] for event in logged]}
+        task = asyncio.get_running_loop().create_task(self.bus.publish(self.channel, message))
+        self._publishing.add(task)
+        task.add_done_callback(self._publishing.discard)
+        session.info.setdefault("publishing", []).append(task)
+
+    # -- delivery --------------------------------------------------------------------------------------------
+
+    def _went_live(self) -> None:
+        self._live = True
+        self._wake.set()  # what was committed before the bus subscription was in place
+
+    async def _listen(self) -> None:
+        while True:
+            if not self.bus.healthy:
+                await asyncio.sleep(self.poll_seconds)
+                continue
+            try:
+                async for message in self.bus.subscribe(self.channel, on_listening=self._went_live):
+                    await self._receive(message)
+            except ApiError as exc:  # the bus went away or this process fell behind it: the log has it all
+                logger.warning("event bus: %s; reading the event log until it is back", exc.message)
+            finally:
+                self._live = False
+            self._wake.set()
+
+    async def _receive(self, message: dict[str, Any]) -> None:
+        async with self._lock:
+            for cursor, channel, payload in message.get("events", ()):
+                if cursor <= self.last:
+                    continue
+                if cursor == self.last + 1:
+                    self._dispatch(LoggedEvent(cursor, channel, payload))
+                else:
+                    await self._catch_up_locked()
+
+    async def _poll(self) -> None:
+        while True:
+            interval = self.poll_seconds * (10 if self._live else 1)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), interval)
+            self._wake.clear()
+            try:
+                await self.catch_up()
+                await self._prune_now_and_then()
+            except Exception:  # a database hiccup: the next round tries again
+                logger.exception("reading the event log failed")
+
+    async def catch_up(self) -> None:
+        """Deliver whatever the log has beyond the last delivered event."""
+        async with self._lock:
+            await self._catch_up_locked()
+
+    async def _catch_up_locked(self) -> None:
+        assert self._session_factory is not None
+        while True:
+            async with self._session_factory() as session:
+                events = await event_log.read_after(session, self.last, limit=READ_BATCH)
+            for event in events:
+                self._dispatch(event)
+            if len(events) < READ_BATCH:
+                return
+
+    def _dispatch(self, event: LoggedEvent) -> None:
+        self.last = event.cursor
+        assert self._session_factory is not None
+        event = event._replace(shared=SharedLoaders(self._session_factory))
+        for subscriber in self._subscribers.get(event.channel, ()):
+            subscriber.offer(event)
+
+    async def _prune_now_and_then(self) -> None:
+        now = asyncio.get_running_loop().time()
+        if now - self._last_prune < PRUNE_SECONDS:
+            return
+        self._last_prune = now
+        assert self._session_factory is not None
+        async with self._session_factory() as session, session.begin():
+            await event_log.prune(session, datetime.now(UTC) - self.retention)
+
+    # -- the subscriber's side --------------------------------------------------------------------------
+
+    async def subscribe(self, channel: str, after: int | None = None) -> AsyncIterator[LoggedEvent]:
+        """The events of `channel`: with `after`, those since that cursor first (from the log), then live ones."""
+        assert self._session_factory is not None
+        if after is not None:
+            async with self._session_factory() as session:
+                horizon = await event_log.pruned_through(session)
+            if after < horizon:
+                raise CursorExpired(
+                    "The cursor is older than the event log keeps (FLEETGRAPH_EVENT_RETENTION_HOURS): load the "
+                    "current state again and subscribe without `after`."
+                )
+        subscriber = BoundedQueue(self.max_queue)
+        async with self._lock:  # between two deliveries: the replay ends exactly where live delivery starts
+            start = self.last
+            self._subscribers.setdefault(channel, set()).add(subscriber)
+        delivered = after if after is not None else start
+        try:
+            if after is not None and after < start:
+                async for event in self._replay(channel, after, start):
+                    delivered = event.cursor
+                    yield event
+            while True:
+                item = await subscriber.queue.get()
+                if item is CLOSED:
+                    if isinstance(subscriber.error, SlowSubscriber):
+                        raise SlowSubscriber(subscriber.error.message, cursor=str(delivered))
+                    if subscriber.error is not None:
+                        raise subscriber.error
+                    return
+                if item.cursor > delivered:  # a cursor from a process that was ahead of this one
+                    delivered = item.cursor
+                    yield item
+        finally:
+            leave(self._subscribers, channel, subscriber)
+
+    async def _replay(self, channel: str, after: int, through: int) -> AsyncIterator[LoggedEvent]:
+        assert self._session_factory is not None
+        cursor = after
+        while True:
+            async with self._session_factory() as session:
+                events = await event_log.read_after(
+                    session, cursor, channels=[channel], through=through, limit=READ_BATCH
+                )
+            for event in events:
+                yield event._replace(shared=SharedLoaders(self._session_factory))
+            if len(events) < READ_BATCH:
+                return
+            cursor = events[-1].cursor

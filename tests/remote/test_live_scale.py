@@ -1,0 +1,122 @@
+"""routerConnectionState with many subscribers over real websockets: the SQL statements an event costs do not
+grow with its subscribers (rows and rights are loaded once per event for all of them), and a grant withdrawn
+while 100 subscribers listen stops the next event for exactly those who lost it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+
+from graph.context import publish_after_commit
+from graph.relay import to_global_id
+from graph.workers import transaction
+from models import identity as m
+from models.base import utcnow
+from resolvers.remote.router_events import router_event
+from subscriptions import channels
+from tests.factories import add_user, issue_token
+from tests.remote.access_helpers import ACCESS_SET, add_locations
+from tests.waiting import until
+from tests.websocket import init, receive, ws_connect
+
+STATE = """subscription { routerConnectionState { cursor kind router { commonName online } location { name } } }"""
+
+
+async def announce(runtime, world, places, name: str, kind: str = "ONLINE") -> None:
+    """Commit a ROUTER_STATE event for the router of location `name`, as the heartbeat and the watchdog do."""
+    async with transaction(runtime) as session:
+        event = router_event(kind, places.routers[name], utcnow(), world.organisations["a"].path)
+        publish_after_commit(session, channels.ROUTER_STATE, event)
+
+
+async def plain_user(runtime, world, email: str) -> tuple[str, str]:
+    """A USER of Tenant A: (global ID, token)."""
+    async with runtime.session_factory() as session, session.begin():
+        user = await add_user(session, world.organisations["a"], email, [m.Role.USER])
+        return to_global_id("User", user.id), await issue_token(session, user)
+
+
+async def open_subscribers(stack, live_server, tokens: list[str]) -> list:
+    sockets = []
+    for token in tokens:
+        ws = await stack.enter_async_context(ws_connect(live_server))
+        ack = await init(ws, token)
+        assert ack["type"] == "connection_ack", ack
+        await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": STATE}}))
+        sockets.append(ws)
+    return sockets
+
+
+async def next_router(ws) -> tuple[str, str | None]:
+    message = await receive(ws)
+    assert message["type"] == "next" and "errors" not in message["payload"], message
+    event = message["payload"]["data"]["routerConnectionState"]
+    return event["router"]["commonName"], (event["location"] or {}).get("name")
+
+
+async def statements_for_one_event(runtime, world, places, count_sql, sockets, expected: int) -> int:
+    """SQL statements from committing one event until every subscriber that may see it has it, leaving out the
+    stream's timed reads of the event log (per process and per second, not per event)."""
+    with count_sql() as counter:
+        await announce(runtime, world, places, "North")
+        heard = await asyncio.gather(*(next_router(ws) for ws in sockets[:expected]))
+    assert heard == [("R_ACC000", "North")] * expected
+    return len([statement for statement in counter.statements if not _timed_log_read(statement)])
+
+
+def _timed_log_read(statement: str) -> bool:
+    return statement.lstrip().upper().startswith("SELECT") and "FROM event_log" in statement
+
+
+async def test_statements_per_event_stay_the_same_from_1_to_30_subscribers(live_server, world, runtime, count_sql, gql):
+    places = await add_locations(runtime, world, {"North": "a"})
+    erika, erika_token = await plain_user(runtime, world, "erika@a.example")
+    result = await gql(
+        ACCESS_SET, {"input": {"locationId": places.ids["North"], "userIds": [erika]}}, token=world.tokens["admin_a"]
+    )
+    assert result["data"]["locationAccessSet"]["errors"] == [], result
+    async with contextlib.AsyncExitStack() as stack:
+        one = await open_subscribers(stack, live_server, [world.tokens["admin_a"]])
+        await until(lambda: runtime.events.subscriber_count == 1, "the subscriber to listen")
+        alone = await statements_for_one_event(runtime, world, places, count_sql, one, 1)
+
+        # 29 more, of three kinds of rights: the organisation's admin, a user granted the location, and the
+        # other tenant's admin (who must hear nothing); the first 20 are the ones that see it.
+        many = one + await open_subscribers(
+            stack, live_server, [world.tokens["admin_a"]] * 9 + [erika_token] * 10 + [world.tokens["admin_b"]] * 10
+        )
+        await until(lambda: runtime.events.subscriber_count == 30, "thirty subscribers to listen")
+        crowded = await statements_for_one_event(runtime, world, places, count_sql, many, 20)
+    assert crowded == alone, f"{alone} statements for one subscriber, {crowded} for thirty"
+
+
+async def test_a_withdrawn_grant_stops_the_next_event_for_its_100_subscribers_only(live_server, world, runtime, gql):
+    places = await add_locations(runtime, world, {"North": "a", "South": "a"})
+    erika, erika_token = await plain_user(runtime, world, "erika@a.example")
+    max_, max_token = await plain_user(runtime, world, "max@a.example")
+    for name in ("North", "South"):
+        given = await gql(
+            ACCESS_SET,
+            {"input": {"locationId": places.ids[name], "userIds": [erika, max_]}},
+            token=world.tokens["admin_a"],
+        )
+        assert given["data"]["locationAccessSet"]["errors"] == [], given
+    async with contextlib.AsyncExitStack() as stack:
+        sockets = await open_subscribers(stack, live_server, [erika_token] * 50 + [max_token] * 50)
+        erikas, maxes = sockets[:50], sockets[50:]
+        await until(lambda: runtime.events.subscriber_count == 100, "a hundred subscribers to listen")
+        await announce(runtime, world, places, "North")
+        assert await asyncio.gather(*(next_router(ws) for ws in sockets)) == [("R_ACC000", "North")] * 100
+
+        taken = await gql(
+            ACCESS_SET, {"input": {"locationId": places.ids["North"], "userIds": [max_]}}, token=world.tokens["admin_a"]
+        )
+        assert taken["data"]["locationAccessSet"]["errors"] == [], taken
+        await announce(runtime, world, places, "North")
+        assert await asyncio.gather(*(next_router(ws) for ws in maxes)) == [("R_ACC000", "North")] * 50
+
+        # Erika still has South: the next thing each of her 50 sockets hears is South, so North never came.
+        await announce(runtime, world, places, "South")
+        assert await asyncio.gather(*(next_router(ws) for ws in erikas)) == [("R_ACC001", "South")] * 50
+        assert await asyncio.gather(*(next_router(ws) for ws in maxes)) == [("R_ACC001", "South")] * 50
