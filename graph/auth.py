@@ -48,6 +48,7 @@ def _principal(
         session_id=token.session_id,
         authenticated_at=token.authenticated_at,
         needs_two_factor_enrolment=two_factor_required and not user.totp_confirmed,
+        token_expires_at=token.expires_at,
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from graph.workers import transaction
 from models.identity import Permission, Role
 from subscriptions import log as event_log
+from subscriptions.stream import Owner
 
 if TYPE_CHECKING:
     from graph.loaders import Loaders
@@ -34,6 +35,8 @@ class Principal:
     session_id: str
     authenticated_at: datetime
     needs_two_factor_enrolment: bool = False
+    #: When the token the caller presented stops working.
+    token_expires_at: datetime | None = None
 
     @property
     def is_platform_admin(self) -> bool:
@@ -70,6 +73,16 @@ class Context:
     def reset_loaders(self) -> None:
         """Subscriptions call this per event: a websocket's context outlives any cache."""
         self.__dict__.pop("loaders", None)
+
+    def subscription_owner(self) -> Owner:
+        """Who a subscription of this context belongs to: counted per user and per websocket (this context
+        lives as long as its websocket), ended when the websocket's token expires."""
+        principal = self.principal
+        return Owner(
+            user_id=principal.user_id if principal else None,
+            connection=id(self),
+            ends_at=principal.token_expires_at if principal and self.access_token else None,
+        )
 
     def session(self) -> AsyncSession:
         """A new session: each resolver and each DataLoader batch uses its own."""

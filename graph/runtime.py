@@ -28,6 +28,8 @@ class Runtime:
             poll_seconds=settings.event_poll_seconds,
             retention_hours=settings.event_retention_hours,
             max_queue=settings.subscriber_queue,
+            max_per_user=settings.subscriptions_per_user,
+            max_per_connection=settings.subscriptions_per_connection,
         )
         self.session_factory = create_session_factory(self.engine, self.sealer, self.events.publish_logged)
         from graph.schema import build_schema

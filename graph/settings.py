@@ -40,6 +40,9 @@ class Settings:
     event_poll_seconds: float = 0.5
     event_retention_hours: float = 24.0
     subscriber_queue: int = 100
+    #: Subscriptions open at once per user (in each server process) and per websocket connection.
+    subscriptions_per_user: int = 100
+    subscriptions_per_connection: int = 20
     #: Lifetime of an access token (seconds); API users always get this lifetime too.
     access_token_ttl: int = 3600
     #: Lifetime of a refresh token (seconds).

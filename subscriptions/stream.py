@@ -18,14 +18,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
-from graph.errors import ApiError, BadUserInput
+from graph.errors import ApiError, BadUserInput, Unauthenticated
 from graph.loaders import SharedLoaders
 from subscriptions import log as event_log
 from subscriptions.bus import CLOSED, BoundedQueue, EventBus, SlowSubscriber, leave
@@ -37,6 +39,33 @@ logger = logging.getLogger("fleetgraph.events")
 READ_BATCH = 500
 #: How often the retention job deletes old events (seconds).
 PRUNE_SECONDS = 600.0
+
+
+class TooManySubscriptions(ApiError):
+    """The user or the connection has as many subscriptions as it may."""
+
+    code = "TOO_MANY_SUBSCRIPTIONS"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who a subscription belongs to: the limits count per user and per connection (any object standing for
+    the websocket, compared by identity), and the stream ends when the owner's token does."""
+
+    user_id: int | None = None
+    connection: int | None = None
+    ends_at: datetime | None = None
+
+
+async def _next(subscriber: BoundedQueue, ends_at: datetime | None) -> Any:
+    """The subscriber's next item; at `ends_at` (its token's end) the stream ends with UNAUTHENTICATED."""
+    if ends_at is None:
+        return await subscriber.queue.get()
+    remaining = (ends_at - datetime.now(UTC)).total_seconds()
+    try:
+        return await asyncio.wait_for(subscriber.queue.get(), max(remaining, 0))
+    except TimeoutError:
+        raise Unauthenticated("The access token has expired.") from None
 
 
 class CursorExpired(ApiError):
@@ -71,11 +100,17 @@ class EventStream:
         poll_seconds: float = 0.5,
         retention_hours: float = 24.0,
         max_queue: int = 100,
+        max_per_user: int = 100,
+        max_per_connection: int = 20,
     ) -> None:
         self.bus = bus
         self.poll_seconds = poll_seconds
         self.retention = timedelta(hours=retention_hours)
         self.max_queue = max_queue
+        self.max_per_user = max_per_user
+        self.max_per_connection = max_per_connection
+        self._per_user: Counter[int] = Counter()
+        self._per_connection: Counter[int] = Counter()
         #: The cursor of the last event delivered in this process.
         self.last = 0
         #: The bus channel of this database's events (known once started).
@@ -208,40 +243,75 @@ class EventStream:
 
     # -- the subscriber's side --------------------------------------------------------------------------
 
-    async def subscribe(self, channel: str, after: int | None = None) -> AsyncIterator[LoggedEvent]:
-        """The events of `channel`: with `after`, those since that cursor first (from the log), then live ones."""
+    async def subscribe(
+        self, channel: str, after: int | None = None, owner: Owner | None = None
+    ) -> AsyncIterator[LoggedEvent]:
+        """The events of `channel`: with `after`, those since that cursor first (from the log), then live ones.
+        `owner` counts against the per-user and per-connection limits, and its token's end ends the stream."""
         assert self._session_factory is not None
         if after is not None:
-            async with self._session_factory() as session:
-                horizon = await event_log.pruned_through(session)
-            if after < horizon:
-                raise CursorExpired(
-                    "The cursor is older than the event log keeps (FLEETGRAPH_EVENT_RETENTION_HOURS): load the "
-                    "current state again and subscribe without `after`."
-                )
-        subscriber = BoundedQueue(self.max_queue)
-        async with self._lock:  # between two deliveries: the replay ends exactly where live delivery starts
-            start = self.last
-            self._subscribers.setdefault(channel, set()).add(subscriber)
-        delivered = after if after is not None else start
+            await self._check_horizon(after)
+        owner = owner or Owner()
+        with self._admitted(owner):
+            subscriber = BoundedQueue(self.max_queue)
+            async with self._lock:  # between two deliveries: the replay ends exactly where live delivery starts
+                start = self.last
+                self._subscribers.setdefault(channel, set()).add(subscriber)
+            delivered = after if after is not None else start
+            try:
+                if after is not None and after < start:
+                    async for event in self._replay(channel, after, start):
+                        delivered = event.cursor
+                        yield event
+                while True:
+                    item = await _next(subscriber, owner.ends_at)
+                    if item is CLOSED:
+                        if isinstance(subscriber.error, SlowSubscriber):
+                            raise SlowSubscriber(subscriber.error.message, cursor=str(delivered))
+                        if subscriber.error is not None:
+                            raise subscriber.error
+                        return
+                    if item.cursor > delivered:  # a cursor from a process that was ahead of this one
+                        delivered = item.cursor
+                        yield item
+            finally:
+                leave(self._subscribers, channel, subscriber)
+
+    async def _check_horizon(self, after: int) -> None:
+        assert self._session_factory is not None
+        async with self._session_factory() as session:
+            horizon = await event_log.pruned_through(session)
+        if after < horizon:
+            raise CursorExpired(
+                "The cursor is older than the event log keeps (FLEETGRAPH_EVENT_RETENTION_HOURS): load the "
+                "current state again and subscribe without `after`."
+            )
+
+    @contextlib.contextmanager
+    def _admitted(self, owner: Owner) -> Iterator[None]:
+        """Count the subscription against its user's and its connection's limits while it lasts."""
+        if owner.user_id is not None and self._per_user[owner.user_id] >= self.max_per_user:
+            raise TooManySubscriptions(
+                f"At most {self.max_per_user} subscriptions per user "
+                "(FLEETGRAPH_SUBSCRIPTIONS_PER_USER): end one first."
+            )
+        if owner.connection is not None and self._per_connection[owner.connection] >= self.max_per_connection:
+            raise TooManySubscriptions(
+                f"At most {self.max_per_connection} subscriptions per connection "
+                "(FLEETGRAPH_SUBSCRIPTIONS_PER_CONNECTION): end one first."
+            )
+        counters = [(self._per_user, owner.user_id), (self._per_connection, owner.connection)]
+        for counter, key in counters:
+            if key is not None:
+                counter[key] += 1
         try:
-            if after is not None and after < start:
-                async for event in self._replay(channel, after, start):
-                    delivered = event.cursor
-                    yield event
-            while True:
-                item = await subscriber.queue.get()
-                if item is CLOSED:
-                    if isinstance(subscriber.error, SlowSubscriber):
-                        raise SlowSubscriber(subscriber.error.message, cursor=str(delivered))
-                    if subscriber.error is not None:
-                        raise subscriber.error
-                    return
-                if item.cursor > delivered:  # a cursor from a process that was ahead of this one
-                    delivered = item.cursor
-                    yield item
+            yield
         finally:
-            leave(self._subscribers, channel, subscriber)
+            for counter, key in counters:
+                if key is not None:
+                    counter[key] -= 1
+                    if not counter[key]:
+                        del counter[key]
 
     async def _replay(self, channel: str, after: int, through: int) -> AsyncIterator[LoggedEvent]:
         assert self._session_factory is not None

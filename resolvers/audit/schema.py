@@ -78,7 +78,9 @@ class AuditSubscription:
     ) -> AsyncGenerator[AuditEvent, None]:
         context = info.context
         principal = require_permission(context, Permission.AUDIT_READ)
-        async for event in context.runtime.events.subscribe(channels.AUDIT, parse_cursor(after)):
+        async for event in context.runtime.events.subscribe(
+            channels.AUDIT, parse_cursor(after), context.subscription_owner()
+        ):
             path = event.payload["organisationPath"]
             if not path_visible(principal, path):
                 continue

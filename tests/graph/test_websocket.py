@@ -360,3 +360,67 @@ async def test_websocket_operations_follow_the_persisted_query_allow_list(runtim
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 10)
+
+
+def errors_of(message: dict) -> list[dict]:
+    """The errors of a refused subscription, whether refused at its start or from its stream."""
+    return message["payload"] if message["type"] == "error" else message["payload"]["errors"]
+
+
+async def test_a_subscription_ends_when_its_token_expires_with_no_event_needed(live_server, world, runtime):
+    async with runtime.session_factory() as session, session.begin():
+        short = await issue_token(session, world.users["admin_a"], ttl=2)
+    async with ws_connect(live_server) as ws:
+        await subscribe(ws, short)
+        await until(lambda: runtime.events.subscriber_count == 1, "the subscription to listen")
+        message = await receive(ws)  # nothing happens meanwhile: the token's end alone ends the stream
+        [error] = errors_of(message)
+        assert error["extensions"]["code"] == "UNAUTHENTICATED" and "expired" in error["message"], message
+        assert (await receive(ws))["type"] == "complete"
+        await until(lambda: runtime.events.subscriber_count == 0, "the subscription to end")
+
+
+async def test_subscriptions_are_limited_per_connection_and_per_user(live_server, world, runtime, monkeypatch):
+    monkeypatch.setattr(runtime.events, "max_per_connection", 2)
+    monkeypatch.setattr(runtime.events, "max_per_user", 3)
+    token = world.tokens["admin_a"]
+
+    async def start(ws, operation_id: str) -> None:
+        payload = {"query": AUDIT_SUBSCRIPTION}
+        await ws.send(json.dumps({"id": operation_id, "type": "subscribe", "payload": payload}))
+
+    async def refused(ws, operation_id: str, limit: str) -> None:
+        message = await receive(ws)
+        assert message["id"] == operation_id, message
+        [error] = errors_of(message)
+        assert error["extensions"]["code"] == "TOO_MANY_SUBSCRIPTIONS" and limit in error["message"], message
+        if message["type"] == "next":  # an error from the stream is followed by the operation's end
+            assert await receive(ws) == {"id": operation_id, "type": "complete"}
+
+    async with ws_connect(live_server) as first, ws_connect(live_server) as second:
+        for ws in (first, second):
+            assert (await init(ws, token))["type"] == "connection_ack"
+        await start(first, "1")
+        await start(first, "2")
+        await until(lambda: runtime.events.subscriber_count == 2, "two subscriptions to listen")
+        await start(first, "3")
+        await refused(first, "3", "per connection")
+
+        await start(second, "1")  # the user's third
+        await until(lambda: runtime.events.subscriber_count == 3, "the third subscription to listen")
+        await start(second, "2")
+        await refused(second, "2", "per user")
+
+        # Ending one makes room again.
+        await first.send(json.dumps({"id": "1", "type": "complete"}))
+        await until(lambda: runtime.events.subscriber_count == 2, "the ended subscription to be gone")
+        await start(second, "3")
+        await until(lambda: runtime.events.subscriber_count == 3, "the new subscription to listen")
+        created = await create_user(live_server, token, "heard@a.example")
+        assert created["errors"] == [], created
+        heard = [
+            (ws is first, message["id"], message["type"])
+            for ws in (first, second, second)
+            for message in [await receive(ws)]
+        ]
+        assert sorted(heard) == [(False, "1", "next"), (False, "3", "next"), (True, "2", "next")], heard
