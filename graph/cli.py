@@ -85,6 +85,10 @@ def serve(
         workers=workers,
         log_level=settings.log_level.lower(),
         proxy_headers=False,
+        # On SIGTERM uvicorn stops accepting, closes websockets with 1012 (clients reconnect and resume
+        # with `after`) and lets requests finish for this long before the runtime stops.
+        timeout_graceful_shutdown=settings.shutdown_seconds,
+        ws="websockets-sansio",
     )
 
 

@@ -77,6 +77,7 @@ class ServedDemo:
     data_dir: Path
     #: What the server printed, once it has stopped.
     output: str = ""
+    process: subprocess.Popen | None = None
 
 
 @contextlib.contextmanager
@@ -93,10 +94,11 @@ def serve_demo(data_dir: Path, env: dict[str, str] | None = None) -> Iterator[Se
         stderr=subprocess.STDOUT,
         text=True,
     )
-    served = ServedDemo(f"http://127.0.0.1:{port}", data_dir)
+    served = ServedDemo(f"http://127.0.0.1:{port}", data_dir, process=process)
     try:
         wait_until_healthy(process, port)
         yield served
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         served.output = process.communicate(timeout=30)[0]
