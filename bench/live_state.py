@@ -1,20 +1,20 @@
-"""Live router state at fan-out: how long until every entitled websocket subscriber has an event, as
-the number of subscribers grows.
+"""Live router state at fan-out, fleetgraph side by side with a raw websocket server: how long from a
+heartbeat until every entitled subscriber has the event, as the number of subscribers grows.
 
-Seeds a scratch SQLite file under /tmp/bench-live-* with two organisations (A and B), each with as
-many organisation admins as the largest subscriber count, and 1 router at a location per event in A.
-Starts fleetgraph as a real uvicorn process (memory event bus, watchdog off), then for each
-subscriber count S: S websocket clients (graphql-transport-ws; half of them admins of A, half of B)
-subscribe to `routerConnectionState`, and `--events` heartbeats are sent one after another through
-HTTP, each for a router of A that is offline, so each causes one ONLINE event. Measured per event:
-from sending the heartbeat until the last of A's subscribers has it ("all A"), and until the first
-has it ("first"). B's subscribers must receive nothing (checked: any event there aborts the run).
+Seeds a scratch SQLite file under /tmp/bench-live-* with two organisations (A and B), each with as many
+organisation admins as the largest subscriber count, and one offline router at a location of A per event.
+Starts two real uvicorn processes on that file: fleetgraph as it ships (memory event bus, watchdog off), and
+the raw limit (`create_plain_app`): a Starlette app whose heartbeat endpoint does the same update with
+SQLAlchemy Core and whose websocket endpoint speaks the same graphql-transport-ws messages, with one batched
+rights check per event (the subscribers' tokens, the router and its location: two statements) and one
+orjson payload sent to every entitled socket. For each subscriber count S, in interleaved rounds (fleetgraph,
+raw, fleetgraph, raw): S websocket clients (half admins of A, half of B) subscribe, and `--events`
+heartbeats are sent one after another, each for an offline router of A, so each causes one ONLINE event.
+Measured per event: from sending the heartbeat until the last of A's subscribers has it. B's subscribers
+must receive nothing (any event there aborts the run).
 
-Every event costs each subscriber a re-check of its token and a load of the router through its own
-visibility (resolvers/remote/connections/schema.py), so the time to reach all grows with S: this shows how fast.
-
-    .venv/bin/python bench/live_state.py                             # S = 1, 10, 50, 100; 50 events each
-    .venv/bin/python bench/live_state.py --subscribers 1 10 --events 10   # a quick check
+    .venv/bin/python bench/live_state.py                                   # S = 10, 100, 1000; 10 events
+    .venv/bin/python bench/live_state.py --subscribers 10 100 --events 5   # a quick check
 
 Results go to bench/results/live_state.json; bench/README.md explains them.
 """
@@ -38,6 +38,115 @@ import common
 
 SUBSCRIPTION = "subscription { routerConnectionState { kind at router { commonName online } location { name } } }"
 HEARTBEAT = "mutation($n: String!) { routerHeartbeat(input: {commonName: $n}) { errors { code } } }"
+ROUNDS = 2
+
+
+def create_plain_app(settings):
+    """The raw limit: heartbeat and fan-out by hand (SQLAlchemy Core, orjson, Starlette websockets)."""
+    from datetime import UTC, datetime
+
+    import orjson
+    from sqlalchemy import select, update
+    from sqlalchemy.ext.asyncio import create_async_engine
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route, WebSocketRoute
+    from starlette.websockets import WebSocket, WebSocketDisconnect
+
+    from graph.auth import bearer_token, hash_token
+    from models import identity as m
+    from models import remote as r
+
+    engine = create_async_engine(settings.effective_database_url)
+    tokens, users, organisations = m.AuthToken.__table__, m.User.__table__, m.Organisation.__table__
+    routers, locations = r.Router.__table__, r.Location.__table__
+    #: socket -> (token hash, organisation path)
+    subscribers: dict[WebSocket, tuple[str, str]] = {}
+
+    async def valid_tokens(connection, hashes: list[str]) -> dict[str, str]:
+        """token hash -> organisation path, for the usable access tokens among `hashes` (one statement)."""
+        rows = await connection.execute(
+            select(tokens.c.token_hash, organisations.c.path)
+            .join(users, users.c.id == tokens.c.user_id)
+            .join(organisations, organisations.c.id == users.c.organisation_id)
+            .where(
+                tokens.c.token_hash.in_(hashes),
+                tokens.c.revoked_at.is_(None),
+                tokens.c.expires_at > datetime.now(UTC),
+                users.c.is_active.is_(True),
+            )
+        )
+        return dict(rows.all())
+
+    async def heartbeat(request):
+        name = orjson.loads(await request.body())["n"]
+        reporter = hash_token(bearer_token(request.headers.get("authorization")) or "")
+        now = datetime.now(UTC)
+        async with engine.begin() as connection:
+            if not await valid_tokens(connection, [reporter]):
+                return Response(b'{"error":"unauthenticated"}', status_code=401)
+            flipped = (
+                await connection.execute(
+                    update(routers)
+                    .where(routers.c.common_name == name, routers.c.online.is_(False))
+                    .values(online=True, last_heartbeat_at=now, state_changed_at=now)
+                    .returning(routers.c.id)
+                )
+            ).first()
+        if flipped is not None:
+            await fan_out(flipped.id, now)
+        return Response(b'{"ok":true}', media_type="application/json")
+
+    async def fan_out(router_id: int, at) -> None:
+        watching = list(subscribers.items())
+        async with engine.connect() as connection:
+            usable = await valid_tokens(connection, [token for _, (token, _) in watching])
+            row = (
+                await connection.execute(
+                    select(routers.c.common_name, routers.c.online, locations.c.name, organisations.c.path)
+                    .join(organisations, organisations.c.id == routers.c.organisation_id)
+                    .outerjoin(locations, locations.c.router_id == routers.c.id)
+                    .where(routers.c.id == router_id)
+                )
+            ).one()
+        event = {"kind": "ONLINE", "at": at.isoformat(), "router": {"commonName": row.common_name, "online": True}}
+        event["location"] = {"name": row.name} if row.name is not None else None
+        payload = orjson.dumps({"id": "1", "type": "next", "payload": {"data": {"routerConnectionState": event}}})
+        text = payload.decode()
+        for socket, (token, _) in watching:
+            path = usable.get(token)
+            if path is not None and row.path.startswith(path):
+                await socket.send_text(text)
+
+    async def websocket(socket: WebSocket) -> None:
+        await socket.accept(subprotocol="graphql-transport-ws")
+        try:
+            init = orjson.loads(await socket.receive_text())
+            token = hash_token(bearer_token(init.get("payload", {}).get("authorization")) or "")
+            async with engine.connect() as connection:
+                if not await valid_tokens(connection, [token]):
+                    await socket.close(4403)
+                    return
+            await socket.send_text('{"type":"connection_ack"}')
+            await socket.receive_text()  # the subscribe message: this server knows one subscription
+            subscribers[socket] = (token, "")
+            while True:
+                await socket.receive_text()
+        except WebSocketDisconnect:
+            pass
+        finally:
+            subscribers.pop(socket, None)
+
+    async def health(request):
+        return Response(b"ok")
+
+    return Starlette(
+        routes=[
+            Route("/heartbeat", heartbeat, methods=["POST"]),
+            Route("/health", health),
+            WebSocketRoute("/ws", websocket),
+        ]
+    )
 
 
 async def seed(settings, admins_per_org: int, routers: int) -> dict[str, Any]:
@@ -131,18 +240,18 @@ def summarise(samples: list[float]) -> dict[str, float]:
     ordered = sorted(samples)
     return {
         "median_ms": round(statistics.median(ordered) * 1000, 2),
-        "p90_ms": round(common.percentile(ordered, 90) * 1000, 2),
+        "p99_ms": round(common.percentile(ordered, 99) * 1000, 2),
         "max_ms": round(ordered[-1] * 1000, 2),
         "min_ms": round(ordered[0] * 1000, 2),
     }
 
 
-async def measure(
-    base_url: str, seeded: dict[str, Any], subscribers: int, routers: list[str], client
-) -> dict[str, Any]:
+async def measure(server, seeded: dict[str, Any], subscribers: int, routers: list[str], client) -> dict[str, Any]:
     import orjson
 
-    ws_url = base_url.replace("http://", "ws://") + "/graphql"
+    base_url = server.base_url
+    raw = server.kind == "plain"
+    ws_url = base_url.replace("http://", "ws://") + ("/ws" if raw else "/graphql")
     a_count = max(1, subscribers // 2) if subscribers > 1 else 1
     b_count = subscribers - a_count
     group_a = [Subscriber(ws_url, token) for token in seeded["tokens"]["a"][:a_count]]
@@ -151,18 +260,25 @@ async def measure(
     for subscriber in everyone:
         subscriber.task = asyncio.create_task(subscriber.run())
     await asyncio.wait_for(asyncio.gather(*(s.ready.wait() for s in everyone)), 60)
-    await asyncio.sleep(1.0)  # the server registers the subscriptions after the subscribe message
+    await asyncio.sleep(1.0 + subscribers / 500)  # the server registers the subscriptions after the subscribe message
     headers = common.graphql_headers(seeded["reporter"])
     to_all, to_first = [], []
     try:
         for name in routers:
             sent = time.perf_counter()
-            response = await client.post(
-                base_url + "/graphql",
-                content=orjson.dumps({"query": HEARTBEAT, "variables": {"n": name}}),
-                headers=headers,
-            )
-            if response.status_code != 200 or response.json()["data"]["routerHeartbeat"]["errors"]:
+            if raw:
+                response = await client.post(
+                    base_url + "/heartbeat", content=orjson.dumps({"n": name}), headers=headers
+                )
+                failed = response.status_code != 200
+            else:
+                response = await client.post(
+                    base_url + "/graphql",
+                    content=orjson.dumps({"query": HEARTBEAT, "variables": {"n": name}}),
+                    headers=headers,
+                )
+                failed = response.status_code != 200 or response.json()["data"]["routerHeartbeat"]["errors"]
+            if failed:
                 raise SystemExit(f"heartbeat failed: {response.text[:300]}")
             deadline = time.monotonic() + 60
             while not all(name in s.arrivals for s in group_a):
@@ -183,15 +299,7 @@ async def measure(
         for subscriber in everyone:
             subscriber.task.cancel()
         await asyncio.gather(*(s.task for s in everyone), return_exceptions=True)
-    return {
-        "subscribers": subscribers,
-        "subscribers_a": a_count,
-        "subscribers_b": b_count,
-        "events": len(routers),
-        "all_a": summarise(to_all),
-        "first_a": summarise(to_first),
-        "events_at_b": 0,
-    }
+    return {"to_all": to_all, "to_first": to_first, "subscribers_a": a_count, "subscribers_b": b_count}
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -203,40 +311,57 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     master_key = secrets.token_hex(32)
     settings = Settings(data_dir=data_dir, master_key=master_key, log_level="WARNING")
     counts = sorted(set(args.subscribers))
-    total_routers = args.events * len(counts)
-    seeded = await seed(settings, max(1, max(counts) // 2 + 1), total_routers)
+    per_side = args.events * ROUNDS
+    seeded = await seed(settings, max(1, max(counts) // 2 + 1), per_side * 2 * len(counts))
     env = common.server_env(data_dir, "", master_key) | {"FLEETGRAPH_ROUTER_WATCHDOG_SECONDS": "0"}
-    server = common.Server(__file__, "graphql", env)
+    servers = [common.Server(__file__, "graphql", env), common.Server(__file__, "plain", env)]
     client = httpx.AsyncClient(timeout=60)
     results = []
     try:
-        await server.wait_ready(client, "/health")
+        for server in servers:
+            await server.wait_ready(client, "/health")
         routers = iter(seeded["routers"])
         for count in counts:
-            batch = [next(routers) for _ in range(args.events)]
-            result = await measure(server.base_url, seeded, count, batch, client)
+            samples: dict[str, list[float]] = {"graphql": [], "plain": []}
+            for _ in range(ROUNDS):  # interleaved: fleetgraph, raw, fleetgraph, raw
+                for server in servers:
+                    batch = [next(routers) for _ in range(args.events)]
+                    measured = await measure(server, seeded, count, batch, client)
+                    samples[server.kind] += measured["to_all"]
+            fleetgraph, raw = summarise(samples["graphql"]), summarise(samples["plain"])
+            result = {
+                "subscribers": count,
+                "subscribers_a": measured["subscribers_a"],
+                "events_per_side": len(samples["plain"]),
+                "fleetgraph_all_a": fleetgraph,
+                "raw_all_a": raw,
+                "ratio_median": round(fleetgraph["median_ms"] / raw["median_ms"], 2),
+                "ratio_p99": round(fleetgraph["p99_ms"] / raw["p99_ms"], 2),
+            }
             print(
-                f"S={count:4d}: all of A {result['all_a']['median_ms']:8.2f} ms median, "
-                f"{result['all_a']['p90_ms']:8.2f} p90; first {result['first_a']['median_ms']:7.2f} ms; B got nothing"
+                f"S={count:5d}: fleetgraph {fleetgraph['median_ms']:8.1f} / {fleetgraph['p99_ms']:8.1f} ms, "
+                f"raw {raw['median_ms']:7.1f} / {raw['p99_ms']:7.1f} ms (p50 / p99), "
+                f"ratio {result['ratio_median']:.2f} / {result['ratio_p99']:.2f}; B got nothing"
             )
             results.append(result)
     finally:
         await client.aclose()
-        server.stop()
+        for server in servers:
+            server.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
     return {"benchmark": "live_state", "machine": common.machine(), "events_per_count": args.events, "results": results}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--subscribers", type=int, nargs="+", default=[1, 10, 50, 100])
-    parser.add_argument("--events", type=int, default=50)
+    parser.add_argument("--subscribers", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--events", type=int, default=10)
     parser.add_argument("--output", default=str(common.ROOT / "bench" / "results" / "live_state.json"))
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
-        common.serve(args.serve, args.port, create_plain_app=None)
+        common.serve(args.serve, args.port, create_plain_app=create_plain_app)
         return
     common.write_report(asyncio.run(run(args)), args.output)
 
