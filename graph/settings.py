@@ -42,7 +42,7 @@ class Settings:
     subscriber_queue: int = 100
     #: On SIGTERM: how long `fleetgraph serve` lets in-flight requests finish after it stopped accepting and
     #: closed every websocket with 1012 (service restart: clients reconnect and resume with their last cursor).
-    shutdown_seconds: float = 10.0
+    shutdown_seconds: int = 10
     #: Subscriptions open at once per user (in each server process) and per websocket connection.
     subscriptions_per_user: int = 100
     subscriptions_per_connection: int = 20
