@@ -184,6 +184,9 @@ class EventStream:
                     await self._receive(message)
             except ApiError as exc:  # the bus went away or this process fell behind it: the log has it all
                 logger.warning("event bus: %s; reading the event log until it is back", exc.message)
+            except Exception:  # e.g. a database hiccup while filling a gap: listen again, the log has it all
+                logger.exception("live events: listening on the bus failed")
+                await asyncio.sleep(self.poll_seconds)
             finally:
                 self._live = False
             self._wake.set()
