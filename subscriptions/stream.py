@@ -88,7 +88,7 @@ def parse_cursor(cursor: str | None, argument: str = "after") -> int | None:
         return None
     text = cursor.strip()
     if not text.isascii() or not text.isdigit() or len(text) > 19:
-        raise BadUserInput(f"`{argument}` is not a cursor this server handed out.", field=argument)
+        raise BadUserInput(f"`{argument}` is not a cursor (the `cursor` of an event).", field=argument)
     return int(text)
 
 
