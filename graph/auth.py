@@ -132,15 +132,12 @@ async def token_verdicts(context, tokens: Sequence[str]) -> list[Verdict]:
     return await authenticate_tokens(context.session, tokens)
 
 
-async def reauthenticate(context, shared: SharedLoaders | None = None) -> None:
-    """Check a long-lived (websocket) context's token again; raise UNAUTHENTICATED once it is no longer valid.
-    With the event's `shared` loaders, the tokens of all its subscribers are checked in one batch."""
+async def reauthenticate(context, shared: SharedLoaders) -> None:
+    """Check a long-lived (websocket) context's token again for an event; raise UNAUTHENTICATED once it is no
+    longer valid. Through the event's `shared` loaders, the tokens of all its subscribers are checked in one batch."""
     if context.access_token is None:
         return
-    if shared is not None:
-        principal, problem = await shared(token_verdicts).load(context.access_token)
-    else:
-        principal, problem = await authenticate(context.runtime.session_factory, context.access_token)
+    principal, problem = await shared(token_verdicts).load(context.access_token)
     if principal is None:
         raise Unauthenticated(problem or "The access token is invalid.")
     context.principal = principal

@@ -136,8 +136,8 @@ class EventStream:
             asyncio.create_task(self._poll(), name="fleetgraph-events-poll"),
         ]
 
-    async def stop(self, error: Exception | None = None) -> None:
-        """Stop delivering; every subscriber ends (with `error`, if given) after what it has queued."""
+    async def stop(self) -> None:
+        """Stop delivering; every subscriber ends after what it has queued."""
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -148,7 +148,7 @@ class EventStream:
             await asyncio.wait(self._publishing, timeout=5)
         for group in list(self._subscribers.values()):
             for subscriber in list(group):
-                subscriber.close(error)
+                subscriber.close()
 
     @property
     def subscriber_count(self) -> int:

@@ -54,6 +54,15 @@ def grants(
     return union_all(direct, by_user_group, by_location_group)
 
 
+async def reachable_by_user(context, user_ids: Sequence[int]) -> list[frozenset[int]]:
+    """The ids of the locations granted to each user, by any of the three ways: unscoped, for the live stream's
+    shared loaders (graph.loaders.SharedLoaders), which check each subscriber with resolvers.remote.scope.sees."""
+    granted = grants(user_ids=user_ids).subquery()
+    async with context.session() as session:
+        rows = [tuple(row) for row in (await session.execute(select(granted.c.user_id, granted.c.location_id))).all()]
+    return [frozenset(ids) for ids in group_by(rows, user_ids)]
+
+
 async def linked_rows(context, key, entity, on, keys: Sequence[int], *order) -> list[list]:
     """For each key: the `entity` rows joined `on` the link table whose `key` column it is, in `order`
     (graph.loaders.related_rows is the same without a link table)."""

@@ -30,6 +30,7 @@ from graph.relay import (
 from graph.tenancy import organisation_visible
 from models import remote as r
 from models.identity import Organisation, Permission
+from resolvers.remote.access.loaders import reachable_by_user
 from resolvers.remote.connections.loaders import connection_visible, visible_connections
 from resolvers.remote.connections.rules import (
     ConnectResult,
@@ -48,7 +49,7 @@ from resolvers.remote.connections.types import (
     RouterEventKind,
 )
 from resolvers.remote.errors import RemoteError
-from resolvers.remote.locations.loaders import locations_with_paths, reachable_by_user, router_locations_with_paths
+from resolvers.remote.locations.loaders import locations_with_paths, router_locations_with_paths
 from resolvers.remote.locations.types import Location
 from resolvers.remote.routers.loaders import routers_with_paths
 from resolvers.remote.routers.types import Router

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from sqlalchemy import select, union
+from sqlalchemy import select
 
-from graph.loaders import by_key, group_by, rows_by_id
+from graph.loaders import by_key, rows_by_id
 from models import remote as r
-from models.identity import Organisation, UserGroupMember
+from models.identity import Organisation
 from resolvers.remote.scope import location_visible
 
 visible_locations = rows_by_id(r.Location, location_visible)
@@ -55,21 +55,3 @@ def _with_paths(key: Any) -> Callable[[Any, Sequence[int]], Awaitable[list[tuple
 locations_with_paths = _with_paths(r.Location.id)
 #: The location each router is at, with its organisation's path, by router id.
 router_locations_with_paths = _with_paths(r.Location.router_id)
-
-
-async def reachable_by_user(context, user_ids: Sequence[int]) -> list[frozenset[int]]:
-    """The ids of the locations granted to each user, by any of the three ways (scope.reachable_location_ids)."""
-    statement = union(
-        select(r.LocationUserAccess.user_id.label("user_id"), r.LocationUserAccess.location_id).where(
-            r.LocationUserAccess.user_id.in_(user_ids)
-        ),
-        select(UserGroupMember.user_id.label("user_id"), r.LocationUserGroupAccess.location_id)
-        .join(UserGroupMember, UserGroupMember.group_id == r.LocationUserGroupAccess.user_group_id)
-        .where(UserGroupMember.user_id.in_(user_ids)),
-        select(r.LocationGroupUser.user_id.label("user_id"), r.LocationGroupLocation.location_id)
-        .join(r.LocationGroupUser, r.LocationGroupUser.group_id == r.LocationGroupLocation.group_id)
-        .where(r.LocationGroupUser.user_id.in_(user_ids)),
-    )
-    async with context.session() as session:
-        rows = [tuple(row) for row in (await session.execute(statement)).all()]
-    return [frozenset(ids) for ids in group_by(rows, user_ids)]
