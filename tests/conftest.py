@@ -115,6 +115,12 @@ class StatementCounter:
         return len(self.statements)
 
 
+def _stream_timer_work(statement: str) -> bool:
+    """The runtime's event stream reads and prunes the event log on a timer, whatever the test does: not
+    counted (writing an event, with its change, is)."""
+    return "event_log" in statement and not statement.lstrip().upper().startswith("INSERT")
+
+
 @pytest.fixture
 def count_sql(runtime):
     """Context manager counting the SQL statements sent while it is open."""
@@ -124,7 +130,8 @@ def count_sql(runtime):
         counter = StatementCounter()
 
         def listener(conn, cursor, statement, parameters, context, executemany):
-            counter.statements.append(statement)
+            if not _stream_timer_work(statement):
+                counter.statements.append(statement)
 
         event.listen(runtime.engine.sync_engine, "before_cursor_execute", listener)
         try:
