@@ -2,27 +2,35 @@
 heartbeat until every entitled subscriber has the event, as the number of subscribers grows.
 
 Seeds a scratch SQLite file under /tmp/bench-live-* with two organisations (A and B), each with as many
-organisation admins as the largest subscriber count, and one offline router at a location of A per event.
-Starts two real uvicorn processes on that file: fleetgraph as it ships (memory event bus, watchdog off), and
-the raw limit (`create_plain_app`): a Starlette app whose heartbeat endpoint does the same update with
+organisation admins as half the largest subscriber count, and one offline router at a location of A per event.
+Starts real uvicorn processes on that file (`--processes` per side): fleetgraph as it ships (watchdog off),
+and the raw limit (`create_plain_app`): a Starlette app whose heartbeat endpoint does the same update with
 SQLAlchemy Core and whose websocket endpoint speaks the same graphql-transport-ws messages, with one batched
 rights check per event (the subscribers' tokens, the router and its location: two statements) and one
-orjson payload sent to every entitled socket. For each subscriber count S, in interleaved rounds (fleetgraph,
-raw, fleetgraph, raw): S websocket clients (half admins of A, half of B) subscribe, and `--events`
-heartbeats are sent one after another, each for an offline router of A, so each causes one ONLINE event.
-Measured per event: from sending the heartbeat until the last of A's subscribers has it. B's subscribers
-must receive nothing (any event there aborts the run).
+orjson payload sent to every entitled socket. With `--redis`, both sides carry events between processes over
+that Redis (fleetgraph its event bus, the raw side a Redis channel each process listens on), and the
+subscribers are spread over the processes while heartbeats go to the first.
 
-    .venv/bin/python bench/live_state.py                                   # S = 10, 100, 1000; 10 events
+For each subscriber count S, in interleaved rounds (fleetgraph, raw, fleetgraph, raw): S websocket clients
+(half admins of A, half of B) subscribe, and `--events` heartbeats are sent one after another, each for an
+offline router of A, so each causes one ONLINE event. Measured per event: from sending the heartbeat (the
+mutation that commits the change) until the last of A's subscribers has it, so commit to receipt plus the
+request's way in; the heartbeat's own round trip is reported beside it. B's subscribers must receive nothing
+(any event there aborts the run). One client process runs all the websockets: its own reading is in both
+sides' numbers.
+
+    .venv/bin/python bench/live_state.py                                   # S = 10, 100, 1000, 5000; 10 events
+    .venv/bin/python bench/live_state.py --processes 2 --redis redis://127.0.0.1:6379
     .venv/bin/python bench/live_state.py --subscribers 10 100 --events 5   # a quick check
 
-Results go to bench/results/live_state.json; bench/README.md explains them.
+Results go to bench/results/live_state.json (live_state_2p.json for 2 processes); bench/README.md explains them.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import secrets
 import shutil
@@ -39,10 +47,14 @@ import common
 SUBSCRIPTION = "subscription { routerConnectionState { kind at router { commonName online } location { name } } }"
 HEARTBEAT = "mutation($n: String!) { routerHeartbeat(input: {commonName: $n}) { errors { code } } }"
 ROUNDS = 2
+RAW_CHANNEL = "bench-live-raw"
 
 
 def create_plain_app(settings):
-    """The raw limit: heartbeat and fan-out by hand (SQLAlchemy Core, orjson, Starlette websockets)."""
+    """The raw limit: heartbeat and fan-out by hand (SQLAlchemy Core, orjson, Starlette websockets). With a
+    Redis bus (FLEETGRAPH_BROADCAST_URL=redis://…) the heartbeat publishes the router on a Redis channel and
+    every process fans out what it hears there to its own sockets, as fleetgraph's processes do."""
+    import contextlib
     from datetime import UTC, datetime
 
     import orjson
@@ -58,6 +70,11 @@ def create_plain_app(settings):
     from models import remote as r
 
     engine = create_async_engine(settings.effective_database_url)
+    redis = None
+    if settings.broadcast_url.startswith("redis"):
+        from redis.asyncio import Redis
+
+        redis = Redis.from_url(settings.broadcast_url)
     tokens, users, organisations = m.AuthToken.__table__, m.User.__table__, m.Organisation.__table__
     routers, locations = r.Router.__table__, r.Location.__table__
     #: socket -> (token hash, organisation path)
@@ -94,8 +111,29 @@ def create_plain_app(settings):
                 )
             ).first()
         if flipped is not None:
-            await fan_out(flipped.id, now)
+            if redis is not None:
+                await redis.publish(RAW_CHANNEL, orjson.dumps([flipped.id, now.isoformat()]))
+            else:
+                await fan_out(flipped.id, now)
         return Response(b'{"ok":true}', media_type="application/json")
+
+    async def listen() -> None:
+        async with redis.pubsub() as pubsub:
+            await pubsub.subscribe(RAW_CHANNEL)
+            async for message in pubsub.listen():
+                if message["type"] == "message":
+                    router_id, at = orjson.loads(message["data"])
+                    await fan_out(router_id, datetime.fromisoformat(at))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        listening = asyncio.create_task(listen()) if redis is not None else None
+        yield
+        if listening is not None:
+            listening.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listening
+            await redis.aclose()
 
     async def fan_out(router_id: int, at) -> None:
         watching = list(subscribers.items())
@@ -145,7 +183,8 @@ def create_plain_app(settings):
             Route("/heartbeat", heartbeat, methods=["POST"]),
             Route("/health", health),
             WebSocketRoute("/ws", websocket),
-        ]
+        ],
+        lifespan=lifespan,
     )
 
 
@@ -218,15 +257,21 @@ class Subscriber:
         self.task: asyncio.Task[None] | None = None
         self.ready = asyncio.Event()
 
-    async def run(self) -> None:
+    async def run(self, opening: asyncio.Semaphore) -> None:
         from websockets.asyncio.client import connect
 
-        async with connect(self.url, subprotocols=["graphql-transport-ws"], open_timeout=30, max_queue=None) as ws:
-            await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {self.token}"}}))
-            ack = json.loads(await asyncio.wait_for(ws.recv(), 30))
-            if ack["type"] != "connection_ack":
-                raise SystemExit(f"websocket refused: {ack}")
-            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}}))
+        async with contextlib.AsyncExitStack() as stack:
+            async with opening:
+                ws = await stack.enter_async_context(
+                    connect(self.url, subprotocols=["graphql-transport-ws"], open_timeout=60, max_queue=None)
+                )
+                await ws.send(
+                    json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {self.token}"}})
+                )
+                ack = json.loads(await asyncio.wait_for(ws.recv(), 60))
+                if ack["type"] != "connection_ack":
+                    raise SystemExit(f"websocket refused: {ack}")
+                await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": SUBSCRIPTION}}))
             self.ready.set()
             async for raw in ws:
                 message = json.loads(raw)
@@ -246,23 +291,25 @@ def summarise(samples: list[float]) -> dict[str, float]:
     }
 
 
-async def measure(server, seeded: dict[str, Any], subscribers: int, routers: list[str], client) -> dict[str, Any]:
+async def measure(side: list, seeded: dict[str, Any], subscribers: int, routers: list[str], client) -> dict[str, Any]:
+    """One side's block: S subscribers spread over its processes, one heartbeat per router to its first process."""
     import orjson
 
-    base_url = server.base_url
-    raw = server.kind == "plain"
-    ws_url = base_url.replace("http://", "ws://") + ("/ws" if raw else "/graphql")
+    raw = side[0].kind == "plain"
+    urls = [server.base_url.replace("http://", "ws://") + ("/ws" if raw else "/graphql") for server in side]
     a_count = max(1, subscribers // 2) if subscribers > 1 else 1
     b_count = subscribers - a_count
-    group_a = [Subscriber(ws_url, token) for token in seeded["tokens"]["a"][:a_count]]
-    group_b = [Subscriber(ws_url, token) for token in seeded["tokens"]["b"][:b_count]]
+    group_a = [Subscriber(urls[n % len(urls)], token) for n, token in enumerate(seeded["tokens"]["a"][:a_count])]
+    group_b = [Subscriber(urls[n % len(urls)], token) for n, token in enumerate(seeded["tokens"]["b"][:b_count])]
     everyone = group_a + group_b
+    opening = asyncio.Semaphore(100)  # a few at a time: 5,000 at once overflow the listen backlog
     for subscriber in everyone:
-        subscriber.task = asyncio.create_task(subscriber.run())
-    await asyncio.wait_for(asyncio.gather(*(s.ready.wait() for s in everyone)), 60)
+        subscriber.task = asyncio.create_task(subscriber.run(opening))
+    await asyncio.wait_for(asyncio.gather(*(s.ready.wait() for s in everyone)), 300)
     await asyncio.sleep(1.0 + subscribers / 500)  # the server registers the subscriptions after the subscribe message
     headers = common.graphql_headers(seeded["reporter"])
-    to_all, to_first = [], []
+    base_url = side[0].base_url
+    to_all, to_first, requests = [], [], []
     try:
         for name in routers:
             sent = time.perf_counter()
@@ -278,6 +325,7 @@ async def measure(server, seeded: dict[str, Any], subscribers: int, routers: lis
                     headers=headers,
                 )
                 failed = response.status_code != 200 or response.json()["data"]["routerHeartbeat"]["errors"]
+            requests.append(time.perf_counter() - sent)
             if failed:
                 raise SystemExit(f"heartbeat failed: {response.text[:300]}")
             deadline = time.monotonic() + 60
@@ -299,7 +347,13 @@ async def measure(server, seeded: dict[str, Any], subscribers: int, routers: lis
         for subscriber in everyone:
             subscriber.task.cancel()
         await asyncio.gather(*(s.task for s in everyone), return_exceptions=True)
-    return {"to_all": to_all, "to_first": to_first, "subscribers_a": a_count, "subscribers_b": b_count}
+    return {
+        "to_all": to_all,
+        "to_first": to_first,
+        "requests": requests,
+        "subscribers_a": a_count,
+        "subscribers_b": b_count,
+    }
 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
@@ -307,27 +361,38 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
     from graph.settings import Settings
 
+    if args.processes > 1 and not args.redis:
+        raise SystemExit("--processes 2 needs --redis: processes share events over Redis")
     data_dir = Path(tempfile.mkdtemp(prefix="bench-live-", dir="/tmp"))
     master_key = secrets.token_hex(32)
-    settings = Settings(data_dir=data_dir, master_key=master_key, log_level="WARNING")
+    bus = args.redis or "memory://"
+    settings = Settings(data_dir=data_dir, master_key=master_key, log_level="WARNING", broadcast_url=bus)
     counts = sorted(set(args.subscribers))
     per_side = args.events * ROUNDS
     seeded = await seed(settings, max(1, max(counts) // 2 + 1), per_side * 2 * len(counts))
-    env = common.server_env(data_dir, "", master_key) | {"FLEETGRAPH_ROUTER_WATCHDOG_SECONDS": "0"}
-    servers = [common.Server(__file__, "graphql", env), common.Server(__file__, "plain", env)]
+    env = common.server_env(data_dir, "", master_key) | {
+        "FLEETGRAPH_ROUTER_WATCHDOG_SECONDS": "0",
+        "FLEETGRAPH_BROADCAST_URL": bus,
+        # one user may hold many subscriptions here (A's and B's admins are distinct, but be safe at 5,000)
+        "FLEETGRAPH_SUBSCRIPTIONS_PER_USER": "100000",
+    }
+    sides = {kind: [common.Server(__file__, kind, env) for _ in range(args.processes)] for kind in ("graphql", "plain")}
     client = httpx.AsyncClient(timeout=60)
     results = []
     try:
-        for server in servers:
-            await server.wait_ready(client, "/health")
+        for side in sides.values():
+            for server in side:
+                await server.wait_ready(client, "/health")
         routers = iter(seeded["routers"])
         for count in counts:
             samples: dict[str, list[float]] = {"graphql": [], "plain": []}
+            requests: dict[str, list[float]] = {"graphql": [], "plain": []}
             for _ in range(ROUNDS):  # interleaved: fleetgraph, raw, fleetgraph, raw
-                for server in servers:
+                for kind, side in sides.items():
                     batch = [next(routers) for _ in range(args.events)]
-                    measured = await measure(server, seeded, count, batch, client)
-                    samples[server.kind] += measured["to_all"]
+                    measured = await measure(side, seeded, count, batch, client)
+                    samples[kind] += measured["to_all"]
+                    requests[kind] += measured["requests"]
             fleetgraph, raw = summarise(samples["graphql"]), summarise(samples["plain"])
             result = {
                 "subscribers": count,
@@ -337,33 +402,47 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 "raw_all_a": raw,
                 "ratio_median": round(fleetgraph["median_ms"] / raw["median_ms"], 2),
                 "ratio_p99": round(fleetgraph["p99_ms"] / raw["p99_ms"], 2),
+                "fleetgraph_heartbeat_request": summarise(requests["graphql"]),
+                "raw_heartbeat_request": summarise(requests["plain"]),
             }
             print(
                 f"S={count:5d}: fleetgraph {fleetgraph['median_ms']:8.1f} / {fleetgraph['p99_ms']:8.1f} ms, "
                 f"raw {raw['median_ms']:7.1f} / {raw['p99_ms']:7.1f} ms (p50 / p99), "
-                f"ratio {result['ratio_median']:.2f} / {result['ratio_p99']:.2f}; B got nothing"
+                f"ratio {result['ratio_median']:.2f} / {result['ratio_p99']:.2f}; B got nothing",
+                flush=True,
             )
             results.append(result)
     finally:
         await client.aclose()
-        for server in servers:
-            server.stop()
+        for side in sides.values():
+            for server in side:
+                server.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
-    return {"benchmark": "live_state", "machine": common.machine(), "events_per_count": args.events, "results": results}
+    return {
+        "benchmark": "live_state",
+        "machine": common.machine(),
+        "processes": args.processes,
+        "bus": "redis" if args.redis else "memory",
+        "events_per_count": args.events,
+        "results": results,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--subscribers", type=int, nargs="+", default=[10, 100, 1000])
+    parser.add_argument("--subscribers", type=int, nargs="+", default=[10, 100, 1000, 5000])
     parser.add_argument("--events", type=int, default=10)
-    parser.add_argument("--output", default=str(common.ROOT / "bench" / "results" / "live_state.json"))
+    parser.add_argument("--processes", type=int, default=1, help="server processes per side (2 needs --redis)")
+    parser.add_argument("--redis", help="the event bus, e.g. redis://127.0.0.1:6379 (default: in memory)")
+    parser.add_argument("--output", help="default: bench/results/live_state.json, live_state_2p.json for 2 processes")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         common.serve(args.serve, args.port, create_plain_app=create_plain_app)
         return
-    common.write_report(asyncio.run(run(args)), args.output)
+    name = "live_state.json" if args.processes == 1 else f"live_state_{args.processes}p.json"
+    common.write_report(asyncio.run(run(args)), args.output or str(common.ROOT / "bench" / "results" / name))
 
 
 if __name__ == "__main__":

@@ -16,9 +16,10 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
-from starlette.websockets import WebSocket
+from starlette.websockets import WebSocket, WebSocketDisconnect
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ErrorMessage as TransportErrorMessage
@@ -35,6 +36,7 @@ from graph.http import PersistedQueries, RequestError, client_address, handle_gr
 from graph.logs import install_redaction, quiet_libraries
 from graph.runtime import Runtime
 from graph.settings import Settings
+from subscriptions.delivery import CURRENT_SINK, Sink, frame_for
 
 STATIC = Path(__file__).resolve().parent / "static" / "graphiql"
 log = logging.getLogger("fleetgraph")
@@ -54,6 +56,28 @@ def _persisted_document(view: object, payload: dict[str, Any]) -> tuple[str | No
     return document, None
 
 
+def _sink(handler, message_type: str, operation_id: str, query: str, operation_name, variables) -> Sink:
+    """Where the operation's live events go (subscriptions.delivery): straight to the socket, each event's
+    payload executed and encoded once for all operations that would get the same."""
+    socket = handler.websocket.ws
+
+    async def send_text(text: str) -> None:
+        try:
+            await socket.send_text(text)
+        except WebSocketDisconnect as exc:
+            raise WebSocketDisconnected from exc
+
+    return Sink(
+        send_text=send_text,
+        prefix=frame_for(message_type, operation_id),
+        schema=handler.schema._schema,
+        executor_class=handler.schema.execution_context_class,
+        query=query,
+        operation_name=operation_name,
+        variables=variables if isinstance(variables, dict) else None,
+    )
+
+
 class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
     async def handle_subscribe(self, message) -> None:
         document, error = _persisted_document(self.view, message["payload"])
@@ -62,6 +86,12 @@ class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
             return
         message["payload"]["query"] = document
         await super().handle_subscribe(message)
+
+    async def run_operation(self, operation) -> None:
+        CURRENT_SINK.set(
+            _sink(self, "next", operation.id, operation.query, operation.operation_name, operation.variables)
+        )
+        await super().run_operation(operation)
 
 
 class _LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
@@ -72,6 +102,10 @@ class _LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
             return
         message["payload"]["query"] = document
         await super().handle_start(message)
+
+    async def handle_async_results(self, operation_id, query, operation_name, variables) -> None:
+        CURRENT_SINK.set(_sink(self, "data", operation_id, query, operation_name, variables))
+        await super().handle_async_results(operation_id, query, operation_name, variables)
 
 
 class WebSocketGraphQL(GraphQL[Context, None]):
@@ -102,11 +136,15 @@ class WebSocketGraphQL(GraphQL[Context, None]):
         token = (bearer_token(raw) or raw.strip() or None) if isinstance(raw, str) else None
         if token is None:
             return await super().on_ws_connect(context)  # anonymous: fields that need a login refuse
+        # Taken before the token is read: a rights change committed after that read moves the count on, so the
+        # first event after it checks the token again (graph.auth.reauthenticate); earlier ones are in the read.
+        rights_epoch = self.runtime.events.rights_epoch
         principal, problem = await authenticate(self.runtime.session_factory, token)
         if principal is None:
             raise ConnectionRejectionError({"message": problem})
         context.principal = principal
         context.access_token = token
+        context.rights_epoch = rights_epoch
         return {"user": principal.email}
 
 

@@ -133,11 +133,21 @@ async def token_verdicts(context, tokens: Sequence[str]) -> list[Verdict]:
 
 
 async def reauthenticate(context, shared: SharedLoaders) -> None:
-    """Check a long-lived (websocket) context's token again for an event; raise UNAUTHENTICATED once it is no
-    longer valid. Through the event's `shared` loaders, the tokens of all its subscribers are checked in one batch."""
+    """Check a long-lived (websocket) context's token again for an event if anything that decides rights was
+    committed since the last check (the stream counts RIGHTS events, in cursor order, so no event after such a
+    commit goes out on the old rights); raise UNAUTHENTICATED once it is no longer valid. Through the event's
+    `shared` loaders, the tokens of all its subscribers are checked in one batch."""
     if context.access_token is None:
+        return
+    epoch = shared.rights_epoch
+    if epoch is not None and context.rights_epoch is not None and epoch <= context.rights_epoch:
+        # Checked since the last rights change before this event (a connection's subscriptions may be at
+        # different events: never go back to older rights). Expiry has its own timer.
         return
     principal, problem = await shared(token_verdicts).load(context.access_token)
     if principal is None:
         raise Unauthenticated(problem or "The access token is invalid.")
     context.principal = principal
+    if epoch is not None:  # a replayed event (None) reads the rights of now, but at no known count
+        context.rights_cache.clear()  # what the subscriptions loaded at earlier counts
+        context.rights_epoch = epoch

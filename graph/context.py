@@ -63,6 +63,10 @@ class Context:
         self.connection_params: dict[str, Any] | None = None
         #: The websocket's token, checked again before each event (HTTP requests are checked once).
         self.access_token: str | None = None
+        #: The event stream's count of rights changes at the last check of the token (graph.auth.reauthenticate),
+        #: and what the subscriptions loaded about the caller's rights since (graph.loaders.SharedLoaders.rights).
+        self.rights_epoch: int | None = None
+        self.rights_cache: dict[Any, Any] = {}
 
     @cached_property
     def loaders(self) -> Loaders:

@@ -81,6 +81,8 @@ class EventLoggingSession(Session):
     code commits it, and hands them to its publisher afterwards."""
 
 
+event.listen(EventLoggingSession, "before_flush", event_log.note_rights_flush)
+event.listen(EventLoggingSession, "do_orm_execute", event_log.note_rights_statement)
 event.listen(EventLoggingSession, "before_commit", event_log.write_queued)
 event.listen(EventLoggingSession, "after_commit", event_log.hand_over_logged)
 event.listen(EventLoggingSession, "after_rollback", event_log.forget_queued)

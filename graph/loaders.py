@@ -6,13 +6,15 @@ because DataLoader batches run concurrently with resolvers.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 from strawberry.dataloader import DataLoader
 
+T = TypeVar("T")
 BatchFunction = Callable[[Any, Sequence[Hashable]], Awaitable[Sequence[Any]]]
 
 
@@ -34,15 +36,42 @@ class SharedLoaders:
     subscriber or a thousand. Batch functions get this object as their context: `session()` and nothing of a
     principal, so they must not filter by one (the subscriber checks its rights on what they return)."""
 
-    def __init__(self, session_factory: Callable[[], Any]) -> None:
+    def __init__(self, session_factory: Callable[[], Any], rights_epoch: int | None = None) -> None:
         self.session = session_factory
+        #: The stream's count of rights changes when the event went out (None: check every subscriber's rights).
+        self.rights_epoch = rights_epoch
         self._loaders: dict[Callable[..., Any], DataLoader[Any, Any]] = {}
+        self._once: dict[Hashable, Any] = {}
 
     def __call__(self, batch: Callable[[Any, Any], Awaitable[Sequence[Any]]]) -> DataLoader[Any, Any]:
         loader = self._loaders.get(batch)
         if loader is None:
             loader = self._loaders[batch] = DataLoader(load_fn=partial(batch, self))
         return loader
+
+    async def rights(self, context: Any, batch: Callable[[Any, Any], Awaitable[Sequence[Any]]], key: Hashable) -> Any:
+        """What `batch` says about `key` for a subscriber's rights (e.g. the locations granted to it): loaded once
+        per count of rights changes (the stream's rights_epoch), in the batch of the first event that needs it."""
+        if self.rights_epoch is None:  # a replayed event: the rights of now
+            return await self(batch).load(key)
+        cached = (self.rights_epoch, batch, key)  # by epoch: a connection's subscriptions may be at different events
+        if cached not in context.rights_cache:
+            context.rights_cache[cached] = await self(batch).load(key)
+        return context.rights_cache[cached]
+
+    def value(self, key: Hashable, make: Callable[..., T], *args: Any) -> T:
+        """`make(*args)` the first time `key` is asked for during this event, the same object after that."""
+        if key not in self._once:
+            self._once[key] = make(*args)
+        return self._once[key]
+
+    async def once(self, key: Hashable, make: Callable[[], Awaitable[T]]) -> T:
+        """Await `make()` once per `key` during this event: later callers (also those arriving while it runs)
+        get its result."""
+        task = self._once.get(key)
+        if task is None:
+            task = self._once[key] = asyncio.ensure_future(make())
+        return await task
 
 
 def group_by(rows: Sequence[tuple[Hashable, Any]], keys: Sequence[Hashable]) -> list[list[Any]]:

@@ -2,9 +2,9 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
-from sqlalchemy import DateTime, Enum, MetaData
+from sqlalchemy import DateTime, Enum, MetaData, Table
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
@@ -50,3 +50,13 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime}
+
+
+#: Table.info key of the tables whose rows decide who may see what (tokens, roles, grants): a commit that
+#: writes one logs a rights event, and live subscriptions check their rights again (subscriptions.log).
+DECIDES_RIGHTS = "decides_rights"
+
+
+def decides_rights(*models: type[Base]) -> None:
+    for model in models:
+        cast(Table, model.__table__).info[DECIDES_RIGHTS] = True

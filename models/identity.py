@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, string_enum, utcnow
+from models.base import Base, decides_rights, string_enum, utcnow
 
 
 class Role(enum.StrEnum):
@@ -233,3 +233,7 @@ class OneTimeToken(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# Who a token belongs to, whether it still works, the user's roles, permissions, organisation and groups.
+decides_rights(AuthToken, User, UserRole, UserPermission, Organisation, UserGroup, UserGroupMember)

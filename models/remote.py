@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, Float, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from models.base import Base, string_enum, utcnow
+from models.base import Base, decides_rights, string_enum, utcnow
 
 
 class Router(Base):
@@ -373,3 +373,9 @@ class OfflineNotification(Base):
     offline_since: Mapped[datetime]
     last_sent_at: Mapped[datetime]
     sent_count: Mapped[int] = mapped_column(default=1)
+
+
+# The three ways a user is granted a location (resolvers.remote.scope), and who may be granted one.
+decides_rights(
+    LocationUserAccess, LocationUserGroupAccess, LocationGroup, LocationGroupLocation, LocationGroupUser, ExternalUser
+)

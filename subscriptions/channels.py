@@ -7,3 +7,6 @@ AUDIT = "audit"
 #: "connectionId" (connections only), "at", "organisationPath"} ("" while the router is unassigned);
 #: made by resolvers.remote.router_events.router_event.
 ROUTER_STATE = "router_state"
+#: A commit changed who may see what (a token, a role, a grant: the tables models.base.decides_rights marks);
+#: empty payload, nobody subscribes. The event stream counts these: subscribers check their rights again.
+RIGHTS = "rights"

@@ -18,15 +18,19 @@ from typing import Any, NamedTuple
 import orjson
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import ORMExecuteState, Session
 
+from models.base import DECIDES_RIGHTS
 from models.events import EventLogEntry, EventLogHorizon
+from subscriptions import channels
 
 #: The bus channel that carries logged events (each message: the events of one commit) is this prefix and
 #: the log's stream_id.
 EVENTS_PREFIX = "events."
 #: pg_advisory_xact_lock key of the log: "fgevents" as a number.
 LOG_LOCK = 0x6667_6576_656E_7473 & 0x7FFF_FFFF_FFFF_FFFF
+#: session.info key: the transaction wrote a row that decides rights.
+RIGHTS_CHANGED = "rights_changed"
 
 
 class LoggedEvent(NamedTuple):
@@ -42,13 +46,39 @@ def queue(session: Session | AsyncSession, channel: str, payload: dict[str, Any]
     session.info.setdefault("events", []).append((channel, payload))
 
 
+def note_rights_flush(session: Session, _flush_context: Any, _instances: Any) -> None:
+    """before_flush: remember whether the transaction writes a row that decides rights (models.base)."""
+    if not session.info.get(RIGHTS_CHANGED) and any(
+        _decides_rights(getattr(row, "__table__", None))
+        for rows in (session.new, session.dirty, session.deleted)
+        for row in rows
+    ):
+        session.info[RIGHTS_CHANGED] = True
+
+
+def note_rights_statement(state: ORMExecuteState) -> None:
+    """do_orm_execute: the same for an INSERT, UPDATE or DELETE statement run through the session."""
+    if (state.is_insert or state.is_update or state.is_delete) and _decides_rights(
+        getattr(state.statement, "table", None)
+    ):
+        state.session.info[RIGHTS_CHANGED] = True
+
+
+def _decides_rights(table: Any) -> bool:
+    return bool(getattr(table, "info", {}).get(DECIDES_RIGHTS))
+
+
 def write_queued(session: Session) -> None:
-    """before_commit: insert the queued events behind the log's lock (see the module's docstring)."""
-    queued: list[tuple[str, dict[str, Any]]] = session.info.pop("events", [])
-    if not queued:
-        return
+    """before_commit: insert the queued events behind the log's lock (see the module's docstring). A
+    transaction that wrote rows deciding rights also logs a RIGHTS event: live subscriptions check their
+    rights again before the events that follow it."""
     # The change's own rows first: holding the log's lock, the transaction waits for nothing but its commit.
     session.flush()
+    queued: list[tuple[str, dict[str, Any]]] = session.info.pop("events", [])
+    if session.info.pop(RIGHTS_CHANGED, False):  # first: the commit's own events already go by the new rights
+        queued.insert(0, (channels.RIGHTS, {}))
+    if not queued:
+        return
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOG_LOCK})
     entries = [EventLogEntry(channel=channel, payload=orjson.dumps(payload).decode()) for channel, payload in queued]
@@ -71,6 +101,7 @@ def forget_queued(session: Session) -> None:
     """after_rollback: what the rolled-back transaction queued never happened."""
     session.info.pop("events", None)
     session.info.pop("logged", None)
+    session.info.pop(RIGHTS_CHANGED, None)
 
 
 def _event(row: Any) -> LoggedEvent:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from graph.errors import ApiError, BadUserInput, Unauthenticated
 from graph.loaders import SharedLoaders
+from subscriptions import channels
 from subscriptions import log as event_log
 from subscriptions.bus import CLOSED, BoundedQueue, EventBus, SlowSubscriber, leave
 from subscriptions.log import LoggedEvent
@@ -57,15 +58,14 @@ class Owner:
     ends_at: datetime | None = None
 
 
-async def _next(subscriber: BoundedQueue, ends_at: datetime | None) -> Any:
-    """The subscriber's next item; at `ends_at` (its token's end) the stream ends with UNAUTHENTICATED."""
+def _end_at(subscriber: BoundedQueue, ends_at: datetime | None) -> asyncio.TimerHandle | None:
+    """At `ends_at` (its token's end) the subscriber's stream ends with UNAUTHENTICATED: a timer, so waiting for
+    an event costs nothing extra."""
     if ends_at is None:
-        return await subscriber.queue.get()
-    remaining = (ends_at - datetime.now(UTC)).total_seconds()
-    try:
-        return await asyncio.wait_for(subscriber.queue.get(), max(remaining, 0))
-    except TimeoutError:
-        raise Unauthenticated("The access token has expired.") from None
+        return None
+    remaining = max((ends_at - datetime.now(UTC)).total_seconds(), 0)
+    expired = Unauthenticated("The access token has expired.")
+    return asyncio.get_running_loop().call_later(remaining, subscriber.close, expired)
 
 
 class CursorExpired(ApiError):
@@ -113,6 +113,9 @@ class EventStream:
         self._per_connection: Counter[int] = Counter()
         #: The cursor of the last event delivered in this process.
         self.last = 0
+        #: How many RIGHTS events (subscriptions.channels) this process has delivered: a subscriber whose rights
+        #: were checked at an earlier count checks them again (graph.auth.reauthenticate).
+        self.rights_epoch = 0
         #: The bus channel of this database's events (known once started).
         self.channel = ""
         self._session_factory: async_sessionmaker[AsyncSession] | None = None
@@ -230,8 +233,11 @@ class EventStream:
 
     def _dispatch(self, event: LoggedEvent) -> None:
         self.last = event.cursor
+        if event.channel == channels.RIGHTS:
+            self.rights_epoch += 1
+            return
         assert self._session_factory is not None
-        event = event._replace(shared=SharedLoaders(self._session_factory))
+        event = event._replace(shared=SharedLoaders(self._session_factory, self.rights_epoch))
         for subscriber in self._subscribers.get(event.channel, ()):
             subscriber.offer(event)
 
@@ -261,13 +267,14 @@ class EventStream:
                 start = self.last
                 self._subscribers.setdefault(channel, set()).add(subscriber)
             delivered = after if after is not None else start
+            expiry = _end_at(subscriber, owner.ends_at)
             try:
                 if after is not None and after < start:
                     async for event in self._replay(channel, after, start):
                         delivered = event.cursor
                         yield event
                 while True:
-                    item = await _next(subscriber, owner.ends_at)
+                    item = await subscriber.queue.get()
                     if item is CLOSED:
                         if isinstance(subscriber.error, SlowSubscriber):
                             raise SlowSubscriber(subscriber.error.message, cursor=str(delivered))
@@ -278,6 +285,8 @@ class EventStream:
                         delivered = item.cursor
                         yield item
             finally:
+                if expiry is not None:
+                    expiry.cancel()
                 leave(self._subscribers, channel, subscriber)
 
     async def _check_horizon(self, after: int) -> None:
@@ -325,7 +334,8 @@ class EventStream:
                     session, cursor, channels=[channel], through=through, limit=READ_BATCH
                 )
             for event in events:
-                yield event._replace(shared=SharedLoaders(self._session_factory))
+                # rights_epoch None: a replayed event checks the subscriber's rights of now
+                yield event._replace(shared=SharedLoaders(self._session_factory, None))
             if len(events) < READ_BATCH:
                 return
             cursor = events[-1].cursor

@@ -21,6 +21,7 @@ from models.identity import Permission
 from resolvers.audit.loaders import audit_events, event_visible, visible_audit_events
 from resolvers.audit.types import AuditEvent
 from subscriptions import channels
+from subscriptions.delivery import sent
 from subscriptions.stream import AFTER_DESCRIPTION, parse_cursor
 
 
@@ -91,7 +92,9 @@ class AuditSubscription:
             context.reset_loaders()
             row = await event.shared(audit_events).load(event.payload["id"])
             if row is not None and path_visible(principal, path):
-                yield AuditEvent.from_model(row, cursor=str(event.cursor))
+                result = event.shared.value("audit-event", AuditEvent.from_model, row, str(event.cursor))
+                if not await sent(event, result, context):
+                    yield result
 
 
 NODE_RESOLVERS = {

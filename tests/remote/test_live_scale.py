@@ -14,8 +14,8 @@ from graph.workers import transaction
 from models import identity as m
 from models.base import utcnow
 from resolvers.remote.router_events import router_event
-from subscriptions import channels
-from tests.factories import add_user, issue_token
+from subscriptions import channels, delivery
+from tests.factories import add_external_user, add_user, issue_token
 from tests.remote.access_helpers import ACCESS_SET, add_locations
 from tests.waiting import until
 from tests.websocket import init, receive, ws_connect
@@ -152,3 +152,72 @@ async def test_a_replay_applies_the_rights_of_now(live_server, world, runtime, g
         await announce(runtime, world, places, "South")  # live: the next thing heard, so no North came between
         message = await receive(ws)
         assert message["payload"]["data"]["routerConnectionState"] == {"location": {"name": "South"}}, message
+
+
+def delivery_counts() -> tuple[int, int]:
+    return delivery.counters["executions"], delivery.counters["sent"]
+
+
+async def test_subscribers_of_one_document_share_one_execution_and_one_payload(live_server, world, runtime, gql):
+    """Admins of A and a user granted the location see the event alike: one execution, and every one of them
+    gets the very same payload text. B's admins get nothing."""
+    places = await add_locations(runtime, world, {"North": "a"})
+    erika, erika_token = await plain_user(runtime, world, "erika@a.example")
+    given = await gql(
+        ACCESS_SET, {"input": {"locationId": places.ids["North"], "userIds": [erika]}}, token=world.tokens["admin_a"]
+    )
+    assert given["data"]["locationAccessSet"]["errors"] == [], given
+    tokens = [world.tokens["admin_a"]] * 10 + [erika_token] * 10 + [world.tokens["admin_b"]] * 10
+    async with contextlib.AsyncExitStack() as stack:
+        sockets = await open_subscribers(stack, live_server, tokens)
+        await until(lambda: runtime.events.subscriber_count == 30, "thirty subscribers to listen")
+        executions, sends = delivery_counts()
+        await announce(runtime, world, places, "North")
+        texts = await asyncio.gather(*(ws.recv() for ws in sockets[:20]))
+        assert delivery_counts() == (executions + 1, sends + 20)
+        assert len(set(texts)) == 1, texts[:2]
+        assert json.loads(texts[0])["payload"]["data"]["routerConnectionState"]["location"] == {"name": "North"}
+        await announce(runtime, world, places, "North", "OFFLINE")  # B's next message would be A's first event
+        await asyncio.gather(*(ws.recv() for ws in sockets[:20]))
+        await asyncio.sleep(0.2)
+        for ws in sockets[20:]:
+            with contextlib.suppress(TimeoutError):
+                leaked = await asyncio.wait_for(ws.recv(), 0.01)
+                raise AssertionError(f"B's admin heard {leaked}")
+
+
+async def test_a_selection_that_depends_on_the_subscriber_is_executed_for_each(live_server, world, runtime, gql):
+    """`router { organisation }` has a resolver that answers per subscriber: A's admin sees A, an external user
+    granted the location (a user of the platform organisation) sees null, though both get the same event."""
+    places = await add_locations(runtime, world, {"North": "a"})
+    async with runtime.session_factory() as session, session.begin():
+        outsider = await add_user(session, world.organisations["b"], "guest@b.example", [m.Role.USER])
+        await add_external_user(session, world.organisations["a"].id, outsider)
+        outsider_token = await issue_token(session, outsider)
+    given = await gql(
+        ACCESS_SET,
+        {"input": {"locationId": places.ids["North"], "userIds": [to_global_id("User", outsider.id)]}},
+        token=world.tokens["admin_a"],
+    )
+    assert given["data"]["locationAccessSet"]["errors"] == [], given
+    query = "subscription { routerConnectionState { router { commonName organisation { name } } } }"
+    async with contextlib.AsyncExitStack() as stack:
+        sockets = []
+        for token in [world.tokens["admin_a"]] * 3 + [outsider_token] * 3:
+            ws = await stack.enter_async_context(ws_connect(live_server))
+            assert (await init(ws, token))["type"] == "connection_ack"
+            await ws.send(json.dumps({"id": "7", "type": "subscribe", "payload": {"query": query}}))
+            sockets.append(ws)
+        await until(lambda: runtime.events.subscriber_count == 6, "six subscribers to listen")
+        executions, sends = delivery_counts()
+        await announce(runtime, world, places, "North")
+        messages = await asyncio.gather(*(receive(ws) for ws in sockets))
+    assert delivery_counts() == (executions + 6, sends + 6)
+    seen = [message["payload"]["data"]["routerConnectionState"]["router"] for message in messages]
+    organisation = {"name": world.organisations["a"].name}
+    assert (
+        seen
+        == [{"commonName": "R_ACC000", "organisation": organisation}] * 3
+        + [{"commonName": "R_ACC000", "organisation": None}] * 3
+    )
+    assert {message["id"] for message in messages} == {"7"}

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from strawberry.types import Info
 
 from graph.auth import reauthenticate
-from graph.context import Principal
+from graph.context import Context
 from graph.errors import BadUserInput, Forbidden
 from graph.loaders import SharedLoaders
 from graph.mutations import mutate
@@ -55,6 +55,8 @@ from resolvers.remote.routers.loaders import routers_with_paths
 from resolvers.remote.routers.types import Router
 from resolvers.remote.scope import sees
 from subscriptions import channels
+from subscriptions.delivery import sent
+from subscriptions.log import LoggedEvent
 from subscriptions.stream import AFTER_DESCRIPTION, parse_cursor
 
 RouterConnectResult = strawberry.enum(
@@ -288,10 +290,13 @@ def _ids(values: list[strawberry.ID] | None, type_name: str, argument: str) -> s
 
 
 async def _seen(
-    shared: SharedLoaders, principal: Principal, router_pk: int, location_id: str | None
+    shared: SharedLoaders, context: Context, router_pk: int, location_id: str | None
 ) -> tuple[r.Router, r.Location | None] | None:
-    """The event's router and location as the subscriber may see them (None: not its router). The rows and
-    the grants come from the event's loaders, shared by all its subscribers: one batch each for all of them."""
+    """The event's router and location as the subscriber may see them (None: not its router). The rows come
+    from the event's loaders, shared by all its subscribers (one batch for all of them); the grants too when
+    rights changed since the subscriber's last check, else the subscriber has them already."""
+    principal = context.principal
+    assert principal is not None
     found = await shared(routers_with_paths).load(router_pk)
     if found is None:
         return None
@@ -299,7 +304,7 @@ async def _seen(
     here = await shared(router_locations_with_paths).load(router_pk)
     reachable: frozenset[int] = frozenset()
     if not principal.is_platform_admin:
-        reachable = await shared(reachable_by_user).load(principal.user_id)
+        reachable = await shared.rights(context, reachable_by_user, principal.user_id)
     if not sees(principal, router_path, here[0].id if here else None, reachable):
         return None
     if not location_id:
@@ -341,21 +346,28 @@ class RemoteSubscription:
                 continue
             # Logout, expiry, deactivation or a withdrawn permission end the subscription.
             await reauthenticate(context, event.shared)
-            principal = require_permission(context, Permission.ROUTERS_READ)
+            require_permission(context, Permission.ROUTERS_READ)
             context.reset_loaders()
-            seen = await _seen(event.shared, principal, router_pk, payload.get("locationId"))
+            seen = await _seen(event.shared, context, router_pk, payload.get("locationId"))
             if seen is None:
                 continue
             router, location = seen
             if location_pks is not None and (location is None or location.id not in location_pks):
                 continue
-            yield RouterConnectionStateEvent(
-                cursor=str(event.cursor),
-                kind=RouterEventKind(payload["kind"]),
-                at=datetime.fromisoformat(payload["at"]),
-                router=Router.from_model(router),
-                location=Location.from_model(location) if location is not None else None,
-                connection_pk=decode_id(payload["connectionId"], "RemoteConnection")
-                if payload.get("connectionId")
-                else None,
-            )
+            # One object per way of seeing the event (with or without its location), shared by its subscribers.
+            key = ("router-state", location.id if location else None)
+            result = event.shared.value(key, _state_event, event, router, location)
+            if not await sent(event, result, context):
+                yield result
+
+
+def _state_event(event: LoggedEvent, router: r.Router, location: r.Location | None) -> RouterConnectionStateEvent:
+    payload = event.payload
+    return RouterConnectionStateEvent(
+        cursor=str(event.cursor),
+        kind=RouterEventKind(payload["kind"]),
+        at=datetime.fromisoformat(payload["at"]),
+        router=Router.from_model(router),
+        location=Location.from_model(location) if location is not None else None,
+        connection_pk=decode_id(payload["connectionId"], "RemoteConnection") if payload.get("connectionId") else None,
+    )
