@@ -12,7 +12,7 @@ from sqlalchemy import String, literal, select, type_coerce, union_all
 from graph.context import Principal
 from graph.errors import Unauthenticated
 from graph.loaders import SharedLoaders
-from graph.permissions import effective_permissions
+from graph.permissions import effective_permissions, require_permission
 from models.base import utcnow
 from models.identity import AuthToken, Organisation, Permission, Role, TokenKind, User, UserPermission, UserRole
 
@@ -151,3 +151,9 @@ async def reauthenticate(context, shared: SharedLoaders) -> None:
     if epoch is not None:  # a replayed event (None) reads the rights of now, but at no known count
         context.rights_cache.clear()  # what the subscriptions loaded at earlier counts
         context.rights_epoch = epoch
+
+
+async def recheck_rights(context, permission: Permission, shared: SharedLoaders) -> None:
+    """A subscription's check after a commit that changed rights (subscriptions.stream.Owner.recheck)."""
+    await reauthenticate(context, shared)
+    require_permission(context, permission)

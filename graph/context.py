@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cached_property
+from functools import cached_property, partial
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -78,14 +78,18 @@ class Context:
         """Subscriptions call this per event: a websocket's context outlives any cache."""
         self.__dict__.pop("loaders", None)
 
-    def subscription_owner(self) -> Owner:
+    def subscription_owner(self, permission: Permission) -> Owner:
         """Who a subscription of this context belongs to: counted per user and per websocket (this context
-        lives as long as its websocket), ended when the websocket's token expires."""
+        lives as long as its websocket), ended when the websocket's token expires, or when a commit that
+        changes rights leaves it without a valid token or without `permission`."""
+        from graph.auth import recheck_rights  # graph.auth imports this module
+
         principal = self.principal
         return Owner(
             user_id=principal.user_id if principal else None,
             connection=id(self),
             ends_at=principal.token_expires_at if principal and self.access_token else None,
+            recheck=partial(recheck_rights, self, permission),
         )
 
     def session(self) -> AsyncSession:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any, cast
 from urllib.parse import urlparse
@@ -132,29 +133,45 @@ CLOSED = object()
 
 class BoundedQueue:
     """A subscriber's queue: at most `max_queue` items waiting; one more and the subscriber is closed with
-    SlowSubscriber, so a slow reader never holds memory or delays the others."""
+    SlowSubscriber, so a slow reader never holds memory or delays the others. One reader. A deque and one
+    waiting future instead of asyncio.Queue: handing an event to a thousand subscribers is on the hot path."""
 
     def __init__(self, max_queue: int) -> None:
         self.max_queue = max_queue
-        # One place more than events may take: the closing marker always fits, nothing is dropped.
-        self.queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=max_queue + 1)
+        self._items: deque[Any] = deque()
+        self._waiter: asyncio.Future[None] | None = None
         self.error: Exception | None = None
         self.closed = False
 
     def offer(self, item: Any) -> None:
         if self.closed:
             return
-        if self.queue.qsize() >= self.max_queue:
+        if len(self._items) >= self.max_queue:
             self.close(SlowSubscriber("Events arrived faster than the subscriber read them."))
         else:
-            self.queue.put_nowait(item)
+            self._put(item)
 
     def close(self, error: Exception | None = None) -> None:
+        """End the queue after what it holds (the closing marker always fits: nothing is dropped)."""
         if self.closed:
             return
         self.closed = True
         self.error = error
-        self.queue.put_nowait(CLOSED)
+        self._put(CLOSED)
+
+    def _put(self, item: Any) -> None:
+        self._items.append(item)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    async def get(self) -> Any:
+        while not self._items:
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self._items.popleft()
 
 
 def leave(groups: dict[str, set[Any]], channel: str, member: Any) -> bool:
@@ -365,7 +382,7 @@ class EventBus:
             if on_listening is not None:
                 on_listening()
             while True:
-                item = await subscriber.queue.get()
+                item = await subscriber.get()
                 if item is CLOSED:
                     if subscriber.error is not None:
                         raise subscriber.error

@@ -19,7 +19,7 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -56,6 +56,9 @@ class Owner:
     user_id: int | None = None
     connection: int | None = None
     ends_at: datetime | None = None
+    #: Checks the owner's rights again with a RIGHTS event's shared loaders (raising ends the stream): a
+    #: logout, a deactivation or a withdrawn permission ends the stream at once, not at the next event.
+    recheck: Callable[[SharedLoaders], Awaitable[None]] | None = None
 
 
 def _end_at(subscriber: BoundedQueue, ends_at: datetime | None) -> asyncio.TimerHandle | None:
@@ -233,11 +236,15 @@ class EventStream:
 
     def _dispatch(self, event: LoggedEvent) -> None:
         self.last = event.cursor
+        assert self._session_factory is not None
         if event.channel == channels.RIGHTS:
             self.rights_epoch += 1
-            return
-        assert self._session_factory is not None
         event = event._replace(shared=SharedLoaders(self._session_factory, self.rights_epoch))
+        if event.channel == channels.RIGHTS:  # every subscriber checks again, all in one batch
+            for group in self._subscribers.values():
+                for subscriber in group:
+                    subscriber.offer(event)
+            return
         for subscriber in self._subscribers.get(event.channel, ()):
             subscriber.offer(event)
 
@@ -274,13 +281,17 @@ class EventStream:
                         delivered = event.cursor
                         yield event
                 while True:
-                    item = await subscriber.queue.get()
+                    item = await subscriber.get()
                     if item is CLOSED:
                         if isinstance(subscriber.error, SlowSubscriber):
                             raise SlowSubscriber(subscriber.error.message, cursor=str(delivered))
                         if subscriber.error is not None:
                             raise subscriber.error
                         return
+                    if item.channel == channels.RIGHTS:
+                        if owner.recheck is not None:
+                            await owner.recheck(item.shared)
+                        continue
                     if item.cursor > delivered:  # a cursor from a process that was ahead of this one
                         delivered = item.cursor
                         yield item

@@ -80,7 +80,7 @@ class AuditSubscription:
         context = info.context
         principal = require_permission(context, Permission.AUDIT_READ)
         async for event in context.runtime.events.subscribe(
-            channels.AUDIT, parse_cursor(after), context.subscription_owner()
+            channels.AUDIT, parse_cursor(after), context.subscription_owner(Permission.AUDIT_READ)
         ):
             path = event.payload["organisationPath"]
             if not path_visible(principal, path):

@@ -18,6 +18,7 @@ from graph.auth import authenticate
 from graph.context import Context
 from graph.errors import DomainError
 from graph.mutations import run_in_transaction
+from graph.relay import to_global_id
 from graph.runtime import Runtime
 from models import identity as m
 from resolvers.audit import rules as audit
@@ -424,3 +425,26 @@ async def test_subscriptions_are_limited_per_connection_and_per_user(live_server
             for message in [await receive(ws)]
         ]
         assert sorted(heard) == [(False, "1", "next"), (False, "3", "next"), (True, "2", "next")], heard
+
+
+async def test_a_deactivation_ends_the_users_subscriptions_with_no_event_needed(live_server, world, runtime):
+    """The commit that deactivates a user changes rights: every subscription checks again at once, and the
+    user's ends there, though no event of its channel comes (the other admin's stays)."""
+    async with runtime.session_factory() as session, session.begin():
+        leaving = await add_user(session, world.organisations["a"], "leaving@a.example", [m.Role.ORGANISATION_ADMIN])
+        token = await issue_token(session, leaving)
+    state = "subscription { routerConnectionState { kind } }"
+    async with ws_connect(live_server) as ws, ws_connect(live_server) as staying:
+        for socket, bearer in ((ws, token), (staying, world.tokens["admin_a"])):
+            assert (await init(socket, bearer))["type"] == "connection_ack"
+            await socket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": state}}))
+        await until(lambda: runtime.events.subscriber_count == 2, "both subscriptions to listen")
+        deactivate = "mutation($input: UserIdInput!) { userDeactivate(input: $input) { errors { code } } }"
+        done = await http_gql(
+            live_server, deactivate, {"input": {"id": to_global_id("User", leaving.id)}}, world.tokens["admin_a"]
+        )
+        assert done["userDeactivate"]["errors"] == [], done
+        [error] = errors_of(await receive(ws))
+        assert error["extensions"]["code"] == "UNAUTHENTICATED", error  # its tokens are revoked with it
+        assert (await receive(ws))["type"] == "complete"
+        await until(lambda: runtime.events.subscriber_count == 1, "only the deactivated user's subscription to end")

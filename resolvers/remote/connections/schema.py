@@ -336,7 +336,7 @@ class RemoteSubscription:
         location_pks = _ids(filter.location_ids if filter else None, "Location", "filter.locationIds")
         kinds = {kind.value for kind in filter.kinds} if filter and filter.kinds is not None else None
         async for event in context.runtime.events.subscribe(
-            channels.ROUTER_STATE, parse_cursor(after), context.subscription_owner()
+            channels.ROUTER_STATE, parse_cursor(after), context.subscription_owner(Permission.ROUTERS_READ)
         ):
             payload = event.payload
             if kinds is not None and payload["kind"] not in kinds:
