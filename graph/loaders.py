@@ -59,6 +59,15 @@ class SharedLoaders:
             context.rights_cache[cached] = await self(batch).load(key)
         return context.rights_cache[cached]
 
+    def rights_checked(self, context: Any) -> bool:
+        """Whether the subscriber's rights were checked at this event's count of rights changes or later."""
+        checked = context.rights_epoch
+        return checked is not None and self.rights_epoch is not None and checked >= self.rights_epoch
+
+    def known_rights(self, context: Any, batch: Callable[..., Any], key: Hashable) -> Any:
+        """What `rights` would answer, if the subscriber has it already at its current count; else None."""
+        return context.rights_cache.get((context.rights_epoch, batch, key))
+
     def value(self, key: Hashable, make: Callable[..., T], *args: Any) -> T:
         """`make(*args)` the first time `key` is asked for during this event, the same object after that."""
         if key not in self._once:

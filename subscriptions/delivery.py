@@ -25,7 +25,7 @@ import inspect
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 import orjson
@@ -70,6 +70,11 @@ class Sink:
         variables = orjson.dumps(self.variables, option=orjson.OPT_SORT_KEYS) if self.variables else b""
         object.__setattr__(self, "key", (self.query, self.operation_name, variables))
 
+    @cached_property
+    def shared_selection(self) -> bool:
+        """Whether subscribers who get the same object may share this operation's execution."""
+        return _shared_selection(self.schema, self.query, self.operation_name)
+
 
 CURRENT_SINK: contextvars.ContextVar[Sink | None] = contextvars.ContextVar("fleetgraph_live_sink", default=None)
 
@@ -86,8 +91,7 @@ async def sent(event: LoggedEvent, result: object, context: Any) -> bool:
     sink = CURRENT_SINK.get()
     if sink is None:
         return False
-    shared = _shared_selection(sink.schema, sink.query, sink.operation_name)
-    key = (sink.key, id(result), None if shared else id(context))
+    key = (sink.key, id(result), None if sink.shared_selection else id(context))
     payload = await event.shared.once(("payload", key), lambda: _execute(sink, result, context))
     if payload is None:
         return False

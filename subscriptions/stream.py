@@ -71,6 +71,12 @@ def _end_at(subscriber: BoundedQueue, ends_at: datetime | None) -> asyncio.Timer
     return asyncio.get_running_loop().call_later(remaining, subscriber.close, expired)
 
 
+class _Listener(BoundedQueue):
+    def __init__(self, max_queue: int, wants: Callable[[LoggedEvent], bool] | None) -> None:
+        super().__init__(max_queue)
+        self.wants = wants
+
+
 class CursorExpired(ApiError):
     """The cursor is older than the event log keeps."""
 
@@ -119,10 +125,12 @@ class EventStream:
         #: How many RIGHTS events (subscriptions.channels) this process has delivered: a subscriber whose rights
         #: were checked at an earlier count checks them again (graph.auth.reauthenticate).
         self.rights_epoch = 0
+        #: Events handed to subscribers (a subscriber that cannot want an event is not handed it).
+        self.handed_out = 0
         #: The bus channel of this database's events (known once started).
         self.channel = ""
         self._session_factory: async_sessionmaker[AsyncSession] | None = None
-        self._subscribers: dict[str, set[BoundedQueue]] = {}
+        self._subscribers: dict[str, set[_Listener]] = {}
         self._lock = asyncio.Lock()
         self._wake = asyncio.Event()
         self._live = False
@@ -246,7 +254,9 @@ class EventStream:
                     subscriber.offer(event)
             return
         for subscriber in self._subscribers.get(event.channel, ()):
-            subscriber.offer(event)
+            if subscriber.wants is None or subscriber.wants(event):
+                self.handed_out += 1
+                subscriber.offer(event)
 
     async def _prune_now_and_then(self) -> None:
         now = asyncio.get_running_loop().time()
@@ -260,16 +270,22 @@ class EventStream:
     # -- the subscriber's side --------------------------------------------------------------------------
 
     async def subscribe(
-        self, channel: str, after: int | None = None, owner: Owner | None = None
+        self,
+        channel: str,
+        after: int | None = None,
+        owner: Owner | None = None,
+        wants: Callable[[LoggedEvent], bool] | None = None,
     ) -> AsyncIterator[LoggedEvent]:
         """The events of `channel`: with `after`, those since that cursor first (from the log), then live ones.
-        `owner` counts against the per-user and per-connection limits, and its token's end ends the stream."""
+        `owner` counts against the per-user and per-connection limits, and its token's end ends the stream.
+        `wants` is asked at dispatch, with set lookups only, whether the subscriber could want a live event:
+        on False it is not even woken (another tenant's event). It must answer True whenever unsure."""
         assert self._session_factory is not None
         if after is not None:
             await self._check_horizon(after)
         owner = owner or Owner()
         with self._admitted(owner):
-            subscriber = BoundedQueue(self.max_queue)
+            subscriber = _Listener(self.max_queue, wants)
             async with self._lock:  # between two deliveries: the replay ends exactly where live delivery starts
                 start = self.last
                 self._subscribers.setdefault(channel, set()).add(subscriber)

@@ -221,3 +221,37 @@ async def test_a_selection_that_depends_on_the_subscriber_is_executed_for_each(l
         + [{"commonName": "R_ACC000", "organisation": None}] * 3
     )
     assert {message["id"] for message in messages} == {"7"}
+
+
+async def test_subscribers_whose_checked_rights_rule_an_event_out_are_not_even_woken(live_server, world, runtime, gql):
+    """B's admins and a user of A without grants are handed A's event only until their rights are known (the
+    first event loads their grants); after that only those who may see it are. A grant given later counts
+    from the next event on: the rights change makes everyone's rights unknown again."""
+    places = await add_locations(runtime, world, {"North": "a"})
+    erika, erika_token = await plain_user(runtime, world, "erika@a.example")
+    tokens = [world.tokens["admin_a"]] * 5 + [erika_token] * 5 + [world.tokens["admin_b"]] * 10
+    async with contextlib.AsyncExitStack() as stack:
+        sockets = await open_subscribers(stack, live_server, tokens)
+        await until(lambda: runtime.events.subscriber_count == 20, "twenty subscribers to listen")
+        handed = []
+        for _ in range(2):
+            before = runtime.events.handed_out
+            await announce(runtime, world, places, "North")
+            assert await asyncio.gather(*(next_router(ws) for ws in sockets[:5])) == [("R_ACC000", "North")] * 5
+            handed.append(runtime.events.handed_out - before)
+        assert handed == [20, 5]
+
+        given = await gql(
+            ACCESS_SET,
+            {"input": {"locationId": places.ids["North"], "userIds": [erika]}},
+            token=world.tokens["admin_a"],
+        )
+        assert given["data"]["locationAccessSet"]["errors"] == [], given
+        await announce(runtime, world, places, "North", "OFFLINE")
+        heard = await asyncio.gather(*(receive(ws) for ws in sockets[:10]))
+        # Erika's five hear it, and it is the first thing they hear: nothing of the earlier ONLINE events
+        assert [message["payload"]["data"]["routerConnectionState"]["kind"] for message in heard] == ["OFFLINE"] * 10
+        for ws in sockets[10:]:
+            with contextlib.suppress(TimeoutError):
+                leaked = await asyncio.wait_for(ws.recv(), 0.05)
+                raise AssertionError(f"B's admin heard {leaked}")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Container
+from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Annotated
 
 import strawberry
@@ -11,7 +13,7 @@ from sqlalchemy import select
 from strawberry.types import Info
 
 from graph.auth import reauthenticate
-from graph.context import Context
+from graph.context import Context, Principal
 from graph.errors import BadUserInput, Forbidden
 from graph.loaders import SharedLoaders
 from graph.mutations import mutate
@@ -27,7 +29,7 @@ from graph.relay import (
     node_loader,
     paginate,
 )
-from graph.tenancy import organisation_visible
+from graph.tenancy import organisation_visible, path_visible
 from models import remote as r
 from models.identity import Organisation, Permission
 from resolvers.remote.access.loaders import reachable_by_user
@@ -53,7 +55,7 @@ from resolvers.remote.locations.loaders import locations_with_paths, router_loca
 from resolvers.remote.locations.types import Location
 from resolvers.remote.routers.loaders import routers_with_paths
 from resolvers.remote.routers.types import Router
-from resolvers.remote.scope import sees
+from resolvers.remote.scope import sees, sees_whole_subtree
 from subscriptions import channels
 from subscriptions.delivery import sent
 from subscriptions.log import LoggedEvent
@@ -289,28 +291,51 @@ def _ids(values: list[strawberry.ID] | None, type_name: str, argument: str) -> s
     return pks
 
 
-async def _seen(
-    shared: SharedLoaders, context: Context, router_pk: int, location_id: str | None
-) -> tuple[r.Router, r.Location | None] | None:
-    """The event's router and location as the subscriber may see them (None: not its router). The rows come
-    from the event's loaders, shared by all its subscribers (one batch for all of them); the grants too when
-    rights changed since the subscriber's last check, else the subscriber has them already."""
-    principal = context.principal
-    assert principal is not None
-    found = await shared(routers_with_paths).load(router_pk)
+@dataclass(frozen=True)
+class _EventRows:
+    """A router event's rows, loaded once per event for all its subscribers (no principal involved)."""
+
+    router: r.Router
+    router_path: str
+    #: The router's location with its organisation's path, if it is at one.
+    here: tuple[r.Location, str] | None
+    #: The location the event names (a connection's), if any.
+    named: tuple[r.Location, str] | None
+
+
+async def _event_rows(shared: SharedLoaders, payload: dict) -> _EventRows | None:
+    router_pk = decode_id(payload["routerId"], "Router")
+    found = await shared(routers_with_paths).load(router_pk) if router_pk is not None else None
     if found is None:
         return None
-    router, router_path = found
     here = await shared(router_locations_with_paths).load(router_pk)
-    reachable: frozenset[int] = frozenset()
-    if not principal.is_platform_admin:
-        reachable = await shared.rights(context, reachable_by_user, principal.user_id)
-    if not sees(principal, router_path, here[0].id if here else None, reachable):
-        return None
-    if not location_id:
-        return router, here[0] if here else None  # the router's location: visible with it
-    named = await shared(locations_with_paths).load(decode_id(location_id, "Location"))
-    return router, named[0] if named and sees(principal, named[1], named[0].id, reachable) else None
+    location_pk = decode_id(payload["locationId"], "Location") if payload.get("locationId") else None
+    named = await shared(locations_with_paths).load(location_pk) if location_pk is not None else None
+    return _EventRows(found[0], found[1], (here[0], here[1]) if here else None, named)
+
+
+def _could_see(context: Context, kinds: Container[object] | None, event: LoggedEvent) -> bool:
+    """At dispatch, without waking the subscription: False only when the subscriber's checked rights rule the
+    event out (its organisation's path is the one the event names: where the router was when it happened)."""
+    payload = event.payload
+    if kinds is not None and payload["kind"] not in kinds:
+        return False
+    principal = context.principal
+    if principal is None or not event.shared.rights_checked(context) or principal.is_platform_admin:
+        return True
+    if sees_whole_subtree(principal) and path_visible(principal, payload["organisationPath"]):
+        return True
+    reachable = event.shared.known_rights(context, reachable_by_user, principal.user_id)
+    return reachable is None or bool(reachable)  # granted locations: which ones, the subscription checks
+
+
+def _location_seen(rows: _EventRows, principal: Principal, reachable: frozenset[int]) -> r.Location | None:
+    """For a subscriber who sees the event's router: the named location if it may see that (else none), and
+    without a named one, the router's own location (visible with it)."""
+    if rows.named is None:
+        return rows.here[0] if rows.here else None
+    location, path = rows.named
+    return location if sees(principal, path, location.id, reachable) else None
 
 
 @strawberry.type
@@ -336,27 +361,33 @@ class RemoteSubscription:
         location_pks = _ids(filter.location_ids if filter else None, "Location", "filter.locationIds")
         kinds = {kind.value for kind in filter.kinds} if filter and filter.kinds is not None else None
         async for event in context.runtime.events.subscribe(
-            channels.ROUTER_STATE, parse_cursor(after), context.subscription_owner(Permission.ROUTERS_READ)
+            channels.ROUTER_STATE,
+            parse_cursor(after),
+            context.subscription_owner(Permission.ROUTERS_READ),
+            partial(_could_see, context, kinds),
         ):
             payload = event.payload
             if kinds is not None and payload["kind"] not in kinds:
                 continue
-            router_pk = decode_id(payload["routerId"], "Router")
-            if router_pk is None or (router_pks is not None and router_pk not in router_pks):
+            # Loaded once per event for all subscribers (as are the tokens and grants below, when rights changed).
+            rows = await event.shared.once("router-state-rows", partial(_event_rows, event.shared, payload))
+            if rows is None or (router_pks is not None and rows.router.id not in router_pks):
                 continue
             # Logout, expiry, deactivation or a withdrawn permission end the subscription.
             await reauthenticate(context, event.shared)
-            require_permission(context, Permission.ROUTERS_READ)
-            context.reset_loaders()
-            seen = await _seen(event.shared, context, router_pk, payload.get("locationId"))
-            if seen is None:
+            principal = require_permission(context, Permission.ROUTERS_READ)
+            reachable: frozenset[int] = frozenset()
+            if not principal.is_platform_admin:
+                reachable = await event.shared.rights(context, reachable_by_user, principal.user_id)
+            if not sees(principal, rows.router_path, rows.here[0].id if rows.here else None, reachable):
                 continue
-            router, location = seen
+            location = _location_seen(rows, principal, reachable)
             if location_pks is not None and (location is None or location.id not in location_pks):
                 continue
             # One object per way of seeing the event (with or without its location), shared by its subscribers.
             key = ("router-state", location.id if location else None)
-            result = event.shared.value(key, _state_event, event, router, location)
+            result = event.shared.value(key, _state_event, event, rows.router, location)
+            context.reset_loaders()  # for fields with resolvers: this event's rows, not an earlier one's
             if not await sent(event, result, context):
                 yield result
 
