@@ -11,6 +11,7 @@ from resolvers.remote.demo import seed_demo_remote
 from resolvers.remote.devices import schema as devices
 from resolvers.remote.external import schema as external
 from resolvers.remote.groups import schema as groups
+from resolvers.remote.live_state import schema as live_state
 from resolvers.remote.locations import schema as locations
 from resolvers.remote.notifications import schema as notifications
 from resolvers.remote.routers import bulk
@@ -54,7 +55,7 @@ DOMAIN = Domain(
         connections.ConnectionMutation,
         notifications.NotificationProfileMutation,
     ),
-    subscriptions=(connections.RemoteSubscription,),
+    subscriptions=(live_state.RemoteSubscription,),
     node_resolvers={
         **routers.NODE_RESOLVERS,
         **locations.NODE_RESOLVERS,
