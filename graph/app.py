@@ -17,10 +17,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.staticfiles import StaticFiles
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
-from strawberry.http.exceptions import WebSocketDisconnected
 from strawberry.subscriptions import GRAPHQL_TRANSPORT_WS_PROTOCOL, GRAPHQL_WS_PROTOCOL
 from strawberry.subscriptions.protocols.graphql_transport_ws.handlers import BaseGraphQLTransportWSHandler
 from strawberry.subscriptions.protocols.graphql_transport_ws.types import ErrorMessage as TransportErrorMessage
@@ -63,10 +62,12 @@ def _sink(handler, message_type: str, operation_id: str, query: str, operation_n
     socket = handler.websocket.ws
 
     async def send_text(text: str) -> None:
-        try:
+        # A client that went away is not an error: the handler's read loop sees the disconnect and ends the
+        # operation; until then its events are dropped here instead of being logged as failures.
+        if socket.application_state is not WebSocketState.CONNECTED:  # closing (e.g. on SIGTERM)
+            return
+        with contextlib.suppress(WebSocketDisconnect, OSError):
             await socket.send_text(text)
-        except WebSocketDisconnect as exc:
-            raise WebSocketDisconnected from exc
 
     return Sink(
         send_text=send_text,
