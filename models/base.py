@@ -54,9 +54,12 @@ class Base(DeclarativeBase):
 
 #: Table.info key of the tables whose rows decide who may see what (tokens, roles, grants): a commit that
 #: writes one logs a rights event, and live subscriptions check their rights again (subscriptions.log).
+#: The value says whether a new row counts too ("all") or only a change or deletion ("changes").
 DECIDES_RIGHTS = "decides_rights"
 
 
-def decides_rights(*models: type[Base]) -> None:
+def decides_rights(*models: type[Base], new_rows: bool = True) -> None:
+    """Mark the models whose rows decide rights. `new_rows=False`: a new row changes nobody's rights (a new
+    token, user or organisation has no live subscription yet), only changing or deleting one does."""
     for model in models:
-        cast(Table, model.__table__).info[DECIDES_RIGHTS] = True
+        cast(Table, model.__table__).info[DECIDES_RIGHTS] = "all" if new_rows else "changes"

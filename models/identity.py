@@ -236,4 +236,5 @@ class OneTimeToken(Base):
 
 
 # Who a token belongs to, whether it still works, the user's roles, permissions, organisation and groups.
-decides_rights(AuthToken, User, UserRole, UserPermission, Organisation, UserGroup, UserGroupMember)
+decides_rights(AuthToken, User, Organisation, new_rows=False)
+decides_rights(UserRole, UserPermission, UserGroup, UserGroupMember)

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import contextvars
 import inspect
+import json
 from collections import Counter
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import Any
 
@@ -63,12 +64,13 @@ class Sink:
     query: str
     operation_name: str | None
     variables: dict[str, Any] | None
-    #: What makes two operations' executions interchangeable, besides the object they run on.
-    key: tuple[Any, ...] = field(init=False)
 
-    def __post_init__(self) -> None:
-        variables = orjson.dumps(self.variables, option=orjson.OPT_SORT_KEYS) if self.variables else b""
-        object.__setattr__(self, "key", (self.query, self.operation_name, variables))
+    @cached_property
+    def key(self) -> tuple[Any, ...]:
+        """What makes two operations' executions interchangeable, besides the object they run on (the standard
+        library's json: a client may send integers beyond orjson's 64 bits)."""
+        variables = json.dumps(self.variables, sort_keys=True) if self.variables else ""
+        return (self.query, self.operation_name, variables)
 
     @cached_property
     def shared_selection(self) -> bool:

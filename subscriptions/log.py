@@ -48,24 +48,26 @@ def queue(session: Session | AsyncSession, channel: str, payload: dict[str, Any]
 
 def note_rights_flush(session: Session, _flush_context: Any, _instances: Any) -> None:
     """before_flush: remember whether the transaction writes a row that decides rights (models.base)."""
-    if not session.info.get(RIGHTS_CHANGED) and any(
-        _decides_rights(getattr(row, "__table__", None))
-        for rows in (session.new, session.dirty, session.deleted)
-        for row in rows
+    if session.info.get(RIGHTS_CHANGED):
+        return
+    if any(_decides_rights(row, new=True) for row in session.new) or any(
+        _decides_rights(row, new=False) for rows in (session.dirty, session.deleted) for row in rows
     ):
         session.info[RIGHTS_CHANGED] = True
 
 
 def note_rights_statement(state: ORMExecuteState) -> None:
     """do_orm_execute: the same for an INSERT, UPDATE or DELETE statement run through the session."""
-    if (state.is_insert or state.is_update or state.is_delete) and _decides_rights(
-        getattr(state.statement, "table", None)
-    ):
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    marked = getattr(getattr(state.statement, "table", None), "info", {}).get(DECIDES_RIGHTS)
+    if marked == "all" or (marked == "changes" and not state.is_insert):
         state.session.info[RIGHTS_CHANGED] = True
 
 
-def _decides_rights(table: Any) -> bool:
-    return bool(getattr(table, "info", {}).get(DECIDES_RIGHTS))
+def _decides_rights(row: Any, *, new: bool) -> bool:
+    marked = getattr(getattr(row, "__table__", None), "info", {}).get(DECIDES_RIGHTS)
+    return marked == "all" or (marked == "changes" and not new)
 
 
 def write_queued(session: Session) -> None:

@@ -19,6 +19,7 @@ from resolvers.audit import rules as audit
 from subscriptions import channels
 from subscriptions import log as event_log
 from subscriptions.bus import SlowSubscriber
+from tests.factories import PASSWORD
 from tests.waiting import DEADLINE, until
 from tests.websocket import init, receive, ws_connect
 
@@ -166,3 +167,19 @@ async def test_an_event_nobody_publishes_still_reaches_subscribers_from_the_log(
     async with runtime.session_factory() as session:
         row = await session.get(audit_models.AuditEvent, event.payload["id"])
     assert row is not None and row.action == "test.unpublished"
+
+
+async def test_only_a_change_of_rights_makes_subscribers_check_again(runtime, world, gql):
+    """A login adds tokens: nobody's rights change, so no rights event. A logout revokes one: a rights event,
+    so every subscription checks its token again."""
+    start = runtime.events.rights_epoch
+    query = "mutation($input: LoginInput!) { login(input: $input) { accessToken errors { code } } }"
+    login = await gql(query, {"input": {"email": "admin@a.example", "password": PASSWORD}})
+    token = login["data"]["login"]["accessToken"]
+    assert token, login
+    await runtime.events.catch_up()
+    assert runtime.events.rights_epoch == start
+    logout = await gql("mutation { logout(input: {}) { errors { code } } }", token=token)
+    assert logout["data"]["logout"]["errors"] == [], logout
+    await runtime.events.catch_up()
+    assert runtime.events.rights_epoch == start + 1
