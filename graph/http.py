@@ -39,7 +39,7 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from graph.auth import authenticate, bearer_token
+from graph.auth import authenticate_request, bearer_token
 from graph.context import Context
 from graph.errors import PersistedQueryNotFound, PersistedQueryRequired, should_mask
 from graph.metrics import CURRENT_REQUEST, REQUEST_ID_HEADER, RequestRecord, request_id_of
@@ -177,12 +177,16 @@ def client_address(request: Any) -> str:
 
 async def build_context(runtime: Runtime, request: Any, authorization: str | None) -> Context:
     token = bearer_token(authorization)
-    principal, problem = (None, None)
+    (principal, problem), rows = (None, None), None
     if token is not None:
-        principal, problem = await authenticate(runtime.session_factory, token)
-    return Context(
+        (principal, problem), rows = await authenticate_request(runtime.session_factory, token)
+    context = Context(
         runtime, principal=principal, auth_problem=problem, client_address=client_address(request), request=request
     )
+    if rows is not None:
+        for prime in runtime.request_primers:
+            prime(context, *rows)
+    return context
 
 
 def _object_param(raw: Any, name: str, *, from_url: bool) -> dict[str, Any] | None:

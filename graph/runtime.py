@@ -38,6 +38,8 @@ class Runtime:
         self.schema = build_schema(settings)
         #: The domains' background workers that the settings turn on, by name, from start() until stop().
         self.workers: dict[str, Worker] = {}
+        #: The domains' Domain.prime_request, run for each authenticated HTTP request.
+        self.request_primers = tuple(prime for domain in DOMAINS for prime in domain.prime_request)
         #: What /metrics reports.
         self.metrics = Metrics(self)
 
