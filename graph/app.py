@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import logging
+import secrets
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -176,6 +177,12 @@ async def health(runtime: Runtime, request: Request) -> Response:
     return JSONResponse({"status": status, "checks": checks, "mqtt": mqtt}, status_code=200 if ready else 503)
 
 
+async def metrics(runtime: Runtime, expected: str, request: Request) -> Response:
+    if expected and not secrets.compare_digest(bearer_token(request.headers.get("authorization")) or "", expected):
+        return Response("The metrics need FLEETGRAPH_METRICS_TOKEN as a bearer token.", status_code=401)
+    return runtime.metrics.response()
+
+
 def collect_garbage_less_often() -> None:
     """A server holds many long-lived objects (its schema and mappers; per websocket a handler, a context and
     the subscription's coroutines). With CPython's default thresholds (700, 10, 10) the collector then ran so
@@ -220,6 +227,7 @@ def create_app(
             Route("/graphql", graphql_http, methods=["GET", "POST", "PUT", "PATCH", "DELETE"]),
             WebSocketRoute("/graphql", WebSocketGraphQL(runtime, persisted)),
             Route("/health", partial(health, runtime)),
+            Route("/metrics", partial(metrics, runtime, settings.metrics_token)),
             *(route for domain in DOMAINS for route in domain.routes),
             Mount("/graphiql", StaticFiles(directory=STATIC), name="graphiql"),
         ],

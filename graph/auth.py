@@ -6,8 +6,9 @@ import hashlib
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import String, literal, select, type_coerce, union_all
+from sqlalchemy import String, func, select, type_coerce
 
 from graph.context import Principal
 from graph.errors import Unauthenticated
@@ -53,38 +54,59 @@ def _principal(
 
 
 Verdict = tuple[Principal | None, str | None]
+#: The rows behind an accepted token, for priming a request's loaders (graph.domain.Domain.prime_request).
+IdentityRows = tuple[User, Organisation]
 
 
-async def authenticate_tokens(session_factory, tokens: Sequence[str]) -> list[Verdict]:
-    """The principal for each access token, or None and the reason it was refused: two statements for any
-    number of tokens (the tokens with their users, then their roles and permissions)."""
+def _listed(column: Any, owner: Any) -> Any:
+    """The user's values of `column` as one comma-separated text (NULL for none): roles and permissions come
+    in the token's own row, without a row per role and permission."""
+    return select(func.aggregate_strings(type_coerce(column, String), ",")).where(owner == User.id).scalar_subquery()
+
+
+async def _authenticate(session_factory, tokens: Sequence[str]) -> list[tuple[Verdict, IdentityRows | None]]:
+    """The verdict on each access token, with its user and organisation rows when accepted: one statement for
+    any number of tokens (each token's row carries its user's roles and granted permissions)."""
     hashes = {token: hash_token(token) for token in tokens if len(token) <= 200}
     now = utcnow()
     async with session_factory() as session:
         rows = (
             await session.execute(
-                select(AuthToken, User, Organisation)
+                select(
+                    AuthToken,
+                    User,
+                    Organisation,
+                    _listed(UserRole.role, UserRole.user_id),
+                    _listed(UserPermission.permission, UserPermission.user_id),
+                )
                 .join(User, User.id == AuthToken.user_id)
                 .join(Organisation, Organisation.id == User.organisation_id)
                 .where(AuthToken.token_hash.in_(set(hashes.values())), AuthToken.kind == TokenKind.ACCESS)
             )
         ).all()
-        found = {row[0].token_hash: row for row in rows}
-        usable = {row[1].id for row in found.values() if _refusal(row[0], row[1], now) is None}
-        roles, granted = await _roles_and_permissions(session, usable) if usable else ({}, {})
-    verdicts: list[Verdict] = []
+    found = {row[0].token_hash: row for row in rows}
+    verdicts: list[tuple[Verdict, IdentityRows | None]] = []
     for token in tokens:
         row = found.get(hashes.get(token, ""))
         refusal = "The access token is invalid." if row is None else _refusal(row[0], row[1], now)
         if row is None or refusal is not None:
-            verdicts.append((None, refusal))
+            verdicts.append(((None, refusal), None))
             continue
-        auth_token, user, organisation = row
+        auth_token, user, organisation, roles, granted = row
         principal = _principal(
-            user, organisation, auth_token, frozenset(roles.get(user.id, ())), frozenset(granted.get(user.id, ()))
+            user,
+            organisation,
+            auth_token,
+            frozenset(Role(value) for value in (roles or "").split(",") if value),
+            frozenset(Permission(value) for value in (granted or "").split(",") if value),
         )
-        verdicts.append((principal, None))
+        verdicts.append(((principal, None), (user, organisation)))
     return verdicts
+
+
+async def authenticate_tokens(session_factory, tokens: Sequence[str]) -> list[Verdict]:
+    """The principal for each access token, or None and the reason it was refused: one statement."""
+    return [verdict for verdict, _ in await _authenticate(session_factory, tokens)]
 
 
 def _refusal(token: AuthToken, user: User, now: datetime) -> str | None:
@@ -97,34 +119,14 @@ def _refusal(token: AuthToken, user: User, now: datetime) -> str | None:
     return None
 
 
-async def _roles_and_permissions(
-    session, user_ids: set[int]
-) -> tuple[dict[int, set[Role]], dict[int, set[Permission]]]:
-    facts = (
-        await session.execute(
-            union_all(
-                select(UserRole.user_id, literal("role"), type_coerce(UserRole.role, String)).where(
-                    UserRole.user_id.in_(user_ids)
-                ),
-                select(
-                    UserPermission.user_id, literal("permission"), type_coerce(UserPermission.permission, String)
-                ).where(UserPermission.user_id.in_(user_ids)),
-            )
-        )
-    ).all()
-    roles: dict[int, set[Role]] = {}
-    granted: dict[int, set[Permission]] = {}
-    for user_id, kind, value in facts:
-        if kind == "role":
-            roles.setdefault(user_id, set()).add(Role(value))
-        else:
-            granted.setdefault(user_id, set()).add(Permission(value))
-    return roles, granted
-
-
 async def authenticate(session_factory, token: str) -> Verdict:
     """The principal for an access token, or None and the reason it was refused."""
     return (await authenticate_tokens(session_factory, [token]))[0]
+
+
+async def authenticate_request(session_factory, token: str) -> tuple[Verdict, IdentityRows | None]:
+    """As `authenticate`, with the user's and organisation's rows when the token is accepted."""
+    return (await _authenticate(session_factory, [token]))[0]
 
 
 async def token_verdicts(context, tokens: Sequence[str]) -> list[Verdict]:

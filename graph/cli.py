@@ -67,7 +67,8 @@ def serve(
     if not os.environ.get("FLEETGRAPH_PUBLIC_URL"):
         os.environ["FLEETGRAPH_PUBLIC_URL"] = own_url(host, port)
     settings = Settings.from_env()
-    configure_logging(settings.log_level)  # graph.logs: also keeps secrets out of uvicorn's access log
+    # graph.logs: also keeps secrets out of uvicorn's access log
+    configure_logging(settings.log_level, settings.log_format)
     if demo:
         asyncio.run(_prepare(settings, demo=True))
     else:

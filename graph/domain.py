@@ -68,3 +68,6 @@ class Domain:
     commands: Mapping[str, Callable[..., None]] = field(default_factory=dict)
     #: Demo data for the demo tenants (graph.demo.seed_demo), in one transaction after the tenants.
     demo: tuple[DemoStep, ...] = ()
+    #: (context, user row, organisation row) -> None, after an HTTP request's token was accepted: put the
+    #: caller's own rows, read with the token anyway, into the request's loaders (no statement to ask again).
+    prime_request: tuple[Callable[[Any, Any, Any], None], ...] = ()

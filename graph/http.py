@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,9 +39,13 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from graph.auth import authenticate, bearer_token
+from graph.auth import authenticate_request, bearer_token
 from graph.context import Context
 from graph.errors import PersistedQueryNotFound, PersistedQueryRequired, should_mask
+from graph.metrics import CURRENT_REQUEST, REQUEST_ID_HEADER, RequestRecord, request_id_of
+
+#: One line per GraphQL request over HTTP, a JSON object: request ID, operation name, status, duration, SQL.
+request_log = logging.getLogger("fleetgraph.requests")
 
 if TYPE_CHECKING:
     from graph.runtime import Runtime
@@ -172,12 +177,16 @@ def client_address(request: Any) -> str:
 
 async def build_context(runtime: Runtime, request: Any, authorization: str | None) -> Context:
     token = bearer_token(authorization)
-    principal, problem = (None, None)
+    (principal, problem), rows = (None, None), None
     if token is not None:
-        principal, problem = await authenticate(runtime.session_factory, token)
-    return Context(
+        (principal, problem), rows = await authenticate_request(runtime.session_factory, token)
+    context = Context(
         runtime, principal=principal, auth_problem=problem, client_address=client_address(request), request=request
     )
+    if rows is not None:
+        for prime in runtime.request_primers:
+            prime(context, *rows)
+    return context
 
 
 def _object_param(raw: Any, name: str, *, from_url: bool) -> dict[str, Any] | None:
@@ -367,6 +376,32 @@ def _is_request_error(result: Any) -> bool:
 
 
 async def handle_graphql(request: Request, runtime: Runtime, persisted: PersistedQueries, render_ide) -> Response:
+    """One GraphQL request over HTTP, counted in the runtime's metrics, with one log line and its request ID
+    in the X-Request-ID response header."""
+    record = RequestRecord(request_id_of(request))
+    token = CURRENT_REQUEST.set(record)
+    try:
+        response = await _handle_graphql(request, runtime, persisted, render_ide, record)
+    finally:
+        CURRENT_REQUEST.reset(token)
+    response.headers[REQUEST_ID_HEADER] = record.request_id
+    if record.outcome:
+        seconds = runtime.metrics.observe(record, record.outcome)
+        fields = {
+            "requestId": record.request_id,
+            "operation": record.operation or None,
+            "status": response.status_code,
+            "outcome": record.outcome,
+            "durationMs": round(seconds * 1000, 2),
+            "statements": record.statements,
+        }
+        request_log.info("%s", orjson.dumps(fields).decode(), extra={"fields": fields})
+    return response
+
+
+async def _handle_graphql(
+    request: Request, runtime: Runtime, persisted: PersistedQueries, render_ide, record: RequestRecord
+) -> Response:
     if request.method not in ("GET", "POST"):
         return Response("GraphQL accepts GET and POST.", status_code=405, headers={"Allow": "GET, POST"})
     accept = request.headers.get("accept")
@@ -383,9 +418,12 @@ async def handle_graphql(request: Request, runtime: Runtime, persisted: Persiste
             headers={"Vary": "Accept"},
         )
     form: FormData | None = None
+    record.outcome = "refused"  # until it gets as far as an execution result
     try:
         params, form = await _read_params(request, runtime.settings.max_upload_bytes)
-        outcome = await _execute(request, runtime, persisted, _GraphQLParams.of(params, request), media_type)
+        graphql_params = _GraphQLParams.of(params, request)
+        record.operation = graphql_params.operation_name or ""  # the document's, once it is parsed
+        outcome = await _execute(request, runtime, persisted, graphql_params, media_type)
     except RequestError as error:
         body = {"errors": [{"message": error.message, "extensions": {"code": "BAD_REQUEST"}}]}
         return _response(body, error.status, media_type, error.headers)
@@ -394,6 +432,7 @@ async def handle_graphql(request: Request, runtime: Runtime, persisted: Persiste
             await form.close()  # the uploads' spooled temporary files
     if isinstance(outcome, Response):
         return outcome
+    record.outcome = "errors" if outcome.errors else "ok"
     return _result_response(outcome, media_type)
 
 

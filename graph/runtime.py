@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from graph.composition import DOMAINS
 from graph.db import create_engine, create_session_factory, ensure_migrated, migrate
+from graph.metrics import Metrics
 from graph.secrets import load_sealer
 from graph.settings import Settings
 from graph.workers import Worker
@@ -37,6 +38,10 @@ class Runtime:
         self.schema = build_schema(settings)
         #: The domains' background workers that the settings turn on, by name, from start() until stop().
         self.workers: dict[str, Worker] = {}
+        #: The domains' Domain.prime_request, run for each authenticated HTTP request.
+        self.request_primers = tuple(prime for domain in DOMAINS for prime in domain.prime_request)
+        #: What /metrics reports.
+        self.metrics = Metrics(self)
 
     async def start(self, *, auto_migrate: bool = False) -> None:
         if auto_migrate:
@@ -46,6 +51,7 @@ class Runtime:
         await self.install_shipped_data()
         await self.bus.start()
         await self.events.start(self.session_factory)
+        self.metrics.start()
         for domain in DOMAINS:
             for make_worker in domain.workers:
                 worker = make_worker(self)
@@ -64,6 +70,7 @@ class Runtime:
                     pass  # another server process added it at the same moment
 
     async def stop(self) -> None:
+        self.metrics.stop()
         for worker in reversed(list(self.workers.values())):
             await worker.stop()
         self.workers.clear()

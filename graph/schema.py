@@ -25,6 +25,7 @@ from graph.cost import QueryCostLimiter
 from graph.errors import BadUserInput, should_mask
 from graph.inputs import UTC_DATETIME, InputGuard, StrictParsing
 from graph.logs import log_graphql_errors
+from graph.metrics import RecordOperation
 from graph.permissions import require_permission
 from graph.relay import InvalidGlobalId, Node, from_global_id
 from graph.settings import Settings
@@ -144,6 +145,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
             partial(InputGuard, LONG_TEXT_ARGUMENTS),
             partial(QueryCostLimiter, settings.max_cost),
             partial(MaskErrors, should_mask_error=should_mask),
+            RecordOperation,
         ],
     )
 

@@ -114,11 +114,18 @@ class Settings:
     demo: bool = False
     #: Log level for the fleetgraph loggers.
     log_level: str = "INFO"
+    #: "text" (one line per record) or "json" (one JSON object per line, for log shippers).
+    log_format: str = "text"
     #: Reverse proxies (IP addresses or networks, comma-separated) whose X-Forwarded-For and
     #: X-Forwarded-Proto headers are believed; empty: no proxy's, the peer's address is the client's.
     trusted_proxies: str = ""
+    #: When set, /metrics answers only requests with `Authorization: Bearer <this token>`; empty: anyone who
+    #: reaches the port (keep it off the public network then).
+    metrics_token: str = ""
 
     def __post_init__(self) -> None:
+        if self.log_format not in ("text", "json"):
+            raise ValueError(f"FLEETGRAPH_LOG_FORMAT must be text or json, not {self.log_format!r}")
         _ = self.trusted_proxy_list  # a bad value stops the server at start, not at the first request
 
     @property

@@ -125,8 +125,10 @@ class EventStream:
         #: How many RIGHTS events (subscriptions.channels) this process has delivered: a subscriber whose rights
         #: were checked at an earlier count checks them again (graph.auth.reauthenticate).
         self.rights_epoch = 0
-        #: Events handed to subscribers (a subscriber that cannot want an event is not handed it).
+        #: Events handed to subscribers (a subscriber that cannot want an event is not handed it), and
+        #: subscribers ended for reading too slowly.
         self.handed_out = 0
+        self.slow_dropped = 0
         #: The bus channel of this database's events (known once started).
         self.channel = ""
         self._session_factory: async_sessionmaker[AsyncSession] | None = None
@@ -300,6 +302,7 @@ class EventStream:
                     item = await subscriber.get()
                     if item is CLOSED:
                         if isinstance(subscriber.error, SlowSubscriber):
+                            self.slow_dropped += 1
                             raise SlowSubscriber(subscriber.error.message, cursor=str(delivered))
                         if subscriber.error is not None:
                             raise subscriber.error

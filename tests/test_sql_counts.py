@@ -18,28 +18,33 @@ from models import identity as m
 from models.base import utcnow
 from tests.factories import add_organisation, add_user
 
-#: Every request authenticates first: the token with its user and organisation (1), then roles and
-#: granted permissions in one UNION (1).
-AUTH = 2
+#: Every request authenticates first: the token with its user, organisation, roles and granted permissions in
+#: one statement, whose user and organisation rows then answer the request's loaders.
+AUTH = 1
+
+ME = "{ me { id name email organisation { id name } } }"
+# nothing but authentication: the caller's own user and organisation come with it
+ME_BUDGET = AUTH
 
 USERS = """{ users(first: 500) {
   totalCount
   nodes { name email organisation { name parent { name } } roles grantedPermissions groups { name } }
 } }"""
-# authentication 2 + page 1 + totalCount 1 + organisations 1 + parents 1 + roles 1 + granted permissions 1 + groups 1
-USERS_BUDGET = AUTH + 7
+# authentication 1 + page 1 + totalCount 1 + organisations 1 + roles 1 + granted permissions 1 + groups 1 (the
+# parents are Tenant A, the caller's own organisation: authentication brought it)
+USERS_BUDGET = AUTH + 6
 
 ORGANISATIONS = (
     "{ organisations(first: 500) { totalCount nodes { name parent { name } partners { name organisationId } } } }"
 )
-# authentication 2 + page 1 + totalCount 1 + parents 1 + partners 1
-ORGANISATIONS_BUDGET = AUTH + 4
+# authentication 1 + page 1 + totalCount 1 + partners 1 (parents: the caller's own organisation, see USERS_BUDGET)
+ORGANISATIONS_BUDGET = AUTH + 3
 
 GROUPS = """{ userGroups(first: 500) {
   totalCount
   nodes { name organisation { name } members { name email roles organisation { name } } }
 } }"""
-# authentication 2 + page 1 + totalCount 1 + organisations 1 + members 1 + roles 1 (members belong to their group's
+# authentication 1 + page 1 + totalCount 1 + organisations 1 + members 1 + roles 1 (members belong to their group's
 # organisation, so the per-request organisation loader answers them from its cache)
 GROUPS_BUDGET = AUTH + 5
 
@@ -152,7 +157,7 @@ INVITATIONS = """{ invitations(first: 500) {
   totalCount
   nodes { name email state roles organisation { name } invitedBy { name } }
 } }"""
-# authentication 2 + page 1 + totalCount 1 + organisations 1 + inviting users 1
+# authentication 1 + page 1 + totalCount 1 + organisations 1 + inviting users 1
 INVITATIONS_BUDGET = AUTH + 4
 
 
@@ -189,7 +194,7 @@ DEVICES = """{ devices(first: 100) {
   nodes { serialNumber claimStatus labels productType { name radioTechnology } organisation { name } batch {
     reference label } }
 } }"""
-# authentication 2 + page 1 + totalCount 1 + product types 1 + organisations 1 + batches 1 + labels 1
+# authentication 1 + page 1 + totalCount 1 + product types 1 + organisations 1 + batches 1 + labels 1
 DEVICES_BUDGET = AUTH + 6
 
 
@@ -239,7 +244,7 @@ async def test_device_catalogue_page_with_relations(gql, world, runtime, count_s
 
 
 AUDIT_EVENTS = "{ auditEvents(first: 500) { totalCount nodes { action actor targetId organisation { name } } } }"
-# authentication 2 + page 1 + totalCount 1 + organisations 1
+# authentication 1 + page 1 + totalCount 1 + organisations 1
 AUDIT_EVENTS_BUDGET = AUTH + 3
 
 
@@ -275,7 +280,7 @@ BATCHES = """{ batches(first: 50) {
           organisation { name } senderOrganisation { name } createdBy { name }
           devices(first: 2) { totalCount nodes { serialNumber } } }
 } }"""
-# authentication 2 + page 1 + totalCount 1 + organisations (receivers and senders together) 1 + device counts 1
+# authentication 1 + page 1 + totalCount 1 + organisations (receivers and senders together) 1 + device counts 1
 # + creators 1 + the devices pages of all batches 1 + their totalCounts 1
 BATCHES_BUDGET = AUTH + 7
 
@@ -336,7 +341,7 @@ KEY_DOWNLOADS = """{ keyDownloads(first: 500) {
   nodes { deviceCount keyCount user { email } organisation { name }
           devices(first: 3) { totalCount nodes { serialNumber productType { name } } } }
 } }"""
-# authentication 2 + page 1 + totalCount 1 + users 1 + organisations 1 + device pages 1 (one ROW_NUMBER() statement for
+# authentication 1 + page 1 + totalCount 1 + users 1 + organisations 1 + device pages 1 (one ROW_NUMBER() statement for
 # every download) + device counts 1 + product types 1
 KEY_DOWNLOADS_BUDGET = AUTH + 7
 
@@ -394,7 +399,7 @@ async def test_key_downloads_list_with_relations(gql, world, runtime, count_sql,
 
 
 DEVICE_KEYS = "{ devices(first: 100) { nodes { serialNumber keys { kind algorithm state validUntil } } } }"
-# authentication 2 + page 1 + the keys of every device on it 1
+# authentication 1 + page 1 + the keys of every device on it 1
 DEVICE_KEYS_BUDGET = AUTH + 2
 
 
@@ -456,7 +461,7 @@ LOCATIONS = """{ locations(first: 200) {
     devices { name ipAddress services { type port } }
   }
 } }"""
-# authentication 2 + page 1 + totalCount 1 + pins 1 + organisations 1 + routers 1 + latest status 1 + devices 1
+# authentication 1 + page 1 + totalCount 1 + pins 1 + organisations 1 + routers 1 + latest status 1 + devices 1
 # + their services 1
 LOCATIONS_BUDGET = AUTH + 8
 
@@ -564,7 +569,7 @@ async def test_locations_dashboard(gql, world, runtime, count_sql, size):
 ROUTERS = """{ routers(first: 500) {
   totalCount nodes { commonName online organisation { name } location { name } latestStatus { cpuLoad } }
 } }"""
-# authentication 2 + page 1 + totalCount 1 + organisations 1 + locations 1 + latest status 1
+# authentication 1 + page 1 + totalCount 1 + organisations 1 + locations 1 + latest status 1
 ROUTERS_BUDGET = AUTH + 5
 
 
@@ -603,7 +608,7 @@ async def test_router_list(gql, world, runtime, count_sql, size):
 DEVICE_TEMPLATES = """{ deviceTemplates(first: 500, filter: {includeInactive: true}) {
   totalCount nodes { name ipAddress inactive organisation { name } services { type port path username } }
 } }"""
-# authentication 2 + page 1 + totalCount 1 + organisations 1 + services 1
+# authentication 1 + page 1 + totalCount 1 + organisations 1 + services 1
 DEVICE_TEMPLATES_BUDGET = AUTH + 4
 
 
@@ -676,9 +681,10 @@ LOCATION_ACCESS = """{ locations(first: 100) {
     effectiveAccess { user { email } via userGroups { name } locationGroups { name } }
   }
 } }"""
-# authentication 2 + page 1 + totalCount 1 + organisations (may the caller read the grants?) 1 + direct users 1
-# + user groups 1 + location groups 1 + effective access 1 + its user groups 1 + its location groups 1
-LOCATION_ACCESS_BUDGET = AUTH + 9
+# authentication 1 + page 1 + totalCount 1 + direct users 1 + user groups 1 + location groups 1 + effective access 1
+# + its user groups 1 + its location groups 1 (may the caller read the grants? the locations are its own
+# organisation's, which authentication brought)
+LOCATION_ACCESS_BUDGET = AUTH + 8
 
 
 @pytest.mark.parametrize("size", [10, 100])
@@ -711,9 +717,9 @@ LOCATION_GROUPS = (
     "{ locationGroups(first: 500) { totalCount nodes { name organisation { name } locations { name } "
     "users { email } } } }"
 )
-# authentication 2 + page 1 + totalCount 1 + organisations 1 + locations 1 + users 1 (users are shown to managers:
-# the organisation loader answers that from its cache)
-LOCATION_GROUPS_BUDGET = AUTH + 5
+# authentication 1 + page 1 + totalCount 1 + locations 1 + users 1 (the groups are the caller's own organisation's,
+# which authentication brought; users are shown to managers: the organisation loader answers that too)
+LOCATION_GROUPS_BUDGET = AUTH + 4
 
 
 @pytest.mark.parametrize("size", [10, 100])
@@ -744,7 +750,7 @@ ACTIVE_CONNECTIONS = """{ activeConnections(first: 500) {
   totalCount nodes { userName userEmail routerCommonName deviceName startedAt location { name } router {
     commonName online } }
 } }"""
-# authentication 2 + page 1 + totalCount 1 + user names 1 + locations 1 + routers 1
+# authentication 1 + page 1 + totalCount 1 + user names 1 + locations 1 + routers 1
 ACTIVE_CONNECTIONS_BUDGET = AUTH + 5
 
 
@@ -831,7 +837,7 @@ NOTIFICATION_PROFILES = """{ notificationProfiles(first: 500) {
   totalCount nodes { name offlineMinutes repeatMinutes organisation { name } users { email } emails
                      locations { name } locationGroups { name } }
 } }"""
-# authentication 2 + page 1 + totalCount 1 + organisations 1 + users 1 + emails 1 + locations 1 + location groups 1
+# authentication 1 + page 1 + totalCount 1 + organisations 1 + users 1 + emails 1 + locations 1 + location groups 1
 NOTIFICATION_PROFILES_BUDGET = AUTH + 7
 
 
@@ -890,3 +896,9 @@ async def test_notification_profile_list(gql, world, runtime, count_sql, size):
         "locationGroups": [{"name": "Group 001"}],
     }
     assert count == NOTIFICATION_PROFILES_BUDGET
+
+
+async def test_the_callers_own_user_and_organisation_cost_nothing_beyond_authentication(gql, world, count_sql):
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], ME)
+    assert data["me"]["email"] == "admin@a.example" and data["me"]["organisation"]["name"] == "Tenant A"
+    assert count == ME_BUDGET

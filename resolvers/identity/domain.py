@@ -5,6 +5,7 @@ from resolvers.identity.email_tokens.schema import EmailTokenMutation
 from resolvers.identity.groups import schema as groups
 from resolvers.identity.invitations import schema as invitations
 from resolvers.identity.key_rotation import TOTP_SECRETS
+from resolvers.identity.loaders import prime_own_rows
 from resolvers.identity.organisations import schema as organisations
 from resolvers.identity.pages import serving as pages
 from resolvers.identity.sessions.schema import SessionMutation
@@ -31,4 +32,5 @@ DOMAIN = Domain(
     routes=pages.ROUTES,
     documents=pages.DOCUMENTS,
     sealed=(TOTP_SECRETS,),
+    prime_request=(prime_own_rows,),
 )
