@@ -20,9 +20,13 @@ async def run_in_transaction(context: Any, work: Callable[[AsyncSession], Awaita
     """
     try:
         async with context.transaction() as session:
-            return await work(session)
+            result = await work(session)
     except DomainError as error:
         return error
+    # Committed: rows the request's loaders hold (the caller's own user and organisation, primed at
+    # authentication, among them) may predate the change; the payload reads them again.
+    context.reset_loaders()
+    return result
 
 
 async def mutate(
