@@ -1,8 +1,9 @@
-"""The per-request context: who is asking, a session factory, per-request DataLoaders."""
+"""The per-request context: who is asking, the request's read session, per-request DataLoaders."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -43,6 +44,40 @@ class Principal:
         return Role.PLATFORM_ADMIN in self.roles
 
 
+class RequestReads:
+    """One session for all reads of an HTTP request, so a request checks out one connection, not one per
+    resolver and DataLoader batch, and reads one object per primary key. Those run concurrently and a session
+    runs one statement at a time, so they take turns: a turn is one `async with` block, which must not wait
+    for another read of the request inside it (that would wait for its own turn)."""
+
+    def __init__(self, session_factory: Callable[[], AsyncSession]) -> None:
+        self._session_factory = session_factory
+        self._session: AsyncSession | None = None
+        self._turn = asyncio.Lock()
+
+    @asynccontextmanager
+    async def __call__(self) -> AsyncIterator[AsyncSession]:
+        async with self._turn:
+            if self._session is None:
+                self._session = self._session_factory()
+            try:
+                yield self._session
+            except BaseException:
+                await self._discard()  # a failed statement can leave the transaction unusable for the next turn
+                raise
+
+    async def close(self) -> None:
+        """Give the connection back: at the end of the request, and around a mutation's transaction (so a
+        request holds one connection at a time, and reads after the commit see it)."""
+        async with self._turn:
+            await self._discard()
+
+    async def _discard(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
+
+
 class Context:
     def __init__(
         self,
@@ -52,8 +87,12 @@ class Context:
         auth_problem: str | None = None,
         client_address: str = "",
         request: Any = None,
+        reads: RequestReads | None = None,
     ) -> None:
         self.runtime = runtime
+        #: The HTTP request's shared read session; None (a websocket's context, which lives as long as the
+        #: websocket and must not keep one transaction open): each read opens its own session.
+        self.reads = reads
         self.principal = principal
         #: Why a presented token was not accepted (expired, revoked, unknown), for the error text.
         self.auth_problem = auth_problem
@@ -92,9 +131,16 @@ class Context:
             recheck=partial(recheck_rights, self, permission),
         )
 
-    def session(self) -> AsyncSession:
-        """A new session: each resolver and each DataLoader batch uses its own."""
-        return self.runtime.session_factory()
+    def session(self) -> Any:
+        """The session to read with, as `async with context.session() as session:`: the request's shared one
+        (`RequestReads`), else a new one."""
+        return self.reads() if self.reads is not None else self.runtime.session_factory()
+
+    async def after_commit(self) -> None:
+        """Rows read before a commit (the loaders' caches, the read session's objects) may predate it."""
+        self.reset_loaders()
+        if self.reads is not None:
+            await self.reads.close()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[AsyncSession]:

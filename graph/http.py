@@ -40,7 +40,7 @@ from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
 from graph.auth import authenticate_request, bearer_token
-from graph.context import Context
+from graph.context import Context, RequestReads
 from graph.errors import PersistedQueryNotFound, PersistedQueryRequired, should_mask
 from graph.metrics import CURRENT_REQUEST, REQUEST_ID_HEADER, RequestRecord, request_id_of
 
@@ -178,10 +178,16 @@ def client_address(request: Any) -> str:
 async def build_context(runtime: Runtime, request: Any, authorization: str | None) -> Context:
     token = bearer_token(authorization)
     (principal, problem), rows = (None, None), None
+    reads = RequestReads(runtime.session_factory)
     if token is not None:
-        (principal, problem), rows = await authenticate_request(runtime.session_factory, token)
+        (principal, problem), rows = await authenticate_request(reads, token)
     context = Context(
-        runtime, principal=principal, auth_problem=problem, client_address=client_address(request), request=request
+        runtime,
+        principal=principal,
+        auth_problem=problem,
+        client_address=client_address(request),
+        request=request,
+        reads=reads,
     )
     if rows is not None:
         for prime in runtime.request_primers:
@@ -506,6 +512,8 @@ async def _execute(
     except CannotGetOperationTypeError as exc:
         # GetOperation() failed: a GraphQL request error of a well-formed request.
         return _request_error_response([{"message": exc.as_http_error_reason()}], media_type)
+    finally:
+        await context.reads.close()
 
 
 def _result_response(result: ExecutionResult, media_type: str) -> Response:

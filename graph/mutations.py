@@ -18,6 +18,8 @@ async def run_in_transaction(context: Any, work: Callable[[AsyncSession], Awaita
 
     `work` may also return a DomainError to refuse *and* commit (a failed login must be counted).
     """
+    if context.reads is not None:
+        await context.reads.close()  # one connection at a time: many requests waiting for a second could starve
     try:
         async with context.transaction() as session:
             result = await work(session)
@@ -25,7 +27,7 @@ async def run_in_transaction(context: Any, work: Callable[[AsyncSession], Awaita
         return error
     # Committed: rows the request's loaders hold (the caller's own user and organisation, primed at
     # authentication, among them) may predate the change; the payload reads them again.
-    context.reset_loaders()
+    await context.after_commit()
     return result
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import os
 from pathlib import Path
 
@@ -109,6 +110,13 @@ async def world(runtime) -> World:
 class StatementCounter:
     def __init__(self) -> None:
         self.statements: list[str] = []
+        #: Pool check-outs the counted statements ran on (a request reads through one session:
+        #: graph.context.RequestReads). The event stream's timer takes its own, which is not counted.
+        self.checkout_serials: set[int] = set()
+
+    @property
+    def checkouts(self) -> int:
+        return len(self.checkout_serials)
 
     @property
     def count(self) -> int:
@@ -128,16 +136,23 @@ def count_sql(runtime):
     @contextlib.contextmanager
     def counting():
         counter = StatementCounter()
+        serials = itertools.count()
 
         def listener(conn, cursor, statement, parameters, context, executemany):
             if not _stream_timer_work(statement):
                 counter.statements.append(statement)
+                counter.checkout_serials.add(conn.info.get("checkout_serial", -1))
+
+        def checkout(_dbapi_connection, connection_record, _proxy):
+            connection_record.info["checkout_serial"] = next(serials)
 
         event.listen(runtime.engine.sync_engine, "before_cursor_execute", listener)
+        event.listen(runtime.engine.sync_engine, "checkout", checkout)
         try:
             yield counter
         finally:
             event.remove(runtime.engine.sync_engine, "before_cursor_execute", listener)
+            event.remove(runtime.engine.sync_engine, "checkout", checkout)
 
     return counting
 
