@@ -19,7 +19,8 @@ from sqlalchemy.types import TypeDecorator
 
 from graph.errors import BadUserInput
 
-MAX_PAGE_SIZE = 500
+#: The cost limit (graph.cost) bounds the work of a page; this bounds the rows one statement returns.
+MAX_PAGE_SIZE = 5000
 #: Primary keys are 32-bit (PostgreSQL `integer`): a larger number would fail in the driver, not read as unknown.
 MAX_PK = 2**31 - 1
 DEFAULT_PAGE_SIZE = 50
@@ -224,10 +225,13 @@ async def paginate(
     after: str | None,
     last: int | None,
     before: str | None,
+    joined: Sequence[tuple[Any, Any]] = (),
 ) -> Connection[NodeType]:
     """Keyset pagination of `statement` (selecting one entity) ordered by `keys`.
 
-    The last key must be unique (the primary key) so that every row has one position.
+    The last key must be unique (the primary key) so that every row has one position. `joined` are
+    (entity, condition) pairs outer-joined into the page's statement only (graph.lookahead); `build` then
+    gets the row with the entity first and the joined ones (or None) after it.
     """
     size, backward = _page_size(first, last)
     key_columns = [key.column for key in keys]
@@ -237,10 +241,13 @@ async def paginate(
         filtered = filtered.where(rows_beyond(keys, decode_cursor(after, keys), forward=True))
     if before is not None:
         filtered = filtered.where(rows_beyond(keys, decode_cursor(before, keys), forward=False))
+    for entity, condition in joined:
+        filtered = filtered.add_columns(entity).outerjoin(entity, condition)
     page_statement = filtered.add_columns(*key_columns).order_by(*_key_ordering(keys, backward)).limit(size + 1)
 
     async with context.session() as session:
         rows = (await session.execute(page_statement)).all()
+    width = 1 + len(joined)
 
     async def count() -> int:
         count_statement = select(func.count()).select_from(statement.order_by(None).subquery())
@@ -248,7 +255,13 @@ async def paginate(
             return (await session.execute(count_statement)).scalar_one()
 
     return _connection(
-        [(row[0], row[1:]) for row in rows], build, count, size=size, backward=backward, after=after, before=before
+        [(row[:width] if joined else row[0], row[width:]) for row in rows],
+        build,
+        count,
+        size=size,
+        backward=backward,
+        after=after,
+        before=before,
     )
 
 

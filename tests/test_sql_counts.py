@@ -7,6 +7,7 @@ DataLoader adds one statement per row and fails both assertions.
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 from datetime import timedelta
 
@@ -14,6 +15,7 @@ import pytest
 from sqlalchemy import select
 
 from graph.auth import hash_token
+from graph.schema import build_schema
 from models import identity as m
 from models.base import utcnow
 from tests.factories import add_organisation, add_user
@@ -189,20 +191,30 @@ async def test_invitations_list_with_relations(gql, world, runtime, count_sql, s
     assert count == INVITATIONS_BUDGET
 
 
-DEVICES = """{ devices(first: 100) {
+DEVICES = """query($first: Int) { devices(first: $first) {
   totalCount
-  nodes { serialNumber claimStatus labels productType { name radioTechnology } organisation { name } batch {
-    reference label } }
+  nodes { serialNumber claimStatus labels keys { kind } productType { name radioTechnology } organisation { name }
+    batch { reference label } }
 } }"""
-# authentication 1 + page 1 + totalCount 1 + product types 1 + organisations 1 + batches 1 + labels 1
-DEVICES_BUDGET = AUTH + 6
+# authentication 1 + page 1 (product type, organisation and batch joined into it: graph.lookahead) + totalCount 1
+# + labels 1 + keys 1
+DEVICES_BUDGET = AUTH + 4
 
 
-@pytest.mark.parametrize("size", [10, 100])
-async def test_device_catalogue_page_with_relations(gql, world, runtime, count_sql, size):
-    """The catalogue page: every relation filled in, spread over several product types, owners and batches."""
+@pytest.fixture(scope="module")
+def roomy_schema(runtime):
+    """The schema with a cost limit that lets this selection through at 5,000 devices (about 24 a device):
+    the cost limit, not a fixed page size, bounds the work (an operator raises FLEETGRAPH_MAX_COST)."""
+    return build_schema(dataclasses.replace(runtime.settings, max_cost=200_000))
+
+
+@pytest.mark.parametrize("size", [100, 1000, 5000])
+async def test_device_catalogue_page_with_relations(gql, world, runtime, count_sql, size, roomy_schema, monkeypatch):
+    """The catalogue page: every relation filled in, spread over several product types, owners and batches; the
+    same statements for a page of 100 and of 5,000 (the page size limit), all on one connection."""
     from models import catalogue as c
 
+    monkeypatch.setattr(runtime, "schema", roomy_schema)
     await populate(runtime, world, size)
     async with runtime.session_factory() as session, session.begin():
         children = (
@@ -234,13 +246,15 @@ async def test_device_catalogue_page_with_relations(gql, world, runtime, count_s
         session.add_all(devices)
         await session.flush()
         session.add_all(c.DeviceLabel(device_id=d.id, label=label) for d in devices[::2] for label in ("north", "roof"))
-    count, data = await statements(gql, count_sql, world.tokens["admin_a"], DEVICES)
-    nodes = data["devices"]["nodes"]
-    assert len(nodes) == data["devices"]["totalCount"] == size
+    with count_sql() as counter:
+        result = await gql(DEVICES, {"first": size}, token=world.tokens["admin_a"])
+    assert "errors" not in result, result
+    nodes = result["data"]["devices"]["nodes"]
+    assert len(nodes) == result["data"]["devices"]["totalCount"] == size
     assert nodes[0]["labels"] == ["north", "roof"] and nodes[1]["labels"] == [] and nodes[0]["batch"] is None
     assert nodes[1]["batch"]["reference"].startswith("REF-") and nodes[1]["organisation"]["name"].startswith("Child ")
     assert len({n["productType"]["name"] for n in nodes}) == min(size, len(product_types))
-    assert count == DEVICES_BUDGET
+    assert nodes[0]["keys"] == [] and counter.count == DEVICES_BUDGET and counter.checkouts == 1
 
 
 AUDIT_EVENTS = "{ auditEvents(first: 500) { totalCount nodes { action actor targetId organisation { name } } } }"

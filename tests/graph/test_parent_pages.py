@@ -135,6 +135,6 @@ async def test_bad_page_arguments(runtime, world, context):
     with pytest.raises(BadUserInput, match="either `first` or `last`"):
         await page(context, batches["X"], first=1, after=None, last=1)
     with pytest.raises(BadUserInput, match="`first` must be between"):
-        await page(context, batches["X"], first=501, after=None)
+        await page(context, batches["X"], first=5001, after=None)
     with pytest.raises(BadUserInput, match="Invalid cursor"):
         await page(context, batches["X"], first=1, after="not-a-cursor")

@@ -693,9 +693,9 @@ def cursor(*values) -> str:
 @pytest.mark.parametrize(
     "variables",
     [
-        {"first": 501},
+        {"first": 5001},
         {"first": -1},
-        {"last": 501},
+        {"last": 5001},
         {"first": 5, "last": 5},
         {"after": "not-a-cursor"},
         {"after": "W10"},  # base64 of "[]": wrong arity

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
+from graph.lookahead import looked_ahead
 from graph.relay import Node, to_global_id
 from models import catalogue as c
 from resolvers.catalogue.batches import loaders as batch_loaders
@@ -67,6 +68,8 @@ class Device(Node):
     product_type_pk: strawberry.Private[int]
     organisation_pk: strawberry.Private[int | None]
     batch_pk: strawberry.Private[int | None]
+    #: Relations its list loaded with the page (graph.lookahead), by resolver name.
+    ahead: strawberry.Private[dict[str, Any] | None] = None
 
     @classmethod
     def from_model(cls, row: c.Device) -> Device:
@@ -84,20 +87,24 @@ class Device(Node):
         )
 
     @strawberry.field(description="The product type.")
+    @looked_ahead
     async def product_type(self, info: Info) -> ProductType:
         row = await info.context.loaders(product_type_loaders.product_types).load(self.product_type_pk)
         return ProductType.from_model(row)
 
     @strawberry.field(description="Labels, alphabetically.")
+    @looked_ahead
     async def labels(self, info: Info) -> list[str]:
         return await info.context.loaders(loaders.labels_by_device).load(self.pk)
 
     @strawberry.field(description="Its keys: kind, algorithm, state and validity, never the value.")
+    @looked_ahead
     async def keys(self, info: Info) -> list[DeviceKeyInfo]:
         rows = await info.context.loaders(loaders.keys_by_device).load(self.pk)
         return [DeviceKeyInfo.from_model(row) for row in rows]
 
     @strawberry.field(description="The batch it came with, or null.")
+    @looked_ahead
     async def batch(self, info: Info) -> Annotated[Batch, strawberry.lazy("resolvers.catalogue.batches.types")] | None:
         # imported when used: a batch's type shows its devices, so the two modules import each other
         from resolvers.catalogue.batches.types import Batch
@@ -108,6 +115,7 @@ class Device(Node):
         return Batch.from_model(row) if row else None
 
     @strawberry.field(description="The owner; null only for devices the manufacturer has not handed over yet.")
+    @looked_ahead
     async def organisation(self, info: Info) -> Organisation | None:
         if self.organisation_pk is None:
             return None
