@@ -20,6 +20,7 @@ from strawberry.schema.config import StrawberryConfig
 from strawberry.tools import merge_types
 from strawberry.types import Info
 
+from graph.compiled import CompiledExecutionContext
 from graph.composition import DOMAINS
 from graph.cost import QueryCostLimiter
 from graph.errors import BadUserInput, should_mask
@@ -119,7 +120,9 @@ class Schema(strawberry.Schema):
         log_graphql_errors(errors, execution_context)
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+def build_schema(settings: Settings | None = None, *, compiled: bool = True) -> strawberry.Schema:
+    """The schema with the settings' limits; `compiled=False` executes every field through graphql-core
+    (the differential test compares the two)."""
     settings = settings or Settings()
     # The limiters' rule classes are made once: ValidationCache keys on the rule classes, and
     # limiters built per request make new classes each time, so validation would never be cached.
@@ -135,6 +138,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         mutation=Mutation,
         subscription=Subscription,
         config=StrawberryConfig(scalar_map={datetime: UTC_DATETIME}),
+        execution_context_class=CompiledExecutionContext if compiled else None,
         # Factories, not instances: each request gets its own extension objects.
         extensions=[
             StrictParsing,
