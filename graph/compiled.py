@@ -198,6 +198,13 @@ class CompiledExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return results
 
         async def get_results() -> dict[str, Any]:
+            if len(awaitable_fields) == 1:
+                # Awaited in this task, as graphql-core does: in a task of its own (gather_with_cancel) it can be
+                # cancelled before it starts when a sibling's error cancels this one, and its resolver's
+                # coroutine is then never awaited (a RuntimeWarning the stock execution does not give).
+                field = awaitable_fields[0]
+                results[field] = await results[field]
+                return results
             awaited = await gather_with_cancel(*(results[field] for field in awaitable_fields))
             results.update(zip(awaitable_fields, awaited, strict=True))
             return results
