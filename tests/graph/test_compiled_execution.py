@@ -1,0 +1,211 @@
+"""Differential test of graph.compiled: generated read-only queries (tests/graph/query_generation.py) run
+against the compiled schema and the stock one (`build_schema(compiled=False)`) over the same demo data, as a
+platform admin, an organisation admin and an ordinary user, must give the same `data` and the same `errors`
+(message, path, locations, extensions, in order). A tally of what the compiled path completed shows it was
+used, and a deliberately broken variant shows that a difference would be seen.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+import warnings
+from collections import Counter
+from typing import Any
+
+from graphql import is_non_null_type, parse, validate
+from sqlalchemy import select
+
+from graph.compiled import CompiledExecutionContext
+from graph.composition import DEMO
+from graph.demo import seed_demo
+from graph.http import build_context
+from graph.relay import to_global_id
+from graph.schema import build_schema
+from graph.settings import Settings
+from models import catalogue as c
+from models import identity as m
+from tests.factories import add_devices, issue_token
+from tests.graph.query_generation import Document, Pools, QueryGenerator
+
+#: The callers: a platform admin, an organisation admin, and an ordinary user with few permissions.
+ROLES = {
+    "platform": "platform@fleetgraph.example",
+    "organisation admin": "demo@integra-metering.com",
+    "user": "erika@integra-metering.com",
+}
+#: Documents per role; each selects ROOTS root fields (queries), batched to keep the test fast.
+DOCUMENTS = 110
+ROOTS = 4
+#: Wide limits: the generator stays far below what the server allows per request only in depth and cost.
+LIMITS = Settings(max_cost=10**12, max_depth=60, max_aliases=100_000, max_tokens=1_000_000)
+
+
+class CountingContext(CompiledExecutionContext):
+    """The compiled execution, tallying the fields it completed (by type) and those run the normal way."""
+
+    tally: Counter[str] = Counter()
+
+    def _compile_field(self, parent_type: Any, field_details_list: Any) -> Any:
+        complete = super()._compile_field(parent_type, field_details_list)
+        if complete is None:
+            return None
+        tally, key = self.tally, f"compiled {parent_type.name}"
+
+        def counted(source: Any) -> Any:
+            value = complete(source)
+            tally[key] += 1
+            return value
+
+        return counted
+
+    def execute_field(self, parent_type: Any, *args: Any) -> Any:
+        self.tally[f"normal {parent_type.name}"] += 1
+        return super().execute_field(parent_type, *args)
+
+
+def schemas(compiled_context: type[CompiledExecutionContext] = CountingContext) -> tuple[Any, Any]:
+    compiled = build_schema(LIMITS)
+    compiled.execution_context_class = compiled_context
+    return compiled, build_schema(LIMITS, compiled=False)
+
+
+async def execute(schema: Any, runtime: Any, token: str, document: Document) -> tuple[Any, list[dict]]:
+    """One request's execution, with a fresh context (its own loaders and read session) as HTTP builds it."""
+    context = await build_context(runtime, None, f"Bearer {token}")
+    try:
+        result = await schema.execute(document.text, variable_values=document.variables, context_value=context)
+    finally:
+        await context.reads.close()
+    return result.data, [error.formatted for error in result.errors or ()]
+
+
+async def differences(runtime, token: str, generator: QueryGenerator, count: int, pair: tuple) -> list[str]:
+    """Runs `count` generated documents on both schemas; the documents whose results differ, with both."""
+    compiled, stock = pair
+    found = []
+    for _ in range(count):
+        document = generator.document()
+        got = await execute(compiled, runtime, token, document)
+        expected = await execute(stock, runtime, token, document)
+        generator.pools.harvest(expected[0], document)
+        if got != expected:
+            found.append(f"{document.text}\nvariables: {document.variables}\ncompiled: {got}\nstock: {expected}")
+    return found
+
+
+async def refused_roots(schema: Any, runtime, token: str) -> set[str]:
+    """The root fields (of those without required arguments) that refuse the caller."""
+    refused = set()
+    for name, definition in schema._schema.query_type.fields.items():
+        if not any(is_non_null_type(argument.type) for argument in definition.args.values()):
+            probe = Document(f"{{ {name} {{ __typename }} }}", {}, [name], set(), {})
+            if (await execute(schema, runtime, token, probe))[1]:
+                refused.add(name)
+    return refused
+
+
+async def demo_world(runtime) -> tuple[dict[str, str], Pools]:
+    """The demo data with a few more devices (unowned, another tenant's, without batch); the roles'
+    tokens, and pools seeded with the data's IDs."""
+    assert await seed_demo(runtime.session_factory, runtime.sealer, DEMO)
+    pools = Pools()
+    async with runtime.session_factory() as session, session.begin():
+        organisations = dict((await session.execute(select(m.Organisation.name, m.Organisation.id))).all())
+        tokens = {
+            role: await issue_token(session, await session.scalar(select(m.User).where(m.User.email == email)))
+            for role, email in ROLES.items()
+        }
+    await add_devices(runtime, None, [("UNOWNED-1", "TOPAS Mbus", False, ["Lager"]), ("UNOWNED-2", "TOPAS Mbus", False, [])])
+    await add_devices(runtime, organisations["Partner Metering GmbH"], [("PARTNER-1", "TOPAS Lora W8", True, ["Gast"])])
+    await add_devices(runtime, organisations["IntegraDemo"], [("LOOSE-1", "aquastream LoRa", False, ["Haus B", "Haus A"])])
+    async with runtime.session_factory() as session:
+        for model, type_name in (
+            (c.Device, "Device"), (c.Batch, "Batch"), (c.ProductType, "ProductType"),
+            (m.Organisation, "Organisation"), (m.User, "User"),
+        ):  # fmt: skip
+            for pk in await session.scalars(select(model.id).order_by(model.id)):
+                pools.add_id(to_global_id(type_name, pk))
+    return tokens, pools
+
+
+def test_generator_covers_the_features():
+    """The documents are valid and use what the compiled path must get right: without this, the
+    differential test could pass on documents too plain to tell."""
+    schema = build_schema(LIMITS)._schema
+    pools = Pools()
+    pools.add_id(to_global_id("Device", 1))
+    generator = QueryGenerator(schema, pools, roots_per_document=ROOTS)
+    roots: Counter[str] = Counter()
+    for _ in range(300):
+        document = generator.document()
+        assert validate(schema, parse(document.text)) == [], document.text
+        roots.update(document.roots)
+    counts = generator.counts
+    for feature in (
+        "alias", "second_alias", "merged_field", "repeated_field", "named_fragment", "fragment_reused",
+        "inline_fragment", "inline_fragment_untyped", "inline_on_abstract", "inline_on_interface",
+        "typename", "include", "skip", "variable_condition", "argument_variable",
+    ):  # fmt: skip
+        assert counts[feature] >= 20, (feature, counts)
+    assert roots["devices"] >= 0.35 * sum(roots.values())
+    assert {"node", "nodes", "me", "organisations", "users", "batches"} <= set(roots)
+
+
+async def test_compiled_and_stock_execution_agree(runtime):
+    tokens, pools = await demo_world(runtime)
+    CountingContext.tally = tally = Counter()
+    pair = schemas()
+    generator = QueryGenerator(pair[0]._schema, pools, roots_per_document=ROOTS)
+    started = time.monotonic()
+    for role, token in tokens.items():
+        generator.rare_roots = await refused_roots(pair[1], runtime, token)
+        found = await differences(runtime, token, generator, DOCUMENTS, pair)
+        assert not found, f"{role}: {len(found)} differences, the first:\n{found[0]}"
+    queries = generator.counts["documents"] * ROOTS
+    assert queries >= 1000
+    # The compiled path did the device list's work, not only a field here and there.
+    compiled_devices, normal_devices = tally["compiled Device"], tally["normal Device"]
+    assert compiled_devices >= 5000 and compiled_devices >= 2 * normal_devices, tally
+    assert sum(n for key, n in tally.items() if key.startswith("compiled")) >= 20_000, tally
+    print(f"{queries} queries in {time.monotonic() - started:.1f} s; {tally.most_common(12)}")
+
+
+class MangledSerialNumbers(CountingContext):
+    """A broken compiled path: serial numbers it completes come out reversed."""
+
+    def _compile_field(self, parent_type: Any, field_details_list: Any) -> Any:
+        complete = super()._compile_field(parent_type, field_details_list)
+        if complete is None or field_details_list[0].node.name.value != "serialNumber":
+            return complete
+        return lambda source: complete(source)[::-1]
+
+
+async def test_a_difference_is_detected(runtime):
+    tokens, pools = await demo_world(runtime)
+    generator = QueryGenerator(build_schema(LIMITS)._schema, pools, roots_per_document=ROOTS, seed=7)
+    found = await differences(runtime, tokens["organisation admin"], generator, 15, schemas(MangledSerialNumbers))
+    assert found
+
+
+async def test_a_refused_sibling_leaves_no_resolver_unawaited(runtime):
+    """Regression: `me { organisation }` has one field left to await once the compiled fields are done. It
+    was awaited in a task of its own, which the refused sibling `b` cancelled before it started, so its
+    resolver's coroutine was never awaited ("coroutine … was never awaited", which the stock execution,
+    awaiting a single field in place, does not give)."""
+    tokens, _pools = await demo_world(runtime)
+    document = Document(
+        f'{{ d: devices {{ totalCount }} b: effectiveLocationAccess(userId: "{to_global_id("User", 1)}") '
+        "{ totalCount } me { organisation { parent { name } } } }",
+        {}, [], set(), {},
+    )  # fmt: skip
+    for schema in schemas():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            data, errors = await execute(schema, runtime, tokens["user"], document)
+            for _ in range(5):  # the cancelled tasks finish
+                await asyncio.sleep(0)
+            gc.collect()
+        assert data is None and [error["path"] for error in errors] == [["b"]]
+        assert not [warning for warning in caught if "never awaited" in str(warning.message)]
