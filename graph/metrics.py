@@ -22,7 +22,7 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import event
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
 
@@ -55,8 +55,8 @@ CURRENT_REQUEST: contextvars.ContextVar[RequestRecord | None] = contextvars.Cont
 )
 
 
-def request_id_of(request: Request) -> str:
-    """The caller's X-Request-ID when it is a sane token, else a new one."""
+def request_id_of(request: HTTPConnection) -> str:
+    """The caller's X-Request-ID (of a request or a websocket's upgrade) when it is a sane token, else a new one."""
     given = request.headers.get(REQUEST_ID_HEADER, "")
     return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
 
