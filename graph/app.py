@@ -206,7 +206,7 @@ async def health(runtime: Runtime, request: Request) -> Response:
 async def metrics(runtime: Runtime, expected: str, request: Request) -> Response:
     if expected and not secrets.compare_digest(bearer_token(request.headers.get("authorization")) or "", expected):
         return Response("The metrics need FLEETGRAPH_METRICS_TOKEN as a bearer token.", status_code=401)
-    return runtime.metrics.response()
+    return await runtime.metrics.response()
 
 
 def collect_garbage_less_often() -> None:

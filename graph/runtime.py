@@ -41,7 +41,7 @@ class Runtime:
         #: The domains' Domain.prime_request, run for each authenticated HTTP request.
         self.request_primers = tuple(prime for domain in DOMAINS for prime in domain.prime_request)
         #: What /metrics reports.
-        self.metrics = Metrics(self)
+        self.metrics = Metrics(self, [gauge for domain in DOMAINS for gauge in domain.gauges])
 
     async def start(self, *, auto_migrate: bool = False) -> None:
         if auto_migrate:
