@@ -392,7 +392,15 @@ async def handle_graphql(request: Request, runtime: Runtime, persisted: Persiste
     record = RequestRecord(request_id_of(request))
     token = CURRENT_REQUEST.set(record)
     try:
-        response = await _handle_graphql(request, runtime, persisted, render_ide, record)
+        with runtime.tracing.request(request.headers, record.request_id) as span:
+            response = await _handle_graphql(request, runtime, persisted, render_ide, record)
+            runtime.tracing.finish_request(
+                span,
+                operation=record.operation,
+                operation_type=record.operation_type,
+                outcome=record.outcome,
+                status=response.status_code,
+            )
     finally:
         CURRENT_REQUEST.reset(token)
     response.headers[REQUEST_ID_HEADER] = record.request_id

@@ -12,6 +12,7 @@ rest count as "other", so a client cannot blow up the number of series.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import gc
 import logging
@@ -56,6 +57,8 @@ class RequestRecord:
     request_id: str
     started: float = field(default_factory=time.perf_counter)
     operation: str = ""
+    #: query or mutation, once the document is parsed (for the trace's span name).
+    operation_type: str = ""
     statements: int = 0
     #: ok, errors (a result with errors) or refused (no result: a bad request); empty for the IDE page.
     outcome: str = ""
@@ -79,6 +82,8 @@ class RecordOperation(SchemaExtension):
         record = CURRENT_REQUEST.get()
         if record is not None:
             record.operation = self.execution_context.operation_name or ""
+            with contextlib.suppress(RuntimeError):  # no operation of that name: execution refuses it anyway
+                record.operation_type = self.execution_context.operation_type.value
         yield
 
 
