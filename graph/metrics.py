@@ -194,9 +194,14 @@ class DatabaseGauges(Collector):
         except TimeoutError:
             log.warning("database gauges took longer than %s s; left out of this scrape", GAUGE_READ_SECONDS)
             return {}
+        except Exception:  # e.g. the database went away while closing the session: the rest still answers
+            log.warning("database gauges could not be read", exc_info=True)
+            return {}
 
-    def _read_done(self, _: asyncio.Future[dict[str, Any]]) -> None:
+    def _read_done(self, reading: asyncio.Future[dict[str, Any]]) -> None:
         self._reading = None
+        if not reading.cancelled():
+            reading.exception()  # retrieved, also when every scrape waiting for it gave up (read() logs it)
 
     async def _read(self) -> dict[str, Any]:
         values: dict[str, Any] = {}
