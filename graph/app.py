@@ -33,8 +33,10 @@ from graph.auth import authenticate, bearer_token
 from graph.browser import BROWSER_PAGE_HEADERS
 from graph.composition import DOMAINS
 from graph.context import Context
+from graph.errors import with_request_id
 from graph.http import PersistedQueries, RequestError, client_address, handle_graphql
 from graph.logs import install_redaction, quiet_libraries
+from graph.metrics import request_id_of
 from graph.runtime import Runtime
 from graph.settings import Settings
 from subscriptions.delivery import CURRENT_SINK, Sink, frame_for
@@ -81,7 +83,25 @@ def _sink(handler, message_type: str, operation_id: str, query: str, operation_n
     )
 
 
+def _stamped(message: Any, request_id: str) -> Any:
+    """A websocket message with the connection's request ID in its GraphQL errors' extensions: an `error`
+    message's payload is the errors (graphql-transport-ws) or one error (graphql-ws); `next` and `data`
+    payloads have them under `errors`."""
+    payload = message.get("payload") if isinstance(message, dict) else None
+    if not request_id or payload is None or message.get("type") not in ("error", "next", "data"):
+        return message
+    if message["type"] == "error":
+        errors = with_request_id(payload if isinstance(payload, list) else [payload], request_id)
+        return {**message, "payload": errors if isinstance(payload, list) else errors[0]}
+    if isinstance(payload, dict) and payload.get("errors"):
+        return {**message, "payload": {**payload, "errors": with_request_id(payload["errors"], request_id)}}
+    return message
+
+
 class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
+    async def send_message(self, message) -> None:
+        await super().send_message(_stamped(message, self.context.request_id))
+
     async def handle_subscribe(self, message) -> None:
         document, error = _persisted_document(self.view, message["payload"])
         if error is not None:
@@ -98,6 +118,9 @@ class _TransportWSHandler(BaseGraphQLTransportWSHandler[Context, None]):
 
 
 class _LegacyWSHandler(BaseGraphQLWSHandler[Context, None]):
+    async def send_message(self, message) -> None:
+        await super().send_message(_stamped(message, self.context.request_id))
+
     async def handle_start(self, message) -> None:
         document, error = _persisted_document(self.view, message["payload"])
         if error is not None:
@@ -130,7 +153,10 @@ class WebSocketGraphQL(GraphQL[Context, None]):
         self.persisted = persisted
 
     async def get_context(self, request: Request | WebSocket, response: Response | WebSocket) -> Context:
-        return Context(self.runtime, client_address=client_address(request), request=request)
+        # one ID per websocket, the upgrade request's X-Request-ID when it is sane
+        return Context(
+            self.runtime, client_address=client_address(request), request=request, request_id=request_id_of(request)
+        )
 
     async def on_ws_connect(self, context: Context) -> UnsetType | dict[str, object] | None:
         params = context.connection_params if isinstance(context.connection_params, dict) else {}
@@ -180,7 +206,7 @@ async def health(runtime: Runtime, request: Request) -> Response:
 async def metrics(runtime: Runtime, expected: str, request: Request) -> Response:
     if expected and not secrets.compare_digest(bearer_token(request.headers.get("authorization")) or "", expected):
         return Response("The metrics need FLEETGRAPH_METRICS_TOKEN as a bearer token.", status_code=401)
-    return runtime.metrics.response()
+    return await runtime.metrics.response()
 
 
 def collect_garbage_less_often() -> None:

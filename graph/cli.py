@@ -14,7 +14,8 @@ import typer
 from graph.commands import database, refuse_unmigrated
 from graph.composition import DEMO, DOMAINS, SEALED
 from graph.secrets import Keyring, RotationReport, Sealer
-from graph.settings import Settings
+from graph.settings import Settings, SettingsError
+from graph.tracing import require_packages
 
 app = typer.Typer(help="fleetgraph: one GraphQL API for fleets of field devices.", no_args_is_help=True)
 
@@ -67,6 +68,11 @@ def serve(
     if not os.environ.get("FLEETGRAPH_PUBLIC_URL"):
         os.environ["FLEETGRAPH_PUBLIC_URL"] = own_url(host, port)
     settings = Settings.from_env()
+    try:
+        require_packages(settings.tracing)
+    except SettingsError as error:  # before uvicorn, whose workers would each fail with a traceback
+        typer.echo(f"error: {error}", err=True)
+        raise typer.Exit(code=1) from error
     # graph.logs: also keeps secrets out of uvicorn's access log
     configure_logging(settings.log_level, settings.log_format)
     if demo:

@@ -88,6 +88,7 @@ class Context:
         client_address: str = "",
         request: Any = None,
         reads: RequestReads | None = None,
+        request_id: str = "",
     ) -> None:
         self.runtime = runtime
         #: The HTTP request's shared read session; None (a websocket's context, which lives as long as the
@@ -98,6 +99,8 @@ class Context:
         self.auth_problem = auth_problem
         self.client_address = client_address
         self.request = request
+        #: The HTTP request's or websocket's X-Request-ID (graph.metrics), in error extensions and log lines.
+        self.request_id = request_id
         #: Filled in by the websocket handlers from the connection-init payload.
         self.connection_params: dict[str, Any] | None = None
         #: The websocket's token, checked again before each event (HTTP requests are checked once).

@@ -43,6 +43,17 @@ class Hook:
 
 
 @dataclass(frozen=True)
+class Gauge:
+    """A number in /metrics read from the database when Prometheus scrapes (graph.metrics.DatabaseGauges):
+    `read` runs one statement and returns the value, or values by label values when `labels` are given."""
+
+    name: str
+    documentation: str
+    read: Callable[[AsyncSession], Awaitable[float | Mapping[tuple[str, ...], float]]]
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Domain:
     name: str
     #: Strawberry root types merged into Query, Mutation and Subscription.
@@ -71,3 +82,5 @@ class Domain:
     #: (context, user row, organisation row) -> None, after an HTTP request's token was accepted: put the
     #: caller's own rows, read with the token anyway, into the request's loaders (no statement to ask again).
     prime_request: tuple[Callable[[Any, Any, Any], None], ...] = ()
+    #: Gauges in /metrics read from the database at scrape time, e.g. the depth of a delivery queue.
+    gauges: tuple[Gauge, ...] = ()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
@@ -43,6 +43,12 @@ class PersistedQueryNotFound(ApiError):
 
 class PersistedQueryRequired(ApiError):
     code = "PERSISTED_QUERY_REQUIRED"
+
+
+def with_request_id(errors: Iterable[Mapping[str, Any]], request_id: str) -> list[dict[str, Any]]:
+    """Formatted GraphQL errors with `extensions.requestId` (the X-Request-ID): a client quotes it, and the
+    operator finds the request's log lines, also those of a masked error."""
+    return [{**error, "extensions": {**(error.get("extensions") or {}), "requestId": request_id}} for error in errors]
 
 
 def should_mask(error: GraphQLError) -> bool:

@@ -41,7 +41,7 @@ from strawberry.types.graphql import OperationType
 
 from graph.auth import authenticate_request, bearer_token
 from graph.context import Context, RequestReads
-from graph.errors import PersistedQueryNotFound, PersistedQueryRequired, should_mask
+from graph.errors import PersistedQueryNotFound, PersistedQueryRequired, should_mask, with_request_id
 from graph.metrics import CURRENT_REQUEST, REQUEST_ID_HEADER, RequestRecord, request_id_of
 
 #: One line per GraphQL request over HTTP, a JSON object: request ID, operation name, status, duration, SQL.
@@ -179,6 +179,7 @@ async def build_context(runtime: Runtime, request: Any, authorization: str | Non
     token = bearer_token(authorization)
     (principal, problem), rows = (None, None), None
     reads = RequestReads(runtime.session_factory)
+    record = CURRENT_REQUEST.get()
     if token is not None:
         (principal, problem), rows = await authenticate_request(reads, token)
     context = Context(
@@ -188,6 +189,7 @@ async def build_context(runtime: Runtime, request: Any, authorization: str | Non
         client_address=client_address(request),
         request=request,
         reads=reads,
+        request_id=record.request_id if record is not None else "",
     )
     if rows is not None:
         for prime in runtime.request_primers:
@@ -341,6 +343,9 @@ async def _read_params(request: Request, max_upload_bytes: int) -> tuple[dict[st
 
 
 def _response(payload: dict[str, Any], status: int, media_type: str, headers: dict[str, str] | None = None) -> Response:
+    record = CURRENT_REQUEST.get()
+    if record is not None and payload.get("errors"):
+        payload = {**payload, "errors": with_request_id(payload["errors"], record.request_id)}
     # The body depends on the Accept header: caches must key on it.
     return Response(
         orjson.dumps(payload),
@@ -387,7 +392,15 @@ async def handle_graphql(request: Request, runtime: Runtime, persisted: Persiste
     record = RequestRecord(request_id_of(request))
     token = CURRENT_REQUEST.set(record)
     try:
-        response = await _handle_graphql(request, runtime, persisted, render_ide, record)
+        with runtime.tracing.request(request.headers, record.request_id) as span:
+            response = await _handle_graphql(request, runtime, persisted, render_ide, record)
+            runtime.tracing.finish_request(
+                span,
+                operation=record.operation,
+                operation_type=record.operation_type,
+                outcome=record.outcome,
+                status=response.status_code,
+            )
     finally:
         CURRENT_REQUEST.reset(token)
     response.headers[REQUEST_ID_HEADER] = record.request_id

@@ -26,8 +26,23 @@ class Loaders:
     def __call__(self, batch: BatchFunction) -> DataLoader[Any, Any]:
         loader = self._loaders.get(batch)
         if loader is None:
-            loader = self._loaders[batch] = DataLoader(load_fn=partial(batch, self._context))
+            load = partial(batch, self._context)
+            tracing = getattr(self._context.runtime, "tracing", None)
+            if tracing is not None:
+                load = tracing.traced_batch(load, batch_name(batch))
+            loader = self._loaders[batch] = DataLoader(load_fn=load)
         return loader
+
+
+def batch_name(batch: Callable[..., Any]) -> str:
+    """A batch function's name in traces: `identity.users.loaders.visible_users`, or for one made by rows_by_id
+    or related_rows `graph.loaders.related_rows(UserRole.role)`."""
+    return f"{batch.__module__.removeprefix('resolvers.')}.{batch.__qualname__}"
+
+
+def _described(model: Any) -> str:
+    """A model class's name, or a column's `Class.column`."""
+    return getattr(model, "__name__", None) or f"{model.class_.__name__}.{model.key}"
 
 
 class SharedLoaders:
@@ -116,6 +131,7 @@ def rows_by_id(model: Any, visible: Visibility | None = None, *, key: Any = None
             rows = (await session.scalars(statement)).all()
         return by_key(rows, keys, lambda row: getattr(row, column.key))
 
+    load.__qualname__ = f"rows_by_id({_described(model)})"
     return load
 
 
@@ -133,4 +149,5 @@ def related_rows(
             rows = (await session.execute(statement)).all()
         return group_by(rows, keys)
 
+    load.__qualname__ = f"related_rows({_described(model)})"
     return load

@@ -126,10 +126,13 @@ def _operation_name(execution_context: Any) -> str:
 
 
 def log_graphql_errors(errors: list[GraphQLError], execution_context: Any = None) -> None:
-    """Replaces strawberry's default (ERROR with `str(error)`, which prints the document's lines)."""
+    """Replaces strawberry's default (ERROR with `str(error)`, which prints the document's lines). Each line
+    has the request ID that the client got in the error's `extensions.requestId`."""
     schema = getattr(getattr(execution_context, "schema", None), "_schema", None)
     names = schema_names(schema) if schema is not None else frozenset()
     operation = _operation_name(execution_context)
+    request_id = getattr(getattr(execution_context, "context", None), "request_id", "") or "-"
+    fields = {"requestId": request_id, "operation": operation}
     for error in errors:
         locations = ",".join(f"{loc.line}:{loc.column}" for loc in error.locations or ())
         if _is_client_error(error):
@@ -138,22 +141,26 @@ def log_graphql_errors(errors: list[GraphQLError], execution_context: Any = None
             )
             code = (error.extensions or {}).get("code") or default
             graphql_log.info(
-                "GraphQL request refused (%s) operation=%s at=%s: %s",
+                "GraphQL request refused (%s) operation=%s request=%s at=%s: %s",
                 code,
                 operation,
+                request_id,
                 locations or "-",
                 mask_message(error.message, names),
+                extra={"fields": fields},
             )
         else:
             original = error.original_error
             path = ".".join(str(part) for part in error.path or ()) or "-"
             # The traceback is for us; the document and the variables are the client's and may hold secrets.
             graphql_log.error(
-                "GraphQL server error %s in operation=%s path=%s",
+                "GraphQL server error %s in operation=%s request=%s path=%s",
                 type(original).__name__,
                 operation,
+                request_id,
                 path,
                 exc_info=original,
+                extra={"fields": fields},
             )
 
 

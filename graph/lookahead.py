@@ -8,9 +8,9 @@ subscriptions, mutation payloads) load through DataLoaders as before.
 from __future__ import annotations
 
 import functools
-from functools import cached_property
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
@@ -148,7 +148,9 @@ class LookAhead:
                 continue
             keys = [getattr(item, relation.key) for item in items]
             unique = list(dict.fromkeys(keys))
-            by_key = dict(zip(unique, await relation.load(context, unique), strict=True))
+            with context.runtime.tracing.batch(f"ahead.{name}", len(unique)):
+                loaded = await relation.load(context, unique)
+            by_key = dict(zip(unique, loaded, strict=True))
             make = relation.build
             for item, key in zip(items, keys, strict=True):
                 values = by_key[key]

@@ -2,19 +2,24 @@
 that feeds them and the request log line.
 
 Each runtime has its own registry (tests run several in one process). Request metrics are counted as
-requests finish; gauges (pool, subscribers, MQTT) are read when Prometheus scrapes. Operation names come
+requests finish; gauges (pool, subscribers, MQTT) are read when Prometheus scrapes, and so are the domains'
+database gauges (graph.domain.Gauge, e.g. the mail outbox's depth): the scrape awaits their statements
+before it renders, because a Prometheus collector cannot wait for the database itself. Operation names come
 from clients: only GraphQL names are used as label values, and past MAX_OPERATION_NAMES distinct ones the
 rest count as "other", so a client cannot blow up the number of series.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import contextvars
 import gc
+import logging
 import re
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -22,12 +27,17 @@ from prometheus_client import CollectorRegistry, Counter, Histogram, generate_la
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy import event
-from starlette.requests import Request
+from starlette.requests import HTTPConnection
 from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
 
 if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from graph.domain import Gauge
     from graph.runtime import Runtime
+
+log = logging.getLogger("fleetgraph.metrics")
 
 MAX_OPERATION_NAMES = 200
 _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,63}$")
@@ -35,6 +45,8 @@ _NAME = re.compile(r"^[_A-Za-z][_0-9A-Za-z]{0,63}$")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 REQUEST_ID_HEADER = "X-Request-ID"
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+#: How long a scrape waits for the database gauges; past it they are left out of that scrape.
+GAUGE_READ_SECONDS = 5.0
 
 
 @dataclass
@@ -45,6 +57,8 @@ class RequestRecord:
     request_id: str
     started: float = field(default_factory=time.perf_counter)
     operation: str = ""
+    #: query or mutation, once the document is parsed (for the trace's span name).
+    operation_type: str = ""
     statements: int = 0
     #: ok, errors (a result with errors) or refused (no result: a bad request); empty for the IDE page.
     outcome: str = ""
@@ -55,8 +69,8 @@ CURRENT_REQUEST: contextvars.ContextVar[RequestRecord | None] = contextvars.Cont
 )
 
 
-def request_id_of(request: Request) -> str:
-    """The caller's X-Request-ID when it is a sane token, else a new one."""
+def request_id_of(request: HTTPConnection) -> str:
+    """The caller's X-Request-ID (of a request or a websocket's upgrade) when it is a sane token, else a new one."""
     given = request.headers.get(REQUEST_ID_HEADER, "")
     return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
 
@@ -68,6 +82,8 @@ class RecordOperation(SchemaExtension):
         record = CURRENT_REQUEST.get()
         if record is not None:
             record.operation = self.execution_context.operation_name or ""
+            with contextlib.suppress(RuntimeError):  # no operation of that name: execution refuses it anyway
+                record.operation_type = self.execution_context.operation_type.value
         yield
 
 
@@ -78,7 +94,7 @@ def _count_statement(*_: Any) -> None:
 
 
 class Metrics:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(self, runtime: Runtime, gauges: Sequence[Gauge] = ()) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         self._names: set[str] = set()
         self.requests = Counter(
@@ -108,6 +124,8 @@ class Metrics:
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1),
         )
         self.registry.register(_LiveState(runtime))
+        self.database = DatabaseGauges(gauges, runtime.session_factory)
+        self.registry.register(self.database)
         self._gc_started = 0.0
         self._engine = runtime.engine.sync_engine
 
@@ -146,8 +164,71 @@ class Metrics:
         self.statements.observe(record.statements)
         return seconds
 
-    def response(self) -> Response:
+    async def response(self) -> Response:
+        # rendering is synchronous: no other scrape can set the database values before it has read them
+        self.database.current = await self.database.read()
         return Response(generate_latest(self.registry), media_type=CONTENT_TYPE)
+
+
+class DatabaseGauges(Collector):
+    """The domains' database gauges. A scrape reads them all in one session, one statement each; scrapes that
+    arrive meanwhile share that read. A gauge whose statement fails, or all when the read takes longer than
+    GAUGE_READ_SECONDS, is left out of the scrape (Prometheus then sees it as absent, not as a stale value)."""
+
+    def __init__(self, gauges: Sequence[Gauge], session_factory: Callable[[], AsyncSession]) -> None:
+        self.gauges = tuple(gauges)
+        self._session_factory = session_factory
+        self._reading: asyncio.Future[dict[str, Any]] | None = None
+        #: What the scrape being rendered read: values by gauge name.
+        self.current: dict[str, Any] = {}
+
+    async def read(self) -> dict[str, Any]:
+        if not self.gauges:
+            return {}
+        if self._reading is None:
+            self._reading = asyncio.ensure_future(self._read())
+            self._reading.add_done_callback(self._read_done)
+        try:
+            # shielded: a scrape that gives up does not cancel the read the others share
+            return await asyncio.wait_for(asyncio.shield(self._reading), GAUGE_READ_SECONDS)
+        except TimeoutError:
+            log.warning("database gauges took longer than %s s; left out of this scrape", GAUGE_READ_SECONDS)
+            return {}
+        except Exception:  # e.g. the database went away while closing the session: the rest still answers
+            log.warning("database gauges could not be read", exc_info=True)
+            return {}
+
+    def _read_done(self, reading: asyncio.Future[dict[str, Any]]) -> None:
+        self._reading = None
+        if not reading.cancelled():
+            reading.exception()  # retrieved, also when every scrape waiting for it gave up (read() logs it)
+
+    async def _read(self) -> dict[str, Any]:
+        values: dict[str, Any] = {}
+        async with self._session_factory() as session:
+            for gauge in self.gauges:
+                try:
+                    values[gauge.name] = await gauge.read(session)
+                except Exception:
+                    log.warning("database gauge %s could not be read", gauge.name, exc_info=True)
+                    await session.rollback()  # PostgreSQL refuses further statements in a failed transaction
+        return values
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        for gauge in self.gauges:
+            value = self.current.get(gauge.name)
+            if value is None:
+                continue
+            family = GaugeMetricFamily(gauge.name, gauge.documentation, labels=gauge.labels or None)
+            if isinstance(value, Mapping):
+                for label_values, number in value.items():
+                    family.add_metric(list(label_values), number)
+            else:
+                family.add_metric([], value)
+            yield family
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        return iter(())  # what collect() yields depends on the last read: nothing to check at registration
 
 
 class _LiveState(Collector):

@@ -10,6 +10,7 @@ from graph.db import create_engine, create_session_factory, ensure_migrated, mig
 from graph.metrics import Metrics
 from graph.secrets import load_sealer
 from graph.settings import Settings
+from graph.tracing import Tracing
 from graph.workers import Worker
 from subscriptions.bus import EventBus
 from subscriptions.stream import EventStream
@@ -18,6 +19,8 @@ from subscriptions.stream import EventStream
 class Runtime:
     def __init__(self, settings: Settings, engine: AsyncEngine | None = None) -> None:
         self.settings = settings
+        #: OpenTelemetry spans when FLEETGRAPH_TRACING=otlp; first, so that missing packages stop the start at once.
+        self.tracing = Tracing(settings.tracing)
         self.engine = engine or create_engine(settings)
         #: Keyring of master key versions; re-reads the key file when rotate-master-key changes it.
         self.sealer = load_sealer(settings)
@@ -41,7 +44,7 @@ class Runtime:
         #: The domains' Domain.prime_request, run for each authenticated HTTP request.
         self.request_primers = tuple(prime for domain in DOMAINS for prime in domain.prime_request)
         #: What /metrics reports.
-        self.metrics = Metrics(self)
+        self.metrics = Metrics(self, [gauge for domain in DOMAINS for gauge in domain.gauges])
 
     async def start(self, *, auto_migrate: bool = False) -> None:
         if auto_migrate:
@@ -52,6 +55,7 @@ class Runtime:
         await self.bus.start()
         await self.events.start(self.session_factory)
         self.metrics.start()
+        self.tracing.start(self.engine.sync_engine)
         for domain in DOMAINS:
             for make_worker in domain.workers:
                 worker = make_worker(self)
@@ -76,4 +80,5 @@ class Runtime:
         self.workers.clear()
         await self.events.stop()
         await self.bus.stop()
+        await self.tracing.stop()
         await self.engine.dispose()

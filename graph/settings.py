@@ -122,10 +122,14 @@ class Settings:
     #: When set, /metrics answers only requests with `Authorization: Bearer <this token>`; empty: anyone who
     #: reaches the port (keep it off the public network then).
     metrics_token: str = ""
+    #: "off" or "otlp": OpenTelemetry spans over OTLP/HTTP, configured by the OTEL_* variables (graph.tracing).
+    tracing: str = "off"
 
     def __post_init__(self) -> None:
         if self.log_format not in ("text", "json"):
             raise ValueError(f"FLEETGRAPH_LOG_FORMAT must be text or json, not {self.log_format!r}")
+        if self.tracing not in ("off", "otlp"):
+            raise SettingsError(f"FLEETGRAPH_TRACING must be off or otlp, not {self.tracing!r}")
         _ = self.trusted_proxy_list  # a bad value stops the server at start, not at the first request
 
     @property

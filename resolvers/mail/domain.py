@@ -3,6 +3,7 @@
 from typing import Any
 
 from graph.domain import Domain
+from resolvers.mail import gauges
 from resolvers.mail.commands import mail_preview
 from resolvers.mail.key_rotation import QUEUED_MAILS
 from resolvers.mail.outbox import schema as outbox
@@ -32,4 +33,5 @@ DOMAIN = Domain(
     workers=(_delivery_worker,),
     sealed=(QUEUED_MAILS,),
     commands={"mail-preview": mail_preview},
+    gauges=gauges.GAUGES,
 )

@@ -6,6 +6,7 @@ text used to fail inside the database."""
 from __future__ import annotations
 
 import base64
+from unittest.mock import ANY
 
 import pytest
 
@@ -32,7 +33,7 @@ def refused_before_execution(response, argument: str) -> dict:
     payload = response.json()
     assert "data" not in payload
     [error] = payload["errors"]
-    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": argument}, error
+    assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": argument, "requestId": ANY}, error
     assert argument in error["message"]
     return error
 

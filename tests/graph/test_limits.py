@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+from unittest.mock import ANY
 
 import httpx
 import pytest
@@ -203,7 +204,7 @@ async def test_cost_limit_comes_from_settings_and_uses_variables(limited, world)
         assert fits.status_code == 200, fits.text
         assert fits.json()["extensions"]["cost"] == {"requestedQueryCost": 99, "maximumAvailable": 100}
         error = assert_refused(await ask(http, query, {"n": 50}, token=token), "costs 101", "maximum of 100")
-        assert error["extensions"] == {"code": "QUERY_TOO_COMPLEX", "cost": 101, "maximumCost": 100}
+        assert error["extensions"] == {"code": "QUERY_TOO_COMPLEX", "cost": 101, "maximumCost": 100, "requestId": ANY}
 
 
 # --- page sizes and cursors --------------------------------------------------------------------

@@ -3,6 +3,7 @@ request are counted, the request ID is echoed, and nothing a client sent in secr
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
 import logging
@@ -149,3 +150,31 @@ def test_the_server_writes_one_json_line_per_request_without_the_password(tmp_pa
     lines = [json.loads(text) for text in served.output.splitlines() if text.startswith("{")]
     [line] = [line for line in lines if line.get("requestId") == request_id]
     assert line["logger"] == "fleetgraph.requests" and line["operation"] == "LogIn" and line["status"] == 200
+
+
+async def test_a_scrape_reads_each_database_gauge_with_one_statement_and_concurrent_scrapes_share_it(
+    client, runtime, count_sql
+):
+    gauges = runtime.metrics.database.gauges
+    assert {gauge.name for gauge in gauges} >= {"fleetgraph_mail_outbox_messages"}
+    with count_sql() as sql:
+        samples = await scrape(client)
+    assert sql.count == len(gauges) and sql.checkouts == 1, sql.statements
+    assert sample(samples, "fleetgraph_mail_outbox_messages", state="pending") == 0
+    with count_sql() as sql:
+        # the same event loop: the later scrapes wait for the first one's read instead of starting their own
+        await asyncio.gather(*(runtime.metrics.response() for _ in range(3)))
+    assert sql.count == len(gauges), sql.statements
+
+
+async def test_a_failing_gauge_is_left_out_and_the_others_stay(client, runtime, monkeypatch, caplog):
+    async def broken(session):
+        raise RuntimeError("the database is away")
+
+    [first, *others] = runtime.metrics.database.gauges
+    monkeypatch.setattr(runtime.metrics.database, "gauges", (dataclasses.replace(first, read=broken), *others))
+    samples = await scrape(client)
+    assert not any(name == first.name for name, _ in samples)
+    assert all(any(name.startswith(gauge.name) for name, _ in samples) for gauge in others)
+    assert ("fleetgraph_event_bus_up", ()) in samples
+    assert "could not be read" in caplog.text

@@ -9,11 +9,13 @@ from datetime import timedelta
 
 import pytest
 from aiosmtpd.controller import Controller
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import select, update
 
 from graph.runtime import Runtime
 from models.base import utcnow
 from models.mail import DeliveryAttempt, OutboxMessage, OutboxStatus, TemplateType
+from resolvers.mail import gauges
 from resolvers.mail.rendering import SAMPLE_VARIABLES
 from resolvers.mail.sending import enqueue
 from resolvers.mail.workers import delivery
@@ -354,3 +356,40 @@ async def test_a_german_mail_arrives_in_german_with_its_umlauts_intact(runtime):
     assert stored.subject != DEFAULTS[TemplateType.PASSWORD_RESET]["en"][0]  # really the German text
     assert "Jörg Müßig" in received.get_body(("plain",)).get_content()
     assert "Jörg Müßig" in received.get_body(("html",)).get_content()
+
+
+async def test_the_outbox_gauges_follow_a_mail_from_queued_to_sent_or_failed(runtime, client):
+    """/metrics reads the outbox when scraped: a queued mail is pending, a failed attempt makes it retrying
+    (and, once due again, overdue), the last failed attempt failed, a delivered one leaves the queue."""
+
+    async def outbox() -> tuple[dict[str, float], float]:
+        response = await client.get("/metrics")
+        samples = {
+            (sample.name, sample.labels.get("state")): sample.value
+            for family in text_string_to_metric_families(response.text)
+            for sample in family.samples
+        }
+        depth = {state: samples[("fleetgraph_mail_outbox_messages", state)] for state in gauges.STATES}
+        return {state: value for state, value in depth.items() if value}, samples[
+            ("fleetgraph_mail_outbox_overdue_seconds", None)
+        ]
+
+    assert await outbox() == ({}, 0.0)
+    sent_pk, failed_pk = await queue(runtime), await queue(runtime, "other@example.com")
+    depth, overdue = await outbox()
+    assert depth == {"pending": 2} and overdue >= 0
+
+    settings = smtp_settings(runtime, free_port(), mail_max_attempts=2)  # nothing listens: both attempts fail
+    assert await deliver_due(runtime, settings=settings) == 0
+    assert await outbox() == ({"retrying": 2}, 0.0)  # waiting for their backoff: nothing is due
+    await make_due(runtime, failed_pk)
+    await make_due(runtime, sent_pk)
+    depth, overdue = await outbox()
+    assert depth == {"retrying": 2} and overdue >= 1
+
+    with smtp_server() as (controller, _):
+        assert await deliver_due(runtime, settings=smtp_settings(runtime, controller.port), limit=1) == 1
+    assert await deliver_due(runtime, settings=settings) == 0  # the other one's last attempt
+    statuses = {pk: (await load(runtime, pk))[0].status for pk in (sent_pk, failed_pk)}
+    assert sorted(statuses.values()) == [OutboxStatus.FAILED, OutboxStatus.SENT]
+    assert await outbox() == ({"failed": 1}, 0.0)
