@@ -254,7 +254,6 @@ async def core_key_csv(connection, sealer, org_path: str, label_text: str, delim
 def create_plain_app(settings):
     """The plain Starlette app: bearer token + permission check, then the Core functions above."""
     import orjson
-    from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.routing import Route
@@ -289,19 +288,7 @@ def create_plain_app(settings):
             )
         return Response(body, media_type="text/csv", headers={"cache-control": "no-store"})
 
-    async def ping(request: Request) -> Response:
-        return Response(b'{"ok":true}', media_type="application/json")
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        yield
-        await engine.dispose()
-
-    app = Starlette(
-        routes=[Route("/catalogue", catalogue), Route("/keys", keys), Route("/ping", ping)], lifespan=lifespan
-    )
-    app.state.engine = engine
-    return app
+    return common.plain_app(engine, [Route("/catalogue", catalogue), Route("/keys", keys)])
 
 
 # --------------------------------------------------------------------------------------------------

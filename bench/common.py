@@ -195,6 +195,26 @@ def refused():
     )
 
 
+def plain_app(engine, routes: list):
+    """A plain Starlette app with `routes` and GET /ping (no database: the floor of a request), which
+    disposes of `engine` when it stops; the engine is `app.state.engine` for in-process use."""
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def ping(request) -> Response:
+        return Response(b'{"ok":true}', media_type="application/json")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        await engine.dispose()
+
+    app = Starlette(routes=[*routes, Route("/ping", ping)], lifespan=lifespan)
+    app.state.engine = engine
+    return app
+
+
 def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 

@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import contextlib
 import gc
 import random
 import secrets
@@ -158,7 +157,6 @@ def create_plain_app(settings):
     """GET /devices?first=&after=[&keys=1]: the token lookup and DEVICES_READ by hand (common.authorise),
     then core_device_page, orjson; GET /ping."""
     import orjson
-    from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.routing import Route
@@ -179,17 +177,7 @@ def create_plain_app(settings):
             )
         return Response(orjson.dumps({"data": {"devices": page}}), media_type="application/json")
 
-    async def ping(request: Request) -> Response:
-        return Response(b'{"ok":true}', media_type="application/json")
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        yield
-        await engine.dispose()
-
-    app = Starlette(routes=[Route("/devices", devices), Route("/ping", ping)], lifespan=lifespan)
-    app.state.engine = engine
-    return app
+    return common.plain_app(engine, [Route("/devices", devices)])
 
 
 # --------------------------------------------------------------------------------------------------
