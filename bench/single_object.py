@@ -47,7 +47,9 @@ BLOCK = 200  # requests per side before switching to the next side
 
 
 def create_plain_app(settings):
-    """A hand-written endpoint doing what node(id:) does for a User, with SQLAlchemy Core."""
+    """Hand-written endpoints doing what node(id:) (and `me`) do for a User, with SQLAlchemy Core.
+
+    Long because the endpoints share the engine and the token lookup in one closure, as a small app would."""
     import orjson
     from sqlalchemy import select
     from starlette.requests import Request
