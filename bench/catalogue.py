@@ -254,60 +254,22 @@ async def core_key_csv(connection, sealer, org_path: str, label_text: str, delim
 def create_plain_app(settings):
     """The plain Starlette app: bearer token + permission check, then the Core functions above."""
     import orjson
-    from sqlalchemy import select
-    from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.routing import Route
 
-    from graph.auth import bearer_token, hash_token
     from graph.db import create_engine
     from graph.secrets import load_sealer
     from models import identity as m
-    from models.base import utcnow
 
     engine = create_engine(settings)  # same engine set-up as fleetgraph (SQLite pragmas, pool)
     sealer = load_sealer(settings)
-    token_t, user_t, org_t = m.AuthToken.__table__, m.User.__table__, m.Organisation.__table__
-
-    async def authorise(connection, request: Request, permission) -> Any:
-        """What graph.auth does (token, user, organisation; roles and grants), by hand on one connection."""
-        token = bearer_token(request.headers.get("authorization"))
-        if token is None or len(token) > 200:
-            return None
-        row = (
-            await connection.execute(
-                select(
-                    token_t.c.user_id,
-                    token_t.c.revoked_at,
-                    token_t.c.expires_at,
-                    user_t.c.is_active,
-                    user_t.c.csv_delimiter,
-                    org_t.c.path,
-                )
-                .select_from(
-                    token_t.join(user_t, user_t.c.id == token_t.c.user_id).join(
-                        org_t, org_t.c.id == user_t.c.organisation_id
-                    )
-                )
-                .where(token_t.c.token_hash == hash_token(token), token_t.c.kind == m.TokenKind.ACCESS)
-            )
-        ).one_or_none()
-        if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.is_active:
-            return None
-        _, permissions = await common.load_grants(connection, row.user_id)
-        return row if permission in permissions else None
-
-    def refused() -> Response:
-        return Response(
-            orjson.dumps({"error": "UNAUTHENTICATED or FORBIDDEN"}), status_code=403, media_type="application/json"
-        )
 
     async def catalogue(request: Request) -> Response:
         async with engine.connect() as connection:
-            caller = await authorise(connection, request, m.Permission.DEVICES_READ)
+            caller = await common.authorise(connection, request, m.Permission.DEVICES_READ)
             if caller is None:
-                return refused()
+                return common.refused()
             page = await core_catalogue_page(
                 connection,
                 caller.path,
@@ -318,27 +280,15 @@ def create_plain_app(settings):
 
     async def keys(request: Request) -> Response:
         async with engine.connect() as connection:
-            caller = await authorise(connection, request, m.Permission.KEYS_DOWNLOAD)
+            caller = await common.authorise(connection, request, m.Permission.KEYS_DOWNLOAD)
             if caller is None:
-                return refused()
+                return common.refused()
             body = await core_key_csv(
                 connection, sealer, caller.path, request.query_params["label"], caller.csv_delimiter
             )
         return Response(body, media_type="text/csv", headers={"cache-control": "no-store"})
 
-    async def ping(request: Request) -> Response:
-        return Response(b'{"ok":true}', media_type="application/json")
-
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        yield
-        await engine.dispose()
-
-    app = Starlette(
-        routes=[Route("/catalogue", catalogue), Route("/keys", keys), Route("/ping", ping)], lifespan=lifespan
-    )
-    app.state.engine = engine
-    return app
+    return common.plain_app(engine, [Route("/catalogue", catalogue), Route("/keys", keys)])
 
 
 # --------------------------------------------------------------------------------------------------

@@ -148,6 +148,73 @@ async def load_grants(connection, user_id: int):
     )
 
 
+async def authorise(connection, request, permission):
+    """What graph.auth does (token, user, organisation; roles and grants), by hand on one connection: the
+    caller's row (user_id, csv_delimiter, path of the organisation) if it holds `permission`, else None."""
+    from sqlalchemy import select
+
+    from graph.auth import bearer_token, hash_token
+    from models import identity as m
+    from models.base import utcnow
+
+    token = bearer_token(request.headers.get("authorization"))
+    if token is None or len(token) > 200:
+        return None
+    token_t, user_t, org_t = m.AuthToken.__table__, m.User.__table__, m.Organisation.__table__
+    row = (
+        await connection.execute(
+            select(
+                token_t.c.user_id,
+                token_t.c.revoked_at,
+                token_t.c.expires_at,
+                user_t.c.is_active,
+                user_t.c.csv_delimiter,
+                org_t.c.path,
+            )
+            .select_from(
+                token_t.join(user_t, user_t.c.id == token_t.c.user_id).join(
+                    org_t, org_t.c.id == user_t.c.organisation_id
+                )
+            )
+            .where(token_t.c.token_hash == hash_token(token), token_t.c.kind == m.TokenKind.ACCESS)
+        )
+    ).one_or_none()
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.is_active:
+        return None
+    _, permissions = await load_grants(connection, row.user_id)
+    return row if permission in permissions else None
+
+
+def refused():
+    """The plain apps' answer when `authorise` says no."""
+    import orjson
+    from starlette.responses import Response
+
+    return Response(
+        orjson.dumps({"error": "UNAUTHENTICATED or FORBIDDEN"}), status_code=403, media_type="application/json"
+    )
+
+
+def plain_app(engine, routes: list):
+    """A plain Starlette app with `routes` and GET /ping (no database: the floor of a request), which
+    disposes of `engine` when it stops; the engine is `app.state.engine` for in-process use."""
+    from starlette.applications import Starlette
+    from starlette.responses import Response
+    from starlette.routing import Route
+
+    async def ping(request) -> Response:
+        return Response(b'{"ok":true}', media_type="application/json")
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app):
+        yield
+        await engine.dispose()
+
+    app = Starlette(routes=[*routes, Route("/ping", ping)], lifespan=lifespan)
+    app.state.engine = engine
+    return app
+
+
 def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 

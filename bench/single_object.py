@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import secrets
 import shutil
@@ -48,17 +47,18 @@ BLOCK = 200  # requests per side before switching to the next side
 
 
 def create_plain_app(settings):
-    """A hand-written endpoint doing what node(id:) does for a User, with SQLAlchemy Core."""
+    """Hand-written endpoints doing what node(id:) (and `me`) do for a User, with SQLAlchemy Core.
+
+    Long because the endpoints share the engine and the token lookup in one closure, as a small app would."""
     import orjson
     from sqlalchemy import select
-    from starlette.applications import Starlette
     from starlette.requests import Request
     from starlette.responses import Response
     from starlette.routing import Route
 
     from graph.auth import bearer_token, hash_token
     from graph.db import create_engine
-    from graph.relay import decode_id
+    from graph.relay import decode_id, to_global_id
     from models import identity as m
     from models.base import utcnow
 
@@ -78,6 +78,8 @@ def create_plain_app(settings):
         token_t.join(user_t, user_t.c.id == token_t.c.user_id).join(org_t, org_t.c.id == user_t.c.organisation_id)
     )
 
+    me_lookup = token_lookup.add_columns(user_t.c.name, org_t.c.name.label("organisation"))
+
     def json_response(payload: Any, status: int = 200) -> Response:
         return Response(orjson.dumps(payload), status_code=status, media_type="application/json")
 
@@ -85,18 +87,25 @@ def create_plain_app(settings):
         # same answer for unknown and other tenants' IDs, as in the GraphQL API
         return json_response({"data": {"node": None}})
 
-    async def user(request: Request) -> Response:
-        pk = decode_id(request.path_params["id"], "User")
+    async def signed_in(connection, request: Request, lookup):
+        """The row `lookup` (token_lookup or more) finds for the bearer token if it is valid, else None."""
         token = bearer_token(request.headers.get("authorization"))
         if token is None or len(token) > 200:
-            return json_response({"error": "UNAUTHENTICATED"}, 401)
+            return None
+        row = (
+            await connection.execute(
+                lookup.where(token_t.c.token_hash == hash_token(token), token_t.c.kind == m.TokenKind.ACCESS)
+            )
+        ).one_or_none()
+        if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.is_active:
+            return None
+        return row
+
+    async def user(request: Request) -> Response:
+        pk = decode_id(request.path_params["id"], "User")
         async with engine.connect() as connection:
-            row = (
-                await connection.execute(
-                    token_lookup.where(token_t.c.token_hash == hash_token(token), token_t.c.kind == m.TokenKind.ACCESS)
-                )
-            ).one_or_none()
-            if row is None or row.revoked_at is not None or row.expires_at <= utcnow() or not row.is_active:
+            row = await signed_in(connection, request, token_lookup)
+            if row is None:
                 return json_response({"error": "UNAUTHENTICATED"}, 401)
             roles, permissions = await common.load_grants(connection, row.user_id)
             if (row.require_two_factor or row.org_require_two_factor) and not row.totp_confirmed:
@@ -135,20 +144,30 @@ def create_plain_app(settings):
             {"data": {"node": {"name": found.name, "email": found.email, "organisation": {"name": found.organisation}}}}
         )
 
-    async def ping(request: Request) -> Response:
-        return json_response({"ok": True})
+    async def me(request: Request) -> Response:
+        """What `{ me { id name organisation { name } } }` does, by hand: the token lookup (the same statement
+        as /users/{id}: it joins the user and the organisation, so it already has the names) and the roles and
+        grants (authentication loads them for every request); me allows a pending two-factor enrolment."""
+        async with engine.connect() as connection:
+            row = await signed_in(connection, request, me_lookup)
+            if row is None:
+                return json_response({"error": "UNAUTHENTICATED"}, 401)
+            await common.load_grants(connection, row.user_id)
+        return json_response(
+            {
+                "data": {
+                    "me": {
+                        "id": to_global_id("User", row.user_id),
+                        "name": row.name,
+                        "organisation": {"name": row.organisation},
+                    }
+                }
+            }
+        )
 
-    @contextlib.asynccontextmanager
-    async def lifespan(app):
-        yield
-        await engine.dispose()
-
-    app = Starlette(
-        routes=[Route("/users/{id}", user), Route("/bare/users/{id}", bare_user), Route("/ping", ping)],
-        lifespan=lifespan,
+    return common.plain_app(
+        engine, [Route("/users/{id}", user), Route("/bare/users/{id}", bare_user), Route("/me", me)]
     )
-    app.state.engine = engine
-    return app
 
 
 # --------------------------------------------------------------------------------------------------
