@@ -102,7 +102,7 @@ class CompiledExecutionContext(StrawberryGraphQLCoreExecutionContext):
     def _compile_value(self, return_type: GraphQLOutputType, field_details_list: Any) -> Complete | None:
         """The completion of a value of `return_type`, or None if some part of it is not plain."""
         if is_non_null_type(return_type):
-            inner = self._compile_value(return_type.of_type, field_details_list)  # type: ignore[union-attr]
+            inner = self._compile_value(return_type.of_type, field_details_list)
             if inner is None:
                 return None
 
@@ -113,7 +113,7 @@ class CompiledExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
             return non_null
         if is_list_type(return_type):
-            item = self._compile_value(return_type.of_type, field_details_list)  # type: ignore[union-attr]
+            item = self._compile_value(return_type.of_type, field_details_list)
             if item is None:
                 return None
 
@@ -126,7 +126,7 @@ class CompiledExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
             return items
         if is_leaf_type(return_type):
-            coerce = return_type.coerce_output_value  # type: ignore[union-attr]
+            coerce = return_type.coerce_output_value
 
             def leaf(value: Any) -> Any:
                 if value is None:
@@ -141,7 +141,7 @@ class CompiledExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
             return leaf
         if is_object_type(return_type):
-            return self._compile_object(return_type, field_details_list)  # type: ignore[arg-type]
+            return self._compile_object(return_type, field_details_list)
         return None  # interfaces and unions: the runtime type is resolved the normal way
 
     def _compile_object(self, object_type: GraphQLObjectType, field_details_list: Any) -> Complete | None:
@@ -151,13 +151,14 @@ class CompiledExecutionContext(StrawberryGraphQLCoreExecutionContext):
         plan = self._plan(object_type, grouped_field_set)
         if any(complete is None for complete in plan):
             return None
-        fields = list(zip(grouped_field_set.keys(), plan, strict=True))
-        is_type_of = object_type.is_type_of
+        fields = [(key, complete) for key, complete in zip(grouped_field_set.keys(), plan, strict=True) if complete]
+        # graphql-core checks is_type_of (strawberry: isinstance) before completing an object; so does this.
+        is_type_of: Callable[[Any, Any], Any] = object_type.is_type_of or (lambda _value, _info: True)
 
         def complete_object(value: Any) -> Any:
             if value is None:
                 return None
-            if is_type_of is not None and is_type_of(value, None) is not True:
+            if is_type_of(value, None) is not True:
                 raise _GiveUp
             return {key: complete(value) for key, complete in fields}
 
@@ -181,7 +182,7 @@ class CompiledExecutionContext(StrawberryGraphQLCoreExecutionContext):
                 try:
                     results[response_name] = complete(source_value)
                     continue
-                except Exception:  # noqa: S110 - plain fields have no effects: run it again the normal way
+                except Exception:
                     pass
             field_path = Path(path, response_name, parent_type.name)
             try:
@@ -210,4 +211,3 @@ class CompiledExecutionContext(StrawberryGraphQLCoreExecutionContext):
             return results
 
         return get_results()
-

@@ -526,7 +526,8 @@ async def _execute(
         # GetOperation() failed: a GraphQL request error of a well-formed request.
         return _request_error_response([{"message": exc.as_http_error_reason()}], media_type)
     finally:
-        await context.reads.close()
+        if context.reads is not None:
+            await context.reads.close()
 
 
 def _result_response(result: ExecutionResult, media_type: str) -> Response:

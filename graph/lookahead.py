@@ -8,7 +8,7 @@ subscriptions, mutation payloads) load through DataLoaders as before.
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -38,7 +38,9 @@ def looked_ahead(load: Callable[[Any, Any], Awaitable[Any]]) -> Callable[[Any, A
     return resolve
 
 
-def _selected(selection_set: SelectionSetNode | None, fragments: dict[str, Any], into: dict[str, list[FieldNode]]) -> None:
+def _selected(
+    selection_set: SelectionSetNode | None, fragments: dict[str, Any], into: dict[str, list[FieldNode]]
+) -> None:
     """Field nodes by name in a selection set, through fragments. @skip/@include are not evaluated: a
     relation loaded for a field the query then skips costs a statement, not a wrong answer."""
     for selection in selection_set.selections if selection_set else ():
@@ -81,7 +83,7 @@ class ToMany:
     """A relation loaded for the whole page: `load(context, keys)` is a batch function (one statement) giving
     one list per key, the key being the item's attribute `key`; `build` makes each GraphQL object."""
 
-    load: Callable[[Any, Sequence[Hashable]], Awaitable[Sequence[Sequence[Any]]]]
+    load: Callable[[Any, Sequence[Any]], Awaitable[Sequence[Sequence[Any]]]]
     key: str
     build: Callable[[Any], Any] | None = None
 
@@ -127,7 +129,7 @@ class LookAhead:
         built: dict[str, dict[Any, Any]] = {name: {} for name, *_ in joins}
 
         def build_row(row: Any) -> Any:
-            ahead = {}
+            ahead: dict[str, Any] = {}
             for (name, _alias, _on, make), related in zip(joins, row[1:], strict=True):
                 if related is None:
                     ahead[name] = None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 from urllib.parse import urlsplit
 
 from sqlalchemy import func, select
 
 from graph.relay import to_global_id
+from graph.schema import build_schema
 from models import catalogue as c
 from resolvers.catalogue.product_types.rules import MANUFACTURER, PRODUCT_TYPES
 from tests.factories import add_batch, add_devices, product_type_ids
@@ -117,8 +119,6 @@ async def test_no_key_material_in_device_types(runtime):
     """Keys leave only through the key download: no catalogue type has a key-valued field."""
     from graphql import GraphQLEnumType, get_named_type
 
-    from graph.schema import build_schema
-
     schema = build_schema()._schema
     for type_name in ("Device", "ProductType", "Batch"):
         for name, definition in schema.type_map[type_name].fields.items():
@@ -221,8 +221,10 @@ async def test_paging_forward_and_backward(gql, world, runtime):
     assert paged == newest_first and sorted(paged) == every
 
 
-async def test_bad_filter_input_gets_typed_errors(gql, world, runtime):
+async def test_bad_filter_input_gets_typed_errors(gql, world, runtime, monkeypatch):
     await seed(runtime, world)
+    # A cost limit that would let 5,001 rows through: the page size limit itself refuses them.
+    monkeypatch.setattr(runtime, "schema", build_schema(dataclasses.replace(runtime.settings, max_cost=1_000_000)))
     token = world.tokens["user_a"]
     bad = [
         {"filter": {"serialNumbers": [str(i) for i in range(1001)]}},

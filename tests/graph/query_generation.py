@@ -33,7 +33,6 @@ from graphql import (
     GraphQLObjectType,
     GraphQLScalarType,
     GraphQLSchema,
-    GraphQLUnionType,
     get_named_type,
     is_composite_type,
 )
@@ -240,9 +239,7 @@ class QueryGenerator:
             parts.insert(self.random.randint(0, len(parts)), Sel("__typename"))
         return self._decorate(build, type_, parts, depth)
 
-    def _object_fields(
-        self, build: _Build, type_: Any, depth: int, abstract: bool, at_most: int = 6
-    ) -> list[Sel]:
+    def _object_fields(self, build: _Build, type_: Any, depth: int, abstract: bool, at_most: int = 6) -> list[Sel]:
         focused = type_.name in self.focus_types
         names = [name for name, definition in type_.fields.items() if self._can_call(definition)]
         if not focused:
@@ -356,7 +353,7 @@ class QueryGenerator:
     def _paging(self, definition: GraphQLField) -> dict[str, Any]:
         """A connection's `first`/`last` and `after`/`before`: mostly a page size from one end and a cursor
         of the same connection's edges (seen in earlier answers), rarely what the server refuses."""
-        if not PAGING <= set(definition.args):
+        if not set(definition.args) >= PAGING:
             return {}
         if self._chance(REFUSAL_RATE, "refused_paging"):
             return self.random.choice(
@@ -387,7 +384,9 @@ class QueryGenerator:
             item = self._value(nullable.of_type, name, probe, nesting)
             if item is _NO_VALUE or probe:
                 return item
-            return [item] + [self._value(nullable.of_type, name, nesting=nesting) for _ in range(self.random.randint(0, 2))]
+            return [item] + [
+                self._value(nullable.of_type, name, nesting=nesting) for _ in range(self.random.randint(0, 2))
+            ]
         if isinstance(nullable, GraphQLEnumType):
             return self.random.choice(list(nullable.values))
         if isinstance(nullable, GraphQLInputObjectType):

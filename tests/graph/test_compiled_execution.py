@@ -12,7 +12,7 @@ import gc
 import time
 import warnings
 from collections import Counter
-from typing import Any
+from typing import Any, ClassVar
 
 from graphql import is_non_null_type, parse, validate
 from sqlalchemy import select
@@ -45,7 +45,7 @@ LIMITS = Settings(max_cost=10**12, max_depth=60, max_aliases=100_000, max_tokens
 class CountingContext(CompiledExecutionContext):
     """The compiled execution, tallying the fields it completed (by type) and those run the normal way."""
 
-    tally: Counter[str] = Counter()
+    tally: ClassVar[Counter[str]] = Counter()
 
     def _compile_field(self, parent_type: Any, field_details_list: Any) -> Any:
         complete = super()._compile_field(parent_type, field_details_list)
@@ -117,9 +117,13 @@ async def demo_world(runtime) -> tuple[dict[str, str], Pools]:
             role: await issue_token(session, await session.scalar(select(m.User).where(m.User.email == email)))
             for role, email in ROLES.items()
         }
-    await add_devices(runtime, None, [("UNOWNED-1", "TOPAS Mbus", False, ["Lager"]), ("UNOWNED-2", "TOPAS Mbus", False, [])])
+    await add_devices(
+        runtime, None, [("UNOWNED-1", "TOPAS Mbus", False, ["Lager"]), ("UNOWNED-2", "TOPAS Mbus", False, [])]
+    )
     await add_devices(runtime, organisations["Partner Metering GmbH"], [("PARTNER-1", "TOPAS Lora W8", True, ["Gast"])])
-    await add_devices(runtime, organisations["IntegraDemo"], [("LOOSE-1", "aquastream LoRa", False, ["Haus B", "Haus A"])])
+    await add_devices(
+        runtime, organisations["IntegraDemo"], [("LOOSE-1", "aquastream LoRa", False, ["Haus B", "Haus A"])]
+    )
     async with runtime.session_factory() as session:
         for model, type_name in (
             (c.Device, "Device"), (c.Batch, "Batch"), (c.ProductType, "ProductType"),
@@ -171,7 +175,10 @@ async def test_compiled_and_stock_execution_agree(runtime):
     compiled_fields = sum(n for key, n in tally.items() if key.startswith("compiled"))
     assert compiled_fields >= 20_000, tally
     normal_fields = sum(tally.values()) - compiled_fields
-    print(f"{queries} queries in {time.monotonic() - started:.1f} s: {compiled_fields} fields compiled, {normal_fields} normal")
+    print(
+        f"{queries} queries in {time.monotonic() - started:.1f} s: "
+        f"{compiled_fields} fields compiled, {normal_fields} normal"
+    )
 
 
 class MangledSerialNumbers(CountingContext):

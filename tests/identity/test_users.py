@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import json
 from datetime import timedelta
 
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from graph.relay import to_global_id
+from graph.schema import build_schema
 from models import identity as m
 from models.audit import AuditEvent
 from models.base import utcnow
@@ -711,7 +713,9 @@ def cursor(*values) -> str:
         {"after": cursor(1, 1)},
     ],
 )
-async def test_bad_page_arguments_get_a_typed_error(gql, world, variables):
+async def test_bad_page_arguments_get_a_typed_error(gql, world, variables, runtime, monkeypatch):
+    # A cost limit that would let 5,001 rows through: the page size limit itself refuses them.
+    monkeypatch.setattr(runtime, "schema", build_schema(dataclasses.replace(runtime.settings, max_cost=1_000_000)))
     result = (await gql.raw(LIST, variables, token=world.tokens["admin_a"])).json()  # NUL: a 400 before execution
     assert codes(result) == ["BAD_USER_INPUT"]
 

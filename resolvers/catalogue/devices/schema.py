@@ -33,8 +33,8 @@ from resolvers.catalogue.batches.types import Batch
 from resolvers.catalogue.devices import loaders
 from resolvers.catalogue.devices.types import ClaimStatusEnum, Device, DeviceKeyInfo
 from resolvers.catalogue.product_types.types import ProductType
-from resolvers.identity.organisations.types import Organisation
 from resolvers.catalogue.scope import batch_visible, device_visible
+from resolvers.identity.organisations.types import Organisation
 
 MAX_SERIALS = 1000
 MAX_LABELS = 20
