@@ -314,11 +314,29 @@ async def insert_many(connection, table, rows: list[dict[str, Any]], chunk: int 
         await connection.execute(insert(table), rows[start : start + chunk])
 
 
+async def make_organisation_admin(connection, user_id: int, now: datetime) -> str:
+    """Makes the user an organisation admin (DEVICES_READ, KEYS_DOWNLOAD) with an access token; returns it."""
+    from graph.auth import hash_token, new_token
+    from models import identity as m
+
+    await insert_many(connection, m.UserRole.__table__, [{"user_id": user_id, "role": m.Role.ORGANISATION_ADMIN}])
+    token = new_token(m.TokenKind.ACCESS)
+    token_row = {
+        "user_id": user_id,
+        "kind": m.TokenKind.ACCESS,
+        "token_hash": hash_token(token),
+        "session_id": str(uuid.uuid4()),
+        "authenticated_at": now,
+        "expires_at": now + timedelta(hours=12),
+    }
+    await insert_many(connection, m.AuthToken.__table__, [token_row])
+    return token
+
+
 async def seed(settings, devices: int, download_devices: int, seed_value: int) -> dict[str, Any]:
     """Migrate (Runtime.start(auto_migrate=True), which also installs the product types), then bulk-insert."""
     from sqlalchemy import func, select
 
-    from graph.auth import hash_token, new_token
     from graph.passwords import hash_password
     from graph.runtime import Runtime
     from models import catalogue as c
@@ -381,24 +399,7 @@ async def seed(settings, devices: int, download_devices: int, seed_value: int) -
                     }
                 ],
             )
-            await insert_many(
-                connection, m.UserRole.__table__, [{"user_id": user_id, "role": m.Role.ORGANISATION_ADMIN}]
-            )
-            token = new_token(m.TokenKind.ACCESS)
-            await insert_many(
-                connection,
-                m.AuthToken.__table__,
-                [
-                    {
-                        "user_id": user_id,
-                        "kind": m.TokenKind.ACCESS,
-                        "token_hash": hash_token(token),
-                        "session_id": str(uuid.uuid4()),
-                        "authenticated_at": now,
-                        "expires_at": now + timedelta(hours=6),
-                    }
-                ],
-            )
+            token = await make_organisation_admin(connection, user_id, now)
 
             product_types = (
                 await connection.execute(

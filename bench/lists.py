@@ -36,7 +36,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -186,7 +186,6 @@ def create_plain_app(settings):
 
 async def _tenant(connection, name: str, manufacturer: int, now: datetime) -> dict[str, Any]:
     """An organisation with an organisation admin (DEVICES_READ), an access token and four batches."""
-    from graph.auth import hash_token, new_token
     from models import catalogue as c
     from models import identity as m
 
@@ -200,24 +199,7 @@ async def _tenant(connection, name: str, manufacturer: int, now: datetime) -> di
         m.User.__table__,
         [{"organisation_id": org, "email": f"bench-{uuid.uuid4().hex[:8]}@bench.example", "name": "Bench Reader"}],
     )
-    await catalogue.insert_many(
-        connection, m.UserRole.__table__, [{"user_id": user, "role": m.Role.ORGANISATION_ADMIN}]
-    )
-    token = new_token(m.TokenKind.ACCESS)
-    await catalogue.insert_many(
-        connection,
-        m.AuthToken.__table__,
-        [
-            {
-                "user_id": user,
-                "kind": m.TokenKind.ACCESS,
-                "token_hash": hash_token(token),
-                "session_id": str(uuid.uuid4()),
-                "authenticated_at": now,
-                "expires_at": now + timedelta(hours=12),
-            }
-        ],
-    )
+    token = await catalogue.make_organisation_admin(connection, user, now)
     batches = await catalogue.insert_returning_ids(
         connection,
         c.Batch.__table__,
