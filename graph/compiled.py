@@ -3,10 +3,11 @@ function made once per (type, selection) of the execution, not by graphql-core's
 resolve info, path, argument coercion and awaitable checks per field and per row.
 
 A field is plain when it takes no arguments and either has no resolver (strawberry's basic field: the
-attribute of the same name) or is a relation its list loaded ahead (`graph.lookahead.looked_ahead`, read
-from the object's `ahead` values). Its value is completed like graphql-core does: leaves through the type's
-`coerce_output_value`, objects (with `is_type_of`) through their own compiled selection, lists item by
-item. Anything else (resolvers, arguments, interfaces and unions, introspection) runs the normal way.
+attribute of the same name), or its resolver computes the value from the object alone (`computed`), or it is a
+relation its list loaded ahead (`graph.lookahead.looked_ahead`, read from the object's `ahead` values). Its
+value is completed like graphql-core does: leaves through the type's `coerce_output_value`, objects (with
+`is_type_of`) through their own compiled selection, lists item by item. Anything else (resolvers, arguments,
+interfaces and unions, introspection) runs the normal way.
 
 Errors are never produced here: when a plain field meets anything but the expected case (null in a
 non-null position, a value its type refuses, a relation that was not loaded ahead, an exception), the
@@ -34,6 +35,16 @@ from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from graph.lookahead import LOOKED_AHEAD
 
+#: The attribute marking a resolver made by `computed` (the value is the function computing the field).
+COMPUTED = "computed_from_object"
+
+
+def computed(method: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """Marks a field's resolver `def name(self) -> T` that computes its value from the object alone (no
+    arguments, no info, no effects, no await): compiled selections call it like reading an attribute."""
+    setattr(method, COMPUTED, method)
+    return method
+
 
 class _GiveUp(Exception):
     """A plain field met something only the normal path handles (an error to raise, a value to load)."""
@@ -53,8 +64,13 @@ def _read(field_def: Any) -> Callable[[Any], Any] | None:
         name = definition.python_name
         return lambda source: getattr(source, name)
     resolver = definition.base_resolver
+    if definition.extensions or definition.permission_classes:
+        return None
+    compute = getattr(getattr(resolver, "wrapped_func", None), COMPUTED, None)
+    if compute is not None:
+        return compute
     relation = getattr(getattr(resolver, "wrapped_func", None), LOOKED_AHEAD, None)
-    if relation is None or definition.extensions or definition.permission_classes:
+    if relation is None:
         return None
 
     def ahead(source: Any) -> Any:

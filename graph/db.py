@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -41,7 +42,8 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
 
 #: For every engine: SQLAlchemy puts bound parameters into its error messages ("[parameters: …]"),
 #: which end up in logs with whatever the user sent (passwords, 200 KB uploads). The SQL stays.
-ENGINE_OPTIONS = {"hide_parameters": True}
+#: JSON columns read with orjson (lists read them on every row; the standard library's decoder is ~4x slower).
+ENGINE_OPTIONS = {"hide_parameters": True, "json_deserializer": orjson.loads}
 
 
 def prepare_sqlite_file(settings: Settings) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import enum
+import functools
+from collections import namedtuple
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,10 +15,12 @@ from typing import Annotated, Any, Generic, TypeVar
 import orjson
 import strawberry
 from sqlalchemy import BigInteger, Select, and_, false, func, or_, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import QueryableAttribute, aliased
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeDecorator
 
+from graph.compiled import computed
 from graph.errors import BadUserInput
 
 #: The cost limit (graph.cost) bounds the work of a page; this bounds the rows one statement returns.
@@ -90,8 +94,15 @@ NodeType = TypeVar("NodeType")
 
 @strawberry.type(description="An item of a page with its cursor.")
 class Edge(Generic[NodeType]):
-    cursor: str = strawberry.field(description="Pass as `after` or `before` to page from here.")
+    @strawberry.field(description="Pass as `after` or `before` to page from here.")
+    @computed
+    def cursor(self) -> str:
+        # encoded when asked for: most lists ask only for pageInfo's end cursor, not one per edge
+        return encode_cursor(self.position)
+
     node: NodeType = strawberry.field(description="The item.")
+    #: The item's sort key values, which its cursor encodes.
+    position: strawberry.Private[Sequence[Any]]
 
 
 @strawberry.type(description="A page of items with cursors (Relay connection).")
@@ -205,14 +216,29 @@ def _connection(
     page = list(rows[:size])
     if backward:
         page.reverse()
-    edges = [Edge(cursor=encode_cursor(values), node=build(row)) for row, values in page]
+    edges = [Edge(node=build(row), position=values) for row, values in page]
     page_info = PageInfo(
         has_next_page=has_more if not backward else before is not None,
         has_previous_page=has_more if backward else after is not None,
-        start_cursor=edges[0].cursor if edges else None,
-        end_cursor=edges[-1].cursor if edges else None,
+        start_cursor=edges[0].cursor() if edges else None,
+        end_cursor=edges[-1].cursor() if edges else None,
     )
     return Connection(edges=edges, nodes=[edge.node for edge in edges], page_info=page_info, count=count)
+
+
+@functools.cache
+def record_type(entity: type) -> type:
+    """A named tuple of `entity`'s column attributes. A page builds its items from these rows, not from ORM
+    entities: no identity map, instrumented attributes or per-row state for objects that live one request.
+    Mapped classes have no relationships, so every builder only reads columns."""
+    names = [str(column.key) for column in sa_inspect(entity).column_attrs]  # type: ignore[var-annotated]
+    return namedtuple(f"{entity.__name__}Record", names)
+
+
+def _record_columns(entity_or_alias: Any) -> tuple[type, list[Any]]:
+    """The record type of an entity (or an aliased entity) and the columns to select for it."""
+    record = record_type(sa_inspect(entity_or_alias).mapper.class_)
+    return record, [getattr(entity_or_alias, name) for name in record._fields]  # type: ignore[attr-defined]
 
 
 async def paginate(
@@ -229,9 +255,10 @@ async def paginate(
 ) -> Connection[NodeType]:
     """Keyset pagination of `statement` (selecting one entity) ordered by `keys`.
 
-    The last key must be unique (the primary key) so that every row has one position. `joined` are
-    (entity, condition) pairs outer-joined into the page's statement only (graph.lookahead); `build` then
-    gets the row with the entity first and the joined ones (or None) after it.
+    The last key must be unique (the primary key) so that every row has one position. `build` gets the
+    entity's record (`record_type`: its columns as a named tuple). `joined` are (entity, condition) pairs
+    outer-joined into the page's statement only (graph.lookahead); `build` then gets a tuple of the records,
+    the statement's first and the joined ones (or None where no row joined) after it.
     """
     size, backward = _page_size(first, last)
     key_columns = [key.column for key in keys]
@@ -241,28 +268,43 @@ async def paginate(
         filtered = filtered.where(rows_beyond(keys, decode_cursor(after, keys), forward=True))
     if before is not None:
         filtered = filtered.where(rows_beyond(keys, decode_cursor(before, keys), forward=False))
+    parts = [statement.column_descriptions[0]["entity"]]
     for entity, condition in joined:
-        filtered = filtered.add_columns(entity).outerjoin(entity, condition)
-    page_statement = filtered.add_columns(*key_columns).order_by(*_key_ordering(keys, backward)).limit(size + 1)
+        filtered = filtered.outerjoin(entity, condition)
+        parts.append(entity)
+    records: list[tuple[type, int, int]] = []  # (record type, first column, index of its primary key)
+    columns: list[Any] = []
+    for part in parts:
+        record, part_columns = _record_columns(part)
+        pk = sa_inspect(part).mapper.primary_key[0].key
+        records.append((record, len(columns), record._fields.index(pk)))  # type: ignore[attr-defined]
+        columns.extend(part_columns)
+    page_statement = (
+        filtered.with_only_columns(*columns, *key_columns).order_by(*_key_ordering(keys, backward)).limit(size + 1)
+    )
 
     async with context.session() as session:
-        rows = (await session.execute(page_statement)).all()
-    width = 1 + len(joined)
+        # on the session's connection: Core rows, without the ORM's per-row processing (it selects no entity)
+        connection = await session.connection()
+        rows = (await connection.execute(page_statement)).all()
+    width = len(columns)
 
     async def count() -> int:
         count_statement = select(func.count()).select_from(statement.order_by(None).subquery())
         async with context.session() as session:
             return (await session.execute(count_statement)).scalar_one()
 
-    return _connection(
-        [(row[:width] if joined else row[0], row[width:]) for row in rows],
-        build,
-        count,
-        size=size,
-        backward=backward,
-        after=after,
-        before=before,
-    )
+    if joined:
+        spans = [(record._make, start, start + len(record._fields), start + pk) for record, start, pk in records]  # type: ignore[attr-defined]
+
+        def split(row: Any) -> tuple[Any, ...]:
+            return tuple(make(row[start:end]) if row[pk] is not None else None for make, start, end, pk in spans)
+
+        items = [(split(row), row[width:]) for row in rows]
+    else:
+        make = records[0][0]._make  # type: ignore[attr-defined]
+        items = [(make(row[:width]), row[width:]) for row in rows]
+    return _connection(items, build, count, size=size, backward=backward, after=after, before=before)
 
 
 # --- one page per parent (a connection field of a type shown in lists) ------------------------------------

@@ -46,6 +46,30 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
+    def result_processor(self, dialect, coltype):
+        # Lists read thousands of these per request: the common cases in one step each, the rest as above.
+        fallback = super().result_processor(dialect, coltype)
+        assert fallback is not None  # process_result_value is defined
+        if dialect.name == "sqlite":
+            # SQLite keeps the naive UTC text it was given: parsed with its offset in one C call (7x faster
+            # than the DateTime processor followed by replace(tzinfo=...))
+            parse = datetime.fromisoformat
+
+            def process_text(value: Any) -> datetime | None:
+                if value is None:
+                    return None
+                try:
+                    return parse(value + "+00:00")
+                except (TypeError, ValueError):
+                    return fallback(value)
+
+            return process_text
+
+        def process_aware(value: Any) -> datetime | None:
+            return value if value is None or value.tzinfo is UTC else fallback(value)
+
+        return process_aware
+
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)

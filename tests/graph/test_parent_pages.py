@@ -69,12 +69,12 @@ def summary(connection):
 
 
 def check_cursors(connection):
-    assert [edge.cursor for edge in connection.edges] == [
+    assert [edge.cursor() for edge in connection.edges] == [
         encode_cursor([device.serial_number, device.id]) for device in connection.nodes
     ]
     info = connection.page_info
-    assert info.start_cursor == (connection.edges[0].cursor if connection.edges else None)
-    assert info.end_cursor == (connection.edges[-1].cursor if connection.edges else None)
+    assert info.start_cursor == (connection.edges[0].cursor() if connection.edges else None)
+    assert info.end_cursor == (connection.edges[-1].cursor() if connection.edges else None)
 
 
 async def test_forward_pages_of_a_list_of_parents_in_one_statement(runtime, world, context, count_sql):
