@@ -19,7 +19,7 @@ again changes nothing. tests/graph/test_compiled_execution.py compares both path
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from graphql import (
     GraphQLObjectType,
@@ -50,135 +50,216 @@ class _GiveUp(Exception):
     """A plain field met something only the normal path handles (an error to raise, a value to load)."""
 
 
-Complete = Callable[[Any], Any]  # the field's source object -> its completed value, or raises _GiveUp
+def _give_up() -> Any:
+    raise _GiveUp
 
 
-def _read(field_def: Any) -> Callable[[Any], Any] | None:
-    """How a plain field reads its value from the source object; None if the field is not plain."""
+Complete = Callable[[Any], Any]  # the field's source object -> its completed value, or raises
+
+#: Leaf types whose output coercion returns a value of this class unchanged (graphql-core's String, ID and
+#: Boolean): the generated code takes such a value as it is and calls the coercion for anything else.
+_UNCHANGED = {"String": str, "ID": str, "Boolean": bool}
+#: Compiled completions kept across requests (see CompiledExecutionContext._compiled); dropped all at once
+#: beyond this many, rebuilt on the next requests.
+MAX_COMPILED = 2000
+
+
+def _read(field_def: Any) -> tuple[str, Any] | None:
+    """How a plain field reads its value: ("attribute", python name), ("computed", function of the object) or
+    ("ahead", relation name); None if the field is not plain."""
     if field_def.args:
         return None
     definition = (field_def.extensions or {}).get("strawberry-definition")
     if definition is None:
         return None
     if definition.is_basic_field and getattr(field_def.resolve, "_is_default", False):
-        name = definition.python_name
-        return lambda source: getattr(source, name)
-    resolver = definition.base_resolver
+        return ("attribute", definition.python_name)
     if definition.extensions or definition.permission_classes:
         return None
-    compute = getattr(getattr(resolver, "wrapped_func", None), COMPUTED, None)
+    resolver = getattr(definition.base_resolver, "wrapped_func", None)
+    compute = getattr(resolver, COMPUTED, None)
     if compute is not None:
-        return compute
-    relation = getattr(getattr(resolver, "wrapped_func", None), LOOKED_AHEAD, None)
-    if relation is None:
-        return None
+        return ("computed", compute)
+    relation = getattr(resolver, LOOKED_AHEAD, None)
+    return ("ahead", relation) if relation is not None else None
 
-    def ahead(source: Any) -> Any:
-        values = source.ahead
-        if values is None or relation not in values:
-            raise _GiveUp  # not loaded ahead: the resolver loads it
-        return values[relation]
 
-    return ahead
+def _checked_leaf(coerce: Callable[[Any], Any]) -> Complete:
+    def leaf(value: Any) -> Any:
+        coerced = coerce(value)
+        if coerced is None or coerced is Undefined:
+            raise _GiveUp
+        return coerced
+
+    return leaf
+
+
+def _list_of(item: Complete) -> Complete:
+    def items(value: Any) -> Any:
+        if value is None:
+            return None
+        if not isinstance(value, (list, tuple)):
+            raise _GiveUp
+        return [item(entry) for entry in value]
+
+    return items
+
+
+class _Source:
+    """The source of one generated function: its lines and the objects its names refer to."""
+
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.names: dict[str, Any] = {"_GiveUp": _GiveUp, "_give_up": _give_up}
+
+    def name(self, value: Any) -> str:
+        name = f"_r{len(self.names)}"
+        self.names[name] = value
+        return name
 
 
 class CompiledExecutionContext(StrawberryGraphQLCoreExecutionContext):
     """graphql-core's execution with plain fields completed by compiled functions (see the module)."""
 
+    #: (class, object type, the selection's field nodes, the Boolean variables' values) -> (what the key names, kept
+    #: alive so that their ids are not reused while the entry exists; the completion, or None if not plain).
+    #: The nodes are the parsed document's, which the parser cache hands every request of the same query;
+    #: Boolean variables are the only ones that change a selection (@include/@skip).
+    _compiled: ClassVar[dict[tuple[Any, ...], tuple[Any, Complete | None]]] = {}
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        #: Per grouped field set (graphql-core memoizes those per execution): one completion per field,
+        #: Per grouped field set of this execution (graphql-core memoizes those): one completion per field,
         #: None where the field runs the normal way. Kept with the set, whose id is the key.
         self._plans: dict[int, tuple[Any, list[Complete | None]]] = {}
+        variables = self.variable_values.coerced
+        self._switches = tuple((name, value) for name, value in variables.items() if isinstance(value, bool))
 
     def _plan(self, parent_type: GraphQLObjectType, grouped_field_set: Any) -> list[Complete | None]:
         cached = self._plans.get(id(grouped_field_set))
         if cached is None:
-            plan = [self._compile_field(parent_type, details) for details in grouped_field_set.values()]
+            plan = [self._field(parent_type, details) for details in grouped_field_set.values()]
             cached = self._plans[id(grouped_field_set)] = (grouped_field_set, plan)
         return cached[1]
 
+    def _cached(self, kind: str, of_type: Any, field_details_list: Any, make: Callable[[], Complete | None]) -> Any:
+        nodes = tuple(details.node for details in field_details_list)
+        key = (self.__class__, kind, id(of_type), *map(id, nodes), self._switches)
+        found = self._compiled.get(key)
+        if found is None:
+            if len(self._compiled) >= MAX_COMPILED:
+                self._compiled.clear()
+            found = self._compiled[key] = ((of_type, nodes), make())
+        return found[1]
+
+    def _field(self, parent_type: GraphQLObjectType, field_details_list: Any) -> Complete | None:
+        """The completion of one field of `parent_type` from its parent object (execute_fields' plan)."""
+        return self._cached(
+            "field", parent_type, field_details_list, lambda: self._compile_field(parent_type, field_details_list)
+        )
+
     def _compile_field(self, parent_type: GraphQLObjectType, field_details_list: Any) -> Complete | None:
+        source = _Source()
+        source.lines.append("def complete(value):")
+        if self._emit_field(source, parent_type, field_details_list, "_v") is None:
+            return None
+        source.lines.append("    return _v")
+        return self._define(source)
+
+    def _emit_field(self, source: _Source, parent_type: GraphQLObjectType, field_details_list: Any, var: str) -> Any:
+        """Lines setting `var` to the completed value of the field read from `value`; None if not plain."""
         node = field_details_list[0].node
         if node.arguments:
             return None
         name = node.name.value
+        lines = source.lines
         if name == "__typename":
-            type_name = parent_type.name
-            return lambda _source: type_name
+            lines.append(f"    {var} = {parent_type.name!r}")
+            return True
         field_def = parent_type.fields.get(name)
         read = _read(field_def) if field_def is not None else None
         if read is None:
             return None
-        complete = self._compile_value(field_def.type, field_details_list)
-        if complete is None:
-            return None
-        return lambda source: complete(read(source))
+        how, what = read
+        if how == "attribute":
+            lines.append(f"    {var} = value.{what}")
+        elif how == "computed":
+            lines.append(f"    {var} = {source.name(what)}(value)")
+        else:  # not loaded ahead (no `ahead`, or not this relation): a KeyError or TypeError, the normal way
+            lines.append(f"    {var} = value.ahead[{what!r}]")
+        return self._emit_value(source, field_def.type, field_details_list, var)
 
-    def _compile_value(self, return_type: GraphQLOutputType, field_details_list: Any) -> Complete | None:
-        """The completion of a value of `return_type`, or None if some part of it is not plain."""
-        if is_non_null_type(return_type):
-            inner = self._compile_value(return_type.of_type, field_details_list)
-            if inner is None:
-                return None
-
-            def non_null(value: Any) -> Any:
-                if value is None:
-                    raise _GiveUp  # graphql-core raises the null error with its path
-                return inner(value)
-
-            return non_null
-        if is_list_type(return_type):
-            item = self._compile_value(return_type.of_type, field_details_list)
+    def _emit_value(self, source: _Source, of_type: GraphQLOutputType, field_details_list: Any, var: str) -> Any:
+        """Lines completing `var` as a value of `of_type`; None if some part of it is not plain."""
+        lines = source.lines
+        if is_non_null_type(of_type):
+            lines.append(f"    if {var} is None: _give_up()")  # graphql-core raises the null error with its path
+            of_type = of_type.of_type
+        if is_leaf_type(of_type):
+            leaf = source.name(_checked_leaf(of_type.coerce_output_value))
+            unchanged = _UNCHANGED.get(of_type.name)
+            if unchanged is not None:
+                cls = source.name(unchanged)
+                lines.append(f"    if {var} is not None and {var}.__class__ is not {cls}: {var} = {leaf}({var})")
+            else:
+                lines.append(f"    if {var} is not None: {var} = {leaf}({var})")
+            return True
+        if is_list_type(of_type):
+            item = self._value(of_type.of_type, field_details_list)
             if item is None:
                 return None
-
-            def items(value: Any) -> Any:
-                if value is None:
-                    return None
-                if not isinstance(value, (list, tuple)):
-                    raise _GiveUp
-                return [item(entry) for entry in value]
-
-            return items
-        if is_leaf_type(return_type):
-            coerce = return_type.coerce_output_value
-
-            def leaf(value: Any) -> Any:
-                if value is None:
-                    return None
-                try:
-                    coerced = coerce(value)
-                except Exception as error:
-                    raise _GiveUp from error
-                if coerced is None or coerced is Undefined:
-                    raise _GiveUp
-                return coerced
-
-            return leaf
-        if is_object_type(return_type):
-            return self._compile_object(return_type, field_details_list)
+            lines.append(f"    {var} = {source.name(_list_of(item))}({var})")
+            return True
+        if is_object_type(of_type):
+            complete = self._object(of_type, field_details_list)
+            if complete is None:
+                return None
+            lines.append(f"    {var} = {source.name(complete)}({var})")
+            return True
         return None  # interfaces and unions: the runtime type is resolved the normal way
 
-    def _compile_object(self, object_type: GraphQLObjectType, field_details_list: Any) -> Complete | None:
-        grouped_field_set, new_defer_usages, _ = self.collect_subfields(object_type, field_details_list)
-        if new_defer_usages:
-            return None  # @defer: incremental delivery is graphql-core's
-        plan = self._plan(object_type, grouped_field_set)
-        if any(complete is None for complete in plan):
-            return None
-        fields = [(key, complete) for key, complete in zip(grouped_field_set.keys(), plan, strict=True) if complete]
-        # graphql-core checks is_type_of (strawberry: isinstance) before completing an object; so does this.
-        is_type_of: Callable[[Any, Any], Any] = object_type.is_type_of or (lambda _value, _info: True)
+    def _value(self, of_type: GraphQLOutputType, field_details_list: Any) -> Complete | None:
+        """The completion of a value of `of_type` (a list's items)."""
 
-        def complete_object(value: Any) -> Any:
-            if value is None:
+        def make() -> Complete | None:
+            source = _Source()
+            source.lines.append("def complete(value):")
+            if self._emit_value(source, of_type, field_details_list, "value") is None:
                 return None
-            if is_type_of(value, None) is not True:
-                raise _GiveUp
-            return {key: complete(value) for key, complete in fields}
+            source.lines.append("    return value")
+            return self._define(source)
 
-        return complete_object
+        return self._cached("value", of_type, field_details_list, make)
+
+    def _object(self, object_type: GraphQLObjectType, field_details_list: Any) -> Complete | None:
+        """The completion of an object of `object_type`: one generated function for its whole selection."""
+
+        def make() -> Complete | None:
+            grouped_field_set, new_defer_usages, _ = self.collect_subfields(object_type, field_details_list)
+            if new_defer_usages:
+                return None  # @defer: incremental delivery is graphql-core's
+            source = _Source()
+            lines = source.lines
+            lines.append("def complete(value):")
+            lines.append("    if value is None: return None")
+            if object_type.is_type_of is not None:
+                # graphql-core checks is_type_of (strawberry: isinstance, casts) before completing an object
+                lines.append(f"    if {source.name(object_type.is_type_of)}(value, None) is not True: _give_up()")
+            keys = []
+            for index, (key, details) in enumerate(grouped_field_set.items()):
+                if self._emit_field(source, object_type, details, f"_f{index}") is None:
+                    return None
+                keys.append(f"{key!r}: _f{index}")
+            lines.append(f"    return {{{', '.join(keys)}}}")
+            return self._define(source)
+
+        return self._cached("object", object_type, field_details_list, make)
+
+    @staticmethod
+    def _define(source: _Source) -> Complete:
+        namespace = dict(source.names)
+        exec(compile("\n".join(source.lines), "<graph.compiled>", "exec"), namespace)
+        return namespace["complete"]
 
     def execute_fields(
         self,

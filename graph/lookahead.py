@@ -111,7 +111,7 @@ class LookAhead:
         joined = []
         for name, relation in self.wanted.items():
             if isinstance(relation, ToOne):
-                alias = aliased(relation.entity, name=f"ahead_{name}")
+                alias = _alias(relation.entity, f"ahead_{name}")
                 joined.append((name, alias, relation.on(alias, self.principal), relation.build))
         return joined
 
@@ -126,20 +126,25 @@ class LookAhead:
         joins = self.joins
         if not joins:
             return lambda row: _with_ahead(build(row), {})
-        built: dict[str, dict[Any, Any]] = {name: {} for name, *_ in joins}
+        # (position in the row, name, the objects built so far by primary key, how to build one)
+        relations: list[tuple[int, str, dict[Any, Any], Callable[[Any], Any]]] = [
+            (index, name, {}, make) for index, (name, _alias, _on, make) in enumerate(joins, start=1)
+        ]
 
         def build_row(row: Any) -> Any:
             ahead: dict[str, Any] = {}
-            for (name, _alias, _on, make), related in zip(joins, row[1:], strict=True):
+            for index, name, built, make in relations:
+                related = row[index]
                 if related is None:
                     ahead[name] = None
                     continue
-                cache = built[name]
-                value = cache.get(related.id)
+                value = built.get(related.id)
                 if value is None:
-                    value = cache[related.id] = make(related)
+                    value = built[related.id] = make(related)
                 ahead[name] = value
-            return _with_ahead(build(row[0]), ahead)
+            item = build(row[0])
+            item.ahead = ahead
+            return item
 
         return build_row
 
@@ -157,6 +162,12 @@ class LookAhead:
             for item, key in zip(items, keys, strict=True):
                 values = by_key[key]
                 item.ahead[name] = [make(value) for value in values] if make is not None else list(values)
+
+
+@functools.cache
+def _alias(entity: Any, name: str) -> Any:
+    """One alias per relation for all requests: the same statement shape, so SQLAlchemy's compiled cache hits."""
+    return aliased(entity, name=name)
 
 
 def _with_ahead(item: Any, ahead: dict[str, Any]) -> Any:

@@ -235,10 +235,47 @@ def record_type(entity: type) -> type:
     return namedtuple(f"{entity.__name__}Record", names)
 
 
-def _record_columns(entity_or_alias: Any) -> tuple[type, list[Any]]:
-    """The record type of an entity (or an aliased entity) and the columns to select for it."""
-    record = record_type(sa_inspect(entity_or_alias).mapper.class_)
-    return record, [getattr(entity_or_alias, name) for name in record._fields]  # type: ignore[attr-defined]
+class _PageRows:
+    """How a page's rows become records: the columns to select for the statement's entity and the joined ones,
+    and each row split into their records (each joined row's once per primary key, or None where none joined)."""
+
+    def __init__(self, parts: Sequence[Any]) -> None:
+        self.columns: list[Any] = []
+        #: (make the record, first column, end, column of the primary key) per part
+        self.spans: list[tuple[Callable[[Any], Any], int, int, int]] = []
+        for part in parts:
+            mapper = sa_inspect(part).mapper
+            record: Any = record_type(mapper.class_)
+            start = len(self.columns)
+            self.columns.extend(getattr(part, name) for name in record._fields)
+            self.spans.append(
+                (record._make, start, len(self.columns), start + record._fields.index(mapper.primary_key[0].key))
+            )
+
+    def items(self, rows: Sequence[Any]) -> list[tuple[Any, Sequence[Any]]]:
+        """(records, the sort key values selected after them) per row."""
+        width = len(self.columns)
+        (make_main, _start, main_end, _pk), *related = self.spans
+        if not related:
+            return [(make_main(row[:width]), row[width:]) for row in rows]
+        joined: list[tuple[Any, int, int, int, dict[Any, Any]]] = [
+            (make, start, end, pk, {}) for make, start, end, pk in related
+        ]
+
+        def split(row: Any) -> tuple[Any, ...]:
+            parts = [make_main(row[:main_end])]
+            for make, start, end, pk, made in joined:
+                key = row[pk]
+                if key is None:
+                    parts.append(None)
+                    continue
+                record = made.get(key)
+                if record is None:
+                    record = made[key] = make(row[start:end])
+                parts.append(record)
+            return tuple(parts)
+
+        return [(split(row), row[width:]) for row in rows]
 
 
 async def paginate(
@@ -272,39 +309,24 @@ async def paginate(
     for entity, condition in joined:
         filtered = filtered.outerjoin(entity, condition)
         parts.append(entity)
-    records: list[tuple[type, int, int]] = []  # (record type, first column, index of its primary key)
-    columns: list[Any] = []
-    for part in parts:
-        record, part_columns = _record_columns(part)
-        pk = sa_inspect(part).mapper.primary_key[0].key
-        records.append((record, len(columns), record._fields.index(pk)))  # type: ignore[attr-defined]
-        columns.extend(part_columns)
+    page_rows = _PageRows(parts)
     page_statement = (
-        filtered.with_only_columns(*columns, *key_columns).order_by(*_key_ordering(keys, backward)).limit(size + 1)
+        filtered.with_only_columns(*page_rows.columns, *key_columns)
+        .order_by(*_key_ordering(keys, backward))
+        .limit(size + 1)
     )
 
     async with context.session() as session:
         # on the session's connection: Core rows, without the ORM's per-row processing (it selects no entity)
         connection = await session.connection()
         rows = (await connection.execute(page_statement)).all()
-    width = len(columns)
 
     async def count() -> int:
         count_statement = select(func.count()).select_from(statement.order_by(None).subquery())
         async with context.session() as session:
             return (await session.execute(count_statement)).scalar_one()
 
-    if joined:
-        spans = [(record._make, start, start + len(record._fields), start + pk) for record, start, pk in records]  # type: ignore[attr-defined]
-
-        def split(row: Any) -> tuple[Any, ...]:
-            return tuple(make(row[start:end]) if row[pk] is not None else None for make, start, end, pk in spans)
-
-        items = [(split(row), row[width:]) for row in rows]
-    else:
-        make = records[0][0]._make  # type: ignore[attr-defined]
-        items = [(make(row[:width]), row[width:]) for row in rows]
-    return _connection(items, build, count, size=size, backward=backward, after=after, before=before)
+    return _connection(page_rows.items(rows), build, count, size=size, backward=backward, after=after, before=before)
 
 
 # --- one page per parent (a connection field of a type shown in lists) ------------------------------------

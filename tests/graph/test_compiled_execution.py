@@ -12,6 +12,7 @@ import gc
 import time
 import warnings
 from collections import Counter
+from dataclasses import replace
 from typing import Any, ClassVar
 
 from graphql import is_non_null_type, parse, validate
@@ -47,18 +48,11 @@ class CountingContext(CompiledExecutionContext):
 
     tally: ClassVar[Counter[str]] = Counter()
 
-    def _compile_field(self, parent_type: Any, field_details_list: Any) -> Any:
-        complete = super()._compile_field(parent_type, field_details_list)
-        if complete is None:
-            return None
-        tally, key = self.tally, f"compiled {parent_type.name}"
-
-        def counted(source: Any) -> Any:
-            value = complete(source)
-            tally[key] += 1
-            return value
-
-        return counted
+    def _emit_field(self, source: Any, parent_type: Any, field_details_list: Any, var: str) -> Any:
+        emitted = super()._emit_field(source, parent_type, field_details_list, var)
+        if emitted is not None:  # the generated code counts each field it completes
+            source.lines.append(f"    {source.name(self.tally)}[{f'compiled {parent_type.name}'!r}] += 1")
+        return emitted
 
     def execute_field(self, parent_type: Any, *args: Any) -> Any:
         self.tally[f"normal {parent_type.name}"] += 1
@@ -87,11 +81,16 @@ async def differences(runtime, token: str, generator: QueryGenerator, count: int
     found = []
     for _ in range(count):
         document = generator.document()
-        got = await execute(compiled, runtime, token, document)
-        expected = await execute(stock, runtime, token, document)
-        generator.pools.harvest(expected[0], document)
-        if got != expected:
-            found.append(f"{document.text}\nvariables: {document.variables}\ncompiled: {got}\nstock: {expected}")
+        # The same text again with its @include/@skip conditions flipped: compiled selections are kept across
+        # requests by document, and must not answer for the other value of a condition.
+        flipped = {name: not value if isinstance(value, bool) else value for name, value in document.variables.items()}
+        variants = [document] + ([replace(document, variables=flipped)] if flipped != document.variables else [])
+        for variant in variants:
+            got = await execute(compiled, runtime, token, variant)
+            expected = await execute(stock, runtime, token, variant)
+            generator.pools.harvest(expected[0], variant)
+            if got != expected:
+                found.append(f"{variant.text}\nvariables: {variant.variables}\ncompiled: {got}\nstock: {expected}")
     return found
 
 
@@ -184,11 +183,11 @@ async def test_compiled_and_stock_execution_agree(runtime):
 class MangledSerialNumbers(CountingContext):
     """A broken compiled path: serial numbers it completes come out reversed."""
 
-    def _compile_field(self, parent_type: Any, field_details_list: Any) -> Any:
-        complete = super()._compile_field(parent_type, field_details_list)
-        if complete is None or field_details_list[0].node.name.value != "serialNumber":
-            return complete
-        return lambda source: complete(source)[::-1]
+    def _emit_field(self, source: Any, parent_type: Any, field_details_list: Any, var: str) -> Any:
+        emitted = super()._emit_field(source, parent_type, field_details_list, var)
+        if emitted is not None and field_details_list[0].node.name.value == "serialNumber":
+            source.lines.append(f"    {var} = {var}[::-1]")
+        return emitted
 
 
 async def test_a_difference_is_detected(runtime):
@@ -218,3 +217,29 @@ async def test_a_refused_sibling_leaves_no_resolver_unawaited(runtime):
             gc.collect()
         assert data is None and [error["path"] for error in errors] == [["b"]]
         assert not [warning for warning in caught if "never awaited" in str(warning.message)]
+
+
+async def test_compiled_selections_are_kept_across_requests(runtime):
+    """A request with a query seen before reuses its compiled functions (none made again), and one whose
+    @include condition differs gets its own: kept by (type, the parsed document's nodes, Boolean variables)."""
+    tokens, _pools = await demo_world(runtime)
+    text = (
+        "query($labels: Boolean!) { devices(first: 5) { edges { node { serialNumber labels @include(if: $labels) "
+        "organisation { name } } } } }"
+    )
+    compiled, _stock = schemas()
+    kept = CompiledExecutionContext._compiled
+    with_labels = Document(text, {"labels": True}, [], set(), {})
+    first = await execute(compiled, runtime, tokens["organisation admin"], with_labels)
+    made = len(kept)
+    assert "labels" in first[0]["devices"]["edges"][0]["node"]
+    again = await execute(compiled, runtime, tokens["organisation admin"], with_labels)
+    assert again == first and len(kept) == made
+    without = await execute(
+        compiled, runtime, tokens["organisation admin"], replace(with_labels, variables={"labels": False})
+    )
+    assert "labels" not in without[0]["devices"]["edges"][0]["node"] and len(kept) > made
+    assert (
+        without[0]["devices"]["edges"][0]["node"]["organisation"]
+        == first[0]["devices"]["edges"][0]["node"]["organisation"]
+    )
