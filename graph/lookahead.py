@@ -1,41 +1,99 @@
 """Look-ahead loading: a list resolver reads which relations the query selects on its items and loads them
-with the page: a to-one relation by an outer join in the page's own statement, a to-many relation in one
-statement per relation per page. The items carry them in `ahead`, and the relation fields answer from there
-synchronously: no coroutine, task or DataLoader future per row. Items not made by such a list (node lookups,
-subscriptions, mutation payloads) load through DataLoaders as before.
+with the page: a to-one relation joined into the page's own statement (`ToOne`, where the list declares the
+join), any other relation in one statement per relation per page through its batch function (`Batched`).
+The items carry them in `ahead`, and the relation fields answer from there synchronously: no coroutine, task
+or DataLoader future per row. Items not made by such a list (node lookups, subscriptions, mutation payloads,
+nested pages) load through the request's DataLoader for the same batch function, so both ways give the same
+rows with the same visibility.
+
+A type declares each relation once, on its field: `@relation(Batched(batch_function, key=…, build=…))` over
+`def name(self, info: Info) -> T: ...` (which only gives the field its name and type). A list passes
+`ahead=LookAhead.of(info, ItemType)` to graph.relay.paginate.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 from sqlalchemy.orm import aliased
 from strawberry.utils.str_converters import to_camel_case
 
-#: The attribute naming the relation on a resolver made by `looked_ahead` (graph.compiled reads it).
+#: The attribute naming the relation on a resolver made by `relation` (graph.compiled reads it).
 LOOKED_AHEAD = "looked_ahead"
+#: The attribute holding a resolver's Batched declaration.
+BATCHED = "batched_relation"
+
+BatchFunction = Callable[[Any, Sequence[Any]], Awaitable[Sequence[Any]]]
+Resolver = TypeVar("Resolver", bound=Callable[..., Any])
 
 
-def looked_ahead(load: Callable[[Any, Any], Awaitable[Any]]) -> Callable[[Any, Any], Any]:
-    """For a relation field's resolver `async def name(self, info)` that loads through a DataLoader: an item
-    whose list loaded the relation ahead answers from `self.ahead["name"]` at once, others call `load`
-    (graphql-core awaits what it returns)."""
-    name = load.__name__
+@dataclass(frozen=True)
+class Batched:
+    """A relation read through a batch function `load(context, keys)`: one statement for any number of keys,
+    the caller's visibility applied inside it, one result per key (a row or None; with `many`, a list of
+    rows). `key(item)` is what an item loads, None for nothing (its value is then None, or [] with `many`);
+    `build` makes the GraphQL object of a row (None: the rows are the values)."""
 
-    @functools.wraps(load)
-    def resolve(self: Any, info: Any) -> Any:
-        ahead = self.ahead
-        if ahead is not None and name in ahead:
-            return ahead[name]
-        return load(self, info)
+    load: BatchFunction
+    key: Callable[[Any], Any]
+    build: Callable[[Any], Any] | None = None
+    many: bool = False
 
-    setattr(resolve, LOOKED_AHEAD, name)
-    return resolve
+    @property
+    def empty(self) -> Any:
+        return [] if self.many else None
+
+    def value(self, loaded: Any) -> Any:
+        """The field's value from what the batch function gave for one key."""
+        build = self.build
+        if self.many:
+            return list(loaded) if build is None else [build(row) for row in loaded]
+        return loaded if loaded is None or build is None else build(loaded)
+
+
+def relation(batched: Batched) -> Callable[[Resolver], Resolver]:
+    """The resolver of a relation field, made from its declaration: the decorated `def name(self, info: Info)
+    -> T: ...` gives only the field's name and type. An item whose list loaded the relation ahead answers from
+    `self.ahead` at once; any other loads through the request's DataLoader (graphql-core awaits it)."""
+
+    def decorate(declared: Resolver) -> Resolver:
+        name = declared.__name__
+
+        @functools.wraps(declared)
+        def resolve(self: Any, info: Any) -> Any:
+            ahead = self.ahead
+            if ahead is not None and name in ahead:
+                return ahead[name]
+            key = batched.key(self)
+            if key is None:
+                return batched.empty
+            return _load(batched, info.context, key)
+
+        setattr(resolve, LOOKED_AHEAD, name)
+        setattr(resolve, BATCHED, batched)
+        return resolve  # type: ignore[return-value]
+
+    return decorate
+
+
+async def _load(batched: Batched, context: Any, key: Any) -> Any:
+    return batched.value(await context.loaders(batched.load).load(key))
+
+
+@functools.cache
+def relations_of(item_type: type) -> dict[str, tuple[str, Batched]]:
+    """The Batched relations of a strawberry type: GraphQL field name -> (resolver name, declaration)."""
+    found = {}
+    for field in item_type.__strawberry_definition__.fields:  # type: ignore[attr-defined]
+        declared = getattr(getattr(field.base_resolver, "wrapped_func", None), BATCHED, None)
+        if declared is not None:
+            found[field.graphql_name or to_camel_case(field.python_name)] = (field.python_name, declared)
+    return found
 
 
 def _selected(
@@ -70,38 +128,33 @@ def item_fields(info: Any) -> set[str]:
 
 @dataclass(frozen=True)
 class ToOne:
-    """A relation joined into the page's statement: `on(alias, principal)` is the join condition (with the
-    caller's visibility of the related row), `build(row)` makes the GraphQL object."""
+    """A to-one relation a list joins into its page's statement: `on(alias, principal)` is the join condition
+    (with the caller's visibility of the related row), `build(row)` makes the GraphQL object. It stands in for
+    the field's Batched declaration in that list, which must give the same."""
 
     entity: Any
     on: Callable[[Any, Any], Any]
     build: Callable[[Any], Any]
 
 
-@dataclass(frozen=True)
-class ToMany:
-    """A relation loaded for the whole page: `load(context, keys)` is a batch function (one statement) giving
-    one list per key, the key being the item's attribute `key`; `build` makes each GraphQL object."""
-
-    load: Callable[[Any, Sequence[Any]], Awaitable[Sequence[Sequence[Any]]]]
-    key: str
-    build: Callable[[Any], Any] | None = None
-
-
-Relations = dict[str, ToOne | ToMany]
-
-
 @dataclass
 class LookAhead:
-    """What one list loads ahead: the selected relations among `relations` (by resolver name)."""
+    """What one list loads ahead: the selected relations of its items, by resolver name."""
 
-    wanted: dict[str, ToOne | ToMany]
+    wanted: dict[str, ToOne | Batched]
     principal: Any
 
     @classmethod
-    def of(cls, info: Any, relations: Relations) -> LookAhead:
+    def of(cls, info: Any, item_type: type, joins: Mapping[str, ToOne] | None = None) -> LookAhead:
+        """The relations of `item_type` that the query selects on the list's items; `joins` by resolver name
+        are joined into the page's statement instead of batched."""
         selected = item_fields(info)
-        wanted = {name: relation for name, relation in relations.items() if to_camel_case(name) in selected}
+        wanted: dict[str, ToOne | Batched] = {
+            name: batched for field, (name, batched) in relations_of(item_type).items() if field in selected
+        }
+        for name, join in (joins or {}).items():
+            if name in wanted:
+                wanted[name] = join
         return cls(wanted, info.context.principal)
 
     @cached_property
@@ -149,19 +202,20 @@ class LookAhead:
         return build_row
 
     async def load_many(self, context: Any, items: Sequence[Any]) -> None:
-        """The to-many relations of the page's items: one statement per relation."""
-        for name, relation in self.wanted.items():
-            if not isinstance(relation, ToMany) or not items:
+        """The batched relations of the page's items: one call of each batch function for the whole page, each
+        value built once per key."""
+        for name, batched in self.wanted.items():
+            if not isinstance(batched, Batched) or not items:
                 continue
-            keys = [getattr(item, relation.key) for item in items]
-            unique = list(dict.fromkeys(keys))
-            with context.runtime.tracing.batch(f"ahead.{name}", len(unique)):
-                loaded = await relation.load(context, unique)
-            by_key = dict(zip(unique, loaded, strict=True))
-            make = relation.build
+            keys = [batched.key(item) for item in items]
+            unique = [key for key in dict.fromkeys(keys) if key is not None]
+            values: dict[Any, Any] = {None: batched.empty}
+            if unique:
+                with context.runtime.tracing.batch(f"ahead.{name}", len(unique)):
+                    loaded = await batched.load(context, unique)
+                values.update((key, batched.value(rows)) for key, rows in zip(unique, loaded, strict=True))
             for item, key in zip(items, keys, strict=True):
-                values = by_key[key]
-                item.ahead[name] = [make(value) for value in values] if make is not None else list(values)
+                item.ahead[name] = values[key]
 
 
 @functools.cache

@@ -22,6 +22,7 @@ from sqlalchemy.types import TypeDecorator
 
 from graph.compiled import computed
 from graph.errors import BadUserInput
+from graph.lookahead import LookAhead
 
 #: The cost limit (graph.cost) bounds the work of a page; this bounds the rows one statement returns.
 MAX_PAGE_SIZE = 5000
@@ -288,15 +289,17 @@ async def paginate(
     after: str | None,
     last: int | None,
     before: str | None,
-    joined: Sequence[tuple[Any, Any]] = (),
+    ahead: LookAhead | None = None,
 ) -> Connection[NodeType]:
     """Keyset pagination of `statement` (selecting one entity) ordered by `keys`.
 
     The last key must be unique (the primary key) so that every row has one position. `build` gets the
-    entity's record (`record_type`: its columns as a named tuple). `joined` are (entity, condition) pairs
-    outer-joined into the page's statement only (graph.lookahead); `build` then gets a tuple of the records,
-    the statement's first and the joined ones (or None where no row joined) after it.
+    entity's record (`record_type`: its columns as a named tuple). `ahead`: the relations the query selects
+    on the items, loaded with the page (graph.lookahead).
     """
+    joined: Sequence[tuple[Any, Any]] = ()
+    if ahead is not None:
+        build, joined = ahead.builder(build), ahead.joined
     size, backward = _page_size(first, last)
     key_columns = [key.column for key in keys]
 
@@ -326,7 +329,10 @@ async def paginate(
         async with context.session() as session:
             return (await session.execute(count_statement)).scalar_one()
 
-    return _connection(page_rows.items(rows), build, count, size=size, backward=backward, after=after, before=before)
+    page = _connection(page_rows.items(rows), build, count, size=size, backward=backward, after=after, before=before)
+    if ahead is not None:
+        await ahead.load_many(context, page.nodes)
+    return page
 
 
 # --- one page per parent (a connection field of a type shown in lists) ------------------------------------

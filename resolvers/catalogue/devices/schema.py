@@ -12,7 +12,7 @@ from strawberry.types import Info
 from graph.context import Principal
 from graph.errors import BadUserInput
 from graph.filters import filter_text
-from graph.lookahead import LookAhead, Relations, ToMany, ToOne
+from graph.lookahead import LookAhead, ToOne
 from graph.permissions import needs
 from graph.relay import (
     Connection,
@@ -31,7 +31,7 @@ from models import identity as m
 from models.identity import Permission
 from resolvers.catalogue.batches.types import Batch
 from resolvers.catalogue.devices import loaders
-from resolvers.catalogue.devices.types import ClaimStatusEnum, Device, DeviceKeyInfo
+from resolvers.catalogue.devices.types import ClaimStatusEnum, Device
 from resolvers.catalogue.product_types.types import ProductType
 from resolvers.catalogue.scope import batch_visible, device_visible
 from resolvers.identity.organisations.types import Organisation
@@ -121,14 +121,12 @@ def apply_filter(statement: Select[Any], flt: DeviceFilter | None, principal: Pr
     return statement
 
 
-#: What a device list loads with its page when the query selects it (graph.lookahead). The batch is not
-#: scoped: a device's batch shows, as Device.batch shows it.
-DEVICE_RELATIONS: Relations = {
+#: The device list joins its to-one relations into the page's statement. The batch is not scoped: a device's
+#: batch shows, as Device.batch shows it.
+DEVICE_JOINS = {
     "product_type": ToOne(c.ProductType, lambda row, _: row.id == c.Device.product_type_id, ProductType.from_model),
     "organisation": ToOne(m.Organisation, lambda row, _: row.id == c.Device.organisation_id, Organisation.from_model),
     "batch": ToOne(c.Batch, lambda row, _: row.id == c.Device.batch_id, Batch.from_model),
-    "labels": ToMany(loaders.labels_by_device, "pk"),
-    "keys": ToMany(loaders.keys_by_device, "pk", DeviceKeyInfo.from_model),
 }
 
 
@@ -153,20 +151,17 @@ class DeviceQuery:
         order = order_by or DeviceOrder()
         descending = order.direction == OrderDirection.DESC
         keys = [SortKey(getattr(c.Device, order.field.value), descending), SortKey(c.Device.id, descending)]
-        ahead = LookAhead.of(info, DEVICE_RELATIONS)
-        page = await paginate(
+        return await paginate(
             info.context,
             statement,
             keys,
-            ahead.builder(Device.from_model),
+            Device.from_model,
             first=first,
             after=after,
             last=last,
             before=before,
-            joined=ahead.joined,
+            ahead=LookAhead.of(info, Device, DEVICE_JOINS),
         )
-        await ahead.load_many(info.context, page.nodes)
-        return page
 
 
 NODE_RESOLVERS = {

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 import strawberry
 from strawberry.types import Info
 
-from graph.lookahead import looked_ahead
+from graph.lookahead import Batched, relation
 from graph.relay import Node, to_global_id
 from models import catalogue as c
 from resolvers.catalogue.batches import loaders as batch_loaders
@@ -87,37 +87,40 @@ class Device(Node):
         )
 
     @strawberry.field(description="The product type.")
-    @looked_ahead
-    async def product_type(self, info: Info) -> ProductType:
-        row = await info.context.loaders(product_type_loaders.product_types).load(self.product_type_pk)
-        return ProductType.from_model(row)
+    @relation(
+        Batched(
+            product_type_loaders.product_types, key=lambda device: device.product_type_pk, build=ProductType.from_model
+        )
+    )
+    def product_type(self, info: Info) -> ProductType: ...
 
     @strawberry.field(description="Labels, alphabetically.")
-    @looked_ahead
-    async def labels(self, info: Info) -> list[str]:
-        return await info.context.loaders(loaders.labels_by_device).load(self.pk)
+    @relation(Batched(loaders.labels_by_device, key=lambda device: device.pk, many=True))
+    def labels(self, info: Info) -> list[str]: ...
 
     @strawberry.field(description="Its keys: kind, algorithm, state and validity, never the value.")
-    @looked_ahead
-    async def keys(self, info: Info) -> list[DeviceKeyInfo]:
-        rows = await info.context.loaders(loaders.keys_by_device).load(self.pk)
-        return [DeviceKeyInfo.from_model(row) for row in rows]
+    @relation(Batched(loaders.keys_by_device, key=lambda device: device.pk, build=DeviceKeyInfo.from_model, many=True))
+    def keys(self, info: Info) -> list[DeviceKeyInfo]: ...
 
     @strawberry.field(description="The batch it came with, or null.")
-    @looked_ahead
-    async def batch(self, info: Info) -> Annotated[Batch, strawberry.lazy("resolvers.catalogue.batches.types")] | None:
-        # imported when used: a batch's type shows its devices, so the two modules import each other
-        from resolvers.catalogue.batches.types import Batch
-
-        if self.batch_pk is None:
-            return None
-        row = await info.context.loaders(batch_loaders.batches).load(self.batch_pk)
-        return Batch.from_model(row) if row else None
+    @relation(
+        Batched(
+            batch_loaders.batches, key=lambda device: device.batch_pk, build=lambda row: _batch_type().from_model(row)
+        )
+    )
+    def batch(self, info: Info) -> Annotated[Batch, strawberry.lazy("resolvers.catalogue.batches.types")] | None: ...
 
     @strawberry.field(description="The owner; null only for devices the manufacturer has not handed over yet.")
-    @looked_ahead
-    async def organisation(self, info: Info) -> Organisation | None:
-        if self.organisation_pk is None:
-            return None
-        row = await info.context.loaders(identity_loaders.organisations).load(self.organisation_pk)
-        return Organisation.from_model(row) if row else None
+    @relation(
+        Batched(
+            identity_loaders.organisations, key=lambda device: device.organisation_pk, build=Organisation.from_model
+        )
+    )
+    def organisation(self, info: Info) -> Organisation | None: ...
+
+
+def _batch_type() -> type[Batch]:
+    # imported when used: a batch's type shows its devices, so the two modules import each other
+    from resolvers.catalogue.batches.types import Batch
+
+    return Batch
