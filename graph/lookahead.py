@@ -208,14 +208,36 @@ class LookAhead:
             if not isinstance(batched, Batched) or not items:
                 continue
             keys = [batched.key(item) for item in items]
-            unique = [key for key in dict.fromkeys(keys) if key is not None]
             values: dict[Any, Any] = {None: batched.empty}
-            if unique:
-                with context.runtime.tracing.batch(f"ahead.{name}", len(unique)):
-                    loaded = await batched.load(context, unique)
-                values.update((key, batched.value(rows)) for key, rows in zip(unique, loaded, strict=True))
+            found = await _rows(context, name, batched, [key for key in dict.fromkeys(keys) if key is not None])
+            values.update((key, batched.value(rows)) for key, rows in found.items())
             for item, key in zip(items, keys, strict=True):
                 item.ahead[name] = values[key]
+
+
+async def _rows(context: Any, name: str, batched: Batched, keys: list[Any]) -> dict[Any, Any]:
+    """What `batched.load` gives for each key. A to-one relation shares the request's DataLoader for the same
+    batch function: rows it holds (the caller's own user and organisation, rows other fields loaded) are
+    taken from it, and the rows loaded here are put into it for the fields that ask later. A to-many one is
+    keyed by the item, which nothing else asks for."""
+    loader = None if batched.many else context.loaders(batched.load)
+    found: dict[Any, Any] = {}
+    missing = keys
+    if loader is not None:
+        missing = []
+        for key in keys:
+            held = loader.cache_map.get(key)
+            if held is not None and held.done() and not held.cancelled() and held.exception() is None:
+                found[key] = held.result()
+            else:
+                missing.append(key)
+    if missing:
+        with context.runtime.tracing.batch(f"ahead.{name}", len(missing)):
+            loaded = dict(zip(missing, await batched.load(context, missing), strict=True))
+        if loader is not None:
+            loader.prime_many(loaded)
+        found.update(loaded)
+    return found
 
 
 @functools.cache
