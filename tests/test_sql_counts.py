@@ -39,8 +39,10 @@ USERS_BUDGET = AUTH + 6
 ORGANISATIONS = (
     "{ organisations(first: 500) { totalCount nodes { name parent { name } partners { name organisationId } } } }"
 )
-# authentication 1 + page 1 + totalCount 1 + partners 1 (parents: the caller's own organisation, see USERS_BUDGET)
-ORGANISATIONS_BUDGET = AUTH + 3
+# authentication 1 + page 1 + totalCount 1 + partners 1 + parents 1 (the parents are the caller's own organisation,
+# which authentication brought into the request's organisation loader; the page's parents are loaded with the page
+# (graph.lookahead), which does not read that loader)
+ORGANISATIONS_BUDGET = AUTH + 4
 
 GROUPS = """{ userGroups(first: 500) {
   totalCount

@@ -69,11 +69,14 @@ class Organisation(Node):
         )
 
     @strawberry.field(description="The parent organisation, or null at the top of what you can see.")
-    async def parent(self, info: Info) -> Organisation | None:
-        if self.parent_pk is None:
-            return None
-        row = await info.context.loaders(loaders.visible_organisations).load(self.parent_pk)
-        return Organisation.from_model(row) if row else None
+    @relation(
+        Batched(
+            loaders.visible_organisations,
+            key=lambda organisation: organisation.parent_pk,
+            build=lambda row: Organisation.from_model(row),
+        )
+    )
+    def parent(self, info: Info) -> Organisation | None: ...
 
     @strawberry.field(description="Organisations linked as partners (name and ID only).")
     @relation(
