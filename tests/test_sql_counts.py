@@ -39,16 +39,19 @@ USERS_BUDGET = AUTH + 6
 ORGANISATIONS = (
     "{ organisations(first: 500) { totalCount nodes { name parent { name } partners { name organisationId } } } }"
 )
-# authentication 1 + page 1 + totalCount 1 + partners 1 (parents: the caller's own organisation, see USERS_BUDGET)
-ORGANISATIONS_BUDGET = AUTH + 3
+# authentication 1 + page 1 + totalCount 1 + partners 1 + parents 1 (the parents are the caller's own organisation,
+# which authentication brought into the request's organisation loader; the page's parents are loaded with the page
+# (graph.lookahead), which does not read that loader)
+ORGANISATIONS_BUDGET = AUTH + 4
 
 GROUPS = """{ userGroups(first: 500) {
   totalCount
   nodes { name organisation { name } members { name email roles organisation { name } } }
 } }"""
-# authentication 1 + page 1 + totalCount 1 + organisations 1 + members 1 + roles 1 (members belong to their group's
-# organisation, so the per-request organisation loader answers them from its cache)
-GROUPS_BUDGET = AUTH + 5
+# authentication 1 + page 1 + totalCount 1 + organisations 1 + members 1 + roles 1 + the members' organisations 1
+# (the groups' organisations and members are loaded with the page (graph.lookahead), not through the request's
+# loaders: the members, built from those rows, load their organisations through the loader, which has none cached)
+GROUPS_BUDGET = AUTH + 6
 
 
 async def populate(runtime, world, size: int) -> None:
@@ -286,6 +289,77 @@ async def test_audit_events_list_with_organisation(gql, world, runtime, count_sq
     assert len(nodes) == data["auditEvents"]["totalCount"] == size
     assert all(n["organisation"]["name"].startswith("Child ") for n in nodes)
     assert count == AUDIT_EVENTS_BUDGET
+
+
+OUTBOX_MESSAGES = """{ outboxMessages(first: 500) {
+  totalCount nodes { toAddress status deliveryAttempts { outcome error } }
+} }"""
+# authentication 1 + page 1 + totalCount 1 + delivery attempts 1
+OUTBOX_MESSAGES_BUDGET = AUTH + 3
+
+
+@pytest.mark.parametrize("size", [3, 30])
+async def test_outbox_list_with_delivery_attempts(gql, world, runtime, count_sql, size):
+    from models.mail import DeliveryAttempt, OutboxMessage, OutboxStatus
+
+    async with runtime.session_factory() as session, session.begin():
+        messages = [
+            OutboxMessage(
+                organisation_id=world.organisations["a"].id if i % 2 else None,
+                language="en",
+                to_address=f"to{i:03d}@example.org",
+                subject=f"Mail {i}",
+                body_html="",
+                body_text="",
+                message_id=f"<{i}.{secrets.token_hex(8)}@fleetgraph.test>",
+                status=OutboxStatus.FAILED if i % 3 else OutboxStatus.PENDING,
+                attempts=2 if i % 3 else 0,
+            )
+            for i in range(size)
+        ]
+        session.add_all(messages)
+        await session.flush()
+        session.add_all(
+            DeliveryAttempt(message_id=message.id, outcome="failed", error=f"boom {k}")
+            for i, message in enumerate(messages)
+            if i % 3
+            for k in range(2)
+        )
+    count, data = await statements(gql, count_sql, world.tokens["platform"], OUTBOX_MESSAGES)
+    nodes = data["outboxMessages"]["nodes"]
+    assert len(nodes) == data["outboxMessages"]["totalCount"] == size
+    by_address = {n["toAddress"]: n for n in nodes}
+    assert by_address["to000@example.org"]["deliveryAttempts"] == []
+    assert by_address["to001@example.org"]["deliveryAttempts"] == [
+        {"outcome": "failed", "error": "boom 0"},
+        {"outcome": "failed", "error": "boom 1"},
+    ]
+    assert count == OUTBOX_MESSAGES_BUDGET
+
+
+EMAIL_TEMPLATES = "{ emailTemplates(first: 500) { totalCount nodes { name isSystemDefault organisation { name } } } }"
+# authentication 1 + page 1 + totalCount 1 + organisations 1 (system defaults have none)
+EMAIL_TEMPLATES_BUDGET = AUTH + 3
+
+
+@pytest.mark.parametrize("size", [3, 30])
+async def test_email_template_list_with_organisation(gql, world, runtime, count_sql, size):
+    from tests.factories import add_email_template
+
+    await populate(runtime, world, size)
+    async with runtime.session_factory() as session, session.begin():
+        children = (
+            await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))
+        ).all()
+        for i in range(size):
+            await add_email_template(session, children[i % len(children)], f"Own {i:03d}")
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], EMAIL_TEMPLATES)
+    nodes = data["emailTemplates"]["nodes"]
+    own = [n for n in nodes if not n["isSystemDefault"]]
+    assert len(nodes) == data["emailTemplates"]["totalCount"] and len(own) == size
+    assert all(n["organisation"]["name"].startswith("Child ") for n in own)
+    assert all(n["organisation"] is None for n in nodes if n["isSystemDefault"]) and len(nodes) > size
+    assert count == EMAIL_TEMPLATES_BUDGET
 
 
 BATCHES = """{ batches(first: 50) {

@@ -15,6 +15,7 @@ from graph.auth import reauthenticate
 from graph.context import Context
 from graph.errors import BadUserInput
 from graph.filters import contains
+from graph.lookahead import LookAhead
 from graph.permissions import needs, require_permission
 from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, node_loader, paginate
 from graph.tenancy import path_visible
@@ -65,7 +66,15 @@ class AuditQuery:
                 statement = statement.where(AuditEventModel.created_at < filter.until)
         keys = [SortKey(AuditEventModel.id, descending=True)]
         return await paginate(
-            info.context, statement, keys, AuditEvent.from_model, first=first, after=after, last=last, before=before
+            info.context,
+            statement,
+            keys,
+            AuditEvent.from_model,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            ahead=LookAhead.of(info, AuditEvent),
         )
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 from strawberry.types import Info
 
+from graph.lookahead import Batched, relation
 from graph.relay import Node, to_global_id
 from models.audit import AuditEvent as AuditEventModel
 from resolvers.identity import loaders as identity_loaders
@@ -28,6 +30,8 @@ class AuditEvent(Node):
         "subscribe again with `after: cursor` to get what follows."
     )
     organisation_pk: strawberry.Private[int | None]
+    #: Relations its list loaded with the page (graph.lookahead), by resolver name.
+    ahead: strawberry.Private[dict[str, Any] | None] = None
 
     @classmethod
     def from_model(cls, row: AuditEventModel, cursor: str | None = None) -> AuditEvent:
@@ -47,8 +51,7 @@ class AuditEvent(Node):
         )
 
     @strawberry.field(description="The organisation the event belongs to.")
-    async def organisation(self, info: Info) -> Organisation | None:
-        if self.organisation_pk is None:
-            return None
-        row = await info.context.loaders(identity_loaders.organisations).load(self.organisation_pk)
-        return Organisation.from_model(row) if row else None
+    @relation(
+        Batched(identity_loaders.organisations, key=lambda event: event.organisation_pk, build=Organisation.from_model)
+    )
+    def organisation(self, info: Info) -> Organisation | None: ...

@@ -12,6 +12,7 @@ from strawberry.types import Info
 
 from graph.context import Principal
 from graph.errors import BadUserInput, DomainError
+from graph.lookahead import LookAhead
 from graph.mutations import mutate
 from graph.permissions import needs
 from graph.relay import (
@@ -274,7 +275,15 @@ class BatchQuery:
         descending = order.direction == OrderDirection.DESC
         keys = [SortKey(getattr(c.Batch, order.field.value), descending), SortKey(c.Batch.id, descending)]
         return await paginate(
-            info.context, statement, keys, Batch.from_model, first=first, after=after, last=last, before=before
+            info.context,
+            statement,
+            keys,
+            Batch.from_model,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            ahead=LookAhead.of(info, Batch),
         )
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
+from graph.lookahead import Batched, relation
 from graph.relay import Connection, Node, PageAfter, PageFirst, paginate_parent, to_global_id
 from graph.tenancy import path_visible
 from models import catalogue as c
@@ -38,6 +40,8 @@ class Batch(Node):
     organisation_pk: strawberry.Private[int]
     sender_organisation_pk: strawberry.Private[int]
     created_by_pk: strawberry.Private[int | None]
+    #: Relations its list loaded with the page (graph.lookahead), by resolver name.
+    ahead: strawberry.Private[dict[str, Any] | None] = None
 
     @classmethod
     def from_model(cls, row: c.Batch) -> Batch:
@@ -85,15 +89,12 @@ class Batch(Node):
     @strawberry.field(
         description="Who created it; null when that user is not in your organisation's subtree (or was deleted)."
     )
-    async def created_by(self, info: Info) -> User | None:
-        if self.created_by_pk is None:
-            return None
-        row = await info.context.loaders(identity_loaders.visible_users).load(self.created_by_pk)
-        return User.from_model(row) if row else None
+    @relation(Batched(identity_loaders.visible_users, key=lambda batch: batch.created_by_pk, build=User.from_model))
+    def created_by(self, info: Info) -> User | None: ...
 
     @strawberry.field(description="How many devices the batch was created with.")
-    async def device_count(self, info: Info) -> int:
-        return await info.context.loaders(loaders.device_counts).load(self.pk)
+    @relation(Batched(loaders.device_counts, key=lambda batch: batch.pk))
+    def device_count(self, info: Info) -> int: ...
 
     @strawberry.field(
         description=(

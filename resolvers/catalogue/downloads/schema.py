@@ -6,6 +6,7 @@ import strawberry
 from sqlalchemy import select
 from strawberry.types import Info
 
+from graph.lookahead import LookAhead
 from graph.mutations import mutate
 from graph.permissions import needs
 from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, node_loader, paginate
@@ -88,7 +89,15 @@ class KeyDownloadQuery:
         statement = select(c.KeyDownload).where(key_download_visible(info.context.principal))
         keys = [SortKey(c.KeyDownload.created_at, True), SortKey(c.KeyDownload.id, True)]
         return await paginate(
-            info.context, statement, keys, KeyDownload.from_model, first=first, after=after, last=last, before=before
+            info.context,
+            statement,
+            keys,
+            KeyDownload.from_model,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            ahead=LookAhead.of(info, KeyDownload),
         )
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
+from graph.lookahead import Batched, relation
 from graph.relay import (
     Connection,
     Node,
@@ -36,6 +38,8 @@ class KeyDownload(Node):
     pk: strawberry.Private[int]
     user_pk: strawberry.Private[int | None]
     organisation_pk: strawberry.Private[int]
+    #: Relations its list loaded with the page (graph.lookahead), by resolver name.
+    ahead: strawberry.Private[dict[str, Any] | None] = None
 
     @classmethod
     def from_model(cls, row: c.KeyDownload) -> KeyDownload:
@@ -53,16 +57,16 @@ class KeyDownload(Node):
         )
 
     @strawberry.field(description="Who created it; null if that user was deleted.")
-    async def user(self, info: Info) -> User | None:
-        if self.user_pk is None:
-            return None
-        row = await info.context.loaders(identity_loaders.visible_users).load(self.user_pk)
-        return User.from_model(row) if row else None
+    @relation(Batched(identity_loaders.visible_users, key=lambda download: download.user_pk, build=User.from_model))
+    def user(self, info: Info) -> User | None: ...
 
     @strawberry.field(description="The organisation of its creator.")
-    async def organisation(self, info: Info) -> Organisation:
-        row = await info.context.loaders(identity_loaders.organisations).load(self.organisation_pk)
-        return Organisation.from_model(row)
+    @relation(
+        Batched(
+            identity_loaders.organisations, key=lambda download: download.organisation_pk, build=Organisation.from_model
+        )
+    )
+    def organisation(self, info: Info) -> Organisation: ...
 
     @strawberry.field(description="Its devices that you still see, by serial number (never their keys).")
     async def devices(

@@ -7,6 +7,7 @@ from sqlalchemy import select
 from strawberry.types import Info
 
 from graph.filters import contains
+from graph.lookahead import LookAhead
 from graph.mutations import mutate
 from graph.permissions import needs
 from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, node_loader, paginate
@@ -54,7 +55,15 @@ class UserGroupQuery:
                 )
         keys = [SortKey(m.UserGroup.name), SortKey(m.UserGroup.id)]
         return await paginate(
-            info.context, statement, keys, UserGroup.from_model, first=first, after=after, last=last, before=before
+            info.context,
+            statement,
+            keys,
+            UserGroup.from_model,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            ahead=LookAhead.of(info, UserGroup),
         )
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
+from graph.lookahead import Batched, relation
 from graph.relay import Node, to_global_id
 from models import identity as m
 from resolvers.identity import loaders
@@ -21,6 +23,8 @@ class UserGroup(Node):
     created_at: datetime = strawberry.field(description="When the group was created.")
     pk: strawberry.Private[int]
     organisation_pk: strawberry.Private[int]
+    #: Relations its list loaded with the page (graph.lookahead), by resolver name.
+    ahead: strawberry.Private[dict[str, Any] | None] = None
 
     @classmethod
     def from_model(cls, row: m.UserGroup) -> UserGroup:
@@ -33,11 +37,9 @@ class UserGroup(Node):
         )
 
     @strawberry.field(description="The organisation the group belongs to.")
-    async def organisation(self, info: Info) -> Organisation:
-        row = await info.context.loaders(loaders.organisations).load(self.organisation_pk)
-        return Organisation.from_model(row)
+    @relation(Batched(loaders.organisations, key=lambda group: group.organisation_pk, build=Organisation.from_model))
+    def organisation(self, info: Info) -> Organisation: ...
 
     @strawberry.field(description="The members of the group.")
-    async def members(self, info: Info) -> list[User]:
-        rows = await info.context.loaders(members_by_group).load(self.pk)
-        return [User.from_model(row) for row in rows]
+    @relation(Batched(members_by_group, key=lambda group: group.pk, build=User.from_model, many=True))
+    def members(self, info: Info) -> list[User]: ...

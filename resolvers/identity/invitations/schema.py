@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from graph.errors import as_payload
 from graph.filters import contains
+from graph.lookahead import LookAhead
 from graph.mutations import mutate, run_in_transaction
 from graph.permissions import needs
 from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, node_loader, paginate
@@ -81,7 +82,15 @@ class InvitationQuery:
                 )
         keys = [SortKey(m.Invitation.created_at, True), SortKey(m.Invitation.id, True)]
         return await paginate(
-            info.context, statement, keys, Invitation.from_model, first=first, after=after, last=last, before=before
+            info.context,
+            statement,
+            keys,
+            Invitation.from_model,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            ahead=LookAhead.of(info, Invitation),
         )
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
+from graph.lookahead import Batched, relation
 from graph.relay import Node, to_global_id
 from models import identity as m
 from resolvers.identity import loaders
@@ -41,6 +43,8 @@ class Invitation(Node):
     pk: strawberry.Private[int]
     organisation_pk: strawberry.Private[int]
     invited_by_pk: strawberry.Private[int | None]
+    #: Relations its list loaded with the page (graph.lookahead), by resolver name.
+    ahead: strawberry.Private[dict[str, Any] | None] = None
 
     @classmethod
     def from_model(cls, row: m.Invitation) -> Invitation:
@@ -61,13 +65,11 @@ class Invitation(Node):
         )
 
     @strawberry.field(description="The organisation the person is invited to.")
-    async def organisation(self, info: Info) -> Organisation:
-        row = await info.context.loaders(loaders.organisations).load(self.organisation_pk)
-        return Organisation.from_model(row)
+    @relation(
+        Batched(loaders.organisations, key=lambda invitation: invitation.organisation_pk, build=Organisation.from_model)
+    )
+    def organisation(self, info: Info) -> Organisation: ...
 
     @strawberry.field(description="Who created the invitation; null if deleted or outside what you can see.")
-    async def invited_by(self, info: Info) -> User | None:
-        if self.invited_by_pk is None:
-            return None
-        row = await info.context.loaders(loaders.visible_users).load(self.invited_by_pk)
-        return User.from_model(row) if row else None
+    @relation(Batched(loaders.visible_users, key=lambda invitation: invitation.invited_by_pk, build=User.from_model))
+    def invited_by(self, info: Info) -> User | None: ...

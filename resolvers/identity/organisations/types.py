@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
+from graph.lookahead import Batched, relation
 from graph.relay import Node, to_global_id
 from models import identity as m
 from resolvers.identity import loaders
@@ -28,6 +30,10 @@ class PartnerOrganisation:
     organisation_id: str = strawberry.field(description="The partner's organisation ID (the one to copy).")
     name: str = strawberry.field(description="The partner's name.")
 
+    @classmethod
+    def from_model(cls, row: m.Organisation) -> PartnerOrganisation:
+        return cls(id=strawberry.ID(to_global_id("Organisation", row.id)), organisation_id=row.public_id, name=row.name)
+
 
 @strawberry.type(description="An organisation (tenant). Organisations form a tree through `parent`.")
 class Organisation(Node):
@@ -43,6 +49,8 @@ class Organisation(Node):
     parent_pk: strawberry.Private[int | None]
     pk: strawberry.Private[int]
     path: strawberry.Private[str]
+    #: Relations its list loaded with the page (graph.lookahead), by resolver name.
+    ahead: strawberry.Private[dict[str, Any] | None] = None
 
     @classmethod
     def from_model(cls, row: m.Organisation) -> Organisation:
@@ -61,18 +69,22 @@ class Organisation(Node):
         )
 
     @strawberry.field(description="The parent organisation, or null at the top of what you can see.")
-    async def parent(self, info: Info) -> Organisation | None:
-        if self.parent_pk is None:
-            return None
-        row = await info.context.loaders(loaders.visible_organisations).load(self.parent_pk)
-        return Organisation.from_model(row) if row else None
+    @relation(
+        Batched(
+            loaders.visible_organisations,
+            key=lambda organisation: organisation.parent_pk,
+            build=lambda row: Organisation.from_model(row),
+        )
+    )
+    def parent(self, info: Info) -> Organisation | None: ...
 
     @strawberry.field(description="Organisations linked as partners (name and ID only).")
-    async def partners(self, info: Info) -> list[PartnerOrganisation]:
-        rows = await info.context.loaders(partners_by_organisation).load(self.pk)
-        return [
-            PartnerOrganisation(
-                id=strawberry.ID(to_global_id("Organisation", row.id)), organisation_id=row.public_id, name=row.name
-            )
-            for row in rows
-        ]
+    @relation(
+        Batched(
+            partners_by_organisation,
+            key=lambda organisation: organisation.pk,
+            build=PartnerOrganisation.from_model,
+            many=True,
+        )
+    )
+    def partners(self, info: Info) -> list[PartnerOrganisation]: ...

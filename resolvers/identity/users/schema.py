@@ -9,6 +9,7 @@ from sqlalchemy import Select, select
 from strawberry.types import Info
 
 from graph.filters import contains
+from graph.lookahead import LookAhead
 from graph.mutations import mutate
 from graph.permissions import needs, require_principal
 from graph.relay import (
@@ -101,7 +102,15 @@ class UserQuery:
         descending = order.direction == OrderDirection.DESC
         keys = [SortKey(getattr(m.User, order.field.value), descending), SortKey(m.User.id, descending)]
         return await paginate(
-            info.context, statement, keys, User.from_model, first=first, after=after, last=last, before=before
+            info.context,
+            statement,
+            keys,
+            User.from_model,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            ahead=LookAhead.of(info, User),
         )
 
 

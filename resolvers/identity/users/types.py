@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
 from graph.context import Principal
+from graph.lookahead import Batched, relation
 from graph.relay import Node, to_global_id
 from graph.tenancy import path_visible
 from models import identity as m
@@ -48,6 +49,8 @@ class User(Node):
     requires_two_factor_itself: strawberry.Private[bool]
     #: Outside the caller's organisations (see OUTSIDER); set by seen_by().
     outsider: strawberry.Private[bool] = False
+    #: Relations its list loaded with the page (graph.lookahead), by resolver name.
+    ahead: strawberry.Private[dict[str, Any] | None] = None
 
     @classmethod
     def from_model(cls, row: m.User) -> User:
@@ -101,31 +104,37 @@ class User(Node):
         return organisation.require_two_factor
 
     @strawberry.field(description=f"The organisation the user belongs to; {OUTSIDER}.")
-    async def organisation(self, info: Info) -> Organisation | None:
-        if self.outsider:
-            return None
-        row = await info.context.loaders(loaders.organisations).load(self.organisation_pk)
-        return Organisation.from_model(row)
+    @relation(
+        Batched(
+            loaders.organisations,
+            key=lambda user: None if user.outsider else user.organisation_pk,
+            build=Organisation.from_model,
+        )
+    )
+    def organisation(self, info: Info) -> Organisation | None: ...
 
     @strawberry.field(description=f"The user's roles; {OUTSIDER}.")
-    async def roles(self, info: Info) -> list[RoleEnum]:  # type: ignore[valid-type]
-        if self.outsider:
-            return []
-        return await info.context.loaders(roles_by_user).load(self.pk)
+    @relation(Batched(roles_by_user, key=lambda user: None if user.outsider else user.pk, many=True))
+    def roles(self, info: Info) -> list[RoleEnum]: ...  # type: ignore[valid-type]
 
     @strawberry.field(description=f"Permissions granted to this user on top of those of the roles; {OUTSIDER}.")
-    async def granted_permissions(self, info: Info) -> list[PermissionEnum]:  # type: ignore[valid-type]
-        if self.outsider:
-            return []
-        return await info.context.loaders(granted_permissions_by_user).load(self.pk)
+    @relation(Batched(granted_permissions_by_user, key=lambda user: None if user.outsider else user.pk, many=True))
+    def granted_permissions(self, info: Info) -> list[PermissionEnum]: ...  # type: ignore[valid-type]
 
     @strawberry.field(description=f"The user groups the user is a member of; {OUTSIDER}.")
-    async def groups(
-        self, info: Info
-    ) -> list[Annotated[UserGroup, strawberry.lazy("resolvers.identity.groups.types")]]:
-        if self.outsider:
-            return []
-        from resolvers.identity.groups.types import UserGroup  # at call time: that module imports this one
+    @relation(
+        Batched(
+            groups_by_user,
+            key=lambda user: None if user.outsider else user.pk,
+            build=lambda row: _user_group_type().from_model(row),
+            many=True,
+        )
+    )
+    def groups(self, info: Info) -> list[Annotated[UserGroup, strawberry.lazy("resolvers.identity.groups.types")]]: ...
 
-        rows = await info.context.loaders(groups_by_user).load(self.pk)
-        return [UserGroup.from_model(row) for row in rows]
+
+def _user_group_type() -> type[UserGroup]:
+    # imported when used: a group's type shows its members, so the two modules import each other
+    from resolvers.identity.groups.types import UserGroup
+
+    return UserGroup

@@ -8,6 +8,7 @@ from strawberry.types import Info
 
 from graph.errors import Forbidden
 from graph.filters import contains
+from graph.lookahead import LookAhead
 from graph.mutations import mutate
 from graph.permissions import needs
 from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, node_loader, paginate
@@ -58,7 +59,15 @@ class OutboxQuery:
                 statement = statement.where(OutboxMessageModel.organisation_id == pk)
         keys = [SortKey(OutboxMessageModel.id, descending=True)]
         return await paginate(
-            info.context, statement, keys, OutboxMessage.from_model, first=first, after=after, last=last, before=before
+            info.context,
+            statement,
+            keys,
+            OutboxMessage.from_model,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            ahead=LookAhead.of(info, OutboxMessage),
         )
 
 

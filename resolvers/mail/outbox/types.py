@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
 from graph.errors import Forbidden
+from graph.lookahead import Batched, relation
 from graph.permissions import require_principal
 from graph.relay import Node, to_global_id
 from models.mail import DeliveryAttempt as DeliveryAttemptModel
@@ -56,6 +58,8 @@ class OutboxMessage(Node):
     pk: strawberry.Private[int]
     message_id: strawberry.Private[str]
     stored_bodies: strawberry.Private[dict[str, str]]
+    #: Relations its list loaded with the page (graph.lookahead), by resolver name.
+    ahead: strawberry.Private[dict[str, Any] | None] = None
 
     @classmethod
     def from_model(cls, row: OutboxMessageModel) -> OutboxMessage:
@@ -99,6 +103,7 @@ class OutboxMessage(Node):
         return self._body(info, "html")
 
     @strawberry.field(description="Every attempt to deliver it, oldest first.")
-    async def delivery_attempts(self, info: Info) -> list[DeliveryAttempt]:
-        rows = await info.context.loaders(loaders.delivery_attempts).load(self.pk)
-        return [DeliveryAttempt.from_model(row) for row in rows]
+    @relation(
+        Batched(loaders.delivery_attempts, key=lambda message: message.pk, build=DeliveryAttempt.from_model, many=True)
+    )
+    def delivery_attempts(self, info: Info) -> list[DeliveryAttempt]: ...

@@ -13,6 +13,7 @@ from strawberry.types import Info
 
 from graph.errors import as_payload
 from graph.filters import contains
+from graph.lookahead import LookAhead
 from graph.mutations import mutate, run_in_transaction
 from graph.permissions import needs
 from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, node_loader, paginate
@@ -71,7 +72,15 @@ class TemplateQuery:
                 statement = statement.where(owner.is_(None) if filter.is_system_default else owner.is_not(None))
         keys = [SortKey(EmailTemplateModel.name), SortKey(EmailTemplateModel.id)]
         return await paginate(
-            info.context, statement, keys, EmailTemplate.from_model, first=first, after=after, last=last, before=before
+            info.context,
+            statement,
+            keys,
+            EmailTemplate.from_model,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            ahead=LookAhead.of(info, EmailTemplate),
         )
 
 

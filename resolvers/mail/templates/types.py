@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
+from graph.lookahead import Batched, relation
 from graph.relay import Node, to_global_id
 from models import mail as mail_models
 from resolvers.identity import loaders as identity_loaders
@@ -49,6 +51,8 @@ class EmailTemplate(Node):
     updated_at: datetime = strawberry.field(description="When it was last changed.")
     pk: strawberry.Private[int]
     organisation_pk: strawberry.Private[int | None]
+    #: Relations its list loaded with the page (graph.lookahead), by resolver name.
+    ahead: strawberry.Private[dict[str, Any] | None] = None
 
     @classmethod
     def from_model(cls, row: mail_models.EmailTemplate) -> EmailTemplate:
@@ -69,9 +73,10 @@ class EmailTemplate(Node):
         )
 
     @strawberry.field(description="The organisation that owns it; null for system defaults.")
-    async def organisation(self, info: Info) -> Organisation | None:
-        if self.organisation_pk is None:
-            return None
-        # unscoped loader: the template itself was checked for visibility, and its owner is in the caller's subtree
-        row = await info.context.loaders(identity_loaders.organisations).load(self.organisation_pk)
-        return Organisation.from_model(row) if row else None
+    # unscoped loader: the template itself was checked for visibility, and its owner is in the caller's subtree
+    @relation(
+        Batched(
+            identity_loaders.organisations, key=lambda template: template.organisation_pk, build=Organisation.from_model
+        )
+    )
+    def organisation(self, info: Info) -> Organisation | None: ...
