@@ -39,19 +39,17 @@ USERS_BUDGET = AUTH + 6
 ORGANISATIONS = (
     "{ organisations(first: 500) { totalCount nodes { name parent { name } partners { name organisationId } } } }"
 )
-# authentication 1 + page 1 + totalCount 1 + partners 1 + parents 1 (the parents are the caller's own organisation,
-# which authentication brought into the request's organisation loader; the page's parents are loaded with the page
-# (graph.lookahead), which does not read that loader)
-ORGANISATIONS_BUDGET = AUTH + 4
+# authentication 1 + page 1 + totalCount 1 + partners 1 (the parents are the caller's own organisation, which
+# authentication brought into the request's organisation loader; the page's look-ahead takes them from there)
+ORGANISATIONS_BUDGET = AUTH + 3
 
 GROUPS = """{ userGroups(first: 500) {
   totalCount
   nodes { name organisation { name } members { name email roles organisation { name } } }
 } }"""
-# authentication 1 + page 1 + totalCount 1 + organisations 1 + members 1 + roles 1 + the members' organisations 1
-# (the groups' organisations and members are loaded with the page (graph.lookahead), not through the request's
-# loaders: the members, built from those rows, load their organisations through the loader, which has none cached)
-GROUPS_BUDGET = AUTH + 6
+# authentication 1 + page 1 + totalCount 1 + organisations 1 + members 1 + roles 1 (members belong to their group's
+# organisation: the page's look-ahead put those rows into the request's organisation loader, which answers them)
+GROUPS_BUDGET = AUTH + 5
 
 
 async def populate(runtime, world, size: int) -> None:
