@@ -67,7 +67,11 @@ def serve(kind: str, port: int, create_plain_app, loop: str = "auto") -> None:
 
         app = create_app(settings)
     else:
+        from graph.app import collect_garbage_less_often
+
         app = create_plain_app(settings)
+        # The collector settings fleetgraph's lifespan applies, so that neither side wins on garbage collection.
+        collect_garbage_less_often()
     # Same server settings for both sides: uvicorn's standard extras (uvloop, httptools), no access log.
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False, loop=loop)
 
