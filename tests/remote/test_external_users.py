@@ -7,8 +7,9 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from graph.relay import to_global_id
+from models import identity as m
 from models import remote as r
-from tests.factories import snapshot
+from tests.factories import add_external_user, add_organisation, add_user, snapshot
 from tests.remote.access_helpers import ACCESS_SET, add_group, add_locations, connect, connection_row, location_names
 
 ADD = """mutation($input: ExternalUserAddInput!) {
@@ -168,3 +169,30 @@ async def test_removal_takes_every_grant_and_connection(gql, world, runtime):
     # once removed, the user can no longer be given A's locations
     again = await call(gql, world, ACCESS_SET, "locationAccessSet", locationId=places.ids["Depot"], userIds=[external])
     assert [e["code"] for e in again["errors"]] == ["NOT_FOUND"]
+
+
+async def test_the_list_runs_in_a_fixed_number_of_statements(gql, world, runtime, count_sql):
+    """Users of B let into children of A: the list with each one's user and organisation, for 3 and for 30."""
+    counts = []
+    for size in (3, 30):
+        async with runtime.session_factory() as session, session.begin():
+            a = await session.get(m.Organisation, world.organisations["a"].id)
+            b = await session.get(m.Organisation, world.organisations["b"].id)
+            for i in range(size):
+                child = await add_organisation(session, f"Host {size}-{i:02d}", a)
+                guest = await add_user(session, b, f"guest{size}-{i:02d}@b.example", [m.Role.USER])
+                await add_external_user(session, child.id, guest)
+        with count_sql() as counter:
+            result = await gql(
+                "{ externalUsers(first: 100) { totalCount nodes { user { email } organisation { name } } } }",
+                token=world.tokens["admin_a"],
+            )
+        assert "errors" not in result, result
+        listed = result["data"]["externalUsers"]
+        assert listed["totalCount"] == len(listed["nodes"]) == (3 if size == 3 else 33)
+        assert {"user": {"email": f"guest{size}-01@b.example"}, "organisation": {"name": f"Host {size}-01"}} in (
+            listed["nodes"]
+        )
+        counts.append(counter.count)
+    # authentication 1 + page 1 + totalCount 1 + users 1 + organisations 1
+    assert counts == [5, 5]

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from strawberry.types import Info
 
 from graph.errors import BadUserInput
+from graph.lookahead import LookAhead
 from graph.mutations import mutate
 from graph.permissions import needs
 from graph.relay import (
@@ -215,7 +216,15 @@ class ExternalUserQuery:
         )
         keys = [SortKey(m.User.email), SortKey(r.ExternalUser.organisation_id)]
         return await paginate(
-            info.context, statement, keys, ExternalUser.from_model, first=first, after=after, last=last, before=before
+            info.context,
+            statement,
+            keys,
+            ExternalUser.from_model,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            ahead=LookAhead.of(info, ExternalUser),
         )
 
     @strawberry.field(
@@ -244,11 +253,12 @@ class ExternalUserQuery:
             info.context,
             statement,
             [SortKey(Invitation.email), SortKey(Invitation.id)],
-            lambda row: row,
+            _unnamed,
             first=first,
             after=after,
             last=last,
             before=before,
+            ahead=LookAhead.of(info, ExternalUserInvitation),
         )
         return await _with_names(info, connection)
 
@@ -274,21 +284,27 @@ class ExternalUserQuery:
             info.context,
             statement,
             [SortKey(Invitation.created_at, True), SortKey(Invitation.id, True)],
-            lambda row: row,
+            _unnamed,
             first=first,
             after=after,
             last=last,
             before=before,
+            ahead=LookAhead.of(info, ExternalUserInvitation),
         )
         return await _with_names(info, connection)
 
 
-async def _with_names(info: Info, connection: Connection) -> Connection[ExternalUserInvitation]:
-    """Rows of a page built into invitations with their inviting organisation's name (one statement per page)."""
-    built = await _invitations_with_names(info.context, [edge.node for edge in connection.edges])
-    for edge, node in zip(connection.edges, built, strict=True):
-        edge.node = node
-    connection.nodes = built
+def _unnamed(row: r.ExternalUserInvitation) -> ExternalUserInvitation:
+    """An invitation of a page: `_with_names` gives it its inviting organisation's name."""
+    return ExternalUserInvitation.from_row(row, "")
+
+
+async def _with_names(info: Info, connection: Connection[ExternalUserInvitation]) -> Connection[ExternalUserInvitation]:
+    """A page's invitations with their inviting organisation's name (one statement per page)."""
+    nodes = connection.nodes
+    names = await info.context.loaders(organisation_names).load_many([node.organisation_pk for node in nodes])
+    for node, name in zip(nodes, names, strict=True):
+        node.organisation_name = name
     return connection
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
+from graph.lookahead import Batched, relation
 from graph.relay import (
     Node,
     to_global_id,
@@ -45,20 +47,24 @@ class ExternalUser:
     created_at: datetime = strawberry.field(description="When they were added (their invitation was accepted).")
     user_pk: strawberry.Private[int]
     organisation_pk: strawberry.Private[int]
+    #: Relations its list loaded with the page (graph.lookahead), by resolver name.
+    ahead: strawberry.Private[dict[str, Any] | None] = None
 
     @classmethod
     def from_model(cls, row: r.ExternalUser) -> ExternalUser:
         return cls(created_at=row.created_at, user_pk=row.user_id, organisation_pk=row.organisation_id)
 
     @strawberry.field(description="The user: name and e-mail address only.")
-    async def user(self, info: Info) -> ExternalPerson:
-        return ExternalPerson.from_model(await info.context.loaders(users).load(self.user_pk))
+    @relation(Batched(users, key=lambda external: external.user_pk, build=ExternalPerson.from_model))
+    def user(self, info: Info) -> ExternalPerson: ...
 
     @strawberry.field(description="The organisation (of your subtree) they were let into.")
-    async def organisation(self, info: Info) -> Organisation:
-        return Organisation.from_model(
-            await info.context.loaders(identity_loaders.organisations).load(self.organisation_pk)
+    @relation(
+        Batched(
+            identity_loaders.organisations, key=lambda external: external.organisation_pk, build=Organisation.from_model
         )
+    )
+    def organisation(self, info: Info) -> Organisation: ...
 
 
 @strawberry.type(
@@ -75,6 +81,8 @@ class ExternalUserInvitation(Node):
     created_at: datetime = strawberry.field(description="When it was made.")
     pk: strawberry.Private[int]
     organisation_pk: strawberry.Private[int]
+    #: Relations its list loaded with the page (graph.lookahead), by resolver name.
+    ahead: strawberry.Private[dict[str, Any] | None] = None
 
     @classmethod
     def from_row(cls, row: r.ExternalUserInvitation, organisation_name: str) -> ExternalUserInvitation:
@@ -88,6 +96,11 @@ class ExternalUserInvitation(Node):
         )
 
     @strawberry.field(description="The inviting organisation; null unless it is of your subtree (the inviting side).")
-    async def organisation(self, info: Info) -> Organisation | None:
-        row = await info.context.loaders(identity_loaders.visible_organisations).load(self.organisation_pk)
-        return Organisation.from_model(row) if row else None
+    @relation(
+        Batched(
+            identity_loaders.visible_organisations,
+            key=lambda invitation: invitation.organisation_pk,
+            build=Organisation.from_model,
+        )
+    )
+    def organisation(self, info: Info) -> Organisation | None: ...

@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from graph.errors import BadUserInput
 from graph.filters import filter_text
+from graph.lookahead import LookAhead
 from graph.mutations import mutate
 from graph.permissions import needs
 from graph.relay import (
@@ -170,7 +171,15 @@ class LocationGroupQuery:
             statement = statement.where(r.LocationGroup.name.icontains(text, autoescape=True))
         keys = [SortKey(r.LocationGroup.name), SortKey(r.LocationGroup.id)]
         return await paginate(
-            info.context, statement, keys, LocationGroup.from_model, first=first, after=after, last=last, before=before
+            info.context,
+            statement,
+            keys,
+            LocationGroup.from_model,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            ahead=LookAhead.of(info, LocationGroup),
         )
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
+from graph.lookahead import Batched, relation
 from graph.relay import Node, to_global_id
 from graph.tenancy import path_visible
 from models import remote as r
@@ -24,6 +26,8 @@ class LocationGroup(Node):
     created_at: datetime = strawberry.field(description="When it was created.")
     pk: strawberry.Private[int]
     organisation_pk: strawberry.Private[int]
+    #: Relations its list loaded with the page (graph.lookahead), by resolver name.
+    ahead: strawberry.Private[dict[str, Any] | None] = None
 
     @classmethod
     def from_model(cls, row: r.LocationGroup) -> LocationGroup:
@@ -43,9 +47,8 @@ class LocationGroup(Node):
         return Organisation.from_model(row) if row and path_visible(info.context.principal, row.path) else None
 
     @strawberry.field(description="Its locations, by name.")
-    async def locations(self, info: Info) -> list[Location]:
-        rows = await info.context.loaders(locations_by_group).load(self.pk)
-        return [Location.from_model(row) for row in rows]
+    @relation(Batched(locations_by_group, key=lambda group: group.pk, build=Location.from_model, many=True))
+    def locations(self, info: Info) -> list[Location]: ...
 
     @strawberry.field(description="Its users, by name (who is not a manager of its organisation sees only themselves).")
     async def users(self, info: Info) -> list[User]:

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from strawberry.types import Info
 
 from graph.filters import filter_text
+from graph.lookahead import LookAhead
 from graph.mutations import mutate
 from graph.permissions import needs
 from graph.relay import (
@@ -143,6 +144,7 @@ class NotificationProfileQuery:
             after=after,
             last=last,
             before=before,
+            ahead=LookAhead.of(info, NotificationProfile),
         )
 
 

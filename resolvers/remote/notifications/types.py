@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
+from graph.lookahead import Batched, relation
 from graph.relay import (
     Node,
     to_global_id,
@@ -38,6 +40,8 @@ class NotificationProfile(Node):
     created_at: datetime = strawberry.field(description="When it was created.")
     pk: strawberry.Private[int]
     organisation_pk: strawberry.Private[int]
+    #: Relations its list loaded with the page (graph.lookahead), by resolver name.
+    ahead: strawberry.Private[dict[str, Any] | None] = None
 
     @classmethod
     def from_model(cls, row: r.NotificationProfile) -> NotificationProfile:
@@ -52,10 +56,12 @@ class NotificationProfile(Node):
         )
 
     @strawberry.field(description="The organisation it belongs to.")
-    async def organisation(self, info: Info) -> Organisation:
-        return Organisation.from_model(
-            await info.context.loaders(identity_loaders.organisations).load(self.organisation_pk)
+    @relation(
+        Batched(
+            identity_loaders.organisations, key=lambda profile: profile.organisation_pk, build=Organisation.from_model
         )
+    )
+    def organisation(self, info: Info) -> Organisation: ...
 
     @strawberry.field(description="Users who get the mail (in their own language), by name.")
     async def users(self, info: Info) -> list[User]:
@@ -63,13 +69,13 @@ class NotificationProfile(Node):
         return [User.seen_by(info.context.principal, user, path) for user, path in rows]
 
     @strawberry.field(description="Further addresses that get the mail (in English), alphabetically.")
-    async def emails(self, info: Info) -> list[str]:
-        return await info.context.loaders(emails_by_profile).load(self.pk)
+    @relation(Batched(emails_by_profile, key=lambda profile: profile.pk, many=True))
+    def emails(self, info: Info) -> list[str]: ...
 
     @strawberry.field(description="Locations watched, by name.")
-    async def locations(self, info: Info) -> list[Location]:
-        return [Location.from_model(row) for row in await info.context.loaders(locations_by_profile).load(self.pk)]
+    @relation(Batched(locations_by_profile, key=lambda profile: profile.pk, build=Location.from_model, many=True))
+    def locations(self, info: Info) -> list[Location]: ...
 
     @strawberry.field(description="Location groups watched (every location in them), by name.")
-    async def location_groups(self, info: Info) -> list[LocationGroup]:
-        return [LocationGroup.from_model(row) for row in await info.context.loaders(groups_by_profile).load(self.pk)]
+    @relation(Batched(groups_by_profile, key=lambda profile: profile.pk, build=LocationGroup.from_model, many=True))
+    def location_groups(self, info: Info) -> list[LocationGroup]: ...

@@ -10,6 +10,7 @@ from strawberry.types import Info
 
 from graph.errors import BadUserInput
 from graph.filters import filter_text
+from graph.lookahead import LookAhead
 from graph.mutations import mutate
 from graph.permissions import needs
 from graph.relay import (
@@ -162,7 +163,15 @@ class DeviceTemplateQuery:
         )
         keys = [SortKey(r.DeviceTemplate.name), SortKey(r.DeviceTemplate.id)]
         return await paginate(
-            info.context, statement, keys, DeviceTemplate.from_model, first=first, after=after, last=last, before=before
+            info.context,
+            statement,
+            keys,
+            DeviceTemplate.from_model,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            ahead=LookAhead.of(info, DeviceTemplate),
         )
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
+from graph.lookahead import Batched, relation
 from graph.relay import Node, to_global_id
 from models import remote as r
 from resolvers.identity import loaders as identity_loaders
@@ -26,6 +28,8 @@ class DeviceTemplate(Node):
     created_at: datetime = strawberry.field(description="When it was created.")
     pk: strawberry.Private[int]
     organisation_pk: strawberry.Private[int]
+    #: Relations its list loaded with the page (graph.lookahead), by resolver name.
+    ahead: strawberry.Private[dict[str, Any] | None] = None
 
     @classmethod
     def from_model(cls, row: r.DeviceTemplate) -> DeviceTemplate:
@@ -43,11 +47,22 @@ class DeviceTemplate(Node):
     @strawberry.field(
         description="The organisation it belongs to (its locations and those of its descendants may use it)."
     )
-    async def organisation(self, info: Info) -> Organisation | None:
-        row = await info.context.loaders(identity_loaders.organisations).load(self.organisation_pk)
-        return Organisation.from_model(row) if row else None
+    @relation(
+        Batched(
+            identity_loaders.organisations,
+            key=lambda template: template.organisation_pk,
+            build=Organisation.from_model,
+        )
+    )
+    def organisation(self, info: Info) -> Organisation | None: ...
 
     @strawberry.field(description="Its remote access services, in the order given.")
-    async def services(self, info: Info) -> list[RemoteAccessService]:
-        rows = await info.context.loaders(template_services).load(self.pk)
-        return [RemoteAccessService.from_model(row) for row in rows]
+    @relation(
+        Batched(
+            template_services,
+            key=lambda template: template.pk,
+            build=RemoteAccessService.from_model,
+            many=True,
+        )
+    )
+    def services(self, info: Info) -> list[RemoteAccessService]: ...
