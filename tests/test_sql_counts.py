@@ -476,7 +476,7 @@ LOCATIONS = """{ locations(first: 200) {
   }
 } }"""
 # authentication 1 + page 1 + totalCount 1 + pins 1 + organisations 1 + routers 1 + latest status 1 + devices 1
-# + their services 1
+# + their services 1 (pins, routers and devices loaded with the page: graph.lookahead)
 LOCATIONS_BUDGET = AUTH + 8
 
 
@@ -583,7 +583,8 @@ async def test_locations_dashboard(gql, world, runtime, count_sql, size):
 ROUTERS = """{ routers(first: 500) {
   totalCount nodes { commonName online organisation { name } location { name } latestStatus { cpuLoad } }
 } }"""
-# authentication 1 + page 1 + totalCount 1 + organisations 1 + locations 1 + latest status 1
+# authentication 1 + page 1 + totalCount 1 + organisations 1 + locations 1 + latest status 1 (locations and latest
+# status loaded with the page: graph.lookahead)
 ROUTERS_BUDGET = AUTH + 5
 
 
