@@ -762,11 +762,12 @@ async def test_location_group_list(gql, world, runtime, count_sql, size):
 # --- connections (part: connections) ---------------------------------------------------------------------
 
 ACTIVE_CONNECTIONS = """{ activeConnections(first: 500) {
-  totalCount nodes { userName userEmail routerCommonName deviceName startedAt location { name } router {
-    commonName online } }
+  totalCount nodes { userName userEmail routerCommonName deviceName startedAt user { email } location { name }
+    router { commonName online } }
 } }"""
-# authentication 1 + page 1 + totalCount 1 + user names 1 + locations 1 + routers 1
-ACTIVE_CONNECTIONS_BUDGET = AUTH + 5
+# authentication 1 + page 1 + totalCount 1 + user names 1 + users 1 + locations 1 + routers 1 (users, locations and
+# routers loaded with the page: graph.lookahead)
+ACTIVE_CONNECTIONS_BUDGET = AUTH + 6
 
 
 async def add_active_connections(runtime, world, size: int) -> None:
@@ -842,6 +843,7 @@ async def test_active_connections_list(gql, world, runtime, count_sql, size):
         "routerCommonName": f"R_{newest:05d}",
         "deviceName": f"PLC {newest}",
         "startedAt": nodes[0]["startedAt"],
+        "user": {"email": f"engineer{newest:03d}@a.example"},
         "location": {"name": f"Location {newest:05d}"},
         "router": {"commonName": f"R_{newest:05d}", "online": True},
     }
