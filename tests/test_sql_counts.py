@@ -548,7 +548,7 @@ LOCATIONS = """{ locations(first: 200) {
   }
 } }"""
 # authentication 1 + page 1 + totalCount 1 + pins 1 + organisations 1 + routers 1 + latest status 1 + devices 1
-# + their services 1
+# + their services 1 (pins, routers and devices loaded with the page: graph.lookahead)
 LOCATIONS_BUDGET = AUTH + 8
 
 
@@ -655,7 +655,8 @@ async def test_locations_dashboard(gql, world, runtime, count_sql, size):
 ROUTERS = """{ routers(first: 500) {
   totalCount nodes { commonName online organisation { name } location { name } latestStatus { cpuLoad } }
 } }"""
-# authentication 1 + page 1 + totalCount 1 + organisations 1 + locations 1 + latest status 1
+# authentication 1 + page 1 + totalCount 1 + organisations 1 + locations 1 + latest status 1 (locations and latest
+# status loaded with the page: graph.lookahead)
 ROUTERS_BUDGET = AUTH + 5
 
 
@@ -833,11 +834,12 @@ async def test_location_group_list(gql, world, runtime, count_sql, size):
 # --- connections (part: connections) ---------------------------------------------------------------------
 
 ACTIVE_CONNECTIONS = """{ activeConnections(first: 500) {
-  totalCount nodes { userName userEmail routerCommonName deviceName startedAt location { name } router {
-    commonName online } }
+  totalCount nodes { userName userEmail routerCommonName deviceName startedAt user { email } location { name }
+    router { commonName online } }
 } }"""
-# authentication 1 + page 1 + totalCount 1 + user names 1 + locations 1 + routers 1
-ACTIVE_CONNECTIONS_BUDGET = AUTH + 5
+# authentication 1 + page 1 + totalCount 1 + user names 1 + users 1 + locations 1 + routers 1 (users, locations and
+# routers loaded with the page: graph.lookahead)
+ACTIVE_CONNECTIONS_BUDGET = AUTH + 6
 
 
 async def add_active_connections(runtime, world, size: int) -> None:
@@ -913,6 +915,7 @@ async def test_active_connections_list(gql, world, runtime, count_sql, size):
         "routerCommonName": f"R_{newest:05d}",
         "deviceName": f"PLC {newest}",
         "startedAt": nodes[0]["startedAt"],
+        "user": {"email": f"engineer{newest:03d}@a.example"},
         "location": {"name": f"Location {newest:05d}"},
         "router": {"commonName": f"R_{newest:05d}", "online": True},
     }

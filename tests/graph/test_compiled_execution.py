@@ -219,9 +219,11 @@ async def test_a_refused_sibling_leaves_no_resolver_unawaited(runtime):
         assert not [warning for warning in caught if "never awaited" in str(warning.message)]
 
 
-async def test_compiled_selections_are_kept_across_requests(runtime):
+async def test_compiled_selections_are_kept_across_requests(runtime, monkeypatch):
     """A request with a query seen before reuses its compiled functions (none made again), and one whose
     @include condition differs gets its own: kept by (type, the parsed document's nodes, Boolean variables)."""
+    # an empty store: one that earlier tests filled to MAX_COMPILED would be dropped (cleared) in the middle
+    monkeypatch.setattr(CompiledExecutionContext, "_compiled", {})
     tokens, _pools = await demo_world(runtime)
     text = (
         "query($labels: Boolean!) { devices(first: 5) { edges { node { serialNumber labels @include(if: $labels) "

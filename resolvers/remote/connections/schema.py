@@ -9,6 +9,7 @@ from sqlalchemy import select
 from strawberry.types import Info
 
 from graph.errors import BadUserInput, Forbidden
+from graph.lookahead import LookAhead
 from graph.mutations import mutate
 from graph.permissions import needs
 from graph.relay import (
@@ -207,6 +208,7 @@ class ConnectionQuery:
             after=after,
             last=last,
             before=before,
+            ahead=LookAhead.of(info, RemoteConnection),
         )
 
     @strawberry.field(

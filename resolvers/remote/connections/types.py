@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.types import Info
 
+from graph.lookahead import Batched, relation
 from graph.relay import Node, to_global_id
 from models import remote as r
 from resolvers.identity import loaders as identity_loaders
@@ -49,6 +51,8 @@ class RemoteConnection(Node):
     location_pk: strawberry.Private[int]
     router_pk: strawberry.Private[int | None]
     organisation_pk: strawberry.Private[int]
+    #: Relations its list loaded with the page (graph.lookahead), by resolver name.
+    ahead: strawberry.Private[dict[str, Any] | None] = None
 
     @classmethod
     def from_model(cls, row: r.RouterConnection) -> RemoteConnection:
@@ -84,21 +88,16 @@ class RemoteConnection(Node):
     @strawberry.field(
         description="The connected user, when in your organisation's subtree (null for an external user)."
     )
-    async def user(self, info: Info) -> User | None:
-        row = await info.context.loaders(identity_loaders.visible_users).load(self.user_pk)
-        return User.from_model(row) if row else None
+    @relation(Batched(identity_loaders.visible_users, key=lambda connection: connection.user_pk, build=User.from_model))
+    def user(self, info: Info) -> User | None: ...
 
     @strawberry.field(description="The location connected to (null if you can no longer see it).")
-    async def location(self, info: Info) -> Location | None:
-        row = await info.context.loaders(visible_locations).load(self.location_pk)
-        return Location.from_model(row) if row else None
+    @relation(Batched(visible_locations, key=lambda connection: connection.location_pk, build=Location.from_model))
+    def location(self, info: Info) -> Location | None: ...
 
     @strawberry.field(description="The router, as it is now (null when gone or no longer yours to see).")
-    async def router(self, info: Info) -> Router | None:
-        if self.router_pk is None:
-            return None
-        row = await info.context.loaders(visible_routers).load(self.router_pk)
-        return Router.from_model(row) if row else None
+    @relation(Batched(visible_routers, key=lambda connection: connection.router_pk, build=Router.from_model))
+    def router(self, info: Info) -> Router | None: ...
 
 
 @strawberry.type(description="Why your last connect or disconnect was refused (the manual's GetLastErrorDetails).")
@@ -118,11 +117,16 @@ class ConnectionLicence:
     max_active: int | None = strawberry.field(description="The limit; null when the organisation has none (unlimited).")
     active: int = strawberry.field(description="Its connections active now.")
     organisation_pk: strawberry.Private[int]
+    #: Relations its list loaded with the page (graph.lookahead), by resolver name.
+    ahead: strawberry.Private[dict[str, Any] | None] = None
 
     @strawberry.field(description="The licence holder.")
-    async def organisation(self, info: Info) -> Organisation | None:
-        row = await info.context.loaders(identity_loaders.organisations).load(self.organisation_pk)
-        return Organisation.from_model(row) if row else None
+    @relation(
+        Batched(
+            identity_loaders.organisations, key=lambda licence: licence.organisation_pk, build=Organisation.from_model
+        )
+    )
+    def organisation(self, info: Info) -> Organisation | None: ...
 
 
 @strawberry.enum(description="What happened to a router.")
@@ -145,14 +149,12 @@ class RouterConnectionStateEvent:
         description="The location concerned: the connection's, or the router's current one (null for a free router)."
     )
     connection_pk: strawberry.Private[int | None]
+    #: Relations its list loaded with the page (graph.lookahead), by resolver name.
+    ahead: strawberry.Private[dict[str, Any] | None] = None
 
     @strawberry.field(
         description="The connection (CONNECTED, DISCONNECTED events), when you may see it: your own, "
         "or one at a location you manage; null otherwise."
     )
-    async def connection(self, info: Info) -> RemoteConnection | None:
-
-        if self.connection_pk is None:
-            return None
-        row = await info.context.loaders(visible_connections).load(self.connection_pk)
-        return RemoteConnection.from_model(row) if row else None
+    @relation(Batched(visible_connections, key=lambda event: event.connection_pk, build=RemoteConnection.from_model))
+    def connection(self, info: Info) -> RemoteConnection | None: ...

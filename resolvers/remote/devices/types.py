@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.types import Info
 
+from graph.lookahead import Batched, relation
 from graph.relay import Node, to_global_id
 from models import remote as r
 from resolvers.remote.devices.loaders import device_services
@@ -56,6 +57,8 @@ class LocationDevice(Node):
     pk: strawberry.Private[int]
     location_pk: strawberry.Private[int]
     template_pk: strawberry.Private[int | None]
+    #: Relations its list loaded with the page (graph.lookahead), by resolver name.
+    ahead: strawberry.Private[dict[str, Any] | None] = None
 
     @classmethod
     def from_model(cls, row: r.LocationDevice) -> LocationDevice:
@@ -71,14 +74,12 @@ class LocationDevice(Node):
         )
 
     @strawberry.field(description="Its remote access services, in the order given.")
-    async def services(self, info: Info) -> list[RemoteAccessService]:
-        rows = await info.context.loaders(device_services).load(self.pk)
-        return [RemoteAccessService.from_model(row) for row in rows]
+    @relation(Batched(device_services, key=lambda device: device.pk, build=RemoteAccessService.from_model, many=True))
+    def services(self, info: Info) -> list[RemoteAccessService]: ...
 
     @strawberry.field(description="The location it is at.")
-    async def location(self, info: Info) -> Location | None:
-        row = await info.context.loaders(visible_locations).load(self.location_pk)
-        return Location.from_model(row) if row else None
+    @relation(Batched(visible_locations, key=lambda device: device.location_pk, build=Location.from_model))
+    def location(self, info: Info) -> Location | None: ...
 
     @strawberry.field(
         description=(
@@ -86,12 +87,18 @@ class LocationDevice(Node):
             "copied from one, the template was deleted, or you do not manage templates."
         )
     )
-    async def template(
+    @relation(
+        Batched(
+            visible_templates, key=lambda device: device.template_pk, build=lambda row: _template_type().from_model(row)
+        )
+    )
+    def template(
         self, info: Info
-    ) -> Annotated[DeviceTemplate, strawberry.lazy("resolvers.remote.templates.types")] | None:
-        from resolvers.remote.templates.types import DeviceTemplate
+    ) -> Annotated[DeviceTemplate, strawberry.lazy("resolvers.remote.templates.types")] | None: ...
 
-        if self.template_pk is None:
-            return None
-        row = await info.context.loaders(visible_templates).load(self.template_pk)
-        return DeviceTemplate.from_model(row) if row else None
+
+def _template_type() -> type[DeviceTemplate]:
+    # imported when used: a template lists its services as RemoteAccessService, so the two modules import each other
+    from resolvers.remote.templates.types import DeviceTemplate
+
+    return DeviceTemplate

@@ -9,6 +9,7 @@ from sqlalchemy import exists, select
 from strawberry.types import Info
 
 from graph.filters import filter_text
+from graph.lookahead import LookAhead
 from graph.mutations import mutate
 from graph.permissions import needs
 from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, node_loader, paginate
@@ -164,7 +165,15 @@ class LocationQuery:
         )
         keys = [SortKey(r.Location.name), SortKey(r.Location.id)]
         return await paginate(
-            info.context, statement, keys, Location.from_model, first=first, after=after, last=last, before=before
+            info.context,
+            statement,
+            keys,
+            Location.from_model,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            ahead=LookAhead.of(info, Location),
         )
 
 

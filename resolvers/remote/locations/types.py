@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from sqlalchemy import select
 from strawberry.types import Info
 
+from graph.lookahead import Batched, relation
 from graph.relay import Connection, Node, SortKey, paginate, to_global_id
 from graph.tenancy import path_visible
 from models import remote as r
 from resolvers.identity import loaders as identity_loaders
 from resolvers.identity.organisations.types import Organisation
+from resolvers.remote.devices.loaders import devices_by_location
 from resolvers.remote.locations.loaders import pinned_by_caller
 from resolvers.remote.routers.loaders import routers
 
@@ -36,6 +38,8 @@ class Location(Node):
     pk: strawberry.Private[int]
     organisation_pk: strawberry.Private[int]
     router_pk: strawberry.Private[int | None]
+    #: Relations its list loaded with the page (graph.lookahead), by resolver name.
+    ahead: strawberry.Private[dict[str, Any] | None] = None
 
     @classmethod
     def from_model(cls, row: r.Location) -> Location:
@@ -58,27 +62,27 @@ class Location(Node):
         return Organisation.from_model(row) if row and path_visible(info.context.principal, row.path) else None
 
     @strawberry.field(description="Its router, or null when it has none.")
-    async def router(self, info: Info) -> Annotated[Router, strawberry.lazy("resolvers.remote.routers.types")] | None:
-        from resolvers.remote.routers.types import Router
-
-        if self.router_pk is None:
-            return None
-        row = await info.context.loaders(routers).load(self.router_pk)
-        return Router.from_model(row) if row else None
+    @relation(
+        Batched(routers, key=lambda location: location.router_pk, build=lambda row: _router_type().from_model(row))
+    )
+    def router(self, info: Info) -> Annotated[Router, strawberry.lazy("resolvers.remote.routers.types")] | None: ...
 
     @strawberry.field(description="Whether you pinned it (each user pins their own).")
-    async def pinned(self, info: Info) -> bool:
-        return await info.context.loaders(pinned_by_caller).load(self.pk)
+    @relation(Batched(pinned_by_caller, key=lambda location: location.pk))
+    def pinned(self, info: Info) -> bool: ...
 
     @strawberry.field(description="The devices behind its router, by name, with their remote access services.")
-    async def devices(
+    @relation(
+        Batched(
+            devices_by_location,
+            key=lambda location: location.pk,
+            build=lambda row: _location_device_type().from_model(row),
+            many=True,
+        )
+    )
+    def devices(
         self, info: Info
-    ) -> list[Annotated[LocationDevice, strawberry.lazy("resolvers.remote.devices.types")]]:
-        from resolvers.remote.devices.loaders import devices_by_location
-        from resolvers.remote.devices.types import LocationDevice
-
-        rows = await info.context.loaders(devices_by_location).load(self.pk)
-        return [LocationDevice.from_model(row) for row in rows]
+    ) -> list[Annotated[LocationDevice, strawberry.lazy("resolvers.remote.devices.types")]]: ...
 
     @strawberry.field(
         description=(
@@ -163,3 +167,17 @@ class Location(Node):
             last=last,
             before=before,
         )
+
+
+def _router_type() -> type[Router]:
+    # imported when used: a router's type shows its location, so the two modules import each other
+    from resolvers.remote.routers.types import Router
+
+    return Router
+
+
+def _location_device_type() -> type[LocationDevice]:
+    # imported when used: a location device's type shows its location, so the two modules import each other
+    from resolvers.remote.devices.types import LocationDevice
+
+    return LocationDevice

@@ -11,6 +11,7 @@ from strawberry.types import Info
 
 from graph.errors import DomainError, DomainErrors, refused
 from graph.filters import filter_text
+from graph.lookahead import LookAhead
 from graph.mutations import mutate
 from graph.permissions import needs
 from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, node_loader, paginate
@@ -218,7 +219,15 @@ class RouterQuery:
         statement = apply_router_filter(select(r.Router).where(router_visible(info.context.principal)), filter)
         keys = [SortKey(r.Router.common_name), SortKey(r.Router.id)]
         return await paginate(
-            info.context, statement, keys, Router.from_model, first=first, after=after, last=last, before=before
+            info.context,
+            statement,
+            keys,
+            Router.from_model,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            ahead=LookAhead.of(info, Router),
         )
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import select
 from strawberry.types import Info
 
+from graph.lookahead import Batched, relation
 from graph.relay import Connection, Node, SortKey, paginate, to_global_id
 from graph.tenancy import path_visible
 from models import remote as r
@@ -67,6 +68,8 @@ class Router(Node):
     created_at: datetime = strawberry.field(description="When it was registered.")
     pk: strawberry.Private[int]
     organisation_pk: strawberry.Private[int | None]
+    #: Relations its list loaded with the page (graph.lookahead), by resolver name.
+    ahead: strawberry.Private[dict[str, Any] | None] = None
 
     @classmethod
     def from_model(cls, row: r.Router) -> Router:
@@ -95,14 +98,12 @@ class Router(Node):
         return Organisation.from_model(row) if row and path_visible(info.context.principal, row.path) else None
 
     @strawberry.field(description="The location it is at; null for a free router.")
-    async def location(self, info: Info) -> Location | None:
-        row = await info.context.loaders(locations_by_router).load(self.pk)
-        return Location.from_model(row) if row else None
+    @relation(Batched(locations_by_router, key=lambda router: router.pk, build=Location.from_model))
+    def location(self, info: Info) -> Location | None: ...
 
     @strawberry.field(description="Its newest status report, or null if it never sent one.")
-    async def latest_status(self, info: Info) -> RouterStatus | None:
-        row = await info.context.loaders(latest_status).load(self.pk)
-        return RouterStatus.from_model(row) if row else None
+    @relation(Batched(latest_status, key=lambda router: router.pk, build=RouterStatus.from_model))
+    def latest_status(self, info: Info) -> RouterStatus | None: ...
 
     @strawberry.field(
         description=(
