@@ -23,6 +23,8 @@ from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, Selection
 from sqlalchemy.orm import aliased
 from strawberry.utils.str_converters import to_camel_case
 
+from graph.loaders import batch_name
+
 #: The attribute naming the relation on a resolver made by `relation` (graph.compiled reads it).
 LOOKED_AHEAD = "looked_ahead"
 #: The attribute holding a resolver's Batched declaration.
@@ -209,13 +211,13 @@ class LookAhead:
                 continue
             keys = [batched.key(item) for item in items]
             values: dict[Any, Any] = {None: batched.empty}
-            found = await _rows(context, name, batched, [key for key in dict.fromkeys(keys) if key is not None])
+            found = await _rows(context, batched, [key for key in dict.fromkeys(keys) if key is not None])
             values.update((key, batched.value(rows)) for key, rows in found.items())
             for item, key in zip(items, keys, strict=True):
                 item.ahead[name] = values[key]
 
 
-async def _rows(context: Any, name: str, batched: Batched, keys: list[Any]) -> dict[Any, Any]:
+async def _rows(context: Any, batched: Batched, keys: list[Any]) -> dict[Any, Any]:
     """What `batched.load` gives for each key. A to-one relation shares the request's DataLoader for the same
     batch function: rows it holds (the caller's own user and organisation, rows other fields loaded) are
     taken from it, and the rows loaded here are put into it for the fields that ask later. A to-many one is
@@ -232,7 +234,8 @@ async def _rows(context: Any, name: str, batched: Batched, keys: list[Any]) -> d
             else:
                 missing.append(key)
     if missing:
-        with context.runtime.tracing.batch(f"ahead.{name}", len(missing)):
+        # named like the DataLoader's batch of the same function: the same work, whichever way it ran
+        with context.runtime.tracing.batch(batch_name(batched.load), len(missing)):
             loaded = dict(zip(missing, await batched.load(context, missing), strict=True))
         if loader is not None:
             loader.prime_many(loaded)
