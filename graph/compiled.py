@@ -1,10 +1,11 @@
-"""Compiled execution of plain selections: a field that only reads an attribute is completed by a small
-function made once per (type, selection) of the execution, not by graphql-core's execute_field with its
-resolve info, path, argument coercion and awaitable checks per field and per row.
+"""Compiled execution of plain selections: the fields of an object selection that only read attributes are
+completed by one generated Python function (straight-line reads and leaf checks, a dict literal), not by
+graphql-core's execute_field with its resolve info, path, argument coercion and awaitable checks per field and
+per row. The functions are kept across requests, by (type, the parsed document's nodes, Boolean variables).
 
 A field is plain when it takes no arguments and either has no resolver (strawberry's basic field: the
 attribute of the same name), or its resolver computes the value from the object alone (`computed`), or it is a
-relation its list loaded ahead (`graph.lookahead.looked_ahead`, read from the object's `ahead` values). Its
+relation its list loaded ahead (`graph.lookahead.relation`, read from the object's `ahead` values). Its
 value is completed like graphql-core does: leaves through the type's `coerce_output_value`, objects (with
 `is_type_of`) through their own compiled selection, lists item by item. Anything else (resolvers, arguments,
 interfaces and unions, introspection) runs the normal way.
