@@ -179,3 +179,24 @@ def test_no_function_is_over_the_line_limit_unless_its_docstring_says_why(root):
                 if count > MAX_FUNCTION_LINES and LONG_FUNCTION_REASON not in (ast.get_docstring(node) or ""):
                     long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: {count} lines")
     assert long == []
+
+
+def test_every_type_with_relations_carries_what_its_list_loaded_ahead():
+    """A relation field (graph.lookahead.relation) reads `self.ahead`: a type without that field would fail
+    wherever its relation is asked for."""
+    import dataclasses
+
+    from strawberry.types.base import StrawberryObjectDefinition
+
+    from graph.lookahead import relations_of
+    from graph.schema import build_schema
+
+    types = {
+        concrete.definition.origin
+        for concrete in build_schema().schema_converter.type_map.values()
+        if isinstance(concrete.definition, StrawberryObjectDefinition)
+    }
+    with_relations = [item_type for item_type in types if relations_of(item_type)]
+    assert len(with_relations) >= 20  # every domain declares some
+    missing = [t.__name__ for t in with_relations if "ahead" not in {f.name for f in dataclasses.fields(t)}]
+    assert missing == []
