@@ -249,9 +249,8 @@ class _PageRows:
             record: Any = record_type(mapper.class_)
             start = len(self.columns)
             self.columns.extend(getattr(part, name) for name in record._fields)
-            self.spans.append(
-                (record._make, start, len(self.columns), start + record._fields.index(mapper.primary_key[0].key))
-            )
+            pk = mapper.get_property_by_column(mapper.primary_key[0]).key  # the attribute's name, as in the record
+            self.spans.append((record._make, start, len(self.columns), start + record._fields.index(pk)))
 
     def items(self, rows: Sequence[Any]) -> list[tuple[Any, Sequence[Any]]]:
         """(records, the sort key values selected after them) per row."""
