@@ -2,7 +2,8 @@
 with the page: a to-one relation joined into the page's own statement (`ToOne`, where the list declares the
 join), any other relation in one statement per relation per page through its batch function (`Batched`).
 The items carry them in `ahead`, and the relation fields answer from there synchronously: no coroutine, task
-or DataLoader future per row. Items not made by such a list (node lookups, subscriptions, mutation payloads,
+or DataLoader future per row. The objects those relations give load what the query selects on them the same
+way, level by level. Items not made by such a list (node lookups, subscriptions, mutation payloads,
 nested pages) load through the request's DataLoader for the same batch function, so both ways give the same
 rows with the same visibility.
 
@@ -14,13 +15,14 @@ A type declares each relation once, on its field: `@relation(Batched(batch_funct
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, TypeVar
 
 from graphql import FieldNode, FragmentSpreadNode, InlineFragmentNode, SelectionSetNode
 from sqlalchemy.orm import aliased
+from strawberry.types.base import has_object_definition
 from strawberry.utils.str_converters import to_camel_case
 
 from graph.loaders import batch_name
@@ -119,13 +121,13 @@ def _children(nodes: Sequence[FieldNode], fragments: dict[str, Any]) -> dict[str
     return found
 
 
-def item_fields(info: Any) -> set[str]:
-    """The GraphQL names of the fields a connection field's query selects on its items (edges.node, nodes)."""
+def item_selection(info: Any) -> dict[str, list[FieldNode]]:
+    """The field nodes a connection field's query selects on its items (edges.node, nodes), by field name."""
     raw = info._raw_info
     fragments = raw.fragments
     connection = _children(raw.field_nodes, fragments)
     items = connection.get("nodes", []) + _children(connection.get("edges", []), fragments).get("node", [])
-    return set(_children(items, fragments))
+    return _children(items, fragments)
 
 
 @dataclass(frozen=True)
@@ -141,23 +143,37 @@ class ToOne:
 
 @dataclass
 class LookAhead:
-    """What one list loads ahead: the selected relations of its items, by resolver name."""
+    """What one list loads ahead: the selected relations of its items, by resolver name, and, level by level,
+    the relations the query selects on the objects those give (one statement per relation and level)."""
 
     wanted: dict[str, ToOne | Batched]
     principal: Any
+    #: The field nodes selecting each wanted relation on the items, and the document's fragments.
+    selections: dict[str, list[FieldNode]]
+    fragments: dict[str, Any]
 
     @classmethod
     def of(cls, info: Any, item_type: type, joins: Mapping[str, ToOne] | None = None) -> LookAhead:
         """The relations of `item_type` that the query selects on the list's items; `joins` by resolver name
         are joined into the page's statement instead of batched."""
-        selected = item_fields(info)
-        wanted: dict[str, ToOne | Batched] = {
-            name: batched for field, (name, batched) in relations_of(item_type).items() if field in selected
-        }
-        for name, join in (joins or {}).items():
-            if name in wanted:
-                wanted[name] = join
-        return cls(wanted, info.context.principal)
+        return cls._selecting(item_selection(info), info._raw_info.fragments, item_type, info.context.principal, joins)
+
+    @classmethod
+    def _selecting(
+        cls,
+        selected: dict[str, list[FieldNode]],
+        fragments: dict[str, Any],
+        item_type: type,
+        principal: Any,
+        joins: Mapping[str, ToOne] | None = None,
+    ) -> LookAhead:
+        wanted: dict[str, ToOne | Batched] = {}
+        selections: dict[str, list[FieldNode]] = {}
+        for field, (name, batched) in relations_of(item_type).items():
+            if field in selected:
+                wanted[name] = (joins or {}).get(name, batched)
+                selections.setdefault(name, []).extend(selected[field])
+        return cls(wanted, principal, selections, fragments)
 
     @cached_property
     def joins(self) -> list[tuple[str, Any, Any, Callable[[Any], Any]]]:
@@ -183,7 +199,8 @@ class LookAhead:
             return lambda row: _with_ahead(build(row), {})
         # (position in the row, name, the objects built so far by primary key, how to build one)
         relations: list[tuple[int, str, dict[Any, Any], Callable[[Any], Any]]] = [
-            (index, name, {}, make) for index, (name, _alias, _on, make) in enumerate(joins, start=1)
+            (index, name, self._joined_objects.setdefault(name, {}), make)
+            for index, (name, _alias, _on, make) in enumerate(joins, start=1)
         ]
 
         def build_row(row: Any) -> Any:
@@ -203,18 +220,50 @@ class LookAhead:
 
         return build_row
 
+    @cached_property
+    def _joined_objects(self) -> dict[str, dict[Any, Any]]:
+        """The objects the builder made of the joined rows, by relation and primary key."""
+        return {}
+
     async def load_many(self, context: Any, items: Sequence[Any]) -> None:
         """The batched relations of the page's items: one call of each batch function for the whole page, each
-        value built once per key."""
-        for name, batched in self.wanted.items():
-            if not isinstance(batched, Batched) or not items:
+        value built once per key; then what the query selects on the objects of every relation."""
+        if not items:
+            return
+        for name, relation in self.wanted.items():
+            if isinstance(relation, ToOne):
+                await self._load_nested(context, name, self._joined_objects.get(name, {}).values())
                 continue
-            keys = [batched.key(item) for item in items]
-            values: dict[Any, Any] = {None: batched.empty}
-            found = await _rows(context, batched, [key for key in dict.fromkeys(keys) if key is not None])
-            values.update((key, batched.value(rows)) for key, rows in found.items())
+            keys = [relation.key(item) for item in items]
+            values: dict[Any, Any] = {None: relation.empty}
+            found = await _rows(context, relation, [key for key in dict.fromkeys(keys) if key is not None])
+            values.update((key, relation.value(rows)) for key, rows in found.items())
             for item, key in zip(items, keys, strict=True):
                 item.ahead[name] = values[key]
+            values.pop(None)
+            await self._load_nested(context, name, values.values() if not relation.many else _flat(values.values()))
+
+    async def _load_nested(self, context: Any, name: str, objects: Iterable[Any]) -> None:
+        """The relations the query selects on the objects of relation `name` (all of one type), loaded for all
+        of them at once: the next level."""
+        distinct = list({id(value): value for value in objects if value is not None}.values())
+        item_type = type(distinct[0]) if distinct else None
+        if item_type is None or not has_object_definition(item_type):
+            return  # nothing, or plain values (an enum, a flag)
+        nested = LookAhead._selecting(
+            _children(self.selections[name], self.fragments), self.fragments, item_type, self.principal
+        )
+        if not nested.wanted:
+            return
+        for value in distinct:
+            if value.ahead is None:
+                value.ahead = {}
+        await nested.load_many(context, distinct)
+
+
+def _flat(lists: Iterable[list[Any]]) -> Iterator[Any]:
+    for values in lists:
+        yield from values
 
 
 async def _rows(context: Any, batched: Batched, keys: list[Any]) -> dict[Any, Any]:

@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import Any, ClassVar
 
 from graphql import is_non_null_type, parse, validate
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from graph.compiled import CompiledExecutionContext
 from graph.composition import DEMO
@@ -245,3 +245,31 @@ async def test_compiled_selections_are_kept_across_requests(runtime, monkeypatch
         without[0]["devices"]["edges"][0]["node"]["organisation"]
         == first[0]["devices"]["edges"][0]["node"]["organisation"]
     )
+
+
+async def test_relations_of_related_objects_are_loaded_ahead_level_by_level(runtime):
+    """A list loads what the query selects on its items' related objects too (a device's batch and who created
+    it, a user's groups and their organisation), so those fields are completed by the compiled path, not
+    executed per row through DataLoaders: no field but the roots goes the normal way."""
+    tokens, _pools = await demo_world(runtime)
+    async with runtime.session_factory() as session, session.begin():
+        admin = await session.scalar(select(m.User).where(m.User.email == ROLES["organisation admin"]))
+        await session.execute(update(c.Batch).values(created_by_id=admin.id))
+        group = m.UserGroup(organisation_id=admin.organisation_id, name="Night shift")
+        session.add(group)
+        await session.flush()
+        session.add(m.UserGroupMember(group_id=group.id, user_id=admin.id))
+    document = Document(
+        "{ devices(first: 50) { nodes { serialNumber organisation { name parent { name } } batch { reference "
+        "createdBy { email } } } } users(first: 50) { nodes { email groups { name organisation { name } } } } }",
+        {}, [], set(), {},
+    )  # fmt: skip
+    CountingContext.tally = tally = Counter()
+    compiled, stock = schemas()
+    got = await execute(compiled, runtime, tokens["platform"], document)
+    assert got == await execute(stock, runtime, tokens["platform"], document)
+    data = got[0]
+    assert any(node["batch"] and node["batch"]["createdBy"] for node in data["devices"]["nodes"])
+    assert any(group["organisation"] for node in data["users"]["nodes"] for group in node["groups"])
+    assert tally["compiled Organisation"] and tally["compiled User"] and tally["compiled UserGroup"], tally
+    assert not [key for key in tally if key.startswith("normal") and key != "normal Query"], tally
