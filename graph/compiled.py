@@ -258,6 +258,9 @@ class CompiledExecutionContext(StrawberryGraphQLCoreExecutionContext):
 
     @staticmethod
     def _define(source: _Source) -> Complete:
+        # The text holds only names: Python attribute names of the schema's types, and GraphQL names of the
+        # validated document (response keys, type names) written as literals with repr(); every object it uses
+        # comes in through `names`. Nothing a client sends becomes code.
         namespace = dict(source.names)
         exec(compile("\n".join(source.lines), "<graph.compiled>", "exec"), namespace)
         return namespace["complete"]
