@@ -142,6 +142,11 @@ async def test_counts_do_not_depend_on_size(gql, world, runtime, count_sql):
     assert measured[0] == measured[1] == [USERS_BUDGET, ORGANISATIONS_BUDGET, GROUPS_BUDGET]
 
 
+async def child_ids(session) -> list[int]:
+    """The IDs of the organisations `populate` made below tenant A."""
+    return list(await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child "))))
+
+
 async def populate_more(runtime, world, size: int, prefix: str) -> None:
     async with runtime.session_factory() as session, session.begin():
         a = await session.get(m.Organisation, world.organisations["a"].id)
@@ -168,9 +173,7 @@ INVITATIONS_BUDGET = AUTH + 4
 async def test_invitations_list_with_relations(gql, world, runtime, count_sql, size):
     await populate(runtime, world, size)
     async with runtime.session_factory() as session, session.begin():
-        children = (
-            await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))
-        ).all()
+        children = await child_ids(session)
         inviters = [world.users["admin_a"].id, world.users["user_a"].id]
         session.add_all(
             m.Invitation(
@@ -218,9 +221,7 @@ async def test_device_catalogue_page_with_relations(gql, world, runtime, count_s
     monkeypatch.setattr(runtime, "schema", roomy_schema)
     await populate(runtime, world, size)
     async with runtime.session_factory() as session, session.begin():
-        children = (
-            await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))
-        ).all()
+        children = await child_ids(session)
         product_types = (await session.scalars(select(c.ProductType.id).order_by(c.ProductType.id))).all()
         batches = [
             c.Batch(
@@ -269,9 +270,7 @@ async def test_audit_events_list_with_organisation(gql, world, runtime, count_sq
 
     await populate(runtime, world, size)
     async with runtime.session_factory() as session, session.begin():
-        children = (
-            await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))
-        ).all()
+        children = await child_ids(session)
         session.add_all(
             AuditEvent(
                 organisation_id=children[i % len(children)],
@@ -346,9 +345,7 @@ async def test_email_template_list_with_organisation(gql, world, runtime, count_
 
     await populate(runtime, world, size)
     async with runtime.session_factory() as session, session.begin():
-        children = (
-            await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))
-        ).all()
+        children = await child_ids(session)
         for i in range(size):
             await add_email_template(session, children[i % len(children)], f"Own {i:03d}")
     count, data = await statements(gql, count_sql, world.tokens["admin_a"], EMAIL_TEMPLATES)
@@ -378,9 +375,7 @@ async def test_batch_list_with_relations(gql, world, runtime, count_sql, size):
 
     await populate(runtime, world, size)
     async with runtime.session_factory() as session, session.begin():
-        children = (
-            await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))
-        ).all()
+        children = await child_ids(session)
         product_type = await session.scalar(select(c.ProductType.id).limit(1))
         creators = [world.users["admin_a"].id, world.users["user_a"].id]
         batches = [
@@ -438,9 +433,7 @@ async def test_key_downloads_list_with_relations(gql, world, runtime, count_sql,
 
     await populate(runtime, world, size)
     async with runtime.session_factory() as session, session.begin():
-        children = (
-            await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))
-        ).all()
+        children = await child_ids(session)
         creators = (
             await session.scalars(select(m.User.id).where(m.User.email.startswith("person")).order_by(m.User.id))
         ).all()
@@ -578,9 +571,7 @@ async def add_dashboard(runtime, world, size: int) -> None:
 
     start = utcnow() - timedelta(hours=1)
     async with runtime.session_factory() as session, session.begin():
-        children = (
-            await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))
-        ).all()
+        children = await child_ids(session)
         routers = [
             r.Router(
                 common_name=f"R_{i:05d}",
@@ -705,9 +696,7 @@ async def test_device_template_list(gql, world, runtime, count_sql, size):
 
     await populate(runtime, world, 10)
     async with runtime.session_factory() as session, session.begin():
-        children = (
-            await session.scalars(select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")))
-        ).all()
+        children = await child_ids(session)
         templates = [
             r.DeviceTemplate(
                 organisation_id=children[i % len(children)],
