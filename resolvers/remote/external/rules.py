@@ -56,8 +56,8 @@ def _clean_address(email: str | None) -> str:
 
 async def add_external_user(
     session: AsyncSession, context: Context, email: str, organisation_id: str | None
-) -> tuple[r.ExternalUserInvitation, str]:
-    """Invite the holder of an address; the invitation and the inviting organisation's name. Every valid address
+) -> r.ExternalUserInvitation:
+    """Invite the holder of an address; the invitation. Every valid address
     outside the organisation's subtree gets the same answer (a pending invitation), whether it exists on the
     platform or not: nothing of another tenant shows."""
     principal: Principal = require_principal(context)
@@ -99,7 +99,7 @@ async def add_external_user(
         target_id=row.id,
         details={"email": address},
     )
-    return row, organisation.name
+    return row
 
 
 async def _invitation(session: AsyncSession, context: Context, invitation_id: str) -> r.ExternalUserInvitation:

@@ -20,6 +20,7 @@ from graph.relay import (
     PageLast,
     SortKey,
     decode_id,
+    node_loader,
     paginate,
     to_global_id,
 )
@@ -28,7 +29,7 @@ from models import identity as m
 from models import remote as r
 from models.identity import Permission
 from resolvers.remote.errors import RemoteError
-from resolvers.remote.external.loaders import invited_side, organisation_names, visible_invitations
+from resolvers.remote.external.loaders import invited_side, visible_invitations
 from resolvers.remote.external.rules import (
     accept_invitation,
     add_external_user,
@@ -36,18 +37,6 @@ from resolvers.remote.external.rules import (
     remove_external_user,
 )
 from resolvers.remote.external.types import ExternalUser, ExternalUserInvitation
-
-
-async def _invitations_with_names(context, rows) -> list[ExternalUserInvitation]:
-    names = await context.loaders(organisation_names).load_many([row.organisation_id for row in rows])
-    return [ExternalUserInvitation.from_row(row, name) for row, name in zip(rows, names, strict=True)]
-
-
-async def _node_invitations(info, pks):
-    rows = await info.context.loaders(visible_invitations).load_many(pks)
-    found = [row for row in rows if row is not None]
-    built = iter(await _invitations_with_names(info.context, found))
-    return [next(built) if row is not None else None for row in rows]
 
 
 @strawberry.input(description="Invite a user of another organisation in, by e-mail address.")
@@ -116,7 +105,7 @@ class ExternalUserMutation:
             context,
             ExternalUserAddPayload,
             lambda s: add_external_user(s, context, input.email, input.organisation_id),
-            lambda result: ExternalUserAddPayload(invitation=ExternalUserInvitation.from_row(*result), errors=[]),
+            lambda result: ExternalUserAddPayload(invitation=ExternalUserInvitation.from_row(result), errors=[]),
         )
 
     @strawberry.mutation(
@@ -249,18 +238,17 @@ class ExternalUserQuery:
         statement = _organisation_filter(
             statement, Invitation.organisation_id, filter.organisation_id if filter is not None else None
         )
-        connection = await paginate(
+        return await paginate(
             info.context,
             statement,
             [SortKey(Invitation.email), SortKey(Invitation.id)],
-            _unnamed,
+            ExternalUserInvitation.from_row,
             first=first,
             after=after,
             last=last,
             before=before,
             ahead=LookAhead.of(info, ExternalUserInvitation),
         )
-        return await _with_names(info, connection)
 
     @strawberry.field(
         description=(
@@ -280,32 +268,22 @@ class ExternalUserQuery:
     ) -> Connection[ExternalUserInvitation]:
         Invitation = r.ExternalUserInvitation
         statement = select(Invitation).where(invited_side(info.context.principal))
-        connection = await paginate(
+        return await paginate(
             info.context,
             statement,
             [SortKey(Invitation.created_at, True), SortKey(Invitation.id, True)],
-            _unnamed,
+            ExternalUserInvitation.from_row,
             first=first,
             after=after,
             last=last,
             before=before,
             ahead=LookAhead.of(info, ExternalUserInvitation),
         )
-        return await _with_names(info, connection)
 
 
-def _unnamed(row: r.ExternalUserInvitation) -> ExternalUserInvitation:
-    """An invitation of a page: `_with_names` gives it its inviting organisation's name."""
-    return ExternalUserInvitation.from_row(row, "")
-
-
-async def _with_names(info: Info, connection: Connection[ExternalUserInvitation]) -> Connection[ExternalUserInvitation]:
-    """A page's invitations with their inviting organisation's name (one statement per page)."""
-    nodes = connection.nodes
-    names = await info.context.loaders(organisation_names).load_many([node.organisation_pk for node in nodes])
-    for node, name in zip(nodes, names, strict=True):
-        node.organisation_name = name
-    return connection
-
-
-NODE_RESOLVERS = {"ExternalUserInvitation": (Permission.LOCATIONS_READ, _node_invitations)}
+NODE_RESOLVERS = {
+    "ExternalUserInvitation": (
+        Permission.LOCATIONS_READ,
+        node_loader(visible_invitations, ExternalUserInvitation.from_row),
+    )
+}

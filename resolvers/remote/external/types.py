@@ -18,6 +18,7 @@ from models import remote as r
 from resolvers.identity import loaders as identity_loaders
 from resolvers.identity.organisations.types import Organisation
 from resolvers.remote.access.loaders import users
+from resolvers.remote.external.loaders import organisation_names
 
 
 @strawberry.type(
@@ -77,7 +78,6 @@ class ExternalUserInvitation(Node):
     email: str = strawberry.field(
         description="The invited address (as typed by the inviting organisation, lower case)."
     )
-    organisation_name: str = strawberry.field(description="Name of the inviting organisation.")
     created_at: datetime = strawberry.field(description="When it was made.")
     pk: strawberry.Private[int]
     organisation_pk: strawberry.Private[int]
@@ -85,15 +85,18 @@ class ExternalUserInvitation(Node):
     ahead: strawberry.Private[dict[str, Any] | None] = None
 
     @classmethod
-    def from_row(cls, row: r.ExternalUserInvitation, organisation_name: str) -> ExternalUserInvitation:
+    def from_row(cls, row: r.ExternalUserInvitation) -> ExternalUserInvitation:
         return cls(
             id=strawberry.ID(to_global_id("ExternalUserInvitation", row.id)),
             email=row.email,
-            organisation_name=organisation_name,
             created_at=row.created_at,
             pk=row.id,
             organisation_pk=row.organisation_id,
         )
+
+    @strawberry.field(description="Name of the inviting organisation.")
+    @relation(Batched(organisation_names, key=lambda invitation: invitation.organisation_pk))
+    def organisation_name(self, info: Info) -> str: ...
 
     @strawberry.field(description="The inviting organisation; null unless it is of your subtree (the inviting side).")
     @relation(
