@@ -35,6 +35,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.LOCATIONS_READ,
             Permission.LOCATIONS_MANAGE,
             Permission.ROUTERS_CONNECT,
+            Permission.TELEMETRY_WRITE,
+            Permission.MONITORING_MANAGE,
+            Permission.ALARMS_HANDLE,
         }
     ),
     # Users, API users and external users reach only the locations given to them (resolvers.remote.scope).
@@ -57,6 +60,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.LOCATIONS_READ,
             Permission.ROUTERS_REPORT,
             Permission.ROUTERS_CONNECT,
+            Permission.TELEMETRY_WRITE,
         }
     ),
     # External users see only the locations another organisation gave them, nothing of their own.

@@ -52,6 +52,12 @@ class Permission(enum.StrEnum):
     LOCATIONS_MANAGE = "LOCATIONS_MANAGE"
     #: Connect through the router of a location one may reach.
     ROUTERS_CONNECT = "ROUTERS_CONNECT"
+    #: Send telemetry points for the locations one may reach (devices' and gateways' API users).
+    TELEMETRY_WRITE = "TELEMETRY_WRITE"
+    #: Configure data monitoring: activation, datalog devices, alarm profiles, forwarding, graphics.
+    MONITORING_MANAGE = "MONITORING_MANAGE"
+    #: Acknowledge and clear the alarms of the locations one may reach.
+    ALARMS_HANDLE = "ALARMS_HANDLE"
 
 
 class TokenKind(enum.StrEnum):

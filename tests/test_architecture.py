@@ -23,6 +23,7 @@ DOMAIN_DEPENDENCIES = {
     "mail": {"audit", "identity"},
     "catalogue": {"audit", "identity", "mail"},
     "remote": {"audit", "identity", "mail"},
+    "monitoring": {"audit", "identity", "mail", "remote"},
 }
 
 #: The alias of each models module wherever one is used.
@@ -32,6 +33,10 @@ MODEL_ALIASES = {
     "models.remote": "r",
     "models.mail": "mail_models",
     "models.audit": "audit_models",
+    "models.telemetry": "tel",
+    "models.alarms": "al",
+    "models.forwarding": "fw",
+    "models.datalog": "dl",
 }
 
 MAX_RESOLVERS_MODULE_LINES = 400

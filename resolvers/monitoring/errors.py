@@ -1,0 +1,27 @@
+"""Typed errors of the data monitoring mutations."""
+
+from __future__ import annotations
+
+import enum
+
+import strawberry
+
+from graph.errors import UserError
+
+
+@strawberry.enum(description="Why a data monitoring mutation refused its input.")
+class MonitoringErrorCode(enum.Enum):
+    INVALID = "INVALID"
+    REQUIRED = "REQUIRED"
+    TOO_LONG = "TOO_LONG"
+    NOT_FOUND = "NOT_FOUND"
+    DUPLICATE = "DUPLICATE"
+    #: More items than allowed (e.g. points in one batch).
+    TOO_MANY = "TOO_MANY"
+    #: Seen but not yours to change (e.g. a system alarm profile).
+    NOT_ALLOWED = "NOT_ALLOWED"
+
+
+@strawberry.type(description="A problem with the input of a data monitoring mutation.")
+class MonitoringError(UserError):
+    code: MonitoringErrorCode = strawberry.field(description="Machine-readable reason.")
