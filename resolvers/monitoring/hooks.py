@@ -26,4 +26,3 @@ class StoredPoint:
 
 #: async handler(session, points: Sequence[StoredPoint]) -> None; raise DomainError to refuse the batch.
 POINTS_STORED = Hook("telemetry points stored")
-
