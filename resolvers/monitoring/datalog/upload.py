@@ -32,14 +32,6 @@ ML = dl.MonitoredLocation
 MAX_REASON = 500
 
 
-def config_topic(common_name: str) -> str:
-    return f"fleetgraph/routers/{common_name}/config"
-
-
-def ack_topic(common_name: str) -> str:
-    return f"fleetgraph/routers/{common_name}/config/ack"
-
-
 @dataclass(frozen=True, repr=False)
 class Upload:
     """What goes to the router after the commit. `document` holds opened secrets: it lives only in memory,
@@ -105,7 +97,8 @@ async def upload_saved(session: AsyncSession, context: Context, location: r.Loca
 
 
 async def prepare_upload(session: AsyncSession, context: Context, location: r.Location, row: Any) -> Upload:
-    """Mark the upload PENDING under a fresh request ID and build its message (sent after the commit)."""
+    """Mark the upload PENDING under a fresh request ID and build its message (sent after the commit; the link
+    adds where the acknowledgement goes)."""
     router = await router_at(session, location)
     request_id = uuid.uuid4().hex
     row.config_state, row.config_request_id = dl.ConfigState.PENDING, request_id
@@ -116,7 +109,6 @@ async def prepare_upload(session: AsyncSession, context: Context, location: r.Lo
     )
     document = {
         "requestId": request_id,
-        "replyTo": ack_topic(router.common_name),
         "locationId": to_global_id("Location", location.id),
         "sendFrequencySeconds": row.send_frequency_seconds,
         "cloudHost": row.cloud_host.value,

@@ -146,7 +146,9 @@ class MqttRouterLink:
             raise link.LinkUnavailable("the MQTT broker did not take the message") from exc
 
     async def send_config(self, common_name: str, request_id: str, document: dict) -> None:
-        await self._publish(f"{self.root}/routers/{common_name}/config", document)
+        # the acknowledgement's topic: shared by the group, so any process applies it
+        reply_to = f"{self.root}/routers/{common_name}/config/ack"
+        await self._publish(f"{self.root}/routers/{common_name}/config", {**document, "replyTo": reply_to})
 
     async def discover(self, common_name: str, request: dict, timeout: float) -> dict:
         request_id = uuid.uuid4().hex
