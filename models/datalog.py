@@ -97,6 +97,8 @@ class Graphic(Base):
     location_id: Mapped[int] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     svg: Mapped[str] = mapped_column(Text)
+    #: The ids of the SVG's elements (bindings refer to them), in document order.
+    element_ids: Mapped[list] = mapped_column(JSON, default=list)
     #: [{elementId, key, conditions: [...], actions: [...], animations: [...]}].
     bindings: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -78,10 +78,11 @@ class AuditQuery:
             if filter.until:
                 statement = statement.where(AuditEventModel.created_at < filter.until)
             if filter.location_id is not None:
-                # an unknown or malformed ID matches nothing; the organisation filter above keeps other
-                # tenants' events out whatever the ID names
+                # the organisation filter above keeps other tenants' events out whatever the ID names
                 location_pk = decode_id(filter.location_id, "Location")
-                statement = statement.where(AuditEventModel.location_id == (location_pk or 0))
+                if location_pk is None:
+                    raise BadUserInput("Not a location ID.", argument="filter.locationId")
+                statement = statement.where(AuditEventModel.location_id == location_pk)
         keys = [SortKey(AuditEventModel.id, descending=True)]
         return await paginate(
             info.context,

@@ -59,6 +59,7 @@ def upgrade() -> None:
     sa.Column('location_id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=False),
     sa.Column('svg', sa.Text(), nullable=False),
+    sa.Column('element_ids', sa.JSON(), nullable=False),
     sa.Column('bindings', sa.JSON(), nullable=False),
     sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['location_id'], ['location.id'], name=op.f('fk_datalog_graphic_location_id_location'), ondelete='CASCADE'),

@@ -14,6 +14,8 @@ from graph.relay import Node, to_global_id
 from models import datalog as dl
 from resolvers.monitoring.datalog import protocols as p
 from resolvers.monitoring.datalog.loaders import Status, StatusCode, datalog_devices_by_location, statuses
+from resolvers.monitoring.graphics.loaders import graphics_by_location
+from resolvers.monitoring.graphics.types import Graphic
 from resolvers.remote.locations.loaders import visible_locations
 from resolvers.remote.locations.types import Location
 
@@ -263,3 +265,7 @@ class MonitoredLocation:
     @strawberry.field(description="The datalog devices that apply at the location (own and from templates).")
     @relation(Batched(datalog_devices_by_location, key=lambda item: item.location_pk, build=_applied, many=True))
     def datalog_devices(self, info: Info) -> list[AppliedDatalogDevice]: ...
+
+    @strawberry.field(description="Its graphical configurations (§21.6), by name.")
+    @relation(Batched(graphics_by_location, key=lambda item: item.location_pk, build=Graphic.from_model, many=True))
+    def graphics(self, info: Info) -> list[Graphic]: ...
