@@ -22,9 +22,11 @@ from models import datalog as dl
 from models import remote as r
 from models.audit import AuditEvent
 from models.base import utcnow
+from resolvers.monitoring.datalog.schema import NOT_SENT
 from resolvers.monitoring.datalog.simulated import answer
 from resolvers.monitoring.datalog.upload import time_out_uploads
 from resolvers.monitoring.workers.datalog_link import MqttRouterLink
+from tests.environment import free_port
 from tests.monitoring.datalog_helpers import (
     ACTIVATE,
     CREATE_DEVICE,
@@ -228,3 +230,37 @@ async def test_discovery_times_out_when_the_router_stays_silent(gql, world, runt
         await session.execute(update(r.Router).values(online=False))
     offline = await call(gql, DISCOVER, "datalogDiscover", given, world.tokens["admin_a"])
     assert codes(offline) == [("ROUTER_OFFLINE", ["locationId"])]
+
+
+async def test_an_upload_the_broker_does_not_take_fails_at_once(gql, world, runtime):
+    site = await seed_site(runtime, world)
+    link = MqttRouterLink(runtime, f"mqtt://127.0.0.1:{free_port()}", min_backoff=5)  # nobody listens there
+    link.start()
+    try:
+        saved = await monitored_with_opc_ua(gql, world, runtime, site, upload=True)
+    finally:
+        await link.stop()
+    assert saved["monitoredLocation"] == {"configurationState": "FAILED"}
+    row = await state(runtime, site)
+    assert (row.config_state, row.config_reason) == (dl.ConfigState.FAILED, NOT_SENT)
+
+
+async def test_acknowledgements_go_to_one_member_of_the_shared_subscription(gql, world, runtime):
+    """Two server processes' links in one group: whichever gets the acknowledgement applies it, once."""
+    site = await seed_site(runtime, world)
+    async with router_link(runtime) as first:
+        second = MqttRouterLink(runtime, f"mqtt://{BROKER[0]}:{BROKER[1]}", root=first.root, group=first.root)
+        second.start()  # the upload goes out through the second (the runtime's link now)
+        try:
+            await until(lambda: second.state == "connected", "the second link")
+            async with router_client(first.root, site["common_name"]) as (client, got):
+                await monitored_with_opc_ua(gql, world, runtime, site, upload=True)
+                await until(lambda: first.applied + second.applied == 1, "the acknowledgement")
+                for _ in range(3):  # the router repeats itself: whichever member gets it, nothing changes
+                    ack = {"requestId": got[0]["requestId"], "ok": True}
+                    await client.publish(got[0]["replyTo"], json.dumps(ack), qos=1)
+                await asyncio.sleep(0.3)
+        finally:
+            await second.stop()
+    assert first.applied + second.applied == 1
+    assert (await state(runtime, site)).config_state is dl.ConfigState.APPLIED

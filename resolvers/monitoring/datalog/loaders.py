@@ -17,6 +17,7 @@ from graph.tenancy import visible_organisation_ids
 from models import datalog as dl
 from models import remote as r
 from models import telemetry as tel
+from models.identity import Permission
 from resolvers.remote.scope import location_visible
 
 ML = dl.MonitoredLocation
@@ -37,8 +38,6 @@ def datalog_device_visible(principal) -> ColumnElement[bool]:
     )
     if principal.is_platform_admin:
         return true()
-    from models.identity import Permission
-
     if Permission.LOCATIONS_MANAGE not in principal.permissions:
         return at_visible
     of_template = dl.DatalogDevice.template_id.is_not(None) & dl.DatalogDevice.organisation_id.in_(

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from graph.context import Context
 from graph.errors import DomainError
 from graph.relay import decode_id
+from graph.rules import clean_text
 from models import datalog as dl
 from models import remote as r
 from models.base import utcnow
@@ -166,8 +167,6 @@ async def create_device(session: AsyncSession, context: Context, given: Any) -> 
 
 
 def _name(value: str) -> str:
-    from graph.rules import clean_text
-
     return clean_text(value, "name", max_length=200, single_line=True)
 
 

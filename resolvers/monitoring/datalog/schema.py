@@ -123,8 +123,12 @@ def _never(result: Any) -> Any:
     raise AssertionError("refused before any change")
 
 
-async def send(info: Info, upload: Upload) -> None:
-    """After the commit: hand the configuration to the router link; when it cannot, the upload failed."""
+NOT_SENT = "The message could not be sent (no MQTT connection)."
+
+
+async def send(info: Info, upload: Upload, shown: MonitoredLocation | None) -> None:
+    """After the commit: hand the configuration to the router link; when it cannot, the upload failed (and the
+    payload says so)."""
     link = link_of(info.context.runtime)
     try:
         if link is None:
@@ -132,7 +136,9 @@ async def send(info: Info, upload: Upload) -> None:
         await link.send_config(upload.common_name, upload.request_id, upload.document)
     except LinkUnavailable:
         async with transaction(info.context.runtime) as session:
-            await fail_upload(session, upload.request_id, "The message could not be sent (no MQTT connection).")
+            failed = await fail_upload(session, upload.request_id, NOT_SENT)
+        if failed and shown is not None:
+            shown.configuration_state, shown.configuration_reason = dl.ConfigState.FAILED, NOT_SENT
 
 
 async def save_device(info: Info, work: Any, upload: bool) -> DatalogDevicePayload:
@@ -160,7 +166,7 @@ async def save_device(info: Info, work: Any, upload: bool) -> DatalogDevicePaylo
 
     payload = await mutate(info.context, DatalogDevicePayload, rule, ok)
     if sent and not payload.errors:
-        await send(info, sent[0])
+        await send(info, sent[0], payload.monitored_location)
     return payload
 
 
@@ -260,7 +266,7 @@ class DatalogMutation:
 
         payload = await mutate(info.context, MonitoredLocationPayload, rule, monitored_payload)
         if sent and not payload.errors:
-            await send(info, sent[0])
+            await send(info, sent[0], payload.monitored_location)
         return payload
 
     @strawberry.mutation(description="Add a datalog device (save, or save and upload).", permission_classes=MANAGE)
