@@ -310,3 +310,20 @@ async def test_event_history_filtered_by_location(gql, world, runtime):
     # another tenant's admin sees nothing of it, as for an unknown location
     theirs = await gql(AUDIT, {"filter": {"locationId": two["location"]}}, token=world.tokens["admin_b"])
     assert theirs["data"]["auditEvents"]["nodes"] == []
+
+
+async def test_snmp_variables_must_keep_their_device(gql, world, runtime):
+    site = await seed_site(runtime, world)
+    ups = {"name": "ups", "version": "V1", "community": "public"}
+    made = await modbus_device(
+        gql, world, site, name="UPS", settings={"snmp": {"server": "10.0.0.4", "devices": [ups]}},
+        variables=[{"key": "load", "snmp": {"device": "ups", "oid": "1.3.6.1.2.1.33.1.4.4.1.5.1"}}],
+    )  # fmt: skip
+    before = await snapshot(runtime)
+    renamed = {"snmp": {"server": "10.0.0.4", "devices": [{**ups, "name": "ups2"}]}}
+    refused = await call(
+        gql, UPDATE_DEVICE, "datalogDeviceUpdate", {"id": made["datalogDevice"]["id"], "settings": renamed},
+        world.tokens["admin_a"],
+    )  # fmt: skip
+    assert codes(refused) == [("INVALID", ["variables"])]
+    assert await snapshot(runtime) == before

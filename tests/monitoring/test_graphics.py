@@ -28,7 +28,8 @@ PLANT = """<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.or
   <circle id="pump" cx="70" cy="40" r="5"/>
 </svg>"""
 
-HOSTILE = """<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" onload="alert(1)">
+HOSTILE = """<?xml-stylesheet type="text/css" href="https://evil.example/s.css"?>
+<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.org/1999/xlink" onload="alert(1)">
   <script>alert(document.cookie)</script>
   <foreignObject><iframe xmlns="http://www.w3.org/1999/xhtml" src="https://evil.example"/></foreignObject>
   <style>@import url(https://evil.example/x.css);</style>
@@ -39,6 +40,7 @@ HOSTILE = """<svg xmlns="http://www.w3.org/2000/svg" xmlns:xlink="http://www.w3.
   <image id="e" href="data:image/png;base64,iVBORw0KGgo="/>
   <animate attributeName="href" to="javascript:alert(1)"/>
   <set attributeName="onclick" to="alert(1)"/>
+  <g id="f" style="-moz-binding:url(#x)" fill="red"/>
 </svg>"""
 
 
@@ -51,9 +53,9 @@ async def monitored(gql, world, runtime) -> dict:
 def test_hostile_svg_keeps_nothing_that_runs_or_fetches():
     clean, ids = sanitise(HOSTILE)
     for gone in ("script", "alert", "foreignObject", "iframe", "evil.example", "onload", "onclick", "style", "animate",
-                 "<set", "javascript", "@import"):  # fmt: skip
+                 "<set", "javascript", "@import", "binding", "xml-stylesheet"):  # fmt: skip
         assert gone not in clean, gone
-    assert ids == ["a", "b", "d", "e"]  # the <a> went with its circle; the images stay, only e with its data
+    assert ids == ["a", "b", "d", "e", "f"]  # the <a> went with its circle; the images stay, only e with its data
     assert 'href="data:image/png;base64,iVBORw0KGgo="' in clean
     assert sanitise(clean)[0] == clean  # stable
 

@@ -208,6 +208,11 @@ async def update_device(session: AsyncSession, context: Context, given: Any) -> 
         device.variables = p.clean_variables(protocol, settings, given.variables, "variables")
     elif protocol is not device.protocol:
         raise DomainError(Code.REQUIRED, "A new protocol needs its variables.", "variables")
+    elif protocol is dl.Protocol.SNMP:
+        # the kept variables must still name SNMP devices of the new settings
+        names = {d["name"] for d in settings["devices"]}
+        if any(v["address"]["device"] not in names for v in device.variables):
+            raise DomainError(Code.INVALID, "Variables name an SNMP device the settings no longer have.", "variables")
     device.protocol, device.settings, device.updated_at = protocol, settings, utcnow()
     _seal(context, protocol, device, merged)
     del merged

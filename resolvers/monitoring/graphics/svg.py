@@ -130,7 +130,9 @@ ATTRIBUTES = frozenset(
         "href",
     )
 )
-HOSTILE_VALUE = re.compile(r"javascript:|@import|expression\s*\(|url\s*\(\s*['\"]?\s*[^'\"\s#)]", re.IGNORECASE)
+HOSTILE_VALUE = re.compile(
+    r"javascript:|@import|expression\s*\(|-moz-binding|behavior\s*:|url\s*\(\s*['\"]?\s*[^'\"\s#)]", re.IGNORECASE
+)
 #: `image` may only show embedded raster data (fetched from nowhere).
 DATA_IMAGE = re.compile(r"data:image/(png|jpeg|gif|webp);base64,[A-Za-z0-9+/=\s]+")
 
