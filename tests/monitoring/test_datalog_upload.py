@@ -250,7 +250,7 @@ async def test_acknowledgements_go_to_one_member_of_the_shared_subscription(gql,
     site = await seed_site(runtime, world)
     async with router_link(runtime) as first:
         second = MqttRouterLink(runtime, f"mqtt://{BROKER[0]}:{BROKER[1]}", root=first.root, group=first.root)
-        second.start()  # the upload goes out through the second (the runtime's link now)
+        second.start()  # the upload goes out through the first (the runtime's link)
         try:
             await until(lambda: second.state == "connected", "the second link")
             async with router_client(first.root, site["common_name"]) as (client, got):

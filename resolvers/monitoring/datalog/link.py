@@ -1,6 +1,6 @@
 """The link to the routers for datalog uploads and discovery: MQTT when FLEETGRAPH_MQTT_URL is set
 (workers/datalog_link.py), in demo mode without MQTT an in-process simulated router (workers/datalog_demo.py).
-The worker that runs a link registers it here for its runtime; mutations find it with `link_of`."""
+Either is the runtime's worker named NAME (runtime.workers); mutations find it with `link_of`."""
 
 from __future__ import annotations
 
@@ -24,17 +24,19 @@ class RouterLink(Protocol):
         `timeout` seconds."""
 
 
-_LINKS: dict[int, RouterLink] = {}
+#: The name of both links in runtime.workers.
+NAME = "datalog-link"
 
 
 def register(runtime: Any, link: RouterLink) -> None:
-    _LINKS[id(runtime)] = link
+    """For a link started outside the runtime's own start (tests): the runtime's own is there already."""
+    runtime.workers.setdefault(NAME, link)
 
 
 def unregister(runtime: Any, link: RouterLink) -> None:
-    if _LINKS.get(id(runtime)) is link:
-        del _LINKS[id(runtime)]
+    if runtime.workers.get(NAME) is link:
+        del runtime.workers[NAME]
 
 
 def link_of(runtime: Any) -> RouterLink | None:
-    return _LINKS.get(id(runtime))
+    return runtime.workers.get(NAME)

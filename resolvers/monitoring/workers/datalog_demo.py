@@ -21,7 +21,7 @@ DELAY = 0.3
 
 
 class SimulatedRouterLink:
-    name = "datalog-simulated-routers"
+    name = link.NAME
 
     def __init__(self, runtime: Any, delay: float = DELAY) -> None:
         self.runtime = runtime

@@ -63,7 +63,7 @@ def parse_ack(payload: bytes) -> tuple[str, bool, str]:
 class MqttRouterLink:
     """Started and stopped with the app (graph.runtime); registered as the runtime's router link."""
 
-    name = "datalog-mqtt"
+    name = link.NAME
 
     def __init__(
         self,
