@@ -9,7 +9,7 @@ import strawberry
 from sqlalchemy import select
 from strawberry.types import Info
 
-from graph.errors import DomainError
+from graph.errors import DomainError, refused
 from graph.lookahead import LookAhead
 from graph.mutations import mutate
 from graph.permissions import needs
@@ -115,12 +115,8 @@ def monitored_payload(row: dl.MonitoredLocation) -> MonitoredLocationPayload:
     return MonitoredLocationPayload(monitored_location=MonitoredLocation.from_model(row), errors=[])
 
 
-async def _no_link(error_field: str) -> Any:
-    raise DomainError(Code.ROUTER_OFFLINE, "No router link is configured (MQTT).", error_field)
-
-
-def _never(result: Any) -> Any:
-    raise AssertionError("refused before any change")
+def _no_link(error_field: str) -> DomainError:
+    return DomainError(Code.ROUTER_OFFLINE, "No router link is configured (MQTT).", error_field)
 
 
 NOT_SENT = "The message could not be sent (no MQTT connection)."
@@ -144,7 +140,7 @@ async def send(info: Info, upload: Upload, shown: MonitoredLocation | None) -> N
 async def save_device(info: Info, work: Any, upload: bool) -> DatalogDevicePayload:
     """Save (with `upload`, also mark the upload PENDING in the same transaction), then send after the commit."""
     if upload and link_of(info.context.runtime) is None:
-        return await mutate(info.context, DatalogDevicePayload, lambda s: _no_link("upload"), _never)
+        return refused(DatalogDevicePayload, _no_link("upload"))
     sent: list[Upload] = []
 
     async def rule(session: Any) -> Any:
@@ -256,7 +252,7 @@ class DatalogMutation:
     )
     async def data_monitoring_upload(self, info: Info, input: DataMonitoringLocationInput) -> MonitoredLocationPayload:
         if link_of(info.context.runtime) is None:
-            return await mutate(info.context, MonitoredLocationPayload, lambda s: _no_link("locationId"), _never)
+            return refused(MonitoredLocationPayload, _no_link("locationId"))
         sent: list[Upload] = []
 
         async def rule(session: Any) -> Any:
