@@ -26,7 +26,7 @@ LIST = """query($first: Int, $after: String) { monitoredLocations(first: $first,
   totalCount pageInfo { hasNextPage endCursor }
   nodes { location { name } cloudHost status { code reason lastTelemetryAt }
     datalogDevices { locationDeviceId datalogDevice { name protocol } } } } }"""
-DEVICE = """datalogDevice { id name protocol fromTemplate
+DEVICE = """datalogDevice { id name protocol fromTemplate locationDeviceId deviceTemplateId
   settings { opcUa { port endpointUrl securityMode securityPolicy username passwordSet }
     bacnet { serverIp port deviceInstance } modbus { port host unitId mode }
     snmp { port server devices { name version username authProtocol privacyProtocol baseOid secretsSet } } }

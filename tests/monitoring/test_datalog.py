@@ -268,6 +268,10 @@ async def test_template_datalog_devices_apply_to_devices_made_from_it(gql, world
     await activate(gql, world, site)
     made = await modbus_device(gql, world, site, locationDeviceId=None, deviceTemplateId=site["template"], name="Tpl")
     assert made["datalogDevice"]["fromTemplate"] is True
+    assert (made["datalogDevice"]["deviceTemplateId"], made["datalogDevice"]["locationDeviceId"]) == (
+        site["template"],
+        None,
+    )
     # a device made from the template gets it; an edit of the template's shows at once (read through)
     async with transaction(runtime) as session:
         await add_location_device(

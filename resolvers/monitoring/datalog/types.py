@@ -154,6 +154,10 @@ def _settings(protocol: dl.Protocol, stored: dict, secrets: dict[str, Any]) -> D
     return DatalogSettings(snmp=SnmpSettings(port=stored["port"], server=stored["server"], devices=devices))
 
 
+def _global(kind: str, pk: int | None) -> strawberry.ID | None:
+    return strawberry.ID(to_global_id(kind, pk)) if pk is not None else None
+
+
 def _snake(stored: dict) -> dict:
     return {"".join(f"_{c.lower()}" if c.isupper() else c for c in k): v for k, v in stored.items()}
 
@@ -184,6 +188,8 @@ class DatalogDevice(Node):
     settings: DatalogSettings = strawberry.field(description="The protocol's settings (no secrets).")
     variables: list[DatalogVariable] = strawberry.field(description="The chosen variables.")
     from_template: bool = strawberry.field(description="Whether it belongs to a device template.")
+    location_device_id: strawberry.ID | None = strawberry.field(description="Its location device (or null).")
+    device_template_id: strawberry.ID | None = strawberry.field(description="Its device template (or null).")
     updated_at: datetime = strawberry.field(description="Last change.")
     pk: strawberry.Private[int]
     location_device_pk: strawberry.Private[int | None]
@@ -202,6 +208,8 @@ class DatalogDevice(Node):
             settings=_settings(row.protocol, stored, names),
             variables=[_variable(row.protocol, v) for v in row.variables],
             from_template=row.template_id is not None,
+            location_device_id=_global("LocationDevice", row.location_device_id),
+            device_template_id=_global("DeviceTemplate", row.template_id),
             updated_at=row.updated_at,
             pk=row.id,
             location_device_pk=row.location_device_id,
