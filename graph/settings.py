@@ -112,6 +112,16 @@ class Settings:
     #: Demo mode (`serve --demo` turns it on): the demo simulator keeps the demo routers reporting, and platform
     #: admins may read mail bodies in the outbox.
     demo: bool = False
+    #: Data monitoring: the cloud host that is ours (HELIX, THINGSBOARD, DOCKERS or NETSUPPORT); a location sending
+    #: to another one is OTHER_CLOUD_HOST (we cannot tell whether its data arrives).
+    datalog_cloud_host: str = "HELIX"
+    #: Data monitoring: an uploaded configuration unacknowledged for this long (seconds) is TIMED_OUT.
+    datalog_ack_timeout_seconds: int = 60
+    #: Data monitoring: how long a discovery (OPC UA browse, BACnet scan, Modbus read, SNMP walk) waits for the
+    #: router's answer (seconds).
+    datalog_discovery_timeout_seconds: float = 10.0
+    #: Data monitoring: how often the upload timer looks for unanswered uploads (seconds); 0 turns it off here.
+    datalog_timer_seconds: float = 5.0
     #: Log level for the fleetgraph loggers.
     log_level: str = "INFO"
     #: "text" (one line per record) or "json" (one JSON object per line, for log shippers).
@@ -130,6 +140,8 @@ class Settings:
             raise ValueError(f"FLEETGRAPH_LOG_FORMAT must be text or json, not {self.log_format!r}")
         if self.tracing not in ("off", "otlp"):
             raise SettingsError(f"FLEETGRAPH_TRACING must be off or otlp, not {self.tracing!r}")
+        if self.datalog_cloud_host not in ("HELIX", "THINGSBOARD", "DOCKERS", "NETSUPPORT"):
+            raise SettingsError("FLEETGRAPH_DATALOG_CLOUD_HOST must be HELIX, THINGSBOARD, DOCKERS or NETSUPPORT")
         _ = self.trusted_proxy_list  # a bad value stops the server at start, not at the first request
 
     @property

@@ -26,4 +26,7 @@ class AuditEvent(Base):
     #: Non-secret facts about the action (never passwords, tokens or keys).
     details: Mapped[dict] = mapped_column(JSON, default=dict)
     client_address: Mapped[str] = mapped_column(String(64), default="")
+    #: The location the action was about (data monitoring's event history is filtered by location, manual
+    #: §21.13); no foreign key: the history outlives the location.
+    location_id: Mapped[int | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

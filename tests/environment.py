@@ -31,6 +31,8 @@ def make_settings(data_dir: Path, **overrides) -> Settings:
         master_key=MASTER_KEY,
         # tests call the watchdog themselves, with an explicit time (a ticking task would also skew SQL counts)
         router_watchdog_seconds=0,
+        # likewise the datalog upload timer (tests/monitoring/test_datalog_upload.py runs its rounds itself)
+        datalog_timer_seconds=0,
     )
     values.update(overrides)
     return Settings(**values)

@@ -980,3 +980,47 @@ async def test_the_callers_own_user_and_organisation_cost_nothing_beyond_authent
     count, data = await statements(gql, count_sql, world.tokens["admin_a"], ME)
     assert data["me"]["email"] == "admin@a.example" and data["me"]["organisation"]["name"] == "Tenant A"
     assert count == ME_BUDGET
+
+
+MONITORED_LOCATIONS = """{ monitoredLocations(first: 500) { totalCount nodes { cloudHost location { name }
+  status { code reason } datalogDevices { locationDeviceId datalogDevice { name } } graphics { name } } } }"""
+# authentication 1 + page 1 + totalCount 1 + locations 1 + statuses 1 + datalog devices 1 + graphics 1
+MONITORED_LOCATIONS_BUDGET = AUTH + 6
+
+
+@pytest.mark.parametrize("size", [10, 100])
+async def test_monitored_locations_with_status_devices_and_graphics(gql, world, runtime, count_sql, size):
+    from models import datalog as dl
+    from models import remote as r
+
+    async with runtime.session_factory() as session, session.begin():
+        organisation = world.organisations["a"].id
+        locations = [r.Location(organisation_id=organisation, name=f"Location {i:03d}") for i in range(size)]
+        session.add_all(locations)
+        await session.flush()
+        devices = [
+            r.LocationDevice(location_id=location.id, name="PLC", ip_address="10.0.0.1") for location in locations
+        ]
+        session.add_all(devices)
+        await session.flush()
+        for location, device in zip(locations, devices, strict=True):
+            session.add_all(
+                [
+                    dl.MonitoredLocation(
+                        location_id=location.id, send_frequency_seconds=60, cloud_host=dl.CloudHost.HELIX,
+                        silence_seconds=60, config_reason="",
+                    ),
+                    dl.DatalogDevice(
+                        organisation_id=organisation, location_device_id=device.id, name="Modbus",
+                        protocol=dl.Protocol.MODBUS, variables=[],
+                        settings={"port": 502, "host": "10.0.0.1", "unitId": 1, "mode": "TCP"},
+                    ),
+                    dl.Graphic(location_id=location.id, name="Plant", svg="<svg/>", element_ids=[], bindings=[]),
+                ]
+            )  # fmt: skip
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], MONITORED_LOCATIONS)
+    nodes = data["monitoredLocations"]["nodes"]
+    assert len(nodes) == data["monitoredLocations"]["totalCount"] == size
+    assert nodes[1]["location"] == {"name": "Location 001"} and nodes[1]["status"]["code"] == "NO_CONFIGURATION"
+    assert nodes[1]["datalogDevices"][0]["datalogDevice"] == {"name": "Modbus"}
+    assert count == MONITORED_LOCATIONS_BUDGET

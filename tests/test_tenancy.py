@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,10 +21,12 @@ from graphql import GraphQLInputObjectType, GraphQLSchema, get_named_type
 
 from graph.relay import to_global_id
 from graph.schema import build_schema
+from models import datalog as dl
 from models import identity as m
 from models.catalogue import DeviceKey, KeyAlgorithm, KeyKind
 from models.remote import Location
 from resolvers.catalogue.keys import seal_device_key
+from resolvers.monitoring.workers.datalog_demo import SimulatedRouterLink
 from tests.factories import (
     NEW_PASSWORD,
     UNKNOWN_PK,
@@ -237,8 +239,47 @@ async def connection_and_notification_objects(session, runtime, world: World, pk
     return {"RemoteConnection": connections, "NotificationProfile": profiles}
 
 
+TENANCY_SVG = '<svg xmlns="http://www.w3.org/2000/svg"><rect id="x"/></svg>'
+
+
+async def datalog_objects(session, runtime, world: World, pks: dict) -> dict[str, dict[str, int]]:
+    """Each tenant: a monitored location with an online router and a device with a Modbus datalog device, and an
+    audit event about its (unmonitored) location of the remote part (auditEvents' filter.locationId)."""
+    monitored, devices, graphics = {}, {}, {}
+    for n, tenant in enumerate(TENANTS):
+        organisation = world.organisations[tenant].id
+        router = await add_router(
+            session, organisation, f"R_DATALOG{tenant.upper()}", f"00:00:00:00:00:3{n}", f"RSN-dl-{tenant}", online=True
+        )
+        location = await add_location(session, organisation, f"Monitored {tenant}", router.id)
+        session.add(
+            dl.MonitoredLocation(
+                location_id=location.id, send_frequency_seconds=60, cloud_host=dl.CloudHost.HELIX, silence_seconds=60
+            )
+        )
+        device = await add_location_device(session, location.id, f"PLC {tenant}", "192.168.1.10")
+        datalog_device = dl.DatalogDevice(
+            organisation_id=organisation,
+            location_device_id=device.id,
+            name=f"Modbus {tenant}",
+            protocol=dl.Protocol.MODBUS,
+            settings={"port": 502, "host": "192.168.1.10", "unitId": 1, "mode": "TCP", "secretsSet": {}},
+            variables=[],
+        )
+        session.add(datalog_device)
+        await session.flush()
+        await add_audit_event(session, organisation, "admin", "datalog.activated", location_id=pks["Location"][tenant])
+        graphic = dl.Graphic(
+            location_id=location.id, name=f"Graphic {tenant}", svg=TENANCY_SVG, element_ids=["x"], bindings=[]
+        )
+        session.add(graphic)
+        await session.flush()
+        monitored[tenant], devices[tenant], graphics[tenant] = location.id, datalog_device.id, graphic.id
+    return {"MonitoredLocation": monitored, "DatalogDevice": devices, "Graphic": graphics}
+
+
 @pytest.fixture
-async def tenancy(world, runtime) -> Tenancy:
+async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
     """Both tenants get something of every kind (see the parts above)."""
     t = Tenancy(world)
     async with runtime.session_factory() as session, session.begin():
@@ -246,16 +287,25 @@ async def tenancy(world, runtime) -> Tenancy:
         for part in (identity_objects, catalogue_objects, remote_objects, access_objects):
             t.pks.update(await part(session, runtime, world, t.pks))
         t.pks.update(await connection_and_notification_objects(session, runtime, world, t.pks))
+        t.pks.update(await datalog_objects(session, runtime, world, t.pks))
     t.ids = {
         kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()
     }
     for kind in t.ids:
         t.ids[kind]["unknown"] = to_global_id(kind, UNKNOWN_PK)
+    # a monitored location is named by its location's ID (datalog part)
+    t.ids["MonitoredLocation"] = {
+        key: to_global_id("Location", pk) for key, pk in {**t.pks["MonitoredLocation"], "unknown": UNKNOWN_PK}.items()
+    }
     # an external user is named by a user ID (access part)
     t.ids["ExternalUser"] = {
         key: to_global_id("User", pk) for key, pk in {**t.pks["ExternalUser"], "unknown": UNKNOWN_PK}.items()
     }
-    return t
+    # uploads and discovery need a router link: the demo's simulated routers answer (control calls)
+    link = SimulatedRouterLink(runtime)
+    link.start()
+    yield t
+    await link.stop()
 
 
 # --- one case per ID argument ----------------------------------------------------------------------------
@@ -287,6 +337,7 @@ def mutation(name: str, input_type: str, selection: str) -> str:
     )
 
 
+DATALOG_MODBUS = {"modbus": {"host": "192.168.1.10"}}
 NODE = "query($id: ID!) { node(id: $id) { __typename id } }"
 NODES = "query($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }"
 
@@ -306,6 +357,8 @@ def node_cases() -> list[Case]:
         "Location",
         "LocationDevice",
         "DeviceTemplate",
+        "DatalogDevice",
+        "Graphic",
     ):
         cases.append(Case("Query.node(id)", kind, NODE, lambda t, x: {"id": x}, root="node", label=kind))
         # one of A's own next to the ID under test: the answer differs only where that ID is
@@ -1044,6 +1097,97 @@ CASES: list[Case] = [
         mutation("notificationProfileDelete", "NotificationProfileDeleteInput", "deletedId"),
         lambda t, x: {"input": {"id": x}},
         root="notificationProfileDelete",
+    ),
+    Case(
+        "Query.auditEvents(filter.locationId)",
+        "Location",
+        "query($id: ID) { auditEvents(first: 5, filter: {locationId: $id}) { totalCount nodes { action } } }",
+        lambda t, x: {"id": x},
+        root="auditEvents",
+    ),
+    Case(
+        "Mutation.dataMonitoringActivate(input.locationId)",
+        "Location",
+        mutation("dataMonitoringActivate", "DataMonitoringActivateInput", "monitoredLocation { cloudHost }"),
+        lambda t, x: {"input": {"locationId": x}},
+        root="dataMonitoringActivate",
+    ),
+    Case(
+        "Mutation.dataMonitoringUpdate(input.locationId)",
+        "MonitoredLocation",
+        mutation("dataMonitoringUpdate", "DataMonitoringUpdateInput", "monitoredLocation { cloudHost }"),
+        lambda t, x: {"input": {"locationId": x, "cloudHost": "DOCKERS"}},
+        root="dataMonitoringUpdate",
+    ),
+    Case(
+        "Mutation.dataMonitoringDeactivate(input.locationId)",
+        "MonitoredLocation",
+        mutation("dataMonitoringDeactivate", "DataMonitoringLocationInput", "locationId"),
+        lambda t, x: {"input": {"locationId": x}},
+        root="dataMonitoringDeactivate",
+    ),
+    Case(
+        "Mutation.dataMonitoringUpload(input.locationId)",
+        "MonitoredLocation",
+        mutation("dataMonitoringUpload", "DataMonitoringLocationInput", "monitoredLocation { configurationState }"),
+        lambda t, x: {"input": {"locationId": x}},
+        root="dataMonitoringUpload",
+    ),
+    Case(
+        "Mutation.datalogDiscover(input.locationId)",
+        "MonitoredLocation",
+        mutation("datalogDiscover", "DatalogDiscoverInput", "result { registers { register } }"),
+        lambda t, x: {"input": {"locationId": x, "action": "MODBUS_READ", "settings": DATALOG_MODBUS}},
+        root="datalogDiscover",
+    ),
+    Case(
+        "Mutation.datalogDeviceCreate(input.locationDeviceId)",
+        "LocationDevice",
+        mutation("datalogDeviceCreate", "DatalogDeviceCreateInput", "datalogDevice { name }"),
+        lambda t, x: {"input": {"locationDeviceId": x, "name": "Spy", "settings": DATALOG_MODBUS, "variables": []}},
+        root="datalogDeviceCreate",
+    ),
+    Case(
+        "Mutation.datalogDeviceCreate(input.deviceTemplateId)",
+        "DeviceTemplate",
+        mutation("datalogDeviceCreate", "DatalogDeviceCreateInput", "datalogDevice { name }"),
+        lambda t, x: {"input": {"deviceTemplateId": x, "name": "Spy", "settings": DATALOG_MODBUS, "variables": []}},
+        root="datalogDeviceCreate",
+    ),
+    Case(
+        "Mutation.datalogDeviceUpdate(input.id)",
+        "DatalogDevice",
+        mutation("datalogDeviceUpdate", "DatalogDeviceUpdateInput", "datalogDevice { name }"),
+        lambda t, x: {"input": {"id": x, "name": "Renamed"}},
+        root="datalogDeviceUpdate",
+    ),
+    Case(
+        "Mutation.datalogDeviceDelete(input.id)",
+        "DatalogDevice",
+        mutation("datalogDeviceDelete", "DatalogDeviceDeleteInput", "deletedId"),
+        lambda t, x: {"input": {"id": x}},
+        root="datalogDeviceDelete",
+    ),
+    Case(
+        "Mutation.graphicCreate(input.locationId)",
+        "Location",
+        mutation("graphicCreate", "GraphicCreateInput", "graphic { name }"),
+        lambda t, x: {"input": {"locationId": x, "name": "Spy", "svg": TENANCY_SVG}},
+        root="graphicCreate",
+    ),
+    Case(
+        "Mutation.graphicUpdate(input.id)",
+        "Graphic",
+        mutation("graphicUpdate", "GraphicUpdateInput", "graphic { name }"),
+        lambda t, x: {"input": {"id": x, "name": "Renamed"}},
+        root="graphicUpdate",
+    ),
+    Case(
+        "Mutation.graphicDelete(input.id)",
+        "Graphic",
+        mutation("graphicDelete", "GraphicDeleteInput", "deletedId"),
+        lambda t, x: {"input": {"id": x}},
+        root="graphicDelete",
     ),
 ]
 

@@ -24,9 +24,11 @@ async def record(
     actor_user_id: int | None = None,
     actor_label: str | None = None,
     client_address: str | None = None,
+    location_id: int | None = None,
 ) -> AuditEvent:
     """Record who did `action` on what. `details` must hold no secret (no password, token or key).
-    `client_address` replaces the request's (e.g. "" for an event of another tenant's history)."""
+    `client_address` replaces the request's (e.g. "" for an event of another tenant's history).
+    `location_id`: the location the action was about, for the history filtered by location."""
     principal = context.principal
     event = AuditEvent(
         organisation_id=organisation_id,
@@ -37,6 +39,7 @@ async def record(
         target_id=target_id,
         details=details or {},
         client_address=context.client_address if client_address is None else client_address,
+        location_id=location_id,
     )
     session.add(event)
     await session.flush()

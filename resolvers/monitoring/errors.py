@@ -20,6 +20,12 @@ class MonitoringErrorCode(enum.Enum):
     TOO_MANY = "TOO_MANY"
     #: Seen but not yours to change (e.g. a system alarm profile).
     NOT_ALLOWED = "NOT_ALLOWED"
+    #: The location's router is offline, it has none, or no router link is configured (datalog upload, discovery).
+    ROUTER_OFFLINE = "ROUTER_OFFLINE"
+    #: The router did not answer in time (datalog discovery).
+    TIMED_OUT = "TIMED_OUT"
+    #: The router answered that it could not do it, or its answer was malformed (datalog discovery).
+    ROUTER_FAILED = "ROUTER_FAILED"
 
 
 @strawberry.type(description="A problem with the input of a data monitoring mutation.")

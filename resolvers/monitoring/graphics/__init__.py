@@ -1,0 +1,1 @@
+"""Graphical configurations (manual §21.6): sanitised SVGs with element bindings to telemetry."""
