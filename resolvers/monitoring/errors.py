@@ -20,6 +20,12 @@ class MonitoringErrorCode(enum.Enum):
     TOO_MANY = "TOO_MANY"
     #: Seen but not yours to change (e.g. a system alarm profile).
     NOT_ALLOWED = "NOT_ALLOWED"
+    #: A location or location group of another organisation than the alarm profile's.
+    WRONG_ORGANISATION = "WRONG_ORGANISATION"
+    #: The alarm was acknowledged already (by someone else, perhaps a moment ago).
+    ALREADY_ACKNOWLEDGED = "ALREADY_ACKNOWLEDGED"
+    #: The alarm was cleared already.
+    ALREADY_CLEARED = "ALREADY_CLEARED"
 
 
 @strawberry.type(description="A problem with the input of a data monitoring mutation.")
