@@ -56,8 +56,7 @@ def holds(condition: al.Condition, value: float | None, threshold: float) -> boo
 
 def all_hold(filters: Sequence[al.AlarmProfileFilter], values: Values, location: int, device: int | None) -> bool:
     return bool(filters) and all(
-        holds(f.condition, values.get((location, device, f.key), (None, None))[1], f.value)
-        for f in filters
+        holds(f.condition, values.get((location, device, f.key), (None, None))[1], f.value) for f in filters
     )
 
 

@@ -26,6 +26,7 @@ from models import alarms as al
 from models import remote as r
 from models.base import utcnow
 from resolvers.audit.rules import record
+from resolvers.monitoring.alarms.engine import clear_open
 from resolvers.monitoring.alarms.loaders import profile_visible
 from resolvers.monitoring.errors import MonitoringErrorCode as Code
 
@@ -285,9 +286,11 @@ async def update_profile(session: AsyncSession, context: Context, given) -> al.A
 
 async def delete_profile(session: AsyncSession, context: Context, profile_id: str) -> int:
     """Its filters, targets and pending starts go with it; its alarms stay in the history (with its name)
-    and open ones are closed for good: nothing will clear them any more."""
+    and open ones are cleared (nothing else would clear them any more)."""
     profile = await managed_profile(session, context, profile_id, "id")
     pk, organisation_id, details = profile.id, profile.organisation_id, _profile_details(profile)
+    still_open = select(al.Alarm.open_key).where(al.Alarm.profile_id == pk, al.Alarm.open_key.is_not(None))
+    await clear_open(session, (await session.scalars(still_open)).all(), utcnow())
     await session.delete(profile)
     await session.flush()
     await record(
