@@ -290,7 +290,7 @@ async def delete_profile(session: AsyncSession, context: Context, profile_id: st
     profile = await managed_profile(session, context, profile_id, "id")
     pk, organisation_id, details = profile.id, profile.organisation_id, _profile_details(profile)
     still_open = select(al.Alarm.open_key).where(al.Alarm.profile_id == pk, al.Alarm.open_key.is_not(None))
-    await clear_open(session, (await session.scalars(still_open)).all(), utcnow())
+    await clear_open(session, [key for key in (await session.scalars(still_open)).all() if key], utcnow())
     await session.delete(profile)
     await session.flush()
     await record(
