@@ -21,6 +21,7 @@ from graphql import GraphQLInputObjectType, GraphQLSchema, get_named_type
 
 from graph.relay import to_global_id
 from graph.schema import build_schema
+from models import alarms as al
 from models import identity as m
 from models.catalogue import DeviceKey, KeyAlgorithm, KeyKind
 from models.remote import Location
@@ -237,6 +238,35 @@ async def connection_and_notification_objects(session, runtime, world: World, pk
     return {"RemoteConnection": connections, "NotificationProfile": profiles}
 
 
+async def alarm_objects(session, runtime, world: World, pks: dict) -> dict[str, dict[str, int]]:
+    """Each tenant: an alarm profile on its location, and an active, unacknowledged alarm of it there."""
+    profiles, alarms = {}, {}
+    for tenant in TENANTS:
+        organisation, location = world.organisations[tenant].id, pks["Location"][tenant]
+        profile = al.AlarmProfile(organisation_id=organisation, name=f"HOT_{tenant}", severity=al.Severity.HIGH)
+        session.add(profile)
+        await session.flush()
+        session.add(al.AlarmProfileLocation(profile_id=profile.id, location_id=location))
+        for kind, position in ((al.FilterKind.ACTIVATION, 0), (al.FilterKind.CLEARING, 0)):
+            session.add(
+                al.AlarmProfileFilter(
+                    profile_id=profile.id, kind=kind, position=position, key="t", condition=al.Condition.GT, value=1
+                )
+            )
+        alarm = al.Alarm(
+            organisation_id=organisation,
+            profile_id=profile.id,
+            profile_name=profile.name,
+            severity=al.Severity.HIGH,
+            location_id=location,
+            open_key=f"{profile.id}:{location}:0",
+        )
+        session.add(alarm)
+        await session.flush()
+        profiles[tenant], alarms[tenant] = profile.id, alarm.id
+    return {"AlarmProfile": profiles, "Alarm": alarms}
+
+
 @pytest.fixture
 async def tenancy(world, runtime) -> Tenancy:
     """Both tenants get something of every kind (see the parts above)."""
@@ -246,6 +276,7 @@ async def tenancy(world, runtime) -> Tenancy:
         for part in (identity_objects, catalogue_objects, remote_objects, access_objects):
             t.pks.update(await part(session, runtime, world, t.pks))
         t.pks.update(await connection_and_notification_objects(session, runtime, world, t.pks))
+        t.pks.update(await alarm_objects(session, runtime, world, t.pks))
     t.ids = {
         kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()
     }
@@ -1045,7 +1076,86 @@ CASES: list[Case] = [
         lambda t, x: {"input": {"id": x}},
         root="notificationProfileDelete",
     ),
+    # alarm profiles and alarms (monitoring): another tenant's profile, alarm, location or location group
+    *[
+        case
+        for kind in ("AlarmProfile", "Alarm")
+        for case in (
+            Case("Query.node(id)", kind, NODE, lambda t, x: {"id": x}, root="node", label=kind),
+            Case(
+                "Query.nodes(ids)",
+                kind,
+                NODES,
+                lambda t, x, kind=kind: {"ids": [t.id(kind, "a"), x]},
+                root="nodes",
+                label=kind,
+            ),
+        )
+    ],
+    *[
+        Case(
+            f"Mutation.alarmProfileCreate(input.{field})",
+            kind,
+            mutation("alarmProfileCreate", "AlarmProfileCreateInput", "alarmProfile { name }"),
+            lambda t, x, field=field, many=many: {"input": {**ALARM_PROFILE, field: [x] if many else x}},
+            root="alarmProfileCreate",
+        )
+        for field, kind, many in (
+            ("organisationId", "Organisation", False),
+            ("locationIds", "Location", True),
+            ("locationGroupIds", "LocationGroup", True),
+        )
+    ],
+    *[
+        Case(
+            f"Mutation.alarmProfileUpdate(input.{field})",
+            kind,
+            mutation("alarmProfileUpdate", "AlarmProfileUpdateInput", "alarmProfile { name }"),
+            lambda t, x, field=field: (
+                {"input": {"id": x, "name": "Renamed"}}
+                if field == "id"
+                else {"input": {"id": t.id("AlarmProfile", "a"), field: [x]}}
+            ),
+            root="alarmProfileUpdate",
+        )
+        for field, kind in (("id", "AlarmProfile"), ("locationIds", "Location"), ("locationGroupIds", "LocationGroup"))
+    ],
+    Case(
+        "Mutation.alarmProfileDelete(input.id)",
+        "AlarmProfile",
+        mutation("alarmProfileDelete", "AlarmProfileDeleteInput", "deletedId"),
+        lambda t, x: {"input": {"id": x}},
+        root="alarmProfileDelete",
+    ),
+    *[
+        Case(
+            f"Mutation.{name}(input.id)",
+            "Alarm",
+            mutation(name, "AlarmHandleInput", "alarm { state }"),
+            lambda t, x: {"input": {"id": x}},
+            root=name,
+        )
+        for name in ("alarmAcknowledge", "alarmClear")
+    ],
+    *[
+        Case(
+            f"Query.{name}(filter.{field})",
+            kind,
+            f"query($ids: [ID!]) {{ {name}(filter: {{{field}: $ids}}) {{ {selection} }} }}",
+            lambda t, x: {"ids": [x]},
+            root=name,
+        )
+        for name, selection in (("alarms", "totalCount"), ("alarmCounts", "totalCount: total"))
+        for field, kind in (("locationIds", "Location"), ("profileIds", "AlarmProfile"))
+    ],
 ]
+
+ALARM_PROFILE = {
+    "name": "Planted",
+    "severity": "LOW",
+    "activationFilters": [{"key": "t", "condition": "GT", "value": 1}],
+    "clearingFilters": [{"key": "t", "condition": "LT", "value": 1}],
+}
 
 # A control call uses the visible object of the case's kind (for organisations: the child A1);
 # these cases need tenant A itself, where the seeded partner link, group and child are.
