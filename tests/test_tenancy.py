@@ -1190,10 +1190,14 @@ PLATFORM_ONLY = {
 
 
 # Subscriptions run over websockets: their ID filters have the same two tests in tests/remote/test_live_state.py
+# and tests/monitoring/test_alarm_stream.py
 # (another tenant's ID reads like an unknown one; malformed IDs get a typed error).
 OVER_WEBSOCKETS = {
     "Subscription.routerConnectionState(filter.routerIds)",
     "Subscription.routerConnectionState(filter.locationIds)",
+    # tests/monitoring/test_alarm_stream.py
+    "Subscription.alarms(filter.locationIds)",
+    "Subscription.alarms(filter.profileIds)",
 }
 
 

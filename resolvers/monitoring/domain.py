@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from graph.domain import Domain
-from resolvers.monitoring.alarms import alarm_schema, profile_schema
+from resolvers.monitoring.alarms import alarm_schema, live, profile_schema
 from resolvers.monitoring.alarms.evaluation import evaluate_points
 from resolvers.monitoring.alarms.system import install_system_profiles, router_online_changed
 from resolvers.monitoring.hooks import POINTS_STORED
@@ -21,6 +21,7 @@ DOMAIN = Domain(
     name="monitoring",
     queries=(profile_schema.AlarmProfileQuery, alarm_schema.AlarmQuery),
     mutations=(profile_schema.AlarmProfileMutation, alarm_schema.AlarmMutation),
+    subscriptions=(live.AlarmSubscription,),
     node_resolvers={**profile_schema.NODE_RESOLVERS, **alarm_schema.NODE_RESOLVERS},
     startup=(install_system_profiles,),
     workers=(_alarm_timer,),
