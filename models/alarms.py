@@ -144,3 +144,33 @@ class AlarmPending(Base):
     since: Mapped[datetime] = mapped_column(index=True)
     last_key: Mapped[str | None] = mapped_column(String(100))
     last_value: Mapped[float | None] = mapped_column(Float)
+
+
+class AlarmNotificationSetting(Base):
+    """Who is mailed about the alarms of an organisation's locations (§21.11): for all profiles or chosen ones,
+    when an alarm is raised, repeated (changed) or cleared."""
+
+    __tablename__ = "alarm_notification_setting"
+    __table_args__ = (UniqueConstraint("organisation_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    email: Mapped[bool] = mapped_column(Boolean, default=True)
+    #: False: only the profiles in alarm_notification_profile.
+    all_profiles: Mapped[bool] = mapped_column(Boolean, default=True)
+    on_raise: Mapped[bool] = mapped_column(Boolean, default=True)
+    on_change: Mapped[bool] = mapped_column(Boolean, default=False)
+    on_clear: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AlarmNotificationProfile(Base):
+    __tablename__ = "alarm_notification_profile"
+
+    setting_id: Mapped[int] = mapped_column(
+        ForeignKey("alarm_notification_setting.id", ondelete="CASCADE"), primary_key=True
+    )
+    profile_id: Mapped[int] = mapped_column(
+        ForeignKey("alarm_profile.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

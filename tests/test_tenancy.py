@@ -264,7 +264,15 @@ async def alarm_objects(session, runtime, world: World, pks: dict) -> dict[str, 
         session.add(alarm)
         await session.flush()
         profiles[tenant], alarms[tenant] = profile.id, alarm.id
-    return {"AlarmProfile": profiles, "Alarm": alarms}
+    settings = {}
+    for tenant in TENANTS:
+        setting = al.AlarmNotificationSetting(
+            organisation_id=world.organisations[tenant].id, user_id=world.users[f"user_{tenant}"].id
+        )
+        session.add(setting)
+        await session.flush()
+        settings[tenant] = setting.id
+    return {"AlarmProfile": profiles, "Alarm": alarms, "AlarmNotificationSetting": settings}
 
 
 @pytest.fixture
@@ -1148,6 +1156,38 @@ CASES: list[Case] = [
         for name, selection in (("alarms", "totalCount"), ("alarmCounts", "totalCount: total"))
         for field, kind in (("locationIds", "Location"), ("profileIds", "AlarmProfile"))
     ],
+    # alarm notification settings: another tenant's user, organisation, profile or setting
+    *[
+        Case(
+            f"Mutation.alarmNotificationSettingSet(input.{field})",
+            kind,
+            mutation("alarmNotificationSettingSet", "AlarmNotificationSettingSetInput", "setting { allProfiles }"),
+            variables,
+            root="alarmNotificationSettingSet",
+        )
+        for field, kind, variables in (
+            ("userId", "User", lambda t, x: {"input": {"userId": x}}),
+            (
+                "organisationId",
+                "Organisation",
+                lambda t, x: {"input": {"userId": t.world.id("User", "user_a1"), "organisationId": x}},
+            ),
+            (
+                "profileIds",
+                "AlarmProfile",
+                lambda t, x: {
+                    "input": {"userId": t.world.id("User", "user_a"), "allProfiles": False, "profileIds": [x]}
+                },
+            ),
+        )
+    ],
+    Case(
+        "Mutation.alarmNotificationSettingRemove(input.id)",
+        "AlarmNotificationSetting",
+        mutation("alarmNotificationSettingRemove", "AlarmNotificationSettingRemoveInput", "removedId"),
+        lambda t, x: {"input": {"id": x}},
+        root="alarmNotificationSettingRemove",
+    ),
 ]
 
 ALARM_PROFILE = {

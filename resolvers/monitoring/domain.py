@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from graph.domain import Domain
-from resolvers.monitoring.alarms import alarm_schema, live, profile_schema
+from resolvers.monitoring.alarms import alarm_schema, live, notification_schema, profile_schema
 from resolvers.monitoring.alarms.evaluation import evaluate_points
+from resolvers.monitoring.alarms.notifications import note_link_base
 from resolvers.monitoring.alarms.system import install_system_profiles, router_online_changed
 from resolvers.monitoring.hooks import POINTS_STORED
 from resolvers.monitoring.workers import alarm_timer
@@ -19,11 +20,15 @@ def _alarm_timer(runtime: Any) -> alarm_timer.AlarmTimer | None:
 
 DOMAIN = Domain(
     name="monitoring",
-    queries=(profile_schema.AlarmProfileQuery, alarm_schema.AlarmQuery),
-    mutations=(profile_schema.AlarmProfileMutation, alarm_schema.AlarmMutation),
+    queries=(profile_schema.AlarmProfileQuery, alarm_schema.AlarmQuery, notification_schema.AlarmNotificationQuery),
+    mutations=(
+        profile_schema.AlarmProfileMutation,
+        alarm_schema.AlarmMutation,
+        notification_schema.AlarmNotificationMutation,
+    ),
     subscriptions=(live.AlarmSubscription,),
     node_resolvers={**profile_schema.NODE_RESOLVERS, **alarm_schema.NODE_RESOLVERS},
     startup=(install_system_profiles,),
-    workers=(_alarm_timer,),
+    workers=(_alarm_timer, note_link_base),
     hooks=((POINTS_STORED, evaluate_points), (ROUTER_ONLINE_CHANGED, router_online_changed)),
 )

@@ -34,6 +34,25 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_alarm_profile_organisation_id'), ['organisation_id'], unique=False)
         batch_op.create_index('uq_alarm_profile_system_name', ['name'], unique=True, sqlite_where=sa.text('organisation_id IS NULL'), postgresql_where=sa.text('organisation_id IS NULL'))
 
+    op.create_table('alarm_notification_setting',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('email', sa.Boolean(), nullable=False),
+    sa.Column('all_profiles', sa.Boolean(), nullable=False),
+    sa.Column('on_raise', sa.Boolean(), nullable=False),
+    sa.Column('on_change', sa.Boolean(), nullable=False),
+    sa.Column('on_clear', sa.Boolean(), nullable=False),
+    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_alarm_notification_setting_organisation_id_organisation'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_alarm_notification_setting_user_id_app_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_alarm_notification_setting')),
+    sa.UniqueConstraint('organisation_id', 'user_id', name=op.f('uq_alarm_notification_setting_organisation_id_user_id'))
+    )
+    with op.batch_alter_table('alarm_notification_setting', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_alarm_notification_setting_organisation_id'), ['organisation_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alarm_notification_setting_user_id'), ['user_id'], unique=False)
+
     op.create_table('alarm_profile_filter',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('profile_id', sa.Integer(), nullable=False),
@@ -57,6 +76,16 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('alarm_profile_location_group', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_alarm_profile_location_group_group_id'), ['group_id'], unique=False)
+
+    op.create_table('alarm_notification_profile',
+    sa.Column('setting_id', sa.Integer(), nullable=False),
+    sa.Column('profile_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['profile_id'], ['alarm_profile.id'], name=op.f('fk_alarm_notification_profile_profile_id_alarm_profile'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['setting_id'], ['alarm_notification_setting.id'], name=op.f('fk_alarm_notification_profile_setting_id_alarm_notification_setting'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('setting_id', 'profile_id', name=op.f('pk_alarm_notification_profile'))
+    )
+    with op.batch_alter_table('alarm_notification_profile', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_alarm_notification_profile_profile_id'), ['profile_id'], unique=False)
 
     op.create_table('alarm_profile_location',
     sa.Column('profile_id', sa.Integer(), nullable=False),
@@ -147,6 +176,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_alarm_profile_location_location_id'))
 
     op.drop_table('alarm_profile_location')
+    with op.batch_alter_table('alarm_notification_profile', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_alarm_notification_profile_profile_id'))
+
+    op.drop_table('alarm_notification_profile')
     with op.batch_alter_table('alarm_profile_location_group', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_alarm_profile_location_group_group_id'))
 
@@ -155,6 +188,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_alarm_profile_filter_profile_id'))
 
     op.drop_table('alarm_profile_filter')
+    with op.batch_alter_table('alarm_notification_setting', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_alarm_notification_setting_user_id'))
+        batch_op.drop_index(batch_op.f('ix_alarm_notification_setting_organisation_id'))
+
+    op.drop_table('alarm_notification_setting')
     with op.batch_alter_table('alarm_profile', schema=None) as batch_op:
         batch_op.drop_index('uq_alarm_profile_system_name', sqlite_where=sa.text('organisation_id IS NULL'), postgresql_where=sa.text('organisation_id IS NULL'))
         batch_op.drop_index(batch_op.f('ix_alarm_profile_organisation_id'))

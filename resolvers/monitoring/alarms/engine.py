@@ -20,6 +20,7 @@ from graph.context import publish_after_commit
 from models import alarms as al
 from models import identity as m
 from models import remote as r
+from resolvers.monitoring.alarms.notifications import mail_alarm_changes
 from subscriptions import channels
 
 
@@ -89,6 +90,7 @@ async def raise_alarms(session: AsyncSession, raises: Sequence[Raise], now: date
 #: What an event says about its alarm.
 EVENT_COLUMNS = (
     al.Alarm.id,
+    al.Alarm.organisation_id,
     al.Alarm.location_id,
     al.Alarm.profile_id,
     al.Alarm.severity,
@@ -129,6 +131,7 @@ async def publish(session: AsyncSession, changed: Sequence[tuple[str, object]], 
             )
         ).all()
     )
+    await mail_alarm_changes(session, changed, now)
     for kind, row in changed:
         publish_after_commit(session, channels.ALARMS, alarm_event(kind, row, now, paths.get(row.location_id, "")))  # type: ignore[attr-defined]
 

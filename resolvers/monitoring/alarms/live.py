@@ -20,13 +20,13 @@ from strawberry.types import Info
 
 from graph.auth import reauthenticate
 from graph.context import Context
-from graph.errors import BadUserInput
 from graph.loaders import SharedLoaders, rows_by_id
 from graph.permissions import needs, require_permission
 from graph.relay import decode_id
 from graph.tenancy import path_visible
 from models import alarms as al
 from models.identity import Permission
+from resolvers.monitoring.alarms.alarm_schema import decode_filter_ids
 from resolvers.monitoring.alarms.loaders import alarm_devices, alarm_locations
 from resolvers.monitoring.alarms.types import Alarm, AlarmSeverity, AlarmState
 from resolvers.remote.access.loaders import reachable_by_user
@@ -38,7 +38,6 @@ from subscriptions.delivery import sent
 from subscriptions.log import LoggedEvent
 from subscriptions.stream import AFTER_DESCRIPTION, parse_cursor
 
-MAX_FILTER_IDS = 500
 #: Unscoped (the shared loaders have no principal): each subscriber checks its rights on the event.
 shared_alarms = rows_by_id(al.Alarm)
 
@@ -87,17 +86,8 @@ class _Wanted:
 
 
 def _ids(values: list[strawberry.ID] | None, type_name: str, argument: str) -> frozenset[int] | None:
-    if values is None:
-        return None
-    if len(values) > MAX_FILTER_IDS:
-        raise BadUserInput(f"At most {MAX_FILTER_IDS} IDs.", argument=argument)
-    pks = set()
-    for value in values:
-        pk = decode_id(value, type_name)
-        if pk is None:
-            raise BadUserInput(f"Not a {type_name} ID.", argument=argument)
-        pks.add(pk)
-    return frozenset(pks)
+    pks = decode_filter_ids(values, type_name, argument)
+    return frozenset(pks) if pks is not None else None
 
 
 def _wanted(given: AlarmStreamFilter | None) -> _Wanted:
