@@ -22,7 +22,6 @@ from graph.auth import reauthenticate
 from graph.context import Context
 from graph.loaders import SharedLoaders, rows_by_id
 from graph.permissions import needs, require_permission
-from graph.relay import decode_id
 from graph.tenancy import path_visible
 from models import alarms as al
 from models.identity import Permission
