@@ -9,6 +9,7 @@ from resolvers.monitoring.alarms import alarm_schema, live, notification_schema,
 from resolvers.monitoring.alarms.evaluation import evaluate_points
 from resolvers.monitoring.alarms.notifications import note_link_base
 from resolvers.monitoring.alarms.system import install_system_profiles, router_online_changed
+from resolvers.monitoring.demo import seed_demo_monitoring
 from resolvers.monitoring.hooks import POINTS_STORED
 from resolvers.monitoring.workers import alarm_timer
 from resolvers.remote.router_events import ROUTER_ONLINE_CHANGED
@@ -30,5 +31,6 @@ DOMAIN = Domain(
     node_resolvers={**profile_schema.NODE_RESOLVERS, **alarm_schema.NODE_RESOLVERS},
     startup=(install_system_profiles,),
     workers=(_alarm_timer, note_link_base),
+    demo=(seed_demo_monitoring,),
     hooks=((POINTS_STORED, evaluate_points), (ROUTER_ONLINE_CHANGED, router_online_changed)),
 )
