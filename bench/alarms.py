@@ -43,7 +43,7 @@ from typing import Any
 
 import common
 
-SUBSCRIPTION = "subscription { alarms { kind state alarm { profileName severity lastValue location { name } } } }"
+SUBSCRIPTION = "subscription { alarms { kind state alarm { profileName severity lastValue } location { name } } }"
 ROUNDS = 2
 RAW_CHANNEL = "bench-alarms-raw"
 
@@ -105,9 +105,8 @@ def create_plain_app(settings):
             "profileName": row.profile_name,
             "severity": row.severity,
             "lastValue": row.last_value,
-            "location": {"name": row.location_name},
         }
-        event = {"kind": kind, "state": state, "alarm": alarm}
+        event = {"kind": kind, "state": state, "alarm": alarm, "location": {"name": row.location_name}}
         text = orjson.dumps({"id": "1", "type": "next", "payload": {"data": {"alarms": event}}}).decode()
         for socket, token in watching:
             path = usable.get(token)

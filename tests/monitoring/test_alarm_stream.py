@@ -14,7 +14,7 @@ from tests.websocket import init, receive, ws_connect
 
 STREAM = """subscription($filter: AlarmStreamFilter, $after: String) {
   alarms(filter: $filter, after: $after) { cursor kind state alarm { profileName severity occurrences lastValue
-    acknowledgedBy location { name } device { name } } }
+    acknowledgedBy location { name } device { name } } location { name } device { name } }
 }"""
 TEMPERATURE = {
     "name": "HIGH_TEMPERATURE",
@@ -61,6 +61,7 @@ async def test_raised_updated_acknowledged_cleared_reach_the_owner_only(gql, liv
         await store_points(runtime, [(plant, device, "temperature", T0, 85)])
         raised = await next_event(owner)
         assert summary(raised) == ("RAISED", "ACTIVE_UNACK", 1)
+        assert (raised["location"], raised["device"]) == ({"name": "Plant a"}, {"name": "HMI Pumpe 1"})
         assert raised["alarm"]["location"] == {"name": "Plant a"} and raised["alarm"]["device"] == {
             "name": "HMI Pumpe 1"
         }

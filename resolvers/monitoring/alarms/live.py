@@ -56,6 +56,12 @@ class AlarmEvent:
     at: datetime = strawberry.field(description="When.")
     state: AlarmState = strawberry.field(description="The alarm's state right after this change.")
     alarm: Alarm = strawberry.field(description="The alarm as it is now.")
+    # The same as alarm.location and alarm.device, as plain fields: a selection of plain fields only is executed
+    # once per event for all subscribers (subscriptions.delivery), a relation field once per subscriber.
+    location: Location = strawberry.field(description="Where it was raised (the same as alarm.location).")
+    device: LocationDevice | None = strawberry.field(
+        description="The device whose telemetry raised it (the same as alarm.device); null: the location's own."
+    )
 
 
 @strawberry.input(description="Which alarm events to stream; every field narrows, none means all you may see.")
@@ -125,16 +131,17 @@ async def _event_object(shared: SharedLoaders, event: LoggedEvent) -> AlarmEvent
     if location is None:
         return None
     alarm = Alarm.from_model(row)
-    alarm.ahead = {
-        "location": Location.from_model(location),
-        "device": LocationDevice.from_model(device) if device is not None else None,
-    }
+    place = Location.from_model(location)
+    thing = LocationDevice.from_model(device) if device is not None else None
+    alarm.ahead = {"location": place, "device": thing}
     return AlarmEvent(
         cursor=str(event.cursor),
         kind=AlarmEventKind(payload["kind"]),
         at=datetime.fromisoformat(payload["at"]),
         state=AlarmState(payload["state"]),
         alarm=alarm,
+        location=place,
+        device=thing,
     )
 
 
