@@ -4,11 +4,15 @@ exactly what was missed; filter IDs of another tenant read like unknown ones."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 
 from websockets.asyncio.client import ClientConnection
 
-from tests.monitoring.alarm_helpers import ACKNOWLEDGE, CREATE, T0, seconds, seed, store_points
+from models import remote as r
+from subscriptions import delivery
+from tests.monitoring.alarm_helpers import ACKNOWLEDGE, CREATE, T0, pk, seconds, seed, store_points
 from tests.waiting import until
 from tests.websocket import init, receive, ws_connect
 
@@ -145,3 +149,28 @@ async def test_malformed_filter_ids_get_a_typed_error(live_server, world, runtim
                 errors = message["payload"]["errors"] if message["type"] == "next" else message["payload"]
                 assert [e["extensions"]["code"] for e in errors] == ["BAD_USER_INPUT"], (bad, message)
     assert runtime.events.subscriber_count == 0
+
+
+async def test_subscribers_share_one_execution_and_one_payload(gql, live_server, world, runtime):
+    """A's admins and a user granted the location see the alarm alike: one execution, one payload text for
+    all twenty; the event's SQL does not grow with them (loaded once through event.shared)."""
+    ids = await seed(runtime, world)
+    await profiles(gql, world, ids)
+    async with runtime.session_factory() as session, session.begin():
+        session.add(r.LocationUserAccess(location_id=pk(ids["plant_a"]), user_id=world.users["user_a"].id))
+    query = "subscription { alarms { kind alarm { profileName severity state } location { name } device { name } } }"
+    async with contextlib.AsyncExitStack() as stack:
+        sockets = []
+        for token in [world.tokens["admin_a"]] * 10 + [world.tokens["user_a"]] * 10:
+            ws = await stack.enter_async_context(ws_connect(live_server))
+            assert (await init(ws, token))["type"] == "connection_ack"
+            await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+            sockets.append(ws)
+        await until(lambda: runtime.events.subscriber_count == 20, "twenty subscribers to listen")
+        executions, sends = delivery.counters["executions"], delivery.counters["sent"]
+        await store_points(runtime, [(ids["plant_a"], ids["device_a"], "temperature", T0, 85)])
+        texts = await asyncio.gather(*(ws.recv() for ws in sockets))
+        assert (delivery.counters["executions"], delivery.counters["sent"]) == (executions + 1, sends + 20)
+        assert len(set(texts)) == 1
+        event = json.loads(texts[0])["payload"]["data"]["alarms"]
+        assert event["location"] == {"name": "Plant a"} and event["alarm"]["state"] == "ACTIVE_UNACK"
