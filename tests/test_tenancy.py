@@ -264,6 +264,15 @@ async def alarm_objects(session, runtime, world: World, pks: dict) -> dict[str, 
         session.add(alarm)
         await session.flush()
         profiles[tenant], alarms[tenant] = profile.id, alarm.id
+        # the monitoring history of the tenant's location (monitoringEvents' control call finds it)
+        await add_audit_event(
+            session,
+            organisation,
+            f"admin@{tenant}.example",
+            "alarm.acknowledged",
+            target_type="Alarm",
+            target_id=alarm.id,
+        )
     settings = {}
     for tenant in TENANTS:
         setting = al.AlarmNotificationSetting(
@@ -1156,6 +1165,13 @@ CASES: list[Case] = [
         for name, selection in (("alarms", "totalCount"), ("alarmCounts", "totalCount: total"))
         for field, kind in (("locationIds", "Location"), ("profileIds", "AlarmProfile"))
     ],
+    Case(
+        "Query.monitoringEvents(filter.locationIds)",
+        "Location",
+        "query($ids: [ID!]) { monitoringEvents(filter: {locationIds: $ids}) { totalCount } }",
+        lambda t, x: {"ids": [x]},
+        root="monitoringEvents",
+    ),
     # alarm notification settings: another tenant's user, organisation, profile or setting
     *[
         Case(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from graph.domain import Domain
-from resolvers.monitoring.alarms import alarm_schema, live, notification_schema, profile_schema
+from resolvers.monitoring.alarms import alarm_schema, history, live, notification_schema, profile_schema
 from resolvers.monitoring.alarms.evaluation import evaluate_points
 from resolvers.monitoring.alarms.notifications import note_link_base
 from resolvers.monitoring.alarms.system import install_system_profiles, router_online_changed
@@ -21,7 +21,12 @@ def _alarm_timer(runtime: Any) -> alarm_timer.AlarmTimer | None:
 
 DOMAIN = Domain(
     name="monitoring",
-    queries=(profile_schema.AlarmProfileQuery, alarm_schema.AlarmQuery, notification_schema.AlarmNotificationQuery),
+    queries=(
+        profile_schema.AlarmProfileQuery,
+        alarm_schema.AlarmQuery,
+        notification_schema.AlarmNotificationQuery,
+        history.MonitoringHistoryQuery,
+    ),
     mutations=(
         profile_schema.AlarmProfileMutation,
         alarm_schema.AlarmMutation,

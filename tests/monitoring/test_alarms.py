@@ -262,3 +262,27 @@ async def test_evaluation_is_set_based(runtime, gql, world, count_sql):
         [("temperature", 90 + n % 5) for n in range(5000)] + [("pressure", 1.0 + n % 3 / 10) for n in range(5000)]
     )
     assert many == few <= 8, (few, many)
+
+
+HISTORY = """query($filter: MonitoringEventFilter) { monitoringEvents(filter: $filter, first: 50) {
+  totalCount nodes { action actor } } }"""
+
+
+async def test_event_history_by_location(runtime, gql, world):
+    ids = await seed(runtime, world)
+    await profile(gql, world, ids, TEMPERATURE)  # on the group holding Plant a
+    await store_points(runtime, [(ids["plant_a"], ids["device_a"], "temperature", T0, 90)])
+    alarm_id = (await alarms(gql, world))["nodes"][0]["id"]
+    await gql(ACKNOWLEDGE, {"id": alarm_id}, token=world.tokens["admin_a"])
+
+    async def history(token="admin_a", **filter_) -> list[tuple[str, str]]:
+        result = await gql(HISTORY, {"filter": filter_ or None}, token=world.tokens[token])
+        assert "errors" not in result, result
+        return [(n["action"], n["actor"]) for n in result["data"]["monitoringEvents"]["nodes"]]
+
+    expected = [("alarm.acknowledged", "admin@a.example"), ("alarm_profile.created", "admin@a.example")]
+    assert await history() == expected
+    assert await history(locationIds=[ids["plant_a"]]) == expected
+    assert await history(locationIds=[ids["depot_a"]]) == []
+    assert await history(locationIds=[ids["plant_a"]], since=(T0 + seconds(10 * 365 * 86400)).isoformat()) == []
+    assert await history(token="admin_b") == []
