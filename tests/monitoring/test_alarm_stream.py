@@ -153,7 +153,7 @@ async def test_malformed_filter_ids_get_a_typed_error(live_server, world, runtim
 
 async def test_subscribers_share_one_execution_and_one_payload(gql, live_server, world, runtime):
     """A's admins and a user granted the location see the alarm alike: one execution, one payload text for
-    all twenty; the event's SQL does not grow with them (loaded once through event.shared)."""
+    all twenty."""
     ids = await seed(runtime, world)
     await profiles(gql, world, ids)
     async with runtime.session_factory() as session, session.begin():
