@@ -174,3 +174,31 @@ async def test_subscribers_share_one_execution_and_one_payload(gql, live_server,
         assert len(set(texts)) == 1
         event = json.loads(texts[0])["payload"]["data"]["alarms"]
         assert event["location"] == {"name": "Plant a"} and event["alarm"]["state"] == "ACTIVE_UNACK"
+
+
+async def test_an_events_sql_does_not_grow_with_its_subscribers(gql, live_server, world, runtime, count_sql):
+    """Ingest to receipt: the same statements for one subscriber or twenty (the alarm, its location and device
+    loaded once per event for all; rights known from the warm-up event)."""
+    ids = await seed(runtime, world)
+    await profiles(gql, world, ids)
+    plant, device = ids["plant_a"], ids["device_a"]
+    counts = []
+    query = "subscription { alarms { kind alarm { profileName } location { name } device { name } } }"
+    for round_, subscribers in enumerate((1, 20)):
+        async with contextlib.AsyncExitStack() as stack:
+            sockets = []
+            for _ in range(subscribers):
+                ws = await stack.enter_async_context(ws_connect(live_server))
+                assert (await init(ws, world.tokens["admin_a"]))["type"] == "connection_ack"
+                await ws.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+                sockets.append(ws)
+            await until(lambda n=subscribers: runtime.events.subscriber_count == n, "the subscribers to listen")
+            base = T0 + seconds(10 * round_)
+            await store_points(runtime, [(plant, device, "temperature", base, 90)])  # warm-up: rights loaded
+            await asyncio.gather(*(ws.recv() for ws in sockets))
+            with count_sql() as counted:
+                await store_points(runtime, [(plant, device, "temperature", base + seconds(1), 70)])
+                await asyncio.gather(*(ws.recv() for ws in sockets))
+            counts.append(counted.count)
+        await until(lambda: runtime.events.subscriber_count == 0, "the subscribers to leave")
+    assert counts[0] == counts[1], counts
