@@ -286,3 +286,34 @@ async def test_event_history_by_location(runtime, gql, world):
     assert await history(locationIds=[ids["depot_a"]]) == []
     assert await history(locationIds=[ids["plant_a"]], since=(T0 + seconds(10 * 365 * 86400)).isoformat()) == []
     assert await history(token="admin_b") == []
+
+
+async def test_a_batch_over_more_devices_than_a_chunk(runtime, gql, world, count_sql):
+    """1,200 devices in one batch (more than a CHUNK): 1,200 alarms and 1,200 pending starts, in a few statements (SQLite's limit of
+    bound parameters per statement is kept)."""
+    ids = await seed(runtime, world)
+    await profile(gql, world, ids, TEMPERATURE)
+    await profile(gql, world, ids, PRESSURE)
+    async with runtime.session_factory() as session, session.begin():
+        devices = [
+            r.LocationDevice(location_id=pk(ids["plant_a"]), name=f"D{n}", ip_address="10.1.0.1") for n in range(1200)
+        ]
+        session.add_all(devices)
+        await session.flush()
+        device_ids = [device.id for device in devices]
+    organisation, location = world.organisations["a"].id, pk(ids["plant_a"])
+    points = [
+        StoredPoint(organisation, location, device, 10_000 + n, "temperature", T0, 90.0)
+        for n, device in enumerate(device_ids)
+    ]
+    points += [
+        StoredPoint(organisation, location, device, 20_000 + n, "pressure", T0, 1.0)
+        for n, device in enumerate(device_ids)
+    ]
+    async with transaction(runtime) as session:
+        with count_sql() as counted:
+            await evaluate_points(session, points)
+    async with runtime.session_factory() as session:
+        assert len((await session.scalars(select(al.Alarm.id))).all()) == 1200
+        assert len((await session.scalars(select(al.AlarmPending.id))).all()) == 1200
+    assert counted.count <= 16, counted.count

@@ -23,6 +23,9 @@ from models import remote as r
 from resolvers.monitoring.alarms.notifications import mail_alarm_changes
 from subscriptions import channels
 
+#: Alarms per INSERT: 14 parameters each stay below SQLite's limit of bound parameters per statement.
+CHUNK = 1000
+
 
 def open_key(profile_id: int, location_id: int, device_id: int | None) -> str:
     return f"{profile_id}:{location_id}:{device_id or 0}"
@@ -49,8 +52,13 @@ def dialect_insert(session: AsyncSession):
 
 
 async def raise_alarms(session: AsyncSession, raises: Sequence[Raise], now: datetime) -> None:
-    """One statement: new alarms for those without an open one, a repeat (occurrences + 1, last value,
-    updated time) for the others; a RAISED or UPDATED event each."""
+    """One statement per CHUNK alarms: new alarms for those without an open one, a repeat (occurrences + 1,
+    last value, updated time) for the others; a RAISED or UPDATED event each."""
+    for start in range(0, len(raises), CHUNK):
+        await _raise_chunk(session, raises[start : start + CHUNK], now)
+
+
+async def _raise_chunk(session: AsyncSession, raises: Sequence[Raise], now: datetime) -> None:
     if not raises:
         return
     insert = dialect_insert(session)

@@ -25,7 +25,7 @@ from models import alarms as al
 from models import remote as r
 from models import telemetry as tel
 from models.base import utcnow
-from resolvers.monitoring.alarms.engine import Raise, clear_open, dialect_insert, open_key, raise_alarms
+from resolvers.monitoring.alarms.engine import CHUNK, Raise, clear_open, dialect_insert, open_key, raise_alarms
 from resolvers.monitoring.hooks import StoredPoint
 
 Pair = tuple[int, int | None]  # (location, device)
@@ -171,8 +171,8 @@ async def _wait_or_repeat(session: AsyncSession, outcome: Outcome) -> None:
     )
     pending = [(given, since) for key, (given, since) in outcome.waiting.items() if key not in already_open]
     outcome.raises.extend(given for key, (given, _) in outcome.waiting.items() if key in already_open)
-    if pending:
-        insert = dialect_insert(session)
+    insert = dialect_insert(session)
+    for start in range(0, len(pending), CHUNK):  # bounded by SQLite's bound parameters per statement
         await session.execute(
             insert(al.AlarmPending)
             .values(
@@ -186,7 +186,7 @@ async def _wait_or_repeat(session: AsyncSession, outcome: Outcome) -> None:
                         "last_key": given.key,
                         "last_value": given.value,
                     }
-                    for given, since in pending
+                    for given, since in pending[start : start + CHUNK]
                 ]
             )
             .on_conflict_do_update(
