@@ -289,8 +289,8 @@ async def test_event_history_by_location(runtime, gql, world):
 
 
 async def test_a_batch_over_more_devices_than_a_chunk(runtime, gql, world, count_sql):
-    """1,200 devices in one batch (more than a CHUNK): 1,200 alarms and 1,200 pending starts, in a few statements (SQLite's limit of
-    bound parameters per statement is kept)."""
+    """1,200 devices in one batch (more than a CHUNK): 1,200 alarms and 1,200 pending starts, in a few
+    statements (SQLite's limit of bound parameters per statement is kept)."""
     ids = await seed(runtime, world)
     await profile(gql, world, ids, TEMPERATURE)
     await profile(gql, world, ids, PRESSURE)
