@@ -33,7 +33,6 @@ import contextlib
 import json
 import secrets
 import shutil
-import statistics
 import tempfile
 import time
 import uuid
@@ -42,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import common
+from live_state import summarise  # the same percentiles as the router-state bench
 
 SUBSCRIPTION = "subscription { alarms { kind state alarm { profileName severity lastValue } location { name } } }"
 ROUNDS = 2
@@ -330,16 +330,6 @@ class Subscriber:
                 if message["type"] != "next":
                     raise SystemExit(f"unexpected message: {message}")
                 self.arrivals.append(time.perf_counter())
-
-
-def summarise(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "median_ms": round(statistics.median(ordered) * 1000, 2),
-        "p99_ms": round(common.percentile(ordered, 99) * 1000, 2),
-        "max_ms": round(ordered[-1] * 1000, 2),
-        "min_ms": round(ordered[0] * 1000, 2),
-    }
 
 
 async def measure(kind: str, server, runtime, raw_io, seeded: dict[str, Any], subscribers: int, events: int) -> dict:

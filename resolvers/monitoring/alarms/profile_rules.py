@@ -20,22 +20,20 @@ from graph.context import Context
 from graph.errors import DomainError
 from graph.permissions import require_principal
 from graph.relay import decode_id
-from graph.rules import UNSET, clean_text, decode_ids, ensure_name_free, flush_unique
-from graph.tenancy import target_organisation, visible_organisation_ids
+from graph.rules import UNSET, clean_text, ensure_name_free, flush_unique
+from graph.tenancy import target_organisation
 from models import alarms as al
-from models import remote as r
 from models.base import utcnow
 from resolvers.audit.rules import record
 from resolvers.monitoring.alarms.engine import clear_open
 from resolvers.monitoring.alarms.loaders import profile_visible
 from resolvers.monitoring.errors import MonitoringErrorCode as Code
+from resolvers.remote.notifications.rules import clean_groups, clean_locations
 
 MAX_NAME = 100
 MAX_DESCRIPTION = 1000
 MAX_KEY = 100
 MAX_FILTERS = 20
-MAX_LOCATIONS = 500
-MAX_GROUPS = 100
 #: A day: a condition that must hold longer is a report, not an alarm.
 MAX_DURATION = 86_400
 
@@ -72,36 +70,6 @@ def clean_duration(value: int | None) -> int | None:
     return value
 
 
-async def _of_organisation(
-    session: AsyncSession, context: Context, model, organisation_id: int, values, *, kind: str, field: str, limit: int
-) -> list[int]:
-    """Locations or location groups of the profile's organisation, looked up in the caller's subtree."""
-    wanted = decode_ids(values, kind, field, limit=limit)
-    if not wanted:
-        return []
-    owners: dict[int, int] = dict(
-        (
-            await session.execute(
-                select(model.id, model.organisation_id).where(
-                    model.id.in_([pk for _, pk in wanted]),
-                    model.organisation_id.in_(visible_organisation_ids(require_principal(context))),
-                )
-            )
-        ).all()
-    )
-    what = "location group" if kind == "LocationGroup" else "location"
-    for index, pk in wanted:
-        if pk not in owners:
-            raise DomainError(Code.NOT_FOUND, f"No such {what}.", [field, str(index)])
-        if owners[pk] != organisation_id:
-            raise DomainError(
-                Code.WRONG_ORGANISATION,
-                f"The {what} belongs to another organisation than the profile.",
-                [field, str(index)],
-            )
-    return [pk for _, pk in wanted]
-
-
 @dataclass
 class Targets:
     """The locations and groups a profile applies to; None leaves a list as it is (update)."""
@@ -111,29 +79,14 @@ class Targets:
 
 
 async def _clean_targets(session, context, organisation_id: int, location_ids, group_ids) -> Targets:
+    """Locations and groups of the profile's organisation, checked as notification profiles check theirs
+    (another tenant's: NOT_FOUND; of the caller's subtree but another organisation: WRONG_ORGANISATION; the
+    codes map by name to this domain's)."""
     targets = Targets()
     if location_ids is not UNSET:
-        targets.location_ids = await _of_organisation(
-            session,
-            context,
-            r.Location,
-            organisation_id,
-            location_ids or [],
-            kind="Location",
-            field="locationIds",
-            limit=MAX_LOCATIONS,
-        )
+        targets.location_ids = await clean_locations(session, context, organisation_id, location_ids or [])
     if group_ids is not UNSET:
-        targets.group_ids = await _of_organisation(
-            session,
-            context,
-            r.LocationGroup,
-            organisation_id,
-            group_ids or [],
-            kind="LocationGroup",
-            field="locationGroupIds",
-            limit=MAX_GROUPS,
-        )
+        targets.group_ids = await clean_groups(session, context, organisation_id, group_ids or [])
     return targets
 
 

@@ -20,8 +20,6 @@ from resolvers.monitoring.alarms.profile_rules import (
     MAX_DESCRIPTION,
     MAX_DURATION,
     MAX_FILTERS,
-    MAX_GROUPS,
-    MAX_LOCATIONS,
     MAX_NAME,
     create_profile,
     delete_profile,
@@ -29,6 +27,7 @@ from resolvers.monitoring.alarms.profile_rules import (
 )
 from resolvers.monitoring.alarms.types import AlarmCondition, AlarmProfile, AlarmSeverity
 from resolvers.monitoring.errors import MonitoringError
+from resolvers.remote.notifications.rules import MAX_GROUPS, MAX_LOCATIONS
 
 MAX_FILTER_TEXT = 100
 
