@@ -9,7 +9,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import and_, delete, or_, select
 
 from graph.workers import PeriodicTask, transaction
 from models import alarms as al
@@ -23,19 +23,40 @@ log = logging.getLogger("fleetgraph.monitoring.alarm_timer")
 CHUNK = 500
 
 
-async def raise_due(runtime: Any, now: datetime) -> int:
-    """One round: returns how many alarms were raised or repeated."""
-    async with transaction(runtime) as session:
-        candidates = (
-            await session.execute(
-                select(al.AlarmPending.id, al.AlarmPending.since, al.AlarmProfile.duration_seconds)
+async def _due(session, now: datetime) -> list[int]:
+    """Pending starts that have held for their profile's duration, oldest first, at most CHUNK. Due per duration
+    in SQL: the oldest starts of day-long profiles must not crowd out minute-long ones."""
+    durations = (
+        await session.scalars(
+            select(al.AlarmProfile.duration_seconds)
+            .where(al.AlarmProfile.id.in_(select(al.AlarmPending.profile_id)))
+            .distinct()
+        )
+    ).all()
+    due_now = [
+        and_(al.AlarmProfile.duration_seconds == seconds, al.AlarmPending.since <= now - timedelta(seconds=seconds))
+        for seconds in durations
+        if seconds
+    ]
+    if not due_now:
+        return []
+    return list(
+        (
+            await session.scalars(
+                select(al.AlarmPending.id)
                 .join(al.AlarmProfile, al.AlarmProfile.id == al.AlarmPending.profile_id)
-                .where(al.AlarmPending.since <= now - timedelta(seconds=1))
+                .where(or_(*due_now))
                 .order_by(al.AlarmPending.since)
                 .limit(CHUNK)
             )
         ).all()
-        due = [pk for pk, since, seconds in candidates if seconds and since + timedelta(seconds=seconds) <= now]
+    )
+
+
+async def raise_due(runtime: Any, now: datetime) -> int:
+    """One round: returns how many alarms were raised or repeated."""
+    async with transaction(runtime) as session:
+        due = await _due(session, now)
         if not due:
             return 0
         claimed = (
