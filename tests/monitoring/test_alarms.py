@@ -15,6 +15,7 @@ from models import telemetry as tel
 from models.audit import AuditEvent
 from resolvers.monitoring.alarms.evaluation import evaluate_points
 from resolvers.monitoring.hooks import StoredPoint
+from resolvers.monitoring.workers import alarm_timer
 from resolvers.monitoring.workers.alarm_timer import raise_due
 from resolvers.remote.workers.watchdog import mark_silent_routers_offline
 from tests.monitoring.alarm_helpers import (
@@ -317,3 +318,15 @@ async def test_a_batch_over_more_devices_than_a_chunk(runtime, gql, world, count
         assert len((await session.scalars(select(al.Alarm.id))).all()) == 1200
         assert len((await session.scalars(select(al.AlarmPending.id))).all()) == 1200
     assert counted.count <= 16, counted.count
+
+
+async def test_old_starts_of_long_durations_do_not_delay_short_ones(runtime, gql, world, monkeypatch):
+    ids = await seed(runtime, world)
+    await profile(gql, world, ids, {**PRESSURE, "durationSeconds": 86_400})
+    level = {**PRESSURE, "name": "HIGH_LEVEL", "activationFilters": [{"key": "level", "condition": "GT", "value": 5}]}
+    await profile(gql, world, ids, level)
+    monkeypatch.setattr(alarm_timer, "CHUNK", 1)  # one start per round: the oldest must be a due one
+    await store_points(runtime, [(ids["plant_a"], None, "pressure", T0, 1.0)])
+    await store_points(runtime, [(ids["plant_a"], None, "level", T0 + seconds(10), 9.0)])
+    assert await raise_due(runtime, T0 + seconds(100)) == 1
+    assert [a["profileName"] for a in (await alarms(gql, world))["nodes"]] == ["HIGH_LEVEL"]
