@@ -134,6 +134,8 @@ class Settings:
     metrics_token: str = ""
     #: "off" or "otlp": OpenTelemetry spans over OTLP/HTTP, configured by the OTEL_* variables (graph.tracing).
     tracing: str = "off"
+    #: How often duration alarms that are due are raised (seconds); 0 turns the alarm timer off in this process.
+    alarm_timer_seconds: float = 5.0
 
     def __post_init__(self) -> None:
         if self.log_format not in ("text", "json"):

@@ -18,6 +18,8 @@ class TemplateType(enum.StrEnum):
     PASSWORD_RESET = "PASSWORD_RESET"
     #: A router watched by a notification profile stayed offline for longer than the profile's threshold.
     ROUTER_OFFLINE = "ROUTER_OFFLINE"
+    #: An alarm was raised, repeated or cleared at a location (monitoring's alarm notification settings).
+    ALARM = "ALARM"
 
 
 LANGUAGES = ("de", "en", "es", "fr", "it", "sv")

@@ -10,3 +10,7 @@ ROUTER_STATE = "router_state"
 #: A commit changed who may see what (a token, a role, a grant: the tables models.base.decides_rights marks);
 #: empty payload, nobody subscribes. The event stream counts these: subscribers check their rights again.
 RIGHTS = "rights"
+#: An alarm was raised, repeated, acknowledged or cleared: {"kind": RAISED|UPDATED|ACKNOWLEDGED|CLEARED,
+#: "alarm", "location", "profile" (primary keys; profile null once deleted), "severity", "state", "at",
+#: "organisationPath" (the location's organisation)}; made by resolvers.monitoring.alarms.engine.
+ALARMS = "alarms"

@@ -33,6 +33,8 @@ def make_settings(data_dir: Path, **overrides) -> Settings:
         router_watchdog_seconds=0,
         # likewise the datalog upload timer (tests/monitoring/test_datalog_upload.py runs its rounds itself)
         datalog_timer_seconds=0,
+        # the same for the alarm timer (tests call resolvers.monitoring.workers.alarm_timer.raise_due)
+        alarm_timer_seconds=0,
     )
     values.update(overrides)
     return Settings(**values)

@@ -1024,3 +1024,81 @@ async def test_monitored_locations_with_status_devices_and_graphics(gql, world, 
     assert nodes[1]["location"] == {"name": "Location 001"} and nodes[1]["status"]["code"] == "NO_CONFIGURATION"
     assert nodes[1]["datalogDevices"][0]["datalogDevice"] == {"name": "Modbus"}
     assert count == MONITORED_LOCATIONS_BUDGET
+
+
+ALARM_PROFILES = """{ alarmProfiles(first: 500) {
+  totalCount nodes { name severity system organisation { name } activationFilters { key condition value }
+                     clearingFilters { key } locations { name } locationGroups { name } }
+} }"""
+# authentication 1 + page 1 + totalCount 1 + organisations 1 + activation filters 1 + clearing filters 1
+# + locations 1 + location groups 1
+ALARM_PROFILES_BUDGET = AUTH + 7
+ALARMS = """{ alarms(first: 500, filter: {states: [ACTIVE_UNACK, CLEARED_UNACK]}) {
+  totalCount nodes { profileName severity state occurrences location { name } device { name } }
+} }
+"""
+# authentication 1 + page 1 + totalCount 1 + locations 1 + devices 1
+ALARMS_BUDGET = AUTH + 4
+ALARM_COUNTS = "{ alarmCounts { low medium high total } }"
+# authentication 1 + the counts 1 (grouped by severity)
+ALARM_COUNTS_BUDGET = AUTH + 1
+
+
+async def populate_alarms(runtime, world, size: int) -> None:
+    """`size` alarm profiles of tenant A's children, each on a location and a group, with an alarm there on a
+    device (every other one cleared)."""
+    from models import alarms as al
+    from models import remote as r
+
+    await populate(runtime, world, 10)
+    async with runtime.session_factory() as session, session.begin():
+        children = (
+            await session.scalars(
+                select(m.Organisation.id).where(m.Organisation.name.startswith("Child ")).order_by(m.Organisation.name)
+            )
+        ).all()
+        for i in range(size):
+            organisation = children[i % len(children)]
+            location = r.Location(organisation_id=organisation, name=f"Location {i:03d}")
+            group = r.LocationGroup(organisation_id=organisation, name=f"Group {i:03d}")
+            profile = al.AlarmProfile(organisation_id=organisation, name=f"P{i:03d}", severity=al.Severity.LOW)
+            session.add_all([location, group, profile])
+            await session.flush()
+            device = r.LocationDevice(location_id=location.id, name=f"PLC {i}", ip_address="10.0.0.1")
+            session.add_all([device, al.AlarmProfileLocation(profile_id=profile.id, location_id=location.id)])
+            session.add(al.AlarmProfileLocationGroup(profile_id=profile.id, group_id=group.id))
+            for kind in al.FilterKind:
+                session.add(
+                    al.AlarmProfileFilter(
+                        profile_id=profile.id, kind=kind, position=0, key="t", condition=al.Condition.GT, value=i
+                    )
+                )
+            await session.flush()
+            session.add(
+                al.Alarm(
+                    organisation_id=organisation,
+                    profile_id=profile.id,
+                    profile_name=profile.name,
+                    severity=al.Severity.LOW,
+                    location_id=location.id,
+                    device_id=device.id,
+                    cleared=i % 2 == 1,
+                    open_key=None if i % 2 else f"{profile.id}:{location.id}:{device.id}",
+                )
+            )
+
+
+@pytest.mark.parametrize("size", [10, 50])
+async def test_alarm_profiles_alarms_and_counts(gql, world, runtime, count_sql, size):
+    await populate_alarms(runtime, world, size)
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], ALARM_PROFILES)
+    assert data["alarmProfiles"]["totalCount"] == size + 1  # and the system profile
+    assert data["alarmProfiles"]["nodes"][1]["locations"] == [{"name": "Location 001"}]
+    assert count == ALARM_PROFILES_BUDGET
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], ALARMS)
+    assert len(data["alarms"]["nodes"]) == data["alarms"]["totalCount"] == size
+    assert {node["device"]["name"] for node in data["alarms"]["nodes"]} == {f"PLC {i}" for i in range(size)}
+    assert count == ALARMS_BUDGET
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], ALARM_COUNTS)
+    assert data["alarmCounts"] == {"low": size // 2, "medium": 0, "high": 0, "total": size // 2}
+    assert count == ALARM_COUNTS_BUDGET

@@ -21,6 +21,7 @@ from graphql import GraphQLInputObjectType, GraphQLSchema, get_named_type
 
 from graph.relay import to_global_id
 from graph.schema import build_schema
+from models import alarms as al
 from models import datalog as dl
 from models import identity as m
 from models.catalogue import DeviceKey, KeyAlgorithm, KeyKind
@@ -278,6 +279,52 @@ async def datalog_objects(session, runtime, world: World, pks: dict) -> dict[str
     return {"MonitoredLocation": monitored, "DatalogDevice": devices, "Graphic": graphics}
 
 
+async def alarm_objects(session, runtime, world: World, pks: dict) -> dict[str, dict[str, int]]:
+    """Each tenant: an alarm profile on its location, and an active, unacknowledged alarm of it there."""
+    profiles, alarms = {}, {}
+    for tenant in TENANTS:
+        organisation, location = world.organisations[tenant].id, pks["Location"][tenant]
+        profile = al.AlarmProfile(organisation_id=organisation, name=f"HOT_{tenant}", severity=al.Severity.HIGH)
+        session.add(profile)
+        await session.flush()
+        session.add(al.AlarmProfileLocation(profile_id=profile.id, location_id=location))
+        for kind, position in ((al.FilterKind.ACTIVATION, 0), (al.FilterKind.CLEARING, 0)):
+            session.add(
+                al.AlarmProfileFilter(
+                    profile_id=profile.id, kind=kind, position=position, key="t", condition=al.Condition.GT, value=1
+                )
+            )
+        alarm = al.Alarm(
+            organisation_id=organisation,
+            profile_id=profile.id,
+            profile_name=profile.name,
+            severity=al.Severity.HIGH,
+            location_id=location,
+            open_key=f"{profile.id}:{location}:0",
+        )
+        session.add(alarm)
+        await session.flush()
+        profiles[tenant], alarms[tenant] = profile.id, alarm.id
+        # the monitoring history of the tenant's location (monitoringEvents' control call finds it)
+        await add_audit_event(
+            session,
+            organisation,
+            f"admin@{tenant}.example",
+            "alarm.acknowledged",
+            target_type="Alarm",
+            target_id=alarm.id,
+        )
+    settings = {}
+    for tenant in TENANTS:
+        setting = al.AlarmNotificationSetting(
+            organisation_id=world.organisations[tenant].id, user_id=world.users[f"user_{tenant}"].id
+        )
+        session.add(setting)
+        await session.flush()
+        settings[tenant] = setting.id
+    return {"AlarmProfile": profiles, "Alarm": alarms, "AlarmNotificationSetting": settings}
+
+
 @pytest.fixture
 async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
     """Both tenants get something of every kind (see the parts above)."""
@@ -288,6 +335,7 @@ async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
             t.pks.update(await part(session, runtime, world, t.pks))
         t.pks.update(await connection_and_notification_objects(session, runtime, world, t.pks))
         t.pks.update(await datalog_objects(session, runtime, world, t.pks))
+        t.pks.update(await alarm_objects(session, runtime, world, t.pks))
     t.ids = {
         kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()
     }
@@ -1189,7 +1237,125 @@ CASES: list[Case] = [
         lambda t, x: {"input": {"id": x}},
         root="graphicDelete",
     ),
+    # alarm profiles and alarms (monitoring): another tenant's profile, alarm, location or location group
+    *[
+        case
+        for kind in ("AlarmProfile", "Alarm")
+        for case in (
+            Case("Query.node(id)", kind, NODE, lambda t, x: {"id": x}, root="node", label=kind),
+            Case(
+                "Query.nodes(ids)",
+                kind,
+                NODES,
+                lambda t, x, kind=kind: {"ids": [t.id(kind, "a"), x]},
+                root="nodes",
+                label=kind,
+            ),
+        )
+    ],
+    *[
+        Case(
+            f"Mutation.alarmProfileCreate(input.{field})",
+            kind,
+            mutation("alarmProfileCreate", "AlarmProfileCreateInput", "alarmProfile { name }"),
+            lambda t, x, field=field, many=many: {"input": {**ALARM_PROFILE, field: [x] if many else x}},
+            root="alarmProfileCreate",
+        )
+        for field, kind, many in (
+            ("organisationId", "Organisation", False),
+            ("locationIds", "Location", True),
+            ("locationGroupIds", "LocationGroup", True),
+        )
+    ],
+    *[
+        Case(
+            f"Mutation.alarmProfileUpdate(input.{field})",
+            kind,
+            mutation("alarmProfileUpdate", "AlarmProfileUpdateInput", "alarmProfile { name }"),
+            lambda t, x, field=field: (
+                {"input": {"id": x, "name": "Renamed"}}
+                if field == "id"
+                else {"input": {"id": t.id("AlarmProfile", "a"), field: [x]}}
+            ),
+            root="alarmProfileUpdate",
+        )
+        for field, kind in (("id", "AlarmProfile"), ("locationIds", "Location"), ("locationGroupIds", "LocationGroup"))
+    ],
+    Case(
+        "Mutation.alarmProfileDelete(input.id)",
+        "AlarmProfile",
+        mutation("alarmProfileDelete", "AlarmProfileDeleteInput", "deletedId"),
+        lambda t, x: {"input": {"id": x}},
+        root="alarmProfileDelete",
+    ),
+    *[
+        Case(
+            f"Mutation.{name}(input.id)",
+            "Alarm",
+            mutation(name, "AlarmHandleInput", "alarm { state }"),
+            lambda t, x: {"input": {"id": x}},
+            root=name,
+        )
+        for name in ("alarmAcknowledge", "alarmClear")
+    ],
+    *[
+        Case(
+            f"Query.{name}(filter.{field})",
+            kind,
+            f"query($ids: [ID!]) {{ {name}(filter: {{{field}: $ids}}) {{ {selection} }} }}",
+            lambda t, x: {"ids": [x]},
+            root=name,
+        )
+        for name, selection in (("alarms", "totalCount"), ("alarmCounts", "totalCount: total"))
+        for field, kind in (("locationIds", "Location"), ("profileIds", "AlarmProfile"))
+    ],
+    Case(
+        "Query.monitoringEvents(filter.locationIds)",
+        "Location",
+        "query($ids: [ID!]) { monitoringEvents(filter: {locationIds: $ids}) { totalCount } }",
+        lambda t, x: {"ids": [x]},
+        root="monitoringEvents",
+    ),
+    # alarm notification settings: another tenant's user, organisation, profile or setting
+    *[
+        Case(
+            f"Mutation.alarmNotificationSettingSet(input.{field})",
+            kind,
+            mutation("alarmNotificationSettingSet", "AlarmNotificationSettingSetInput", "setting { allProfiles }"),
+            variables,
+            root="alarmNotificationSettingSet",
+        )
+        for field, kind, variables in (
+            ("userId", "User", lambda t, x: {"input": {"userId": x}}),
+            (
+                "organisationId",
+                "Organisation",
+                lambda t, x: {"input": {"userId": t.world.id("User", "user_a1"), "organisationId": x}},
+            ),
+            (
+                "profileIds",
+                "AlarmProfile",
+                lambda t, x: {
+                    "input": {"userId": t.world.id("User", "user_a"), "allProfiles": False, "profileIds": [x]}
+                },
+            ),
+        )
+    ],
+    Case(
+        "Mutation.alarmNotificationSettingRemove(input.id)",
+        "AlarmNotificationSetting",
+        mutation("alarmNotificationSettingRemove", "AlarmNotificationSettingRemoveInput", "removedId"),
+        lambda t, x: {"input": {"id": x}},
+        root="alarmNotificationSettingRemove",
+    ),
 ]
+
+ALARM_PROFILE = {
+    "name": "Planted",
+    "severity": "LOW",
+    "activationFilters": [{"key": "t", "condition": "GT", "value": 1}],
+    "clearingFilters": [{"key": "t", "condition": "LT", "value": 1}],
+}
 
 # A control call uses the visible object of the case's kind (for organisations: the child A1);
 # these cases need tenant A itself, where the seeded partner link, group and child are.
@@ -1224,10 +1390,14 @@ PLATFORM_ONLY = {
 
 
 # Subscriptions run over websockets: their ID filters have the same two tests in tests/remote/test_live_state.py
+# and tests/monitoring/test_alarm_stream.py
 # (another tenant's ID reads like an unknown one; malformed IDs get a typed error).
 OVER_WEBSOCKETS = {
     "Subscription.routerConnectionState(filter.routerIds)",
     "Subscription.routerConnectionState(filter.locationIds)",
+    # tests/monitoring/test_alarm_stream.py
+    "Subscription.alarms(filter.locationIds)",
+    "Subscription.alarms(filter.profileIds)",
 }
 
 

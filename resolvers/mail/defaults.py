@@ -30,6 +30,17 @@ def _hours(one: str, many: str) -> str:
     return f"{{{{ valid_hours }}}} {{{{ '{one}' if valid_hours == 1 else '{many}' }}}}"
 
 
+def _event(raised: str, repeated: str, cleared: str) -> str:
+    """What happened to an alarm, chosen when the mail is rendered."""
+    return f"{{{{ '{cleared}' if event == 'CLEARED' else ('{repeated}' if event == 'UPDATED' else '{raised}') }}}}"
+
+
+#: Where the alarm is: the location, and the device in brackets when there is one.
+_WHERE = "{{ location_name }}{{ ' (' ~ device_name ~ ')' if device_name else '' }}"
+_READING = "{{ ' ' ~ reading if reading else '' }}"
+_WHAT = "({{ severity }}, {{ event }})"
+
+
 def _minutes(one: str, many: str) -> str:
     """Minutes offline with the noun in singular or plural, chosen when the mail is rendered."""
     return f"{{{{ offline_minutes }}}} {{{{ '{one}' if offline_minutes == 1 else '{many}' }}}}"
@@ -102,6 +113,17 @@ DEFAULTS: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
             "has been offline since {{ offline_since }}, for {{ offline_minutes }} "
             "{{ 'minute' if offline_minutes == 1 else 'minutes' }} now.\nOpen the location: {{ link }}\n\n"
             "You get this mail through the notification profile {{ profile_name }}.\n",
+        ),
+    },
+    T.ALARM: {
+        "en": _mail(
+            f"[{{{{ severity }}}}] {{{{ profile_name }}}} {_event('raised', 'repeated', 'cleared')} at {_WHERE}",
+            "Hello {{ recipient_name }},",
+            f"the alarm {{{{ profile_name }}}} {_WHAT} was {_event('raised', 'repeated', 'cleared')} "
+            f"at {_WHERE} ({{{{ organisation_name }}}}) on {{{{ at }}}}.{_READING}",
+            "Open the alarms",
+            "You get this mail through your alarm notification settings.",
+            strong="{{ profile_name }}",
         ),
     },
 }
@@ -337,6 +359,33 @@ _TRANSLATED: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
         ),
     },
 }
+
+# fmt: off
+_TRANSLATED[T.ALARM] = {
+    language: _mail(
+        f"[{{{{ severity }}}}] {{{{ profile_name }}}} {_event(*words)}{separator}{_WHERE}", _HELLO[language],
+        intro.replace("EVENT", _event(*(verbs or words))).replace("WHAT", _WHAT).replace("WHERE", _WHERE) + _READING,
+        link_label, closing, strong="{{ profile_name }}", colon=" : " if language == "fr" else ": ",
+    )
+    for language, (words, verbs, separator, intro, link_label, closing) in {
+        "de": (("ausgelöst", "wiederholt", "aufgehoben"), None, ": ",
+               "der Alarm {{ profile_name }} WHAT wurde am Standort WHERE ({{ organisation_name }}) am {{ at }} EVENT.",
+               "Alarme öffnen", "Sie erhalten diese Nachricht über Ihre Alarmbenachrichtigungen."),
+        "es": (("activada", "repetida", "desactivada"), None, ": ",
+               "la alarma {{ profile_name }} WHAT fue EVENT en WHERE ({{ organisation_name }}) el {{ at }}.",
+               "Abrir las alarmas", "Recibe este correo por su configuración de avisos de alarmas."),
+        "fr": (("déclenchée", "répétée", "levée"), None, " : ",
+               "l'alarme {{ profile_name }} WHAT a été EVENT sur le site WHERE ({{ organisation_name }}) le {{ at }}.",
+               "Ouvrir les alarmes", "Vous recevez ce courriel par vos réglages d'alerte."),
+        "it": (("attivato", "ripetuto", "rientrato"), None, ": ",
+               "l'allarme {{ profile_name }} WHAT è stato EVENT presso WHERE ({{ organisation_name }}) il {{ at }}.",
+               "Apri gli allarmi", "Riceve questa e-mail tramite le sue impostazioni di notifica degli allarmi."),
+        "sv": (("utlöst", "upprepat", "återställt"), ("utlösts", "upprepats", "återställts"), ": ",
+               "larmet {{ profile_name }} WHAT har EVENT vid WHERE ({{ organisation_name }}) {{ at }}.",
+               "Öppna larmen", "Du får det här meddelandet genom dina inställningar för larmaviseringar."),
+    }.items()
+}
+# fmt: on
 
 for _type, _languages in _TRANSLATED.items():
     DEFAULTS[_type].update(_languages)

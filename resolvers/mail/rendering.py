@@ -271,6 +271,18 @@ SAMPLE_VARIABLES: dict[TemplateType, dict[str, Any]] = {
         "offline_minutes": 45,
         "link": "https://fleetgraph.example/locations/sample",
     },
+    TemplateType.ALARM: {
+        "recipient_name": "Erika Muster",
+        "organisation_name": "IntegraDemo",
+        "profile_name": "HIGH_TEMPERATURE",
+        "severity": "HIGH",
+        "event": "RAISED",
+        "location_name": "Pumping station North",
+        "device_name": "HMI Pumpe 1",
+        "reading": "temperature = 85.0",
+        "at": "2026-12-02 14:05 UTC",
+        "link": "https://fleetgraph.example/alarms/sample",
+    },
 }
 
 

@@ -1,15 +1,23 @@
 """What the data monitoring domain brings to the server (see graph.domain)."""
 
+from __future__ import annotations
+
 from typing import Any
 
 from graph.domain import Domain
+from resolvers.monitoring.alarms import alarm_schema, history, live, notification_schema, profile_schema
+from resolvers.monitoring.alarms.evaluation import evaluate_points
+from resolvers.monitoring.alarms.notifications import note_link_base
+from resolvers.monitoring.alarms.system import install_system_profiles, router_online_changed
 from resolvers.monitoring.datalog import discovery as datalog_discovery
 from resolvers.monitoring.datalog import schema as datalog
-from resolvers.monitoring.demo import seed_demo_datalog
+from resolvers.monitoring.demo import seed_demo_datalog, seed_demo_monitoring
 from resolvers.monitoring.graphics import schema as graphics
 from resolvers.monitoring.graphics.svg import MAX_BYTES as MAX_SVG_BYTES
+from resolvers.monitoring.hooks import POINTS_STORED
 from resolvers.monitoring.key_rotation import DATALOG_SECRETS
-from resolvers.monitoring.workers import datalog_demo, datalog_link, datalog_timer
+from resolvers.monitoring.workers import alarm_timer, datalog_demo, datalog_link, datalog_timer
+from resolvers.remote.router_events import ROUTER_ONLINE_CHANGED
 
 
 def _datalog_link(runtime: Any) -> Any:
@@ -24,17 +32,42 @@ def _datalog_timer(runtime: Any) -> datalog_timer.UploadTimer | None:
     return datalog_timer.UploadTimer(runtime) if runtime.settings.datalog_timer_seconds > 0 else None
 
 
+def _alarm_timer(runtime: Any) -> alarm_timer.AlarmTimer | None:
+    return alarm_timer.AlarmTimer(runtime) if runtime.settings.alarm_timer_seconds > 0 else None
+
+
 DOMAIN = Domain(
     name="monitoring",
-    queries=(datalog.DatalogQuery,),
-    mutations=(datalog.DatalogMutation, datalog_discovery.DiscoveryMutation, graphics.GraphicMutation),
-    node_resolvers={**datalog.NODE_RESOLVERS, **graphics.NODE_RESOLVERS},
+    queries=(
+        datalog.DatalogQuery,
+        profile_schema.AlarmProfileQuery,
+        alarm_schema.AlarmQuery,
+        notification_schema.AlarmNotificationQuery,
+        history.MonitoringHistoryQuery,
+    ),
+    mutations=(
+        datalog.DatalogMutation,
+        datalog_discovery.DiscoveryMutation,
+        graphics.GraphicMutation,
+        profile_schema.AlarmProfileMutation,
+        alarm_schema.AlarmMutation,
+        notification_schema.AlarmNotificationMutation,
+    ),
+    subscriptions=(live.AlarmSubscription,),
+    node_resolvers={
+        **datalog.NODE_RESOLVERS,
+        **graphics.NODE_RESOLVERS,
+        **profile_schema.NODE_RESOLVERS,
+        **alarm_schema.NODE_RESOLVERS,
+    },
     long_text_arguments={
         # the uploaded SVG of a graphical configuration (resolvers/monitoring/graphics/svg.py caps it in bytes)
         "GraphicCreateInput.svg": MAX_SVG_BYTES,
         "GraphicUpdateInput.svg": MAX_SVG_BYTES,
     },
-    workers=(_datalog_link, _datalog_timer),
+    startup=(install_system_profiles,),
+    workers=(_datalog_link, _datalog_timer, _alarm_timer, note_link_base),
+    hooks=((POINTS_STORED, evaluate_points), (ROUTER_ONLINE_CHANGED, router_online_changed)),
     sealed=(DATALOG_SECRETS,),
-    demo=(seed_demo_datalog,),
+    demo=(seed_demo_datalog, seed_demo_monitoring),
 )

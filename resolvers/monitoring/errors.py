@@ -26,6 +26,12 @@ class MonitoringErrorCode(enum.Enum):
     TIMED_OUT = "TIMED_OUT"
     #: The router answered that it could not do it, or its answer was malformed (datalog discovery).
     ROUTER_FAILED = "ROUTER_FAILED"
+    #: A location or location group of another organisation than the alarm profile's.
+    WRONG_ORGANISATION = "WRONG_ORGANISATION"
+    #: The alarm was acknowledged already (by someone else, perhaps a moment ago).
+    ALREADY_ACKNOWLEDGED = "ALREADY_ACKNOWLEDGED"
+    #: The alarm was cleared already.
+    ALREADY_CLEARED = "ALREADY_CLEARED"
 
 
 @strawberry.type(description="A problem with the input of a data monitoring mutation.")

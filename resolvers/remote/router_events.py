@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from graph.domain import Hook
 from graph.relay import to_global_id
+
+#: async handler(session, router_ids: Sequence[int], online: bool, at) -> None, in the transaction that flips
+#: the routers' state (heartbeat: online; watchdog: offline); monitoring raises and clears its system alarm.
+ROUTER_ONLINE_CHANGED = Hook("router online state changed")
 
 
 def router_event(

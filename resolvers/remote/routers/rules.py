@@ -20,7 +20,7 @@ from models import remote as r
 from models.base import utcnow
 from resolvers.audit.rules import record
 from resolvers.remote.errors import RemoteErrorCode as Code
-from resolvers.remote.router_events import state_event
+from resolvers.remote.router_events import ROUTER_ONLINE_CHANGED, state_event
 from resolvers.remote.scope import (
     MAX_TEXT,
     clean_common_name,
@@ -204,4 +204,5 @@ async def record_heartbeat(
     if came_online:
         path = await organisation_path(session, router.organisation_id)
         publish_after_commit(session, channels.ROUTER_STATE, state_event(router.id, True, now, path))
+        await ROUTER_ONLINE_CHANGED(session, [router.id], True, now)
     return router, sample

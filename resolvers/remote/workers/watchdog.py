@@ -20,7 +20,7 @@ from models import identity as m
 from models import remote as r
 from models.base import utcnow
 from resolvers.remote.connections.rules import disconnected_events, end_connections
-from resolvers.remote.router_events import state_event
+from resolvers.remote.router_events import ROUTER_ONLINE_CHANGED, state_event
 from resolvers.remote.workers import retention
 from resolvers.remote.workers.notifier import notify_offline_routers
 from subscriptions import channels
@@ -71,6 +71,8 @@ async def mark_silent_routers_offline(runtime: Any, now: datetime, silence_secon
             for row in rows:
                 event = state_event(row.id, False, now, paths.get(row.organisation_id, ""))
                 publish_after_commit(session, channels.ROUTER_STATE, event)
+            if rows:
+                await ROUTER_ONLINE_CHANGED(session, [row.id for row in rows], False, now)
         flipped.extend(row.id for row in rows)
         if len(rows) < CHUNK:
             return flipped
