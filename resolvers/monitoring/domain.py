@@ -1,5 +1,9 @@
 """What the data monitoring domain brings to the server (see graph.domain)."""
 
 from graph.domain import Domain
+from resolvers.monitoring.telemetry import schema as telemetry
 
-DOMAIN = Domain(name="monitoring")
+DOMAIN = Domain(
+    name="monitoring",
+    mutations=(telemetry.TelemetryMutation,),
+)

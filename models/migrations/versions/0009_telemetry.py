@@ -41,7 +41,22 @@ def upgrade() -> None:
         batch_op.create_index('uq_telemetry_series_device_key', ['device_id', 'key'], unique=True, sqlite_where=sa.text('device_id IS NOT NULL'), postgresql_where=sa.text('device_id IS NOT NULL'))
         batch_op.create_index('uq_telemetry_series_location_key', ['location_id', 'key'], unique=True, sqlite_where=sa.text('device_id IS NULL'), postgresql_where=sa.text('device_id IS NULL'))
 
-    # The points table is created here as a plain table; the telemetry work makes it partitioned on PostgreSQL.
+    if op.get_bind().dialect.name == "postgresql":
+        # Partitioned by range of `at` (one partition per UTC day, made ahead by the telemetry purge worker and
+        # on demand by ingest: resolvers/monitoring/telemetry/partitions.py), so retention drops whole days.
+        # The DEFAULT partition catches a point whose day has no partition yet.
+        op.execute(
+            "CREATE TABLE telemetry_point ("
+            " series_id BIGINT NOT NULL,"
+            " at TIMESTAMP WITH TIME ZONE NOT NULL,"
+            " value FLOAT NOT NULL,"
+            " CONSTRAINT pk_telemetry_point PRIMARY KEY (series_id, at),"
+            " CONSTRAINT fk_telemetry_point_series_id_telemetry_series FOREIGN KEY (series_id)"
+            " REFERENCES telemetry_series (id) ON DELETE CASCADE"
+            ") PARTITION BY RANGE (at)"
+        )
+        op.execute("CREATE TABLE telemetry_point_default PARTITION OF telemetry_point DEFAULT")
+        return
     op.create_table('telemetry_point',
     sa.Column('series_id', SERIES_ID, nullable=False),
     sa.Column('at', models.base.UTCDateTime(timezone=True), nullable=False),
