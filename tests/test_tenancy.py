@@ -14,6 +14,7 @@ import base64
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,8 +23,10 @@ from graphql import GraphQLInputObjectType, GraphQLSchema, get_named_type
 from graph.relay import to_global_id
 from graph.schema import build_schema
 from models import identity as m
+from models.base import utcnow
 from models.catalogue import DeviceKey, KeyAlgorithm, KeyKind
 from models.remote import Location
+from models.telemetry import TelemetryPoint, TelemetrySeries
 from resolvers.catalogue.keys import seal_device_key
 from tests.factories import (
     NEW_PASSWORD,
@@ -237,6 +240,31 @@ async def connection_and_notification_objects(session, runtime, world: World, pk
     return {"RemoteConnection": connections, "NotificationProfile": profiles}
 
 
+#: When the tenancy fixture's telemetry points were measured (an hour ago, within the late window).
+TELEMETRY_AT = utcnow().replace(microsecond=0) - timedelta(hours=1)
+TELEMETRY_PERIOD = {"from": (TELEMETRY_AT - timedelta(hours=1)).isoformat(), "to": utcnow().isoformat()}
+
+
+async def telemetry_objects(session, runtime, world: World, pks: dict) -> dict[str, dict[str, int]]:
+    """Each tenant's location device has a temperature series with one point."""
+    series = {}
+    for tenant in TENANTS:
+        row = TelemetrySeries(
+            organisation_id=world.organisations[tenant].id,
+            location_id=pks["Location"][tenant],
+            device_id=pks["LocationDevice"][tenant],
+            key="temperature",
+            last_at=TELEMETRY_AT,
+            last_value=70.0,
+        )
+        session.add(row)
+        await session.flush()
+        session.add(TelemetryPoint(series_id=row.id, at=TELEMETRY_AT, value=70.0))
+        series[tenant] = row.id
+    await session.flush()
+    return {"TelemetrySeries": series}
+
+
 @pytest.fixture
 async def tenancy(world, runtime) -> Tenancy:
     """Both tenants get something of every kind (see the parts above)."""
@@ -246,6 +274,7 @@ async def tenancy(world, runtime) -> Tenancy:
         for part in (identity_objects, catalogue_objects, remote_objects, access_objects):
             t.pks.update(await part(session, runtime, world, t.pks))
         t.pks.update(await connection_and_notification_objects(session, runtime, world, t.pks))
+        t.pks.update(await telemetry_objects(session, runtime, world, t.pks))
     t.ids = {
         kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()
     }
@@ -306,6 +335,7 @@ def node_cases() -> list[Case]:
         "Location",
         "LocationDevice",
         "DeviceTemplate",
+        "TelemetrySeries",
     ):
         cases.append(Case("Query.node(id)", kind, NODE, lambda t, x: {"id": x}, root="node", label=kind))
         # one of A's own next to the ID under test: the answer differs only where that ID is
@@ -321,6 +351,10 @@ def node_cases() -> list[Case]:
         )
     return cases
 
+
+TELEMETRY_HISTORY = """query($location: ID!, $device: ID, $from: DateTime, $to: DateTime) {
+  telemetryHistory(locationId: $location, deviceId: $device, key: "temperature", from: $from, to: $to) {
+    totalCount: count timestamps values } }"""
 
 CASES: list[Case] = [
     *node_cases(),
@@ -1044,6 +1078,44 @@ CASES: list[Case] = [
         mutation("notificationProfileDelete", "NotificationProfileDeleteInput", "deletedId"),
         lambda t, x: {"input": {"id": x}},
         root="notificationProfileDelete",
+    ),
+    # telemetry (the tenancy fixture's series are on each tenant's location device)
+    Case(
+        "Mutation.telemetryIngest(input.locationId)",
+        "Location",
+        mutation("telemetryIngest", "TelemetryIngestInput", "stored"),
+        lambda t, x: {"input": {"locationId": x, "points": [{"key": "level", "value": 1.5}]}},
+        root="telemetryIngest",
+    ),
+    Case(
+        "Mutation.telemetryIngest(input.points.deviceId)",
+        "LocationDevice",
+        mutation("telemetryIngest", "TelemetryIngestInput", "stored"),
+        lambda t, x: {
+            "input": {"locationId": t.id("Location", "a"), "points": [{"key": "k", "value": 1, "deviceId": x}]}
+        },
+        root="telemetryIngest",
+    ),
+    Case(
+        "Query.telemetryLatest(locationId)",
+        "Location",
+        "query($id: ID!) { telemetryLatest(locationId: $id) { totalCount nodes { key lastValue } } }",
+        lambda t, x: {"id": x},
+        root="telemetryLatest",
+    ),
+    Case(
+        "Query.telemetryHistory(locationId)",
+        "Location",
+        TELEMETRY_HISTORY,
+        lambda t, x: {"location": x, "device": t.id("LocationDevice", "a"), **TELEMETRY_PERIOD},
+        root="telemetryHistory",
+    ),
+    Case(
+        "Query.telemetryHistory(deviceId)",
+        "LocationDevice",
+        TELEMETRY_HISTORY,
+        lambda t, x: {"location": t.id("Location", "a"), "device": x, **TELEMETRY_PERIOD},
+        root="telemetryHistory",
     ),
 ]
 

@@ -5,5 +5,7 @@ from resolvers.monitoring.telemetry import schema as telemetry
 
 DOMAIN = Domain(
     name="monitoring",
+    queries=(telemetry.TelemetryQuery,),
     mutations=(telemetry.TelemetryMutation,),
+    node_resolvers={**telemetry.NODE_RESOLVERS},
 )
