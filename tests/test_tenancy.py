@@ -26,7 +26,7 @@ from models import identity as m
 from models.base import utcnow
 from models.catalogue import DeviceKey, KeyAlgorithm, KeyKind
 from models.remote import Location
-from models.telemetry import TelemetryPoint, TelemetrySeries
+from models.telemetry import TelemetryPoint, TelemetrySeries, TelemetryToken
 from resolvers.catalogue.keys import seal_device_key
 from tests.factories import (
     NEW_PASSWORD,
@@ -246,8 +246,8 @@ TELEMETRY_PERIOD = {"from": (TELEMETRY_AT - timedelta(hours=1)).isoformat(), "to
 
 
 async def telemetry_objects(session, runtime, world: World, pks: dict) -> dict[str, dict[str, int]]:
-    """Each tenant's location device has a temperature series with one point."""
-    series = {}
+    """Each tenant's location device has a temperature series with one point; each location a device token."""
+    series, tokens = {}, {}
     for tenant in TENANTS:
         row = TelemetrySeries(
             organisation_id=world.organisations[tenant].id,
@@ -261,8 +261,16 @@ async def telemetry_objects(session, runtime, world: World, pks: dict) -> dict[s
         await session.flush()
         session.add(TelemetryPoint(series_id=row.id, at=TELEMETRY_AT, value=70.0))
         series[tenant] = row.id
-    await session.flush()
-    return {"TelemetrySeries": series}
+        token = TelemetryToken(
+            organisation_id=world.organisations[tenant].id,
+            location_id=pks["Location"][tenant],
+            name=f"Token {tenant}",
+            token_hash=f"{tenant:0>64}",
+        )
+        session.add(token)
+        await session.flush()
+        tokens[tenant] = token.id
+    return {"TelemetrySeries": series, "TelemetryToken": tokens}
 
 
 @pytest.fixture
@@ -336,6 +344,7 @@ def node_cases() -> list[Case]:
         "LocationDevice",
         "DeviceTemplate",
         "TelemetrySeries",
+        "TelemetryToken",
     ):
         cases.append(Case("Query.node(id)", kind, NODE, lambda t, x: {"id": x}, root="node", label=kind))
         # one of A's own next to the ID under test: the answer differs only where that ID is
@@ -1116,6 +1125,41 @@ CASES: list[Case] = [
         TELEMETRY_HISTORY,
         lambda t, x: {"location": t.id("Location", "a"), "device": x, **TELEMETRY_PERIOD},
         root="telemetryHistory",
+    ),
+    Case(
+        "Mutation.telemetryTokenCreate(input.locationId)",
+        "Location",
+        mutation("telemetryTokenCreate", "TelemetryTokenCreateInput", "telemetryToken { name }"),
+        lambda t, x: {"input": {"locationId": x, "name": "Spy"}},
+        root="telemetryTokenCreate",
+    ),
+    Case(
+        "Mutation.telemetryTokenRevoke(input.id)",
+        "TelemetryToken",
+        mutation("telemetryTokenRevoke", "TelemetryTokenRevokeInput", "telemetryToken { name }"),
+        lambda t, x: {"input": {"id": x}},
+        root="telemetryTokenRevoke",
+    ),
+    Case(
+        "Query.telemetryTokens(locationId)",
+        "Location",
+        "query($id: ID!) { telemetryTokens(locationId: $id) { totalCount nodes { name } } }",
+        lambda t, x: {"id": x},
+        root="telemetryTokens",
+    ),
+    Case(
+        "Query.telemetryRetention(organisationId)",
+        "Organisation",
+        "query($id: ID!) { telemetryRetention(organisationId: $id) { totalCount: days isDefault } }",
+        lambda t, x: {"id": x},
+        root="telemetryRetention",
+    ),
+    Case(
+        "Mutation.telemetryRetentionSet(input.organisationId)",
+        "Organisation",
+        mutation("telemetryRetentionSet", "TelemetryRetentionSetInput", "retention { days }"),
+        lambda t, x: {"input": {"organisationId": x, "days": 30}},
+        root="telemetryRetentionSet",
     ),
 ]
 

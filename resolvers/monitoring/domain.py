@@ -1,11 +1,26 @@
 """What the data monitoring domain brings to the server (see graph.domain)."""
 
+from typing import Any
+
+from starlette.routing import Route
+
 from graph.domain import Domain
+from resolvers.monitoring.telemetry import management_schema as telemetry_management
 from resolvers.monitoring.telemetry import schema as telemetry
+from resolvers.monitoring.telemetry.serving import receive_telemetry
+from resolvers.monitoring.workers import telemetry_mqtt
+
+
+def _telemetry_subscriber(runtime: Any) -> telemetry_mqtt.TelemetrySubscriber | None:
+    url = runtime.settings.mqtt_url
+    return telemetry_mqtt.TelemetrySubscriber(runtime, url) if url else None
+
 
 DOMAIN = Domain(
     name="monitoring",
-    queries=(telemetry.TelemetryQuery,),
-    mutations=(telemetry.TelemetryMutation,),
-    node_resolvers={**telemetry.NODE_RESOLVERS},
+    queries=(telemetry.TelemetryQuery, telemetry_management.TelemetryManagementQuery),
+    mutations=(telemetry.TelemetryMutation, telemetry_management.TelemetryManagementMutation),
+    node_resolvers={**telemetry.NODE_RESOLVERS, **telemetry_management.NODE_RESOLVERS},
+    routes=(Route("/telemetry", receive_telemetry, methods=["POST"]),),
+    workers=(_telemetry_subscriber,),
 )

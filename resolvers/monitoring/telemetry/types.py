@@ -14,6 +14,8 @@ from graph.relay import Node, to_global_id
 from models import telemetry as tel
 from resolvers.remote.devices.loaders import visible_devices
 from resolvers.remote.devices.types import LocationDevice
+from resolvers.remote.locations.loaders import visible_locations
+from resolvers.remote.locations.types import Location
 
 
 @strawberry.enum(description="How a series' numbers are meant: points are stored as numbers, a boolean as 0 or 1.")
@@ -76,3 +78,26 @@ class TelemetryHistory:
     )
     previous: str = strawberry.field(description="Cursor of the period just before (same length).")
     next: str = strawberry.field(description="Cursor of the period just after (same length).")
+
+
+@strawberry.type(description="A location's device token for POST /telemetry (the token itself is shown only once).")
+class TelemetryToken(Node):
+    name: str = strawberry.field(description="What it is for (e.g. the device that sends with it).")
+    created_at: datetime = strawberry.field(description="When it was created.")
+    revoked_at: datetime | None = strawberry.field(description="When it was revoked; null while valid.")
+    location_pk: strawberry.Private[int]
+    ahead: strawberry.Private[dict[str, Any] | None] = None
+
+    @classmethod
+    def from_model(cls, row: Any) -> TelemetryToken:
+        return cls(
+            id=strawberry.ID(to_global_id("TelemetryToken", row.id)),
+            name=row.name,
+            created_at=row.created_at,
+            revoked_at=row.revoked_at,
+            location_pk=row.location_id,
+        )
+
+    @strawberry.field(description="The location whose telemetry it sends.")
+    @relation(Batched(visible_locations, key=lambda token: token.location_pk, build=Location.from_model))
+    def location(self, info: Info) -> Location | None: ...
