@@ -31,6 +31,7 @@ def make_settings(data_dir: Path, **overrides) -> Settings:
         master_key=MASTER_KEY,
         # tests call the watchdog themselves, with an explicit time (a ticking task would also skew SQL counts)
         router_watchdog_seconds=0,
+        telemetry_purge_seconds=0,  # likewise the telemetry purge (tests/monitoring/test_telemetry_retention.py)
     )
     values.update(overrides)
     return Settings(**values)

@@ -81,7 +81,9 @@ async def test_messages_are_stored_and_bad_ones_dropped_by_topic_only(runtime, w
         for where, payload in bad:
             await publish(where, payload)
         await publish(topic, b'{"values": {"level": 1.5}}')
-        await publish(topic, b'{"points": [{"key": "temperature", "value": 70, "deviceId": "' + device.encode() + b'"}]}')
+        await publish(
+            topic, b'{"points": [{"key": "temperature", "value": 70, "deviceId": "' + device.encode() + b'"}]}'
+        )
         await until(lambda: member.recorded == 2 and member.dropped == len(bad), "the messages")
         assert member.state == "connected"
     assert await stored(runtime) == [("level", 1.5), ("temperature", 70.0)]
