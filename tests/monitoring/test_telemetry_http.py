@@ -151,6 +151,14 @@ async def test_refusals_have_status_codes_and_store_nothing(runtime, world, gql,
     assert response.json()["errors"] == [
         {"code": "INVALID", "field": ["points", "1", "at"], "message": "Point 1: older than the late window (7 days)"}
     ]
+    unhashable = {"points": [{"key": ["k"], "value": 1}, {"key": {"k": 1}, "value": {}}]}
+    response = await client.post("/telemetry", json=unhashable, headers=bearer(token))
+    assert response.status_code == 422
+    assert [(e["code"], e["field"]) for e in response.json()["errors"]] == [
+        ("REQUIRED", ["points", "0", "key"]),
+        ("REQUIRED", ["points", "1", "key"]),
+        ("INVALID", ["points", "1", "value"]),
+    ]
     too_many = {"points": [{"key": "k", "value": 1}] * 10_001}
     response = await client.post("/telemetry", json=too_many, headers=bearer(token))
     assert response.status_code == 422 and response.json()["errors"][0]["code"] == "TOO_MANY"
