@@ -82,9 +82,6 @@ async def receive_telemetry(request: Request) -> Response:
         body = await _body(request)
     except TooLarge:
         return _answer(413, "PAYLOAD_TOO_LARGE", f"The body is larger than {MAX_BODY_BYTES} bytes.")
-    points = _points(request, body)
-    if isinstance(points, Response):
-        return points
     try:
         async with transaction(runtime) as session:
             location = await token_location(session, secret)
@@ -95,6 +92,10 @@ async def receive_telemetry(request: Request) -> Response:
                     "The token is unknown or revoked.",
                     **{"WWW-Authenticate": 'Bearer error="invalid_token"'},
                 )
+            # read only for a known token: a stranger's body costs no parsing
+            points = _points(request, body)
+            if isinstance(points, Response):
+                return points
             stored = await store_points(session, None, location, points, late=late_window(runtime.settings))
     except DomainError as error:
         return _refused(error)
