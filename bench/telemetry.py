@@ -424,7 +424,7 @@ async def history_rule(ctx, start, end) -> list[float]:
 
 
 async def history_raw_core(ctx, start, end) -> list[float]:
-    from sqlalchemy import BigInteger, cast, func, select
+    from sqlalchemy import func, select
 
     from models import telemetry as tel
 
@@ -432,10 +432,9 @@ async def history_raw_core(ctx, start, end) -> list[float]:
     point = tel.TelemetryPoint
     async with ctx.runtime.engine.connect() as connection:
         if connection.dialect.name == "postgresql":
-            seconds = cast(func.floor(func.extract("epoch", point.at)), BigInteger)
+            bucket = func.floor(func.date_part("epoch", point.at) / float(width)).label("bucket")
         else:
-            seconds = func.unixepoch(point.at)
-        bucket = (seconds // width).label("bucket")
+            bucket = (func.unixepoch(point.at) // width).label("bucket")
         rows = await connection.execute(
             select(bucket, func.avg(point.value))
             .where(point.series_id == ctx.history_series, point.at >= start, point.at < end)
