@@ -109,6 +109,12 @@ class Settings:
     router_status_retention_days: int = 30
     #: MQTT broker for router heartbeats (mqtt://host:port or mqtts://user:password@host:port); empty: no MQTT.
     mqtt_url: str = ""
+    #: Telemetry: how old a point may be when it arrives (days; older ones are refused), the retention of an
+    #: organisation without its own (days; 0 keeps points forever), and how often the purge worker runs
+    #: (seconds; 0 turns it off in this process).
+    telemetry_late_days: int = 7
+    telemetry_retention_days: int = 365
+    telemetry_purge_seconds: float = 3600.0
     #: Demo mode (`serve --demo` turns it on): the demo simulator keeps the demo routers reporting, and platform
     #: admins may read mail bodies in the outbox.
     demo: bool = False

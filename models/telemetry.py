@@ -68,3 +68,28 @@ class TelemetryPoint(Base):
     series_id: Mapped[int] = mapped_column(SERIES_ID, ForeignKey("telemetry_series.id", ondelete="CASCADE"))
     at: Mapped[datetime]
     value: Mapped[float] = mapped_column(Float)
+
+
+class TelemetryToken(Base):
+    """A location's device token for POST /telemetry: shown once when created, kept only as its SHA-256."""
+
+    __tablename__ = "telemetry_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Set once; a revoked token is refused (401) and never valid again.
+    revoked_at: Mapped[datetime | None]
+
+
+class TelemetryRetention(Base):
+    """How long an organisation keeps its telemetry points; without a row: FLEETGRAPH_TELEMETRY_RETENTION_DAYS."""
+
+    __tablename__ = "telemetry_retention"
+
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), primary_key=True)
+    #: 0 keeps points forever.
+    days: Mapped[int] = mapped_column(Integer)

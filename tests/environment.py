@@ -35,6 +35,7 @@ def make_settings(data_dir: Path, **overrides) -> Settings:
         datalog_timer_seconds=0,
         # the same for the alarm timer (tests call resolvers.monitoring.workers.alarm_timer.raise_due)
         alarm_timer_seconds=0,
+        telemetry_purge_seconds=0,  # likewise the telemetry purge (tests/monitoring/test_telemetry_retention.py)
     )
     values.update(overrides)
     return Settings(**values)

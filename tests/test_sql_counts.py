@@ -976,6 +976,44 @@ async def test_notification_profile_list(gql, world, runtime, count_sql, size):
     assert count == NOTIFICATION_PROFILES_BUDGET
 
 
+TELEMETRY_LATEST = """query($id: ID!) { telemetryLatest(locationId: $id, first: 500) {
+  totalCount nodes { key unit dataType lastAt lastValue device { name } } } }"""
+# authentication 1 + page 1 + totalCount 1 + devices 1
+TELEMETRY_LATEST_BUDGET = AUTH + 3
+
+
+@pytest.mark.parametrize("size", [10, 50])
+async def test_telemetry_latest_values_with_devices(gql, world, runtime, count_sql, size):
+    from graph.relay import to_global_id
+    from models import remote as r
+    from models import telemetry as tel
+
+    async with runtime.session_factory() as session, session.begin():
+        location = r.Location(organisation_id=world.organisations["a"].id, name="Plant")
+        session.add(location)
+        await session.flush()
+        devices = [r.LocationDevice(location_id=location.id, name=f"PLC {i}", ip_address="10.0.0.2") for i in range(5)]
+        session.add_all(devices)
+        await session.flush()
+        session.add_all(
+            tel.TelemetrySeries(
+                organisation_id=location.organisation_id,
+                location_id=location.id,
+                device_id=devices[i % 5].id if i % 2 else None,
+                key=f"key{i:03d}",
+                last_at=utcnow(),
+                last_value=float(i),
+            )
+            for i in range(size)
+        )
+    variables = {"id": to_global_id("Location", location.id)}
+    with count_sql() as counter:
+        result = await gql(TELEMETRY_LATEST, variables, world.tokens["admin_a"])
+    nodes = result["data"]["telemetryLatest"]["nodes"]
+    assert len(nodes) == size and nodes[1]["device"] == {"name": "PLC 1"} and nodes[0]["device"] is None
+    assert counter.count == TELEMETRY_LATEST_BUDGET, counter.statements
+
+
 async def test_the_callers_own_user_and_organisation_cost_nothing_beyond_authentication(gql, world, count_sql):
     count, data = await statements(gql, count_sql, world.tokens["admin_a"], ME)
     assert data["me"]["email"] == "admin@a.example" and data["me"]["organisation"]["name"] == "Tenant A"

@@ -14,6 +14,7 @@ import base64
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -24,8 +25,10 @@ from graph.schema import build_schema
 from models import alarms as al
 from models import datalog as dl
 from models import identity as m
+from models.base import utcnow
 from models.catalogue import DeviceKey, KeyAlgorithm, KeyKind
 from models.remote import Location
+from models.telemetry import TelemetryPoint, TelemetrySeries, TelemetryToken
 from resolvers.catalogue.keys import seal_device_key
 from resolvers.monitoring.workers.datalog_demo import SimulatedRouterLink
 from tests.factories import (
@@ -325,6 +328,39 @@ async def alarm_objects(session, runtime, world: World, pks: dict) -> dict[str, 
     return {"AlarmProfile": profiles, "Alarm": alarms, "AlarmNotificationSetting": settings}
 
 
+#: When the tenancy fixture's telemetry points were measured (an hour ago, within the late window).
+TELEMETRY_AT = utcnow().replace(microsecond=0) - timedelta(hours=1)
+TELEMETRY_PERIOD = {"from": (TELEMETRY_AT - timedelta(hours=1)).isoformat(), "to": utcnow().isoformat()}
+
+
+async def telemetry_objects(session, runtime, world: World, pks: dict) -> dict[str, dict[str, int]]:
+    """Each tenant's location device has a temperature series with one point; each location a device token."""
+    series, tokens = {}, {}
+    for tenant in TENANTS:
+        row = TelemetrySeries(
+            organisation_id=world.organisations[tenant].id,
+            location_id=pks["Location"][tenant],
+            device_id=pks["LocationDevice"][tenant],
+            key="temperature",
+            last_at=TELEMETRY_AT,
+            last_value=70.0,
+        )
+        session.add(row)
+        await session.flush()
+        session.add(TelemetryPoint(series_id=row.id, at=TELEMETRY_AT, value=70.0))
+        series[tenant] = row.id
+        token = TelemetryToken(
+            organisation_id=world.organisations[tenant].id,
+            location_id=pks["Location"][tenant],
+            name=f"Token {tenant}",
+            token_hash=f"{tenant:0>64}",
+        )
+        session.add(token)
+        await session.flush()
+        tokens[tenant] = token.id
+    return {"TelemetrySeries": series, "TelemetryToken": tokens}
+
+
 @pytest.fixture
 async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
     """Both tenants get something of every kind (see the parts above)."""
@@ -336,6 +372,7 @@ async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
         t.pks.update(await connection_and_notification_objects(session, runtime, world, t.pks))
         t.pks.update(await datalog_objects(session, runtime, world, t.pks))
         t.pks.update(await alarm_objects(session, runtime, world, t.pks))
+        t.pks.update(await telemetry_objects(session, runtime, world, t.pks))
     t.ids = {
         kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()
     }
@@ -407,6 +444,8 @@ def node_cases() -> list[Case]:
         "DeviceTemplate",
         "DatalogDevice",
         "Graphic",
+        "TelemetrySeries",
+        "TelemetryToken",
     ):
         cases.append(Case("Query.node(id)", kind, NODE, lambda t, x: {"id": x}, root="node", label=kind))
         # one of A's own next to the ID under test: the answer differs only where that ID is
@@ -422,6 +461,10 @@ def node_cases() -> list[Case]:
         )
     return cases
 
+
+TELEMETRY_HISTORY = """query($location: ID!, $device: ID, $from: DateTime, $to: DateTime) {
+  telemetryHistory(locationId: $location, deviceId: $device, key: "temperature", from: $from, to: $to) {
+    totalCount: count timestamps values } }"""
 
 CASES: list[Case] = [
     *node_cases(),
@@ -1347,6 +1390,79 @@ CASES: list[Case] = [
         mutation("alarmNotificationSettingRemove", "AlarmNotificationSettingRemoveInput", "removedId"),
         lambda t, x: {"input": {"id": x}},
         root="alarmNotificationSettingRemove",
+    ),
+    # telemetry (the tenancy fixture's series are on each tenant's location device)
+    Case(
+        "Mutation.telemetryIngest(input.locationId)",
+        "Location",
+        mutation("telemetryIngest", "TelemetryIngestInput", "stored"),
+        lambda t, x: {"input": {"locationId": x, "points": [{"key": "level", "value": 1.5}]}},
+        root="telemetryIngest",
+    ),
+    Case(
+        "Mutation.telemetryIngest(input.points.deviceId)",
+        "LocationDevice",
+        mutation("telemetryIngest", "TelemetryIngestInput", "stored"),
+        lambda t, x: {
+            "input": {"locationId": t.id("Location", "a"), "points": [{"key": "k", "value": 1, "deviceId": x}]}
+        },
+        root="telemetryIngest",
+    ),
+    Case(
+        "Query.telemetryLatest(locationId)",
+        "Location",
+        "query($id: ID!) { telemetryLatest(locationId: $id) { totalCount nodes { key lastValue } } }",
+        lambda t, x: {"id": x},
+        root="telemetryLatest",
+    ),
+    Case(
+        "Query.telemetryHistory(locationId)",
+        "Location",
+        TELEMETRY_HISTORY,
+        lambda t, x: {"location": x, "device": t.id("LocationDevice", "a"), **TELEMETRY_PERIOD},
+        root="telemetryHistory",
+    ),
+    Case(
+        "Query.telemetryHistory(deviceId)",
+        "LocationDevice",
+        TELEMETRY_HISTORY,
+        lambda t, x: {"location": t.id("Location", "a"), "device": x, **TELEMETRY_PERIOD},
+        root="telemetryHistory",
+    ),
+    Case(
+        "Mutation.telemetryTokenCreate(input.locationId)",
+        "Location",
+        mutation("telemetryTokenCreate", "TelemetryTokenCreateInput", "telemetryToken { name }"),
+        lambda t, x: {"input": {"locationId": x, "name": "Spy"}},
+        root="telemetryTokenCreate",
+    ),
+    Case(
+        "Mutation.telemetryTokenRevoke(input.id)",
+        "TelemetryToken",
+        mutation("telemetryTokenRevoke", "TelemetryTokenRevokeInput", "telemetryToken { name }"),
+        lambda t, x: {"input": {"id": x}},
+        root="telemetryTokenRevoke",
+    ),
+    Case(
+        "Query.telemetryTokens(locationId)",
+        "Location",
+        "query($id: ID!) { telemetryTokens(locationId: $id) { totalCount nodes { name } } }",
+        lambda t, x: {"id": x},
+        root="telemetryTokens",
+    ),
+    Case(
+        "Query.telemetryRetention(organisationId)",
+        "Organisation",
+        "query($id: ID!) { telemetryRetention(organisationId: $id) { totalCount: days isDefault } }",
+        lambda t, x: {"id": x},
+        root="telemetryRetention",
+    ),
+    Case(
+        "Mutation.telemetryRetentionSet(input.organisationId)",
+        "Organisation",
+        mutation("telemetryRetentionSet", "TelemetryRetentionSetInput", "retention { days }"),
+        lambda t, x: {"input": {"organisationId": x, "days": 30}},
+        root="telemetryRetentionSet",
     ),
 ]
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from starlette.routing import Route
+
 from graph.domain import Domain
 from resolvers.monitoring.alarms import alarm_schema, history, live, notification_schema, profile_schema
 from resolvers.monitoring.alarms.evaluation import evaluate_points
@@ -16,7 +18,19 @@ from resolvers.monitoring.graphics import schema as graphics
 from resolvers.monitoring.graphics.svg import MAX_BYTES as MAX_SVG_BYTES
 from resolvers.monitoring.hooks import POINTS_STORED
 from resolvers.monitoring.key_rotation import DATALOG_SECRETS
-from resolvers.monitoring.workers import alarm_timer, datalog_demo, datalog_link, datalog_timer
+from resolvers.monitoring.telemetry import management_schema as telemetry_management
+from resolvers.monitoring.telemetry import schema as telemetry
+from resolvers.monitoring.telemetry.demo import seed_demo_telemetry
+from resolvers.monitoring.telemetry.serving import receive_telemetry
+from resolvers.monitoring.workers import (
+    alarm_timer,
+    datalog_demo,
+    datalog_link,
+    datalog_timer,
+    telemetry_mqtt,
+    telemetry_purge,
+    telemetry_simulator,
+)
 from resolvers.remote.router_events import ROUTER_ONLINE_CHANGED
 
 
@@ -32,6 +46,19 @@ def _datalog_timer(runtime: Any) -> datalog_timer.UploadTimer | None:
     return datalog_timer.UploadTimer(runtime) if runtime.settings.datalog_timer_seconds > 0 else None
 
 
+def _telemetry_subscriber(runtime: Any) -> telemetry_mqtt.TelemetrySubscriber | None:
+    url = runtime.settings.mqtt_url
+    return telemetry_mqtt.TelemetrySubscriber(runtime, url) if url else None
+
+
+def _telemetry_purge(runtime: Any) -> telemetry_purge.TelemetryPurge | None:
+    return telemetry_purge.TelemetryPurge(runtime) if runtime.settings.telemetry_purge_seconds > 0 else None
+
+
+def _telemetry_simulator(runtime: Any) -> telemetry_simulator.TelemetrySimulator | None:
+    return telemetry_simulator.TelemetrySimulator(runtime) if runtime.settings.demo else None
+
+
 def _alarm_timer(runtime: Any) -> alarm_timer.AlarmTimer | None:
     return alarm_timer.AlarmTimer(runtime) if runtime.settings.alarm_timer_seconds > 0 else None
 
@@ -39,6 +66,8 @@ def _alarm_timer(runtime: Any) -> alarm_timer.AlarmTimer | None:
 DOMAIN = Domain(
     name="monitoring",
     queries=(
+        telemetry.TelemetryQuery,
+        telemetry_management.TelemetryManagementQuery,
         datalog.DatalogQuery,
         profile_schema.AlarmProfileQuery,
         alarm_schema.AlarmQuery,
@@ -46,6 +75,8 @@ DOMAIN = Domain(
         history.MonitoringHistoryQuery,
     ),
     mutations=(
+        telemetry.TelemetryMutation,
+        telemetry_management.TelemetryManagementMutation,
         datalog.DatalogMutation,
         datalog_discovery.DiscoveryMutation,
         graphics.GraphicMutation,
@@ -55,6 +86,8 @@ DOMAIN = Domain(
     ),
     subscriptions=(live.AlarmSubscription,),
     node_resolvers={
+        **telemetry.NODE_RESOLVERS,
+        **telemetry_management.NODE_RESOLVERS,
         **datalog.NODE_RESOLVERS,
         **graphics.NODE_RESOLVERS,
         **profile_schema.NODE_RESOLVERS,
@@ -65,9 +98,18 @@ DOMAIN = Domain(
         "GraphicCreateInput.svg": MAX_SVG_BYTES,
         "GraphicUpdateInput.svg": MAX_SVG_BYTES,
     },
+    routes=(Route("/telemetry", receive_telemetry, methods=["POST"]),),
     startup=(install_system_profiles,),
-    workers=(_datalog_link, _datalog_timer, _alarm_timer, note_link_base),
+    workers=(
+        _telemetry_subscriber,
+        _telemetry_purge,
+        _telemetry_simulator,
+        _datalog_link,
+        _datalog_timer,
+        _alarm_timer,
+        note_link_base,
+    ),
     hooks=((POINTS_STORED, evaluate_points), (ROUTER_ONLINE_CHANGED, router_online_changed)),
     sealed=(DATALOG_SECRETS,),
-    demo=(seed_demo_datalog, seed_demo_monitoring),
+    demo=(seed_demo_telemetry, seed_demo_datalog, seed_demo_monitoring),
 )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -10,9 +12,18 @@ from graph.settings import Settings
 from models import Base
 
 
+def not_a_telemetry_partition(obj, name, type_, reflected, compare_to) -> bool:
+    """On PostgreSQL telemetry_point is partitioned (migration 0009): its day partitions and its default
+    partition are made at run time and have no model; only those are ignored."""
+    if type_ == "table" and reflected and compare_to is None and name is not None:
+        return not (name == "telemetry_point_default" or re.fullmatch(r"telemetry_point_p\d{8}", name))
+    return True
+
+
 async def test_migrated_database_matches_the_models(runtime):
     def differences(connection):
-        return compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
+        opts = {"compare_type": True, "include_object": not_a_telemetry_partition}
+        return compare_metadata(MigrationContext.configure(connection, opts=opts), Base.metadata)
 
     async with runtime.engine.connect() as connection:
         assert await connection.run_sync(differences) == []

@@ -41,7 +41,46 @@ def upgrade() -> None:
         batch_op.create_index('uq_telemetry_series_device_key', ['device_id', 'key'], unique=True, sqlite_where=sa.text('device_id IS NOT NULL'), postgresql_where=sa.text('device_id IS NOT NULL'))
         batch_op.create_index('uq_telemetry_series_location_key', ['location_id', 'key'], unique=True, sqlite_where=sa.text('device_id IS NULL'), postgresql_where=sa.text('device_id IS NULL'))
 
-    # The points table is created here as a plain table; the telemetry work makes it partitioned on PostgreSQL.
+    op.create_table('telemetry_token',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('location_id', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('token_hash', sa.String(length=64), nullable=False),
+    sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['location_id'], ['location.id'], name=op.f('fk_telemetry_token_location_id_location'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_telemetry_token_organisation_id_organisation'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_telemetry_token')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_telemetry_token_token_hash'))
+    )
+    with op.batch_alter_table('telemetry_token', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_telemetry_token_location_id'), ['location_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_telemetry_token_organisation_id'), ['organisation_id'], unique=False)
+
+    op.create_table('telemetry_retention',
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('days', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_telemetry_retention_organisation_id_organisation'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('organisation_id', name=op.f('pk_telemetry_retention'))
+    )
+
+    if op.get_bind().dialect.name == "postgresql":
+        # Partitioned by range of `at` (one partition per UTC day, made ahead by the telemetry purge worker and
+        # on demand by ingest: resolvers/monitoring/telemetry/partitions.py), so retention drops whole days.
+        # The DEFAULT partition catches a point whose day has no partition yet.
+        op.execute(
+            "CREATE TABLE telemetry_point ("
+            " series_id BIGINT NOT NULL,"
+            " at TIMESTAMP WITH TIME ZONE NOT NULL,"
+            " value FLOAT NOT NULL,"
+            " CONSTRAINT pk_telemetry_point PRIMARY KEY (series_id, at),"
+            " CONSTRAINT fk_telemetry_point_series_id_telemetry_series FOREIGN KEY (series_id)"
+            " REFERENCES telemetry_series (id) ON DELETE CASCADE"
+            ") PARTITION BY RANGE (at)"
+        )
+        op.execute("CREATE TABLE telemetry_point_default PARTITION OF telemetry_point DEFAULT")
+        return
     op.create_table('telemetry_point',
     sa.Column('series_id', SERIES_ID, nullable=False),
     sa.Column('at', models.base.UTCDateTime(timezone=True), nullable=False),
@@ -52,6 +91,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table('telemetry_retention')
+    with op.batch_alter_table('telemetry_token', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_telemetry_token_organisation_id'))
+        batch_op.drop_index(batch_op.f('ix_telemetry_token_location_id'))
+    op.drop_table('telemetry_token')
     op.drop_table('telemetry_point')
     with op.batch_alter_table('telemetry_series', schema=None) as batch_op:
         batch_op.drop_index('uq_telemetry_series_location_key', sqlite_where=sa.text('device_id IS NULL'), postgresql_where=sa.text('device_id IS NULL'))

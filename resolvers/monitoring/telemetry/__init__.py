@@ -1,0 +1,1 @@
+"""Telemetry (§21.8): ingest (batch mutation, HTTP, MQTT), latest values, history, retention."""

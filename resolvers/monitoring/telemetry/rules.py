@@ -1,0 +1,170 @@
+"""Storing telemetry: the one rule behind the batch mutation, POST /telemetry and MQTT.
+
+All or nothing: every point is checked first, and one bad point refuses the whole call with a problem per
+bad point. Then, in the caller's transaction: the series are found or created (race-safe), the points are
+written with last-write-wins per series and time (one statement per batch), the series' latest values move
+forward, and POINTS_STORED lets alarms and forwarding act before the commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, or_, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from models import remote as r
+from models import telemetry as tel
+from models.base import utcnow
+from resolvers.monitoring.hooks import POINTS_STORED, StoredPoint
+from resolvers.monitoring.telemetry.partitions import ensure_partitions
+from resolvers.monitoring.telemetry.points import CleanPoint, PointIn, check_devices, clean_points, last_wins
+
+DEFAULT_LATE = timedelta(days=7)
+
+SeriesKey = tuple[int | None, str]
+
+# One statement for the whole batch on PostgreSQL: arrays in, rows out of unnest (a VALUES list of 10,000 rows
+# would be 30,000 parameters, beyond asyncpg's 32,767 at a larger batch, and slower to plan).
+_PG_POINTS = text(
+    "INSERT INTO telemetry_point (series_id, at, value) "
+    "SELECT * FROM unnest(CAST(:series AS BIGINT[]), CAST(:at AS TIMESTAMPTZ[]), CAST(:value AS FLOAT8[])) "
+    "ON CONFLICT (series_id, at) DO UPDATE SET value = excluded.value"
+)
+_PG_LATEST = text(
+    "UPDATE telemetry_series AS s SET last_at = v.at, last_value = v.value "
+    "FROM unnest(CAST(:series AS BIGINT[]), CAST(:at AS TIMESTAMPTZ[]), CAST(:value AS FLOAT8[])) AS v(id, at, value) "
+    "WHERE s.id = v.id AND (s.last_at IS NULL OR s.last_at <= v.at)"
+)
+
+
+def late_window(settings: Any) -> timedelta:
+    return timedelta(days=getattr(settings, "telemetry_late_days", DEFAULT_LATE.days))
+
+
+async def store_points(
+    session: AsyncSession,
+    context: Any,
+    location: r.Location,
+    points: list[PointIn],
+    *,
+    late: timedelta = DEFAULT_LATE,
+    now: datetime | None = None,
+) -> list[StoredPoint]:
+    """Store `points` of `location` (already checked to be within the caller's reach); raises DomainErrors
+    listing every bad point, and then nothing is written. `context` is None for devices (HTTP, MQTT)."""
+    del context  # the caller checked the reach; ingest is not audited point by point
+    now = now or utcnow()
+    clean, devices = clean_points(points, now, late)
+    if devices:
+        known = await session.scalars(
+            select(r.LocationDevice.id).where(
+                r.LocationDevice.location_id == location.id, r.LocationDevice.id.in_(devices)
+            )
+        )
+        check_devices(points, set(known))
+    latest = last_wins(clean)
+    series = await series_ids(session, location, {(p.device_id, p.key): p.boolean for p in latest.values()})
+    stored = [
+        StoredPoint(
+            location.organisation_id, location.id, p.device_id, series[(p.device_id, p.key)], p.key, p.at, p.value
+        )
+        for p in latest.values()
+    ]
+    if stored:
+        await write_points(session, stored)
+        await move_latest(session, stored)
+        await POINTS_STORED(session, stored)
+    return stored
+
+
+async def series_ids(
+    session: AsyncSession, location: r.Location, wanted: dict[SeriesKey, bool]
+) -> dict[SeriesKey, int]:
+    """Ids of the location's series by (device, key), created when missing. Two ingests creating the same series
+    at once: both insert with ON CONFLICT DO NOTHING on the partial unique indexes, then both read the winner's."""
+    if not wanted:
+        return {}
+    found = await _existing(session, location.id, wanted)
+    missing = [key for key in wanted if key not in found]
+    if missing:
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        rows = [
+            {
+                "organisation_id": location.organisation_id,
+                "location_id": location.id,
+                "device_id": device_id,
+                "key": key,
+                "data_type": tel.DataType.BOOLEAN if wanted[(device_id, key)] else tel.DataType.FLOAT,
+            }
+            for device_id, key in missing
+        ]
+        await session.execute(insert(tel.TelemetrySeries).on_conflict_do_nothing(), rows)
+        found.update(await _existing(session, location.id, dict.fromkeys(missing, False)))
+    return found
+
+
+async def _existing(session: AsyncSession, location_id: int, wanted: dict[SeriesKey, bool]) -> dict[SeriesKey, int]:
+    keys = {key for _, key in wanted}
+    rows = await session.execute(
+        select(tel.TelemetrySeries.device_id, tel.TelemetrySeries.key, tel.TelemetrySeries.id).where(
+            tel.TelemetrySeries.location_id == location_id, tel.TelemetrySeries.key.in_(keys)
+        )
+    )
+    return {(device_id, key): pk for device_id, key, pk in rows if (device_id, key) in wanted}
+
+
+async def write_points(session: AsyncSession, stored: Sequence[StoredPoint]) -> None:
+    """Insert or overwrite (same series and time: the new value wins, never a second row)."""
+    if session.get_bind().dialect.name == "postgresql":
+        await ensure_partitions(session, {point.at for point in stored})
+        await session.execute(
+            _PG_POINTS,
+            {
+                "series": [p.series_id for p in stored],
+                "at": [p.at for p in stored],
+                "value": [p.value for p in stored],
+            },
+        )
+        return
+    statement = sqlite_insert(tel.TelemetryPoint)
+    statement = statement.on_conflict_do_update(
+        index_elements=["series_id", "at"], set_={"value": statement.excluded.value}
+    )
+    # Core on the session's connection: the ORM's bulk path would cost more than the insert itself
+    connection = await session.connection()
+    await connection.execute(statement, [{"series_id": p.series_id, "at": p.at, "value": p.value} for p in stored])
+
+
+async def move_latest(session: AsyncSession, stored: Sequence[StoredPoint]) -> None:
+    """Each series' latest value moves to the batch's newest point, unless the series already has a newer one."""
+    newest: dict[int, CleanPoint | StoredPoint] = {}
+    for point in stored:
+        known = newest.get(point.series_id)
+        if known is None or point.at >= known.at:
+            newest[point.series_id] = point
+    if session.get_bind().dialect.name == "postgresql":
+        values = list(newest.values())
+        await session.execute(
+            _PG_LATEST,
+            {"series": list(newest), "at": [p.at for p in values], "value": [p.value for p in values]},
+        )
+        return
+    series = tel.TelemetrySeries
+    statement = (
+        update(series)
+        .where(
+            series.id == bindparam("series"),
+            or_(series.last_at.is_(None), series.last_at <= bindparam("at", type_=series.last_at.type)),
+        )
+        .values(last_at=bindparam("at"), last_value=bindparam("value"))
+    )
+    connection = await session.connection()
+    await connection.execute(statement, [{"series": pk, "at": p.at, "value": p.value} for pk, p in newest.items()])
+
+
+__all__ = ["DEFAULT_LATE", "PointIn", "late_window", "store_points"]
