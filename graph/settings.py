@@ -124,6 +124,16 @@ class Settings:
     metrics_token: str = ""
     #: "off" or "otlp": OpenTelemetry spans over OTLP/HTTP, configured by the OTEL_* variables (graph.tracing).
     tracing: str = "off"
+    #: Outbound deliveries (forwarding, cloud integrations; resolvers/monitoring/delivery): how often the worker
+    #: looks for due ones when nothing woke it (seconds; 0 turns the worker off in this process), attempts before a
+    #: delivery is FAILED, the first retry's wait (doubling, with jitter, up to the maximum), how long a claim holds
+    #: (a worker that stops mid-send frees it after this), and the timeout of one send (seconds).
+    delivery_poll_seconds: float = 2.0
+    delivery_max_attempts: int = 10
+    delivery_retry_seconds: float = 5.0
+    delivery_max_backoff_seconds: float = 600.0
+    delivery_lease_seconds: float = 60.0
+    delivery_timeout_seconds: float = 10.0
 
     def __post_init__(self) -> None:
         if self.log_format not in ("text", "json"):

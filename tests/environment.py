@@ -31,6 +31,8 @@ def make_settings(data_dir: Path, **overrides) -> Settings:
         master_key=MASTER_KEY,
         # tests call the watchdog themselves, with an explicit time (a ticking task would also skew SQL counts)
         router_watchdog_seconds=0,
+        # tests deliver the outbound queue themselves (resolvers.monitoring.delivery.engine.deliver_due)
+        delivery_poll_seconds=0,
     )
     values.update(overrides)
     return Settings(**values)
