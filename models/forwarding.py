@@ -97,6 +97,8 @@ class ForwardingTarget(Base):
     #: The platform's secrets (token, private key, connection string) as one JSON object sealed with the master
     #: key, bound to the target (graph.secrets); never returned, only whether it is set and its fingerprint.
     secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    #: The master key version that sealed `secret` (rotate-master-key finds older ones by it).
+    secret_version: Mapped[int] = mapped_column(default=0)
     secret_fingerprint: Mapped[str] = mapped_column(String(20), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -63,6 +63,7 @@ def upgrade() -> None:
     sa.Column('values', sa.JSON(), nullable=False),
     sa.Column('settings', sa.JSON(), nullable=False),
     sa.Column('secret', sa.LargeBinary(), nullable=True),
+    sa.Column('secret_version', sa.Integer(), nullable=False),
     sa.Column('secret_fingerprint', sa.String(length=20), nullable=False),
     sa.Column('created_at', models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('updated_at', models.base.UTCDateTime(timezone=True), nullable=False),
