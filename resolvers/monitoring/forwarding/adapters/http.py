@@ -11,7 +11,9 @@ series per ingestion ID, its measurements oldest first. Blockbax keeps one measu
 
 from __future__ import annotations
 
+import asyncio
 import urllib.parse
+import weakref
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,11 +62,23 @@ def blockbax_body(payload: dict[str, Any]) -> dict[str, Any]:
     return {"series": [{"ingestionId": key, "measurements": values} for key, values in series.items()]}
 
 
+#: One client per event loop: its connection pool and TLS context are reused (making a client loads the CA bundle,
+#: which costs more than a request to a nearby receiver).
+_CLIENTS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient] = weakref.WeakKeyDictionary()
+
+
+def _client() -> httpx.AsyncClient:
+    loop = asyncio.get_running_loop()
+    client = _CLIENTS.get(loop)
+    if client is None or client.is_closed:
+        client = _CLIENTS[loop] = httpx.AsyncClient(follow_redirects=False)
+    return client
+
+
 async def _post(runtime: Any, platform: str, url: str, delivery: Delivery, **request: Any) -> None:
     timeout = runtime.settings.delivery_timeout_seconds
     try:
-        async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
-            response = await client.post(url, **request)
+        response = await _client().post(url, timeout=timeout, **request)
     except httpx.TimeoutException:
         raise DeliveryError(f"{platform} did not answer within {timeout:g} s.") from None
     except httpx.TransportError as exc:
