@@ -134,6 +134,8 @@ class Settings:
     delivery_max_backoff_seconds: float = 600.0
     delivery_lease_seconds: float = 60.0
     delivery_timeout_seconds: float = 10.0
+    #: Delivered deliveries (and their attempts) are deleted after this many days; 0 keeps them. FAILED ones stay.
+    delivery_retention_days: float = 7.0
 
     def __post_init__(self) -> None:
         if self.log_format not in ("text", "json"):

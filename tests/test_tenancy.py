@@ -23,6 +23,7 @@ from graph.relay import to_global_id
 from graph.schema import build_schema
 from models import identity as m
 from models.catalogue import DeviceKey, KeyAlgorithm, KeyKind
+from models.forwarding import DeliveryState, ForwardingTarget, OutboundDelivery, Platform
 from models.remote import Location
 from resolvers.catalogue.keys import seal_device_key
 from tests.factories import (
@@ -237,6 +238,34 @@ async def connection_and_notification_objects(session, runtime, world: World, pk
     return {"RemoteConnection": connections, "NotificationProfile": profiles}
 
 
+async def forwarding_objects(session, runtime, world: World, pks: dict) -> dict[str, dict[str, int]]:
+    """Each tenant: an InfluxDB forwarding target at its location with one FAILED delivery (its history, and what
+    forwardingDeliveryRetry's control call queues again)."""
+    targets = {}
+    for tenant in TENANTS:
+        target = ForwardingTarget(
+            organisation_id=world.organisations[tenant].id,
+            location_id=pks["Location"][tenant],
+            name=f"Influx {tenant}",
+            platform=Platform.INFLUXDB,
+            values=[{"key": "temperature", "measurement": "climate", "dataType": "FLOAT"}],
+            settings={"url": "http://127.0.0.1:9", "organisation": "acme", "bucket": tenant},
+        )
+        session.add(target)
+        await session.flush()
+        session.add(
+            OutboundDelivery(
+                kind="forwarding.influxdb",
+                target_id=target.id,
+                idempotency_key=f"tenancy-{tenant}",
+                payload={},
+                state=DeliveryState.FAILED,
+            )
+        )
+        targets[tenant] = target.id
+    return {"ForwardingTarget": targets}
+
+
 @pytest.fixture
 async def tenancy(world, runtime) -> Tenancy:
     """Both tenants get something of every kind (see the parts above)."""
@@ -246,6 +275,7 @@ async def tenancy(world, runtime) -> Tenancy:
         for part in (identity_objects, catalogue_objects, remote_objects, access_objects):
             t.pks.update(await part(session, runtime, world, t.pks))
         t.pks.update(await connection_and_notification_objects(session, runtime, world, t.pks))
+        t.pks.update(await forwarding_objects(session, runtime, world, t.pks))
     t.ids = {
         kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()
     }
@@ -306,6 +336,7 @@ def node_cases() -> list[Case]:
         "Location",
         "LocationDevice",
         "DeviceTemplate",
+        "ForwardingTarget",
     ):
         cases.append(Case("Query.node(id)", kind, NODE, lambda t, x: {"id": x}, root="node", label=kind))
         # one of A's own next to the ID under test: the answer differs only where that ID is
@@ -1044,6 +1075,57 @@ CASES: list[Case] = [
         mutation("notificationProfileDelete", "NotificationProfileDeleteInput", "deletedId"),
         lambda t, x: {"input": {"id": x}},
         root="notificationProfileDelete",
+    ),
+    # forwarding (issue 16)
+    Case(
+        "Query.forwardingTargets(locationIds)",
+        "Location",
+        "query($ids: [ID!]) { forwardingTargets(locationIds: $ids) { totalCount nodes { name } } }",
+        lambda t, x: {"ids": [x]},
+        root="forwardingTargets",
+    ),
+    Case(
+        "Query.forwardingDeliveries(targetId)",
+        "ForwardingTarget",
+        "query($id: ID!) { forwardingDeliveries(targetId: $id) { totalCount nodes { idempotencyKey state } } }",
+        lambda t, x: {"id": x},
+        root="forwardingDeliveries",
+    ),
+    Case(
+        "Mutation.forwardingTargetCreate(input.locationId)",
+        "Location",
+        mutation("forwardingTargetCreate", "ForwardingTargetCreateInput", "forwardingTarget { name }"),
+        lambda t, x: {
+            "input": {
+                "locationId": x,
+                "name": "Spy",
+                "platform": "INFLUXDB",
+                "values": [{"key": "temperature"}],
+                "influxdb": {"url": "http://127.0.0.1:9", "organisation": "o", "bucket": "b", "token": "t"},
+            }
+        },
+        root="forwardingTargetCreate",
+    ),
+    Case(
+        "Mutation.forwardingTargetUpdate(input.id)",
+        "ForwardingTarget",
+        mutation("forwardingTargetUpdate", "ForwardingTargetUpdateInput", "forwardingTarget { name enabled }"),
+        lambda t, x: {"input": {"id": x, "name": "Renamed", "enabled": False}},
+        root="forwardingTargetUpdate",
+    ),
+    Case(
+        "Mutation.forwardingTargetDelete(input.id)",
+        "ForwardingTarget",
+        mutation("forwardingTargetDelete", "ForwardingTargetDeleteInput", "deletedId"),
+        lambda t, x: {"input": {"id": x}},
+        root="forwardingTargetDelete",
+    ),
+    Case(
+        "Mutation.forwardingDeliveryRetry(input.targetId)",
+        "ForwardingTarget",
+        mutation("forwardingDeliveryRetry", "ForwardingDeliveryRetryInput", "forwardingDelivery { state }"),
+        lambda t, x: {"input": {"targetId": x, "idempotencyKey": "tenancy-a"}},
+        root="forwardingDeliveryRetry",
     ),
 ]
 

@@ -239,3 +239,19 @@ async def test_a_claim_takes_at_most_its_limit(runtime):
     assert [d.idempotency_key for d in held] == ["k0", "k1"]
     _, rest = await claim(runtime, runtime.settings, 10)
     assert [d.idempotency_key for d in rest] == ["k2", "k3", "k4"]
+
+
+async def test_delivered_deliveries_past_their_retention_are_purged_failed_ones_stay(runtime):
+    await queue(runtime, "old", "new", "dead")
+    await deliver_due(runtime, adapters=adapters(Receiver()), limit=2, rounds=1)
+    await deliver_due(runtime, adapters=adapters(Receiver(failures=1, permanent=True)))
+    async with runtime.session_factory() as session, session.begin():
+        await session.execute(
+            update(fw.OutboundDelivery)
+            .where(fw.OutboundDelivery.idempotency_key.in_(["old", "dead"]))
+            .values(delivered_at=utcnow() - timedelta(days=8), created_at=utcnow() - timedelta(days=8))
+        )
+    assert await engine.purge_delivered(runtime, timedelta(days=7)) == 1
+    rows = await deliveries(runtime)
+    assert sorted(rows) == ["dead", "new"] and rows["dead"].state == fw.DeliveryState.FAILED
+    assert {a.delivery_id for a in await attempts(runtime)} == {rows["dead"].id, rows["new"].id}

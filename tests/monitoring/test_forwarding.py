@@ -4,19 +4,22 @@ delivery per target per batch (selection, smart mode, idempotency, refused batch
 from __future__ import annotations
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 
 from graph.errors import DomainError
 from graph.relay import to_global_id
-from graph.secrets import SecretError
+from graph.secrets import Sealer, SecretError, reseal_all
 from graph.workers import transaction
 from models import forwarding as fw
 from models.audit import AuditEvent
+from resolvers.monitoring.delivery.engine import Adapters, DeliveryError, deliver_due
 from resolvers.monitoring.errors import MonitoringErrorCode
 from resolvers.monitoring.forwarding.enqueue import nanoseconds
 from resolvers.monitoring.forwarding.platforms import device_sas_token, parse_connection_string, sas_token
 from resolvers.monitoring.forwarding.sealing import open_secret
 from resolvers.monitoring.hooks import POINTS_STORED
+from resolvers.monitoring.key_rotation import FORWARDING_SECRETS
 from tests.factories import add_location
 from tests.monitoring.forwarding_helpers import CREATE, DELETE, DELIVERIES, T0, UPDATE, store_points
 
@@ -248,3 +251,70 @@ def test_sas_token_matches_a_vector_computed_with_openssl():
     connection = f"HostName=myhub.azure-devices.net;DeviceId=device-1;SharedAccessKey={key}"
     assert parse_connection_string(connection)["DeviceId"] == "device-1"
     assert device_sas_token(connection, now=1700000000 - 3600).endswith("&se=1700000000")
+
+
+async def test_rotate_master_key_reseals_target_secrets(runtime, gql, world, place):
+    location, _ = place
+    target = (await create(gql, world, influx_input(location.id)))["forwardingTarget"]
+    sealer = Sealer(runtime.sealer.keyring.with_new_version())
+    report = await reseal_all(runtime.session_factory, sealer, [FORWARDING_SECRETS])
+    assert report.resealed == {"forwarding secrets": 1} and report.failed == []
+    assert report.versions["forwarding secrets"] == {sealer.version: 1}
+    async with runtime.session_factory() as session:
+        row = await session.scalar(select(fw.ForwardingTarget))
+    assert row.secret_version == sealer.version and row.secret_fingerprint == target["secretFingerprint"]
+    assert open_secret(sealer, row.id, row.secret) == {"token": TOKEN}
+    again = await reseal_all(runtime.session_factory, sealer, [FORWARDING_SECRETS])
+    assert again.resealed == {"forwarding secrets": 0}
+
+
+async def test_metrics_show_the_outbound_queue_by_kind_and_state(runtime, gql, world, place, client):
+    location, _ = place
+    await create(gql, world, influx_input(location.id))
+    await store_points(runtime, world.organisations["a"].id, location.id, [("temperature", 0, 1)])
+    response = await client.get("/metrics")
+    samples = {
+        (sample.labels.get("kind"), sample.labels.get("state")): sample.value
+        for family in text_string_to_metric_families(response.text)
+        for sample in family.samples
+        if sample.name == "fleetgraph_outbound_deliveries"
+    }
+    assert samples[("forwarding.influxdb", "QUEUED")] == 1
+    assert samples[("forwarding.blockbax", "QUEUED")] == samples[("forwarding.influxdb", "FAILED")] == 0
+
+
+RETRY = """
+mutation ($input: ForwardingDeliveryRetryInput!) {
+  forwardingDeliveryRetry(input: $input) { forwardingDelivery { state attempts lastError } errors { code field } }
+}
+"""
+
+
+async def test_a_failed_delivery_can_be_queued_again_once(runtime, gql, world, place):
+    location, _ = place
+    target = (await create(gql, world, influx_input(location.id)))["forwardingTarget"]
+    await store_points(runtime, world.organisations["a"].id, location.id, [("temperature", 0, 1)])
+
+    async def refused(runtime, delivery):
+        raise DeliveryError("InfluxDB answered 400: bad line", permanent=True)
+
+    registry = Adapters()
+    registry.register("forwarding.influxdb", refused)
+    await deliver_due(runtime, adapters=registry)
+    [delivery] = await deliveries(runtime)
+    assert delivery.state == fw.DeliveryState.FAILED
+    variables = {"input": {"targetId": target["id"], "idempotencyKey": delivery.idempotency_key}}
+    retried = (await gql(RETRY, variables, world.tokens["admin_a"]))["data"]["forwardingDeliveryRetry"]
+    assert retried == {
+        "forwardingDelivery": {"state": "QUEUED", "attempts": 0, "lastError": "InfluxDB answered 400: bad line"},
+        "errors": [],
+    }
+    again = (await gql(RETRY, variables, world.tokens["admin_a"]))["data"]["forwardingDeliveryRetry"]
+    assert again["errors"] == [{"code": "NOT_FOUND", "field": ["idempotencyKey"]}]
+    async with runtime.session_factory() as session:
+        assert (
+            await session.scalar(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "forwarding_delivery.retried")
+            )
+            == 1
+        )

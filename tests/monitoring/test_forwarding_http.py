@@ -23,7 +23,8 @@ from starlette.routing import Route
 from graph.relay import to_global_id
 from models import forwarding as fw
 from models.base import utcnow
-from resolvers.monitoring.delivery.engine import deliver_due
+from resolvers.monitoring.delivery.engine import claim, deliver_due
+from resolvers.monitoring.forwarding.adapters.http import send_influxdb
 from tests.environment import free_port
 from tests.factories import add_location
 from tests.monitoring.forwarding_helpers import CREATE, DELIVERIES, store_points
@@ -260,3 +261,38 @@ async def test_a_wrong_token_is_retried_not_lost_and_a_deleted_target_fails_for_
     async with runtime.session_factory() as session:
         row = await session.scalar(select(fw.OutboundDelivery))
     assert (row.state, row.last_error) == (fw.DeliveryState.FAILED, "The forwarding target was deleted.")
+
+
+async def test_a_worker_that_stops_after_sending_leaves_a_lease_and_the_next_one_repeats_the_key(
+    runtime, gql, world, location
+):
+    """Exactly once across worker restarts: the first worker sends, the platform stores, the worker dies before it
+    records; after the lease the next worker sends again with the same key and the platform holds the points once."""
+    platform = Platform()
+    async with serve(influx_app(platform)) as url:
+        await gql(
+            CREATE,
+            {
+                "input": {
+                    "locationId": to_global_id("Location", location.id),
+                    "name": "Influx",
+                    "platform": "INFLUXDB",
+                    "values": [{"key": "temperature"}],
+                    "influxdb": {"url": url, "organisation": "acme", "bucket": "plant", "token": TOKEN},
+                }
+            },
+            world.tokens["admin_a"],
+        )
+        await store_points(runtime, world.organisations["a"].id, location.id, BATCHES[0])
+        _, [claimed] = await claim(runtime, runtime.settings, 10)
+        await send_influxdb(runtime, claimed)  # ... and the worker is gone
+        assert await deliver_due(runtime) == 0  # the lease holds
+        async with runtime.session_factory() as session, session.begin():
+            await session.execute(update(fw.OutboundDelivery).values(lease_until=utcnow() - timedelta(seconds=1)))
+        assert await deliver_due(runtime) == 1
+        assert await deliver_due(runtime) == 0
+    assert platform.keys == [claimed.idempotency_key] * 2
+    assert len(platform.stored) == 10
+    async with runtime.session_factory() as session:
+        row = await session.scalar(select(fw.OutboundDelivery))
+    assert (row.state, row.attempts) == (fw.DeliveryState.DELIVERED, 2)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 
 from graph.settings import Settings
 from models import forwarding as fw
@@ -205,3 +205,21 @@ async def deliver_due(
         if len(claimed) < limit:
             break
     return delivered
+
+
+async def purge_delivered(runtime: Any, older_than: timedelta, limit: int = 1000) -> int:
+    """Delete up to `limit` deliveries DELIVERED more than `older_than` ago, with their attempts (ON DELETE
+    CASCADE); returns how many. FAILED ones stay for an operator to look at."""
+    old = (
+        select(D.id)
+        .where(D.state == fw.DeliveryState.DELIVERED, D.delivered_at < utcnow() - older_than)
+        .order_by(D.id)
+        .limit(limit)
+    )
+    async with runtime.session_factory() as session, session.begin():
+        deleted = (
+            await session.scalars(
+                delete(D).where(D.id.in_(old)).returning(D.id).execution_options(synchronize_session=False)
+            )
+        ).all()
+    return len(deleted)

@@ -45,6 +45,13 @@ def _wake_after_commit(session) -> None:
 _WAKES = "wakes_delivery_workers"
 
 
+def wake_after_commit(session: AsyncSession) -> None:
+    """Wake this process's workers when the session's transaction commits (once, however often it is asked)."""
+    if not session.info.get(_WAKES):
+        session.info[_WAKES] = True
+        event.listen(session.sync_session, "after_commit", _wake_after_commit, once=True)
+
+
 async def enqueue_many(session: AsyncSession, deliveries: Sequence[NewDelivery]) -> int:
     """Queue the deliveries with one statement; returns how many were new (a key already queued is skipped)."""
     if not deliveries:
@@ -69,9 +76,7 @@ async def enqueue_many(session: AsyncSession, deliveries: Sequence[NewDelivery])
     result = await session.execute(
         insert(fw.OutboundDelivery).values(rows).on_conflict_do_nothing(index_elements=["idempotency_key"])
     )
-    if not session.info.get(_WAKES):
-        session.info[_WAKES] = True
-        event.listen(session.sync_session, "after_commit", _wake_after_commit, once=True)
+    wake_after_commit(session)
     return max(cast(CursorResult[Any], result).rowcount, 0)
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.context import Context
@@ -19,8 +19,10 @@ from graph.tenancy import visible_organisation_ids
 from models import forwarding as fw
 from models.base import utcnow
 from resolvers.audit.rules import record
+from resolvers.monitoring.delivery.queue import wake_after_commit
 from resolvers.monitoring.errors import MonitoringErrorCode as Code
 from resolvers.monitoring.forwarding import platforms
+from resolvers.monitoring.forwarding.adapters import KINDS
 from resolvers.monitoring.forwarding.sealing import seal_secret
 from resolvers.remote.scope import visible_location
 
@@ -185,3 +187,37 @@ async def delete_target(session: AsyncSession, context: Context, target_id: str)
         details={"name": name},
     )
     return pk
+
+
+async def retry_delivery(session: AsyncSession, context: Context, target_id: str, idempotency_key: str) -> Any:
+    """Queue a FAILED delivery of the target again (after the operator fixed the target), with its attempts reset;
+    one conditional UPDATE decides, so two retries at once queue it once."""
+    target = await visible_target(session, context, target_id, "targetId")
+    D = fw.OutboundDelivery
+    row = (
+        await session.execute(
+            update(D)
+            .where(
+                D.kind == KINDS[fw.Platform(target.platform)],
+                D.target_id == target.id,
+                D.idempotency_key == idempotency_key,
+                D.state == fw.DeliveryState.FAILED,
+            )
+            .values(state=fw.DeliveryState.QUEUED, attempts=0, next_attempt_at=utcnow(), lease_until=None)
+            .returning(D)
+            .execution_options(synchronize_session=False)
+        )
+    ).first()
+    if row is None:
+        raise DomainError(Code.NOT_FOUND, "No failed delivery with this key for the target.", "idempotencyKey")
+    wake_after_commit(session)
+    await record(
+        session,
+        context,
+        "forwarding_delivery.retried",
+        organisation_id=target.organisation_id,
+        target_type="ForwardingTarget",
+        target_id=target.id,
+        details={"name": target.name, "idempotencyKey": idempotency_key},
+    )
+    return row[0]

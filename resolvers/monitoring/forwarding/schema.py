@@ -9,18 +9,35 @@ import strawberry
 from sqlalchemy import select
 from strawberry.types import Info
 
+from graph.errors import BadUserInput
 from graph.loaders import rows_by_id
 from graph.lookahead import LookAhead
 from graph.mutations import mutate
 from graph.permissions import needs
-from graph.relay import Connection, PageAfter, PageBefore, PageFirst, PageLast, SortKey, node_loader, paginate
-from graph.rules import UNSET, decode_ids, unset_if_null
+from graph.relay import (
+    Connection,
+    PageAfter,
+    PageBefore,
+    PageFirst,
+    PageLast,
+    SortKey,
+    decode_id,
+    node_loader,
+    paginate,
+)
+from graph.rules import UNSET, unset_if_null
 from models import forwarding as fw
 from models.identity import Permission
 from resolvers.monitoring.errors import MonitoringError
 from resolvers.monitoring.forwarding.adapters import KINDS
 from resolvers.monitoring.forwarding.platforms import camel as _camel
-from resolvers.monitoring.forwarding.rules import create_target, delete_target, target_visible, update_target
+from resolvers.monitoring.forwarding.rules import (
+    create_target,
+    delete_target,
+    retry_delivery,
+    target_visible,
+    update_target,
+)
 from resolvers.monitoring.forwarding.types import (
     ForwardingDelivery,
     ForwardingPlatform,
@@ -164,8 +181,33 @@ def _values(values: Any) -> Any:
     ]
 
 
+MAX_FILTER_IDS = 100
+
+
+def _filter_pks(ids: list[strawberry.ID], kind: str, argument: str) -> list[int]:
+    """The pks of IDs given to a list query; a malformed one (or too many) is the client's mistake."""
+    if len(ids) > MAX_FILTER_IDS:
+        raise BadUserInput(f"At most {MAX_FILTER_IDS} IDs.", argument=argument)
+    pks = [decode_id(global_id, kind) for global_id in ids]
+    if None in pks:
+        raise BadUserInput(f"Not a {kind} ID.", argument=argument)
+    return [pk for pk in pks if pk is not None]
+
+
 def target_payload(row: fw.ForwardingTarget) -> ForwardingTargetPayload:
     return ForwardingTargetPayload(forwarding_target=ForwardingTarget.from_model(row), errors=[])
+
+
+@strawberry.input(description="A failed delivery to queue again.")
+class ForwardingDeliveryRetryInput:
+    target_id: strawberry.ID = strawberry.field(description="The forwarding target.")
+    idempotency_key: str = strawberry.field(description="The delivery's key (from forwardingDeliveries).")
+
+
+@strawberry.type(description="The delivery queued again, or why not.")
+class ForwardingDeliveryPayload:
+    forwarding_delivery: ForwardingDelivery | None = strawberry.field(description="The delivery; null when refused.")
+    errors: list[MonitoringError] = strawberry.field(description="Why it was refused (nothing changed).")
 
 
 @strawberry.type
@@ -187,7 +229,7 @@ class ForwardingQuery:
     ) -> Connection[ForwardingTarget]:
         statement = select(fw.ForwardingTarget).where(target_visible(info.context.principal))
         if location_ids is not None:
-            wanted = [pk for _, pk in decode_ids(location_ids, "Location", "locationIds", limit=100)]
+            wanted = _filter_pks(location_ids, "Location", "locationIds")
             statement = statement.where(fw.ForwardingTarget.location_id.in_(wanted))
         keys = [SortKey(fw.ForwardingTarget.name), SortKey(fw.ForwardingTarget.id)]
         return await paginate(
@@ -215,11 +257,10 @@ class ForwardingQuery:
         last: PageLast = None,
         before: PageBefore = None,
     ) -> Connection[ForwardingDelivery]:
-        rows = await info.context.loaders(visible_targets).load_many(
-            [pk for _, pk in decode_ids([target_id], "ForwardingTarget", "targetId", limit=1)]
-        )
-        target = rows[0] if rows else None
+        [pk] = _filter_pks([target_id], "ForwardingTarget", "targetId")
+        target = await info.context.loaders(visible_targets).load(pk)
         D = fw.OutboundDelivery
+        # another tenant's target reads like an unknown one: an empty history
         statement = select(D).where(
             D.kind == (KINDS[fw.Platform(target.platform)] if target is not None else ""),
             D.target_id == (target.id if target is not None else 0),
@@ -298,6 +339,20 @@ class ForwardingMutation:
             ForwardingTargetDeletePayload,
             lambda s: delete_target(s, info.context, input.id),
             lambda result: ForwardingTargetDeletePayload(deleted_id=input.id, errors=[]),
+        )
+
+    @strawberry.mutation(
+        description="Queue a FAILED delivery of a target again, its attempts reset (e.g. after fixing the token).",
+        permission_classes=[needs(Permission.MONITORING_MANAGE)],
+    )
+    async def forwarding_delivery_retry(
+        self, info: Info, input: ForwardingDeliveryRetryInput
+    ) -> ForwardingDeliveryPayload:
+        return await mutate(
+            info.context,
+            ForwardingDeliveryPayload,
+            lambda s: retry_delivery(s, info.context, input.target_id, input.idempotency_key),
+            lambda row: ForwardingDeliveryPayload(forwarding_delivery=ForwardingDelivery.from_model(row), errors=[]),
         )
 
 

@@ -6,11 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
+from datetime import timedelta
 from typing import Any
 
 from graph.workers import PeriodicTask
 from resolvers.monitoring.delivery import queue
-from resolvers.monitoring.delivery.engine import ADAPTERS, Adapters, deliver_due, log
+from resolvers.monitoring.delivery.engine import ADAPTERS, Adapters, deliver_due, log, purge_delivered
+
+#: How often delivered deliveries past their retention are purged (seconds).
+PURGE_EVERY = 3600.0
 
 
 class DeliveryWorker(PeriodicTask):
@@ -21,6 +26,7 @@ class DeliveryWorker(PeriodicTask):
         super().__init__(runtime)
         self.adapters = adapters
         self._wake = asyncio.Event()
+        self._purged_at: float | None = None
         # a round in progress finishes its sends (each bounded by the send timeout), then the worker stops
         self.stop_timeout = runtime.settings.delivery_timeout_seconds + 5
 
@@ -40,10 +46,19 @@ class DeliveryWorker(PeriodicTask):
         self._wake.clear()
         try:
             await deliver_due(self.runtime, adapters=self.adapters)
+            await self._purge()
         finally:
             # also after a failed round (a database hiccup): wait, do not spin
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.runtime.settings.delivery_poll_seconds)
+
+    async def _purge(self) -> None:
+        days = self.runtime.settings.delivery_retention_days
+        if days <= 0 or (self._purged_at is not None and time.monotonic() - self._purged_at < PURGE_EVERY):
+            return
+        self._purged_at = time.monotonic()
+        while await purge_delivered(self.runtime, timedelta(days=days)) == 1000:  # bounded batches, then done
+            pass
 
 
 def delivery_worker(runtime: Any) -> DeliveryWorker | None:
