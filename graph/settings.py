@@ -136,6 +136,9 @@ class Settings:
     delivery_timeout_seconds: float = 10.0
     #: Delivered deliveries (and their attempts) are deleted after this many days; 0 keeps them. FAILED ones stay.
     delivery_retention_days: float = 7.0
+    #: Whether forwarding targets may be at private, loopback or link-local addresses. Off: an organisation admin
+    #: cannot point a target at a service inside the server's network (checked when sending).
+    forwarding_private_addresses: bool = False
 
     def __post_init__(self) -> None:
         if self.log_format not in ("text", "json"):

@@ -33,6 +33,8 @@ def make_settings(data_dir: Path, **overrides) -> Settings:
         router_watchdog_seconds=0,
         # tests deliver the outbound queue themselves (resolvers.monitoring.delivery.engine.deliver_due)
         delivery_poll_seconds=0,
+        # the tests' InfluxDB, Blockbax and MQTT receivers listen on 127.0.0.1
+        forwarding_private_addresses=True,
     )
     values.update(overrides)
     return Settings(**values)

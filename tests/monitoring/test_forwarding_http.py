@@ -11,6 +11,7 @@ import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 import uvicorn
@@ -296,3 +297,34 @@ async def test_a_worker_that_stops_after_sending_leaves_a_lease_and_the_next_one
     async with runtime.session_factory() as session:
         row = await session.scalar(select(fw.OutboundDelivery))
     assert (row.state, row.attempts) == (fw.DeliveryState.DELIVERED, 2)
+
+
+async def test_a_target_at_a_private_address_is_refused_unless_the_settings_allow_it(runtime, gql, world, location):
+    platform = Platform()
+    strict = SimpleNamespace(
+        settings=replace(runtime.settings, forwarding_private_addresses=False),
+        engine=runtime.engine,
+        session_factory=runtime.session_factory,
+        sealer=runtime.sealer,
+    )
+    async with serve(influx_app(platform)) as url:
+        await gql(
+            CREATE,
+            {
+                "input": {
+                    "locationId": to_global_id("Location", location.id),
+                    "name": "Inside",
+                    "platform": "INFLUXDB",
+                    "values": [{"key": "temperature"}],
+                    "influxdb": {"url": url, "organisation": "acme", "bucket": "plant", "token": TOKEN},
+                }
+            },
+            world.tokens["admin_a"],
+        )
+        await store_points(runtime, world.organisations["a"].id, location.id, BATCHES[0])
+        assert await deliver_due(strict) == 0
+        assert platform.keys == [] and platform.refused == []
+        async with runtime.session_factory() as session:
+            row = await session.scalar(select(fw.OutboundDelivery))
+        assert row.state == fw.DeliveryState.QUEUED
+        assert row.last_error == "127.0.0.1 is at a non-public address (127.0.0.1); forwarding there is not allowed."

@@ -21,7 +21,7 @@ import httpx
 import orjson
 
 from resolvers.monitoring.delivery.engine import Delivery, DeliveryError
-from resolvers.monitoring.forwarding.adapters.target import load_target
+from resolvers.monitoring.forwarding.adapters.target import check_address, load_target
 
 #: Answers that no retry can change: the request itself is wrong.
 PERMANENT = {400, 405, 413, 422}
@@ -77,6 +77,7 @@ def _client() -> httpx.AsyncClient:
 
 async def _post(runtime: Any, platform: str, url: str, delivery: Delivery, **request: Any) -> None:
     timeout = runtime.settings.delivery_timeout_seconds
+    await check_address(runtime, urllib.parse.urlsplit(url).hostname or "")
     try:
         response = await _client().post(url, timeout=timeout, **request)
     except httpx.TimeoutException:

@@ -24,7 +24,7 @@ import aiomqtt
 import orjson
 
 from resolvers.monitoring.delivery.engine import Delivery, DeliveryError
-from resolvers.monitoring.forwarding.adapters.target import load_target
+from resolvers.monitoring.forwarding.adapters.target import check_address, load_target
 from resolvers.monitoring.forwarding.platforms import AZURE_API_VERSION, device_sas_token
 
 
@@ -65,6 +65,7 @@ async def _publish(
     runtime: Any, host: str, port: int, topic: str, body: bytes, context: ssl.SSLContext, **client: Any
 ) -> None:
     timeout = runtime.settings.delivery_timeout_seconds
+    await check_address(runtime, host)
     try:
         async with aiomqtt.Client(host, port, tls_context=context, timeout=timeout, **client) as connection:
             await connection.publish(topic, body, qos=1, timeout=timeout)
