@@ -988,10 +988,10 @@ FORWARDING_TARGETS = """{ forwardingTargets(first: 500) {
 # authentication 1 + page 1 + totalCount 1 + locations 1
 FORWARDING_TARGETS_BUDGET = AUTH + 3
 FORWARDING_DELIVERIES = """query($id: ID!) { forwardingDeliveries(targetId: $id, first: 500) {
-  totalCount nodes { idempotencyKey state attempts lastError }
+  totalCount nodes { idempotencyKey state attempts lastError attemptHistory { status error durationMs } }
 } }"""
-# authentication 1 + the target 1 + page 1 + totalCount 1
-FORWARDING_DELIVERIES_BUDGET = AUTH + 3
+# authentication 1 + the target 1 + page 1 + totalCount 1 + attempts 1
+FORWARDING_DELIVERIES_BUDGET = AUTH + 4
 
 
 @pytest.mark.parametrize("size", [10, 100])
@@ -1019,11 +1019,18 @@ async def test_forwarding_targets_with_locations_and_a_delivery_history(gql, wor
         ]
         session.add_all(targets)
         await session.flush()
-        session.add_all(
+        queued = [
             fw.OutboundDelivery(
                 kind="forwarding.influxdb", target_id=targets[0].id, idempotency_key=f"k{i}", payload={}
             )
             for i in range(size)
+        ]
+        session.add_all(queued)
+        await session.flush()
+        session.add_all(
+            fw.OutboundAttempt(delivery_id=delivery.id, status=status, error=error)
+            for delivery in queued
+            for status, error in (("failed", "InfluxDB answered 500: "), ("delivered", ""))
         )
     count, data = await statements(gql, count_sql, world.tokens["admin_a"], FORWARDING_TARGETS)
     nodes = data["forwardingTargets"]["nodes"]
@@ -1038,4 +1045,8 @@ async def test_forwarding_targets_with_locations_and_a_delivery_history(gql, wor
     history = result["data"]["forwardingDeliveries"]
     assert history["totalCount"] == len(history["nodes"]) == size
     assert history["nodes"][0]["idempotencyKey"] == f"k{size - 1}"  # newest first
+    assert history["nodes"][0]["attemptHistory"] == [
+        {"status": "delivered", "error": None, "durationMs": 0},
+        {"status": "failed", "error": "InfluxDB answered 500: ", "durationMs": 0},
+    ]
     assert counter.count == FORWARDING_DELIVERIES_BUDGET

@@ -83,7 +83,7 @@ mutation ($id: ID!) { forwardingTargetDelete(input: {id: $id}) { deletedId error
 DELIVERIES = """
 query ($id: ID!, $first: Int) {
   forwardingDeliveries(targetId: $id, first: $first) {
-    nodes { idempotencyKey state attempts lastError deliveredAt }
+    nodes { idempotencyKey state attempts lastError deliveredAt attemptHistory { status error } }
   }
 }
 """

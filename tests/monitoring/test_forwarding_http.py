@@ -186,6 +186,10 @@ async def test_influxdb_fails_times_out_recovers_and_holds_every_point_once(runt
     nodes = history["data"]["forwardingDeliveries"]["nodes"]
     assert [n["state"] for n in nodes] == ["DELIVERED"] * 4
     assert sum(n["attempts"] for n in nodes) == 7
+    assert sum(len(n["attemptHistory"]) for n in nodes) == 7
+    retried = next(n for n in nodes if n["attempts"] > 1)
+    assert retried["attemptHistory"][0] == {"status": "delivered", "error": None}  # newest first
+    assert {a["status"] for a in retried["attemptHistory"][1:]} == {"failed"}
     async with runtime.session_factory() as session:
         errors = (
             await session.scalars(select(fw.OutboundAttempt.error).where(fw.OutboundAttempt.status == "failed"))

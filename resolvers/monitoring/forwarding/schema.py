@@ -275,6 +275,7 @@ class ForwardingQuery:
             after=after,
             last=last,
             before=before,
+            ahead=LookAhead.of(info, ForwardingDelivery),
         )
 
 

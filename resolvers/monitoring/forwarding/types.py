@@ -13,6 +13,7 @@ from graph.lookahead import Batched, relation
 from graph.relay import Node, to_global_id
 from models import forwarding as fw
 from models import telemetry as tel
+from resolvers.monitoring.forwarding.loaders import attempts_by_delivery
 from resolvers.monitoring.forwarding.platforms import camel
 from resolvers.remote.locations.loaders import visible_locations
 from resolvers.remote.locations.types import Location
@@ -136,6 +137,18 @@ class ForwardingTarget(Node):
     def location(self, info: Info) -> Location | None: ...
 
 
+@strawberry.type(description="One attempt to send a delivery.")
+class ForwardingAttempt:
+    status: str = strawberry.field(description="delivered or failed.")
+    error: str | None = strawberry.field(description="Why it failed; null when delivered.")
+    duration_ms: int = strawberry.field(description="How long the send took (milliseconds).")
+    at: datetime = strawberry.field(description="When it ended.")
+
+    @classmethod
+    def from_model(cls, row: fw.OutboundAttempt) -> ForwardingAttempt:
+        return cls(status=row.status, error=row.error or None, duration_ms=row.duration_ms, at=row.at)
+
+
 @strawberry.type(description="One batch of points sent to a target: its state and last error.")
 class ForwardingDelivery:
     idempotency_key: str = strawberry.field(description="Sent with every attempt (HTTP header Idempotency-Key).")
@@ -145,6 +158,8 @@ class ForwardingDelivery:
     created_at: datetime = strawberry.field(description="When it was queued (with the ingest).")
     next_attempt_at: datetime | None = strawberry.field(description="When it is tried again (QUEUED only).")
     delivered_at: datetime | None = strawberry.field(description="When the platform acknowledged it.")
+    pk: strawberry.Private[int]
+    ahead: strawberry.Private[dict[str, Any] | None] = None
 
     @classmethod
     def from_model(cls, row: Any) -> ForwardingDelivery:
@@ -157,4 +172,11 @@ class ForwardingDelivery:
             created_at=row.created_at,
             next_attempt_at=row.next_attempt_at if queued else None,
             delivered_at=row.delivered_at,
+            pk=row.id,
         )
+
+    @strawberry.field(description="Its attempts, newest first: status, error and duration of each.")
+    @relation(
+        Batched(attempts_by_delivery, key=lambda delivery: delivery.pk, build=ForwardingAttempt.from_model, many=True)
+    )
+    def attempt_history(self, info: Info) -> list[ForwardingAttempt]: ...
