@@ -108,9 +108,15 @@ async def test_blockbax_needs_an_ingestion_id_per_value_and_platform_checks(gql,
     blockbax = {"projectId": "p1", "inboundConnectorId": "c1", "token": "t"}
     result = await create(gql, world, {**base, "platform": "BLOCKBAX", "values": [{"key": "t"}], "blockbax": blockbax})
     assert [(e["code"], e["field"]) for e in result["errors"]] == [("REQUIRED", ["values", "0", "ingestionId"])]
-    azure = {"connectionString": "HostName=h;DeviceId=d;SharedAccessKey=not base64!"}
-    result = await create(gql, world, {**base, "platform": "AZURE_IOT_HUB", "azureIotHub": azure})
-    assert [(e["code"], e["field"]) for e in result["errors"]] == [("INVALID", ["azureIotHub", "connectionString"])]
+    for connection in (
+        "HostName=h;DeviceId=d;SharedAccessKey=not base64!",
+        "HostName=evil.example/x;DeviceId=d;SharedAccessKey=a2V5",
+        "HostName=h;DeviceId=d/#;SharedAccessKey=a2V5",
+        "DeviceId=d;SharedAccessKey=a2V5",
+    ):
+        azure = {"connectionString": connection}
+        result = await create(gql, world, {**base, "platform": "AZURE_IOT_HUB", "azureIotHub": azure})
+        assert [(e["code"], e["field"]) for e in result["errors"]] == [("INVALID", ["azureIotHub", "connectionString"])]
     aws = {"endpoint": "x.iot", "clientId": "c", "topic": "t", "certificatePem": "nope", "privateKeyPem": "nope"}
     result = await create(gql, world, {**base, "platform": "AWS_IOT_CORE", "awsIotCore": aws})
     assert [(e["code"], e["field"]) for e in result["errors"]] == [("INVALID", ["awsIotCore", "certificatePem"])]

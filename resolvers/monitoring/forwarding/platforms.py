@@ -90,6 +90,8 @@ def parse_connection_string(text: str) -> dict[str, str]:
         parts[name.strip()] = value.strip()
     if not all(parts.get(name) for name in ("HostName", "DeviceId", "SharedAccessKey")):
         raise ValueError("HostName, DeviceId and SharedAccessKey are required")
+    if any(char in parts["HostName"] + parts["DeviceId"] for char in "/:@ #+"):
+        raise ValueError("HostName is a host name and DeviceId a device ID")
     base64.b64decode(parts["SharedAccessKey"], validate=True)
     return parts
 

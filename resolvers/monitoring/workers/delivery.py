@@ -16,6 +16,8 @@ from resolvers.monitoring.delivery.engine import ADAPTERS, Adapters, deliver_due
 
 #: How often delivered deliveries past their retention are purged (seconds).
 PURGE_EVERY = 3600.0
+#: Deliveries claimed (and sent concurrently) at a time, and claims per round.
+LIMIT, ROUNDS = 20, 10
 
 
 class DeliveryWorker(PeriodicTask):
@@ -44,13 +46,18 @@ class DeliveryWorker(PeriodicTask):
 
     async def run_round(self) -> None:
         self._wake.clear()
+        backlog = False
         try:
-            await deliver_due(self.runtime, adapters=self.adapters)
+            # as many as a round takes were delivered: more are probably due, so go on without waiting
+            backlog = (
+                await deliver_due(self.runtime, adapters=self.adapters, limit=LIMIT, rounds=ROUNDS) >= LIMIT * ROUNDS
+            )
             await self._purge()
         finally:
             # also after a failed round (a database hiccup): wait, do not spin
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.runtime.settings.delivery_poll_seconds)
+            if not backlog:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=self.runtime.settings.delivery_poll_seconds)
 
     async def _purge(self) -> None:
         days = self.runtime.settings.delivery_retention_days
