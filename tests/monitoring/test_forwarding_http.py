@@ -141,29 +141,34 @@ async def deliver_everything(runtime) -> int:
     raise AssertionError("deliveries still queued after 20 rounds")
 
 
+async def create_influx(gql, world, location, url: str, token: str = TOKEN, values: list | None = None) -> dict:
+    """An InfluxDB target of the location at the receiver `url`, made through the API."""
+    created = await gql(
+        CREATE,
+        {
+            "input": {
+                "locationId": to_global_id("Location", location.id),
+                "name": "Influx",
+                "platform": "INFLUXDB",
+                "values": values or [{"key": "temperature"}],
+                "influxdb": {"url": url, "organisation": "acme", "bucket": "plant", "token": token},
+            }
+        },
+        world.tokens["admin_a"],
+    )
+    payload = created["data"]["forwardingTargetCreate"]
+    assert payload["errors"] == []
+    return payload["forwardingTarget"]
+
+
 BATCHES = [[("temperature", b * 10 + n, 20.0 + b + n / 10) for n in range(10)] for b in range(4)]
 
 
 async def test_influxdb_fails_times_out_recovers_and_holds_every_point_once(runtime, gql, world, location):
     platform = Platform(script=["fail", "slow", "fail"])
     async with serve(influx_app(platform)) as url:
-        created = await gql(
-            CREATE,
-            {
-                "input": {
-                    "locationId": to_global_id("Location", location.id),
-                    "name": "Influx",
-                    "platform": "INFLUXDB",
-                    "values": [
-                        {"key": "temperature", "measurement": "climate"},
-                        {"key": "count", "dataType": "INTEGER"},
-                    ],
-                    "influxdb": {"url": url, "organisation": "acme", "bucket": "plant", "token": TOKEN},
-                }
-            },
-            world.tokens["admin_a"],
-        )
-        target = created["data"]["forwardingTargetCreate"]["forwardingTarget"]
+        values = [{"key": "temperature", "measurement": "climate"}, {"key": "count", "dataType": "INTEGER"}]
+        target = await create_influx(gql, world, location, url, values=values)
         for batch in BATCHES:
             await store_points(runtime, world.organisations["a"].id, location.id, [*batch, ("count", batch[0][1], 3)])
         await deliver_everything(runtime)
@@ -236,20 +241,7 @@ async def test_blockbax_fails_times_out_recovers_and_holds_every_point_once(runt
 async def test_a_wrong_token_is_retried_not_lost_and_a_deleted_target_fails_for_good(runtime, gql, world, location):
     platform = Platform()
     async with serve(influx_app(platform)) as url:
-        created = await gql(
-            CREATE,
-            {
-                "input": {
-                    "locationId": to_global_id("Location", location.id),
-                    "name": "Influx",
-                    "platform": "INFLUXDB",
-                    "values": [{"key": "temperature"}],
-                    "influxdb": {"url": url, "organisation": "acme", "bucket": "plant", "token": "wrong"},
-                }
-            },
-            world.tokens["admin_a"],
-        )
-        target = created["data"]["forwardingTargetCreate"]["forwardingTarget"]
+        target = await create_influx(gql, world, location, url, token="wrong")
         await store_points(runtime, world.organisations["a"].id, location.id, BATCHES[0])
         await deliver_due(runtime)
         assert len(platform.refused) == 1 and platform.stored == {}
@@ -275,19 +267,7 @@ async def test_a_worker_that_stops_after_sending_leaves_a_lease_and_the_next_one
     records; after the lease the next worker sends again with the same key and the platform holds the points once."""
     platform = Platform()
     async with serve(influx_app(platform)) as url:
-        await gql(
-            CREATE,
-            {
-                "input": {
-                    "locationId": to_global_id("Location", location.id),
-                    "name": "Influx",
-                    "platform": "INFLUXDB",
-                    "values": [{"key": "temperature"}],
-                    "influxdb": {"url": url, "organisation": "acme", "bucket": "plant", "token": TOKEN},
-                }
-            },
-            world.tokens["admin_a"],
-        )
+        await create_influx(gql, world, location, url)
         await store_points(runtime, world.organisations["a"].id, location.id, BATCHES[0])
         _, [claimed] = await claim(runtime, runtime.settings, 10)
         await send_influxdb(runtime, claimed)  # ... and the worker is gone
@@ -312,19 +292,7 @@ async def test_a_target_at_a_private_address_is_refused_unless_the_settings_allo
         sealer=runtime.sealer,
     )
     async with serve(influx_app(platform)) as url:
-        await gql(
-            CREATE,
-            {
-                "input": {
-                    "locationId": to_global_id("Location", location.id),
-                    "name": "Inside",
-                    "platform": "INFLUXDB",
-                    "values": [{"key": "temperature"}],
-                    "influxdb": {"url": url, "organisation": "acme", "bucket": "plant", "token": TOKEN},
-                }
-            },
-            world.tokens["admin_a"],
-        )
+        await create_influx(gql, world, location, url)
         await store_points(runtime, world.organisations["a"].id, location.id, BATCHES[0])
         assert await deliver_due(strict) == 0
         assert platform.keys == [] and platform.refused == []
