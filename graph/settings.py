@@ -142,6 +142,21 @@ class Settings:
     tracing: str = "off"
     #: How often duration alarms that are due are raised (seconds); 0 turns the alarm timer off in this process.
     alarm_timer_seconds: float = 5.0
+    #: Outbound deliveries (forwarding, cloud integrations; resolvers/monitoring/delivery): how often the worker
+    #: looks for due ones when nothing woke it (seconds; 0 turns the worker off in this process), attempts before a
+    #: delivery is FAILED, the first retry's wait (doubling, with jitter, up to the maximum), how long a claim holds
+    #: (a worker that stops mid-send frees it after this), and the timeout of one send (seconds).
+    delivery_poll_seconds: float = 2.0
+    delivery_max_attempts: int = 10
+    delivery_retry_seconds: float = 5.0
+    delivery_max_backoff_seconds: float = 600.0
+    delivery_lease_seconds: float = 60.0
+    delivery_timeout_seconds: float = 10.0
+    #: Delivered deliveries (and their attempts) are deleted after this many days; 0 keeps them. FAILED ones stay.
+    delivery_retention_days: float = 7.0
+    #: Whether forwarding targets may be at private, loopback or link-local addresses. Off: an organisation admin
+    #: cannot point a target at a service inside the server's network (checked when sending).
+    forwarding_private_addresses: bool = False
 
     def __post_init__(self) -> None:
         if self.log_format not in ("text", "json"):

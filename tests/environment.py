@@ -36,6 +36,10 @@ def make_settings(data_dir: Path, **overrides) -> Settings:
         # the same for the alarm timer (tests call resolvers.monitoring.workers.alarm_timer.raise_due)
         alarm_timer_seconds=0,
         telemetry_purge_seconds=0,  # likewise the telemetry purge (tests/monitoring/test_telemetry_retention.py)
+        # tests deliver the outbound queue themselves (resolvers.monitoring.delivery.engine.deliver_due)
+        delivery_poll_seconds=0,
+        # the tests' InfluxDB, Blockbax and MQTT receivers listen on 127.0.0.1
+        forwarding_private_addresses=True,
     )
     values.update(overrides)
     return Settings(**values)

@@ -1140,3 +1140,73 @@ async def test_alarm_profiles_alarms_and_counts(gql, world, runtime, count_sql, 
     count, data = await statements(gql, count_sql, world.tokens["admin_a"], ALARM_COUNTS)
     assert data["alarmCounts"] == {"low": size // 2, "medium": 0, "high": 0, "total": size // 2}
     assert count == ALARM_COUNTS_BUDGET
+
+
+FORWARDING_TARGETS = """{ forwardingTargets(first: 500) {
+  totalCount nodes { name platform values { key } influxdb { bucket } location { name } }
+} }"""
+# authentication 1 + page 1 + totalCount 1 + locations 1
+FORWARDING_TARGETS_BUDGET = AUTH + 3
+FORWARDING_DELIVERIES = """query($id: ID!) { forwardingDeliveries(targetId: $id, first: 500) {
+  totalCount nodes { idempotencyKey state attempts lastError attemptHistory { status error durationMs } }
+} }"""
+# authentication 1 + the target 1 + page 1 + totalCount 1 + attempts 1
+FORWARDING_DELIVERIES_BUDGET = AUTH + 4
+
+
+@pytest.mark.parametrize("size", [10, 100])
+async def test_forwarding_targets_with_locations_and_a_delivery_history(gql, world, runtime, count_sql, size):
+    from graph.relay import to_global_id
+    from models import forwarding as fw
+    from models import remote as r
+
+    async with runtime.session_factory() as session, session.begin():
+        locations = [
+            r.Location(organisation_id=world.organisations["a"].id, name=f"Plant {i:03d}") for i in range(size)
+        ]
+        session.add_all(locations)
+        await session.flush()
+        targets = [
+            fw.ForwardingTarget(
+                organisation_id=world.organisations["a"].id,
+                location_id=location.id,
+                name=f"Target {i:03d}",
+                platform=fw.Platform.INFLUXDB,
+                values=[{"key": "temperature", "measurement": "climate", "dataType": "FLOAT"}],
+                settings={"url": "http://127.0.0.1:9", "organisation": "acme", "bucket": f"b{i}"},
+            )
+            for i, location in enumerate(locations)
+        ]
+        session.add_all(targets)
+        await session.flush()
+        queued = [
+            fw.OutboundDelivery(
+                kind="forwarding.influxdb", target_id=targets[0].id, idempotency_key=f"k{i}", payload={}
+            )
+            for i in range(size)
+        ]
+        session.add_all(queued)
+        await session.flush()
+        session.add_all(
+            fw.OutboundAttempt(delivery_id=delivery.id, status=status, error=error)
+            for delivery in queued
+            for status, error in (("failed", "InfluxDB answered 500: "), ("delivered", ""))
+        )
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], FORWARDING_TARGETS)
+    nodes = data["forwardingTargets"]["nodes"]
+    assert len(nodes) == data["forwardingTargets"]["totalCount"] == size
+    assert nodes[1]["location"] == {"name": "Plant 001"} and nodes[1]["influxdb"] == {"bucket": "b1"}
+    assert count == FORWARDING_TARGETS_BUDGET
+
+    with count_sql() as counter:
+        result = await gql(
+            FORWARDING_DELIVERIES, {"id": to_global_id("ForwardingTarget", targets[0].id)}, world.tokens["admin_a"]
+        )
+    history = result["data"]["forwardingDeliveries"]
+    assert history["totalCount"] == len(history["nodes"]) == size
+    assert history["nodes"][0]["idempotencyKey"] == f"k{size - 1}"  # newest first
+    assert history["nodes"][0]["attemptHistory"] == [
+        {"status": "delivered", "error": None, "durationMs": 0},
+        {"status": "failed", "error": "InfluxDB answered 500: ", "durationMs": 0},
+    ]
+    assert counter.count == FORWARDING_DELIVERIES_BUDGET

@@ -27,6 +27,7 @@ from models import datalog as dl
 from models import identity as m
 from models.base import utcnow
 from models.catalogue import DeviceKey, KeyAlgorithm, KeyKind
+from models.forwarding import DeliveryState, ForwardingTarget, OutboundDelivery, Platform
 from models.remote import Location
 from models.telemetry import TelemetryPoint, TelemetrySeries, TelemetryToken
 from resolvers.catalogue.keys import seal_device_key
@@ -361,6 +362,34 @@ async def telemetry_objects(session, runtime, world: World, pks: dict) -> dict[s
     return {"TelemetrySeries": series, "TelemetryToken": tokens}
 
 
+async def forwarding_objects(session, runtime, world: World, pks: dict) -> dict[str, dict[str, int]]:
+    """Each tenant: an InfluxDB forwarding target at its location with one FAILED delivery (its history, and what
+    forwardingDeliveryRetry's control call queues again)."""
+    targets = {}
+    for tenant in TENANTS:
+        target = ForwardingTarget(
+            organisation_id=world.organisations[tenant].id,
+            location_id=pks["Location"][tenant],
+            name=f"Influx {tenant}",
+            platform=Platform.INFLUXDB,
+            values=[{"key": "temperature", "measurement": "climate", "dataType": "FLOAT"}],
+            settings={"url": "http://127.0.0.1:9", "organisation": "acme", "bucket": tenant},
+        )
+        session.add(target)
+        await session.flush()
+        session.add(
+            OutboundDelivery(
+                kind="forwarding.influxdb",
+                target_id=target.id,
+                idempotency_key=f"tenancy-{tenant}",
+                payload={},
+                state=DeliveryState.FAILED,
+            )
+        )
+        targets[tenant] = target.id
+    return {"ForwardingTarget": targets}
+
+
 @pytest.fixture
 async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
     """Both tenants get something of every kind (see the parts above)."""
@@ -373,6 +402,7 @@ async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
         t.pks.update(await datalog_objects(session, runtime, world, t.pks))
         t.pks.update(await alarm_objects(session, runtime, world, t.pks))
         t.pks.update(await telemetry_objects(session, runtime, world, t.pks))
+        t.pks.update(await forwarding_objects(session, runtime, world, t.pks))
     t.ids = {
         kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()
     }
@@ -446,6 +476,7 @@ def node_cases() -> list[Case]:
         "Graphic",
         "TelemetrySeries",
         "TelemetryToken",
+        "ForwardingTarget",
     ):
         cases.append(Case("Query.node(id)", kind, NODE, lambda t, x: {"id": x}, root="node", label=kind))
         # one of A's own next to the ID under test: the answer differs only where that ID is
@@ -1463,6 +1494,57 @@ CASES: list[Case] = [
         mutation("telemetryRetentionSet", "TelemetryRetentionSetInput", "retention { days }"),
         lambda t, x: {"input": {"organisationId": x, "days": 30}},
         root="telemetryRetentionSet",
+    ),
+    # forwarding (issue 16)
+    Case(
+        "Query.forwardingTargets(locationIds)",
+        "Location",
+        "query($ids: [ID!]) { forwardingTargets(locationIds: $ids) { totalCount nodes { name } } }",
+        lambda t, x: {"ids": [x]},
+        root="forwardingTargets",
+    ),
+    Case(
+        "Query.forwardingDeliveries(targetId)",
+        "ForwardingTarget",
+        "query($id: ID!) { forwardingDeliveries(targetId: $id) { totalCount nodes { idempotencyKey state } } }",
+        lambda t, x: {"id": x},
+        root="forwardingDeliveries",
+    ),
+    Case(
+        "Mutation.forwardingTargetCreate(input.locationId)",
+        "Location",
+        mutation("forwardingTargetCreate", "ForwardingTargetCreateInput", "forwardingTarget { name }"),
+        lambda t, x: {
+            "input": {
+                "locationId": x,
+                "name": "Spy",
+                "platform": "INFLUXDB",
+                "values": [{"key": "temperature"}],
+                "influxdb": {"url": "http://127.0.0.1:9", "organisation": "o", "bucket": "b", "token": "t"},
+            }
+        },
+        root="forwardingTargetCreate",
+    ),
+    Case(
+        "Mutation.forwardingTargetUpdate(input.id)",
+        "ForwardingTarget",
+        mutation("forwardingTargetUpdate", "ForwardingTargetUpdateInput", "forwardingTarget { name enabled }"),
+        lambda t, x: {"input": {"id": x, "name": "Renamed", "enabled": False}},
+        root="forwardingTargetUpdate",
+    ),
+    Case(
+        "Mutation.forwardingTargetDelete(input.id)",
+        "ForwardingTarget",
+        mutation("forwardingTargetDelete", "ForwardingTargetDeleteInput", "deletedId"),
+        lambda t, x: {"input": {"id": x}},
+        root="forwardingTargetDelete",
+    ),
+    Case(
+        "Mutation.forwardingDeliveryRetry(input.targetId)",
+        "ForwardingTarget",
+        mutation("forwardingDeliveryRetry", "ForwardingDeliveryRetryInput", "forwardingDelivery { state }"),
+        lambda t, x: {"input": {"targetId": x, "idempotencyKey": "tenancy-a"}},
+        root="forwardingDeliveryRetry",
     ),
 ]
 

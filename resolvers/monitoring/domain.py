@@ -13,11 +13,14 @@ from resolvers.monitoring.alarms.notifications import note_link_base
 from resolvers.monitoring.alarms.system import install_system_profiles, router_online_changed
 from resolvers.monitoring.datalog import discovery as datalog_discovery
 from resolvers.monitoring.datalog import schema as datalog
+from resolvers.monitoring.delivery import gauges as delivery_gauges
 from resolvers.monitoring.demo import seed_demo_datalog, seed_demo_monitoring
+from resolvers.monitoring.forwarding import schema as forwarding
+from resolvers.monitoring.forwarding.enqueue import forward_points
 from resolvers.monitoring.graphics import schema as graphics
 from resolvers.monitoring.graphics.svg import MAX_BYTES as MAX_SVG_BYTES
 from resolvers.monitoring.hooks import POINTS_STORED
-from resolvers.monitoring.key_rotation import DATALOG_SECRETS
+from resolvers.monitoring.key_rotation import DATALOG_SECRETS, FORWARDING_SECRETS
 from resolvers.monitoring.telemetry import management_schema as telemetry_management
 from resolvers.monitoring.telemetry import schema as telemetry
 from resolvers.monitoring.telemetry.demo import seed_demo_telemetry
@@ -31,6 +34,7 @@ from resolvers.monitoring.workers import (
     telemetry_purge,
     telemetry_simulator,
 )
+from resolvers.monitoring.workers.delivery import delivery_worker
 from resolvers.remote.router_events import ROUTER_ONLINE_CHANGED
 
 
@@ -73,6 +77,7 @@ DOMAIN = Domain(
         alarm_schema.AlarmQuery,
         notification_schema.AlarmNotificationQuery,
         history.MonitoringHistoryQuery,
+        forwarding.ForwardingQuery,
     ),
     mutations=(
         telemetry.TelemetryMutation,
@@ -83,6 +88,7 @@ DOMAIN = Domain(
         profile_schema.AlarmProfileMutation,
         alarm_schema.AlarmMutation,
         notification_schema.AlarmNotificationMutation,
+        forwarding.ForwardingMutation,
     ),
     subscriptions=(live.AlarmSubscription,),
     node_resolvers={
@@ -92,6 +98,7 @@ DOMAIN = Domain(
         **graphics.NODE_RESOLVERS,
         **profile_schema.NODE_RESOLVERS,
         **alarm_schema.NODE_RESOLVERS,
+        **forwarding.NODE_RESOLVERS,
     },
     long_text_arguments={
         # the uploaded SVG of a graphical configuration (resolvers/monitoring/graphics/svg.py caps it in bytes)
@@ -108,8 +115,14 @@ DOMAIN = Domain(
         _datalog_timer,
         _alarm_timer,
         note_link_base,
+        delivery_worker,
     ),
-    hooks=((POINTS_STORED, evaluate_points), (ROUTER_ONLINE_CHANGED, router_online_changed)),
-    sealed=(DATALOG_SECRETS,),
+    hooks=(
+        (POINTS_STORED, evaluate_points),
+        (ROUTER_ONLINE_CHANGED, router_online_changed),
+        (POINTS_STORED, forward_points),
+    ),
+    sealed=(DATALOG_SECRETS, FORWARDING_SECRETS),
+    gauges=delivery_gauges.GAUGES,
     demo=(seed_demo_telemetry, seed_demo_datalog, seed_demo_monitoring),
 )
