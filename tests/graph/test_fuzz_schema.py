@@ -182,6 +182,10 @@ class Pools:
             "Boolean": st.booleans,
             "DateTime": lambda: datetimes(self.texts),
             "JSON": lambda: json_values,
+            # a telemetry point's value: numbers and booleans are values, anything else a per-point error
+            "TelemetryValue": lambda: (
+                st.floats(allow_nan=False, allow_infinity=False) | st.booleans() | texts(self.texts)
+            ),
             "Upload": st.none,  # files need a multipart request: null stands in for a missing file
         }[name]()
 

@@ -27,7 +27,7 @@ async def admin_token(runtime) -> str:
 
 
 def test_the_link_is_mqtt_when_configured_and_simulated_only_in_the_demo(tmp_path):
-    link_factory = DOMAIN.workers[0]
+    (link_factory,) = [factory for factory in DOMAIN.workers if factory.__name__ == "_datalog_link"]
 
     def runtime(**settings) -> SimpleNamespace:
         return SimpleNamespace(settings=Settings(data_dir=tmp_path, **settings))
@@ -46,8 +46,8 @@ async def test_demo_locations_upload_and_discovery(gql, runtime):
         ("Wasserwerk Süd", "HELIX"),
     ]
     assert listed[0]["datalogDevices"][0]["datalogDevice"] == {"name": "Pumpe 1 Modbus", "protocol": "MODBUS"}
-    # applied, router reporting: only telemetry is missing until the simulator sends it
-    assert listed[0]["status"]["code"] == "ACTIVE_NO_NEW_TELEMETRY"
+    # applied, router reporting, and the seeded history ends now: active
+    assert listed[0]["status"]["code"] == "ACTIVE"
     assert listed[1]["status"]["code"] == "NO_CONFIGURATION"
     async with runtime.session_factory() as session:
         nord = await session.scalar(select(dl.MonitoredLocation).where(dl.MonitoredLocation.config_state.is_not(None)))

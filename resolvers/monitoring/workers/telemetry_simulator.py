@@ -31,11 +31,15 @@ class TelemetrySimulator(PeriodicTask):
         stored = 0
         async with transaction(self.runtime) as session:
             sites = await demo_sites(session)
-            for site in sites:
-                try:
-                    async with session.begin_nested():
-                        stored += len(await store_points(session, None, site.location, site.points(now)))
-                except DomainError as error:  # e.g. an alarm rule refused the batch: the next round tries again
-                    log.warning("telemetry simulator: %s refused (%s)", site.location.name, error.message)
+        # A transaction per site, not a savepoint per site in one: on SQLite a savepoint opens the transaction
+        # before the rule's reads, and a transaction that read first cannot take the write lock once another
+        # writer committed ("database is locked" at once, whatever the busy timeout).
+        for site in sites:
+            try:
+                async with transaction(self.runtime) as session:
+                    stored += len(await store_points(session, None, site.location, site.points(now)))
+            except DomainError as error:  # e.g. an alarm rule refused the batch: the next round tries again
+                log.warning("telemetry simulator: %s refused (%s)", site.location.name, error.message)
+        async with transaction(self.runtime) as session:
             await set_units(session, [site.location.id for site in sites])
         return stored
