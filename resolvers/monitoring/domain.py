@@ -7,7 +7,7 @@ from typing import Any
 from starlette.routing import Route
 
 from graph.domain import Domain
-from resolvers.monitoring.alarms import alarm_schema, history, live, notification_schema, profile_schema
+from resolvers.monitoring.alarms import alarm_schema, live, notification_schema, profile_schema
 from resolvers.monitoring.alarms.evaluation import evaluate_points
 from resolvers.monitoring.alarms.notifications import note_link_base
 from resolvers.monitoring.alarms.system import install_system_profiles, router_online_changed
@@ -76,7 +76,6 @@ DOMAIN = Domain(
         profile_schema.AlarmProfileQuery,
         alarm_schema.AlarmQuery,
         notification_schema.AlarmNotificationQuery,
-        history.MonitoringHistoryQuery,
         forwarding.ForwardingQuery,
     ),
     mutations=(

@@ -154,6 +154,24 @@ async def test_update_keeps_a_secret_left_out_and_delete_removes(runtime, gql, w
     ]
 
 
+AUDIT = """query($id: ID) { auditEvents(first: 10, filter: {locationId: $id}) { nodes { action } } }"""
+
+
+async def test_target_changes_are_in_the_history_of_their_location(runtime, gql, world, place):
+    location, _ = place
+    async with runtime.session_factory() as session, session.begin():
+        depot = await add_location(session, world.organisations["a"].id, "Depot A")
+    target = (await create(gql, world, influx_input(location.id)))["forwardingTarget"]
+    await gql(DELETE, {"id": target["id"]}, world.tokens["admin_a"])
+
+    async def history(location_pk: int) -> list[str]:
+        result = await gql(AUDIT, {"id": to_global_id("Location", location_pk)}, world.tokens["admin_a"])
+        return [node["action"] for node in result["data"]["auditEvents"]["nodes"]]
+
+    assert await history(location.id) == ["forwarding_target.deleted", "forwarding_target.created"]
+    assert await history(depot.id) == []
+
+
 async def test_another_tenants_location_and_target_read_like_unknown_ones(gql, world, place):
     location, other = place
     result = await create(gql, world, influx_input(other.id))
@@ -320,7 +338,9 @@ async def test_a_failed_delivery_can_be_queued_again_once(runtime, gql, world, p
     async with runtime.session_factory() as session:
         assert (
             await session.scalar(
-                select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "forwarding_delivery.retried")
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.action == "forwarding_delivery.retried", AuditEvent.location_id == location.id)
             )
             == 1
         )

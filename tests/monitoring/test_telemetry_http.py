@@ -81,6 +81,24 @@ async def test_tokens_are_shown_once_stored_hashed_listed_and_revoked(runtime, w
     assert await stored(runtime) == [("level", 1.0)]
 
 
+AUDIT = """query($id: ID) { auditEvents(first: 10, filter: {locationId: $id}) { nodes { action } } }"""
+
+
+async def test_token_changes_are_in_the_history_of_their_location(runtime, world, gql):
+    ids = await seed(runtime, world)
+    async with runtime.session_factory() as session, session.begin():
+        depot = (await add_location(session, world.organisations["a"].id, "Depot")).id
+    _, token_id = await new_token(gql, world, ids["plant"])
+    await gql(REVOKE, {"id": token_id}, world.tokens["admin_a"])
+
+    async def history(location_pk: int) -> list[str]:
+        result = await gql(AUDIT, {"id": to_global_id("Location", location_pk)}, world.tokens["admin_a"])
+        return [node["action"] for node in result["data"]["auditEvents"]["nodes"]]
+
+    assert await history(ids["plant"]) == ["telemetry_token.revoked", "telemetry_token.created"]
+    assert await history(depot) == []
+
+
 async def test_json_thingsboard_and_line_protocol_bodies(runtime, world, gql, client):
     ids = await seed(runtime, world)
     token, _ = await new_token(gql, world, ids["plant"])

@@ -113,6 +113,7 @@ async def set_notification(session: AsyncSession, context: Context, given) -> al
     )
     session.add_all(al.AlarmNotificationProfile(setting_id=setting.id, profile_id=pk) for pk in chosen)
     await session.flush()
+    # a user's setting of an organisation, about no one location: no location_id
     await record(
         session,
         context,
@@ -136,6 +137,7 @@ async def remove_notification(session: AsyncSession, context: Context, setting_i
     user_pk = setting.user_id
     await session.delete(setting)
     await session.flush()
+    # a user's setting of an organisation, about no one location: no location_id
     await record(
         session,
         context,

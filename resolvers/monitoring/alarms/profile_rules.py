@@ -169,6 +169,7 @@ async def create_profile(session: AsyncSession, context: Context, given) -> al.A
     await _write_filters(session, profile.id, al.FilterKind.ACTIVATION, activation)
     await _write_filters(session, profile.id, al.FilterKind.CLEARING, clearing)
     await _write_targets(session, profile.id, targets)
+    # a profile applies to several locations (or groups of them): no one location_id
     await record(
         session,
         context,
@@ -225,6 +226,7 @@ async def update_profile(session: AsyncSession, context: Context, given) -> al.A
     changed = sorted(_FIELDS[k] for k in changes) + sorted(
         "activationFilters" if kind is al.FilterKind.ACTIVATION else "clearingFilters" for kind in filters
     )
+    # a profile applies to several locations (or groups of them): no one location_id
     await record(
         session,
         context,
@@ -246,6 +248,7 @@ async def delete_profile(session: AsyncSession, context: Context, profile_id: st
     await clear_open(session, [key for key in (await session.scalars(still_open)).all() if key], utcnow())
     await session.delete(profile)
     await session.flush()
+    # a profile applies to several locations (or groups of them): no one location_id
     await record(
         session,
         context,

@@ -72,6 +72,7 @@ async def _handle(session: AsyncSession, context: Context, alarm_id: str, kind: 
         target_type="Alarm",
         target_id=alarm.id,
         details={"profile": alarm.profile_name, "severity": alarm.severity.value, "locationId": alarm.location_id},
+        location_id=alarm.location_id,
     )
     await session.refresh(alarm)
     return alarm

@@ -118,6 +118,7 @@ async def create_target(
         target_type="ForwardingTarget",
         target_id=target.id,
         details={"name": name, "platform": platform.value, "locationId": location.id, "enabled": enabled},
+        location_id=location.id,
     )
     return target
 
@@ -167,13 +168,14 @@ async def update_target(
             target_type="ForwardingTarget",
             target_id=target.id,
             details={"name": target.name, "fields": changed},
+            location_id=target.location_id,
         )
     return target
 
 
 async def delete_target(session: AsyncSession, context: Context, target_id: str) -> int:
     target = await visible_target(session, context, target_id, "id")
-    pk, name, organisation_id = target.id, target.name, target.organisation_id
+    pk, name, organisation_id, location_id = target.id, target.name, target.organisation_id, target.location_id
     # queued deliveries of it fail at their next attempt (the adapter finds no target): nothing is sent any more
     await session.delete(target)
     await session.flush()
@@ -185,6 +187,7 @@ async def delete_target(session: AsyncSession, context: Context, target_id: str)
         target_type="ForwardingTarget",
         target_id=pk,
         details={"name": name},
+        location_id=location_id,
     )
     return pk
 
@@ -219,5 +222,6 @@ async def retry_delivery(session: AsyncSession, context: Context, target_id: str
         target_type="ForwardingTarget",
         target_id=target.id,
         details={"name": target.name, "idempotencyKey": idempotency_key},
+        location_id=target.location_id,
     )
     return row[0]

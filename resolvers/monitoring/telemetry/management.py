@@ -49,6 +49,7 @@ async def create_token(
         target_type="TelemetryToken",
         target_id=token.id,
         details={"locationId": location.id, "name": name},
+        location_id=location.id,
     )
     return token, secret
 
@@ -85,6 +86,7 @@ async def revoke_token(session: AsyncSession, context: Context, token_id: str) -
             target_type="TelemetryToken",
             target_id=token.id,
             details={"locationId": token.location_id, "name": token.name},
+            location_id=token.location_id,
         )
         await session.refresh(token)
     return token
@@ -118,6 +120,7 @@ async def set_retention(
     else:
         row.days = days
     await session.flush()
+    # per organisation, about no one location: no location_id
     await record(
         session,
         context,
