@@ -56,7 +56,8 @@ async def test_demo_history_and_simulated_points(gql, runtime):
     period = {"from": (now - timedelta(hours=25)).isoformat(), "to": now.isoformat()}
     result = await gql(HISTORY, {"id": north, "device": to_global_id("LocationDevice", device.id), **period}, token)
     assert len(result["data"]["telemetryHistory"]["values"]) in (24, 25)
-    assert all(80 < value <= 90 for value in result["data"]["telemetryHistory"]["values"])  # each hour peaks
+    # each whole hour peaks above 80 (the first and last buckets hold only part of an hour: maybe no peak)
+    assert all(80 < value <= 90 for value in result["data"]["telemetryHistory"]["values"][1:-1])
 
     stored = await TelemetrySimulator(runtime).run_round()
     assert stored == 5  # Nord: pressure, flow, temperature; Süd: pressure, flow
