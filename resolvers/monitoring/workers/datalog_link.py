@@ -19,14 +19,13 @@ import asyncio
 import contextlib
 import json
 import logging
-import ssl
 import uuid
 from typing import Any
 
 from graph.workers import transaction
 from resolvers.monitoring.datalog import link
 from resolvers.monitoring.datalog.upload import apply_ack
-from resolvers.remote.workers.mqtt import SHARE_GROUP, TOPIC_ROOT, parse_url
+from resolvers.remote.workers.mqtt import SHARE_GROUP, TOPIC_ROOT, connect, parse_url, subscribe_checked
 
 log = logging.getLogger("fleetgraph.monitoring.datalog")
 
@@ -109,22 +108,8 @@ class MqttRouterLink:
         backoff = self.min_backoff
         while True:
             try:
-                async with aiomqtt.Client(
-                    self.broker.hostname,
-                    self.broker.port,
-                    username=self.broker.username,
-                    password=self.broker.password,
-                    identifier=f"fleetgraph-datalog-{uuid.uuid4().hex[:12]}",
-                    protocol=aiomqtt.ProtocolVersion.V5,
-                    tls_context=ssl.create_default_context() if self.broker.tls else None,
-                    keepalive=30,
-                    timeout=10,
-                    max_queued_incoming_messages=10_000,
-                ) as client:
-                    for topic in (self.ack_topic, self.reply_topic):
-                        granted = await client.subscribe(topic, qos=1)
-                        if any(getattr(code, "is_failure", False) for code in granted or ()):
-                            raise aiomqtt.MqttError(f"subscription to {topic} refused (topic ACL?)")
+                async with connect(self.broker, "fleetgraph-datalog") as client:
+                    await subscribe_checked(client, self.ack_topic, self.reply_topic)
                     self._client, self.state, backoff = client, "connected", self.min_backoff
                     async for message in client.messages:
                         await self.handle(str(message.topic), message.payload)

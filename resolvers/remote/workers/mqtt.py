@@ -71,6 +71,36 @@ def parse_url(url: str) -> Broker:
     )
 
 
+def connect(broker: Broker, identifier_prefix: str = "fleetgraph") -> Any:
+    """An aiomqtt client for `broker` with the settings every server-side MQTT worker uses."""
+    import aiomqtt
+
+    return aiomqtt.Client(
+        broker.hostname,
+        broker.port,
+        username=broker.username,
+        password=broker.password,
+        # a fresh identity per process: members of the group, not one session taken over by each
+        identifier=f"{identifier_prefix}-{uuid.uuid4().hex[:12]}",
+        protocol=aiomqtt.ProtocolVersion.V5,
+        tls_context=ssl.create_default_context() if broker.tls else None,
+        keepalive=30,
+        timeout=10,
+        # a burst beyond this is dropped by the client rather than growing memory
+        max_queued_incoming_messages=10_000,
+    )
+
+
+async def subscribe_checked(client: Any, *topics: str) -> None:
+    """Subscribe at QoS 1; a refused subscription (the broker's topic ACL) is a connection error."""
+    import aiomqtt
+
+    for topic in topics:
+        granted = await client.subscribe(topic, qos=1)
+        if any(getattr(code, "is_failure", False) for code in granted or ()):
+            raise aiomqtt.MqttError(f"subscription to {topic} refused (topic ACL?)")
+
+
 def common_name_of(topic: str, root: str = TOPIC_ROOT) -> str:
     prefix, suffix = f"{root}/routers/", "/heartbeat"
     if not (topic.startswith(prefix) and topic.endswith(suffix)):
@@ -159,23 +189,8 @@ class HeartbeatSubscriber:
         backoff = self.min_backoff
         while True:
             try:
-                async with aiomqtt.Client(
-                    self.broker.hostname,
-                    self.broker.port,
-                    username=self.broker.username,
-                    password=self.broker.password,
-                    # a fresh identity per process: members of the group, not one session taken over by each
-                    identifier=f"fleetgraph-{uuid.uuid4().hex[:12]}",
-                    protocol=aiomqtt.ProtocolVersion.V5,
-                    tls_context=ssl.create_default_context() if self.broker.tls else None,
-                    keepalive=30,
-                    timeout=10,
-                    # a burst beyond this is dropped by the client rather than growing memory
-                    max_queued_incoming_messages=10_000,
-                ) as client:
-                    granted = await client.subscribe(self.topic, qos=1)
-                    if any(getattr(code, "is_failure", False) for code in granted or ()):
-                        raise aiomqtt.MqttError(f"subscription to {self.topic} refused (topic ACL?)")
+                async with connect(self.broker) as client:
+                    await subscribe_checked(client, self.topic)
                     self.state = "connected"
                     backoff = self.min_backoff
                     log.info("MQTT: subscribed to %s at %s:%d", self.topic, self.broker.hostname, self.broker.port)
