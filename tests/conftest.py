@@ -24,6 +24,12 @@ from tests.environment import TEST_DATABASE_URL, app_client, free_port, make_set
 from tests.factories import World, add_world
 
 EVENT_LOG_TABLES = {"event_log", "event_log_horizon"}
+#: The sequences of the given tables' serial and identity columns, back to 1 (as SQLite's rowids after a DELETE).
+RESTART_SEQUENCES = text(
+    "SELECT setval(s.oid, 1, false) FROM pg_class s "
+    "JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i') JOIN pg_class t ON t.oid = d.refobjid "
+    "WHERE s.relkind = 'S' AND t.relname = ANY(:tables)"
+)
 
 
 async def _reset_postgres(url: str) -> None:
@@ -57,7 +63,11 @@ async def clean_database(request):
     tables = [table.name for table in reversed(Base.metadata.sorted_tables) if table.name not in EVENT_LOG_TABLES]
     async with runtime.engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            await connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            # DELETE, children first, in one round trip, and the tables' sequences restarted: a TRUNCATE of all
+            # tables took 0.2 s (new files for each), a quarter of the suite's time on PostgreSQL.
+            deletes = "; ".join(f"DELETE FROM {table}" for table in tables)
+            await connection.execute(text(f"DO $$ BEGIN {deletes}; END $$"))
+            await connection.execute(RESTART_SEQUENCES, {"tables": tables})
         else:
             for table in tables:
                 await connection.execute(text(f"DELETE FROM {table}"))
