@@ -8,6 +8,7 @@ rotating every round); each request body (or the rows) is built before its timin
 
     mutation   POST /graphql telemetryIngest through the app in process (httpx.ASGITransport): auth, parsing
                10,000 input objects, validation, store_points, commit
+    mutation_series  the same batch as 10 series (input.series: a key, timestamps[], values[]): the bulk form
     http_json  POST /telemetry, JSON {"points": [...]}, with the location's device token
     http_lp    POST /telemetry, InfluxDB line protocol
     rule       store_points() in a transaction (no HTTP, no GraphQL)
@@ -49,7 +50,7 @@ import common
 
 BATCH = 10_000
 KEYS = 10
-INGEST_SIDES = ("mutation", "http_json", "http_lp", "rule", "raw_core")
+INGEST_SIDES = ("mutation", "mutation_series", "http_json", "http_lp", "rule", "raw_core")
 HISTORY_SIDES = ("graphql", "rule", "raw_core")
 MQTT_MESSAGES = 3
 INGEST = """mutation($input: TelemetryIngestInput!) { telemetryIngest(input: $input) { stored errors { code } } }"""
@@ -134,6 +135,23 @@ def prepare_mutation(ctx, points) -> bytes:
     payload = {
         "locationId": to_global_id("Location", ctx.seeded["location"]),
         "points": [{"key": key, "at": at.isoformat(), "value": value} for key, at, value in points],
+    }
+    return orjson.dumps({"query": INGEST, "variables": {"input": payload}})
+
+
+def prepare_mutation_series(ctx, points) -> bytes:
+    import orjson
+
+    from graph.relay import to_global_id
+
+    by_key: dict[str, tuple[list[str], list[float]]] = {}
+    for key, at, value in points:
+        timestamps, values = by_key.setdefault(key, ([], []))
+        timestamps.append(at.isoformat())
+        values.append(value)
+    payload = {
+        "locationId": to_global_id("Location", ctx.seeded["location"]),
+        "series": [{"key": key, "timestamps": t, "values": v} for key, (t, v) in by_key.items()],
     }
     return orjson.dumps({"query": INGEST, "variables": {"input": payload}})
 
@@ -261,6 +279,7 @@ async def ingest_raw_core(ctx, rows) -> int:
 #: (prepare the request or the rows, outside the timing; send it, timed)
 INGESTERS = {
     "mutation": (prepare_mutation, ingest_mutation),
+    "mutation_series": (prepare_mutation_series, ingest_mutation),
     "http_json": (prepare_http_json, ingest_http_json),
     "http_lp": (prepare_http_lp, ingest_http_lp),
     "rule": (prepare_rule, ingest_rule),

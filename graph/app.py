@@ -200,7 +200,8 @@ async def health(runtime: Runtime, request: Request) -> Response:
     status = ("ok" if runtime.bus.healthy else "degraded") if ready else "unavailable"
     # reported beside the checks, not one of them: without the broker the API still serves (the mutation)
     mqtt = getattr(runtime.workers.get("mqtt"), "state", "off")
-    return JSONResponse({"status": status, "checks": checks, "mqtt": mqtt}, status_code=200 if ready else 503)
+    body = {"status": status, "checks": checks, "mqtt": mqtt, "mqttConnections": runtime.connection_states()}
+    return JSONResponse(body, status_code=200 if ready else 503)
 
 
 async def metrics(runtime: Runtime, expected: str, request: Request) -> Response:

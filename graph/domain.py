@@ -84,3 +84,5 @@ class Domain:
     prime_request: tuple[Callable[[Any, Any, Any], None], ...] = ()
     #: Gauges in /metrics read from the database at scrape time, e.g. the depth of a delivery queue.
     gauges: tuple[Gauge, ...] = ()
+    #: Custom scalars: the Python type used in annotations -> its strawberry.scalar definition (scalar_map).
+    scalars: Mapping[object, Any] = field(default_factory=dict)

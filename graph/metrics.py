@@ -257,10 +257,11 @@ class _LiveState(Collector):
         yield GaugeMetricFamily(
             "fleetgraph_event_bus_up", "1 while the event bus is up.", int(self.runtime.bus.healthy)
         )
-        mqtt = getattr(self.runtime.workers.get("mqtt"), "state", None)
-        if mqtt is not None:
+        connections = self.runtime.connection_states()
+        if connections:
             family = GaugeMetricFamily(
-                "fleetgraph_mqtt_state", "The MQTT subscriber's state (1: current).", labels=["state"]
+                "fleetgraph_mqtt_state", "Each MQTT worker's state (1: current).", labels=["worker", "state"]
             )
-            family.add_metric([str(mqtt)], 1)
+            for name, state in connections.items():
+                family.add_metric([name, state], 1)
             yield family

@@ -63,6 +63,12 @@ class Runtime:
                     self.workers[worker.name] = worker
                     worker.start()
 
+    def connection_states(self) -> dict[str, str]:
+        """Each running worker that holds a connection (the MQTT workers: heartbeats, telemetry, the datalog
+        link), by name: its state (connecting, connected, reconnecting)."""
+        states = {name: getattr(worker, "state", None) for name, worker in self.workers.items()}
+        return {name: state for name, state in states.items() if isinstance(state, str)}
+
     async def install_shipped_data(self) -> None:
         """Add the shipped data (mail templates, product types, …) the database lacks; idempotent, safe in parallel."""
         for domain in DOMAINS:

@@ -137,7 +137,9 @@ def build_schema(settings: Settings | None = None, *, compiled: bool = True) -> 
         query=Query,
         mutation=Mutation,
         subscription=Subscription,
-        config=StrawberryConfig(scalar_map={datetime: UTC_DATETIME}),
+        config=StrawberryConfig(
+            scalar_map={datetime: UTC_DATETIME, **{k: v for domain in DOMAINS for k, v in domain.scalars.items()}}
+        ),
         execution_context_class=CompiledExecutionContext if compiled else None,
         # Factories, not instances: each request gets its own extension objects.
         extensions=[

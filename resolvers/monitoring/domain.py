@@ -123,5 +123,6 @@ DOMAIN = Domain(
     ),
     sealed=(DATALOG_SECRETS, FORWARDING_SECRETS),
     gauges=delivery_gauges.GAUGES,
+    scalars={telemetry.TelemetryValue: telemetry.TELEMETRY_VALUE_SCALAR},
     demo=(seed_demo_telemetry, seed_demo_datalog, seed_demo_monitoring),
 )

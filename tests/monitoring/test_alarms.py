@@ -18,6 +18,7 @@ from resolvers.monitoring.hooks import StoredPoint
 from resolvers.monitoring.workers import alarm_timer
 from resolvers.monitoring.workers.alarm_timer import raise_due
 from resolvers.remote.workers.watchdog import mark_silent_routers_offline
+from tests.burst import burst
 from tests.monitoring.alarm_helpers import (
     ACKNOWLEDGE,
     ALARMS,
@@ -174,6 +175,28 @@ async def test_acknowledge_and_clear_record_who_and_when(runtime, gql, world):
         row = await session.scalar(select(al.Alarm))
     assert events == [("alarm.acknowledged", "admin@a.example"), ("alarm.cleared", "admin@a.example")]
     assert row is not None and row.acknowledged_at is not None and row.cleared_at is not None and row.open_key is None
+
+
+async def test_eight_parallel_acknowledges_and_clears_each_have_one_winner(runtime, gql, world):
+    """Acknowledge and clear are single-use: one conditional UPDATE each decides the winner, the others are told it
+    happened already, and the winner alone is recorded."""
+    ids = await seed(runtime, world)
+    await profile(gql, world, ids, TEMPERATURE)
+    await store_points(runtime, [(ids["plant_a"], ids["device_a"], "temperature", T0, 90)])
+    alarm_id = (await alarms(gql, world))["nodes"][0]["id"]
+    for document, root, refusal in (
+        (ACKNOWLEDGE, "alarmAcknowledge", "ALREADY_ACKNOWLEDGED"),
+        (CLEAR, "alarmClear", "ALREADY_CLEARED"),
+    ):
+        results = await burst(
+            runtime, 8, lambda _, document=document: gql(document, {"id": alarm_id}, token=world.tokens["admin_a"])
+        )
+        payloads = [result["data"][root] for result in results]
+        outcomes = [",".join(e["code"] for e in payload["errors"]) or "OK" for payload in payloads]
+        assert sorted(outcomes) == sorted(["OK", *[refusal] * 7]), payloads
+    async with runtime.session_factory() as session:
+        actions = (await session.scalars(select(AuditEvent.action).where(AuditEvent.target_type == "Alarm"))).all()
+    assert sorted(actions) == ["alarm.acknowledged", "alarm.cleared"]
 
 
 async def test_deleting_a_profile_clears_its_open_alarms_and_keeps_them(runtime, gql, world):

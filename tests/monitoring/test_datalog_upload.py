@@ -24,8 +24,9 @@ from models.audit import AuditEvent
 from models.base import utcnow
 from resolvers.monitoring.datalog.schema import NOT_SENT
 from resolvers.monitoring.datalog.simulated import answer
-from resolvers.monitoring.datalog.upload import time_out_uploads
+from resolvers.monitoring.datalog.upload import apply_ack, time_out_uploads
 from resolvers.monitoring.workers.datalog_link import MqttRouterLink
+from tests.burst import burst
 from tests.environment import free_port
 from tests.monitoring.datalog_helpers import (
     ACTIVATE,
@@ -159,6 +160,28 @@ async def test_duplicate_late_and_foreign_acknowledgements_change_nothing(gql, w
     assert link.applied == 1
 
 
+async def test_eight_parallel_acknowledgements_apply_once(gql, world, runtime):
+    """Replicas receiving the same acknowledgement at once (a QoS 1 redelivery): one conditional UPDATE decides."""
+    site = await seed_site(runtime, world)
+    await monitored_with_opc_ua(gql, world, runtime, site, upload=False)
+    async with transaction(runtime) as session:
+        await session.execute(
+            update(dl.MonitoredLocation)
+            .where(dl.MonitoredLocation.location_id == site["location_pk"])
+            .values(config_state=dl.ConfigState.PENDING, config_request_id="request-8")
+        )
+
+    async def acknowledge(_: int) -> bool:
+        async with transaction(runtime) as session:
+            return await apply_ack(session, site["common_name"], "request-8", True, "")
+
+    assert sorted(await burst(runtime, 8, acknowledge)) == [False] * 7 + [True]
+    assert (await state(runtime, site)).config_state is dl.ConfigState.APPLIED
+    async with runtime.session_factory() as session:
+        actions = (await session.scalars(select(AuditEvent.action).where(AuditEvent.action == "datalog.applied"))).all()
+    assert actions == ["datalog.applied"]
+
+
 async def test_an_unanswered_upload_times_out(gql, world, runtime):
     site = await seed_site(runtime, world)
     async with router_link(runtime) as link, router_client(link.root, site["common_name"], ack=False) as (_, got):
@@ -212,6 +235,27 @@ async def test_discovery_waits_for_the_routers_answer(gql, world, runtime):
         assert codes(wrong) == [("INVALID", ["action"])]
     assert got[1]["secrets"] == {"devices": {"ups": {"community": "public"}}}
     assert got[0]["replyTo"] == link.reply_topic
+
+
+async def test_discovery_with_a_saved_device_uses_its_saved_secrets(gql, world, runtime):
+    """Browsing again from a saved device: the password saved with it goes to the router without being typed."""
+    site = await seed_site(runtime, world)
+    saved = await monitored_with_opc_ua(gql, world, runtime, site, upload=False)
+    browse = {
+        "locationId": site["location"],
+        "action": "OPC_UA_BROWSE",
+        "settings": {"opcUa": {"endpointUrl": "opc.tcp://192.168.1.10:4840"}},
+        "datalogDeviceId": saved["datalogDevice"]["id"],
+    }
+    modbus_saved = {**browse, "action": "MODBUS_READ", "settings": MODBUS}
+    async with router_link(runtime) as link, router_client(link.root, site["common_name"]) as (_, got):
+        found = await call(gql, DISCOVER, "datalogDiscover", browse, world.tokens["admin_a"])
+        assert found["errors"] == [] and found["result"]["nodes"]
+        other = await call(gql, DISCOVER, "datalogDiscover", modbus_saved, world.tokens["admin_a"])
+        assert codes(other) == [("INVALID", ["datalogDeviceId"])]
+        foreign = await call(gql, DISCOVER, "datalogDiscover", browse, world.tokens["admin_b"])
+        assert codes(foreign) == [("NOT_FOUND", ["locationId"])]
+    assert len(got) == 1 and got[0]["secrets"] == {"password": "Opc-Secret-1"}
 
 
 async def test_discovery_times_out_when_the_router_stays_silent(gql, world, runtime):

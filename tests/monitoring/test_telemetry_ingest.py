@@ -146,6 +146,93 @@ async def test_one_bad_point_refuses_the_batch_with_every_problem(runtime, world
         assert await session.scalar(select(func.count()).select_from(tel.TelemetrySeries)) == 0
 
 
+async def test_series_are_stored_like_points_after_them(runtime, world, gql):
+    """The columnar form: one key's timestamps and values; mixed with single points in one call."""
+    ids = await seed(runtime, world)
+    now = utcnow().replace(microsecond=0)
+    device = to_global_id("LocationDevice", ids["pump"])
+    times = [now - timedelta(minutes=3 - i) for i in range(3)]
+    result = await gql(
+        INGEST,
+        {
+            "input": {
+                "locationId": to_global_id("Location", ids["plant"]),
+                "points": [{"key": "temperature", "value": 50.0, "at": stamp(times[0]), "deviceId": device}],
+                "series": [
+                    {
+                        "key": "temperature",
+                        "deviceId": device,
+                        "timestamps": [stamp(t) for t in times],
+                        "values": [70.0, 71, 72.5],
+                    },
+                    {"key": "running", "timestamps": [stamp(now)], "values": [True]},
+                ],
+            }
+        },
+        world.tokens["admin_a"],
+    )
+    # the series' first point has the single point's time: it comes later, so it wins
+    assert result["data"]["telemetryIngest"] == {"stored": 4, "errors": []}
+    assert [(key, device_id, at, value) for key, device_id, at, value in await points_of(runtime)] == [
+        ("running", None, now, 1.0),
+        ("temperature", ids["pump"], times[0], 70.0),
+        ("temperature", ids["pump"], times[1], 71.0),
+        ("temperature", ids["pump"], times[2], 72.5),
+    ]
+
+
+async def test_series_problems_name_their_place_in_the_series(runtime, world, gql):
+    ids = await seed(runtime, world)
+    now = utcnow()
+    location = to_global_id("Location", ids["plant"])
+    series = [
+        {"key": "ok", "timestamps": [stamp(now)], "values": [1]},
+        {
+            "key": "flow",
+            "timestamps": [stamp(now), stamp(now - timedelta(days=8)), stamp(now)],
+            "values": [1, 2, "high"],
+        },
+        {
+            "key": "bad key!",
+            "timestamps": [stamp(now)],
+            "values": [1],
+            "deviceId": to_global_id("Organisation", ids["pump"]),
+        },
+    ]
+    result = await gql(
+        INGEST,
+        {"input": {"locationId": location, "points": [{"key": "", "value": 1}], "series": series}},
+        world.tokens["admin_a"],
+    )
+    payload = result["data"]["telemetryIngest"]
+    assert payload["stored"] is None
+    assert [(e["code"], e["field"], e["message"].split(":")[0]) for e in payload["errors"]] == [
+        ("REQUIRED", ["points", "0", "key"], "Point 0"),
+        ("INVALID", ["series", "1", "timestamps", "1"], "Series 1, point 1"),
+        ("INVALID", ["series", "1", "values", "2"], "Series 1, point 2"),
+        ("INVALID", ["series", "2", "key"], "Series 2, point 0"),
+        ("NOT_FOUND", ["series", "2", "deviceId"], "Series 2, point 0"),
+    ]
+    # arrays of different lengths: refused before anything else is looked at
+    mismatched = [
+        {"key": "a", "timestamps": [stamp(now)], "values": [1]},
+        {"key": "b", "timestamps": [], "values": [2]},
+    ]
+    result = await gql(INGEST, {"input": {"locationId": location, "series": mismatched}}, world.tokens["admin_a"])
+    assert result["data"]["telemetryIngest"]["errors"] == [
+        {"code": "INVALID", "field": ["series", "1", "values"], "message": "Series 1: as many values as timestamps."}
+    ]
+    # the limit counts the series' points with the single ones
+    too_many = [{"key": "a", "timestamps": [stamp(now)] * 10_000, "values": [1] * 10_000}]
+    result = await gql(
+        INGEST,
+        {"input": {"locationId": location, "points": [{"key": "b", "value": 1}], "series": too_many}},
+        world.tokens["admin_a"],
+    )
+    assert [e["code"] for e in result["data"]["telemetryIngest"]["errors"]] == ["TOO_MANY"]
+    assert await points_of(runtime) == []
+
+
 async def test_too_many_points_and_unreachable_locations(runtime, world, gql):
     ids = await seed(runtime, world)
     location = to_global_id("Location", ids["plant"])

@@ -233,6 +233,9 @@ async def test_health_reports_the_state_and_a_lost_broker_is_reconnected(runtime
                 health = await http.get("/health")
                 # the API still serves without the broker: reported, not a failed readiness check
                 assert (health.status_code, health.json()["mqtt"]) == (200, "reconnecting")
+                assert health.json()["mqttConnections"] == {"mqtt": "reconnecting"}
+                scraped = (await http.get("/metrics")).text
+                assert 'fleetgraph_mqtt_state{state="reconnecting",worker="mqtt"} 1.0' in scraped
 
                 process = broker()
                 await until(lambda: member.state == "connected", "the reconnect", deadline=20)
@@ -240,7 +243,8 @@ async def test_health_reports_the_state_and_a_lost_broker_is_reconnected(runtime
                 await until(lambda: member.recorded == 1, "a heartbeat after the reconnect")
             finally:
                 runtime.workers.pop("mqtt")
-        assert (await http_health_off(app))["mqtt"] == "off"
+        off = await http_health_off(app)
+        assert (off["mqtt"], off["mqttConnections"]) == ("off", {})
     finally:
         process.kill()
         process.wait(10)

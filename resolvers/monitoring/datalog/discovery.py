@@ -21,7 +21,7 @@ from models import datalog as dl
 from models.identity import Permission
 from resolvers.monitoring.datalog import protocols as p
 from resolvers.monitoring.datalog.link import DiscoveryTimeout, LinkUnavailable, link_of
-from resolvers.monitoring.datalog.rules import record_at_location
+from resolvers.monitoring.datalog.rules import managed_datalog_device, open_secrets, record_at_location
 from resolvers.monitoring.datalog.upload import router_at
 from resolvers.monitoring.errors import MonitoringError
 from resolvers.monitoring.errors import MonitoringErrorCode as Code
@@ -59,6 +59,11 @@ class DatalogDiscoverInput:
     count: int | None = strawberry.field(default=None, description="Modbus read: registers to read (1-125).")
     function: p.ModbusFunction | None = strawberry.field(default=None, description="Modbus read: what is read.")
     snmp_device: str | None = strawberry.field(default=None, description="SNMP walk: the named device.")
+    datalog_device_id: strawberry.ID | None = strawberry.field(
+        default=None,
+        description="A saved datalog device (of the same protocol): its saved secrets fill those the settings leave "
+        "out, as an update keeps them, so a password need not be typed again to browse.",
+    )
 
 
 @strawberry.type(description="An OPC UA node found by browsing.")
@@ -141,6 +146,11 @@ async def prepare(session: Any, context: Any, given: DatalogDiscoverInput) -> tu
         raise DomainError(
             Code.INVALID, f"{given.action.value} needs {PROTOCOL_OF[given.action].value} settings.", "action"
         )
+    if given.datalog_device_id is not None:
+        device, _, _ = await managed_datalog_device(session, context, given.datalog_device_id, "datalogDeviceId")
+        if device.protocol is not protocol:
+            raise DomainError(Code.INVALID, "The saved device speaks another protocol.", "datalogDeviceId")
+        secrets = p.merge_secrets(protocol, open_secrets(context.runtime.sealer, device), secrets)
     params = _params(given)
     if protocol is dl.Protocol.SNMP:
         devices = {d["name"]: d for d in settings["devices"]}

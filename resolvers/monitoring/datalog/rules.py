@@ -170,8 +170,10 @@ def _name(value: str) -> str:
     return clean_text(value, "name", max_length=200, single_line=True)
 
 
-async def managed_datalog_device(session: AsyncSession, context: Context, global_id: str) -> tuple[Any, Any, Any]:
-    """(datalog device, its location or None, its template or None) the caller may change."""
+async def managed_datalog_device(
+    session: AsyncSession, context: Context, global_id: str, field: str = "id"
+) -> tuple[Any, Any, Any]:
+    """(datalog device, its location or None, its template or None) the caller may change; NOT_FOUND at `field`."""
     pk = decode_id(global_id, "DatalogDevice")
     device = None
     if pk is not None:
@@ -188,7 +190,7 @@ async def managed_datalog_device(session: AsyncSession, context: Context, global
     elif device is not None:
         template = await session.get(r.DeviceTemplate, device.template_id)
     if device is None:
-        raise DomainError(Code.NOT_FOUND, "No such datalog device.", "id")
+        raise DomainError(Code.NOT_FOUND, "No such datalog device.", field)
     return device, location, template
 
 

@@ -42,24 +42,38 @@ class CleanPoint:
     boolean: bool
 
 
-class Problems:
-    """Per-point problems in index order (field path points.<index>.<field>)."""
+class PointPaths:
+    """Where a point came from in the caller's input, for its problems: here a flat list (points.<index>.<field>,
+    "Point <index>: …"); the mutation's columnar series name theirs differently (schema.SeriesPaths)."""
 
-    def __init__(self) -> None:
+    whole = "points"
+
+    def locate(self, index: int, field: str) -> tuple[list[str], str]:
+        """(field path, message prefix) of the point's field."""
+        return ["points", str(index), field], f"Point {index}"
+
+
+class Problems:
+    """Per-point problems in index order, at the paths `paths` gives."""
+
+    def __init__(self, paths: PointPaths) -> None:
+        self.paths = paths
         self.kept: list[DomainError] = []
         self.count = 0
 
     def add(self, index: int, code: Code, field: str, reason: str) -> None:
         self.count += 1
         if len(self.kept) < MAX_LISTED:
-            self.kept.append(DomainError(code, f"Point {index}: {reason}", ["points", str(index), field]))
+            path, label = self.paths.locate(index, field)
+            self.kept.append(DomainError(code, f"{label}: {reason}", path))
 
     def raise_if_any(self) -> None:
         if not self.count:
             return
         errors = list(self.kept)
         if self.count > len(errors):
-            errors.append(DomainError(Code.TOO_MANY, f"… and {self.count - len(errors)} more problems.", "points"))
+            more = f"… and {self.count - len(errors)} more problems."
+            errors.append(DomainError(Code.TOO_MANY, more, self.paths.whole))
         raise DomainErrors(errors)
 
 
@@ -87,15 +101,17 @@ def check_key(key: object) -> tuple[str, str] | None:
     return None
 
 
-def clean_points(points: list[PointIn], now: datetime, late: timedelta) -> tuple[list[CleanPoint], set[int]]:
+def clean_points(
+    points: list[PointIn], now: datetime, late: timedelta, paths: PointPaths
+) -> tuple[list[CleanPoint], set[int]]:
     """The checked points (time defaulted to `now`) and the device pks they name, or DomainErrors listing every
     bad point. Whether the devices belong to the location is checked by the caller (it needs the database).
 
     Long because it is the hot loop of ingest (10,000 points per call): keys are checked once per distinct key,
     a float value takes the first branch, and the problems are only collected on the slow path."""
     if len(points) > MAX_POINTS:
-        raise DomainError(Code.TOO_MANY, f"At most {MAX_POINTS} points per call.", "points")
-    problems = Problems()
+        raise DomainError(Code.TOO_MANY, f"At most {MAX_POINTS} points per call.", paths.whole)
+    problems = Problems(paths)
     clean: list[CleanPoint] = []
     devices: set[int] = set()
     oldest, newest = now - late, now + MAX_FUTURE
@@ -141,9 +157,9 @@ def clean_points(points: list[PointIn], now: datetime, late: timedelta) -> tuple
     return clean, devices
 
 
-def check_devices(points: list[PointIn], known: set[int]) -> None:
+def check_devices(points: list[PointIn], known: set[int], paths: PointPaths) -> None:
     """DomainErrors for every point naming a device that is not one of the location's (`known`)."""
-    problems = Problems()
+    problems = Problems(paths)
     for index, point in enumerate(points):
         if point.device is not None and decode_id(point.device, "LocationDevice") not in known:
             problems.add(index, Code.NOT_FOUND, "deviceId", "no such device at this location")

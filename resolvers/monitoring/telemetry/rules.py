@@ -22,9 +22,17 @@ from models import telemetry as tel
 from models.base import utcnow
 from resolvers.monitoring.hooks import POINTS_STORED, StoredPoint
 from resolvers.monitoring.telemetry.partitions import ensure_partitions
-from resolvers.monitoring.telemetry.points import CleanPoint, PointIn, check_devices, clean_points, last_wins
+from resolvers.monitoring.telemetry.points import (
+    CleanPoint,
+    PointIn,
+    PointPaths,
+    check_devices,
+    clean_points,
+    last_wins,
+)
 
 DEFAULT_LATE = timedelta(days=7)
+FLAT = PointPaths()
 
 SeriesKey = tuple[int | None, str]
 
@@ -54,19 +62,21 @@ async def store_points(
     *,
     late: timedelta = DEFAULT_LATE,
     now: datetime | None = None,
+    paths: PointPaths = FLAT,
 ) -> list[StoredPoint]:
     """Store `points` of `location` (already checked to be within the caller's reach); raises DomainErrors
-    listing every bad point, and then nothing is written. `context` is None for devices (HTTP, MQTT)."""
+    listing every bad point (at `paths`), and then nothing is written. `context` is None for devices (HTTP,
+    MQTT)."""
     del context  # the caller checked the reach; ingest is not audited point by point
     now = now or utcnow()
-    clean, devices = clean_points(points, now, late)
+    clean, devices = clean_points(points, now, late, paths)
     if devices:
         known = await session.scalars(
             select(r.LocationDevice.id).where(
                 r.LocationDevice.location_id == location.id, r.LocationDevice.id.in_(devices)
             )
         )
-        check_devices(points, set(known))
+        check_devices(points, set(known), paths)
     latest = last_wins(clean)
     series = await series_ids(session, location, {(p.device_id, p.key): p.boolean for p in latest.values()})
     stored = [

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from datetime import datetime
+from itertools import accumulate
 from typing import Annotated, NewType
 
 import strawberry
 from sqlalchemy import select
 from strawberry.types import Info
 
-from graph.errors import BadUserInput
+from graph.errors import BadUserInput, DomainError, DomainErrors
 from graph.lookahead import LookAhead
 from graph.mutations import mutate
 from graph.permissions import needs
@@ -27,15 +29,18 @@ from graph.relay import (
 from models import telemetry as tel
 from models.identity import Permission
 from resolvers.monitoring.errors import MonitoringError
+from resolvers.monitoring.errors import MonitoringErrorCode as Code
 from resolvers.monitoring.telemetry.history import MAX_BUCKETS, MAX_PERIOD, MAX_RAW_POINTS, Period, history, series_of
 from resolvers.monitoring.telemetry.loaders import series_visible, visible_series
-from resolvers.monitoring.telemetry.points import MAX_POINTS, PointIn
+from resolvers.monitoring.telemetry.points import MAX_POINTS, PointIn, PointPaths
 from resolvers.monitoring.telemetry.rules import late_window, store_points
 from resolvers.monitoring.telemetry.types import TelemetryAggregation, TelemetryHistory, TelemetrySeries
 from resolvers.remote.scope import location_visible, visible_location
 
-TelemetryValue = strawberry.scalar(
-    NewType("TelemetryValue", object),
+TelemetryValue = NewType("TelemetryValue", object)
+#: Its definition, in the schema's scalar_map (graph.schema).
+TELEMETRY_VALUE_SCALAR = strawberry.scalar(
+    name="TelemetryValue",
     description="A point's value: a finite number, or a boolean (stored as 1 or 0).",
     serialize=lambda value: value,
     parse_value=lambda value: value,  # checked per point by the rule, so that a bad one is a typed error
@@ -45,7 +50,7 @@ TelemetryValue = strawberry.scalar(
 @strawberry.input(description="One telemetry value.")
 class TelemetryPointInput:
     key: str = strawberry.field(description="Telemetry key (1-100 letters, digits, _ . : / -).")
-    value: TelemetryValue = strawberry.field(description="A finite number or a boolean.")  # type: ignore[valid-type]
+    value: TelemetryValue = strawberry.field(description="A finite number or a boolean.")
     at: datetime | None = strawberry.field(
         default=None,
         description="When it was measured; default: now. At most 5 minutes ahead, not older than the late window.",
@@ -55,12 +60,68 @@ class TelemetryPointInput:
     )
 
 
-@strawberry.input(description="A batch of telemetry of one location.")
+@strawberry.input(
+    description=(
+        "Values of one key over time as two arrays of one length: the bulk form (an object per point costs the "
+        "server several times more to read), and the shape telemetryHistory answers in."
+    )
+)
+class TelemetrySeriesInput:
+    key: str = strawberry.field(description="Telemetry key (1-100 letters, digits, _ . : / -).")
+    timestamps: list[datetime] = strawberry.field(description="When each value was measured.")
+    values: list[TelemetryValue] = strawberry.field(description="A finite number or a boolean per timestamp.")
+    device_id: strawberry.ID | None = strawberry.field(
+        default=None, description="A device of the location; null: the location's own values."
+    )
+
+
+@strawberry.input(description="A batch of telemetry of one location: points, series, or both.")
 class TelemetryIngestInput:
     location_id: strawberry.ID = strawberry.field(description="The location.")
     points: list[TelemetryPointInput] = strawberry.field(
-        description=f"At most {MAX_POINTS} points; the same key and time twice: the last one wins."
+        default_factory=list,
+        description=f"Single points. At most {MAX_POINTS} points per call in all; the same key and time twice: the "
+        "last one wins.",
     )
+    series: list[TelemetrySeriesInput] = strawberry.field(
+        default_factory=list, description="Whole series (their points count towards the limit; after `points`)."
+    )
+
+
+class IngestPaths(PointPaths):
+    """Problems of the mutation's points at their place in the input: points.<index>.<field> for single points,
+    series.<s>.values.<i> (timestamps.<i>, key, deviceId) for a series' points, which follow them."""
+
+    def __init__(self, single: int, series_lengths: list[int]) -> None:
+        self.single = single
+        self.starts = list(accumulate(series_lengths, initial=single))[:-1]
+
+    def locate(self, index: int, field: str) -> tuple[list[str], str]:
+        if index < self.single:
+            return super().locate(index, field)
+        number = bisect_right(self.starts, index) - 1
+        offset = index - self.starts[number]
+        label = f"Series {number}, point {offset}"
+        if field in ("key", "deviceId"):
+            return ["series", str(number), field], label
+        return ["series", str(number), "values" if field == "value" else "timestamps", str(offset)], label
+
+
+def ingest_points(input: TelemetryIngestInput) -> tuple[list[PointIn], IngestPaths]:
+    """The input's points in one list (single points first), and where each came from; DomainErrors for series
+    whose arrays differ in length."""
+    mismatched = [
+        DomainError(Code.INVALID, f"Series {number}: as many values as timestamps.", ["series", str(number), "values"])
+        for number, one in enumerate(input.series)
+        if len(one.timestamps) != len(one.values)
+    ]
+    if mismatched:
+        raise DomainErrors(mismatched)
+    points = [PointIn(p.key, p.value, p.at, p.device_id) for p in input.points]
+    for one in input.series:
+        key, device = one.key, one.device_id
+        points.extend(PointIn(key, value, at, device) for at, value in zip(one.timestamps, one.values, strict=True))
+    return points, IngestPaths(len(input.points), [len(one.timestamps) for one in input.series])
 
 
 @strawberry.type(description="How many points were stored, or why none were.")
@@ -79,12 +140,12 @@ class TelemetryMutation:
     )
     async def telemetry_ingest(self, info: Info, input: TelemetryIngestInput) -> TelemetryIngestPayload:
         context = info.context
-        points = [PointIn(p.key, p.value, p.at, p.device_id) for p in input.points]
         late = late_window(context.runtime.settings)
 
         async def work(session):
+            points, paths = ingest_points(input)
             location = await visible_location(session, context, input.location_id, "locationId")
-            return await store_points(session, context, location, points, late=late)
+            return await store_points(session, context, location, points, late=late, paths=paths)
 
         return await mutate(
             context, TelemetryIngestPayload, work, lambda stored: TelemetryIngestPayload(stored=len(stored), errors=[])
