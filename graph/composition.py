@@ -13,10 +13,11 @@ from resolvers.audit.domain import DOMAIN as AUDIT
 from resolvers.catalogue.domain import DOMAIN as CATALOGUE
 from resolvers.identity.domain import DOMAIN as IDENTITY
 from resolvers.mail.domain import DOMAIN as MAIL
+from resolvers.metering.domain import DOMAIN as METERING
 from resolvers.monitoring.domain import DOMAIN as MONITORING
 from resolvers.remote.domain import DOMAIN as REMOTE
 
-DOMAINS: tuple[Domain, ...] = (IDENTITY, AUDIT, MAIL, CATALOGUE, REMOTE, MONITORING)
+DOMAINS: tuple[Domain, ...] = (IDENTITY, AUDIT, MAIL, CATALOGUE, REMOTE, MONITORING, METERING)
 
 #: Everything sealed with the master key, for `rotate-master-key`.
 SEALED: tuple[SealedValues, ...] = tuple(values for domain in DOMAINS for values in domain.sealed)

@@ -38,6 +38,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.TELEMETRY_WRITE,
             Permission.MONITORING_MANAGE,
             Permission.ALARMS_HANDLE,
+            Permission.METERING_READ,
+            Permission.METERING_MANAGE,
         }
     ),
     # Users, API users and external users reach only the locations given to them (resolvers.remote.scope).
@@ -65,6 +67,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     # External users see only the locations another organisation gave them, nothing of their own.
     Role.EXTERNAL_USER: frozenset({Permission.ROUTERS_READ, Permission.LOCATIONS_READ, Permission.ROUTERS_CONNECT}),
+    # Consumers keep their own metering points only (resolvers.metering.scope), nothing of their organisation's.
+    Role.CONSUMER: frozenset({Permission.METERING_READ, Permission.METERING_MANAGE}),
 }
 
 

@@ -18,6 +18,8 @@ class Role(enum.StrEnum):
     USER = "USER"
     EXTERNAL_USER = "EXTERNAL_USER"
     API_USER = "API_USER"
+    #: A person who signed up with a one-time code to keep their own metering points (issue 17).
+    CONSUMER = "CONSUMER"
 
 
 class Permission(enum.StrEnum):
@@ -58,6 +60,10 @@ class Permission(enum.StrEnum):
     MONITORING_MANAGE = "MONITORING_MANAGE"
     #: Acknowledge and clear the alarms of the locations one may reach.
     ALARMS_HANDLE = "ALARMS_HANDLE"
+    #: See the organisation's metering points, their readings and integrations (a consumer sees their own).
+    METERING_READ = "METERING_READ"
+    #: Keep metering points, their meters and integrations: the organisation's (staff) or one's own (consumers).
+    METERING_MANAGE = "METERING_MANAGE"
 
 
 class TokenKind(enum.StrEnum):

@@ -24,6 +24,9 @@ DOMAIN_DEPENDENCIES = {
     "catalogue": {"audit", "identity", "mail"},
     "remote": {"audit", "identity", "mail"},
     "monitoring": {"audit", "identity", "mail", "remote"},
+    # meters are catalogue devices; readings go through monitoring's telemetry rule, integrations through its
+    # outbound-delivery engine
+    "metering": {"audit", "catalogue", "identity", "mail", "monitoring"},
 }
 
 #: The alias of each models module wherever one is used.
@@ -37,6 +40,7 @@ MODEL_ALIASES = {
     "models.alarms": "al",
     "models.forwarding": "fw",
     "models.datalog": "dl",
+    "models.metering": "mt",
 }
 
 MAX_RESOLVERS_MODULE_LINES = 400

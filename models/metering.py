@@ -1,0 +1,80 @@
+"""The metering cloud (issue 17, the Russian manual §2): metering points, each with one meter (a catalogue
+device), its resource, where it is (a structured address and a free-text room name), the personal account
+number and the time zone its integrations are scheduled in.
+
+Integrations, their runs and notification subscriptions come in later parts of issue 17; the meter's readings
+are telemetry points of the meter (models/telemetry.py)."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, string_enum, utcnow
+
+
+class Resource(enum.StrEnum):
+    """What the meter measures (the manual's cold and hot water; the catalogue's other product types)."""
+
+    COLD_WATER = "COLD_WATER"
+    HOT_WATER = "HOT_WATER"
+    HEAT = "HEAT"
+    ELECTRICITY = "ELECTRICITY"
+    GAS = "GAS"
+
+
+class AddressSource(enum.StrEnum):
+    """Where an address came from: the shipped sample, a Nominatim search, or one already known."""
+
+    SAMPLE = "SAMPLE"
+    NOMINATIM = "NOMINATIM"
+    KNOWN = "KNOWN"
+
+
+class Address(Base):
+    """A structured postal address as a directory returned it; shared by the points at the same house."""
+
+    __tablename__ = "address"
+    __table_args__ = (UniqueConstraint("source", "external_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[AddressSource] = mapped_column(string_enum(AddressSource, "address_source"))
+    #: The directory's own identifier (Nominatim: "<osm_type><osm_id>", sample: its key), to find it again.
+    external_id: Mapped[str] = mapped_column(String(100))
+    country: Mapped[str] = mapped_column(String(100), default="")
+    city: Mapped[str] = mapped_column(String(200), default="")
+    street: Mapped[str] = mapped_column(String(200), default="")
+    house: Mapped[str] = mapped_column(String(50), default="")
+    postcode: Mapped[str] = mapped_column(String(20), default="")
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    #: One line, as the directory shows it (what a search answers and a list shows).
+    display_name: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MeteringPoint(Base):
+    """One meter's place: a consumer's own point, or one of an organisation's (its staff see them all)."""
+
+    __tablename__ = "metering_point"
+    __table_args__ = (Index("ix_metering_point_owner", "owner_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    #: The consumer whose point it is; None for points the organisation's staff keep.
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"))
+    resource: Mapped[Resource] = mapped_column(string_enum(Resource, "metering_resource"))
+    address_id: Mapped[int | None] = mapped_column(ForeignKey("address.id", ondelete="SET NULL"), index=True)
+    #: Names the point, e.g. "Flat 16 bathroom".
+    room_name: Mapped[str] = mapped_column(String(200))
+    #: The one meter (a catalogue device), once bound; a device is at one point at most.
+    meter_id: Mapped[int | None] = mapped_column(ForeignKey("device.id", ondelete="SET NULL"), unique=True)
+    #: Personal account number; required before an integration to the city portal or a management company.
+    account_number: Mapped[str | None] = mapped_column(String(50))
+    #: IANA time zone the point's integrations are scheduled in.
+    time_zone: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
