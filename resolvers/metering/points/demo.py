@@ -10,7 +10,6 @@ from graph.passwords import hash_password
 from models import catalogue as c
 from models import identity as m
 from models import metering as mt
-from models.base import utcnow
 from resolvers.catalogue.product_types.rules import MANUFACTURERS, ensure_product_types
 from resolvers.metering.addresses.directory import sample_addresses
 
@@ -44,7 +43,7 @@ async def _demo_consumer(session: AsyncSession, tenants: DemoTenants) -> m.User:
 
 
 async def seed_demo_metering_points(session: AsyncSession, tenants: DemoTenants) -> None:
-    """DECAST NB-IoT water meters with passport PINs (IntegraDemo's), and the demo consumer's two points in a
+    """DECAST NB-IoT water meters with passport PINs, and the demo consumer's two points in a
     Moscow flat with the cold and hot water meters bound; the third meter is free to bind (meterBind)."""
     await ensure_product_types(session)
     types = dict((await session.execute(select(c.ProductType.name, c.ProductType.id))).all())
@@ -57,9 +56,7 @@ async def seed_demo_metering_points(session: AsyncSession, tenants: DemoTenants)
             manufacturer=MANUFACTURERS[type_name],
             serial_number=serial,
             product_type_id=types[type_name],
-            organisation_id=tenants.organisations["integra"].id,
-            claim_status=c.ClaimStatus.CLAIMED,
-            claimed_at=utcnow(),
+            organisation_id=None,  # in nobody's catalogue: consumers bind them by their passports' PINs
             pin_hash=hash_password(pin),
         )
         session.add(device)
