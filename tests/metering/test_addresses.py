@@ -18,6 +18,7 @@ from starlette.routing import Route
 
 from models import metering as mt
 from resolvers.metering.addresses.directory import sample_addresses
+from tests.burst import burst
 from tests.environment import free_port
 from tests.factories import snapshot
 from tests.metering.helpers import CREATE, SEARCH
@@ -191,3 +192,20 @@ async def test_a_failing_directory_is_a_typed_error_and_stores_nothing(gql, runt
     nominatim.mode = "ok"
     assert (await search(gql, consumers.tokens["olga"], "Unter den Linden"))["addresses"]
     assert (await gql(CREATE, variables, token=consumers.tokens["olga"]))["data"]["meteringPointCreate"]["errors"] == []
+
+
+async def test_parallel_binds_of_a_new_address_store_it_once(gql, runtime, nominatim, consumers):
+    variables = {
+        "input": {
+            "resource": "COLD_WATER",
+            "roomName": "Flat",
+            "timeZone": "Europe/Berlin",
+            "addressHandle": "NOMINATIM:W104393803",
+        }
+    }
+    tokens = [consumers.tokens["olga"], consumers.tokens["ivan"]] * 4
+    answers = await burst(runtime, 8, lambda i: gql(CREATE, variables, token=tokens[i]))
+    assert all(answer["data"]["meteringPointCreate"]["errors"] == [] for answer in answers)
+    async with runtime.session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(mt.Address)) == 1
+        assert await session.scalar(select(func.count()).select_from(mt.MeteringPoint)) == 8

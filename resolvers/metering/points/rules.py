@@ -92,10 +92,10 @@ async def update_point(session: AsyncSession, context: Context, point_id: str, *
         cleaned["time_zone"] = clean_time_zone(changes["time_zone"], "timeZone")
     if changes["account_number"] is not UNSET:
         cleaned["account_number"] = _account_number(changes["account_number"])
-    point = await visible_metering_point(session, context, point_id, "id", lock=True)
-    if changes["address_handle"] is not UNSET:
+    if changes["address_handle"] is not UNSET:  # before the point's lock: a directory may take a while to answer
         handle = changes["address_handle"]
         cleaned["address_id"] = (await stored_address(session, context, handle, "addressHandle")).id if handle else None
+    point = await visible_metering_point(session, context, point_id, "id", lock=True)
     for name, value in cleaned.items():
         setattr(point, name, value)
     point.updated_at = utcnow()
