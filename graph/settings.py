@@ -157,6 +157,11 @@ class Settings:
     #: Whether forwarding targets may be at private, loopback or link-local addresses. Off: an organisation admin
     #: cannot point a target at a service inside the server's network (checked when sending).
     forwarding_private_addresses: bool = False
+    #: Where addressSearch looks (issue 17): "embedded" (stored addresses and the shipped sample) or "nominatim".
+    address_directory: str = "embedded"
+    #: Base URL of the Nominatim search API the "nominatim" directory asks (/search and /lookup below it).
+    nominatim_url: str = "https://nominatim.openstreetmap.org"
+    nominatim_timeout_seconds: float = 5.0
 
     def __post_init__(self) -> None:
         if self.log_format not in ("text", "json"):
@@ -165,6 +170,8 @@ class Settings:
             raise SettingsError(f"FLEETGRAPH_TRACING must be off or otlp, not {self.tracing!r}")
         if self.datalog_cloud_host not in ("HELIX", "THINGSBOARD", "DOCKERS", "NETSUPPORT"):
             raise SettingsError("FLEETGRAPH_DATALOG_CLOUD_HOST must be HELIX, THINGSBOARD, DOCKERS or NETSUPPORT")
+        if self.address_directory not in ("embedded", "nominatim"):
+            raise SettingsError("FLEETGRAPH_ADDRESS_DIRECTORY must be embedded or nominatim")
         _ = self.trusted_proxy_list  # a bad value stops the server at start, not at the first request
 
     @property

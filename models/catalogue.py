@@ -17,6 +17,7 @@ class RadioTechnology(enum.StrEnum):
     WMBUS = "WMBUS"  # wireless M-Bus / OMS
     MBUS = "MBUS"  # wired M-Bus
     MULTI = "MULTI"  # several radios in one device (e.g. aquaradio MultiCom)
+    NB_IOT = "NB_IOT"  # cellular narrowband IoT (the metering cloud's water meters, issue 17)
 
 
 class KeyKind(enum.StrEnum):
@@ -114,6 +115,8 @@ class Device(Base):
     batch_id: Mapped[int | None] = mapped_column(ForeignKey("batch.id", ondelete="SET NULL"), index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     claimed_at: Mapped[datetime | None]
+    #: Argon2id hash of the PIN printed in the device passport (binding a meter to a metering point, issue 17).
+    pin_hash: Mapped[str | None] = mapped_column(String(200))
 
 
 class DeviceLabel(Base):

@@ -18,6 +18,7 @@ from graph.relay import to_global_id
 from models import Base
 from models import catalogue as c
 from models import identity as m
+from models import metering as mt
 from models import remote as r
 from models.audit import AuditEvent
 from models.base import utcnow
@@ -333,6 +334,41 @@ async def add_notification_profile(
 
 
 # --- reading back ----------------------------------------------------------------------------------------
+
+
+# --- metering (issue 17: metering points) -----------------------------------------------------------------
+
+#: The passport PIN of meters made by add_meter (hashed once: Argon2 takes a tenth of a second).
+METER_PIN = "482913"
+_METER_PIN_HASH = hash_password(METER_PIN)
+
+
+async def add_meter(
+    session, serial: str, *, model: str = "VSKM-15 IWAN", pin_hash: str | None = _METER_PIN_HASH
+) -> c.Device:
+    """A DECAST NB-IoT water meter of the catalogue with the passport PIN METER_PIN (unless `pin_hash` says)."""
+    product_type = await session.scalar(select(c.ProductType).where(c.ProductType.name == model))
+    device = c.Device(
+        manufacturer=product_type.manufacturer,
+        serial_number=serial,
+        product_type_id=product_type.id,
+        organisation_id=None,
+        pin_hash=pin_hash,
+    )
+    session.add(device)
+    await session.flush()
+    return device
+
+
+async def add_metering_point(
+    session, organisation_id: int, room_name: str, *, owner_id: int | None = None, **fields
+) -> mt.MeteringPoint:
+    """A metering point (cold water, Europe/Moscow unless given): a consumer's with `owner_id`, else staff's."""
+    values = {"resource": mt.Resource.COLD_WATER, "time_zone": "Europe/Moscow", **fields}
+    point = mt.MeteringPoint(organisation_id=organisation_id, owner_id=owner_id, room_name=room_name, **values)
+    session.add(point)
+    await session.flush()
+    return point
 
 
 async def snapshot(runtime) -> dict[str, list[tuple]]:

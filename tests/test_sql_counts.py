@@ -18,7 +18,7 @@ from graph.auth import hash_token
 from graph.schema import build_schema
 from models import identity as m
 from models.base import utcnow
-from tests.factories import add_organisation, add_user
+from tests.factories import add_organisation, add_user, issue_token
 
 #: Every request authenticates first: the token with its user, organisation, roles and granted permissions in
 #: one statement, whose user and organisation rows then answer the request's loaders.
@@ -1210,3 +1210,54 @@ async def test_forwarding_targets_with_locations_and_a_delivery_history(gql, wor
         {"status": "failed", "error": "InfluxDB answered 500: ", "durationMs": 0},
     ]
     assert counter.count == FORWARDING_DELIVERIES_BUDGET
+
+
+# --- metering points (issue 17, part: metering points) ---------------------------------------------------
+
+METERING_POINTS = """query($filter: MeteringPointFilter) { meteringPoints(first: 500, filter: $filter) {
+  totalCount nodes { roomName resource timeZone address { handle city street house }
+    meter { serialNumber model network displayName } }
+} }"""
+# authentication 1 + page 1 + totalCount 1 + addresses 1 + meters (with their product types) 1
+METERING_POINTS_BUDGET = AUTH + 4
+
+
+@pytest.mark.parametrize("size", [10, 100])
+async def test_metering_points_with_addresses_and_meters(gql, world, runtime, count_sql, size):
+    from models import catalogue as c
+    from models import metering as mt
+    from resolvers.metering.addresses.directory import sample_addresses
+
+    async with runtime.session_factory() as session, session.begin():
+        consumer = await add_user(session, world.organisations["a"], "consumer@a.example", [m.Role.CONSUMER])
+        token = await issue_token(session, consumer)
+        addresses = [mt.Address(**found.columns()) for found in list(sample_addresses().values())[:size]]
+        session.add_all(addresses)
+        model = await session.scalar(select(c.ProductType).where(c.ProductType.name == "VSKM-15 IWAN"))
+        meters = [
+            c.Device(manufacturer="DECAST", serial_number=f"3310{i:04d}", product_type_id=model.id) for i in range(size)
+        ]
+        session.add_all(meters)
+        await session.flush()
+        session.add_all(
+            mt.MeteringPoint(
+                organisation_id=world.organisations["a"].id,
+                owner_id=consumer.id if i % 2 else None,
+                resource=mt.Resource.COLD_WATER,
+                room_name=f"Flat {i:03d}",
+                time_zone="Europe/Moscow",
+                address_id=address.id,
+                meter_id=meter.id,
+            )
+            for i, (address, meter) in enumerate(zip(addresses, meters, strict=True))
+        )
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], METERING_POINTS)
+    nodes = data["meteringPoints"]["nodes"]
+    assert len(nodes) == data["meteringPoints"]["totalCount"] == size
+    assert nodes[1]["meter"]["displayName"] == "33100001 DECAST VSKM-15 IWAN (NB-IoT)" and nodes[1]["address"]["house"]
+    assert count == METERING_POINTS_BUDGET
+    # a consumer's list (their own half), searched by address: the same statements
+    with count_sql() as counter:
+        result = await gql(METERING_POINTS, {"filter": {"search": "a"}}, token)
+    assert result["data"]["meteringPoints"]["totalCount"] == size // 2
+    assert counter.count == METERING_POINTS_BUDGET

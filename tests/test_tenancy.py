@@ -33,6 +33,7 @@ from models.telemetry import TelemetryPoint, TelemetrySeries, TelemetryToken
 from resolvers.catalogue.keys import seal_device_key
 from resolvers.monitoring.workers.datalog_demo import SimulatedRouterLink
 from tests.factories import (
+    METER_PIN,
     NEW_PASSWORD,
     UNKNOWN_PK,
     World,
@@ -50,6 +51,8 @@ from tests.factories import (
     add_location,
     add_location_device,
     add_location_group,
+    add_meter,
+    add_metering_point,
     add_notification_profile,
     add_router,
     add_user,
@@ -391,6 +394,17 @@ async def forwarding_objects(session, runtime, world: World, pks: dict) -> dict[
     return {"ForwardingTarget": targets}
 
 
+async def metering_point_objects(session, runtime, world: World, pks: dict) -> dict[str, dict[str, int]]:
+    """Each tenant: a metering point of its staff (A's in its child A1) without a meter, and a meter with a PIN
+    free to bind (meterBind's control call binds A's point to it)."""
+    await add_meter(session, "33100050")
+    points = {}
+    for tenant in TENANTS:
+        point = await add_metering_point(session, world.organisations[CONTROLLED[tenant]].id, f"Boiler room {tenant}")
+        points[tenant] = point.id
+    return {"MeteringPoint": points}
+
+
 @pytest.fixture
 async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
     """Both tenants get something of every kind (see the parts above)."""
@@ -404,6 +418,7 @@ async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
         t.pks.update(await alarm_objects(session, runtime, world, t.pks))
         t.pks.update(await telemetry_objects(session, runtime, world, t.pks))
         t.pks.update(await forwarding_objects(session, runtime, world, t.pks))
+        t.pks.update(await metering_point_objects(session, runtime, world, t.pks))
     t.ids = {
         kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()
     }
@@ -478,6 +493,7 @@ def node_cases() -> list[Case]:
         "TelemetrySeries",
         "TelemetryToken",
         "ForwardingTarget",
+        "MeteringPoint",
     ):
         cases.append(Case("Query.node(id)", kind, NODE, lambda t, x: {"id": x}, root="node", label=kind))
         # one of A's own next to the ID under test: the answer differs only where that ID is
@@ -1574,6 +1590,45 @@ ALARM_PROFILE = {
     "activationFilters": [{"key": "t", "condition": "GT", "value": 1}],
     "clearingFilters": [{"key": "t", "condition": "LT", "value": 1}],
 }
+
+# metering points (issue 17, part: metering points)
+CASES += [
+    Case(
+        "Query.meteringPoints(filter.organisationId)",
+        "Organisation",
+        "query($id: ID!) { meteringPoints(filter: {organisationId: $id}) { totalCount nodes { roomName } } }",
+        lambda t, x: {"id": x},
+        root="meteringPoints",
+    ),
+    Case(
+        "Mutation.meteringPointUpdate(input.id)",
+        "MeteringPoint",
+        mutation("meteringPointUpdate", "MeteringPointUpdateInput", "meteringPoint { roomName }"),
+        lambda t, x: {"input": {"id": x, "roomName": "Renamed", "timeZone": "Europe/Berlin"}},
+        root="meteringPointUpdate",
+    ),
+    Case(
+        "Mutation.meteringPointDelete(input.id)",
+        "MeteringPoint",
+        mutation("meteringPointDelete", "MeteringPointDeleteInput", "deletedId"),
+        lambda t, x: {"input": {"id": x}},
+        root="meteringPointDelete",
+    ),
+    Case(
+        "Mutation.meterBind(input.meteringPointId)",
+        "MeteringPoint",
+        mutation("meterBind", "MeterBindInput", "meteringPoint { meter { displayName } }"),
+        lambda t, x: {"input": {"meteringPointId": x, "serialNumber": "33100050", "pin": METER_PIN}},
+        root="meterBind",
+    ),
+    Case(
+        "Mutation.meterUnbind(input.meteringPointId)",
+        "MeteringPoint",
+        mutation("meterUnbind", "MeterUnbindInput", "meteringPoint { roomName }"),
+        lambda t, x: {"input": {"meteringPointId": x}},
+        root="meterUnbind",
+    ),
+]
 
 # A control call uses the visible object of the case's kind (for organisations: the child A1);
 # these cases need tenant A itself, where the seeded partner link, group and child are.

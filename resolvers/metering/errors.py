@@ -18,6 +18,10 @@ class MeteringErrorCode(enum.Enum):
     DUPLICATE = "DUPLICATE"
     TOO_MANY = "TOO_MANY"
     NOT_ALLOWED = "NOT_ALLOWED"
+    #: The meter is at another metering point (told only after its correct PIN).
+    ALREADY_BOUND = "ALREADY_BOUND"
+    #: A service the mutation needs did not answer (e.g. the address directory); nothing was stored.
+    UNAVAILABLE = "UNAVAILABLE"
 
 
 @strawberry.type(description="A problem with the input of a metering mutation.")

@@ -17,8 +17,11 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    # the PIN of the device passport, hashed (Argon2id); NB_IOT joins radio_technology (a plain string column)
+    with op.batch_alter_table('device', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('pin_hash', sa.String(length=200), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('device', schema=None) as batch_op:
+        batch_op.drop_column('pin_hash')

@@ -9,6 +9,8 @@ The file format is the key download's, so a download re-imports elsewhere unchan
   header name the columns; fields may be quoted as in RFC 4180.
 - product_type by name (the manufacturer comes from it), key_kind a KeyKind value
   (LORAWAN_APP_KEY), algorithm a KeyAlgorithm value (AES_128), key in hex (any case).
+- Optionally pin: the PIN of the device passport (4 to 8 digits; the same on every row of the device), with
+  which a consumer binds the meter to a metering point (issue 17). Stored as an Argon2id hash only.
 
 All or nothing: every row is checked, every problem is reported with its line number, and nothing
 is stored while any row is bad. Messages name lines and columns but never repeat a cell: a shifted
@@ -32,7 +34,8 @@ from resolvers.catalogue.keys import check_key_length
 from resolvers.catalogue.serial_numbers import MAX_SERIAL, is_serial_number
 
 COLUMNS = ("serial_number", "product_type", "key_kind", "algorithm", "key")
-OPTIONAL_COLUMNS = ("labels",)
+OPTIONAL_COLUMNS = ("labels", "pin")
+_PIN = re.compile(r"[0-9]{4,8}")
 DELIMITERS = (",", ";", "\t", "|")
 LABEL_SEPARATOR = "|"
 MAX_LABEL = 100
@@ -60,6 +63,7 @@ class ParsedDevice:
     line: int
     labels: dict[str, None] = field(default_factory=dict)
     keys: list[ParsedKey] = field(default_factory=list)
+    pin: str | None = field(default=None, repr=False)  # never in a repr, like the keys
 
 
 def _decode(data: bytes, problems: RowProblems) -> str | None:
@@ -132,7 +136,7 @@ def parse(
     if header is None:
         problems.add(
             Code.INVALID,
-            f"the header must name the columns {', '.join(COLUMNS)} (and optionally labels), "
+            f"the header must name the columns {', '.join(COLUMNS)} (and optionally labels, pin), "
             "separated by one of , ; tab |.",
             1,
         )
@@ -205,12 +209,22 @@ class _Row:
             )
         key = self.key(algorithm)
         labels = self.labels()
+        pin = self.pin()
         if serial_problem is None:
             device = self.add_to_device(serial, product_type, kind, devices, first_line)
+            if pin and device.pin is not None and device.pin != pin:
+                self.bad(Code.INVALID, f"the serial number has another PIN on line {device.line}.", "pin")
             if self.ok:
                 assert kind is not None and algorithm is not None and key is not None  # else the row is not ok
                 device.labels.update(dict.fromkeys(labels))
                 device.keys.append(ParsedKey(kind, algorithm, key))
+                device.pin = pin or device.pin
+
+    def pin(self) -> str:
+        pin = self.cells.get("pin") or ""
+        if pin and not _PIN.fullmatch(pin):
+            self.bad(Code.INVALID, "the PIN must be 4 to 8 digits.", "pin")  # the cell is never repeated
+        return pin
 
     def product_type(self, by_name: dict[str, c.ProductType]) -> c.ProductType | None:
         if not self.cells["product_type"]:

@@ -29,14 +29,24 @@ PRODUCT_TYPES: dict[str, tuple[RadioTechnology, list[KeyKind]]] = {
     "CalecST III LoRa Module": (RadioTechnology.LORAWAN, _LORA),
     "Aquastream WM-Bus": (RadioTechnology.WMBUS, _OMS),
     "aquastream Radio L8": (RadioTechnology.LORAWAN, _LORA),
+    # the metering cloud's water meters (issue 17): NB-IoT, an AES payload key
+    "VSKM-15 IWAN": (RadioTechnology.NB_IOT, [KeyKind.OTHER]),
+    "VSGM-15 IWAN": (RadioTechnology.NB_IOT, [KeyKind.OTHER]),
 }
+#: Product types of other manufacturers than MANUFACTURER.
+MANUFACTURERS = {"VSKM-15 IWAN": "DECAST", "VSGM-15 IWAN": "DECAST"}
 
 
 async def ensure_product_types(session: AsyncSession) -> None:
     """Add the shipped product types the database lacks (existing rows are left as they are)."""
     present = set((await session.scalars(select(ProductType.name))).all())
     session.add_all(
-        ProductType(name=name, manufacturer=MANUFACTURER, radio_technology=radio, key_kinds=[k.value for k in kinds])
+        ProductType(
+            name=name,
+            manufacturer=MANUFACTURERS.get(name, MANUFACTURER),
+            radio_technology=radio,
+            key_kinds=[k.value for k in kinds],
+        )
         for name, (radio, kinds) in PRODUCT_TYPES.items()
         if name not in present
     )

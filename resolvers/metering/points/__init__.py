@@ -1,0 +1,1 @@
+"""Metering points: a meter's place (resource, address, room), its bound meter, account number and time zone."""
