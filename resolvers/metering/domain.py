@@ -2,6 +2,32 @@
 
 from __future__ import annotations
 
-from graph.domain import Domain
+from typing import Any
 
-DOMAIN = Domain(name="metering")
+from starlette.routing import Route
+
+from graph.domain import Domain
+from resolvers.metering.readings import schema as readings
+from resolvers.metering.readings.demo import seed_demo_readings
+from resolvers.metering.readings.serving import receive_readings
+from resolvers.metering.workers import readings_mqtt, readings_simulator
+
+
+def _readings_subscriber(runtime: Any) -> readings_mqtt.ReadingsSubscriber | None:
+    url = runtime.settings.mqtt_url
+    return readings_mqtt.ReadingsSubscriber(runtime, url) if url else None
+
+
+def _readings_simulator(runtime: Any) -> readings_simulator.ReadingsSimulator | None:
+    return readings_simulator.ReadingsSimulator(runtime) if runtime.settings.demo else None
+
+
+DOMAIN = Domain(
+    name="metering",
+    queries=(readings.ReadingsQuery,),
+    mutations=(readings.ReadingsMutation,),
+    node_resolvers={**readings.NODE_RESOLVERS},
+    routes=(Route("/meters/readings", receive_readings, methods=["POST"]),),
+    workers=(_readings_subscriber, _readings_simulator),
+    demo=(seed_demo_readings,),
+)
