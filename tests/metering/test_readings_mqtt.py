@@ -95,4 +95,3 @@ async def test_readings_are_stored_and_bad_messages_dropped_by_topic_only(runtim
     dropped = [rec.getMessage() for rec in caplog.records if "dropped" in rec.getMessage()]
     assert len(dropped) == len(bad)
     assert all("SECRET" not in line.split("/readings: ", 1)[-1] for line in dropped), dropped
-
