@@ -56,9 +56,13 @@ def _bucket(dialect: str, aggregation: Aggregation, zone: str, start: datetime, 
         unit = "day" if aggregation is Aggregation.DAY else "month"
         return func.date_trunc(unit, func.timezone(literal(zone), at))
     changes = offset_changes(ZoneInfo(zone), start, end)
-    shift = case(
-        *[(at >= instant, f"{seconds:+d} seconds") for instant, seconds in reversed(changes[1:])],
-        else_=f"{changes[0][1]:+d} seconds",
+    first_shift = literal(f"{changes[0][1]:+d} seconds")
+    shift = (
+        case(
+            *[(at >= instant, f"{seconds:+d} seconds") for instant, seconds in reversed(changes[1:])], else_=first_shift
+        )
+        if len(changes) > 1
+        else first_shift
     )
     return func.strftime("%Y-%m-%d" if aggregation is Aggregation.DAY else "%Y-%m", at, shift)
 

@@ -49,7 +49,7 @@ async def latest_readings(session: AsyncSession, meter_ids: Iterable[int]) -> di
         )
     )
     latest: dict[int, Reading] = {}
-    for meter_id, key, unit, at, value in rows.tuples():
+    for meter_id, key, unit, at, value in rows:
         if meter_id is None or at is None or value is None:  # excluded by the statement; for the type checker
             continue
         known = latest.get(meter_id)
