@@ -1210,3 +1210,79 @@ async def test_forwarding_targets_with_locations_and_a_delivery_history(gql, wor
         {"status": "failed", "error": "InfluxDB answered 500: ", "durationMs": 0},
     ]
     assert counter.count == FORWARDING_DELIVERIES_BUDGET
+
+
+# --- metering readings (issue 17, part: readings) ----------------------------------------------------------
+
+METERING_POINT_READINGS = """query($id: ID!, $aggregation: ReadingAggregation) {
+  meteringPointReadings(meteringPointId: $id, aggregation: $aggregation, first: 1000) { key count at values } }"""
+# authentication 1 + the point with its meter's reading series 1 + the readings 1 (raw or aggregated)
+METERING_POINT_READINGS_BUDGET = AUTH + 2
+
+
+@pytest.mark.parametrize("size", [10, 200])
+async def test_metering_point_readings_and_the_latest_reading_loader(gql, world, runtime, count_sql, size):
+    from graph.context import Context
+    from graph.relay import to_global_id
+    from models import catalogue as c
+    from models import metering as mt
+    from models import telemetry as tel
+    from resolvers.metering.readings.loaders import latest_readings_of_meters
+
+    now = utcnow()
+    async with runtime.session_factory() as session, session.begin():
+        product = await session.scalar(select(c.ProductType.id).where(c.ProductType.name == "TOPAS Lora W8"))
+        meters = [
+            c.Device(
+                manufacturer="INTEGRA",
+                serial_number=f"M{i:05d}",
+                product_type_id=product,
+                organisation_id=world.organisations["a"].id,
+            )
+            for i in range(size)
+        ]
+        session.add_all(meters)
+        await session.flush()
+        points = [
+            mt.MeteringPoint(
+                organisation_id=world.organisations["a"].id,
+                meter_id=meter.id,
+                resource=mt.Resource.COLD_WATER,
+                room_name=f"Flat {i}",
+                time_zone="Europe/Moscow",
+            )
+            for i, meter in enumerate(meters)
+        ]
+        series = [
+            tel.TelemetrySeries(
+                organisation_id=meter.organisation_id,
+                meter_id=meter.id,
+                key="volume",
+                unit="m³",
+                last_at=now,
+                last_value=1.0,
+            )
+            for meter in meters
+        ]
+        session.add_all([*points, *series])
+        await session.flush()
+        session.add_all(
+            tel.TelemetryPoint(series_id=series[0].id, at=now - timedelta(hours=6 * i), value=float(i))
+            for i in range(size)
+        )
+    variables = {"id": to_global_id("MeteringPoint", points[0].id)}
+    counts = {}
+    for aggregation in ("NONE", "DAY", "MONTH"):
+        with count_sql() as counter:
+            result = await gql(
+                METERING_POINT_READINGS, {**variables, "aggregation": aggregation}, world.tokens["admin_a"]
+            )
+        counts[aggregation] = result["data"]["meteringPointReadings"]["count"]
+        assert counter.count == METERING_POINT_READINGS_BUDGET, counter.statements
+    assert counts["NONE"] == size > counts["DAY"] >= counts["MONTH"] >= 1
+
+    # the metering point's latestReading: one statement for a list of any length
+    context = Context(runtime)
+    with count_sql() as counter:
+        latest = await latest_readings_of_meters(context, [meter.id for meter in meters])
+    assert counter.count == 1 and len(latest) == size and all(reading is not None for reading in latest)
