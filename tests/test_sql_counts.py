@@ -1220,14 +1220,12 @@ METERING_POINT_READINGS = """query($id: ID!, $aggregation: ReadingAggregation) {
 METERING_POINT_READINGS_BUDGET = AUTH + 2
 
 
-@pytest.mark.parametrize("size", [10, 200])
-async def test_metering_point_readings_and_the_latest_reading_loader(gql, world, runtime, count_sql, size):
-    from graph.context import Context
-    from graph.relay import to_global_id
+async def add_metered_points(runtime, world, size: int) -> tuple[list[int], list[int]]:
+    """`size` metering points of tenant A, each with a meter whose volume series has a latest value; the first
+    meter has `size` readings six hours apart. Returns (point pks, meter pks)."""
     from models import catalogue as c
     from models import metering as mt
     from models import telemetry as tel
-    from resolvers.metering.readings.loaders import latest_readings_of_meters
 
     now = utcnow()
     async with runtime.session_factory() as session, session.begin():
@@ -1270,7 +1268,17 @@ async def test_metering_point_readings_and_the_latest_reading_loader(gql, world,
             tel.TelemetryPoint(series_id=series[0].id, at=now - timedelta(hours=6 * i), value=float(i))
             for i in range(size)
         )
-    variables = {"id": to_global_id("MeteringPoint", points[0].id)}
+    return [point.id for point in points], [meter.id for meter in meters]
+
+
+@pytest.mark.parametrize("size", [10, 200])
+async def test_metering_point_readings_and_the_latest_reading_loader(gql, world, runtime, count_sql, size):
+    from graph.context import Context
+    from graph.relay import to_global_id
+    from resolvers.metering.readings.loaders import latest_readings_of_meters
+
+    points, meters = await add_metered_points(runtime, world, size)
+    variables = {"id": to_global_id("MeteringPoint", points[0])}
     counts = {}
     for aggregation in ("NONE", "DAY", "MONTH"):
         with count_sql() as counter:
@@ -1284,5 +1292,5 @@ async def test_metering_point_readings_and_the_latest_reading_loader(gql, world,
     # the metering point's latestReading: one statement for a list of any length
     context = Context(runtime)
     with count_sql() as counter:
-        latest = await latest_readings_of_meters(context, [meter.id for meter in meters])
+        latest = await latest_readings_of_meters(context, meters)
     assert counter.count == 1 and len(latest) == size and all(reading is not None for reading in latest)
