@@ -14,6 +14,7 @@ from models import metering as mt
 from models import telemetry as tel
 from models.audit import AuditEvent
 from models.base import utcnow
+from tests.burst import burst
 from tests.factories import snapshot
 from tests.metering.readings_helpers import add_gateway_token, seed_meters
 
@@ -178,3 +179,26 @@ async def test_last_write_wins_per_meter_key_and_time(runtime, world, client):
             select(tel.TelemetrySeries.last_value).where(tel.TelemetrySeries.meter_id == meter)
         )
     assert latest == 3.0  # the earlier reading arrived later but did not move the latest back
+
+
+async def test_parallel_first_readings_make_one_series_and_a_token_is_revoked_once(runtime, world, gql, client):
+    seeded = await seed_meters(runtime, world)
+    await with_token(runtime, world)
+    start = utcnow() - timedelta(hours=1)
+
+    async def send(index: int):
+        reading = {"serialNumber": "33100050", "key": "volume", "value": float(index)}
+        body = {"readings": [{**reading, "at": (start + timedelta(minutes=index)).isoformat()}]}
+        return await client.post("/meters/readings", json=body, headers=bearer(TOKEN_A))
+
+    responses = await burst(runtime, 8, send)
+    assert [response.json() for response in responses] == [{"stored": 1}] * 8
+    meter = seeded.meters["33100050"]
+    assert await stored(runtime) == [(meter, None, "volume", "m³", float(index)) for index in range(8)]
+
+    made = await gql(CREATE, {"input": {"name": "LNS"}}, world.tokens["admin_a"])
+    token_id = made["data"]["meterGatewayTokenCreate"]["meterGatewayToken"]["id"]
+    await burst(runtime, 8, lambda _: gql(REVOKE, {"id": token_id}, world.tokens["admin_a"]))
+    async with runtime.session_factory() as session:
+        actions = (await session.scalars(select(AuditEvent.action))).all()
+    assert sorted(actions) == ["meter_gateway_token.created", "meter_gateway_token.revoked"]
