@@ -1294,3 +1294,26 @@ async def test_metering_point_readings_and_the_latest_reading_loader(gql, world,
     with count_sql() as counter:
         latest = await latest_readings_of_meters(context, meters)
     assert counter.count == 1 and len(latest) == size and all(reading is not None for reading in latest)
+
+
+METER_GATEWAY_TOKENS = (
+    """{ meterGatewayTokens(first: 500) { totalCount nodes { id name organisationId createdAt revokedAt } } }"""
+)
+# authentication 1 + page 1 + totalCount 1
+METER_GATEWAY_TOKENS_BUDGET = AUTH + 2
+
+
+@pytest.mark.parametrize("size", [10, 100])
+async def test_meter_gateway_token_list(gql, world, runtime, count_sql, size):
+    from models import metering as mt
+
+    async with runtime.session_factory() as session, session.begin():
+        session.add_all(
+            mt.MeterGatewayToken(
+                organisation_id=world.organisations["a" if i % 2 else "a1"].id, name=f"LNS {i}", token_hash=f"{i:064d}"
+            )
+            for i in range(size)
+        )
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], METER_GATEWAY_TOKENS)
+    assert data["meterGatewayTokens"]["totalCount"] == len(data["meterGatewayTokens"]["nodes"]) == size
+    assert count == METER_GATEWAY_TOKENS_BUDGET

@@ -1604,6 +1604,13 @@ CASES: list[Case] = [
         root="meteringPointReadings",
     ),
     Case(
+        "Query.meterGatewayTokens(organisationId)",
+        "Organisation",
+        "query($id: ID) { meterGatewayTokens(organisationId: $id) { totalCount nodes { name } } }",
+        lambda t, x: {"id": x},
+        root="meterGatewayTokens",
+    ),
+    Case(
         "Mutation.meterGatewayTokenCreate(input.organisationId)",
         "Organisation",
         mutation("meterGatewayTokenCreate", "MeterGatewayTokenCreateInput", "meterGatewayToken { name }"),

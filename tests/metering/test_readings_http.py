@@ -22,6 +22,7 @@ CREATE = """mutation($input: MeterGatewayTokenCreateInput!) { meterGatewayTokenC
   token meterGatewayToken { id name revokedAt } errors { code field } } }"""
 REVOKE = """mutation($id: ID!) { meterGatewayTokenRevoke(input: {id: $id}) {
   meterGatewayToken { revokedAt } errors { code } } }"""
+TOKENS = """{ meterGatewayTokens { totalCount nodes { name revokedAt } } }"""
 TOKEN_A = "fgm_tenant-a-network-server"
 
 
@@ -62,6 +63,10 @@ async def test_tokens_are_shown_once_stored_hashed_and_revoked(runtime, world, g
     assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     consumer = await gql(CREATE, {"input": {"name": "x"}}, seeded.tokens["anna"])
     assert [e["code"] for e in consumer["data"]["meterGatewayTokenCreate"]["errors"]] == ["NOT_ALLOWED"]
+    listed = await gql(TOKENS, {}, world.tokens["admin_a"])
+    assert listed["data"]["meterGatewayTokens"] == {"totalCount": 1, "nodes": [{"name": "LNS", "revokedAt": None}]}
+    for other in (world.tokens["admin_b"], seeded.tokens["anna"]):
+        assert (await gql(TOKENS, {}, other))["data"]["meterGatewayTokens"]["totalCount"] == 0
     consumer = await gql(REVOKE, {"id": token_id}, seeded.tokens["anna"])
     assert [e["code"] for e in consumer["data"]["meterGatewayTokenRevoke"]["errors"]] == ["NOT_FOUND"]
 

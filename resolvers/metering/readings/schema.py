@@ -10,15 +10,27 @@ from sqlalchemy import case, select
 from strawberry.types import Info
 
 from graph.errors import BadUserInput
+from graph.lookahead import LookAhead
 from graph.mutations import mutate
 from graph.permissions import needs, require_principal
-from graph.relay import decode_id, node_loader, to_global_id
+from graph.relay import (
+    Connection,
+    PageAfter,
+    PageBefore,
+    PageFirst,
+    PageLast,
+    SortKey,
+    decode_id,
+    node_loader,
+    paginate,
+    to_global_id,
+)
 from models import metering as mt
 from models import telemetry as tel
 from models.base import utcnow
 from models.identity import Permission
 from resolvers.metering.errors import MeteringError
-from resolvers.metering.readings.gateway import MAX_NAME, create_token, revoke_token
+from resolvers.metering.readings.gateway import MAX_NAME, create_token, revoke_token, token_visible
 from resolvers.metering.readings.history import Aggregation, series_readings
 from resolvers.metering.readings.ingest import UNITS
 from resolvers.metering.readings.latest import RESOURCE_KEYS
@@ -62,6 +74,40 @@ class MeterGatewayTokenPayload:
 
 @strawberry.type
 class ReadingsQuery:
+    @strawberry.field(
+        description="Meter gateway tokens of your organisation's subtree (never the tokens themselves), newest first.",
+        permission_classes=[needs(Permission.METERING_MANAGE)],
+    )
+    async def meter_gateway_tokens(
+        self,
+        info: Info,
+        organisation_id: Annotated[
+            strawberry.ID | None, strawberry.argument(description="Only this organisation's tokens.")
+        ] = None,
+        first: PageFirst = None,
+        after: PageAfter = None,
+        last: PageLast = None,
+        before: PageBefore = None,
+    ) -> Connection[MeterGatewayToken]:
+        token = mt.MeterGatewayToken
+        statement = select(token).where(token_visible(require_principal(info.context)))
+        if organisation_id is not None:
+            pk = decode_id(organisation_id, "Organisation")
+            if pk is None:
+                raise BadUserInput("Not an Organisation ID.", argument="organisationId")
+            statement = statement.where(token.organisation_id == pk)
+        return await paginate(
+            info.context,
+            statement,
+            [SortKey(token.created_at, descending=True), SortKey(token.id, descending=True)],
+            MeterGatewayToken.from_model,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+            ahead=LookAhead.of(info, MeterGatewayToken),
+        )
+
     @strawberry.field(
         description="A metering point's readings, newest first: every reading, or the last one of each day or month "
         "in the point's time zone. Null for a point you do not see.",
