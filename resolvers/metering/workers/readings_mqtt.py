@@ -11,18 +11,14 @@ only, never its payload."""
 
 from __future__ import annotations
 
-import enum
 import logging
-from typing import Any, cast
-from urllib.parse import unquote
+from typing import Any
 
-from graph.errors import DomainError, problems_of
 from graph.workers import transaction
 from resolvers.metering.readings.gateway import topic_readings
 from resolvers.metering.readings.ingest import MAX_SERIAL, store_readings
 from resolvers.monitoring.telemetry.formats import BadBody, json_points
 from resolvers.monitoring.telemetry.rules import late_window
-from resolvers.monitoring.telemetry.serving import MAX_BODY_BYTES
 from resolvers.monitoring.workers.telemetry_mqtt import TelemetrySubscriber
 
 log = logging.getLogger("fleetgraph.metering.mqtt")
@@ -32,7 +28,7 @@ def serial_of(topic: str, root: str) -> str:
     prefix, suffix = f"{root}/meters/", "/readings"
     if not (topic.startswith(prefix) and topic.endswith(suffix)):
         raise BadBody("not a readings topic")
-    serial = unquote(topic[len(prefix) : -len(suffix)])
+    serial = topic[len(prefix) : -len(suffix)]
     if not serial or "/" in serial or len(serial) > MAX_SERIAL:
         raise BadBody("not a serial number in the topic")
     return serial
@@ -42,38 +38,18 @@ class ReadingsSubscriber(TelemetrySubscriber):
     """One process's member of the shared readings subscription: started and stopped with the app."""
 
     name = "mqtt-readings"
+    kind = "readings"
+    log = log
 
     def __init__(self, runtime: Any, url: str, **options: Any) -> None:
         super().__init__(runtime, url, **options)
         self.topic = self.topic.replace("/locations/+/telemetry", "/meters/+/readings")
 
-    async def handle(self, topic: str, payload: Any) -> int | None:
-        """Store one message's readings; returns how many, or None when the message was dropped."""
-        try:
-            if not isinstance(payload, bytes | bytearray) or len(payload) > MAX_BODY_BYTES:
-                raise BadBody("payload is not bytes or too large")
-            readings = topic_readings(serial_of(topic, self.root), json_points(bytes(payload)))
-            async with transaction(self.runtime) as session:
-                stored = await store_readings(
-                    session, readings, organisation_id=None, late=late_window(self.runtime.settings)
-                )
-        except BadBody as exc:
-            self.dropped += 1
-            log.warning("MQTT: dropped a readings message on %s: %s", topic, exc)
-            return None
-        except DomainError as exc:
-            self.dropped += 1
-            codes = sorted({cast(enum.Enum, problem.code).name for problem in problems_of(exc)})
-            log.warning(
-                "MQTT: dropped a readings message on %s: %d problems (%s)",
-                topic,
-                len(problems_of(exc)),
-                ", ".join(codes),
+    async def store(self, topic: str, payload: bytes) -> int:
+        """The readings of the topic's meter, through the readings rule; raises BadBody or DomainError."""
+        readings = topic_readings(serial_of(topic, self.root), json_points(payload))
+        async with transaction(self.runtime) as session:
+            stored = await store_readings(
+                session, readings, organisation_id=None, late=late_window(self.runtime.settings)
             )
-            return None
-        except Exception:
-            self.dropped += 1
-            log.exception("MQTT: could not store a readings message on %s", topic)
-            return None
-        self.recorded += 1
         return len(stored)
