@@ -107,7 +107,7 @@ async def test_readings_are_points_of_the_meters_series(runtime, world, client):
 
 
 async def test_bad_messages_are_refused_whole(runtime, world, client):
-    seeded = await seed_meters(runtime, world)
+    await seed_meters(runtime, world)
     await with_token(runtime, world)
     good = {"serialNumber": "33100050", "key": "volume", "value": 1.0}
     old = (utcnow() - timedelta(days=8)).isoformat()
@@ -156,7 +156,6 @@ async def test_bad_messages_are_refused_whole(runtime, world, client):
         response = await client.post("/meters/readings", content=content, headers=headers)
         assert response.status_code == status, response.text
     assert await snapshot(runtime) == before
-    assert seeded.meters  # nothing of any meter's
 
 
 async def test_last_write_wins_per_meter_key_and_time(runtime, world, client):

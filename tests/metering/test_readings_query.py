@@ -156,3 +156,21 @@ async def test_latest_readings_of_many_meters_in_one_statement(runtime, world, c
     assert set(latest) == {meters["33100050"], meters["44100050"]}
     reading = latest[meters["33100050"]]
     assert (reading.key, reading.unit, reading.at, reading.value) == ("volume", "m³", utc("2026-12-01 11:00"), 1.5)
+
+
+async def test_a_meters_series_is_no_locations_telemetry(runtime, world, gql):
+    """Readings are read through the metering point's scope only: the location telemetry API does not show them."""
+    from sqlalchemy import select
+
+    from models import telemetry as tel
+
+    await seed_meters(runtime, world)
+    await store(runtime, "33100050", [("2026-12-01 10:00", 1.0)])
+    async with runtime.session_factory() as session:
+        series = await session.scalar(select(tel.TelemetrySeries.id).where(tel.TelemetrySeries.meter_id.is_not(None)))
+    result = await gql(
+        "query($id: ID!) { node(id: $id) { id } }",
+        {"id": to_global_id("TelemetrySeries", series)},
+        world.tokens["platform"],
+    )
+    assert result["data"]["node"] is None
