@@ -174,3 +174,19 @@ async def test_a_meters_series_is_no_locations_telemetry(runtime, world, gql):
         world.tokens["platform"],
     )
     assert result["data"]["node"] is None
+
+
+def test_offset_changes_are_found_to_the_second():
+    from zoneinfo import ZoneInfo
+
+    from resolvers.metering.readings.history import offset_changes
+
+    changes = offset_changes(ZoneInfo("Europe/Berlin"), utc("2026-01-01 00:00"), utc("2027-01-01 00:00"))
+    assert changes == [
+        (utc("2026-01-01 00:00"), 3600),
+        (utc("2026-03-29 01:00"), 7200),
+        (utc("2026-10-25 01:00"), 3600),
+    ]
+    assert offset_changes(ZoneInfo("Europe/Moscow"), utc("2026-01-01 00:00"), utc("2027-01-01 00:00")) == [
+        (utc("2026-01-01 00:00"), 10800)
+    ]

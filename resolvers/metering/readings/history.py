@@ -8,6 +8,7 @@ strftime applies before cutting the day or month; the result is the same."""
 from __future__ import annotations
 
 import enum
+import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,7 +31,7 @@ OFFSETS_SPAN = timedelta(days=366 * 20)
 
 def offset_changes(zone: ZoneInfo, start: datetime, end: datetime) -> list[tuple[datetime, int]]:
     """(instant, UTC offset in seconds from then on) for `start` and every change of offset up to `end`: a day's
-    step finds a change, a bisection its second."""
+    step finds a change, a bisection over whole seconds its first second."""
 
     def offset(moment: datetime) -> int:
         delta = moment.astimezone(zone).utcoffset()
@@ -41,11 +42,15 @@ def offset_changes(zone: ZoneInfo, start: datetime, end: datetime) -> list[tuple
     while moment < end:
         following = min(moment + timedelta(days=1), end)
         if offset(following) != changes[-1][1]:
-            low, high = moment, following
-            while high - low > timedelta(seconds=1):
-                middle = low + (high - low) / 2
-                low, high = (middle, high) if offset(middle) == changes[-1][1] else (low, middle)
-            changes.append((high, offset(high)))
+            # zones change on whole seconds: bisect them to the first second of the new offset
+            low, high = int(moment.timestamp()), math.ceil(following.timestamp())
+            while high - low > 1:
+                middle = (low + high) // 2
+                low, high = (
+                    (middle, high) if offset(datetime.fromtimestamp(middle, UTC)) == changes[-1][1] else (low, middle)
+                )
+            instant = datetime.fromtimestamp(high, UTC)
+            changes.append((instant, offset(instant)))
         moment = following
     return changes
 
