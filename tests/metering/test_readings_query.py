@@ -190,3 +190,19 @@ def test_offset_changes_are_found_to_the_second():
     assert offset_changes(ZoneInfo("Europe/Moscow"), utc("2026-01-01 00:00"), utc("2027-01-01 00:00")) == [
         (utc("2026-01-01 00:00"), 10800)
     ]
+
+
+async def test_readings_follow_the_meter_owners_telemetry_retention(runtime, world):
+    from sqlalchemy import select
+
+    from models import telemetry as tel
+    from resolvers.monitoring.telemetry.retention import purge
+
+    await seed_meters(runtime, world)
+    await store(runtime, "33100050", [("2026-01-01 10:00", 1.0), ("2026-11-30 10:00", 2.0)])
+    async with runtime.session_factory() as session, session.begin():
+        session.add(tel.TelemetryRetention(organisation_id=world.organisations["a"].id, days=90))
+    async with runtime.session_factory() as session, session.begin():
+        await purge(session, 365, utc("2026-12-01 00:00"))
+    async with runtime.session_factory() as session:
+        assert list(await session.scalars(select(tel.TelemetryPoint.value))) == [2.0]
