@@ -78,3 +78,18 @@ class MeteringPoint(Base):
     time_zone: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class MeterGatewayToken(Base):
+    """An organisation's meter gateway token for POST /meters/readings (issue 17): a network server sends the
+    readings of the organisation's meters, naming them by serial number. Shown once, kept only as its SHA-256."""
+
+    __tablename__ = "meter_gateway_token"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Set once; a revoked token is refused (401) and never valid again.
+    revoked_at: Mapped[datetime | None]

@@ -1,12 +1,13 @@
-"""Telemetry (issue 16): a series is one key of one location (optionally of one of its devices); a point is one
-value of a series at one time. The latest value of each series is kept on the series itself."""
+"""Telemetry (issue 16): a series is one key of one location (optionally of one of its devices), or one key of a
+meter (a catalogue device; issue 17: a meter's readings are its points); a point is one value of a series at one
+time. The latest value of each series is kept on the series itself."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Float, ForeignKey, Index, Integer, PrimaryKeyConstraint, String
+from sqlalchemy import BigInteger, CheckConstraint, Float, ForeignKey, Index, Integer, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, string_enum, utcnow
@@ -42,13 +43,27 @@ class TelemetrySeries(Base):
             sqlite_where="device_id IS NOT NULL",
             postgresql_where="device_id IS NOT NULL",
         ),
+        # one series per key of each meter (its readings: resolvers/metering/readings)
+        Index(
+            "uq_telemetry_series_meter_key",
+            "meter_id",
+            "key",
+            unique=True,
+            sqlite_where="meter_id IS NOT NULL",
+            postgresql_where="meter_id IS NOT NULL",
+        ),
+        # a series is a location's or a meter's, never both nor neither
+        CheckConstraint("(location_id IS NULL) <> (meter_id IS NULL)", name="one_owner"),
     )
 
     id: Mapped[int] = mapped_column(SERIES_ID, primary_key=True, autoincrement=True)
     #: Denormalised from the location: retention and tenancy filters without a join.
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
-    location_id: Mapped[int] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"), index=True)
+    #: None for a meter's series (then meter_id is set).
+    location_id: Mapped[int | None] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"), index=True)
     device_id: Mapped[int | None] = mapped_column(ForeignKey("location_device.id", ondelete="CASCADE"))
+    #: The catalogue device whose readings these are (issue 17); None for a location's series.
+    meter_id: Mapped[int | None] = mapped_column(ForeignKey("device.id", ondelete="CASCADE"))
     key: Mapped[str] = mapped_column(String(100))
     unit: Mapped[str] = mapped_column(String(20), default="")
     data_type: Mapped[DataType] = mapped_column(string_enum(DataType, "telemetry_data_type"), default=DataType.FLOAT)

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from graph.auth import hash_token
 from graph.schema import build_schema
 from models import identity as m
+from models import telemetry as tel
 from models.base import utcnow
 from tests.factories import add_organisation, add_user, issue_token
 
@@ -1216,10 +1217,10 @@ async def test_forwarding_targets_with_locations_and_a_delivery_history(gql, wor
 
 METERING_POINTS = """query($filter: MeteringPointFilter) { meteringPoints(first: 500, filter: $filter) {
   totalCount nodes { roomName resource timeZone address { handle city street house }
-    meter { serialNumber model network displayName } }
+    meter { serialNumber model network displayName } latestReading { value unit } }
 } }"""
-# authentication 1 + page 1 + totalCount 1 + addresses 1 + meters (with their product types) 1
-METERING_POINTS_BUDGET = AUTH + 4
+# authentication 1 + page 1 + totalCount 1 + addresses 1 + meters (with their product types) 1 + latest readings 1
+METERING_POINTS_BUDGET = AUTH + 5
 
 
 @pytest.mark.parametrize("size", [10, 100])
@@ -1251,9 +1252,23 @@ async def test_metering_points_with_addresses_and_meters(gql, world, runtime, co
             )
             for i, (address, meter) in enumerate(zip(addresses, meters, strict=True))
         )
+        # every other meter has read something (its series' latest value)
+        session.add_all(
+            tel.TelemetrySeries(
+                organisation_id=world.organisations["a"].id,
+                meter_id=meter.id,
+                key="volume",
+                unit="m³",
+                last_at=utcnow(),
+                last_value=float(i),
+            )
+            for i, meter in enumerate(meters)
+            if i % 2 == 0
+        )
     count, data = await statements(gql, count_sql, world.tokens["admin_a"], METERING_POINTS)
     nodes = data["meteringPoints"]["nodes"]
     assert len(nodes) == data["meteringPoints"]["totalCount"] == size
+    assert nodes[0]["latestReading"] == {"value": 0.0, "unit": "m³"} and nodes[1]["latestReading"] is None
     assert nodes[1]["meter"]["displayName"] == "33100001 DECAST VSKM-15 IWAN (NB-IoT)" and nodes[1]["address"]["house"]
     assert count == METERING_POINTS_BUDGET
     # a consumer's list (their own half), searched by address: the same statements
@@ -1261,3 +1276,110 @@ async def test_metering_points_with_addresses_and_meters(gql, world, runtime, co
         result = await gql(METERING_POINTS, {"filter": {"search": "a"}}, token)
     assert result["data"]["meteringPoints"]["totalCount"] == size // 2
     assert counter.count == METERING_POINTS_BUDGET
+
+
+# --- metering readings (issue 17, part: readings) ----------------------------------------------------------
+
+METERING_POINT_READINGS = """query($id: ID!, $aggregation: ReadingAggregation) {
+  meteringPointReadings(meteringPointId: $id, aggregation: $aggregation, first: 1000) { key count at values } }"""
+# authentication 1 + the point with its meter's reading series 1 + the readings 1 (raw or aggregated)
+METERING_POINT_READINGS_BUDGET = AUTH + 2
+
+
+async def add_metered_points(runtime, world, size: int) -> tuple[list[int], list[int]]:
+    """`size` metering points of tenant A, each with a meter whose volume series has a latest value; the first
+    meter has `size` readings six hours apart. Returns (point pks, meter pks)."""
+    from models import catalogue as c
+    from models import metering as mt
+    from models import telemetry as tel
+
+    now = utcnow()
+    async with runtime.session_factory() as session, session.begin():
+        product = await session.scalar(select(c.ProductType.id).where(c.ProductType.name == "TOPAS Lora W8"))
+        meters = [
+            c.Device(
+                manufacturer="INTEGRA",
+                serial_number=f"M{i:05d}",
+                product_type_id=product,
+                organisation_id=world.organisations["a"].id,
+            )
+            for i in range(size)
+        ]
+        session.add_all(meters)
+        await session.flush()
+        points = [
+            mt.MeteringPoint(
+                organisation_id=world.organisations["a"].id,
+                meter_id=meter.id,
+                resource=mt.Resource.COLD_WATER,
+                room_name=f"Flat {i}",
+                time_zone="Europe/Moscow",
+            )
+            for i, meter in enumerate(meters)
+        ]
+        series = [
+            tel.TelemetrySeries(
+                organisation_id=meter.organisation_id,
+                meter_id=meter.id,
+                key="volume",
+                unit="m³",
+                last_at=now,
+                last_value=1.0,
+            )
+            for meter in meters
+        ]
+        session.add_all([*points, *series])
+        await session.flush()
+        session.add_all(
+            tel.TelemetryPoint(series_id=series[0].id, at=now - timedelta(hours=6 * i), value=float(i))
+            for i in range(size)
+        )
+    return [point.id for point in points], [meter.id for meter in meters]
+
+
+@pytest.mark.parametrize("size", [10, 200])
+async def test_metering_point_readings_and_the_latest_reading_loader(gql, world, runtime, count_sql, size):
+    from graph.context import Context
+    from graph.relay import to_global_id
+    from resolvers.metering.readings.loaders import latest_readings_of_meters
+
+    points, meters = await add_metered_points(runtime, world, size)
+    variables = {"id": to_global_id("MeteringPoint", points[0])}
+    counts = {}
+    for aggregation in ("NONE", "DAY", "MONTH"):
+        with count_sql() as counter:
+            result = await gql(
+                METERING_POINT_READINGS, {**variables, "aggregation": aggregation}, world.tokens["admin_a"]
+            )
+        counts[aggregation] = result["data"]["meteringPointReadings"]["count"]
+        assert counter.count == METERING_POINT_READINGS_BUDGET, counter.statements
+    assert counts["NONE"] == size > counts["DAY"] >= counts["MONTH"] >= 1
+
+    # the metering point's latestReading: one statement for a list of any length
+    context = Context(runtime)
+    with count_sql() as counter:
+        latest = await latest_readings_of_meters(context, meters)
+    assert counter.count == 1 and len(latest) == size and all(reading is not None for reading in latest)
+
+
+METER_GATEWAY_TOKENS = (
+    """{ meterGatewayTokens(first: 500) { totalCount nodes { id name organisationId createdAt revokedAt } } }"""
+)
+# authentication 1 + page 1 + totalCount 1
+METER_GATEWAY_TOKENS_BUDGET = AUTH + 2
+
+
+@pytest.mark.parametrize("size", [10, 100])
+async def test_meter_gateway_token_list(gql, world, runtime, count_sql, size):
+    from models import metering as mt
+
+    async with runtime.session_factory() as session, session.begin():
+        session.add_all(
+            mt.MeterGatewayToken(
+                organisation_id=world.organisations["a" if i % 2 else "a1"].id, name=f"LNS {i}", token_hash=f"{i:064d}"
+            )
+            for i in range(size)
+        )
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], METER_GATEWAY_TOKENS)
+    assert data["meterGatewayTokens"]["totalCount"] == len(data["meterGatewayTokens"]["nodes"]) == size
+    assert count == METER_GATEWAY_TOKENS_BUDGET

@@ -28,6 +28,7 @@ from models import identity as m
 from models.base import utcnow
 from models.catalogue import DeviceKey, KeyAlgorithm, KeyKind
 from models.forwarding import DeliveryState, ForwardingTarget, OutboundDelivery, Platform
+from models.metering import MeterGatewayToken, MeteringPoint, Resource
 from models.remote import Location
 from models.telemetry import TelemetryPoint, TelemetrySeries, TelemetryToken
 from resolvers.catalogue.keys import seal_device_key
@@ -405,6 +406,32 @@ async def metering_point_objects(session, runtime, world: World, pks: dict) -> d
     return {"MeteringPoint": points}
 
 
+async def metering_readings_objects(session, runtime, world: World, pks: dict) -> dict[str, dict[str, int]]:
+    """Metering readings (issue 17): each tenant's catalogue device is the meter of a second metering point, with
+    one reading; each tenant has a meter gateway token."""
+    points, tokens = {}, {}
+    for tenant in TENANTS:
+        organisation = world.organisations[CONTROLLED[tenant]].id
+        meter = pks["Device"][tenant]
+        point = MeteringPoint(
+            organisation_id=organisation,
+            meter_id=meter,
+            resource=Resource.COLD_WATER,
+            room_name=f"Flat {tenant}",
+            time_zone="Europe/Moscow",
+        )
+        series = TelemetrySeries(
+            organisation_id=organisation, meter_id=meter, key="volume", unit="m³", last_at=TELEMETRY_AT, last_value=1.0
+        )
+        token = MeterGatewayToken(organisation_id=organisation, name=f"LNS {tenant}", token_hash=f"m{tenant:0>63}")
+        session.add_all([point, series, token])
+        await session.flush()
+        session.add(TelemetryPoint(series_id=series.id, at=TELEMETRY_AT, value=1.0))
+        points[tenant], tokens[tenant] = point.id, token.id
+    # named MeteredPoint here: the points part's MeteringPoint has no meter (meterBind's control binds one)
+    return {"MeteredPoint": points, "MeterGatewayToken": tokens}
+
+
 @pytest.fixture
 async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
     """Both tenants get something of every kind (see the parts above)."""
@@ -419,11 +446,16 @@ async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
         t.pks.update(await telemetry_objects(session, runtime, world, t.pks))
         t.pks.update(await forwarding_objects(session, runtime, world, t.pks))
         t.pks.update(await metering_point_objects(session, runtime, world, t.pks))
+        t.pks.update(await metering_readings_objects(session, runtime, world, t.pks))
     t.ids = {
         kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()
     }
     for kind in t.ids:
         t.ids[kind]["unknown"] = to_global_id(kind, UNKNOWN_PK)
+    # a metering point with a meter and readings (readings part) is a MeteringPoint
+    t.ids["MeteredPoint"] = {
+        key: to_global_id("MeteringPoint", pk) for key, pk in {**t.pks["MeteredPoint"], "unknown": UNKNOWN_PK}.items()
+    }
     # a monitored location is named by its location's ID (datalog part)
     t.ids["MonitoredLocation"] = {
         key: to_global_id("Location", pk) for key, pk in {**t.pks["MonitoredLocation"], "unknown": UNKNOWN_PK}.items()
@@ -494,6 +526,7 @@ def node_cases() -> list[Case]:
         "TelemetryToken",
         "ForwardingTarget",
         "MeteringPoint",
+        "MeterGatewayToken",
     ):
         cases.append(Case("Query.node(id)", kind, NODE, lambda t, x: {"id": x}, root="node", label=kind))
         # one of A's own next to the ID under test: the answer differs only where that ID is
@@ -1581,6 +1614,36 @@ CASES: list[Case] = [
         mutation("forwardingDeliveryRetry", "ForwardingDeliveryRetryInput", "forwardingDelivery { state }"),
         lambda t, x: {"input": {"targetId": x, "idempotencyKey": "tenancy-a"}},
         root="forwardingDeliveryRetry",
+    ),
+    # metering readings (issue 17, part: readings): another tenant's metering point or gateway token, or an
+    # organisation outside the subtree, reads like an unknown one
+    Case(
+        "Query.meteringPointReadings(meteringPointId)",
+        "MeteredPoint",
+        "query($id: ID!) { meteringPointReadings(meteringPointId: $id) { totalCount: count values } }",
+        lambda t, x: {"id": x},
+        root="meteringPointReadings",
+    ),
+    Case(
+        "Query.meterGatewayTokens(organisationId)",
+        "Organisation",
+        "query($id: ID) { meterGatewayTokens(organisationId: $id) { totalCount nodes { name } } }",
+        lambda t, x: {"id": x},
+        root="meterGatewayTokens",
+    ),
+    Case(
+        "Mutation.meterGatewayTokenCreate(input.organisationId)",
+        "Organisation",
+        mutation("meterGatewayTokenCreate", "MeterGatewayTokenCreateInput", "meterGatewayToken { name }"),
+        lambda t, x: {"input": {"organisationId": x, "name": "LNS"}},
+        root="meterGatewayTokenCreate",
+    ),
+    Case(
+        "Mutation.meterGatewayTokenRevoke(input.id)",
+        "MeterGatewayToken",
+        mutation("meterGatewayTokenRevoke", "MeterGatewayTokenRevokeInput", "meterGatewayToken { name }"),
+        lambda t, x: {"input": {"id": x}},
+        root="meterGatewayTokenRevoke",
     ),
 ]
 

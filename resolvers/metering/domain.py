@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from starlette.routing import Route
+
 from graph.domain import Domain
 from resolvers.metering.addresses import schema as addresses
 from resolvers.metering.points import schema as points
 from resolvers.metering.points.demo import seed_demo_metering_points
+from resolvers.metering.readings import schema as readings
+from resolvers.metering.readings.demo import seed_demo_readings
+from resolvers.metering.readings.serving import receive_readings
+from resolvers.metering.workers import readings_mqtt, readings_simulator
+
+
+def _readings_subscriber(runtime: Any) -> readings_mqtt.ReadingsSubscriber | None:
+    url = runtime.settings.mqtt_url
+    return readings_mqtt.ReadingsSubscriber(runtime, url) if url else None
+
+
+def _readings_simulator(runtime: Any) -> readings_simulator.ReadingsSimulator | None:
+    return readings_simulator.ReadingsSimulator(runtime) if runtime.settings.demo else None
+
 
 DOMAIN = Domain(
     name="metering",
-    queries=(points.MeteringPointQuery, addresses.AddressQuery),
-    mutations=(points.MeteringPointMutation,),
-    node_resolvers={**points.NODE_RESOLVERS},
-    demo=(seed_demo_metering_points,),
+    queries=(points.MeteringPointQuery, addresses.AddressQuery, readings.ReadingsQuery),
+    mutations=(points.MeteringPointMutation, readings.ReadingsMutation),
+    node_resolvers={**points.NODE_RESOLVERS, **readings.NODE_RESOLVERS},
+    routes=(Route("/meters/readings", receive_readings, methods=["POST"]),),
+    workers=(_readings_subscriber, _readings_simulator),
+    # the readings' history is seeded for meters bound to points: after the points
+    demo=(seed_demo_metering_points, seed_demo_readings),
 )

@@ -13,6 +13,8 @@ from graph.relay import Node, to_global_id
 from models import catalogue as c
 from models import metering as mt
 from resolvers.metering.points.loaders import addresses, meters
+from resolvers.metering.readings.loaders import latest_readings_of_meters
+from resolvers.metering.readings.types import Reading
 
 Resource = strawberry.enum(mt.Resource, name="MeteringResource", description="What a metering point's meter measures.")
 AddressSourceEnum = strawberry.enum(
@@ -119,3 +121,10 @@ class MeteringPoint(Node):
     @strawberry.field(description="The bound meter; null until one is bound (meterBind).")
     @relation(Batched(meters, key=lambda point: point.meter_pk, build=Meter.from_row))
     def meter(self, info: Info) -> Meter | None: ...
+
+    @strawberry.field(
+        description="The meter's newest reading (volume in m³ or energy in kWh); null before the first or without "
+        "a meter. Its history: meteringPointReadings."
+    )
+    @relation(Batched(latest_readings_of_meters, key=lambda point: point.meter_pk))
+    def latest_reading(self, info: Info) -> Reading | None: ...

@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import cast
 
 from sqlalchemy import delete, select, union
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -114,7 +115,8 @@ async def _values(
         )
     ).all()
     for location_id, device_id, key, last_at, last_value in rows:
-        values[(location_id, device_id, key)] = (last_at, last_value)
+        # location_id is set: the filter above takes a location's series only, never a meter's (issue 17)
+        values[(cast(int, location_id), device_id, key)] = (last_at, last_value)
     for point in newest.values():
         here = (point.location_id, point.device_id, point.key)
         known = values.get(here)

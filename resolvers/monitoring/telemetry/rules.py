@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, or_, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -23,7 +23,6 @@ from models.base import utcnow
 from resolvers.monitoring.hooks import POINTS_STORED, StoredPoint
 from resolvers.monitoring.telemetry.partitions import ensure_partitions
 from resolvers.monitoring.telemetry.points import (
-    CleanPoint,
     PointIn,
     PointPaths,
     check_devices,
@@ -35,6 +34,18 @@ DEFAULT_LATE = timedelta(days=7)
 FLAT = PointPaths()
 
 SeriesKey = tuple[int | None, str]
+
+
+class WrittenPoint(Protocol):
+    """What writing a point needs: a location's StoredPoint, or a meter's reading (resolvers/metering/readings)."""
+
+    @property
+    def series_id(self) -> int: ...
+    @property
+    def at(self) -> datetime: ...
+    @property
+    def value(self) -> float: ...
+
 
 # One statement for the whole batch on PostgreSQL: arrays in, rows out of unnest (a VALUES list of 10,000 rows
 # would be 30,000 parameters, beyond asyncpg's 32,767 at a larger batch, and slower to plan).
@@ -128,7 +139,7 @@ async def _existing(session: AsyncSession, location_id: int, wanted: dict[Series
     return {(device_id, key): pk for device_id, key, pk in rows if (device_id, key) in wanted}
 
 
-async def write_points(session: AsyncSession, stored: Sequence[StoredPoint]) -> None:
+async def write_points(session: AsyncSession, stored: Sequence[WrittenPoint]) -> None:
     """Insert or overwrite (same series and time: the new value wins, never a second row)."""
     if session.get_bind().dialect.name == "postgresql":
         await ensure_partitions(session, {point.at for point in stored})
@@ -150,9 +161,9 @@ async def write_points(session: AsyncSession, stored: Sequence[StoredPoint]) -> 
     await connection.execute(statement, [{"series_id": p.series_id, "at": p.at, "value": p.value} for p in stored])
 
 
-async def move_latest(session: AsyncSession, stored: Sequence[StoredPoint]) -> None:
+async def move_latest(session: AsyncSession, stored: Sequence[WrittenPoint]) -> None:
     """Each series' latest value moves to the batch's newest point, unless the series already has a newer one."""
-    newest: dict[int, CleanPoint | StoredPoint] = {}
+    newest: dict[int, WrittenPoint] = {}
     for point in stored:
         known = newest.get(point.series_id)
         if known is None or point.at >= known.at:
@@ -177,4 +188,4 @@ async def move_latest(session: AsyncSession, stored: Sequence[StoredPoint]) -> N
     await connection.execute(statement, [{"series": pk, "at": p.at, "value": p.value} for pk, p in newest.items()])
 
 
-__all__ = ["DEFAULT_LATE", "PointIn", "late_window", "store_points"]
+__all__ = ["DEFAULT_LATE", "PointIn", "WrittenPoint", "late_window", "move_latest", "store_points", "write_points"]

@@ -30,12 +30,12 @@ class TooLarge(Exception):
     pass
 
 
-def _answer(status: int, code: str, message: str, **headers: str) -> JSONResponse:
+def device_answer(status: int, code: str, message: str, **headers: str) -> JSONResponse:
     body = {"errors": [{"code": code, "field": None, "message": message}]}
     return JSONResponse(body, status_code=status, headers={"Cache-Control": "no-store", **headers})
 
 
-async def _body(request: Request) -> bytes:
+async def read_body(request: Request) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise TooLarge
@@ -55,11 +55,11 @@ def _points(request: Request, body: bytes) -> list[Any] | Response:
         if media == "text/plain":
             return line_protocol_points(body, request.query_params.get("precision", "ns"))
     except BadBody as exc:
-        return _answer(400, "BAD_REQUEST", str(exc))
-    return _answer(415, "UNSUPPORTED_MEDIA_TYPE", "Send application/json or text/plain (InfluxDB line protocol).")
+        return device_answer(400, "BAD_REQUEST", str(exc))
+    return device_answer(415, "UNSUPPORTED_MEDIA_TYPE", "Send application/json or text/plain (InfluxDB line protocol).")
 
 
-def _refused(error: DomainError) -> JSONResponse:
+def refused_points(error: DomainError) -> JSONResponse:
     problems = [
         {"code": cast(enum.Enum, problem.code).name, "field": problem.field, "message": problem.message}
         for problem in problems_of(error)
@@ -72,21 +72,21 @@ async def receive_telemetry(request: Request) -> Response:
     runtime = request.app.state.runtime
     secret = bearer_token(request.headers.get("authorization"))
     if secret is None:
-        return _answer(
+        return device_answer(
             401,
             "UNAUTHENTICATED",
             "Send the location's token: Authorization: Bearer <token>.",
             **{"WWW-Authenticate": "Bearer"},
         )
     try:
-        body = await _body(request)
+        body = await read_body(request)
     except TooLarge:
-        return _answer(413, "PAYLOAD_TOO_LARGE", f"The body is larger than {MAX_BODY_BYTES} bytes.")
+        return device_answer(413, "PAYLOAD_TOO_LARGE", f"The body is larger than {MAX_BODY_BYTES} bytes.")
     try:
         async with transaction(runtime) as session:
             location = await token_location(session, secret)
             if location is None:
-                return _answer(
+                return device_answer(
                     401,
                     "UNAUTHENTICATED",
                     "The token is unknown or revoked.",
@@ -98,5 +98,5 @@ async def receive_telemetry(request: Request) -> Response:
                 return points
             stored = await store_points(session, None, location, points, late=late_window(runtime.settings))
     except DomainError as error:
-        return _refused(error)
+        return refused_points(error)
     return JSONResponse({"stored": len(stored)}, headers={"Cache-Control": "no-store"})

@@ -50,27 +50,26 @@ class TelemetrySubscriber(HeartbeatSubscriber):
         super().__init__(runtime, url, root=root, group=group, **options)
         self.topic = f"$share/{group}/{root}/locations/+/telemetry"
 
+    #: What a message is, in the log lines of dropped ones; and the logger (a subclass stores other messages).
+    kind = "telemetry"
+    log = log
+
     async def handle(self, topic: str, payload: Any) -> int | None:
-        """Store one message's points; returns how many, or None when the message was dropped."""
+        """Store one message; returns how many points, or None when the message was dropped."""
         try:
             if not isinstance(payload, bytes | bytearray) or len(payload) > MAX_BODY_BYTES:
                 raise BadBody("payload is not bytes or too large")
-            location_pk = location_of(topic, self.root)
-            points = json_points(bytes(payload))
-            async with transaction(self.runtime) as session:
-                location = await session.scalar(select(r.Location).where(r.Location.id == location_pk))
-                if location is None:
-                    raise BadBody("unknown location")
-                stored = await store_points(session, None, location, points, late=late_window(self.runtime.settings))
+            stored = await self.store(topic, bytes(payload))
         except BadBody as exc:
             self.dropped += 1
-            log.warning("MQTT: dropped a telemetry message on %s: %s", topic, exc)
+            self.log.warning("MQTT: dropped a %s message on %s: %s", self.kind, topic, exc)
             return None
         except DomainError as exc:
             self.dropped += 1
             codes = sorted({cast(enum.Enum, problem.code).name for problem in problems_of(exc)})
-            log.warning(
-                "MQTT: dropped a telemetry message on %s: %d bad points (%s)",
+            self.log.warning(
+                "MQTT: dropped a %s message on %s: %d bad points (%s)",
+                self.kind,
                 topic,
                 len(problems_of(exc)),
                 ", ".join(codes),
@@ -78,7 +77,18 @@ class TelemetrySubscriber(HeartbeatSubscriber):
             return None
         except Exception:
             self.dropped += 1
-            log.exception("MQTT: could not store a telemetry message on %s", topic)
+            self.log.exception("MQTT: could not store a %s message on %s", self.kind, topic)
             return None
         self.recorded += 1
+        return stored
+
+    async def store(self, topic: str, payload: bytes) -> int:
+        """The points of the topic's location, through the telemetry rule; raises BadBody or DomainError."""
+        location_pk = location_of(topic, self.root)
+        points = json_points(payload)
+        async with transaction(self.runtime) as session:
+            location = await session.scalar(select(r.Location).where(r.Location.id == location_pk))
+            if location is None:
+                raise BadBody("unknown location")
+            stored = await store_points(session, None, location, points, late=late_window(self.runtime.settings))
         return len(stored)
