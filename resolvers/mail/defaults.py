@@ -46,6 +46,30 @@ def _minutes(one: str, many: str) -> str:
     return f"{{{{ offline_minutes }}}} {{{{ '{one}' if offline_minutes == 1 else '{many}' }}}}"
 
 
+# --- Russian (issue 17): its plural has three forms (1 час, 2 часа, 5 часов) ---------------------------------
+
+
+def _ru_plural(variable: str, one: str, few: str, many: str) -> str:
+    """The number with the Russian noun form for it, chosen when the mail is rendered."""
+    n = f"{variable} % 100"
+    return (
+        f"{{{{ {variable} }}}} {{{{ '{one}' if {variable} % 10 == 1 and {n} != 11 else "
+        f"('{few}' if {variable} % 10 in (2, 3, 4) and {n} not in (12, 13, 14) else '{many}') }}}}"
+    )
+
+
+_RU_HOURS = _ru_plural("valid_hours", "час", "часа", "часов")
+_RU_MINUTES = _ru_plural("offline_minutes", "минуту", "минуты", "минут")
+
+
+def _code_mail(subject: str, greeting: str, intro: str, closing: str) -> tuple[str, str, str]:
+    """(subject, html, text) of a sign-in code mail: no link, the code set apart. Never the code in the subject:
+    subjects are stored and listed in clear (only bodies are sealed)."""
+    html = f"<p>{greeting}</p>\n<p>{intro}</p>\n<p><strong>{{{{ code }}}}</strong></p>\n<p>{closing}</p>"
+    text = f"{greeting}\n\n{intro}\n\n    {{{{ code }}}}\n\n{closing}\n"
+    return subject, html, text
+
+
 DEFAULTS: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
     T.CONFIRM_EMAIL: {
         "en": (
@@ -131,6 +155,7 @@ DEFAULTS: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
 # Greeting per language (the HTML and the text body start with it).
 _HELLO = {
     "de": "Hallo {{ recipient_name }},",
+    "ru": "Здравствуйте, {{ recipient_name }}!",
     "es": "Hola, {{ recipient_name }}:",
     "fr": "Bonjour {{ recipient_name }},",
     "it": "Gentile {{ recipient_name }},",
@@ -180,6 +205,14 @@ _TRANSLATED: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
             f"Länken är giltig i {_hours('timme', 'timmar')}. "
             "Om du inte har begärt den här ändringen kan du bortse från meddelandet.",
         ),
+        "ru": _mail(
+            "Подтвердите адрес электронной почты",
+            _HELLO["ru"],
+            "Пожалуйста, подтвердите ваш новый адрес электронной почты для {{ organisation_name }}:",
+            "Подтвердить адрес",
+            f"Ссылка действительна {_RU_HOURS}. Если вы не запрашивали это изменение, не обращайте внимания на "
+            "это письмо.",
+        ),
     },
     T.INVITE_USER: {
         "de": _mail(
@@ -217,6 +250,13 @@ _TRANSLATED: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
             "{{ inviter_name }} bjuder in dig att gå med i {{ organisation_name }}.",
             "Acceptera inbjudan",
             f"Länken är giltig i {_hours('timme', 'timmar')} och kan bara användas en gång.",
+        ),
+        "ru": _mail(
+            "{{ inviter_name }} приглашает вас в {{ organisation_name }}",
+            _HELLO["ru"],
+            "{{ inviter_name }} приглашает вас присоединиться к {{ organisation_name }}.",
+            "Принять приглашение",
+            f"Ссылка действительна {_RU_HOURS} и может быть использована один раз.",
         ),
     },
     T.NEW_BATCH: {
@@ -264,6 +304,14 @@ _TRANSLATED: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
             "Granska och bekräfta ägarbegäran",
             strong="{{ batch_reference }}",
         ),
+        "ru": _mail(
+            "Новая партия {{ batch_reference }} для {{ organisation_name }}",
+            _HELLO["ru"],
+            "{{ sender_organisation_name }} передаёт партию {{ batch_reference }} (устройств: {{ device_count }}) "
+            "организации {{ organisation_name }}.",
+            "Проверить и подтвердить запрос на владение",
+            strong="{{ batch_reference }}",
+        ),
     },
     T.PASSWORD_RESET: {
         "de": _mail(
@@ -306,6 +354,14 @@ _TRANSLATED: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
             "Välj ett nytt lösenord",
             f"Länken är giltig i {_hours('timme', 'timmar')} och kan bara användas en gång. "
             "Om det inte var du kan du bortse från meddelandet: ditt lösenord förblir oförändrat.",
+        ),
+        "ru": _mail(
+            "Сброс пароля",
+            _HELLO["ru"],
+            "Кто-то запросил сброс пароля вашей учётной записи в {{ organisation_name }}.",
+            "Выбрать новый пароль",
+            f"Ссылка действительна {_RU_HOURS} и может быть использована один раз. "
+            "Если это были не вы, не обращайте внимания на это письмо: ваш пароль останется прежним.",
         ),
     },
     T.ROUTER_OFFLINE: {
@@ -357,6 +413,15 @@ _TRANSLATED: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
             "Du får det här meddelandet genom aviseringsprofilen {{ profile_name }}.",
             strong="{{ router_name }}",
         ),
+        "ru": _mail(
+            "Маршрутизатор {{ router_name }} на объекте {{ location_name }} не в сети",
+            _HELLO["ru"],
+            "Маршрутизатор {{ router_name }} на объекте {{ location_name }} ({{ organisation_name }}) не в сети с "
+            f"{{{{ offline_since }}}}, уже {_RU_MINUTES}.",
+            "Открыть объект",
+            "Вы получаете это письмо по профилю уведомлений {{ profile_name }}.",
+            strong="{{ router_name }}",
+        ),
     },
 }
 
@@ -383,9 +448,43 @@ _TRANSLATED[T.ALARM] = {
         "sv": (("utlöst", "upprepat", "återställt"), ("utlösts", "upprepats", "återställts"), ": ",
                "larmet {{ profile_name }} WHAT har EVENT vid WHERE ({{ organisation_name }}) {{ at }}.",
                "Öppna larmen", "Du får det här meddelandet genom dina inställningar för larmaviseringar."),
+        "ru": (("сработала", "повторилась", "снята"), None, ": ",
+               "Тревога {{ profile_name }} WHAT EVENT на объекте WHERE ({{ organisation_name }}) {{ at }}.",
+               "Открыть тревоги", "Вы получаете это письмо согласно вашим настройкам уведомлений о тревогах."),
     }.items()
 }
 # fmt: on
 
 for _type, _languages in _TRANSLATED.items():
     DEFAULTS[_type].update(_languages)
+
+# --- sign-in codes (accounts, issue 17) ---------------------------------------------------------------------
+
+# fmt: off
+DEFAULTS[T.SIGN_IN_CODE] = {
+    language: _code_mail(subject, greeting, intro, closing)
+    for language, (subject, greeting, intro, closing) in {
+        "en": ("Your sign-in code", "Hello,", "your code to sign in to {{ organisation_name }}:",
+               "It is valid for {{ valid_minutes }} minutes and can be used once. If you did not ask for it, ignore "
+               "this message: nobody can sign in without the code."),
+        "de": ("Ihr Anmeldecode", "Hallo,", "Ihr Code für die Anmeldung bei {{ organisation_name }}:",
+               "Er ist {{ valid_minutes }} Minuten gültig und kann einmal verwendet werden. Wenn Sie ihn nicht "
+               "angefordert haben, ignorieren Sie diese Nachricht: ohne den Code kann sich niemand anmelden."),
+        "es": ("Su código de acceso", "Hola:", "Su código para acceder a {{ organisation_name }}:",
+               "Es válido durante {{ valid_minutes }} minutos y solo puede usarse una vez. Si no lo ha solicitado, "
+               "ignore este mensaje: nadie puede acceder sin el código."),
+        "fr": ("Votre code de connexion", "Bonjour,", "votre code pour vous connecter à {{ organisation_name }} :",
+               "Il est valable {{ valid_minutes }} minutes et ne peut être utilisé qu'une seule fois. Si vous ne "
+               "l'avez pas demandé, ignorez ce message : personne ne peut se connecter sans ce code."),
+        "it": ("Il suo codice di accesso", "Gentile utente,", "il suo codice per accedere a {{ organisation_name }}:",
+               "È valido per {{ valid_minutes }} minuti e può essere usato una sola volta. Se non lo ha richiesto, "
+               "ignori questo messaggio: nessuno può accedere senza il codice."),
+        "ru": ("Ваш код для входа", "Здравствуйте!", "Ваш код для входа в {{ organisation_name }}:",
+               "Код действует {{ valid_minutes }} минут и может быть использован один раз. Если вы его не "
+               "запрашивали, не обращайте внимания на это письмо: без кода никто не сможет войти."),
+        "sv": ("Din inloggningskod", "Hej!", "Din kod för att logga in på {{ organisation_name }}:",
+               "Den är giltig i {{ valid_minutes }} minuter och kan bara användas en gång. Om du inte har begärt "
+               "den kan du bortse från meddelandet: ingen kan logga in utan koden."),
+    }.items()
+}
+# fmt: on
