@@ -157,6 +157,13 @@ class Settings:
     #: Whether forwarding targets may be at private, loopback or link-local addresses. Off: an organisation admin
     #: cannot point a target at a service inside the server's network (checked when sending).
     forwarding_private_addresses: bool = False
+    # --- accounts (issue 17) ---
+    #: The organisation that people who sign up with a one-time code join (as CONSUMER); made on the first sign-up.
+    consumer_organisation: str = "Consumers"
+    #: The HTTP SMS gateway that sends sign-in codes (POST, JSON); empty: no SMS, so sign-in by phone is refused.
+    #: Its credentials are set with `fleetgraph sms-gateway-credentials` (sealed with the master key).
+    sms_gateway_url: str = ""
+    # --- end of accounts ---
 
     def __post_init__(self) -> None:
         if self.log_format not in ("text", "json"):

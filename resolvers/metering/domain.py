@@ -3,5 +3,13 @@
 from __future__ import annotations
 
 from graph.domain import Domain
+from resolvers.metering.accounts.commands import sms_gateway_credentials
+from resolvers.metering.accounts.key_rotation import SMS_GATEWAY_CREDENTIALS
+from resolvers.metering.accounts.schema import AccountMutation
 
-DOMAIN = Domain(name="metering")
+DOMAIN = Domain(
+    name="metering",
+    mutations=(AccountMutation,),
+    sealed=(SMS_GATEWAY_CREDENTIALS,),
+    commands={"sms-gateway-credentials": sms_gateway_credentials},
+)
