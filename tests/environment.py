@@ -66,12 +66,15 @@ def free_port() -> int:
 
 
 def run_fleetgraph(
-    data_dir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+    data_dir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120, input: str | None = None
 ) -> subprocess.CompletedProcess:
-    """`fleetgraph *args` on its own data directory, without the FLEETGRAPH_* settings of this process."""
+    """`fleetgraph *args` on its own data directory, without the FLEETGRAPH_* settings of this process; `input` is
+    its standard input (a secret a command reads)."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("FLEETGRAPH_")}
     environment.update(FLEETGRAPH_DATA_DIR=str(data_dir), **(env or {}))
-    return subprocess.run([FLEETGRAPH, *args], env=environment, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [FLEETGRAPH, *args], env=environment, capture_output=True, text=True, timeout=timeout, input=input
+    )
 
 
 def app_client(app, client: tuple[str, int] | None = None) -> httpx.AsyncClient:
