@@ -3,17 +3,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import uvicorn
 
 from graph.settings import Settings
 
@@ -75,6 +77,25 @@ def run_fleetgraph(
     return subprocess.run(
         [FLEETGRAPH, *args], env=environment, capture_output=True, text=True, timeout=timeout, input=input
     )
+
+
+@contextlib.asynccontextmanager
+async def serve_app(app) -> AsyncIterator[str]:
+    """An ASGI app (a local HTTP receiver: a forwarding platform, an SMS gateway) served by uvicorn on 127.0.0.1
+    while the block runs; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    for _ in range(200):
+        if server.started:
+            break
+        await asyncio.sleep(0.02)
+    assert server.started
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
 
 
 def app_client(app, client: tuple[str, int] | None = None) -> httpx.AsyncClient:

@@ -7,13 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import contextlib
 import sqlite3
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
 import pytest
-import uvicorn
 from sqlalchemy import func, select
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,7 +25,7 @@ from resolvers.metering.accounts.key_rotation import SMS_GATEWAY_CREDENTIALS
 from resolvers.metering.accounts.sms import KIND, open_credentials, seal_credentials
 from resolvers.monitoring.delivery.engine import deliver_due
 from tests.accounts.helpers import ME, PHONE_CODE, PHONE_SET, SEND, SIGN_IN, call, codes, configure
-from tests.environment import free_port, run_fleetgraph
+from tests.environment import run_fleetgraph, serve_app
 
 TIMEOUT = 1.0
 USER, SECRET = "fleetgraph", "gateway-Secret-42"
@@ -69,23 +66,6 @@ class Gateway:
         return text[:6]
 
 
-@contextlib.asynccontextmanager
-async def serve(app: Starlette) -> AsyncIterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    for _ in range(200):
-        if server.started:
-            break
-        await asyncio.sleep(0.02)
-    assert server.started
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
-
-
 async def store_credentials(runtime, username: str = USER, secret: str = SECRET) -> None:
     async with runtime.session_factory() as session, session.begin():
         session.add(
@@ -98,7 +78,7 @@ async def store_credentials(runtime, username: str = USER, secret: str = SECRET)
 @pytest.fixture
 async def gateway(runtime, monkeypatch):
     gateway = Gateway()
-    async with serve(gateway.app()) as url:
+    async with serve_app(gateway.app()) as url:
         configure(
             monkeypatch,
             runtime,

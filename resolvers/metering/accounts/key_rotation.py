@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, literal_column, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from graph.secrets import SealedValues, Sealer, version_header
+from graph.secrets import SealedValues, Sealer, header_version_counts, version_header
 from models import identity as m
 from resolvers.metering.accounts.sms import CREDENTIALS_BINDING
 
@@ -43,14 +43,7 @@ async def reseal_gateway_credentials(session: AsyncSession, sealer: Sealer, row:
 
 
 async def gateway_credential_versions(session: AsyncSession) -> dict[int, int]:
-    width = len(version_header(1))
-    header = func.substr(G.secret, literal_column("1"), literal_column(str(width)))
-    rows = await session.execute(select(header, func.count()).group_by(header))
-    counts: dict[int, int] = {}
-    for raw, count in rows.all():
-        version = int.from_bytes(bytes(raw), "big")
-        counts[version] = counts.get(version, 0) + count
-    return counts
+    return await header_version_counts(session, G.secret)
 
 
 SMS_GATEWAY_CREDENTIALS = SealedValues(
