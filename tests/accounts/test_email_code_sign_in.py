@@ -18,6 +18,7 @@ from models.mail import OutboxMessage
 from resolvers.mail.workers.delivery import deliver_due
 from tests.accounts.helpers import ME, SEND, SIGN_IN, call, codes, configure, mailed_code
 from tests.burst import burst
+from tests.identity.two_factor_helpers import enrol, fresh_code
 from tests.smtp import smtp_server, smtp_settings
 
 ADDRESS = "Erika.Muster@Example.ORG"
@@ -190,3 +191,15 @@ async def test_bad_input_gets_typed_errors_and_changes_nothing(gql, runtime):
     assert await count(runtime, select(func.count()).select_from(OutboxMessage)) == 0
     answer = await call(gql, SIGN_IN, {"code": "123456"})
     assert codes(answer) == ["INVALID"]
+
+
+async def test_an_account_with_two_factor_also_needs_its_authenticator_code(gql, world, runtime):
+    secret = await enrol(gql, runtime, world, "user_a")
+    await call(gql, SEND, {"email": "user@a.example"})
+    code = await mailed_code(runtime, "user@a.example")
+    asked = await call(gql, SIGN_IN, {"email": "user@a.example", "code": code})
+    assert codes(asked) == ["TWO_FACTOR_REQUIRED"] and asked["accessToken"] is None
+    # the mailed code stays live for the second step
+    otp = await fresh_code(runtime, world.users["user_a"].id, secret)
+    signed_in = await call(gql, SIGN_IN, {"email": "user@a.example", "code": code, "otp": otp})
+    assert signed_in["errors"] == [] and signed_in["accessToken"]

@@ -132,6 +132,17 @@ async def sign_in_with_code(
         return DomainError(Code.TWO_FACTOR_REQUIRED, "enter the code of your authenticator app", "otp")
     spent = await spend_code(session, m.CodePurpose.SIGN_IN, address, code)
     if isinstance(spent, DomainError):
+        if user is not None:  # as login: a known account's failures are in its history
+            await record(
+                session,
+                context,
+                "user.login_failed",
+                organisation_id=user.organisation_id,
+                target_type="User",
+                target_id=user.id,
+                actor_label=address,
+                details={"method": "sms code" if is_phone else "e-mail code"},
+            )
         return spent  # already counted as a failure by count_attempt
     if user is not None and user.totp_confirmed and not await verify_totp(session, context, user, otp or ""):
         return DomainError(Code.INVALID_TWO_FACTOR_CODE, "the code of your authenticator app is not valid", "otp")
