@@ -20,7 +20,7 @@ from models import identity as m
 from models.base import utcnow
 from models.mail import TemplateType
 from resolvers.audit.rules import record
-from resolvers.identity.accounts import EMAIL_UNAVAILABLE, caller
+from resolvers.identity.accounts import EMAIL_UNAVAILABLE, caller, organisation_of
 from resolvers.identity.errors import IdentityErrorCode as Code
 from resolvers.identity.sessions.rules import IssuedTokens, issue_tokens
 from resolvers.identity.sessions.throttling import count_attempt, give_back, throttle_keys
@@ -41,8 +41,9 @@ def _account_of(address: str, is_phone: bool):
 async def _deliver(
     session: AsyncSession, context: Context, row: m.OneTimeCode, code: str, is_phone: bool, user: m.User | None
 ) -> None:
-    settings = context.runtime.settings
-    organisation = settings.consumer_organisation
+    organisation = context.runtime.settings.consumer_organisation
+    if user is not None:  # a known account signs in to its own organisation
+        organisation = (await organisation_of(session, user)).name
     if is_phone:
         text = f"{code} is your {organisation} code. Valid {VALID_MINUTES} minutes. Never share it."
         await queue_sms(session, session_sealer(session), to=row.address, text=text, code_id=row.id)
