@@ -19,6 +19,7 @@ from resolvers.mail.workers.delivery import deliver_due
 from tests.accounts.helpers import ME, SEND, SIGN_IN, call, codes, configure, mailed_code
 from tests.burst import burst
 from tests.identity.two_factor_helpers import enrol, fresh_code
+from tests.mail.opened import opened
 from tests.smtp import smtp_server, smtp_settings
 
 ADDRESS = "Erika.Muster@Example.ORG"
@@ -203,3 +204,14 @@ async def test_an_account_with_two_factor_also_needs_its_authenticator_code(gql,
     otp = await fresh_code(runtime, world.users["user_a"].id, secret)
     signed_in = await call(gql, SIGN_IN, {"email": "user@a.example", "code": code, "otp": otp})
     assert signed_in["errors"] == [] and signed_in["accessToken"]
+
+
+async def test_the_code_comes_in_the_asked_language_or_the_accounts_own(gql, world, runtime):
+    await call(gql, SEND, {"email": "neu@example.org", "language": "RU"})
+    await call(gql, SEND, {"email": "user@a.example", "language": "RU"})  # user_a's own language wins
+    async with runtime.session_factory() as session:
+        mails = {row.to_address: row for row in (await session.scalars(select(OutboxMessage))).all()}
+    assert mails["neu@example.org"].subject == "Ваш код для входа" and mails["neu@example.org"].language == "ru"
+    assert "Consumers" in opened(runtime, mails["neu@example.org"]).body_text
+    assert mails["user@a.example"].subject == "Your sign-in code"
+    assert "Tenant A" in opened(runtime, mails["user@a.example"]).body_text

@@ -108,16 +108,16 @@ async def deliver_until_settled(runtime, rounds: int = 10) -> None:
 
 async def test_sms_sign_up_survives_a_failing_and_slow_gateway(gql, runtime, gateway):
     gateway.script = ["fail", "slow"]
-    assert await call(gql, SEND, {"phone": PHONE}) == {"sent": True, "errors": []}
+    assert await call(gql, SEND, {"phone": PHONE, "language": "RU"}) == {"sent": True, "errors": []}
     async with runtime.session_factory() as session:
         queued = await session.scalar(select(fw.OutboundDelivery))
     assert queued.kind == KIND and queued.payload["to"] == E164
-    assert "Valid" not in base64.b64decode(queued.payload["text"]).decode(errors="replace")  # sealed
+    assert "Consumers" not in base64.b64decode(queued.payload["text"]).decode(errors="replace")  # sealed
     await deliver_until_settled(runtime)
 
     assert gateway.requests == 3 and len(gateway.sent) == 1  # failed, timed out (but sent), repeated: once
     [body] = gateway.sent.values()
-    assert body["to"] == E164 and "Valid 10 minutes" in body["text"]
+    assert body["to"] == E164 and "Действует 10 минут" in body["text"] and "Consumers" in body["text"]
     async with runtime.session_factory() as session:
         delivered = await session.scalar(select(fw.OutboundDelivery))
         attempts = (await session.scalars(select(fw.OutboundAttempt.status).order_by(fw.OutboundAttempt.id))).all()

@@ -28,7 +28,7 @@ from resolvers.identity.sessions.totp import verify_totp
 from resolvers.mail.sending import enqueue, session_sealer
 from resolvers.metering.accounts.addresses import clean_phone, phone_account_email, sign_in_address
 from resolvers.metering.accounts.codes import CODE_TTL, issue_code, spend_code
-from resolvers.metering.accounts.sms import queue_sms
+from resolvers.metering.accounts.sms import code_text, queue_sms
 
 VALID_MINUTES = int(CODE_TTL.total_seconds() // 60)
 NO_SMS = "sign-in by SMS is not available on this server"
@@ -39,32 +39,44 @@ def _account_of(address: str, is_phone: bool):
 
 
 async def _deliver(
-    session: AsyncSession, context: Context, row: m.OneTimeCode, code: str, is_phone: bool, user: m.User | None
+    session: AsyncSession,
+    context: Context,
+    row: m.OneTimeCode,
+    code: str,
+    is_phone: bool,
+    user: m.User | None,
+    language: str = "en",
 ) -> None:
+    """The code by SMS or mail; a known account's in its language and naming its organisation, else in
+    `language` naming the consumers' organisation."""
     organisation = context.runtime.settings.consumer_organisation
-    if user is not None:  # a known account signs in to its own organisation
+    if user is not None:
         organisation = (await organisation_of(session, user)).name
+        language = user.language
     if is_phone:
-        text = f"{code} is your {organisation} code. Valid {VALID_MINUTES} minutes. Never share it."
+        text = code_text(language, code, organisation, VALID_MINUTES)
         await queue_sms(session, session_sealer(session), to=row.address, text=text, code_id=row.id)
         return
     await enqueue(
         session,
         to_address=row.address,
         template_type=TemplateType.SIGN_IN_CODE,
-        language=user.language if user is not None else "en",
+        language=language,
         organisation_id=user.organisation_id if user is not None else None,
         variables={"organisation_name": organisation, "code": code, "valid_minutes": VALID_MINUTES},
     )
 
 
-async def send_sign_in_code(session: AsyncSession, context: Context, email: str | None, phone: str | None) -> None:
+async def send_sign_in_code(
+    session: AsyncSession, context: Context, email: str | None, phone: str | None, language: str = "en"
+) -> None:
     address, is_phone = sign_in_address(email, phone)
     if is_phone and not context.runtime.settings.sms_gateway_url:
         raise DomainError(Code.NOT_ALLOWED, NO_SMS, "phone")
     row, code = await issue_code(session, m.CodePurpose.SIGN_IN, address, "phone" if is_phone else "email")
     user = await session.scalar(select(m.User).where(_account_of(address, is_phone)))
-    await _deliver(session, context, row, code, is_phone, user if user is not None and user.is_active else None)
+    active = user if user is not None and user.is_active else None
+    await _deliver(session, context, row, code, is_phone, active, language)
 
 
 async def consumer_organisation(session: AsyncSession, name: str) -> m.Organisation:

@@ -23,6 +23,10 @@ _ADDRESS = "Give exactly one of email and phone (international form, e.g. +49 17
 class SignInCodeSendInput:
     email: str | None = strawberry.field(default=None, description="An e-mail address.")
     phone: str | None = strawberry.field(default=None, description="A phone number; needs an SMS gateway.")
+    language: Language = strawberry.field(
+        default=Language.EN,
+        description="The message's language for an address without an account (else the account's).",
+    )
 
 
 @strawberry.type(description="The same answer whether or not the address has an account.")
@@ -75,7 +79,7 @@ class AccountMutation:
         return await mutate(
             context,
             SignInCodeSendPayload,
-            lambda s: rules.send_sign_in_code(s, context, input.email, input.phone),
+            lambda s: rules.send_sign_in_code(s, context, input.email, input.phone, input.language.value),
             _sent,
             sent=False,
         )

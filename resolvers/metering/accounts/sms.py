@@ -32,6 +32,22 @@ CREDENTIALS_ID = 1
 CREDENTIALS_BINDING = "sms-gateway:1:credentials"
 
 
+#: The SMS carrying a code, per language (short: one SMS segment with the organisation's name).
+CODE_TEXTS = {
+    "de": "{code} ist Ihr Code für {organisation}. {minutes} Minuten gültig. Geben Sie ihn nicht weiter.",
+    "en": "{code} is your {organisation} code. Valid {minutes} minutes. Never share it.",
+    "es": "{code} es su código de {organisation}. Válido {minutes} minutos. No lo comparta.",
+    "fr": "{code} est votre code {organisation}. Valable {minutes} minutes. Ne le partagez pas.",
+    "it": "{code} è il suo codice {organisation}. Valido {minutes} minuti. Non lo condivida.",
+    "ru": "{code} — ваш код для входа в {organisation}. Действует {minutes} минут. Никому его не сообщайте.",
+    "sv": "{code} är din kod för {organisation}. Giltig i {minutes} minuter. Dela den inte.",
+}
+
+
+def code_text(language: str, code: str, organisation: str, minutes: int) -> str:
+    return CODE_TEXTS.get(language, CODE_TEXTS["en"]).format(code=code, organisation=organisation, minutes=minutes)
+
+
 def _text_binding(idempotency_key: str) -> str:
     return f"outbound:{idempotency_key}:sms-text"
 
