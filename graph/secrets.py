@@ -114,6 +114,21 @@ def version_header(version: int) -> bytes:
     return version.to_bytes(_HEADER, "big")
 
 
+async def header_version_counts(session: AsyncSession, column: Any) -> dict[int, int]:
+    """How many values of a sealed column each master key version made, read from their headers in SQL
+    (a SealedValues.count_versions for values that keep their version only in the header)."""
+    from sqlalchemy import func, literal_column, select
+
+    # literal positions: as bound parameters PostgreSQL would not see the GROUP BY expression as the selected one
+    header = func.substr(column, literal_column("1"), literal_column(str(_HEADER)))
+    rows = await session.execute(select(header, func.count()).where(column.is_not(None)).group_by(header))
+    counts: dict[int, int] = {}
+    for raw, count in rows.all():
+        version = int.from_bytes(bytes(raw), "big")
+        counts[version] = counts.get(version, 0) + count
+    return counts
+
+
 def sealed_version(sealed: bytes) -> int:
     """The master key version a sealed value was made with (from its header)."""
     if len(sealed) < _HEADER + _NONCE + 16:

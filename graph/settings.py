@@ -162,6 +162,11 @@ class Settings:
     #: Base URL of the Nominatim search API the "nominatim" directory asks (/search and /lookup below it).
     nominatim_url: str = "https://nominatim.openstreetmap.org"
     nominatim_timeout_seconds: float = 5.0
+    #: The organisation that people who sign up with a one-time code join (as CONSUMER); made on the first sign-up.
+    consumer_organisation: str = "Consumers"
+    #: The HTTP SMS gateway that sends sign-in codes (POST, JSON); empty: no SMS, so sign-in by phone is refused.
+    #: Its credentials are set with `fleetgraph sms-gateway-credentials` (sealed with the master key).
+    sms_gateway_url: str = ""
 
     def __post_init__(self) -> None:
         if self.log_format not in ("text", "json"):

@@ -6,7 +6,7 @@ import enum
 import uuid
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, decides_rights, string_enum, utcnow
@@ -118,6 +118,8 @@ class User(Base):
     totp_confirmed: Mapped[bool] = mapped_column(default=False)
     #: Last accepted TOTP time step: a code is accepted once only.
     totp_last_step: Mapped[int] = mapped_column(default=0)
+    #: accounts (issue 17): the phone number in E.164, proven by a code sent to it; signs in by SMS code.
+    phone: Mapped[str | None] = mapped_column(String(16), unique=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -245,6 +247,66 @@ class OneTimeToken(Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- accounts (issue 17): one-time codes, contact addresses, the SMS gateway's credentials -----------------
+
+
+class CodePurpose(enum.StrEnum):
+    #: Sign in (or sign up) with a code sent to an e-mail address or a phone number.
+    SIGN_IN = "SIGN_IN"
+    #: Prove a new phone number of the profile.
+    PHONE_CHANGE = "PHONE_CHANGE"
+
+
+class OneTimeCode(Base):
+    """A 6-digit code sent to an address (e-mail, or a phone number in E.164); only its Argon2 hash is stored.
+    The newest code of an address and purpose is the only live one; it dies when used, expired or guessed wrong
+    too often."""
+
+    __tablename__ = "one_time_code"
+    __table_args__ = (Index("ix_one_time_code_address", "address", "purpose", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[CodePurpose] = mapped_column(string_enum(CodePurpose, "code_purpose"))
+    address: Mapped[str] = mapped_column(String(254))
+    #: For PHONE_CHANGE: whose profile gets the number.
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(255))
+    failures: Mapped[int] = mapped_column(default=0)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ContactEmail(Base):
+    """An address a user wants notifications at; used only once confirmed through the link mailed to it."""
+
+    __tablename__ = "contact_email"
+    __table_args__ = (UniqueConstraint("user_id", "email"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    email: Mapped[str] = mapped_column(String(254))
+    #: SHA-256 of the confirmation token (single use); cleared once confirmed.
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    token_expires_at: Mapped[datetime | None]
+    confirmed_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SmsGatewayCredential(Base):
+    """The SMS gateway's credentials (one row, id 1), sealed with the master key; set with
+    `fleetgraph sms-gateway-credentials`."""
+
+    __tablename__ = "sms_gateway_credential"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    secret: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- end of accounts (issue 17) ----------------------------------------------------------------------------
 
 
 # Who a token belongs to, whether it still works, the user's roles, permissions, organisation and groups.

@@ -20,9 +20,11 @@ class TemplateType(enum.StrEnum):
     ROUTER_OFFLINE = "ROUTER_OFFLINE"
     #: An alarm was raised, repeated or cleared at a location (monitoring's alarm notification settings).
     ALARM = "ALARM"
+    #: A one-time code to sign in (or sign up) with (accounts, issue 17).
+    SIGN_IN_CODE = "SIGN_IN_CODE"
 
 
-LANGUAGES = ("de", "en", "es", "fr", "it", "sv")
+LANGUAGES = ("de", "en", "es", "fr", "it", "ru", "sv")  # ru: issue 17
 
 
 class OutboxStatus(enum.StrEnum):

@@ -3,17 +3,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import uvicorn
 
 from graph.settings import Settings
 
@@ -66,12 +68,34 @@ def free_port() -> int:
 
 
 def run_fleetgraph(
-    data_dir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120
+    data_dir: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 120, input: str | None = None
 ) -> subprocess.CompletedProcess:
-    """`fleetgraph *args` on its own data directory, without the FLEETGRAPH_* settings of this process."""
+    """`fleetgraph *args` on its own data directory, without the FLEETGRAPH_* settings of this process; `input` is
+    its standard input (a secret a command reads)."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("FLEETGRAPH_")}
     environment.update(FLEETGRAPH_DATA_DIR=str(data_dir), **(env or {}))
-    return subprocess.run([FLEETGRAPH, *args], env=environment, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [FLEETGRAPH, *args], env=environment, capture_output=True, text=True, timeout=timeout, input=input
+    )
+
+
+@contextlib.asynccontextmanager
+async def serve_app(app) -> AsyncIterator[str]:
+    """An ASGI app (a local HTTP receiver: a forwarding platform, an SMS gateway) served by uvicorn on 127.0.0.1
+    while the block runs; yields its base URL."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    for _ in range(200):
+        if server.started:
+            break
+        await asyncio.sleep(0.02)
+    assert server.started
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
 
 
 def app_client(app, client: tuple[str, int] | None = None) -> httpx.AsyncClient:

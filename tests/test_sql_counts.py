@@ -1383,3 +1383,32 @@ async def test_meter_gateway_token_list(gql, world, runtime, count_sql, size):
     count, data = await statements(gql, count_sql, world.tokens["admin_a"], METER_GATEWAY_TOKENS)
     assert data["meterGatewayTokens"]["totalCount"] == len(data["meterGatewayTokens"]["nodes"]) == size
     assert count == METER_GATEWAY_TOKENS_BUDGET
+
+
+# --- accounts (issue 17): contact addresses on me and on the users list ------------------------------------
+
+ME_CONTACTS = "{ me { email phone contactEmails { id email confirmedAt } } }"
+# authentication 1 + contact addresses 1
+ME_CONTACTS_BUDGET = AUTH + 1
+USERS_CONTACTS = "{ users(first: 500) { totalCount nodes { email phone contactEmails { email } } } }"
+# authentication 1 + page 1 + totalCount 1 + contact addresses 1 (only the caller's show)
+USERS_CONTACTS_BUDGET = AUTH + 3
+
+
+@pytest.mark.parametrize("size", [3, 10])
+async def test_contact_addresses_on_me_and_the_users_list(gql, world, runtime, count_sql, size):
+    await populate(runtime, world, size)
+    async with runtime.session_factory() as session, session.begin():
+        session.add_all(
+            m.ContactEmail(user_id=user.id, email=f"contact{i}@{key}.example", confirmed_at=utcnow() if i % 2 else None)
+            for key, user in world.users.items()
+            for i in range(size)
+        )
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], ME_CONTACTS)
+    assert [c["email"] for c in data["me"]["contactEmails"]] == [f"contact{i}@admin_a.example" for i in range(size)]
+    assert count == ME_CONTACTS_BUDGET
+
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], USERS_CONTACTS)
+    listed = {node["email"]: node["contactEmails"] for node in data["users"]["nodes"]}
+    assert len(listed["admin@a.example"]) == size and listed["user@a.example"] == []  # only one's own
+    assert count == USERS_CONTACTS_BUDGET

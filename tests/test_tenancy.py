@@ -367,6 +367,18 @@ async def telemetry_objects(session, runtime, world: World, pks: dict) -> dict[s
     return {"TelemetrySeries": series, "TelemetryToken": tokens}
 
 
+# --- accounts (issue 17) ---
+async def account_objects(session, runtime, world: World, pks: dict) -> dict[str, dict[str, int]]:
+    """Each tenant's admin: an unconfirmed contact address (only its owner sees it, so A's admin acts on their own)."""
+    contacts = {}
+    for tenant in TENANTS:
+        contact = m.ContactEmail(user_id=world.users[f"admin_{tenant}"].id, email=f"contact@{tenant}.example")
+        session.add(contact)
+        await session.flush()
+        contacts[tenant] = contact.id
+    return {"ContactEmail": contacts}
+
+
 async def forwarding_objects(session, runtime, world: World, pks: dict) -> dict[str, dict[str, int]]:
     """Each tenant: an InfluxDB forwarding target at its location with one FAILED delivery (its history, and what
     forwardingDeliveryRetry's control call queues again)."""
@@ -447,6 +459,7 @@ async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
         t.pks.update(await forwarding_objects(session, runtime, world, t.pks))
         t.pks.update(await metering_point_objects(session, runtime, world, t.pks))
         t.pks.update(await metering_readings_objects(session, runtime, world, t.pks))
+        t.pks.update(await account_objects(session, runtime, world, t.pks))  # accounts (issue 17)
     t.ids = {
         kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()
     }
@@ -527,6 +540,7 @@ def node_cases() -> list[Case]:
         "ForwardingTarget",
         "MeteringPoint",
         "MeterGatewayToken",
+        "ContactEmail",  # accounts (issue 17)
     ):
         cases.append(Case("Query.node(id)", kind, NODE, lambda t, x: {"id": x}, root="node", label=kind))
         # one of A's own next to the ID under test: the answer differs only where that ID is
@@ -1644,6 +1658,21 @@ CASES: list[Case] = [
         mutation("meterGatewayTokenRevoke", "MeterGatewayTokenRevokeInput", "meterGatewayToken { name }"),
         lambda t, x: {"input": {"id": x}},
         root="meterGatewayTokenRevoke",
+    ),
+    # --- accounts (issue 17): a user's contact addresses are theirs alone ---
+    Case(
+        "Mutation.contactEmailResend(input.id)",
+        "ContactEmail",
+        mutation("contactEmailResend", "ContactEmailIdInput", "contactEmail { id email }"),
+        lambda t, x: {"input": {"id": x}},
+        root="contactEmailResend",
+    ),
+    Case(
+        "Mutation.contactEmailRemove(input.id)",
+        "ContactEmail",
+        mutation("contactEmailRemove", "ContactEmailIdInput", "contactEmail { id email }"),
+        lambda t, x: {"input": {"id": x}},
+        root="contactEmailRemove",
     ),
 ]
 

@@ -1,6 +1,7 @@
 """What the identity domain brings to the server (see graph.domain)."""
 
 from graph.domain import Domain
+from resolvers.identity.contacts import schema as contacts
 from resolvers.identity.email_tokens.schema import EmailTokenMutation
 from resolvers.identity.groups import schema as groups
 from resolvers.identity.invitations import schema as invitations
@@ -21,12 +22,14 @@ DOMAIN = Domain(
         groups.UserGroupMutation,
         invitations.InvitationMutation,
         EmailTokenMutation,
+        contacts.ContactEmailMutation,  # accounts (issue 17)
     ),
     node_resolvers={
         **users.NODE_RESOLVERS,
         **organisations.NODE_RESOLVERS,
         **groups.NODE_RESOLVERS,
         **invitations.NODE_RESOLVERS,
+        **contacts.NODE_RESOLVERS,  # accounts (issue 17)
     },
     # the forms that links in mails open (no front end needed)
     routes=pages.ROUTES,

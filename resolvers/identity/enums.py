@@ -22,4 +22,5 @@ class Language(enum.Enum):
     ES = "es"
     FR = "fr"
     IT = "it"
+    RU = "ru"  # issue 17
     SV = "sv"

@@ -8,10 +8,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, literal_column, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from graph.secrets import SealedValues, Sealer, version_header
+from graph.secrets import SealedValues, Sealer, header_version_counts, version_header
 from models import identity as m
 
 
@@ -47,17 +47,7 @@ async def reseal_totp_secret(session: AsyncSession, sealer: Sealer, row: Any) ->
 
 
 async def totp_versions(session: AsyncSession) -> dict[int, int]:
-    # Literal positions: as bound parameters PostgreSQL would not see the GROUP BY expression as the selected one.
-    width = len(version_header(1))
-    header = func.substr(m.User.totp_secret_sealed, literal_column("1"), literal_column(str(width)))
-    rows = await session.execute(
-        select(header, func.count()).where(m.User.totp_secret_sealed.is_not(None)).group_by(header)
-    )
-    counts: dict[int, int] = {}
-    for raw, count in rows.all():
-        version = int.from_bytes(bytes(raw), "big")
-        counts[version] = counts.get(version, 0) + count
-    return counts
+    return await header_version_counts(session, m.User.totp_secret_sealed)
 
 
 TOTP_SECRETS = SealedValues(

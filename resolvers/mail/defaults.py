@@ -1,49 +1,16 @@
 """The shipped system default templates: every type in every language (read-only, owner NULL).
 
-English is written out in full; the other languages are composed from their phrases by _mail(), so
+English is written out in full; the other languages are composed from their phrases by mail(), so
 that every language has the same layout (greeting, what happened, the link, the fine print).
 """
 
 from __future__ import annotations
 
 from models.mail import TemplateType
+from resolvers.mail.phrasing import READING, WHAT, WHERE, event, hours, mail, minutes
+from resolvers.mail.russian import RUSSIAN, SIGN_IN_CODE
 
 T = TemplateType
-
-
-def _mail(
-    subject: str, greeting: str, intro: str, link_label: str, closing: str = "", *, strong: str = "", colon: str = ": "
-) -> tuple[str, str, str]:
-    """(subject, html, text) from a language's phrases; `strong` is a variable set in bold in the HTML,
-    `colon` what separates the link's label from the link in the text body (French puts a space before it)."""
-    intro_html = intro.replace(strong, f"<strong>{strong}</strong>") if strong else intro
-    html = f'<p>{greeting}</p>\n<p>{intro_html}</p>\n<p><a href="{{{{ link }}}}">{link_label}</a></p>'
-    text = f"{greeting}\n\n{intro}\n{link_label}{colon}{{{{ link }}}}\n"
-    if closing:
-        html += f"\n<p>{closing}</p>"
-        text += f"\n{closing}\n"
-    return subject, html, text
-
-
-def _hours(one: str, many: str) -> str:
-    """The validity in hours with the noun in singular or plural, chosen when the mail is rendered."""
-    return f"{{{{ valid_hours }}}} {{{{ '{one}' if valid_hours == 1 else '{many}' }}}}"
-
-
-def _event(raised: str, repeated: str, cleared: str) -> str:
-    """What happened to an alarm, chosen when the mail is rendered."""
-    return f"{{{{ '{cleared}' if event == 'CLEARED' else ('{repeated}' if event == 'UPDATED' else '{raised}') }}}}"
-
-
-#: Where the alarm is: the location, and the device in brackets when there is one.
-_WHERE = "{{ location_name }}{{ ' (' ~ device_name ~ ')' if device_name else '' }}"
-_READING = "{{ ' ' ~ reading if reading else '' }}"
-_WHAT = "({{ severity }}, {{ event }})"
-
-
-def _minutes(one: str, many: str) -> str:
-    """Minutes offline with the noun in singular or plural, chosen when the mail is rendered."""
-    return f"{{{{ offline_minutes }}}} {{{{ '{one}' if offline_minutes == 1 else '{many}' }}}}"
 
 
 DEFAULTS: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
@@ -116,11 +83,11 @@ DEFAULTS: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
         ),
     },
     T.ALARM: {
-        "en": _mail(
-            f"[{{{{ severity }}}}] {{{{ profile_name }}}} {_event('raised', 'repeated', 'cleared')} at {_WHERE}",
+        "en": mail(
+            f"[{{{{ severity }}}}] {{{{ profile_name }}}} {event('raised', 'repeated', 'cleared')} at {WHERE}",
             "Hello {{ recipient_name }},",
-            f"the alarm {{{{ profile_name }}}} {_WHAT} was {_event('raised', 'repeated', 'cleared')} "
-            f"at {_WHERE} ({{{{ organisation_name }}}}) on {{{{ at }}}}.{_READING}",
+            f"the alarm {{{{ profile_name }}}} {WHAT} was {event('raised', 'repeated', 'cleared')} "
+            f"at {WHERE} ({{{{ organisation_name }}}}) on {{{{ at }}}}.{READING}",
             "Open the alarms",
             "You get this mail through your alarm notification settings.",
             strong="{{ profile_name }}",
@@ -131,6 +98,7 @@ DEFAULTS: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
 # Greeting per language (the HTML and the text body start with it).
 _HELLO = {
     "de": "Hallo {{ recipient_name }},",
+    "ru": "Здравствуйте, {{ recipient_name }}!",
     "es": "Hola, {{ recipient_name }}:",
     "fr": "Bonjour {{ recipient_name }},",
     "it": "Gentile {{ recipient_name }},",
@@ -139,88 +107,88 @@ _HELLO = {
 
 _TRANSLATED: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
     T.CONFIRM_EMAIL: {
-        "de": _mail(
+        "de": mail(
             "E-Mail-Adresse bestätigen",
             _HELLO["de"],
             "bitte bestätigen Sie Ihre neue E-Mail-Adresse für {{ organisation_name }}:",
             "E-Mail-Adresse bestätigen",
-            f"Der Link ist {_hours('Stunde', 'Stunden')} gültig. "
+            f"Der Link ist {hours('Stunde', 'Stunden')} gültig. "
             "Wenn Sie diese Änderung nicht angefordert haben, ignorieren Sie diese Nachricht.",
         ),
-        "es": _mail(
+        "es": mail(
             "Confirme su dirección de correo electrónico",
             _HELLO["es"],
             "Confirme su nueva dirección de correo electrónico para {{ organisation_name }}:",
             "Confirmar la dirección de correo electrónico",
-            f"El enlace es válido durante {_hours('hora', 'horas')}. Si no ha solicitado este cambio, ignore este "
+            f"El enlace es válido durante {hours('hora', 'horas')}. Si no ha solicitado este cambio, ignore este "
             "mensaje.",
         ),
-        "fr": _mail(
+        "fr": mail(
             "Confirmez votre adresse e-mail",
             _HELLO["fr"],
             "veuillez confirmer votre nouvelle adresse e-mail pour {{ organisation_name }} :",
             "Confirmer l'adresse e-mail",
-            f"Le lien est valable {_hours('heure', 'heures')}. Si vous n'avez pas demandé ce changement, ignorez ce "
+            f"Le lien est valable {hours('heure', 'heures')}. Si vous n'avez pas demandé ce changement, ignorez ce "
             "message.",
             colon=" : ",
         ),
-        "it": _mail(
+        "it": mail(
             "Confermi il suo indirizzo e-mail",
             _HELLO["it"],
             "la preghiamo di confermare il suo nuovo indirizzo e-mail per {{ organisation_name }}:",
             "Conferma l'indirizzo e-mail",
-            f"Il link è valido per {_hours('ora', 'ore')}. Se non ha richiesto questa modifica, ignori questo "
+            f"Il link è valido per {hours('ora', 'ore')}. Se non ha richiesto questa modifica, ignori questo "
             "messaggio.",
         ),
-        "sv": _mail(
+        "sv": mail(
             "Bekräfta din e-postadress",
             _HELLO["sv"],
             "Bekräfta din nya e-postadress för {{ organisation_name }}:",
             "Bekräfta e-postadressen",
-            f"Länken är giltig i {_hours('timme', 'timmar')}. "
+            f"Länken är giltig i {hours('timme', 'timmar')}. "
             "Om du inte har begärt den här ändringen kan du bortse från meddelandet.",
         ),
     },
     T.INVITE_USER: {
-        "de": _mail(
+        "de": mail(
             "{{ inviter_name }} lädt Sie zu {{ organisation_name }} ein",
             _HELLO["de"],
             "{{ inviter_name }} lädt Sie ein, {{ organisation_name }} beizutreten.",
             "Einladung annehmen",
-            f"Der Link ist {_hours('Stunde', 'Stunden')} gültig und kann einmal verwendet werden.",
+            f"Der Link ist {hours('Stunde', 'Stunden')} gültig und kann einmal verwendet werden.",
         ),
-        "es": _mail(
+        "es": mail(
             "{{ inviter_name }} le invita a {{ organisation_name }}",
             _HELLO["es"],
             "{{ inviter_name }} le invita a unirse a {{ organisation_name }}.",
             "Aceptar la invitación",
-            f"El enlace es válido durante {_hours('hora', 'horas')} y solo puede usarse una vez.",
+            f"El enlace es válido durante {hours('hora', 'horas')} y solo puede usarse una vez.",
         ),
-        "fr": _mail(
+        "fr": mail(
             "{{ inviter_name }} vous invite à rejoindre {{ organisation_name }}",
             _HELLO["fr"],
             "{{ inviter_name }} vous invite à rejoindre {{ organisation_name }}.",
             "Accepter l'invitation",
-            f"Le lien est valable {_hours('heure', 'heures')} et ne peut être utilisé qu'une seule fois.",
+            f"Le lien est valable {hours('heure', 'heures')} et ne peut être utilisé qu'une seule fois.",
             colon=" : ",
         ),
-        "it": _mail(
+        "it": mail(
             "{{ inviter_name }} la invita a unirsi a {{ organisation_name }}",
             _HELLO["it"],
             "{{ inviter_name }} la invita a unirsi a {{ organisation_name }}.",
             "Accetta l'invito",
-            f"Il link è valido per {_hours('ora', 'ore')} e può essere usato una sola volta.",
+            f"Il link è valido per {hours('ora', 'ore')} e può essere usato una sola volta.",
         ),
-        "sv": _mail(
+        "sv": mail(
             "{{ inviter_name }} bjuder in dig till {{ organisation_name }}",
             _HELLO["sv"],
             "{{ inviter_name }} bjuder in dig att gå med i {{ organisation_name }}.",
             "Acceptera inbjudan",
-            f"Länken är giltig i {_hours('timme', 'timmar')} och kan bara användas en gång.",
+            f"Länken är giltig i {hours('timme', 'timmar')} och kan bara användas en gång.",
         ),
     },
     T.NEW_BATCH: {
-        "de": _mail(
+        "de": mail(
             "Neue Charge {{ batch_reference }} für {{ organisation_name }}",
             _HELLO["de"],
             "{{ sender_organisation_name }} hat die Charge {{ batch_reference }} mit {{ device_count }} Geräten "
@@ -228,7 +196,7 @@ _TRANSLATED: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
             "Eigentumsanfrage prüfen und bestätigen",
             strong="{{ batch_reference }}",
         ),
-        "es": _mail(
+        "es": mail(
             "Nuevo lote {{ batch_reference }} para {{ organisation_name }}",
             _HELLO["es"],
             "{{ sender_organisation_name }} ha transferido el lote {{ batch_reference }} con {{ device_count }} "
@@ -237,7 +205,7 @@ _TRANSLATED: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
             "Revisar y confirmar la solicitud de propiedad",
             strong="{{ batch_reference }}",
         ),
-        "fr": _mail(
+        "fr": mail(
             "Nouveau lot {{ batch_reference }} pour {{ organisation_name }}",
             _HELLO["fr"],
             "{{ sender_organisation_name }} a transféré le lot {{ batch_reference }} de {{ device_count }} appareils "
@@ -246,7 +214,7 @@ _TRANSLATED: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
             strong="{{ batch_reference }}",
             colon=" : ",
         ),
-        "it": _mail(
+        "it": mail(
             "Nuovo lotto {{ batch_reference }} per {{ organisation_name }}",
             _HELLO["it"],
             "{{ sender_organisation_name }} ha trasferito il lotto {{ batch_reference }} con {{ device_count }} "
@@ -255,7 +223,7 @@ _TRANSLATED: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
             "Verifichi e confermi la richiesta di proprietà",
             strong="{{ batch_reference }}",
         ),
-        "sv": _mail(
+        "sv": mail(
             "Ny batch {{ batch_reference }} för {{ organisation_name }}",
             _HELLO["sv"],
             "{{ sender_organisation_name }} har överlämnat batchen {{ batch_reference }} med {{ device_count }} "
@@ -266,93 +234,93 @@ _TRANSLATED: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
         ),
     },
     T.PASSWORD_RESET: {
-        "de": _mail(
+        "de": mail(
             "Passwort zurücksetzen",
             _HELLO["de"],
             "jemand hat angefordert, das Passwort Ihres Kontos bei {{ organisation_name }} zurückzusetzen.",
             "Neues Passwort wählen",
-            f"Der Link ist {_hours('Stunde', 'Stunden')} gültig und kann einmal verwendet werden. "
+            f"Der Link ist {hours('Stunde', 'Stunden')} gültig und kann einmal verwendet werden. "
             "Wenn Sie das nicht waren, ignorieren Sie diese Nachricht: Ihr Passwort bleibt unverändert.",
         ),
-        "es": _mail(
+        "es": mail(
             "Restablezca su contraseña",
             _HELLO["es"],
             "Alguien ha solicitado restablecer la contraseña de su cuenta de {{ organisation_name }}.",
             "Elegir una nueva contraseña",
-            f"El enlace es válido durante {_hours('hora', 'horas')} y solo puede usarse una vez. "
+            f"El enlace es válido durante {hours('hora', 'horas')} y solo puede usarse una vez. "
             "Si no ha sido usted, ignore este mensaje: su contraseña seguirá siendo la misma.",
         ),
-        "fr": _mail(
+        "fr": mail(
             "Réinitialisez votre mot de passe",
             _HELLO["fr"],
             "quelqu'un a demandé la réinitialisation du mot de passe de votre compte {{ organisation_name }}.",
             "Choisir un nouveau mot de passe",
-            f"Le lien est valable {_hours('heure', 'heures')} et ne peut être utilisé qu'une seule fois. "
+            f"Le lien est valable {hours('heure', 'heures')} et ne peut être utilisé qu'une seule fois. "
             "Si ce n'était pas vous, ignorez ce message : votre mot de passe reste inchangé.",
             colon=" : ",
         ),
-        "it": _mail(
+        "it": mail(
             "Reimpostazione della password",
             _HELLO["it"],
             "qualcuno ha chiesto di reimpostare la password del suo account {{ organisation_name }}.",
             "Scelga una nuova password",
-            f"Il link è valido per {_hours('ora', 'ore')} e può essere usato una sola volta. "
+            f"Il link è valido per {hours('ora', 'ore')} e può essere usato una sola volta. "
             "Se non è stato lei, ignori questo messaggio: la sua password resta invariata.",
         ),
-        "sv": _mail(
+        "sv": mail(
             "Återställ ditt lösenord",
             _HELLO["sv"],
             "Någon har begärt att lösenordet till ditt konto hos {{ organisation_name }} ska återställas.",
             "Välj ett nytt lösenord",
-            f"Länken är giltig i {_hours('timme', 'timmar')} och kan bara användas en gång. "
+            f"Länken är giltig i {hours('timme', 'timmar')} och kan bara användas en gång. "
             "Om det inte var du kan du bortse från meddelandet: ditt lösenord förblir oförändrat.",
         ),
     },
     T.ROUTER_OFFLINE: {
-        "de": _mail(
+        "de": mail(
             "Router {{ router_name }} am Standort {{ location_name }} ist offline",
             _HELLO["de"],
             "der Router {{ router_name }} am Standort {{ location_name }} ({{ organisation_name }}) ist seit "
-            f"{{{{ offline_since }}}} offline, inzwischen {_minutes('Minute', 'Minuten')}.",
+            f"{{{{ offline_since }}}} offline, inzwischen {minutes('Minute', 'Minuten')}.",
             "Standort öffnen",
             "Sie erhalten diese Nachricht über das Benachrichtigungsprofil {{ profile_name }}.",
             strong="{{ router_name }}",
         ),
-        "es": _mail(
+        "es": mail(
             "El router {{ router_name }} en {{ location_name }} está desconectado",
             _HELLO["es"],
             "El router {{ router_name }} en la ubicación {{ location_name }} ({{ organisation_name }}) está "
             "desconectado "
-            f"desde {{{{ offline_since }}}}, hace ya {_minutes('minuto', 'minutos')}.",
+            f"desde {{{{ offline_since }}}}, hace ya {minutes('minuto', 'minutos')}.",
             "Abrir la ubicación",
             "Recibe este correo por el perfil de avisos {{ profile_name }}.",
             strong="{{ router_name }}",
         ),
-        "fr": _mail(
+        "fr": mail(
             "Le routeur {{ router_name }} du site {{ location_name }} est hors ligne",
             _HELLO["fr"],
             "le routeur {{ router_name }} du site {{ location_name }} ({{ organisation_name }}) est hors ligne depuis "
-            f"{{{{ offline_since }}}}, soit {_minutes('minute', 'minutes')} à ce jour.",
+            f"{{{{ offline_since }}}}, soit {minutes('minute', 'minutes')} à ce jour.",
             "Ouvrir le site",
             "Vous recevez ce courriel par le profil d'alerte {{ profile_name }}.",
             strong="{{ router_name }}",
             colon=" : ",
         ),
-        "it": _mail(
+        "it": mail(
             "Il router {{ router_name }} presso {{ location_name }} è offline",
             _HELLO["it"],
             "il router {{ router_name }} presso la sede {{ location_name }} ({{ organisation_name }}) è offline dalle "
-            f"{{{{ offline_since }}}}, da {_minutes('minuto', 'minuti')} ormai.",
+            f"{{{{ offline_since }}}}, da {minutes('minuto', 'minuti')} ormai.",
             "Apri la sede",
             "Riceve questa e-mail tramite il profilo di avviso {{ profile_name }}.",
             strong="{{ router_name }}",
         ),
-        "sv": _mail(
+        "sv": mail(
             "Routern {{ router_name }} vid {{ location_name }} är offline",
             _HELLO["sv"],
             "Routern {{ router_name }} på platsen {{ location_name }} ({{ organisation_name }}) har varit offline "
             "sedan "
-            f"{{{{ offline_since }}}}, i {_minutes('minut', 'minuter')} nu.",
+            f"{{{{ offline_since }}}}, i {minutes('minut', 'minuter')} nu.",
             "Öppna platsen",
             "Du får det här meddelandet genom aviseringsprofilen {{ profile_name }}.",
             strong="{{ router_name }}",
@@ -362,9 +330,9 @@ _TRANSLATED: dict[TemplateType, dict[str, tuple[str, str, str]]] = {
 
 # fmt: off
 _TRANSLATED[T.ALARM] = {
-    language: _mail(
-        f"[{{{{ severity }}}}] {{{{ profile_name }}}} {_event(*words)}{separator}{_WHERE}", _HELLO[language],
-        intro.replace("EVENT", _event(*(verbs or words))).replace("WHAT", _WHAT).replace("WHERE", _WHERE) + _READING,
+    language: mail(
+        f"[{{{{ severity }}}}] {{{{ profile_name }}}} {event(*words)}{separator}{WHERE}", _HELLO[language],
+        intro.replace("EVENT", event(*(verbs or words))).replace("WHAT", WHAT).replace("WHERE", WHERE) + READING,
         link_label, closing, strong="{{ profile_name }}", colon=" : " if language == "fr" else ": ",
     )
     for language, (words, verbs, separator, intro, link_label, closing) in {
@@ -383,9 +351,17 @@ _TRANSLATED[T.ALARM] = {
         "sv": (("utlöst", "upprepat", "återställt"), ("utlösts", "upprepats", "återställts"), ": ",
                "larmet {{ profile_name }} WHAT har EVENT vid WHERE ({{ organisation_name }}) {{ at }}.",
                "Öppna larmen", "Du får det här meddelandet genom dina inställningar för larmaviseringar."),
+        "ru": (("сработала", "повторилась", "снята"), None, ": ",
+               "Тревога {{ profile_name }} WHAT EVENT на объекте WHERE ({{ organisation_name }}) {{ at }}.",
+               "Открыть тревоги", "Вы получаете это письмо согласно вашим настройкам уведомлений о тревогах."),
     }.items()
 }
 # fmt: on
 
 for _type, _languages in _TRANSLATED.items():
     DEFAULTS[_type].update(_languages)
+
+# Russian (issue 17) and the sign-in code (accounts, issue 17) are in resolvers/mail/russian.py
+for _type, _text in RUSSIAN.items():
+    DEFAULTS[_type]["ru"] = _text
+DEFAULTS[T.SIGN_IN_CODE] = SIGN_IN_CODE

@@ -283,6 +283,12 @@ SAMPLE_VARIABLES: dict[TemplateType, dict[str, Any]] = {
         "at": "2026-12-02 14:05 UTC",
         "link": "https://fleetgraph.example/alarms/sample",
     },
+    # accounts (issue 17): no link and no name (the address may belong to nobody yet); the code is the point
+    TemplateType.SIGN_IN_CODE: {
+        "organisation_name": "IntegraDemo",
+        "code": "493017",
+        "valid_minutes": 10,
+    },
 }
 
 

@@ -7,6 +7,9 @@ from typing import Any
 from starlette.routing import Route
 
 from graph.domain import Domain
+from resolvers.metering.accounts.commands import sms_gateway_credentials
+from resolvers.metering.accounts.key_rotation import SMS_GATEWAY_CREDENTIALS
+from resolvers.metering.accounts.schema import AccountMutation
 from resolvers.metering.addresses import schema as addresses
 from resolvers.metering.points import schema as points
 from resolvers.metering.points.demo import seed_demo_metering_points
@@ -28,10 +31,12 @@ def _readings_simulator(runtime: Any) -> readings_simulator.ReadingsSimulator | 
 DOMAIN = Domain(
     name="metering",
     queries=(points.MeteringPointQuery, addresses.AddressQuery, readings.ReadingsQuery),
-    mutations=(points.MeteringPointMutation, readings.ReadingsMutation),
+    mutations=(AccountMutation, points.MeteringPointMutation, readings.ReadingsMutation),
     node_resolvers={**points.NODE_RESOLVERS, **readings.NODE_RESOLVERS},
     routes=(Route("/meters/readings", receive_readings, methods=["POST"]),),
     workers=(_readings_subscriber, _readings_simulator),
+    sealed=(SMS_GATEWAY_CREDENTIALS,),
+    commands={"sms-gateway-credentials": sms_gateway_credentials},
     # the readings' history is seeded for meters bound to points: after the points
     demo=(seed_demo_metering_points, seed_demo_readings),
 )

@@ -7,10 +7,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, func, literal_column, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from graph.secrets import SealedValues, Sealer, version_header
+from graph.secrets import SealedValues, Sealer, header_version_counts, version_header
 from models import datalog as dl
 from models import forwarding as fw
 from resolvers.monitoring.datalog.rules import secrets_binding
@@ -48,17 +48,7 @@ async def reseal_datalog_secrets(session: AsyncSession, sealer: Sealer, row: Any
 
 
 async def datalog_secret_versions(session: AsyncSession) -> dict[int, int]:
-    # literal positions: as bound parameters PostgreSQL would not see the GROUP BY expression as the selected one
-    width = len(version_header(1))
-    header = func.substr(Device.secrets_sealed, literal_column("1"), literal_column(str(width)))
-    rows = await session.execute(
-        select(header, func.count()).where(Device.secrets_sealed.is_not(None)).group_by(header)
-    )
-    counts: dict[int, int] = {}
-    for raw, count in rows.all():
-        version = int.from_bytes(bytes(raw), "big")
-        counts[version] = counts.get(version, 0) + count
-    return counts
+    return await header_version_counts(session, Device.secrets_sealed)
 
 
 DATALOG_SECRETS = SealedValues(

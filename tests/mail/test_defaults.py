@@ -15,7 +15,15 @@ PAIRS = [(t, language) for t in TemplateType for language in LANGUAGES]
 TRANSLATED = [(t, language) for t, language in PAIRS if language != "en"]
 
 #: A word of each language that its mails use and the other languages' mails do not.
-MARKERS = {"de": "Hallo", "en": "Hello", "es": "Hola", "fr": "Bonjour", "it": "Gentile", "sv": "Hej"}
+MARKERS = {
+    "de": "Hallo",
+    "en": "Hello",
+    "es": "Hola",
+    "fr": "Bonjour",
+    "it": "Gentile",
+    "sv": "Hej",
+    "ru": "Здравствуйте",  # issue 17
+}
 
 #: Words the other languages share with English: loanwords, and French/Spanish words spelled the same.
 LOANWORDS = {
@@ -30,6 +38,7 @@ LOANWORDS = {
     "offline",
     "router",
     "minutes",
+    "code",  # French (issue 17: sign-in codes)
 }
 
 
@@ -52,11 +61,15 @@ def test_default_passes_the_save_check_and_uses_every_variable(template_type, la
     assert mail.subject and "{" not in mail.subject and "\n" not in mail.subject
     for body in (mail.body_html, mail.body_text):
         assert "{{" not in body and "{%" not in body
+    for name, value in rendering.SAMPLE_VARIABLES[template_type].items():
+        assert str(value) in mail.body_text, (name, mail.body_text)
+    if template_type == TemplateType.SIGN_IN_CODE:  # issue 17: the code is the point; nobody to greet by name yet
+        assert "493017" in mail.body_html and "493017" not in mail.subject
+        return
+    for body in (mail.body_html, mail.body_text):
         # the link is the point of every one of these mails, and the recipient is greeted by name
         assert rendering.SAMPLE_VARIABLES[template_type]["link"] in body
         assert "Erika Muster" in body
-    for name, value in rendering.SAMPLE_VARIABLES[template_type].items():
-        assert str(value) in mail.body_text, (name, mail.body_text)
     assert f'<a href="{rendering.SAMPLE_VARIABLES[template_type]["link"]}">' in mail.body_html
 
 
@@ -98,6 +111,12 @@ def test_plural_of_hours_follows_the_number():
     assert "1 Minute." in rendered(TemplateType.ROUTER_OFFLINE, "de", offline_minutes=1).body_text
     assert "45 minuter" in rendered(TemplateType.ROUTER_OFFLINE, "sv").body_text
     assert "for 1 minute now" in rendered(TemplateType.ROUTER_OFFLINE, "en", offline_minutes=1).body_text
+    # issue 17: Russian has three forms
+    assert "1 час " in rendered(TemplateType.PASSWORD_RESET, "ru", valid_hours=1).body_text
+    assert "3 часа " in rendered(TemplateType.PASSWORD_RESET, "ru", valid_hours=3).body_text
+    assert "11 часов " in rendered(TemplateType.PASSWORD_RESET, "ru", valid_hours=11).body_text
+    assert "72 часа " in rendered(TemplateType.INVITE_USER, "ru", valid_hours=72).body_text
+    assert "21 минуту." in rendered(TemplateType.ROUTER_OFFLINE, "ru", offline_minutes=21).body_text
 
 
 async def test_installed_in_the_database_for_every_type_and_language(runtime):

@@ -6,15 +6,12 @@ same Idempotency-Key, and the delivery history shows what happened."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-import uvicorn
 from sqlalchemy import select, update
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -26,7 +23,7 @@ from models import forwarding as fw
 from models.base import utcnow
 from resolvers.monitoring.delivery.engine import claim, deliver_due
 from resolvers.monitoring.forwarding.adapters.http import send_influxdb
-from tests.environment import free_port
+from tests.environment import serve_app
 from tests.factories import add_location
 from tests.monitoring.forwarding_helpers import CREATE, DELIVERIES, store_points
 
@@ -95,23 +92,6 @@ def blockbax_app(platform: Platform) -> Starlette:
     return Starlette(routes=[Route(path, measurements, methods=["POST"])])
 
 
-@contextlib.asynccontextmanager
-async def serve(app: Starlette) -> AsyncIterator[str]:
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning"))
-    task = asyncio.create_task(server.serve())
-    for _ in range(200):
-        if server.started:
-            break
-        await asyncio.sleep(0.02)
-    assert server.started
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
-
-
 @pytest.fixture
 async def location(runtime, world):
     async with runtime.session_factory() as session, session.begin():
@@ -166,7 +146,7 @@ BATCHES = [[("temperature", b * 10 + n, 20.0 + b + n / 10) for n in range(10)] f
 
 async def test_influxdb_fails_times_out_recovers_and_holds_every_point_once(runtime, gql, world, location):
     platform = Platform(script=["fail", "slow", "fail"])
-    async with serve(influx_app(platform)) as url:
+    async with serve_app(influx_app(platform)) as url:
         values = [{"key": "temperature", "measurement": "climate"}, {"key": "count", "dataType": "INTEGER"}]
         target = await create_influx(gql, world, location, url, values=values)
         for batch in BATCHES:
@@ -206,7 +186,7 @@ async def test_influxdb_fails_times_out_recovers_and_holds_every_point_once(runt
 
 async def test_blockbax_fails_times_out_recovers_and_holds_every_point_once(runtime, gql, world, location, caplog):
     platform = Platform(script=["slow", "fail"])
-    async with serve(blockbax_app(platform)) as url:
+    async with serve_app(blockbax_app(platform)) as url:
         created = await gql(
             CREATE,
             {
@@ -240,7 +220,7 @@ async def test_blockbax_fails_times_out_recovers_and_holds_every_point_once(runt
 
 async def test_a_wrong_token_is_retried_not_lost_and_a_deleted_target_fails_for_good(runtime, gql, world, location):
     platform = Platform()
-    async with serve(influx_app(platform)) as url:
+    async with serve_app(influx_app(platform)) as url:
         target = await create_influx(gql, world, location, url, token="wrong")
         await store_points(runtime, world.organisations["a"].id, location.id, BATCHES[0])
         await deliver_due(runtime)
@@ -266,7 +246,7 @@ async def test_a_worker_that_stops_after_sending_leaves_a_lease_and_the_next_one
     """Exactly once across worker restarts: the first worker sends, the platform stores, the worker dies before it
     records; after the lease the next worker sends again with the same key and the platform holds the points once."""
     platform = Platform()
-    async with serve(influx_app(platform)) as url:
+    async with serve_app(influx_app(platform)) as url:
         await create_influx(gql, world, location, url)
         await store_points(runtime, world.organisations["a"].id, location.id, BATCHES[0])
         _, [claimed] = await claim(runtime, runtime.settings, 10)
@@ -291,7 +271,7 @@ async def test_a_target_at_a_private_address_is_refused_unless_the_settings_allo
         session_factory=runtime.session_factory,
         sealer=runtime.sealer,
     )
-    async with serve(influx_app(platform)) as url:
+    async with serve_app(influx_app(platform)) as url:
         await create_influx(gql, world, location, url)
         await store_points(runtime, world.organisations["a"].id, location.id, BATCHES[0])
         assert await deliver_due(strict) == 0

@@ -80,6 +80,16 @@ PAGES = {
         "{ emailChangeConfirm(input: $input) { email errors { code field message } } }",
         done="Confirmed. " + _LOG_IN,
     ),
+    # accounts (issue 17)
+    "/confirm-contact": Page(
+        title="Confirm your contact address",
+        intro="Confirm that this address is yours: notifications of your fleetgraph account can then go to it.",
+        fields=(),
+        button="Confirm address",
+        document="mutation ConfirmContact($input: ContactEmailConfirmInput!) "
+        "{ contactEmailConfirm(input: $input) { contactEmail { email } errors { code field message } } }",
+        done="Confirmed: notifications can go to this address.",
+    ),
 }
 
 

@@ -43,7 +43,7 @@ class IssuedTokens:
     refresh_token: str | None
 
 
-async def _issue(
+async def issue_tokens(
     session: AsyncSession, context: Context, user: m.User, *, session_id: str, authenticated_at: datetime
 ) -> IssuedTokens:
     settings = context.runtime.settings
@@ -116,7 +116,7 @@ async def login(
         return DomainError(Code.INVALID_CREDENTIALS, "e-mail, password or code is not correct")
     assert user is not None  # only a known account's password verifies
     await give_back(session, attempt, reset_account=True)
-    issued = await _issue(session, context, user, session_id=str(uuid.uuid4()), authenticated_at=utcnow())
+    issued = await issue_tokens(session, context, user, session_id=str(uuid.uuid4()), authenticated_at=utcnow())
     await record(
         session,
         context,
@@ -160,7 +160,7 @@ async def refresh(session: AsyncSession, context: Context, refresh_token: str) -
             .execution_options(synchronize_session=False)
         )
         if cast(CursorResult[Any], spent).rowcount == 1:
-            return await _issue(
+            return await issue_tokens(
                 session, context, user, session_id=token.session_id, authenticated_at=token.authenticated_at
             )
         # Lost to a parallel refresh with this token (on PostgreSQL the UPDATE waited for it to commit,

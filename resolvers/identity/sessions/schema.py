@@ -94,7 +94,7 @@ class SessionReauthenticatePayload:
     )
 
 
-def _login(issued: rules.IssuedTokens) -> LoginPayload:
+def login_payload(issued: rules.IssuedTokens) -> LoginPayload:
     return LoginPayload(
         access_token=issued.access_token,
         access_token_expires_at=issued.access_expires_at,
@@ -120,14 +120,14 @@ class SessionMutation:
         issued = await run_in_transaction(
             context, lambda s: rules.login(s, context, input.email, input.password, input.otp)
         )
-        return as_payload(LoginPayload, issued, _login)
+        return as_payload(LoginPayload, issued, login_payload)
 
     @strawberry.mutation(description="Exchange a refresh token for new tokens; the old one is spent.")
     async def token_refresh(self, info: Info, input: TokenRefreshInput) -> LoginPayload:
         context = info.context
         # as login: the rule may return a DomainError
         issued = await run_in_transaction(context, lambda s: rules.refresh(s, context, input.refresh_token))
-        return as_payload(LoginPayload, issued, _login)
+        return as_payload(LoginPayload, issued, login_payload)
 
     @strawberry.mutation(
         description="End this session (or all of yours): its tokens stop working at once.",

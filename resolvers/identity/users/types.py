@@ -14,6 +14,8 @@ from graph.relay import Node, to_global_id
 from graph.tenancy import path_visible
 from models import identity as m
 from resolvers.identity import loaders
+from resolvers.identity.contacts.loaders import contact_emails_by_user
+from resolvers.identity.contacts.types import ContactEmail
 from resolvers.identity.enums import Language, PermissionEnum, RoleEnum
 from resolvers.identity.groups.loaders import groups_by_user
 from resolvers.identity.organisations.types import Organisation
@@ -44,6 +46,10 @@ class User(Node):
     )
     two_factor_enabled: bool | None = strawberry.field(description=f"The user logs in with a TOTP code; {OUTSIDER}.")
     created_at: datetime | None = strawberry.field(description=f"When the user was created; {OUTSIDER}.")
+    # accounts (issue 17)
+    phone: str | None = strawberry.field(
+        description=f"Phone number in E.164 (+4917012345678), proven by a code; signs in by SMS; {OUTSIDER}."
+    )
     pk: strawberry.Private[int]
     organisation_pk: strawberry.Private[int]
     requires_two_factor_itself: strawberry.Private[bool]
@@ -65,6 +71,7 @@ class User(Node):
             is_active=row.is_active,
             two_factor_enabled=row.totp_confirmed,
             created_at=row.created_at,
+            phone=row.phone,
             pk=row.id,
             organisation_pk=row.organisation_id,
             requires_two_factor_itself=row.require_two_factor,
@@ -86,6 +93,7 @@ class User(Node):
             is_active=None,
             two_factor_enabled=None,
             created_at=None,
+            phone=None,
             pk=row.id,
             organisation_pk=row.organisation_id,
             requires_two_factor_itself=False,
@@ -131,6 +139,11 @@ class User(Node):
         )
     )
     def groups(self, info: Info) -> list[Annotated[UserGroup, strawberry.lazy("resolvers.identity.groups.types")]]: ...
+
+    # accounts (issue 17)
+    @strawberry.field(description="Your contact addresses for notifications; empty for anyone but you.")
+    @relation(Batched(contact_emails_by_user, key=lambda user: user.pk, build=ContactEmail.from_model, many=True))
+    def contact_emails(self, info: Info) -> list[ContactEmail]: ...
 
 
 def _user_group_type() -> type[UserGroup]:

@@ -1,0 +1,95 @@
+"""One-time codes: 6 digits, valid 10 minutes, stored as Argon2 hashes, single use, at most 5 wrong tries each,
+at most 3 per address and purpose in 15 minutes. Issuing a code voids the address's older ones: one live code.
+
+Spending is one conditional UPDATE (only while unused, unexpired and not guessed out), so of parallel requests
+with one code exactly one wins; a wrong try is counted by one conditional UPDATE too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from datetime import timedelta
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from graph.db import insert_or_ignore
+from graph.errors import DomainError
+from graph.passwords import hash_password, verify_password
+from models import identity as m
+from models.base import utcnow
+from resolvers.identity.errors import IdentityErrorCode as Code
+
+CODE_TTL = timedelta(minutes=10)
+MAX_WRONG_TRIES = 5
+SEND_LIMIT = 3
+SEND_WINDOW = timedelta(minutes=15)
+C = m.OneTimeCode
+
+INVALID_CODE = "the code is not valid (it may have expired, been used or been mistyped too often)"
+
+
+async def _lock_address(session: AsyncSession, address: str) -> None:
+    """Requests for one address take turns (the send limit holds under concurrency). The row is only an anchor
+    for the lock: on SQLite the insert takes the write lock, on PostgreSQL the row lock follows."""
+    key = f"code:{address}"
+    await insert_or_ignore(session, m.LoginThrottle, key=key, failures=0, last_failure_at=utcnow())
+    await session.execute(select(m.LoginThrottle.key).where(m.LoginThrottle.key == key).with_for_update())
+
+
+async def issue_code(
+    session: AsyncSession, purpose: m.CodePurpose, address: str, field: str, user_id: int | None = None
+) -> tuple[m.OneTimeCode, str]:
+    """A new code for the address (its older ones die): the row and the code, which only the message carries.
+    TOO_MANY_ATTEMPTS past the limit, whoever the address belongs to."""
+    await _lock_address(session, address)
+    now = utcnow()
+    recent = (
+        await session.execute(
+            select(func.count()).where(C.address == address, C.purpose == purpose, C.created_at > now - SEND_WINDOW)
+        )
+    ).scalar_one()
+    if recent >= SEND_LIMIT:
+        minutes = int(SEND_WINDOW.total_seconds() // 60)
+        raise DomainError(Code.TOO_MANY_ATTEMPTS, f"at most {SEND_LIMIT} codes in {minutes} minutes; wait", field)
+    await session.execute(
+        update(C).where(C.address == address, C.purpose == purpose, C.used_at.is_(None)).values(used_at=now)
+    )
+    code = f"{secrets.randbelow(10**6):06d}"
+    row = C(
+        purpose=purpose,
+        address=address,
+        user_id=user_id,
+        code_hash=await asyncio.to_thread(hash_password, code),
+        expires_at=now + CODE_TTL,
+        created_at=now,
+    )
+    session.add(row)
+    await session.flush()
+    return row, code
+
+
+async def spend_code(
+    session: AsyncSession, purpose: m.CodePurpose, address: str, code: str, field: str = "code"
+) -> m.OneTimeCode | DomainError:
+    """Spend the address's live code if `code` is it. A refusal is returned, not raised: a wrong try must be
+    committed. Unknown address, no live code, wrong code and a lost race all answer alike."""
+    invalid = DomainError(Code.INVALID_CREDENTIALS, INVALID_CODE, field)
+    now = utcnow()
+    live = (C.used_at.is_(None), C.expires_at > now, C.failures < MAX_WRONG_TRIES)
+    row = await session.scalar(
+        select(C).where(C.address == address, C.purpose == purpose, *live).order_by(C.id.desc()).limit(1)
+    )
+    if row is None or len(code) > 20:
+        return invalid
+    if not await asyncio.to_thread(verify_password, row.code_hash, code.strip()):
+        await session.execute(update(C).where(C.id == row.id, C.used_at.is_(None)).values(failures=C.failures + 1))
+        return invalid
+    spent = await session.execute(
+        update(C).where(C.id == row.id, *live).values(used_at=now).execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult[Any], spent).rowcount != 1:
+        return invalid  # a parallel request with this code won
+    return row
