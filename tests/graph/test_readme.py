@@ -17,6 +17,7 @@ import httpx
 from websockets.asyncio.client import ClientConnection
 
 from graph.demo import DEMO_USERS
+from resolvers.metering.points.demo import DEMO_CONSUMER
 from tests.environment import FLEETGRAPH, free_port, wait_until_healthy
 from tests.graph.readme_tour import Block, global_ids, ids_in, payload_errors, readme_text, tour_blocks
 from tests.waiting import DEADLINE
@@ -24,6 +25,7 @@ from tests.websocket import receive, subscribe, ws_connect
 
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORDS = {email: password for _, _, email, password, _ in DEMO_USERS}
+PASSWORDS[DEMO_CONSUMER[1]] = DEMO_CONSUMER[2]  # the metering demo's consumer
 LOGIN = """mutation ($email: String!, $password: String!) {
   login(input: {email: $email, password: $password}) { accessToken errors { code message } }
 }"""
