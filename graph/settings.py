@@ -162,6 +162,15 @@ class Settings:
     #: Base URL of the Nominatim search API the "nominatim" directory asks (/search and /lookup below it).
     nominatim_url: str = "https://nominatim.openstreetmap.org"
     nominatim_timeout_seconds: float = 5.0
+    #: Metering integrations (issue 17): base URLs of the city portal (mos.ru), the state housing system (GIS ZhKKh)
+    #: and the water utility (Mosvodokanal) adapters; each receives POST <url>/readings (README: the payloads).
+    metering_city_portal_url: str = "https://portal.invalid/api"
+    metering_state_housing_url: str = "https://gis-housing.invalid/api"
+    metering_utility_url: str = "https://utility.invalid/api"
+    #: How often the integration scheduler looks for due transfers (seconds; 0 turns it off in this process).
+    metering_scheduler_seconds: float = 30.0
+    #: Demo mode only: how often the demo consumer's integrations deliver (seconds).
+    metering_demo_transfer_seconds: float = 180.0
 
     def __post_init__(self) -> None:
         if self.log_format not in ("text", "json"):

@@ -20,6 +20,8 @@ class TemplateType(enum.StrEnum):
     ROUTER_OFFLINE = "ROUTER_OFFLINE"
     #: An alarm was raised, repeated or cleared at a location (monitoring's alarm notification settings).
     ALARM = "ALARM"
+    #: A metering point's latest reading, sent by an e-mail integration (issue 17).
+    METER_READINGS = "METER_READINGS"
 
 
 LANGUAGES = ("de", "en", "es", "fr", "it", "sv")

@@ -7,6 +7,7 @@ that every language has the same layout (greeting, what happened, the link, the 
 from __future__ import annotations
 
 from models.mail import TemplateType
+from resolvers.mail.readings_defaults import METER_READINGS
 
 T = TemplateType
 
@@ -386,6 +387,10 @@ _TRANSLATED[T.ALARM] = {
     }.items()
 }
 # fmt: on
+
+
+DEFAULTS[T.METER_READINGS] = METER_READINGS
+
 
 for _type, _languages in _TRANSLATED.items():
     DEFAULTS[_type].update(_languages)

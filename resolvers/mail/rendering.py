@@ -283,6 +283,15 @@ SAMPLE_VARIABLES: dict[TemplateType, dict[str, Any]] = {
         "at": "2026-12-02 14:05 UTC",
         "link": "https://fleetgraph.example/alarms/sample",
     },
+    TemplateType.METER_READINGS: {
+        "point_name": "Flat 16 bathroom",
+        "address": "Tverskaya ulitsa 7, Moscow",
+        "account_number": "2919282910",
+        "meter": "33100050 DECAST VSKM-15 IWAN (NB-IoT)",
+        "reading": "123.456 m³",
+        "reading_at": "2026-12-02 09:00 Europe/Moscow",
+        "period": "2026-12-02",
+    },
 }
 
 

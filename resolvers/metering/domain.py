@@ -8,12 +8,15 @@ from starlette.routing import Route
 
 from graph.domain import Domain
 from resolvers.metering.addresses import schema as addresses
+from resolvers.metering.integrations import schema as integrations
+from resolvers.metering.integrations.demo import DEMO_RECEIVER, demo_receiver, seed_demo_integrations
+from resolvers.metering.key_rotation import INTEGRATION_SECRETS
 from resolvers.metering.points import schema as points
 from resolvers.metering.points.demo import seed_demo_metering_points
 from resolvers.metering.readings import schema as readings
 from resolvers.metering.readings.demo import seed_demo_readings
 from resolvers.metering.readings.serving import receive_readings
-from resolvers.metering.workers import readings_mqtt, readings_simulator
+from resolvers.metering.workers import integration_scheduler, integrations_demo, readings_mqtt, readings_simulator
 
 
 def _readings_subscriber(runtime: Any) -> readings_mqtt.ReadingsSubscriber | None:
@@ -27,11 +30,20 @@ def _readings_simulator(runtime: Any) -> readings_simulator.ReadingsSimulator | 
 
 DOMAIN = Domain(
     name="metering",
-    queries=(points.MeteringPointQuery, addresses.AddressQuery, readings.ReadingsQuery),
-    mutations=(points.MeteringPointMutation, readings.ReadingsMutation),
-    node_resolvers={**points.NODE_RESOLVERS, **readings.NODE_RESOLVERS},
-    routes=(Route("/meters/readings", receive_readings, methods=["POST"]),),
-    workers=(_readings_subscriber, _readings_simulator),
+    queries=(points.MeteringPointQuery, addresses.AddressQuery, readings.ReadingsQuery, integrations.IntegrationQuery),
+    mutations=(points.MeteringPointMutation, readings.ReadingsMutation, integrations.IntegrationMutation),
+    node_resolvers={**points.NODE_RESOLVERS, **readings.NODE_RESOLVERS, **integrations.NODE_RESOLVERS},
+    routes=(
+        Route("/meters/readings", receive_readings, methods=["POST"]),
+        Route(DEMO_RECEIVER, demo_receiver, methods=["POST"]),
+    ),
+    workers=(
+        _readings_subscriber,
+        _readings_simulator,
+        integration_scheduler.integration_scheduler,
+        integrations_demo.demo_transfers,
+    ),
     # the readings' history is seeded for meters bound to points: after the points
-    demo=(seed_demo_metering_points, seed_demo_readings),
+    demo=(seed_demo_metering_points, seed_demo_readings, seed_demo_integrations),
+    sealed=(INTEGRATION_SECRETS,),
 )
