@@ -284,6 +284,8 @@ SAMPLE_VARIABLES: dict[TemplateType, dict[str, Any]] = {
         "link": "https://fleetgraph.example/alarms/sample",
     },
     TemplateType.METER_READINGS: {
+        "sender_name": "Erika Muster",
+        "organisation_name": "IntegraDemo Consumers",
         "point_name": "Flat 16 bathroom",
         "address": "Tverskaya ulitsa 7, Moscow",
         "account_number": "2919282910",

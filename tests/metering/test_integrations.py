@@ -179,3 +179,27 @@ async def test_synchronise_answers_delivered_device_not_found_and_failed(runtime
     shown = (await gql(NODE, {"id": integration["id"]}, anna))["data"]["node"]
     assert shown["cityPortal"]["responsiblePerson"] == "М***в Артём Дмитриевич"
     assert to_global_id("Integration", 0) != integration["id"]
+
+
+async def test_rotate_master_key_reseals_webhook_secrets(runtime, gql, seeded):
+    from graph.secrets import Sealer, reseal_all
+    from resolvers.metering.integrations.fields import open_secret
+    from resolvers.metering.key_rotation import INTEGRATION_SECRETS
+
+    data = {
+        "meteringPointId": point_id(seeded, "anna"),
+        "kind": "WEBHOOK",
+        "nextTransferDate": "2030-01-20",
+        "periodicity": "DAILY",
+        "webhook": {"url": "https://hooks.example/readings", "secret": SECRET},
+    }
+    assert (await create(gql, seeded.tokens["anna"], data))["errors"] == []
+    sealer = Sealer(runtime.sealer.keyring.with_new_version())
+    report = await reseal_all(runtime.session_factory, sealer, [INTEGRATION_SECRETS])
+    assert report.resealed == {"integration secrets": 1} and report.failed == []
+    async with runtime.session_factory() as session:
+        row = (await session.scalars(select(mt.Integration))).one()
+    assert row.secret_version == sealer.version and open_secret(sealer, row.id, row.secret) == SECRET
+    assert (await reseal_all(runtime.session_factory, sealer, [INTEGRATION_SECRETS])).resealed == {
+        "integration secrets": 0
+    }

@@ -66,7 +66,9 @@ async def test_a_server_killed_mid_delivery_loses_and_duplicates_nothing(tmp_pat
         )
         async with seeding.session_factory() as session, session.begin():
             await session.execute(
-                update(mt.Integration).values(next_due_at=utcnow() - timedelta(minutes=1), next_period=date(2026, 12, 7))
+                update(mt.Integration).values(
+                    next_due_at=utcnow() - timedelta(minutes=1), next_period=date(2026, 12, 7)
+                )
             )
     finally:
         await seeding.stop()

@@ -126,8 +126,13 @@ def _error_code(response: httpx.Response) -> str:
     return str(answer.get("error", "")) if isinstance(answer, dict) else ""
 
 
-async def _send_mail(session: AsyncSession, transfer: Transfer, language: str) -> None:
+async def _send_mail(session: AsyncSession, transfer: Transfer) -> None:
+    """The METER_READINGS mail, in the point owner's language (the consumer chose it), signed with their name (or,
+    for staff's points, the organisation's)."""
     point, reading, meter = transfer.point, transfer.reading, transfer.meter
+    organisation = await session.scalar(select(m.Organisation.name).where(m.Organisation.id == point.organisation_id))
+    owner = (await session.execute(select(m.User.name, m.User.language).where(m.User.id == point.owner_id))).first()
+    language = owner.language if owner is not None else "en"
     await enqueue_mail(
         session,
         to_address=transfer.integration.settings["recipient"],
@@ -135,6 +140,8 @@ async def _send_mail(session: AsyncSession, transfer: Transfer, language: str) -
         language=language,
         organisation_id=transfer.integration.organisation_id,
         variables={
+            "sender_name": owner.name if owner is not None else organisation or "",
+            "organisation_name": organisation or "",
             "point_name": point.room_name,
             "address": transfer.address or "",
             "account_number": point.account_number or "",
@@ -154,10 +161,6 @@ async def attempt(
     Long because each outcome is recorded in its own transaction with what it changes."""
     async with runtime.session_factory() as session:
         transfer = await load_transfer(session, run_id=run_id, delivery_id=delivery_id)
-        language = "en"
-        if transfer is not None and transfer.point.owner_id is not None:
-            # the mail is in the point owner's language (the management company reads what the consumer chose)
-            language = await session.scalar(select(m.User.language).where(m.User.id == transfer.point.owner_id)) or "en"
     if transfer is None or transfer.run.status is not mt.RunStatus.PENDING:
         return (
             (mt.RunStatus.DELIVERED, "")
@@ -168,7 +171,7 @@ async def attempt(
     if transfer.integration.kind is K.EMAIL:
         async with transaction(runtime) as session:
             if await record_outcome(session, transfer, mt.RunStatus.DELIVERED, "", digest):
-                await _send_mail(session, transfer, language)
+                await _send_mail(session, transfer)
         return mt.RunStatus.DELIVERED, ""
     try:
         response = await _post(runtime, transfer, body, key)
