@@ -203,3 +203,27 @@ async def test_rotate_master_key_reseals_webhook_secrets(runtime, gql, seeded):
     assert (await reseal_all(runtime.session_factory, sealer, [INTEGRATION_SECRETS])).resealed == {
         "integration secrets": 0
     }
+
+
+async def test_without_the_account_number_a_settlement_integration_can_be_turned_off_not_on(runtime, gql, seeded):
+    anna = seeded.tokens["anna"]
+    integration = (await create(gql, anna, portal(point_id(seeded, "anna"))))["integration"]
+    async with runtime.session_factory() as session, session.begin():
+        point = await session.get(mt.MeteringPoint, seeded.points["anna"])
+        point.account_number = None
+    off = (await gql(UPDATE, {"input": {"id": integration["id"], "enabled": False}}, anna))["data"]["integrationUpdate"]
+    assert off["errors"] == [] and off["integration"]["enabled"] is False
+    on = (await gql(UPDATE, {"input": {"id": integration["id"], "enabled": True}}, anna))["data"]["integrationUpdate"]
+    assert [e["code"] for e in on["errors"]] == ["ACCOUNT_NUMBER_REQUIRED"] and on["integration"] is None
+
+
+async def test_a_new_time_zone_keeps_the_next_transfers_local_date_and_time(gql, seeded):
+    from tests.metering.helpers import UPDATE as POINT_UPDATE
+
+    anna = seeded.tokens["anna"]
+    integration = (await create(gql, anna, portal(point_id(seeded, "anna"))))["integration"]
+    moved = await gql(POINT_UPDATE, {"input": {"id": point_id(seeded, "anna"), "timeZone": "Europe/Berlin"}}, anna)
+    assert moved["data"]["meteringPointUpdate"]["errors"] == []
+    shown = (await gql(NODE, {"id": integration["id"]}, anna))["data"]["node"]
+    # 25 March 2030 10:00 in Berlin (CET, before the change on the 31st)
+    assert shown["nextTransferDate"] == "2030-03-25" and shown["nextTransferAt"].startswith("2030-03-25T09:00:00")

@@ -161,12 +161,11 @@ async def attempt(
     Long because each outcome is recorded in its own transaction with what it changes."""
     async with runtime.session_factory() as session:
         transfer = await load_transfer(session, run_id=run_id, delivery_id=delivery_id)
-    if transfer is None or transfer.run.status is not mt.RunStatus.PENDING:
-        return (
-            (mt.RunStatus.DELIVERED, "")
-            if transfer is not None
-            else (mt.RunStatus.FAILED, "The integration was deleted.")
-        )
+    if transfer is None:
+        return mt.RunStatus.FAILED, "The integration was deleted."
+    if transfer.run.status is not mt.RunStatus.PENDING:
+        # recorded by an attempt whose worker stopped before the engine recorded it: its outcome stands
+        return transfer.run.status, transfer.run.error
     body, digest = encode(payload(transfer, key))
     if transfer.integration.kind is K.EMAIL:
         async with transaction(runtime) as session:

@@ -20,7 +20,7 @@ from resolvers.audit.rules import record
 from resolvers.metering.errors import MeteringErrorCode as Code
 from resolvers.metering.integrations.fields import NEED_ACCOUNT, clean_fields, seal_secret
 from resolvers.metering.integrations.schedule import Periodicity
-from resolvers.metering.integrations.timing import DEFAULT_TIME_OF_DAY, set_next
+from resolvers.metering.integrations.timing import DEFAULT_TIME_OF_DAY, schedule_of, set_next
 from resolvers.metering.scope import metering_point_visible, visible_metering_point
 
 Itg = mt.Integration
@@ -118,7 +118,6 @@ async def update_integration(
     """Change what is given; the schedule restarts from the (new) next transfer date, and a daily retry of a
     "device not found" stops: the user edited, as the manual asks after a failure."""
     integration, point = await visible_integration(session, context, integration_id, "id", lock=True)
-    _check_account(integration.kind, point)
     if next_transfer_date is not UNSET:
         integration.first_date = next_transfer_date
     elif periodicity is not UNSET or time_of_day is not UNSET:
@@ -129,6 +128,8 @@ async def update_integration(
         integration.at_minute = parse_time_of_day(time_of_day)
     if enabled is not UNSET:
         integration.enabled = bool(enabled)
+    if integration.enabled:  # turning it off needs no account number (it may have been removed meanwhile)
+        _check_account(integration.kind, point)
     _apply_fields(context, integration, fields)
     now = utcnow()
     set_next(integration, point.time_zone, now)
@@ -161,6 +162,18 @@ async def _audit(session: AsyncSession, context: Context, action: str, integrati
             "enabled": integration.enabled,
         },
     )
+
+
+async def reschedule_point(session: AsyncSession, point: mt.MeteringPoint) -> None:
+    """The point's time zone changed: each integration's next transfer keeps its local date and time of day, now
+    in the new zone (a moment already past moves on to the next occurrence)."""
+    now = utcnow()
+    for integration in (await session.scalars(select(Itg).where(Itg.metering_point_id == point.id))).all():
+        schedule = schedule_of(integration, point.time_zone)
+        due = schedule.due(integration.next_period)
+        integration.next_period, integration.next_due_at = (
+            (integration.next_period, due) if due > now else schedule.next_after(now)
+        )
 
 
 def time_of_day_text(minute: int) -> str:
