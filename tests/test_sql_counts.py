@@ -1396,11 +1396,10 @@ INTEGRATION_RUNS = """query($id: ID!) { integrationRuns(integrationId: $id, firs
 INTEGRATIONS_BUDGET = AUTH + 2
 
 
-@pytest.mark.parametrize("size", [10, 100])
-async def test_integrations_of_a_point_and_their_runs(gql, world, runtime, count_sql, size):
+async def add_integrations_with_runs(runtime, world, size: int):
+    """A consumer's metering point with `size` integrations of three kinds, the first with `size` runs."""
     from datetime import date
 
-    from graph.relay import to_global_id
     from models import metering as mt
     from resolvers.metering.integrations.timing import set_next
 
@@ -1453,6 +1452,14 @@ async def test_integrations_of_a_point_and_their_runs(gql, world, runtime, count
             )
             for i in range(size)
         )
+    return token, point, integrations
+
+
+@pytest.mark.parametrize("size", [10, 100])
+async def test_integrations_of_a_point_and_their_runs(gql, world, runtime, count_sql, size):
+    from graph.relay import to_global_id
+
+    token, point, integrations = await add_integrations_with_runs(runtime, world, size)
     point_id, integration_id = to_global_id("MeteringPoint", point.id), to_global_id("Integration", integrations[0].id)
     for caller in (world.tokens["admin_a"], token):  # staff and the point's consumer: the same statements
         with count_sql() as counter:

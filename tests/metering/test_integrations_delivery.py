@@ -76,6 +76,19 @@ def fast(runtime):
     return replace(runtime.settings, delivery_timeout_seconds=2.0)
 
 
+async def add_http_integrations(runtime, point: int, hook: str, first: date) -> dict:
+    """A daily integration of every HTTP kind on the point: {kind: integration pk}."""
+    fields = {
+        K.WEBHOOK: {"url": hook},
+        K.CITY_PORTAL: {"payerId": "2919282910", "apartment": "203"},
+        K.STATE_HOUSING: {"unifiedAccountNumber": "12AB345678"},
+        K.UTILITY: {"subscriberNumber": "5551234"},
+    }
+    return {
+        kind: await add_integration(runtime, point, kind, settings, first=first) for kind, settings in fields.items()
+    }
+
+
 async def test_every_due_period_reaches_every_http_kind_once_through_failures_and_timeouts(runtime, seeded, fast):
     receivers = {
         kind: Receiver(script=["fail", "slow", "fail"])
@@ -96,19 +109,7 @@ async def test_every_due_period_reaches_every_http_kind_once_through_failures_an
             delivery_timeout_seconds=2.0,
         )
         try:
-            point = seeded.points["anna"]
-            ids = {
-                K.WEBHOOK: await add_integration(runtime, point, K.WEBHOOK, {"url": f"{hook}/hook"}, first=first),
-                K.CITY_PORTAL: await add_integration(
-                    runtime, point, K.CITY_PORTAL, {"payerId": "2919282910", "apartment": "203"}, first=first
-                ),
-                K.STATE_HOUSING: await add_integration(
-                    runtime, point, K.STATE_HOUSING, {"unifiedAccountNumber": "12AB345678"}, first=first
-                ),
-                K.UTILITY: await add_integration(
-                    runtime, point, K.UTILITY, {"subscriberNumber": "5551234"}, first=first
-                ),
-            }
+            ids = await add_http_integrations(runtime, seeded.points["anna"], f"{hook}/hook", first)
             periods = [first + timedelta(days=n) for n in range(4)]  # across the month end
             for period in periods:
                 assert await schedule_due(runtime, moscow_due(period) - timedelta(seconds=1)) == 0
@@ -205,29 +206,27 @@ async def test_device_not_found_is_retried_daily_until_delivered_or_edited(runti
     async with runtime.session_factory() as session:
         row = await session.get(mt.Integration, integration)
     assert row.retry_at is None and [f.succeeded for f in FINISHED] == [True]
+    history = await gql(RUNS, {"id": to_global_id("Integration", integration), "first": 2}, seeded.tokens["anna"])
+    page = history["data"]["integrationRuns"]
+    assert [n["status"] for n in page["nodes"]] == ["DELIVERED", "DEVICE_NOT_FOUND"] and page["pageInfo"]["hasNextPage"]
 
-    # another "device not found", then the user edits: the daily retry stops
+
+async def test_an_edit_stops_the_daily_device_not_found_retry(runtime, seeded, gql):
+    integration = await add_integration(
+        runtime,
+        seeded.points["anna"],
+        K.CITY_PORTAL,
+        {"payerId": "2919282910", "apartment": "203"},
+        first=date(2030, 1, 25),
+        periodicity="MONTHLY",
+    )
     async with runtime.session_factory() as session, session.begin():
         await session.execute(update(mt.Integration).values(retry_at=utcnow(), retry_period=date(2026, 12, 8)))
     anna = seeded.tokens["anna"]
-    changed = await gql(
-        UPDATE,
-        {
-            "input": {
-                "id": to_global_id("Integration", integration),
-                "cityPortal": {"payerId": "2919282911", "apartment": "203"},
-            }
-        },
-        anna,
-    )
+    fields = {"payerId": "2919282911", "apartment": "203"}
+    changed = await gql(UPDATE, {"input": {"id": to_global_id("Integration", integration), "cityPortal": fields}}, anna)
     assert changed["data"]["integrationUpdate"]["integration"]["retryingDeviceNotFound"] is False
     assert await schedule_due(runtime, utcnow() + timedelta(days=1, minutes=1)) == 0
-    history = (await gql(RUNS, {"id": to_global_id("Integration", integration), "first": 2}, anna))["data"][
-        "integrationRuns"
-    ]
-    assert [n["status"] for n in history["nodes"]] == ["DELIVERED", "DEVICE_NOT_FOUND"] and history["pageInfo"][
-        "hasNextPage"
-    ]
 
 
 async def test_parallel_schedulers_never_queue_a_period_twice(runtime, seeded):
