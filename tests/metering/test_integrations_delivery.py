@@ -166,19 +166,17 @@ async def test_a_receiver_that_never_recovers_fails_the_run_and_tells_the_hook(r
     ]
 
 
+async def add_monthly_portal(runtime, point: int) -> int:
+    fields = {"payerId": "2919282910", "apartment": "203"}
+    return await add_integration(runtime, point, K.CITY_PORTAL, fields, first=date(2030, 1, 25), periodicity="MONTHLY")
+
+
 async def test_device_not_found_is_retried_daily_until_delivered_or_edited(runtime, seeded, gql, fast):
     receiver = Receiver(script=["missing", "missing"])
     async with serve(receiver.app()) as portal:
         runtime.settings = replace(runtime.settings, metering_city_portal_url=portal)
         try:
-            integration = await add_integration(
-                runtime,
-                seeded.points["anna"],
-                K.CITY_PORTAL,
-                {"payerId": "2919282910", "apartment": "203"},
-                first=date(2030, 1, 25),
-                periodicity="MONTHLY",
-            )
+            integration = await add_monthly_portal(runtime, seeded.points["anna"])
             async with runtime.session_factory() as session, session.begin():
                 await session.execute(
                     update(mt.Integration).values(
@@ -212,14 +210,7 @@ async def test_device_not_found_is_retried_daily_until_delivered_or_edited(runti
 
 
 async def test_an_edit_stops_the_daily_device_not_found_retry(runtime, seeded, gql):
-    integration = await add_integration(
-        runtime,
-        seeded.points["anna"],
-        K.CITY_PORTAL,
-        {"payerId": "2919282910", "apartment": "203"},
-        first=date(2030, 1, 25),
-        periodicity="MONTHLY",
-    )
+    integration = await add_monthly_portal(runtime, seeded.points["anna"])
     async with runtime.session_factory() as session, session.begin():
         await session.execute(update(mt.Integration).values(retry_at=utcnow(), retry_period=date(2026, 12, 8)))
     anna = seeded.tokens["anna"]
