@@ -79,6 +79,7 @@ async def test_city_portal_integration_is_created_listed_masked_and_updated(gql,
         ({"cityPortal": None}, "REQUIRED", "cityPortal"),
         ({"cityPortal": None, "webhook": {"url": "https://x.example/h", "secret": SECRET}}, "INVALID", "webhook"),
         ({"timeOfDay": "25:00"}, "INVALID", "timeOfDay"),
+        ({"nextTransferDate": "9999-12-31"}, "INVALID", "nextTransferDate"),
     ],
 )
 async def test_bad_input_gets_a_typed_error_and_stores_nothing(runtime, gql, seeded, data, code, field):

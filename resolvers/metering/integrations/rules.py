@@ -54,6 +54,16 @@ def parse_time_of_day(value: str | None) -> int:
     return int(match[1]) * 60 + int(match[2])
 
 
+#: Transfer dates the schedule accepts: far enough either way for any real use, and far from date's limits.
+EARLIEST, LATEST = date(2000, 1, 1), date(2100, 12, 31)
+
+
+def clean_first_date(value: date) -> date:
+    if not EARLIEST <= value <= LATEST:
+        raise DomainError(Code.INVALID, f"A date from {EARLIEST} to {LATEST}.", "nextTransferDate")
+    return value
+
+
 def _check_account(kind: mt.IntegrationKind, point: mt.MeteringPoint) -> None:
     if kind in NEED_ACCOUNT and not (point.account_number or "").strip():
         raise DomainError(
@@ -92,7 +102,7 @@ async def create_integration(
         kind=kind,
         enabled=enabled,
         periodicity=periodicity.value,
-        first_date=next_transfer_date,
+        first_date=clean_first_date(next_transfer_date),
         at_minute=parse_time_of_day(time_of_day),
         settings={},
     )
@@ -119,7 +129,7 @@ async def update_integration(
     "device not found" stops: the user edited, as the manual asks after a failure."""
     integration, point = await visible_integration(session, context, integration_id, "id", lock=True)
     if next_transfer_date is not UNSET:
-        integration.first_date = next_transfer_date
+        integration.first_date = clean_first_date(next_transfer_date)
     elif periodicity is not UNSET or time_of_day is not UNSET:
         integration.first_date = integration.next_period  # the next transfer stays where it was
     if periodicity is not UNSET:

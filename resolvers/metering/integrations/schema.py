@@ -85,11 +85,13 @@ class IntegrationCreateInput:
     periodicity: Periodicity = strawberry.field(description="How often.")  # type: ignore[valid-type]
     time_of_day: str | None = strawberry.field(default=None, description="Local HH:MM; default 10:00.")
     enabled: bool = strawberry.field(default=True, description="Whether the scheduler transfers it.")
-    email: EmailFieldsInput | None = None
-    webhook: WebhookFieldsInput | None = None
-    city_portal: CityPortalFieldsInput | None = None
-    state_housing: StateHousingFieldsInput | None = None
-    utility: UtilityFieldsInput | None = None
+    email: EmailFieldsInput | None = strawberry.field(default=None, description="EMAIL's fields.")
+    webhook: WebhookFieldsInput | None = strawberry.field(default=None, description="WEBHOOK's fields.")
+    city_portal: CityPortalFieldsInput | None = strawberry.field(default=None, description="CITY_PORTAL's fields.")
+    state_housing: StateHousingFieldsInput | None = strawberry.field(
+        default=None, description="STATE_HOUSING's fields."
+    )
+    utility: UtilityFieldsInput | None = strawberry.field(default=None, description="UTILITY's fields.")
 
 
 @strawberry.input(description="Change an integration; fields left out stay. Its kind stays.")
@@ -99,11 +101,13 @@ class IntegrationUpdateInput:
     periodicity: Periodicity | None = strawberry.field(default=strawberry.UNSET, description="New periodicity.")  # type: ignore[valid-type]
     time_of_day: str | None = strawberry.field(default=strawberry.UNSET, description="New local HH:MM.")
     enabled: bool | None = strawberry.field(default=strawberry.UNSET, description="Turn it on or off.")
-    email: EmailFieldsInput | None = None
-    webhook: WebhookFieldsInput | None = None
-    city_portal: CityPortalFieldsInput | None = None
-    state_housing: StateHousingFieldsInput | None = None
-    utility: UtilityFieldsInput | None = None
+    email: EmailFieldsInput | None = strawberry.field(default=None, description="EMAIL's fields.")
+    webhook: WebhookFieldsInput | None = strawberry.field(default=None, description="WEBHOOK's fields.")
+    city_portal: CityPortalFieldsInput | None = strawberry.field(default=None, description="CITY_PORTAL's fields.")
+    state_housing: StateHousingFieldsInput | None = strawberry.field(
+        default=None, description="STATE_HOUSING's fields."
+    )
+    utility: UtilityFieldsInput | None = strawberry.field(default=None, description="UTILITY's fields.")
 
 
 @strawberry.input(description="An integration (to delete or synchronise).")
