@@ -167,6 +167,15 @@ class Settings:
     #: The HTTP SMS gateway that sends sign-in codes (POST, JSON); empty: no SMS, so sign-in by phone is refused.
     #: Its credentials are set with `fleetgraph sms-gateway-credentials` (sealed with the master key).
     sms_gateway_url: str = ""
+    #: Metering integrations (issue 17): base URLs of the city portal (mos.ru), the state housing system (GIS ZhKKh)
+    #: and the water utility (Mosvodokanal) adapters; each receives POST <url>/readings (README: the payloads).
+    metering_city_portal_url: str = "https://portal.invalid/api"
+    metering_state_housing_url: str = "https://gis-housing.invalid/api"
+    metering_utility_url: str = "https://utility.invalid/api"
+    #: How often the integration scheduler looks for due transfers (seconds; 0 turns it off in this process).
+    metering_scheduler_seconds: float = 30.0
+    #: Demo mode only: how often the demo consumer's integrations deliver (seconds).
+    metering_demo_transfer_seconds: float = 180.0
 
     def __post_init__(self) -> None:
         if self.log_format not in ("text", "json"):

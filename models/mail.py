@@ -22,6 +22,8 @@ class TemplateType(enum.StrEnum):
     ALARM = "ALARM"
     #: A one-time code to sign in (or sign up) with (accounts, issue 17).
     SIGN_IN_CODE = "SIGN_IN_CODE"
+    #: A metering point's latest reading, sent by an e-mail integration (issue 17).
+    METER_READINGS = "METER_READINGS"
 
 
 LANGUAGES = ("de", "en", "es", "fr", "it", "ru", "sv")  # ru: issue 17

@@ -8,9 +8,9 @@ are telemetry points of the meter (models/telemetry.py)."""
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import Float, ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, string_enum, utcnow
@@ -93,3 +93,82 @@ class MeterGatewayToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     #: Set once; a revoked token is refused (401) and never valid again.
     revoked_at: Mapped[datetime | None]
+
+
+class IntegrationKind(enum.StrEnum):
+    """Where an integration delivers a point's readings (the manual's chooser, §3)."""
+
+    EMAIL = "EMAIL"
+    WEBHOOK = "WEBHOOK"
+    #: The city portal (mos.ru).
+    CITY_PORTAL = "CITY_PORTAL"
+    #: The state housing system (GIS ZhKKh).
+    STATE_HOUSING = "STATE_HOUSING"
+    #: The water utility (Mosvodokanal).
+    UTILITY = "UTILITY"
+
+
+class RunStatus(enum.StrEnum):
+    #: Queued or being retried (its error says the last attempt's problem).
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    #: The city portal does not know the meter yet: not an error to the user; retried daily by itself.
+    DEVICE_NOT_FOUND = "DEVICE_NOT_FOUND"
+    #: Given up: the user must edit the integration.
+    FAILED = "FAILED"
+
+
+class Integration(Base):
+    """A metering point's scheduled transfer of its latest reading to a third party (resolvers/metering/
+    integrations). Its schedule is the first transfer date, periodicity and local time of day in the point's
+    time zone; `next_due_at`/`next_period` are the next occurrence, moved on by the scheduler's conditional UPDATE."""
+
+    __tablename__ = "metering_integration"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    metering_point_id: Mapped[int] = mapped_column(ForeignKey("metering_point.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[IntegrationKind] = mapped_column(string_enum(IntegrationKind, "integration_kind"))
+    enabled: Mapped[bool] = mapped_column(default=True)
+    #: DAILY, WEEKLY or MONTHLY (resolvers.metering.integrations.schedule.Periodicity).
+    periodicity: Mapped[str] = mapped_column(String(10))
+    #: The schedule's first local transfer date (occurrences count from it).
+    first_date: Mapped[date] = mapped_column(Date)
+    #: Local time of day of each transfer, minutes after midnight.
+    at_minute: Mapped[int] = mapped_column(Integer)
+    #: The next occurrence: its local date (the period it delivers) and its UTC instant.
+    next_period: Mapped[date] = mapped_column(Date)
+    next_due_at: Mapped[datetime] = mapped_column(index=True)
+    #: The kind's fields without secrets (recipient, URL, payer ID, apartment, identifiers).
+    settings: Mapped[dict] = mapped_column(JSON, default=dict)
+    #: The webhook's HMAC secret sealed with the master key, bound to the integration; never returned.
+    secret: Mapped[bytes | None] = mapped_column(LargeBinary)
+    secret_version: Mapped[int] = mapped_column(default=0)
+    #: A city portal that did not know the meter: the period is tried again at this instant (daily) until it
+    #: succeeds or the user edits the integration.
+    retry_at: Mapped[datetime | None] = mapped_column(index=True)
+    retry_period: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IntegrationRun(Base):
+    """One delivery of one period (scheduled, a daily retry, or a synchronisation) and its outcome."""
+
+    __tablename__ = "metering_integration_run"
+    __table_args__ = (Index("ix_metering_integration_run_integration", "integration_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    integration_id: Mapped[int] = mapped_column(ForeignKey("metering_integration.id", ondelete="CASCADE"))
+    #: The local date of the period delivered.
+    period: Mapped[date] = mapped_column(Date)
+    #: SCHEDULE, RETRY or SYNCHRONISE.
+    trigger: Mapped[str] = mapped_column(String(20))
+    status: Mapped[RunStatus] = mapped_column(string_enum(RunStatus, "integration_run_status"))
+    error: Mapped[str] = mapped_column(String(1000), default="")
+    #: SHA-256 (hex) of the payload as sent (the last attempt's).
+    payload_digest: Mapped[str] = mapped_column(String(64), default="")
+    #: The outbound delivery that carries it (none for a synchronisation, which sends at once).
+    delivery_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None]

@@ -42,6 +42,8 @@ def make_settings(data_dir: Path, **overrides) -> Settings:
         delivery_poll_seconds=0,
         # the tests' InfluxDB, Blockbax and MQTT receivers listen on 127.0.0.1
         forwarding_private_addresses=True,
+        # tests run the integration scheduler's rounds themselves (resolvers.metering.integrations.scheduler)
+        metering_scheduler_seconds=0,
     )
     values.update(overrides)
     return Settings(**values)

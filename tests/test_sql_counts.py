@@ -1412,3 +1412,90 @@ async def test_contact_addresses_on_me_and_the_users_list(gql, world, runtime, c
     listed = {node["email"]: node["contactEmails"] for node in data["users"]["nodes"]}
     assert len(listed["admin@a.example"]) == size and listed["user@a.example"] == []  # only one's own
     assert count == USERS_CONTACTS_BUDGET
+
+
+# --- metering integrations (issue 17, part: integrations) ---------------------------------------------------
+
+INTEGRATIONS = """query($id: ID!) { integrations(meteringPointId: $id, first: 500) {
+  totalCount nodes { id kind periodicity nextTransferDate timeOfDay email { recipient } webhook { url secretSet }
+    cityPortal { payerId apartment responsiblePerson } } } }"""
+INTEGRATION_RUNS = """query($id: ID!) { integrationRuns(integrationId: $id, first: 500) {
+  totalCount nodes { period trigger status error payloadDigest deliveryId } } }"""
+# authentication 1 + page 1 + totalCount 1 (each kind's fields are columns of the row)
+INTEGRATIONS_BUDGET = AUTH + 2
+
+
+async def add_integrations_with_runs(runtime, world, size: int):
+    """A consumer's metering point with `size` integrations of three kinds, the first with `size` runs."""
+    from datetime import date
+
+    from models import metering as mt
+    from resolvers.metering.integrations.timing import set_next
+
+    kinds = [
+        (mt.IntegrationKind.EMAIL, {"recipient": "uk@management.example"}),
+        (mt.IntegrationKind.WEBHOOK, {"url": "https://hooks.example/r"}),
+        (
+            mt.IntegrationKind.CITY_PORTAL,
+            {"payerId": "2919282910", "apartment": "203", "responsiblePerson": "Мартынов А"},
+        ),
+    ]
+    async with runtime.session_factory() as session, session.begin():
+        consumer = await add_user(session, world.organisations["a"], "consumer@a.example", [m.Role.CONSUMER])
+        token = await issue_token(session, consumer)
+        point = mt.MeteringPoint(
+            organisation_id=world.organisations["a"].id,
+            owner_id=consumer.id,
+            resource=mt.Resource.COLD_WATER,
+            room_name="Flat 16",
+            time_zone="Europe/Moscow",
+            account_number="7712345678",
+        )
+        session.add(point)
+        await session.flush()
+        integrations = []
+        for i in range(size):
+            kind, settings = kinds[i % 3]
+            integration = mt.Integration(
+                organisation_id=point.organisation_id,
+                metering_point_id=point.id,
+                kind=kind,
+                periodicity="DAILY",
+                first_date=date(2030, 1, 1),
+                at_minute=600,
+                settings=settings,
+                secret=b"sealed" if kind is mt.IntegrationKind.WEBHOOK else None,
+            )
+            set_next(integration, point.time_zone, utcnow())
+            integrations.append(integration)
+        session.add_all(integrations)
+        await session.flush()
+        session.add_all(
+            mt.IntegrationRun(
+                integration_id=integrations[0].id,
+                period=date(2029, 1, 1 + i % 28),
+                trigger="SCHEDULE",
+                status=mt.RunStatus.DELIVERED,
+                payload_digest="0" * 64,
+                delivery_id=i,
+            )
+            for i in range(size)
+        )
+    return token, point, integrations
+
+
+@pytest.mark.parametrize("size", [10, 100])
+async def test_integrations_of_a_point_and_their_runs(gql, world, runtime, count_sql, size):
+    from graph.relay import to_global_id
+
+    token, point, integrations = await add_integrations_with_runs(runtime, world, size)
+    point_id, integration_id = to_global_id("MeteringPoint", point.id), to_global_id("Integration", integrations[0].id)
+    for caller in (world.tokens["admin_a"], token):  # staff and the point's consumer: the same statements
+        with count_sql() as counter:
+            result = await gql(INTEGRATIONS, {"id": point_id}, caller)
+        assert result["data"]["integrations"]["totalCount"] == size == len(result["data"]["integrations"]["nodes"])
+        assert counter.count == INTEGRATIONS_BUDGET
+        with count_sql() as counter:
+            result = await gql(INTEGRATION_RUNS, {"id": integration_id}, caller)
+        assert result["data"]["integrationRuns"]["totalCount"] == size
+        assert counter.count == INTEGRATIONS_BUDGET

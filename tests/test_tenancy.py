@@ -14,7 +14,7 @@ import base64
 import json
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -28,10 +28,19 @@ from models import identity as m
 from models.base import utcnow
 from models.catalogue import DeviceKey, KeyAlgorithm, KeyKind
 from models.forwarding import DeliveryState, ForwardingTarget, OutboundDelivery, Platform
-from models.metering import MeterGatewayToken, MeteringPoint, Resource
+from models.metering import (
+    Integration,
+    IntegrationKind,
+    IntegrationRun,
+    MeterGatewayToken,
+    MeteringPoint,
+    Resource,
+    RunStatus,
+)
 from models.remote import Location
 from models.telemetry import TelemetryPoint, TelemetrySeries, TelemetryToken
 from resolvers.catalogue.keys import seal_device_key
+from resolvers.metering.integrations.timing import set_next
 from resolvers.monitoring.workers.datalog_demo import SimulatedRouterLink
 from tests.factories import (
     METER_PIN,
@@ -444,6 +453,33 @@ async def metering_readings_objects(session, runtime, world: World, pks: dict) -
     return {"MeteredPoint": points, "MeterGatewayToken": tokens}
 
 
+async def metering_integration_objects(session, runtime, world: World, pks: dict) -> dict[str, dict[str, int]]:
+    """Integrations (issue 17, part: integrations): an e-mail integration of each tenant's metering point, with a
+    delivered run in its history."""
+    integrations = {}
+    for tenant in TENANTS:
+        point = await session.get(MeteringPoint, pks["MeteringPoint"][tenant])
+        integration = Integration(
+            organisation_id=point.organisation_id,
+            metering_point_id=point.id,
+            kind=IntegrationKind.EMAIL,
+            periodicity="MONTHLY",
+            first_date=date(2030, 1, 25),
+            at_minute=600,
+            settings={"recipient": f"uk-{tenant}@management.example"},
+        )
+        set_next(integration, point.time_zone, utcnow())
+        session.add(integration)
+        await session.flush()
+        session.add(
+            IntegrationRun(
+                integration_id=integration.id, period=date(2029, 12, 25), trigger="SCHEDULE", status=RunStatus.DELIVERED
+            )
+        )
+        integrations[tenant] = integration.id
+    return {"Integration": integrations}
+
+
 @pytest.fixture
 async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
     """Both tenants get something of every kind (see the parts above)."""
@@ -460,6 +496,7 @@ async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
         t.pks.update(await metering_point_objects(session, runtime, world, t.pks))
         t.pks.update(await metering_readings_objects(session, runtime, world, t.pks))
         t.pks.update(await account_objects(session, runtime, world, t.pks))  # accounts (issue 17)
+        t.pks.update(await metering_integration_objects(session, runtime, world, t.pks))
     t.ids = {
         kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()
     }
@@ -541,6 +578,7 @@ def node_cases() -> list[Case]:
         "MeteringPoint",
         "MeterGatewayToken",
         "ContactEmail",  # accounts (issue 17)
+        "Integration",
     ):
         cases.append(Case("Query.node(id)", kind, NODE, lambda t, x: {"id": x}, root="node", label=kind))
         # one of A's own next to the ID under test: the answer differs only where that ID is
@@ -1719,6 +1757,61 @@ CASES += [
         mutation("meterUnbind", "MeterUnbindInput", "meteringPoint { roomName }"),
         lambda t, x: {"input": {"meteringPointId": x}},
         root="meterUnbind",
+    ),
+]
+
+# metering integrations (issue 17, part: integrations): another tenant's metering point or integration reads like
+# an unknown one (lists are empty, mutations answer NOT_FOUND)
+CASES += [
+    Case(
+        "Query.integrations(meteringPointId)",
+        "MeteringPoint",
+        "query($id: ID!) { integrations(meteringPointId: $id) { totalCount nodes { kind } } }",
+        lambda t, x: {"id": x},
+        root="integrations",
+    ),
+    Case(
+        "Query.integrationRuns(integrationId)",
+        "Integration",
+        "query($id: ID!) { integrationRuns(integrationId: $id) { totalCount nodes { status } } }",
+        lambda t, x: {"id": x},
+        root="integrationRuns",
+    ),
+    Case(
+        "Mutation.integrationCreate(input.meteringPointId)",
+        "MeteringPoint",
+        mutation("integrationCreate", "IntegrationCreateInput", "integration { kind }"),
+        lambda t, x: {
+            "input": {
+                "meteringPointId": x,
+                "kind": "EMAIL",
+                "nextTransferDate": "2030-02-20",
+                "periodicity": "WEEKLY",
+                "email": {"recipient": "uk@management.example"},
+            }
+        },
+        root="integrationCreate",
+    ),
+    Case(
+        "Mutation.integrationUpdate(input.id)",
+        "Integration",
+        mutation("integrationUpdate", "IntegrationUpdateInput", "integration { periodicity }"),
+        lambda t, x: {"input": {"id": x, "periodicity": "DAILY"}},
+        root="integrationUpdate",
+    ),
+    Case(
+        "Mutation.integrationDelete(input.id)",
+        "Integration",
+        mutation("integrationDelete", "IntegrationIdInput", "deletedId"),
+        lambda t, x: {"input": {"id": x}},
+        root="integrationDelete",
+    ),
+    Case(
+        "Mutation.integrationSynchronise(input.id)",
+        "Integration",
+        mutation("integrationSynchronise", "IntegrationIdInput", "result"),
+        lambda t, x: {"input": {"id": x}},
+        root="integrationSynchronise",
     ),
 ]
 

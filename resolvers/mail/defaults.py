@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from models.mail import TemplateType
 from resolvers.mail.phrasing import READING, WHAT, WHERE, event, hours, mail, minutes
+from resolvers.mail.readings_defaults import METER_READINGS
 from resolvers.mail.russian import RUSSIAN, SIGN_IN_CODE
 
 T = TemplateType
@@ -357,6 +358,10 @@ _TRANSLATED[T.ALARM] = {
     }.items()
 }
 # fmt: on
+
+
+DEFAULTS[T.METER_READINGS] = METER_READINGS
+
 
 for _type, _languages in _TRANSLATED.items():
     DEFAULTS[_type].update(_languages)

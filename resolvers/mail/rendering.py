@@ -289,6 +289,17 @@ SAMPLE_VARIABLES: dict[TemplateType, dict[str, Any]] = {
         "code": "493017",
         "valid_minutes": 10,
     },
+    TemplateType.METER_READINGS: {
+        "sender_name": "Erika Muster",
+        "organisation_name": "IntegraDemo Consumers",
+        "point_name": "Flat 16 bathroom",
+        "address": "Tverskaya ulitsa 7, Moscow",
+        "account_number": "2919282910",
+        "meter": "33100050 DECAST VSKM-15 IWAN (NB-IoT)",
+        "reading": "123.456 m³",
+        "reading_at": "2026-12-02 09:00 Europe/Moscow",
+        "period": "2026-12-02",
+    },
 }
 
 

@@ -11,12 +11,15 @@ from resolvers.metering.accounts.commands import sms_gateway_credentials
 from resolvers.metering.accounts.key_rotation import SMS_GATEWAY_CREDENTIALS
 from resolvers.metering.accounts.schema import AccountMutation
 from resolvers.metering.addresses import schema as addresses
+from resolvers.metering.integrations import schema as integrations
+from resolvers.metering.integrations.demo import DEMO_RECEIVER, demo_receiver, seed_demo_integrations
+from resolvers.metering.key_rotation import INTEGRATION_SECRETS
 from resolvers.metering.points import schema as points
 from resolvers.metering.points.demo import seed_demo_metering_points
 from resolvers.metering.readings import schema as readings
 from resolvers.metering.readings.demo import seed_demo_readings
 from resolvers.metering.readings.serving import receive_readings
-from resolvers.metering.workers import readings_mqtt, readings_simulator
+from resolvers.metering.workers import integration_scheduler, integrations_demo, readings_mqtt, readings_simulator
 
 
 def _readings_subscriber(runtime: Any) -> readings_mqtt.ReadingsSubscriber | None:
@@ -30,13 +33,26 @@ def _readings_simulator(runtime: Any) -> readings_simulator.ReadingsSimulator | 
 
 DOMAIN = Domain(
     name="metering",
-    queries=(points.MeteringPointQuery, addresses.AddressQuery, readings.ReadingsQuery),
-    mutations=(AccountMutation, points.MeteringPointMutation, readings.ReadingsMutation),
-    node_resolvers={**points.NODE_RESOLVERS, **readings.NODE_RESOLVERS},
-    routes=(Route("/meters/readings", receive_readings, methods=["POST"]),),
-    workers=(_readings_subscriber, _readings_simulator),
-    sealed=(SMS_GATEWAY_CREDENTIALS,),
+    queries=(points.MeteringPointQuery, addresses.AddressQuery, readings.ReadingsQuery, integrations.IntegrationQuery),
+    mutations=(
+        AccountMutation,
+        points.MeteringPointMutation,
+        readings.ReadingsMutation,
+        integrations.IntegrationMutation,
+    ),
+    node_resolvers={**points.NODE_RESOLVERS, **readings.NODE_RESOLVERS, **integrations.NODE_RESOLVERS},
+    routes=(
+        Route("/meters/readings", receive_readings, methods=["POST"]),
+        Route(DEMO_RECEIVER, demo_receiver, methods=["POST"]),
+    ),
+    workers=(
+        _readings_subscriber,
+        _readings_simulator,
+        integration_scheduler.integration_scheduler,
+        integrations_demo.demo_transfers,
+    ),
     commands={"sms-gateway-credentials": sms_gateway_credentials},
     # the readings' history is seeded for meters bound to points: after the points
-    demo=(seed_demo_metering_points, seed_demo_readings),
+    demo=(seed_demo_metering_points, seed_demo_readings, seed_demo_integrations),
+    sealed=(SMS_GATEWAY_CREDENTIALS, INTEGRATION_SECRETS),
 )

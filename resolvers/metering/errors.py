@@ -22,6 +22,8 @@ class MeteringErrorCode(enum.Enum):
     ALREADY_BOUND = "ALREADY_BOUND"
     #: A service the mutation needs did not answer (e.g. the address directory); nothing was stored.
     UNAVAILABLE = "UNAVAILABLE"
+    #: An integration with a settlement centre needs the metering point's personal account number first.
+    ACCOUNT_NUMBER_REQUIRED = "ACCOUNT_NUMBER_REQUIRED"
 
 
 @strawberry.type(description="A problem with the input of a metering mutation.")

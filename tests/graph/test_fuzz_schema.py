@@ -181,6 +181,7 @@ class Pools:
             "Float": lambda: st.floats(allow_nan=False, allow_infinity=False),
             "Boolean": st.booleans,
             "DateTime": lambda: datetimes(self.texts),
+            "Date": lambda: st.dates().map(str) | texts(self.texts),
             "JSON": lambda: json_values,
             # a telemetry point's value: numbers and booleans are values, anything else a per-point error
             "TelemetryValue": lambda: (
@@ -251,6 +252,7 @@ class Pools:
             "Int": lambda: st.sampled_from([2**31 - 1, -(2**31), -1, 0, 501, 10_001]),
             "Float": lambda: st.sampled_from([1e308, -1e308, 5e-324, -0.0]),
             "DateTime": lambda: st.sampled_from([*EDGE_TIMES, "2024-02-30T00:00:00Z", "", "now"]),
+            "Date": lambda: st.sampled_from(["0001-01-01", "9999-12-31", "2024-02-30", "", "today"]),
             "JSON": lambda: json_values,
         }.get(scalar, lambda: self.scalar(scalar))()
 

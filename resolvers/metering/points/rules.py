@@ -22,6 +22,7 @@ from models.base import utcnow
 from resolvers.audit.rules import record
 from resolvers.metering.addresses.rules import stored_address
 from resolvers.metering.errors import MeteringErrorCode as Code
+from resolvers.metering.integrations.rules import reschedule_point
 from resolvers.metering.scope import is_consumer, visible_metering_point
 
 MAX_ROOM_NAME = 200
@@ -100,6 +101,8 @@ async def update_point(session: AsyncSession, context: Context, point_id: str, *
         setattr(point, name, value)
     point.updated_at = utcnow()
     await session.flush()
+    if "time_zone" in cleaned:
+        await reschedule_point(session, point)
     await record(
         session,
         context,
