@@ -22,6 +22,8 @@ class TemplateType(enum.StrEnum):
     ALARM = "ALARM"
     #: A one-time code to sign in (or sign up) with (accounts, issue 17).
     SIGN_IN_CODE = "SIGN_IN_CODE"
+    #: A metering point's integration transferred its readings, or failed to (notifications, issue 17).
+    TRANSFER_RESULT = "TRANSFER_RESULT"
 
 
 LANGUAGES = ("de", "en", "es", "fr", "it", "ru", "sv")  # ru: issue 17

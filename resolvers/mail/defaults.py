@@ -9,6 +9,7 @@ from __future__ import annotations
 from models.mail import TemplateType
 from resolvers.mail.phrasing import READING, WHAT, WHERE, event, hours, mail, minutes
 from resolvers.mail.russian import RUSSIAN, SIGN_IN_CODE
+from resolvers.mail.transfers import TRANSFER_RESULT
 
 T = TemplateType
 
@@ -365,3 +366,4 @@ for _type, _languages in _TRANSLATED.items():
 for _type, _text in RUSSIAN.items():
     DEFAULTS[_type]["ru"] = _text
 DEFAULTS[T.SIGN_IN_CODE] = SIGN_IN_CODE
+DEFAULTS[T.TRANSFER_RESULT] = TRANSFER_RESULT  # metering notifications (issue 17): resolvers/mail/transfers.py

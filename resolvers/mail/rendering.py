@@ -289,6 +289,16 @@ SAMPLE_VARIABLES: dict[TemplateType, dict[str, Any]] = {
         "code": "493017",
         "valid_minutes": 10,
     },
+    # metering notifications (issue 17): a failed transfer, so the sample shows the reason too
+    TemplateType.TRANSFER_RESULT: {
+        "recipient_name": "Erika Muster",
+        "organisation_name": "IntegraDemo Consumers",
+        "point_name": "Flat 16 bathroom, cold water",
+        "integration_name": "CITY_PORTAL",
+        "period": "2026-12-01",
+        "error": "The meter is not registered with the portal yet.",
+        "link": "https://fleetgraph.example/metering-points/sample",
+    },
 }
 
 

@@ -11,6 +11,11 @@ from resolvers.metering.accounts.commands import sms_gateway_credentials
 from resolvers.metering.accounts.key_rotation import SMS_GATEWAY_CREDENTIALS
 from resolvers.metering.accounts.schema import AccountMutation
 from resolvers.metering.addresses import schema as addresses
+from resolvers.metering.hooks import TRANSFER_FINISHED
+from resolvers.metering.notifications import schema as notifications
+from resolvers.metering.notifications.demo import seed_demo_notifications
+from resolvers.metering.notifications.notify import notify_transfer
+from resolvers.metering.notifications.vapid import VAPID_KEY, ensure_vapid_key
 from resolvers.metering.points import schema as points
 from resolvers.metering.points.demo import seed_demo_metering_points
 from resolvers.metering.readings import schema as readings
@@ -30,13 +35,25 @@ def _readings_simulator(runtime: Any) -> readings_simulator.ReadingsSimulator | 
 
 DOMAIN = Domain(
     name="metering",
-    queries=(points.MeteringPointQuery, addresses.AddressQuery, readings.ReadingsQuery),
-    mutations=(AccountMutation, points.MeteringPointMutation, readings.ReadingsMutation),
+    queries=(
+        points.MeteringPointQuery,
+        addresses.AddressQuery,
+        readings.ReadingsQuery,
+        notifications.NotificationQuery,
+    ),
+    mutations=(
+        AccountMutation,
+        points.MeteringPointMutation,
+        readings.ReadingsMutation,
+        notifications.NotificationMutation,
+    ),
     node_resolvers={**points.NODE_RESOLVERS, **readings.NODE_RESOLVERS},
     routes=(Route("/meters/readings", receive_readings, methods=["POST"]),),
     workers=(_readings_subscriber, _readings_simulator),
-    sealed=(SMS_GATEWAY_CREDENTIALS,),
+    startup=(ensure_vapid_key,),
+    hooks=((TRANSFER_FINISHED, notify_transfer),),
+    sealed=(SMS_GATEWAY_CREDENTIALS, VAPID_KEY),
     commands={"sms-gateway-credentials": sms_gateway_credentials},
     # the readings' history is seeded for meters bound to points: after the points
-    demo=(seed_demo_metering_points, seed_demo_readings),
+    demo=(seed_demo_metering_points, seed_demo_readings, seed_demo_notifications),
 )
