@@ -185,3 +185,24 @@ async def test_remove_and_refused_endpoints(gql, runtime, consumers, push_servic
         assert answer["pushSubscription"] is None and answer["errors"][0]["code"] == "INVALID", refused
     async with runtime.session_factory() as session:
         assert await session.scalar(select(func.count()).select_from(mt.PushSubscription)) == 0
+
+
+async def test_the_vapid_key_is_made_once_sealed_and_resealed_by_rotation(gql, runtime, consumers):
+    from graph.secrets import Sealer, reseal_all
+    from resolvers.metering.notifications.vapid import BINDING, VAPID_KEY, ensure_vapid_key
+
+    async with runtime.session_factory() as session, session.begin():
+        await ensure_vapid_key(session)  # already made at start: stays as it is
+    async with runtime.session_factory() as session:
+        [row] = (await session.scalars(select(mt.WebPushKey))).all()
+    assert b"PRIVATE KEY" not in row.private_key  # sealed
+    public = (await gql(PUBLIC_KEY, token=consumers.tokens["olga"]))["data"]["webPushPublicKey"]
+    assert public == row.public_key and len(unb64(public)) == 65
+
+    sealer = Sealer(runtime.sealer.keyring.with_new_version())
+    report = await reseal_all(runtime.session_factory, sealer, [VAPID_KEY])
+    assert report.remaining == 0
+    async with runtime.session_factory() as session:
+        resealed = await session.scalar(select(mt.WebPushKey.private_key))
+    assert resealed != row.private_key
+    assert sealer.open(resealed, BINDING) == runtime.sealer.open(row.private_key, BINDING)
