@@ -71,7 +71,9 @@ async def _contacts(runtime, user, confirmed: list[str], unconfirmed: list[str])
             session.add(m.ContactEmail(user_id=user.id, email=address))
 
 
-async def test_outcomes_are_mailed_to_confirmed_contact_addresses_in_the_subscribers_language(gql, runtime, consumers):
+async def test_outcomes_are_mailed_to_confirmed_contact_addresses_in_the_subscribers_language(
+    gql, runtime, consumers, world
+):
     olga_point, ivan_point = await points(runtime, consumers)
     olga, ivan = consumers.users["olga"], consumers.users["ivan"]
     async with runtime.session_factory() as session, session.begin():
@@ -79,6 +81,11 @@ async def test_outcomes_are_mailed_to_confirmed_contact_addresses_in_the_subscri
     await _contacts(runtime, olga, ["olga.home@example.org", "olga.work@example.org"], ["olga.new@example.org"])
     await _contacts(runtime, ivan, ["ivan@example.org"], [])
     await call(gql, SUBSCRIBE, {"meteringPointId": _gid(olga_point.id)}, consumers.tokens["olga"])
+    # staff of another tenant (say moved there since they rang the bell) no longer see the point: nothing for them
+    outsider = world.users["admin_b"]
+    await _contacts(runtime, outsider, ["outsider@example.org"], [])
+    async with runtime.session_factory() as session, session.begin():
+        session.add(mt.MeteringPointSubscription(metering_point_id=olga_point.id, user_id=outsider.id))
 
     # ivan's point: nobody rang its bell, nothing is queued (and no notice is kept)
     await transfer(runtime, finished(ivan_point.id, ivan.organisation_id, integration_id=9))

@@ -24,10 +24,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.db import insert_or_ignore
+from graph.permissions import effective_permissions
 from graph.relay import to_global_id
 from models import identity as m
 from models import metering as mt
 from models.base import utcnow
+from models.identity import Permission
 from models.mail import TemplateType
 from resolvers.mail.sending import enqueue
 from resolvers.metering.hooks import TransferFinished
@@ -75,6 +77,9 @@ async def _notify(session: AsyncSession, finished: TransferFinished) -> None:
             )
         ).all()
     )
+    point = await session.get(mt.MeteringPoint, finished.metering_point_id)
+    assert point is not None  # the run's point, in the run's transaction
+    subscribers = await _still_seeing(session, point, subscribers)
     if not subscribers:
         return
     noticed = await insert_or_ignore(
@@ -88,10 +93,41 @@ async def _notify(session: AsyncSession, finished: TransferFinished) -> None:
     )
     if not noticed:
         return
-    point = await session.get(mt.MeteringPoint, finished.metering_point_id)
-    assert point is not None  # the run's point, in the run's transaction
     await _mail(session, finished, point, subscribers)
     await _push(session, finished, point, subscribers)
+
+
+async def _still_seeing(session: AsyncSession, point: mt.MeteringPoint, subscribers: list[m.User]) -> list[m.User]:
+    """The subscribers who still see the point (resolvers.metering.scope's rule, for users other than the caller):
+    staff moved to another organisation, or stripped of METERING_READ, hear no more of it."""
+    ids = [user.id for user in subscribers]
+    roles: dict[int, set[m.Role]] = {pk: set() for pk in ids}
+    granted: dict[int, set[Permission]] = {pk: set() for pk in ids}
+    for user_id, role in await session.execute(
+        select(m.UserRole.user_id, m.UserRole.role).where(m.UserRole.user_id.in_(ids))
+    ):
+        roles[user_id].add(m.Role(role))
+    for user_id, permission in await session.execute(
+        select(m.UserPermission.user_id, m.UserPermission.permission).where(m.UserPermission.user_id.in_(ids))
+    ):
+        granted[user_id].add(Permission(permission))
+    wanted = {point.organisation_id} | {user.organisation_id for user in subscribers}
+    paths = dict(
+        (
+            await session.execute(select(m.Organisation.id, m.Organisation.path).where(m.Organisation.id.in_(wanted)))
+        ).all()
+    )
+
+    def sees(user: m.User) -> bool:
+        mine = roles[user.id]
+        if m.Role.PLATFORM_ADMIN in mine:
+            return True
+        if m.Role.CONSUMER in mine and not mine - {m.Role.CONSUMER}:
+            return point.owner_id == user.id
+        allowed = Permission.METERING_READ in effective_permissions(mine, granted[user.id])
+        return allowed and paths[point.organisation_id].startswith(paths[user.organisation_id])
+
+    return [user for user in subscribers if sees(user)]
 
 
 async def _mail(
