@@ -109,6 +109,7 @@ async def test_outcomes_are_mailed_to_confirmed_contact_addresses_in_the_subscri
     failed = next(mail for mail in collector.messages if "не переданы" in str(mail["Subject"]))
     text = failed.get_body(("plain",)).get_content()
     assert "Причина: The portal does not know the meter yet." in text and "2026-12-01" in text
+    assert "через интеграцию портал mos.ru" in text  # the kind by its name in her language
     assert f"/metering-points/{_gid(olga_point.id)}" in text
     # her login address is not a contact address: nothing goes there
     assert all(message["To"] != olga.email for message in collector.messages)

@@ -34,21 +34,11 @@ from models.mail import TemplateType
 from resolvers.mail.sending import enqueue
 from resolvers.metering.hooks import TransferFinished
 from resolvers.metering.notifications.push import KIND
+from resolvers.metering.notifications.texts import kind_name, push_title
 from resolvers.monitoring.alarms.notifications import LINKS  # the server's link base, noted at composition
 from resolvers.monitoring.delivery.queue import NewDelivery, enqueue_many
 
 log = logging.getLogger("fleetgraph.metering.notifications")
-
-#: The push notification's title per language: (succeeded, failed).
-PUSH_TITLES = {
-    "de": ("Zählerstände übermittelt", "Zählerstände nicht übermittelt"),
-    "en": ("Readings transferred", "Readings not transferred"),
-    "es": ("Lecturas enviadas", "Lecturas no enviadas"),
-    "fr": ("Relevés transmis", "Relevés non transmis"),
-    "it": ("Letture trasmesse", "Letture non trasmesse"),
-    "ru": ("Показания переданы", "Показания не переданы"),
-    "sv": ("Mätarställningar överförda", "Mätarställningar inte överförda"),
-}
 
 
 async def notify_transfer(session: AsyncSession, finished: TransferFinished) -> None:
@@ -164,7 +154,7 @@ async def _mail(
                 "recipient_name": user.name,
                 "organisation_name": organisations[user.organisation_id],
                 "point_name": point.room_name,
-                "integration_name": finished.kind,
+                "integration_name": kind_name(finished.kind, user.language),
                 "period": finished.period.isoformat(),
                 "error": "" if finished.succeeded else finished.error,
                 "link": link,
@@ -187,9 +177,8 @@ async def _push(
     browsers = (await session.execute(select(P.id, P.user_id).where(P.user_id.in_(language)).order_by(P.id))).all()
     deliveries = []
     for subscription_id, user_id in browsers:
-        succeeded_title, failed_title = PUSH_TITLES.get(language[user_id], PUSH_TITLES["en"])
         payload = {
-            "title": succeeded_title if finished.succeeded else failed_title,
+            "title": push_title(language[user_id], finished.succeeded),
             "body": f"{point.room_name}: {finished.period.isoformat()}"
             + ("" if finished.succeeded else f" ({finished.error})"),
             "meteringPointId": to_global_id("MeteringPoint", point.id),
