@@ -15,7 +15,7 @@ from resolvers.metering.hooks import TRANSFER_FINISHED
 from resolvers.metering.notifications import schema as notifications
 from resolvers.metering.notifications.demo import seed_demo_notifications
 from resolvers.metering.notifications.notify import notify_transfer
-from resolvers.metering.notifications.vapid import VAPID_KEY, ensure_vapid_key
+from resolvers.metering.notifications.vapid import VAPID_KEY
 from resolvers.metering.points import schema as points
 from resolvers.metering.points.demo import seed_demo_metering_points
 from resolvers.metering.readings import schema as readings
@@ -50,7 +50,6 @@ DOMAIN = Domain(
     node_resolvers={**points.NODE_RESOLVERS, **readings.NODE_RESOLVERS},
     routes=(Route("/meters/readings", receive_readings, methods=["POST"]),),
     workers=(_readings_subscriber, _readings_simulator),
-    startup=(ensure_vapid_key,),
     hooks=((TRANSFER_FINISHED, notify_transfer),),
     sealed=(SMS_GATEWAY_CREDENTIALS, VAPID_KEY),
     commands={"sms-gateway-credentials": sms_gateway_credentials},

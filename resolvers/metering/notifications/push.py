@@ -70,8 +70,6 @@ async def send_push(runtime: Any, delivery: Delivery) -> None:
     if problem is not None:
         raise DeliveryError(problem)
     vapid = await signing_key(runtime)
-    if vapid is None:
-        raise DeliveryError("The server has no VAPID key yet.")
     subscription = {"endpoint": row.endpoint, "keys": {"p256dh": row.p256dh, "auth": row.auth}}
     body = WebPusher(subscription).encode(orjson.dumps(delivery.payload), "aes128gcm")["body"]
     contact = parseaddr(runtime.settings.mail_from)[1] or "no-reply@fleetgraph.invalid"

@@ -70,12 +70,11 @@ def _browser_payload(row: mt.PushSubscription) -> PushSubscriptionPayload:
 class NotificationQuery:
     @strawberry.field(
         description="The server's VAPID public key (base64url): the applicationServerKey of "
-        "PushManager.subscribe(). Null until the server made one (at its first start).",
+        "PushManager.subscribe(). The same for every browser until the server's database is replaced.",
         permission_classes=READERS,
     )
-    async def web_push_public_key(self, info: Info) -> str | None:
-        async with info.context.session() as session:
-            return await public_key(session)
+    async def web_push_public_key(self, info: Info) -> str:
+        return await public_key(info.context.runtime)
 
 
 @strawberry.type

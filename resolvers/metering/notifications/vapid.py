@@ -1,6 +1,7 @@
-"""The server's VAPID key pair (RFC 8292): made once when the server starts (Domain.startup; several processes
-starting together make one, the others' inserts are ignored), the private key sealed with the master key and
-re-sealed by `rotate-master-key` (Domain.sealed). Browsers read the public key (webPushPublicKey) to subscribe."""
+"""The server's VAPID key pair (RFC 8292): made on first need (the first webPushPublicKey, which a browser reads
+before it subscribes, or the first push), once: several processes racing insert one row, the others' inserts are
+ignored and they read the winner's. The private key is sealed with the master key and re-sealed by
+`rotate-master-key` (Domain.sealed)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ def _public_key(vapid: Vapid02) -> str:
 
 
 async def ensure_vapid_key(session: AsyncSession) -> None:
-    """The startup install: a new key pair unless there is one."""
+    """A new key pair unless there is one (in the caller's transaction)."""
     if await session.scalar(select(K.id).where(K.id == KEY_ID)) is not None:
         return
     vapid = Vapid02()
@@ -38,17 +39,25 @@ async def ensure_vapid_key(session: AsyncSession) -> None:
     await insert_or_ignore(session, K, id=KEY_ID, public_key=_public_key(vapid), private_key=sealed)
 
 
-async def public_key(session: AsyncSession) -> str | None:
-    return await session.scalar(select(K.public_key).where(K.id == KEY_ID))
-
-
-async def signing_key(runtime: Any) -> Vapid02 | None:
-    """The private key, opened (for the push adapter); None before the server made one."""
+async def _key_row(runtime: Any) -> Any:
+    """(public key, sealed private key), made first if there is none yet."""
+    statement = select(K.public_key, K.private_key).where(K.id == KEY_ID)
     async with runtime.session_factory() as session:
-        sealed = await session.scalar(select(K.private_key).where(K.id == KEY_ID))
-    if sealed is None:
-        return None
-    return Vapid02.from_pem(runtime.sealer.open(sealed, BINDING))
+        row = (await session.execute(statement)).first()
+    if row is None:
+        async with runtime.session_factory() as session, session.begin():
+            await ensure_vapid_key(session)
+            row = (await session.execute(statement)).one()
+    return row
+
+
+async def public_key(runtime: Any) -> str:
+    return (await _key_row(runtime)).public_key
+
+
+async def signing_key(runtime: Any) -> Vapid02:
+    """The private key, opened (for the push adapter)."""
+    return Vapid02.from_pem(runtime.sealer.open((await _key_row(runtime)).private_key, BINDING))
 
 
 async def _stale(session: AsyncSession, current: int, after_id: int, limit: int) -> Sequence[Any]:
