@@ -67,6 +67,8 @@ async def _notify(session: AsyncSession, finished: TransferFinished) -> None:
             )
         ).all()
     )
+    if not subscribers:  # the usual case costs this one statement
+        return
     point = await session.get(mt.MeteringPoint, finished.metering_point_id)
     assert point is not None  # the run's point, in the run's transaction
     subscribers = await _still_seeing(session, point, subscribers)
