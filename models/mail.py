@@ -24,6 +24,8 @@ class TemplateType(enum.StrEnum):
     SIGN_IN_CODE = "SIGN_IN_CODE"
     #: A metering point's latest reading, sent by an e-mail integration (issue 17).
     METER_READINGS = "METER_READINGS"
+    #: A metering point's integration transferred its readings, or failed to (notifications, issue 17).
+    TRANSFER_RESULT = "TRANSFER_RESULT"
 
 
 LANGUAGES = ("de", "en", "es", "fr", "it", "ru", "sv")  # ru: issue 17

@@ -172,3 +172,62 @@ class IntegrationRun(Base):
     delivery_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+
+
+# --- notifications (issue 17, the manual §4) -----------------------------------------------------------------
+
+
+class MeteringPointSubscription(Base):
+    """The manual's bell: the user hears of every transfer of the point's integrations (mail and Web Push)."""
+
+    __tablename__ = "metering_point_subscription"
+    __table_args__ = (UniqueConstraint("metering_point_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    metering_point_id: Mapped[int] = mapped_column(ForeignKey("metering_point.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PushSubscription(Base):
+    """One browser's Web Push subscription (its push service endpoint and the keys to encrypt for it), per user:
+    two accounts used in one browser each have their own, and nobody can take over another's by its endpoint."""
+
+    __tablename__ = "push_subscription"
+    __table_args__ = (UniqueConstraint("user_id", "endpoint"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    endpoint: Mapped[str] = mapped_column(String(2000))
+    #: The browser's P-256 public key and auth secret (base64url, as the Push API hands them out).
+    p256dh: Mapped[str] = mapped_column(String(200))
+    auth: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TransferNotice(Base):
+    """One notified transfer outcome: an integration's period, succeeded or failed. Noticed once, so a failure the
+    scheduler retries daily (the meter is not registered yet) mails once, and its later success once more."""
+
+    __tablename__ = "metering_transfer_notice"
+    __table_args__ = (UniqueConstraint("integration_id", "period", "succeeded"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    metering_point_id: Mapped[int] = mapped_column(ForeignKey("metering_point.id", ondelete="CASCADE"), index=True)
+    #: No foreign key: the integrations' table belongs to their migration; a notice outlives nothing it needs.
+    integration_id: Mapped[int]
+    period: Mapped[date]
+    succeeded: Mapped[bool]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class WebPushKey(Base):
+    """The server's VAPID key pair (one row, id 1), made on first need; the private key sealed with the master key."""
+
+    __tablename__ = "web_push_key"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: The uncompressed P-256 public key, base64url: what browsers pass as applicationServerKey.
+    public_key: Mapped[str] = mapped_column(String(100))
+    private_key: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

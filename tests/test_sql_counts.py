@@ -1278,6 +1278,39 @@ async def test_metering_points_with_addresses_and_meters(gql, world, runtime, co
     assert counter.count == METERING_POINTS_BUDGET
 
 
+# --- metering notifications (issue 17, part: notifications): the bell on the points list ---------------------
+
+
+@pytest.mark.parametrize("size", [10, 100])
+async def test_metering_points_with_the_callers_bell(gql, world, runtime, count_sql, size):
+    from models import metering as mt
+
+    async with runtime.session_factory() as session, session.begin():
+        points = [
+            mt.MeteringPoint(
+                organisation_id=world.organisations["a"].id,
+                resource=mt.Resource.COLD_WATER,
+                room_name=f"Flat {i:03d}",
+                time_zone="Europe/Moscow",
+            )
+            for i in range(size)
+        ]
+        session.add_all(points)
+        await session.flush()
+        session.add_all(
+            mt.MeteringPointSubscription(metering_point_id=point.id, user_id=user_id)
+            for i, point in enumerate(points)
+            for user_id in [world.users["admin_a"].id, world.users["user_a"].id][: 1 + i % 2]
+            if i % 3
+        )
+    query = "{ meteringPoints(first: 500) { totalCount nodes { roomName subscribed } } }"
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], query)
+    nodes = data["meteringPoints"]["nodes"]
+    assert len(nodes) == size and [node["subscribed"] for node in nodes[:4]] == [False, True, True, False]
+    # authentication 1 + page 1 + totalCount 1 + the caller's bells 1
+    assert count == AUTH + 3
+
+
 # --- metering readings (issue 17, part: readings) ----------------------------------------------------------
 
 METERING_POINT_READINGS = """query($id: ID!, $aggregation: ReadingAggregation) {

@@ -1815,6 +1815,24 @@ CASES += [
     ),
 ]
 
+# metering notifications (issue 17, part: notifications): the bell of a point one sees
+CASES += [
+    Case(
+        "Mutation.meteringPointSubscribe(input.meteringPointId)",
+        "MeteringPoint",
+        mutation("meteringPointSubscribe", "MeteringPointSubscriptionInput", "meteringPoint { subscribed }"),
+        lambda t, x: {"input": {"meteringPointId": x}},
+        root="meteringPointSubscribe",
+    ),
+    Case(
+        "Mutation.meteringPointUnsubscribe(input.meteringPointId)",
+        "MeteringPoint",
+        mutation("meteringPointUnsubscribe", "MeteringPointSubscriptionInput", "meteringPoint { subscribed }"),
+        lambda t, x: {"input": {"meteringPointId": x}},
+        root="meteringPointUnsubscribe",
+    ),
+]
+
 # A control call uses the visible object of the case's kind (for organisations: the child A1);
 # these cases need tenant A itself, where the seeded partner link, group and child are.
 A_ITSELF = {

@@ -10,6 +10,7 @@ from models.mail import TemplateType
 from resolvers.mail.phrasing import READING, WHAT, WHERE, event, hours, mail, minutes
 from resolvers.mail.readings_defaults import METER_READINGS
 from resolvers.mail.russian import RUSSIAN, SIGN_IN_CODE
+from resolvers.mail.transfers import TRANSFER_RESULT
 
 T = TemplateType
 
@@ -370,3 +371,4 @@ for _type, _languages in _TRANSLATED.items():
 for _type, _text in RUSSIAN.items():
     DEFAULTS[_type]["ru"] = _text
 DEFAULTS[T.SIGN_IN_CODE] = SIGN_IN_CODE
+DEFAULTS[T.TRANSFER_RESULT] = TRANSFER_RESULT  # metering notifications (issue 17): resolvers/mail/transfers.py

@@ -300,6 +300,16 @@ SAMPLE_VARIABLES: dict[TemplateType, dict[str, Any]] = {
         "reading_at": "2026-12-02 09:00 Europe/Moscow",
         "period": "2026-12-02",
     },
+    # metering notifications (issue 17): a failed transfer, so the sample shows the reason too
+    TemplateType.TRANSFER_RESULT: {
+        "recipient_name": "Erika Muster",
+        "organisation_name": "IntegraDemo Consumers",
+        "point_name": "Flat 16 bathroom, cold water",
+        "integration_name": "CITY_PORTAL",
+        "period": "2026-12-01",
+        "error": "The meter is not registered with the portal yet.",
+        "link": "https://fleetgraph.example/metering-points/sample",
+    },
 }
 
 

@@ -12,6 +12,7 @@ from graph.lookahead import Batched, relation
 from graph.relay import Node, to_global_id
 from models import catalogue as c
 from models import metering as mt
+from resolvers.metering.notifications.loaders import subscribed_points
 from resolvers.metering.points.loaders import addresses, meters
 from resolvers.metering.readings.loaders import latest_readings_of_meters
 from resolvers.metering.readings.types import Reading
@@ -128,3 +129,7 @@ class MeteringPoint(Node):
     )
     @relation(Batched(latest_readings_of_meters, key=lambda point: point.meter_pk))
     def latest_reading(self, info: Info) -> Reading | None: ...
+
+    @strawberry.field(description="Your bell: you hear of its transfers (meteringPointSubscribe).")
+    @relation(Batched(subscribed_points, key=lambda point: point.pk))
+    def subscribed(self, info: Info) -> bool: ...
