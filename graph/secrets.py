@@ -374,6 +374,44 @@ class SealedValues:
     count_versions: Callable[[AsyncSession], Awaitable[dict[int, int]]]
 
 
+def sealed_column(
+    name: str, row_label: str, id_column: Any, column: Any, binding: Callable[[int], str]
+) -> SealedValues:
+    """The SealedValues of a nullable sealed column whose values keep their master key version only in their
+    header (a TOTP secret, a datalog device's secrets, the SMS gateway's credentials, the VAPID key), bound to
+    `binding(row id)`: stale rows found by comparing headers in SQL, re-sealed only if unchanged meanwhile."""
+    from sqlalchemy import func, select, update
+
+    async def stale_rows(session: AsyncSession, current: int, after_id: int, limit: int) -> Sequence[Any]:
+        header = version_header(current)
+        statement = (
+            select(id_column.label("id"), column.label("sealed"))
+            .where(id_column > after_id, column.is_not(None), func.substr(column, 1, len(header)) != header)
+            .order_by(id_column)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+        return (await session.execute(statement)).all()
+
+    async def reseal(session: AsyncSession, sealer: Sealer, row: Any) -> int:
+        plain = sealer.open(row.sealed, binding(row.id))
+        result = await session.execute(
+            update(column.class_)
+            .where(id_column == row.id, column == row.sealed)  # a change meanwhile wins
+            .values({column.key: sealer.seal(plain, binding(row.id))})
+            .execution_options(synchronize_session=False)
+        )
+        del plain
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def count_versions(session: AsyncSession) -> dict[int, int]:
+        return await header_version_counts(session, column)
+
+    return SealedValues(
+        name=name, row_label=row_label, stale_rows=stale_rows, reseal=reseal, count_versions=count_versions
+    )
+
+
 @dataclass
 class RotationReport:
     """What a re-seal pass did and how many values each master key version seals now (no key material)."""

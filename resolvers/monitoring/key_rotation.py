@@ -10,53 +10,14 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from graph.secrets import SealedValues, Sealer, header_version_counts, version_header
+from graph.secrets import SealedValues, Sealer, sealed_column
 from models import datalog as dl
 from models import forwarding as fw
 from resolvers.monitoring.datalog.rules import secrets_binding
 from resolvers.monitoring.forwarding.sealing import open_secret, seal_secret
 
-Device = dl.DatalogDevice
-
-
-async def stale_datalog_secrets(session: AsyncSession, current: int, after_id: int, limit: int) -> Sequence[Any]:
-    header = version_header(current)
-    return (
-        await session.execute(
-            select(Device.id, Device.secrets_sealed)
-            .where(
-                Device.id > after_id,
-                Device.secrets_sealed.is_not(None),
-                func.substr(Device.secrets_sealed, 1, len(header)) != header,
-            )
-            .order_by(Device.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
-
-
-async def reseal_datalog_secrets(session: AsyncSession, sealer: Sealer, row: Any) -> int:
-    plain = sealer.open(row.secrets_sealed, secrets_binding(row.id))
-    result = await session.execute(
-        update(Device)
-        .where(Device.id == row.id, Device.secrets_sealed == row.secrets_sealed)
-        .values(secrets_sealed=sealer.seal(plain, secrets_binding(row.id)))
-    )
-    del plain
-    return cast(CursorResult[Any], result).rowcount
-
-
-async def datalog_secret_versions(session: AsyncSession) -> dict[int, int]:
-    return await header_version_counts(session, Device.secrets_sealed)
-
-
-DATALOG_SECRETS = SealedValues(
-    name="datalog device secrets",
-    row_label="DatalogDevice",
-    stale_rows=stale_datalog_secrets,
-    reseal=reseal_datalog_secrets,
-    count_versions=datalog_secret_versions,
+DATALOG_SECRETS = sealed_column(
+    "datalog device secrets", "DatalogDevice", dl.DatalogDevice.id, dl.DatalogDevice.secrets_sealed, secrets_binding
 )
 
 

@@ -6,16 +6,15 @@ ignored and they read the winner's. The private key is sealed with the master ke
 from __future__ import annotations
 
 import base64
-from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any
 
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from py_vapid import Vapid02
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.db import insert_or_ignore
-from graph.secrets import SealedValues, Sealer, header_version_counts, version_header
+from graph.secrets import sealed_column
 from models import metering as mt
 from resolvers.mail.sending import session_sealer
 
@@ -60,39 +59,4 @@ async def signing_key(runtime: Any) -> Vapid02:
     return Vapid02.from_pem(runtime.sealer.open((await _key_row(runtime)).private_key, BINDING))
 
 
-async def _stale(session: AsyncSession, current: int, after_id: int, limit: int) -> Sequence[Any]:
-    header = version_header(current)
-    return (
-        await session.execute(
-            select(K.id, K.private_key)
-            .where(K.id > after_id, func.substr(K.private_key, 1, len(header)) != header)
-            .order_by(K.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    ).all()
-
-
-async def _reseal(session: AsyncSession, sealer: Sealer, row: Any) -> int:
-    plain = sealer.open(row.private_key, BINDING)
-    result = await session.execute(
-        update(K)
-        .where(K.id == row.id, K.private_key == row.private_key)
-        .values(private_key=sealer.seal(plain, BINDING))
-        .execution_options(synchronize_session=False)
-    )
-    del plain
-    return cast(CursorResult[Any], result).rowcount
-
-
-async def _versions(session: AsyncSession) -> dict[int, int]:
-    return await header_version_counts(session, K.private_key)
-
-
-VAPID_KEY = SealedValues(
-    name="Web Push VAPID key",
-    row_label="WebPushKey",
-    stale_rows=_stale,
-    reseal=_reseal,
-    count_versions=_versions,
-)
+VAPID_KEY = sealed_column("Web Push VAPID key", "WebPushKey", K.id, K.private_key, lambda _row_id: BINDING)
