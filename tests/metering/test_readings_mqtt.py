@@ -4,15 +4,12 @@ dropped and logged by topic only. Each test uses its own topic root and share gr
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import socket
 import uuid
 from datetime import timedelta
 
 import aiomqtt
 import orjson
-import pytest
 from sqlalchemy import select
 
 from models import telemetry as tel
@@ -20,29 +17,14 @@ from models.base import utcnow
 from resolvers.metering.workers.readings_mqtt import ReadingsSubscriber
 from tests.factories import snapshot
 from tests.metering.readings_helpers import seed_meters
+from tests.mqtt import BROKER, BROKER_URL, connected, needs_broker
 from tests.waiting import until
 
-BROKER = ("127.0.0.1", 1883)
+pytestmark = needs_broker
 
 
-def reachable(host: str, port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
-        return True
-    return False
-
-
-pytestmark = pytest.mark.skipif(not reachable(*BROKER), reason="no MQTT broker (Mosquitto) at 127.0.0.1:1883")
-
-
-@contextlib.asynccontextmanager
-async def subscriber(runtime, root: str):
-    member = ReadingsSubscriber(runtime, f"mqtt://127.0.0.1:{BROKER[1]}", root=root, group=root)
-    member.start()
-    try:
-        await until(lambda: member.state == "connected", "the subscription")
-        yield member
-    finally:
-        await member.stop()
+def subscriber(runtime, root: str):
+    return connected(ReadingsSubscriber(runtime, BROKER_URL, root=root, group=root))
 
 
 async def publish(*messages: tuple[str, bytes]) -> None:

@@ -9,12 +9,10 @@ import asyncio
 import contextlib
 import dataclasses
 import json
-import socket
 import uuid
 from datetime import timedelta
 
 import aiomqtt
-import pytest
 from sqlalchemy import select, update
 
 from graph.workers import transaction
@@ -38,18 +36,10 @@ from tests.monitoring.datalog_helpers import (
     codes,
     seed_site,
 )
+from tests.mqtt import BROKER, needs_broker
 from tests.waiting import until
 
-BROKER = ("127.0.0.1", 1883)
-
-
-def reachable(host: str, port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
-        return True
-    return False
-
-
-pytestmark = pytest.mark.skipif(not reachable(*BROKER), reason="no MQTT broker (Mosquitto) at 127.0.0.1:1883")
+pytestmark = needs_broker
 
 
 @contextlib.asynccontextmanager

@@ -3,42 +3,24 @@ dropped and logged by topic only, the loop goes on. Each test uses its own topic
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import socket
 import uuid
 
 import aiomqtt
-import pytest
 from sqlalchemy import select
 
 from graph.relay import to_global_id
 from models import telemetry as tel
 from resolvers.monitoring.workers.telemetry_mqtt import TelemetrySubscriber
 from tests.factories import add_location, add_location_device
+from tests.mqtt import BROKER, BROKER_URL, connected, needs_broker
 from tests.waiting import until
 
-BROKER = ("127.0.0.1", 1883)
+pytestmark = needs_broker
 
 
-def reachable(host: str, port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
-        return True
-    return False
-
-
-pytestmark = pytest.mark.skipif(not reachable(*BROKER), reason="no MQTT broker (Mosquitto) at 127.0.0.1:1883")
-
-
-@contextlib.asynccontextmanager
-async def subscriber(runtime, root: str):
-    member = TelemetrySubscriber(runtime, f"mqtt://127.0.0.1:{BROKER[1]}", root=root, group=root)
-    member.start()
-    try:
-        await until(lambda: member.state == "connected", "the subscription")
-        yield member
-    finally:
-        await member.stop()
+def subscriber(runtime, root: str):
+    return connected(TelemetrySubscriber(runtime, BROKER_URL, root=root, group=root))
 
 
 async def publish(topic: str, *payloads: bytes) -> None:

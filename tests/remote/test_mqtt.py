@@ -8,7 +8,6 @@ import contextlib
 import logging
 import secrets
 import shutil
-import socket
 import subprocess
 import uuid
 
@@ -21,18 +20,10 @@ from models import remote as r
 from resolvers.remote.workers.mqtt import HeartbeatSubscriber, parse_url
 from subscriptions import channels
 from tests.environment import app_client, free_port
+from tests.mqtt import BROKER, needs_broker, reachable
 from tests.waiting import until
 
-BROKER = ("127.0.0.1", 1883)
-
-
-def reachable(host: str, port: int) -> bool:
-    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=1):
-        return True
-    return False
-
-
-pytestmark = pytest.mark.skipif(not reachable(*BROKER), reason="no MQTT broker (Mosquitto) at 127.0.0.1:1883")
+pytestmark = needs_broker
 
 
 @contextlib.asynccontextmanager
