@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
 import strawberry
 from sqlalchemy import select
@@ -185,7 +185,7 @@ class IntegrationQuery:
     async def integrations(
         self,
         info: Info,
-        metering_point_id: strawberry.ID,
+        metering_point_id: Annotated[strawberry.ID, strawberry.argument(description="The metering point.")],
         first: PageFirst = None,
         after: PageAfter = None,
         last: PageLast = None,
@@ -211,7 +211,7 @@ class IntegrationQuery:
     async def integration_runs(
         self,
         info: Info,
-        integration_id: strawberry.ID,
+        integration_id: Annotated[strawberry.ID, strawberry.argument(description="The integration.")],
         first: PageFirst = None,
         after: PageAfter = None,
         last: PageLast = None,

@@ -116,12 +116,14 @@ class ReadingsQuery:
     async def metering_point_readings(
         self,
         info: Info,
-        metering_point_id: strawberry.ID,
+        metering_point_id: Annotated[strawberry.ID, strawberry.argument(description="The metering point.")],
         start: Annotated[datetime | None, strawberry.argument(name="from", description="From (inclusive).")] = None,
         end: Annotated[
             datetime | None, strawberry.argument(name="to", description="To (exclusive); default: now.")
         ] = None,
-        aggregation: ReadingAggregation = ReadingAggregation.NONE,
+        aggregation: Annotated[
+            ReadingAggregation, strawberry.argument(description="NONE: each reading; DAY/MONTH: the last of each.")
+        ] = ReadingAggregation.NONE,
         first: Annotated[int, strawberry.argument(description=f"At most this many (1-{MAX_READINGS}).")] = 100,
     ) -> MeteringPointReadings | None:
         pk = decode_id(metering_point_id, "MeteringPoint")
