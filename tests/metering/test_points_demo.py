@@ -29,6 +29,11 @@ async def test_the_demo_consumer_has_two_points_with_meters(gql, runtime):
         "33100051 DECAST VSGM-15 IWAN (NB-IoT)",
     ]
     assert {p["address"]["city"] for p in points["nodes"]} == {"Москва"}
+    # the meters have a history of readings (kept under the meters' owner, the demo utility)
+    latest = await gql("{ meteringPoints { nodes { latestReading { key unit } } } }", {}, token=token)
+    assert [p["latestReading"] for p in latest["data"]["meteringPoints"]["nodes"]] == [
+        {"key": "volume", "unit": "m³"}
+    ] * 2
     # IntegraDemo's staff see their consumers' points too
     assert (await gql(LIST, {}, token=staff_token))["data"]["meteringPoints"]["totalCount"] == 2
 

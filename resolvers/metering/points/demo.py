@@ -22,6 +22,8 @@ DEMO_METERS = [
     ("33100052", "VSKM-15 IWAN", "901744", None),
 ]
 DEMO_ADDRESS = "msk-0001"
+#: The demo meters' owner.
+DEMO_METER_OWNER = "Vodokanal Demo"
 
 
 async def _demo_consumer(session: AsyncSession, tenants: DemoTenants) -> m.User:
@@ -48,6 +50,12 @@ async def seed_demo_metering_points(session: AsyncSession, tenants: DemoTenants)
     await ensure_product_types(session)
     types = dict((await session.execute(select(c.ProductType.name, c.ProductType.id))).all())
     consumer = await _demo_consumer(session, tenants)
+    # The meters' owner: a utility outside IntegraDemo's tree (its catalogue stays the manuals' table) whose
+    # network server sends their readings; a meter's readings are kept under its owner (readings/ingest.py).
+    utility = m.Organisation(name=DEMO_METER_OWNER)
+    session.add(utility)
+    await session.flush()
+    utility.path = f"/{utility.id}/"
     address = mt.Address(**sample_addresses()[DEMO_ADDRESS].columns())
     session.add(address)
     await session.flush()
@@ -56,7 +64,7 @@ async def seed_demo_metering_points(session: AsyncSession, tenants: DemoTenants)
             manufacturer=MANUFACTURERS[type_name],
             serial_number=serial,
             product_type_id=types[type_name],
-            organisation_id=None,  # in nobody's catalogue: consumers bind them by their passports' PINs
+            organisation_id=utility.id,  # consumers bind them by their passports' PINs
             pin_hash=hash_password(pin),
         )
         session.add(device)
