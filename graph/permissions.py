@@ -40,6 +40,10 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ALARMS_HANDLE,
             Permission.METERING_READ,
             Permission.METERING_MANAGE,
+            Permission.CASES_MANAGE,
+            Permission.PORTAL_MANAGE,
+            Permission.CUSTOMERS_MANAGE,
+            Permission.CLIENTS_USE,
         }
     ),
     # Users, API users and external users reach only the locations given to them (resolvers.remote.scope).
@@ -51,6 +55,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.ROUTERS_READ,
             Permission.LOCATIONS_READ,
             Permission.ROUTERS_CONNECT,
+            Permission.CASES_MANAGE,
+            Permission.CLIENTS_USE,
         }
     ),
     Role.API_USER: frozenset(
@@ -66,7 +72,9 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         }
     ),
     # External users see only the locations another organisation gave them, nothing of their own.
-    Role.EXTERNAL_USER: frozenset({Permission.ROUTERS_READ, Permission.LOCATIONS_READ, Permission.ROUTERS_CONNECT}),
+    Role.EXTERNAL_USER: frozenset(
+        {Permission.ROUTERS_READ, Permission.LOCATIONS_READ, Permission.ROUTERS_CONNECT, Permission.CLIENTS_USE}
+    ),
     # Consumers keep their own metering points only (resolvers.metering.scope), nothing of their organisation's.
     Role.CONSUMER: frozenset({Permission.METERING_READ, Permission.METERING_MANAGE}),
 }

@@ -3,13 +3,17 @@
 from models import (  # noqa: F401  (register tables on Base.metadata)
     alarms,
     audit,
+    branding,
+    cases,
     catalogue,
+    clients,
     datalog,
     events,
     forwarding,
     identity,
     mail,
     metering,
+    portal,
     remote,
     telemetry,
 )

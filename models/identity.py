@@ -64,6 +64,16 @@ class Permission(enum.StrEnum):
     METERING_READ = "METERING_READ"
     #: Keep metering points, their meters and integrations: the organisation's (staff) or one's own (consumers).
     METERING_MANAGE = "METERING_MANAGE"
+    #: Open and work on cases and their calls at the locations one may reach (issue 18).
+    CASES_MANAGE = "CASES_MANAGE"
+    #: The organisation's portal settings: case statuses, activity types, local network, theme, login domains.
+    PORTAL_MANAGE = "PORTAL_MANAGE"
+    #: Keep the firewall rules every organisation sees read-only (the platform).
+    FIREWALL_RULES_MANAGE = "FIREWALL_RULES_MANAGE"
+    #: A reseller's: add customers (a sub-organisation with its admin), hand them routers and connection licences.
+    CUSTOMERS_MANAGE = "CUSTOMERS_MANAGE"
+    #: Pair remote clients (the desktop program that holds the tunnel) and use them.
+    CLIENTS_USE = "CLIENTS_USE"
 
 
 class TokenKind(enum.StrEnum):

@@ -41,6 +41,10 @@ MODEL_ALIASES = {
     "models.forwarding": "fw",
     "models.datalog": "dl",
     "models.metering": "mt",
+    "models.cases": "cs",
+    "models.portal": "pt",
+    "models.branding": "br",
+    "models.clients": "cl",
 }
 
 MAX_RESOLVERS_MODULE_LINES = 400

@@ -1,0 +1,1 @@
+"""Cases and calls at locations, case statuses and activity types (issue 18; filled in by the cases work)."""
