@@ -10,6 +10,9 @@ import asyncio
 import contextlib
 import itertools
 import os
+import sys
+import threading
+import traceback
 from pathlib import Path
 
 import httpx
@@ -30,6 +33,24 @@ RESTART_SEQUENCES = text(
     "JOIN pg_depend d ON d.objid = s.oid AND d.deptype IN ('a', 'i') JOIN pg_class t ON t.oid = d.refobjid "
     "WHERE s.relkind = 'S' AND t.relname = ANY(:tables)"
 )
+
+
+def pytest_unconfigure(config) -> None:
+    """A thread still running when the run ends (an aiosqlite connection never closed, a server never stopped)
+    would keep the interpreter from exiting until CI kills it, with no word of why: name it, show where it
+    stands, and end the run as failed."""
+    left = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon]
+    for thread in left:
+        thread.join(timeout=5)
+    left = [t for t in left if t.is_alive()]
+    if not left:
+        return
+    frames = sys._current_frames()
+    for thread in left:
+        where = "".join(traceback.format_stack(frames[thread.ident])) if thread.ident in frames else "?"
+        sys.stderr.write(f"\n== thread {thread.name!r} still running after the tests:\n{where}")
+    sys.stderr.flush()
+    os._exit(3)
 
 
 async def _reset_postgres(url: str) -> None:

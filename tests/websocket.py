@@ -22,8 +22,15 @@ def ws_connect(live_server: str, protocol: str = "graphql-transport-ws"):
     return connect(f"ws://{live_server}/graphql", subprotocols=[protocol], open_timeout=DEADLINE, close_timeout=2)
 
 
+async def receive_text(ws: ClientConnection) -> str:
+    """The next message as sent, so that subscribers' payloads can be compared byte for byte."""
+    text = await asyncio.wait_for(ws.recv(), DEADLINE)
+    assert isinstance(text, str), text
+    return text
+
+
 async def receive(ws: ClientConnection) -> dict:
-    return json.loads(await asyncio.wait_for(ws.recv(), DEADLINE))
+    return json.loads(await receive_text(ws))
 
 
 async def init(ws: ClientConnection, token: str | None) -> dict:

@@ -14,7 +14,7 @@ from models import remote as r
 from subscriptions import delivery
 from tests.monitoring.alarm_helpers import ACKNOWLEDGE, CREATE, T0, pk, seconds, seed, store_points
 from tests.waiting import until
-from tests.websocket import init, receive, ws_connect
+from tests.websocket import init, receive, receive_text, ws_connect
 
 STREAM = """subscription($filter: AlarmStreamFilter, $after: String) {
   alarms(filter: $filter, after: $after) { cursor kind state alarm { profileName severity occurrences lastValue
@@ -169,7 +169,7 @@ async def test_subscribers_share_one_execution_and_one_payload(gql, live_server,
         await until(lambda: runtime.events.subscriber_count == 20, "twenty subscribers to listen")
         executions, sends = delivery.counters["executions"], delivery.counters["sent"]
         await store_points(runtime, [(ids["plant_a"], ids["device_a"], "temperature", T0, 85)])
-        texts = await asyncio.gather(*(ws.recv() for ws in sockets))
+        texts = await asyncio.gather(*(receive_text(ws) for ws in sockets))
         assert (delivery.counters["executions"], delivery.counters["sent"]) == (executions + 1, sends + 20)
         assert len(set(texts)) == 1
         event = json.loads(texts[0])["payload"]["data"]["alarms"]
@@ -195,10 +195,10 @@ async def test_an_events_sql_does_not_grow_with_its_subscribers(gql, live_server
             await until(lambda n=subscribers: runtime.events.subscriber_count == n, "the subscribers to listen")
             base = T0 + seconds(10 * round_)
             await store_points(runtime, [(plant, device, "temperature", base, 90)])  # warm-up: rights loaded
-            await asyncio.gather(*(ws.recv() for ws in sockets))
+            await asyncio.gather(*(receive_text(ws) for ws in sockets))
             with count_sql() as counted:
                 await store_points(runtime, [(plant, device, "temperature", base + seconds(1), 70)])
-                await asyncio.gather(*(ws.recv() for ws in sockets))
+                await asyncio.gather(*(receive_text(ws) for ws in sockets))
             counts.append(counted.count)
         await until(lambda: runtime.events.subscriber_count == 0, "the subscribers to leave")
     assert counts[0] == counts[1], counts

@@ -18,7 +18,7 @@ from subscriptions import channels, delivery
 from tests.factories import add_external_user, add_user, issue_token
 from tests.remote.access_helpers import ACCESS_SET, add_locations
 from tests.waiting import until
-from tests.websocket import init, receive, ws_connect
+from tests.websocket import init, receive, receive_text, ws_connect
 
 STATE = """subscription { routerConnectionState { cursor kind router { commonName online } location { name } } }"""
 
@@ -177,12 +177,12 @@ async def test_subscribers_of_one_document_share_one_execution_and_one_payload(l
         await until(lambda: runtime.events.subscriber_count == 30, "thirty subscribers to listen")
         executions, sends = delivery_counts()
         await announce(runtime, world, places, "North")
-        texts = await asyncio.gather(*(ws.recv() for ws in sockets[:20]))
+        texts = await asyncio.gather(*(receive_text(ws) for ws in sockets[:20]))
         assert delivery_counts() == (executions + 1, sends + 20)
         assert len(set(texts)) == 1, texts[:2]
         assert json.loads(texts[0])["payload"]["data"]["routerConnectionState"]["location"] == {"name": "North"}
         await announce(runtime, world, places, "North", "OFFLINE")  # B's next message would be A's first event
-        await asyncio.gather(*(ws.recv() for ws in sockets[:20]))
+        await asyncio.gather(*(receive_text(ws) for ws in sockets[:20]))
         await asyncio.sleep(0.2)
         for ws in sockets[20:]:
             with contextlib.suppress(TimeoutError):
