@@ -206,7 +206,7 @@ async def test_case_lists_mine_per_location_device_and_status(gql, world, runtim
     s = await settings_ids(gql, world)
     for location in ("north_a", "south_a"):
         await grant_location(runtime, world, "user_a", ids[location])
-    opened_by_user = await open_case(
+    await open_case(
         gql,
         world,
         "user_a",
