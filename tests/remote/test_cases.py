@@ -87,6 +87,29 @@ async def test_a_case_with_its_calls_from_open_to_closed(gql, world, runtime):
         statusId=s["Closed"],
     )
     assert closing["case"] == {"status": {"name": "Closed"}, "minutesWorked": 80}
+    await assert_detail_pages(gql, world, case["id"])
+    await assert_closed_for_good(gql, world, runtime, case["id"], second["id"], s)
+    await assert_audited(runtime)
+
+
+async def assert_audited(runtime) -> None:
+    """Every change of the lifecycle test is in the history, in order."""
+    async with runtime.session_factory() as session:
+        actions = (await session.scalars(select(AuditEvent.action).order_by(AuditEvent.id))).all()
+    assert [a for a in actions if a.startswith("case")] == [
+        "case.created",
+        "case_call.created",
+        "case_call.created",
+        "case_call.updated",
+        "case.updated",
+        "case_call.created",
+    ]
+
+
+async def assert_detail_pages(gql, world, case_id: str) -> None:
+    """The case's detail, read by user_a: 80 minutes over three calls, paged two at a time in the order they
+    happened."""
+    case = {"id": case_id}
     detail = await gql(DETAIL, {"id": case["id"], "first": 2}, token=world.tokens["user_a"])
     shown = detail["data"]["node"]
     assert (shown["minutesWorked"], shown["status"], shown["calls"]["totalCount"]) == (80, {"name": "Closed"}, 3)
@@ -105,17 +128,6 @@ async def test_a_case_with_its_calls_from_open_to_closed(gql, world, runtime):
     )
     assert [c["durationMinutes"] for c in rest["data"]["node"]["calls"]["nodes"]] == [15]
     assert rest["data"]["node"]["calls"]["pageInfo"]["hasNextPage"] is False
-    await assert_closed_for_good(gql, world, runtime, case["id"], second["id"], s)
-    async with runtime.session_factory() as session:
-        actions = (await session.scalars(select(AuditEvent.action).order_by(AuditEvent.id))).all()
-    assert [a for a in actions if a.startswith("case")] == [
-        "case.created",
-        "case_call.created",
-        "case_call.created",
-        "case_call.updated",
-        "case.updated",
-        "case_call.created",
-    ]
 
 
 async def assert_closed_for_good(gql, world, runtime, case_id: str, call_id: str, s: dict) -> None:
