@@ -3,10 +3,12 @@ visibility, the lists (my cases, per location and device, by status) with their 
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
+from models import cases as cs
 from models.audit import AuditEvent
 from tests.factories import snapshot
 from tests.remote.cases_helpers import (
@@ -260,3 +262,48 @@ async def test_case_lists_mine_per_location_device_and_status(gql, world, runtim
     assert await listed("admin_a", closed=False) == ["admin's", "called", "opened by user"]
     malformed = await gql(LIST, {"filter": {"locationId": "nonsense"}}, token=world.tokens["admin_a"])
     assert malformed["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_parallel_calls_that_close_the_case_close_it_once(gql, world, runtime):
+    """Eight calls each closing the case at once: one is logged, the others find the case closed."""
+    ids = await seed_sites(runtime, world)
+    s = await settings_ids(gql, world)
+    case = await open_case(gql, world, locationId=ids["north_a"])
+    given = {"caseId": case["id"], "durationMinutes": 5, "activityTypeId": s["Checking"], "statusId": s["Closed"]}
+    answers = await asyncio.gather(
+        *(
+            gql(CALL_CREATE, {"input": {**given, "description": f"call {n}"}}, token=world.tokens["admin_a"])
+            for n in range(8)
+        )
+    )
+    outcomes = sorted(codes(answer["data"]["callCreate"]) == [] for answer in answers)
+    assert outcomes == [False] * 7 + [True]
+    assert all(codes(a["data"]["callCreate"]) in ([], [("CASE_CLOSED", ["caseId"])]) for a in answers)
+    async with runtime.session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(cs.CaseCall)) == 1
+
+
+async def test_cases_go_with_their_location_and_lose_a_deleted_device(gql, world, runtime):
+    ids = await seed_sites(runtime, world)
+    s = await settings_ids(gql, world)
+    north = await open_case(gql, world, locationId=ids["north_a"], deviceId=ids["hmi_a"], description="north")
+    await log_call(gql, world, caseId=north["id"], durationMinutes=5, activityTypeId=s["Checking"])
+    south = await open_case(gql, world, locationId=ids["south_a"], description="south")
+    token = world.tokens["admin_a"]
+    deleted = await gql(
+        "mutation($id: ID!) { locationDeviceDelete(input: {id: $id}) { errors { code } } }",
+        {"id": ids["hmi_a"]},
+        token=token,
+    )
+    assert deleted["data"]["locationDeviceDelete"]["errors"] == []
+    node = "query($id: ID!) { node(id: $id) { ... on Case { device { name } minutesWorked } } }"
+    assert (await gql(node, {"id": north["id"]}, token=token))["data"]["node"] == {"device": None, "minutesWorked": 5}
+    gone = await gql(
+        "mutation($id: ID!) { locationDelete(input: {id: $id}) { errors { code } } }",
+        {"id": ids["south_a"]},
+        token=token,
+    )
+    assert gone["data"]["locationDelete"]["errors"] == []
+    assert (await gql(node, {"id": south["id"]}, token=token))["data"]["node"] is None
+    async with runtime.session_factory() as session:
+        assert (await session.scalars(select(cs.Case.description))).all() == ["north"]

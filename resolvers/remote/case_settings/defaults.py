@@ -7,12 +7,12 @@ them once, and a default deleted later does not come back.
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, exists, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from graph.db import insert_or_ignore
 from graph.mutations import run_in_transaction
 from models import cases as cs
 
@@ -34,13 +34,9 @@ DEFAULT_ACTIVITY_TYPES = (
 
 async def ensure_defaults(session: AsyncSession, organisation_id: int) -> bool:
     """Create the organisation's defaults unless they were created before; True if this call created them."""
-    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
     # On PostgreSQL a parallel insert of the same key waits for the first transaction, then does nothing;
     # SQLite serialises writers. Either way exactly one insert counts a row.
-    result = await session.execute(
-        insert(cs.CaseSettingsSeed).values(organisation_id=organisation_id).on_conflict_do_nothing()
-    )
-    if cast(CursorResult[Any], result).rowcount != 1:
+    if not await insert_or_ignore(session, cs.CaseSettingsSeed, organisation_id=organisation_id):
         return False
     session.add_all(
         cs.CaseStatus(

@@ -14,6 +14,7 @@ from sqlalchemy import exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.context import Context
+from graph.db import lock_row
 from graph.errors import DomainError
 from graph.permissions import require_principal
 from graph.relay import decode_id
@@ -60,9 +61,10 @@ async def visible_row(session: AsyncSession, context: Context, kind: Kind, globa
     """A status or type of the caller's organisations, locked for the change."""
     pk = decode_id(global_id, kind.type_name)
     row = None
-    if pk is not None:
+    # locked first (a no-op UPDATE): a case or call taking it meanwhile waits, so "in use" stays true or false
+    if pk is not None and await lock_row(session, kind.model, pk):
         visible = kind.model.organisation_id.in_(visible_organisation_ids(require_principal(context)))
-        row = await session.scalar(select(kind.model).where(kind.model.id == pk, visible).with_for_update())
+        row = await session.scalar(select(kind.model).where(kind.model.id == pk, visible))
     if row is None:
         raise DomainError(Code.NOT_FOUND, f"No such {kind.words}.", field)
     return row

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.context import Context
+from graph.db import lock_row
 from graph.errors import DomainError
 from graph.relay import decode_id, to_global_id
 from graph.rules import UNSET
@@ -83,7 +84,8 @@ async def update_call(
     """Fields left out (or null) stay; a new status becomes the case's too."""
     pk = decode_id(call_id, "CaseCall")
     call = None
-    if pk is not None:
+    # the call locked before it is read (see visible_case), then its case
+    if pk is not None and await lock_row(session, cs.CaseCall, pk):
         call = await session.scalar(select(cs.CaseCall).where(cs.CaseCall.id == pk, call_visible(context.principal)))
     if call is None:
         raise DomainError(Code.NOT_FOUND, "No such call.", "id")

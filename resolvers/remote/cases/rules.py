@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.context import Context
+from graph.db import lock_row
 from graph.errors import DomainError
 from graph.relay import decode_id
 from graph.rules import UNSET, clean_text
@@ -62,9 +63,10 @@ async def visible_case(session: AsyncSession, context: Context, global_id: str, 
     """A case at a location the caller sees, locked for the change."""
     pk = decode_id(global_id, "Case")
     case = None
-    if pk is not None:
-        statement = select(cs.Case).where(cs.Case.id == pk, case_visible(context.principal)).with_for_update()
-        case = await session.scalar(statement)
+    # locked before it is read: a close and a new call (or two closing calls) serialise, and the second sees the
+    # first's status (a no-op UPDATE: PostgreSQL's row lock, SQLite's write lock; it changes nothing)
+    if pk is not None and await lock_row(session, cs.Case, pk):
+        case = await session.scalar(select(cs.Case).where(cs.Case.id == pk, case_visible(context.principal)))
     if case is None:
         raise DomainError(Code.NOT_FOUND, "No such case.", field)
     return case
