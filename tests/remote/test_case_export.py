@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from openpyxl import load_workbook
 
 from models import identity as m
+from tests.factories import add_user, issue_token
 from tests.remote.cases_helpers import log_call, open_case, seed_sites, settings_ids
 from tests.remote.helpers import grant_location
 
@@ -102,3 +103,9 @@ async def test_export_refusals(client, gql, world, runtime):
     assert (await client.get("/cases/export.pdf", headers=auth)).status_code == 404
     assert (await client.get("/cases/export.csv?locationId=nonsense", headers=auth)).status_code == 400
     assert (await client.get("/cases/export.csv?closed=maybe", headers=auth)).status_code == 400
+    # a consumer (metering only) holds no LOCATIONS_READ
+    async with runtime.session_factory() as session, session.begin():
+        consumer = await add_user(session, world.organisations["a"], "consumer@a.example", [m.Role.CONSUMER])
+        token = await issue_token(session, consumer)
+    refused = await client.get("/cases/export.xlsx", headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 403 and "LOCATIONS_READ" in refused.text
