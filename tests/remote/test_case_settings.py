@@ -11,6 +11,7 @@ from models import cases as cs
 from models.audit import AuditEvent
 from tests.factories import add_organisation, add_user, issue_token, snapshot
 from tests.remote.cases_helpers import (
+    CASE_CREATE,
     STATUSES,
     TYPES,
     codes,
@@ -170,3 +171,28 @@ async def test_deleting_a_status_or_type_in_use_is_refused(gql, world, runtime):
     assert free["data"]["caseStatusDelete"]["errors"] == []
     unused = await gql(TYPE_DELETE, {"input": {"id": settings["Guidance"]}}, token=token)
     assert unused["data"]["activityTypeDelete"]["errors"] == []
+
+
+async def test_parallel_first_cases_share_one_set_of_defaults(gql, world, runtime):
+    """Eight cases opened at once in an organisation that never needed its defaults: all Open, one set."""
+    ids = await seed_sites(runtime, world)
+    answers = await asyncio.gather(
+        *(
+            gql(CASE_CREATE, {"input": {"locationId": ids["north_a"], "description": f"case {n}"}}, token=token)
+            for n, token in enumerate([world.tokens["admin_a"]] * 8)
+        )
+    )
+    for answer in answers:
+        assert "errors" not in answer, answer
+        assert answer["data"]["caseCreate"]["errors"] == [] and answer["data"]["caseCreate"]["case"]["status"] == {
+            "name": "Open",
+            "closesCase": False,
+        }
+    async with runtime.session_factory() as session:
+        organisation = world.organisations["a"].id
+        statuses = (
+            await session.scalars(select(cs.CaseStatus.name).where(cs.CaseStatus.organisation_id == organisation))
+        ).all()
+        cases = await session.scalar(select(func.count(func.distinct(cs.Case.status_id))))
+    assert sorted(statuses) == ["Closed", "Open", "Waiting on customer", "Waiting on us"]
+    assert cases == 1
