@@ -22,7 +22,7 @@ from tests.remote.cases_helpers import (
     seed_sites,
     settings_ids,
 )
-from tests.remote.helpers import grant_location
+from tests.remote.helpers import api_user_token, grant_location
 
 T0 = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 DETAIL = """query($id: ID!, $first: Int, $after: String) { node(id: $id) { ... on Case { description minutesWorked
@@ -213,6 +213,12 @@ async def test_rights_and_location_visibility(gql, world, runtime):
     assert node["data"]["node"] is None
     # another tenant's admin sees nothing of A's cases
     assert (await gql(LIST, token=world.tokens["admin_b"]))["data"]["cases"]["totalCount"] == 0
+    # an API user reads locations (LOCATIONS_READ) but holds no CASES_MANAGE
+    api = await api_user_token(runtime, world, "a", "api@a.example")
+    before = await snapshot(runtime)
+    refused = await gql(CASE_CREATE, {"input": {"locationId": ids["north_a"]}}, token=api)
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN" and refused["data"] is None
+    assert await snapshot(runtime) == before
 
 
 async def test_case_lists_mine_per_location_device_and_status(gql, world, runtime):
