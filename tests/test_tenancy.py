@@ -19,10 +19,12 @@ from typing import Any
 
 import pytest
 from graphql import GraphQLInputObjectType, GraphQLSchema, get_named_type
+from sqlalchemy import select
 
 from graph.relay import to_global_id
 from graph.schema import build_schema
 from models import alarms as al
+from models import cases as cs
 from models import datalog as dl
 from models import identity as m
 from models.base import utcnow
@@ -42,6 +44,7 @@ from models.telemetry import TelemetryPoint, TelemetrySeries, TelemetryToken
 from resolvers.catalogue.keys import seal_device_key
 from resolvers.metering.integrations.timing import set_next
 from resolvers.monitoring.workers.datalog_demo import SimulatedRouterLink
+from resolvers.remote.case_settings.defaults import ensure_defaults
 from tests.factories import (
     METER_PIN,
     NEW_PASSWORD,
@@ -480,6 +483,57 @@ async def metering_integration_objects(session, runtime, world: World, pks: dict
     return {"Integration": integrations}
 
 
+async def case_objects(session, runtime, world: World, pks: dict) -> dict[str, dict[str, int]]:
+    """Cases (issue 18): each tenant's defaults, a case at its location about its device with a call by its plain
+    user (Checking, Waiting on us: the "used" status and type), and a spare status and activity type that
+    nothing uses (deleting them is the control call)."""
+    found: dict[str, dict[str, int]] = {
+        kind: {} for kind in ("Case", "CaseCall", "CaseStatus", "ActivityType", "UsedCaseStatus", "UsedActivityType")
+    }
+    for tenant in TENANTS:
+        organisation = world.organisations[tenant].id
+        await ensure_defaults(session, organisation)
+        named = {
+            name: pk
+            for model in (cs.CaseStatus, cs.ActivityType)
+            for name, pk in (
+                await session.execute(select(model.name, model.id).where(model.organisation_id == organisation))
+            ).all()
+        }
+        spare_status = cs.CaseStatus(organisation_id=organisation, name="Spare", sequence=50)
+        spare_type = cs.ActivityType(organisation_id=organisation, name="Spare")
+        case = cs.Case(
+            organisation_id=organisation,
+            location_id=pks["Location"][tenant],
+            device_id=pks["LocationDevice"][tenant],
+            user_id=world.users[f"admin_{tenant}"].id,
+            status_id=named["Waiting on us"],
+            description=f"Case {tenant}",
+        )
+        session.add_all([spare_status, spare_type, case])
+        await session.flush()
+        call = cs.CaseCall(
+            case_id=case.id,
+            started_at=utcnow(),
+            duration_minutes=15,
+            activity_type_id=named["Checking"],
+            status_id=named["Waiting on us"],
+            user_id=world.users[f"user_{tenant}"].id,
+        )
+        session.add(call)
+        await session.flush()
+        for kind, pk in (
+            ("Case", case.id),
+            ("CaseCall", call.id),
+            ("CaseStatus", spare_status.id),
+            ("ActivityType", spare_type.id),
+            ("UsedCaseStatus", named["Waiting on us"]),
+            ("UsedActivityType", named["Checking"]),
+        ):
+            found[kind][tenant] = pk
+    return found
+
+
 @pytest.fixture
 async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
     """Both tenants get something of every kind (see the parts above)."""
@@ -497,6 +551,7 @@ async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
         t.pks.update(await metering_readings_objects(session, runtime, world, t.pks))
         t.pks.update(await account_objects(session, runtime, world, t.pks))  # accounts (issue 17)
         t.pks.update(await metering_integration_objects(session, runtime, world, t.pks))
+        t.pks.update(await case_objects(session, runtime, world, t.pks))
     t.ids = {
         kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()
     }
@@ -510,6 +565,9 @@ async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
     t.ids["MonitoredLocation"] = {
         key: to_global_id("Location", pk) for key, pk in {**t.pks["MonitoredLocation"], "unknown": UNKNOWN_PK}.items()
     }
+    # a status or activity type that cases and calls have (cases part) is named like any other
+    for kind, real in (("UsedCaseStatus", "CaseStatus"), ("UsedActivityType", "ActivityType")):
+        t.ids[kind] = {key: to_global_id(real, pk) for key, pk in {**t.pks[kind], "unknown": UNKNOWN_PK}.items()}
     # an external user is named by a user ID (access part)
     t.ids["ExternalUser"] = {
         key: to_global_id("User", pk) for key, pk in {**t.pks["ExternalUser"], "unknown": UNKNOWN_PK}.items()
@@ -579,6 +637,10 @@ def node_cases() -> list[Case]:
         "MeterGatewayToken",
         "ContactEmail",  # accounts (issue 17)
         "Integration",
+        "Case",  # cases (issue 18)
+        "CaseCall",
+        "CaseStatus",
+        "ActivityType",
     ):
         cases.append(Case("Query.node(id)", kind, NODE, lambda t, x: {"id": x}, root="node", label=kind))
         # one of A's own next to the ID under test: the answer differs only where that ID is
@@ -1831,6 +1893,175 @@ CASES += [
         lambda t, x: {"input": {"meteringPointId": x}},
         root="meteringPointUnsubscribe",
     ),
+]
+
+# cases (issue 18): another tenant's case, call, status, activity type, location, device, user or organisation
+# reads like an unknown one (lists are empty, mutations answer NOT_FOUND)
+CASE_A = {"durationMinutes": 5}
+CASES += [
+    Case(
+        "Query.cases(filter.locationId)",
+        "Location",
+        "query($id: ID!) { cases(filter: {locationId: $id}) { totalCount nodes { description } } }",
+        lambda t, x: {"id": x},
+        root="cases",
+    ),
+    Case(
+        "Query.cases(filter.deviceId)",
+        "LocationDevice",
+        "query($id: ID!) { cases(filter: {deviceId: $id}) { totalCount nodes { description } } }",
+        lambda t, x: {"id": x},
+        root="cases",
+    ),
+    Case(
+        "Query.cases(filter.statusIds)",
+        "UsedCaseStatus",
+        "query($id: ID!) { cases(filter: {statusIds: [$id]}) { totalCount nodes { description } } }",
+        lambda t, x: {"id": x},
+        root="cases",
+    ),
+    *[
+        Case(
+            f"Query.calls(filter.{name})",
+            kind,
+            f"query($id: ID!) {{ calls(filter: {{{name}: $id}}) {{ totalCount nodes {{ durationMinutes }} }} }}",
+            lambda t, x: {"id": x},
+            root="calls",
+        )
+        for name, kind in (
+            ("locationId", "Location"),
+            ("deviceId", "LocationDevice"),
+            ("activityTypeId", "UsedActivityType"),
+            ("statusId", "UsedCaseStatus"),
+            ("userId", "User"),
+        )
+    ],
+    *[
+        Case(
+            f"Query.{root}(organisationId)",
+            "Organisation",
+            f"query($id: ID!) {{ {root}(organisationId: $id) {{ totalCount nodes {{ name }} }} }}",
+            lambda t, x: {"id": x},
+            root=root,
+        )
+        for root in ("caseStatuses", "activityTypes")
+    ],
+    Case(
+        "Mutation.caseCreate(input.locationId)",
+        "Location",
+        mutation("caseCreate", "CaseCreateInput", "case { description }"),
+        lambda t, x: {"input": {"locationId": x}},
+        root="caseCreate",
+    ),
+    Case(
+        "Mutation.caseCreate(input.deviceId)",
+        "LocationDevice",
+        mutation("caseCreate", "CaseCreateInput", "case { description }"),
+        lambda t, x: {"input": {"locationId": t.id("Location", "a"), "deviceId": x}},
+        root="caseCreate",
+    ),
+    Case(
+        "Mutation.caseCreate(input.statusId)",
+        "CaseStatus",
+        mutation("caseCreate", "CaseCreateInput", "case { description }"),
+        lambda t, x: {"input": {"locationId": t.id("Location", "a"), "statusId": x}},
+        root="caseCreate",
+    ),
+    Case(
+        "Mutation.caseUpdate(input.id)",
+        "Case",
+        mutation("caseUpdate", "CaseUpdateInput", "case { description }"),
+        lambda t, x: {"input": {"id": x, "description": "Renamed"}},
+        root="caseUpdate",
+    ),
+    Case(
+        "Mutation.caseUpdate(input.deviceId)",
+        "LocationDevice",
+        mutation("caseUpdate", "CaseUpdateInput", "case { description }"),
+        lambda t, x: {"input": {"id": t.id("Case", "a"), "deviceId": x}},
+        root="caseUpdate",
+    ),
+    Case(
+        "Mutation.caseUpdate(input.statusId)",
+        "CaseStatus",
+        mutation("caseUpdate", "CaseUpdateInput", "case { description }"),
+        lambda t, x: {"input": {"id": t.id("Case", "a"), "statusId": x}},
+        root="caseUpdate",
+    ),
+    Case(
+        "Mutation.callCreate(input.caseId)",
+        "Case",
+        mutation("callCreate", "CallCreateInput", "call { durationMinutes }"),
+        lambda t, x: {"input": {"caseId": x, "activityTypeId": t.id("ActivityType", "a"), **CASE_A}},
+        root="callCreate",
+    ),
+    Case(
+        "Mutation.callCreate(input.activityTypeId)",
+        "ActivityType",
+        mutation("callCreate", "CallCreateInput", "call { durationMinutes }"),
+        lambda t, x: {"input": {"caseId": t.id("Case", "a"), "activityTypeId": x, **CASE_A}},
+        root="callCreate",
+    ),
+    Case(
+        "Mutation.callCreate(input.statusId)",
+        "CaseStatus",
+        mutation("callCreate", "CallCreateInput", "call { durationMinutes }"),
+        lambda t, x: {
+            "input": {"caseId": t.id("Case", "a"), "activityTypeId": t.id("ActivityType", "a"), "statusId": x, **CASE_A}
+        },
+        root="callCreate",
+    ),
+    Case(
+        "Mutation.callUpdate(input.id)",
+        "CaseCall",
+        mutation("callUpdate", "CallUpdateInput", "call { durationMinutes }"),
+        lambda t, x: {"input": {"id": x, "durationMinutes": 7}},
+        root="callUpdate",
+    ),
+    Case(
+        "Mutation.callUpdate(input.activityTypeId)",
+        "ActivityType",
+        mutation("callUpdate", "CallUpdateInput", "call { durationMinutes }"),
+        lambda t, x: {"input": {"id": t.id("CaseCall", "a"), "activityTypeId": x}},
+        root="callUpdate",
+    ),
+    Case(
+        "Mutation.callUpdate(input.statusId)",
+        "CaseStatus",
+        mutation("callUpdate", "CallUpdateInput", "call { durationMinutes }"),
+        lambda t, x: {"input": {"id": t.id("CaseCall", "a"), "statusId": x}},
+        root="callUpdate",
+    ),
+    *[
+        Case(
+            f"Mutation.{name}Create(input.organisationId)",
+            "Organisation",
+            mutation(f"{name}Create", f"{name[0].upper()}{name[1:]}CreateInput", f"{name} {{ name }}"),
+            lambda t, x: {"input": {"organisationId": x, "name": "New one"}},
+            root=f"{name}Create",
+        )
+        for name in ("caseStatus", "activityType")
+    ],
+    *[
+        Case(
+            f"Mutation.{name}Update(input.id)",
+            kind,
+            mutation(f"{name}Update", f"{name[0].upper()}{name[1:]}UpdateInput", f"{name} {{ name }}"),
+            lambda t, x: {"input": {"id": x, "name": "Renamed"}},
+            root=f"{name}Update",
+        )
+        for name, kind in (("caseStatus", "CaseStatus"), ("activityType", "ActivityType"))
+    ],
+    *[
+        Case(
+            f"Mutation.{name}Delete(input.id)",
+            kind,
+            mutation(f"{name}Delete", "CaseSettingDeleteInput", "deletedId"),
+            lambda t, x: {"input": {"id": x}},
+            root=f"{name}Delete",
+        )
+        for name, kind in (("caseStatus", "CaseStatus"), ("activityType", "ActivityType"))
+    ],
 ]
 
 # A control call uses the visible object of the case's kind (for organisations: the child A1);

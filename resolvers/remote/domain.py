@@ -6,6 +6,10 @@ from graph.domain import Domain
 from resolvers.identity.hooks import REACH_SHRANK
 from resolvers.remote.access import rules as access_rules
 from resolvers.remote.access import schema as access
+from resolvers.remote.case_settings import schema as case_settings
+from resolvers.remote.cases import schema as cases
+from resolvers.remote.cases.demo import seed_demo_cases
+from resolvers.remote.cases.serving import EXPORT_ROUTES
 from resolvers.remote.connections import schema as connections
 from resolvers.remote.demo import seed_demo_remote
 from resolvers.remote.devices import schema as devices
@@ -43,6 +47,8 @@ DOMAIN = Domain(
         external.ExternalUserQuery,
         connections.ConnectionQuery,
         notifications.NotificationProfileQuery,
+        cases.CaseQuery,
+        case_settings.CaseSettingsQuery,
     ),
     mutations=(
         routers.RouterMutation,
@@ -54,6 +60,8 @@ DOMAIN = Domain(
         external.ExternalUserMutation,
         connections.ConnectionMutation,
         notifications.NotificationProfileMutation,
+        cases.CaseMutation,
+        case_settings.CaseSettingsMutation,
     ),
     subscriptions=(live_state.RemoteSubscription,),
     node_resolvers={
@@ -65,12 +73,15 @@ DOMAIN = Domain(
         **connections.NODE_RESOLVERS,
         **notifications.NODE_RESOLVERS,
         **external.NODE_RESOLVERS,
+        **cases.NODE_RESOLVERS,
+        **case_settings.NODE_RESOLVERS,
     },
     long_text_arguments={
         # CSV text of the bulk router registration (resolvers/remote/routers/bulk.py caps it at 2 MiB of UTF-8)
         "RouterRegisterBulkInput.csv": bulk.MAX_TEXT_BYTES,
     },
+    routes=EXPORT_ROUTES,
     workers=(_router_watchdog, _heartbeat_subscriber, _demo_simulator),
     hooks=((REACH_SHRANK, access_rules.end_unreachable_connections),),
-    demo=(seed_demo_remote,),
+    demo=(seed_demo_remote, seed_demo_cases),
 )

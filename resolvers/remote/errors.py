@@ -26,6 +26,10 @@ class RemoteErrorCode(enum.Enum):
     TEMPLATE_INACTIVE = "TEMPLATE_INACTIVE"
     #: Seen but not yours to decide (an organisation accepting its own external user invitation).
     NOT_ALLOWED = "NOT_ALLOWED"
+    #: The case is in a status that closes it: no longer editable, no new calls.
+    CASE_CLOSED = "CASE_CLOSED"
+    #: Still used (a case status or activity type that cases or calls have): not deleted.
+    IN_USE = "IN_USE"
 
 
 @strawberry.type(description="A problem with the input of a remote access mutation.")
