@@ -6,6 +6,7 @@ from graph.domain import Domain
 from resolvers.identity.hooks import REACH_SHRANK
 from resolvers.remote.access import rules as access_rules
 from resolvers.remote.access import schema as access
+from resolvers.remote.configuration_groups import schema as configuration_groups
 from resolvers.remote.connections import schema as connections
 from resolvers.remote.demo import seed_demo_remote
 from resolvers.remote.devices import schema as devices
@@ -16,6 +17,8 @@ from resolvers.remote.locations import schema as locations
 from resolvers.remote.notifications import schema as notifications
 from resolvers.remote.routers import bulk
 from resolvers.remote.routers import schema as routers
+from resolvers.remote.serial_devices import schema as serial_devices
+from resolvers.remote.serial_templates import schema as serial_templates
 from resolvers.remote.templates import schema as templates
 from resolvers.remote.workers import mqtt, simulator, watchdog
 
@@ -43,6 +46,9 @@ DOMAIN = Domain(
         external.ExternalUserQuery,
         connections.ConnectionQuery,
         notifications.NotificationProfileQuery,
+        serial_devices.LocationSerialDeviceQuery,
+        serial_templates.SerialDeviceTemplateQuery,
+        configuration_groups.ConfigurationGroupQuery,
     ),
     mutations=(
         routers.RouterMutation,
@@ -54,6 +60,9 @@ DOMAIN = Domain(
         external.ExternalUserMutation,
         connections.ConnectionMutation,
         notifications.NotificationProfileMutation,
+        serial_devices.LocationSerialDeviceMutation,
+        serial_templates.SerialDeviceTemplateMutation,
+        configuration_groups.ConfigurationGroupMutation,
     ),
     subscriptions=(live_state.RemoteSubscription,),
     node_resolvers={
@@ -65,6 +74,9 @@ DOMAIN = Domain(
         **connections.NODE_RESOLVERS,
         **notifications.NODE_RESOLVERS,
         **external.NODE_RESOLVERS,
+        **serial_devices.NODE_RESOLVERS,
+        **serial_templates.NODE_RESOLVERS,
+        **configuration_groups.NODE_RESOLVERS,
     },
     long_text_arguments={
         # CSV text of the bulk router registration (resolvers/remote/routers/bulk.py caps it at 2 MiB of UTF-8)
