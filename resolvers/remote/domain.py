@@ -7,6 +7,7 @@ from resolvers.identity.hooks import REACH_SHRANK
 from resolvers.remote.access import rules as access_rules
 from resolvers.remote.access import schema as access
 from resolvers.remote.configuration_groups import schema as configuration_groups
+from resolvers.remote.configuration_groups.demo import seed_demo_configuration_groups
 from resolvers.remote.connections import schema as connections
 from resolvers.remote.demo import seed_demo_remote
 from resolvers.remote.devices import schema as devices
@@ -18,8 +19,10 @@ from resolvers.remote.notifications import schema as notifications
 from resolvers.remote.routers import bulk
 from resolvers.remote.routers import schema as routers
 from resolvers.remote.serial_devices import schema as serial_devices
+from resolvers.remote.serial_devices.demo import seed_demo_serial_devices
 from resolvers.remote.serial_templates import schema as serial_templates
 from resolvers.remote.templates import schema as templates
+from resolvers.remote.templates.demo import seed_demo_template_links
 from resolvers.remote.workers import mqtt, simulator, watchdog
 
 
@@ -84,5 +87,5 @@ DOMAIN = Domain(
     },
     workers=(_router_watchdog, _heartbeat_subscriber, _demo_simulator),
     hooks=((REACH_SHRANK, access_rules.end_unreachable_connections),),
-    demo=(seed_demo_remote,),
+    demo=(seed_demo_remote, seed_demo_serial_devices, seed_demo_configuration_groups, seed_demo_template_links),
 )
