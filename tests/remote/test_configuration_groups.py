@@ -160,6 +160,22 @@ async def test_the_routers_tab_adds_lists_and_removes(gql, world, runtime):
     assert moved["errors"] == [] and await group_routers(gql, world, east) == ["R_A000"]
     # another tenant's group lists like an unknown one
     assert await group_routers(gql, world, east, token="admin_b") == []
+
+
+async def test_a_router_shows_its_group_and_leaves_it_with_its_organisation(gql, world, runtime):
+    east = await group(gql, world, "East")
+    one, three = await routers(runtime, world, 2)
+    assert (await call(gql, world, ADD, "configurationGroupAddRouter", configurationGroupId=east, routerId=one))[
+        "errors"
+    ] == []
+    # a router shows its group (to those who manage groups)
+    shown = "query($id: ID!) { node(id: $id) { ... on Router { configurationGroup { name } } } }"
+    assert (await gql(shown, {"id": one}, token=world.tokens["admin_a"]))["data"]["node"] == {
+        "configurationGroup": {"name": "East"}
+    }
+    assert (await gql(shown, {"id": three}, token=world.tokens["admin_a"]))["data"]["node"] == {
+        "configurationGroup": None
+    }
     # a router assigned to another organisation leaves its group (a group holds its organisation's routers)
     assigned = await gql(
         ASSIGN,

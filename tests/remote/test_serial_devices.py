@@ -213,11 +213,10 @@ async def test_a_device_is_made_from_scratch_or_from_a_template_and_keeps_its_va
     ]
 
 
-async def test_device_changes_and_refusals(gql, world, runtime):
+async def test_device_creation_refusals(gql, world, runtime):
     sites = await locations(runtime, world)
-    device = (await call(gql, world, CREATE, "locationSerialDeviceCreate", locationId=sites["depot"], **METER))[
-        "serialDevice"
-    ]
+    made = await call(gql, world, CREATE, "locationSerialDeviceCreate", locationId=sites["depot"], **METER)
+    assert made["errors"] == []
     create = ("locationSerialDeviceCreate", CREATE)
     no_protocol = {k: v for k, v in METER.items() if k != "protocol"}
     b_template = (
@@ -246,6 +245,13 @@ async def test_device_changes_and_refusals(gql, world, runtime):
     # a user without LOCATIONS_MANAGE may not add one
     forbidden = await gql(CREATE, {"input": {"locationId": sites["depot"], **METER}}, token=world.tokens["user_a"])
     assert forbidden["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+
+
+async def test_device_updates_and_deletes(gql, world, runtime):
+    sites = await locations(runtime, world)
+    device = (await call(gql, world, CREATE, "locationSerialDeviceCreate", locationId=sites["depot"], **METER))[
+        "serialDevice"
+    ]
 
     # partial update, checked together with the stored settings
     assert await refused(

@@ -70,6 +70,16 @@ async def refused(gql, world, runtime, document: str, root: str, token: str = "a
     return [(e["code"], e["field"]) for e in payload["errors"]]
 
 
+async def assert_audited(runtime) -> None:
+    """Four links, a copy and an unlink recorded; the template's update names the one device it reached."""
+    async with runtime.session_factory() as session:
+        events = (await session.execute(select(AuditEvent.action, AuditEvent.details).order_by(AuditEvent.id))).all()
+    actions = [a for a, _ in events if "device_template" in a]
+    assert actions.count("location.device_template_linked") == 4
+    assert "location.device_template_copied" in actions and "location.device_template_unlinked" in actions
+    assert [d["linkedDevices"] for a, d in events if a == "device_template.updated"] == [1]
+
+
 async def test_edits_reach_linked_locations_only_until_copied_or_unlinked(gql, world, runtime):
     plc = await template(gql, world)
     linked, copied, unlinked, applied = [
@@ -129,12 +139,7 @@ async def test_edits_reach_linked_locations_only_until_copied_or_unlinked(gql, w
     for site in (copied, applied):
         [device] = await devices(gql, world, site)
         assert {k: device[k] for k in as_before} == as_before, site
-    async with runtime.session_factory() as session:
-        events = (await session.execute(select(AuditEvent.action, AuditEvent.details).order_by(AuditEvent.id))).all()
-    actions = [a for a, _ in events if "device_template" in a]
-    assert actions.count("location.device_template_linked") == 4
-    assert "location.device_template_copied" in actions and "location.device_template_unlinked" in actions
-    assert [d["linkedDevices"] for a, d in events if a == "device_template.updated"] == [1]
+    await assert_audited(runtime)
 
 
 async def test_deleting_a_template_keeps_its_linked_devices_as_own_settings(gql, world, runtime):
