@@ -25,7 +25,8 @@ ADD = f"""mutation($input: ConfigurationGroupRouterInput!) {{
   configurationGroupAddRouter(input: $input) {{ {GROUP} {ERRORS} }} }}"""
 REMOVE = f"""mutation($input: ConfigurationGroupRouterInput!) {{
   configurationGroupRemoveRouter(input: $input) {{ {GROUP} {ERRORS} }} }}"""
-GROUPS = """query($filter: ConfigurationGroupFilter) { configurationGroups(filter: $filter) {
+GROUPS = """query($filter: ConfigurationGroupFilter, $first: Int) {
+  configurationGroups(filter: $filter, first: $first) {
   totalCount nodes { name organisation { name } } } }"""
 ROUTERS = """query($id: ID!, $first: Int, $after: String) {
   configurationGroupRouters(configurationGroupId: $id, first: $first, after: $after) {
@@ -240,3 +241,22 @@ async def test_the_router_list_pages_in_a_fixed_number_of_statements(gql, world,
         n["commonName"] for n in rest["configurationGroupRouters"]["nodes"]
     ]
     assert names == [f"R_L{n:03d}" for n in range(30)]
+
+
+async def test_the_group_list_runs_in_a_fixed_number_of_statements(gql, world, runtime, count_sql):
+    counts = []
+    for size in (3, 30):
+        for i in range(size):
+            await group(
+                gql, world, f"Group {size}-{i:02d}", organisationId=world.id("Organisation", "a1" if i % 2 else "a")
+            )
+        with count_sql() as counter:
+            result = await gql(
+                GROUPS, {"filter": {"nameContains": f"Group {size}-"}, "first": 50}, token=world.tokens["admin_a"]
+            )
+        listed = result["data"]["configurationGroups"]
+        assert listed["totalCount"] == len(listed["nodes"]) == size
+        assert {n["organisation"]["name"] for n in listed["nodes"]} == {"Tenant A", "Tenant A1"}
+        counts.append(counter.count)
+    # authentication 1 + page 1 + totalCount 1 + organisations 1
+    assert counts == [4, 4]

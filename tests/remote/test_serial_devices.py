@@ -32,7 +32,8 @@ LIST = f"""query($id: ID!, $first: Int, $after: String) {{
   locationSerialDevices(locationId: $id, first: $first, after: $after) {{
     totalCount nodes {{ {SETTINGS} location {{ name }} template {{ name }} }} pageInfo {{ hasNextPage endCursor }}
   }} }}"""
-T_LIST = """query($filter: SerialDeviceTemplateFilter) { serialDeviceTemplates(filter: $filter) {
+T_LIST = """query($filter: SerialDeviceTemplateFilter, $first: Int) {
+  serialDeviceTemplates(filter: $filter, first: $first) {
   totalCount nodes { name baudRate organisation { name } } } }"""
 
 METER = {
@@ -337,3 +338,29 @@ async def test_the_list_pages_and_runs_in_a_fixed_number_of_statements(gql, worl
     )
     names = [n["name"] for n in page["nodes"]] + [n["name"] for n in rest["data"]["locationSerialDevices"]["nodes"]]
     assert names == [f"Meter {i:02d}" for i in range(30)]
+
+
+async def test_the_template_list_runs_in_a_fixed_number_of_statements(gql, world, runtime, count_sql):
+    """Templates of A and of its child A1 (whose organisation is not the caller's own: loaded once per page)."""
+    counts = []
+    for size in (3, 30):
+        for i in range(size):
+            organisation = world.id("Organisation", "a1" if i % 2 else "a")
+            made = await call(
+                gql,
+                world,
+                T_CREATE,
+                "serialDeviceTemplateCreate",
+                **{**METER, "name": f"Meter {size}-{i:02d}", "organisationId": organisation},
+            )
+            assert made["errors"] == []
+        with count_sql() as counter:
+            result = await gql(
+                T_LIST, {"filter": {"nameContains": f"Meter {size}-"}, "first": 50}, token=world.tokens["admin_a"]
+            )
+        listed = result["data"]["serialDeviceTemplates"]
+        assert listed["totalCount"] == len(listed["nodes"]) == size
+        assert {n["organisation"]["name"] for n in listed["nodes"]} == {"Tenant A", "Tenant A1"}
+        counts.append(counter.count)
+    # authentication 1 + page 1 + totalCount 1 + organisations 1
+    assert counts == [4, 4]
