@@ -1,7 +1,8 @@
 """Remote access: routers (registered by the platform, assigned to an organisation), their reported
 status, locations (a place an organisation runs a router at) with the devices behind the router,
 device templates, who may reach a location (users, user groups, location groups, external users),
-connections through a router and their licence, and notification profiles for offline routers.
+connections through a router and their licence, notification profiles for offline routers, and (issue 18)
+serial devices with their templates and configuration groups of routers.
 """
 
 from __future__ import annotations
