@@ -3,6 +3,8 @@ router and by an organisation's admins for the routers of their subtree; audited
 
 from __future__ import annotations
 
+import asyncio
+
 from sqlalchemy import select
 
 from models import remote as r
@@ -90,3 +92,15 @@ async def test_a_router_reached_through_a_granted_location_is_not_renamed(gql, w
     assert await refused(gql, world, runtime, "admin_b", routerId=router, commonName="R_MINE") == [
         ("NOT_FOUND", ["routerId"])
     ]
+
+
+async def test_parallel_renames_to_one_name_have_one_winner(gql, world, runtime):
+    routers = [await register(gql, world, f"R_P{n}", f"00:00:00:00:01:{n:02X}", f"SNP{n}") for n in range(8)]
+    answers = await asyncio.gather(
+        *(rename(gql, world, "admin_a", routerId=router, commonName="R_AFTERRESET") for router in routers)
+    )
+    assert sorted(tuple(e["code"] for e in a["errors"]) for a in answers) == [()] + [("DUPLICATE",)] * 7
+    async with runtime.session_factory() as session:
+        names = (await session.scalars(select(r.Router.common_name))).all()
+        renamed = (await session.scalars(select(AuditEvent.id).where(AuditEvent.action == "router.renamed"))).all()
+    assert names.count("R_AFTERRESET") == 1 and len(renamed) == 1
