@@ -1,7 +1,8 @@
 """Remote access: routers (registered by the platform, assigned to an organisation), their reported
 status, locations (a place an organisation runs a router at) with the devices behind the router,
 device templates, who may reach a location (users, user groups, location groups, external users),
-connections through a router and their licence, and notification profiles for offline routers.
+connections through a router and their licence, notification profiles for offline routers, and (issue 18)
+serial devices with their templates and configuration groups of routers.
 """
 
 from __future__ import annotations
@@ -36,6 +37,10 @@ class Router(Base):
     #: When `online` last changed (registration counts as the first state).
     state_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The configuration group it is in: one column, so a router is in at most one (issue 18, §8).
+    configuration_group_id: Mapped[int | None] = mapped_column(
+        ForeignKey("configuration_group.id", ondelete="SET NULL"), index=True
+    )
 
 
 class RouterStatusSample(Base):
@@ -143,15 +148,29 @@ class LocationDevice(Base):
     """A device behind a location's router."""
 
     __tablename__ = "location_device"
-    __table_args__ = (UniqueConstraint("location_id", "name"),)
+    __table_args__ = (
+        UniqueConstraint("location_id", "name"),
+        # a template is linked to a location at most once
+        Index(
+            "uq_location_device_linked_template",
+            "location_id",
+            "template_id",
+            unique=True,
+            sqlite_where=text("template_linked"),
+            postgresql_where=text("template_linked"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     location_id: Mapped[int] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"), index=True)
     name: Mapped[str] = mapped_column(String(200))
     description: Mapped[str] = mapped_column(String(1000), default="")
     ip_address: Mapped[str] = mapped_column(String(45))
-    #: The template it was copied from (a copy: later template edits do not reach it).
+    #: The template it was copied from, or is linked to (see template_linked).
     template_id: Mapped[int | None] = mapped_column(ForeignKey("device_template.id", ondelete="SET NULL"))
+    #: Linked: the template's later edits (description, IP address, services) reach this device, until the
+    #: location copies it as its own setting or unlinks it. Not linked: a copy, template edits do not reach it.
+    template_linked: Mapped[bool] = mapped_column(default=False, server_default=text("false"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -379,3 +398,98 @@ class OfflineNotification(Base):
 decides_rights(
     LocationUserAccess, LocationUserGroupAccess, LocationGroup, LocationGroupLocation, LocationGroupUser, ExternalUser
 )
+
+
+# --- serial devices and their templates, configuration groups (issue 18) ------------------------------
+
+
+class SerialProtocol(enum.StrEnum):
+    """What the router speaks on a serial port."""
+
+    MODBUS_RTU = "MODBUS_RTU"
+    MODBUS_ASCII = "MODBUS_ASCII"
+    DNP3 = "DNP3"
+    #: Bytes passed through as they are (serial over IP).
+    TRANSPARENT = "TRANSPARENT"
+
+
+class SerialParity(enum.StrEnum):
+    NONE = "NONE"
+    EVEN = "EVEN"
+    ODD = "ODD"
+    MARK = "MARK"
+    SPACE = "SPACE"
+
+
+class SerialStopBits(enum.StrEnum):
+    ONE = "ONE"
+    ONE_AND_A_HALF = "ONE_AND_A_HALF"
+    TWO = "TWO"
+
+
+class SerialMode(enum.StrEnum):
+    RS232 = "RS232"
+    RS422 = "RS422"
+    RS485 = "RS485"
+
+
+#: The standard baud rates a serial port is set to.
+BAUD_RATES = (300, 600, 1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200, 230400, 460800, 921600)
+_BAUD_CHECK = f"baud_rate IN ({', '.join(str(rate) for rate in BAUD_RATES)})"
+
+
+class _SerialColumns:
+    """Settings of a serial port (the same for a serial device template and a location's serial device)."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(String(1000), default="")
+    protocol: Mapped[SerialProtocol] = mapped_column(string_enum(SerialProtocol, "serial_protocol"))
+    baud_rate: Mapped[int]
+    data_bits: Mapped[int]
+    stop_bits: Mapped[SerialStopBits] = mapped_column(string_enum(SerialStopBits, "serial_stop_bits"))
+    parity: Mapped[SerialParity] = mapped_column(string_enum(SerialParity, "serial_parity"))
+    serial_mode: Mapped[SerialMode] = mapped_column(string_enum(SerialMode, "serial_mode"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SerialDeviceTemplate(_SerialColumns, Base):
+    """Serial settings described once per organisation; creating a serial device from it copies them."""
+
+    __tablename__ = "serial_device_template"
+    __table_args__ = (
+        UniqueConstraint("organisation_id", "name"),
+        CheckConstraint(_BAUD_CHECK, name="baud_rate_standard"),
+        CheckConstraint("data_bits >= 5 AND data_bits <= 8", name="data_bits_range"),
+    )
+
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+
+
+class LocationSerialDevice(_SerialColumns, Base):
+    """A serial device at a location's router."""
+
+    __tablename__ = "location_serial_device"
+    __table_args__ = (
+        UniqueConstraint("location_id", "name"),
+        CheckConstraint(_BAUD_CHECK, name="baud_rate_standard"),
+        CheckConstraint("data_bits >= 5 AND data_bits <= 8", name="data_bits_range"),
+    )
+
+    location_id: Mapped[int] = mapped_column(ForeignKey("location.id", ondelete="CASCADE"), index=True)
+    #: The template it was copied from (a copy: later template edits do not reach it).
+    template_id: Mapped[int | None] = mapped_column(
+        ForeignKey("serial_device_template.id", ondelete="SET NULL"), index=True
+    )
+
+
+class ConfigurationGroup(Base):
+    """Routers of one organisation that need the same configuration (Router.configuration_group_id)."""
+
+    __tablename__ = "configuration_group"
+    __table_args__ = (UniqueConstraint("organisation_id", "name"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -27,6 +27,7 @@ from models import alarms as al
 from models import cases as cs
 from models import datalog as dl
 from models import identity as m
+from models import remote as r
 from models.base import utcnow
 from models.catalogue import DeviceKey, KeyAlgorithm, KeyKind
 from models.forwarding import DeliveryState, ForwardingTarget, OutboundDelivery, Platform
@@ -534,6 +535,48 @@ async def case_objects(session, runtime, world: World, pks: dict) -> dict[str, d
     return found
 
 
+async def serial_and_configuration_objects(session, runtime, world: World, pks: dict) -> dict[str, dict[str, int]]:
+    """Issue 18 (serial): each tenant has a serial device template and a serial device at its location, a
+    configuration group with its free router in it (adding it again is the control call: nothing changes), and a
+    device at its location linked to a device template of its own (not the seeded one, which the link control
+    call links)."""
+    serial = {
+        "protocol": r.SerialProtocol.MODBUS_RTU,
+        "baud_rate": 9600,
+        "data_bits": 8,
+        "stop_bits": r.SerialStopBits.ONE,
+        "parity": r.SerialParity.NONE,
+        "serial_mode": r.SerialMode.RS485,
+    }
+    templates, devices, groups, linked = {}, {}, {}, {}
+    for tenant in TENANTS:
+        organisation, location = world.organisations[tenant].id, pks["Location"][tenant]
+        template = r.SerialDeviceTemplate(organisation_id=organisation, name=f"Serial template {tenant}", **serial)
+        group = r.ConfigurationGroup(organisation_id=organisation, name=f"Configuration {tenant}")
+        followed = await add_device_template(session, organisation, f"Linked template {tenant}", "192.168.1.30")
+        session.add_all([template, group])
+        await session.flush()
+        device = r.LocationSerialDevice(location_id=location, name=f"Serial {tenant}", **serial)
+        link = r.LocationDevice(
+            location_id=location,
+            name=f"Linked {tenant}",
+            ip_address="192.168.1.30",
+            template_id=followed.id,
+            template_linked=True,
+        )
+        session.add_all([device, link])
+        router = await session.get(r.Router, pks["Router"][tenant])
+        router.configuration_group_id = group.id
+        await session.flush()
+        templates[tenant], devices[tenant], groups[tenant], linked[tenant] = template.id, device.id, group.id, link.id
+    return {
+        "SerialDeviceTemplate": templates,
+        "LocationSerialDevice": devices,
+        "ConfigurationGroup": groups,
+        "LinkedDevice": linked,
+    }
+
+
 @pytest.fixture
 async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
     """Both tenants get something of every kind (see the parts above)."""
@@ -552,6 +595,7 @@ async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
         t.pks.update(await account_objects(session, runtime, world, t.pks))  # accounts (issue 17)
         t.pks.update(await metering_integration_objects(session, runtime, world, t.pks))
         t.pks.update(await case_objects(session, runtime, world, t.pks))
+        t.pks.update(await serial_and_configuration_objects(session, runtime, world, t.pks))  # issue 18 (serial)
     t.ids = {
         kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()
     }
@@ -568,6 +612,10 @@ async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
     # a status or activity type that cases and calls have (cases part) is named like any other
     for kind, real in (("UsedCaseStatus", "CaseStatus"), ("UsedActivityType", "ActivityType")):
         t.ids[kind] = {key: to_global_id(real, pk) for key, pk in {**t.pks[kind], "unknown": UNKNOWN_PK}.items()}
+    # a device linked to a template is a LocationDevice (issue 18, serial)
+    t.ids["LinkedDevice"] = {
+        key: to_global_id("LocationDevice", pk) for key, pk in {**t.pks["LinkedDevice"], "unknown": UNKNOWN_PK}.items()
+    }
     # an external user is named by a user ID (access part)
     t.ids["ExternalUser"] = {
         key: to_global_id("User", pk) for key, pk in {**t.pks["ExternalUser"], "unknown": UNKNOWN_PK}.items()
@@ -2064,6 +2112,181 @@ CASES += [
     ],
 ]
 
+# issue 18 (serial): serial devices and their templates, configuration groups, template links, router rename
+SERIAL_SETTINGS = {
+    "protocol": "MODBUS_RTU",
+    "baudRate": 19200,
+    "dataBits": 8,
+    "stopBits": "ONE",
+    "parity": "EVEN",
+    "serialMode": "RS232",
+}
+CASES += [
+    *(
+        Case(argument, kind, document, variables, root=root, label=kind)
+        for kind in ("LocationSerialDevice", "SerialDeviceTemplate", "ConfigurationGroup")
+        for argument, document, variables, root in (
+            ("Query.node(id)", NODE, lambda t, x: {"id": x}, "node"),
+            ("Query.nodes(ids)", NODES, lambda t, x, kind=kind: {"ids": [t.id(kind, "a"), x]}, "nodes"),
+        )
+    ),
+    Case(
+        "Query.locationSerialDevices(locationId)",
+        "Location",
+        "query($id: ID!) { locationSerialDevices(locationId: $id) { totalCount nodes { name baudRate } } }",
+        lambda t, x: {"id": x},
+        root="locationSerialDevices",
+    ),
+    Case(
+        "Query.serialDeviceTemplates(filter.organisationId)",
+        "Organisation",
+        "query($id: ID!) { serialDeviceTemplates(filter: {organisationId: $id}) { totalCount nodes { name } } }",
+        lambda t, x: {"id": x},
+        root="serialDeviceTemplates",
+    ),
+    Case(
+        "Mutation.locationSerialDeviceCreate(input.locationId)",
+        "Location",
+        mutation("locationSerialDeviceCreate", "LocationSerialDeviceCreateInput", "serialDevice { name }"),
+        lambda t, x: {"input": {"locationId": x, "name": "Planted", **SERIAL_SETTINGS}},
+        root="locationSerialDeviceCreate",
+    ),
+    Case(
+        "Mutation.locationSerialDeviceCreate(input.templateId)",
+        "SerialDeviceTemplate",
+        mutation("locationSerialDeviceCreate", "LocationSerialDeviceCreateInput", "serialDevice { name }"),
+        lambda t, x: {"input": {"locationId": t.id("Location", "a"), "templateId": x}},
+        root="locationSerialDeviceCreate",
+    ),
+    Case(
+        "Mutation.locationSerialDeviceUpdate(input.id)",
+        "LocationSerialDevice",
+        mutation("locationSerialDeviceUpdate", "LocationSerialDeviceUpdateInput", "serialDevice { baudRate }"),
+        lambda t, x: {"input": {"id": x, "baudRate": 115200}},
+        root="locationSerialDeviceUpdate",
+    ),
+    Case(
+        "Mutation.locationSerialDeviceDelete(input.id)",
+        "LocationSerialDevice",
+        mutation("locationSerialDeviceDelete", "LocationSerialDeviceDeleteInput", "deletedId"),
+        lambda t, x: {"input": {"id": x}},
+        root="locationSerialDeviceDelete",
+    ),
+    Case(
+        "Mutation.serialDeviceTemplateCreate(input.organisationId)",
+        "Organisation",
+        mutation("serialDeviceTemplateCreate", "SerialDeviceTemplateCreateInput", "serialDeviceTemplate { name }"),
+        lambda t, x: {"input": {"organisationId": x, "name": "Planted", **SERIAL_SETTINGS}},
+        root="serialDeviceTemplateCreate",
+    ),
+    Case(
+        "Mutation.serialDeviceTemplateUpdate(input.id)",
+        "SerialDeviceTemplate",
+        mutation("serialDeviceTemplateUpdate", "SerialDeviceTemplateUpdateInput", "serialDeviceTemplate { parity }"),
+        lambda t, x: {"input": {"id": x, "parity": "ODD"}},
+        root="serialDeviceTemplateUpdate",
+    ),
+    Case(
+        "Mutation.serialDeviceTemplateDelete(input.id)",
+        "SerialDeviceTemplate",
+        mutation("serialDeviceTemplateDelete", "SerialDeviceTemplateDeleteInput", "deletedId"),
+        lambda t, x: {"input": {"id": x}},
+        root="serialDeviceTemplateDelete",
+    ),
+    Case(
+        "Query.configurationGroups(filter.organisationId)",
+        "Organisation",
+        "query($id: ID!) { configurationGroups(filter: {organisationId: $id}) { totalCount nodes { name } } }",
+        lambda t, x: {"id": x},
+        root="configurationGroups",
+    ),
+    Case(
+        "Query.configurationGroupRouters(configurationGroupId)",
+        "ConfigurationGroup",
+        "query($id: ID!) { configurationGroupRouters(configurationGroupId: $id) { totalCount nodes { commonName } } }",
+        lambda t, x: {"id": x},
+        root="configurationGroupRouters",
+    ),
+    Case(
+        "Mutation.configurationGroupCreate(input.organisationId)",
+        "Organisation",
+        mutation("configurationGroupCreate", "ConfigurationGroupCreateInput", "configurationGroup { name }"),
+        lambda t, x: {"input": {"organisationId": x, "name": "Planted"}},
+        root="configurationGroupCreate",
+    ),
+    Case(
+        "Mutation.configurationGroupUpdate(input.id)",
+        "ConfigurationGroup",
+        mutation("configurationGroupUpdate", "ConfigurationGroupUpdateInput", "configurationGroup { name }"),
+        lambda t, x: {"input": {"id": x, "name": "Renamed"}},
+        root="configurationGroupUpdate",
+    ),
+    Case(
+        "Mutation.configurationGroupDelete(input.id)",
+        "ConfigurationGroup",
+        mutation("configurationGroupDelete", "ConfigurationGroupDeleteInput", "deletedId"),
+        lambda t, x: {"input": {"id": x}},
+        root="configurationGroupDelete",
+    ),
+    *(
+        Case(
+            f"Mutation.{name}(input.{argument})",
+            kind,
+            mutation(name, "ConfigurationGroupRouterInput", "configurationGroup { name }"),
+            variables,
+            root=name,
+        )
+        for name in ("configurationGroupAddRouter", "configurationGroupRemoveRouter")
+        for argument, kind, variables in (
+            (
+                "configurationGroupId",
+                "ConfigurationGroup",
+                lambda t, x: {"input": {"configurationGroupId": x, "routerId": t.id("Router", "a")}},
+            ),
+            (
+                "routerId",
+                "Router",
+                lambda t, x: {"input": {"configurationGroupId": t.id("ConfigurationGroup", "a"), "routerId": x}},
+            ),
+        )
+    ),
+    Case(
+        "Mutation.locationDeviceTemplateLink(input.locationId)",
+        "Location",
+        mutation("locationDeviceTemplateLink", "LocationDeviceTemplateLinkInput", "device { name templateLinked }"),
+        lambda t, x: {"input": {"locationId": x, "templateId": t.id("DeviceTemplate", "a")}},
+        root="locationDeviceTemplateLink",
+    ),
+    Case(
+        "Mutation.locationDeviceTemplateLink(input.templateId)",
+        "DeviceTemplate",
+        mutation("locationDeviceTemplateLink", "LocationDeviceTemplateLinkInput", "device { name templateLinked }"),
+        lambda t, x: {"input": {"locationId": t.id("Location", "a"), "templateId": x}},
+        root="locationDeviceTemplateLink",
+    ),
+    Case(
+        "Mutation.locationDeviceTemplateCopy(input.deviceId)",
+        "LinkedDevice",
+        mutation("locationDeviceTemplateCopy", "LocationDeviceTemplateLinkEndInput", "device { templateLinked }"),
+        lambda t, x: {"input": {"deviceId": x}},
+        root="locationDeviceTemplateCopy",
+    ),
+    Case(
+        "Mutation.locationDeviceTemplateUnlink(input.deviceId)",
+        "LinkedDevice",
+        mutation("locationDeviceTemplateUnlink", "LocationDeviceTemplateLinkEndInput", "deletedId"),
+        lambda t, x: {"input": {"deviceId": x}},
+        root="locationDeviceTemplateUnlink",
+    ),
+    Case(
+        "Mutation.routerRename(input.routerId)",
+        "Router",
+        mutation("routerRename", "RouterRenameInput", "router { commonName }"),
+        lambda t, x: {"input": {"routerId": x, "commonName": "R_RENAMED"}},
+        root="routerRename",
+    ),
+]
+
 # A control call uses the visible object of the case's kind (for organisations: the child A1);
 # these cases need tenant A itself, where the seeded partner link, group and child are.
 A_ITSELF = {
@@ -2078,6 +2301,9 @@ A_ITSELF = {
     "Query.externalUsers(filter.organisationId)",
     "Query.externalUserInvitations(filter.organisationId)",
     "Mutation.externalUserRemove(input.organisationId)",
+    # issue 18 (serial): the seeded serial device template and configuration group are A's
+    "Query.serialDeviceTemplates(filter.organisationId)",
+    "Query.configurationGroups(filter.organisationId)",
 }
 
 # Fields only platform admins may use (who see every tenant): no tenant admin can call them at all.

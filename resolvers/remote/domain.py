@@ -10,6 +10,8 @@ from resolvers.remote.case_settings import schema as case_settings
 from resolvers.remote.cases import schema as cases
 from resolvers.remote.cases.demo import seed_demo_cases
 from resolvers.remote.cases.serving import EXPORT_ROUTES
+from resolvers.remote.configuration_groups import schema as configuration_groups
+from resolvers.remote.configuration_groups.demo import seed_demo_configuration_groups
 from resolvers.remote.connections import schema as connections
 from resolvers.remote.demo import seed_demo_remote
 from resolvers.remote.devices import schema as devices
@@ -20,7 +22,11 @@ from resolvers.remote.locations import schema as locations
 from resolvers.remote.notifications import schema as notifications
 from resolvers.remote.routers import bulk
 from resolvers.remote.routers import schema as routers
+from resolvers.remote.serial_devices import schema as serial_devices
+from resolvers.remote.serial_devices.demo import seed_demo_serial_devices
+from resolvers.remote.serial_templates import schema as serial_templates
 from resolvers.remote.templates import schema as templates
+from resolvers.remote.templates.demo import seed_demo_template_links
 from resolvers.remote.workers import mqtt, simulator, watchdog
 
 
@@ -49,6 +55,9 @@ DOMAIN = Domain(
         notifications.NotificationProfileQuery,
         cases.CaseQuery,
         case_settings.CaseSettingsQuery,
+        serial_devices.LocationSerialDeviceQuery,
+        serial_templates.SerialDeviceTemplateQuery,
+        configuration_groups.ConfigurationGroupQuery,
     ),
     mutations=(
         routers.RouterMutation,
@@ -62,6 +71,9 @@ DOMAIN = Domain(
         notifications.NotificationProfileMutation,
         cases.CaseMutation,
         case_settings.CaseSettingsMutation,
+        serial_devices.LocationSerialDeviceMutation,
+        serial_templates.SerialDeviceTemplateMutation,
+        configuration_groups.ConfigurationGroupMutation,
     ),
     subscriptions=(live_state.RemoteSubscription,),
     node_resolvers={
@@ -75,6 +87,9 @@ DOMAIN = Domain(
         **external.NODE_RESOLVERS,
         **cases.NODE_RESOLVERS,
         **case_settings.NODE_RESOLVERS,
+        **serial_devices.NODE_RESOLVERS,
+        **serial_templates.NODE_RESOLVERS,
+        **configuration_groups.NODE_RESOLVERS,
     },
     long_text_arguments={
         # CSV text of the bulk router registration (resolvers/remote/routers/bulk.py caps it at 2 MiB of UTF-8)
@@ -83,5 +98,11 @@ DOMAIN = Domain(
     routes=EXPORT_ROUTES,
     workers=(_router_watchdog, _heartbeat_subscriber, _demo_simulator),
     hooks=((REACH_SHRANK, access_rules.end_unreachable_connections),),
-    demo=(seed_demo_remote, seed_demo_cases),
+    demo=(
+        seed_demo_remote,
+        seed_demo_serial_devices,
+        seed_demo_configuration_groups,
+        seed_demo_template_links,
+        seed_demo_cases,
+    ),
 )

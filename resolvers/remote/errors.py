@@ -30,6 +30,14 @@ class RemoteErrorCode(enum.Enum):
     CASE_CLOSED = "CASE_CLOSED"
     #: Still used (a case status or activity type that cases or calls have): not deleted.
     IN_USE = "IN_USE"
+    #: The router is in another configuration group (a router is in at most one): remove it there first.
+    ROUTER_IN_OTHER_GROUP = "ROUTER_IN_OTHER_GROUP"
+    #: The router is not in this configuration group.
+    ROUTER_NOT_IN_GROUP = "ROUTER_NOT_IN_GROUP"
+    #: The device follows a linked device template: copy it as the location's own setting first.
+    TEMPLATE_LINKED = "TEMPLATE_LINKED"
+    #: The device is not linked to a device template.
+    TEMPLATE_NOT_LINKED = "TEMPLATE_NOT_LINKED"
 
 
 @strawberry.type(description="A problem with the input of a remote access mutation.")

@@ -238,9 +238,10 @@ async def add_device(
     fields: DeviceFields,
     *,
     template_id: int | None = None,
+    linked: bool = False,
     name_field: str = "name",
 ) -> r.LocationDevice:
-    """Store a validated device with its services (used by create and by applying a template)."""
+    """Store a validated device with its services (used by create and by applying or linking a template)."""
     await check_device_name(session, location.id, fields.name, field=name_field)
     device = r.LocationDevice(
         location_id=location.id,
@@ -248,6 +249,7 @@ async def add_device(
         description=fields.description,
         ip_address=fields.ip_address,
         template_id=template_id,
+        template_linked=linked,
     )
     session.add(device)
     await flush_device(session, name_field)
@@ -293,6 +295,17 @@ async def update_device(
 ) -> r.LocationDevice:
     """Fields left out (UNSET) stay; given services replace the list (null or [] removes them all)."""
     device, location = await managed_device(session, context, device_id)
+    followed = [
+        f
+        for f, v in (("description", description), ("ipAddress", ip_address), ("services", services))
+        if v is not UNSET
+    ]
+    if device.template_linked and followed:
+        raise DomainError(
+            Code.TEMPLATE_LINKED,
+            "The device follows its linked template: change the template, or copy it as the location's own first.",
+            followed[0],
+        )
     changes: dict[str, object] = {}
     if name is not UNSET:
         changes["name"] = new_name = clean_name(name)

@@ -54,6 +54,12 @@ class LocationDevice(Node):
     description: str = strawberry.field(description="Description; may be empty.")
     ip_address: str = strawberry.field(description="IP address behind the router (IPv4 or IPv6, normalised).")
     created_at: datetime = strawberry.field(description="When it was added.")
+    template_linked: bool = strawberry.field(
+        description=(
+            "Whether it follows its template: true while the template is linked to the location (its edits reach "
+            "this device), false for a copy or a device of its own."
+        )
+    )
     pk: strawberry.Private[int]
     location_pk: strawberry.Private[int]
     template_pk: strawberry.Private[int | None]
@@ -68,6 +74,7 @@ class LocationDevice(Node):
             description=row.description,
             ip_address=row.ip_address,
             created_at=row.created_at,
+            template_linked=row.template_linked,
             pk=row.id,
             location_pk=row.location_id,
             template_pk=row.template_id,
@@ -83,8 +90,8 @@ class LocationDevice(Node):
 
     @strawberry.field(
         description=(
-            "The template it was copied from (a copy: later template edits do not reach it); null when it was not "
-            "copied from one, the template was deleted, or you do not manage templates."
+            "The template it was copied from or is linked to (templateLinked); null when none, the template was "
+            "deleted, or you do not manage templates."
         )
     )
     @relation(

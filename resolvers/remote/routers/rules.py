@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from graph.context import Context, publish_after_commit
 from graph.errors import DomainError
 from graph.permissions import require_principal
+from graph.relay import decode_id
 from graph.rules import clean_text, flush_unique
 from graph.tenancy import visible_organisation
 from models import remote as r
@@ -102,6 +103,8 @@ async def assign(session: AsyncSession, context: Context, router_id: str, organi
         )
     previous = router.organisation_id
     router.organisation_id = organisation.id
+    # a configuration group holds routers of its own organisation only
+    router.configuration_group_id = None
     await session.flush()
     await record(
         session,
@@ -206,3 +209,36 @@ async def record_heartbeat(
         publish_after_commit(session, channels.ROUTER_STATE, state_event(router.id, True, now, path))
         await ROUTER_ONLINE_CHANGED(session, [router.id], True, now)
     return router, sample
+
+
+async def rename(session: AsyncSession, context: Context, router_id: str, common_name: str) -> r.Router:
+    """A router's common name is its certificate's: a factory reset gives it a new one (the manual, §5).
+
+    Platform admins rename any router, an organisation's LOCATIONS_MANAGE holders the routers assigned within
+    their subtree (a router they only reach through a granted location reads like an unknown one)."""
+    name = clean_common_name(common_name)
+    pk = decode_id(router_id, "Router")
+    router = None
+    if pk is not None:
+        router = await session.scalar(
+            select(r.Router).where(r.Router.id == pk, router_in_subtree(context.principal)).with_for_update()
+        )
+    if router is None:
+        raise DomainError(Code.NOT_FOUND, "No such router.", "routerId")
+    if name == router.common_name:
+        return router
+    taken = DomainError(Code.DUPLICATE, "Another router already has this common name.", "commonName")
+    if await session.scalar(select(exists().where(r.Router.common_name == name))):
+        raise taken
+    old, router.common_name = router.common_name, name
+    await flush_unique(session, taken)  # the same name taken at the same moment by someone else
+    await record(
+        session,
+        context,
+        "router.renamed",
+        organisation_id=router.organisation_id,
+        target_type="Router",
+        target_id=router.id,
+        details={"oldCommonName": old, "commonName": name},
+    )
+    return router

@@ -20,7 +20,7 @@ from models.identity import Permission
 from resolvers.remote.errors import RemoteError
 from resolvers.remote.routers.bulk import MAX_REPORTED_ERRORS, BulkResult, csv_source, register_bulk
 from resolvers.remote.routers.loaders import visible_routers
-from resolvers.remote.routers.rules import RouterFields, Status, assign, heartbeat, register
+from resolvers.remote.routers.rules import RouterFields, Status, assign, heartbeat, register, rename
 from resolvers.remote.routers.types import Router, RouterStatus
 from resolvers.remote.scope import MAX_TEXT, router_visible
 
@@ -63,6 +63,14 @@ def apply_router_filter(statement, flt: RouterFilter | None):
         prefix = filter_text(flt.common_name_prefix, "filter.commonNamePrefix", MAX_TEXT).upper()
         statement = statement.where(r.Router.common_name.startswith(prefix, autoescape=True))
     return statement
+
+
+@strawberry.input(description="A router's new common name (after a factory reset its key has a new name).")
+class RouterRenameInput:
+    router_id: strawberry.ID = strawberry.field(description="The router.")
+    common_name: str = strawberry.field(
+        description="The new name, R_ and letters or digits (stored upper case), unique among all routers."
+    )
 
 
 @strawberry.input(description="A new router, as printed on it and as named by its key.")
@@ -252,6 +260,19 @@ class RouterMutation:
             RouterPayload,
             lambda s: assign(s, context, input.router_id, input.organisation_id),
             router_payload,
+        )
+
+    @strawberry.mutation(
+        description=(
+            "Give a router the new common name its key got with a factory reset: platform admins any router, "
+            "organisation admins (LOCATIONS_MANAGE) the routers of their subtree. Audited; a taken name is refused."
+        ),
+        permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
+    )
+    async def router_rename(self, info: Info, input: RouterRenameInput) -> RouterPayload:
+        context = info.context
+        return await mutate(
+            context, RouterPayload, lambda s: rename(s, context, input.router_id, input.common_name), router_payload
         )
 
     @strawberry.mutation(

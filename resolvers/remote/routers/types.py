@@ -15,6 +15,8 @@ from graph.tenancy import path_visible
 from models import remote as r
 from resolvers.identity import loaders as identity_loaders
 from resolvers.identity.organisations.types import Organisation
+from resolvers.remote.configuration_groups.loaders import visible_configuration_groups
+from resolvers.remote.configuration_groups.types import ConfigurationGroup
 from resolvers.remote.locations.loaders import locations_by_router
 from resolvers.remote.locations.types import Location
 from resolvers.remote.routers.loaders import latest_status
@@ -68,6 +70,7 @@ class Router(Node):
     created_at: datetime = strawberry.field(description="When it was registered.")
     pk: strawberry.Private[int]
     organisation_pk: strawberry.Private[int | None]
+    configuration_group_pk: strawberry.Private[int | None] = None
     #: Relations its list loaded with the page (graph.lookahead), by resolver name.
     ahead: strawberry.Private[dict[str, Any] | None] = None
 
@@ -86,6 +89,7 @@ class Router(Node):
             created_at=row.created_at,
             pk=row.id,
             organisation_pk=row.organisation_id,
+            configuration_group_pk=row.configuration_group_id,
         )
 
     @strawberry.field(
@@ -96,6 +100,18 @@ class Router(Node):
             return None
         row = await info.context.loaders(identity_loaders.organisations).load(self.organisation_pk)
         return Organisation.from_model(row) if row and path_visible(info.context.principal, row.path) else None
+
+    @strawberry.field(
+        description="The configuration group it is in (at most one); null when none or you do not manage groups."
+    )
+    @relation(
+        Batched(
+            visible_configuration_groups,
+            key=lambda router: router.configuration_group_pk,
+            build=ConfigurationGroup.from_model,
+        )
+    )
+    def configuration_group(self, info: Info) -> ConfigurationGroup | None: ...
 
     @strawberry.field(description="The location it is at; null for a free router.")
     @relation(Batched(locations_by_router, key=lambda router: router.pk, build=Location.from_model))

@@ -1,6 +1,7 @@
 """Device templates: a device described once (name, description, IP address, remote access services)
-and copied to locations. Applying a template copies it: later edits of the template do not reach the
-copies, and deleting it leaves them (their `template` becomes null).
+and copied or linked to locations. Applying a template copies it: later edits of the template do not reach
+the copies, and deleting it leaves them (their `template` becomes null). Linking it keeps the device
+following the template (templates/links.py).
 
 Templates belong to an organisation; LOCATIONS_MANAGE holders see and manage those of their subtree.
 A template may be applied to a location of its own organisation or of a descendant.
@@ -35,6 +36,7 @@ from resolvers.remote.devices.rules import (
 )
 from resolvers.remote.errors import RemoteErrorCode as Code
 from resolvers.remote.scope import organisation_path, visible_location
+from resolvers.remote.templates.links import ensure_not_linked, follow_template, release_links
 from resolvers.remote.templates.loaders import template_visible
 
 
@@ -154,6 +156,7 @@ async def update_template(
         await session.execute(delete(r.DeviceTemplateService).where(r.DeviceTemplateService.template_id == template.id))
         session.add_all(service_rows(r.DeviceTemplateService, {"template_id": template.id}, new_services))
         await session.flush()
+    linked = await follow_template(session, template.id, changes, new_services)
     changed = sorted(changes) + (["services"] if new_services is not None else [])
     if changed:
         await record(
@@ -163,7 +166,7 @@ async def update_template(
             organisation_id=template.organisation_id,
             target_type="DeviceTemplate",
             target_id=template.id,
-            details={"name": template.name, "fields": changed},
+            details={"name": template.name, "fields": changed, "linkedDevices": linked},
         )
     return template
 
@@ -171,7 +174,9 @@ async def update_template(
 async def delete_template(session: AsyncSession, context: Context, template_id: str) -> int:
     template = await visible_template(session, context, template_id, "id")
     pk, name, organisation_id = template.id, template.name, template.organisation_id
-    # its services go with it (ON DELETE CASCADE); devices copied from it stay, their template_id set null
+    # its services go with it (ON DELETE CASCADE); devices copied from it stay, their template_id set null;
+    # linked ones become own settings first (a link without its template would follow nothing)
+    await release_links(session, pk)
     await session.delete(template)
     await session.flush()
     await record(
@@ -187,9 +192,16 @@ async def delete_template(session: AsyncSession, context: Context, template_id: 
 
 
 async def apply_template(
-    session: AsyncSession, context: Context, location_id: str, template_id: str, name: str | None = None
+    session: AsyncSession,
+    context: Context,
+    location_id: str,
+    template_id: str,
+    name: str | None = None,
+    *,
+    link: bool = False,
 ) -> r.LocationDevice:
-    """Copy a template into a new device of the location (services too); `name` replaces the template's."""
+    """Copy a template into a new device of the location (services too); `name` replaces the template's.
+    With `link` the device stays linked: later template edits reach it (templates/links.py)."""
     location = await visible_location(session, context, location_id, "locationId", managed=True)
     template = await visible_template(session, context, template_id, "templateId")
     # the template's organisation must be the location's or one of its ancestors
@@ -203,17 +215,19 @@ async def apply_template(
         )
     if template.inactive:
         raise DomainError(Code.TEMPLATE_INACTIVE, "The template is inactive: activate it first.", "templateId")
+    if link:
+        await ensure_not_linked(session, location.id, template.id)
     fields = DeviceFields(
         name=clean_name(template.name if name is None else name),
         description=template.description,
         ip_address=template.ip_address,
         services=as_specs(await template_services(session, template.id)),
     )
-    device = await add_device(session, location, fields, template_id=template.id)
+    device = await add_device(session, location, fields, template_id=template.id, linked=link)
     await record(
         session,
         context,
-        "location.device_template_applied",
+        "location.device_template_linked" if link else "location.device_template_applied",
         organisation_id=location.organisation_id,
         target_type="LocationDevice",
         target_id=device.id,

@@ -27,9 +27,16 @@ from graph.relay import (
 from graph.rules import UNSET
 from models import remote as r
 from models.identity import Permission
-from resolvers.remote.devices.schema import LocationDevicePayload, RemoteAccessServiceInput, device_payload, specs
+from resolvers.remote.devices.schema import (
+    LocationDeviceDeletePayload,
+    LocationDevicePayload,
+    RemoteAccessServiceInput,
+    device_payload,
+    specs,
+)
 from resolvers.remote.errors import RemoteError
 from resolvers.remote.scope import MAX_TEXT
+from resolvers.remote.templates.links import copy_as_own, unlink
 from resolvers.remote.templates.loaders import template_visible, visible_templates
 from resolvers.remote.templates.rules import apply_template, create_template, delete_template, update_template
 from resolvers.remote.templates.types import DeviceTemplate
@@ -64,7 +71,12 @@ class DeviceTemplateCreateInput:
     )
 
 
-@strawberry.input(description="Change a device template; fields left out stay. Devices copied from it do not change.")
+@strawberry.input(
+    description=(
+        "Change a device template; fields left out stay. Devices copied from it do not change; devices linked to it "
+        "follow (description, IP address, services)."
+    )
+)
 class DeviceTemplateUpdateInput:
     id: strawberry.ID = strawberry.field(description="The template.")
     name: str | None = strawberry.field(default=strawberry.UNSET, description="New name.")
@@ -95,6 +107,22 @@ class LocationApplyDeviceTemplateInput:
     name: str | None = strawberry.field(
         default=None, description="Name of the new device; default: the template's (names are unique per location)."
     )
+
+
+@strawberry.input(description="Link a device template to a location: a device that follows the template's later edits.")
+class LocationDeviceTemplateLinkInput:
+    location_id: strawberry.ID = strawberry.field(description="The location (of your organisation's subtree).")
+    template_id: strawberry.ID = strawberry.field(
+        description="An active template of the location's organisation or one above it, not linked there yet."
+    )
+    name: str | None = strawberry.field(
+        default=None, description="Name of the device at the location; default: the template's (it stays the same)."
+    )
+
+
+@strawberry.input(description="A device linked to a device template.")
+class LocationDeviceTemplateLinkEndInput:
+    device_id: strawberry.ID = strawberry.field(description="The linked device.")
 
 
 @strawberry.type(description="The device template, or why the change was refused.")
@@ -200,7 +228,9 @@ class DeviceTemplateMutation:
         )
 
     @strawberry.mutation(
-        description="Change a device template; devices already copied from it keep what they have.",
+        description=(
+            "Change a device template; devices copied from it keep what they have, devices linked to it follow."
+        ),
         permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
     )
     async def device_template_update(self, info: Info, input: DeviceTemplateUpdateInput) -> DeviceTemplatePayload:
@@ -247,6 +277,50 @@ class DeviceTemplateMutation:
             LocationDevicePayload,
             lambda s: apply_template(s, info.context, input.location_id, input.template_id, input.name),
             device_payload,
+        )
+
+    @strawberry.mutation(
+        description=(
+            "Link an active device template to a location: the new device follows the template's later edits "
+            "(description, IP address, services) until copied as own setting or unlinked."
+        ),
+        permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
+    )
+    async def location_device_template_link(
+        self, info: Info, input: LocationDeviceTemplateLinkInput
+    ) -> LocationDevicePayload:
+        return await mutate(
+            info.context,
+            LocationDevicePayload,
+            lambda s: apply_template(s, info.context, input.location_id, input.template_id, input.name, link=True),
+            device_payload,
+        )
+
+    @strawberry.mutation(
+        description=(
+            "Copy a linked template as the location's own setting: the device keeps its values, no longer follows."
+        ),
+        permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
+    )
+    async def location_device_template_copy(
+        self, info: Info, input: LocationDeviceTemplateLinkEndInput
+    ) -> LocationDevicePayload:
+        return await mutate(
+            info.context, LocationDevicePayload, lambda s: copy_as_own(s, info.context, input.device_id), device_payload
+        )
+
+    @strawberry.mutation(
+        description="Unlink a template from the location: the linked device it brought is removed.",
+        permission_classes=[needs(Permission.LOCATIONS_MANAGE)],
+    )
+    async def location_device_template_unlink(
+        self, info: Info, input: LocationDeviceTemplateLinkEndInput
+    ) -> LocationDeviceDeletePayload:
+        return await mutate(
+            info.context,
+            LocationDeviceDeletePayload,
+            lambda s: unlink(s, info.context, input.device_id),
+            lambda result: LocationDeviceDeletePayload(deleted_id=input.device_id, errors=[]),
         )
 
 
