@@ -12,6 +12,7 @@ from resolvers.remote.devices import schema as devices
 from resolvers.remote.external import schema as external
 from resolvers.remote.groups import schema as groups
 from resolvers.remote.live_state import schema as live_state
+from resolvers.remote.local_network import schema as local_network
 from resolvers.remote.locations import schema as locations
 from resolvers.remote.notifications import schema as notifications
 from resolvers.remote.routers import bulk
@@ -43,6 +44,7 @@ DOMAIN = Domain(
         external.ExternalUserQuery,
         connections.ConnectionQuery,
         notifications.NotificationProfileQuery,
+        local_network.LocalNetworkQuery,
     ),
     mutations=(
         routers.RouterMutation,
@@ -54,6 +56,7 @@ DOMAIN = Domain(
         external.ExternalUserMutation,
         connections.ConnectionMutation,
         notifications.NotificationProfileMutation,
+        local_network.LocalNetworkMutation,
     ),
     subscriptions=(live_state.RemoteSubscription,),
     node_resolvers={
