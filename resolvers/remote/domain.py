@@ -7,6 +7,7 @@ from resolvers.identity.hooks import REACH_SHRANK
 from resolvers.remote.access import rules as access_rules
 from resolvers.remote.access import schema as access
 from resolvers.remote.connections import schema as connections
+from resolvers.remote.customers import schema as customers
 from resolvers.remote.demo import seed_demo_remote
 from resolvers.remote.devices import schema as devices
 from resolvers.remote.external import schema as external
@@ -45,6 +46,7 @@ DOMAIN = Domain(
         connections.ConnectionQuery,
         notifications.NotificationProfileQuery,
         local_network.LocalNetworkQuery,
+        customers.CustomerQuery,
     ),
     mutations=(
         routers.RouterMutation,
@@ -57,6 +59,7 @@ DOMAIN = Domain(
         connections.ConnectionMutation,
         notifications.NotificationProfileMutation,
         local_network.LocalNetworkMutation,
+        customers.CustomerMutation,
     ),
     subscriptions=(live_state.RemoteSubscription,),
     node_resolvers={

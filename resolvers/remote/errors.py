@@ -26,6 +26,10 @@ class RemoteErrorCode(enum.Enum):
     TEMPLATE_INACTIVE = "TEMPLATE_INACTIVE"
     #: Seen but not yours to decide (an organisation accepting its own external user invitation).
     NOT_ALLOWED = "NOT_ALLOWED"
+    #: A reseller gives more connection licences than it has free (issue 18).
+    NOT_ENOUGH_LICENCES = "NOT_ENOUGH_LICENCES"
+    #: Licences taken back from a customer would be fewer than its active connections (issue 18).
+    LICENCES_IN_USE = "LICENCES_IN_USE"
 
 
 @strawberry.type(description="A problem with the input of a remote access mutation.")
