@@ -11,6 +11,7 @@ from resolvers.remote.customers import schema as customers
 from resolvers.remote.demo import seed_demo_remote
 from resolvers.remote.devices import schema as devices
 from resolvers.remote.external import schema as external
+from resolvers.remote.firewall_rules import schema as firewall_rules
 from resolvers.remote.groups import schema as groups
 from resolvers.remote.live_state import schema as live_state
 from resolvers.remote.local_network import schema as local_network
@@ -47,6 +48,7 @@ DOMAIN = Domain(
         notifications.NotificationProfileQuery,
         local_network.LocalNetworkQuery,
         customers.CustomerQuery,
+        firewall_rules.FirewallRuleQuery,
     ),
     mutations=(
         routers.RouterMutation,
@@ -60,6 +62,7 @@ DOMAIN = Domain(
         notifications.NotificationProfileMutation,
         local_network.LocalNetworkMutation,
         customers.CustomerMutation,
+        firewall_rules.FirewallRuleMutation,
     ),
     subscriptions=(live_state.RemoteSubscription,),
     node_resolvers={
@@ -71,6 +74,7 @@ DOMAIN = Domain(
         **connections.NODE_RESOLVERS,
         **notifications.NODE_RESOLVERS,
         **external.NODE_RESOLVERS,
+        **firewall_rules.NODE_RESOLVERS,
     },
     long_text_arguments={
         # CSV text of the bulk router registration (resolvers/remote/routers/bulk.py caps it at 2 MiB of UTF-8)
