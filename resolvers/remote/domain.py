@@ -8,13 +8,16 @@ from resolvers.remote.access import rules as access_rules
 from resolvers.remote.access import schema as access
 from resolvers.remote.connections import schema as connections
 from resolvers.remote.customers import schema as customers
+from resolvers.remote.customers.demo import seed_demo_customers
 from resolvers.remote.demo import seed_demo_remote
 from resolvers.remote.devices import schema as devices
 from resolvers.remote.external import schema as external
 from resolvers.remote.firewall_rules import schema as firewall_rules
+from resolvers.remote.firewall_rules.demo import seed_demo_firewall_rules
 from resolvers.remote.groups import schema as groups
 from resolvers.remote.live_state import schema as live_state
 from resolvers.remote.local_network import schema as local_network
+from resolvers.remote.local_network.demo import seed_demo_local_network
 from resolvers.remote.locations import schema as locations
 from resolvers.remote.notifications import schema as notifications
 from resolvers.remote.routers import bulk
@@ -82,5 +85,6 @@ DOMAIN = Domain(
     },
     workers=(_router_watchdog, _heartbeat_subscriber, _demo_simulator),
     hooks=((REACH_SHRANK, access_rules.end_unreachable_connections),),
-    demo=(seed_demo_remote,),
+    # portal (issue 18): the defaults before the customer, whose shop copies them
+    demo=(seed_demo_remote, seed_demo_local_network, seed_demo_firewall_rules, seed_demo_customers),
 )
