@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from models import identity as m
-from resolvers.remote.workers.mqtt import parse_status
+from resolvers.remote.workers.mqtt import BadHeartbeat, parse_status
 from tests.factories import add_location, add_organisation, add_router, snapshot
 from tests.remote.helpers import HEARTBEAT, LOCATION_CREATE, api_user_token, register
 
@@ -165,6 +165,8 @@ async def test_the_router_reports_its_lan_and_the_location_says_whether_it_match
 def test_mqtt_heartbeats_carry_the_lan():
     assert parse_status(b'{"lanSubnet": "10.1.2.3/16", "cpuLoad": 3}').lan_subnet == "10.1.2.3/16"
     assert parse_status(b'{"cpuLoad": 3}').lan_subnet is None
+    with pytest.raises(BadHeartbeat, match="lanSubnet"):
+        parse_status(b'{"lanSubnet": 24}')
 
 
 async def test_the_location_list_loads_networks_in_one_statement(gql, world, runtime, count_sql):
