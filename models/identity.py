@@ -76,6 +76,13 @@ class Permission(enum.StrEnum):
     CLIENTS_USE = "CLIENTS_USE"
 
 
+class MenuPosition(enum.StrEnum):
+    """Where a user's portal shows its menu (manual §15.3)."""
+
+    LEFT = "LEFT"
+    TOP = "TOP"
+
+
 class TokenKind(enum.StrEnum):
     ACCESS = "ACCESS"
     REFRESH = "REFRESH"
@@ -119,6 +126,11 @@ class User(Base):
     language: Mapped[str] = mapped_column(String(5), default="en")
     csv_delimiter: Mapped[str] = mapped_column(String(1), default=";")
     csv_thousands_separator: Mapped[str] = mapped_column(String(1), default="")
+    #: Personal settings (manual §15; `language` above is the third): dark mode and where the menu is.
+    dark_mode: Mapped[bool] = mapped_column(default=False)
+    menu_position: Mapped[MenuPosition] = mapped_column(
+        string_enum(MenuPosition, "menu_position"), default=MenuPosition.LEFT
+    )
     password_hash: Mapped[str | None] = mapped_column(String(255))
     password_changed_at: Mapped[datetime | None]
     is_active: Mapped[bool] = mapped_column(default=True)

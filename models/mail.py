@@ -28,7 +28,7 @@ class TemplateType(enum.StrEnum):
     TRANSFER_RESULT = "TRANSFER_RESULT"
 
 
-LANGUAGES = ("de", "en", "es", "fr", "it", "ru", "sv")  # ru: issue 17
+LANGUAGES = ("de", "en", "es", "fr", "it", "nl", "ru", "sv")  # ru: issue 17, nl: issue 18
 
 
 class OutboxStatus(enum.StrEnum):

@@ -61,6 +61,9 @@ class RouterStatusSample(Base):
     signal_strength: Mapped[float | None] = mapped_column(Float)
     #: Mbit/s.
     link_speed: Mapped[float | None] = mapped_column(Float)
+    #: The LAN behind the router as it reports it (CIDR, e.g. 192.168.1.0/24; issue 18: checked against the
+    #: location's local network settings).
+    lan_subnet: Mapped[str | None] = mapped_column(String(18))
 
 
 class Location(Base):

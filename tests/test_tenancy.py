@@ -27,6 +27,7 @@ from models import alarms as al
 from models import cases as cs
 from models import datalog as dl
 from models import identity as m
+from models import portal as pt
 from models import remote as r
 from models.base import utcnow
 from models.catalogue import DeviceKey, KeyAlgorithm, KeyKind
@@ -577,6 +578,32 @@ async def serial_and_configuration_objects(session, runtime, world: World, pks: 
     }
 
 
+async def portal_objects(session, runtime, world: World, pks: dict) -> dict[str, dict[str, int]]:
+    """Portal (issue 18): A1 is A's customer and A holds a licence pool (A1's licences come from the connection
+    part); a router of A1's that A may take back; a firewall rule of each tenant and of A1."""
+    session.add(pt.Customer(organisation_id=world.organisations["a1"].id, reseller_id=world.organisations["a"].id))
+    await add_connection_licence(session, world.organisations["a"].id, 10)
+    resold = await add_router(session, world.organisations["a1"].id, "R_RESOLDA", "00:00:00:00:18:01", "RSN-resold-a")
+    rules = {}
+    for key in ("a", "a1", "b"):
+        rule = pt.FirewallRule(
+            organisation_id=world.organisations[key].id,
+            direction=pt.FirewallDirection.INBOUND,
+            protocol=pt.FirewallProtocol.TCP,
+            port_from=443,
+            port_to=443,
+            source="0.0.0.0/0",
+            destination="192.168.1.0/24",
+        )
+        session.add(rule)
+        await session.flush()
+        rules[key] = rule.id
+    return {
+        "CustomerRouter": {"a": resold.id, "b": pks["Router"]["b"]},
+        "FirewallRule": {"a": rules["a"], "b": rules["b"]},
+    }
+
+
 @pytest.fixture
 async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
     """Both tenants get something of every kind (see the parts above)."""
@@ -596,6 +623,7 @@ async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
         t.pks.update(await metering_integration_objects(session, runtime, world, t.pks))
         t.pks.update(await case_objects(session, runtime, world, t.pks))
         t.pks.update(await serial_and_configuration_objects(session, runtime, world, t.pks))  # issue 18 (serial)
+        t.pks.update(await portal_objects(session, runtime, world, t.pks))  # portal (issue 18)
     t.ids = {
         kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()
     }
@@ -619,6 +647,10 @@ async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
     # an external user is named by a user ID (access part)
     t.ids["ExternalUser"] = {
         key: to_global_id("User", pk) for key, pk in {**t.pks["ExternalUser"], "unknown": UNKNOWN_PK}.items()
+    }
+    # a router given to a customer is named by a router ID (portal part)
+    t.ids["CustomerRouter"] = {
+        key: to_global_id("Router", pk) for key, pk in {**t.pks["CustomerRouter"], "unknown": UNKNOWN_PK}.items()
     }
     # uploads and discovery need a router link: the demo's simulated routers answer (control calls)
     link = SimulatedRouterLink(runtime)
@@ -2287,6 +2319,68 @@ CASES += [
     ),
 ]
 
+# portal (issue 18): A's customer A1 (licences, routers), local network, firewall rules
+PORTAL_NETWORK = {"subnet": "192.168.10.0/24", "gateway": "192.168.10.1", "dnsServers": ["9.9.9.9"]}
+CASES += [
+    Case(
+        "Mutation.customerLicencesGive(input.customerId)",
+        "Organisation",
+        mutation("customerLicencesGive", "CustomerLicencesInput", "licences"),
+        lambda t, x: {"input": {"customerId": x, "count": 1}},
+        root="customerLicencesGive",
+    ),
+    Case(
+        "Mutation.customerLicencesTakeBack(input.customerId)",
+        "Organisation",
+        mutation("customerLicencesTakeBack", "CustomerLicencesInput", "licences"),
+        lambda t, x: {"input": {"customerId": x, "count": 1}},
+        root="customerLicencesTakeBack",
+    ),
+    Case(
+        "Mutation.customerRouterAssign(input.routerId)",
+        "Router",
+        mutation("customerRouterAssign", "CustomerRouterAssignInput", "router { commonName }"),
+        lambda t, x: {"input": {"routerId": x, "customerId": t.id("Organisation", "a")}},
+        root="customerRouterAssign",
+    ),
+    Case(
+        "Mutation.customerRouterAssign(input.customerId)",
+        "Organisation",
+        mutation("customerRouterAssign", "CustomerRouterAssignInput", "router { commonName }"),
+        lambda t, x: {"input": {"routerId": t.id("Router", "a"), "customerId": x}},
+        root="customerRouterAssign",
+    ),
+    Case(
+        "Mutation.customerRouterTakeBack(input.routerId)",
+        "CustomerRouter",
+        mutation("customerRouterTakeBack", "CustomerRouterTakeBackInput", "router { commonName }"),
+        lambda t, x: {"input": {"routerId": x}},
+        root="customerRouterTakeBack",
+    ),
+    Case(
+        "Mutation.localNetworkDefaultsSet(input.organisationId)",
+        "Organisation",
+        mutation("localNetworkDefaultsSet", "NetworkDefaultsSetInput", "settings { subnet }"),
+        lambda t, x: {"input": {"organisationId": x, **PORTAL_NETWORK}},
+        root="localNetworkDefaultsSet",
+    ),
+    Case(
+        "Mutation.locationNetworkSet(input.locationId)",
+        "Location",
+        mutation("locationNetworkSet", "LocationNetworkSetInput", "location { name }"),
+        lambda t, x: {"input": {"locationId": x, **PORTAL_NETWORK}},
+        root="locationNetworkSet",
+    ),
+    Case(
+        "Query.firewallRules(organisationId)",
+        "Organisation",
+        "query($id: ID) { firewallRules(organisationId: $id) { totalCount nodes { id ports } } }",
+        lambda t, x: {"id": x},
+        root="firewallRules",
+    ),
+    Case("Query.node(id)", "FirewallRule", NODE, lambda t, x: {"id": x}, root="node", label="FirewallRule"),
+]
+
 # A control call uses the visible object of the case's kind (for organisations: the child A1);
 # these cases need tenant A itself, where the seeded partner link, group and child are.
 A_ITSELF = {
@@ -2319,6 +2413,9 @@ PLATFORM_ONLY = {
     "Mutation.routerRegisterBulk(input.organisationId)",
     # connection licences are set by the platform (part: connections; tests/remote/test_connections.py)
     "Mutation.connectionLicenceSet(input.organisationId)",
+    # firewall rules are kept by the platform (portal, issue 18; tests/remote/test_firewall_rules.py)
+    "Mutation.firewallRuleCreate(input.organisationId)",
+    "Mutation.firewallRuleDelete(input.id)",
 }
 
 

@@ -9,6 +9,7 @@ from resolvers.identity.key_rotation import TOTP_SECRETS
 from resolvers.identity.loaders import prime_own_rows
 from resolvers.identity.organisations import schema as organisations
 from resolvers.identity.pages import serving as pages
+from resolvers.identity.preferences.schema import PreferencesMutation
 from resolvers.identity.sessions.schema import SessionMutation
 from resolvers.identity.users import schema as users
 
@@ -23,6 +24,7 @@ DOMAIN = Domain(
         invitations.InvitationMutation,
         EmailTokenMutation,
         contacts.ContactEmailMutation,  # accounts (issue 17)
+        PreferencesMutation,  # personal settings (issue 18)
     ),
     node_resolvers={
         **users.NODE_RESOLVERS,

@@ -14,6 +14,10 @@ PermissionEnum = strawberry.enum(
     description="What a user may do. Roles give permissions; admins grant more (the manuals' advanced functions).",
 )
 
+MenuPositionEnum = strawberry.enum(
+    m.MenuPosition, description="Where the portal shows its menu: at the left or the top."
+)
+
 
 @strawberry.enum(description="Languages of the user interface and of e-mails.")
 class Language(enum.Enum):
@@ -22,5 +26,6 @@ class Language(enum.Enum):
     ES = "es"
     FR = "fr"
     IT = "it"
+    NL = "nl"  # issue 18
     RU = "ru"  # issue 17
     SV = "sv"

@@ -13,11 +13,17 @@ from resolvers.remote.cases.serving import EXPORT_ROUTES
 from resolvers.remote.configuration_groups import schema as configuration_groups
 from resolvers.remote.configuration_groups.demo import seed_demo_configuration_groups
 from resolvers.remote.connections import schema as connections
+from resolvers.remote.customers import schema as customers
+from resolvers.remote.customers.demo import seed_demo_customers
 from resolvers.remote.demo import seed_demo_remote
 from resolvers.remote.devices import schema as devices
 from resolvers.remote.external import schema as external
+from resolvers.remote.firewall_rules import schema as firewall_rules
+from resolvers.remote.firewall_rules.demo import seed_demo_firewall_rules
 from resolvers.remote.groups import schema as groups
 from resolvers.remote.live_state import schema as live_state
+from resolvers.remote.local_network import schema as local_network
+from resolvers.remote.local_network.demo import seed_demo_local_network
 from resolvers.remote.locations import schema as locations
 from resolvers.remote.notifications import schema as notifications
 from resolvers.remote.routers import bulk
@@ -58,6 +64,9 @@ DOMAIN = Domain(
         serial_devices.LocationSerialDeviceQuery,
         serial_templates.SerialDeviceTemplateQuery,
         configuration_groups.ConfigurationGroupQuery,
+        local_network.LocalNetworkQuery,
+        customers.CustomerQuery,
+        firewall_rules.FirewallRuleQuery,
     ),
     mutations=(
         routers.RouterMutation,
@@ -74,6 +83,9 @@ DOMAIN = Domain(
         serial_devices.LocationSerialDeviceMutation,
         serial_templates.SerialDeviceTemplateMutation,
         configuration_groups.ConfigurationGroupMutation,
+        local_network.LocalNetworkMutation,
+        customers.CustomerMutation,
+        firewall_rules.FirewallRuleMutation,
     ),
     subscriptions=(live_state.RemoteSubscription,),
     node_resolvers={
@@ -90,6 +102,7 @@ DOMAIN = Domain(
         **serial_devices.NODE_RESOLVERS,
         **serial_templates.NODE_RESOLVERS,
         **configuration_groups.NODE_RESOLVERS,
+        **firewall_rules.NODE_RESOLVERS,
     },
     long_text_arguments={
         # CSV text of the bulk router registration (resolvers/remote/routers/bulk.py caps it at 2 MiB of UTF-8)
@@ -98,8 +111,12 @@ DOMAIN = Domain(
     routes=EXPORT_ROUTES,
     workers=(_router_watchdog, _heartbeat_subscriber, _demo_simulator),
     hooks=((REACH_SHRANK, access_rules.end_unreachable_connections),),
+    # portal (issue 18): the defaults before the customer, whose shop copies them
     demo=(
         seed_demo_remote,
+        seed_demo_local_network,
+        seed_demo_firewall_rules,
+        seed_demo_customers,
         seed_demo_serial_devices,
         seed_demo_configuration_groups,
         seed_demo_template_links,

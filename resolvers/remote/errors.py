@@ -38,6 +38,10 @@ class RemoteErrorCode(enum.Enum):
     TEMPLATE_LINKED = "TEMPLATE_LINKED"
     #: The device is not linked to a device template.
     TEMPLATE_NOT_LINKED = "TEMPLATE_NOT_LINKED"
+    #: A reseller gives more connection licences than it has free (issue 18).
+    NOT_ENOUGH_LICENCES = "NOT_ENOUGH_LICENCES"
+    #: Licences taken back from a customer would be fewer than its active connections (issue 18).
+    LICENCES_IN_USE = "LICENCES_IN_USE"
 
 
 @strawberry.type(description="A problem with the input of a remote access mutation.")

@@ -25,6 +25,7 @@ MARKERS = {
     "it": "Gentile",
     "sv": "Hej",
     "ru": "Здравствуйте",  # issue 17
+    "nl": "Beste",  # issue 18
 }
 
 #: Words the other languages share with English: loanwords, and French/Spanish words spelled the same.

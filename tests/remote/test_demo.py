@@ -34,9 +34,13 @@ async def test_demo_locations_per_user(gql, runtime):
             [n["commonName"] for n in data["routers"]["nodes"]],
         )
     admin_locations, admin_routers = seen["demo@integra-metering.com"]
-    assert admin_locations == ["Pumpstation Nord", "Wasserwerk Süd"]
-    assert len(admin_routers) == 3  # the free one too
-    assert seen["erika@integra-metering.com"] == (admin_locations, ["R_M26118014A81B88FB", "R_M26118014A81B8900"])
+    # its customer's shop and router too (issue 18: Bakkerij Demo)
+    assert admin_locations == ["Bakkerij Centrum", "Pumpstation Nord", "Wasserwerk Süd"]
+    assert len(admin_routers) == 4  # the free one too
+    assert seen["erika@integra-metering.com"] == (
+        admin_locations[1:],
+        ["R_M26118014A81B88FB", "R_M26118014A81B8900"],
+    )
     assert seen["paula@partner-metering.example"] == (["Wasserwerk Süd"], ["R_M26118014A81B8900"])
     # the child organisation's admin sees nothing of its parent's
     assert seen["max@service.integra-metering.com"] == ([], [])

@@ -16,7 +16,7 @@ from models import identity as m
 from resolvers.identity import loaders
 from resolvers.identity.contacts.loaders import contact_emails_by_user
 from resolvers.identity.contacts.types import ContactEmail
-from resolvers.identity.enums import Language, PermissionEnum, RoleEnum
+from resolvers.identity.enums import Language, MenuPositionEnum, PermissionEnum, RoleEnum
 from resolvers.identity.groups.loaders import groups_by_user
 from resolvers.identity.organisations.types import Organisation
 from resolvers.identity.users.loaders import granted_permissions_by_user, roles_by_user
@@ -46,6 +46,11 @@ class User(Node):
     )
     two_factor_enabled: bool | None = strawberry.field(description=f"The user logs in with a TOTP code; {OUTSIDER}.")
     created_at: datetime | None = strawberry.field(description=f"When the user was created; {OUTSIDER}.")
+    # personal settings (issue 18, manual §15)
+    dark_mode: bool | None = strawberry.field(description=f"The portal is shown in dark mode; {OUTSIDER}.")
+    menu_position: MenuPositionEnum | None = strawberry.field(  # type: ignore[valid-type]
+        description=f"Where the portal shows its menu; {OUTSIDER}."
+    )
     # accounts (issue 17)
     phone: str | None = strawberry.field(
         description=f"Phone number in E.164 (+4917012345678), proven by a code; signs in by SMS; {OUTSIDER}."
@@ -71,6 +76,8 @@ class User(Node):
             is_active=row.is_active,
             two_factor_enabled=row.totp_confirmed,
             created_at=row.created_at,
+            dark_mode=row.dark_mode,
+            menu_position=row.menu_position,
             phone=row.phone,
             pk=row.id,
             organisation_pk=row.organisation_id,
@@ -93,6 +100,8 @@ class User(Node):
             is_active=None,
             two_factor_enabled=None,
             created_at=None,
+            dark_mode=None,
+            menu_position=None,
             phone=None,
             pk=row.id,
             organisation_pk=row.organisation_id,

@@ -18,6 +18,7 @@ from graph.tenancy import visible_organisation
 from models import remote as r
 from resolvers.audit.rules import record
 from resolvers.remote.errors import RemoteErrorCode as Code
+from resolvers.remote.local_network.rules import copy_defaults
 from resolvers.remote.scope import visible_location, visible_router
 
 MAX_LOCATION_NAME = 200
@@ -101,6 +102,7 @@ async def create_location(
     )
     session.add(location)
     await _flush_location(session)
+    await copy_defaults(session, location)  # issue 18: new locations inherit the local network defaults
     await record(
         session,
         context,

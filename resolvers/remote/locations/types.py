@@ -16,6 +16,8 @@ from models import remote as r
 from resolvers.identity import loaders as identity_loaders
 from resolvers.identity.organisations.types import Organisation
 from resolvers.remote.devices.loaders import devices_by_location
+from resolvers.remote.local_network.loaders import networks_by_location
+from resolvers.remote.local_network.types import LocationLocalNetwork
 from resolvers.remote.locations.loaders import pinned_by_caller
 from resolvers.remote.routers.loaders import routers
 
@@ -66,6 +68,12 @@ class Location(Node):
         Batched(routers, key=lambda location: location.router_pk, build=lambda row: _router_type().from_model(row))
     )
     def router(self, info: Info) -> Annotated[Router, strawberry.lazy("resolvers.remote.routers.types")] | None: ...
+
+    @strawberry.field(
+        description="Its local network settings and whether its router reports the same subnet (issue 18)."
+    )
+    @relation(Batched(networks_by_location, key=lambda location: location.pk, build=LocationLocalNetwork.from_row))
+    def local_network(self, info: Info) -> LocationLocalNetwork: ...
 
     @strawberry.field(description="Whether you pinned it (each user pins their own).")
     @relation(Batched(pinned_by_caller, key=lambda location: location.pk))

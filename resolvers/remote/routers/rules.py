@@ -21,6 +21,7 @@ from models import remote as r
 from models.base import utcnow
 from resolvers.audit.rules import record
 from resolvers.remote.errors import RemoteErrorCode as Code
+from resolvers.remote.local_network.addresses import lan_network
 from resolvers.remote.router_events import ROUTER_ONLINE_CHANGED, state_event
 from resolvers.remote.scope import (
     MAX_TEXT,
@@ -128,6 +129,8 @@ class Status:
     modem_state: str | None = None
     signal_strength: float | None = None
     link_speed: float | None = None
+    #: The LAN behind the router (issue 18), CIDR; checked and normalised by lan_network.
+    lan_subnet: str | None = None
 
 
 def _check_status(status: Status) -> Status:
@@ -140,6 +143,8 @@ def _check_status(status: Status) -> Status:
         if value is not None and (not math.isfinite(value) or not low <= value <= high):
             raise DomainError(Code.INVALID, f"Must be between {low} and {high}.", ["status", name])
     status.modem_state = clean_text(status.modem_state, "status.modemState", max_length=MAX_MODEM_STATE, required=False)
+    if status.lan_subnet is not None:
+        status.lan_subnet = lan_network(status.lan_subnet, ["status", "lanSubnet"])
     return status
 
 
@@ -184,6 +189,7 @@ async def record_heartbeat(
         modem_state=status.modem_state,
         signal_strength=status.signal_strength,
         link_speed=status.link_speed,
+        lan_subnet=status.lan_subnet,
     )
     session.add(sample)
     came_online = (

@@ -118,6 +118,9 @@ class RouterStatusInput:
     modem_state: str | None = strawberry.field(default=None, description="The modem's state (at most 40 characters).")
     signal_strength: float | None = strawberry.field(default=None, description="Signal strength in dBm (-200..0).")
     link_speed: float | None = strawberry.field(default=None, description="Link speed in Mbit/s.")
+    lan_subnet: str | None = strawberry.field(
+        default=None, description="The IPv4 LAN behind the router in CIDR notation (e.g. 192.168.1.0/24)."
+    )
 
     def to_status(self) -> Status:
         return Status(
@@ -126,6 +129,7 @@ class RouterStatusInput:
             modem_state=self.modem_state,
             signal_strength=self.signal_strength,
             link_speed=self.link_speed,
+            lan_subnet=self.lan_subnet,
         )
 
 

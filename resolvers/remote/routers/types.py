@@ -32,6 +32,9 @@ class RouterStatus:
     )
     signal_strength: float | None = strawberry.field(description="Mobile signal strength in dBm (negative), or null.")
     link_speed: float | None = strawberry.field(description="Link speed in Mbit/s, or null.")
+    lan_subnet: str | None = strawberry.field(
+        description="The LAN behind the router as it reported it (CIDR), or null when not reported."
+    )
 
     @classmethod
     def from_model(cls, row: r.RouterStatusSample) -> RouterStatus:
@@ -42,6 +45,7 @@ class RouterStatus:
             modem_state=row.modem_state,
             signal_strength=row.signal_strength,
             link_speed=row.link_speed,
+            lan_subnet=row.lan_subnet,
         )
 
 

@@ -137,6 +137,10 @@ def parse_status(payload: bytes) -> Status:
     if modem_state is not None and not isinstance(modem_state, str):
         raise BadHeartbeat("modemState is not a string")
     status.modem_state = modem_state
+    lan_subnet = data.get("lanSubnet")  # issue 18: checked (CIDR) by the shared core
+    if lan_subnet is not None and not isinstance(lan_subnet, str):
+        raise BadHeartbeat("lanSubnet is not a string")
+    status.lan_subnet = lan_subnet
     return status
 
 
