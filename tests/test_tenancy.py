@@ -27,6 +27,7 @@ from models import datalog as dl
 from models import identity as m
 from models.base import utcnow
 from models.catalogue import DeviceKey, KeyAlgorithm, KeyKind
+from models.clients import RemoteClient
 from models.forwarding import DeliveryState, ForwardingTarget, OutboundDelivery, Platform
 from models.metering import (
     Integration,
@@ -480,6 +481,22 @@ async def metering_integration_objects(session, runtime, world: World, pks: dict
     return {"Integration": integrations}
 
 
+async def client_objects(session, runtime, world: World, pks: dict) -> dict[str, dict[str, int]]:
+    """Clients (issue 18): each tenant's admin has paired a desktop client."""
+    clients = {}
+    for tenant in TENANTS:
+        client = RemoteClient(
+            user_id=world.users[f"admin_{tenant}"].id,
+            name=f"PC {tenant}",
+            secret_hash=f"{tenant}" * 64,
+            paired_at=utcnow(),
+        )
+        session.add(client)
+        await session.flush()
+        clients[tenant] = client.id
+    return {"RemoteClient": clients}
+
+
 @pytest.fixture
 async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
     """Both tenants get something of every kind (see the parts above)."""
@@ -497,6 +514,7 @@ async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
         t.pks.update(await metering_readings_objects(session, runtime, world, t.pks))
         t.pks.update(await account_objects(session, runtime, world, t.pks))  # accounts (issue 17)
         t.pks.update(await metering_integration_objects(session, runtime, world, t.pks))
+        t.pks.update(await client_objects(session, runtime, world, t.pks))
     t.ids = {
         kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()
     }
@@ -579,6 +597,7 @@ def node_cases() -> list[Case]:
         "MeterGatewayToken",
         "ContactEmail",  # accounts (issue 17)
         "Integration",
+        "RemoteClient",  # clients (issue 18): a user's own only
     ):
         cases.append(Case("Query.node(id)", kind, NODE, lambda t, x: {"id": x}, root="node", label=kind))
         # one of A's own next to the ID under test: the answer differs only where that ID is
@@ -1830,6 +1849,24 @@ CASES += [
         mutation("meteringPointUnsubscribe", "MeteringPointSubscriptionInput", "meteringPoint { subscribed }"),
         lambda t, x: {"input": {"meteringPointId": x}},
         root="meteringPointUnsubscribe",
+    ),
+]
+
+# clients (issue 18): another user's client reads like an unknown one
+CASES += [
+    Case(
+        "Mutation.clientRename(input.id)",
+        "RemoteClient",
+        mutation("clientRename", "ClientRenameInput", "client { name }"),
+        lambda t, x: {"input": {"id": x, "name": "Renamed"}},
+        root="clientRename",
+    ),
+    Case(
+        "Mutation.clientRemove(input.id)",
+        "RemoteClient",
+        mutation("clientRemove", "ClientRemoveInput", "deletedId"),
+        lambda t, x: {"input": {"id": x}},
+        root="clientRemove",
     ),
 ]
 

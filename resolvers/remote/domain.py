@@ -6,6 +6,7 @@ from graph.domain import Domain
 from resolvers.identity.hooks import REACH_SHRANK
 from resolvers.remote.access import rules as access_rules
 from resolvers.remote.access import schema as access
+from resolvers.remote.clients import schema as clients
 from resolvers.remote.connections import schema as connections
 from resolvers.remote.demo import seed_demo_remote
 from resolvers.remote.devices import schema as devices
@@ -43,6 +44,7 @@ DOMAIN = Domain(
         external.ExternalUserQuery,
         connections.ConnectionQuery,
         notifications.NotificationProfileQuery,
+        clients.ClientQuery,
     ),
     mutations=(
         routers.RouterMutation,
@@ -54,6 +56,7 @@ DOMAIN = Domain(
         external.ExternalUserMutation,
         connections.ConnectionMutation,
         notifications.NotificationProfileMutation,
+        clients.ClientMutation,
     ),
     subscriptions=(live_state.RemoteSubscription,),
     node_resolvers={
@@ -65,6 +68,7 @@ DOMAIN = Domain(
         **connections.NODE_RESOLVERS,
         **notifications.NODE_RESOLVERS,
         **external.NODE_RESOLVERS,
+        **clients.NODE_RESOLVERS,
     },
     long_text_arguments={
         # CSV text of the bulk router registration (resolvers/remote/routers/bulk.py caps it at 2 MiB of UTF-8)
