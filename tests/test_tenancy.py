@@ -1852,8 +1852,16 @@ CASES += [
     ),
 ]
 
-# clients (issue 18): another user's client reads like an unknown one
+# clients (issue 18): another user's client reads like an unknown one; effectiveAccess of another tenant's
+# location lists nobody
 CASES += [
+    Case(
+        "Query.effectiveAccess(locationId)",
+        "Location",
+        "query($id: ID!) { effectiveAccess(locationId: $id) { totalCount nodes { user { email } via } } }",
+        lambda t, x: {"id": x},
+        root="effectiveAccess",
+    ),
     Case(
         "Mutation.clientRename(input.id)",
         "RemoteClient",

@@ -10,6 +10,7 @@ from resolvers.remote.clients import schema as clients
 from resolvers.remote.connections import schema as connections
 from resolvers.remote.demo import seed_demo_remote
 from resolvers.remote.devices import schema as devices
+from resolvers.remote.effective import schema as effective
 from resolvers.remote.external import schema as external
 from resolvers.remote.groups import schema as groups
 from resolvers.remote.live_state import schema as live_state
@@ -45,6 +46,7 @@ DOMAIN = Domain(
         connections.ConnectionQuery,
         notifications.NotificationProfileQuery,
         clients.ClientQuery,
+        effective.EffectiveAccessQuery,
     ),
     mutations=(
         routers.RouterMutation,
