@@ -7,6 +7,7 @@ that every language has the same layout (greeting, what happened, the link, the 
 from __future__ import annotations
 
 from models.mail import TemplateType
+from resolvers.mail.conditions import ROUTER_CONDITION
 from resolvers.mail.phrasing import READING, WHAT, WHERE, event, hours, mail, minutes
 from resolvers.mail.readings_defaults import METER_READINGS
 from resolvers.mail.russian import RUSSIAN, SIGN_IN_CODE
@@ -372,3 +373,4 @@ for _type, _text in RUSSIAN.items():
     DEFAULTS[_type]["ru"] = _text
 DEFAULTS[T.SIGN_IN_CODE] = SIGN_IN_CODE
 DEFAULTS[T.TRANSFER_RESULT] = TRANSFER_RESULT  # metering notifications (issue 17): resolvers/mail/transfers.py
+DEFAULTS[T.ROUTER_CONDITION] = ROUTER_CONDITION  # notification profiles (issue 18): resolvers/mail/conditions.py

@@ -116,6 +116,8 @@ async def assign(session: AsyncSession, context: Context, router_id: str, organi
 
 
 MAX_MODEM_STATE = 40
+MAX_FAULT_CODE = 40
+MAX_FAULT_MESSAGE = 200
 
 
 @dataclass
@@ -125,6 +127,27 @@ class Status:
     modem_state: str | None = None
     signal_strength: float | None = None
     link_speed: float | None = None
+    #: A reported fault (issue 18): its code (empty or None: no fault) and message; standstill: the machine
+    #: behind the router stands still (None: not reported).
+    fault_code: str | None = None
+    fault_message: str | None = None
+    standstill: bool | None = None
+
+
+def _check_fault(status: Status) -> None:
+    code = clean_text(
+        status.fault_code, ["status", "fault", "code"], max_length=MAX_FAULT_CODE, required=False, single_line=True
+    )
+    message = clean_text(
+        status.fault_message,
+        ["status", "fault", "message"],
+        max_length=MAX_FAULT_MESSAGE,
+        required=False,
+        single_line=True,
+    )
+    if message and not code:
+        raise DomainError(Code.REQUIRED, "A fault has a code.", ["status", "fault", "code"])
+    status.fault_code, status.fault_message = code, message
 
 
 def _check_status(status: Status) -> Status:
@@ -137,6 +160,7 @@ def _check_status(status: Status) -> Status:
         if value is not None and (not math.isfinite(value) or not low <= value <= high):
             raise DomainError(Code.INVALID, f"Must be between {low} and {high}.", ["status", name])
     status.modem_state = clean_text(status.modem_state, "status.modemState", max_length=MAX_MODEM_STATE, required=False)
+    _check_fault(status)
     return status
 
 
@@ -181,6 +205,9 @@ async def record_heartbeat(
         modem_state=status.modem_state,
         signal_strength=status.signal_strength,
         link_speed=status.link_speed,
+        fault_code=status.fault_code or "",
+        fault_message=status.fault_message or "",
+        standstill=status.standstill,
     )
     session.add(sample)
     came_online = (

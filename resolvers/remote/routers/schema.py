@@ -103,6 +103,12 @@ class RouterAssignInput:
     organisation_id: strawberry.ID = strawberry.field(description="The organisation it goes to.")
 
 
+@strawberry.input(description="A fault the router (or the machine behind it) reports.")
+class RouterFaultInput:
+    code: str = strawberry.field(description="The fault's code (at most 40 characters), e.g. E42.")
+    message: str | None = strawberry.field(default=None, description="What it means (at most 200 characters).")
+
+
 @strawberry.input(description="What a router reports about itself; every field is optional.")
 class RouterStatusInput:
     cpu_load: float | None = strawberry.field(default=None, description="CPU load in percent (0-100).")
@@ -110,9 +116,18 @@ class RouterStatusInput:
     modem_state: str | None = strawberry.field(default=None, description="The modem's state (at most 40 characters).")
     signal_strength: float | None = strawberry.field(default=None, description="Signal strength in dBm (-200..0).")
     link_speed: float | None = strawberry.field(default=None, description="Link speed in Mbit/s.")
+    fault: RouterFaultInput | None = strawberry.field(
+        default=None, description="The fault it reports now; null or left out: none."
+    )
+    standstill: bool | None = strawberry.field(
+        default=None, description="Whether the machine behind it stands still; null: not reported."
+    )
 
     def to_status(self) -> Status:
         return Status(
+            fault_code=self.fault.code if self.fault else None,
+            fault_message=self.fault.message if self.fault else None,
+            standstill=self.standstill,
             cpu_load=self.cpu_load,
             memory_use=self.memory_use,
             modem_state=self.modem_state,

@@ -137,7 +137,23 @@ def parse_status(payload: bytes) -> Status:
     if modem_state is not None and not isinstance(modem_state, str):
         raise BadHeartbeat("modemState is not a string")
     status.modem_state = modem_state
+    _parse_condition(data, status)
     return status
+
+
+def _parse_condition(data: dict, status: Status) -> None:
+    """Issue 18: "fault": {"code": ..., "message": ...} or null, "standstill": true/false."""
+    fault = data.get("fault")
+    if fault is not None:
+        if not isinstance(fault, dict) or not isinstance(fault.get("code"), str):
+            raise BadHeartbeat("fault is not an object with a code")
+        if not isinstance(fault.get("message", ""), str | None):
+            raise BadHeartbeat("fault.message is not a string")
+        status.fault_code, status.fault_message = fault["code"], fault.get("message")
+    standstill = data.get("standstill")
+    if standstill is not None and not isinstance(standstill, bool):
+        raise BadHeartbeat("standstill is not a boolean")
+    status.standstill = standstill
 
 
 class HeartbeatSubscriber:
