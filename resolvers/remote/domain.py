@@ -7,6 +7,7 @@ from resolvers.identity.hooks import REACH_SHRANK
 from resolvers.remote.access import rules as access_rules
 from resolvers.remote.access import schema as access
 from resolvers.remote.clients import schema as clients
+from resolvers.remote.clients.demo import seed_demo_clients
 from resolvers.remote.connections import schema as connections
 from resolvers.remote.demo import seed_demo_remote
 from resolvers.remote.devices import schema as devices
@@ -16,6 +17,7 @@ from resolvers.remote.groups import schema as groups
 from resolvers.remote.live_state import schema as live_state
 from resolvers.remote.locations import schema as locations
 from resolvers.remote.notifications import schema as notifications
+from resolvers.remote.notifications.demo import seed_demo_condition_profile
 from resolvers.remote.routers import bulk
 from resolvers.remote.routers import schema as routers
 from resolvers.remote.templates import schema as templates
@@ -78,5 +80,5 @@ DOMAIN = Domain(
     },
     workers=(_router_watchdog, _heartbeat_subscriber, _demo_simulator),
     hooks=((REACH_SHRANK, access_rules.end_unreachable_connections),),
-    demo=(seed_demo_remote,),
+    demo=(seed_demo_remote, seed_demo_clients, seed_demo_condition_profile),
 )
