@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import uuid
 
+import aiomqtt
 from sqlalchemy import select
 
 from graph.relay import to_global_id
@@ -15,10 +17,12 @@ from models.base import utcnow
 from models.mail import OutboxMessage, TemplateType
 from resolvers.mail.workers.delivery import deliver_due
 from resolvers.remote.workers.conditions import condition_changes, notify_condition_changes, send
-from resolvers.remote.workers.mqtt import BadHeartbeat, parse_status
+from resolvers.remote.workers.mqtt import BadHeartbeat, HeartbeatSubscriber, parse_status
 from tests.factories import add_location, add_router, snapshot
+from tests.mqtt import BROKER, needs_broker
 from tests.remote.helpers import api_user_token
 from tests.smtp import smtp_server, smtp_settings
+from tests.waiting import until
 
 CREATE = """mutation($input: NotificationProfileCreateInput!) {
   notificationProfileCreate(input: $input) { notificationProfile { id events } errors { code field } } }"""
@@ -182,3 +186,29 @@ async def test_delivered_to_a_real_smtp_server(gql, runtime, world):
     async with runtime.session_factory() as session:
         row = await session.scalar(select(r.ConditionNotification))
     assert (row.kind, row.state) == (r.ConditionKind.FAULT, "E42")
+
+
+@needs_broker
+async def test_a_fault_reported_over_mqtt_is_mailed(gql, runtime, world):
+    """The router's MQTT heartbeat (a real broker) carries the fault; the mail follows as for GraphQL."""
+    ids = await seed(runtime, world)
+    await profile(gql, world, ["FAULT", "STANDSTILL"], ids["hall"])
+    root = f"fgtest-{uuid.uuid4().hex[:12]}"
+    member = HeartbeatSubscriber(runtime, f"mqtt://127.0.0.1:{BROKER[1]}", root=root, group=root)
+    member.start()
+    try:
+        await until(lambda: member.state == "connected", "the subscription")
+        async with aiomqtt.Client("127.0.0.1", BROKER[1], identifier=f"test-router-{uuid.uuid4().hex[:8]}") as client:
+            payload = {"cpuLoad": 20, "fault": {"code": "E17", "message": "Motor overload"}, "standstill": True}
+            await client.publish(f"{root}/routers/R_PRESS1/heartbeat", json.dumps(payload).encode(), qos=1)
+        await until(lambda: member.recorded == 1, "the heartbeat to be recorded")
+    finally:
+        await member.stop()
+    async with runtime.session_factory() as session:
+        sample = await session.scalar(select(r.RouterStatusSample))
+    assert (sample.fault_code, sample.fault_message, sample.standstill) == ("E17", "Motor overload", True)
+    assert await notify(runtime) == 2
+    assert sorted(subject for _, subject in await outbox(runtime)) == [
+        "Fault at Press hall",
+        "Standstill at Press hall",
+    ]
