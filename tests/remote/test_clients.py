@@ -95,6 +95,20 @@ async def test_silence_longer_than_the_setting_is_disconnected(gql, runtime, mon
     assert node["connectionStatus"] == "DISCONNECTED"
 
 
+async def test_the_users_client_connection_status(gql, runtime, world):
+    status = "query { clientConnectionStatus }"
+    assert (await gql(status, token=world.tokens["user_a"]))["data"] == {"clientConnectionStatus": "DISCONNECTED"}
+    registered = await register(gql)
+    await heartbeat(gql, registered["secret"])  # not paired yet: nobody's
+    assert (await gql(status, token=world.tokens["user_a"]))["data"] == {"clientConnectionStatus": "DISCONNECTED"}
+    assert (await pair(gql, world.tokens["user_a"], registered["pairingKey"]))["errors"] == []
+    assert (await gql(status, token=world.tokens["user_a"]))["data"] == {"clientConnectionStatus": "CONNECTED"}
+    assert (await gql(status, token=world.tokens["user_b"]))["data"] == {"clientConnectionStatus": "DISCONNECTED"}
+    async with runtime.session_factory() as session, session.begin():
+        await session.execute(update(cl.RemoteClient).values(last_heartbeat_at=utcnow() - timedelta(hours=1)))
+    assert (await gql(status, token=world.tokens["user_a"]))["data"] == {"clientConnectionStatus": "DISCONNECTED"}
+
+
 async def test_an_expired_key_pairs_nothing(gql, runtime, world):
     registered = await register(gql)
     async with runtime.session_factory() as session, session.begin():

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import strawberry
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.types import Info
 
@@ -134,6 +134,18 @@ class ClientQuery:
         return await paginate(
             info.context, statement, keys, RemoteClient.from_model, first=first, after=after, last=last, before=before
         )
+
+    @strawberry.field(
+        description=(
+            "Whether your client is connected to the servers (the manual's GetConnectionStatus): CONNECTED when one "
+            "of your paired clients sent a heartbeat within FLEETGRAPH_CLIENT_OFFLINE_AFTER_SECONDS."
+        ),
+        permission_classes=[needs(Permission.CLIENTS_USE)],
+    )
+    async def client_connection_status(self, info: Info) -> ClientConnectionStatus:
+        latest = select(func.max(cl.RemoteClient.last_heartbeat_at)).where(client_visible(info.context.principal))
+        async with info.context.session() as session:
+            return status_of(await session.scalar(latest), info)
 
 
 @strawberry.type
