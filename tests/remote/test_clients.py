@@ -74,8 +74,12 @@ async def test_a_client_registers_is_paired_by_its_key_and_reports_its_connectio
     # the key is used up
     assert codes(await pair(gql, world.tokens["user_b"], key)) == [("NOT_FOUND", ["key"])]
     async with runtime.session_factory() as session:
-        audit = (await session.scalars(select(AuditEvent.action).where(AuditEvent.action.like("client.%")))).all()
-    assert audit == ["client.paired"]
+        audit = (
+            await session.scalars(
+                select(AuditEvent.action).where(AuditEvent.action.like("client.%")).order_by(AuditEvent.id)
+            )
+        ).all()
+    assert audit == ["client.registered", "client.paired"]
 
 
 async def test_silence_longer_than_the_setting_is_disconnected(gql, runtime, monkeypatch, world):

@@ -102,6 +102,11 @@ async def register_client(session: AsyncSession, context: Context, version: str 
     )
     session.add(client)
     await session.flush()
+    # no organisation yet (the platform's history); the secret and the key stay out of it
+    await record(
+        session, context, "client.registered", organisation_id=None, target_type="RemoteClient", target_id=client.id,
+        details={"version": cleaned},
+    )  # fmt: skip
     return Registered(client, secret, key)
 
 
