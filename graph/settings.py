@@ -107,6 +107,11 @@ class Settings:
     router_watchdog_seconds: float = 5.0
     #: Status samples older than this many days are deleted by the watchdog; 0 keeps them forever.
     router_status_retention_days: int = 30
+    #: Remote clients (issue 18): silence after which a client counts as disconnected (seconds), how long its
+    #: pairing key is valid (minutes), and how many unpaired clients may wait at once (new ones are refused).
+    client_offline_after_seconds: int = 90
+    client_pairing_minutes: int = 15
+    client_max_pending: int = 10_000
     #: MQTT broker for router heartbeats (mqtt://host:port or mqtts://user:password@host:port); empty: no MQTT.
     mqtt_url: str = ""
     #: Telemetry: how old a point may be when it arrives (days; older ones are refused), the retention of an

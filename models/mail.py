@@ -26,6 +26,9 @@ class TemplateType(enum.StrEnum):
     METER_READINGS = "METER_READINGS"
     #: A metering point's integration transferred its readings, or failed to (notifications, issue 17).
     TRANSFER_RESULT = "TRANSFER_RESULT"
+    #: A router watched by a notification profile reported a fault or its clearing, or a standstill's start or
+    #: end (issue 18).
+    ROUTER_CONDITION = "ROUTER_CONDITION"
 
 
 LANGUAGES = ("de", "en", "es", "fr", "it", "nl", "ru", "sv")  # ru: issue 17, nl: issue 18

@@ -64,6 +64,11 @@ class RouterStatusSample(Base):
     #: The LAN behind the router as it reports it (CIDR, e.g. 192.168.1.0/24; issue 18: checked against the
     #: location's local network settings).
     lan_subnet: Mapped[str | None] = mapped_column(String(18))
+    #: The fault the router (or the machine behind it) reports; empty when none (issue 18).
+    fault_code: Mapped[str] = mapped_column(String(40), default="")
+    fault_message: Mapped[str] = mapped_column(String(200), default="")
+    #: Whether the machine stands still; null when not reported (issue 18).
+    standstill: Mapped[bool | None]
 
 
 class Location(Base):
@@ -349,6 +354,11 @@ class NotificationProfile(Base):
     offline_minutes: Mapped[int]
     #: Repeat while still offline every this many minutes; null sends once per offline period.
     repeat_minutes: Mapped[int | None]
+    #: Which events the profile reports (issue 18): offline (after offline_minutes), a reported fault
+    #: appearing or clearing, the machine starting or ending a standstill.
+    on_offline: Mapped[bool] = mapped_column(default=True)
+    on_fault: Mapped[bool] = mapped_column(default=False)
+    on_standstill: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -395,6 +405,27 @@ class OfflineNotification(Base):
     offline_since: Mapped[datetime]
     last_sent_at: Mapped[datetime]
     sent_count: Mapped[int] = mapped_column(default=1)
+
+
+class ConditionKind(enum.StrEnum):
+    """A reported condition of a router whose changes profiles report (issue 18)."""
+
+    FAULT = "FAULT"
+    STANDSTILL = "STANDSTILL"
+
+
+class ConditionNotification(Base):
+    """The state of a router's condition a profile last reported (one row per profile, router and kind): a
+    mail goes out when the router's latest status differs from it, once per transition."""
+
+    __tablename__ = "condition_notification"
+
+    profile_id: Mapped[int] = mapped_column(ForeignKey("notification_profile.id", ondelete="CASCADE"), primary_key=True)
+    router_id: Mapped[int] = mapped_column(ForeignKey("router.id", ondelete="CASCADE"), primary_key=True, index=True)
+    kind: Mapped[ConditionKind] = mapped_column(string_enum(ConditionKind, "condition_kind"), primary_key=True)
+    #: "" when clear; the fault code, or "STANDSTILL".
+    state: Mapped[str] = mapped_column(String(40))
+    changed_at: Mapped[datetime]
 
 
 # The three ways a user is granted a location (resolvers.remote.scope), and who may be granted one.

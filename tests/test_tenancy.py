@@ -31,6 +31,7 @@ from models import portal as pt
 from models import remote as r
 from models.base import utcnow
 from models.catalogue import DeviceKey, KeyAlgorithm, KeyKind
+from models.clients import RemoteClient
 from models.forwarding import DeliveryState, ForwardingTarget, OutboundDelivery, Platform
 from models.metering import (
     Integration,
@@ -604,6 +605,22 @@ async def portal_objects(session, runtime, world: World, pks: dict) -> dict[str,
     }
 
 
+async def client_objects(session, runtime, world: World, pks: dict) -> dict[str, dict[str, int]]:
+    """Clients (issue 18): each tenant's admin has paired a desktop client."""
+    clients = {}
+    for tenant in TENANTS:
+        client = RemoteClient(
+            user_id=world.users[f"admin_{tenant}"].id,
+            name=f"PC {tenant}",
+            secret_hash=f"{tenant}" * 64,
+            paired_at=utcnow(),
+        )
+        session.add(client)
+        await session.flush()
+        clients[tenant] = client.id
+    return {"RemoteClient": clients}
+
+
 @pytest.fixture
 async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
     """Both tenants get something of every kind (see the parts above)."""
@@ -624,6 +641,7 @@ async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
         t.pks.update(await case_objects(session, runtime, world, t.pks))
         t.pks.update(await serial_and_configuration_objects(session, runtime, world, t.pks))  # issue 18 (serial)
         t.pks.update(await portal_objects(session, runtime, world, t.pks))  # portal (issue 18)
+        t.pks.update(await client_objects(session, runtime, world, t.pks))
     t.ids = {
         kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()
     }
@@ -721,6 +739,7 @@ def node_cases() -> list[Case]:
         "CaseCall",
         "CaseStatus",
         "ActivityType",
+        "RemoteClient",  # clients (issue 18): a user's own only
     ):
         cases.append(Case("Query.node(id)", kind, NODE, lambda t, x: {"id": x}, root="node", label=kind))
         # one of A's own next to the ID under test: the answer differs only where that ID is
@@ -2379,6 +2398,32 @@ CASES += [
         root="firewallRules",
     ),
     Case("Query.node(id)", "FirewallRule", NODE, lambda t, x: {"id": x}, root="node", label="FirewallRule"),
+]
+
+# clients (issue 18): another user's client reads like an unknown one; effectiveAccess of another tenant's
+# location lists nobody
+CASES += [
+    Case(
+        "Query.effectiveAccess(locationId)",
+        "Location",
+        "query($id: ID!) { effectiveAccess(locationId: $id) { totalCount nodes { user { email } via } } }",
+        lambda t, x: {"id": x},
+        root="effectiveAccess",
+    ),
+    Case(
+        "Mutation.clientRename(input.id)",
+        "RemoteClient",
+        mutation("clientRename", "ClientRenameInput", "client { name }"),
+        lambda t, x: {"input": {"id": x, "name": "Renamed"}},
+        root="clientRename",
+    ),
+    Case(
+        "Mutation.clientRemove(input.id)",
+        "RemoteClient",
+        mutation("clientRemove", "ClientRemoveInput", "deletedId"),
+        lambda t, x: {"input": {"id": x}},
+        root="clientRemove",
+    ),
 ]
 
 # A control call uses the visible object of the case's kind (for organisations: the child A1);

@@ -7,6 +7,7 @@ that every language has the same layout (greeting, what happened, the link, the 
 from __future__ import annotations
 
 from models.mail import TemplateType
+from resolvers.mail.conditions import ROUTER_CONDITION
 from resolvers.mail.dutch import DUTCH
 from resolvers.mail.phrasing import READING, WHAT, WHERE, event, hours, mail, minutes
 from resolvers.mail.readings_defaults import METER_READINGS
@@ -377,3 +378,4 @@ DEFAULTS[T.TRANSFER_RESULT] = TRANSFER_RESULT  # metering notifications (issue 1
 # Dutch (issue 18) is in resolvers/mail/dutch.py, every type
 for _type, _text in DUTCH.items():
     DEFAULTS[_type]["nl"] = _text
+DEFAULTS[T.ROUTER_CONDITION] = ROUTER_CONDITION  # notification profiles (issue 18): resolvers/mail/conditions.py

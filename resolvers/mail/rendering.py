@@ -310,6 +310,18 @@ SAMPLE_VARIABLES: dict[TemplateType, dict[str, Any]] = {
         "error": "The meter is not registered with the portal yet.",
         "link": "https://fleetgraph.example/metering-points/sample",
     },
+    # notification profiles (issue 18): a fault appeared, so the sample shows its code and message too
+    TemplateType.ROUTER_CONDITION: {
+        "recipient_name": "Erika Muster",
+        "organisation_name": "IntegraDemo",
+        "profile_name": "Night shift",
+        "router_name": "R_M26118014A81B88FB",
+        "location_name": "Pumping station North",
+        "event": "FAULT_RAISED",
+        "detail": "E42: Motor overload",
+        "at": "2026-12-02 14:05 UTC",
+        "link": "https://fleetgraph.example/locations/sample",
+    },
 }
 
 

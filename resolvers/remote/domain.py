@@ -10,6 +10,8 @@ from resolvers.remote.case_settings import schema as case_settings
 from resolvers.remote.cases import schema as cases
 from resolvers.remote.cases.demo import seed_demo_cases
 from resolvers.remote.cases.serving import EXPORT_ROUTES
+from resolvers.remote.clients import schema as clients
+from resolvers.remote.clients.demo import seed_demo_clients
 from resolvers.remote.configuration_groups import schema as configuration_groups
 from resolvers.remote.configuration_groups.demo import seed_demo_configuration_groups
 from resolvers.remote.connections import schema as connections
@@ -17,6 +19,7 @@ from resolvers.remote.customers import schema as customers
 from resolvers.remote.customers.demo import seed_demo_customers
 from resolvers.remote.demo import seed_demo_remote
 from resolvers.remote.devices import schema as devices
+from resolvers.remote.effective import schema as effective
 from resolvers.remote.external import schema as external
 from resolvers.remote.firewall_rules import schema as firewall_rules
 from resolvers.remote.firewall_rules.demo import seed_demo_firewall_rules
@@ -26,6 +29,7 @@ from resolvers.remote.local_network import schema as local_network
 from resolvers.remote.local_network.demo import seed_demo_local_network
 from resolvers.remote.locations import schema as locations
 from resolvers.remote.notifications import schema as notifications
+from resolvers.remote.notifications.demo import seed_demo_condition_profile
 from resolvers.remote.routers import bulk
 from resolvers.remote.routers import schema as routers
 from resolvers.remote.serial_devices import schema as serial_devices
@@ -67,6 +71,8 @@ DOMAIN = Domain(
         local_network.LocalNetworkQuery,
         customers.CustomerQuery,
         firewall_rules.FirewallRuleQuery,
+        clients.ClientQuery,
+        effective.EffectiveAccessQuery,
     ),
     mutations=(
         routers.RouterMutation,
@@ -86,6 +92,7 @@ DOMAIN = Domain(
         local_network.LocalNetworkMutation,
         customers.CustomerMutation,
         firewall_rules.FirewallRuleMutation,
+        clients.ClientMutation,
     ),
     subscriptions=(live_state.RemoteSubscription,),
     node_resolvers={
@@ -103,6 +110,7 @@ DOMAIN = Domain(
         **serial_templates.NODE_RESOLVERS,
         **configuration_groups.NODE_RESOLVERS,
         **firewall_rules.NODE_RESOLVERS,
+        **clients.NODE_RESOLVERS,
     },
     long_text_arguments={
         # CSV text of the bulk router registration (resolvers/remote/routers/bulk.py caps it at 2 MiB of UTF-8)
@@ -121,5 +129,7 @@ DOMAIN = Domain(
         seed_demo_configuration_groups,
         seed_demo_template_links,
         seed_demo_cases,
+        seed_demo_clients,
+        seed_demo_condition_profile,
     ),
 )

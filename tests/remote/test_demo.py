@@ -47,7 +47,8 @@ async def test_demo_locations_per_user(gql, runtime):
 
 
 CONNECTIONS = """{ connectionLicence { maxActive active }
-  notificationProfiles { nodes { name offlineMinutes users { email } emails locationGroups { name } } }
+  notificationProfiles(filter: {nameContains: "Leitwarte"}) {
+    nodes { name offlineMinutes users { email } emails locationGroups { name } } }
   locations(filter: {nameContains: "Nord"}) { nodes { connectionHistory { nodes { userEmail deviceName duration
     endReason } } } } }"""
 

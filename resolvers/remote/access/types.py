@@ -35,6 +35,12 @@ class AccessReason(enum.Enum):
     DIRECT = strawberry.enum_value("DIRECT", description="Given the location directly.")
     USER_GROUP = strawberry.enum_value("USER_GROUP", description="Member of a user group given the location.")
     LOCATION_GROUP = strawberry.enum_value("LOCATION_GROUP", description="User of a location group the location is in.")
+    EXTERNAL = strawberry.enum_value(
+        "EXTERNAL", description="An external user of the location's organisation (reaches it only through a grant)."
+    )
+    MANAGER = strawberry.enum_value(
+        "MANAGER", description="Holds LOCATIONS_MANAGE over the location's organisation subtree (needs no grant)."
+    )
 
 
 def _reasons(rows) -> tuple[list[AccessReason], list[int], list[int]]:

@@ -29,6 +29,7 @@ from resolvers.audit.rules import record
 from resolvers.identity.accounts import clean_email
 from resolvers.remote.devices.rules import clean_name
 from resolvers.remote.errors import RemoteErrorCode as Code
+from resolvers.remote.notifications.events import clean_events
 from resolvers.remote.notifications.loaders import profile_visible
 
 #: A week: a longer silence is no alarm any more.
@@ -259,8 +260,11 @@ async def create_profile(
     emails=None,
     location_ids=None,
     group_ids=None,
+    events=None,
 ) -> r.NotificationProfile:
+    """Long because it checks every list and the events (issue 18) before it writes anything."""
     name = clean_name(name)
+    flags = clean_events(events)
     offline = clean_minutes(offline_minutes, "offlineMinutes", required=True)
     repeat = clean_minutes(repeat_minutes, "repeatMinutes", required=False)
     if organisation_id is None:
@@ -281,7 +285,7 @@ async def create_profile(
     )
     await ensure_name_free(session, r.NotificationProfile, organisation.id, name, _name_taken())
     profile = r.NotificationProfile(
-        organisation_id=organisation.id, name=name, offline_minutes=offline, repeat_minutes=repeat
+        organisation_id=organisation.id, name=name, offline_minutes=offline, repeat_minutes=repeat, **flags
     )
     session.add(profile)
     await flush_unique(session, _name_taken())
@@ -298,6 +302,7 @@ async def create_profile(
             "name": name,
             "offlineMinutes": offline,
             "repeatMinutes": repeat,
+            "events": [column for column, on in flags.items() if on],
             "users": len(members.user_ids or []),
             "emails": len(members.emails or []),
             "locations": len(members.location_ids or []),
@@ -319,8 +324,10 @@ async def update_profile(
     emails=UNSET,
     location_ids=UNSET,
     group_ids=UNSET,
+    events=UNSET,
 ) -> r.NotificationProfile:
-    """Fields left out stay; a list given replaces the old one (null or [] empties it)."""
+    """Fields left out stay; a list given replaces the old one (null or [] empties it). Long because it cleans
+    each field of the partial update (and the events, issue 18) in turn."""
     profile = await visible_profile(session, context, profile_id, "id")
     organisation = await session.get(m.Organisation, profile.organisation_id)
     assert organisation is not None  # the profile references its organisation (a foreign key)
@@ -334,6 +341,8 @@ async def update_profile(
         changes["offline_minutes"] = clean_minutes(offline_minutes, "offlineMinutes", required=True)
     if repeat_minutes is not UNSET:  # null: once per offline period
         changes["repeat_minutes"] = clean_minutes(repeat_minutes, "repeatMinutes", required=False)
+    if events is not UNSET:  # null: OFFLINE only, as on create
+        changes.update({k: v for k, v in clean_events(events).items() if getattr(profile, k) != v})
     members = await _clean_members(
         session,
         context,
@@ -353,7 +362,10 @@ async def update_profile(
     await flush_unique(session, _name_taken())
     replaced = await _write_members(session, profile.id, members)
     changed = sorted(
-        {"offline_minutes": "offlineMinutes", "repeat_minutes": "repeatMinutes"}.get(k, k) for k in changes
+        {"offline_minutes": "offlineMinutes", "repeat_minutes": "repeatMinutes"}.get(
+            k, "events" if k[:3] == "on_" else k
+        )
+        for k in changes
     )
     if changed or replaced:
         await record(

@@ -25,6 +25,7 @@ from graph.relay import (
 from models import remote as r
 from models.identity import Permission
 from resolvers.remote.errors import RemoteError
+from resolvers.remote.notifications.events import NotificationEvent
 from resolvers.remote.notifications.loaders import profile_visible, visible_profiles
 from resolvers.remote.notifications.rules import (
     MAX_EMAILS,
@@ -65,6 +66,9 @@ class NotificationProfileCreateInput:
     location_group_ids: list[strawberry.ID] | None = strawberry.field(
         default=None, description=f"Location groups of the organisation to watch (at most {MAX_GROUPS})."
     )
+    events: list[NotificationEvent] | None = strawberry.field(
+        default=None, description="The events to report (at least one); left out: OFFLINE only."
+    )
 
 
 @strawberry.input(description="Change a notification profile; fields left out stay, a list given replaces the old one.")
@@ -84,6 +88,9 @@ class NotificationProfileUpdateInput:
     )
     location_group_ids: list[strawberry.ID] | None = strawberry.field(
         default=strawberry.UNSET, description="The new list of location groups."
+    )
+    events: list[NotificationEvent] | None = strawberry.field(
+        default=strawberry.UNSET, description="The events to report (at least one); null: OFFLINE only."
     )
 
 
@@ -171,6 +178,7 @@ class NotificationProfileMutation:
                 emails=input.emails,
                 location_ids=input.location_ids,
                 group_ids=input.location_group_ids,
+                events=input.events,
             ),
             profile_payload,
         )
@@ -196,6 +204,7 @@ class NotificationProfileMutation:
                 emails=input.emails,
                 location_ids=input.location_ids,
                 group_ids=input.location_group_ids,
+                events=input.events,
             ),
             profile_payload,
         )

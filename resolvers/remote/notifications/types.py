@@ -19,6 +19,7 @@ from resolvers.identity.organisations.types import Organisation
 from resolvers.identity.users.types import User
 from resolvers.remote.groups.types import LocationGroup
 from resolvers.remote.locations.types import Location
+from resolvers.remote.notifications.events import NotificationEvent, events_of
 from resolvers.remote.notifications.loaders import (
     emails_by_profile,
     groups_by_profile,
@@ -37,6 +38,7 @@ class NotificationProfile(Node):
             "period."
         )
     )
+    events: list[NotificationEvent] = strawberry.field(description="The events it reports.")
     created_at: datetime = strawberry.field(description="When it was created.")
     pk: strawberry.Private[int]
     organisation_pk: strawberry.Private[int]
@@ -48,6 +50,7 @@ class NotificationProfile(Node):
         return cls(
             id=strawberry.ID(to_global_id("NotificationProfile", row.id)),
             name=row.name,
+            events=events_of(row),
             offline_minutes=row.offline_minutes,
             repeat_minutes=row.repeat_minutes,
             created_at=row.created_at,

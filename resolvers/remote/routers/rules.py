@@ -120,6 +120,8 @@ async def assign(session: AsyncSession, context: Context, router_id: str, organi
 
 
 MAX_MODEM_STATE = 40
+MAX_FAULT_CODE = 40
+MAX_FAULT_MESSAGE = 200
 
 
 @dataclass
@@ -131,6 +133,27 @@ class Status:
     link_speed: float | None = None
     #: The LAN behind the router (issue 18), CIDR; checked and normalised by lan_network.
     lan_subnet: str | None = None
+    #: A reported fault (issue 18): its code (empty or None: no fault) and message; standstill: the machine
+    #: behind the router stands still (None: not reported).
+    fault_code: str | None = None
+    fault_message: str | None = None
+    standstill: bool | None = None
+
+
+def _check_fault(status: Status) -> None:
+    code = clean_text(
+        status.fault_code, ["status", "fault", "code"], max_length=MAX_FAULT_CODE, required=False, single_line=True
+    )
+    message = clean_text(
+        status.fault_message,
+        ["status", "fault", "message"],
+        max_length=MAX_FAULT_MESSAGE,
+        required=False,
+        single_line=True,
+    )
+    if message and not code:
+        raise DomainError(Code.REQUIRED, "A fault has a code.", ["status", "fault", "code"])
+    status.fault_code, status.fault_message = code, message
 
 
 def _check_status(status: Status) -> Status:
@@ -145,6 +168,7 @@ def _check_status(status: Status) -> Status:
     status.modem_state = clean_text(status.modem_state, "status.modemState", max_length=MAX_MODEM_STATE, required=False)
     if status.lan_subnet is not None:
         status.lan_subnet = lan_network(status.lan_subnet, ["status", "lanSubnet"])
+    _check_fault(status)
     return status
 
 
@@ -190,6 +214,9 @@ async def record_heartbeat(
         signal_strength=status.signal_strength,
         link_speed=status.link_speed,
         lan_subnet=status.lan_subnet,
+        fault_code=status.fault_code or "",
+        fault_message=status.fault_message or "",
+        standstill=status.standstill,
     )
     session.add(sample)
     came_online = (

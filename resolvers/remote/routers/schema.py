@@ -111,6 +111,12 @@ class RouterAssignInput:
     organisation_id: strawberry.ID = strawberry.field(description="The organisation it goes to.")
 
 
+@strawberry.input(description="A fault the router (or the machine behind it) reports.")
+class RouterFaultInput:
+    code: str = strawberry.field(description="The fault's code (at most 40 characters), e.g. E42.")
+    message: str | None = strawberry.field(default=None, description="What it means (at most 200 characters).")
+
+
 @strawberry.input(description="What a router reports about itself; every field is optional.")
 class RouterStatusInput:
     cpu_load: float | None = strawberry.field(default=None, description="CPU load in percent (0-100).")
@@ -121,9 +127,18 @@ class RouterStatusInput:
     lan_subnet: str | None = strawberry.field(
         default=None, description="The IPv4 LAN behind the router in CIDR notation (e.g. 192.168.1.0/24)."
     )
+    fault: RouterFaultInput | None = strawberry.field(
+        default=None, description="The fault it reports now; null or left out: none."
+    )
+    standstill: bool | None = strawberry.field(
+        default=None, description="Whether the machine behind it stands still; null: not reported."
+    )
 
     def to_status(self) -> Status:
         return Status(
+            fault_code=self.fault.code if self.fault else None,
+            fault_message=self.fault.message if self.fault else None,
+            standstill=self.standstill,
             cpu_load=self.cpu_load,
             memory_use=self.memory_use,
             modem_state=self.modem_state,

@@ -22,6 +22,12 @@ from resolvers.remote.locations.types import Location
 from resolvers.remote.routers.loaders import latest_status
 
 
+@strawberry.type(description="A fault a router reported.")
+class RouterFault:
+    code: str = strawberry.field(description="The fault's code.")
+    message: str = strawberry.field(description="What it means; may be empty.")
+
+
 @strawberry.type(description="One status report of a router, sent with its heartbeat.")
 class RouterStatus:
     taken_at: datetime = strawberry.field(description="When the server received it.")
@@ -35,6 +41,10 @@ class RouterStatus:
     lan_subnet: str | None = strawberry.field(
         description="The LAN behind the router as it reported it (CIDR), or null when not reported."
     )
+    fault: RouterFault | None = strawberry.field(description="The fault it reported, or null when none.")
+    standstill: bool | None = strawberry.field(
+        description="Whether the machine behind it stood still, or null when not reported."
+    )
 
     @classmethod
     def from_model(cls, row: r.RouterStatusSample) -> RouterStatus:
@@ -46,6 +56,8 @@ class RouterStatus:
             signal_strength=row.signal_strength,
             link_speed=row.link_speed,
             lan_subnet=row.lan_subnet,
+            fault=RouterFault(code=row.fault_code, message=row.fault_message) if row.fault_code else None,
+            standstill=row.standstill,
         )
 
 

@@ -141,7 +141,23 @@ def parse_status(payload: bytes) -> Status:
     if lan_subnet is not None and not isinstance(lan_subnet, str):
         raise BadHeartbeat("lanSubnet is not a string")
     status.lan_subnet = lan_subnet
+    _parse_condition(data, status)
     return status
+
+
+def _parse_condition(data: dict, status: Status) -> None:
+    """Issue 18: "fault": {"code": ..., "message": ...} or null, "standstill": true/false."""
+    fault = data.get("fault")
+    if fault is not None:
+        if not isinstance(fault, dict) or not isinstance(fault.get("code"), str):
+            raise BadHeartbeat("fault is not an object with a code")
+        if not isinstance(fault.get("message", ""), str | None):
+            raise BadHeartbeat("fault.message is not a string")
+        status.fault_code, status.fault_message = fault["code"], fault.get("message")
+    standstill = data.get("standstill")
+    if standstill is not None and not isinstance(standstill, bool):
+        raise BadHeartbeat("standstill is not a boolean")
+    status.standstill = standstill
 
 
 class HeartbeatSubscriber:

@@ -50,7 +50,7 @@ class Recipient:
     language: str
 
 
-def _watched():
+def watched_locations():
     """(profile_id, location_id) of every watched location, directly or through a location group, once."""
     return union(
         select(
@@ -66,7 +66,7 @@ def _watched():
 
 async def due_notifications(session: AsyncSession, now: datetime) -> list[Due]:
     """Profile x router pairs whose mail is due at `now` (the upsert checks again when it claims them)."""
-    watched = _watched()
+    watched = watched_locations()
     rows = (
         await session.execute(
             select(
@@ -90,6 +90,7 @@ async def due_notifications(session: AsyncSession, now: datetime) -> list[Due]:
                 ),
             )
             .where(
+                r.NotificationProfile.on_offline.is_(True),  # issue 18: a profile may report other events only
                 r.Router.online.is_(False),
                 r.Router.last_heartbeat_at.is_not(None),
                 r.Router.state_changed_at <= now - timedelta(minutes=1),

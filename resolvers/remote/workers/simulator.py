@@ -3,7 +3,9 @@ heartbeat every few seconds, with status values that wander like a real router's
 connecting to them works at any time. The silent demo router stays silent, to show what offline looks like.
 
 Heartbeats go through the same rule as those from MQTT (routers.rules.trusted_heartbeat), so the watchdog,
-the live subscription and the dashboard see them as they would see a real router.
+the live subscription and the dashboard see them as they would see a real router. Now and then a router
+reports a fault or its machine stands still for a while (issue 18: the demo's fault and standstill profile
+mails about it). Erika's demo client sends its heartbeats too, through the rule a real client's go through.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from typing import Any
 
 from graph.errors import DomainError
 from graph.workers import PeriodicTask, transaction
+from models.base import utcnow
+from resolvers.remote.clients.demo import DEMO_CLIENT_SECRET
+from resolvers.remote.clients.rules import client_heartbeat
 from resolvers.remote.demo import REPORTING_ROUTERS
 from resolvers.remote.routers.rules import Status, trusted_heartbeat
 
@@ -22,6 +27,10 @@ log = logging.getLogger("fleetgraph.remote.simulator")
 
 #: Longest pause between two heartbeats of a router (seconds); shorter when the offline timeout is short.
 MAX_INTERVAL = 15.0
+#: Per heartbeat: the chance that a fault appears (or a standstill starts), and that it ends again.
+CONDITION_STARTS = 0.02
+CONDITION_ENDS = 0.2
+FAULTS = (("E17", "Motor overload"), ("E42", "Pressure too low"), ("W03", "Filter clogged"))
 
 
 @dataclass
@@ -46,10 +55,26 @@ class SimulatedRouter:
         self.memory_use = Wandering(rng.uniform(35, 45), 20, 90, 1.5)
         self.signal_strength = Wandering(rng.uniform(-80, -65), -110, -50, 3)
         self.link_speed = Wandering(rng.uniform(20, 60), 1, 150, 8)
+        self.fault: tuple[str, str] | None = None
+        self.standstill = False
+
+    def _conditions(self) -> None:
+        """Now and then a fault appears or a standstill starts; each ends again after a while."""
+        if self.fault is None:
+            self.fault = self.rng.choice(FAULTS) if self.rng.random() < CONDITION_STARTS else None
+        elif self.rng.random() < CONDITION_ENDS:
+            self.fault = None
+        flip = CONDITION_ENDS if self.standstill else CONDITION_STARTS
+        if self.rng.random() < flip:
+            self.standstill = not self.standstill
 
     def status(self) -> Status:
         signal = self.signal_strength.next(self.rng)
+        self._conditions()
         return Status(
+            fault_code=self.fault[0] if self.fault else None,
+            fault_message=self.fault[1] if self.fault else None,
+            standstill=self.standstill,
             cpu_load=self.cpu_load.next(self.rng),
             memory_use=self.memory_use.next(self.rng),
             modem_state="CONNECTED" if signal > -105 else "SEARCHING",
@@ -78,3 +103,5 @@ class DemoSimulator(PeriodicTask):
                     await trusted_heartbeat(session, router.common_name, router.status())
             except DomainError:
                 pass  # the router was deleted or renamed in the demo: nothing to simulate
+        async with transaction(self.runtime) as session:  # None when Erika removed it: nothing to simulate
+            await client_heartbeat(session, DEMO_CLIENT_SECRET, utcnow())

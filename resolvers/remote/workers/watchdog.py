@@ -22,6 +22,7 @@ from models.base import utcnow
 from resolvers.remote.connections.rules import disconnected_events, end_connections
 from resolvers.remote.router_events import ROUTER_ONLINE_CHANGED, state_event
 from resolvers.remote.workers import retention
+from resolvers.remote.workers.conditions import notify_condition_changes
 from resolvers.remote.workers.notifier import notify_offline_routers
 from subscriptions import channels
 
@@ -96,7 +97,7 @@ async def end_connections_of_offline_routers(runtime: Any, now: datetime) -> lis
 
 class RouterWatchdog(PeriodicTask):
     """Every router_watchdog_seconds: silent routers go offline, their connections end, old status samples
-    are pruned (at most every 10 minutes) and offline notifications that are due are queued."""
+    are pruned (at most every 10 minutes) and offline, fault and standstill notifications that are due are queued."""
 
     name = "router watchdog"
     log = log
@@ -116,5 +117,8 @@ class RouterWatchdog(PeriodicTask):
             log.info("%d router(s) went offline", len(flipped))
         await retention.prune_if_due(self)
         await notify_offline_routers(
+            self.runtime.session_factory, utcnow(), public_url=self.runtime.settings.link_base_url
+        )
+        await notify_condition_changes(
             self.runtime.session_factory, utcnow(), public_url=self.runtime.settings.link_base_url
         )
