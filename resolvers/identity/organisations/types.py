@@ -41,6 +41,9 @@ class Organisation(Node):
         description="The ID to copy and hand to a partner so that they can link to this organisation."
     )
     name: str = strawberry.field(description="Name.")
+    customer_number: str = strawberry.field(
+        description="The customer number (8 digits) its users type with their username and password to log in."
+    )
     your_reference: str = strawberry.field(description="Your own reference for this organisation.")
     can_create_organisations: bool = strawberry.field(description="Whether it may create child organisations.")
     require_two_factor: bool = strawberry.field(description="Every user must log in with a TOTP code.")
@@ -58,6 +61,7 @@ class Organisation(Node):
             id=strawberry.ID(to_global_id("Organisation", row.id)),
             organisation_id=row.public_id,
             name=row.name,
+            customer_number=row.customer_number,
             your_reference=row.your_reference,
             can_create_organisations=row.can_create_organisations,
             require_two_factor=row.require_two_factor,
