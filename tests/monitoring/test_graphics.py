@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from models.audit import AuditEvent
 from graph.svg import MAX_BYTES, sanitise
+from models.audit import AuditEvent
 from tests.factories import snapshot
 from tests.monitoring.datalog_helpers import ACTIVATE, call, codes, seed_site
 

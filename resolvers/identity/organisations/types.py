@@ -12,6 +12,8 @@ from graph.lookahead import Batched, relation
 from graph.relay import Node, to_global_id
 from models import identity as m
 from resolvers.identity import loaders
+from resolvers.identity.branding.loaders import themes
+from resolvers.identity.branding.types import Theme
 from resolvers.identity.organisations.loaders import partners_by_organisation
 
 
@@ -81,6 +83,10 @@ class Organisation(Node):
         )
     )
     def parent(self, info: Info) -> Organisation | None: ...
+
+    @strawberry.field(description="The personalised theme (manual §14); null until it is first saved.")
+    @relation(Batched(themes, key=lambda organisation: organisation.pk, build=Theme.from_model))
+    def theme(self, info: Info) -> Theme | None: ...
 
     @strawberry.field(description="Organisations linked as partners (name and ID only).")
     @relation(

@@ -83,9 +83,9 @@ async def account_named(context: Context, credentials: Credentials) -> Account |
             return DomainError(Code.REQUIRED, "enter your customer number", "customerNumber")
         condition, key, names = m.Organisation.id == organisation_id, f"{host}/{username}", "username"
     async with context.runtime.session_factory() as session:
-        email = await session.scalar(
+        found = await session.scalar(
             select(m.User.email)
             .join(m.Organisation, m.Organisation.id == m.User.organisation_id)
             .where(condition, m.User.username == username)
         )
-    return Account(key=email or key, email=email, names=names)
+    return Account(key=found or key, email=found, names=names)
