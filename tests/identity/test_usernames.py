@@ -14,7 +14,8 @@ from tests.factories import PASSWORD, add_organisation, add_user, snapshot
 LOGIN = """mutation($input: LoginInput!) {
   login(input: $input) { accessToken user { email username } errors { code field message } } }"""
 USER_CREATE = """mutation($input: UserCreateInput!) {
-  userCreate(input: $input) { user { email username organisation { customerNumber } } errors { code field message } } }"""
+  userCreate(input: $input) {
+    user { email username organisation { customerNumber } } errors { code field message } } }"""
 USER_UPDATE = """mutation($input: UserUpdateInput!) {
   userUpdate(input: $input) { user { username } errors { code field message } } }"""
 WRONG = "Wrong-Horse#Battery9"
