@@ -23,6 +23,7 @@ from graphql import GraphQLInputObjectType, GraphQLSchema, get_named_type
 from graph.relay import to_global_id
 from graph.schema import build_schema
 from models import alarms as al
+from models import branding as br
 from models import datalog as dl
 from models import identity as m
 from models.base import utcnow
@@ -480,6 +481,26 @@ async def metering_integration_objects(session, runtime, world: World, pks: dict
     return {"Integration": integrations}
 
 
+async def login_domain_objects(session, runtime, world: World, pks: dict) -> dict[str, dict[str, int]]:
+    """Each tenant (A: its child A1): a verified login domain (verifying it again needs no DNS lookup)."""
+    domains = {}
+    for tenant in TENANTS:
+        organisation = world.organisations[CONTROLLED[tenant]]
+        name = f"portal.{tenant}.example"
+        row = br.LoginDomain(
+            organisation_id=organisation.id,
+            domain=name,
+            token="0" * 32,
+            state=br.LoginDomainState.VERIFIED,
+            verified_domain=name,
+            verified_at=utcnow(),
+        )
+        session.add(row)
+        await session.flush()
+        domains[tenant] = row.id
+    return {"LoginDomain": domains}
+
+
 @pytest.fixture
 async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
     """Both tenants get something of every kind (see the parts above)."""
@@ -497,6 +518,7 @@ async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
         t.pks.update(await metering_readings_objects(session, runtime, world, t.pks))
         t.pks.update(await account_objects(session, runtime, world, t.pks))  # accounts (issue 17)
         t.pks.update(await metering_integration_objects(session, runtime, world, t.pks))
+        t.pks.update(await login_domain_objects(session, runtime, world, t.pks))  # issue 18: login identity
     t.ids = {
         kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()
     }
@@ -1830,6 +1852,45 @@ CASES += [
         mutation("meteringPointUnsubscribe", "MeteringPointSubscriptionInput", "meteringPoint { subscribed }"),
         lambda t, x: {"input": {"meteringPointId": x}},
         root="meteringPointUnsubscribe",
+    ),
+]
+
+# login identity (issue 18): themes and login domains of an organisation one sees
+CASES += [
+    Case(
+        "Mutation.themeSet(input.organisationId)",
+        "Organisation",
+        mutation("themeSet", "ThemeSetInput", "organisation { theme { name } }"),
+        lambda t, x: {"input": {"organisationId": x, "name": "Themed"}},
+        root="themeSet",
+    ),
+    Case(
+        "Query.loginDomains(organisationId)",
+        "Organisation",
+        "query($id: ID!) { loginDomains(organisationId: $id) { totalCount nodes { domain } } }",
+        lambda t, x: {"id": x},
+        root="loginDomains",
+    ),
+    Case(
+        "Mutation.loginDomainAdd(input.organisationId)",
+        "Organisation",
+        mutation("loginDomainAdd", "LoginDomainAddInput", "loginDomain { domain }"),
+        lambda t, x: {"input": {"organisationId": x, "domain": "portal.new.example"}},
+        root="loginDomainAdd",
+    ),
+    Case(
+        "Mutation.loginDomainVerify(input.id)",
+        "LoginDomain",
+        mutation("loginDomainVerify", "LoginDomainIdInput", "loginDomain { state }"),
+        lambda t, x: {"input": {"id": x}},
+        root="loginDomainVerify",
+    ),
+    Case(
+        "Mutation.loginDomainDelete(input.id)",
+        "LoginDomain",
+        mutation("loginDomainDelete", "LoginDomainIdInput", "deletedId"),
+        lambda t, x: {"input": {"id": x}},
+        root="loginDomainDelete",
     ),
 ]
 
