@@ -3,6 +3,7 @@
 from graph.domain import Domain
 from resolvers.identity.branding import schema as branding
 from resolvers.identity.branding import serving as branding_serving
+from resolvers.identity.branding.demo import seed_demo_branding
 from resolvers.identity.contacts import schema as contacts
 from resolvers.identity.email_tokens.schema import EmailTokenMutation
 from resolvers.identity.groups import schema as groups
@@ -45,4 +46,5 @@ DOMAIN = Domain(
     documents=pages.DOCUMENTS,
     sealed=(TOTP_SECRETS,),
     prime_request=(prime_own_rows,),
+    demo=(seed_demo_branding,),  # issue 18: customer numbers, usernames, IntegraDemo's theme
 )
