@@ -225,3 +225,17 @@ async def test_login_on_a_verified_domain_needs_no_customer_number(world, runtim
         theme = await gql("{ loginTheme { name } }", {}, host="portal.acme.example")
         assert theme["data"]["loginTheme"] == {"name": "Acme"}
         assert (await gql("{ loginTheme { name } }", {}, host="elsewhere.example"))["data"]["loginTheme"] is None
+
+
+def test_the_nameserver_setting_is_checked_at_start():
+    from graph.settings import Settings, SettingsError
+
+    assert Settings(dns_nameservers="").dns_nameserver_list == []
+    assert Settings(dns_nameservers="127.0.0.1:5353, 9.9.9.9").dns_nameserver_list == [
+        ("127.0.0.1", 5353),
+        ("9.9.9.9", 53),
+    ]
+    assert Settings(dns_nameservers="::1").dns_nameserver_list == [("::1", 53)]
+    for bad in ("dns.example", "127.0.0.1:0", "127.0.0.1:x", "300.1.1.1"):
+        with pytest.raises(SettingsError):
+            Settings(dns_nameservers=bad)

@@ -199,3 +199,32 @@ async def test_incomplete_or_mixed_credentials_are_refused_without_counting(gql,
     assert [(e["code"], e["field"]) for e in no_number["errors"]] == [("REQUIRED", ["customerNumber"])]
     async with runtime.session_factory() as session:
         assert (await session.scalars(select(m.LoginThrottle))).all() == []
+
+
+async def test_migration_0022_gives_existing_organisations_customer_numbers(tmp_path):
+    """Organisations made before 0022 get distinct customer numbers from it (SQLite file of its own)."""
+    from sqlalchemy import text
+
+    from graph.db import create_engine, migrate
+    from graph.settings import Settings
+
+    engine = create_engine(Settings(data_dir=tmp_path))
+    try:
+        await migrate(engine, "0021")
+        async with engine.begin() as connection:
+            for i in range(5):
+                await connection.execute(
+                    text(
+                        "INSERT INTO organisation (public_id, name, your_reference, can_create_organisations, path, "
+                        "password_min_length, password_history, require_two_factor, created_at) "
+                        "VALUES (:p, :n, '', false, '/', 12, 3, false, CURRENT_TIMESTAMP)"
+                    ),
+                    {"p": f"uuid-{i}", "n": f"Old {i}"},
+                )
+        await migrate(engine)
+        async with engine.connect() as connection:
+            numbers = (await connection.execute(text("SELECT customer_number FROM organisation"))).scalars().all()
+    finally:
+        await engine.dispose()
+    assert len(numbers) == len(set(numbers)) == 5
+    assert all(re.fullmatch(r"[1-9][0-9]{7}", number) for number in numbers)

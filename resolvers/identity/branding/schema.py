@@ -114,13 +114,14 @@ class BrandingQuery:
             ),
         ] = None,
     ) -> Theme | None:
+        number, host = (customer_number or "").strip()[:20], request_host(info.context)
+        if not number and not host:
+            return None
         condition = (
-            m.Organisation.customer_number == customer_number.strip()[:20]
-            if customer_number and customer_number.strip()
+            m.Organisation.customer_number == number
+            if number
             else m.Organisation.id.in_(
-                select(br.LoginDomain.organisation_id).where(
-                    br.LoginDomain.verified_domain == (request_host(info.context) or None)
-                )
+                select(br.LoginDomain.organisation_id).where(br.LoginDomain.verified_domain == host)
             )
         )
         async with info.context.session() as session:
