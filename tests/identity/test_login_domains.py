@@ -239,3 +239,25 @@ def test_the_nameserver_setting_is_checked_at_start():
     for bad in ("dns.example", "127.0.0.1:0", "127.0.0.1:x", "300.1.1.1"):
         with pytest.raises(SettingsError):
             Settings(dns_nameservers=bad)
+
+
+async def test_the_list_runs_in_a_fixed_number_of_statements(gql, world, runtime, count_sql):
+    async def statements(expected: int) -> int:
+        with count_sql() as counter:
+            result = await gql(DOMAINS, {}, token=world.tokens["admin_a"])
+        assert result["data"]["loginDomains"]["totalCount"] == expected
+        return counter.count
+
+    async def add_domains(numbers: range) -> None:
+        async with runtime.session_factory() as session, session.begin():
+            organisation_id = world.organisations["a"].id
+            session.add_all(
+                br.LoginDomain(organisation_id=organisation_id, domain=f"p{i}.acme.example", token="0" * 32)
+                for i in numbers
+            )
+
+    await add_domains(range(2))
+    few = await statements(2)
+    await add_domains(range(2, 30))
+    # authentication 1 + page 1 + totalCount 1
+    assert few == await statements(30) == 3
