@@ -228,3 +228,19 @@ async def test_migration_0022_gives_existing_organisations_customer_numbers(tmp_
         await engine.dispose()
     assert len(numbers) == len(set(numbers)) == 5
     assert all(re.fullmatch(r"[1-9][0-9]{7}", number) for number in numbers)
+
+
+async def test_of_parallel_creates_with_one_username_one_wins(gql, world, runtime):
+    import asyncio
+
+    answers = await asyncio.gather(
+        *(
+            gql(USER_CREATE, new_user(email=f"racer{i}@a.example", username="racer"), token=world.tokens["admin_a"])
+            for i in range(8)
+        )
+    )
+    codes = sorted(tuple(e["code"] for e in answer["data"]["userCreate"]["errors"]) for answer in answers)
+    assert codes == [()] + [("DUPLICATE",)] * 7
+    async with runtime.session_factory() as session:
+        racers = (await session.scalars(select(m.User.email).where(m.User.username == "racer"))).all()
+    assert len(racers) == 1

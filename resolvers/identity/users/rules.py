@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.context import Context, Principal
@@ -96,7 +97,12 @@ async def create_user(session: AsyncSession, context: Context, new: NewUser) -> 
         require_two_factor=new.require_two_factor,
     )
     session.add(user)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:  # a parallel create took the username (or the address) after the checks above
+        field = "username" if username is not None else "email"
+        raise DomainError(Code.DUPLICATE, f"this {field} was taken meanwhile; try again", field) from None
     await set_password(session, user, organisation, new.password, "password")
     await replace_roles(session, user, roles)
     await record(
