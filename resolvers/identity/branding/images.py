@@ -22,30 +22,35 @@ class BadImage(ValueError):
     """Why the bytes are not an acceptable theme image (a message for the uploader)."""
 
 
+class ImageTooLarge(BadImage):
+    """Over the size limit (FLEETGRAPH_THEME_IMAGE_MAX_BYTES)."""
+
+
 def _raster(content: bytes) -> str | None:
     """The content type of a raster image Pillow decodes; None when Pillow does not recognise it at all."""
+    too_big = BadImage(f"The image may be at most {MAX_SIDE}×{MAX_SIDE} pixels.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             with Image.open(io.BytesIO(content), formats=list(RASTER_TYPES)) as image:
                 if image.width > MAX_SIDE or image.height > MAX_SIDE:
-                    raise BadImage(f"The image may be at most {MAX_SIDE}×{MAX_SIDE} pixels.")
+                    raise too_big
                 image.load()  # decodes the pixels: a truncated or corrupt file fails here
                 return RASTER_TYPES[image.format or ""]
+    except BadImage:
+        raise
     except UnidentifiedImageError:
         return None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise BadImage(f"The image may be at most {MAX_SIDE}×{MAX_SIDE} pixels.") from None
-    except (OSError, SyntaxError, ValueError, KeyError) as error:
-        if isinstance(error, BadImage):
-            raise
+        raise too_big from None
+    except (OSError, SyntaxError, ValueError, KeyError):
         raise BadImage("The image is damaged: it cannot be decoded.") from None
 
 
 def checked_image(content: bytes, max_bytes: int) -> tuple[str, bytes]:
     """(content type, bytes to store) of an acceptable image; BadImage otherwise. An SVG is stored sanitised."""
     if len(content) > max_bytes:
-        raise BadImage(f"The image is larger than {max_bytes} bytes.")
+        raise ImageTooLarge(f"The image is larger than {max_bytes} bytes.")
     content_type = _raster(content)
     if content_type is not None:
         return content_type, content

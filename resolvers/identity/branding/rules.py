@@ -30,7 +30,7 @@ from models import identity as m
 from models.base import utcnow
 from resolvers.audit.rules import record
 from resolvers.identity.branding.dns import TxtLookup, published
-from resolvers.identity.branding.images import BadImage, checked_image
+from resolvers.identity.branding.images import BadImage, ImageTooLarge, checked_image
 from resolvers.identity.errors import IdentityErrorCode as Code
 
 COLOUR = re.compile(r"#[0-9A-Fa-f]{6}")
@@ -84,7 +84,7 @@ async def _checked_images(context: Context, changes: ThemeChanges) -> dict[br.Th
             code = Code.TOO_LARGE if error.problem is UploadProblem.TOO_LARGE else Code.INVALID
             raise DomainError(code, error.message, name) from None
         except BadImage as error:
-            code = Code.TOO_LARGE if "larger than" in str(error) else Code.INVALID
+            code = Code.TOO_LARGE if isinstance(error, ImageTooLarge) else Code.INVALID
             raise DomainError(code, str(error), name) from None
     return checked
 
