@@ -182,6 +182,11 @@ class Settings:
     #: Demo mode only: how often the demo consumer's integrations deliver (seconds).
     metering_demo_transfer_seconds: float = 180.0
 
+    #: Theme images (issue 18: logo, dark-mode logo, favicon): the largest accepted upload in bytes.
+    theme_image_max_bytes: int = 512 * 1024
+    #: Nameservers that check login domains' TXT records ("ip" or "ip:port", comma-separated); empty: the system's.
+    dns_nameservers: str = ""
+
     def __post_init__(self) -> None:
         if self.log_format not in ("text", "json"):
             raise ValueError(f"FLEETGRAPH_LOG_FORMAT must be text or json, not {self.log_format!r}")
@@ -192,6 +197,25 @@ class Settings:
         if self.address_directory not in ("embedded", "nominatim"):
             raise SettingsError("FLEETGRAPH_ADDRESS_DIRECTORY must be embedded or nominatim")
         _ = self.trusted_proxy_list  # a bad value stops the server at start, not at the first request
+        _ = self.dns_nameserver_list
+
+    @property
+    def dns_nameserver_list(self) -> list[tuple[str, int]]:
+        """(address, port) of each nameserver of FLEETGRAPH_DNS_NAMESERVERS (port 53 unless given)."""
+        servers = []
+        for entry in filter(None, (part.strip() for part in self.dns_nameservers.split(","))):
+            address, port = entry, 53
+            if entry.count(":") == 1:  # "ip:port"; an IPv6 address alone has several colons
+                address, _, raw_port = entry.partition(":")
+                port = int(raw_port) if raw_port.isdigit() and 0 < int(raw_port) < 65536 else -1
+            try:
+                ipaddress.ip_address(address.strip("[]"))
+            except ValueError:
+                port = -1
+            if port < 0:
+                raise SettingsError(f"FLEETGRAPH_DNS_NAMESERVERS: not an IP address (with a port): {entry!r}")
+            servers.append((address.strip("[]"), port))
+        return servers
 
     @property
     def trusted_proxy_list(self) -> list[str]:

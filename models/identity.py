@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import secrets
 import uuid
 from datetime import datetime
 
@@ -88,6 +89,12 @@ class TokenKind(enum.StrEnum):
     REFRESH = "REFRESH"
 
 
+def new_customer_number() -> str:
+    """A customer number (the manual's klantnummer): 8 digits, no leading zero, random so that it says nothing
+    about how many customers there are."""
+    return str(10_000_000 + secrets.randbelow(90_000_000))
+
+
 class Organisation(Base):
     __tablename__ = "organisation"
 
@@ -104,6 +111,8 @@ class Organisation(Base):
     password_history: Mapped[int] = mapped_column(default=3)
     require_two_factor: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: issue 18: what users type with their username to log in (outside the organisation's own login domain).
+    customer_number: Mapped[str] = mapped_column(String(8), unique=True, default=new_customer_number)
 
 
 class PartnerLink(Base):
@@ -118,10 +127,13 @@ class PartnerLink(Base):
 
 class User(Base):
     __tablename__ = "app_user"
+    __table_args__ = (UniqueConstraint("organisation_id", "username"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
+    #: issue 18: the login name within the organisation (lower case); optional, existing users have none.
+    username: Mapped[str | None] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(200))
     language: Mapped[str] = mapped_column(String(5), default="en")
     csv_delimiter: Mapped[str] = mapped_column(String(1), default=";")

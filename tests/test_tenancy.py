@@ -24,6 +24,7 @@ from sqlalchemy import select
 from graph.relay import to_global_id
 from graph.schema import build_schema
 from models import alarms as al
+from models import branding as br
 from models import cases as cs
 from models import datalog as dl
 from models import identity as m
@@ -621,6 +622,26 @@ async def client_objects(session, runtime, world: World, pks: dict) -> dict[str,
     return {"RemoteClient": clients}
 
 
+async def login_domain_objects(session, runtime, world: World, pks: dict) -> dict[str, dict[str, int]]:
+    """Each tenant (A: its child A1): a verified login domain (verifying it again needs no DNS lookup)."""
+    domains = {}
+    for tenant in TENANTS:
+        organisation = world.organisations[CONTROLLED[tenant]]
+        name = f"portal.{tenant}.example"
+        row = br.LoginDomain(
+            organisation_id=organisation.id,
+            domain=name,
+            token="0" * 32,
+            state=br.LoginDomainState.VERIFIED,
+            verified_domain=name,
+            verified_at=utcnow(),
+        )
+        session.add(row)
+        await session.flush()
+        domains[tenant] = row.id
+    return {"LoginDomain": domains}
+
+
 @pytest.fixture
 async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
     """Both tenants get something of every kind (see the parts above)."""
@@ -642,6 +663,7 @@ async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
         t.pks.update(await serial_and_configuration_objects(session, runtime, world, t.pks))  # issue 18 (serial)
         t.pks.update(await portal_objects(session, runtime, world, t.pks))  # portal (issue 18)
         t.pks.update(await client_objects(session, runtime, world, t.pks))
+        t.pks.update(await login_domain_objects(session, runtime, world, t.pks))  # issue 18: login identity
     t.ids = {
         kind: {tenant: to_global_id(kind, pk) for tenant, pk in by_tenant.items()} for kind, by_tenant in t.pks.items()
     }
@@ -2423,6 +2445,45 @@ CASES += [
         mutation("clientRemove", "ClientRemoveInput", "deletedId"),
         lambda t, x: {"input": {"id": x}},
         root="clientRemove",
+    ),
+]
+
+# login identity (issue 18): themes and login domains of an organisation one sees
+CASES += [
+    Case(
+        "Mutation.themeSet(input.organisationId)",
+        "Organisation",
+        mutation("themeSet", "ThemeSetInput", "organisation { theme { name } }"),
+        lambda t, x: {"input": {"organisationId": x, "name": "Themed"}},
+        root="themeSet",
+    ),
+    Case(
+        "Query.loginDomains(organisationId)",
+        "Organisation",
+        "query($id: ID!) { loginDomains(organisationId: $id) { totalCount nodes { domain } } }",
+        lambda t, x: {"id": x},
+        root="loginDomains",
+    ),
+    Case(
+        "Mutation.loginDomainAdd(input.organisationId)",
+        "Organisation",
+        mutation("loginDomainAdd", "LoginDomainAddInput", "loginDomain { domain }"),
+        lambda t, x: {"input": {"organisationId": x, "domain": "portal.new.example"}},
+        root="loginDomainAdd",
+    ),
+    Case(
+        "Mutation.loginDomainVerify(input.id)",
+        "LoginDomain",
+        mutation("loginDomainVerify", "LoginDomainIdInput", "loginDomain { state }"),
+        lambda t, x: {"input": {"id": x}},
+        root="loginDomainVerify",
+    ),
+    Case(
+        "Mutation.loginDomainDelete(input.id)",
+        "LoginDomain",
+        mutation("loginDomainDelete", "LoginDomainIdInput", "deletedId"),
+        lambda t, x: {"input": {"id": x}},
+        root="loginDomainDelete",
     ),
 ]
 

@@ -22,6 +22,8 @@ from resolvers.identity.errors import IdentityErrorCode as Code
 CSV_DELIMITERS = {";", ",", "\t", "|"}
 THOUSANDS_SEPARATORS = {"", ".", ",", " ", "'"}
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]+$")
+#: issue 18: a username is what people type: letters, digits, dot, dash, underscore; stored in lower case.
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,63}")
 
 
 def clean_email(value: str, field: str = "email") -> str:
@@ -29,6 +31,32 @@ def clean_email(value: str, field: str = "email") -> str:
     if len(value) > 254 or "\x00" in value or not EMAIL.match(value):
         raise DomainError(Code.INVALID, "is not a valid e-mail address", field)
     return value
+
+
+def clean_username(value: str, field: str = "username") -> str:
+    username = value.strip().lower()
+    if not username:
+        raise DomainError(Code.REQUIRED, "enter a username", field)
+    if len(username) > 64:
+        raise DomainError(Code.TOO_LONG, "a username has at most 64 characters", field)
+    if not USERNAME.fullmatch(username):
+        raise DomainError(
+            Code.INVALID, "a username has letters, digits, '.', '-' and '_', and starts with a letter or digit", field
+        )
+    return username
+
+
+async def ensure_username_free(
+    session: AsyncSession, organisation_id: int, username: str, *, except_user_id: int | None = None
+) -> None:
+    """Usernames are unique per organisation (the customer number tells organisations apart)."""
+    taken = await session.scalar(
+        select(m.User.id).where(
+            m.User.organisation_id == organisation_id, m.User.username == username, m.User.id != (except_user_id or 0)
+        )
+    )
+    if taken is not None:
+        raise DomainError(Code.DUPLICATE, "this username is taken in the organisation", "username")
 
 
 def check_csv_settings(delimiter: str | None, thousands: str | None) -> None:

@@ -1,6 +1,9 @@
 """What the identity domain brings to the server (see graph.domain)."""
 
 from graph.domain import Domain
+from resolvers.identity.branding import schema as branding
+from resolvers.identity.branding import serving as branding_serving
+from resolvers.identity.branding.demo import seed_demo_branding
 from resolvers.identity.contacts import schema as contacts
 from resolvers.identity.email_tokens.schema import EmailTokenMutation
 from resolvers.identity.groups import schema as groups
@@ -15,7 +18,13 @@ from resolvers.identity.users import schema as users
 
 DOMAIN = Domain(
     name="identity",
-    queries=(users.UserQuery, organisations.OrganisationQuery, groups.UserGroupQuery, invitations.InvitationQuery),
+    queries=(
+        users.UserQuery,
+        organisations.OrganisationQuery,
+        groups.UserGroupQuery,
+        invitations.InvitationQuery,
+        branding.BrandingQuery,  # issue 18
+    ),
     mutations=(
         SessionMutation,
         users.UserMutation,
@@ -25,6 +34,7 @@ DOMAIN = Domain(
         EmailTokenMutation,
         contacts.ContactEmailMutation,  # accounts (issue 17)
         PreferencesMutation,  # personal settings (issue 18)
+        branding.BrandingMutation,  # issue 18
     ),
     node_resolvers={
         **users.NODE_RESOLVERS,
@@ -34,8 +44,9 @@ DOMAIN = Domain(
         **contacts.NODE_RESOLVERS,  # accounts (issue 17)
     },
     # the forms that links in mails open (no front end needed)
-    routes=pages.ROUTES,
+    routes=pages.ROUTES + branding_serving.ROUTES,
     documents=pages.DOCUMENTS,
     sealed=(TOTP_SECRETS,),
     prime_request=(prime_own_rows,),
+    demo=(seed_demo_branding,),  # issue 18: customer numbers, usernames, IntegraDemo's theme
 )

@@ -29,6 +29,10 @@ class IdentityErrorCode(enum.Enum):
     PASSWORD_REUSED = "PASSWORD_REUSED"
     INVALID_STATE = "INVALID_STATE"
     EXPIRED = "EXPIRED"
+    #: issue 18: an uploaded theme image over the size limit
+    TOO_LARGE = "TOO_LARGE"
+    #: issue 18: a login domain's TXT record was not found
+    NOT_VERIFIED = "NOT_VERIFIED"
 
 
 @strawberry.type(description="A problem with the input of an identity mutation.")

@@ -7,6 +7,7 @@ from typing import Any
 from starlette.routing import Route
 
 from graph.domain import Domain
+from graph.svg import MAX_BYTES as MAX_SVG_BYTES
 from resolvers.monitoring.alarms import alarm_schema, live, notification_schema, profile_schema
 from resolvers.monitoring.alarms.evaluation import evaluate_points
 from resolvers.monitoring.alarms.notifications import note_link_base
@@ -18,7 +19,6 @@ from resolvers.monitoring.demo import seed_demo_datalog, seed_demo_monitoring
 from resolvers.monitoring.forwarding import schema as forwarding
 from resolvers.monitoring.forwarding.enqueue import forward_points
 from resolvers.monitoring.graphics import schema as graphics
-from resolvers.monitoring.graphics.svg import MAX_BYTES as MAX_SVG_BYTES
 from resolvers.monitoring.hooks import POINTS_STORED
 from resolvers.monitoring.key_rotation import DATALOG_SECRETS, FORWARDING_SECRETS
 from resolvers.monitoring.telemetry import management_schema as telemetry_management

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from graph.svg import MAX_BYTES, sanitise
 from models.audit import AuditEvent
-from resolvers.monitoring.graphics.svg import MAX_BYTES, sanitise
 from tests.factories import snapshot
 from tests.monitoring.datalog_helpers import ACTIVATE, call, codes, seed_site
 
@@ -63,7 +63,7 @@ def test_hostile_svg_keeps_nothing_that_runs_or_fetches():
 def test_doctype_entities_size_and_form_are_refused():
     import pytest
 
-    from resolvers.monitoring.graphics.svg import BadSvg
+    from graph.svg import BadSvg
 
     billion_laughs = """<?xml version="1.0"?><!DOCTYPE svg [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]>
 <svg xmlns="http://www.w3.org/2000/svg"><text>&b;</text></svg>"""

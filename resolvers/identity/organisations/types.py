@@ -12,6 +12,8 @@ from graph.lookahead import Batched, relation
 from graph.relay import Node, to_global_id
 from models import identity as m
 from resolvers.identity import loaders
+from resolvers.identity.branding.loaders import themes
+from resolvers.identity.branding.types import Theme
 from resolvers.identity.organisations.loaders import partners_by_organisation
 
 
@@ -41,6 +43,9 @@ class Organisation(Node):
         description="The ID to copy and hand to a partner so that they can link to this organisation."
     )
     name: str = strawberry.field(description="Name.")
+    customer_number: str = strawberry.field(
+        description="The customer number (8 digits) its users type with their username and password to log in."
+    )
     your_reference: str = strawberry.field(description="Your own reference for this organisation.")
     can_create_organisations: bool = strawberry.field(description="Whether it may create child organisations.")
     require_two_factor: bool = strawberry.field(description="Every user must log in with a TOTP code.")
@@ -58,6 +63,7 @@ class Organisation(Node):
             id=strawberry.ID(to_global_id("Organisation", row.id)),
             organisation_id=row.public_id,
             name=row.name,
+            customer_number=row.customer_number,
             your_reference=row.your_reference,
             can_create_organisations=row.can_create_organisations,
             require_two_factor=row.require_two_factor,
@@ -77,6 +83,10 @@ class Organisation(Node):
         )
     )
     def parent(self, info: Info) -> Organisation | None: ...
+
+    @strawberry.field(description="The personalised theme (manual §14); null until it is first saved.")
+    @relation(Batched(themes, key=lambda organisation: organisation.pk, build=Theme.from_model))
+    def theme(self, info: Info) -> Theme | None: ...
 
     @strawberry.field(description="Organisations linked as partners (name and ID only).")
     @relation(

@@ -29,6 +29,7 @@ from models.base import utcnow
 from resolvers.audit.rules import record
 from resolvers.identity.accounts import caller, signed_in
 from resolvers.identity.errors import IdentityErrorCode as Code
+from resolvers.identity.sessions.login_names import Credentials, account_named
 from resolvers.identity.sessions.throttling import count_attempt, give_back, throttle_keys
 from resolvers.identity.sessions.totp import verify_totp
 
@@ -77,17 +78,19 @@ async def issue_tokens(
     return IssuedTokens(user=user, access_token=access, access_expires_at=expires_at, refresh_token=refresh)
 
 
-async def login(
-    session: AsyncSession, context: Context, email: str, password: str, otp: str | None
-) -> IssuedTokens | DomainError:
-    # PostgreSQL cannot hold NUL in text: replaced, the address still matches no account and is counted.
-    email = email.strip().lower()[:254].replace("\x00", "\ufffd")
-    keys = throttle_keys(email, context.client_address)
+async def login(session: AsyncSession, context: Context, credentials: Credentials) -> IssuedTokens | DomainError:
+    """Log in with e-mail or (issue 18) customer number + username (no customer number on the organisation's
+    verified login domain), password and TOTP code. One answer for every wrong part."""
+    account = await account_named(context, credentials)
+    if isinstance(account, DomainError):
+        return account
+    password, otp = credentials.password, credentials.otp
+    keys = throttle_keys(account.key, context.client_address)
     # Counted before the password is checked (before `session` is used: one connection at a time).
     attempt = await count_attempt(context, keys)
     if isinstance(attempt, DomainError):
         return attempt
-    user = await session.scalar(select(m.User).where(m.User.email == email))
+    user = None if account.email is None else await session.scalar(select(m.User).where(m.User.email == account.email))
     # Argon2 runs in a thread: the event loop keeps serving (and committing) the other requests meanwhile.
     if user is None:
         await asyncio.to_thread(burn_verification_time, password)
@@ -113,7 +116,7 @@ async def login(
             actor_label=user.email if user else "unknown account",
         )
         # One answer for unknown account, wrong password, wrong code and deactivated account.
-        return DomainError(Code.INVALID_CREDENTIALS, "e-mail, password or code is not correct")
+        return DomainError(Code.INVALID_CREDENTIALS, f"{account.names}, password or code is not correct")
     assert user is not None  # only a known account's password verifies
     await give_back(session, attempt, reset_account=True)
     issued = await issue_tokens(session, context, user, session_id=str(uuid.uuid4()), authenticated_at=utcnow())
@@ -126,6 +129,7 @@ async def login(
         target_id=user.id,
         actor_user_id=user.id,
         actor_label=user.email,
+        details={"by": "username"} if credentials.username is not None else None,
     )
     return issued
 

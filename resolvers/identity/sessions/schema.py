@@ -13,15 +13,36 @@ from graph.permissions import needs
 from models import identity as m
 from resolvers.identity.errors import IdentityError
 from resolvers.identity.sessions import rules, totp
+from resolvers.identity.sessions.login_names import Credentials
 from resolvers.identity.users.schema import UserPayload
 from resolvers.identity.users.types import User
 
 
-@strawberry.input(description="E-mail and password, and the TOTP code when two-factor is on.")
+@strawberry.input(
+    description="E-mail and password, or customer number, username and password (no customer number on the "
+    "organisation's own verified login domain); and the TOTP code when two-factor is on."
+)
 class LoginInput:
-    email: str = strawberry.field(description="The e-mail address of the account.")
+    email: str | None = strawberry.field(
+        default=None, description="The e-mail address of the account (or give username instead)."
+    )
+    customer_number: str | None = strawberry.field(
+        default=None,
+        description="The organisation's customer number, with username; not needed when the request is sent to "
+        "the organisation's verified login domain (its Host header).",
+    )
+    username: str | None = strawberry.field(default=None, description="The username within the organisation.")
     password: str = strawberry.field(description="The password.")
     otp: str | None = strawberry.field(default=None, description="The 6-digit code of the authenticator app.")
+
+    def credentials(self) -> Credentials:
+        return Credentials(
+            password=self.password,
+            email=self.email,
+            customer_number=self.customer_number,
+            username=self.username,
+            otp=self.otp,
+        )
 
 
 @strawberry.type(description="Tokens of a new session (or the reason there is none).")
@@ -113,13 +134,14 @@ PENDING_TWO_FACTOR = [needs(allow_pending_two_factor=True)]
 
 @strawberry.type
 class SessionMutation:
-    @strawberry.mutation(description="Log in with e-mail and password (and TOTP code): returns tokens.")
+    @strawberry.mutation(
+        description="Log in with e-mail and password, or customer number, username and password (and TOTP code): "
+        "returns tokens."
+    )
     async def login(self, info: Info, input: LoginInput) -> LoginPayload:
         context = info.context
         # mutate() in two steps: the rule may *return* a DomainError (committed), which mutate's types cannot express
-        issued = await run_in_transaction(
-            context, lambda s: rules.login(s, context, input.email, input.password, input.otp)
-        )
+        issued = await run_in_transaction(context, lambda s: rules.login(s, context, input.credentials()))
         return as_payload(LoginPayload, issued, login_payload)
 
     @strawberry.mutation(description="Exchange a refresh token for new tokens; the old one is spent.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.context import Context, Principal
@@ -24,9 +25,11 @@ from resolvers.identity.accounts import (
     check_assignable_roles,
     check_csv_settings,
     clean_email,
+    clean_username,
     ensure_email_free,
     ensure_email_free_in_reach,
     ensure_manageable,
+    ensure_username_free,
     organisation_of,
     replace_roles,
     revoke_sessions,
@@ -52,6 +55,7 @@ class NewUser:
     csv_delimiter: str = ";"
     csv_thousands_separator: str = ""
     require_two_factor: bool = False
+    username: str | None = None  # issue 18: None: none (the user logs in by e-mail)
 
 
 @dataclass
@@ -66,6 +70,7 @@ class UserChanges:
     csv_delimiter: str = UNSET
     csv_thousands_separator: str = UNSET
     require_two_factor: bool = UNSET
+    username: str | None = UNSET  # issue 18: None clears it
 
 
 async def create_user(session: AsyncSession, context: Context, new: NewUser) -> m.User:
@@ -78,9 +83,13 @@ async def create_user(session: AsyncSession, context: Context, new: NewUser) -> 
     check_assignable_roles(principal, roles)
     check_csv_settings(new.csv_delimiter, new.csv_thousands_separator)
     await ensure_email_free(session, email)
+    username = None if new.username is None else clean_username(new.username)
+    if username is not None:
+        await ensure_username_free(session, organisation.id, username)
     user = m.User(
         organisation_id=organisation.id,
         email=email,
+        username=username,
         name=name,
         language=new.language,
         csv_delimiter=new.csv_delimiter,
@@ -88,7 +97,12 @@ async def create_user(session: AsyncSession, context: Context, new: NewUser) -> 
         require_two_factor=new.require_two_factor,
     )
     session.add(user)
-    await session.flush()
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError:  # a parallel create took the username (or the address) after the checks above
+        field = "username" if username is not None else "email"
+        raise DomainError(Code.DUPLICATE, f"this {field} was taken meanwhile; try again", field) from None
     await set_password(session, user, organisation, new.password, "password")
     await replace_roles(session, user, roles)
     await record(
@@ -136,6 +150,7 @@ async def _apply_changes(
     if changes.organisation_id is not UNSET:
         organisation = await visible_organisation(session, principal, changes.organisation_id, "organisationId")
         user.organisation_id = changed["organisation"] = organisation.id
+    await _apply_username(session, user, changes, changed)
     delimiter = user.csv_delimiter if changes.csv_delimiter is UNSET else changes.csv_delimiter
     thousands = (
         user.csv_thousands_separator if changes.csv_thousands_separator is UNSET else changes.csv_thousands_separator
@@ -157,6 +172,16 @@ async def _apply_changes(
         changed["roles"] = [r.value for r in changes.roles]
     await session.flush()
     return changed
+
+
+async def _apply_username(session: AsyncSession, user: m.User, changes: UserChanges, changed: dict) -> None:
+    """A new username, or the current one in the organisation the user moves to, must be free there."""
+    if changes.username is not UNSET:
+        username = None if changes.username is None else clean_username(changes.username)
+        if username != user.username:
+            user.username = changed["username"] = username
+    if user.username is not None and ("username" in changed or "organisation" in changed):
+        await ensure_username_free(session, user.organisation_id, user.username, except_user_id=user.id)
 
 
 async def update_user(session: AsyncSession, context: Context, user_id: str, changes: UserChanges) -> m.User:

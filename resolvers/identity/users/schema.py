@@ -23,7 +23,7 @@ from graph.relay import (
     node_loader,
     paginate,
 )
-from graph.rules import unset_if_null
+from graph.rules import UNSET, unset_if_null
 from graph.tenancy import visible_organisation_ids
 from models import identity as m
 from resolvers.identity import loaders
@@ -143,6 +143,11 @@ class UserCreateInput:
     csv_delimiter: str = strawberry.field(default=";", description="CSV column delimiter.")
     csv_thousands_separator: str = strawberry.field(default="", description="CSV thousands separator.")
     require_two_factor: bool = strawberry.field(default=False, description="Require TOTP for this user.")
+    username: str | None = strawberry.field(
+        default=None,
+        description="Login name with the organisation's customer number (letters, digits, . - _; unique in the "
+        "organisation, stored in lower case); default none: the user logs in by e-mail.",
+    )
 
     def to_new_user(self) -> rules.NewUser:
         return rules.NewUser(
@@ -155,6 +160,7 @@ class UserCreateInput:
             csv_delimiter=self.csv_delimiter,
             csv_thousands_separator=self.csv_thousands_separator,
             require_two_factor=self.require_two_factor,
+            username=self.username,
         )
 
 
@@ -169,6 +175,10 @@ class UserUpdateInput:
     csv_delimiter: str | None = strawberry.field(default=None, description="CSV column delimiter.")
     csv_thousands_separator: str | None = strawberry.field(default=None, description="CSV thousands separator.")
     require_two_factor: bool | None = strawberry.field(default=None, description="Require TOTP for this user.")
+    username: str | None = strawberry.field(
+        default=UNSET,
+        description="New login name (unique in the organisation); null removes it (the user logs in by e-mail).",
+    )
 
     def to_changes(self) -> rules.UserChanges:
         return rules.UserChanges(
@@ -180,6 +190,7 @@ class UserUpdateInput:
             csv_delimiter=unset_if_null(self.csv_delimiter),
             csv_thousands_separator=unset_if_null(self.csv_thousands_separator),
             require_two_factor=unset_if_null(self.require_two_factor),
+            username=self.username,  # UNSET when not given; null clears
         )
 
 

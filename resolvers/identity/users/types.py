@@ -34,6 +34,10 @@ OUTSIDER = "null (empty) for a user outside your organisations: an external user
 class User(Node):
     name: str = strawberry.field(description="Full name.")
     email: str = strawberry.field(description="E-mail address; also the login name.")
+    username: str | None = strawberry.field(
+        description="Login name within the organisation, used with its customer number (or on its own login "
+        f"domain); null when the user has none (they log in by e-mail); {OUTSIDER}."
+    )
     language: Language | None = strawberry.field(description=f"Language of the interface and of e-mails; {OUTSIDER}.")
     csv_delimiter: str | None = strawberry.field(
         description=f"Column delimiter of CSV files made for this user; {OUTSIDER}."
@@ -70,6 +74,7 @@ class User(Node):
             id=strawberry.ID(to_global_id("User", row.id)),
             name=row.name,
             email=row.email,
+            username=row.username,
             language=Language(row.language),
             csv_delimiter=row.csv_delimiter,
             csv_thousands_separator=row.csv_thousands_separator,
@@ -94,6 +99,7 @@ class User(Node):
             id=strawberry.ID(to_global_id("User", row.id)),
             name=row.name,
             email=row.email,
+            username=None,
             language=None,
             csv_delimiter=None,
             csv_thousands_separator=None,

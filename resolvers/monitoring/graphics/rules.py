@@ -14,12 +14,12 @@ from graph.context import Context
 from graph.errors import DomainError
 from graph.relay import decode_id
 from graph.rules import clean_text
+from graph.svg import BadSvg, sanitise
 from models import datalog as dl
 from models import remote as r
 from resolvers.monitoring.datalog.protocols import KEY
 from resolvers.monitoring.datalog.rules import record_at_location
 from resolvers.monitoring.errors import MonitoringErrorCode as Code
-from resolvers.monitoring.graphics.svg import BadSvg, sanitise
 from resolvers.monitoring.graphics.types import GraphicActionKind
 from resolvers.remote.scope import location_managed, visible_location
 

@@ -8,12 +8,12 @@ from strawberry.types import Info
 from graph.mutations import mutate
 from graph.permissions import needs
 from graph.relay import node_loader
+from graph.svg import MAX_BYTES
 from models import datalog as dl
 from models.identity import Permission
 from resolvers.monitoring.errors import MonitoringError
 from resolvers.monitoring.graphics.loaders import visible_graphics
 from resolvers.monitoring.graphics.rules import create_graphic, delete_graphic, update_graphic
-from resolvers.monitoring.graphics.svg import MAX_BYTES
 from resolvers.monitoring.graphics.types import (
     Graphic,
     GraphicActionKind,

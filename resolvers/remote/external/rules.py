@@ -54,15 +54,43 @@ def _clean_address(email: str | None) -> str:
     return address
 
 
+async def _check_company_login(
+    session: AsyncSession, address: str, customer_number: str | None, username: str | None
+) -> None:
+    """Issue 18 (manual §3.2): with the company (customer) number and username, all three must name one user of
+    that organisation; one answer for every mismatch, whichever part was wrong."""
+    number, name = (customer_number or "").strip(), (username or "").strip().lower()
+    if not number and not name:
+        return
+    if not number:
+        raise DomainError(Code.REQUIRED, "Enter the company number with the username.", "customerNumber")
+    if not name:
+        raise DomainError(Code.REQUIRED, "Enter the username with the company number.", "username")
+    match = await session.scalar(
+        select(m.User.id)
+        .join(m.Organisation, m.Organisation.id == m.User.organisation_id)
+        .where(m.Organisation.customer_number == number[:20], m.User.username == name[:64], m.User.email == address)
+    )
+    if match is None:
+        raise DomainError(Code.NOT_FOUND, "No user has this company number, username and e-mail address.")
+
+
 async def add_external_user(
-    session: AsyncSession, context: Context, email: str, organisation_id: str | None
+    session: AsyncSession,
+    context: Context,
+    email: str,
+    organisation_id: str | None,
+    customer_number: str | None = None,
+    username: str | None = None,
 ) -> r.ExternalUserInvitation:
     """Invite the holder of an address; the invitation. Every valid address
     outside the organisation's subtree gets the same answer (a pending invitation), whether it exists on the
-    platform or not: nothing of another tenant shows."""
+    platform or not: nothing of another tenant shows. Given a company number and username (issue 18), the three
+    must match one user, or one NOT_FOUND answers."""
     principal: Principal = require_principal(context)
     organisation = await _target(session, context, organisation_id)
     address = _clean_address(email)
+    await _check_company_login(session, address, customer_number, username)
     holder = (
         await session.execute(
             select(m.User.id, m.Organisation.path)

@@ -39,12 +39,21 @@ from resolvers.remote.external.rules import (
 from resolvers.remote.external.types import ExternalUser, ExternalUserInvitation
 
 
-@strawberry.input(description="Invite a user of another organisation in, by e-mail address.")
+@strawberry.input(
+    description="Invite a user of another organisation in, by e-mail address, or (manual §3.2) by their company "
+    "number, username and e-mail address."
+)
 class ExternalUserAddInput:
     email: str = strawberry.field(description="E-mail address of the user to invite.")
     organisation_id: strawberry.ID | None = strawberry.field(
         default=None, description="The organisation (of your subtree); default yours."
     )
+    customer_number: str | None = strawberry.field(
+        default=None,
+        description="The company number (customer number) of the user's organisation; with username, all three "
+        "must name one user of that organisation (NOT_FOUND otherwise, whichever part is wrong).",
+    )
+    username: str | None = strawberry.field(default=None, description="The user's username, with customerNumber.")
 
 
 @strawberry.input(description="An external user to remove.")
@@ -104,7 +113,9 @@ class ExternalUserMutation:
         return await mutate(
             context,
             ExternalUserAddPayload,
-            lambda s: add_external_user(s, context, input.email, input.organisation_id),
+            lambda s: add_external_user(
+                s, context, input.email, input.organisation_id, input.customer_number, input.username
+            ),
             lambda result: ExternalUserAddPayload(invitation=ExternalUserInvitation.from_row(result), errors=[]),
         )
 
