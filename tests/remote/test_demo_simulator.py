@@ -19,6 +19,7 @@ OFFLINE_AFTER_SECONDS = 2
 PASSWORDS = {email: password for _, _, email, password, _ in DEMO_USERS}
 ROUTERS = """{ routers(first: 10) { nodes { commonName online lastHeartbeatAt
   statusSamples(first: 20) { nodes { cpuLoad memoryUse signalStrength linkSpeed modemState } } } } }"""
+NETWORKS = "{ locations { nodes { name localNetwork { reportedSubnet matchesRouter } } } }"
 
 SILENT_ROUTER = "R_M26118014A81B8900"
 HEARTBEAT = 'mutation { routerHeartbeat(input: {commonName: "%s"}) { router { online } errors { code } } }'
@@ -59,6 +60,9 @@ def test_the_demo_router_stays_online_and_erika_can_connect(tmp_path):
         assert all(0 <= s["cpuLoad"] <= 100 and -200 <= s["signalStrength"] <= 0 for s in samples)
         assert len({(s["cpuLoad"], s["signalStrength"], s["linkSpeed"]) for s in samples}) > 1
         assert routers[SILENT_ROUTER]["online"] is False  # the watchdog ran, and the silent router stays silent
+        # the reporting router's LAN is the one its location expects (issue 18's local network check)
+        networks = {n["name"]: n["localNetwork"] for n in graphql(base, NETWORKS, admin)["locations"]["nodes"]}
+        assert networks["Pumpstation Nord"] == {"reportedSubnet": "192.168.1.0/24", "matchesRouter": True}
 
         erika = login(base, ERIKA)
         connect = graphql(base, CONNECT % REPORTING_ROUTERS[0], erika)["routerConnect"]

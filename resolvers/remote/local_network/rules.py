@@ -7,6 +7,8 @@ does not change existing locations, whose routers are already set up."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,8 +20,28 @@ from models import portal as pt
 from models import remote as r
 from models.base import utcnow
 from resolvers.audit.rules import record
-from resolvers.remote.local_network.addresses import check_network_settings
+from resolvers.remote.local_network.addresses import NetworkSettings, check_network_settings
 from resolvers.remote.scope import visible_location
+
+
+async def _store(session: AsyncSession, model: Any, key: dict[str, int], settings: NetworkSettings) -> Any:
+    """The organisation's or location's settings row (made when missing), with the checked settings in it."""
+    row = await session.get(model, next(iter(key.values())), with_for_update=True)
+    if row is None:
+        row = model(**key)
+        session.add(row)
+    row.subnet, row.gateway, row.dns_servers, row.updated_at = (
+        settings.subnet,
+        settings.gateway,
+        settings.dns_servers,
+        utcnow(),
+    )
+    await session.flush()
+    return row
+
+
+def _details(settings: NetworkSettings) -> dict[str, Any]:
+    return {"subnet": settings.subnet, "gateway": settings.gateway, "dnsServers": settings.dns_servers}
 
 
 async def set_defaults(
@@ -32,17 +54,7 @@ async def set_defaults(
 ) -> pt.NetworkDefaults:
     organisation = await target_organisation(session, require_principal(context), organisation_id, "organisationId")
     settings = check_network_settings(subnet, gateway, dns_servers)
-    row = await session.get(pt.NetworkDefaults, organisation.id, with_for_update=True)
-    if row is None:
-        row = pt.NetworkDefaults(organisation_id=organisation.id)
-        session.add(row)
-    row.subnet, row.gateway, row.dns_servers, row.updated_at = (
-        settings.subnet,
-        settings.gateway,
-        settings.dns_servers,
-        utcnow(),
-    )
-    await session.flush()
+    row = await _store(session, pt.NetworkDefaults, {"organisation_id": organisation.id}, settings)
     await record(
         session,
         context,
@@ -50,7 +62,7 @@ async def set_defaults(
         organisation_id=organisation.id,
         target_type="Organisation",
         target_id=organisation.id,
-        details={"subnet": settings.subnet, "gateway": settings.gateway, "dnsServers": settings.dns_servers},
+        details=_details(settings),
     )
     return row
 
@@ -60,17 +72,7 @@ async def set_location_network(
 ) -> r.Location:
     location = await visible_location(session, context, location_id, "locationId", managed=True)
     settings = check_network_settings(subnet, gateway, dns_servers)
-    row = await session.get(pt.LocationNetwork, location.id, with_for_update=True)
-    if row is None:
-        row = pt.LocationNetwork(location_id=location.id)
-        session.add(row)
-    row.subnet, row.gateway, row.dns_servers, row.updated_at = (
-        settings.subnet,
-        settings.gateway,
-        settings.dns_servers,
-        utcnow(),
-    )
-    await session.flush()
+    await _store(session, pt.LocationNetwork, {"location_id": location.id}, settings)
     await record(
         session,
         context,
@@ -78,7 +80,7 @@ async def set_location_network(
         organisation_id=location.organisation_id,
         target_type="Location",
         target_id=location.id,
-        details={"subnet": settings.subnet, "gateway": settings.gateway, "dnsServers": settings.dns_servers},
+        details=_details(settings),
     )
     return location
 

@@ -21,6 +21,7 @@ from models.base import utcnow
 from resolvers.remote.clients.demo import DEMO_CLIENT_SECRET
 from resolvers.remote.clients.rules import client_heartbeat
 from resolvers.remote.demo import REPORTING_ROUTERS
+from resolvers.remote.local_network.demo import DEMO_NETWORK
 from resolvers.remote.routers.rules import Status, trusted_heartbeat
 
 log = logging.getLogger("fleetgraph.remote.simulator")
@@ -80,6 +81,8 @@ class SimulatedRouter:
             modem_state="CONNECTED" if signal > -105 else "SEARCHING",
             signal_strength=signal,
             link_speed=self.link_speed.next(self.rng),
+            # the LAN IntegraDemo's locations expect, so Location.localNetwork shows a match (issue 18)
+            lan_subnet=DEMO_NETWORK[0],
         )
 
 
