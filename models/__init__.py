@@ -9,12 +9,14 @@ from models import (  # noqa: F401  (register tables on Base.metadata)
     clients,
     datalog,
     events,
+    federation,
     forwarding,
     identity,
     mail,
     metering,
     portal,
     remote,
+    saml,
     telemetry,
 )
 from models.base import Base

@@ -45,6 +45,8 @@ MODEL_ALIASES = {
     "models.portal": "pt",
     "models.branding": "br",
     "models.clients": "cl",
+    "models.federation": "fed",
+    "models.saml": "saml_models",
 }
 
 MAX_RESOLVERS_MODULE_LINES = 400
