@@ -113,13 +113,33 @@ def _alembic_config() -> Config:
 
 
 async def migrate(engine: AsyncEngine, revision: str = "head") -> None:
+    """Upgrade to `revision` in one transaction. On SQLite, foreign keys are off meanwhile (SQLite's documented
+    procedure for schema changes, sqlite.org/lang_altertable.html): Alembic's batch mode rebuilds a table by
+    copying it and dropping the old one, which with foreign keys on would fail, or cascade deletes into the
+    tables that reference it (users' tokens and roles, locations' routers). The keys are checked before commit."""
+
     def upgrade(connection) -> None:
         config = _alembic_config()
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+        if connection.dialect.name == "sqlite":
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+            if broken:
+                raise RuntimeError(f"the migration left rows whose foreign keys point nowhere: {broken[:5]}")
 
-    async with engine.begin() as connection:
-        await connection.run_sync(upgrade)
+    async with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # outside a transaction: SQLite ignores this pragma inside one
+            await connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
+            await connection.commit()
+        try:
+            async with connection.begin():
+                await connection.run_sync(upgrade)
+        finally:
+            if sqlite:
+                await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+                await connection.commit()
 
 
 async def pending_migrations(engine: AsyncEngine) -> list[str]:

@@ -43,3 +43,47 @@ async def test_unmigrated_database_is_detected(tmp_path):
         await ensure_migrated(engine)
     finally:
         await engine.dispose()
+
+
+async def test_upgrading_a_database_with_rows_keeps_every_reference(tmp_path):
+    """SQLite (a file of its own): migrations after 0018 rebuild organisation, app_user and router in batch mode.
+    With foreign keys on, dropping the old table would fail or cascade (tokens' and roles' users, locations'
+    routers); graph.db.migrate turns them off meanwhile and checks them before commit."""
+    from sqlalchemy import text
+
+    engine = create_engine(Settings(data_dir=tmp_path))
+    statements = [
+        "INSERT INTO organisation (id, public_id, name, your_reference, can_create_organisations, path, "
+        "password_min_length, password_history, require_two_factor, created_at) "
+        "VALUES (1, 'uuid-1', 'Water works', '', false, '/1/', 12, 3, false, CURRENT_TIMESTAMP)",
+        "INSERT INTO app_user (id, organisation_id, email, name, language, csv_delimiter, csv_thousands_separator, "
+        "is_active, require_two_factor, totp_confirmed, totp_last_step, created_at) "
+        "VALUES (1, 1, 'a@example.com', 'A', 'en', ';', '', true, false, false, 0, CURRENT_TIMESTAMP)",
+        "INSERT INTO user_role (user_id, role) VALUES (1, 'ORGANISATION_ADMIN')",
+        "INSERT INTO router (id, common_name, mac_address, serial_number, model, firmware, organisation_id, online, "
+        "state_changed_at, created_at) VALUES (1, 'R_1', 'AA:BB:CC:DD:EE:FF', 'S1', '', '', 1, false, "
+        "CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+        "INSERT INTO location (id, organisation_id, name, router_id, created_at) "
+        "VALUES (1, 1, 'Plant', 1, CURRENT_TIMESTAMP)",
+    ]
+    try:
+        await migrate(engine, "0018")
+        async with engine.begin() as connection:
+            for statement in statements:
+                await connection.execute(text(statement))
+        await migrate(engine)
+        async with engine.connect() as connection:
+            kept = (
+                await connection.execute(
+                    text(
+                        "SELECT (SELECT role FROM user_role WHERE user_id = 1), "
+                        "(SELECT router_id FROM location WHERE id = 1), "
+                        "(SELECT length(customer_number) FROM organisation WHERE id = 1)"
+                    )
+                )
+            ).one()
+            foreign_keys = (await connection.exec_driver_sql("PRAGMA foreign_keys")).scalar_one()
+    finally:
+        await engine.dispose()
+    assert tuple(kept) == ("ORGANISATION_ADMIN", 1, 8)
+    assert foreign_keys == 1  # on again for the connection's next user

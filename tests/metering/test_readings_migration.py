@@ -20,7 +20,6 @@ from graph.settings import Settings
 from models import catalogue as c
 from models import remote as r
 from models import telemetry as tel
-from models.identity import Organisation
 from resolvers.monitoring.telemetry.partitions import create_partition, forget_all
 from tests.environment import TEST_DATABASE_URL
 
@@ -75,9 +74,17 @@ async def points(engine: AsyncEngine) -> list[tuple]:
 
 async def seed_location_points(engine: AsyncEngine) -> None:
     async with engine.begin() as connection:
+        # plain SQL: today's model has columns (customer_number, issue 18) that 0015 does not
         organisation = (
-            await connection.execute(insert(Organisation).values(name="Water works", path="/1/"))
-        ).inserted_primary_key[0]
+            await connection.execute(
+                text(
+                    "INSERT INTO organisation (public_id, name, your_reference, can_create_organisations, path, "
+                    "password_min_length, password_history, require_two_factor, created_at) "
+                    "VALUES (:public_id, 'Water works', '', false, '/1/', 12, 3, false, CURRENT_TIMESTAMP) RETURNING id"
+                ),
+                {"public_id": str(uuid.uuid4())},
+            )
+        ).scalar_one()
         location = (
             await connection.execute(insert(r.Location).values(organisation_id=organisation, name="Plant"))
         ).inserted_primary_key[0]
