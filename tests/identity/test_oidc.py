@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
@@ -215,6 +216,18 @@ async def test_a_rotated_provider_key_is_fetched_again(client, gql, world, runti
     assert (await sign_in(client))[0] == "signin"  # the JWKS is cached now
     provider.key = RSAKey.generate_key(2048, parameters={"kid": "test-2"})
     assert (await sign_in(client))[0] == "signin"
+
+
+async def test_no_secret_code_or_token_is_logged(client, gql, world, runtime, provider, caplog):
+    caplog.set_level(logging.DEBUG)
+    provider.tamper = {"nonce": "wrong"}
+    assert (await sign_in(client))[0] == "error"
+    provider.tamper = {}
+    _, code = await sign_in(client)
+    payload = await redeem(gql, code)
+    logged = caplog.text + "".join(str(r.args) for r in caplog.records)
+    for secret in (CLIENT_SECRET, code, payload["accessToken"], payload["refreshToken"], *provider.access_tokens):
+        assert secret not in logged
 
 
 async def test_unknown_provider_is_not_found(client, world, provider):
