@@ -194,7 +194,7 @@ class Settings:
     #: provider's entry lists): no TOTP code is asked then. Off: the organisation's two-factor rules apply.
     oidc_trust_idp_mfa: bool = False
     #: Where the callback sends the browser, with "#signin=<code>" or "#error=<reason>" (the fragment never
-    #: reaches a server log); empty: the public URL's /sign-in page.
+    #: reaches a server log); empty: the public URL (FLEETGRAPH_PUBLIC_URL).
     oidc_return_url: str = ""
     #: Base URL of this server for the providers' redirect URI (…/auth/oidc/<name>/callback, registered with
     #: each provider); empty: the base URL of the request.
