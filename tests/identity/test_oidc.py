@@ -15,6 +15,7 @@ from joserfc.jwk import RSAKey
 from sqlalchemy import func, select
 
 from models import federation as fed
+from models import identity as m
 from models.audit import AuditEvent
 from tests.burst import burst
 from tests.environment import serve_app
@@ -228,6 +229,26 @@ async def test_no_secret_code_or_token_is_logged(client, gql, world, runtime, pr
     logged = caplog.text + "".join(str(r.args) for r in caplog.records)
     for secret in (CLIENT_SECRET, code, payload["accessToken"], payload["refreshToken"], *provider.access_tokens):
         assert secret not in logged
+
+
+async def test_the_callback_takes_a_form_post_as_apple_sends_it(client, gql, world, provider):
+    callback = urlsplit(await authorize(client))
+    form = {key: values[0] for key, values in parse_qs(callback.query).items()}
+    kind, code = fragment(await client.post(callback.path, data=form))
+    assert kind == "signin" and (await redeem(gql, code))["user"] == {"email": "user@a.example"}
+
+
+async def test_a_provider_error_or_a_deactivated_user_signs_nobody_in(client, world, runtime, provider):
+    callback = urlsplit(await authorize(client))
+    state = parse_qs(callback.query)["state"][0]
+    answer = await client.get(callback.path, params={"state": state, "error": "access_denied"})
+    assert fragment(answer) == ("error", "PROVIDER_ERROR")
+    assert provider.token_requests == 0
+    async with runtime.session_factory() as session, session.begin():
+        user = await session.get(m.User, world.users["user_a"].id)
+        user.is_active = False
+    assert await sign_in(client) == ("error", "NO_ACCOUNT")
+    assert [reason for _, reason in await actions(runtime)] == ["PROVIDER_ERROR", "NO_ACCOUNT"]
 
 
 async def test_unknown_provider_is_not_found(client, world, provider):
