@@ -186,6 +186,19 @@ class Settings:
     theme_image_max_bytes: int = 512 * 1024
     #: Nameservers that check login domains' TXT records ("ip" or "ip:port", comma-separated); empty: the system's.
     dns_nameservers: str = ""
+    #: OpenID Connect / OAuth 2 sign-in (issue 19): the providers, a JSON object {"<name>": {"preset": …,
+    #: "client_id": …, "client_secret_file": … or "client_secret_env": …, …}} or "@<path of a JSON file>"
+    #: (resolvers/identity/federation/providers.py); client secrets never in it. Empty: no federated sign-in.
+    oidc_providers: str = ""
+    #: Trust a provider's assertion of multi-factor authentication (amr "mfa", "otp" or "hwk", or an acr the
+    #: provider's entry lists): no TOTP code is asked then. Off: the organisation's two-factor rules apply.
+    oidc_trust_idp_mfa: bool = False
+    #: Where the callback sends the browser, with "#signin=<code>" or "#error=<reason>" (the fragment never
+    #: reaches a server log); empty: the public URL (FLEETGRAPH_PUBLIC_URL).
+    oidc_return_url: str = ""
+    #: Base URL of this server for the providers' redirect URI (…/auth/oidc/<name>/callback, registered with
+    #: each provider); empty: the base URL of the request.
+    oidc_redirect_base_url: str = ""
 
     def __post_init__(self) -> None:
         if self.log_format not in ("text", "json"):

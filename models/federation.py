@@ -1,2 +1,69 @@
 """OpenID Connect / OAuth 2 sign-in: pending authorisations (state, nonce, PKCE verifier) and the federated
-identities linked to users (issue 19; filled in by the OIDC work)."""
+identities linked to users (issue 19).
+
+A sign-in runs: start (a pending authorisation is stored, the browser goes to the provider), callback (the
+pending authorisation is spent once, the code exchanged and the ID token or userinfo checked), then the
+client redeems a one-time sign-in grant for the same tokens `login` gives. State and grant codes are stored
+only as SHA-256 hashes.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from models.base import Base, utcnow
+
+
+class PendingAuthorisation(Base):
+    """One started sign-in, waiting for the provider's callback; spent by the first callback."""
+
+    __tablename__ = "oidc_pending_authorisation"
+    __table_args__ = (Index("ix_oidc_pending_authorisation_expires_at", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(60))
+    #: SHA-256 (hex) of the state parameter.
+    state_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    nonce: Mapped[str] = mapped_column(String(100))
+    #: The PKCE code verifier: useless without the code, which only the browser sees, and gone in minutes.
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    consumed_at: Mapped[datetime | None]
+
+
+class FederatedIdentity(Base):
+    """A user's account at a provider: (provider, subject) signs in as user."""
+
+    __tablename__ = "federated_identity"
+    __table_args__ = (UniqueConstraint("provider", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(60))
+    subject: Mapped[str] = mapped_column(String(255))
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    #: The verified e-mail it was linked by.
+    email: Mapped[str] = mapped_column(String(320))
+    linked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_sign_in_at: Mapped[datetime | None]
+
+
+class SignInGrant(Base):
+    """What the callback hands the client (in the redirect's fragment): redeemed once for tokens."""
+
+    __tablename__ = "oidc_sign_in_grant"
+    __table_args__ = (Index("ix_oidc_sign_in_grant_expires_at", "expires_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: SHA-256 (hex) of the grant code.
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    provider: Mapped[str] = mapped_column(String(60))
+    #: The provider asserted multi-factor authentication, and the settings trust it (no TOTP code asked).
+    mfa_trusted: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -6,6 +6,9 @@ from resolvers.identity.branding import serving as branding_serving
 from resolvers.identity.branding.demo import seed_demo_branding
 from resolvers.identity.contacts import schema as contacts
 from resolvers.identity.email_tokens.schema import EmailTokenMutation
+from resolvers.identity.federation import serving as federation_serving
+from resolvers.identity.federation.demo import seed_demo_federation
+from resolvers.identity.federation.schema import FederationMutation
 from resolvers.identity.groups import schema as groups
 from resolvers.identity.invitations import schema as invitations
 from resolvers.identity.key_rotation import TOTP_SECRETS
@@ -35,6 +38,7 @@ DOMAIN = Domain(
         contacts.ContactEmailMutation,  # accounts (issue 17)
         PreferencesMutation,  # personal settings (issue 18)
         branding.BrandingMutation,  # issue 18
+        FederationMutation,  # OpenID Connect / OAuth 2 sign-in (issue 19)
     ),
     node_resolvers={
         **users.NODE_RESOLVERS,
@@ -44,9 +48,10 @@ DOMAIN = Domain(
         **contacts.NODE_RESOLVERS,  # accounts (issue 17)
     },
     # the forms that links in mails open (no front end needed)
-    routes=pages.ROUTES + branding_serving.ROUTES,
+    routes=pages.ROUTES + branding_serving.ROUTES + federation_serving.ROUTES,
     documents=pages.DOCUMENTS,
     sealed=(TOTP_SECRETS,),
     prime_request=(prime_own_rows,),
-    demo=(seed_demo_branding,),  # issue 18: customer numbers, usernames, IntegraDemo's theme
+    # issue 18: customer numbers, usernames, IntegraDemo's theme; issue 19: a linked federated identity
+    demo=(seed_demo_branding, seed_demo_federation),
 )
