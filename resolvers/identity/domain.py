@@ -13,6 +13,9 @@ from resolvers.identity.loaders import prime_own_rows
 from resolvers.identity.organisations import schema as organisations
 from resolvers.identity.pages import serving as pages
 from resolvers.identity.preferences.schema import PreferencesMutation
+from resolvers.identity.saml import schema as saml
+from resolvers.identity.saml import serving as saml_serving
+from resolvers.identity.saml.demo import seed_demo_saml
 from resolvers.identity.sessions.schema import SessionMutation
 from resolvers.identity.users import schema as users
 
@@ -24,6 +27,7 @@ DOMAIN = Domain(
         groups.UserGroupQuery,
         invitations.InvitationQuery,
         branding.BrandingQuery,  # issue 18
+        saml.SamlQuery,  # issue 19
     ),
     mutations=(
         SessionMutation,
@@ -35,6 +39,7 @@ DOMAIN = Domain(
         contacts.ContactEmailMutation,  # accounts (issue 17)
         PreferencesMutation,  # personal settings (issue 18)
         branding.BrandingMutation,  # issue 18
+        saml.SamlMutation,  # issue 19
     ),
     node_resolvers={
         **users.NODE_RESOLVERS,
@@ -44,9 +49,9 @@ DOMAIN = Domain(
         **contacts.NODE_RESOLVERS,  # accounts (issue 17)
     },
     # the forms that links in mails open (no front end needed)
-    routes=pages.ROUTES + branding_serving.ROUTES,
+    routes=pages.ROUTES + branding_serving.ROUTES + saml_serving.ROUTES,
     documents=pages.DOCUMENTS,
     sealed=(TOTP_SECRETS,),
     prime_request=(prime_own_rows,),
-    demo=(seed_demo_branding,),  # issue 18: customer numbers, usernames, IntegraDemo's theme
+    demo=(seed_demo_branding, seed_demo_saml),  # issue 18: customer numbers, usernames, IntegraDemo's theme
 )

@@ -25,6 +25,7 @@ from graph.context import Context
 from graph.errors import DomainError
 from graph.passwords import burn_verification_time, verify_password
 from models import identity as m
+from models import saml as saml_models
 from models.base import utcnow
 from resolvers.audit.rules import record
 from resolvers.identity.accounts import caller, signed_in
@@ -78,6 +79,14 @@ async def issue_tokens(
     return IssuedTokens(user=user, access_token=access, access_expires_at=expires_at, refresh_token=refresh)
 
 
+async def sso_required(session: AsyncSession, user: m.User) -> bool:
+    """Whether the user's organisation requires SAML sign-in (issue 19): its password login is refused."""
+    mode = await session.scalar(
+        select(saml_models.SamlProvider.mode).where(saml_models.SamlProvider.organisation_id == user.organisation_id)
+    )
+    return mode is saml_models.SamlMode.REQUIRED
+
+
 async def login(session: AsyncSession, context: Context, credentials: Credentials) -> IssuedTokens | DomainError:
     """Log in with e-mail or (issue 18) customer number + username (no customer number on the organisation's
     verified login domain), password and TOTP code. One answer for every wrong part."""
@@ -98,6 +107,14 @@ async def login(session: AsyncSession, context: Context, credentials: Credential
     valid = (
         user is not None and await asyncio.to_thread(verify_password, user.password_hash, password) and user.is_active
     )
+    if valid and user is not None and await sso_required(session, user):
+        # issue 19: told only after the password proved the account (no hint which addresses use SSO)
+        await give_back(session, attempt, reset_account=False)
+        await record(
+            session, context, "user.login_refused_sso_required", organisation_id=user.organisation_id,
+            target_type="User", target_id=user.id, actor_label=user.email,
+        )  # fmt: skip
+        return DomainError(Code.SSO_REQUIRED, "your organisation signs in with single sign-on (SSO): use it")
     if valid and user is not None and user.totp_confirmed:
         if not otp:
             await give_back(session, attempt, reset_account=False)  # not a failure: the password was right
