@@ -60,7 +60,12 @@ def idp_metadata(idp: SamlIdp) -> str:
 
 
 async def configure(gql, world, idp: SamlIdp, live_server: str, **fields) -> dict:
-    variables = {"metadataXml": idp_metadata(idp), "mode": "ALLOWED", "attributeEmail": "mail", "attributeName": "displayName"}
+    variables = {
+        "metadataXml": idp_metadata(idp),
+        "mode": "ALLOWED",
+        "attributeEmail": "mail",
+        "attributeName": "displayName",
+    }
     variables.update(fields)
     answer = (await gql(CONFIGURE, {"input": variables}, token=world.tokens["admin_a"]))["data"]["samlConfigure"]
     assert answer["errors"] == [], answer
@@ -84,9 +89,7 @@ async def saml_response(live_server: str, world, idp: SamlIdp) -> str:
 
 async def post_acs(live_server: str, world, response: str) -> httpx.Response:
     async with httpx.AsyncClient(base_url=f"http://{live_server}") as http:
-        return await http.post(
-            f"/auth/saml/{world.organisations['a'].public_id}/acs", data={"SAMLResponse": response}
-        )
+        return await http.post(f"/auth/saml/{world.organisations['a'].public_id}/acs", data={"SAMLResponse": response})
 
 
 def code_of(answer: httpx.Response) -> str:
@@ -99,9 +102,7 @@ def code_of(answer: httpx.Response) -> str:
 
 async def audit_actions(runtime) -> list[str]:
     async with runtime.session_factory() as session:
-        return list(
-            await session.scalars(select(audit_models.AuditEvent.action).order_by(audit_models.AuditEvent.id))
-        )
+        return list(await session.scalars(select(audit_models.AuditEvent.action).order_by(audit_models.AuditEvent.id)))
 
 
 async def test_sign_in_creates_the_user_in_the_organisation_and_the_code_gives_tokens_once(
@@ -125,7 +126,7 @@ async def test_sign_in_creates_the_user_in_the_organisation_and_the_code_gives_t
     again = (await gql(SIGN_IN, {"input": {"code": code}}))["data"]["samlSignIn"]
     assert [e["code"] for e in again["errors"]] == ["INVALID_TOKEN"] and again["accessToken"] is None
     actions = await audit_actions(runtime)
-    assert ["saml.configured", "saml.user_created", "saml.assertion_accepted", "user.login"] == actions
+    assert actions == ["saml.configured", "saml.user_created", "saml.assertion_accepted", "user.login"]
 
 
 async def test_an_existing_user_of_the_organisation_is_linked(gql, world, runtime, idp, live_server):
@@ -242,3 +243,11 @@ async def test_configuration_refuses_bad_input_and_changes_nothing(gql, world, r
     async with httpx.AsyncClient(base_url=f"http://{live_server}") as http:
         off = await http.get(f"/auth/saml/{world.organisations['a'].public_id}/start")
     assert off.status_code == 404
+
+
+async def test_reading_the_configuration_is_one_statement(gql, world, count_sql):
+    with count_sql() as counter:
+        answer = await gql(CONFIGURATION, {"id": world.id("Organisation", "a1")}, token=world.tokens["admin_a"])
+    assert answer["data"]["samlConfiguration"]["mode"] == "OFF"
+    # the token's one statement, then the organisation with its configuration
+    assert counter.count == 2, counter.statements

@@ -68,7 +68,9 @@ async def fetch_metadata(url: str) -> str:
                 if len(content) > METADATA_MAX_BYTES:
                     raise DomainError(Code.TOO_LARGE, "the metadata is too large", "metadataUrl")
     except httpx.HTTPError as error:
-        raise DomainError(Code.INVALID, f"the metadata URL could not be read ({type(error).__name__})", "metadataUrl")
+        raise DomainError(
+            Code.INVALID, f"the metadata URL could not be read ({type(error).__name__})", "metadataUrl"
+        ) from None
     return content.decode("utf-8", "replace")
 
 
@@ -107,7 +109,10 @@ async def _idp(changes: SamlChanges) -> tuple[str, IdpDetails] | None:
 async def provider_of(session: AsyncSession, organisation: m.Organisation) -> saml_models.SamlProvider:
     provider = await session.get(saml_models.SamlProvider, organisation.id, with_for_update=True)
     if provider is None:
-        provider = saml_models.SamlProvider(organisation_id=organisation.id)
+        # the column defaults apply at flush only: set the ones the rule reads before it
+        provider = saml_models.SamlProvider(
+            organisation_id=organisation.id, mode=saml_models.SamlMode.OFF, idp_metadata="", trust_idp_mfa=False
+        )
         session.add(provider)
     return provider
 

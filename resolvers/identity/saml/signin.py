@@ -126,7 +126,7 @@ def _first(attributes: dict[str, list[str]], name: str) -> str:
 async def _user_for(
     session: AsyncSession, context: Context, provider: saml_models.SamlProvider, accepted: Accepted
 ) -> m.User:
-    email = (_first(accepted.attributes, provider.attribute_email) if provider.attribute_email else accepted.name_id)
+    email = _first(accepted.attributes, provider.attribute_email) if provider.attribute_email else accepted.name_id
     email = email.strip().lower()
     if not EMAIL.fullmatch(email):
         raise Refused("the assertion holds no e-mail address")

@@ -79,12 +79,24 @@ async def issue_tokens(
     return IssuedTokens(user=user, access_token=access, access_expires_at=expires_at, refresh_token=refresh)
 
 
-async def sso_required(session: AsyncSession, user: m.User) -> bool:
-    """Whether the user's organisation requires SAML sign-in (issue 19): its password login is refused."""
+async def sso_refusal(session: AsyncSession, context: Context, user: m.User) -> DomainError | None:
+    """The refusal when the user's organisation requires SAML sign-in (issue 19), audited. Asked only after
+    the password proved the account: a wrong one gets the usual answer (no hint which addresses use SSO)."""
     mode = await session.scalar(
         select(saml_models.SamlProvider.mode).where(saml_models.SamlProvider.organisation_id == user.organisation_id)
     )
-    return mode is saml_models.SamlMode.REQUIRED
+    if mode is not saml_models.SamlMode.REQUIRED:
+        return None
+    await record(
+        session,
+        context,
+        "user.login_refused_sso_required",
+        organisation_id=user.organisation_id,
+        target_type="User",
+        target_id=user.id,
+        actor_label=user.email,
+    )
+    return DomainError(Code.SSO_REQUIRED, "your organisation signs in with single sign-on (SSO): use it")
 
 
 async def login(session: AsyncSession, context: Context, credentials: Credentials) -> IssuedTokens | DomainError:
@@ -107,14 +119,9 @@ async def login(session: AsyncSession, context: Context, credentials: Credential
     valid = (
         user is not None and await asyncio.to_thread(verify_password, user.password_hash, password) and user.is_active
     )
-    if valid and user is not None and await sso_required(session, user):
-        # issue 19: told only after the password proved the account (no hint which addresses use SSO)
-        await give_back(session, attempt, reset_account=False)
-        await record(
-            session, context, "user.login_refused_sso_required", organisation_id=user.organisation_id,
-            target_type="User", target_id=user.id, actor_label=user.email,
-        )  # fmt: skip
-        return DomainError(Code.SSO_REQUIRED, "your organisation signs in with single sign-on (SSO): use it")
+    if valid and user is not None and (refused := await sso_refusal(session, context, user)) is not None:
+        await give_back(session, attempt, reset_account=False)  # the password was right: not a failure
+        return refused
     if valid and user is not None and user.totp_confirmed:
         if not otp:
             await give_back(session, attempt, reset_account=False)  # not a failure: the password was right
