@@ -61,6 +61,7 @@ class SamlIdp:
     email: str = "sso.user@saml.example"
     name: str = "Sso User"
     next_sign: bool = True
+    next_sign_response: bool = False
     next_audience: str | None = None
     next_in_response_to: str | None = None
     next_lifetime_minutes: int = 5
@@ -123,7 +124,7 @@ class SamlIdp:
             name_id=NameID(format=NAMEID_FORMAT_EMAILADDRESS, text=self.email),
             authn={"class_ref": self.next_class_ref, "authn_auth": self.entity_id},
             sign_assertion=self.next_sign,
-            sign_response=False,
+            sign_response=self.next_sign_response,
         )
         return destination, base64.b64encode(str(response).encode()).decode()
 

@@ -8,6 +8,7 @@ import asyncio
 import base64
 import os
 import shutil
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import httpx
@@ -17,6 +18,7 @@ from sqlalchemy import func, select
 from models import audit as audit_models
 from models import identity as m
 from models import saml as saml_models
+from models.base import utcnow
 from tests.environment import serve_app
 from tests.factories import PASSWORD, add_user
 from tests.identity.saml_idp import MFA_CLASS, SamlIdp
@@ -161,11 +163,12 @@ REASONS = {
     "audience": "AudienceRestrictions conditions not satisfied",
     "expired": "VerificationError",
     "unsigned": "Signature missing for assertion",
+    "only_the_response_signed": "Signature missing for assertion",
     "in_response_to": "answers no open sign-in request",
 }
 
 
-@pytest.mark.parametrize("problem", ["tampered", "audience", "expired", "unsigned", "in_response_to"])
+@pytest.mark.parametrize("problem", list(REASONS))
 async def test_a_bad_response_is_refused(gql, world, runtime, idp, live_server, problem):
     await configure(gql, world, idp, live_server)
     if problem == "audience":
@@ -174,6 +177,8 @@ async def test_a_bad_response_is_refused(gql, world, runtime, idp, live_server, 
         idp.next_lifetime_minutes = -10
     elif problem == "unsigned":
         idp.next_sign = False
+    elif problem == "only_the_response_signed":  # a signed envelope does not make its assertion signed
+        idp.next_sign, idp.next_sign_response = False, True
     elif problem == "in_response_to":
         idp.next_in_response_to = "id-never-asked-for"
     response = await saml_response(live_server, world, idp)
@@ -251,3 +256,30 @@ async def test_reading_the_configuration_is_one_statement(gql, world, count_sql)
     assert answer["data"]["samlConfiguration"]["mode"] == "OFF"
     # the token's one statement, then the organisation with its configuration
     assert counter.count == 2, counter.statements
+
+
+async def test_parallel_exchanges_of_one_code_give_tokens_once(gql, world, runtime, idp, live_server):
+    await configure(gql, world, idp, live_server)
+    code = code_of(await post_acs(live_server, world, await saml_response(live_server, world, idp)))
+    answers = await asyncio.gather(*(gql(SIGN_IN, {"input": {"code": code}}) for _ in range(8)))
+    payloads = [answer["data"]["samlSignIn"] for answer in answers]
+    assert sum(1 for payload in payloads if payload["accessToken"]) == 1
+    assert sorted(e["code"] for payload in payloads for e in payload["errors"]) == ["INVALID_TOKEN"] * 7
+    async with runtime.session_factory() as session:
+        tokens = select(func.count()).select_from(m.AuthToken).join(m.User).where(m.User.email == idp.email)
+        assert await session.scalar(tokens) == 2  # one access and one refresh token
+
+
+async def test_a_request_of_another_organisation_is_not_answered_here(gql, world, runtime, idp, live_server):
+    await configure(gql, world, idp, live_server)
+    async with runtime.session_factory() as session, session.begin():
+        session.add(
+            saml_models.SamlRequest(
+                id="id-of-tenant-b",
+                organisation_id=world.organisations["b"].id,
+                expires_at=utcnow() + timedelta(minutes=5),
+            )
+        )
+    idp.next_in_response_to = "id-of-tenant-b"
+    refused = await post_acs(live_server, world, await saml_response(live_server, world, idp))
+    assert refused.status_code == 400 and "no open sign-in request of this organisation" in refused.text
