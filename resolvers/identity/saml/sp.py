@@ -34,7 +34,11 @@ def xmlsec_binary() -> str | None:
 
 
 def base_url(settings: Settings, organisation_public_id: str) -> str:
-    return settings.link_base_url + PATH.format(organisation=organisation_public_id)
+    """Where this API server's SAML routes are: FLEETGRAPH_DOWNLOAD_BASE_URL (this server's address), else
+    FLEETGRAPH_PUBLIC_URL. Never the request's Host: the IdP's response names these URLs, and they must not
+    change with a header the sender chooses."""
+    server = settings.download_base_url.rstrip("/") or settings.link_base_url
+    return server + PATH.format(organisation=organisation_public_id)
 
 
 def sp_entity_id(settings: Settings, organisation_public_id: str) -> str:
