@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from models import audit as audit_models
 from models import identity as m
@@ -283,3 +283,25 @@ async def test_a_request_of_another_organisation_is_not_answered_here(gql, world
     idp.next_in_response_to = "id-of-tenant-b"
     refused = await post_acs(live_server, world, await saml_response(live_server, world, idp))
     assert refused.status_code == 400 and "no open sign-in request of this organisation" in refused.text
+
+
+async def test_a_deactivated_user_is_refused_and_an_expired_code_gives_nothing(gql, world, runtime, idp, live_server):
+    await configure(gql, world, idp, live_server)
+    code = code_of(await post_acs(live_server, world, await saml_response(live_server, world, idp)))
+    async with runtime.session_factory() as session, session.begin():
+        await session.execute(update(saml_models.SamlSignInCode).values(expires_at=utcnow() - timedelta(seconds=1)))
+    expired = (await gql(SIGN_IN, {"input": {"code": code}}))["data"]["samlSignIn"]
+    assert [e["code"] for e in expired["errors"]] == ["INVALID_TOKEN"] and expired["accessToken"] is None
+
+    async with runtime.session_factory() as session, session.begin():
+        await session.execute(update(m.User).where(m.User.email == idp.email).values(is_active=False))
+    refused = await post_acs(live_server, world, await saml_response(live_server, world, idp))
+    assert refused.status_code == 400 and "deactivated" in refused.text
+
+
+async def test_an_oversized_or_missing_response_is_refused_unread(gql, world, runtime, idp, live_server):
+    await configure(gql, world, idp, live_server)
+    assert (await post_acs(live_server, world, "A" * 300_000)).status_code == 400
+    async with httpx.AsyncClient(base_url=f"http://{live_server}") as http:
+        empty = await http.post(f"/auth/saml/{world.organisations['a'].public_id}/acs", data={"RelayState": "x"})
+    assert empty.status_code == 400 and "no SAMLResponse" in empty.text

@@ -11,8 +11,10 @@ reason, and an audit event.
 from __future__ import annotations
 
 import asyncio
+import base64
 import logging
 from typing import Any
+from urllib.parse import parse_qs
 
 from defusedxml import ElementTree
 from saml2 import BINDING_HTTP_POST, BINDING_HTTP_REDIRECT
@@ -82,8 +84,6 @@ async def start(request: Request) -> Response:
 
 def in_response_to(saml_response: str) -> str:
     """The response's InResponseTo, read before the signature is checked only to find the outstanding request."""
-    import base64
-
     try:
         root = ElementTree.fromstring(base64.b64decode(saml_response, validate=False))
     except Exception:  # not base64, not XML, or XML with entities: all are a bad response
@@ -114,6 +114,17 @@ def verify(client: Any, saml_response: str, request_id: str, acs: str) -> Accept
     )
 
 
+async def _posted_response(request: Request) -> str:
+    """The form's SAMLResponse, read with a bound (a larger body is not read on); "" when none or too large."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > RESPONSE_MAX_CHARS + 10_000:  # room for RelayState and the encoding
+            return ""
+    values = parse_qs(body.decode("latin-1"), max_num_fields=5).get("SAMLResponse") or [""]
+    return values[0] if len(values[0]) <= RESPONSE_MAX_CHARS else ""
+
+
 async def acs(request: Request) -> Response:
     found = await _provider(request)
     if found is None:
@@ -121,10 +132,9 @@ async def acs(request: Request) -> Response:
     organisation, provider = found
     runtime = request.app.state.runtime
     context = Context(runtime, client_address=client_address(request), request=request)
-    form = await request.form(max_files=0, max_fields=5)
-    saml_response = str(form.get("SAMLResponse") or "")
+    saml_response = await _posted_response(request)
     try:
-        if not saml_response or len(saml_response) > RESPONSE_MAX_CHARS:
+        if not saml_response:
             raise Refused("no SAMLResponse, or one too large")
         request_id = in_response_to(saml_response)
         async with runtime.session_factory() as session:
@@ -150,8 +160,8 @@ async def _refused(context: Context, organisation: m.Organisation, refusal: Refu
             context,
             "saml.refused",
             organisation_id=organisation.id,
-            target_type="User" if refusal.user else "Organisation",
-            target_id=refusal.user.id if refusal.user else organisation.id,
+            target_type="User" if refusal.user_id else "Organisation",
+            target_id=refusal.user_id or organisation.id,
             actor_label="SAML identity provider",
             details={"reason": refusal.reason},
         )

@@ -48,10 +48,11 @@ MFA_CLASSES = frozenset(
 class Refused(Exception):
     """An assertion not accepted; `reason` is audited and shown (it holds no part of the assertion)."""
 
-    def __init__(self, reason: str, user: m.User | None = None) -> None:
+    def __init__(self, reason: str, user_id: int | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
-        self.user = user
+        #: the id, not the row: the refusal outlives the rolled-back session that loaded it
+        self.user_id = user_id
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,7 @@ async def _user_for(
     if user is not None and user.organisation_id != provider.organisation_id:
         raise Refused("the e-mail address belongs to a user of another organisation")
     if user is not None and not user.is_active:
-        raise Refused("the user is deactivated", user)
+        raise Refused("the user is deactivated", user.id)
     if user is not None:
         return user  # linked: the assertion_accepted event says "existing"
     name = _first(accepted.attributes, provider.attribute_name) if provider.attribute_name else ""
