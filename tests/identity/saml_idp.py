@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import datetime
+import ipaddress
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,23 +21,25 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 from saml2 import BINDING_HTTP_REDIRECT
 from saml2.config import IdPConfig
+from saml2.metadata import create_metadata_string
 from saml2.saml import NAMEID_FORMAT_EMAILADDRESS, NameID
 from saml2.server import Server
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 MFA_CLASS = "http://schemas.microsoft.com/claims/multipleauthn"
 PASSWORD_CLASS = "urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport"
 
 
-def key_and_certificate(common_name: str) -> tuple[bytes, bytes]:
-    """A fresh RSA key and a self-signed certificate for it (PEM), valid for a day."""
+def key_and_certificate(common_name: str, ip_address: str | None = None) -> tuple[bytes, bytes]:
+    """A fresh RSA key and a self-signed certificate for it (PEM), valid for a day; with `ip_address` a
+    server certificate for that address (TLS on 127.0.0.1)."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = datetime.datetime.now(datetime.UTC)
-    certificate = (
+    builder = (
         x509.CertificateBuilder()
         .subject_name(name)
         .issuer_name(name)
@@ -44,8 +47,11 @@ def key_and_certificate(common_name: str) -> tuple[bytes, bytes]:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - datetime.timedelta(minutes=5))
         .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
     )
+    if ip_address:
+        alternative = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(ip_address))])
+        builder = builder.add_extension(alternative, critical=False)
+    certificate = builder.sign(key, hashes.SHA256())
     key_pem = key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL, serialization.NoEncryption()
     )
@@ -134,4 +140,10 @@ class SamlIdp:
             destination, response = self.respond(request.query_params["SAMLRequest"])
             return JSONResponse({"destination": destination, "SAMLResponse": response})
 
-        return Starlette(routes=[Route("/sso", sso)])
+        async def metadata(request: Request) -> Response:
+            return Response(self.metadata(), media_type="application/samlmetadata+xml")
+
+        return Starlette(routes=[Route("/sso", sso), Route("/metadata", metadata)])
+
+    def metadata(self) -> str:
+        return create_metadata_string(None, config=self.server("").config, valid=None, sign=False).decode()

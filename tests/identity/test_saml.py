@@ -13,15 +13,16 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+import uvicorn
 from sqlalchemy import func, select, update
 
 from models import audit as audit_models
 from models import identity as m
 from models import saml as saml_models
 from models.base import utcnow
-from tests.environment import serve_app
+from tests.environment import free_port, serve_app
 from tests.factories import PASSWORD, add_user
-from tests.identity.saml_idp import MFA_CLASS, SamlIdp
+from tests.identity.saml_idp import MFA_CLASS, SamlIdp, key_and_certificate
 
 CONFIGURE = """mutation($input: SamlConfigureInput!) {
   samlConfigure(input: $input) {
@@ -56,9 +57,7 @@ async def idp(xmlsec, tmp_path):
 
 
 def idp_metadata(idp: SamlIdp) -> str:
-    from saml2.metadata import create_metadata_string
-
-    return create_metadata_string(None, config=idp.server("").config, valid=None, sign=False).decode()
+    return idp.metadata()
 
 
 async def configure(gql, world, idp: SamlIdp, live_server: str, **fields) -> dict:
@@ -305,3 +304,33 @@ async def test_an_oversized_or_missing_response_is_refused_unread(gql, world, ru
     async with httpx.AsyncClient(base_url=f"http://{live_server}") as http:
         empty = await http.post(f"/auth/saml/{world.organisations['a'].public_id}/acs", data={"RelayState": "x"})
     assert empty.status_code == 400 and "no SAMLResponse" in empty.text
+
+
+async def test_metadata_is_read_from_an_https_url(gql, world, idp, tmp_path, monkeypatch):
+    """The IdP's metadata over real TLS on 127.0.0.1, its certificate trusted through SSL_CERT_FILE."""
+    key, certificate = key_and_certificate("127.0.0.1", "127.0.0.1")
+    (tmp_path / "tls.key").write_bytes(key)
+    (tmp_path / "tls.crt").write_bytes(certificate)
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "tls.crt"))
+    port = free_port()
+    config = uvicorn.Config(
+        idp.app, host="127.0.0.1", port=port, lifespan="off", log_level="warning",
+        ssl_keyfile=str(tmp_path / "tls.key"), ssl_certfile=str(tmp_path / "tls.crt"),
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            await asyncio.sleep(0.02)
+        variables = {"input": {"metadataUrl": f"https://127.0.0.1:{port}/metadata"}}
+        answer = (await gql(CONFIGURE, variables, token=world.tokens["admin_a"]))["data"]["samlConfigure"]
+        assert answer["errors"] == [] and answer["configuration"]["idpEntityId"] == idp.entity_id
+        assert answer["configuration"]["idpSsoUrl"] == idp.sso_url
+        variables = {"input": {"metadataUrl": f"https://127.0.0.1:{port}/nothing-here"}}
+        missing = (await gql(CONFIGURE, variables, token=world.tokens["admin_a"]))["data"]["samlConfigure"]
+        assert [(e["code"], e["field"][-1]) for e in missing["errors"]] == [("INVALID", "metadataUrl")]
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
