@@ -77,3 +77,14 @@ class SamlSignInCode(Base):
     mfa_trusted: Mapped[bool] = mapped_column(default=False)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class SamlLink(Base):
+    """A user who has signed in by SAML: the first sign-in of an existing user links them (audited once)."""
+
+    __tablename__ = "saml_link"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), primary_key=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    idp_entity_id: Mapped[str] = mapped_column(String(500))
+    linked_at: Mapped[datetime] = mapped_column(default=utcnow)

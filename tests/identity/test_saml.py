@@ -138,6 +138,9 @@ async def test_an_existing_user_of_the_organisation_is_linked(gql, world, runtim
     assert signed_in["user"]["email"] == "user@a.example"
     async with runtime.session_factory() as session:
         assert await session.scalar(select(func.count()).select_from(m.User)) == len(world.users)
+    code_of(await post_acs(live_server, world, await saml_response(live_server, world, idp)))  # once more
+    actions = await audit_actions(runtime)
+    assert actions.count("saml.user_linked") == 1 and actions.count("saml.assertion_accepted") == 2
 
 
 async def test_a_user_of_another_organisation_is_never_signed_in(gql, world, runtime, idp, live_server):

@@ -50,6 +50,16 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_saml_request'))
     )
     op.create_index(op.f('ix_saml_request_organisation_id'), 'saml_request', ['organisation_id'], unique=False)
+    op.create_table('saml_link',
+    sa.Column('user_id', sa.Integer(), nullable=False),
+    sa.Column('organisation_id', sa.Integer(), nullable=False),
+    sa.Column('idp_entity_id', sa.String(length=500), nullable=False),
+    sa.Column('linked_at', models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['organisation_id'], ['organisation.id'], name=op.f('fk_saml_link_organisation_id_organisation'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], name=op.f('fk_saml_link_user_id_app_user'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('user_id', name=op.f('pk_saml_link'))
+    )
+    op.create_index(op.f('ix_saml_link_organisation_id'), 'saml_link', ['organisation_id'], unique=False)
     op.create_table('saml_sign_in_code',
     sa.Column('code_hash', sa.String(length=64), nullable=False),
     sa.Column('user_id', sa.Integer(), nullable=False),
@@ -65,6 +75,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index(op.f('ix_saml_sign_in_code_user_id'), table_name='saml_sign_in_code')
     op.drop_table('saml_sign_in_code')
+    op.drop_index(op.f('ix_saml_link_organisation_id'), table_name='saml_link')
+    op.drop_table('saml_link')
     op.drop_index(op.f('ix_saml_request_organisation_id'), table_name='saml_request')
     op.drop_table('saml_request')
     op.drop_table('saml_provider')

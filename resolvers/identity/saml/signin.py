@@ -137,12 +137,14 @@ async def _user_for(
     if user is not None and not user.is_active:
         raise Refused("the user is deactivated", user.id)
     if user is not None:
-        return user  # linked: the assertion_accepted event says "existing"
+        await _link(session, context, provider, user, existing=True)
+        return user
     name = _first(accepted.attributes, provider.attribute_name) if provider.attribute_name else ""
     user = m.User(organisation_id=provider.organisation_id, email=email, name=(name or email.split("@")[0])[:200])
     session.add(user)
     await session.flush()
     session.add(m.UserRole(user_id=user.id, role=m.Role.USER))
+    await _link(session, context, provider, user, existing=False)
     await record(
         session,
         context,
@@ -154,6 +156,31 @@ async def _user_for(
         details={"idpEntityId": provider.idp_entity_id},
     )
     return user
+
+
+async def _link(
+    session: AsyncSession, context: Context, provider: saml_models.SamlProvider, user: m.User, *, existing: bool
+) -> None:
+    """Note the user's first SAML sign-in; an existing (password) user's is audited as a link. The user's row
+    is locked, so two first sign-ins of one user cannot both insert."""
+    if await session.get(saml_models.SamlLink, user.id) is not None:
+        return
+    session.add(
+        saml_models.SamlLink(
+            user_id=user.id, organisation_id=provider.organisation_id, idp_entity_id=provider.idp_entity_id[:500]
+        )
+    )
+    if existing:
+        await record(
+            session,
+            context,
+            "saml.user_linked",
+            organisation_id=provider.organisation_id,
+            target_type="User",
+            target_id=user.id,
+            actor_label=user.email,
+            details={"idpEntityId": provider.idp_entity_id},
+        )
 
 
 async def sign_in_code(
