@@ -337,3 +337,21 @@ async def test_metadata_is_read_from_an_https_url(gql, world, idp, tmp_path, mon
     finally:
         server.should_exit = True
         await asyncio.wait_for(task, 10)
+
+
+ENROL = 'mutation { twoFactorEnrol(input: {password: ""}) { secret errors { code field } } }'
+
+
+async def test_a_password_less_user_enrols_two_factor_after_a_fresh_sso_sign_in(gql, world, runtime, idp, live_server):
+    """An organisation that requires two-factor asks its SSO users to enrol; they have no password to give."""
+    await configure(gql, world, idp, live_server)
+    async with runtime.session_factory() as session, session.begin():
+        await session.execute(update(m.Organisation).values(require_two_factor=True))
+    code = code_of(await post_acs(live_server, world, await saml_response(live_server, world, idp)))
+    token = (await gql(SIGN_IN, {"input": {"code": code}}))["data"]["samlSignIn"]["accessToken"]
+    enrolled = (await gql(ENROL, token=token))["data"]["twoFactorEnrol"]
+    assert enrolled["errors"] == [] and enrolled["secret"]
+    async with runtime.session_factory() as session, session.begin():
+        await session.execute(update(m.AuthToken).values(authenticated_at=utcnow() - timedelta(minutes=10)))
+    stale = (await gql(ENROL, token=token))["data"]["twoFactorEnrol"]
+    assert [(e["code"], e["field"][-1]) for e in stale["errors"]] == [("INVALID_CREDENTIALS", "password")]
