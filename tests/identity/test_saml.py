@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import os
-import shutil
 from datetime import timedelta
 from urllib.parse import urlsplit
 
@@ -22,7 +20,7 @@ from models import saml as saml_models
 from models.base import utcnow
 from tests.environment import free_port, serve_app
 from tests.factories import PASSWORD, add_user
-from tests.identity.saml_idp import MFA_CLASS, SamlIdp, key_and_certificate
+from tests.identity.saml_idp import MFA_CLASS, SamlIdp, key_and_certificate, require_xmlsec
 
 CONFIGURE = """mutation($input: SamlConfigureInput!) {
   samlConfigure(input: $input) {
@@ -40,12 +38,7 @@ ME = "{ me { email } }"
 
 @pytest.fixture
 def xmlsec() -> None:
-    """SAML needs the xmlsec1 program: without it the tests skip (fail with FLEETGRAPH_REQUIRE_XMLSEC=1)."""
-    if shutil.which("xmlsec1") is None:
-        reason = "xmlsec1 is not installed"
-        if os.environ.get("FLEETGRAPH_REQUIRE_XMLSEC") == "1":
-            pytest.fail(f"{reason} (FLEETGRAPH_REQUIRE_XMLSEC=1 makes this an error)")
-        pytest.skip(f"{reason}: install it (apt-get install xmlsec1) to run the SAML tests")
+    require_xmlsec()
 
 
 @pytest.fixture

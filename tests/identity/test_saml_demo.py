@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from graph.composition import DEMO
 from graph.demo import seed_demo
 from resolvers.identity.saml.demo import DEMO_IDP_ENTITY_ID, DEMO_IDP_SSO_URL
+from tests.identity.saml_idp import require_xmlsec
 
 LOGIN = "mutation($input: LoginInput!) { login(input: $input) { accessToken errors { code } } }"
 CONFIGURATION = """{ samlConfiguration { mode idpEntityId idpSsoUrl attributeEmail trustIdpMfa
@@ -16,6 +17,7 @@ CONFIGURATION = """{ samlConfiguration { mode idpEntityId idpSsoUrl attributeEma
 
 
 async def test_integra_demo_allows_saml_sign_in(gql, client, runtime):
+    require_xmlsec()  # pysaml2 looks for xmlsec1 when it builds the AuthnRequest
     assert await seed_demo(runtime.session_factory, runtime.sealer, DEMO)
     login = {"input": {"email": "demo@integra-metering.com", "password": "Wasser-Zaehler#47"}}
     token = (await gql(LOGIN, login))["data"]["login"]["accessToken"]
