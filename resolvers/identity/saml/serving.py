@@ -44,6 +44,9 @@ def _text(message: str, status: int) -> Response:
 
 async def _provider(request: Request) -> tuple[m.Organisation, saml_models.SamlProvider] | None:
     """The organisation of the path and its IdP, when SSO is on; None reads like an unknown organisation."""
+    if sp.xmlsec_binary() is None:  # a system requirement (README): without it nothing can be checked
+        log.error("SAML sign-in needs the xmlsec1 program, which is not installed")
+        return None
     public_id = request.path_params["organisation"]
     if len(public_id) > 36:
         return None
