@@ -16,6 +16,9 @@ from resolvers.identity.loaders import prime_own_rows
 from resolvers.identity.organisations import schema as organisations
 from resolvers.identity.pages import serving as pages
 from resolvers.identity.preferences.schema import PreferencesMutation
+from resolvers.identity.saml import schema as saml
+from resolvers.identity.saml import serving as saml_serving
+from resolvers.identity.saml.demo import seed_demo_saml
 from resolvers.identity.sessions.schema import SessionMutation
 from resolvers.identity.users import schema as users
 
@@ -27,6 +30,7 @@ DOMAIN = Domain(
         groups.UserGroupQuery,
         invitations.InvitationQuery,
         branding.BrandingQuery,  # issue 18
+        saml.SamlQuery,  # issue 19
     ),
     mutations=(
         SessionMutation,
@@ -39,6 +43,7 @@ DOMAIN = Domain(
         PreferencesMutation,  # personal settings (issue 18)
         branding.BrandingMutation,  # issue 18
         FederationMutation,  # OpenID Connect / OAuth 2 sign-in (issue 19)
+        saml.SamlMutation,  # issue 19
     ),
     node_resolvers={
         **users.NODE_RESOLVERS,
@@ -48,10 +53,10 @@ DOMAIN = Domain(
         **contacts.NODE_RESOLVERS,  # accounts (issue 17)
     },
     # the forms that links in mails open (no front end needed)
-    routes=pages.ROUTES + branding_serving.ROUTES + federation_serving.ROUTES,
+    routes=pages.ROUTES + branding_serving.ROUTES + federation_serving.ROUTES + saml_serving.ROUTES,
     documents=pages.DOCUMENTS,
     sealed=(TOTP_SECRETS,),
     prime_request=(prime_own_rows,),
-    # issue 18: customer numbers, usernames, IntegraDemo's theme; issue 19: a linked federated identity
-    demo=(seed_demo_branding, seed_demo_federation),
+    # issue 18: customer numbers, usernames, IntegraDemo's theme; issue 19: a linked federated identity, SAML
+    demo=(seed_demo_branding, seed_demo_federation, seed_demo_saml),
 )

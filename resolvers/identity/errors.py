@@ -33,6 +33,8 @@ class IdentityErrorCode(enum.Enum):
     TOO_LARGE = "TOO_LARGE"
     #: issue 18: a login domain's TXT record was not found
     NOT_VERIFIED = "NOT_VERIFIED"
+    #: issue 19: the organisation requires single sign-on; password login is refused
+    SSO_REQUIRED = "SSO_REQUIRED"
 
 
 @strawberry.type(description="A problem with the input of an identity mutation.")

@@ -25,6 +25,7 @@ from graph.context import Context
 from graph.errors import DomainError
 from graph.passwords import burn_verification_time, verify_password
 from models import identity as m
+from models import saml as saml_models
 from models.base import utcnow
 from resolvers.audit.rules import record
 from resolvers.identity.accounts import caller, signed_in
@@ -78,6 +79,26 @@ async def issue_tokens(
     return IssuedTokens(user=user, access_token=access, access_expires_at=expires_at, refresh_token=refresh)
 
 
+async def sso_refusal(session: AsyncSession, context: Context, user: m.User) -> DomainError | None:
+    """The refusal when the user's organisation requires SAML sign-in (issue 19), audited. Asked only after
+    the password proved the account: a wrong one gets the usual answer (no hint which addresses use SSO)."""
+    mode = await session.scalar(
+        select(saml_models.SamlProvider.mode).where(saml_models.SamlProvider.organisation_id == user.organisation_id)
+    )
+    if mode is not saml_models.SamlMode.REQUIRED:
+        return None
+    await record(
+        session,
+        context,
+        "user.login_refused_sso_required",
+        organisation_id=user.organisation_id,
+        target_type="User",
+        target_id=user.id,
+        actor_label=user.email,
+    )
+    return DomainError(Code.SSO_REQUIRED, "your organisation signs in with single sign-on (SSO): use it")
+
+
 async def login(session: AsyncSession, context: Context, credentials: Credentials) -> IssuedTokens | DomainError:
     """Log in with e-mail or (issue 18) customer number + username (no customer number on the organisation's
     verified login domain), password and TOTP code. One answer for every wrong part."""
@@ -98,6 +119,9 @@ async def login(session: AsyncSession, context: Context, credentials: Credential
     valid = (
         user is not None and await asyncio.to_thread(verify_password, user.password_hash, password) and user.is_active
     )
+    if valid and user is not None and (refused := await sso_refusal(session, context, user)) is not None:
+        await give_back(session, attempt, reset_account=False)  # the password was right: not a failure
+        return refused
     if valid and user is not None and user.totp_confirmed:
         if not otp:
             await give_back(session, attempt, reset_account=False)  # not a failure: the password was right

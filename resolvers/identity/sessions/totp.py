@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, cast
 
 import pyotp
@@ -18,8 +19,9 @@ from graph.errors import DomainError
 from graph.passwords import verify_password
 from graph.secrets import SecretError
 from models import identity as m
+from models.base import utcnow
 from resolvers.audit.rules import record
-from resolvers.identity.accounts import caller, organisation_of
+from resolvers.identity.accounts import caller, organisation_of, signed_in
 from resolvers.identity.errors import IdentityErrorCode as Code
 from resolvers.identity.key_rotation import totp_binding
 
@@ -62,9 +64,18 @@ class Enrolment:
     provisioning_uri: str
 
 
+#: How recent a password-less user's sign-in must be to start two-factor enrolment (issue 19).
+PASSWORDLESS_ENROL_SECONDS = 300
+
+
 async def two_factor_enrol(session: AsyncSession, context: Context, password: str) -> Enrolment:
     user = await caller(session, context)
-    if not verify_password(user.password_hash, password):
+    if user.password_hash is None:
+        # issue 19: a user signed in by SAML has no password; a sign-in of the last minutes proves them instead
+        fresh = signed_in(context).authenticated_at > utcnow() - timedelta(seconds=PASSWORDLESS_ENROL_SECONDS)
+        if not fresh:
+            raise DomainError(Code.INVALID_CREDENTIALS, "sign in again to turn on two-factor", "password")
+    elif not verify_password(user.password_hash, password):
         raise DomainError(Code.INVALID_CREDENTIALS, "the password is not correct", "password")
     if user.totp_confirmed:
         # A new enrolment would unset totp_confirmed, so logins would need no code until it is confirmed.

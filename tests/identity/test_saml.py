@@ -1,0 +1,350 @@
+"""SAML single sign-on (issue 19, manual §25) against a real SAML IdP on 127.0.0.1 (tests/identity/saml_idp.py,
+pysaml2 with its own key), over the real HTTP start and ACS endpoints of a uvicorn-served app: signed
+assertions only; audience, destination, times and InResponseTo checked; a response is consumed once."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from datetime import timedelta
+from urllib.parse import urlsplit
+
+import httpx
+import pytest
+import uvicorn
+from sqlalchemy import func, select, update
+
+from models import audit as audit_models
+from models import identity as m
+from models import saml as saml_models
+from models.base import utcnow
+from tests.environment import free_port, serve_app
+from tests.factories import PASSWORD, add_user
+from tests.identity.saml_idp import MFA_CLASS, SamlIdp, key_and_certificate, require_xmlsec
+
+CONFIGURE = """mutation($input: SamlConfigureInput!) {
+  samlConfigure(input: $input) {
+    configuration { mode idpEntityId idpSsoUrl attributeEmail attributeName trustIdpMfa spEntityId acsUrl startUrl }
+    errors { code field message }
+  }
+}"""
+CONFIGURATION = "query($id: ID) { samlConfiguration(organisationId: $id) { mode idpEntityId acsUrl } }"
+SIGN_IN = """mutation($input: SamlSignInInput!) {
+  samlSignIn(input: $input) { accessToken refreshToken user { email } errors { code field } }
+}"""
+LOGIN = "mutation($input: LoginInput!) { login(input: $input) { accessToken errors { code field message } } }"
+ME = "{ me { email } }"
+
+
+@pytest.fixture
+def xmlsec() -> None:
+    require_xmlsec()
+
+
+@pytest.fixture
+async def idp(xmlsec, tmp_path):
+    provider = SamlIdp(tmp_path)
+    async with serve_app(provider.app) as url:
+        provider.url = url
+        yield provider
+
+
+def idp_metadata(idp: SamlIdp) -> str:
+    return idp.metadata()
+
+
+async def configure(gql, world, idp: SamlIdp, live_server: str, **fields) -> dict:
+    variables = {
+        "metadataXml": idp_metadata(idp),
+        "mode": "ALLOWED",
+        "attributeEmail": "mail",
+        "attributeName": "displayName",
+    }
+    variables.update(fields)
+    answer = (await gql(CONFIGURE, {"input": variables}, token=world.tokens["admin_a"]))["data"]["samlConfigure"]
+    assert answer["errors"] == [], answer
+    async with httpx.AsyncClient(base_url=f"http://{live_server}") as http:
+        response = await http.get(f"/auth/saml/{world.organisations['a'].public_id}/metadata")
+    assert response.status_code == 200, response.text
+    idp.sp_metadata = response.text
+    return answer["configuration"]
+
+
+async def saml_response(live_server: str, world, idp: SamlIdp) -> str:
+    """Start a sign-in at the server, follow it to the IdP over HTTP: the IdP's signed SAMLResponse."""
+    async with httpx.AsyncClient(base_url=f"http://{live_server}") as http:
+        start = await http.get(f"/auth/saml/{world.organisations['a'].public_id}/start")
+        assert start.status_code == 302, start.text
+        location = start.headers["location"]
+        assert location.startswith(idp.sso_url + "?SAMLRequest=")
+        answer = (await http.get(location)).json()
+    return answer["SAMLResponse"]
+
+
+async def post_acs(live_server: str, world, response: str) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=f"http://{live_server}") as http:
+        return await http.post(f"/auth/saml/{world.organisations['a'].public_id}/acs", data={"SAMLResponse": response})
+
+
+def code_of(answer: httpx.Response) -> str:
+    assert answer.status_code == 303, answer.text
+    location = urlsplit(answer.headers["location"])
+    assert location.path == "/sign-in/saml" and not location.query  # the code is in the fragment only
+    assert location.fragment.startswith("code=")
+    return location.fragment.removeprefix("code=")
+
+
+async def audit_actions(runtime) -> list[str]:
+    async with runtime.session_factory() as session:
+        return list(await session.scalars(select(audit_models.AuditEvent.action).order_by(audit_models.AuditEvent.id)))
+
+
+async def test_sign_in_creates_the_user_in_the_organisation_and_the_code_gives_tokens_once(
+    gql, world, runtime, idp, live_server
+):
+    configuration = await configure(gql, world, idp, live_server)
+    public_id = world.organisations["a"].public_id
+    assert configuration["idpEntityId"] == idp.entity_id
+    assert configuration["acsUrl"].endswith(f"/auth/saml/{public_id}/acs")
+    code = code_of(await post_acs(live_server, world, await saml_response(live_server, world, idp)))
+
+    signed_in = (await gql(SIGN_IN, {"input": {"code": code}}))["data"]["samlSignIn"]
+    assert signed_in["errors"] == [] and signed_in["user"]["email"] == idp.email
+    assert signed_in["refreshToken"]
+    me = await gql(ME, token=signed_in["accessToken"])
+    assert me["data"]["me"]["email"] == idp.email
+    async with runtime.session_factory() as session:
+        user = await session.scalar(select(m.User).where(m.User.email == idp.email))
+        assert user.organisation_id == world.organisations["a"].id and user.password_hash is None
+        assert user.name == idp.name
+    again = (await gql(SIGN_IN, {"input": {"code": code}}))["data"]["samlSignIn"]
+    assert [e["code"] for e in again["errors"]] == ["INVALID_TOKEN"] and again["accessToken"] is None
+    actions = await audit_actions(runtime)
+    assert actions == ["saml.configured", "saml.user_created", "saml.assertion_accepted", "user.login"]
+
+
+async def test_an_existing_user_of_the_organisation_is_linked(gql, world, runtime, idp, live_server):
+    await configure(gql, world, idp, live_server)
+    idp.email = "user@a.example"
+    code = code_of(await post_acs(live_server, world, await saml_response(live_server, world, idp)))
+    signed_in = (await gql(SIGN_IN, {"input": {"code": code}}))["data"]["samlSignIn"]
+    assert signed_in["user"]["email"] == "user@a.example"
+    async with runtime.session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(m.User)) == len(world.users)
+    code_of(await post_acs(live_server, world, await saml_response(live_server, world, idp)))  # once more
+    actions = await audit_actions(runtime)
+    assert actions.count("saml.user_linked") == 1 and actions.count("saml.assertion_accepted") == 2
+
+
+async def test_a_user_of_another_organisation_is_never_signed_in(gql, world, runtime, idp, live_server):
+    await configure(gql, world, idp, live_server)
+    idp.email = "admin@b.example"  # tenant B's admin: A's IdP must not sign them in
+    refused = await post_acs(live_server, world, await saml_response(live_server, world, idp))
+    assert refused.status_code == 400 and "another organisation" in refused.text
+    assert "location" not in refused.headers
+    assert (await audit_actions(runtime))[-1] == "saml.refused"
+    async with runtime.session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(saml_models.SamlSignInCode)) == 0
+
+
+def tampered(response: str, idp: SamlIdp) -> str:
+    xml = base64.b64decode(response).decode()
+    assert xml.count(idp.email) >= 1
+    return base64.b64encode(xml.replace(idp.email, "intruder@saml.example").encode()).decode()
+
+
+REASONS = {
+    "tampered": "SignatureError",
+    "audience": "AudienceRestrictions conditions not satisfied",
+    "expired": "VerificationError",
+    "unsigned": "Signature missing for assertion",
+    "only_the_response_signed": "Signature missing for assertion",
+    "in_response_to": "answers no open sign-in request",
+}
+
+
+@pytest.mark.parametrize("problem", list(REASONS))
+async def test_a_bad_response_is_refused(gql, world, runtime, idp, live_server, problem):
+    await configure(gql, world, idp, live_server)
+    if problem == "audience":
+        idp.next_audience = "https://elsewhere.example/sp"
+    elif problem == "expired":
+        idp.next_lifetime_minutes = -10
+    elif problem == "unsigned":
+        idp.next_sign = False
+    elif problem == "only_the_response_signed":  # a signed envelope does not make its assertion signed
+        idp.next_sign, idp.next_sign_response = False, True
+    elif problem == "in_response_to":
+        idp.next_in_response_to = "id-never-asked-for"
+    response = await saml_response(live_server, world, idp)
+    if problem == "tampered":
+        response = tampered(response, idp)
+    refused = await post_acs(live_server, world, response)
+    assert refused.status_code == 400, refused.text
+    assert refused.text.startswith("SAML sign-in refused"), refused.text
+    assert REASONS[problem] in refused.text, refused.text
+    assert (await audit_actions(runtime))[-1] == "saml.refused"
+    async with runtime.session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(saml_models.SamlSignInCode)) == 0
+        assert await session.scalar(select(func.count()).where(m.User.email.like("%@saml.example"))) == 0
+
+
+async def test_parallel_posts_of_one_response_sign_in_once(gql, world, runtime, idp, live_server):
+    await configure(gql, world, idp, live_server)
+    response = await saml_response(live_server, world, idp)
+    answers = await asyncio.gather(*(post_acs(live_server, world, response) for _ in range(8)))
+    assert sorted(answer.status_code for answer in answers) == [303] + [400] * 7
+    async with runtime.session_factory() as session:
+        assert await session.scalar(select(func.count()).select_from(saml_models.SamlSignInCode)) == 1
+        assert await session.scalar(select(func.count()).where(m.User.email == idp.email)) == 1
+    later = await post_acs(live_server, world, response)
+    assert later.status_code == 400
+
+
+async def test_sso_required_refuses_password_login_of_the_organisation_only(gql, world, idp, live_server):
+    await configure(gql, world, idp, live_server, mode="REQUIRED")
+    refused = (await gql(LOGIN, {"input": {"email": "user@a.example", "password": PASSWORD}}))["data"]["login"]
+    assert [e["code"] for e in refused["errors"]] == ["SSO_REQUIRED"] and refused["accessToken"] is None
+    assert "single sign-on" in refused["errors"][0]["message"]
+    wrong = (await gql(LOGIN, {"input": {"email": "user@a.example", "password": "wrong"}}))["data"]["login"]
+    assert [e["code"] for e in wrong["errors"]] == ["INVALID_CREDENTIALS"]  # no hint without the password
+    other = (await gql(LOGIN, {"input": {"email": "user@b.example", "password": PASSWORD}}))["data"]["login"]
+    assert other["errors"] == [] and other["accessToken"]
+
+
+async def test_two_factor_applies_unless_trusted_mfa_is_asserted(gql, world, runtime, idp, live_server):
+    await configure(gql, world, idp, live_server)
+    async with runtime.session_factory() as session, session.begin():
+        await add_user(session, world.organisations["a"], idp.email, [m.Role.USER], totp_confirmed=True)
+    code = code_of(await post_acs(live_server, world, await saml_response(live_server, world, idp)))
+    asked = (await gql(SIGN_IN, {"input": {"code": code}}))["data"]["samlSignIn"]
+    assert [e["code"] for e in asked["errors"]] == ["TWO_FACTOR_REQUIRED"] and asked["accessToken"] is None
+
+    await configure(gql, world, idp, live_server, trustIdpMfa=True)
+    idp.next_class_ref = MFA_CLASS
+    code = code_of(await post_acs(live_server, world, await saml_response(live_server, world, idp)))
+    trusted = (await gql(SIGN_IN, {"input": {"code": code}}))["data"]["samlSignIn"]
+    assert trusted["errors"] == [] and trusted["accessToken"]
+
+
+async def test_configuration_refuses_bad_input_and_changes_nothing(gql, world, runtime, idp, live_server):
+    token = world.tokens["admin_a"]
+    no_idp = (await gql(CONFIGURE, {"input": {"mode": "REQUIRED"}}, token=token))["data"]["samlConfigure"]
+    assert [(e["code"], e["field"][-1]) for e in no_idp["errors"]] == [("REQUIRED", "metadataXml")]
+    bad = (await gql(CONFIGURE, {"input": {"metadataXml": "<nope/>"}}, token=token))["data"]["samlConfigure"]
+    assert [(e["code"], e["field"][-1]) for e in bad["errors"]] == [("INVALID", "metadataXml")]
+    http_url = {"metadataUrl": f"{idp.url}/metadata"}
+    plain = (await gql(CONFIGURE, {"input": http_url}, token=token))["data"]["samlConfigure"]
+    assert [(e["code"], e["field"][-1]) for e in plain["errors"]] == [("INVALID", "metadataUrl")]
+    read = (await gql(CONFIGURATION, {}, token=token))["data"]["samlConfiguration"]
+    assert read["mode"] == "OFF" and read["idpEntityId"] == ""
+    user = await gql(CONFIGURATION, {}, token=world.tokens["user_a"])
+    assert user["data"] is None or user["data"]["samlConfiguration"] is None
+    async with httpx.AsyncClient(base_url=f"http://{live_server}") as http:
+        off = await http.get(f"/auth/saml/{world.organisations['a'].public_id}/start")
+    assert off.status_code == 404
+
+
+async def test_reading_the_configuration_is_one_statement(gql, world, count_sql):
+    with count_sql() as counter:
+        answer = await gql(CONFIGURATION, {"id": world.id("Organisation", "a1")}, token=world.tokens["admin_a"])
+    assert answer["data"]["samlConfiguration"]["mode"] == "OFF"
+    # the token's one statement, then the organisation with its configuration
+    assert counter.count == 2, counter.statements
+
+
+async def test_parallel_exchanges_of_one_code_give_tokens_once(gql, world, runtime, idp, live_server):
+    await configure(gql, world, idp, live_server)
+    code = code_of(await post_acs(live_server, world, await saml_response(live_server, world, idp)))
+    answers = await asyncio.gather(*(gql(SIGN_IN, {"input": {"code": code}}) for _ in range(8)))
+    payloads = [answer["data"]["samlSignIn"] for answer in answers]
+    assert sum(1 for payload in payloads if payload["accessToken"]) == 1
+    assert sorted(e["code"] for payload in payloads for e in payload["errors"]) == ["INVALID_TOKEN"] * 7
+    async with runtime.session_factory() as session:
+        tokens = select(func.count()).select_from(m.AuthToken).join(m.User).where(m.User.email == idp.email)
+        assert await session.scalar(tokens) == 2  # one access and one refresh token
+
+
+async def test_a_request_of_another_organisation_is_not_answered_here(gql, world, runtime, idp, live_server):
+    await configure(gql, world, idp, live_server)
+    async with runtime.session_factory() as session, session.begin():
+        session.add(
+            saml_models.SamlRequest(
+                id="id-of-tenant-b",
+                organisation_id=world.organisations["b"].id,
+                expires_at=utcnow() + timedelta(minutes=5),
+            )
+        )
+    idp.next_in_response_to = "id-of-tenant-b"
+    refused = await post_acs(live_server, world, await saml_response(live_server, world, idp))
+    assert refused.status_code == 400 and "no open sign-in request of this organisation" in refused.text
+
+
+async def test_a_deactivated_user_is_refused_and_an_expired_code_gives_nothing(gql, world, runtime, idp, live_server):
+    await configure(gql, world, idp, live_server)
+    code = code_of(await post_acs(live_server, world, await saml_response(live_server, world, idp)))
+    async with runtime.session_factory() as session, session.begin():
+        await session.execute(update(saml_models.SamlSignInCode).values(expires_at=utcnow() - timedelta(seconds=1)))
+    expired = (await gql(SIGN_IN, {"input": {"code": code}}))["data"]["samlSignIn"]
+    assert [e["code"] for e in expired["errors"]] == ["INVALID_TOKEN"] and expired["accessToken"] is None
+
+    async with runtime.session_factory() as session, session.begin():
+        await session.execute(update(m.User).where(m.User.email == idp.email).values(is_active=False))
+    refused = await post_acs(live_server, world, await saml_response(live_server, world, idp))
+    assert refused.status_code == 400 and "deactivated" in refused.text
+
+
+async def test_an_oversized_or_missing_response_is_refused_unread(gql, world, runtime, idp, live_server):
+    await configure(gql, world, idp, live_server)
+    assert (await post_acs(live_server, world, "A" * 300_000)).status_code == 400
+    async with httpx.AsyncClient(base_url=f"http://{live_server}") as http:
+        empty = await http.post(f"/auth/saml/{world.organisations['a'].public_id}/acs", data={"RelayState": "x"})
+    assert empty.status_code == 400 and "no SAMLResponse" in empty.text
+
+
+async def test_metadata_is_read_from_an_https_url(gql, world, idp, tmp_path, monkeypatch):
+    """The IdP's metadata over real TLS on 127.0.0.1, its certificate trusted through SSL_CERT_FILE."""
+    key, certificate = key_and_certificate("127.0.0.1", "127.0.0.1")
+    (tmp_path / "tls.key").write_bytes(key)
+    (tmp_path / "tls.crt").write_bytes(certificate)
+    monkeypatch.setenv("SSL_CERT_FILE", str(tmp_path / "tls.crt"))
+    port = free_port()
+    config = uvicorn.Config(
+        idp.app, host="127.0.0.1", port=port, lifespan="off", log_level="warning",
+        ssl_keyfile=str(tmp_path / "tls.key"), ssl_certfile=str(tmp_path / "tls.crt"),
+    )  # fmt: skip
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    try:
+        for _ in range(200):
+            if server.started:
+                break
+            await asyncio.sleep(0.02)
+        variables = {"input": {"metadataUrl": f"https://127.0.0.1:{port}/metadata"}}
+        answer = (await gql(CONFIGURE, variables, token=world.tokens["admin_a"]))["data"]["samlConfigure"]
+        assert answer["errors"] == [] and answer["configuration"]["idpEntityId"] == idp.entity_id
+        assert answer["configuration"]["idpSsoUrl"] == idp.sso_url
+        variables = {"input": {"metadataUrl": f"https://127.0.0.1:{port}/nothing-here"}}
+        missing = (await gql(CONFIGURE, variables, token=world.tokens["admin_a"]))["data"]["samlConfigure"]
+        assert [(e["code"], e["field"][-1]) for e in missing["errors"]] == [("INVALID", "metadataUrl")]
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 10)
+
+
+ENROL = 'mutation { twoFactorEnrol(input: {password: ""}) { secret errors { code field } } }'
+
+
+async def test_a_password_less_user_enrols_two_factor_after_a_fresh_sso_sign_in(gql, world, runtime, idp, live_server):
+    """An organisation that requires two-factor asks its SSO users to enrol; they have no password to give."""
+    await configure(gql, world, idp, live_server)
+    async with runtime.session_factory() as session, session.begin():
+        await session.execute(update(m.Organisation).values(require_two_factor=True))
+    code = code_of(await post_acs(live_server, world, await saml_response(live_server, world, idp)))
+    token = (await gql(SIGN_IN, {"input": {"code": code}}))["data"]["samlSignIn"]["accessToken"]
+    enrolled = (await gql(ENROL, token=token))["data"]["twoFactorEnrol"]
+    assert enrolled["errors"] == [] and enrolled["secret"]
+    async with runtime.session_factory() as session, session.begin():
+        await session.execute(update(m.AuthToken).values(authenticated_at=utcnow() - timedelta(minutes=10)))
+    stale = (await gql(ENROL, token=token))["data"]["twoFactorEnrol"]
+    assert [(e["code"], e["field"][-1]) for e in stale["errors"]] == [("INVALID_CREDENTIALS", "password")]
