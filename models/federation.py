@@ -67,3 +67,24 @@ class SignInGrant(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class SignInCode(Base):
+    """What a federated sign-in (OpenID Connect callback or SAML ACS) hands the browser in the redirect's URL
+    fragment, never seen by a server's access log: redeemed once by `federatedSignIn` for `login`'s tokens."""
+
+    __tablename__ = "sign_in_code"
+    __table_args__ = (Index("ix_sign_in_code_expires_at", "expires_at"),)
+
+    #: SHA-256 (hex) of the code.
+    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
+    #: "oidc" or "saml": how the user proved who they are (audited with the login).
+    method: Mapped[str] = mapped_column(String(10))
+    #: The OIDC provider's name or the SAML IdP's entity ID.
+    source: Mapped[str] = mapped_column(String(500))
+    #: The provider asserted multi-factor authentication and it is trusted: no TOTP code asked, and the
+    #: session's tokens count as two-factor (graph.auth).
+    mfa_trusted: Mapped[bool] = mapped_column(default=False)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]

@@ -200,6 +200,9 @@ class AuthToken(Base):
     revoked_at: Mapped[datetime | None]
     client_address: Mapped[str] = mapped_column(String(64), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: The session began with an identity provider's trusted multi-factor sign-in (issue 19): it stands for the
+    #: organisation's own two-factor, so no enrolment is demanded of it.
+    mfa_by_idp: Mapped[bool] = mapped_column(default=False)
 
 
 class LoginThrottle(Base):

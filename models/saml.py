@@ -6,7 +6,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from models.base import Base, string_enum, utcnow
@@ -36,6 +36,10 @@ class SamlProvider(Base):
     #: The assertion's attribute names; empty e-mail attribute: the NameID is the e-mail address.
     attribute_email: Mapped[str] = mapped_column(String(200), default="")
     attribute_name: Mapped[str] = mapped_column(String(200), default="")
+    #: The attribute holding the user's groups or roles at the IdP (e.g. Entra ID's groups claim); empty: none.
+    attribute_roles: Mapped[str] = mapped_column(String(200), default="")
+    #: [{"value": an IdP value of that attribute, "role": our Role's name}, ...]: the roles it grants.
+    role_mapping: Mapped[list] = mapped_column(JSON, default=list)
     #: Trust the IdP's multi-factor AuthnContextClassRef instead of the organisation's own two-factor rules.
     trust_idp_mfa: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
