@@ -30,6 +30,8 @@ class PendingAuthorisation(Base):
     nonce: Mapped[str] = mapped_column(String(100))
     #: The PKCE code verifier: useless without the code, which only the browser sees, and gone in minutes.
     code_verifier: Mapped[str] = mapped_column(String(128))
+    #: Who started it: starts are limited per client address (each holds a row for minutes).
+    client_address: Mapped[str] = mapped_column(String(64), default="", index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
     consumed_at: Mapped[datetime | None]

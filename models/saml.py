@@ -52,6 +52,8 @@ class SamlRequest(Base):
 
     id: Mapped[str] = mapped_column(String(100), primary_key=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisation.id", ondelete="CASCADE"), index=True)
+    #: Who started it: starts are limited per client address (each holds a row for minutes).
+    client_address: Mapped[str] = mapped_column(String(64), default="", index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
 

@@ -1,5 +1,5 @@
 """Federated sign-in, the rest (issue 19): one sign-in code table for OIDC and SAML, sessions begun with a
-trusted IdP multi-factor sign-in, SAML role mapping.
+trusted IdP multi-factor sign-in, SAML role mapping, the client address of started sign-ins.
 
 Revision ID: 0026
 Revises: 0025
@@ -36,9 +36,17 @@ def upgrade() -> None:
     with op.batch_alter_table('saml_provider', schema=None) as batch_op:
         batch_op.add_column(sa.Column('attribute_roles', sa.String(length=200), nullable=False, server_default=''))
         batch_op.add_column(sa.Column('role_mapping', sa.JSON(), nullable=False, server_default='[]'))
+    for table in ('oidc_pending_authorisation', 'saml_request'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.add_column(sa.Column('client_address', sa.String(length=64), nullable=False, server_default=''))
+            batch_op.create_index(batch_op.f(f'ix_{table}_client_address'), ['client_address'], unique=False)
 
 
 def downgrade() -> None:
+    for table in ('saml_request', 'oidc_pending_authorisation'):
+        with op.batch_alter_table(table, schema=None) as batch_op:
+            batch_op.drop_index(batch_op.f(f'ix_{table}_client_address'))
+            batch_op.drop_column('client_address')
     with op.batch_alter_table('saml_provider', schema=None) as batch_op:
         batch_op.drop_column('role_mapping')
         batch_op.drop_column('attribute_roles')
