@@ -39,6 +39,8 @@ def _principal(
     user: User, organisation: Organisation, token: AuthToken, roles: frozenset[Role], granted: frozenset[Permission]
 ) -> Principal:
     two_factor_required = user.require_two_factor or organisation.require_two_factor
+    # a session begun with an identity provider's trusted multi-factor sign-in has had its second factor there
+    two_factor_proven = user.totp_confirmed or token.mfa_by_idp
     return Principal(
         user_id=user.id,
         email=user.email,
@@ -48,7 +50,7 @@ def _principal(
         permissions=effective_permissions(roles, granted),
         session_id=token.session_id,
         authenticated_at=token.authenticated_at,
-        needs_two_factor_enrolment=two_factor_required and not user.totp_confirmed,
+        needs_two_factor_enrolment=two_factor_required and not two_factor_proven,
         token_expires_at=token.expires_at,
     )
 

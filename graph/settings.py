@@ -193,9 +193,9 @@ class Settings:
     #: Trust a provider's assertion of multi-factor authentication (amr "mfa", "otp" or "hwk", or an acr the
     #: provider's entry lists): no TOTP code is asked then. Off: the organisation's two-factor rules apply.
     oidc_trust_idp_mfa: bool = False
-    #: Where the callback sends the browser, with "#signin=<code>" or "#error=<reason>" (the fragment never
-    #: reaches a server log); empty: the public URL (FLEETGRAPH_PUBLIC_URL).
-    oidc_return_url: str = ""
+    #: Where a federated sign-in (OpenID Connect callback, SAML assertion consumer) sends the browser, with
+    #: "#signin=<code>" or "#error=<reason>" (the fragment never reaches a server log); empty: the public URL.
+    sign_in_return_url: str = ""
     #: Base URL of this server for the providers' redirect URI (…/auth/oidc/<name>/callback, registered with
     #: each provider); empty: the base URL of the request.
     oidc_redirect_base_url: str = ""

@@ -3,8 +3,8 @@ identities linked to users (issue 19).
 
 A sign-in runs: start (a pending authorisation is stored, the browser goes to the provider), callback (the
 pending authorisation is spent once, the code exchanged and the ID token or userinfo checked), then the
-client redeems a one-time sign-in grant for the same tokens `login` gives. State and grant codes are stored
-only as SHA-256 hashes.
+client redeems a one-time sign-in code for the same tokens `login` gives. SAML's assertion consumer hands out
+the same codes. State and sign-in codes are stored only as SHA-256 hashes.
 """
 
 from __future__ import annotations
@@ -51,24 +51,6 @@ class FederatedIdentity(Base):
     email: Mapped[str] = mapped_column(String(320))
     linked_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_sign_in_at: Mapped[datetime | None]
-
-
-class SignInGrant(Base):
-    """What the callback hands the client (in the redirect's fragment): redeemed once for tokens."""
-
-    __tablename__ = "oidc_sign_in_grant"
-    __table_args__ = (Index("ix_oidc_sign_in_grant_expires_at", "expires_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    #: SHA-256 (hex) of the grant code.
-    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
-    provider: Mapped[str] = mapped_column(String(60))
-    #: The provider asserted multi-factor authentication, and the settings trust it (no TOTP code asked).
-    mfa_trusted: Mapped[bool] = mapped_column(default=False)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    expires_at: Mapped[datetime]
-    used_at: Mapped[datetime | None]
 
 
 class SignInCode(Base):

@@ -71,20 +71,6 @@ class SamlAssertion(Base):
     consumed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class SamlSignInCode(Base):
-    """The one-time code the ACS hands the browser (in a URL fragment, never logged by a server), exchanged
-    by `samlSignIn` for the token pair; spent by one conditional UPDATE."""
-
-    __tablename__ = "saml_sign_in_code"
-
-    code_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id", ondelete="CASCADE"), index=True)
-    #: The IdP asserted multi-factor authentication and the organisation trusts it.
-    mfa_trusted: Mapped[bool] = mapped_column(default=False)
-    expires_at: Mapped[datetime]
-    used_at: Mapped[datetime | None]
-
-
 class SamlLink(Base):
     """A user who has signed in by SAML: the first sign-in of an existing user links them (audited once)."""
 

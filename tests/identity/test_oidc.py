@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 from joserfc.jwk import RSAKey
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from models import federation as fed
 from models import identity as m
@@ -45,7 +45,7 @@ async def provider(runtime, monkeypatch, tmp_path):
             "ya": {"preset": "yandex", "userinfo_endpoint": f"{base_url}/yandex/info", **endpoints, **common},
         }
         settings = dataclasses.replace(
-            runtime.settings, oidc_providers=json.dumps(providers), oidc_return_url=RETURN_URL
+            runtime.settings, oidc_providers=json.dumps(providers), sign_in_return_url=RETURN_URL
         )
         monkeypatch.setattr(runtime, "settings", settings)
         yield idp
@@ -135,7 +135,7 @@ async def test_a_wrong_id_token_signs_nobody_in(client, world, runtime, provider
     assert await identities(runtime) == 0
     assert await actions(runtime) == [("user.federated_sign_in_refused", reason)]
     async with runtime.session_factory() as session:
-        assert await session.scalar(select(func.count()).select_from(fed.SignInGrant)) == 0
+        assert await session.scalar(select(func.count()).select_from(fed.SignInCode)) == 0
 
 
 async def test_an_unverified_email_is_not_linked(client, world, runtime, provider):
@@ -196,7 +196,7 @@ async def test_two_factor_applies_unless_trusted_mfa_is_asserted(client, gql, wo
     secret = await enrol(gql, runtime, world, "user_a")
     _, code = await sign_in(client)
     assert (await redeem(gql, code))["errors"] == [{"code": "TWO_FACTOR_REQUIRED", "field": ["otp"]}]
-    assert (await redeem(gql, code, "000000"))["errors"] == [{"code": "INVALID_CREDENTIALS", "field": ["otp"]}]
+    assert (await redeem(gql, code, "000000"))["errors"] == [{"code": "INVALID_TWO_FACTOR_CODE", "field": ["otp"]}]
     assert (await redeem(gql, code, "000000"))["errors"] == [{"code": "INVALID_TOKEN", "field": ["code"]}]
     _, code = await sign_in(client)
     good = await fresh_code(runtime, world.users["user_a"].id, secret)
@@ -254,3 +254,35 @@ async def test_a_provider_error_or_a_deactivated_user_signs_nobody_in(client, wo
 async def test_unknown_provider_is_not_found(client, world, provider):
     assert (await client.get("/auth/oidc/nobody/start")).status_code == 404
     assert (await client.get("/auth/oidc/nobody/callback?state=x&code=y")).status_code == 404
+
+
+#: refused with TWO_FACTOR_ENROLMENT_REQUIRED while enrolment is owed (`me` is not: it shows what is owed)
+GUARDED = "{ users { totalCount } }"
+REFRESH = "mutation($t: String!) { tokenRefresh(input: {refreshToken: $t}) { accessToken errors { code } } }"
+
+
+async def test_trusted_idp_mfa_stands_for_the_organisations_two_factor(
+    client, gql, world, runtime, provider, monkeypatch
+):
+    """An organisation that requires two-factor demands enrolment of a user without an authenticator, unless
+    the session began with a trusted multi-factor sign-in at the provider; a refreshed session keeps that."""
+    async with runtime.session_factory() as session, session.begin():
+        await session.execute(update(m.Organisation).values(require_two_factor=True))
+    provider.account = Account("subject-1", "user@a.example", amr=["pwd", "mfa"])
+    _, code = await sign_in(client)
+    untrusted = await redeem(gql, code)  # MFA asserted, but the settings do not trust it
+    demanded = await gql(GUARDED, token=untrusted["accessToken"])
+    assert demanded["errors"][0]["extensions"]["reason"] == "TWO_FACTOR_ENROLMENT_REQUIRED", demanded
+
+    monkeypatch.setattr(runtime, "settings", dataclasses.replace(runtime.settings, oidc_trust_idp_mfa=True))
+    _, code = await sign_in(client)
+    trusted = await redeem(gql, code)
+    assert (await gql(GUARDED, token=trusted["accessToken"]))["data"]["users"]["totalCount"] > 0
+    refreshed = (await gql(REFRESH, {"t": trusted["refreshToken"]}))["data"]["tokenRefresh"]
+    assert (await gql(GUARDED, token=refreshed["accessToken"]))["data"]["users"]["totalCount"] > 0
+    # the trust is the session's, not the user's: a session without it is asked to enrol again
+    provider.account = Account("subject-1", "user@a.example", amr=["pwd"])
+    _, code = await sign_in(client)
+    plain = await redeem(gql, code)
+    again = await gql(GUARDED, token=plain["accessToken"])
+    assert again["errors"][0]["extensions"]["reason"] == "TWO_FACTOR_ENROLMENT_REQUIRED", again

@@ -1,14 +1,14 @@
 """Federated sign-in rules: start (a pending authorisation), claim it once at the callback, link or refuse
-the provider's account, and redeem the one-time sign-in grant for `login`'s tokens.
+the provider's account; and the one-time sign-in code that an OpenID Connect callback or a SAML assertion
+consumer hands out, redeemed by `federatedSignIn` for `login`'s tokens.
 
-Single use: the pending authorisation (its state) and the grant are each spent by one conditional UPDATE
-whose row count decides; of parallel callbacks with one state, or redemptions of one grant, one wins.
+Single use: the pending authorisation (its state) and the sign-in code are each spent by one conditional
+UPDATE whose row count decides; of parallel callbacks with one state, or redemptions of one code, one wins.
 """
 
 from __future__ import annotations
 
 import secrets
-import uuid
 from datetime import timedelta
 from typing import Any, cast
 from urllib.parse import urlencode
@@ -28,11 +28,12 @@ from resolvers.audit.rules import record
 from resolvers.identity.errors import IdentityErrorCode as Code
 from resolvers.identity.federation.protocol import Reason, Refused
 from resolvers.identity.federation.providers import Asserted, Provider
-from resolvers.identity.sessions.rules import IssuedTokens, issue_tokens
+from resolvers.identity.sessions.rules import IssuedTokens, start_session
 from resolvers.identity.sessions.totp import verify_totp
 
 PENDING_TTL = timedelta(minutes=10)
-GRANT_TTL = timedelta(minutes=5)
+#: Long enough to type the authenticator's code when it is asked for.
+SIGN_IN_CODE_TTL = timedelta(minutes=5)
 MFA_METHODS = {"mfa", "otp", "hwk"}
 
 
@@ -41,7 +42,6 @@ async def start(session: AsyncSession, provider: Provider, redirect_uri: str) ->
     now = utcnow()
     # expired rows go here rather than in a worker: starting a sign-in is what adds them
     await session.execute(delete(fed.PendingAuthorisation).where(fed.PendingAuthorisation.expires_at < now))
-    await session.execute(delete(fed.SignInGrant).where(fed.SignInGrant.expires_at < now))
     state, nonce, verifier = secrets.token_urlsafe(32), secrets.token_urlsafe(32), secrets.token_urlsafe(64)
     session.add(
         fed.PendingAuthorisation(
@@ -164,74 +164,63 @@ async def grant(session: AsyncSession, context: Context, provider: Provider, who
     user = await _linked_user(session, context, provider, who)
     if not user.is_active:
         raise Refused(Reason.NO_ACCOUNT, "deactivated", user=(user.id, user.organisation_id, user.email))
-    code = secrets.token_urlsafe(32)
     trusted = context.runtime.settings.oidc_trust_idp_mfa and mfa_asserted(provider, who)
+    return await hand_out_code(session, user, "oidc", provider.name, mfa_trusted=trusted)
+
+
+# --- the one-time sign-in code of every federated sign-in (OpenID Connect and SAML) --------------------------
+
+
+async def hand_out_code(session: AsyncSession, user: m.User, method: str, source: str, *, mfa_trusted: bool) -> str:
+    """A code for the redirect's fragment, redeemed once by `federatedSignIn` for `login`'s tokens. `source`: the
+    provider's name or the IdP's entity ID; `mfa_trusted`: the IdP asserted multi-factor and it is trusted."""
+    now = utcnow()
+    # expired codes go with the next one: the table stays as small as the sign-ins under way
+    await session.execute(delete(fed.SignInCode).where(fed.SignInCode.expires_at < now))
+    code = secrets.token_urlsafe(32)
     session.add(
-        fed.SignInGrant(
+        fed.SignInCode(
             code_hash=hash_token(code),
             user_id=user.id,
-            provider=provider.name,
-            mfa_trusted=trusted,
-            expires_at=utcnow() + GRANT_TTL,
+            method=method,
+            source=source[:500],
+            mfa_trusted=mfa_trusted,
+            expires_at=now + SIGN_IN_CODE_TTL,
         )
     )
     return code
 
 
-async def _spend(session: AsyncSession, row: fed.SignInGrant) -> bool:
+async def redeem(session: AsyncSession, context: Context, code: str, otp: str | None) -> IssuedTokens | DomainError:
+    """Tokens for a sign-in code, once. The organisation's two-factor rules apply as in `login` (a confirmed
+    TOTP asks for its code) unless the IdP asserted multi-factor and that is trusted; such a session also owes
+    no two-factor enrolment (graph.auth). Asked for the TOTP code, the sign-in code stays valid; a wrong TOTP
+    code spends it: one guess per sign-in at the IdP. Returned, not raised: the spending is committed."""
+    invalid = DomainError(Code.INVALID_TOKEN, "the sign-in code is not valid; sign in again", "code")
+    row = await session.get(fed.SignInCode, hash_token(code)) if 0 < len(code) <= 200 else None
     now = utcnow()
+    if row is None or row.used_at is not None or row.expires_at <= now:
+        return invalid
+    user = await session.get(m.User, row.user_id)
+    assert user is not None  # codes are deleted with their user
+    needs_otp = user.totp_confirmed and not row.mfa_trusted
+    if needs_otp and not otp:
+        return DomainError(Code.TWO_FACTOR_REQUIRED, "enter the code of your authenticator app", "otp")
     spent = await session.execute(
-        update(fed.SignInGrant)
-        .where(fed.SignInGrant.id == row.id, fed.SignInGrant.used_at.is_(None), fed.SignInGrant.expires_at > now)
+        update(fed.SignInCode)
+        .where(
+            fed.SignInCode.code_hash == row.code_hash, fed.SignInCode.used_at.is_(None), fed.SignInCode.expires_at > now
+        )
         .values(used_at=now)
         .execution_options(synchronize_session=False)
     )
-    return cast(CursorResult[Any], spent).rowcount == 1
-
-
-async def redeem(session: AsyncSession, context: Context, code: str, otp: str | None) -> IssuedTokens | DomainError:
-    """Tokens for a sign-in grant, once. The organisation's two-factor rules apply as in `login` (a confirmed
-    TOTP asks for its code) unless the provider asserted multi-factor and the settings trust it. A wrong code
-    spends the grant: one guess per sign-in at the provider. Returned, not raised: the spending is committed."""
-    invalid = DomainError(Code.INVALID_TOKEN, "the sign-in code is not valid; sign in again", "code")
-    row = None
-    if 0 < len(code) <= 200:
-        row = await session.scalar(select(fed.SignInGrant).where(fed.SignInGrant.code_hash == hash_token(code)))
-    if row is None or row.used_at is not None or row.expires_at <= utcnow():
+    if cast(CursorResult[Any], spent).rowcount != 1 or not user.is_active:
         return invalid
-    user = await session.get(m.User, row.user_id)
-    assert user is not None  # grants are deleted with their user
-    if user.totp_confirmed and not row.mfa_trusted:
-        if not otp:
-            return DomainError(Code.TWO_FACTOR_REQUIRED, "enter the code of your authenticator app", "otp")
-        if not await _spend(session, row):
-            return invalid
-        if not await verify_totp(session, context, user, otp):
-            await record(
-                session,
-                context,
-                "user.login_failed",
-                organisation_id=user.organisation_id,
-                target_type="User",
-                target_id=user.id,
-                actor_label=user.email,
-                details={"by": "oidc", "provider": row.provider},
-            )
-            return DomainError(Code.INVALID_CREDENTIALS, "the code is not correct; sign in again", "otp")
-    elif not await _spend(session, row):
-        return invalid
-    if not user.is_active:
-        return invalid
-    issued = await issue_tokens(session, context, user, session_id=str(uuid.uuid4()), authenticated_at=utcnow())
-    await record(
-        session,
-        context,
-        "user.login",
-        organisation_id=user.organisation_id,
-        target_type="User",
-        target_id=user.id,
-        actor_user_id=user.id,
-        actor_label=user.email,
-        details={"by": "oidc", "provider": row.provider, "mfaTrusted": row.mfa_trusted},
-    )
-    return issued
+    how = {"by": row.method, "source": row.source, "mfaTrusted": row.mfa_trusted}
+    if needs_otp and not await verify_totp(session, context, user, otp or ""):
+        await record(
+            session, context, "user.login_failed", organisation_id=user.organisation_id, target_type="User",
+            target_id=user.id, actor_label=user.email, details=how,
+        )  # fmt: skip
+        return DomainError(Code.INVALID_TWO_FACTOR_CODE, "the code is not correct; sign in again", "otp")
+    return await start_session(session, context, user, how, mfa_by_idp=row.mfa_trusted)

@@ -1,4 +1,5 @@
-"""`federatedSignIn`: the sign-in code from the OIDC callback's redirect, exchanged for login's tokens."""
+"""`federatedSignIn`: the sign-in code from an OpenID Connect callback's or SAML assertion consumer's redirect,
+exchanged for login's tokens."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ from resolvers.identity.federation import rules
 from resolvers.identity.sessions.schema import LoginPayload, login_payload
 
 
-@strawberry.input(description="The sign-in code of an OpenID Connect / OAuth 2 sign-in, and the TOTP code if asked.")
+@strawberry.input(
+    description="The sign-in code of an OpenID Connect / OAuth 2 or SAML sign-in, and the TOTP code if asked."
+)
 class FederatedSignInInput:
     code: str = strawberry.field(
-        description="The `signin` value of the fragment the callback redirected to (/auth/oidc/<provider>/callback); "
-        "single use, valid five minutes."
+        description="The `signin` value of the fragment that /auth/oidc/<provider>/callback or /auth/saml/<id>/acs "
+        "redirected to; single use, valid five minutes."
     )
     otp: str | None = strawberry.field(
         default=None,
@@ -27,9 +30,10 @@ class FederatedSignInInput:
 @strawberry.type
 class FederationMutation:
     @strawberry.mutation(
-        description="Finish a sign-in at an OpenID Connect / OAuth 2 provider (GET /auth/oidc/<provider>/start): "
-        "returns the same tokens as login. INVALID_TOKEN: unknown, spent or expired code; TWO_FACTOR_REQUIRED: "
-        "give otp too (the code stays valid); INVALID_CREDENTIALS: wrong otp (the code is spent)."
+        description="Finish a sign-in at an OpenID Connect / OAuth 2 provider (GET /auth/oidc/<provider>/start) or "
+        "an organisation's SAML identity provider (GET /auth/saml/<id>/start): returns the same tokens as login. "
+        "INVALID_TOKEN: unknown, spent or expired code; TWO_FACTOR_REQUIRED: give otp too (the code stays valid); "
+        "INVALID_TWO_FACTOR_CODE: wrong otp (the code is spent)."
     )
     async def federated_sign_in(self, info: Info, input: FederatedSignInInput) -> LoginPayload:
         context = info.context

@@ -1,7 +1,7 @@
 """`GET /auth/oidc/{provider}/start` and `GET|POST /auth/oidc/{provider}/callback` (POST: Apple's form_post).
 
 Start stores a pending authorisation and redirects to the provider. The callback spends it (once), exchanges
-the code, checks who signed in, and sends the browser to FLEETGRAPH_OIDC_RETURN_URL with `#signin=<code>`
+the code, checks who signed in, and sends the browser to FLEETGRAPH_SIGN_IN_RETURN_URL with `#signin=<code>`
 (redeemed by the `federatedSignIn` mutation for login's tokens) or `#error=<reason>`. Both travel in the
 fragment, which browsers never send to a server: no token or code of ours lands in an access log.
 """
@@ -16,6 +16,7 @@ from starlette.routing import Route
 
 from graph.context import Context
 from graph.http import client_address
+from graph.settings import Settings
 from resolvers.identity.federation import rules
 from resolvers.identity.federation.protocol import Reason, Refused, exchange, identify, resolved
 from resolvers.identity.federation.providers import Provider, providers
@@ -33,10 +34,15 @@ def redirect_uri(request: Request, provider: Provider) -> str:
     return f"{base.rstrip('/')}/auth/oidc/{provider.name}/callback"
 
 
-def _back(request: Request, fragment: str) -> Response:
-    settings = request.app.state.runtime.settings
-    target = settings.oidc_return_url or settings.link_base_url + "/"
+def back_to_client(settings: Settings, fragment: str) -> Response:
+    """The browser back at the client after a federated sign-in (OpenID Connect or SAML): "signin=<code>" or
+    "error=<reason>" in the fragment, which browsers never send to a server."""
+    target = settings.sign_in_return_url or settings.link_base_url + "/"
     return RedirectResponse(f"{target}#{fragment}", status_code=303, headers=NO_STORE)
+
+
+def _back(request: Request, fragment: str) -> Response:
+    return back_to_client(request.app.state.runtime.settings, fragment)
 
 
 async def start(request: Request) -> Response:

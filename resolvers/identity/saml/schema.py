@@ -1,4 +1,5 @@
-"""SAML single sign-on (issue 19, manual §25): `samlConfiguration`, `samlConfigure`, `samlSignIn`."""
+"""SAML single sign-on (issue 19, manual §25): `samlConfiguration`, `samlConfigure`; the sign-in code the ACS
+hands out is redeemed by `federatedSignIn` (federation.schema)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ import strawberry
 from sqlalchemy import select
 from strawberry.types import Info
 
-from graph.errors import as_payload
-from graph.mutations import mutate, run_in_transaction
+from graph.mutations import mutate
 from graph.permissions import needs
 from graph.relay import to_global_id
 from graph.rules import UNSET
@@ -19,8 +19,7 @@ from models import identity as m
 from models import saml as saml_models
 from resolvers.identity.errors import IdentityError
 from resolvers.identity.lookups import organisation_filter_pk
-from resolvers.identity.saml import rules, signin, sp
-from resolvers.identity.sessions.schema import LoginPayload, login_payload
+from resolvers.identity.saml import rules, sp
 
 MANAGE = [needs(m.Permission.PORTAL_MANAGE)]
 SamlModeEnum = strawberry.enum(
@@ -107,14 +106,6 @@ class SamlConfigurationPayload:
     )
 
 
-@strawberry.input(description="The one-time code the ACS put in the URL fragment, and the authenticator's code.")
-class SamlSignInInput:
-    code: str = strawberry.field(description="The code from `#code=` after the SAML sign-in.")
-    otp: str | None = strawberry.field(
-        default=None, description="The 6-digit authenticator code, when TWO_FACTOR_REQUIRED was answered."
-    )
-
-
 @strawberry.type
 class SamlQuery:
     @strawberry.field(description="An organisation's SAML sign-in configuration.", permission_classes=MANAGE)
@@ -159,12 +150,3 @@ class SamlMutation:
         return await mutate(
             context, SamlConfigurationPayload, work, lambda c: SamlConfigurationPayload(configuration=c, errors=[])
         )
-
-    @strawberry.mutation(
-        description="Exchange the one-time code of a SAML sign-in for tokens (as `login` returns); single use."
-    )
-    async def saml_sign_in(self, info: Info, input: SamlSignInInput) -> LoginPayload:
-        context = info.context
-        # as login: the rule may return a DomainError (a spent code must be committed)
-        issued = await run_in_transaction(context, lambda s: signin.exchange(s, context, input.code, input.otp))
-        return as_payload(LoginPayload, issued, login_payload)

@@ -3,7 +3,7 @@
 `POST /auth/saml/{organisation}/acs` (the assertion consumer, HTTP-POST binding). `{organisation}` is the
 organisation's public ID (its "ID to copy").
 
-The ACS answers 303 to the front end's `/sign-in/saml#code=…`: the one-time code travels in the fragment,
+The ACS answers 303 to FLEETGRAPH_SIGN_IN_RETURN_URL's `#signin=…`: the one-time code travels in the fragment,
 which browsers never send to a server, so no access log holds it. A refusal is a plain 400 page with the
 reason, and an audit event.
 """
@@ -28,6 +28,7 @@ from graph.http import client_address
 from models import identity as m
 from models import saml as saml_models
 from resolvers.audit.rules import record
+from resolvers.identity.federation.serving import back_to_client
 from resolvers.identity.saml import signin, sp
 from resolvers.identity.saml.signin import Accepted, Refused
 
@@ -151,8 +152,7 @@ async def acs(request: Request) -> Response:
     except Refused as refusal:
         await _refused(context, organisation, refusal)
         return _text(f"SAML sign-in refused: {refusal.reason}.", 400)
-    target = runtime.settings.link_base_url + "/sign-in/saml#code=" + code
-    return RedirectResponse(target, status_code=303, headers=NO_STORE)
+    return back_to_client(runtime.settings, f"signin={code}")
 
 
 async def _refused(context: Context, organisation: m.Organisation, refusal: Refused) -> None:

@@ -3,36 +3,30 @@
 Decisions (README): an assertion signs in a user of the organisation whose ACS received it. A user of that
 organisation with the asserted e-mail is linked on first sign-in; none: one is created (role USER, no
 password). A user of ANOTHER organisation with that e-mail is never signed in (refused and audited). The ACS
-hands the browser a one-time code in the URL fragment (never sent to a server, so never in an access log);
-`samlSignIn` exchanges it, once, for the token pair `login` issues.
+hands the browser a one-time sign-in code in the URL fragment (never sent to a server, so never in an access
+log); `federatedSignIn` redeems it, once, for the token pair `login` issues (federation.rules, shared with
+OpenID Connect).
 """
 
 from __future__ import annotations
 
 import re
-import secrets
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from graph.auth import hash_token
 from graph.context import Context
-from graph.errors import DomainError
 from models import identity as m
 from models import saml as saml_models
 from models.base import utcnow
 from resolvers.audit.rules import record
-from resolvers.identity.errors import IdentityErrorCode as Code
-from resolvers.identity.sessions.rules import IssuedTokens, issue_tokens
-from resolvers.identity.sessions.totp import verify_totp
+from resolvers.identity.federation.rules import hand_out_code
 
 REQUEST_TTL = timedelta(minutes=10)
-CODE_TTL = timedelta(minutes=2)
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}")
 #: AuthnContextClassRefs that say the IdP checked more than a password (Entra ID's, Okta's, REFEDS's).
 MFA_CLASSES = frozenset(
@@ -192,14 +186,8 @@ async def sign_in_code(
     user = await _user_for(session, context, provider, accepted)
     created = user.created_at >= before
     mfa = bool(MFA_CLASSES.intersection(accepted.class_refs))
-    code = secrets.token_urlsafe(32)
-    session.add(
-        saml_models.SamlSignInCode(
-            code_hash=hash_token(code),
-            user_id=user.id,
-            mfa_trusted=mfa and provider.trust_idp_mfa,
-            expires_at=utcnow() + CODE_TTL,
-        )
+    code = await hand_out_code(
+        session, user, "saml", provider.idp_entity_id, mfa_trusted=mfa and provider.trust_idp_mfa
     )
     await record(
         session,
@@ -217,55 +205,6 @@ async def sign_in_code(
         },
     )
     return code
-
-
-async def exchange(session: AsyncSession, context: Context, code: str, otp: str | None) -> IssuedTokens | DomainError:
-    """The token pair for a one-time code, once. The organisation's two-factor rules apply as at `login`
-    (a confirmed authenticator's code is needed) unless the IdP asserted MFA and the organisation trusts it.
-    Returned, not raised, where the spent code must be committed."""
-    invalid = DomainError(Code.INVALID_TOKEN, "the sign-in code is not valid; sign in again", "code")
-    if len(code) > 100:
-        return invalid
-    row = await session.get(saml_models.SamlSignInCode, hash_token(code))
-    now = utcnow()
-    if row is None or row.used_at is not None or row.expires_at <= now:
-        return invalid
-    user = await session.get(m.User, row.user_id)
-    assert user is not None  # codes are deleted with their user
-    needs_code = user.totp_confirmed and not row.mfa_trusted
-    if needs_code and not otp:  # the code stays valid: the client asks for the authenticator's code
-        return DomainError(Code.TWO_FACTOR_REQUIRED, "enter the code of your authenticator app", "otp")
-    spent = await session.execute(
-        update(saml_models.SamlSignInCode)
-        .where(
-            saml_models.SamlSignInCode.code_hash == row.code_hash,
-            saml_models.SamlSignInCode.used_at.is_(None),
-            saml_models.SamlSignInCode.expires_at > now,
-        )
-        .values(used_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    if cast(CursorResult[Any], spent).rowcount != 1:
-        return invalid
-    if needs_code and not await verify_totp(session, context, user, otp or ""):
-        await record(
-            session, context, "user.login_failed", organisation_id=user.organisation_id, target_type="User",
-            target_id=user.id, actor_label=user.email, details={"by": "saml"},
-        )  # fmt: skip
-        return DomainError(Code.INVALID_TWO_FACTOR_CODE, "the code is not correct; sign in again", "otp")
-    issued = await issue_tokens(session, context, user, session_id=str(uuid.uuid4()), authenticated_at=now)
-    await record(
-        session,
-        context,
-        "user.login",
-        organisation_id=user.organisation_id,
-        target_type="User",
-        target_id=user.id,
-        actor_user_id=user.id,
-        actor_label=user.email,
-        details={"by": "saml", "mfaTrusted": row.mfa_trusted},
-    )
-    return issued
 
 
 def expiry(epoch: int | float | None) -> datetime:

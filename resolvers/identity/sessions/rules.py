@@ -46,7 +46,13 @@ class IssuedTokens:
 
 
 async def issue_tokens(
-    session: AsyncSession, context: Context, user: m.User, *, session_id: str, authenticated_at: datetime
+    session: AsyncSession,
+    context: Context,
+    user: m.User,
+    *,
+    session_id: str,
+    authenticated_at: datetime,
+    mfa_by_idp: bool = False,
 ) -> IssuedTokens:
     settings = context.runtime.settings
     now = utcnow()
@@ -73,10 +79,39 @@ async def issue_tokens(
                 authenticated_at=authenticated_at,
                 expires_at=expiry,
                 client_address=context.client_address,
+                mfa_by_idp=mfa_by_idp,
             )
         )
     await session.flush()
     return IssuedTokens(user=user, access_token=access, access_expires_at=expires_at, refresh_token=refresh)
+
+
+async def start_session(
+    session: AsyncSession,
+    context: Context,
+    user: m.User,
+    details: dict | None = None,
+    *,
+    mfa_by_idp: bool = False,
+    actor_label: str | None = None,
+) -> IssuedTokens:
+    """A new session's tokens for a user who proved who they are (password, IdP), and its `user.login` event:
+    every way of signing in ends here."""
+    issued = await issue_tokens(
+        session, context, user, session_id=str(uuid.uuid4()), authenticated_at=utcnow(), mfa_by_idp=mfa_by_idp
+    )
+    await record(
+        session,
+        context,
+        "user.login",
+        organisation_id=user.organisation_id,
+        target_type="User",
+        target_id=user.id,
+        actor_user_id=user.id,
+        actor_label=actor_label or user.email,
+        details=details,
+    )
+    return issued
 
 
 async def sso_refusal(session: AsyncSession, context: Context, user: m.User) -> DomainError | None:
@@ -143,19 +178,7 @@ async def login(session: AsyncSession, context: Context, credentials: Credential
         return DomainError(Code.INVALID_CREDENTIALS, f"{account.names}, password or code is not correct")
     assert user is not None  # only a known account's password verifies
     await give_back(session, attempt, reset_account=True)
-    issued = await issue_tokens(session, context, user, session_id=str(uuid.uuid4()), authenticated_at=utcnow())
-    await record(
-        session,
-        context,
-        "user.login",
-        organisation_id=user.organisation_id,
-        target_type="User",
-        target_id=user.id,
-        actor_user_id=user.id,
-        actor_label=user.email,
-        details={"by": "username"} if credentials.username is not None else None,
-    )
-    return issued
+    return await start_session(session, context, user, {"by": "username"} if credentials.username is not None else None)
 
 
 async def refresh(session: AsyncSession, context: Context, refresh_token: str) -> IssuedTokens | DomainError:
@@ -189,7 +212,12 @@ async def refresh(session: AsyncSession, context: Context, refresh_token: str) -
         )
         if cast(CursorResult[Any], spent).rowcount == 1:
             return await issue_tokens(
-                session, context, user, session_id=token.session_id, authenticated_at=token.authenticated_at
+                session,
+                context,
+                user,
+                session_id=token.session_id,
+                authenticated_at=token.authenticated_at,
+                mfa_by_idp=token.mfa_by_idp,
             )
         # Lost to a parallel refresh with this token (on PostgreSQL the UPDATE waited for it to commit,
         # on SQLite for the write lock): this presentation is a reuse like any later one.

@@ -22,7 +22,7 @@ from models.mail import TemplateType
 from resolvers.audit.rules import record
 from resolvers.identity.accounts import EMAIL_UNAVAILABLE, caller, organisation_of
 from resolvers.identity.errors import IdentityErrorCode as Code
-from resolvers.identity.sessions.rules import IssuedTokens, issue_tokens
+from resolvers.identity.sessions.rules import IssuedTokens, start_session
 from resolvers.identity.sessions.throttling import count_attempt, give_back, throttle_keys
 from resolvers.identity.sessions.totp import verify_totp
 from resolvers.mail.sending import enqueue, session_sealer
@@ -162,19 +162,8 @@ async def sign_in_with_code(
     if user is None:
         user = await _sign_up(session, context, address, is_phone, language)
     await give_back(session, attempt, reset_account=True)
-    issued = await issue_tokens(session, context, user, session_id=str(uuid.uuid4()), authenticated_at=utcnow())
-    await record(
-        session,
-        context,
-        "user.login",
-        organisation_id=user.organisation_id,
-        target_type="User",
-        target_id=user.id,
-        actor_user_id=user.id,
-        actor_label=address,
-        details={"method": "sms code" if is_phone else "e-mail code"},
-    )
-    return issued
+    method = {"method": "sms code" if is_phone else "e-mail code"}
+    return await start_session(session, context, user, method, actor_label=address)
 
 
 # --- the profile's phone number -------------------------------------------------------------------------------
