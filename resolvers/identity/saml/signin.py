@@ -28,6 +28,7 @@ from models import saml as saml_models
 from models.base import utcnow
 from resolvers.audit.rules import record
 from resolvers.identity.errors import IdentityErrorCode as Code
+from resolvers.identity.saml.roles import synchronise_roles
 from resolvers.identity.sessions.rules import IssuedTokens, issue_tokens
 from resolvers.identity.sessions.totp import verify_totp
 
@@ -138,12 +139,12 @@ async def _user_for(
         raise Refused("the user is deactivated", user.id)
     if user is not None:
         await _link(session, context, provider, user, existing=True)
+        await synchronise_roles(session, context, provider, user, accepted.attributes, created=False)
         return user
     name = _first(accepted.attributes, provider.attribute_name) if provider.attribute_name else ""
     user = m.User(organisation_id=provider.organisation_id, email=email, name=(name or email.split("@")[0])[:200])
     session.add(user)
     await session.flush()
-    session.add(m.UserRole(user_id=user.id, role=m.Role.USER))
     await _link(session, context, provider, user, existing=False)
     await record(
         session,
@@ -155,6 +156,7 @@ async def _user_for(
         actor_label=email,
         details={"idpEntityId": provider.idp_entity_id},
     )
+    await synchronise_roles(session, context, provider, user, accepted.attributes, created=True)
     return user
 
 
