@@ -438,6 +438,7 @@ async def test_bad_role_mappings_are_refused_and_change_nothing(gql, world, runt
     # a mapping needs the attribute it reads: given without it, or the attribute cleared under it
     assert await refused(attributeRoles="", roleMappings=ADMIN_MAPPING) == [("REQUIRED", ["attributeRoles"])]
     assert await refused(attributeRoles="") == [("REQUIRED", ["attributeRoles"])]
+    assert await refused(attributeRoles="x" * 201) == [("TOO_LONG", ["attributeRoles"])]
 
     read = (await gql(ROLES_CONFIGURATION, token=token))["data"]["samlConfiguration"]
     assert read == {"attributeRoles": "groups", "roleMappings": ADMIN_MAPPING[:1]}

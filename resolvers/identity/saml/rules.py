@@ -127,10 +127,14 @@ async def provider_of(session: AsyncSession, organisation: m.Organisation) -> sa
 
 def _apply(provider: saml_models.SamlProvider, changes: SamlChanges) -> list[str]:
     changed = []
-    for attribute in ("attribute_email", "attribute_name", "attribute_roles"):
+    for attribute, field in (
+        ("attribute_email", "attributeEmail"),
+        ("attribute_name", "attributeName"),
+        ("attribute_roles", "attributeRoles"),
+    ):
         value = getattr(changes, attribute)
         if value is not UNSET:
-            value = clean_text(value or "", attribute, max_length=200, required=False, single_line=True)
+            value = clean_text(value or "", field, max_length=200, required=False, single_line=True)
             if getattr(provider, attribute) != value:
                 setattr(provider, attribute, value)
                 changed.append(attribute)
