@@ -11,10 +11,12 @@ from graph.errors import UserError
 
 @strawberry.enum(description="Why an identity mutation refused its input.")
 class IdentityErrorCode(enum.Enum):
-    # graph.errors.Code's names but TOO_MANY: no identity rule raises it, and adding it would change the schema
+    # graph.errors.Code's names
     INVALID = "INVALID"
     REQUIRED = "REQUIRED"
     TOO_LONG = "TOO_LONG"
+    #: issue 19: more SAML role mappings than allowed
+    TOO_MANY = "TOO_MANY"
     NOT_FOUND = "NOT_FOUND"
     NOT_ALLOWED = "NOT_ALLOWED"
     DUPLICATE = "DUPLICATE"

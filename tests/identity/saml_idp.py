@@ -83,6 +83,9 @@ class SamlIdp:
     next_in_response_to: str | None = None
     next_lifetime_minutes: int = 5
     next_class_ref: str = PASSWORD_CLASS
+    #: the values of the groups attribute (as Entra ID's groups claim or an Okta group attribute statement)
+    groups: list[str] = field(default_factory=list)
+    groups_attribute: str = "groups"
     certificate: str = ""
     requests: list[str] = field(default_factory=list)
 
@@ -134,7 +137,11 @@ class SamlIdp:
         self.requests.append(request.id)
         destination = request.assertion_consumer_service_url
         response = server.create_authn_response(
-            identity={"mail": [self.email], "displayName": [self.name]},
+            identity={
+                "mail": [self.email],
+                "displayName": [self.name],
+                **({self.groups_attribute: list(self.groups)} if self.groups else {}),
+            },
             in_response_to=self.next_in_response_to or request.id,
             destination=destination,
             sp_entity_id=self.next_audience or request.issuer.text,

@@ -20,7 +20,7 @@ from models import identity as m
 from models import saml as saml_models
 from models.base import utcnow
 from tests.environment import free_port, serve_app
-from tests.factories import PASSWORD, add_user
+from tests.factories import PASSWORD, add_user, issue_token
 from tests.identity.saml_idp import MFA_CLASS, PASSWORD_CLASS, SamlIdp, key_and_certificate, require_xmlsec
 
 CONFIGURE = """mutation($input: SamlConfigureInput!) {
@@ -366,3 +366,197 @@ async def test_trusted_idp_mfa_lifts_the_organisations_enrolment_demand(gql, wor
     token = (await gql(SIGN_IN, {"input": {"code": code}}))["data"]["federatedSignIn"]["accessToken"]
     demanded = await gql(GUARDED, token=token)  # no multi-factor asserted this time
     assert demanded["errors"][0]["extensions"]["reason"] == "TWO_FACTOR_ENROLMENT_REQUIRED", demanded
+
+
+# --- role mapping: the IdP's groups attribute gives roles -------------------------------------------------
+
+ROLES_CONFIGURATION = """query { samlConfiguration { attributeRoles roleMappings { value role } } }"""
+CONFIGURE_ROLES = """mutation($input: SamlConfigureInput!) {
+  samlConfigure(input: $input) {
+    configuration { attributeRoles roleMappings { value role } }
+    errors { code field message }
+  }
+}"""
+ADMIN_MAPPING = [{"value": "fg-admins", "role": "ORGANISATION_ADMIN"}, {"value": "staff", "role": "USER"}]
+
+
+async def roles_of(runtime, email: str) -> set[m.Role]:
+    async with runtime.session_factory() as session:
+        user = await session.scalar(select(m.User).where(m.User.email == email))
+        return set(await session.scalars(select(m.UserRole.role).where(m.UserRole.user_id == user.id)))
+
+
+async def sign_in(gql, live_server, world, idp) -> str:
+    """A whole SAML sign-in: the access token."""
+    code = code_of(await post_acs(live_server, world, await saml_response(live_server, world, idp)))
+    signed_in = (await gql(SIGN_IN, {"input": {"code": code}}))["data"]["federatedSignIn"]
+    assert signed_in["errors"] == [], signed_in
+    return signed_in["accessToken"]
+
+
+async def synchronised(runtime) -> list[dict]:
+    async with runtime.session_factory() as session:
+        events = await session.scalars(
+            select(audit_models.AuditEvent)
+            .where(audit_models.AuditEvent.action == "saml.roles_synchronised")
+            .order_by(audit_models.AuditEvent.id)
+        )
+        return [{"before": e.details["before"], "after": e.details["after"]} for e in events]
+
+
+def problems(answer: dict) -> list[tuple[str, list[str]]]:
+    payload = answer["data"]["samlConfigure"]
+    assert payload["configuration"] is None
+    return [(e["code"], e["field"]) for e in payload["errors"]]
+
+
+async def test_role_mappings_are_saved_read_back_and_audited(gql, world, runtime, idp, live_server):
+    configuration = await configure(gql, world, idp, live_server, attributeRoles="groups", roleMappings=ADMIN_MAPPING)
+    assert configuration["mode"] == "ALLOWED"
+    read = (await gql(ROLES_CONFIGURATION, token=world.tokens["admin_a"]))["data"]["samlConfiguration"]
+    assert read == {"attributeRoles": "groups", "roleMappings": ADMIN_MAPPING}
+    # other changes keep the mapping; an empty list removes it
+    kept = await gql(CONFIGURE_ROLES, {"input": {"trustIdpMfa": True}}, token=world.tokens["admin_a"])
+    assert kept["data"]["samlConfigure"]["configuration"]["roleMappings"] == ADMIN_MAPPING
+    cleared = await gql(CONFIGURE_ROLES, {"input": {"roleMappings": []}}, token=world.tokens["admin_a"])
+    assert cleared["data"]["samlConfigure"]["configuration"] == {"attributeRoles": "groups", "roleMappings": []}
+    async with runtime.session_factory() as session:
+        details = list(
+            await session.scalars(
+                select(audit_models.AuditEvent.details)
+                .where(audit_models.AuditEvent.action == "saml.configured")
+                .order_by(audit_models.AuditEvent.id)
+            )
+        )
+    assert details[0]["roleMapping"] == ADMIN_MAPPING and "role_mapping" in details[0]["changed"]
+    assert "roleMapping" not in details[1]
+    assert details[2]["roleMapping"] == [] and details[2]["changed"] == ["role_mapping"]
+
+
+async def test_bad_role_mappings_are_refused_and_change_nothing(gql, world, runtime, idp, live_server):
+    await configure(gql, world, idp, live_server, attributeRoles="groups", roleMappings=ADMIN_MAPPING[:1])
+    token = world.tokens["admin_a"]
+
+    async def refused(**fields) -> list[tuple[str, list[str]]]:
+        return problems(await gql(CONFIGURE_ROLES, {"input": fields}, token=token))
+
+    many = [{"value": f"group-{n}", "role": "USER"} for n in range(51)]
+    assert await refused(roleMappings=many) == [("TOO_MANY", ["roleMappings"])]
+    assert await refused(roleMappings=[{"value": "", "role": "USER"}]) == [("REQUIRED", ["roleMappings", "0", "value"])]
+    long = [ADMIN_MAPPING[1], {"value": "x" * 201, "role": "USER"}]
+    assert await refused(roleMappings=long) == [("TOO_LONG", ["roleMappings", "1", "value"])]
+    assert await refused(roleMappings=[{"value": "a\nb", "role": "USER"}]) == [
+        ("INVALID", ["roleMappings", "0", "value"])
+    ]
+    twice = [ADMIN_MAPPING[1], ADMIN_MAPPING[0], ADMIN_MAPPING[1]]
+    assert await refused(roleMappings=twice) == [("DUPLICATE", ["roleMappings", "2"])]
+    for role in ("PLATFORM_ADMIN", "CONSUMER"):
+        never = [ADMIN_MAPPING[1], {"value": "root", "role": role}]
+        assert await refused(roleMappings=never) == [("NOT_ALLOWED", ["roleMappings", "1", "role"])]
+    # a mapping needs the attribute it reads: given without it, or the attribute cleared under it
+    assert await refused(attributeRoles="", roleMappings=ADMIN_MAPPING) == [("REQUIRED", ["attributeRoles"])]
+    assert await refused(attributeRoles="") == [("REQUIRED", ["attributeRoles"])]
+    assert await refused(attributeRoles="x" * 201) == [("TOO_LONG", ["attributeRoles"])]
+
+    read = (await gql(ROLES_CONFIGURATION, token=token))["data"]["samlConfiguration"]
+    assert read == {"attributeRoles": "groups", "roleMappings": ADMIN_MAPPING[:1]}
+    async with runtime.session_factory() as session:
+        provider = await session.get(saml_models.SamlProvider, world.organisations["a"].id)
+        assert provider.role_mapping == ADMIN_MAPPING[:1]
+
+
+async def test_an_admin_maps_only_roles_they_could_give(gql, world, runtime, idp, live_server):
+    """A portal manager without the organisation admin's permissions cannot make an IdP group admins, nor
+    change a configuration that does (e.g. point it at an IdP of their own)."""
+    async with runtime.session_factory() as session, session.begin():
+        manager = await add_user(session, world.organisations["a"], "portal@a.example", [m.Role.USER])
+        session.add(m.UserPermission(user_id=manager.id, permission=m.Permission.PORTAL_MANAGE))
+        await session.flush()
+        token = await issue_token(session, manager)
+    escalate = {"attributeRoles": "groups", "roleMappings": ADMIN_MAPPING[:1]}
+    assert problems(await gql(CONFIGURE_ROLES, {"input": escalate}, token=token)) == [
+        ("NOT_ALLOWED", ["roleMappings", "0", "role"])
+    ]
+    allowed = {"attributeRoles": "groups", "roleMappings": ADMIN_MAPPING[1:]}
+    answer = (await gql(CONFIGURE_ROLES, {"input": allowed}, token=token))["data"]["samlConfigure"]
+    assert answer["errors"] == [] and answer["configuration"]["roleMappings"] == ADMIN_MAPPING[1:]
+
+    await configure(gql, world, idp, live_server, roleMappings=ADMIN_MAPPING)  # by the organisation admin
+    assert problems(await gql(CONFIGURE_ROLES, {"input": {"attributeRoles": "mine"}}, token=token)) == [
+        ("NOT_ALLOWED", ["roleMappings", "0", "role"])
+    ]
+    async with runtime.session_factory() as session:
+        provider = await session.get(saml_models.SamlProvider, world.organisations["a"].id)
+        assert provider.attribute_roles == "groups" and provider.role_mapping == ADMIN_MAPPING
+
+
+async def test_the_idp_groups_give_and_take_the_mapped_roles_and_leave_the_others(
+    gql, world, runtime, idp, live_server, count_sql
+):
+    await configure(gql, world, idp, live_server, attributeRoles="groups", roleMappings=ADMIN_MAPPING)
+    idp.groups = ["fg-admins", "staff", "unmapped"]
+    token = await sign_in(gql, live_server, world, idp)
+    assert await roles_of(runtime, idp.email) == {m.Role.ORGANISATION_ADMIN, m.Role.USER}
+    admin_only = await gql(ROLES_CONFIGURATION, token=token)
+    assert admin_only["data"]["samlConfiguration"]["roleMappings"] == ADMIN_MAPPING
+    assert await synchronised(runtime) == [{"before": [], "after": ["ORGANISATION_ADMIN", "USER"]}]
+
+    # a role given by hand is not the IdP's: it stays
+    async with runtime.session_factory() as session, session.begin():
+        user = await session.scalar(select(m.User).where(m.User.email == idp.email))
+        session.add(m.UserRole(user_id=user.id, role=m.Role.API_USER))
+    idp.groups = ["staff"]
+    token = await sign_in(gql, live_server, world, idp)
+    assert await roles_of(runtime, idp.email) == {m.Role.USER, m.Role.API_USER}
+    refused = await gql(ROLES_CONFIGURATION, token=token)
+    assert refused["data"] is None or refused["data"]["samlConfiguration"] is None
+    assert refused["errors"][0]["extensions"]["code"] == "FORBIDDEN", refused
+    assert (await synchronised(runtime))[1:] == [
+        {"before": ["API_USER", "ORGANISATION_ADMIN", "USER"], "after": ["API_USER", "USER"]}
+    ]
+
+    # the same groups again: nothing to write, nothing audited
+    response = await saml_response(live_server, world, idp)
+    with count_sql() as counter:
+        code_of(await post_acs(live_server, world, response))
+    touching_roles = [s.lower().lstrip() for s in counter.statements if "user_role" in s.lower()]
+    assert touching_roles and all(s.startswith("select") for s in touching_roles), touching_roles
+    assert len(await synchronised(runtime)) == 2
+
+
+async def test_a_user_keeps_at_least_the_user_role_and_values_are_compared_exactly(
+    gql, world, runtime, idp, live_server
+):
+    await configure(gql, world, idp, live_server, attributeRoles="groups", roleMappings=ADMIN_MAPPING[:1])
+    idp.groups = ["FG-ADMINS"]  # not "fg-admins"
+    await sign_in(gql, live_server, world, idp)
+    assert await roles_of(runtime, idp.email) == {m.Role.USER}
+    assert await synchronised(runtime) == [{"before": [], "after": ["USER"]}]
+
+    async with runtime.session_factory() as session, session.begin():
+        admin = await add_user(session, world.organisations["a"], "lead@a.example", [m.Role.ORGANISATION_ADMIN])
+    idp.email, idp.groups = admin.email, []
+    await sign_in(gql, live_server, world, idp)
+    assert await roles_of(runtime, admin.email) == {m.Role.USER}
+    assert (await synchronised(runtime))[1:] == [{"before": ["ORGANISATION_ADMIN"], "after": ["USER"]}]
+
+
+async def test_without_a_mapping_roles_are_left_alone(gql, world, runtime, idp, live_server):
+    await configure(gql, world, idp, live_server)
+    idp.email, idp.groups = "admin@a.example", ["fg-admins"]
+    await sign_in(gql, live_server, world, idp)
+    assert await roles_of(runtime, "admin@a.example") == {m.Role.ORGANISATION_ADMIN}
+    assert await synchronised(runtime) == []
+
+
+async def test_a_groups_overage_link_refuses_the_sign_in_and_keeps_the_roles(gql, world, runtime, idp, live_server):
+    """Entra ID sends a link instead of the groups of a user in too many groups: their roles cannot be known, so
+    the sign-in is refused rather than taking the mapped roles away."""
+    await configure(gql, world, idp, live_server, attributeRoles="groups", roleMappings=ADMIN_MAPPING)
+    idp.groups = ["fg-admins"]
+    await sign_in(gql, live_server, world, idp)
+    idp.groups_attribute = "http://schemas.microsoft.com/claims/groups.link"
+    idp.groups = ["https://graph.microsoft.com/v1.0/users/0000/getMemberObjects"]
+    refused = await post_acs(live_server, world, await saml_response(live_server, world, idp))
+    assert refused.status_code == 400 and "groups overage" in refused.text
+    assert await roles_of(runtime, idp.email) == {m.Role.ORGANISATION_ADMIN}

@@ -14,7 +14,7 @@ import httpx
 from cryptography import x509
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from graph.context import Context
+from graph.context import Context, Principal
 from graph.errors import DomainError
 from graph.permissions import require_permission
 from graph.rules import UNSET, clean_text
@@ -24,6 +24,7 @@ from models import saml as saml_models
 from models.base import utcnow
 from resolvers.audit.rules import record
 from resolvers.identity.errors import IdentityErrorCode as Code
+from resolvers.identity.saml.roles import RoleMapping, check_mappable, checked_mappings, loaded, stored
 from resolvers.identity.saml.sp import IdpDetails, MetadataError, idp_metadata_xml, read_metadata
 
 #: The most metadata read from a URL or pasted (Entra ID's and Okta's are a few kB).
@@ -43,6 +44,8 @@ class SamlChanges:
     certificate: str | None = None
     attribute_email: str | None = UNSET
     attribute_name: str | None = UNSET
+    attribute_roles: str | None = UNSET
+    role_mappings: list[RoleMapping] = UNSET
     trust_idp_mfa: bool = UNSET
 
 
@@ -111,7 +114,12 @@ async def provider_of(session: AsyncSession, organisation: m.Organisation) -> sa
     if provider is None:
         # the column defaults apply at flush only: set the ones the rule reads before it
         provider = saml_models.SamlProvider(
-            organisation_id=organisation.id, mode=saml_models.SamlMode.OFF, idp_metadata="", trust_idp_mfa=False
+            organisation_id=organisation.id,
+            mode=saml_models.SamlMode.OFF,
+            idp_metadata="",
+            attribute_roles="",
+            role_mapping=[],
+            trust_idp_mfa=False,
         )
         session.add(provider)
     return provider
@@ -119,10 +127,14 @@ async def provider_of(session: AsyncSession, organisation: m.Organisation) -> sa
 
 def _apply(provider: saml_models.SamlProvider, changes: SamlChanges) -> list[str]:
     changed = []
-    for attribute in ("attribute_email", "attribute_name"):
+    for attribute, field in (
+        ("attribute_email", "attributeEmail"),
+        ("attribute_name", "attributeName"),
+        ("attribute_roles", "attributeRoles"),
+    ):
         value = getattr(changes, attribute)
         if value is not UNSET:
-            value = clean_text(value or "", attribute, max_length=200, required=False, single_line=True)
+            value = clean_text(value or "", field, max_length=200, required=False, single_line=True)
             if getattr(provider, attribute) != value:
                 setattr(provider, attribute, value)
                 changed.append(attribute)
@@ -131,7 +143,20 @@ def _apply(provider: saml_models.SamlProvider, changes: SamlChanges) -> list[str
         if value is not UNSET and getattr(provider, attribute) != value:
             setattr(provider, attribute, value)
             changed.append(attribute)
+    if changes.role_mappings is not UNSET and loaded(provider.role_mapping) != changes.role_mappings:
+        provider.role_mapping = stored(changes.role_mappings)
+        changed.append("role_mapping")
     return changed
+
+
+def _check_role_mapping(principal: Principal, provider: saml_models.SamlProvider, changes: SamlChanges) -> None:
+    """The mapping given is well-formed; and whatever changes, the mapping saved holds only roles the caller
+    could give by hand: else changing the IdP or the attribute would hand out, through an IdP the caller
+    controls, roles the caller does not hold."""
+    if changes.role_mappings is not UNSET:
+        checked_mappings(principal, changes.role_mappings)
+    else:
+        check_mappable(principal, loaded(provider.role_mapping))
 
 
 async def configure(
@@ -141,6 +166,7 @@ async def configure(
     organisation = await target_organisation(session, principal, organisation_id, "organisationId")
     idp = await _idp(changes)  # fetched and checked before anything is written
     provider = await provider_of(session, organisation)
+    _check_role_mapping(principal, provider, changes)
     changed = _apply(provider, changes)
     if idp is not None:
         provider.idp_metadata, details = idp
@@ -149,6 +175,8 @@ async def configure(
         changed.append("idp")
     if provider.mode is not saml_models.SamlMode.OFF and not provider.idp_metadata:
         raise DomainError(Code.REQUIRED, "give the identity provider before turning SSO on", "metadataXml")
+    if provider.role_mapping and not provider.attribute_roles:
+        raise DomainError(Code.REQUIRED, "give the attribute holding the roles the mapping reads", "attributeRoles")
     provider.updated_at = utcnow()
     await session.flush()
     await record(
@@ -158,6 +186,12 @@ async def configure(
         organisation_id=organisation.id,
         target_type="Organisation",
         target_id=organisation.id,
-        details={"changed": sorted(changed), "mode": provider.mode.value, "idpEntityId": provider.idp_entity_id},
+        details={
+            "changed": sorted(changed),
+            "mode": provider.mode.value,
+            "idpEntityId": provider.idp_entity_id,
+            # who made which IdP value give which role is worth keeping
+            **({"roleMapping": provider.role_mapping} if "role_mapping" in changed else {}),
+        },
     )
     return provider

@@ -17,9 +17,11 @@ from graph.rules import UNSET
 from graph.tenancy import organisation_visible
 from models import identity as m
 from models import saml as saml_models
+from resolvers.identity.enums import RoleEnum
 from resolvers.identity.errors import IdentityError
 from resolvers.identity.lookups import organisation_filter_pk
 from resolvers.identity.saml import rules, sp
+from resolvers.identity.saml.roles import RoleMapping, loaded
 
 MANAGE = [needs(m.Permission.PORTAL_MANAGE)]
 SamlModeEnum = strawberry.enum(
@@ -27,6 +29,20 @@ SamlModeEnum = strawberry.enum(
     description="OFF (default): no SAML. ALLOWED: SAML or password. REQUIRED: password login is refused "
     "(SSO_REQUIRED) for the organisation's users.",
 )
+
+
+@strawberry.type(description="An IdP value (a group's object ID or name) and the role it gives.")
+class SamlRoleMapping:
+    value: str = strawberry.field(description="The attribute's value, compared exactly.")
+    role: RoleEnum = strawberry.field(description="The role it gives.")  # type: ignore[valid-type]
+
+
+@strawberry.input(description="An IdP value (a group's object ID or name) and the role it gives.")
+class SamlRoleMappingInput:
+    value: str = strawberry.field(description="The attribute's value (1-200 characters), compared exactly.")
+    role: RoleEnum = strawberry.field(  # type: ignore[valid-type]
+        description="The role it gives: one you could give by hand; never PLATFORM_ADMIN or CONSUMER."
+    )
 
 
 @strawberry.type(description="An organisation's SAML identity provider and what to give it.")
@@ -38,6 +54,15 @@ class SamlConfiguration:
     idp_certificate: str = strawberry.field(description="The IdP's signing certificate (base64 DER).")
     attribute_email: str = strawberry.field(description="The attribute holding the e-mail; empty: the NameID.")
     attribute_name: str = strawberry.field(description="The attribute holding the display name (new users).")
+    attribute_roles: str = strawberry.field(
+        description="The attribute holding the user's groups or roles at the IdP (Entra ID's groups claim, an Okta "
+        "group attribute statement); empty: roles are not taken from the IdP."
+    )
+    role_mappings: list[SamlRoleMapping] = strawberry.field(
+        description="Which value of that attribute gives which role. The roles named here are managed by the IdP: "
+        "at each sign-in the user holds exactly those of them their values map to (at least USER); other roles "
+        "stay as given by hand."
+    )
     trust_idp_mfa: bool = strawberry.field(
         description="An assertion with a multi-factor AuthnContextClassRef needs no authenticator code here."
     )
@@ -58,6 +83,8 @@ def configuration(info: Info, organisation: m.Organisation, row: saml_models.Sam
         idp_certificate=row.idp_certificate or "",
         attribute_email=row.attribute_email or "",
         attribute_name=row.attribute_name or "",
+        attribute_roles=row.attribute_roles or "",
+        role_mappings=[SamlRoleMapping(value=mapping.value, role=mapping.role) for mapping in loaded(row.role_mapping)],
         trust_idp_mfa=bool(row.trust_idp_mfa),
         sp_entity_id=sp.sp_entity_id(settings, organisation.public_id),
         acs_url=sp.acs_url(settings, organisation.public_id),
@@ -81,6 +108,13 @@ class SamlConfigureInput:
     certificate: str | None = strawberry.field(default=None, description="… and its signing certificate (PEM).")
     attribute_email: str | None = strawberry.field(default=UNSET, description="E-mail attribute; empty: NameID.")
     attribute_name: str | None = strawberry.field(default=UNSET, description="Display name attribute.")
+    attribute_roles: str | None = strawberry.field(
+        default=UNSET, description="Groups or roles attribute (e.g. Entra ID's groups claim); empty: none."
+    )
+    role_mappings: list[SamlRoleMappingInput] | None = strawberry.field(
+        default=None,
+        description="Replace the role mappings (at most 50; an empty list removes them); needs attributeRoles.",
+    )
     trust_idp_mfa: bool | None = strawberry.field(default=None, description="Trust the IdP's MFA assertion.")
 
     def changes(self) -> rules.SamlChanges:
@@ -93,6 +127,10 @@ class SamlConfigureInput:
             certificate=self.certificate,
             attribute_email=self.attribute_email,
             attribute_name=self.attribute_name,
+            attribute_roles=self.attribute_roles,
+            role_mappings=UNSET
+            if self.role_mappings is None
+            else [RoleMapping(mapping.value, m.Role(mapping.role)) for mapping in self.role_mappings],
             trust_idp_mfa=UNSET if self.trust_idp_mfa is None else self.trust_idp_mfa,
         )
 
@@ -102,7 +140,9 @@ class SamlConfigurationPayload:
     configuration: SamlConfiguration | None = strawberry.field(description="The configuration; null when refused.")
     errors: list[IdentityError] = strawberry.field(
         description="NOT_FOUND (organisation), INVALID (metadata, URL or certificate), TOO_LARGE (metadata), "
-        "REQUIRED (no IdP yet while turning SSO on)."
+        "REQUIRED (no IdP yet while turning SSO on; role mappings without attributeRoles), TOO_MANY, DUPLICATE, "
+        "REQUIRED or TOO_LONG (role mappings), NOT_ALLOWED (a role you could not give by hand, PLATFORM_ADMIN "
+        "or CONSUMER)."
     )
 
 

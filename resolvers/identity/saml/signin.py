@@ -1,11 +1,11 @@
 """SAML sign-in rules: the AuthnRequest (start), the assertion consumer (ACS) and the one-time code exchange.
 
 Decisions (README): an assertion signs in a user of the organisation whose ACS received it. A user of that
-organisation with the asserted e-mail is linked on first sign-in; none: one is created (role USER, no
-password). A user of ANOTHER organisation with that e-mail is never signed in (refused and audited). The ACS
-hands the browser a one-time sign-in code in the URL fragment (never sent to a server, so never in an access
-log); `federatedSignIn` redeems it, once, for the token pair `login` issues (federation.rules, shared with
-OpenID Connect).
+organisation with the asserted e-mail is linked on first sign-in; none: one is created (no password; role
+USER, or those the IdP's role mapping gives: saml.roles). A user of ANOTHER organisation with that e-mail is
+never signed in (refused and audited). The ACS hands the browser a one-time sign-in code in the URL fragment
+(never sent to a server, so never in an access log); `federatedSignIn` redeems it, once, for the token pair
+`login` issues (federation.rules, shared with OpenID Connect).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from models import saml as saml_models
 from models.base import utcnow
 from resolvers.audit.rules import record
 from resolvers.identity.federation.rules import hand_out_code
+from resolvers.identity.saml.roles import groups_withheld, synchronise_roles
 
 REQUEST_TTL = timedelta(minutes=10)
 EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[^@\s]{2,63}")
@@ -125,6 +126,9 @@ async def _user_for(
     email = email.strip().lower()
     if not EMAIL.fullmatch(email):
         raise Refused("the assertion holds no e-mail address")
+    if provider.attribute_roles and provider.role_mapping and groups_withheld(provider, accepted.attributes):
+        # signing in would take the mapped roles away from someone who may well still hold them
+        raise Refused("the IdP sent a link to the groups instead of the groups (Entra ID's groups overage)")
     user = await session.scalar(select(m.User).where(m.User.email == email).with_for_update())
     if user is not None and user.organisation_id != provider.organisation_id:
         raise Refused("the e-mail address belongs to a user of another organisation")
@@ -132,12 +136,12 @@ async def _user_for(
         raise Refused("the user is deactivated", user.id)
     if user is not None:
         await _link(session, context, provider, user, existing=True)
+        await synchronise_roles(session, context, provider, user, accepted.attributes, created=False)
         return user
     name = _first(accepted.attributes, provider.attribute_name) if provider.attribute_name else ""
     user = m.User(organisation_id=provider.organisation_id, email=email, name=(name or email.split("@")[0])[:200])
     session.add(user)
     await session.flush()
-    session.add(m.UserRole(user_id=user.id, role=m.Role.USER))
     await _link(session, context, provider, user, existing=False)
     await record(
         session,
@@ -149,6 +153,7 @@ async def _user_for(
         actor_label=email,
         details={"idpEntityId": provider.idp_entity_id},
     )
+    await synchronise_roles(session, context, provider, user, accepted.attributes, created=True)
     return user
 
 
