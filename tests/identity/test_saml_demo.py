@@ -13,7 +13,7 @@ from tests.identity.saml_idp import require_xmlsec
 
 LOGIN = "mutation($input: LoginInput!) { login(input: $input) { accessToken errors { code } } }"
 CONFIGURATION = """{ samlConfiguration { mode idpEntityId idpSsoUrl attributeEmail trustIdpMfa
-  spEntityId acsUrl startUrl } }"""
+  attributeRoles roleMappings { value role } spEntityId acsUrl startUrl } }"""
 
 
 async def test_integra_demo_allows_saml_sign_in(gql, client, runtime):
@@ -26,6 +26,8 @@ async def test_integra_demo_allows_saml_sign_in(gql, client, runtime):
     assert configuration["mode"] == "ALLOWED" and configuration["trustIdpMfa"] is True
     assert configuration["idpEntityId"] == DEMO_IDP_ENTITY_ID and configuration["idpSsoUrl"] == DEMO_IDP_SSO_URL
     assert configuration["attributeEmail"].endswith("/claims/emailaddress")
+    assert configuration["attributeRoles"].endswith("/claims/groups")
+    assert {mapping["role"] for mapping in configuration["roleMappings"]} == {"ORGANISATION_ADMIN", "USER"}
     metadata = await client.get(urlsplit(configuration["spEntityId"]).path)
     assert metadata.status_code == 200 and configuration["acsUrl"] in metadata.text
     start = await client.get(urlsplit(configuration["startUrl"]).path)

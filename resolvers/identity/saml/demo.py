@@ -1,5 +1,6 @@
 """Demo data of SAML sign-in (issue 19): IntegraDemo allows SSO with an Entra ID-shaped identity provider, so
-`samlConfiguration` shows the URLs to paste into Entra ID; password login keeps working (ALLOWED)."""
+`samlConfiguration` shows the URLs to paste into Entra ID and a role mapping of its groups claim; password login
+keeps working (ALLOWED)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,12 @@ async def seed_demo_saml(session: AsyncSession, tenants: DemoTenants) -> None:
             idp_certificate=pem_body(certificate),
             attribute_email="http://schemas.xmlsoap.org/ws/2005/05/identity/claims/emailaddress",
             attribute_name="http://schemas.microsoft.com/identity/claims/displayname",
+            # Entra ID's groups claim: the demo groups' object IDs give the admin and the user role
+            attribute_roles="http://schemas.microsoft.com/ws/2008/06/identity/claims/groups",
+            role_mapping=[
+                {"value": "5f1c9a1e-0000-4000-8000-00000000ad01", "role": "ORGANISATION_ADMIN"},
+                {"value": "8a2d4b7c-0000-4000-8000-00000000e501", "role": "USER"},
+            ],
             trust_idp_mfa=True,
         )
     )
