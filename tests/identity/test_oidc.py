@@ -14,9 +14,11 @@ import pytest
 from joserfc.jwk import RSAKey
 from sqlalchemy import func, select, update
 
+from graph.secrets import load_sealer
 from models import federation as fed
 from models import identity as m
 from models.audit import AuditEvent
+from resolvers.identity.federation.providers import seal_client_secret
 from tests.burst import burst
 from tests.environment import serve_app
 from tests.identity.oidc_provider import CLIENT_ID, CLIENT_SECRET, Account, Provider
@@ -39,8 +41,10 @@ async def provider(runtime, monkeypatch, tmp_path):
         secret_file.write_text(CLIENT_SECRET + "\n")
         common = {"client_id": CLIENT_ID, "client_secret_file": str(secret_file)}
         endpoints = {"authorization_endpoint": f"{base_url}/authorize", "token_endpoint": f"{base_url}/token"}
+        # "idp"'s secret is sealed with the master key: the provider's token endpoint checks it arrives as it was
+        sealed = seal_client_secret(load_sealer(runtime.settings), "idp", CLIENT_SECRET)
         providers = {
-            "idp": {"preset": "oidc", "issuer": base_url, **common},
+            "idp": {"preset": "oidc", "issuer": base_url, "client_id": CLIENT_ID, "client_secret_sealed": sealed},
             "plain": {"preset": "oauth2", "userinfo_endpoint": f"{base_url}/userinfo", **endpoints, **common},
             "ya": {"preset": "yandex", "userinfo_endpoint": f"{base_url}/yandex/info", **endpoints, **common},
         }

@@ -4,13 +4,15 @@ the provider's endpoints and claims), its client ID and where its client secret 
     {"entra": {"preset": "entra", "tenant": "<tenant id>", "client_id": "…", "client_secret_file": "/run/…"},
      "yandex": {"preset": "yandex", "client_id": "…", "client_secret_env": "YANDEX_SECRET"}}
 
-The client secret is read from a file (`client_secret_file`) or another environment variable
-(`client_secret_env`), never from this JSON, and never shown (`Provider.__repr__`). Any endpoint, the issuer
-and the scopes may be given to override the preset's.
+The client secret is sealed with the master key (`client_secret_sealed`, made by `fleetgraph
+seal-oidc-secret <name>`; it opens only for that provider's name), or read from a file (`client_secret_file`) or
+another environment variable (`client_secret_env`); never in this JSON in plain text, and never shown
+(`Provider.__repr__`). Any endpoint, the issuer and the scopes may be given to override the preset's.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from collections.abc import Callable, Mapping
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from graph.secrets import Sealer, SecretError, load_sealer
 from graph.settings import Settings, SettingsError
 
 
@@ -181,9 +184,31 @@ class Provider:
         return replace(asserted, email_verified=True) if self.trust_email and asserted.email else asserted
 
 
-def _secret(name: str, entry: Mapping[str, Any], environ: Mapping[str, str]) -> str:
+def _associated_data(name: str) -> str:
+    return f"oidc:{name}:client_secret"
+
+
+def seal_client_secret(sealer: Sealer, name: str, secret: str) -> str:
+    """The `client_secret_sealed` value of provider `name` (base64)."""
+    return base64.b64encode(sealer.seal(secret.encode(), _associated_data(name))).decode()
+
+
+def _secret(name: str, entry: Mapping[str, Any], environ: Mapping[str, str], settings: Settings | None) -> str:
     if "client_secret" in entry:
-        raise SettingsError(f"FLEETGRAPH_OIDC_PROVIDERS: {name}: give client_secret_file or client_secret_env")
+        raise SettingsError(
+            f"FLEETGRAPH_OIDC_PROVIDERS: {name}: give client_secret_sealed, client_secret_file or client_secret_env"
+        )
+    if entry.get("client_secret_sealed"):
+        if settings is None:
+            raise SettingsError(f"FLEETGRAPH_OIDC_PROVIDERS: {name}: client_secret_sealed needs the master key")
+        try:
+            sealed = base64.b64decode(str(entry["client_secret_sealed"]), validate=True)
+            return load_sealer(settings).open(sealed, _associated_data(name)).decode()
+        except (ValueError, SecretError) as exc:  # a KeyringError is a ValueError
+            raise SettingsError(
+                f"FLEETGRAPH_OIDC_PROVIDERS: {name}: client_secret_sealed does not open with the master key"
+                " (sealed for another provider name or master key?)"
+            ) from exc
     if entry.get("client_secret_file"):
         try:
             return Path(str(entry["client_secret_file"])).read_text().strip()
@@ -194,7 +219,7 @@ def _secret(name: str, entry: Mapping[str, Any], environ: Mapping[str, str]) -> 
     return ""  # a public client (PKCE alone)
 
 
-def _provider(name: str, entry: Any, environ: Mapping[str, str]) -> Provider:
+def _provider(name: str, entry: Any, environ: Mapping[str, str], settings: Settings | None) -> Provider:
     if not isinstance(entry, dict) or not str(entry.get("client_id") or ""):
         raise SettingsError(f"FLEETGRAPH_OIDC_PROVIDERS: {name}: an object with client_id")
     preset_name = str(entry.get("preset") or "oidc")
@@ -211,7 +236,7 @@ def _provider(name: str, entry: Any, environ: Mapping[str, str]) -> Provider:
         preset=preset_name,
         adapter=adapter,
         client_id=str(entry["client_id"]),
-        client_secret=_secret(name, entry, environ),
+        client_secret=_secret(name, entry, environ, settings),
         scopes=tuple(str(s) for s in scopes) if isinstance(scopes, list) else adapter.scopes,
         trusted_acr=tuple(str(a) for a in entry.get("trusted_acr") or ()),
         trust_email=entry.get("trust_email") is True,
@@ -219,8 +244,9 @@ def _provider(name: str, entry: Any, environ: Mapping[str, str]) -> Provider:
     )
 
 
-def parse(raw: str, environ: Mapping[str, str] | None = None) -> dict[str, Provider]:
-    """The providers of FLEETGRAPH_OIDC_PROVIDERS (inline JSON or "@<file>"); SettingsError when wrong."""
+def parse(raw: str, environ: Mapping[str, str] | None = None, settings: Settings | None = None) -> dict[str, Provider]:
+    """The providers of FLEETGRAPH_OIDC_PROVIDERS (inline JSON or "@<file>"); SettingsError when wrong. `settings`
+    say where the master key is, for sealed client secrets."""
     if not raw.strip():
         return {}
     text = raw.strip()
@@ -236,7 +262,7 @@ def parse(raw: str, environ: Mapping[str, str] | None = None) -> dict[str, Provi
     if not isinstance(entries, dict):
         raise SettingsError("FLEETGRAPH_OIDC_PROVIDERS: a JSON object of providers by name")
     env = os.environ if environ is None else environ
-    return {str(name): _provider(str(name), entry, env) for name, entry in entries.items()}
+    return {str(name): _provider(str(name), entry, env, settings) for name, entry in entries.items()}
 
 
 _parsed: dict[str, dict[str, Provider]] = {}
@@ -245,5 +271,5 @@ _parsed: dict[str, dict[str, Provider]] = {}
 def providers(settings: Settings) -> dict[str, Provider]:
     """The configured providers (parsed once per value of the setting)."""
     if settings.oidc_providers not in _parsed:
-        _parsed[settings.oidc_providers] = parse(settings.oidc_providers)
+        _parsed[settings.oidc_providers] = parse(settings.oidc_providers, settings=settings)
     return _parsed[settings.oidc_providers]
