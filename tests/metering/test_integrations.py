@@ -22,6 +22,7 @@ from tests.metering.integrations_helpers import (
     SYNCHRONISE,
     UPDATE,
     Receiver,
+    pin_schedule_clock,
     point_id,
     seed_points,
     serve,
@@ -47,7 +48,8 @@ async def create(gql, token: str, data: dict) -> dict:
     return (await gql(CREATE, {"input": data}, token))["data"]["integrationCreate"]
 
 
-async def test_city_portal_integration_is_created_listed_masked_and_updated(gql, seeded):
+async def test_city_portal_integration_is_created_listed_masked_and_updated(gql, seeded, monkeypatch):
+    pin_schedule_clock(monkeypatch)
     anna = seeded.tokens["anna"]
     created = await create(gql, anna, portal(point_id(seeded, "anna"), responsiblePerson="Мартынов Артём Дмитриевич"))
     assert created["errors"] == []
@@ -251,7 +253,8 @@ async def test_the_account_number_stays_while_an_enabled_settlement_integration_
     assert cleared["data"]["meteringPointUpdate"]["meteringPoint"]["accountNumber"] is None
 
 
-async def test_a_new_time_zone_keeps_the_next_transfers_local_date_and_time(gql, seeded):
+async def test_a_new_time_zone_keeps_the_next_transfers_local_date_and_time(gql, seeded, monkeypatch):
+    pin_schedule_clock(monkeypatch)
     anna = seeded.tokens["anna"]
     integration = (await create(gql, anna, portal(point_id(seeded, "anna"))))["integration"]
     moved = await gql(POINT_UPDATE, {"input": {"id": point_id(seeded, "anna"), "timeZone": "Europe/Berlin"}}, anna)
