@@ -137,6 +137,21 @@ async def test_five_wrong_tries_kill_the_code(gql, runtime, monkeypatch):
     assert await users_named(runtime, NORMALISED) == 0
 
 
+async def test_parallel_wrong_tries_cannot_pass_five(gql, runtime, monkeypatch):
+    """Each try is counted before the code is checked, so parallel guesses get at most five checks between them."""
+    configure(monkeypatch, runtime, login_slowdown_after=100, login_lock_after=100)
+    await call(gql, SEND, {"email": NORMALISED})
+    code = await mailed_code(runtime, NORMALISED)
+    wrong = [f"{(int(code) + 1 + index) % 10**6:06d}" for index in range(8)]
+    answers = await burst(runtime, 8, lambda i: call(gql, SIGN_IN, {"email": NORMALISED, "code": wrong[i]}))
+    assert all(codes(answer) == ["INVALID_CREDENTIALS"] for answer in answers)
+    assert await count(runtime, select(m.OneTimeCode.failures)) == 5
+    # the code is dead: the right one is refused too
+    assert codes(await call(gql, SIGN_IN, {"email": NORMALISED, "code": code})) == ["INVALID_CREDENTIALS"]
+    assert await count(runtime, select(m.OneTimeCode.failures)) == 5
+    assert await users_named(runtime, NORMALISED) == 0
+
+
 async def test_wrong_tries_are_throttled_like_password_logins(gql, runtime):
     """identity's login counters: slow-down after login_slowdown_after failures on the address."""
     await call(gql, SEND, {"email": NORMALISED})

@@ -53,6 +53,9 @@ RUNS = (
 NODE = f"query($id: ID!) {{ node(id: $id) {{ __typename ... on Integration {{ {FIELDS} }} }} }}"
 SECRET = "webhook-secret-0123456789"
 READ_AT = datetime(2026, 12, 1, 6, tzinfo=UTC)
+#: The moment add_integration schedules from unless told: before every first date the tests use, so the next
+#: transfer is the first date itself whatever the real date is when the tests run.
+ADDED_AT = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 async def seed_points(runtime, world) -> Meters:
@@ -136,12 +139,13 @@ async def serve(app: Starlette, port: int | None = None) -> AsyncIterator[str]:
         await asyncio.wait_for(task, 10)
 
 
-async def add_integration(runtime, point_pk: int, kind, settings: dict, *, first, periodicity="DAILY", minute=600):
+async def add_integration(
+    runtime, point_pk: int, kind, settings: dict, *, first, periodicity="DAILY", minute=600, now=ADDED_AT
+):
     """An integration written with the models (the API's own tests are in test_integrations.py); a webhook gets
-    SECRET sealed. Its next transfer is its first occurrence after now."""
+    SECRET sealed. Its next transfer is its first occurrence after `now` (a fixed moment, not the clock)."""
     from graph.workers import transaction
     from models import metering as mt
-    from models.base import utcnow
     from resolvers.metering.integrations.fields import seal_secret
     from resolvers.metering.integrations.timing import set_next
 
@@ -156,12 +160,20 @@ async def add_integration(runtime, point_pk: int, kind, settings: dict, *, first
             at_minute=minute,
             settings=settings,
         )
-        set_next(integration, point.time_zone, utcnow())
+        set_next(integration, point.time_zone, now)
         session.add(integration)
         await session.flush()
         if kind is mt.IntegrationKind.WEBHOOK:
             integration.secret, integration.secret_version = seal_secret(runtime.sealer, integration.id, SECRET)
         return integration.id
+
+
+def pin_schedule_clock(monkeypatch, now: datetime = ADDED_AT) -> None:
+    """The API schedules an integration's next transfer from the clock; pin that clock (of the integration rules
+    only) so a test's expected transfer dates hold whatever the real date is."""
+    from resolvers.metering.integrations import rules
+
+    monkeypatch.setattr(rules, "utcnow", lambda: now)
 
 
 async def deliver_everything(runtime, settings) -> None:

@@ -10,6 +10,8 @@ from sqlalchemy import select
 
 from graph.relay import to_global_id
 from models import metering as mt
+from tests.factories import snapshot
+from tests.metering.helpers import UPDATE as POINT_UPDATE
 from tests.metering.integrations_helpers import (
     CREATE,
     DELETE,
@@ -20,6 +22,7 @@ from tests.metering.integrations_helpers import (
     SYNCHRONISE,
     UPDATE,
     Receiver,
+    pin_schedule_clock,
     point_id,
     seed_points,
     serve,
@@ -45,7 +48,8 @@ async def create(gql, token: str, data: dict) -> dict:
     return (await gql(CREATE, {"input": data}, token))["data"]["integrationCreate"]
 
 
-async def test_city_portal_integration_is_created_listed_masked_and_updated(gql, seeded):
+async def test_city_portal_integration_is_created_listed_masked_and_updated(gql, seeded, monkeypatch):
+    pin_schedule_clock(monkeypatch)
     anna = seeded.tokens["anna"]
     created = await create(gql, anna, portal(point_id(seeded, "anna"), responsiblePerson="Мартынов Артём Дмитриевич"))
     assert created["errors"] == []
@@ -218,9 +222,39 @@ async def test_without_the_account_number_a_settlement_integration_can_be_turned
     assert [e["code"] for e in on["errors"]] == ["ACCOUNT_NUMBER_REQUIRED"] and on["integration"] is None
 
 
-async def test_a_new_time_zone_keeps_the_next_transfers_local_date_and_time(gql, seeded):
-    from tests.metering.helpers import UPDATE as POINT_UPDATE
+async def test_the_account_number_stays_while_an_enabled_settlement_integration_needs_it(runtime, gql, seeded):
+    anna, point = seeded.tokens["anna"], point_id(seeded, "anna")
+    integration = (await create(gql, anna, portal(point)))["integration"]
+    before = await snapshot(runtime)
+    for cleared in (None, "   "):
+        answer = await gql(
+            POINT_UPDATE,
+            {
+                "input": {
+                    "id": point,
+                    "accountNumber": cleared,
+                    "roomName": "Renamed",
+                    "addressHandle": "SAMPLE:msk-0001",
+                }
+            },
+            anna,
+        )
+        refused = answer["data"]["meteringPointUpdate"]
+        assert refused["meteringPoint"] is None
+        assert [(e["code"], e["field"]) for e in refused["errors"]] == [("ACCOUNT_NUMBER_REQUIRED", ["accountNumber"])]
+    assert await snapshot(runtime) == before
+    # other changes still go through, and once the integration is off the number may go
+    renamed = await gql(POINT_UPDATE, {"input": {"id": point, "roomName": "Renamed"}}, anna)
+    assert renamed["data"]["meteringPointUpdate"]["errors"] == []
+    off = await gql(UPDATE, {"input": {"id": integration["id"], "enabled": False}}, anna)
+    assert off["data"]["integrationUpdate"]["errors"] == []
+    cleared = await gql(POINT_UPDATE, {"input": {"id": point, "accountNumber": None}}, anna)
+    assert cleared["data"]["meteringPointUpdate"]["errors"] == []
+    assert cleared["data"]["meteringPointUpdate"]["meteringPoint"]["accountNumber"] is None
 
+
+async def test_a_new_time_zone_keeps_the_next_transfers_local_date_and_time(gql, seeded, monkeypatch):
+    pin_schedule_clock(monkeypatch)
     anna = seeded.tokens["anna"]
     integration = (await create(gql, anna, portal(point_id(seeded, "anna"))))["integration"]
     moved = await gql(POINT_UPDATE, {"input": {"id": point_id(seeded, "anna"), "timeZone": "Europe/Berlin"}}, anna)

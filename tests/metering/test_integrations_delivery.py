@@ -24,12 +24,14 @@ from resolvers.metering.hooks import TRANSFER_FINISHED
 from resolvers.metering.integrations.scheduler import schedule_due
 from tests.burst import Overlap
 from tests.metering.integrations_helpers import (
+    ADDED_AT,
     RUNS,
     SECRET,
     UPDATE,
     Receiver,
     add_integration,
     deliver_everything,
+    pin_schedule_clock,
     seed_points,
     serve,
 )
@@ -209,15 +211,16 @@ async def test_device_not_found_is_retried_daily_until_delivered_or_edited(runti
     assert [n["status"] for n in page["nodes"]] == ["DELIVERED", "DEVICE_NOT_FOUND"] and page["pageInfo"]["hasNextPage"]
 
 
-async def test_an_edit_stops_the_daily_device_not_found_retry(runtime, seeded, gql):
+async def test_an_edit_stops_the_daily_device_not_found_retry(runtime, seeded, gql, monkeypatch):
+    pin_schedule_clock(monkeypatch)  # the next transfer stays on the first date (25 January 2030), whatever today is
     integration = await add_monthly_portal(runtime, seeded.points["anna"])
     async with runtime.session_factory() as session, session.begin():
-        await session.execute(update(mt.Integration).values(retry_at=utcnow(), retry_period=date(2026, 12, 8)))
+        await session.execute(update(mt.Integration).values(retry_at=ADDED_AT, retry_period=date(2026, 12, 8)))
     anna = seeded.tokens["anna"]
     fields = {"payerId": "2919282911", "apartment": "203"}
     changed = await gql(UPDATE, {"input": {"id": to_global_id("Integration", integration), "cityPortal": fields}}, anna)
     assert changed["data"]["integrationUpdate"]["integration"]["retryingDeviceNotFound"] is False
-    assert await schedule_due(runtime, utcnow() + timedelta(days=1, minutes=1)) == 0
+    assert await schedule_due(runtime, ADDED_AT + timedelta(days=1, minutes=1)) == 0
 
 
 async def test_parallel_schedulers_never_queue_a_period_twice(runtime, seeded):

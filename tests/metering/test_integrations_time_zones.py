@@ -76,6 +76,7 @@ async def test_the_scheduler_fires_at_the_local_instant(runtime, world, case):
         first=first,
         periodicity=periodicity,
         minute=minute,
+        now=CASES[case][0][1] - timedelta(days=1),  # a fixed moment before the first transfer, not the clock
     )
     for period, instant in CASES[case]:
         assert await schedule_due(runtime, instant - timedelta(seconds=1)) == 0, period

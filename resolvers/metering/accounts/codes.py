@@ -1,8 +1,9 @@
 """One-time codes: 6 digits, valid 10 minutes, stored as Argon2 hashes, single use, at most 5 wrong tries each,
 at most 3 per address and purpose in 15 minutes. Issuing a code voids the address's older ones: one live code.
 
-Spending is one conditional UPDATE (only while unused, unexpired and not guessed out), so of parallel requests
-with one code exactly one wins; a wrong try is counted by one conditional UPDATE too.
+Every try is counted before the code is checked, by one conditional UPDATE (only while unused, unexpired and
+under 5 tries), so parallel guesses get at most 5 checks between them; spending is one conditional UPDATE too
+(only while unused and unexpired), so of parallel requests with the right code exactly one wins.
 """
 
 from __future__ import annotations
@@ -74,21 +75,35 @@ async def issue_code(
 async def spend_code(
     session: AsyncSession, purpose: m.CodePurpose, address: str, code: str, field: str = "code"
 ) -> m.OneTimeCode | DomainError:
-    """Spend the address's live code if `code` is it. A refusal is returned, not raised: a wrong try must be
+    """Spend the address's live code if `code` is it. A refusal is returned, not raised: a counted try must be
     committed. Unknown address, no live code, wrong code and a lost race all answer alike."""
     invalid = DomainError(Code.INVALID_CREDENTIALS, INVALID_CODE, field)
-    now = utcnow()
-    live = (C.used_at.is_(None), C.expires_at > now, C.failures < MAX_WRONG_TRIES)
-    row = await session.scalar(
-        select(C).where(C.address == address, C.purpose == purpose, *live).order_by(C.id.desc()).limit(1)
-    )
-    if row is None or len(code) > 20:
+    if len(code) > 20:
         return invalid
+    now = utcnow()
+    unspent = (C.used_at.is_(None), C.expires_at > now)
+    row = await session.scalar(
+        select(C)
+        .where(C.address == address, C.purpose == purpose, *unspent, C.failures < MAX_WRONG_TRIES)
+        .order_by(C.id.desc())
+        .limit(1)
+    )
+    if row is None:
+        return invalid
+    # The try is counted before the code is checked, by one conditional UPDATE: of any number of parallel guesses
+    # at most MAX_WRONG_TRIES get checked at all. A right code does not give its try back; it spends the code.
+    counted = await session.execute(
+        update(C)
+        .where(C.id == row.id, *unspent, C.failures < MAX_WRONG_TRIES)
+        .values(failures=C.failures + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult[Any], counted).rowcount != 1:
+        return invalid  # guessed out, spent or replaced meanwhile
     if not await asyncio.to_thread(verify_password, row.code_hash, code.strip()):
-        await session.execute(update(C).where(C.id == row.id, C.used_at.is_(None)).values(failures=C.failures + 1))
         return invalid
     spent = await session.execute(
-        update(C).where(C.id == row.id, *live).values(used_at=now).execution_options(synchronize_session=False)
+        update(C).where(C.id == row.id, *unspent).values(used_at=now).execution_options(synchronize_session=False)
     )
     if cast(CursorResult[Any], spent).rowcount != 1:
         return invalid  # a parallel request with this code won

@@ -73,6 +73,22 @@ def _check_account(kind: mt.IntegrationKind, point: mt.MeteringPoint) -> None:
         )
 
 
+async def keep_account_number(session: AsyncSession, point: mt.MeteringPoint) -> None:
+    """The point's account number may not be cleared while an enabled integration with a settlement centre needs
+    it (the one that could be turned on again without it would be refused by _check_account)."""
+    needing = await session.scalar(
+        select(Itg.id)
+        .where(Itg.metering_point_id == point.id, Itg.enabled.is_(True), Itg.kind.in_(NEED_ACCOUNT))
+        .limit(1)
+    )
+    if needing is not None:
+        raise DomainError(
+            Code.ACCOUNT_NUMBER_REQUIRED,
+            "An integration with a settlement centre needs the personal account number; turn it off first.",
+            "accountNumber",
+        )
+
+
 def _apply_fields(context: Context, integration: mt.Integration, data: dict[str, Any] | None) -> None:
     fields = clean_fields(integration.kind, data, integration.settings or {})
     integration.settings = fields.settings

@@ -22,7 +22,7 @@ from models.base import utcnow
 from resolvers.audit.rules import record
 from resolvers.metering.addresses.rules import stored_address
 from resolvers.metering.errors import MeteringErrorCode as Code
-from resolvers.metering.integrations.rules import reschedule_point
+from resolvers.metering.integrations.rules import keep_account_number, reschedule_point
 from resolvers.metering.scope import is_consumer, visible_metering_point
 
 MAX_ROOM_NAME = 200
@@ -97,6 +97,8 @@ async def update_point(session: AsyncSession, context: Context, point_id: str, *
         handle = changes["address_handle"]
         cleaned["address_id"] = (await stored_address(session, context, handle, "addressHandle")).id if handle else None
     point = await visible_metering_point(session, context, point_id, "id", lock=True)
+    if "account_number" in cleaned and cleaned["account_number"] is None:
+        await keep_account_number(session, point)
     for name, value in cleaned.items():
         setattr(point, name, value)
     point.updated_at = utcnow()
