@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import remote as r
 from models import telemetry as tel
 from models.base import utcnow
+from resolvers.monitoring.datalog.series_types import datalog_types
 from resolvers.monitoring.hooks import POINTS_STORED, StoredPoint
 from resolvers.monitoring.telemetry.partitions import ensure_partitions
 from resolvers.monitoring.telemetry.points import (
@@ -107,23 +108,22 @@ async def series_ids(
     session: AsyncSession, location: r.Location, wanted: dict[SeriesKey, bool]
 ) -> dict[SeriesKey, int]:
     """Ids of the location's series by (device, key), created when missing. Two ingests creating the same series
-    at once: both insert with ON CONFLICT DO NOTHING on the partial unique indexes, then both read the winner's."""
+    at once: both insert with ON CONFLICT DO NOTHING on the partial unique indexes, then both read the winner's.
+    A new series takes its unit and data type from the location's datalog variable of its key, if any."""
     if not wanted:
         return {}
     found = await _existing(session, location.id, wanted)
     missing = [key for key in wanted if key not in found]
     if missing:
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        rows = [
-            {
-                "organisation_id": location.organisation_id,
-                "location_id": location.id,
-                "device_id": device_id,
-                "key": key,
-                "data_type": tel.DataType.BOOLEAN if wanted[(device_id, key)] else tel.DataType.FLOAT,
-            }
-            for device_id, key in missing
-        ]
+        types = await datalog_types(session, [location.id])
+        rows = []
+        for device_id, key in missing:
+            given = tel.DataType.BOOLEAN if wanted[(device_id, key)] else tel.DataType.FLOAT
+            # a datalog variable of that key names the series' unit and data type (issue 16)
+            unit, data_type = types.of(location.id, device_id, key) or ("", given)
+            row = {"organisation_id": location.organisation_id, "location_id": location.id, "device_id": device_id}
+            rows.append(row | {"key": key, "unit": unit, "data_type": data_type})
         await session.execute(insert(tel.TelemetrySeries).on_conflict_do_nothing(), rows)
         found.update(await _existing(session, location.id, dict.fromkeys(missing, False)))
     return found
