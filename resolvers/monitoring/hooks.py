@@ -22,6 +22,9 @@ class StoredPoint:
     key: str
     at: datetime
     value: float
+    #: The newest point of its series in the batch and later than the series' latest value before the batch.
+    #: A late or re-sent point (False) only changes history: alarms evaluate only points that advance.
+    advances: bool = True
 
 
 #: async handler(session, points: Sequence[StoredPoint]) -> None; raise DomainError to refuse the batch.

@@ -5,16 +5,22 @@ offline system alarm, and the statement budget of evaluation (set-based, not per
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from graph.workers import transaction
 from models import alarms as al
 from models import remote as r
 from models import telemetry as tel
 from models.audit import AuditEvent
+from models.base import utcnow
+from models.mail import OutboxMessage
+from resolvers.monitoring.alarms import engine
 from resolvers.monitoring.alarms.evaluation import evaluate_points
-from resolvers.monitoring.hooks import StoredPoint
+from resolvers.monitoring.hooks import POINTS_STORED, StoredPoint
+from resolvers.monitoring.telemetry.points import PointIn
+from resolvers.monitoring.telemetry.rules import store_points as store_telemetry
 from resolvers.monitoring.workers import alarm_timer
 from resolvers.monitoring.workers.alarm_timer import raise_due
 from resolvers.remote.workers.watchdog import mark_silent_routers_offline
@@ -356,3 +362,171 @@ async def test_old_starts_of_long_durations_do_not_delay_short_ones(runtime, gql
     await store_points(runtime, [(ids["plant_a"], None, "level", T0 + seconds(10), 9.0)])
     assert await raise_due(runtime, T0 + seconds(100)) == 1
     assert [a["profileName"] for a in (await alarms(gql, world))["nodes"]] == ["HIGH_LEVEL"]
+
+
+async def ingest(runtime, location: str, points: list[tuple[str | None, str, datetime, float]]) -> None:
+    """(device ID or None, key, at, value) through the real ingest rule (last write wins, latest values)."""
+    async with transaction(runtime) as session:
+        found = await session.get(r.Location, pk(location))
+        await store_telemetry(
+            session, None, found, [PointIn(key, value, at, device) for device, key, at, value in points]
+        )
+
+
+async def active(gql, world) -> list[tuple[str, int, str, float]]:
+    return [
+        (a["profileName"], a["occurrences"], a["lastKey"], a["lastValue"]) for a in (await alarms(gql, world))["nodes"]
+    ]
+
+
+HOT_UNDER_PRESSURE = {
+    "name": "HOT_UNDER_PRESSURE",
+    "severity": "HIGH",
+    "activationFilters": [
+        {"key": "temperature", "condition": "GT", "value": 80},
+        {"key": "pressure", "condition": "NE", "value": 0},
+    ],
+    "clearingFilters": [{"key": "temperature", "condition": "LT", "value": 75}],
+}
+VALVE_OPEN = {
+    "name": "VALVE_OPEN_WHILE_HOT",
+    "severity": "LOW",
+    "activationFilters": [
+        {"key": "valve", "condition": "EQ", "value": 1},
+        {"key": "temperature", "condition": "GT", "value": 80},
+    ],
+    "clearingFilters": [{"key": "valve", "condition": "EQ", "value": 0}],
+}
+
+
+async def test_every_activation_filter_must_hold_with_missing_keys_from_the_series(runtime, gql, world):
+    """Two activation filters (GT and NE; EQ and GT): one holding raises nothing, both do; a key the batch
+    lacks is the series' latest value."""
+    ids = await seed(runtime, world)
+    await profile(gql, world, ids, HOT_UNDER_PRESSURE)
+    await profile(gql, world, ids, VALVE_OPEN)
+    plant, device = ids["plant_a"], ids["device_a"]
+    start = utcnow().replace(microsecond=0) - timedelta(hours=1)
+    await ingest(runtime, plant, [(device, "pressure", start, 0), (device, "valve", start, 0)])
+    # temperature alone holds: pressure (0, from its series) is not NE 0, the valve (0) not EQ 1
+    await ingest(runtime, plant, [(device, "temperature", start + seconds(1), 90)])
+    assert await active(gql, world) == []
+    # pressure alone in the batch: the temperature (90) comes from its series, now both filters hold
+    await ingest(runtime, plant, [(device, "pressure", start + seconds(2), 2.5)])
+    assert await active(gql, world) == [("HOT_UNDER_PRESSURE", 1, "temperature", 90.0)]
+    # the valve opens: EQ 1 holds with the temperature of the series
+    await ingest(runtime, plant, [(device, "valve", start + seconds(3), 1)])
+    assert sorted(await active(gql, world)) == [
+        ("HOT_UNDER_PRESSURE", 1, "temperature", 90.0),
+        ("VALVE_OPEN_WHILE_HOT", 1, "valve", 1.0),
+    ]
+    # pressure back to 0 breaks one filter: nothing repeats, and the clearing filter (temperature < 75) does
+    # not hold, so the alarm stays open
+    await ingest(runtime, plant, [(device, "pressure", start + seconds(4), 0)])
+    await ingest(runtime, plant, [(device, "temperature", start + seconds(5), 95)])
+    assert sorted(await active(gql, world)) == [
+        ("HOT_UNDER_PRESSURE", 1, "temperature", 90.0),
+        ("VALVE_OPEN_WHILE_HOT", 2, "valve", 1.0),
+    ]
+    # the valve closes (EQ 0 clears its alarm); the other holds again when the pressure returns
+    await ingest(
+        runtime, plant, [(device, "valve", start + seconds(6), 0), (device, "pressure", start + seconds(6), 3)]
+    )
+    assert await active(gql, world) == [("HOT_UNDER_PRESSURE", 2, "temperature", 95.0)]
+
+
+async def test_a_resent_or_late_point_does_not_repeat_an_open_alarm(runtime, gql, world, monkeypatch):
+    """Last write wins for the same series and time, and a late point only changes history: neither counts an
+    occurrence, sends an UPDATED event or a change mail, nor clears; a newer point does."""
+    ids = await seed(runtime, world)
+    await profile(gql, world, ids, TEMPERATURE)
+    setting = await gql(
+        NOTIFY, {"input": {"userId": world.id("User", "admin_a"), "onChange": True}}, token=world.tokens["admin_a"]
+    )
+    assert setting["data"]["alarmNotificationSettingSet"]["errors"] == []
+    events: list[str] = []
+    publish = engine.publish_after_commit
+
+    def record(session, channel, event) -> None:
+        events.append(event["kind"])
+        publish(session, channel, event)
+
+    monkeypatch.setattr(engine, "publish_after_commit", record)
+    plant, device = ids["plant_a"], ids["device_a"]
+    start = utcnow().replace(microsecond=0) - timedelta(hours=1)
+    await ingest(runtime, plant, [(device, "temperature", start + seconds(10), 85)])
+    assert (await active(gql, world), events, await mails(runtime)) == (
+        [("HIGH_TEMPERATURE", 1, "temperature", 85.0)],
+        ["RAISED"],
+        1,
+    )
+    await ingest(runtime, plant, [(device, "temperature", start + seconds(10), 85)])  # the same point again
+    await ingest(runtime, plant, [(device, "temperature", start + seconds(5), 95)])  # late, activation holds
+    await ingest(runtime, plant, [(device, "temperature", start + seconds(6), 70)])  # late, clearing holds
+    # a batch of late and re-sent points together with another series' newer point
+    await ingest(
+        runtime,
+        plant,
+        [
+            (device, "temperature", start + seconds(7), 99),
+            (device, "temperature", start + seconds(10), 85),
+            (device, "flow", start + seconds(11), 3),
+        ],
+    )
+    assert (await active(gql, world), events, await mails(runtime)) == (
+        [("HIGH_TEMPERATURE", 1, "temperature", 85.0)],
+        ["RAISED"],
+        1,
+    )
+    async with runtime.session_factory() as session:  # history has the late points
+        stored = (
+            await session.scalars(
+                select(tel.TelemetryPoint.value)
+                .join(tel.TelemetrySeries, tel.TelemetrySeries.id == tel.TelemetryPoint.series_id)
+                .where(tel.TelemetrySeries.key == "temperature")
+                .order_by(tel.TelemetryPoint.at)
+            )
+        ).all()
+    assert stored == [95, 70, 99, 85]
+    # a newer point repeats it
+    await ingest(runtime, plant, [(device, "temperature", start + seconds(12), 88)])
+    assert (await active(gql, world), events, await mails(runtime)) == (
+        [("HIGH_TEMPERATURE", 2, "temperature", 88.0)],
+        ["RAISED", "UPDATED"],
+        2,
+    )
+
+
+NOTIFY = """mutation($input: AlarmNotificationSettingSetInput!) {
+  alarmNotificationSettingSet(input: $input) { errors { code field } } }"""
+
+
+async def mails(runtime) -> int:
+    async with runtime.session_factory() as session:
+        return await session.scalar(select(func.count()).select_from(OutboxMessage))
+
+
+async def test_racing_ingests_repeat_once_per_point_that_advanced(runtime, gql, world):
+    """Eight ingests of one series at once, in any commit order: only a point later than the latest value as
+    committed before it counts (the series are locked and read by the statement that moves them), and the
+    newest one is always among them."""
+    ids = await seed(runtime, world)
+    await profile(gql, world, ids, TEMPERATURE)
+    plant, device = ids["plant_a"], ids["device_a"]
+    start = utcnow().replace(microsecond=0) - timedelta(hours=1)
+    await ingest(runtime, plant, [(device, "temperature", start, 85)])
+    advanced: list[StoredPoint] = []
+
+    async def seen(session, points) -> None:
+        advanced.extend(point for point in points if point.advances)
+
+    async def at_once(n: int) -> None:
+        await ingest(runtime, plant, [(device, "temperature", start + seconds(n + 1), 90 + n)])
+
+    POINTS_STORED.register(seen)
+    try:
+        await burst(runtime, 8, at_once)
+    finally:
+        POINTS_STORED._handlers.remove(seen)
+    assert 1 <= len(advanced) <= 8 and max(point.value for point in advanced) == 97
+    assert await active(gql, world) == [("HIGH_TEMPERATURE", 1 + len(advanced), "temperature", 97.0)]

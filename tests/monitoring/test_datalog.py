@@ -331,3 +331,94 @@ async def test_snmp_variables_must_keep_their_device(gql, world, runtime):
     )  # fmt: skip
     assert codes(refused) == [("INVALID", ["variables"])]
     assert await snapshot(runtime) == before
+
+
+LATEST = """query($id: ID!) { telemetryLatest(locationId: $id, first: 20) {
+  nodes { key unit dataType device { name } } } }"""
+INGEST = """mutation($input: TelemetryIngestInput!) { telemetryIngest(input: $input) { stored errors { code } } }"""
+
+
+def variable(key: str, unit: str, data_type: str, register: int) -> dict:
+    address = {"register": register, "function": "HOLDING_REGISTER", "valueType": "FLOAT32"}
+    return {"key": key, "unit": unit, "dataType": data_type, "modbus": address}
+
+
+async def ingest(gql, world, site, points: list[dict]) -> None:
+    given = {"locationId": site["location"], "points": points}
+    result = await gql(INGEST, {"input": given}, token=world.tokens["admin_a"])
+    assert result["data"]["telemetryIngest"] == {"stored": len(points), "errors": []}, result
+
+
+async def series_types(gql, world, site) -> dict[tuple[str, str | None], tuple[str, str]]:
+    result = await gql(LATEST, {"id": site["location"]}, token=world.tokens["admin_a"])
+    nodes = result["data"]["telemetryLatest"]["nodes"]
+    return {(n["key"], (n["device"] or {}).get("name")): (n["unit"], n["dataType"]) for n in nodes}
+
+
+async def test_a_datalog_variable_gives_its_series_unit_and_data_type(gql, world, runtime, count_sql):
+    """Issue 16: each chosen variable becomes a telemetry key with unit and data type, at ingest for a new
+    series and on saving the datalog device for series that exist."""
+    site = await seed_site(runtime, world)
+    made = await modbus_device(
+        gql, world, site, variables=[variable("boiler_temp", "°C", "INTEGER", 0), variable("valve", "", "BOOLEAN", 2)]
+    )
+    assert made["errors"] == []
+    device = site["device"]
+    await ingest(
+        gql,
+        world,
+        site,
+        [
+            {"key": "boiler_temp", "value": 71, "deviceId": device},
+            {"key": "boiler_temp", "value": 70},  # the location's own series of the key takes it too
+            {"key": "valve", "value": 1, "deviceId": device},  # a number; the variable says BOOLEAN
+            {"key": "flow", "value": 3.5, "deviceId": device},  # no variable: as before
+        ],
+    )
+    plc = "PLC a 0"
+    assert await series_types(gql, world, site) == {
+        ("boiler_temp", plc): ("°C", "INTEGER"),
+        ("boiler_temp", None): ("°C", "INTEGER"),
+        ("valve", plc): ("", "BOOLEAN"),
+        ("flow", plc): ("", "FLOAT"),
+    }
+    # saving the device again updates the series that exist, in a bounded number of statements
+    changed = [variable("boiler_temp", "K", "FLOAT", 0), variable("flow", "m³/h", "FLOAT", 4)]
+    with count_sql() as counter:
+        updated = await call(
+            gql,
+            UPDATE_DEVICE,
+            "datalogDeviceUpdate",
+            {"id": made["datalogDevice"]["id"], "variables": changed},
+            world.tokens["admin_a"],
+        )
+    assert updated["errors"] == []
+    series_statements = [s for s in counter.statements if "telemetry_series" in s]
+    assert len(series_statements) == 2, series_statements  # read the series, one UPDATE for all of them
+    assert await series_types(gql, world, site) == {
+        ("boiler_temp", plc): ("K", "FLOAT"),
+        ("boiler_temp", None): ("K", "FLOAT"),
+        ("valve", plc): ("", "BOOLEAN"),  # its variable went: the series keeps what its history was measured in
+        ("flow", plc): ("m³/h", "FLOAT"),
+    }
+
+
+async def test_a_template_datalog_device_types_the_series_of_devices_made_from_it(gql, world, runtime):
+    site = await seed_site(runtime, world)
+    async with transaction(runtime) as session:
+        made_from = await add_location_device(
+            session, site["location_pk"], "From template", "192.168.1.21", template_id=site["template_pk"]
+        )
+    point = {"key": "boiler_temp", "value": 60, "deviceId": to_global_id("LocationDevice", made_from.id)}
+    await ingest(gql, world, site, [point])
+    assert await series_types(gql, world, site) == {("boiler_temp", "From template"): ("", "FLOAT")}
+    made = await modbus_device(
+        gql,
+        world,
+        site,
+        locationDeviceId=None,
+        deviceTemplateId=site["template"],
+        variables=[variable("boiler_temp", "°C", "INTEGER", 0)],
+    )
+    assert made["errors"] == []
+    assert await series_types(gql, world, site) == {("boiler_temp", "From template"): ("°C", "INTEGER")}

@@ -11,8 +11,10 @@ import dataclasses
 import json
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import aiomqtt
+import pytest
 from sqlalchemy import select, update
 
 from graph.workers import transaction
@@ -55,8 +57,11 @@ async def router_link(runtime):
 
 
 @contextlib.asynccontextmanager
-async def router_client(root: str, common_name: str, *, ack: bool = True, answer_discovery: bool = True):
-    """A router: collects configurations, acknowledges them (ok) and answers discovery requests when told to."""
+async def router_client(
+    root: str, common_name: str, *, ack: bool = True, answer_discovery: bool = True, discovery_reply: Any = None
+):
+    """A router: collects configurations, acknowledges them (ok) and answers discovery requests when told to:
+    with the simulated router's result, or with what `discovery_reply(request)` says (ok, reason, result)."""
     received: list[dict] = []
     async with aiomqtt.Client(*BROKER, identifier=f"test-router-{uuid.uuid4().hex[:8]}") as client:
         await client.subscribe(f"{root}/routers/{common_name}/config", qos=1)
@@ -70,7 +75,8 @@ async def router_client(root: str, common_name: str, *, ack: bool = True, answer
                     reply = {"requestId": document["requestId"], "ok": True}
                     await client.publish(document["replyTo"], json.dumps(reply), qos=1)
                 elif str(message.topic).endswith("/discovery") and answer_discovery:
-                    reply = {"requestId": document["requestId"], "ok": True, "result": answer(document)}
+                    found = discovery_reply(document) if discovery_reply else {"ok": True, "result": answer(document)}
+                    reply = {"requestId": document["requestId"], **found}
                     await client.publish(document["replyTo"], json.dumps(reply), qos=1)
 
         task = asyncio.create_task(serve())
@@ -201,6 +207,14 @@ async def test_upload_is_refused_without_a_link_or_an_online_router(gql, world, 
     assert (await state(runtime, site)).config_state is None
 
 
+def bacnet_scan(site: dict) -> dict:
+    bacnet = {"serverIp": "192.168.1.30", "deviceInstance": 1}
+    return {"locationId": site["location"], "action": "BACNET_SCAN", "settings": {"bacnet": bacnet}}
+
+
+MALFORMED = "The router's answer is malformed."
+
+
 async def test_discovery_waits_for_the_routers_answer(gql, world, runtime):
     site = await seed_site(runtime, world)
     browse = {"locationId": site["location"], "action": "OPC_UA_BROWSE", "nodeId": "ns=2;s=Pump1",
@@ -223,8 +237,47 @@ async def test_discovery_waits_for_the_routers_answer(gql, world, runtime):
         assert [v["register"] for v in values["result"]["registers"]] == [10, 11, 12]
         wrong = await call(gql, DISCOVER, "datalogDiscover", {**read, "action": "SNMP_WALK"}, world.tokens["admin_a"])
         assert codes(wrong) == [("INVALID", ["action"])]
+        scanned = await call(gql, DISCOVER, "datalogDiscover", bacnet_scan(site), world.tokens["admin_a"])
+        assert scanned["errors"] == []
+        assert scanned["result"]["devices"] == [{"deviceInstance": 1001, "address": "192.168.1.30", "name": "AHU-1"}]
+        assert scanned["result"]["objects"] == [] and scanned["result"]["nodes"] == []
+        epics = {**bacnet_scan(site), "action": "BACNET_EPICS", "deviceInstance": 1001}
+        objects = await call(gql, DISCOVER, "datalogDiscover", epics, world.tokens["admin_a"])
+        assert objects["errors"] == [] and objects["result"]["devices"] == []
+        assert objects["result"]["objects"] == [
+            {"objectType": "analog-input", "instance": 1, "presentValue": "21.5"},
+            {"objectType": "binary-output", "instance": 3, "presentValue": "active"},
+        ]
     assert got[1]["secrets"] == {"devices": {"ups": {"community": "public"}}}
     assert got[0]["replyTo"] == link.reply_topic
+    assert [(g["action"], g["params"]) for g in got[3:]] == [
+        ("BACNET_SCAN", {}),
+        ("BACNET_EPICS", {"deviceInstance": 1001}),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        ({"ok": False, "reason": "BACnet device 1 does not answer"}, "BACnet device 1 does not answer"),
+        ({"ok": False}, "The router could not do it."),
+        ({"ok": True, "result": {"devices": [{"deviceInstance": "one", "name": "AHU-1"}]}}, MALFORMED),
+        ({"ok": True, "result": ["not", "an", "object"]}, MALFORMED),
+        ({"ok": True}, MALFORMED),
+    ],
+)
+async def test_a_failed_or_malformed_discovery_answer_is_a_typed_error(gql, world, runtime, reply, reason):
+    """The router's answer is device input: its refusal keeps its reason, a malformed result is ROUTER_FAILED."""
+    site = await seed_site(runtime, world)
+    given = bacnet_scan(site)
+    async with (
+        router_link(runtime) as link,
+        router_client(link.root, site["common_name"], discovery_reply=lambda _: reply) as (_, got),
+    ):
+        failed = await call(gql, DISCOVER, "datalogDiscover", given, world.tokens["admin_a"])
+    assert failed["result"] is None
+    assert [(e["code"], e["field"], e["message"]) for e in failed["errors"]] == [("ROUTER_FAILED", ["action"], reason)]
+    assert len(got) == 1
 
 
 async def test_discovery_with_a_saved_device_uses_its_saved_secrets(gql, world, runtime):

@@ -81,6 +81,16 @@ async def test_create_returns_the_target_without_its_secret_and_seals_it(runtime
     ("change", "code", "field"),
     [
         ({"values": []}, "REQUIRED", ["values"]),
+        (
+            {
+                "platform": "BLOCKBAX",
+                "influxdb": None,
+                "blockbax": {"projectId": "p1", "inboundConnectorId": "c1", "token": "t"},
+                "values": [],
+            },
+            "REQUIRED",
+            ["values"],
+        ),
         ({"platform": "BLOCKBAX"}, "INVALID", ["influxdb"]),
         (
             {"influxdb": {"url": "ftp://x", "organisation": "a", "bucket": "b", "token": "t"}},

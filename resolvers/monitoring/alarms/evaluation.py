@@ -1,6 +1,10 @@
 """Alarms evaluated on ingest: the POINTS_STORED handler (resolvers.monitoring.hooks), in the ingest's own
 transaction, so a refused batch raises nothing and no console sees an alarm that was rolled back.
 
+Only points that advance their series are evaluated (StoredPoint.advances: later than the series' latest value
+before the batch): a late point or one sent again for the same time only changes history, so it never repeats an
+open alarm (no occurrence, no UPDATED event, no mail), raises, clears or breaks a pending start.
+
 Per (profile x location x device) that the batch touches (a profile of the location, directly or through
 one of its groups, with a filter on a key the batch has for that location device), the newest value of
 every key the profile names is the batch's newest point, else the series' latest value. All activation
@@ -200,13 +204,15 @@ async def _wait_or_repeat(session: AsyncSession, outcome: Outcome) -> None:
 
 async def evaluate_points(session: AsyncSession, points: Sequence[StoredPoint]) -> None:
     """The POINTS_STORED handler (see the module's docstring)."""
-    if not points:
-        return
     newest: dict[int, StoredPoint] = {}
     for point in points:
+        if not point.advances:  # late or re-sent: history only, the alarm saw its series' newer value already
+            continue
         known = newest.get(point.series_id)
         if known is None or point.at >= known.at:
             newest[point.series_id] = point
+    if not newest:
+        return
     touched: dict[Pair, set[str]] = defaultdict(set)
     since: dict[Pair, datetime] = {}
     for point in newest.values():

@@ -20,6 +20,7 @@ from models.base import utcnow
 from resolvers.audit.rules import record
 from resolvers.monitoring.datalog import protocols as p
 from resolvers.monitoring.datalog.loaders import datalog_device_visible
+from resolvers.monitoring.datalog.series_types import apply_to_series, locations_of
 from resolvers.monitoring.errors import MonitoringErrorCode as Code
 from resolvers.remote.devices.rules import managed_device
 from resolvers.remote.scope import location_managed, visible_location
@@ -162,6 +163,7 @@ async def create_device(session: AsyncSession, context: Context, given: Any) -> 
     await session.flush()
     _seal(context, protocol, device, p.merge_secrets(protocol, {}, secrets))
     location = found[1] if found else None
+    await apply_to_series(session, locations_of(location.id if location else None, device.template_id))
     await _device_record(session, context, "datalog.device_created", device, location, template)
     return device, location
 
@@ -218,6 +220,8 @@ async def update_device(session: AsyncSession, context: Context, given: Any) -> 
     device.protocol, device.settings, device.updated_at = protocol, settings, utcnow()
     _seal(context, protocol, device, merged)
     del merged
+    await session.flush()  # the new variables, read back by apply_to_series
+    await apply_to_series(session, locations_of(location.id if location else None, device.template_id))
     await _device_record(session, context, "datalog.device_updated", device, location, template)
     return device, location
 

@@ -9,6 +9,7 @@ forward, and POINTS_STORED lets alarms and forwarding act before the commit.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from models import remote as r
 from models import telemetry as tel
 from models.base import utcnow
+from resolvers.monitoring.datalog.series_types import datalog_types
 from resolvers.monitoring.hooks import POINTS_STORED, StoredPoint
 from resolvers.monitoring.telemetry.partitions import ensure_partitions
 from resolvers.monitoring.telemetry.points import (
@@ -54,10 +56,17 @@ _PG_POINTS = text(
     "SELECT * FROM unnest(CAST(:series AS BIGINT[]), CAST(:at AS TIMESTAMPTZ[]), CAST(:value AS FLOAT8[])) "
     "ON CONFLICT (series_id, at) DO UPDATE SET value = excluded.value"
 )
+# The series are locked (in id order: two batches never wait for each other crosswise) and read before they move,
+# so the statement tells which moved past their latest value as it was committed, also under concurrent ingests.
+# NO KEY UPDATE, the lock the UPDATE takes anyway: FOR UPDATE would conflict with the key-share locks the points'
+# foreign keys hold on the same series, and two batches would deadlock.
 _PG_LATEST = text(
-    "UPDATE telemetry_series AS s SET last_at = v.at, last_value = v.value "
-    "FROM unnest(CAST(:series AS BIGINT[]), CAST(:at AS TIMESTAMPTZ[]), CAST(:value AS FLOAT8[])) AS v(id, at, value) "
-    "WHERE s.id = v.id AND (s.last_at IS NULL OR s.last_at <= v.at)"
+    "WITH v AS (SELECT * FROM unnest(CAST(:series AS BIGINT[]), CAST(:at AS TIMESTAMPTZ[]), "
+    "CAST(:value AS FLOAT8[])) AS v(id, at, value)), "
+    "old AS (SELECT id, last_at FROM telemetry_series WHERE id IN (SELECT id FROM v) ORDER BY id FOR NO KEY UPDATE) "
+    "UPDATE telemetry_series AS s SET last_at = v.at, last_value = v.value FROM v JOIN old ON old.id = v.id "
+    "WHERE s.id = v.id AND (s.last_at IS NULL OR s.last_at <= v.at) "
+    "RETURNING s.id, old.last_at IS NULL OR old.last_at < v.at"
 )
 
 
@@ -92,13 +101,22 @@ async def store_points(
     series = await series_ids(session, location, {(p.device_id, p.key): p.boolean for p in latest.values()})
     stored = [
         StoredPoint(
-            location.organisation_id, location.id, p.device_id, series[(p.device_id, p.key)], p.key, p.at, p.value
+            location.organisation_id,
+            location.id,
+            p.device_id,
+            series[(p.device_id, p.key)],
+            p.key,
+            p.at,
+            p.value,
+            advances=False,  # until move_latest says which moved their series forward
         )
         for p in latest.values()
     ]
     if stored:
         await write_points(session, stored)
-        await move_latest(session, stored)
+        advanced = await move_latest(session, stored, which_advanced=True)
+        if advanced:
+            stored = [replace(p, advances=True) if advanced.get(p.series_id) is p else p for p in stored]
         await POINTS_STORED(session, stored)
     return stored
 
@@ -107,23 +125,22 @@ async def series_ids(
     session: AsyncSession, location: r.Location, wanted: dict[SeriesKey, bool]
 ) -> dict[SeriesKey, int]:
     """Ids of the location's series by (device, key), created when missing. Two ingests creating the same series
-    at once: both insert with ON CONFLICT DO NOTHING on the partial unique indexes, then both read the winner's."""
+    at once: both insert with ON CONFLICT DO NOTHING on the partial unique indexes, then both read the winner's.
+    A new series takes its unit and data type from the location's datalog variable of its key, if any."""
     if not wanted:
         return {}
     found = await _existing(session, location.id, wanted)
     missing = [key for key in wanted if key not in found]
     if missing:
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        rows = [
-            {
-                "organisation_id": location.organisation_id,
-                "location_id": location.id,
-                "device_id": device_id,
-                "key": key,
-                "data_type": tel.DataType.BOOLEAN if wanted[(device_id, key)] else tel.DataType.FLOAT,
-            }
-            for device_id, key in missing
-        ]
+        types = await datalog_types(session, [location.id])
+        rows = []
+        for device_id, key in missing:
+            given = tel.DataType.BOOLEAN if wanted[(device_id, key)] else tel.DataType.FLOAT
+            # a datalog variable of that key names the series' unit and data type (issue 16)
+            unit, data_type = types.of(location.id, device_id, key) or ("", given)
+            row = {"organisation_id": location.organisation_id, "location_id": location.id, "device_id": device_id}
+            rows.append(row | {"key": key, "unit": unit, "data_type": data_type})
         await session.execute(insert(tel.TelemetrySeries).on_conflict_do_nothing(), rows)
         found.update(await _existing(session, location.id, dict.fromkeys(missing, False)))
     return found
@@ -161,8 +178,12 @@ async def write_points(session: AsyncSession, stored: Sequence[WrittenPoint]) ->
     await connection.execute(statement, [{"series_id": p.series_id, "at": p.at, "value": p.value} for p in stored])
 
 
-async def move_latest(session: AsyncSession, stored: Sequence[WrittenPoint]) -> None:
-    """Each series' latest value moves to the batch's newest point, unless the series already has a newer one."""
+async def move_latest(
+    session: AsyncSession, stored: Sequence[WrittenPoint], *, which_advanced: bool = False
+) -> dict[int, WrittenPoint]:
+    """Each series' latest value moves to the batch's newest point, unless the series already has a newer one.
+    With `which_advanced`: the newest point of each series that is later than the series' latest before this
+    batch (a late or re-sent point is not), by series; one more statement on SQLite (none on PostgreSQL)."""
     newest: dict[int, WrittenPoint] = {}
     for point in stored:
         known = newest.get(point.series_id)
@@ -170,12 +191,17 @@ async def move_latest(session: AsyncSession, stored: Sequence[WrittenPoint]) -> 
             newest[point.series_id] = point
     if session.get_bind().dialect.name == "postgresql":
         values = list(newest.values())
-        await session.execute(
+        rows = await session.execute(
             _PG_LATEST,
             {"series": list(newest), "at": [p.at for p in values], "value": [p.value for p in values]},
         )
-        return
+        return {pk: newest[pk] for pk, advanced in rows if advanced} if which_advanced else {}
     series = tel.TelemetrySeries
+    before: dict[int, datetime | None] = {}
+    if which_advanced:
+        # the batch's points are written: this transaction holds SQLite's write lock, no other ingest moves these
+        found = await session.execute(select(series.id, series.last_at).where(series.id.in_(newest)))
+        before = {pk: last_at for pk, last_at in found}
     statement = (
         update(series)
         .where(
@@ -186,6 +212,9 @@ async def move_latest(session: AsyncSession, stored: Sequence[WrittenPoint]) -> 
     )
     connection = await session.connection()
     await connection.execute(statement, [{"series": pk, "at": p.at, "value": p.value} for pk, p in newest.items()])
+    if not which_advanced:
+        return {}
+    return {pk: p for pk, p in newest.items() if (last := before.get(pk)) is None or last < p.at}
 
 
 __all__ = ["DEFAULT_LATE", "PointIn", "WrittenPoint", "late_window", "move_latest", "store_points", "write_points"]
