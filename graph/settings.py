@@ -199,6 +199,9 @@ class Settings:
     #: Base URL of this server for the providers' redirect URI (…/auth/oidc/<name>/callback, registered with
     #: each provider); empty: the base URL of the request.
     oidc_redirect_base_url: str = ""
+    #: Federated sign-ins (OpenID Connect and SAML) one client address may have started and not yet seen
+    #: expire (10 minutes each), per kind; the next start is answered 429 with Retry-After.
+    federation_starts_per_address: int = 30
 
     def __post_init__(self) -> None:
         if self.log_format not in ("text", "json"):
