@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from graph.commands import database, refuse_unmigrated
-from graph.composition import DEMO, DOMAINS, SEALED
+from graph.composition import DEMO, DOMAINS, SEALED, check_settings
 from graph.secrets import Keyring, RotationReport, Sealer
 from graph.settings import Settings, SettingsError
 from graph.tracing import require_packages
@@ -70,6 +70,7 @@ def serve(
     settings = Settings.from_env()
     try:
         require_packages(settings.tracing)
+        check_settings(settings)
     except SettingsError as error:  # before uvicorn, whose workers would each fail with a traceback
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=1) from error

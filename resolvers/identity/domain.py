@@ -8,6 +8,7 @@ from resolvers.identity.contacts import schema as contacts
 from resolvers.identity.email_tokens.schema import EmailTokenMutation
 from resolvers.identity.federation import serving as federation_serving
 from resolvers.identity.federation.demo import seed_demo_federation
+from resolvers.identity.federation.providers import providers
 from resolvers.identity.federation.schema import FederationMutation
 from resolvers.identity.groups import schema as groups
 from resolvers.identity.invitations import schema as invitations
@@ -57,6 +58,7 @@ DOMAIN = Domain(
     documents=pages.DOCUMENTS,
     sealed=(TOTP_SECRETS,),
     prime_request=(prime_own_rows,),
+    settings_checks=(providers,),  # FLEETGRAPH_OIDC_PROVIDERS (issue 19)
     # issue 18: customer numbers, usernames, IntegraDemo's theme; issue 19: a linked federated identity, SAML
     demo=(seed_demo_branding, seed_demo_federation, seed_demo_saml),
 )
