@@ -6,6 +6,7 @@ from resolvers.identity.branding import serving as branding_serving
 from resolvers.identity.branding.demo import seed_demo_branding
 from resolvers.identity.contacts import schema as contacts
 from resolvers.identity.email_tokens.schema import EmailTokenMutation
+from resolvers.identity.federated_identities import schema as federated_identities
 from resolvers.identity.federation import serving as federation_serving
 from resolvers.identity.federation.demo import seed_demo_federation
 from resolvers.identity.federation.providers import providers
@@ -44,6 +45,7 @@ DOMAIN = Domain(
         PreferencesMutation,  # personal settings (issue 18)
         branding.BrandingMutation,  # issue 18
         FederationMutation,  # OpenID Connect / OAuth 2 sign-in (issue 19)
+        federated_identities.FederatedIdentityMutation,  # issue 19: list and unlink
         saml.SamlMutation,  # issue 19
     ),
     node_resolvers={
@@ -52,6 +54,7 @@ DOMAIN = Domain(
         **groups.NODE_RESOLVERS,
         **invitations.NODE_RESOLVERS,
         **contacts.NODE_RESOLVERS,  # accounts (issue 17)
+        **federated_identities.NODE_RESOLVERS,  # issue 19
     },
     # the forms that links in mails open (no front end needed)
     routes=pages.ROUTES + branding_serving.ROUTES + federation_serving.ROUTES + saml_serving.ROUTES,
