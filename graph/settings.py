@@ -212,6 +212,8 @@ class Settings:
             raise SettingsError("FLEETGRAPH_DATALOG_CLOUD_HOST must be HELIX, THINGSBOARD, DOCKERS or NETSUPPORT")
         if self.address_directory not in ("embedded", "nominatim"):
             raise SettingsError("FLEETGRAPH_ADDRESS_DIRECTORY must be embedded or nominatim")
+        if self.federation_starts_per_address < 1:
+            raise SettingsError("FLEETGRAPH_FEDERATION_STARTS_PER_ADDRESS must be at least 1")
         _ = self.trusted_proxy_list  # a bad value stops the server at start, not at the first request
         _ = self.dns_nameserver_list
 

@@ -12,7 +12,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, update
 
-from graph.settings import Settings
+from graph.settings import Settings, SettingsError
 from models import federation as fed
 from models import saml as saml_models
 from models.base import utcnow
@@ -109,3 +109,5 @@ async def test_parallel_saml_starts_from_one_address_never_pass_the_limit(client
 def test_the_limit_is_a_setting_of_thirty_by_default():
     assert Settings.from_env({}).federation_starts_per_address == 30
     assert Settings.from_env({"FLEETGRAPH_FEDERATION_STARTS_PER_ADDRESS": "5"}).federation_starts_per_address == 5
+    with pytest.raises(SettingsError, match="at least 1"):
+        Settings.from_env({"FLEETGRAPH_FEDERATION_STARTS_PER_ADDRESS": "0"})
