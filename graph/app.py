@@ -31,7 +31,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from graph.auth import authenticate, bearer_token
 from graph.browser import BROWSER_PAGE_HEADERS
-from graph.composition import DOMAINS
+from graph.composition import DOMAINS, check_settings
 from graph.context import Context
 from graph.errors import with_request_id
 from graph.http import PersistedQueries, RequestError, client_address, handle_graphql
@@ -226,6 +226,7 @@ def create_app(
     settings: Settings | None = None, *, runtime: Runtime | None = None, auto_migrate: bool = False
 ) -> Starlette:
     settings = settings or Settings.from_env()
+    check_settings(settings)  # a wrong setting stops every worker process here, not at its first request
     # Every server process builds its app here (also uvicorn's worker processes, which do not inherit
     # the filters `fleetgraph serve` installed): keep download tokens out of uvicorn's access log.
     install_redaction()

@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 
 from graph.commands import database, refuse_unmigrated
-from graph.composition import DEMO, DOMAINS, SEALED
+from graph.composition import DEMO, DOMAINS, SEALED, check_settings
 from graph.secrets import Keyring, RotationReport, Sealer
 from graph.settings import Settings, SettingsError
 from graph.tracing import require_packages
@@ -70,6 +70,7 @@ def serve(
     settings = Settings.from_env()
     try:
         require_packages(settings.tracing)
+        check_settings(settings)
     except SettingsError as error:  # before uvicorn, whose workers would each fail with a traceback
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=1) from error
@@ -135,32 +136,6 @@ def create_admin(
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(code=1) from error
     typer.echo(f"platform admin {email.strip().lower()} created")
-
-
-@app.command("seal-oidc-secret")
-def seal_oidc_secret(
-    provider: str = typer.Argument(..., help="The provider's name in FLEETGRAPH_OIDC_PROVIDERS."),
-) -> None:
-    """Seal a provider's client secret (asked, or read from standard input) with the master key, for
-    `client_secret_sealed` in FLEETGRAPH_OIDC_PROVIDERS; it opens only for that provider's name. Seal it again after
-    rotate-master-key, before --remove-version."""
-    import getpass
-    import sys
-
-    from graph import secrets as s
-    from resolvers.identity.federation.providers import seal_client_secret
-
-    # asked without echo on a terminal, else read from standard input: only the sealed value goes to stdout
-    secret = (getpass.getpass("client secret: ") if sys.stdin.isatty() else sys.stdin.read()).strip()
-    if not secret:
-        typer.echo("error: no client secret given", err=True)
-        raise typer.Exit(code=1)
-    try:
-        sealed = seal_client_secret(s.load_sealer(Settings.from_env()), provider, secret)
-    except s.KeyringError as error:
-        typer.echo(f"error: {error}", err=True)
-        raise typer.Exit(code=1) from error
-    typer.echo(sealed)
 
 
 @app.command("rotate-master-key")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from graph.demo import DemoStep
 from graph.domain import Domain
 from graph.secrets import SealedValues
+from graph.settings import Settings
 from resolvers.audit.domain import DOMAIN as AUDIT
 from resolvers.catalogue.domain import DOMAIN as CATALOGUE
 from resolvers.identity.domain import DOMAIN as IDENTITY
@@ -24,6 +25,14 @@ SEALED: tuple[SealedValues, ...] = tuple(values for domain in DOMAINS for values
 
 #: The domains' demo data, in composition order (graph.demo.seed_demo).
 DEMO: tuple[DemoStep, ...] = tuple(step for domain in DOMAINS for step in domain.demo)
+
+
+def check_settings(settings: Settings) -> None:
+    """Every domain's settings checks (graph.domain.Domain.settings_checks); SettingsError at the first problem."""
+    for domain in DOMAINS:
+        for check in domain.settings_checks:
+            check(settings)
+
 
 for _domain in DOMAINS:
     for _hook, _handler in _domain.hooks:

@@ -84,5 +84,9 @@ class Domain:
     prime_request: tuple[Callable[[Any, Any, Any], None], ...] = ()
     #: Gauges in /metrics read from the database at scrape time, e.g. the depth of a delivery queue.
     gauges: tuple[Gauge, ...] = ()
+    #: Checks of the settings the domain reads, each raising graph.settings.SettingsError that names what is
+    #: wrong: `fleetgraph serve` and the app factory run them, so a bad value stops the server at start rather
+    #: than failing its first request.
+    settings_checks: tuple[Callable[[Any], object], ...] = ()
     #: Custom scalars: the Python type used in annotations -> its strawberry.scalar definition (scalar_map).
     scalars: Mapping[object, Any] = field(default_factory=dict)

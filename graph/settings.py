@@ -199,6 +199,9 @@ class Settings:
     #: Base URL of this server for the providers' redirect URI (…/auth/oidc/<name>/callback, registered with
     #: each provider); empty: the base URL of the request.
     oidc_redirect_base_url: str = ""
+    #: Federated sign-ins (OpenID Connect and SAML) one client address may have started and not yet seen
+    #: expire (10 minutes each), per kind; the next start is answered 429 with Retry-After.
+    federation_starts_per_address: int = 30
 
     def __post_init__(self) -> None:
         if self.log_format not in ("text", "json"):
@@ -209,6 +212,8 @@ class Settings:
             raise SettingsError("FLEETGRAPH_DATALOG_CLOUD_HOST must be HELIX, THINGSBOARD, DOCKERS or NETSUPPORT")
         if self.address_directory not in ("embedded", "nominatim"):
             raise SettingsError("FLEETGRAPH_ADDRESS_DIRECTORY must be embedded or nominatim")
+        if self.federation_starts_per_address < 1:
+            raise SettingsError("FLEETGRAPH_FEDERATION_STARTS_PER_ADDRESS must be at least 1")
         _ = self.trusted_proxy_list  # a bad value stops the server at start, not at the first request
         _ = self.dns_nameserver_list
 

@@ -16,7 +16,9 @@ from sqlalchemy import select
 
 from graph.auth import hash_token
 from graph.schema import build_schema
+from models import federation as fed
 from models import identity as m
+from models import saml as saml_models
 from models import telemetry as tel
 from models.base import utcnow
 from tests.factories import add_organisation, add_user, issue_token
@@ -1445,6 +1447,40 @@ async def test_contact_addresses_on_me_and_the_users_list(gql, world, runtime, c
     listed = {node["email"]: node["contactEmails"] for node in data["users"]["nodes"]}
     assert len(listed["admin@a.example"]) == size and listed["user@a.example"] == []  # only one's own
     assert count == USERS_CONTACTS_BUDGET
+
+
+# --- federated sign-in (issue 19): identities and SAML links on the users list ---------------------------------
+
+USERS_IDENTITIES = "{ users(first: 500) { totalCount nodes { email federatedIdentities { provider } } } }"
+# authentication 1 + page 1 + totalCount 1 + identities 1
+USERS_IDENTITIES_BUDGET = AUTH + 3
+USERS_SAML = "{ users(first: 500) { totalCount nodes { email federatedIdentities { provider } samlLinkedAt } } }"
+# ... + SAML links 1
+USERS_SAML_BUDGET = AUTH + 4
+
+
+@pytest.mark.parametrize("size", [10, 100])
+async def test_federated_identities_on_the_users_list(gql, world, runtime, count_sql, size):
+    await populate(runtime, world, size)
+    async with runtime.session_factory() as session, session.begin():
+        users = list(await session.scalars(select(m.User).where(m.User.email.startswith("person"))))
+        session.add_all(
+            fed.FederatedIdentity(provider=provider, subject=f"{provider}-{u.id}", user_id=u.id, email=u.email)
+            for u in users
+            for provider in ("entra", "yandex")
+        )
+        session.add_all(
+            saml_models.SamlLink(user_id=u.id, organisation_id=u.organisation_id, idp_entity_id="https://idp")
+            for u in users[::2]
+        )
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], USERS_IDENTITIES)
+    nodes = data["users"]["nodes"]
+    assert len(nodes) == size + 3
+    assert sum(1 for n in nodes if [i["provider"] for i in n["federatedIdentities"]] == ["entra", "yandex"]) == size
+    assert count == USERS_IDENTITIES_BUDGET
+    count, data = await statements(gql, count_sql, world.tokens["admin_a"], USERS_SAML)
+    assert sum(1 for n in data["users"]["nodes"] if n["samlLinkedAt"]) == len(users[::2])
+    assert count == USERS_SAML_BUDGET
 
 
 # --- metering integrations (issue 17, part: integrations) ---------------------------------------------------

@@ -27,6 +27,7 @@ from models import alarms as al
 from models import branding as br
 from models import cases as cs
 from models import datalog as dl
+from models import federation as fed
 from models import identity as m
 from models import portal as pt
 from models import remote as r
@@ -395,6 +396,21 @@ async def account_objects(session, runtime, world: World, pks: dict) -> dict[str
     return {"ContactEmail": contacts}
 
 
+async def federated_identity_objects(session, runtime, world: World, pks: dict) -> dict[str, dict[str, int]]:
+    """Issue 19: each tenant's plain user (who has a password: unlinking it is allowed, A's is the control) has an
+    account at a provider linked."""
+    identities = {}
+    for tenant in TENANTS:
+        user = world.users[f"user_{tenant}"]
+        identity = fed.FederatedIdentity(
+            provider="entra", subject=f"subject-{tenant}", user_id=user.id, email=user.email
+        )
+        session.add(identity)
+        await session.flush()
+        identities[tenant] = identity.id
+    return {"FederatedIdentity": identities}
+
+
 async def forwarding_objects(session, runtime, world: World, pks: dict) -> dict[str, dict[str, int]]:
     """Each tenant: an InfluxDB forwarding target at its location with one FAILED delivery (its history, and what
     forwardingDeliveryRetry's control call queues again)."""
@@ -658,6 +674,7 @@ async def tenancy(world, runtime) -> AsyncIterator[Tenancy]:
         t.pks.update(await metering_point_objects(session, runtime, world, t.pks))
         t.pks.update(await metering_readings_objects(session, runtime, world, t.pks))
         t.pks.update(await account_objects(session, runtime, world, t.pks))  # accounts (issue 17)
+        t.pks.update(await federated_identity_objects(session, runtime, world, t.pks))  # issue 19
         t.pks.update(await metering_integration_objects(session, runtime, world, t.pks))
         t.pks.update(await case_objects(session, runtime, world, t.pks))
         t.pks.update(await serial_and_configuration_objects(session, runtime, world, t.pks))  # issue 18 (serial)
@@ -756,6 +773,7 @@ def node_cases() -> list[Case]:
         "MeteringPoint",
         "MeterGatewayToken",
         "ContactEmail",  # accounts (issue 17)
+        "FederatedIdentity",  # issue 19
         "Integration",
         "Case",  # cases (issue 18)
         "CaseCall",
@@ -1894,6 +1912,14 @@ CASES: list[Case] = [
         mutation("contactEmailRemove", "ContactEmailIdInput", "contactEmail { id email }"),
         lambda t, x: {"input": {"id": x}},
         root="contactEmailRemove",
+    ),
+    # --- issue 19: a user's federated identities, seen and unlinked within reach ---
+    Case(
+        "Mutation.federatedIdentityUnlink(input.id)",
+        "FederatedIdentity",
+        mutation("federatedIdentityUnlink", "FederatedIdentityUnlinkInput", "unlinkedId"),
+        lambda t, x: {"input": {"id": x}},
+        root="federatedIdentityUnlink",
     ),
 ]
 

@@ -6,8 +6,11 @@ from resolvers.identity.branding import serving as branding_serving
 from resolvers.identity.branding.demo import seed_demo_branding
 from resolvers.identity.contacts import schema as contacts
 from resolvers.identity.email_tokens.schema import EmailTokenMutation
+from resolvers.identity.federated_identities import schema as federated_identities
 from resolvers.identity.federation import serving as federation_serving
+from resolvers.identity.federation.commands import seal_oidc_secret
 from resolvers.identity.federation.demo import seed_demo_federation
+from resolvers.identity.federation.providers import providers
 from resolvers.identity.federation.schema import FederationMutation
 from resolvers.identity.groups import schema as groups
 from resolvers.identity.invitations import schema as invitations
@@ -43,6 +46,7 @@ DOMAIN = Domain(
         PreferencesMutation,  # personal settings (issue 18)
         branding.BrandingMutation,  # issue 18
         FederationMutation,  # OpenID Connect / OAuth 2 sign-in (issue 19)
+        federated_identities.FederatedIdentityMutation,  # issue 19: list and unlink
         saml.SamlMutation,  # issue 19
     ),
     node_resolvers={
@@ -51,12 +55,15 @@ DOMAIN = Domain(
         **groups.NODE_RESOLVERS,
         **invitations.NODE_RESOLVERS,
         **contacts.NODE_RESOLVERS,  # accounts (issue 17)
+        **federated_identities.NODE_RESOLVERS,  # issue 19
     },
     # the forms that links in mails open (no front end needed)
     routes=pages.ROUTES + branding_serving.ROUTES + federation_serving.ROUTES + saml_serving.ROUTES,
+    commands={"seal-oidc-secret": seal_oidc_secret},  # issue 19
     documents=pages.DOCUMENTS,
     sealed=(TOTP_SECRETS,),
     prime_request=(prime_own_rows,),
+    settings_checks=(providers,),  # FLEETGRAPH_OIDC_PROVIDERS (issue 19)
     # issue 18: customer numbers, usernames, IntegraDemo's theme; issue 19: a linked federated identity, SAML
     demo=(seed_demo_branding, seed_demo_federation, seed_demo_saml),
 )

@@ -37,6 +37,8 @@ class IdentityErrorCode(enum.Enum):
     NOT_VERIFIED = "NOT_VERIFIED"
     #: issue 19: the organisation requires single sign-on; password login is refused
     SSO_REQUIRED = "SSO_REQUIRED"
+    #: issue 19: unlinking would leave the user no way to sign in (no password, no other identity, no SAML link)
+    LAST_SIGN_IN_METHOD = "LAST_SIGN_IN_METHOD"
 
 
 @strawberry.type(description="A problem with the input of an identity mutation.")

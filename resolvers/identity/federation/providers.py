@@ -15,10 +15,12 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from graph.secrets import Sealer, SecretError, load_sealer
 from graph.settings import Settings, SettingsError
@@ -184,6 +186,20 @@ class Provider:
         return replace(asserted, email_verified=True) if self.trust_email and asserted.email else asserted
 
 
+#: The fields a provider's entry may have (besides the endpoints): anything else is a typo, refused at start.
+FIELDS = frozenset(
+    {"preset", "client_id", "client_secret_sealed", "client_secret_file", "client_secret_env", "tenant", "scopes"}
+    | {"trusted_acr"}
+    | {"trust_email", *ENDPOINTS}
+)
+NAME = re.compile(r"[A-Za-z0-9_-]{1,60}")
+
+
+def _wrong(name: str, problem: str) -> SettingsError:
+    # names the provider and the field, never a value: an entry may sit next to secrets
+    return SettingsError(f"FLEETGRAPH_OIDC_PROVIDERS: provider {name!r}: {problem}")
+
+
 def _associated_data(name: str) -> str:
     return f"oidc:{name}:client_secret"
 
@@ -195,50 +211,86 @@ def seal_client_secret(sealer: Sealer, name: str, secret: str) -> str:
 
 def _secret(name: str, entry: Mapping[str, Any], environ: Mapping[str, str], settings: Settings | None) -> str:
     if "client_secret" in entry:
-        raise SettingsError(
-            f"FLEETGRAPH_OIDC_PROVIDERS: {name}: give client_secret_sealed, client_secret_file or client_secret_env"
+        raise _wrong(
+            name,
+            "client_secret is not read from here; give client_secret_sealed, client_secret_file or client_secret_env",
         )
     if entry.get("client_secret_sealed"):
         if settings is None:
-            raise SettingsError(f"FLEETGRAPH_OIDC_PROVIDERS: {name}: client_secret_sealed needs the master key")
+            raise _wrong(name, "client_secret_sealed needs the master key")
         try:
             sealed = base64.b64decode(str(entry["client_secret_sealed"]), validate=True)
             return load_sealer(settings).open(sealed, _associated_data(name)).decode()
         except (ValueError, SecretError) as exc:  # a KeyringError is a ValueError
-            raise SettingsError(
-                f"FLEETGRAPH_OIDC_PROVIDERS: {name}: client_secret_sealed does not open with the master key"
-                " (sealed for another provider name or master key?)"
+            raise _wrong(
+                name,
+                "client_secret_sealed does not open with the master key (sealed for another provider or master key?)",
             ) from exc
     if entry.get("client_secret_file"):
         try:
             return Path(str(entry["client_secret_file"])).read_text().strip()
         except OSError as exc:
-            raise SettingsError(f"FLEETGRAPH_OIDC_PROVIDERS: {name}: cannot read client_secret_file") from exc
+            raise _wrong(name, "client_secret_file cannot be read") from exc
     if entry.get("client_secret_env"):
-        return environ.get(str(entry["client_secret_env"]), "")
+        variable = str(entry["client_secret_env"])
+        if not environ.get(variable):
+            raise _wrong(name, f"client_secret_env names {variable}, which is not set")
+        return environ[variable]
     return ""  # a public client (PKCE alone)
 
 
+def _check_fields(name: str, entry: Mapping[str, Any]) -> None:
+    unknown = sorted(set(entry) - FIELDS - {"client_secret"})
+    if unknown:
+        raise _wrong(name, f"unknown field {unknown[0]!r}")
+    texts = ("preset", "client_id", "client_secret_sealed", "client_secret_file", "client_secret_env", "tenant")
+    for key in (*texts, *ENDPOINTS):
+        if key in entry and not isinstance(entry[key], str):
+            raise _wrong(name, f"{key} must be a string")
+    for key in ("scopes", "trusted_acr"):
+        if key in entry and not (isinstance(entry[key], list) and all(isinstance(i, str) for i in entry[key])):
+            raise _wrong(name, f"{key} must be a list of strings")
+    if "trust_email" in entry and not isinstance(entry["trust_email"], bool):
+        raise _wrong(name, "trust_email must be true or false")
+
+
+def _endpoint(name: str, key: str, entry: Mapping[str, Any], adapter: Preset) -> str:
+    """The entry's URL or the preset's, with the entry's fields (e.g. tenant) filled in; "" when neither has one."""
+    try:
+        url = str(entry.get(key) or getattr(adapter, key)).format(**entry)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise _wrong(name, f"{key} has a {{…}} placeholder that names no field of the entry") from exc
+    parts = urlsplit(url)
+    if url and (parts.scheme not in ("http", "https") or not parts.hostname):
+        raise _wrong(name, f"{key} is not an http(s) URL")
+    return url
+
+
 def _provider(name: str, entry: Any, environ: Mapping[str, str], settings: Settings | None) -> Provider:
-    if not isinstance(entry, dict) or not str(entry.get("client_id") or ""):
-        raise SettingsError(f"FLEETGRAPH_OIDC_PROVIDERS: {name}: an object with client_id")
-    preset_name = str(entry.get("preset") or "oidc")
+    if not NAME.fullmatch(name):
+        raise _wrong(name[:60], "a provider's name is 1 to 60 letters, digits, - or _ (it is part of URLs)")
+    if not isinstance(entry, dict):
+        raise _wrong(name, "not a JSON object")
+    _check_fields(name, entry)
+    if not entry.get("client_id"):
+        raise _wrong(name, "client_id is missing")
+    preset_name = entry.get("preset") or "oidc"
     adapter = PRESETS.get(preset_name)
     if adapter is None:
-        raise SettingsError(f"FLEETGRAPH_OIDC_PROVIDERS: {name}: unknown preset {preset_name!r}")
+        raise _wrong(name, f"preset: unknown preset {preset_name[:40]!r} (one of {', '.join(PRESETS)})")
     missing = [need for need in adapter.needs if not entry.get(need)]
     if missing:
-        raise SettingsError(f"FLEETGRAPH_OIDC_PROVIDERS: {name}: needs {', '.join(missing)}")
-    urls = {key: str(entry.get(key) or getattr(adapter, key)).format(**entry) for key in ENDPOINTS}
+        raise _wrong(name, f"needs {', '.join(missing)} (preset {preset_name})")
+    urls = {key: _endpoint(name, key, entry, adapter) for key in ENDPOINTS}
     scopes = entry.get("scopes")
     return Provider(
         name=name,
         preset=preset_name,
         adapter=adapter,
-        client_id=str(entry["client_id"]),
+        client_id=entry["client_id"],
         client_secret=_secret(name, entry, environ, settings),
-        scopes=tuple(str(s) for s in scopes) if isinstance(scopes, list) else adapter.scopes,
-        trusted_acr=tuple(str(a) for a in entry.get("trusted_acr") or ()),
+        scopes=tuple(scopes) if scopes is not None else adapter.scopes,
+        trusted_acr=tuple(entry.get("trusted_acr") or ()),
         trust_email=entry.get("trust_email") is True,
         **urls,
     )

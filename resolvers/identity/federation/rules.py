@@ -37,7 +37,7 @@ SIGN_IN_CODE_TTL = timedelta(minutes=5)
 MFA_METHODS = {"mfa", "otp", "hwk"}
 
 
-async def start(session: AsyncSession, provider: Provider, redirect_uri: str) -> str:
+async def start(session: AsyncSession, provider: Provider, redirect_uri: str, client_address: str) -> str:
     """Store a pending authorisation; the provider's authorization URL (PKCE S256, state, nonce)."""
     now = utcnow()
     # expired rows go here rather than in a worker: starting a sign-in is what adds them
@@ -49,6 +49,7 @@ async def start(session: AsyncSession, provider: Provider, redirect_uri: str) ->
             state_hash=hash_token(state),
             nonce=nonce,
             code_verifier=verifier,
+            client_address=client_address,
             expires_at=now + PENDING_TTL,
         )
     )

@@ -17,7 +17,8 @@ from starlette.routing import Route
 from graph.context import Context
 from graph.http import client_address
 from graph.settings import Settings
-from resolvers.identity.federation import rules
+from models import federation as fed
+from resolvers.identity.federation import rules, starts
 from resolvers.identity.federation.protocol import Reason, Refused, exchange, identify, resolved
 from resolvers.identity.federation.providers import Provider, providers
 
@@ -55,8 +56,14 @@ async def start(request: Request) -> Response:
     except Refused as error:
         log.warning("OIDC provider %s: %s", provider.name, error.detail)
         return _back(request, f"error={error.reason.value}")
+    address = client_address(request)
     async with runtime.session_factory() as session, session.begin():
-        url = await rules.start(session, provider, redirect_uri(request, provider))
+        limit = runtime.settings.federation_starts_per_address
+        wait = await starts.refusal(session, fed.PendingAuthorisation, "oidc", address, limit)
+        if wait is None:
+            url = await rules.start(session, provider, redirect_uri(request, provider), address)
+    if wait is not None:
+        return starts.too_many(wait)
     return RedirectResponse(url, status_code=302, headers=NO_STORE)
 
 

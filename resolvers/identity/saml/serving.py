@@ -28,6 +28,7 @@ from graph.http import client_address
 from models import identity as m
 from models import saml as saml_models
 from resolvers.audit.rules import record
+from resolvers.identity.federation import starts
 from resolvers.identity.federation.serving import back_to_client
 from resolvers.identity.saml import signin, sp
 from resolvers.identity.saml.signin import Accepted, Refused
@@ -80,8 +81,14 @@ async def start(request: Request) -> Response:
     request_id, info = client.prepare_for_authenticate(
         entityid=provider.idp_entity_id, binding=BINDING_HTTP_REDIRECT, response_binding=BINDING_HTTP_POST
     )
+    address = client_address(request)
     async with runtime.session_factory() as session, session.begin():
-        await signin.store_request(session, organisation.id, request_id)
+        limit = runtime.settings.federation_starts_per_address
+        wait = await starts.refusal(session, saml_models.SamlRequest, "saml", address, limit)
+        if wait is None:
+            await signin.store_request(session, organisation.id, request_id, address)
+    if wait is not None:
+        return starts.too_many(wait)
     location = dict(info["headers"])["Location"]
     return RedirectResponse(location, status_code=302, headers=NO_STORE)
 

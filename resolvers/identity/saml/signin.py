@@ -63,9 +63,13 @@ class Accepted:
     class_refs: tuple[str, ...]
 
 
-async def store_request(session: AsyncSession, organisation_id: int, request_id: str) -> None:
+async def store_request(session: AsyncSession, organisation_id: int, request_id: str, client_address: str) -> None:
     now = utcnow()
-    session.add(saml_models.SamlRequest(id=request_id, organisation_id=organisation_id, expires_at=now + REQUEST_TTL))
+    session.add(
+        saml_models.SamlRequest(
+            id=request_id, organisation_id=organisation_id, client_address=client_address, expires_at=now + REQUEST_TTL
+        )
+    )
     # expired requests go with the next one: the table stays as small as the sign-ins under way
     await session.execute(delete(saml_models.SamlRequest).where(saml_models.SamlRequest.expires_at <= now))
 

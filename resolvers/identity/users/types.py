@@ -17,6 +17,8 @@ from resolvers.identity import loaders
 from resolvers.identity.contacts.loaders import contact_emails_by_user
 from resolvers.identity.contacts.types import ContactEmail
 from resolvers.identity.enums import Language, MenuPositionEnum, PermissionEnum, RoleEnum
+from resolvers.identity.federated_identities.loaders import identities_by_user, saml_links_by_user
+from resolvers.identity.federated_identities.types import FederatedIdentity
 from resolvers.identity.groups.loaders import groups_by_user
 from resolvers.identity.organisations.types import Organisation
 from resolvers.identity.users.loaders import granted_permissions_by_user, roles_by_user
@@ -159,6 +161,32 @@ class User(Node):
     @strawberry.field(description="Your contact addresses for notifications; empty for anyone but you.")
     @relation(Batched(contact_emails_by_user, key=lambda user: user.pk, build=ContactEmail.from_model, many=True))
     def contact_emails(self, info: Info) -> list[ContactEmail]: ...
+
+    # federated sign-in (issue 19)
+    @strawberry.field(
+        description="The user's accounts at OpenID Connect / OAuth 2 providers that sign in as them, oldest first; "
+        "empty for anyone but the user and those who may read the user."
+    )
+    @relation(
+        Batched(
+            identities_by_user,
+            key=lambda user: None if user.outsider else user.pk,
+            build=FederatedIdentity.from_model,
+            many=True,
+        )
+    )
+    def federated_identities(self, info: Info) -> list[FederatedIdentity]: ...
+
+    @strawberry.field(
+        description="When the user first signed in by their organisation's SAML single sign-on (which linked "
+        "them); null if never, and for anyone but the user and those who may read the user."
+    )
+    @relation(
+        Batched(
+            saml_links_by_user, key=lambda user: None if user.outsider else user.pk, build=lambda row: row.linked_at
+        )
+    )
+    def saml_linked_at(self, info: Info) -> datetime | None: ...
 
 
 def _user_group_type() -> type[UserGroup]:
