@@ -61,9 +61,9 @@ async def unlinked_events(runtime) -> list[dict]:
     async with runtime.session_factory() as session:
         return list(
             await session.scalars(
-                select(audit_models.AuditEvent.details).where(
-                    audit_models.AuditEvent.action == "user.federated_identity_unlinked"
-                )
+                select(audit_models.AuditEvent.details)
+                .where(audit_models.AuditEvent.action == "user.federated_identity_unlinked")
+                .order_by(audit_models.AuditEvent.id)  # in the order they happened (PostgreSQL keeps no order)
             )
         )
 
