@@ -17,9 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import PlainTextResponse, Response
 
-from graph.db import insert_or_ignore, lock_row
-from models import identity as m
 from models.base import utcnow
+from resolvers.identity.sessions.throttling import take_turns
 
 log = logging.getLogger("fleetgraph.federation")
 
@@ -27,9 +26,7 @@ log = logging.getLogger("fleetgraph.federation")
 async def refusal(session: AsyncSession, model: Any, kind: str, address: str, limit: int) -> int | None:
     """None when `address` may start another sign-in of `kind` (`model`'s rows, with client_address and
     expires_at); else the seconds until its oldest row expires. Call it in the transaction that stores the row."""
-    key = f"{kind}-start:{address}"
-    await insert_or_ignore(session, m.LoginThrottle, key=key, failures=0, last_failure_at=utcnow())
-    await lock_row(session, m.LoginThrottle, key)
+    await take_turns(session, f"{kind}-start:{address}")
     now = utcnow()
     held, first_expiry = (
         await session.execute(

@@ -13,12 +13,20 @@ from sqlalchemy import CursorResult, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from graph.context import Context
-from graph.db import insert_or_ignore
+from graph.db import insert_or_ignore, lock_row
 from graph.errors import DomainError
 from graph.settings import Settings
 from models import identity as m
 from models.base import utcnow
 from resolvers.identity.errors import IdentityErrorCode as Code
+
+
+async def take_turns(session: AsyncSession, key: str) -> None:
+    """Make the transactions that pass the same `key` take turns until they end, so that a limit they count and
+    then write holds under concurrency (codes per address, sign-in starts per address). A throttle row is the
+    lock's anchor only: on SQLite its insert takes the write lock, on PostgreSQL the row lock follows."""
+    await insert_or_ignore(session, m.LoginThrottle, key=key, failures=0, last_failure_at=utcnow())
+    await lock_row(session, m.LoginThrottle, key)
 
 
 def throttle_keys(email: str, client_address: str) -> list[str]:

@@ -16,12 +16,12 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from graph.db import insert_or_ignore
 from graph.errors import DomainError
 from graph.passwords import hash_password, verify_password
 from models import identity as m
 from models.base import utcnow
 from resolvers.identity.errors import IdentityErrorCode as Code
+from resolvers.identity.sessions.throttling import take_turns
 
 CODE_TTL = timedelta(minutes=10)
 MAX_WRONG_TRIES = 5
@@ -32,20 +32,12 @@ C = m.OneTimeCode
 INVALID_CODE = "the code is not valid (it may have expired, been used or been mistyped too often)"
 
 
-async def _lock_address(session: AsyncSession, address: str) -> None:
-    """Requests for one address take turns (the send limit holds under concurrency). The row is only an anchor
-    for the lock: on SQLite the insert takes the write lock, on PostgreSQL the row lock follows."""
-    key = f"code:{address}"
-    await insert_or_ignore(session, m.LoginThrottle, key=key, failures=0, last_failure_at=utcnow())
-    await session.execute(select(m.LoginThrottle.key).where(m.LoginThrottle.key == key).with_for_update())
-
-
 async def issue_code(
     session: AsyncSession, purpose: m.CodePurpose, address: str, field: str, user_id: int | None = None
 ) -> tuple[m.OneTimeCode, str]:
     """A new code for the address (its older ones die): the row and the code, which only the message carries.
     TOO_MANY_ATTEMPTS past the limit, whoever the address belongs to."""
-    await _lock_address(session, address)
+    await take_turns(session, f"code:{address}")  # the send limit holds under concurrency
     now = utcnow()
     recent = (
         await session.execute(
